@@ -1,0 +1,111 @@
+# liud — top-level build.  Plain GNU make; see README.md.
+#
+#   make            build bin/liud and bin/liuctl
+#   make run        install missing packages, build, run the daemon in the foreground
+#   make test       install missing packages, build, run the whole TAP suite with prove
+#   make test SAN=1 the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make demo       the special measure end to end with a test clock
+#   make clean
+#
+# V=1 prints full command lines.
+
+PKGS     := lua5.4 libuv lmdb jansson libsodium
+CC       ?= cc
+PKG_CONFIG ?= pkg-config
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wwrite-strings -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -Icore
+DEPCFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEPLIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm -lpthread
+
+ifeq ($(SAN),1)
+O        := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+O        := build/rel
+SANFLAGS :=
+endif
+BIN      := $(if $(filter 1,$(SAN)),$(O)/bin,bin)
+
+ifneq ($(V),1)
+Q = @
+E = @printf '  %-6s %s\n'
+else
+Q =
+E = @:
+endif
+
+# Modules shared by the daemon (and the unit tests).  The client links only wire.o.
+CORE_MODS := log clock wire hash store rules rules_conv rules_conf prelude conf auth audit commit ledger rpc rpc_records rpc_admin server
+CORE_OBJS := $(CORE_MODS:%=$(O)/%.o)
+LIUD_OBJS := $(O)/liud.o $(CORE_OBJS)
+LIUCTL_OBJS := $(O)/liuctl.o $(O)/wire.o
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%.t)
+
+.PHONY: all deps test-deps run test demo clean unit
+all: $(BIN)/liud $(BIN)/liuctl
+
+deps:
+	$(Q)sh scripts/deps.sh
+test-deps:
+	$(Q)sh scripts/deps.sh --test
+
+$(BIN)/liud: $(LIUD_OBJS) | $(BIN)
+	$(E) LINK $@
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(DEPLIBS)
+
+$(BIN)/liuctl: $(LIUCTL_OBJS) | $(BIN)
+	$(E) LINK $@
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(DEPLIBS)
+
+$(O)/%.o: core/%.c | $(O)
+	$(E) CC $<
+	$(Q)$(CC) $(CPPFLAGS) $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+# The rule DSL (core/prelude.lua) is compiled into the daemon as bytes, so a
+# daemon never runs with a prelude that does not match its C host.
+$(O)/prelude.c: core/prelude.lua | $(O)
+	$(E) GEN $@
+	$(Q){ echo '/* generated from core/prelude.lua; do not edit */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'const char rules_prelude[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00};'; \
+	  echo 'const size_t rules_prelude_len = sizeof rules_prelude - 1;'; } > $@.tmp && mv $@.tmp $@
+$(O)/prelude.o: $(O)/prelude.c
+	$(E) CC $<
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -c -o $@ $<
+
+$(O)/tests/%.t: tests/unit/%.c tests/unit/tap.h $(CORE_OBJS) | $(O)/tests
+	$(E) LINK $@
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -o $@ $< $(CORE_OBJS) $(DEPLIBS)
+
+unit: $(UNIT_BINS)
+
+$(O) $(O)/tests $(BIN):
+	$(Q)mkdir -p $@
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)mkdir -p run var
+	$(BIN)/liud -c etc/liud.conf
+
+# The suite: C unit tests (executables), the rule pack's own tests through
+# `liud test`, and integration tests that start real daemons (tests/*.t).
+test: test-deps
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)LIUD_BIN=$(CURDIR)/$(BIN) LIUD_UNIT=$(CURDIR)/$(O)/tests LIUD_SAN=$(SAN) \
+	  prove $(if $(filter 1,$(V)),-v) $(PROVE_FLAGS) $(O)/tests/ tests/
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)sh scripts/demo.sh
+
+clean:
+	rm -rf build bin run var
+
+-include $(wildcard $(O)/*.d)

@@ -1,0 +1,43 @@
+/*
+ * audit — the tamper-evident audit log.  Every entry carries its sequence
+ * number and the SHA-256 of the entry before it, and is sealed by its own
+ * hash over its canonical JSON (sorted keys, compact).  The head (last seq
+ * and hash) is kept in the store's metadata, written in the same
+ * transaction as the entry, so that cutting entries off the end is caught
+ * too.  Entries are written by the same transaction as the change they
+ * record (see rpc and commit).
+ */
+#ifndef LIU_AUDIT_H
+#define LIU_AUDIT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "hash.h"
+#include "store.h"
+
+#define AUDIT_HEAD_KEY "audit_head"
+
+struct audit_head {
+	uint64_t seq;            /* last sealed entry, 0 for none */
+	char hash[HASH_HEX];     /* its hash, or 64 zeros */
+};
+
+/* Reads the committed head from the store (zero head when there is none). */
+int audit_load_head(struct store *st, struct audit_head *h);
+
+/*
+ * Seals `entry` as the entry after *h: sets "seq", "prev" and "hash" in it
+ * and advances *h.  Returns 0 or -ENOMEM.
+ */
+int audit_seal(json_t *entry, struct audit_head *h);
+
+/* The head as the metadata value (malloc'd, caller frees). */
+char *audit_head_encode(const struct audit_head *h);
+
+/* Walks the whole log.  Returns 0 with *report = {ok, entries, head, ...}
+ * naming the first bad sequence number and why when the chain is broken
+ * (caller decrefs), or a negative errno. */
+int audit_verify(struct store *st, json_t **report);
+
+#endif

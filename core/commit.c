@@ -1,0 +1,260 @@
+/* commit — see commit.h. */
+#include "commit.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct commit_write {
+	struct store_op *ops;
+	size_t nops, cap;
+	char **owned;           /* strings freed with the write */
+	size_t nowned, owned_cap;
+	commit_cb cb;
+	void *ud;
+	struct commit_write *next;
+};
+
+struct commit {
+	uv_loop_t *loop;
+	struct store *st;
+	struct commit_write *queue, *queue_tail;   /* waiting for the next batch */
+	struct commit_write *flight;               /* the batch being committed */
+	struct store_op *ops;                      /* the flight's ops, flattened */
+	size_t nops, ops_cap;
+	size_t nqueue, nflight;
+	uv_work_t work;
+	bool busy, grown;
+	int status;
+	struct commit_stats stats;
+};
+
+int commit_new(struct commit **out, uv_loop_t *loop, struct store *st)
+{
+	struct commit *c = calloc(1, sizeof *c);
+	if (!c)
+		return -ENOMEM;
+	c->loop = loop;
+	c->st = st;
+	c->work.data = c;
+	*out = c;
+	return 0;
+}
+
+void commit_free(struct commit *c)
+{
+	if (!c)
+		return;
+	free(c->ops);
+	free(c);
+}
+
+struct commit_write *commit_write_new(void)
+{
+	return calloc(1, sizeof(struct commit_write));
+}
+
+void commit_write_free(struct commit_write *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->nowned; i++)
+		free(w->owned[i]);
+	free(w->owned);
+	free(w->ops);
+	free(w);
+}
+
+static char *own(struct commit_write *w, char *s)
+{
+	if (!s)
+		return NULL;
+	if (w->nowned == w->owned_cap) {
+		size_t nc = w->owned_cap ? w->owned_cap * 2 : 8;
+		char **o = realloc(w->owned, nc * sizeof *o);
+		if (!o) {
+			free(s);
+			return NULL;
+		}
+		w->owned = o;
+		w->owned_cap = nc;
+	}
+	w->owned[w->nowned++] = s;
+	return s;
+}
+
+static char *own_copy(struct commit_write *w, const char *s)
+{
+	return s ? own(w, strdup(s)) : NULL;
+}
+
+static struct store_op *add_op(struct commit_write *w)
+{
+	if (w->nops == w->cap) {
+		size_t nc = w->cap ? w->cap * 2 : 4;
+		struct store_op *o = realloc(w->ops, nc * sizeof *o);
+		if (!o)
+			return NULL;
+		w->ops = o;
+		w->cap = nc;
+	}
+	struct store_op *op = &w->ops[w->nops++];
+	memset(op, 0, sizeof *op);
+	return op;
+}
+
+int commit_put_record(struct commit_write *w, const char *id, const char *kind,
+		      const char *state, const char *old_kind, const char *old_state,
+		      char *body)
+{
+	char *b = own(w, body);
+	struct store_op *op = b ? add_op(w) : NULL;
+	if (!op)
+		return -ENOMEM;
+	op->op = STORE_PUT_RECORD;
+	op->id = own_copy(w, id);
+	op->kind = own_copy(w, kind);
+	op->state = own_copy(w, state);
+	op->old_kind = own_copy(w, old_kind);
+	op->old_state = own_copy(w, old_state);
+	op->body = b;
+	op->len = strlen(b);
+	if (!op->id || !op->kind || !op->state || (old_kind && (!op->old_kind || !op->old_state)))
+		return -ENOMEM;
+	return 0;
+}
+
+int commit_put_meta(struct commit_write *w, const char *key, char *value)
+{
+	char *v = own(w, value);
+	struct store_op *op = v ? add_op(w) : NULL;
+	if (!op)
+		return -ENOMEM;
+	op->op = STORE_PUT_META;
+	op->id = own_copy(w, key);
+	op->body = v;
+	op->len = strlen(v);
+	return op->id ? 0 : -ENOMEM;
+}
+
+int commit_put_audit(struct commit_write *w, uint64_t seq, const char *rec_id, char *body)
+{
+	char *b = own(w, body);
+	struct store_op *op = b ? add_op(w) : NULL;
+	if (!op)
+		return -ENOMEM;
+	op->op = STORE_PUT_AUDIT;
+	op->seq = seq;
+	op->id = rec_id ? own_copy(w, rec_id) : NULL;
+	op->body = b;
+	op->len = strlen(b);
+	return rec_id && !op->id ? -ENOMEM : 0;
+}
+
+static void start(struct commit *c);
+
+static void work_cb(uv_work_t *req)
+{
+	struct commit *c = req->data;
+	/* The only code that runs off the loop thread: one LMDB write
+	 * transaction, committed with fsync. */
+	c->status = store_commit(c->st, c->ops, c->nops);
+}
+
+/* Calls back and frees a detached list of writes. */
+static void finish_list(struct commit_write *w, int status)
+{
+	while (w) {
+		struct commit_write *next = w->next;
+		if (w->cb)
+			w->cb(w->ud, status);
+		commit_write_free(w);
+		w = next;
+	}
+}
+
+static void after_cb(uv_work_t *req, int uvstatus)
+{
+	struct commit *c = req->data;
+	int status = uvstatus < 0 ? -ECANCELED : c->status;
+	/* A full map: grow it (here, between batches, no transaction of ours is
+	 * open, which LMDB requires) and try the same batch once more. */
+	if (status == -ENOSPC && !c->grown && store_grow(c->st) == 0) {
+		c->grown = true;
+		c->stats.grows++;
+		uv_queue_work(c->loop, &c->work, work_cb, after_cb);
+		return;
+	}
+	struct commit_write *done = c->flight, *rest = NULL;
+	c->flight = NULL;
+	c->busy = false;
+	c->stats.batches++;
+	if (status < 0) {
+		/* Everything queued was built on the failed batch: fail it too. */
+		rest = c->queue;
+		c->queue = c->queue_tail = NULL;
+		c->nqueue = 0;
+		c->stats.failures++;
+		log_err("commit: batch failed writes=%zu error=\"%s\"", c->nflight,
+			strerror(-status));
+	} else {
+		c->stats.writes += c->nflight;
+	}
+	c->nflight = 0;
+	finish_list(done, status);
+	finish_list(rest, status);
+	if (c->queue && !c->busy)
+		start(c);
+}
+
+static void start(struct commit *c)
+{
+	c->flight = c->queue;
+	c->nflight = c->nqueue;
+	c->queue = c->queue_tail = NULL;
+	c->nqueue = 0;
+	size_t n = 0;
+	for (struct commit_write *w = c->flight; w; w = w->next)
+		n += w->nops;
+	if (n > c->ops_cap) {
+		struct store_op *o = realloc(c->ops, n * sizeof *o);
+		if (!o) {
+			struct commit_write *f = c->flight;
+			c->flight = NULL;
+			c->nflight = 0;
+			finish_list(f, -ENOMEM);
+			return;
+		}
+		c->ops = o;
+		c->ops_cap = n;
+	}
+	c->nops = 0;
+	for (struct commit_write *w = c->flight; w; w = w->next) {
+		memcpy(c->ops + c->nops, w->ops, w->nops * sizeof *w->ops);
+		c->nops += w->nops;
+	}
+	c->busy = true;
+	c->grown = false;
+	uv_queue_work(c->loop, &c->work, work_cb, after_cb);
+}
+
+void commit_submit(struct commit *c, struct commit_write *w, commit_cb cb, void *ud)
+{
+	w->cb = cb;
+	w->ud = ud;
+	w->next = NULL;
+	if (c->queue_tail)
+		c->queue_tail->next = w;
+	else
+		c->queue = w;
+	c->queue_tail = w;
+	c->nqueue++;
+	if (!c->busy)
+		start(c);
+}
+
+bool commit_idle(const struct commit *c) { return !c->busy && !c->queue; }
+size_t commit_pending(const struct commit *c) { return c->nqueue + c->nflight; }
+void commit_stats(const struct commit *c, struct commit_stats *s) { *s = c->stats; }

@@ -1,0 +1,226 @@
+/* conf — see conf.h. */
+#include "conf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules.h"
+
+void conf_set(char **field, const char *value)
+{
+	char *v = strdup(value);
+	if (!v)
+		return; /* keeps the old value */
+	free(*field);
+	*field = v;
+}
+
+void conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof *c);
+	conf_set(&c->socket, "run/liud.sock");
+	conf_set(&c->db, "var/db");
+	conf_set(&c->rules, "rules/ismap-liu");
+	conf_set(&c->log_level, "info");
+	c->socket_mode = 0660;
+	c->roles = json_object();
+	c->request_bytes = 1u << 20;
+	c->connections = 1024;
+	c->idle_timeout_s = 60;
+	c->rule_memory = 256u << 20;
+	c->rule_instructions = 20000000;
+	c->rule_time_ms = 1000;
+	c->map_size = 64u << 20;
+	c->max_map_size = (size_t)16 << 30;
+	c->enforce_batch = 2000;
+}
+
+void conf_free(struct conf *c)
+{
+	free(c->socket);
+	free(c->db);
+	free(c->rules);
+	free(c->log_level);
+	json_decref(c->roles);
+	memset(c, 0, sizeof *c);
+}
+
+static char *bad(const char *path, const char *what, const char *why)
+{
+	char *s = NULL;
+	if (asprintf(&s, "%s: %s: %s", path, what, why) < 0)
+		return NULL;
+	return s;
+}
+
+static int get_str(json_t *o, const char *k, char **field, const char *path, char **err)
+{
+	json_t *v = json_object_get(o, k);
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) == 0) {
+		*err = bad(path, k, "must be a non-empty string");
+		return -EINVAL;
+	}
+	conf_set(field, json_string_value(v));
+	return 0;
+}
+
+static int get_int(json_t *o, const char *k, long long min, long long max, long long *out,
+		   const char *path, char **err)
+{
+	json_t *v = json_object_get(o, k);
+	if (!v)
+		return 1;
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		char why[96];
+		snprintf(why, sizeof why, "must be a whole number from %lld to %lld", min, max);
+		*err = bad(path, k, why);
+		return -EINVAL;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static const char *const role_names[] = { "admin", "policy", "secretariat", "agency", NULL };
+
+static int check_roles(json_t *roles, const char *path, char **err)
+{
+	if (!json_is_object(roles)) {
+		*err = bad(path, "roles", "must be a table { admin = {...}, ... }");
+		return -EINVAL;
+	}
+	const char *role;
+	json_t *spec;
+	json_object_foreach(roles, role, spec) {
+		bool known = false;
+		for (int i = 0; role_names[i]; i++)
+			known |= strcmp(role, role_names[i]) == 0;
+		char what[96];
+		snprintf(what, sizeof what, "roles.%s", role);
+		if (!known) {
+			*err = bad(path, what, "unknown role (admin, policy, secretariat, agency)");
+			return -EINVAL;
+		}
+		if (!json_is_object(spec)) {
+			*err = bad(path, what, "must be { users = {...}, groups = {...} }");
+			return -EINVAL;
+		}
+		const char *k;
+		json_t *list;
+		json_object_foreach(spec, k, list) {
+			if (strcmp(k, "users") != 0 && strcmp(k, "groups") != 0) {
+				*err = bad(path, what, "only users and groups may be given");
+				return -EINVAL;
+			}
+			size_t i;
+			json_t *x;
+			if (!json_is_array(list) && !(json_is_object(list) && json_object_size(list) == 0)) {
+				*err = bad(path, what, "users/groups must be lists of names or ids");
+				return -EINVAL;
+			}
+			json_array_foreach(list, i, x) {
+				if (!json_is_string(x) && !json_is_integer(x)) {
+					*err = bad(path, what, "users/groups must be names or numeric ids");
+					return -EINVAL;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+int conf_load(struct conf *c, const char *path, char **err)
+{
+	json_t *o;
+	int rc = rules_read_conf(path, &o, err);
+	if (rc < 0)
+		return rc;
+	static const char *const known[] = { "socket", "db", "rules", "socket_mode", "roles",
+					     "limits", "log_level", "rule_budget", "storage", NULL };
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		bool ok = false;
+		for (int i = 0; known[i]; i++)
+			ok |= strcmp(k, known[i]) == 0;
+		if (!ok) {
+			*err = bad(path, k, "unknown setting (a typo?)");
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	if ((rc = get_str(o, "socket", &c->socket, path, err)) < 0 ||
+	    (rc = get_str(o, "db", &c->db, path, err)) < 0 ||
+	    (rc = get_str(o, "rules", &c->rules, path, err)) < 0 ||
+	    (rc = get_str(o, "log_level", &c->log_level, path, err)) < 0)
+		goto out;
+	if ((v = json_object_get(o, "socket_mode"))) {
+		char *end;
+		long m = json_is_string(v) ? strtol(json_string_value(v), &end, 8) : -1;
+		if (m < 0 || m > 0777 || *end) {
+			*err = bad(path, "socket_mode", "must be an octal string such as \"0660\"");
+			rc = -EINVAL;
+			goto out;
+		}
+		c->socket_mode = (mode_t)m;
+	}
+	if ((v = json_object_get(o, "roles"))) {
+		if ((rc = check_roles(v, path, err)) < 0)
+			goto out;
+		json_decref(c->roles);
+		c->roles = json_incref(v);
+	}
+	long long n;
+	json_t *lim = json_object_get(o, "limits");
+	if (lim) {
+		if ((rc = get_int(lim, "request_bytes", 1024, 1 << 30, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->request_bytes = (size_t)n;
+		if ((rc = get_int(lim, "connections", 1, 1000000, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->connections = (int)n;
+		if ((rc = get_int(lim, "idle_timeout_s", 1, 86400 * 7, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->idle_timeout_s = (int)n;
+	}
+	json_t *rb = json_object_get(o, "rule_budget");
+	if (rb) {
+		if ((rc = get_int(rb, "memory_mib", 4, 65536, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->rule_memory = (size_t)n << 20;
+		if ((rc = get_int(rb, "instructions", 10000, 10000000000LL, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->rule_instructions = (uint64_t)n;
+		if ((rc = get_int(rb, "time_ms", 1, 600000, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->rule_time_ms = (int)n;
+	}
+	json_t *sto = json_object_get(o, "storage");
+	if (sto) {
+		if ((rc = get_int(sto, "map_mib", 1, 1 << 20, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->map_size = (size_t)n << 20;
+		if ((rc = get_int(sto, "max_map_mib", 1, 1 << 24, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->max_map_size = (size_t)n << 20;
+		if ((rc = get_int(sto, "enforce_batch", 1, 1000000, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->enforce_batch = (int)n;
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}

@@ -1,0 +1,46 @@
+/*
+ * conf — the daemon's configuration: defaults, the declarative Lua file of
+ * SPEC §8 (read through rules_read_conf(), so this module knows no Lua), and
+ * the command-line overrides applied on top.
+ */
+#ifndef LIU_CONF_H
+#define LIU_CONF_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct conf {
+	char *socket;           /* owned strings */
+	char *db;
+	char *rules;
+	char *log_level;
+	mode_t socket_mode;
+	json_t *roles;          /* owned: {role: {users:[...], groups:[...]}} */
+	/* limits */
+	size_t request_bytes;
+	int connections;
+	int idle_timeout_s;
+	/* rule budget */
+	size_t rule_memory;
+	uint64_t rule_instructions;
+	int rule_time_ms;
+	/* storage */
+	size_t map_size;
+	size_t max_map_size;
+	/* batches */
+	int enforce_batch;      /* records per enforcement transaction */
+};
+
+/* Fills *c with the defaults. */
+void conf_defaults(struct conf *c);
+/* Reads `path` over the defaults in *c.  Returns 0, or a negative errno with
+ * *err (malloc'd, caller frees) naming the setting and why. */
+int conf_load(struct conf *c, const char *path, char **err);
+/* Replaces a string setting (`field` points into *c). */
+void conf_set(char **field, const char *value);
+void conf_free(struct conf *c);
+
+#endif

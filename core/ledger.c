@@ -1,0 +1,201 @@
+/* ledger — see ledger.h. */
+#include "ledger.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define NEXT_ID_KEY "next_id"
+
+struct ledger {
+	struct store *st;
+	struct commit *commit;
+	json_t *overlay;             /* id -> latest record of writes in flight */
+	size_t inflight;             /* writes queued or in flight */
+	struct audit_head head;      /* including writes in flight */
+	struct audit_head committed; /* as on disk */
+	uint64_t next_id;
+};
+
+/* Per write: what to undo or confirm once the commit is known. */
+struct pending {
+	struct ledger *l;
+	json_t *revs;                /* id -> rev this write puts */
+	struct audit_head head;      /* head after this write */
+	commit_cb cb;
+	void *ud;
+};
+
+int ledger_open(struct ledger **out, struct store *st, struct commit *c)
+{
+	struct ledger *l = calloc(1, sizeof *l);
+	if (!l)
+		return -ENOMEM;
+	l->st = st;
+	l->commit = c;
+	l->overlay = json_object();
+	int rc = audit_load_head(st, &l->committed);
+	if (rc < 0) {
+		json_decref(l->overlay);
+		free(l);
+		return rc;
+	}
+	l->head = l->committed;
+	char *v;
+	l->next_id = 1;
+	if (store_meta_get(st, NEXT_ID_KEY, &v, NULL) == 0) {
+		l->next_id = strtoull(v, NULL, 10);
+		free(v);
+		if (l->next_id == 0)
+			l->next_id = 1;
+	}
+	*out = l;
+	return 0;
+}
+
+void ledger_close(struct ledger *l)
+{
+	if (!l)
+		return;
+	json_decref(l->overlay);
+	free(l);
+}
+
+int ledger_get(struct ledger *l, const char *id, json_t **rec)
+{
+	char *body;
+	size_t len;
+	int rc = store_get(l->st, id, &body, &len);
+	if (rc < 0)
+		return rc;
+	json_error_t e;
+	*rec = json_loadb(body, len, 0, &e);
+	free(body);
+	if (!*rec) {
+		log_err("ledger: stored record does not parse id=%s error=\"%s\"", id, e.text);
+		return -EIO;
+	}
+	return 0;
+}
+
+int ledger_latest(struct ledger *l, const char *id, json_t **rec)
+{
+	json_t *r = json_object_get(l->overlay, id);
+	if (r) {
+		*rec = json_deep_copy(r);
+		return *rec ? 0 : -ENOMEM;
+	}
+	return ledger_get(l, id, rec);
+}
+
+char *ledger_new_id(struct ledger *l, const char *prefix)
+{
+	char *s;
+	if (asprintf(&s, "%s%06" PRIu64, prefix, l->next_id) < 0)
+		return NULL;
+	l->next_id++;
+	return s;
+}
+
+const struct audit_head *ledger_audit_head(const struct ledger *l) { return &l->head; }
+
+static void written(void *ud, int status)
+{
+	struct pending *p = ud;
+	struct ledger *l = p->l;
+	l->inflight--;
+	if (status == 0) {
+		/* The overlay entry is now on disk, unless a later write in flight
+		 * has replaced it already. */
+		const char *id;
+		json_t *rev;
+		json_object_foreach(p->revs, id, rev) {
+			json_t *o = json_object_get(l->overlay, id);
+			if (o && json_equal(json_object_get(o, "rev"), rev))
+				json_object_del(l->overlay, id);
+		}
+		l->committed = p->head;
+	} else {
+		/* The committer fails every write not yet durable: nothing in the
+		 * overlay survives, and the chain restarts from what is on disk. */
+		json_object_clear(l->overlay);
+		l->head = l->committed;
+	}
+	if (p->cb)
+		p->cb(p->ud, status);
+	json_decref(p->revs);
+	free(p);
+}
+
+static char *dump(json_t *j)
+{
+	return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
+		 json_t **audit_only, size_t n_audit, commit_cb cb, void *ud)
+{
+	struct commit_write *w = commit_write_new();
+	struct pending *p = calloc(1, sizeof *p);
+	json_t *revs = json_object();
+	struct audit_head head = l->head;
+	int rc = -ENOMEM;
+	if (!w || !p || !revs)
+		goto err;
+	for (size_t i = 0; i < n; i++) {
+		struct ledger_change *c = &changes[i];
+		const char *id = json_string_value(json_object_get(c->record, "id"));
+		const char *kind = json_string_value(json_object_get(c->record, "kind"));
+		const char *state = json_string_value(json_object_get(c->record, "state"));
+		if (!id || !kind || !state) {
+			rc = -EINVAL;
+			goto err;
+		}
+		if (c->audit) {
+			json_object_set_new(c->audit, "rev_after", json_incref(json_object_get(c->record, "rev")));
+			if ((rc = audit_seal(c->audit, &head)) < 0 ||
+			    (rc = commit_put_audit(w, head.seq, id, dump(c->audit))) < 0)
+				goto err;
+		}
+		if ((rc = commit_put_record(w, id, kind, state, c->old_kind, c->old_state,
+					    dump(c->record))) < 0)
+			goto err;
+		json_object_set(revs, id, json_object_get(c->record, "rev"));
+	}
+	for (size_t i = 0; i < n_audit; i++) {
+		const char *id = json_string_value(json_object_get(audit_only[i], "id"));
+		if ((rc = audit_seal(audit_only[i], &head)) < 0 ||
+		    (rc = commit_put_audit(w, head.seq, id, dump(audit_only[i]))) < 0)
+			goto err;
+	}
+	char *num;
+	if (asprintf(&num, "%" PRIu64, l->next_id) < 0)
+		goto err;
+	if ((rc = commit_put_meta(w, NEXT_ID_KEY, num)) < 0 ||
+	    (rc = commit_put_meta(w, AUDIT_HEAD_KEY, audit_head_encode(&head))) < 0)
+		goto err;
+	/* Only now, with nothing left to fail, does the write become visible
+	 * to later decisions. */
+	for (size_t i = 0; i < n; i++) {
+		const char *id = json_string_value(json_object_get(changes[i].record, "id"));
+		json_object_set_new(l->overlay, id, json_deep_copy(changes[i].record));
+	}
+	l->head = head;
+	p->l = l;
+	p->revs = revs;
+	p->head = head;
+	p->cb = cb;
+	p->ud = ud;
+	l->inflight++;
+	commit_submit(l->commit, w, written, p);
+	return 0;
+err:
+	commit_write_free(w);
+	json_decref(revs);
+	free(p);
+	return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * ledger — records as JSON on top of the store and the committer: the
+ * latest version of each record (the committed one, or the one a write in
+ * flight will commit), record ids, and the audit chain.  Both the methods
+ * (rpc) and enforcement (sched) write through here, so every change gets
+ * its audit entry in the same transaction and the chain stays in order.
+ *
+ * Reads for replies use ledger_get(): committed data only, so nobody sees a
+ * change before it is durable.  Decisions about a new change use
+ * ledger_latest(): a second write to a record must build on the first even
+ * while the first is still being committed.
+ */
+#ifndef LIU_LEDGER_H
+#define LIU_LEDGER_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "audit.h"
+#include "commit.h"
+#include "store.h"
+
+struct ledger;
+
+int ledger_open(struct ledger **out, struct store *st, struct commit *c);
+void ledger_close(struct ledger *l);
+
+/* The committed record `id`: 0 with *rec (caller decrefs), -ENOENT, or a
+ * negative errno (-EIO when the stored JSON does not parse). */
+int ledger_get(struct ledger *l, const char *id, json_t **rec);
+/* The latest record `id`, including writes in flight.  Same returns. */
+int ledger_latest(struct ledger *l, const char *id, json_t **rec);
+
+/* A new record id "<prefix><number>" (caller frees).  Ids are never reused,
+ * even when the write that took one fails. */
+char *ledger_new_id(struct ledger *l, const char *prefix);
+
+/* One change of a write: the record's new version and its audit entry. */
+struct ledger_change {
+	json_t *record;        /* full new record; borrowed */
+	const char *old_kind;  /* NULL for a new record */
+	const char *old_state;
+	json_t *audit;         /* audit entry to seal; borrowed; sealed in place */
+};
+
+/*
+ * Queues one durable write of `n` changes (n may be 0 with audit-only
+ * entries in `audit_only`).  cb(ud, status) runs once it is durable or
+ * failed.  Returns 0 (cb will run) or a negative errno (cb will not run,
+ * nothing was queued).
+ */
+int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
+		 json_t **audit_only, size_t n_audit, commit_cb cb, void *ud);
+
+/* The audit head including writes in flight. */
+const struct audit_head *ledger_audit_head(const struct ledger *l);
+
+#endif

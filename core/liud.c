@@ -1,0 +1,292 @@
+/*
+ * liud — the daemon's main: command line, configuration, start-up in
+ * dependency order (store, rules, committer, rpc, server), signals, and a
+ * clean shutdown.  Also the `liud test` and `liud check` commands that run a
+ * rule pack without a daemon.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "auth.h"
+#include "clock.h"
+#include "commit.h"
+#include "conf.h"
+#include "log.h"
+#include "rpc.h"
+#include "rules.h"
+#include "server.h"
+#include "store.h"
+#include "version.h"
+#include "wire.h"
+
+static const char usage[] =
+	"usage: liud [-c FILE] [--socket PATH] [--db DIR] [--rules DIR]\n"
+	"            [--test-clock ISO-8601] [--log-level LEVEL]\n"
+	"       liud test [RULES-DIR]     run the pack's tests, TAP on stdout\n"
+	"       liud check [RULES-DIR]    compile and validate the pack only\n"
+	"\n"
+	"Keeps the records of the ISMAP-LIU special measure and enforces its rules.\n"
+	"\n"
+	"  -c, --config FILE      configuration (declarative Lua, see liud.conf(5))\n"
+	"      --socket PATH      control socket (default run/liud.sock)\n"
+	"      --db DIR           LMDB database folder (default var/db)\n"
+	"      --rules DIR        rule pack folder (default rules/ismap-liu)\n"
+	"      --test-clock TIME  start the clock at TIME and let clock.set move it\n"
+	"                         (drills and tests only; never in production)\n"
+	"      --log-level LEVEL  error, warn, info (default) or debug\n"
+	"  -h, --help             this text\n"
+	"  -V, --version          the version\n"
+	"\n"
+	"Signals: SIGTERM/SIGINT stop cleanly (writes in flight finish), SIGHUP reloads\n"
+	"the rules (validated and tested first; on failure the old rules stay live).\n"
+	"Exit status: 0 clean stop, 1 start-up or configuration error, 2 usage.\n";
+
+struct daemon {
+	uv_loop_t *loop;
+	struct conf conf;
+	struct store *store;
+	struct commit *commit;
+	struct auth *auth;
+	struct rpc *rpc;
+	struct server *server;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	bool stopping;
+};
+
+static struct rules_opts rule_opts(const struct conf *c, bool tests)
+{
+	return (struct rules_opts){ .mem_limit = c->rule_memory,
+				    .instr_limit = c->rule_instructions,
+				    .time_limit_ms = c->rule_time_ms,
+				    .load_tests = tests };
+}
+
+/* --- liud test / liud check ---------------------------------------------- */
+
+static int cmd_pack(bool tests, const char *dir)
+{
+	struct conf c;
+	conf_defaults(&c);
+	struct rules_opts o = rule_opts(&c, tests);
+	struct rules *r;
+	char *err = NULL;
+	int rc = rules_load(&r, dir ? dir : c.rules, &o, &err);
+	if (rc < 0) {
+		if (tests)
+			printf("1..0 # the pack does not load\nBail out! %s\n", err ? err : liu_strerror(rc));
+		fprintf(stderr, "liud: %s\n", err ? err : liu_strerror(rc));
+		free(err);
+		conf_free(&c);
+		return 1;
+	}
+	int status = 0;
+	if (tests) {
+		int failed = rules_run_tests(r, stdout);
+		status = failed != 0;
+	} else {
+		json_t *d = rules_describe(r);
+		printf("ok: %s version %s, %zu files, %zu measures, %zu actions, %zu views\n",
+		       json_string_value(json_object_get(d, "name")), rules_version(r),
+		       json_array_size(json_object_get(d, "files")),
+		       json_array_size(json_object_get(d, "measures")),
+		       json_object_size(json_object_get(d, "actions")),
+		       json_object_size(json_object_get(d, "views")));
+	}
+	rules_free(r);
+	conf_free(&c);
+	return status;
+}
+
+/* --- signals ------------------------------------------------------------- */
+
+static void stop(struct daemon *d, const char *why)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	log_info("liud: stopping reason=%s writes_in_flight=%zu", why, rpc_pending_writes(d->rpc));
+	server_stop(d->server);
+	uv_close((uv_handle_t *)&d->sig_term, NULL);
+	uv_close((uv_handle_t *)&d->sig_int, NULL);
+	uv_close((uv_handle_t *)&d->sig_hup, NULL);
+	/* The loop now runs until the last write is committed and the last
+	 * reply written: nothing acknowledged is cut short. */
+}
+
+static void on_signal(uv_signal_t *h, int sig)
+{
+	struct daemon *d = h->data;
+	if (sig == SIGHUP) {
+		json_t *res;
+		rpc_reload(d->rpc, NULL, "SIGHUP", &res);
+		json_decref(res);
+		return;
+	}
+	stop(d, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* --- the daemon ------------------------------------------------------------ */
+
+static int run(struct daemon *d)
+{
+	struct conf *c = &d->conf;
+	int rc;
+	char *err = NULL;
+	d->loop = uv_default_loop();
+
+	struct store_opts so = { .map_size = c->map_size, .max_map_size = c->max_map_size };
+	if ((rc = store_open(&d->store, c->db, &so)) < 0) {
+		log_err("liud: cannot open the database db=%s error=\"%s\"%s", c->db, liu_strerror(rc),
+			rc == -EBUSY ? " (another liud uses it)" : "");
+		return 1;
+	}
+	struct rules_opts ro = rule_opts(c, false);
+	struct rules *rules;
+	if ((rc = rules_load(&rules, c->rules, &ro, &err)) < 0) {
+		log_err("liud: cannot load the rule pack dir=%s error=\"%s\"", c->rules, err);
+		free(err);
+		goto err_store;
+	}
+	if ((rc = commit_new(&d->commit, d->loop, d->store)) < 0 ||
+	    (rc = auth_new(&d->auth, c->roles, getuid())) < 0) {
+		log_err("liud: start-up failed error=\"%s\"", liu_strerror(rc));
+		rules_free(rules);
+		goto err_commit;
+	}
+	struct rpc_deps deps = { .store = d->store, .commit = d->commit, .auth = d->auth,
+				 .conf = c, .rules = rules, .rules_path = c->rules };
+	if ((rc = rpc_new(&d->rpc, &deps)) < 0) {
+		log_err("liud: start-up failed error=\"%s\"", liu_strerror(rc));
+		rules_free(rules);
+		goto err_commit;
+	}
+	struct server_opts sv = { .path = c->socket, .mode = c->socket_mode,
+				  .request_bytes = c->request_bytes,
+				  .max_connections = c->connections,
+				  .idle_timeout_s = c->idle_timeout_s };
+	if ((rc = server_start(&d->server, d->loop, &sv, d->rpc, d->auth)) < 0) {
+		log_err("liud: cannot serve the socket path=%s error=\"%s\"", c->socket,
+			rc == -EADDRINUSE ? "a live daemon already answers on it" : liu_strerror(rc));
+		goto err_rpc;
+	}
+	rpc_set_connections(d->rpc, server_connections, d->server);
+
+	uv_signal_init(d->loop, &d->sig_term);
+	uv_signal_init(d->loop, &d->sig_int);
+	uv_signal_init(d->loop, &d->sig_hup);
+	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&d->sig_int, on_signal, SIGINT);
+	uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+
+	char now[CLOCK_ISO_MAX];
+	log_info("liud: started version=%s socket=%s db=%s rules=%s rules_version=%.12s clock=%s now=%s pid=%d",
+		 LIUD_VERSION, c->socket, c->db, c->rules, rules_version(rpc_rules(d->rpc)),
+		 clock_is_test() ? "test" : "system", clock_format(clock_now(), now), (int)getpid());
+	uv_run(d->loop, UV_RUN_DEFAULT);
+	log_info("liud: stopped");
+	rpc_free(d->rpc);
+	commit_free(d->commit);
+	auth_free(d->auth);
+	store_close(d->store);
+	uv_loop_close(d->loop);
+	return 0;
+
+err_rpc:
+	rpc_free(d->rpc);
+err_commit:
+	commit_free(d->commit);
+	auth_free(d->auth);
+err_store:
+	store_close(d->store);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 2 && (strcmp(argv[1], "test") == 0 || strcmp(argv[1], "check") == 0)) {
+		if (argc > 3 || (argc == 3 && argv[2][0] == '-')) {
+			fputs(usage, stderr);
+			return 2;
+		}
+		return cmd_pack(strcmp(argv[1], "test") == 0, argc == 3 ? argv[2] : NULL);
+	}
+	enum { O_SOCKET = 256, O_DB, O_RULES, O_CLOCK, O_LOG };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, O_SOCKET },
+		{ "db", required_argument, NULL, O_DB },
+		{ "rules", required_argument, NULL, O_RULES },
+		{ "test-clock", required_argument, NULL, O_CLOCK },
+		{ "log-level", required_argument, NULL, O_LOG },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *socket = NULL, *db = NULL, *rules = NULL, *tclock = NULL,
+		   *level = NULL;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case O_SOCKET: socket = optarg; break;
+		case O_DB: db = optarg; break;
+		case O_RULES: rules = optarg; break;
+		case O_CLOCK: tclock = optarg; break;
+		case O_LOG: level = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		case 'V': printf("liud %s\n", LIUD_VERSION); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "liud: unexpected argument '%s'\n%s", argv[optind], usage);
+		return 2;
+	}
+	static struct daemon d;
+	conf_defaults(&d.conf);
+	char *err = NULL;
+	if (config && conf_load(&d.conf, config, &err) < 0) {
+		fprintf(stderr, "liud: configuration error: %s\n", err ? err : "unreadable");
+		free(err);
+		conf_free(&d.conf);
+		return 1;
+	}
+	if (socket)
+		conf_set(&d.conf.socket, socket);
+	if (db)
+		conf_set(&d.conf.db, db);
+	if (rules)
+		conf_set(&d.conf.rules, rules);
+	if (level)
+		conf_set(&d.conf.log_level, level);
+	enum log_level lvl;
+	if (log_parse_level(d.conf.log_level, &lvl) < 0) {
+		fprintf(stderr, "liud: log level '%s': use error, warn, info or debug\n", d.conf.log_level);
+		conf_free(&d.conf);
+		return 1;
+	}
+	log_set_level(lvl);
+	if (tclock) {
+		int64_t t;
+		struct clock_why why;
+		if (clock_parse(tclock, &t, &why) < 0) {
+			fprintf(stderr, "liud: --test-clock '%s': %s\n", tclock, why.en);
+			conf_free(&d.conf);
+			return 1;
+		}
+		clock_use_test(t);
+		log_warn("liud: TEST CLOCK in use, starting at %s: not for production", tclock);
+	}
+	int status = run(&d);
+	conf_free(&d.conf);
+	return status;
+}

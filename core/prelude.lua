@@ -1,0 +1,937 @@
+-- prelude — the rule DSL that rule packs are written in, and the host-side API
+-- the C core calls.  Compiled into the daemon (see Makefile) and run once per
+-- pack generation, in the host's trusted part of the Lua state, before any
+-- file of the pack is loaded.
+--
+-- A pack sees only `sandbox` (below): a copy of the safe parts of the standard
+-- library plus the DSL.  It never sees `host`, `api` or this file's locals.
+-- The C core sees only `api`, returned at the end.
+--
+-- Vocabulary (rules/README.md documents it for policy staff):
+--   pack, measure, kind, check, action, view, on_expiry, summary  (declarations)
+--   pass, fail, refuse, emit                                      (inside rules)
+--   instant, date, jst, date_of, day_start, day_end, in_force,
+--   measure_of, array, csv, file, copy, text                      (helpers)
+--   case, scenario                                                (pack tests)
+
+local host = ...
+
+local type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, getmetatable, rawequal =
+      type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, getmetatable, rawequal
+local tsort, tconcat, tunpack, sfmt = table.sort, table.concat, table.unpack, string.format
+
+local ARRAY = host.array_mt      -- marks a table that is a JSON array (shared with C)
+-- Metatables used here are protected (__metatable = false) so that rule code
+-- can neither read nor change them; the prelude compares raw metatables.
+local rawmt = host.rawmt
+
+local defs = {
+  pack = { name = "?", title = { ja = "", en = "" } },
+  measures = {}, measure_order = {},
+  kinds = {}, kind_order = {},
+  checks = {}, check_order = {},
+  actions = {}, action_order = {},
+  views = {}, view_order = {},
+  expiry = {},                     -- measure id -> list of hooks
+  summaries = {}, summary_order = {},
+  tests = {},
+}
+local loading = true               -- declarations are accepted only while loading
+local current_file = "?"
+
+-- ---------------------------------------------------------------- helpers
+
+-- Where a declaration was made, for error messages: "pack/file.lua:12".
+local function where(level)
+  local info = host.where(level or 3)
+  return info or current_file
+end
+
+local function decl_error(msg, level)
+  error(msg, (level or 2) + 1)
+end
+
+local function is_text(t)
+  return type(t) == "table" and type(t.ja) == "string" and type(t.en) == "string"
+end
+
+local function text(ja, en)
+  if type(ja) == "table" then return { ja = ja.ja or ja[1], en = ja.en or ja[2] } end
+  return { ja = ja, en = en }
+end
+
+local function array(t) return setmetatable(t or {}, ARRAY) end
+
+local function copy(v, seen)
+  if type(v) ~= "table" then return v end
+  local c = {}
+  for k, x in next, v do c[k] = copy(x) end
+  if rawmt(v) == ARRAY then setmetatable(c, ARRAY) end
+  return c
+end
+
+local function equal(a, b)
+  if a == b then return true end
+  if type(a) ~= "table" or type(b) ~= "table" then return false end
+  for k, v in next, a do if not equal(v, b[k]) then return false end end
+  for k in next, b do if a[k] == nil then return false end end
+  return true
+end
+
+local function set_of(list)
+  local s = {}
+  if list then for _, v in ipairs(list) do s[v] = true end end
+  return s
+end
+
+local function contains(list, v)
+  if not list then return false end
+  for _, x in ipairs(list) do if x == v then return true end end
+  return false
+end
+
+-- instant("2025-03-31T23:59:59+09:00" | "2025-03-31" | "令和7年3月31日") -> seconds
+-- Returns nil, {ja, en} when the text is not a time.  Numbers pass through.
+local function instant(s)
+  if type(s) == "number" then return s end
+  if type(s) ~= "string" then
+    return nil, text("日時が文字列ではありません", "a time must be a string")
+  end
+  local t, ja, en = host.parse_time(s)
+  if not t then return nil, text(ja, en) end
+  return t
+end
+
+-- date("令和7年3月31日") -> "2025-03-31": a civil date, normalised.
+local function date(s)
+  if type(s) ~= "string" then
+    return nil, text("日付が文字列ではありません", "a date must be a string")
+  end
+  local d, ja, en = host.parse_date(s)
+  if not d then return nil, text(ja, en) end
+  return d
+end
+
+local function must_instant(s, what)
+  local t, why = instant(s)
+  if not t then decl_error(sfmt("%s: %s (%s)", what, why.en, tostring(s)), 3) end
+  return t
+end
+
+local jst, date_of = host.format_time, host.format_date
+local function day_start(d) return must_instant(d, "day_start") end
+local function day_end(d) return must_instant(d, "day_end") + 86400 end
+
+-- ---------------------------------------------------------------- measures
+
+local function measure_period(m)
+  -- from/since: first instant in force.  till: last day in force (JST,
+  -- inclusive).  until: first instant no longer in force (exclusive).
+  local starts = m.since and must_instant(m.since, "measure " .. m.id .. ".since")
+              or m.from and must_instant(m.from, "measure " .. m.id .. ".from") or nil
+  local ends
+  if m["until"] then ends = must_instant(m["until"], "measure " .. m.id .. ".until")
+  elseif m.till then ends = must_instant(m.till, "measure " .. m.id .. ".till") + 86400 end
+  if m.temporary and not ends then
+    decl_error("measure " .. m.id .. ": a temporary measure needs `till` or `until`", 3)
+  end
+  if not m.temporary and ends then
+    decl_error("measure " .. m.id .. ": a permanent measure has no end (drop `till`/`until`, or set temporary = true)", 3)
+  end
+  if starts and ends and ends <= starts then
+    decl_error("measure " .. m.id .. ": ends before it starts", 3)
+  end
+  return starts, ends
+end
+
+local function in_force(id, at)
+  local m = defs.measures[id]
+  if not m then error("in_force: no measure `" .. tostring(id) .. "`", 2) end
+  at = instant(at) or error("in_force: bad time " .. tostring(at), 2)
+  if m.starts and at < m.starts then return false end
+  if m.ends and at >= m.ends then return false end
+  return true
+end
+
+local function measures_in_force(at)
+  local out = array()
+  for _, id in ipairs(defs.measure_order) do
+    if in_force(id, at) then out[#out + 1] = id end
+  end
+  return out
+end
+
+-- ---------------------------------------------------------------- declarations
+
+local function declare(kind_name, store, order, validate)
+  return function(id)
+    if not loading then error(kind_name .. " declarations are only allowed while the pack loads", 2) end
+    if type(id) ~= "string" or id == "" then
+      error(kind_name .. " needs a name: " .. kind_name .. ' "name" { ... }', 2)
+    end
+    return function(spec)
+      if type(spec) ~= "table" then error(kind_name .. ' "' .. id .. '" needs a table { ... }', 2) end
+      if store[id] and kind_name ~= "on_expiry" then
+        error(sfmt('%s "%s" is declared twice (first at %s)', kind_name, id, store[id].where), 2)
+      end
+      local d = copy(spec)
+      d.id, d.where = id, where(3)
+      validate(d, id)
+      store[id] = d
+      if order then order[#order + 1] = id end
+      return d
+    end
+  end
+end
+
+local function need_title(d, what)
+  if d.title ~= nil and not is_text(d.title) then
+    decl_error(what .. ' "' .. d.id .. '": title must be { ja = "...", en = "..." }', 4)
+  end
+  d.title = d.title or text(d.id, d.id)
+end
+
+local function pack_decl(spec)
+  if not loading then error("pack is only allowed while the pack loads", 2) end
+  if type(spec) ~= "table" or type(spec.name) ~= "string" then
+    error('pack needs { name = "...", title = { ja = ..., en = ... } }', 2)
+  end
+  defs.pack = copy(spec)
+  defs.pack.title = is_text(spec.title) and spec.title or text(spec.name, spec.name)
+end
+
+local measure_decl = declare("measure", defs.measures, defs.measure_order, function(d)
+  need_title(d, "measure")
+  d.temporary = d.temporary and true or false
+  d.starts, d.ends = measure_period(d)
+end)
+
+local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
+  need_title(d, "kind")
+  if d.validate ~= nil and type(d.validate) ~= "function" then
+    decl_error('kind "' .. d.id .. '": validate must be a function (app, err, at)', 4)
+  end
+  if type(d.states) ~= "table" or #d.states == 0 then
+    decl_error('kind "' .. d.id .. '": states = { "submitted", ... } is required', 4)
+  end
+  d.state_set = set_of(d.states)
+  d.id_prefix = d.id_prefix or (d.id .. "-")
+end)
+
+local function check_fn(d)
+  local fn = d.test or d[1]
+  if type(fn) ~= "function" then
+    decl_error('check "' .. d.id .. '": needs a function (app, at, rec)', 4)
+  end
+  d.fn, d[1] = fn, nil
+end
+
+local check_decl = declare("check", defs.checks, defs.check_order, function(d)
+  need_title(d, "check")
+  check_fn(d)
+end)
+
+local action_decl = declare("action", defs.actions, defs.action_order, function(d)
+  need_title(d, "action")
+  if type(d.kind) ~= "string" then decl_error('action "' .. d.id .. '": kind = "..." is required', 4) end
+  if type(d.roles) ~= "table" then decl_error('action "' .. d.id .. '": roles = { ... } is required', 4) end
+  if d.run ~= nil and type(d.run) ~= "function" then
+    decl_error('action "' .. d.id .. '": run must be a function (app, params, at, rec)', 4)
+  end
+  if not d.creates and type(d.from) ~= "table" then
+    decl_error('action "' .. d.id .. '": from = { states... } is required (or creates = true)', 4)
+  end
+  if d.creates and type(d.to) ~= "string" then
+    decl_error('action "' .. d.id .. '": a creating action needs to = "state"', 4)
+  end
+end)
+
+local view_decl = declare("view", defs.views, defs.view_order, function(d)
+  need_title(d, "view")
+  if type(d.kind) ~= "string" then decl_error('view "' .. d.id .. '": kind = "..." is required', 4) end
+  if type(d.roles) ~= "table" then decl_error('view "' .. d.id .. '": roles = { ... } is required', 4) end
+  if type(d.columns) ~= "table" or #d.columns == 0 then
+    decl_error('view "' .. d.id .. '": columns = { { id = ..., ja = ..., en = ... }, ... } is required', 4)
+  end
+  for i, c in ipairs(d.columns) do
+    if type(c) ~= "table" or type(c.id) ~= "string" then
+      decl_error(sfmt('view "%s": column %d needs id = "..."', d.id, i), 4)
+    end
+    c.ja, c.en = c.ja or c.id, c.en or c.id
+  end
+  if type(d.row) ~= "function" then decl_error('view "' .. d.id .. '": row = function (app, rec, params, at) is required', 4) end
+end)
+
+local function expiry_decl(measure_id)
+  if not loading then error("on_expiry is only allowed while the pack loads", 2) end
+  return function(spec)
+    if type(spec) ~= "table" or type(spec.run) ~= "function" or type(spec.kind) ~= "string" then
+      error('on_expiry "' .. tostring(measure_id) .. '" needs { kind = "...", states = {...}, run = function (app, at, rec) }', 2)
+    end
+    local d = copy(spec)
+    d.measure, d.where = measure_id, where(3)
+    local list = defs.expiry[measure_id] or {}
+    list[#list + 1] = d
+    defs.expiry[measure_id] = list
+  end
+end
+
+local function summary_decl(id)
+  if not loading then error("summary is only allowed while the pack loads", 2) end
+  return function(fn)
+    if type(fn) ~= "function" then error('summary "' .. tostring(id) .. '" needs a function (app, at, rec)', 2) end
+    if defs.summaries[id] then error('summary "' .. id .. '" is declared twice', 2) end
+    defs.summaries[id] = fn
+    defs.summary_order[#defs.summary_order + 1] = id
+  end
+end
+
+-- ---------------------------------------------------------------- outcomes
+
+-- Thrown (or returned) from rules; recognised by their metatables, which
+-- rule code cannot reach or forge.
+local REFUSAL, INVALID = { __metatable = false }, { __metatable = false }
+local PASS_MT, FAIL_MT = { __metatable = false }, { __metatable = false }
+local PASS = setmetatable({ ok = true }, PASS_MT)
+
+local function pass() return PASS end
+
+local function fail(reason, en)
+  if type(reason) == "string" then reason = text(reason, en) end
+  if not is_text(reason) then error("fail needs { ja = ..., en = ... }", 2) end
+  return setmetatable({ ok = false, reason = reason }, FAIL_MT)
+end
+
+local function refuse(reason, en)
+  if type(reason) == "string" then reason = text(reason, en) end
+  if not is_text(reason) then error("refuse needs { ja = ..., en = ... }", 2) end
+  error(setmetatable({ reasons = { reason } }, REFUSAL), 0)
+end
+
+local call_events                  -- events of the call in progress
+
+local function emit(kind, fields)
+  if type(kind) ~= "string" then error("emit needs an event type", 2) end
+  if not call_events then error("emit is only possible inside an action or expiry hook", 2) end
+  local e = copy(fields or {})
+  e.type = kind
+  call_events[#call_events + 1] = e
+end
+
+-- ---------------------------------------------------------------- data files
+
+-- csv("data/x.csv") -> list of rows keyed by the header line.  Only while the
+-- pack loads: rules never do I/O.
+local function parse_csv(textdata, name)
+  local rows, header = array(), nil
+  local pos, n = 1, #textdata
+  if textdata:sub(1, 3) == "\239\187\191" then pos = 4 end
+  local line = 0
+  while pos <= n do
+    local fields, field = {}, {}
+    line = line + 1
+    while true do
+      local c = textdata:sub(pos, pos)
+      if c == '"' then
+        pos = pos + 1
+        while true do
+          local q = textdata:find('"', pos, true)
+          if not q then error(sfmt("%s:%d: unterminated quote", name, line), 3) end
+          field[#field + 1] = textdata:sub(pos, q - 1)
+          if textdata:sub(q + 1, q + 1) == '"' then field[#field + 1] = '"'; pos = q + 2
+          else pos = q + 1; break end
+        end
+        c = textdata:sub(pos, pos)
+      else
+        local e = textdata:find('[,\r\n]', pos) or n + 1
+        field[#field + 1] = textdata:sub(pos, e - 1)
+        pos = e
+        c = textdata:sub(pos, pos)
+      end
+      fields[#fields + 1] = tconcat(field)
+      field = {}
+      if c == "," then pos = pos + 1
+      else
+        if c == "\r" then pos = pos + 1 end
+        if textdata:sub(pos, pos) == "\n" then pos = pos + 1 end
+        break
+      end
+    end
+    if not header then header = fields
+    elseif not (#fields == 1 and fields[1] == "") then
+      local row = {}
+      for i, h in ipairs(header) do row[h] = fields[i] or "" end
+      rows[#rows + 1] = row
+    end
+  end
+  return rows
+end
+
+local function file(path)
+  if not loading then error("file() is only allowed while the pack loads", 2) end
+  local content, err = host.read(path)
+  if not content then error(err, 2) end
+  return content
+end
+
+local function csv(path)
+  return parse_csv(file(path), path)
+end
+
+-- ---------------------------------------------------------------- the sandbox
+
+-- Only what rules need, copied so that a rule cannot change what other rules
+-- see.  Not here, on purpose: load, dofile, require, io, os, debug, package,
+-- collectgarbage, rawset, string.dump, math.random (rules are deterministic),
+-- coroutine (no state may outlive a call), print (use emit).
+local function copylib(lib, names)
+  local t = {}
+  for _, n in ipairs(names) do t[n] = lib[n] end
+  return t
+end
+
+local sandbox = {
+  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
+  pcall = pcall, xpcall = xpcall, select = select, tonumber = tonumber,
+  tostring = tostring, type = type, rawequal = rawequal, rawlen = rawlen,
+  rawget = rawget, setmetatable = setmetatable, getmetatable = getmetatable,
+  _VERSION = _VERSION,
+  string = copylib(string, { "byte", "char", "find", "format", "gmatch", "gsub", "len",
+                             "lower", "match", "rep", "reverse", "sub", "upper" }),
+  table = copylib(table, { "concat", "insert", "move", "pack", "remove", "sort", "unpack" }),
+  math = copylib(math, { "abs", "ceil", "floor", "fmod", "huge", "max", "maxinteger",
+                         "min", "mininteger", "modf", "tointeger", "type", "ult", "pi",
+                         "sqrt", "exp", "log" }),
+  utf8 = copylib(utf8, { "char", "charpattern", "codepoint", "codes", "len", "offset" }),
+  -- the DSL
+  pack = pack_decl, measure = measure_decl, kind = kind_decl, check = check_decl,
+  action = action_decl, view = view_decl, on_expiry = expiry_decl, summary = summary_decl,
+  pass = pass, fail = fail, refuse = refuse, emit = emit,
+  instant = instant, date = date, jst = jst, date_of = date_of,
+  day_start = day_start, day_end = day_end,
+  in_force = in_force, measures_in_force = measures_in_force,
+  measure_of = function(id) return defs.measures[id] end,
+  array = array, csv = csv, file = file, copy = copy, equal = equal, text = text,
+  contains = contains,
+}
+
+-- Library tables are shared by every call: hand out read-only views of them.
+local function readonly(t, name)
+  return setmetatable({}, {
+    __index = t,
+    __newindex = function(_, k) error(name .. " is read-only (`" .. tostring(k) .. "`)", 2) end,
+    __pairs = function() return next, t, nil end,
+    __len = function() return #t end,
+    __metatable = false,
+  })
+end
+for _, lib in ipairs({ "string", "table", "math", "utf8" }) do
+  sandbox[lib] = readonly(sandbox[lib], lib)
+end
+
+-- The pack's own globals live in `pack_env`; reads fall back to the sandbox.
+local pack_env = setmetatable({}, { __index = sandbox })
+
+-- After loading, globals are frozen: the same table that every loaded chunk
+-- holds as _ENV becomes an empty proxy, so no call can leave state behind
+-- for the next one (which would make decisions depend on call order).
+local function freeze_env(env, fallback)
+  local real = {}
+  for k, v in next, env do real[k] = v end
+  for k in next, real do env[k] = nil end
+  setmetatable(real, { __index = fallback })
+  setmetatable(env, {
+    __index = real,
+    __newindex = function(_, k)
+      error("rules may not set globals after loading (`" .. tostring(k) .. "`); use a local", 2)
+    end,
+    __metatable = false,
+  })
+end
+
+-- ---------------------------------------------------------------- the API for C
+
+local api = {}
+
+function api.env() return pack_env end
+function api.set_file(name) current_file = name end
+
+-- Validates the declarations as a whole once every file is loaded.
+function api.finish()
+  local problems = {}
+  local function problem(d, msg) problems[#problems + 1] = (d.where or "?") .. ": " .. msg end
+  for _, id in ipairs(defs.action_order) do
+    local a = defs.actions[id]
+    local k = defs.kinds[a.kind]
+    if not k then problem(a, sfmt('action "%s": no kind "%s"', id, a.kind))
+    else
+      for _, s in ipairs(a.from or {}) do
+        if not k.state_set[s] then problem(a, sfmt('action "%s": from-state "%s" is not a state of %s', id, s, a.kind)) end
+      end
+      if a.to and not k.state_set[a.to] then problem(a, sfmt('action "%s": to-state "%s" is not a state of %s', id, a.to, a.kind)) end
+    end
+  end
+  for _, id in ipairs(defs.view_order) do
+    local v = defs.views[id]
+    local k = defs.kinds[v.kind]
+    if not k then problem(v, sfmt('view "%s": no kind "%s"', id, v.kind))
+    else for _, s in ipairs(v.states or {}) do
+      if not k.state_set[s] then problem(v, sfmt('view "%s": "%s" is not a state of %s', id, s, v.kind)) end
+    end end
+  end
+  for mid, hooks in pairs(defs.expiry) do
+    for _, h in ipairs(hooks) do
+      local m = defs.measures[mid]
+      if not m then problem(h, sfmt('on_expiry "%s": no such measure', mid))
+      elseif not m.temporary then problem(h, sfmt('on_expiry "%s": a permanent measure never expires', mid)) end
+      if not defs.kinds[h.kind] then problem(h, sfmt('on_expiry "%s": no kind "%s"', mid, h.kind)) end
+    end
+  end
+  if #defs.kind_order == 0 then problems[#problems + 1] = "the pack declares no kind" end
+  if #problems > 0 then return tconcat(problems, "\n") end
+  loading = false
+  freeze_env(pack_env, sandbox)
+  return nil
+end
+
+local function lang_list(list)
+  local out = array()
+  for i, v in ipairs(list or {}) do out[i] = v end
+  return out
+end
+
+-- What the pack declares, for rules.status, role checks and the schedule.
+function api.describe()
+  local d = { name = defs.pack.name, title = defs.pack.title, version_label = defs.pack.version,
+              measures = array(), kinds = {}, actions = {}, views = {}, checks = array() }
+  for _, id in ipairs(defs.measure_order) do
+    local m = defs.measures[id]
+    d.measures[#d.measures + 1] = {
+      id = id, title = m.title, temporary = m.temporary,
+      starts = m.starts and jst(m.starts) or nil, ends = m.ends and jst(m.ends) or nil,
+      starts_at = m.starts, ends_at = m.ends,
+      expiry_hooks = #(defs.expiry[id] or {}),
+    }
+  end
+  for _, id in ipairs(defs.kind_order) do
+    local k = defs.kinds[id]
+    d.kinds[id] = { title = k.title, states = lang_list(k.states), id_prefix = k.id_prefix }
+  end
+  for _, id in ipairs(defs.action_order) do
+    local a = defs.actions[id]
+    d.actions[id] = { title = a.title, kind = a.kind, roles = lang_list(a.roles),
+                      creates = a.creates and true or false, from = lang_list(a.from), to = a.to }
+  end
+  for _, id in ipairs(defs.view_order) do
+    local v = defs.views[id]
+    local cols = array()
+    for i, c in ipairs(v.columns) do cols[i] = { id = c.id, ja = c.ja, en = c.en } end
+    d.views[id] = { title = v.title, kind = v.kind, roles = lang_list(v.roles),
+                    states = lang_list(v.states), columns = cols }
+  end
+  for _, id in ipairs(defs.check_order) do
+    d.checks[#d.checks + 1] = { id = id, title = defs.checks[id].title }
+  end
+  if next(d.kinds) == nil then d.kinds = nil end
+  return d
+end
+
+-- Errors that are not refusals become script errors carrying file:line.
+local function classify(err)
+  local mt = type(err) == "table" and rawmt(err)
+  if mt == REFUSAL then return { refused = array(err.reasons) } end
+  if mt == INVALID then return { invalid = array(err.errors) } end
+  return { error = tostring(err), traceback = host.traceback(tostring(err), 2) }
+end
+
+local function handler(err)
+  local mt = type(err) == "table" and rawmt(err)
+  if mt == REFUSAL or mt == INVALID then return err end
+  return { __script = true, message = tostring(err), traceback = host.traceback(tostring(err), 2) }
+end
+
+local function protect(fn, ...)
+  local ok, a, b = xpcall(fn, handler, ...)
+  if ok then return true, a, b end
+  if type(a) == "table" and a.__script then
+    return false, { error = a.message, traceback = a.traceback }
+  end
+  return false, classify(a)
+end
+
+local function validate_data(kind, app, at)
+  if not kind.validate then return nil end
+  local errs = array()
+  local function err(field, reason, en)
+    if type(reason) == "string" then reason = text(reason, en) end
+    errs[#errs + 1] = { field = field, reason = reason }
+  end
+  kind.validate(app, err, at)
+  if #errs > 0 then return errs end
+  return nil
+end
+
+local function fresh_state_event(events, from, to)
+  if from ~= to then events[#events + 1] = { type = "state", from = from, to = to } end
+end
+
+-- act(action, rec|nil, params, ctx) -> { record, events } | { refused } |
+-- { invalid } | { error }.  ctx = { at, role, user }.
+function api.act(name, rec, params, ctx)
+  local a = defs.actions[name]
+  if not a then
+    return { invalid = array { { field = "action", reason = text(
+      "アクション「" .. tostring(name) .. "」はありません", "no action `" .. tostring(name) .. "`") } } }
+  end
+  if type(params) ~= "table" then params = {} end
+  local at = ctx.at
+  local kind = defs.kinds[a.kind]
+  local before_data, before_state
+  if a.creates then
+    if rec ~= nil then
+      return { invalid = array { { field = "id", reason = text(
+        "「" .. name .. "」は新しい記録を作るため id は指定できません",
+        "`" .. name .. "` creates a record: give no id") } } }
+    end
+    rec = { kind = a.kind, data = copy(params) }
+  else
+    if rec == nil then
+      return { invalid = array { { field = "id", reason = text(
+        "「" .. name .. "」には id が必要です", "`" .. name .. "` needs the id of a record") } } }
+    end
+    if rec.kind ~= a.kind then
+      return { refused = array { text(
+        sfmt("「%s」は %s に対するアクションです（この記録は %s）", name, a.kind, tostring(rec.kind)),
+        sfmt("`%s` applies to %s records, not %s", name, a.kind, tostring(rec.kind))) } }
+    end
+    if not contains(a.from, rec.state) then
+      return { refused = array { text(
+        sfmt("状態「%s」の記録に「%s」はできません（可能な状態: %s）", rec.state, name, tconcat(a.from, "、")),
+        sfmt("`%s` is not allowed in state `%s` (allowed in: %s)", name, rec.state, tconcat(a.from, ", "))) } }
+    end
+    before_data, before_state = copy(rec.data), rec.state
+  end
+  if type(rec.data) ~= "table" then rec.data = {} end
+  local events = array()
+  call_events = events
+  local ok, res = protect(function()
+    local app = rec.data
+    if a.run then a.run(app, params, at, rec) end
+    return nil
+  end)
+  call_events = nil
+  if not ok then return res end
+  if rec.state == before_state or rec.state == nil then rec.state = a.to or before_state end
+  if not kind.state_set[rec.state] then
+    return { error = sfmt('%s: action "%s" left the record in unknown state "%s"', a.where, name, tostring(rec.state)) }
+  end
+  if a.creates or not equal(before_data, rec.data) then
+    local vok, errs = protect(validate_data, kind, rec.data, at)
+    if not vok then return errs end
+    if errs then return { invalid = errs } end
+  end
+  fresh_state_event(events, before_state, rec.state)
+  return { record = { kind = rec.kind, state = rec.state, data = rec.data }, events = events }
+end
+
+-- The checks of an application, in declaration order.
+local function run_checks(rec, at)
+  local results, all = array(), true
+  for _, id in ipairs(defs.check_order) do
+    local c = defs.checks[id]
+    local r = c.fn(rec.data or {}, at, rec)
+    local entry
+    if r == PASS or r == true then
+      entry = { id = id, ok = true, reason = text("満たしています", "met") }
+    elseif rawmt(r) == FAIL_MT then
+      entry = { id = id, ok = false, reason = r.reason }
+      all = false
+    else
+      error(sfmt("%s: check %s must return pass() or fail{...}, not %s", c.where, id, tostring(r)), 0)
+    end
+    results[#results + 1] = entry
+  end
+  return results, all
+end
+
+-- eval(rec, at) -> { decision, checks, measures_in_force, <summaries> } | { error }
+function api.eval(rec, at)
+  local ok, res = protect(function()
+    local checks, all = run_checks(rec, at)
+    local out = {
+      decision = all and "eligible" or "ineligible",
+      checks = checks,
+      measures_in_force = measures_in_force(at),
+      at = jst(at),
+    }
+    for _, id in ipairs(defs.summary_order) do
+      out[id] = defs.summaries[id](rec.data or {}, at, rec)
+    end
+    return out
+  end)
+  if not ok then return res end
+  return res
+end
+
+-- A view's row for one record, or nil to leave the record out.
+function api.view_row(name, rec, params, at)
+  local v = defs.views[name]
+  local ok, res = protect(function() return v.row(rec.data or {}, rec, params or {}, at) end)
+  if not ok then return res end
+  if res == nil then return { skip = true } end
+  return { row = res }
+end
+
+-- The pack's deadlines: the end of every temporary measure that has expiry
+-- hooks or not (the core records each crossing), in time order.
+function api.deadlines()
+  local out = array()
+  for _, id in ipairs(defs.measure_order) do
+    local m = defs.measures[id]
+    if m.temporary and m.ends then
+      local kinds, states = array(), {}
+      for _, h in ipairs(defs.expiry[id] or {}) do
+        kinds[#kinds + 1] = { kind = h.kind, states = lang_list(h.states) }
+      end
+      out[#out + 1] = { measure = id, at = m.ends, hooks = kinds }
+    end
+  end
+  tsort(out, function(x, y) return x.at < y.at end)
+  return out
+end
+
+-- Runs the expiry hooks of measure `mid` on one record.  Returns
+-- { record, events } (record nil when nothing applies) or { error }.
+function api.expire(mid, rec, at)
+  local hooks = defs.expiry[mid] or {}
+  local events = array()
+  local before_state, before_data = rec.state, copy(rec.data)
+  local applied = false
+  call_events = events
+  local ok, res = protect(function()
+    for _, h in ipairs(hooks) do
+      if h.kind == rec.kind and (h.states == nil or contains(h.states, rec.state)) then
+        applied = true
+        h.run(rec.data, at, rec)
+      end
+    end
+  end)
+  call_events = nil
+  if not ok then return res end
+  if not applied then return {} end
+  local kind = defs.kinds[rec.kind]
+  if not kind.state_set[rec.state] then
+    return { error = sfmt('on_expiry "%s" left the record in unknown state "%s"', mid, tostring(rec.state)) }
+  end
+  if rec.state == before_state and equal(before_data, rec.data) and #events == 0 then return {} end
+  fresh_state_event(events, before_state, rec.state)
+  events[#events + 1] = { type = "expired", measure = mid }
+  return { record = { kind = rec.kind, state = rec.state, data = rec.data }, events = events }
+end
+
+function api.view_exists(name) return defs.views[name] ~= nil end
+
+-- ---------------------------------------------------------------- pack tests
+
+-- case "name" { at = ..., record = {...} | data = {...}, state = ...,
+--               expect = "eligible", fails = {"R2"}, reasons = { R3 = "text" } }
+-- scenario "name" { at = ..., steps... }  (see rules/README.md)
+local function test_decl(kind_name)
+  return function(name)
+    return function(spec)
+      if type(spec) ~= "table" then error(kind_name .. ' "' .. tostring(name) .. '" needs a table', 2) end
+      defs.tests[#defs.tests + 1] = { kind = kind_name, name = tostring(name), spec = spec, where = where(3) }
+    end
+  end
+end
+
+local test_env
+function api.test_env()
+  if not test_env then
+    local base = setmetatable({ case = test_decl("case"), scenario = test_decl("scenario") },
+                              { __index = pack_env })
+    test_env = base
+  end
+  return test_env
+end
+
+function api.test_count() return #defs.tests end
+
+local function fmt_reason(r)
+  if type(r) ~= "table" then return tostring(r) end
+  if r.reason then r = r.reason end
+  return sfmt("%s / %s", tostring(r.en), tostring(r.ja))
+end
+
+local function reasons_text(list)
+  local out = {}
+  for _, r in ipairs(list or {}) do
+    if r.field then out[#out + 1] = r.field .. ": " .. fmt_reason(r.reason)
+    else out[#out + 1] = fmt_reason(r) end
+  end
+  return tconcat(out, "; ")
+end
+
+local function check_case(t)
+  local s = t.spec
+  local at = must_instant(s.at or "2024-01-01", "case at")
+  local rec = s.record and copy(s.record) or { kind = s.kind or defs.kind_order[1], state = s.state or "submitted", data = copy(s.data or {}) }
+  rec.kind = rec.kind or defs.kind_order[1]
+  local res = api.eval(rec, at)
+  if res.error then return false, res.error end
+  local diag = {}
+  if s.expect and res.decision ~= s.expect then
+    diag[#diag + 1] = sfmt("decision: got %s, want %s", res.decision, s.expect)
+  end
+  local failing = {}
+  for _, c in ipairs(res.checks) do if not c.ok then failing[#failing + 1] = c.id end end
+  if s.fails then
+    local want = copy(s.fails); tsort(want)
+    local got = copy(failing); tsort(got)
+    if tconcat(want, ",") ~= tconcat(got, ",") then
+      diag[#diag + 1] = sfmt("failing checks: got {%s}, want {%s}", tconcat(got, ","), tconcat(want, ","))
+    end
+  end
+  for cid, needle in pairs(s.reasons or {}) do
+    local found = false
+    for _, c in ipairs(res.checks) do
+      if c.id == cid then
+        local hay = c.reason.ja .. "\n" .. c.reason.en
+        found = hay:find(needle, 1, true) ~= nil
+        if not found then diag[#diag + 1] = sfmt("reason of %s lacks %q: %s", cid, needle, fmt_reason(c.reason)) end
+      end
+    end
+  end
+  for _, m in ipairs(s.in_force or {}) do
+    if not contains(res.measures_in_force, m) then diag[#diag + 1] = "measure not in force: " .. m end
+  end
+  for _, m in ipairs(s.not_in_force or {}) do
+    if contains(res.measures_in_force, m) then diag[#diag + 1] = "measure in force: " .. m end
+  end
+  if s.summary then
+    local ok, msg = pcall(s.summary, res)
+    if not ok then diag[#diag + 1] = "summary check: " .. tostring(msg)
+    elseif msg == false then diag[#diag + 1] = "summary check returned false" end
+  end
+  if #diag > 0 then return false, tconcat(diag, "\n") end
+  return true
+end
+
+local function role_allows(roles, role)
+  return role == "admin" or contains(roles, role)
+end
+
+-- A scenario runs steps against an in-memory set of records, as the daemon
+-- would: acts (with their role checks), evals, expiry at deadlines, views.
+local function check_scenario(t)
+  local s = t.spec
+  local at = must_instant(s.at or "2024-01-01", "scenario at")
+  local records, order, current = {}, {}, nil
+  local enforced = {}
+  local seq = 0
+  for i, step in ipairs(s) do
+    local label = sfmt("step %d", i)
+    if step.at then at = must_instant(step.at, label .. " at") end
+    if step.act then
+      local role = step.as or "admin"
+      local a = defs.actions[step.act]
+      local rec = nil
+      if a and not a.creates then rec = copy(records[step.id or current]) end
+      local res
+      if a and not role_allows(a.roles, role) then
+        res = { forbidden = true }
+      else
+        res = api.act(step.act, rec, copy(step.params or {}), { at = at, role = role })
+      end
+      local outcome = res.record and "ok" or res.refused and "refused" or res.invalid and "invalid"
+                      or res.forbidden and "forbidden" or "error"
+      local want = step.expect or "ok"
+      if outcome ~= want then
+        return false, sfmt("%s (%s): got %s, want %s%s", label, step.act, outcome, want,
+          res.error and (": " .. res.error) or (res.refused or res.invalid) and (": " .. reasons_text(res.refused or res.invalid)) or "")
+      end
+      if step.reason then
+        local hay = reasons_text(res.refused or res.invalid)
+        if not hay:find(step.reason, 1, true) then
+          return false, sfmt("%s (%s): reason lacks %q: %s", label, step.act, step.reason, hay)
+        end
+      end
+      if step.field then
+        local found = false
+        for _, e in ipairs(res.invalid or {}) do if e.field == step.field then found = true end end
+        if not found then return false, sfmt("%s (%s): no error on field %s: %s", label, step.act, step.field, reasons_text(res.invalid)) end
+      end
+      if res.record then
+        local id = step.id or current
+        if a.creates then seq = seq + 1; id = step.id or ("t" .. seq); order[#order + 1] = id end
+        local r = res.record
+        r.id = id
+        records[id] = r
+        current = id
+      end
+    end
+    if step.enforce then
+      for _, d in ipairs(api.deadlines()) do
+        if d.at <= at and not enforced[d.measure] then
+          enforced[d.measure] = true
+          for _, id in ipairs(order) do
+            local res = api.expire(d.measure, copy(records[id]), d.at)
+            if res.error then return false, label .. " (expiry): " .. res.error end
+            if res.record then res.record.id = id; records[id] = res.record end
+          end
+        end
+      end
+    end
+    if step.state then
+      local r = records[step.id or current]
+      if not r or r.state ~= step.state then
+        return false, sfmt("%s: state: got %s, want %s", label, r and r.state or "no record", step.state)
+      end
+    end
+    if step.eval then
+      local r = records[step.id or current]
+      local res = api.eval(r, at)
+      if res.error then return false, label .. " (eval): " .. res.error end
+      if res.decision ~= step.eval then
+        local fails = {}
+        for _, c in ipairs(res.checks) do if not c.ok then fails[#fails + 1] = c.id .. ": " .. fmt_reason(c.reason) end end
+        return false, sfmt("%s: decision: got %s, want %s (%s)", label, res.decision, step.eval, tconcat(fails, "; "))
+      end
+    end
+    if step.check then
+      local ok, msg = pcall(step.check, records[step.id or current], api.eval(records[step.id or current], at))
+      if not ok or msg == false then return false, sfmt("%s: check failed: %s", label, tostring(msg)) end
+    end
+    if step.view then
+      local rows = {}
+      local v = defs.views[step.view]
+      if not v then return false, label .. ": no view " .. step.view end
+      for _, id in ipairs(order) do
+        local r = records[id]
+        if r.kind == v.kind and (not v.states or contains(v.states, r.state)) then
+          local res = api.view_row(step.view, r, step.params, at)
+          if res.error then return false, label .. " (view): " .. res.error end
+          if res.row then rows[#rows + 1] = res.row end
+        end
+      end
+      if step.rows and #rows ~= step.rows then
+        return false, sfmt("%s: view %s: got %d rows, want %d", label, step.view, #rows, step.rows)
+      end
+      if step.rows_check then
+        local ok, msg = pcall(step.rows_check, rows)
+        if not ok or msg == false then return false, sfmt("%s: rows check failed: %s", label, tostring(msg)) end
+      end
+    end
+  end
+  return true
+end
+
+-- Runs test i; returns { ok, name, diag }.
+function api.test_run(i)
+  local t = defs.tests[i]
+  local ok, good, diag = pcall(t.kind == "case" and check_case or check_scenario, t)
+  if not ok then return { ok = false, name = t.name, diag = t.where .. ": " .. tostring(good) } end
+  return { ok = good and true or false, name = t.name, diag = diag and (t.where .. ": " .. diag) or nil }
+end
+
+return api

@@ -1,0 +1,403 @@
+/* rpc — see rpc.h.  Decoding, the method table, roles, replies, reload. */
+#include "rpc_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "wire.h"
+
+#define R_SEC_POL_ADM (ROLE_SECRETARIAT | ROLE_POLICY | ROLE_ADMIN)
+#define R_POL_ADM (ROLE_POLICY | ROLE_ADMIN)
+
+/*
+ * The method table of SPEC §4.  `roles` is who may call the method at all;
+ * `act` and `view` then check the action's or view's own roles from the
+ * pack.  `writes` marks methods whose reply waits for a commit: a read that
+ * follows one on the same connection waits for it (read-your-writes).
+ */
+static const struct method {
+	const char *name;
+	rpc_method_fn fn;
+	unsigned roles;
+	bool writes;
+} methods[] = {
+	{ "status", rpc_m_status, ROLE_ANY, false },
+	{ "record.get", rpc_m_record_get, R_SEC_POL_ADM, false },
+	{ "record.list", rpc_m_record_list, R_SEC_POL_ADM, false },
+	{ "act", rpc_m_act, ROLE_ANY, true },
+	{ "eval", rpc_m_eval, R_SEC_POL_ADM, false },
+	{ "view", rpc_m_view, ROLE_ANY, false },
+	{ "history", rpc_m_history, R_SEC_POL_ADM, false },
+	{ "rules.status", rpc_m_rules_status, ROLE_ANY, false },
+	{ "rules.check", rpc_m_rules_check, R_POL_ADM, false },
+	{ "rules.reload", rpc_m_rules_reload, R_POL_ADM, false },
+	{ "audit.verify", rpc_m_audit_verify, ROLE_ADMIN, false },
+	{ "backup", rpc_m_backup, ROLE_ADMIN, false },
+	{ "clock.set", rpc_m_clock_set, ROLE_ADMIN, false },
+	{ NULL, NULL, 0, false },
+};
+
+int rpc_new(struct rpc **out, const struct rpc_deps *deps)
+{
+	struct rpc *r = calloc(1, sizeof *r);
+	if (!r)
+		return -ENOMEM;
+	r->d = *deps;
+	r->rules = deps->rules;
+	r->rules_path = strdup(deps->rules_path);
+	int rc = ledger_open(&r->ledger, deps->store, deps->commit);
+	if (rc < 0 || !r->rules_path) {
+		free(r->rules_path);
+		free(r);
+		return rc < 0 ? rc : -ENOMEM;
+	}
+	r->started_ms = clock_now_ms();
+	r->started_at = clock_now();
+	r->rules_loaded_at = r->started_at;
+	*out = r;
+	return 0;
+}
+
+void rpc_free(struct rpc *r)
+{
+	if (!r)
+		return;
+	ledger_close(r->ledger);
+	rules_free(r->rules);
+	free(r->rules_path);
+	free(r);
+}
+
+struct rules *rpc_rules(struct rpc *r) { return r->rules; }
+
+/* --- replies ---------------------------------------------------------------- */
+
+static void reply_send(struct rpc_call *c, json_t *msg)
+{
+	if (!c->id) { /* a notification: the work is done, nobody hears of it */
+		json_decref(msg);
+		c->fn(c->slot, NULL, 0);
+		return;
+	}
+	size_t len;
+	char *line = wire_encode_line(msg, &len);
+	json_decref(msg);
+	if (!line) /* could not encode (memory): say so rather than go silent */
+		line = rpc_error_line(WIRE_INTERNAL, "out of memory encoding the reply", &len);
+	c->fn(c->slot, line, len);
+}
+
+void rpc_result(struct rpc_call *c, json_t *result)
+{
+	json_t *msg = json_object();
+	json_object_set_new(msg, "jsonrpc", json_string(WIRE_VERSION));
+	json_object_set(msg, "id", c->id ? c->id : json_null());
+	json_object_set_new(msg, "result", result ? result : json_null());
+	reply_send(c, msg);
+}
+
+void rpc_error(struct rpc_call *c, int code, const char *message, json_t *data)
+{
+	c->rpc->errors++;
+	json_t *err = json_pack("{s:i, s:s}", "code", code, "message", message);
+	if (data)
+		json_object_set_new(err, "data", data);
+	json_t *msg = json_object();
+	json_object_set_new(msg, "jsonrpc", json_string(WIRE_VERSION));
+	json_object_set(msg, "id", c->id ? c->id : json_null());
+	json_object_set_new(msg, "error", err);
+	reply_send(c, msg);
+}
+
+void rpc_bad_param(struct rpc_call *c, const char *field, const char *ja, const char *en)
+{
+	char msg[512];
+	snprintf(msg, sizeof msg, "invalid params: %s: %s", field, en);
+	rpc_error(c, WIRE_INVALID_PARAMS, msg,
+		  json_pack("{s:s, s:{s:s, s:s}}", "field", field, "reason", "ja", ja, "en", en));
+}
+
+void rpc_fail(struct rpc_call *c, int err, const char *message, json_t *data)
+{
+	char buf[256];
+	if (!message) {
+		snprintf(buf, sizeof buf, "%s", liu_strerror(err));
+		message = buf;
+	}
+	if (err == -ENOSPC && !data)
+		data = json_pack("{s:s, s:s}", "ja", "記憶領域が一杯のため書き込めません",
+				 "en", "storage is full; nothing was written");
+	rpc_error(c, wire_code_of(err), message, data);
+}
+
+char *rpc_error_line(int code, const char *message, size_t *len)
+{
+	json_t *msg = json_pack("{s:s, s:n, s:{s:i, s:s}}", "jsonrpc", WIRE_VERSION, "id",
+				"error", "code", code, "message", message);
+	char *s = msg ? wire_encode_line(msg, len) : NULL;
+	json_decref(msg);
+	return s;
+}
+
+struct rpc_call *rpc_call_keep(struct rpc_call *c)
+{
+	struct rpc_call *k = malloc(sizeof *k);
+	if (!k)
+		return NULL;
+	*k = *c;
+	k->method = NULL; /* the request line is gone by then */
+	c->id = NULL;
+	c->params = NULL;
+	return k;
+}
+
+void rpc_call_free(struct rpc_call *c)
+{
+	json_decref(c->id);
+	json_decref(c->params);
+	free(c);
+}
+
+/* --- parameters --------------------------------------------------------------- */
+
+bool rpc_param_str(struct rpc_call *c, const char *key, bool required, size_t max,
+		   const char **out)
+{
+	json_t *v = json_object_get(c->params, key);
+	if (!v || json_is_null(v)) {
+		if (!required)
+			return true;
+		rpc_bad_param(c, key, "必須です", "is required");
+		return false;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0) {
+		rpc_bad_param(c, key, "空でない文字列を指定してください", "must be a non-empty string");
+		return false;
+	}
+	if (json_string_length(v) > max || strlen(json_string_value(v)) != json_string_length(v)) {
+		rpc_bad_param(c, key, "長すぎるか、NUL 文字を含んでいます", "is too long or contains NUL");
+		return false;
+	}
+	*out = json_string_value(v);
+	return true;
+}
+
+bool rpc_param_time(struct rpc_call *c, const char *key, int64_t *out)
+{
+	json_t *v = json_object_get(c->params, key);
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_string(v)) {
+		rpc_bad_param(c, key, "日時は文字列で指定してください（例: 2025-03-31、令和7年3月31日）",
+			      "must be a string such as 2025-03-31T23:59:59+09:00, 2025-03-31 or 令和7年3月31日");
+		return false;
+	}
+	struct clock_why why;
+	if (clock_parse(json_string_value(v), out, &why) < 0) {
+		rpc_bad_param(c, key, why.ja, why.en);
+		return false;
+	}
+	return true;
+}
+
+bool rpc_param_uint(struct rpc_call *c, const char *key, uint64_t max, uint64_t *out)
+{
+	json_t *v = json_object_get(c->params, key);
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max) {
+		char en[96], ja[128];
+		snprintf(en, sizeof en, "must be a whole number from 0 to %llu", (unsigned long long)max);
+		snprintf(ja, sizeof ja, "0 から %llu までの整数で指定してください", (unsigned long long)max);
+		rpc_bad_param(c, key, ja, en);
+		return false;
+	}
+	*out = (uint64_t)json_integer_value(v);
+	return true;
+}
+
+/* --- roles ------------------------------------------------------------------ */
+
+static void forbid(struct rpc_call *c, const char *what)
+{
+	json_t *roles = auth_roles_json(c->peer.roles);
+	char *rs = json_dumps(roles, JSON_COMPACT);
+	log_warn("rpc: forbidden peer_uid=%u peer_user=%s peer_pid=%d roles=%s what=\"%s\"",
+		 (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, rs ? rs : "[]", what);
+	char msg[300];
+	snprintf(msg, sizeof msg, "forbidden: %s is not allowed for your roles", what);
+	/* Only names what was asked and who asked: never any record content. */
+	rpc_error(c, WIRE_FORBIDDEN, msg,
+		  json_pack("{s:s, s:o, s:{s:s, s:s}}", "what", what, "roles", roles, "reason",
+			    "ja", "この操作を行う権限がありません", "en", "your roles do not allow this"));
+	free(rs);
+}
+
+bool rpc_allow(struct rpc_call *c, const json_t *allowed, const char *what)
+{
+	if ((c->peer.roles & ROLE_ADMIN) || (c->peer.roles & auth_mask_of(allowed)))
+		return true;
+	forbid(c, what);
+	return false;
+}
+
+/* --- dispatch ----------------------------------------------------------------- */
+
+static const struct method *find(const char *name)
+{
+	for (const struct method *m = methods; m->name; m++)
+		if (strcmp(m->name, name) == 0)
+			return m;
+	return NULL;
+}
+
+enum rpc_status rpc_handle(struct rpc *r, const struct auth_peer *peer, const char *line,
+			   size_t len, bool conn_writing, void *slot, rpc_reply_fn fn)
+{
+	struct rpc_call c = { .rpc = r, .peer = *peer, .slot = slot, .fn = fn };
+	json_error_t jerr;
+	r->requests++;
+	/* Duplicate keys are refused: two "id"s or two "params" would make the
+	 * request mean whatever the last one says. */
+	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!req) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "parse error at byte %d: %s", jerr.position, jerr.text);
+		c.id = json_null();
+		rpc_error(&c, WIRE_PARSE_ERROR, msg, NULL);
+		json_decref(c.id);
+		return RPC_DONE;
+	}
+	if (!json_is_object(req)) {
+		c.id = json_null();
+		rpc_error(&c, WIRE_INVALID_REQUEST,
+			  json_is_array(req) ? "invalid request: batches are not supported; send one object per line"
+					     : "invalid request: not a JSON object", NULL);
+		goto done;
+	}
+	json_t *id = json_object_get(req, "id");
+	if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id)) {
+		c.id = json_null();
+		rpc_error(&c, WIRE_INVALID_REQUEST, "invalid request: id must be a string, an integer or null", NULL);
+		goto done;
+	}
+	c.id = id ? json_incref(id) : NULL;
+	json_t *ver = json_object_get(req, "jsonrpc");
+	json_t *method = json_object_get(req, "method");
+	if (!json_is_string(ver) || strcmp(json_string_value(ver), WIRE_VERSION) != 0) {
+		if (!c.id)
+			c.id = json_null(); /* an invalid request is answered even without id */
+		rpc_error(&c, WIRE_INVALID_REQUEST, "invalid request: jsonrpc must be \"2.0\"", NULL);
+		goto done;
+	}
+	if (!json_is_string(method)) {
+		if (!c.id)
+			c.id = json_null();
+		rpc_error(&c, WIRE_INVALID_REQUEST, "invalid request: method must be a string", NULL);
+		goto done;
+	}
+	c.method = json_string_value(method);
+	const struct method *m = find(c.method);
+	if (!m) {
+		char msg[200];
+		snprintf(msg, sizeof msg, "unknown method: %.100s", c.method);
+		rpc_error(&c, WIRE_UNKNOWN_METHOD, msg, NULL);
+		goto done;
+	}
+	if (conn_writing && !m->writes) {
+		json_decref(req);
+		json_decref(c.id);
+		r->requests--;
+		return RPC_WAIT;
+	}
+	json_t *params = json_object_get(req, "params");
+	if (params && !json_is_object(params) && !json_is_null(params)) {
+		rpc_bad_param(&c, "params", "params はオブジェクトで指定してください",
+			      "params must be an object (named parameters)");
+		goto done;
+	}
+	c.params = params && json_is_object(params) ? json_incref(params) : json_object();
+	if (m->roles != ROLE_ANY && !(c.peer.roles & m->roles)) {
+		forbid(&c, c.method);
+		goto done;
+	}
+	enum rpc_status st = m->fn(&c);
+	json_decref(req);
+	if (st == RPC_DONE) {
+		json_decref(c.id);
+		json_decref(c.params);
+	}
+	return st;
+done:
+	json_decref(req);
+	json_decref(c.id);
+	json_decref(c.params);
+	return RPC_DONE;
+}
+
+/* --- reload ------------------------------------------------------------------- */
+
+int rpc_reload(struct rpc *r, const char *path, const char *who, json_t **result)
+{
+	const struct conf *cf = r->d.conf;
+	struct rules_opts o = {
+		.mem_limit = cf->rule_memory,
+		.instr_limit = cf->rule_instructions,
+		.time_limit_ms = cf->rule_time_ms,
+		.load_tests = true,
+	};
+	const char *dir = path ? path : r->rules_path;
+	struct rules *next;
+	char *err = NULL;
+	int rc = rules_load(&next, dir, &o, &err);
+	if (rc < 0) {
+		log_err("rules: reload refused by=%s dir=%s error=\"%s\" live=%s", who, dir, err,
+			rules_version(r->rules));
+		*result = json_pack("{s:s, s:s, s:s}", "error", err ? err : liu_strerror(rc),
+				    "dir", dir, "live_version", rules_version(r->rules));
+		free(err);
+		return rc;
+	}
+	/* The pack's own tests must pass before it may decide anything. */
+	char *report = NULL;
+	int total = 0;
+	int failed = rules_test_report(next, &report, &total);
+	if (failed != 0) {
+		log_err("rules: reload refused by=%s dir=%s failed_tests=%d live=%s", who, dir, failed,
+			rules_version(r->rules));
+		*result = json_pack("{s:s, s:s, s:i, s:s}", "error",
+				    report ? report : "the pack's tests could not run", "dir", dir,
+				    "failed_tests", failed, "live_version", rules_version(r->rules));
+		free(report);
+		rules_free(next);
+		return LIU_ESCRIPT;
+	}
+	/* The swap: every call runs on this thread, so no call is inside the old
+	 * pack now; writes in flight were decided by it and say so. */
+	struct rules *old = r->rules;
+	r->rules = next;
+	if (path) {
+		free(r->rules_path);
+		r->rules_path = strdup(path);
+	}
+	r->rules_loaded_at = clock_now();
+	log_info("rules: reloaded by=%s dir=%s version=%s previous=%s tests=%d", who, dir,
+		 rules_version(next), rules_version(old), total);
+	*result = json_pack("{s:s, s:s, s:s, s:i, s:O}", "version", rules_version(next),
+			    "previous", rules_version(old), "dir", rules_dir(next), "tests", total,
+			    "files", json_object_get(rules_describe(next), "files"));
+	rules_free(old);
+	return 0;
+}
+
+size_t rpc_pending_writes(struct rpc *r) { return commit_pending(r->d.commit); }
+
+void rpc_set_connections(struct rpc *r, size_t (*fn)(void *ud), void *ud)
+{
+	r->d.connections = fn;
+	r->d.connections_ud = ud;
+}

@@ -1,0 +1,88 @@
+/*
+ * rpc — JSON-RPC 2.0 decoding, role checks and dispatch to the methods of
+ * SPEC §4.  Sits between the server (which frames lines and owns
+ * connections) and the rules, store and committer below.  Runs on the loop
+ * thread only.
+ *
+ * A request is handled synchronously (reads, evals, views) or, for writes,
+ * asynchronously: the reply is sent once the write's batch is durable.  The
+ * server keeps replies in request order per connection; rpc only promises to
+ * call the reply function exactly once per request that has an id.
+ */
+#ifndef LIU_RPC_H
+#define LIU_RPC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "commit.h"
+#include "conf.h"
+#include "rules.h"
+#include "store.h"
+
+struct rpc;
+struct sched;
+
+/* Receives the reply line of a request (malloc'd, '\n'-terminated; the
+ * callee frees it), or NULL for a notification, which gets no reply. */
+typedef void (*rpc_reply_fn)(void *slot, char *line, size_t len);
+
+enum rpc_status {
+	RPC_DONE,   /* the reply function has been called */
+	RPC_ASYNC,  /* it will be called later (a write in flight) */
+	RPC_WAIT,   /* not handled: the connection has a write in flight and this
+		     * request reads; call again with the same line once the
+		     * connection's writes are answered (read-your-writes) */
+};
+
+/* What the daemon hands to rpc; everything borrowed for rpc's lifetime,
+ * except `rules`, which rpc owns and replaces on reload. */
+struct rpc_deps {
+	struct store *store;
+	struct commit *commit;
+	struct auth *auth;
+	const struct conf *conf;
+	struct rules *rules;         /* taken over */
+	const char *rules_path;      /* the pack folder reloads read by default */
+	/* Counts for status: connections open (set by the server). */
+	size_t (*connections)(void *ud);
+	void *connections_ud;
+};
+
+/* Returns 0 with *out (free with rpc_free()), or a negative errno. */
+int rpc_new(struct rpc **out, const struct rpc_deps *deps);
+void rpc_free(struct rpc *r);
+
+/*
+ * Handles one request line (NUL-terminated, borrowed for the call) from
+ * `peer` (copied when needed).  `conn_writing` says whether the connection
+ * has a write in flight.  Returns how the reply will come.
+ */
+enum rpc_status rpc_handle(struct rpc *r, const struct auth_peer *peer, const char *line,
+			   size_t len, bool conn_writing, void *slot, rpc_reply_fn fn);
+
+/* Builds the error reply for a line that could not be read at all (too long,
+ * bad UTF-8 at the framing level): id null.  Caller frees. */
+char *rpc_error_line(int code, const char *message, size_t *len);
+
+/*
+ * Reloads the rule pack from `path` (NULL: the current pack's folder): builds
+ * and tests it on the side, swaps only on success.  Returns 0 with *result
+ * describing the new pack, or a negative errno with *result = {error}.
+ * Caller decrefs *result.  `who` names the trigger for the log and audit.
+ */
+int rpc_reload(struct rpc *r, const char *path, const char *who, json_t **result);
+
+/* The live pack (borrowed: valid until the next reload). */
+struct rules *rpc_rules(struct rpc *r);
+
+/* Tells rpc how to count open connections (for status). */
+void rpc_set_connections(struct rpc *r, size_t (*fn)(void *ud), void *ud);
+
+/* Writes in flight or queued. */
+size_t rpc_pending_writes(struct rpc *r);
+
+#endif

@@ -1,0 +1,220 @@
+/* rpc_admin — status, rules.status, rules.check, rules.reload, audit.verify,
+ * backup, clock.set. */
+#include "rpc_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "audit.h"
+#include "clock.h"
+#include "log.h"
+#include "version.h"
+#include "wire.h"
+
+#define PATH_MAX_LEN 4000
+
+static void count_cb(void *ud, const char *kind, const char *state, uint64_t n)
+{
+	json_t *by_kind = ud;
+	json_t *k = json_object_get(by_kind, kind);
+	if (!k) {
+		k = json_object();
+		json_object_set_new(by_kind, kind, k);
+	}
+	json_object_set_new(k, state, json_integer((json_int_t)n));
+}
+
+static json_t *clock_json(void)
+{
+	char iso[CLOCK_ISO_MAX];
+	return json_pack("{s:s, s:s}", "now", clock_format(clock_now(), iso), "mode",
+			 clock_is_test() ? "test" : "system");
+}
+
+enum rpc_status rpc_m_status(struct rpc_call *c)
+{
+	struct rpc *r = c->rpc;
+	json_t *counts = json_object();
+	int rc = store_counts(r->d.store, count_cb, counts);
+	if (rc < 0) {
+		json_decref(counts);
+		rpc_fail(c, rc, NULL, NULL);
+		return RPC_DONE;
+	}
+	char started[CLOCK_ISO_MAX], loaded[CLOCK_ISO_MAX];
+	json_t *d = rules_describe(r->rules);
+	uint64_t used, map;
+	store_usage(r->d.store, &used, &map);
+	struct commit_stats cs;
+	commit_stats(r->d.commit, &cs);
+	json_t *res = json_pack(
+		"{s:s, s:s, s:I, s:{s:O, s:s, s:O, s:s, s:s}, s:o, s:o, s:n,"
+		" s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I, s:I}}",
+		"version", LIUD_VERSION, "started_at", clock_format(r->started_at, started),
+		"uptime_s", (json_int_t)((clock_now_ms() - r->started_ms) / 1000),
+		"rules", "name", json_object_get(d, "name"), "version", rules_version(r->rules),
+		"title", json_object_get(d, "title"), "dir", rules_dir(r->rules), "loaded_at",
+		clock_format(r->rules_loaded_at, loaded),
+		"records", counts, "clock", clock_json(), "next_deadline",
+		"writes", "pending", (json_int_t)commit_pending(r->d.commit), "batches",
+		(json_int_t)cs.batches, "committed", (json_int_t)cs.writes, "failed_batches",
+		(json_int_t)cs.failures,
+		"storage", "used_bytes", (json_int_t)used, "map_bytes", (json_int_t)map,
+		"requests", "total", (json_int_t)r->requests, "errors", (json_int_t)r->errors,
+		"connections", (json_int_t)(r->d.connections ? r->d.connections(r->d.connections_ud) : 0));
+	rpc_result(c, res);
+	return RPC_DONE;
+}
+
+enum rpc_status rpc_m_rules_status(struct rpc_call *c)
+{
+	struct rpc *r = c->rpc;
+	json_t *d = json_deep_copy(rules_describe(r->rules));
+	char loaded[CLOCK_ISO_MAX];
+	json_object_set_new(d, "loaded_at", json_string(clock_format(r->rules_loaded_at, loaded)));
+	struct rules_stats s;
+	rules_stats(r->rules, &s);
+	json_object_set_new(d, "stats", json_pack("{s:I, s:I, s:I, s:I}", "calls", (json_int_t)s.calls,
+						  "errors", (json_int_t)s.errors, "budget_kills",
+						  (json_int_t)s.budget_kills, "memory_bytes",
+						  (json_int_t)s.mem_used));
+	/* A peer with no role learns the pack's shape, not who may do what. */
+	if (c->peer.roles == 0) {
+		json_object_del(d, "actions");
+		json_object_del(d, "views");
+		json_object_del(d, "dir");
+	}
+	rpc_result(c, d);
+	return RPC_DONE;
+}
+
+enum rpc_status rpc_m_rules_check(struct rpc_call *c)
+{
+	struct rpc *r = c->rpc;
+	const char *path = NULL;
+	if (!rpc_param_str(c, "path", false, PATH_MAX_LEN, &path))
+		return RPC_DONE;
+	const struct conf *cf = r->d.conf;
+	struct rules_opts o = { .mem_limit = cf->rule_memory, .instr_limit = cf->rule_instructions,
+				.time_limit_ms = cf->rule_time_ms, .load_tests = true };
+	struct rules *cand;
+	char *err = NULL;
+	const char *dir = path ? path : r->rules_path;
+	int rc = rules_load(&cand, dir, &o, &err);
+	if (rc < 0) {
+		char msg[700];
+		snprintf(msg, sizeof msg, "rule pack does not load: %.600s", err ? err : liu_strerror(rc));
+		rpc_error(c, rc == -ENOENT || rc == -ENOTDIR ? WIRE_INVALID_PARAMS : WIRE_SCRIPT_ERROR,
+			  msg, json_pack("{s:s, s:s?}", "dir", dir, "error", err));
+		free(err);
+		return RPC_DONE;
+	}
+	char *report = NULL;
+	int total = 0;
+	int failed = rules_test_report(cand, &report, &total);
+	if (failed != 0) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "rule pack tests failed: %d of %d", failed, total);
+		rpc_error(c, WIRE_SCRIPT_ERROR, msg,
+			  json_pack("{s:s, s:s, s:i, s:i, s:s?}", "dir", dir, "version", rules_version(cand),
+				    "tests", total, "failed", failed, "report", report));
+	} else {
+		rpc_result(c, json_pack("{s:b, s:s, s:s, s:i, s:O, s:b}", "ok", 1, "dir", dir, "version",
+					rules_version(cand), "tests", total, "files",
+					json_object_get(rules_describe(cand), "files"), "live",
+					strcmp(rules_version(cand), rules_version(r->rules)) == 0));
+	}
+	free(report);
+	rules_free(cand);
+	return RPC_DONE;
+}
+
+enum rpc_status rpc_m_rules_reload(struct rpc_call *c)
+{
+	const char *path = NULL;
+	if (!rpc_param_str(c, "path", false, PATH_MAX_LEN, &path))
+		return RPC_DONE;
+	char who[96];
+	snprintf(who, sizeof who, "%s(uid=%u)", c->peer.user, (unsigned)c->peer.uid);
+	json_t *res;
+	int rc = rpc_reload(c->rpc, path, who, &res);
+	if (rc < 0) {
+		char msg[700];
+		snprintf(msg, sizeof msg, "reload refused, the old rules stay live: %.600s",
+			 json_string_value(json_object_get(res, "error")));
+		rpc_error(c, rc == -ENOENT || rc == -ENOTDIR ? WIRE_INVALID_PARAMS : WIRE_SCRIPT_ERROR,
+			  msg, res);
+		return RPC_DONE;
+	}
+	rpc_result(c, res);
+	return RPC_DONE;
+}
+
+enum rpc_status rpc_m_audit_verify(struct rpc_call *c)
+{
+	json_t *report;
+	int rc = audit_verify(c->rpc->d.store, &report);
+	if (rc < 0)
+		rpc_fail(c, rc, NULL, NULL);
+	else
+		rpc_result(c, report);
+	return RPC_DONE;
+}
+
+enum rpc_status rpc_m_backup(struct rpc_call *c)
+{
+	const char *path;
+	if (!rpc_param_str(c, "path", true, PATH_MAX_LEN, &path))
+		return RPC_DONE;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		char en[300];
+		snprintf(en, sizeof en, "cannot create the backup folder: %s", strerror(errno));
+		rpc_bad_param(c, "path", "バックアップ先のフォルダを作成できません", en);
+		return RPC_DONE;
+	}
+	char probe[PATH_MAX_LEN + 16];
+	snprintf(probe, sizeof probe, "%s/data.mdb", path);
+	struct stat sb;
+	if (stat(probe, &sb) == 0) {
+		rpc_bad_param(c, "path", "バックアップ先に既にデータベースがあります",
+			      "the folder already holds a database; give a new or empty folder");
+		return RPC_DONE;
+	}
+	int64_t t0 = clock_now_ms();
+	int rc = store_backup(c->rpc->d.store, path);
+	if (rc < 0) {
+		rpc_fail(c, rc, NULL, NULL);
+		return RPC_DONE;
+	}
+	stat(probe, &sb);
+	log_info("backup: written path=%s bytes=%lld ms=%lld by=%s", path, (long long)sb.st_size,
+		 (long long)(clock_now_ms() - t0), c->peer.user);
+	rpc_result(c, json_pack("{s:s, s:I, s:I}", "path", path, "bytes", (json_int_t)sb.st_size,
+				"ms", (json_int_t)(clock_now_ms() - t0)));
+	return RPC_DONE;
+}
+
+enum rpc_status rpc_m_clock_set(struct rpc_call *c)
+{
+	int64_t now = 0;
+	if (!json_object_get(c->params, "now")) {
+		rpc_bad_param(c, "now", "必須です", "is required");
+		return RPC_DONE;
+	}
+	if (!rpc_param_time(c, "now", &now))
+		return RPC_DONE;
+	if (clock_set(now) < 0) {
+		rpc_error(c, WIRE_FORBIDDEN, "forbidden: clock.set works only in a daemon started with --test-clock",
+			  json_pack("{s:{s:s, s:s}}", "reason", "ja",
+				    "テスト用時計（--test-clock）で起動したときだけ時計を設定できます",
+				    "en", "the clock can be set only when started with --test-clock"));
+		return RPC_DONE;
+	}
+	log_info("clock: set now=%s by=%s", json_string_value(json_object_get(c->params, "now")),
+		 c->peer.user);
+	rpc_result(c, clock_json());
+	return RPC_DONE;
+}

@@ -1,0 +1,77 @@
+/*
+ * rpc_int — what rpc.c, rpc_records.c and rpc_admin.c share: the rpc
+ * struct, one request in progress (struct rpc_call), reply helpers and the
+ * method table's entries.  Private to rpc*.c.
+ */
+#ifndef LIU_RPC_INT_H
+#define LIU_RPC_INT_H
+
+#include "ledger.h"
+#include "rpc.h"
+
+struct rpc {
+	struct rpc_deps d;
+	struct rules *rules;     /* live pack, owned */
+	char *rules_path;        /* owned */
+	struct ledger *ledger;
+	int64_t started_ms;      /* monotonic-ish: clock_now_ms() at start */
+	int64_t started_at;      /* wall instant, seconds */
+	int64_t rules_loaded_at; /* instant of the last (re)load */
+	uint64_t requests, errors;
+};
+
+/* One request.  Lives on the stack for synchronous methods; copied to the
+ * heap (rpc_call_keep) when the reply comes later. */
+struct rpc_call {
+	struct rpc *rpc;
+	struct auth_peer peer;
+	const char *method;      /* borrowed from the request (valid during the call) */
+	json_t *id;              /* owned reference, NULL for a notification */
+	json_t *params;          /* owned reference, an object */
+	void *slot;
+	rpc_reply_fn fn;
+};
+
+typedef enum rpc_status (*rpc_method_fn)(struct rpc_call *c);
+
+/* Sends a result (stolen) / an error (data stolen, may be NULL).  Both
+ * consume the call's reply: call exactly one, once. */
+void rpc_result(struct rpc_call *c, json_t *result);
+void rpc_error(struct rpc_call *c, int code, const char *message, json_t *data);
+/* An invalid-params error naming the field, with a bilingual reason. */
+void rpc_bad_param(struct rpc_call *c, const char *field, const char *ja, const char *en);
+/* Maps a negative errno / LIU_E* code and an optional message to an error. */
+void rpc_fail(struct rpc_call *c, int err, const char *message, json_t *data);
+
+/* Heap copy of a call for an asynchronous reply (fields taken over); free
+ * with rpc_call_free() after replying. */
+struct rpc_call *rpc_call_keep(struct rpc_call *c);
+void rpc_call_free(struct rpc_call *c);
+
+/* Parameter helpers: return true when present and valid, false after
+ * replying with -32602 (or when absent and optional: *out untouched, true). */
+bool rpc_param_str(struct rpc_call *c, const char *key, bool required, size_t max,
+		   const char **out);
+bool rpc_param_time(struct rpc_call *c, const char *key, int64_t *out);
+bool rpc_param_uint(struct rpc_call *c, const char *key, uint64_t max, uint64_t *out);
+
+/* Whether the peer's roles include any in `allowed` (a JSON array of names);
+ * admin always may.  On false, replies -32001 and logs. */
+bool rpc_allow(struct rpc_call *c, const json_t *allowed, const char *what);
+
+/* Methods, by file. */
+enum rpc_status rpc_m_record_get(struct rpc_call *c);
+enum rpc_status rpc_m_record_list(struct rpc_call *c);
+enum rpc_status rpc_m_act(struct rpc_call *c);
+enum rpc_status rpc_m_eval(struct rpc_call *c);
+enum rpc_status rpc_m_view(struct rpc_call *c);
+enum rpc_status rpc_m_history(struct rpc_call *c);
+enum rpc_status rpc_m_status(struct rpc_call *c);
+enum rpc_status rpc_m_rules_status(struct rpc_call *c);
+enum rpc_status rpc_m_rules_check(struct rpc_call *c);
+enum rpc_status rpc_m_rules_reload(struct rpc_call *c);
+enum rpc_status rpc_m_audit_verify(struct rpc_call *c);
+enum rpc_status rpc_m_backup(struct rpc_call *c);
+enum rpc_status rpc_m_clock_set(struct rpc_call *c);
+
+#endif

@@ -1,0 +1,573 @@
+/* rpc_records — the record methods: record.get, record.list, act, eval,
+ * view, history. */
+#include "rpc_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "wire.h"
+
+#define ID_MAX 128
+#define NAME_MAX_LEN 64
+#define LIST_DEFAULT 100
+#define LIST_MAX 1000
+#define VIEW_CHUNK 256
+
+static void not_found(struct rpc_call *c, const char *id)
+{
+	char msg[200];
+	snprintf(msg, sizeof msg, "not found: no record %.128s", id);
+	rpc_error(c, WIRE_NOT_FOUND, msg,
+		  json_pack("{s:s, s:{s:s, s:s}}", "id", id, "reason", "ja", "該当する記録がありません",
+			    "en", "no such record"));
+}
+
+enum rpc_status rpc_m_record_get(struct rpc_call *c)
+{
+	const char *id;
+	if (!rpc_param_str(c, "id", true, ID_MAX, &id))
+		return RPC_DONE;
+	json_t *rec;
+	int rc = ledger_get(c->rpc->ledger, id, &rec);
+	if (rc == -ENOENT)
+		not_found(c, id);
+	else if (rc < 0)
+		rpc_fail(c, rc, NULL, NULL);
+	else
+		rpc_result(c, rec);
+	return RPC_DONE;
+}
+
+enum rpc_status rpc_m_record_list(struct rpc_call *c)
+{
+	const char *kind = NULL, *state = NULL, *after = NULL;
+	uint64_t limit = LIST_DEFAULT;
+	if (!rpc_param_str(c, "kind", false, NAME_MAX_LEN, &kind) ||
+	    !rpc_param_str(c, "state", false, NAME_MAX_LEN, &state) ||
+	    !rpc_param_str(c, "after", false, ID_MAX, &after) ||
+	    !rpc_param_uint(c, "limit", LIST_MAX, &limit))
+		return RPC_DONE;
+	if (limit == 0)
+		limit = LIST_DEFAULT;
+	struct store_list l;
+	int rc = store_list(c->rpc->d.store, kind, state, after, (size_t)limit, &l);
+	if (rc < 0) {
+		rpc_fail(c, rc, NULL, NULL);
+		return RPC_DONE;
+	}
+	json_t *recs = json_array();
+	for (size_t i = 0; i < l.n; i++) {
+		json_t *r = json_loadb(l.items[i].body, l.items[i].len, 0, NULL);
+		if (r)
+			json_array_append_new(recs, r);
+		else
+			log_err("rpc: stored record does not parse id=%s", l.items[i].id);
+	}
+	json_t *res = json_pack("{s:o, s:s?}", "records", recs, "next", l.next);
+	if (!l.next)
+		json_object_set_new(res, "next", json_null());
+	store_list_free(&l);
+	rpc_result(c, res);
+	return RPC_DONE;
+}
+
+/* --- act ---------------------------------------------------------------------- */
+
+/* The first reason of a refusal, for the error message line. */
+static const char *first_en(json_t *list, const char *key)
+{
+	json_t *f = json_array_get(list, 0);
+	json_t *r = key ? json_object_get(f, key) : f;
+	const char *en = json_string_value(json_object_get(r, "en"));
+	return en ? en : "";
+}
+
+/* Replies for a rule outcome that is not success. */
+static void rule_outcome(struct rpc_call *c, int rc, json_t *out)
+{
+	char msg[600];
+	if (rc == LIU_EREFUSED) {
+		json_t *reasons = json_object_get(out, "refused");
+		snprintf(msg, sizeof msg, "refused by a rule: %s", first_en(reasons, NULL));
+		rpc_error(c, WIRE_REFUSED, msg, json_pack("{s:O}", "reasons", reasons));
+	} else if (rc == LIU_EINVAL) {
+		json_t *errs = json_object_get(out, "invalid");
+		json_t *f = json_array_get(errs, 0);
+		const char *field = json_string_value(json_object_get(f, "field"));
+		snprintf(msg, sizeof msg, "invalid params: %s: %s", field ? field : "?",
+			 first_en(errs, "reason"));
+		rpc_error(c, WIRE_INVALID_PARAMS, msg,
+			  json_pack("{s:s?, s:O?, s:O}", "field", field, "reason",
+				    json_object_get(f, "reason"), "errors", errs));
+	} else if (rc == LIU_ESCRIPT || rc == -ENOMEM) {
+		const char *e = json_string_value(json_object_get(out, "error"));
+		snprintf(msg, sizeof msg, "rule script error: %s", e ? e : "unknown");
+		log_err("rules: script error method=%s error=\"%s\"", c->method ? c->method : "?", e ? e : "");
+		rpc_error(c, WIRE_SCRIPT_ERROR, msg,
+			  json_pack("{s:s?, s:O?}", "error", e, "traceback",
+				    json_object_get(out, "traceback")));
+	} else {
+		rpc_fail(c, rc, NULL, NULL);
+	}
+}
+
+struct act_wait {
+	struct rpc_call *call;
+	json_t *result;
+	char *id;
+};
+
+static void act_written(void *ud, int status)
+{
+	struct act_wait *w = ud;
+	if (status == 0) {
+		rpc_result(w->call, w->result);
+	} else {
+		char msg[256];
+		snprintf(msg, sizeof msg, "write failed, nothing was changed: %s", liu_strerror(status));
+		log_err("rpc: act not written id=%s error=\"%s\"", w->id, liu_strerror(status));
+		json_decref(w->result);
+		rpc_fail(w->call, status, msg, NULL);
+	}
+	rpc_call_free(w->call);
+	free(w->id);
+	free(w);
+}
+
+static json_t *peer_json(const struct auth_peer *p)
+{
+	return json_pack("{s:i, s:s, s:o}", "uid", (int)p->uid, "user", p->user, "roles",
+			 auth_roles_json(p->roles));
+}
+
+enum rpc_status rpc_m_act(struct rpc_call *c)
+{
+	struct rpc *r = c->rpc;
+	const char *action, *id = NULL;
+	if (!rpc_param_str(c, "action", true, NAME_MAX_LEN, &action) ||
+	    !rpc_param_str(c, "id", false, ID_MAX, &id))
+		return RPC_DONE;
+	json_t *params = json_object_get(c->params, "params");
+	if (params && !json_is_object(params) && !json_is_null(params)) {
+		rpc_bad_param(c, "params", "params はオブジェクトで指定してください", "must be an object");
+		return RPC_DONE;
+	}
+	json_t *if_rev = json_object_get(c->params, "if_rev");
+	if (if_rev && !json_is_integer(if_rev) && !json_is_null(if_rev)) {
+		rpc_bad_param(c, "if_rev", "整数で指定してください", "must be an integer (the rev you read)");
+		return RPC_DONE;
+	}
+	struct rules *rules = r->rules;
+	json_t *roles = rules_action_roles(rules, action);
+	if (!roles) {
+		char ja[160], en[160];
+		snprintf(ja, sizeof ja, "アクション「%.64s」はありません", action);
+		snprintf(en, sizeof en, "no action `%.64s` in the rule pack", action);
+		rpc_bad_param(c, "action", ja, en);
+		return RPC_DONE;
+	}
+	char what[128];
+	snprintf(what, sizeof what, "action %.64s", action);
+	if (!rpc_allow(c, roles, what))
+		return RPC_DONE;
+
+	json_t *rec = NULL, *out = NULL;
+	int rc;
+	if (id) {
+		rc = ledger_latest(r->ledger, id, &rec);
+		if (rc == -ENOENT) {
+			not_found(c, id);
+			return RPC_DONE;
+		}
+		if (rc < 0) {
+			rpc_fail(c, rc, NULL, NULL);
+			return RPC_DONE;
+		}
+		json_t *rev = json_object_get(rec, "rev");
+		if (if_rev && json_is_integer(if_rev) && !json_equal(if_rev, rev)) {
+			char msg[256];
+			snprintf(msg, sizeof msg, "conflict: record %.128s is at rev %lld, not %lld", id,
+				 (long long)json_integer_value(rev), (long long)json_integer_value(if_rev));
+			rpc_error(c, WIRE_CONFLICT, msg,
+				  json_pack("{s:s, s:O, s:O, s:{s:s, s:s}}", "id", id, "rev", rev, "if_rev",
+					    if_rev, "reason", "ja", "他の更新と競合しました。読み直してください",
+					    "en", "the record changed since you read it; read it again"));
+			json_decref(rec);
+			return RPC_DONE;
+		}
+	}
+	int64_t now = clock_now();
+	struct rules_ctx ctx = { .at = now, .role = auth_primary(c->peer.roles) };
+	rc = rules_act(rules, action, rec, params, &ctx, &out);
+	if (rc != 0) {
+		rule_outcome(c, rc, out);
+		json_decref(out);
+		json_decref(rec);
+		return RPC_DONE;
+	}
+
+	/* The new version: the pack decides state and data; the core owns id,
+	 * kind, rev and the timestamps. */
+	json_t *res_rec = json_object_get(out, "record");
+	char nowiso[CLOCK_ISO_MAX];
+	clock_format(now, nowiso);
+	json_t *next = json_object();
+	char *new_id = NULL;
+	json_int_t rev_before = 0;
+	const char *old_kind = NULL, *old_state = NULL;
+	if (rec) {
+		rev_before = json_integer_value(json_object_get(rec, "rev"));
+		json_object_set(next, "id", json_object_get(rec, "id"));
+		json_object_set(next, "kind", json_object_get(rec, "kind"));
+		json_object_set(next, "created_at", json_object_get(rec, "created_at"));
+		old_kind = json_string_value(json_object_get(rec, "kind"));
+		old_state = json_string_value(json_object_get(rec, "state"));
+	} else {
+		const char *kind = json_string_value(json_object_get(res_rec, "kind"));
+		json_t *k = json_object_get(json_object_get(rules_describe(rules), "kinds"), kind);
+		const char *prefix = json_string_value(json_object_get(k, "id_prefix"));
+		new_id = ledger_new_id(r->ledger, prefix ? prefix : "");
+		json_object_set_new(next, "id", json_string(new_id));
+		json_object_set_new(next, "kind", json_string(kind));
+		json_object_set_new(next, "created_at", json_string(nowiso));
+	}
+	json_object_set_new(next, "rev", json_integer(rev_before + 1));
+	json_object_set(next, "state", json_object_get(res_rec, "state"));
+	json_object_set(next, "data", json_object_get(res_rec, "data"));
+	json_object_set_new(next, "updated_at", json_string(nowiso));
+	const char *rid = json_string_value(json_object_get(next, "id"));
+
+	json_t *events = json_object_get(out, "events");
+	json_t *audit = json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:s?, s:O, s:s, s:s, s:O}",
+				  "time", nowiso, "peer", peer_json(&c->peer), "method", "act",
+				  "action", action, "id", rid, "rev_before", rev_before,
+				  "state_before", old_state, "state_after", json_object_get(next, "state"),
+				  "rules_version", rules_version(rules), "outcome", "ok", "events", events);
+	struct ledger_change ch = { .record = next, .old_kind = old_kind, .old_state = old_state,
+				    .audit = audit };
+	struct act_wait *w = calloc(1, sizeof *w);
+	json_t *result = json_pack("{s:O, s:O, s:s}", "record", next, "events", events,
+				   "rules_version", rules_version(rules));
+	rc = w && result ? 0 : -ENOMEM;
+	if (rc == 0 && !(w->call = rpc_call_keep(c)))
+		rc = -ENOMEM;
+	if (rc == 0) {
+		w->result = result;
+		w->id = strdup(rid);
+		rc = ledger_write(r->ledger, &ch, 1, NULL, 0, act_written, w);
+		if (rc < 0) { /* give the call back to reply synchronously */
+			*c = *w->call;
+			free(w->call);
+			w->call = NULL;
+		}
+	}
+	json_decref(audit);
+	json_decref(next);
+	json_decref(out);
+	json_decref(rec);
+	free(new_id);
+	if (rc < 0) {
+		json_decref(result);
+		if (w)
+			free(w->id);
+		free(w);
+		rpc_fail(c, rc, NULL, NULL);
+		return RPC_DONE;
+	}
+	return RPC_ASYNC;
+}
+
+/* --- eval --------------------------------------------------------------------- */
+
+/* A record given inline to eval: a full record, or just its data. */
+static json_t *inline_record(struct rules *rules, json_t *given)
+{
+	json_t *rec;
+	if (json_is_object(json_object_get(given, "data"))) {
+		rec = json_deep_copy(given);
+	} else {
+		rec = json_object();
+		json_object_set(rec, "data", given);
+	}
+	if (!json_is_string(json_object_get(rec, "kind"))) {
+		/* The pack's first kind, when the record does not say. */
+		const char *k = NULL;
+		json_t *v;
+		json_object_foreach(json_object_get(rules_describe(rules), "kinds"), k, v)
+			break;
+		if (k)
+			json_object_set_new(rec, "kind", json_string(k));
+	}
+	return rec;
+}
+
+enum rpc_status rpc_m_eval(struct rpc_call *c)
+{
+	struct rpc *r = c->rpc;
+	const char *id = NULL;
+	int64_t at = clock_now();
+	json_t *given = json_object_get(c->params, "record");
+	if (!rpc_param_str(c, "id", false, ID_MAX, &id) || !rpc_param_time(c, "at", &at))
+		return RPC_DONE;
+	if (!id == !given) {
+		rpc_bad_param(c, "id", "id か record のどちらか一方を指定してください",
+			      "give either id (a stored record) or record (one not stored yet)");
+		return RPC_DONE;
+	}
+	if (given && !json_is_object(given)) {
+		rpc_bad_param(c, "record", "record はオブジェクトで指定してください", "must be an object");
+		return RPC_DONE;
+	}
+	json_t *rec;
+	if (id) {
+		int rc = ledger_get(r->ledger, id, &rec);
+		if (rc == -ENOENT) {
+			not_found(c, id);
+			return RPC_DONE;
+		}
+		if (rc < 0) {
+			rpc_fail(c, rc, NULL, NULL);
+			return RPC_DONE;
+		}
+	} else {
+		rec = inline_record(r->rules, given);
+	}
+	json_t *out;
+	int rc = rules_eval(r->rules, rec, at, &out);
+	if (rc != 0) {
+		rule_outcome(c, rc, out);
+	} else {
+		if (id)
+			json_object_set_new(out, "id", json_string(id));
+		json_object_set_new(out, "rules_version", json_string(rules_version(r->rules)));
+		rpc_result(c, json_incref(out));
+	}
+	json_decref(out);
+	json_decref(rec);
+	return RPC_DONE;
+}
+
+/* --- view --------------------------------------------------------------------- */
+
+/* One cell as text for CSV: strings as they are, lists joined, the rest JSON. */
+static void csv_cell(FILE *f, json_t *v)
+{
+	char *text = NULL;
+	const char *s = "";
+	if (json_is_string(v)) {
+		s = json_string_value(v);
+	} else if (json_is_array(v)) {
+		size_t i, len = 0;
+		json_t *x;
+		FILE *m = open_memstream(&text, &len);
+		json_array_foreach(v, i, x) {
+			if (i)
+				fputs("; ", m);
+			if (json_is_string(x)) {
+				fputs(json_string_value(x), m);
+			} else {
+				char *d = json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY);
+				fputs(d ? d : "", m);
+				free(d);
+			}
+		}
+		fclose(m);
+		s = text;
+	} else if (v && !json_is_null(v)) {
+		text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		s = text ? text : "";
+	}
+	/* RFC 4180 quoting; a leading = + - @ is quoted and prefixed with ' so
+	 * that a spreadsheet never runs it as a formula. */
+	bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+	if (formula || strpbrk(s, ",\"\r\n")) {
+		fputc('"', f);
+		if (formula)
+			fputc('\'', f);
+		for (const char *p = s; *p; p++) {
+			if (*p == '"')
+				fputc('"', f);
+			fputc(*p, f);
+		}
+		fputc('"', f);
+	} else {
+		fputs(s, f);
+	}
+	free(text);
+}
+
+static char *to_csv(json_t *columns, json_t *rows)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	fputs("\xEF\xBB\xBF", f); /* BOM: Excel then reads UTF-8 */
+	size_t i, j;
+	json_t *col, *row;
+	json_array_foreach(columns, i, col) {
+		char head[512];
+		snprintf(head, sizeof head, "%s (%s)", json_string_value(json_object_get(col, "ja")),
+			 json_string_value(json_object_get(col, "en")));
+		if (i)
+			fputc(',', f);
+		json_t *h = json_string(head);
+		csv_cell(f, h);
+		json_decref(h);
+	}
+	fputs("\r\n", f);
+	json_array_foreach(rows, j, row) {
+		json_array_foreach(columns, i, col) {
+			if (i)
+				fputc(',', f);
+			csv_cell(f, json_object_get(row, json_string_value(json_object_get(col, "id"))));
+		}
+		fputs("\r\n", f);
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Runs the view over the records of one kind+state (state NULL: all). */
+static int view_scan(struct rpc_call *c, const char *name, const char *kind, const char *state,
+		     json_t *vparams, int64_t at, json_t *rows)
+{
+	struct rpc *r = c->rpc;
+	char *after = NULL;
+	int rc = 0;
+	for (;;) {
+		struct store_list l;
+		/* The read transaction ends inside store_list(): no LMDB
+		 * transaction is open while the pack runs. */
+		rc = store_list(r->d.store, kind, state, after, VIEW_CHUNK, &l);
+		free(after);
+		after = NULL;
+		if (rc < 0)
+			return rc;
+		for (size_t i = 0; i < l.n && rc == 0; i++) {
+			json_t *rec = json_loadb(l.items[i].body, l.items[i].len, 0, NULL);
+			if (!rec)
+				continue;
+			json_t *row;
+			int st = rules_view_row(r->rules, name, rec, vparams, at, &row);
+			json_decref(rec);
+			if (st == 1) {
+				json_array_append_new(rows, row);
+			} else if (st < 0) {
+				rule_outcome(c, st, row);
+				json_decref(row);
+				rc = 1; /* replied */
+			}
+		}
+		if (l.next && rc == 0)
+			after = strdup(l.next);
+		store_list_free(&l);
+		if (!after)
+			break;
+	}
+	return rc;
+}
+
+enum rpc_status rpc_m_view(struct rpc_call *c)
+{
+	struct rpc *r = c->rpc;
+	const char *name, *format = "json";
+	if (!rpc_param_str(c, "name", true, NAME_MAX_LEN, &name) ||
+	    !rpc_param_str(c, "format", false, 16, &format))
+		return RPC_DONE;
+	if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0) {
+		rpc_bad_param(c, "format", "json か csv を指定してください", "must be json or csv");
+		return RPC_DONE;
+	}
+	json_t *vparams = json_object_get(c->params, "params");
+	if (vparams && !json_is_object(vparams)) {
+		rpc_bad_param(c, "params", "params はオブジェクトで指定してください", "must be an object");
+		return RPC_DONE;
+	}
+	json_t *v = rules_view(r->rules, name);
+	if (!v) {
+		char ja[160], en[160];
+		snprintf(ja, sizeof ja, "ビュー「%.64s」はありません", name);
+		snprintf(en, sizeof en, "no view `%.64s` in the rule pack", name);
+		rpc_bad_param(c, "name", ja, en);
+		return RPC_DONE;
+	}
+	char what[128];
+	snprintf(what, sizeof what, "view %.64s", name);
+	if (!rpc_allow(c, json_object_get(v, "roles"), what))
+		return RPC_DONE;
+	int64_t at = clock_now();
+	const char *kind = json_string_value(json_object_get(v, "kind"));
+	json_t *states = json_object_get(v, "states");
+	json_t *rows = json_array();
+	int rc = 0;
+	if (json_array_size(states) > 0) {
+		size_t i;
+		json_t *s;
+		json_array_foreach(states, i, s) {
+			if ((rc = view_scan(c, name, kind, json_string_value(s), vparams, at, rows)) != 0)
+				break;
+		}
+	} else {
+		rc = view_scan(c, name, kind, NULL, vparams, at, rows);
+	}
+	if (rc == 1) { /* a rule error was replied */
+		json_decref(rows);
+		return RPC_DONE;
+	}
+	if (rc < 0) {
+		json_decref(rows);
+		rpc_fail(c, rc, NULL, NULL);
+		return RPC_DONE;
+	}
+	json_t *cols = json_object_get(v, "columns");
+	if (strcmp(format, "csv") == 0) {
+		char *csv = to_csv(cols, rows);
+		json_decref(rows);
+		if (!csv) {
+			rpc_fail(c, -ENOMEM, NULL, NULL);
+			return RPC_DONE;
+		}
+		rpc_result(c, json_string(csv));
+		free(csv);
+		return RPC_DONE;
+	}
+	rpc_result(c, json_pack("{s:s, s:O, s:O, s:I, s:o}", "view", name, "title",
+				json_object_get(v, "title"), "columns", cols,
+				"count", (json_int_t)json_array_size(rows), "rows", rows));
+	return RPC_DONE;
+}
+
+/* --- history ------------------------------------------------------------------ */
+
+enum rpc_status rpc_m_history(struct rpc_call *c)
+{
+	const char *id;
+	if (!rpc_param_str(c, "id", true, ID_MAX, &id))
+		return RPC_DONE;
+	struct store_list l;
+	int rc = store_audit_of(c->rpc->d.store, id, &l);
+	if (rc < 0) {
+		rpc_fail(c, rc, NULL, NULL);
+		return RPC_DONE;
+	}
+	if (l.n == 0) {
+		store_list_free(&l);
+		not_found(c, id);
+		return RPC_DONE;
+	}
+	json_t *entries = json_array();
+	for (size_t i = 0; i < l.n; i++) {
+		json_t *e = json_loadb(l.items[i].body, l.items[i].len, 0, NULL);
+		if (e)
+			json_array_append_new(entries, e);
+	}
+	store_list_free(&l);
+	rpc_result(c, json_pack("{s:s, s:o}", "id", id, "entries", entries));
+	return RPC_DONE;
+}

@@ -1,0 +1,959 @@
+/* rules — see rules.h.  The Lua host: state, sandbox, budget, calls. */
+#include "rules.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "hash.h"
+#include "log.h"
+#include "rules_conv.h"
+#include "wire.h"
+
+extern const char rules_prelude[];
+extern const size_t rules_prelude_len;
+
+#define HOOK_EVERY 1000          /* instructions between budget checks */
+#define PACK_MAX_FILES 4096
+#define PACK_MAX_BYTES (64u << 20)
+#define READ_MAX_BYTES (32u << 20)
+#define LOAD_BUDGET_FACTOR 20    /* loading a file may take this many call budgets */
+#define TEST_BUDGET_FACTOR 20
+
+struct rules {
+	lua_State *L;
+	int api_ref;               /* registry ref of the prelude's api table */
+	char *dir;                 /* owned */
+	char *name;                /* pack folder's base name, owned */
+	char version[HASH_HEX];
+	json_t *describe;          /* owned */
+	json_t *files;             /* owned: array of relative paths */
+	/* memory */
+	size_t mem_used, mem_limit;
+	/* budget of the call in progress */
+	uint64_t instr, instr_limit, call_instr_limit;
+	int64_t deadline_ms;
+	int time_limit_ms;
+	bool killed;
+	bool loading;              /* file()/csv() allowed */
+	struct rules_stats stats;
+};
+
+/* --- memory --------------------------------------------------------------- */
+
+/* The state's allocator: every byte the pack uses counts against mem_limit,
+ * so a memory bomb fails its own call instead of the daemon. */
+static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct rules *r = ud;
+	size_t old = ptr ? osize : 0;
+	if (nsize == 0) {
+		free(ptr);
+		r->mem_used -= old;
+		return NULL;
+	}
+	if (nsize > old && r->mem_used + (nsize - old) > r->mem_limit)
+		return NULL; /* Lua raises a memory error */
+	void *p = realloc(ptr, nsize);
+	if (p)
+		r->mem_used = r->mem_used - old + nsize;
+	return p;
+}
+
+/* --- budget --------------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct rules *self(lua_State *L)
+{
+	return *(struct rules **)lua_getextraspace(L);
+}
+
+/*
+ * The count hook.  Once a call is over budget, the hook is re-armed to fire on
+ * every instruction, so a rule that wraps its runaway loop in pcall gets the
+ * error again at its next instruction and can never run on (Redis does the
+ * same for scripts it kills).
+ */
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	struct rules *r = self(L);
+	r->instr += r->killed ? 1 : HOOK_EVERY;
+	if (!r->killed && r->instr <= r->call_instr_limit && mono_ms() <= r->deadline_ms)
+		return;
+	if (!r->killed) {
+		r->killed = true;
+		lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+	}
+	luaL_error(L, "rule call stopped: over its budget (%llu instructions or %d ms)",
+		   (unsigned long long)r->call_instr_limit, r->time_limit_ms);
+}
+
+static void budget_arm(struct rules *r, int factor)
+{
+	r->instr = 0;
+	r->killed = false;
+	r->call_instr_limit = r->instr_limit * (uint64_t)factor;
+	r->deadline_ms = mono_ms() + (int64_t)r->time_limit_ms * factor;
+	lua_sethook(r->L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
+}
+
+static void budget_disarm(struct rules *r)
+{
+	lua_sethook(r->L, NULL, 0, 0);
+	if (r->killed)
+		r->stats.budget_kills++;
+	r->killed = false;
+}
+
+/* Message handler: adds a traceback to string errors, passes others through. */
+static int msgh(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+	if (msg == NULL)
+		return 1;
+	luaL_traceback(L, L, msg, 1);
+	return 1;
+}
+
+/* --- host functions for the prelude (never visible to packs) -------------- */
+
+static int l_parse_time(lua_State *L)
+{
+	const char *s = luaL_checkstring(L, 1);
+	int64_t t;
+	struct clock_why why;
+	if (clock_parse(s, &t, &why) < 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, why.ja);
+		lua_pushstring(L, why.en);
+		return 3;
+	}
+	lua_pushinteger(L, (lua_Integer)t);
+	return 1;
+}
+
+static int l_parse_date(lua_State *L)
+{
+	const char *s = luaL_checkstring(L, 1);
+	int y, m, d;
+	struct clock_why why;
+	int64_t t;
+	/* A date-time names a day too: its JST date. */
+	if (strchr(s, 'T')) {
+		if (clock_parse(s, &t, &why) < 0)
+			goto bad;
+		char buf[16];
+		lua_pushstring(L, clock_format_date(t, buf));
+		return 1;
+	}
+	if (clock_parse_date(s, &y, &m, &d, &why) < 0)
+		goto bad;
+	lua_pushfstring(L, "%d-%s%d-%s%d", y, m < 10 ? "0" : "", m, d < 10 ? "0" : "", d);
+	return 1;
+bad:
+	lua_pushnil(L);
+	lua_pushstring(L, why.ja);
+	lua_pushstring(L, why.en);
+	return 3;
+}
+
+static int l_format_time(lua_State *L)
+{
+	char buf[CLOCK_ISO_MAX];
+	lua_pushstring(L, clock_format((int64_t)luaL_checkinteger(L, 1), buf));
+	return 1;
+}
+
+static int l_format_date(lua_State *L)
+{
+	char buf[16];
+	lua_pushstring(L, clock_format_date((int64_t)luaL_checkinteger(L, 1), buf));
+	return 1;
+}
+
+/* Reads a file of the pack, only while it loads.  The path must stay inside
+ * the pack folder: relative, no "..", no links. */
+static int l_read(lua_State *L)
+{
+	struct rules *r = self(L);
+	const char *path = luaL_checkstring(L, 1);
+	if (!r->loading)
+		return luaL_error(L, "files can only be read while the pack loads");
+	if (path[0] == '/' || strstr(path, "..") || strchr(path, '\\')) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "file \"%s\": only paths inside the pack are allowed", path);
+		return 2;
+	}
+	char full[4096];
+	if ((size_t)snprintf(full, sizeof full, "%s/%s", r->dir, path) >= sizeof full)
+		return luaL_error(L, "path too long");
+	int fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > READ_MAX_BYTES) {
+		int e = fd < 0 ? errno : EINVAL;
+		if (fd >= 0)
+			close(fd);
+		lua_pushnil(L);
+		lua_pushfstring(L, "file \"%s\": %s", path, strerror(e));
+		return 2;
+	}
+	luaL_Buffer b;
+	char *p = luaL_buffinitsize(L, &b, (size_t)sb.st_size);
+	ssize_t got = 0;
+	while (got < sb.st_size) {
+		ssize_t n = read(fd, p + got, (size_t)(sb.st_size - got));
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	close(fd);
+	luaL_pushresultsize(&b, (size_t)got);
+	return 1;
+}
+
+static int l_traceback(lua_State *L)
+{
+	const char *msg = luaL_optstring(L, 1, "");
+	luaL_traceback(L, L, msg, (int)luaL_optinteger(L, 2, 1));
+	return 1;
+}
+
+/* "file:line" of the function `level` frames up, for declaration sites. */
+static int l_where(lua_State *L)
+{
+	lua_Debug ar;
+	int level = (int)luaL_optinteger(L, 1, 2);
+	if (!lua_getstack(L, level, &ar) || !lua_getinfo(L, "Sl", &ar) || ar.currentline < 0) {
+		lua_pushnil(L);
+		return 1;
+	}
+	lua_pushfstring(L, "%s:%d", ar.short_src, ar.currentline);
+	return 1;
+}
+
+static int l_rawmt(lua_State *L)
+{
+	if (!lua_getmetatable(L, 1))
+		lua_pushnil(L);
+	return 1;
+}
+
+static const luaL_Reg host_funcs[] = {
+	{ "parse_time", l_parse_time },
+	{ "parse_date", l_parse_date },
+	{ "format_time", l_format_time },
+	{ "format_date", l_format_date },
+	{ "read", l_read },
+	{ "traceback", l_traceback },
+	{ "where", l_where },
+	{ "rawmt", l_rawmt },
+	{ NULL, NULL },
+};
+
+/* The libraries a state gets: a copy of linit.c's table, less io, os, debug,
+ * package and coroutine.  The prelude copies a safer subset into the sandbox. */
+static const luaL_Reg state_libs[] = {
+	{ LUA_GNAME, luaopen_base },
+	{ LUA_STRLIBNAME, luaopen_string },
+	{ LUA_TABLIBNAME, luaopen_table },
+	{ LUA_MATHLIBNAME, luaopen_math },
+	{ LUA_UTF8LIBNAME, luaopen_utf8 },
+	{ NULL, NULL },
+};
+
+/* Sets up the state: libraries, hardening of shared metatables, the array
+ * metatable, and the prelude.  Runs inside a protected call. [-0, +0] */
+static int setup_state(lua_State *L)
+{
+	for (const luaL_Reg *lib = state_libs; lib->func; lib++) {
+		luaL_requiref(L, lib->name, lib->func, 1);
+		lua_pop(L, 1);
+	}
+	/* Gone from the state itself, not only hidden from packs. */
+	static const char *const drop[] = { "dofile", "loadfile", "load", "print",
+					    "collectgarbage", "require", NULL };
+	for (int i = 0; drop[i]; i++) {
+		lua_pushnil(L);
+		lua_setglobal(L, drop[i]);
+	}
+	lua_getglobal(L, "string");
+	lua_pushnil(L);
+	lua_setfield(L, -2, "dump"); /* no way to bytecode from any string */
+	lua_pop(L, 1);
+	/* Strings share one metatable: protect it so a rule can neither read it
+	 * (getmetatable("") is false) nor reach the real string table through it. */
+	lua_pushliteral(L, "");
+	lua_getmetatable(L, -1);
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 2);
+
+	luaL_newmetatable(L, RULES_ARRAY_MT);
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
+
+	if (luaL_loadbufferx(L, rules_prelude, rules_prelude_len, "=prelude", "t") != LUA_OK)
+		return lua_error(L);
+	luaL_newlib(L, host_funcs);
+	luaL_getmetatable(L, RULES_ARRAY_MT);
+	lua_setfield(L, -2, "array_mt");
+	lua_call(L, 1, 1);
+	return 1; /* the api table */
+}
+
+/* --- pack files ----------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct filelist {
+	char **v;
+	size_t n, cap;
+};
+
+static void filelist_free(struct filelist *fl)
+{
+	for (size_t i = 0; i < fl->n; i++)
+		free(fl->v[i]);
+	free(fl->v);
+}
+
+/* Collects regular files under dir/rel (recursively, hidden files skipped). */
+static int walk(const char *dir, const char *rel, struct filelist *fl, int depth)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s%s%s", dir, *rel ? "/" : "", rel);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	struct dirent *e;
+	int rc = 0;
+	while ((e = readdir(d)) && rc == 0) {
+		if (e->d_name[0] == '.')
+			continue;
+		char sub[4096];
+		if ((size_t)snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name) >= sizeof sub) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
+		char full[8192];
+		snprintf(full, sizeof full, "%s/%s", dir, sub);
+		struct stat sb;
+		if (lstat(full, &sb) < 0)
+			continue;
+		if (S_ISDIR(sb.st_mode)) {
+			if (depth < 8)
+				rc = walk(dir, sub, fl, depth + 1);
+		} else if (S_ISREG(sb.st_mode)) {
+			if (fl->n == PACK_MAX_FILES) {
+				rc = -E2BIG;
+				break;
+			}
+			if (fl->n == fl->cap) {
+				fl->cap = fl->cap ? fl->cap * 2 : 32;
+				char **v = realloc(fl->v, fl->cap * sizeof *v);
+				if (!v) {
+					rc = -ENOMEM;
+					break;
+				}
+				fl->v = v;
+			}
+			if (!(fl->v[fl->n] = strdup(sub))) {
+				rc = -ENOMEM;
+				break;
+			}
+			fl->n++;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static int slurp(const char *path, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat sb;
+	if (fstat(fd, &sb) < 0 || sb.st_size > PACK_MAX_BYTES) {
+		close(fd);
+		return -E2BIG;
+	}
+	char *p = malloc((size_t)sb.st_size + 1);
+	if (!p) {
+		close(fd);
+		return -ENOMEM;
+	}
+	size_t got = 0;
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = read(fd, p + got, (size_t)sb.st_size - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	p[got] = '\0';
+	*buf = p;
+	*len = got;
+	return 0;
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+/* --- calling the prelude's api -------------------------------------------- */
+
+enum arg_type { ARG_NIL, ARG_STR, ARG_INT, ARG_JSON, ARG_CTX };
+
+struct arg {
+	enum arg_type t;
+	const char *s;
+	int64_t i;
+	const json_t *j;
+	const struct rules_ctx *ctx;
+};
+
+struct call {
+	const char *fn;
+	const struct arg *args;
+	int nargs;
+	json_t *result;     /* out: the converted result */
+	char err[256];      /* out: why the result could not be converted */
+};
+
+/* Runs in protected mode: pushes the arguments (conversions may raise),
+ * calls api[fn], converts the result (never raises). */
+static int call_tramp(lua_State *L)
+{
+	struct call *c = lua_touserdata(L, 1);
+	struct rules *r = self(L);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->api_ref);
+	lua_getfield(L, -1, c->fn);
+	for (int i = 0; i < c->nargs; i++) {
+		const struct arg *a = &c->args[i];
+		switch (a->t) {
+		case ARG_NIL: lua_pushnil(L); break;
+		case ARG_STR: lua_pushstring(L, a->s); break;
+		case ARG_INT: lua_pushinteger(L, (lua_Integer)a->i); break;
+		case ARG_JSON:
+			if (a->j)
+				conv_push(L, a->j);
+			else
+				lua_pushnil(L);
+			break;
+		case ARG_CTX:
+			lua_createtable(L, 0, 2);
+			lua_pushinteger(L, (lua_Integer)a->ctx->at);
+			lua_setfield(L, -2, "at");
+			lua_pushstring(L, a->ctx->role ? a->ctx->role : "");
+			lua_setfield(L, -2, "role");
+			break;
+		}
+	}
+	lua_call(L, c->nargs, 1);
+	c->result = conv_to_json(L, -1, c->err, sizeof c->err);
+	return 0;
+}
+
+/*
+ * Calls api[fn](args...) under the budget.  Returns 0 with *out (caller
+ * decrefs), or LIU_ESCRIPT / -ENOMEM with *out = {error, traceback}.
+ */
+static int api_call(struct rules *r, const char *fn, const struct arg *args, int nargs,
+		    int budget_factor, json_t **out)
+{
+	lua_State *L = r->L;
+	struct call c = { .fn = fn, .args = args, .nargs = nargs };
+	int top = lua_gettop(L);
+	r->stats.calls++;
+	lua_pushcfunction(L, msgh);
+	lua_pushcfunction(L, call_tramp);
+	lua_pushlightuserdata(L, &c);
+	budget_arm(r, budget_factor);
+	int st = lua_pcall(L, 1, 0, top + 1);
+	bool killed = r->killed;
+	budget_disarm(r);
+	int rc = 0;
+	if (st != LUA_OK) {
+		const char *msg = lua_tostring(L, -1);
+		char first[512];
+		/* The first line is "file:line: message"; the rest is the traceback. */
+		snprintf(first, sizeof first, "%s", msg ? msg : "error object is not a string");
+		char *nl = strchr(first, '\n');
+		if (nl)
+			*nl = '\0';
+		if (st == LUA_ERRMEM)
+			snprintf(first, sizeof first, "rule call stopped: out of memory (limit %zu bytes)",
+				 r->mem_limit);
+		*out = json_pack("{s:s, s:s}", "error", first, "traceback", msg ? msg : "");
+		rc = st == LUA_ERRMEM ? -ENOMEM : LIU_ESCRIPT;
+		(void)killed;
+		json_decref(c.result);
+	} else if (!c.result) {
+		*out = json_pack("{s:s}", "error", c.err);
+		rc = LIU_ESCRIPT;
+	} else {
+		*out = c.result;
+		/* A script error reported by the prelude itself, as a value. */
+		json_t *e = json_object_get(c.result, "error");
+		if (json_is_string(e))
+			rc = LIU_ESCRIPT;
+	}
+	lua_settop(L, top);
+	if (rc < 0) {
+		r->stats.errors++;
+		/* A failed call may have left garbage up to the limit: reclaim it
+		 * now so the next call starts with its full allowance. */
+		lua_gc(L, LUA_GCCOLLECT);
+	}
+	if (!*out)
+		rc = -ENOMEM;
+	return rc;
+}
+
+/* --- loading -------------------------------------------------------------- */
+
+static char *errf(const char *fmt, const char *a, const char *b)
+{
+	size_t n = strlen(fmt) + (a ? strlen(a) : 0) + (b ? strlen(b) : 0) + 1;
+	char *s = malloc(n);
+	if (s)
+		snprintf(s, n, fmt, a ? a : "", b ? b : "");
+	return s;
+}
+
+/* Loads and runs one file of the pack with the given env. */
+static int load_file(struct rules *r, const char *rel, int env_ref, char **err)
+{
+	lua_State *L = r->L;
+	char path[4096], chunkname[4096];
+	snprintf(path, sizeof path, "%s/%s", r->dir, rel);
+	snprintf(chunkname, sizeof chunkname, "@%s/%s", r->name, rel);
+	char *buf;
+	size_t len;
+	int rc = slurp(path, &buf, &len);
+	if (rc < 0) {
+		*err = errf("%s: %s", rel, strerror(-rc));
+		return rc;
+	}
+	int top = lua_gettop(L);
+	lua_pushcfunction(L, msgh);
+	/* "t": text only — a binary chunk is refused before it runs. */
+	int st = luaL_loadbufferx(L, buf, len, chunkname, "t");
+	free(buf);
+	if (st != LUA_OK) {
+		*err = errf("%s%s", lua_tostring(L, -1), "");
+		lua_settop(L, top);
+		return LIU_ESCRIPT;
+	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, env_ref);
+	if (!lua_setupvalue(L, -2, 1)) /* the chunk's _ENV */
+		lua_pop(L, 1);
+	r->loading = true;
+	budget_arm(r, LOAD_BUDGET_FACTOR);
+	st = lua_pcall(L, 0, 0, top + 1);
+	budget_disarm(r);
+	r->loading = false;
+	if (st != LUA_OK) {
+		const char *m = lua_tostring(L, -1);
+		*err = errf("%s%s", m ? m : "error while loading", "");
+		lua_settop(L, top);
+		return st == LUA_ERRMEM ? -ENOMEM : LIU_ESCRIPT;
+	}
+	lua_settop(L, top);
+	return 0;
+}
+
+/* Calls api.<fn>() that returns an env table, and refs it. */
+static int env_ref_of(struct rules *r, const char *fn)
+{
+	lua_State *L = r->L;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->api_ref);
+	lua_getfield(L, -1, fn);
+	lua_remove(L, -2);
+	if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+		lua_pop(L, 1);
+		return LUA_NOREF;
+	}
+	return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static int hash_pack(struct rules *r, struct filelist *fl, char **err)
+{
+	struct hash_ctx h;
+	if (hash_init(&h) < 0)
+		return -EIO;
+	size_t total = 0;
+	r->files = json_array();
+	for (size_t i = 0; i < fl->n; i++) {
+		char path[8192], *buf;
+		size_t len;
+		snprintf(path, sizeof path, "%s/%s", r->dir, fl->v[i]);
+		int rc = slurp(path, &buf, &len);
+		if (rc < 0) {
+			*err = errf("%s: %s", fl->v[i], strerror(-rc));
+			return rc;
+		}
+		total += len;
+		/* Name and length frame each file, so moving bytes between files
+		 * changes the version. */
+		char frame[64];
+		int fn = snprintf(frame, sizeof frame, "\n%zu\n", len);
+		hash_update(&h, fl->v[i], strlen(fl->v[i]));
+		hash_update(&h, frame, (size_t)fn);
+		hash_update(&h, buf, len);
+		free(buf);
+		json_array_append_new(r->files, json_string(fl->v[i]));
+		if (total > PACK_MAX_BYTES) {
+			*err = errf("pack larger than %s%s", "64 MiB", "");
+			return -E2BIG;
+		}
+	}
+	unsigned char d[HASH_BYTES];
+	hash_final(&h, d);
+	hash_to_hex(d, r->version);
+	return 0;
+}
+
+int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, char **err)
+{
+	*err = NULL;
+	struct rules *r = calloc(1, sizeof *r);
+	struct filelist fl = { 0 };
+	int rc = -ENOMEM;
+	if (!r)
+		return -ENOMEM;
+	r->api_ref = LUA_NOREF;
+	r->mem_limit = o && o->mem_limit ? o->mem_limit : (size_t)256 << 20;
+	r->instr_limit = o && o->instr_limit ? o->instr_limit : 20000000;
+	r->time_limit_ms = o && o->time_limit_ms ? o->time_limit_ms : 1000;
+
+	char *real = realpath(dir, NULL);
+	struct stat sb;
+	if (!real || stat(real, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		rc = real ? -ENOTDIR : -errno;
+		*err = errf("rule pack %s: %s", dir, strerror(-rc));
+		free(real);
+		goto fail;
+	}
+	free(real);
+	/* Keep the path as given: it is what people typed and what logs show. */
+	size_t dl = strlen(dir);
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	r->dir = strndup(dir, dl);
+	const char *base = strrchr(r->dir, '/');
+	r->name = strdup(base ? base + 1 : r->dir);
+	if (!r->dir || !r->name)
+		goto fail;
+
+	if ((rc = walk(r->dir, "", &fl, 0)) < 0) {
+		*err = errf("rule pack %s: %s", dir, strerror(-rc));
+		goto fail;
+	}
+	qsort(fl.v, fl.n, sizeof *fl.v, cmp_str);
+	if ((rc = hash_pack(r, &fl, err)) < 0)
+		goto fail;
+
+	r->L = lua_newstate(capped_alloc, r);
+	if (!r->L) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	*(struct rules **)lua_getextraspace(r->L) = r;
+	lua_pushcfunction(r->L, msgh);
+	lua_pushcfunction(r->L, setup_state);
+	if (lua_pcall(r->L, 0, 1, 1) != LUA_OK) {
+		*err = errf("prelude: %s%s", lua_tostring(r->L, -1), "");
+		rc = LIU_ESCRIPT;
+		goto fail;
+	}
+	r->api_ref = luaL_ref(r->L, LUA_REGISTRYINDEX);
+	lua_pop(r->L, 1);
+
+	int env = env_ref_of(r, "env");
+	int nlua = 0;
+	for (size_t i = 0; i < fl.n; i++) {
+		if (strchr(fl.v[i], '/') || !ends_with(fl.v[i], ".lua"))
+			continue; /* the pack is its top-level *.lua; the rest is data */
+		nlua++;
+		if ((rc = load_file(r, fl.v[i], env, err)) < 0)
+			goto fail;
+	}
+	if (nlua == 0) {
+		*err = errf("rule pack %s: no .lua files%s", dir, "");
+		rc = LIU_ESCRIPT;
+		goto fail;
+	}
+	json_t *res;
+	rc = api_call(r, "finish", NULL, 0, LOAD_BUDGET_FACTOR, &res);
+	if (rc == 0 && json_is_string(res)) {
+		*err = errf("%s%s", json_string_value(res), "");
+		rc = LIU_ESCRIPT;
+	} else if (rc < 0) {
+		*err = errf("%s%s", json_string_value(json_object_get(res, "error")), "");
+	}
+	json_decref(res);
+	if (rc < 0 || *err)
+		goto fail_rc;
+
+	if (o && o->load_tests) {
+		int tenv = env_ref_of(r, "test_env");
+		for (size_t i = 0; i < fl.n; i++) {
+			if (strncmp(fl.v[i], "tests/", 6) != 0 || !ends_with(fl.v[i], ".lua") ||
+			    strchr(fl.v[i] + 6, '/'))
+				continue;
+			if ((rc = load_file(r, fl.v[i], tenv, err)) < 0)
+				goto fail;
+		}
+	}
+
+	rc = api_call(r, "describe", NULL, 0, 1, &r->describe);
+	if (rc < 0) {
+		*err = errf("describe: %s%s", json_string_value(json_object_get(r->describe, "error")), "");
+		goto fail;
+	}
+	json_object_set_new(r->describe, "version", json_string(r->version));
+	json_object_set(r->describe, "files", r->files);
+	json_object_set_new(r->describe, "dir", json_string(r->dir));
+	lua_gc(r->L, LUA_GCCOLLECT);
+	filelist_free(&fl);
+	*out = r;
+	return 0;
+
+fail_rc:
+	if (rc == 0)
+		rc = LIU_ESCRIPT;
+fail:
+	filelist_free(&fl);
+	if (!*err)
+		*err = errf("rule pack %s: %s", dir, liu_strerror(rc));
+	rules_free(r);
+	return rc;
+}
+
+void rules_free(struct rules *r)
+{
+	if (!r)
+		return;
+	if (r->L)
+		lua_close(r->L);
+	json_decref(r->describe);
+	json_decref(r->files);
+	free(r->dir);
+	free(r->name);
+	free(r);
+}
+
+const char *rules_version(const struct rules *r) { return r->version; }
+const char *rules_dir(const struct rules *r) { return r->dir; }
+json_t *rules_describe(struct rules *r) { return r->describe; }
+
+json_t *rules_action_roles(struct rules *r, const char *name)
+{
+	json_t *a = json_object_get(json_object_get(r->describe, "actions"), name);
+	return a ? json_object_get(a, "roles") : NULL;
+}
+
+json_t *rules_view(struct rules *r, const char *name)
+{
+	return json_object_get(json_object_get(r->describe, "views"), name);
+}
+
+/* Maps a prelude result to our codes: {refused}, {invalid}, {error}. */
+static int outcome_of(json_t *res)
+{
+	if (json_object_get(res, "refused"))
+		return LIU_EREFUSED;
+	if (json_object_get(res, "invalid"))
+		return LIU_EINVAL;
+	if (json_object_get(res, "error"))
+		return LIU_ESCRIPT;
+	return 0;
+}
+
+int rules_act(struct rules *r, const char *name, json_t *rec, json_t *params,
+	      const struct rules_ctx *ctx, json_t **out)
+{
+	struct arg args[] = {
+		{ .t = ARG_STR, .s = name },
+		{ .t = ARG_JSON, .j = rec },
+		{ .t = ARG_JSON, .j = params },
+		{ .t = ARG_CTX, .ctx = ctx },
+	};
+	int rc = api_call(r, "act", args, 4, 1, out);
+	if (rc < 0)
+		return rc;
+	return outcome_of(*out);
+}
+
+int rules_eval(struct rules *r, json_t *rec, int64_t at, json_t **out)
+{
+	struct arg args[] = { { .t = ARG_JSON, .j = rec }, { .t = ARG_INT, .i = at } };
+	int rc = api_call(r, "eval", args, 2, 1, out);
+	return rc < 0 ? rc : outcome_of(*out);
+}
+
+int rules_view_row(struct rules *r, const char *name, json_t *rec, json_t *params,
+		   int64_t at, json_t **row)
+{
+	struct arg args[] = {
+		{ .t = ARG_STR, .s = name }, { .t = ARG_JSON, .j = rec },
+		{ .t = ARG_JSON, .j = params }, { .t = ARG_INT, .i = at },
+	};
+	json_t *res;
+	int rc = api_call(r, "view_row", args, 4, 1, &res);
+	if (rc < 0) {
+		*row = res;
+		return rc;
+	}
+	json_t *v = json_object_get(res, "row");
+	if (!v) {
+		json_decref(res);
+		*row = NULL;
+		return 0;
+	}
+	*row = json_incref(v);
+	json_decref(res);
+	return 1;
+}
+
+json_t *rules_deadlines(struct rules *r)
+{
+	json_t *res;
+	if (api_call(r, "deadlines", NULL, 0, 1, &res) < 0) {
+		log_err("rules: deadlines failed error=\"%s\"",
+			json_string_value(json_object_get(res, "error")));
+		json_decref(res);
+		return NULL;
+	}
+	return res;
+}
+
+int rules_expire(struct rules *r, const char *measure, json_t *rec, int64_t at, json_t **out)
+{
+	struct arg args[] = {
+		{ .t = ARG_STR, .s = measure }, { .t = ARG_JSON, .j = rec }, { .t = ARG_INT, .i = at },
+	};
+	int rc = api_call(r, "expire", args, 3, 1, out);
+	if (rc < 0)
+		return rc;
+	return json_object_get(*out, "record") ? 1 : 0;
+}
+
+static int test_count(struct rules *r)
+{
+	json_t *res;
+	if (api_call(r, "test_count", NULL, 0, 1, &res) < 0) {
+		json_decref(res);
+		return -EIO;
+	}
+	int n = (int)json_integer_value(res);
+	json_decref(res);
+	return n;
+}
+
+/* Runs test i (1-based); returns 1 passed, 0 failed, with *name and *diag
+ * borrowed from *res (caller decrefs *res). */
+static int test_one(struct rules *r, int i, json_t **res, const char **name, const char **diag)
+{
+	struct arg args[] = { { .t = ARG_INT, .i = i } };
+	int rc = api_call(r, "test_run", args, 1, TEST_BUDGET_FACTOR, res);
+	if (rc < 0) {
+		*name = "?";
+		*diag = json_string_value(json_object_get(*res, "error"));
+		return 0;
+	}
+	*name = json_string_value(json_object_get(*res, "name"));
+	*diag = json_string_value(json_object_get(*res, "diag"));
+	return json_is_true(json_object_get(*res, "ok"));
+}
+
+static void tap_diag(FILE *out, const char *diag)
+{
+	const char *p = diag;
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		int n = nl ? (int)(nl - p) : (int)strlen(p);
+		fprintf(out, "#   %.*s\n", n, p);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+int rules_run_tests(struct rules *r, FILE *out)
+{
+	int n = test_count(r), failed = 0;
+	if (n < 0)
+		return n;
+	fprintf(out, "1..%d\n", n);
+	for (int i = 1; i <= n; i++) {
+		json_t *res;
+		const char *name, *diag;
+		int ok = test_one(r, i, &res, &name, &diag);
+		fprintf(out, "%sok %d - %s\n", ok ? "" : "not ", i, name ? name : "?");
+		if (!ok) {
+			failed++;
+			tap_diag(out, diag ? diag : "failed");
+		}
+		json_decref(res);
+	}
+	fflush(out);
+	return failed;
+}
+
+int rules_test_report(struct rules *r, char **report, int *total)
+{
+	*report = NULL;
+	int n = test_count(r), failed = 0;
+	if (n < 0)
+		return n;
+	*total = n;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	for (int i = 1; i <= n; i++) {
+		json_t *res;
+		const char *name, *diag;
+		if (!test_one(r, i, &res, &name, &diag)) {
+			failed++;
+			fprintf(f, "test %d (%s) failed: %s\n", i, name ? name : "?", diag ? diag : "");
+		}
+		json_decref(res);
+	}
+	fclose(f);
+	if (failed)
+		*report = buf;
+	else
+		free(buf);
+	return failed;
+}
+
+void rules_stats(const struct rules *r, struct rules_stats *s)
+{
+	*s = r->stats;
+	s->mem_used = r->mem_used;
+}

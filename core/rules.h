@@ -1,0 +1,120 @@
+/*
+ * rules — the Lua 5.4 host: loads a rule pack into a sandboxed state and
+ * calls its declarations.  Only rules*.c include <lua.h>; what crosses this
+ * header is jansson values, C strings and errno-style codes.
+ *
+ * A `struct rules` is one pack generation: a fresh lua_State created with a
+ * capped allocator, the libraries we choose (never io/os/debug/package), the
+ * DSL of core/prelude.lua, then every `*.lua` file at the top of the pack
+ * folder in name order, each a text chunk ("t" mode) whose _ENV is the pack's
+ * environment.  Its version is the SHA-256 of every file in the folder.  A
+ * reload builds a new generation on the side; the caller swaps pointers.
+ *
+ * Every call into Lua runs under lua_pcall with an instruction budget (a
+ * count hook that, once exceeded, fires on every instruction so no pcall in
+ * a rule can swallow it), a wall-clock limit checked from the same hook, and
+ * the memory cap.  An error or overrun fails that call with file:line and
+ * leaves the state usable.
+ *
+ * Not thread-safe: one generation is used by one thread (the loop).
+ */
+#ifndef LIU_RULES_H
+#define LIU_RULES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct rules;
+
+struct rules_opts {
+	size_t mem_limit;       /* bytes for the whole state (0: 256 MiB) */
+	uint64_t instr_limit;   /* VM instructions per call (0: 20 million) */
+	int time_limit_ms;      /* wall-clock per call (0: 1000 ms) */
+	bool load_tests;        /* also load tests/ *.lua (liud test, rules.check, reload) */
+};
+
+/*
+ * Loads the pack in directory `dir`.  Returns 0 with *out (free with
+ * rules_free()), or a negative errno with *err set to a malloc'd message
+ * naming file:line (caller frees): -ENOENT (no such folder), LIU_ESCRIPT
+ * (compile, load or validation error), -ENOMEM.
+ */
+int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, char **err);
+void rules_free(struct rules *r);
+
+/* The version: 64 hex digits of the content hash.  Borrowed: valid until
+ * rules_free(). */
+const char *rules_version(const struct rules *r);
+/* The pack folder as given to rules_load().  Borrowed, likewise. */
+const char *rules_dir(const struct rules *r);
+/* What the pack declares ({name, title, measures, kinds, actions, views,
+ * checks, files, version}).  Borrowed, likewise; do not modify. */
+json_t *rules_describe(struct rules *r);
+
+/* Roles allowed to run action `name` / read view `name`: a borrowed JSON
+ * array, or NULL when there is no such action/view. */
+json_t *rules_action_roles(struct rules *r, const char *name);
+json_t *rules_view(struct rules *r, const char *name);
+
+/* The context a rule call sees. */
+struct rules_ctx {
+	int64_t at;        /* the decision instant */
+	const char *role;  /* the caller's role */
+};
+
+/*
+ * Runs action `name` on `rec` (a full record, borrowed; NULL for a creating
+ * action) with `params` (borrowed).  Returns 0 with *out = {record:{kind,
+ * state, data}, events:[...]} or an error code with *out describing it:
+ * LIU_EREFUSED {refused:[{ja,en}]}, LIU_EINVAL {invalid:[{field,reason}]},
+ * LIU_ESCRIPT {error, traceback}.  *out is always set; caller decrefs.
+ */
+int rules_act(struct rules *r, const char *name, json_t *rec, json_t *params,
+	      const struct rules_ctx *ctx, json_t **out);
+
+/* Evaluates the pack's checks on `rec` at `at`.  Returns 0 with *out =
+ * {decision, checks, measures_in_force, ...summaries}, or LIU_ESCRIPT with
+ * *out = {error, traceback}.  Caller decrefs *out. */
+int rules_eval(struct rules *r, json_t *rec, int64_t at, json_t **out);
+
+/* One row of view `name` for `rec`: returns 1 with *row (caller decrefs), 0
+ * when the record is left out, LIU_ESCRIPT with *row = {error}. */
+int rules_view_row(struct rules *r, const char *name, json_t *rec, json_t *params,
+		   int64_t at, json_t **row);
+
+/* The pack's deadlines: a new array of {measure, at, hooks:[{kind,states}]}
+ * sorted by time (caller decrefs), or NULL on a script error. */
+json_t *rules_deadlines(struct rules *r);
+
+/* Runs measure `measure`'s expiry hooks on `rec`: 1 with *out = {record,
+ * events} when the record changed, 0 when nothing applies, LIU_ESCRIPT with
+ * *out = {error}. */
+int rules_expire(struct rules *r, const char *measure, json_t *rec, int64_t at, json_t **out);
+
+/* Runs the pack's tests (loaded with load_tests), printing TAP to `out`.
+ * Returns the number of failed tests, or a negative errno. */
+int rules_run_tests(struct rules *r, FILE *out);
+/* Like rules_run_tests() but collects the failures as text (caller frees
+ * *report; NULL when all passed).  Returns the number of failures. */
+int rules_test_report(struct rules *r, char **report, int *total);
+
+/* Counters since load: calls, failures, instruction-budget kills. */
+struct rules_stats {
+	uint64_t calls, errors, budget_kills;
+	size_t mem_used;
+};
+void rules_stats(const struct rules *r, struct rules_stats *s);
+
+
+
+/*
+ * Reads a declarative Lua configuration file (etc/liud.conf) in a bare
+ * sandbox: no libraries, no functions kept, a small instruction and memory
+ * budget.  Returns 0 with *out = the file's globals as a JSON object (caller
+ * decrefs), or a negative errno with *err (malloc'd, caller frees) naming
+ * file:line.  Lives in rules_conf.c.
+ */
+int rules_read_conf(const char *path, json_t **out, char **err);
+#endif

@@ -1,0 +1,199 @@
+/* rules_conv — see rules_conv.h. */
+#include "rules_conv.h"
+
+#include <lauxlib.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static void push_depth(lua_State *L, const json_t *j, int depth)
+{
+	if (depth > CONV_MAX_DEPTH)
+		luaL_error(L, "JSON nested deeper than %d levels", CONV_MAX_DEPTH);
+	luaL_checkstack(L, 4, "JSON nesting");
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: {
+		lua_createtable(L, 0, (int)json_object_size(j));
+		const char *k;
+		size_t klen;
+		json_t *v;
+		void *it;
+		for (it = json_object_iter((json_t *)j); it; it = json_object_iter_next((json_t *)j, it)) {
+			k = json_object_iter_key(it);
+			klen = json_object_iter_key_len(it);
+			v = json_object_iter_value(it);
+			if (json_is_null(v))
+				continue; /* nil in Lua: absent */
+			lua_pushlstring(L, k, klen);
+			push_depth(L, v, depth + 1);
+			lua_rawset(L, -3);
+		}
+		break;
+	}
+	case JSON_ARRAY: {
+		size_t n = json_array_size(j);
+		lua_createtable(L, (int)n, 0);
+		for (size_t i = 0; i < n; i++) {
+			push_depth(L, json_array_get(j, i), depth + 1);
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		luaL_setmetatable(L, RULES_ARRAY_MT);
+		break;
+	}
+	case JSON_STRING:
+		lua_pushlstring(L, json_string_value(j), json_string_length(j));
+		break;
+	case JSON_INTEGER:
+		lua_pushinteger(L, (lua_Integer)json_integer_value(j));
+		break;
+	case JSON_REAL:
+		lua_pushnumber(L, json_real_value(j));
+		break;
+	case JSON_TRUE:
+		lua_pushboolean(L, 1);
+		break;
+	case JSON_FALSE:
+		lua_pushboolean(L, 0);
+		break;
+	case JSON_NULL:
+		lua_pushnil(L);
+		break;
+	}
+}
+
+void conv_push(lua_State *L, const json_t *j)
+{
+	push_depth(L, j, 0);
+}
+
+static bool is_array_mt(lua_State *L, int idx)
+{
+	if (!lua_getmetatable(L, idx))
+		return false;
+	luaL_getmetatable(L, RULES_ARRAY_MT);
+	bool same = lua_rawequal(L, -1, -2);
+	lua_pop(L, 2);
+	return same;
+}
+
+static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errlen);
+
+static json_t *table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
+{
+	lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+	bool arr = is_array_mt(L, idx);
+	if (!arr && n > 0) {
+		/* A pure sequence 1..n is an array; anything more is an object. */
+		lua_Integer count = 0;
+		lua_pushnil(L);
+		while (lua_next(L, idx)) {
+			count++;
+			lua_pop(L, 1);
+		}
+		arr = count == n;
+	}
+	if (arr) {
+		json_t *a = json_array();
+		if (!a)
+			goto oom;
+		for (lua_Integer i = 1; i <= n; i++) {
+			lua_rawgeti(L, idx, i);
+			json_t *v = to_json(L, lua_gettop(L), depth + 1, err, errlen);
+			lua_pop(L, 1);
+			if (!v || json_array_append_new(a, v) < 0) {
+				json_decref(a);
+				return NULL;
+			}
+		}
+		return a;
+	}
+	json_t *o = json_object();
+	if (!o)
+		goto oom;
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		if (lua_type(L, -2) != LUA_TSTRING) {
+			snprintf(err, errlen, "a table mixes list items and named fields (key of type %s)",
+				 luaL_typename(L, -2));
+			lua_pop(L, 2);
+			json_decref(o);
+			return NULL;
+		}
+		size_t kl;
+		const char *k = lua_tolstring(L, -2, &kl);
+		json_t *v = to_json(L, lua_gettop(L), depth + 1, err, errlen);
+		if (!v) {
+			lua_pop(L, 2);
+			json_decref(o);
+			return NULL;
+		}
+		if (json_object_setn_new(o, k, kl, v) < 0) {
+			snprintf(err, errlen, "field name is not UTF-8 or out of memory");
+			lua_pop(L, 2);
+			json_decref(o);
+			return NULL;
+		}
+		lua_pop(L, 1);
+	}
+	return o;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return NULL;
+}
+
+static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
+{
+	if (depth > CONV_MAX_DEPTH) {
+		snprintf(err, errlen, "value nested deeper than %d levels (a cycle?)", CONV_MAX_DEPTH);
+		return NULL;
+	}
+	if (!lua_checkstack(L, 4)) {
+		snprintf(err, errlen, "value nested too deep");
+		return NULL;
+	}
+	json_t *v = NULL;
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL:
+		v = json_null();
+		break;
+	case LUA_TBOOLEAN:
+		v = json_boolean(lua_toboolean(L, idx));
+		break;
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, idx)) {
+			v = json_integer((json_int_t)lua_tointeger(L, idx));
+		} else {
+			double d = lua_tonumber(L, idx);
+			if (!isfinite(d)) {
+				snprintf(err, errlen, "number is not finite (%g)", d);
+				return NULL;
+			}
+			v = json_real(d);
+		}
+		break;
+	case LUA_TSTRING: {
+		size_t l;
+		const char *s = lua_tolstring(L, idx, &l);
+		v = json_stringn(s, l);
+		if (!v) {
+			snprintf(err, errlen, "text is not valid UTF-8");
+			return NULL;
+		}
+		break;
+	}
+	case LUA_TTABLE:
+		return table_to_json(L, idx, depth, err, errlen);
+	default:
+		snprintf(err, errlen, "a %s cannot be part of a result", luaL_typename(L, idx));
+		return NULL;
+	}
+	if (!v)
+		snprintf(err, errlen, "out of memory");
+	return v;
+}
+
+json_t *conv_to_json(lua_State *L, int idx, char *err, size_t errlen)
+{
+	return to_json(L, lua_absindex(L, idx), 0, err, errlen);
+}

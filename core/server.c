@@ -1,0 +1,540 @@
+/* server — see server.h. */
+#include "server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "wire.h"
+
+#define READ_CHUNK 65536
+#define WRITE_HIGH (8u << 20)  /* stop reading a client that does not read */
+#define WRITE_LOW (1u << 20)
+
+struct slot;
+
+struct conn {
+	uv_pipe_t pipe;           /* first: handles are cast back to the conn */
+	uv_timer_t idle;
+	struct server *srv;
+	struct wire_buf in;
+	struct auth_peer peer;
+	struct slot *head, *tail; /* requests in order, replies not yet written */
+	int async;                /* replies waiting for a commit */
+	char *held;               /* a read waiting for this connection's writes */
+	size_t held_len;
+	int open_handles;
+	bool reading, eof, closing, paused_for_writes;
+	struct conn *prev, *next;
+};
+
+struct slot {
+	struct conn *conn;        /* NULL once the connection is gone */
+	char *line;               /* the reply, owned */
+	size_t len;
+	bool ready, async;
+	struct slot *next;
+};
+
+struct server {
+	uv_pipe_t listener;
+	uv_loop_t *loop;
+	struct rpc *rpc;
+	struct auth *auth;
+	struct server_opts o;
+	char *path;
+	struct conn *conns;
+	size_t nconns;
+	bool stopping;
+};
+
+static void conn_close(struct conn *c);
+static void process(struct conn *c);
+static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf);
+
+size_t server_connections(void *ud)
+{
+	return ((struct server *)ud)->nconns;
+}
+
+/* --- writing -------------------------------------------------------------- */
+
+struct wreq {
+	uv_write_t req;
+	char *line;
+	struct conn *conn;
+};
+
+static void write_cb(uv_write_t *req, int status)
+{
+	struct wreq *w = (struct wreq *)req;
+	struct conn *c = w->conn;
+	free(w->line);
+	free(w);
+	if (status < 0) {
+		if (status != UV_ECANCELED)
+			log_debug("server: write failed peer_pid=%d error=\"%s\"", (int)c->peer.pid,
+				  uv_strerror(status));
+		conn_close(c);
+		return;
+	}
+	if (c->paused_for_writes && !c->closing &&
+	    uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) < WRITE_LOW) {
+		c->paused_for_writes = false;
+		process(c);
+	}
+}
+
+/* Writes every reply that is ready at the head, in request order. */
+static void flush(struct conn *c)
+{
+	while (c->head && c->head->ready) {
+		struct slot *s = c->head;
+		c->head = s->next;
+		if (!c->head)
+			c->tail = NULL;
+		if (s->line && !c->closing) {
+			struct wreq *w = malloc(sizeof *w);
+			if (w) {
+				w->line = s->line;
+				w->conn = c;
+				uv_buf_t b = uv_buf_init(s->line, (unsigned)s->len);
+				if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, write_cb) == 0)
+					s->line = NULL;
+				else
+					free(w);
+			}
+		}
+		free(s->line);
+		free(s);
+	}
+	if (!c->closing && uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > WRITE_HIGH)
+		c->paused_for_writes = true;
+	/* A client that sent EOF gets its last replies, then the close. */
+	if (c->eof && !c->head && !c->held && !c->closing)
+		conn_close(c);
+}
+
+/* rpc's reply callback: the slot is done (line may be NULL: notification). */
+static void on_reply(void *ud, char *line, size_t len)
+{
+	struct slot *s = ud;
+	struct conn *c = s->conn;
+	if (!c) { /* the connection went away while the write was in flight */
+		free(line);
+		free(s);
+		return;
+	}
+	s->line = line;
+	s->len = len;
+	s->ready = true;
+	if (s->async) {
+		c->async--;
+		flush(c);
+		/* A read held back for this connection's writes may go now. */
+		if (c->async == 0 && c->held)
+			process(c);
+		return;
+	}
+	/* Synchronous replies are flushed by process() after the batch. */
+}
+
+static struct slot *slot_new(struct conn *c)
+{
+	struct slot *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->conn = c;
+	if (c->tail)
+		c->tail->next = s;
+	else
+		c->head = s;
+	c->tail = s;
+	return s;
+}
+
+/* --- reading -------------------------------------------------------------- */
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)h;
+	(void)suggested;
+	static char chunk[READ_CHUNK]; /* one loop thread: one buffer */
+	*buf = uv_buf_init(chunk, sizeof chunk);
+}
+
+static void handle_line(struct conn *c, char *line, size_t len)
+{
+	struct slot *s = slot_new(c);
+	if (!s) {
+		conn_close(c);
+		return;
+	}
+	enum rpc_status st = rpc_handle(c->srv->rpc, &c->peer, line, len, c->async > 0, s, on_reply);
+	if (st == RPC_ASYNC) {
+		s->async = true;
+		c->async++;
+	} else if (st == RPC_WAIT) {
+		/* Not handled: drop the slot again and keep the line until this
+		 * connection's writes are answered. */
+		struct slot **pp = &c->head;
+		while (*pp != s)
+			pp = &(*pp)->next;
+		*pp = NULL;
+		c->tail = NULL;
+		for (struct slot *t = c->head; t; t = t->next)
+			c->tail = t;
+		free(s);
+		c->held = malloc(len + 1);
+		if (!c->held) {
+			conn_close(c);
+			return;
+		}
+		memcpy(c->held, line, len + 1);
+		c->held_len = len;
+	}
+}
+
+/* Handles the complete lines held, in order, until one must wait. */
+static void process(struct conn *c)
+{
+	if (c->held) {
+		if (c->async > 0 || c->closing)
+			return;
+		char *line = c->held;
+		size_t len = c->held_len;
+		c->held = NULL;
+		handle_line(c, line, len);
+		free(line);
+		if (c->closing)
+			return;
+	}
+	while (!c->held && !c->closing && !c->paused_for_writes) {
+		char *line;
+		size_t len;
+		int rc = wire_buf_next_line(&c->in, &line, &len);
+		if (rc == 0)
+			break;
+		if (rc == -EMSGSIZE) {
+			struct slot *s = slot_new(c);
+			if (!s) {
+				conn_close(c);
+				return;
+			}
+			char msg[128];
+			snprintf(msg, sizeof msg, "request line longer than %zu bytes (limit request_bytes)",
+				 c->srv->o.request_bytes);
+			s->line = rpc_error_line(WIRE_OVER_LIMIT, msg, &s->len);
+			s->ready = true;
+			log_warn("server: request over the limit peer_uid=%u peer_pid=%d limit=%zu",
+				 (unsigned)c->peer.uid, (int)c->peer.pid, c->srv->o.request_bytes);
+			continue;
+		}
+		if (len == 0)
+			continue; /* blank lines are keep-alives */
+		handle_line(c, line, len);
+	}
+	if (!c->closing) {
+		flush(c);
+		/* Reading resumes only when nothing is held back. */
+		bool want = !c->held && !c->paused_for_writes && !c->eof;
+		if (want && !c->reading && !c->closing) {
+			if (uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb) == 0)
+				c->reading = true;
+		} else if (!want && c->reading) {
+			uv_read_stop((uv_stream_t *)&c->pipe);
+			c->reading = false;
+		}
+	}
+}
+
+static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+	struct conn *c = (struct conn *)stream;
+	if (n == 0)
+		return;
+	if (n < 0) {
+		if (n != UV_EOF) {
+			conn_close(c);
+			return;
+		}
+		c->eof = true;
+		uv_read_stop(stream);
+		c->reading = false;
+		process(c);
+		if (!c->closing && !c->head && !c->held)
+			conn_close(c);
+		return;
+	}
+	uv_timer_again(&c->idle);
+	if (wire_buf_append(&c->in, buf->base, (size_t)n) < 0) {
+		conn_close(c);
+		return;
+	}
+	process(c);
+}
+
+/* --- connections ---------------------------------------------------------- */
+
+static void idle_cb(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	/* A connection waiting for its own writes is not idle. */
+	if (c->head || c->held)
+		return;
+	log_debug("server: idle connection closed peer_pid=%d", (int)c->peer.pid);
+	conn_close(c);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+	if (--c->open_handles > 0)
+		return;
+	struct server *s = c->srv;
+	/* Replies still owed go nowhere; their slots free themselves. */
+	for (struct slot *sl = c->head, *next; sl; sl = next) {
+		next = sl->next;
+		if (sl->async && !sl->ready) {
+			sl->conn = NULL;
+		} else {
+			free(sl->line);
+			free(sl);
+		}
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->nconns--;
+	wire_buf_free(&c->in);
+	free(c->held);
+	free(c);
+	if (s->stopping && s->nconns == 0 && !uv_is_active((uv_handle_t *)&s->listener) &&
+	    uv_is_closing((uv_handle_t *)&s->listener) && s->listener.data == NULL) {
+		free(s->path);
+		free(s);
+	}
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	uv_timer_stop(&c->idle);
+	uv_close((uv_handle_t *)&c->idle, handle_closed);
+	uv_close((uv_handle_t *)&c->pipe, handle_closed);
+}
+
+static void refuse_cb(uv_write_t *req, int status)
+{
+	(void)status;
+	struct wreq *w = (struct wreq *)req;
+	free(w->line);
+	uv_close((uv_handle_t *)req->handle, (uv_close_cb)free);
+	free(w);
+}
+
+/* Over the connection limit: the client is told why, then closed. */
+static void refuse(struct server *s)
+{
+	uv_pipe_t *p = malloc(sizeof *p);
+	if (!p || uv_pipe_init(s->loop, p, 0) < 0) {
+		free(p);
+		return;
+	}
+	if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)p) < 0) {
+		uv_close((uv_handle_t *)p, (uv_close_cb)free);
+		return;
+	}
+	log_warn("server: connection refused, limit reached connections=%zu", s->nconns);
+	struct wreq *w = malloc(sizeof *w);
+	size_t len = 0;
+	char *line = rpc_error_line(WIRE_OVER_LIMIT, "too many connections (limit connections)", &len);
+	if (!w || !line) {
+		free(w);
+		free(line);
+		uv_close((uv_handle_t *)p, (uv_close_cb)free);
+		return;
+	}
+	w->line = line;
+	uv_buf_t b = uv_buf_init(line, (unsigned)len);
+	if (uv_write(&w->req, (uv_stream_t *)p, &b, 1, refuse_cb) < 0) {
+		free(line);
+		free(w);
+		uv_close((uv_handle_t *)p, (uv_close_cb)free);
+	}
+}
+
+static void accept_cb(uv_stream_t *ls, int status)
+{
+	struct server *s = ls->data;
+	if (status < 0) {
+		/* EMFILE: libuv keeps a spare descriptor to accept-and-close with,
+		 * so a flood cannot spin the loop. */
+		log_warn("server: accept failed error=\"%s\"", uv_strerror(status));
+		return;
+	}
+	if (s->stopping)
+		return;
+	if (s->nconns >= (size_t)s->o.max_connections) {
+		refuse(s);
+		return;
+	}
+	struct conn *c = calloc(1, sizeof *c);
+	if (!c)
+		return;
+	c->srv = s;
+	uv_pipe_init(s->loop, &c->pipe, 0);
+	c->pipe.data = c;
+	if (uv_accept(ls, (uv_stream_t *)&c->pipe) < 0) {
+		c->open_handles = 1;
+		c->closing = true;
+		s->nconns++;
+		c->next = s->conns;
+		if (s->conns)
+			s->conns->prev = c;
+		s->conns = c;
+		uv_close((uv_handle_t *)&c->pipe, handle_closed);
+		return;
+	}
+	uv_timer_init(s->loop, &c->idle);
+	c->idle.data = c;
+	c->open_handles = 2;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	wire_buf_init(&c->in, s->o.request_bytes);
+	uv_os_fd_t fd;
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0 || auth_peer(s->auth, fd, &c->peer) < 0) {
+		log_warn("server: no peer credentials, connection closed");
+		conn_close(c);
+		return;
+	}
+	log_debug("server: connected peer_uid=%u peer_user=%s peer_pid=%d roles=0x%x",
+		  (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, c->peer.roles);
+	uint64_t ms = (uint64_t)s->o.idle_timeout_s * 1000;
+	uv_timer_start(&c->idle, idle_cb, ms, ms);
+	process(c);
+}
+
+/* --- start and stop ------------------------------------------------------- */
+
+/* Is a daemon answering on path?  Returns 1 (live), 0 (no socket or stale). */
+static int probe_live(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	int live = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	close(fd);
+	return live;
+}
+
+static int ensure_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	/* Only the daemon may write where its socket lives: nobody can swap
+	 * the socket for their own. */
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	struct stat sb;
+	if (stat(dir, &sb) < 0)
+		return -errno;
+	if (sb.st_mode & (S_IWGRP | S_IWOTH))
+		log_warn("server: socket directory is writable by others dir=%s mode=%o", dir,
+			 (unsigned)(sb.st_mode & 0777));
+	return 0;
+}
+
+int server_start(struct server **out, uv_loop_t *loop, const struct server_opts *o,
+		 struct rpc *rpc, struct auth *auth)
+{
+	if (strlen(o->path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return -ENAMETOOLONG;
+	if (probe_live(o->path))
+		return -EADDRINUSE;
+	struct stat sb;
+	if (lstat(o->path, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode))
+			return -EEXIST; /* never unlink what is not a socket */
+		log_info("server: removing stale socket path=%s", o->path);
+		unlink(o->path);
+	}
+	int rc = ensure_dir(o->path);
+	if (rc < 0)
+		return rc;
+	struct server *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->rpc = rpc;
+	s->auth = auth;
+	s->o = *o;
+	s->path = strdup(o->path);
+	s->o.path = s->path;
+	uv_pipe_init(loop, &s->listener, 0);
+	s->listener.data = s;
+	/* Created owner-only, then opened up to socket_mode: no window in
+	 * which anyone else may connect. */
+	mode_t old = umask(0177);
+	rc = uv_pipe_bind(&s->listener, s->path);
+	umask(old);
+	if (rc == 0 && chmod(s->path, o->mode) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&s->listener, 511, accept_cb);
+	if (rc < 0) {
+		s->listener.data = NULL;
+		uv_close((uv_handle_t *)&s->listener, NULL);
+		free(s->path);
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+static void listener_closed(uv_handle_t *h)
+{
+	struct server *s = h->data;
+	h->data = NULL;
+	if (s->nconns == 0) {
+		free(s->path);
+		free(s);
+	}
+}
+
+void server_stop(struct server *s)
+{
+	s->stopping = true;
+	unlink(s->path);
+	for (struct conn *c = s->conns; c; c = c->next) {
+		/* Let replies in flight be written; stop taking requests. */
+		if (c->reading) {
+			uv_read_stop((uv_stream_t *)&c->pipe);
+			c->reading = false;
+		}
+		c->eof = true;
+		if (!c->head && !c->held)
+			conn_close(c);
+	}
+	uv_close((uv_handle_t *)&s->listener, listener_closed);
+}

@@ -1,0 +1,43 @@
+/*
+ * server — the control socket: a Unix stream socket served by libuv,
+ * connections, line framing, per-connection reply order, limits and idle
+ * timeouts.  Knows nothing of methods: complete lines go to rpc_handle().
+ *
+ * Start-up follows OpenSMTPD's control.c: refuse when a live daemon already
+ * answers on the path, unlink only a stale socket, create it with a tight
+ * umask in a directory only the daemon writes, then set the configured mode.
+ * Peer credentials are read once at accept; the roles are fixed for the
+ * life of the connection.
+ */
+#ifndef LIU_SERVER_H
+#define LIU_SERVER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "auth.h"
+#include "rpc.h"
+
+struct server;
+
+struct server_opts {
+	const char *path;
+	mode_t mode;
+	size_t request_bytes;
+	int max_connections;
+	int idle_timeout_s;
+};
+
+/* Binds and listens.  Returns 0 with *out, -EADDRINUSE when a live daemon
+ * answers on the path, or another negative errno. */
+int server_start(struct server **out, uv_loop_t *loop, const struct server_opts *o,
+		 struct rpc *rpc, struct auth *auth);
+/* Stops accepting; connections close once their replies are written.  The
+ * socket file is removed.  The struct is freed when the last handle closed
+ * (run the loop until then). */
+void server_stop(struct server *s);
+/* Connections open (for status); `ud` is the server. */
+size_t server_connections(void *ud);
+
+#endif

@@ -1,0 +1,606 @@
+/* store — see store.h. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define STORE_KEY_MAX 480 /* LMDB's default key limit is 511 bytes */
+
+struct store {
+	MDB_env *env;
+	MDB_dbi records, by_kind, by_state, by_ks, counts, meta, audit, audit_rec;
+	MDB_txn *rtxn;      /* the reader's transaction, reset between reads */
+	size_t map_size, max_map_size;
+	int lock_fd;
+	int fail_n, fail_err; /* fault injection */
+};
+
+/* The one place LMDB's codes become ours. */
+static int store_err(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS: return 0;
+	case MDB_NOTFOUND: return -ENOENT;
+	case MDB_MAP_FULL: return -ENOSPC;
+	case MDB_TXN_FULL: return -ENOSPC;
+	case MDB_READERS_FULL: return -EAGAIN;
+	case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID:
+	case MDB_VERSION_MISMATCH: case MDB_PANIC: case MDB_BAD_TXN:
+		return -EIO;
+	case MDB_MAP_RESIZED: return -EAGAIN;
+	default:
+		if (rc > 0)
+			return -rc; /* LMDB passes errno values through */
+		return -EIO;
+	}
+}
+
+static int open_dbi(MDB_txn *txn, const char *name, MDB_dbi *dbi)
+{
+	return mdb_dbi_open(txn, name, MDB_CREATE, dbi);
+}
+
+int store_open(struct store **out, const char *dir, const struct store_opts *o)
+{
+	int rc;
+	struct store *st = calloc(1, sizeof *st);
+	if (!st)
+		return -ENOMEM;
+	st->lock_fd = -1;
+	st->map_size = o && o->map_size ? o->map_size : (size_t)64 << 20;
+	st->max_map_size = o && o->max_map_size ? o->max_map_size : (size_t)16 << 30;
+	if (st->max_map_size < st->map_size)
+		st->max_map_size = st->map_size;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		rc = -errno;
+		goto err_free;
+	}
+	/* LMDB itself allows several processes; two daemons on one database
+	 * would each believe their schedule and counters, so refuse. */
+	char lockpath[4096];
+	if ((size_t)snprintf(lockpath, sizeof lockpath, "%s/liud.lock", dir) >= sizeof lockpath) {
+		rc = -ENAMETOOLONG;
+		goto err_free;
+	}
+	st->lock_fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (st->lock_fd < 0) {
+		rc = -errno;
+		goto err_free;
+	}
+	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		goto err_lock;
+	}
+
+	if ((rc = mdb_env_create(&st->env)) != 0)
+		goto err_mdb;
+	mdb_env_set_maxdbs(st->env, 16);
+	mdb_env_set_maxreaders(st->env, 126);
+	/* An existing larger map keeps its size: LMDB adopts the file's size
+	 * when it is bigger than what we ask. */
+	mdb_env_set_mapsize(st->env, st->map_size);
+	/* MDB_NOTLS: our read transaction belongs to the loop, not to a thread's
+	 * slot; the writer thread has its own write transaction. */
+	rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600);
+	if (rc != 0)
+		goto err_env;
+	MDB_envinfo info;
+	mdb_env_info(st->env, &info);
+	st->map_size = info.me_mapsize;
+
+	int dead = 0;
+	mdb_reader_check(st->env, &dead);
+	if (dead > 0)
+		log_info("store: cleared stale reader slots count=%d", dead);
+
+	MDB_txn *txn;
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		goto err_env;
+	if ((rc = open_dbi(txn, "records", &st->records)) ||
+	    (rc = open_dbi(txn, "by_kind", &st->by_kind)) ||
+	    (rc = open_dbi(txn, "by_state", &st->by_state)) ||
+	    (rc = open_dbi(txn, "by_ks", &st->by_ks)) ||
+	    (rc = open_dbi(txn, "counts", &st->counts)) ||
+	    (rc = open_dbi(txn, "meta", &st->meta)) ||
+	    (rc = open_dbi(txn, "audit", &st->audit)) ||
+	    (rc = open_dbi(txn, "audit_rec", &st->audit_rec))) {
+		mdb_txn_abort(txn);
+		goto err_env;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto err_env;
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->rtxn)) != 0)
+		goto err_env;
+	mdb_txn_reset(st->rtxn);
+	*out = st;
+	return 0;
+
+err_env:
+	mdb_env_close(st->env);
+err_mdb:
+	rc = store_err(rc);
+err_lock:
+	close(st->lock_fd);
+err_free:
+	free(st);
+	return rc;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	mdb_txn_abort(st->rtxn);
+	mdb_env_close(st->env);
+	close(st->lock_fd); /* releases the flock */
+	free(st);
+}
+
+/* Begins a read on the reused read-only transaction.  Every rbegin() is
+ * paired with rend() before the function returns. */
+static int rbegin(struct store *st, MDB_txn **txn)
+{
+	int rc = mdb_txn_renew(st->rtxn);
+	if (rc == 0)
+		*txn = st->rtxn;
+	return store_err(rc);
+}
+
+static void rend(struct store *st) { mdb_txn_reset(st->rtxn); }
+
+static char *dupmem(const void *p, size_t n)
+{
+	char *s = malloc(n + 1);
+	if (s) {
+		memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+int store_get(struct store *st, const char *id, char **body, size_t *len)
+{
+	MDB_txn *txn = NULL;
+	int rc = rbegin(st, &txn);
+	if (rc < 0)
+		return rc;
+	MDB_val k = { strlen(id), (void *)id }, v;
+	rc = store_err(mdb_get(txn, st->records, &k, &v));
+	if (rc == 0) {
+		/* LMDB's memory is only valid inside the transaction: copy out. */
+		*body = dupmem(v.mv_data, v.mv_size);
+		*len = v.mv_size;
+		if (!*body)
+			rc = -ENOMEM;
+	}
+	rend(st);
+	return rc;
+}
+
+int store_meta_get(struct store *st, const char *key, char **val, size_t *len)
+{
+	MDB_txn *txn = NULL;
+	int rc = rbegin(st, &txn);
+	if (rc < 0)
+		return rc;
+	MDB_val k = { strlen(key), (void *)key }, v;
+	rc = store_err(mdb_get(txn, st->meta, &k, &v));
+	if (rc == 0) {
+		*val = dupmem(v.mv_data, v.mv_size);
+		if (len)
+			*len = v.mv_size;
+		if (!*val)
+			rc = -ENOMEM;
+	}
+	rend(st);
+	return rc;
+}
+
+/* Builds "a\0b\0c" keys; returns the length or -EINVAL when too long. */
+static int mkkey(char *buf, const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = b ? strlen(b) : 0, lc = c ? strlen(c) : 0;
+	size_t n = la + (b ? lb + 1 : 0) + (c ? lc + 1 : 0);
+	if (n > STORE_KEY_MAX)
+		return -EINVAL;
+	char *p = buf;
+	memcpy(p, a, la), p += la;
+	if (b)
+		*p++ = '\0', memcpy(p, b, lb), p += lb;
+	if (c)
+		*p++ = '\0', memcpy(p, c, lc), p += lc;
+	return (int)n;
+}
+
+void store_list_free(struct store_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->items[i].id);
+		free(l->items[i].body);
+	}
+	free(l->items);
+	free(l->next);
+	memset(l, 0, sizeof *l);
+}
+
+static int list_push(struct store_list *l, size_t *cap, const char *id, size_t idlen,
+		     const void *body, size_t len)
+{
+	if (l->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct store_item *it = realloc(l->items, nc * sizeof *it);
+		if (!it)
+			return -ENOMEM;
+		l->items = it;
+		*cap = nc;
+	}
+	struct store_item *it = &l->items[l->n];
+	it->id = dupmem(id, idlen);
+	it->body = dupmem(body, len);
+	it->len = len;
+	if (!it->id || !it->body) {
+		free(it->id);
+		free(it->body);
+		return -ENOMEM;
+	}
+	l->n++;
+	return 0;
+}
+
+int store_list(struct store *st, const char *kind, const char *state,
+	       const char *after, size_t limit, struct store_list *out)
+{
+	memset(out, 0, sizeof *out);
+	char prefix[STORE_KEY_MAX + 1], seek[STORE_KEY_MAX * 2 + 2];
+	int plen = 0;
+	MDB_dbi dbi = st->records;
+	if (kind && state) {
+		dbi = st->by_ks;
+		plen = mkkey(prefix, kind, state, "");
+	} else if (kind) {
+		dbi = st->by_kind;
+		plen = mkkey(prefix, kind, "", NULL);
+	} else if (state) {
+		dbi = st->by_state;
+		plen = mkkey(prefix, state, "", NULL);
+	}
+	if (plen < 0)
+		return plen;
+	size_t alen = after ? strlen(after) : 0;
+	if (alen > STORE_KEY_MAX)
+		return -EINVAL;
+	memcpy(seek, prefix, (size_t)plen);
+	memcpy(seek + plen, after ? after : "", alen);
+
+	MDB_txn *txn = NULL;
+	int rc = rbegin(st, &txn);
+	if (rc < 0)
+		return rc;
+	MDB_cursor *cur;
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
+		rend(st);
+		return store_err(rc);
+	}
+	size_t cap = 0;
+	MDB_val k = { (size_t)plen + alen, seek }, v;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	/* `after` is exclusive: skip the key itself. */
+	if (rc == 0 && after && k.mv_size == (size_t)plen + alen &&
+	    memcmp(k.mv_data, seek, k.mv_size) == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	while (rc == 0) {
+		if (k.mv_size < (size_t)plen || memcmp(k.mv_data, prefix, (size_t)plen) != 0)
+			break;
+		const char *id = (const char *)k.mv_data + plen;
+		size_t idlen = k.mv_size - (size_t)plen;
+		if (out->n == limit) {
+			out->next = dupmem(out->items[out->n - 1].id, strlen(out->items[out->n - 1].id));
+			break;
+		}
+		MDB_val body = v;
+		if (dbi != st->records) {
+			MDB_val rk = { idlen, (void *)id };
+			if ((rc = mdb_get(txn, st->records, &rk, &body)) != 0)
+				break; /* an index entry without its record: corrupt */
+		}
+		int e = list_push(out, &cap, id, idlen, body.mv_data, body.mv_size);
+		if (e < 0) {
+			rc = e;
+			break;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	rend(st);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (rc > 0 || rc < -1000)
+		rc = store_err(rc);
+	if (rc < 0)
+		store_list_free(out);
+	return rc;
+}
+
+int store_counts(struct store *st,
+		 void (*fn)(void *ud, const char *kind, const char *state, uint64_t n),
+		 void *ud)
+{
+	MDB_txn *txn = NULL;
+	int rc = rbegin(st, &txn);
+	if (rc < 0)
+		return rc;
+	MDB_cursor *cur;
+	if ((rc = mdb_cursor_open(txn, st->counts, &cur)) != 0) {
+		rend(st);
+		return store_err(rc);
+	}
+	MDB_val k, v;
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		char key[STORE_KEY_MAX + 1];
+		uint64_t n;
+		if (k.mv_size > STORE_KEY_MAX || v.mv_size != sizeof n)
+			continue;
+		memcpy(key, k.mv_data, k.mv_size);
+		key[k.mv_size] = '\0';
+		memcpy(&n, v.mv_data, sizeof n);
+		const char *state = key + strlen(key) + 1;
+		if (n > 0 && (size_t)(state - key) < k.mv_size)
+			fn(ud, key, state, n);
+	}
+	mdb_cursor_close(cur);
+	rend(st);
+	return rc == MDB_NOTFOUND ? 0 : store_err(rc);
+}
+
+static void seq_key(unsigned char out[8], uint64_t seq)
+{
+	for (int i = 7; i >= 0; i--, seq >>= 8)
+		out[i] = (unsigned char)(seq & 0xff);
+}
+
+static uint64_t seq_of(const unsigned char *p)
+{
+	uint64_t s = 0;
+	for (int i = 0; i < 8; i++)
+		s = s << 8 | p[i];
+	return s;
+}
+
+int store_audit_range(struct store *st, uint64_t from_seq, size_t limit,
+		      struct store_list *out)
+{
+	memset(out, 0, sizeof *out);
+	MDB_txn *txn = NULL;
+	int rc = rbegin(st, &txn);
+	if (rc < 0)
+		return rc;
+	MDB_cursor *cur;
+	if ((rc = mdb_cursor_open(txn, st->audit, &cur)) != 0) {
+		rend(st);
+		return store_err(rc);
+	}
+	unsigned char sk[8];
+	seq_key(sk, from_seq);
+	MDB_val k = { 8, sk }, v;
+	size_t cap = 0;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && out->n < limit) {
+		char num[24];
+		int nl = snprintf(num, sizeof num, "%llu",
+				  (unsigned long long)seq_of(k.mv_data));
+		int e = list_push(out, &cap, num, (size_t)nl, v.mv_data, v.mv_size);
+		if (e < 0) {
+			rc = e;
+			break;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	rend(st);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (rc > 0 || rc < -1000)
+		rc = store_err(rc);
+	if (rc < 0)
+		store_list_free(out);
+	return rc;
+}
+
+int store_audit_of(struct store *st, const char *id, struct store_list *out)
+{
+	memset(out, 0, sizeof *out);
+	char prefix[STORE_KEY_MAX + 2];
+	int plen = mkkey(prefix, id, "", NULL);
+	if (plen < 0)
+		return plen;
+	MDB_txn *txn = NULL;
+	int rc = rbegin(st, &txn);
+	if (rc < 0)
+		return rc;
+	MDB_cursor *cur;
+	if ((rc = mdb_cursor_open(txn, st->audit_rec, &cur)) != 0) {
+		rend(st);
+		return store_err(rc);
+	}
+	size_t cap = 0;
+	MDB_val k = { (size_t)plen, prefix }, v;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0) {
+		if (k.mv_size != (size_t)plen + 8 || memcmp(k.mv_data, prefix, (size_t)plen) != 0)
+			break;
+		MDB_val ak = { 8, (char *)k.mv_data + plen }, av;
+		if ((rc = mdb_get(txn, st->audit, &ak, &av)) != 0)
+			break;
+		char num[24];
+		int nl = snprintf(num, sizeof num, "%llu",
+				  (unsigned long long)seq_of(ak.mv_data));
+		int e = list_push(out, &cap, num, (size_t)nl, av.mv_data, av.mv_size);
+		if (e < 0) {
+			rc = e;
+			break;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	rend(st);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (rc > 0 || rc < -1000)
+		rc = store_err(rc);
+	if (rc < 0)
+		store_list_free(out);
+	return rc;
+}
+
+/* Adds `delta` to the kind+state counter inside the write transaction. */
+static int count_add(struct store *st, MDB_txn *txn, const char *kind, const char *state,
+		     int delta)
+{
+	char key[STORE_KEY_MAX + 1];
+	int kl = mkkey(key, kind, state, NULL);
+	if (kl < 0)
+		return kl;
+	MDB_val k = { (size_t)kl, key }, v;
+	uint64_t n = 0;
+	int rc = mdb_get(txn, st->counts, &k, &v);
+	if (rc == 0 && v.mv_size == sizeof n)
+		memcpy(&n, v.mv_data, sizeof n);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_err(rc);
+	n = delta < 0 && n == 0 ? 0 : n + (uint64_t)(int64_t)delta;
+	v.mv_size = sizeof n;
+	v.mv_data = &n;
+	return store_err(mdb_put(txn, st->counts, &k, &v, 0));
+}
+
+/* Puts (or with del, removes) the three index entries of a record. */
+static int index_put(struct store *st, MDB_txn *txn, const char *id, const char *kind,
+		     const char *state, bool del)
+{
+	char key[STORE_KEY_MAX + 1];
+	MDB_val empty = { 0, NULL };
+	const char *parts[3][3] = { { kind, id, NULL }, { state, id, NULL }, { kind, state, id } };
+	MDB_dbi dbis[3] = { st->by_kind, st->by_state, st->by_ks };
+	for (int i = 0; i < 3; i++) {
+		int kl = mkkey(key, parts[i][0], parts[i][1], parts[i][2]);
+		if (kl < 0)
+			return kl;
+		MDB_val k = { (size_t)kl, key };
+		int rc = del ? mdb_del(txn, dbis[i], &k, NULL) : mdb_put(txn, dbis[i], &k, &empty, 0);
+		if (rc != 0 && !(del && rc == MDB_NOTFOUND))
+			return store_err(rc);
+	}
+	return count_add(st, txn, kind, state, del ? -1 : 1);
+}
+
+static int apply(struct store *st, MDB_txn *txn, const struct store_op *op)
+{
+	MDB_val k = { op->id ? strlen(op->id) : 0, (void *)op->id };
+	MDB_val v = { op->len, (void *)op->body };
+	int rc;
+	switch (op->op) {
+	case STORE_PUT_RECORD:
+		if (k.mv_size == 0 || k.mv_size > STORE_KEY_MAX)
+			return -EINVAL;
+		if (op->old_kind) {
+			if (strcmp(op->old_kind, op->kind) == 0 &&
+			    strcmp(op->old_state, op->state) == 0)
+				goto put;
+			if ((rc = index_put(st, txn, op->id, op->old_kind, op->old_state, true)) < 0)
+				return rc;
+		}
+		if ((rc = index_put(st, txn, op->id, op->kind, op->state, false)) < 0)
+			return rc;
+	put:
+		return store_err(mdb_put(txn, st->records, &k, &v, 0));
+	case STORE_PUT_META:
+		return store_err(mdb_put(txn, st->meta, &k, &v, 0));
+	case STORE_DEL_META:
+		rc = mdb_del(txn, st->meta, &k, NULL);
+		return rc == MDB_NOTFOUND ? 0 : store_err(rc);
+	case STORE_PUT_AUDIT: {
+		unsigned char sk[8];
+		seq_key(sk, op->seq);
+		MDB_val ak = { 8, sk };
+		if ((rc = mdb_put(txn, st->audit, &ak, &v, MDB_NOOVERWRITE)) != 0)
+			return rc == MDB_KEYEXIST ? -EEXIST : store_err(rc);
+		if (op->id) {
+			char key[STORE_KEY_MAX + 10];
+			int kl = mkkey(key, op->id, "", NULL);
+			if (kl < 0)
+				return kl;
+			memcpy(key + kl, sk, 8);
+			MDB_val rk = { (size_t)kl + 8, key }, empty = { 0, NULL };
+			return store_err(mdb_put(txn, st->audit_rec, &rk, &empty, 0));
+		}
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
+int store_commit(struct store *st, const struct store_op *ops, size_t n)
+{
+	if (st->fail_n > 0) {
+		st->fail_n--;
+		return st->fail_err;
+	}
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+	if (rc != 0)
+		return store_err(rc);
+	for (size_t i = 0; i < n; i++)
+		if ((rc = apply(st, txn, &ops[i])) != 0) {
+			mdb_txn_abort(txn);
+			return rc < 0 ? rc : store_err(rc);
+		}
+	/* The commit fsyncs (LMDB's default): when it returns 0 the batch is
+	 * on disk, and only then are its writes acknowledged. */
+	return store_err(mdb_txn_commit(txn));
+}
+
+int store_grow(struct store *st)
+{
+	if (st->map_size >= st->max_map_size)
+		return -ENOSPC;
+	size_t next = st->map_size * 2;
+	if (next > st->max_map_size)
+		next = st->max_map_size;
+	int rc = mdb_env_set_mapsize(st->env, next);
+	if (rc != 0)
+		return store_err(rc);
+	log_info("store: map grown from=%zu to=%zu", st->map_size, next);
+	st->map_size = next;
+	return 0;
+}
+
+void store_fail_commits(struct store *st, int n, int err)
+{
+	st->fail_n = n;
+	st->fail_err = err;
+}
+
+void store_usage(struct store *st, uint64_t *used, uint64_t *map)
+{
+	MDB_envinfo info;
+	MDB_stat s;
+	mdb_env_info(st->env, &info);
+	mdb_env_stat(st->env, &s);
+	*used = (uint64_t)(info.me_last_pgno + 1) * s.ms_psize;
+	*map = info.me_mapsize;
+}
+
+int store_backup(struct store *st, const char *path)
+{
+	return store_err(mdb_env_copy2(st->env, path, MDB_CP_COMPACT));
+}

@@ -1,0 +1,134 @@
+/*
+ * store — records, their indexes, the audit log and the daemon's metadata in
+ * LMDB.  The only module that includes <lmdb.h>; LMDB's types and MDB_* codes
+ * never leave it (errors come back as negative errno: MDB_MAP_FULL is
+ * -ENOSPC, a corrupt file -EIO).
+ *
+ * The store knows no JSON and no Lua: a record is its id, kind, state and an
+ * opaque body (the daemon stores the record's JSON text).  Indexes by kind,
+ * by state and by kind+state give paged listings; per kind+state counters
+ * give `status` its counts without a scan.
+ *
+ * Threads: reads run on the caller's thread in short read-only transactions
+ * (never held across a call into Lua: listings copy items out).  Writes are
+ * batches of operations committed in one durable transaction by
+ * store_commit(), which may run on another thread while reads go on: LMDB
+ * readers never wait for the writer.  Only one store_commit() at a time.
+ *
+ * Durability: the environment is opened with LMDB's default full sync; a
+ * commit returns only after fsync.  Nothing here ever sets MDB_NOSYNC.
+ */
+#ifndef LIU_STORE_H
+#define LIU_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+struct store_opts {
+	size_t map_size;     /* initial map size in bytes (0: 64 MiB) */
+	size_t max_map_size; /* the map grows up to this (0: 16 GiB) */
+};
+
+/*
+ * Opens (creating if needed) the database in directory `dir`, takes an
+ * exclusive lock on it (a second daemon gets -EBUSY), clears stale reader
+ * slots.  Returns 0 with *out set (caller closes with store_close()), or a
+ * negative errno.
+ */
+int store_open(struct store **out, const char *dir, const struct store_opts *o);
+/* Closes the environment; no store_commit() may be running. */
+void store_close(struct store *st);
+
+/* --- reads --- */
+
+/* Fetches the body of record `id`.  Returns 0 with *body (malloc'd, caller
+ * frees, NUL-terminated) and *len, -ENOENT, or another negative errno. */
+int store_get(struct store *st, const char *id, char **body, size_t *len);
+
+/* One record of a listing.  All strings owned by the listing. */
+struct store_item {
+	char *id;
+	char *body;
+	size_t len;
+};
+struct store_list {
+	struct store_item *items;
+	size_t n;
+	char *next;  /* id to pass as `after` for the next page, or NULL at the end */
+};
+
+/*
+ * Lists up to `limit` records in id order, filtered by kind and/or state
+ * (NULL: any), starting after id `after` (NULL: from the start).  Returns 0
+ * with *out filled (free with store_list_free()), or a negative errno.
+ */
+int store_list(struct store *st, const char *kind, const char *state,
+	       const char *after, size_t limit, struct store_list *out);
+void store_list_free(struct store_list *l);
+
+/* Calls fn for each (kind, state, count) with a non-zero count.  Strings are
+ * borrowed for the duration of the call.  Returns 0 or a negative errno. */
+int store_counts(struct store *st,
+		 void (*fn)(void *ud, const char *kind, const char *state, uint64_t n),
+		 void *ud);
+
+/* Reads a metadata value.  Returns 0 with *val (malloc'd, NUL-terminated,
+ * caller frees), -ENOENT, or a negative errno. */
+int store_meta_get(struct store *st, const char *key, char **val, size_t *len);
+
+/* Audit entries of record `id` (ids of audit rows, oldest first), and rows by
+ * sequence.  Both fill a store_list whose items carry the entry as body and
+ * the sequence number (decimal) as id. */
+int store_audit_of(struct store *st, const char *id, struct store_list *out);
+int store_audit_range(struct store *st, uint64_t from_seq, size_t limit,
+		      struct store_list *out);
+
+/* --- writes --- */
+
+enum store_op_kind {
+	STORE_PUT_RECORD, /* id, kind, state, body; old_kind/old_state if it existed */
+	STORE_PUT_META,   /* key = id, value = body */
+	STORE_DEL_META,   /* key = id */
+	STORE_PUT_AUDIT,  /* seq, body; id = the record it concerns, or NULL */
+};
+
+/* One operation of a batch.  All pointers are borrowed by store_commit(). */
+struct store_op {
+	enum store_op_kind op;
+	const char *id;
+	const char *kind, *state;         /* new */
+	const char *old_kind, *old_state; /* NULL for a new record */
+	const char *body;
+	size_t len;
+	uint64_t seq;
+};
+
+/*
+ * Applies the operations in one transaction and commits it durably.  All or
+ * nothing: on failure nothing of the batch is visible.  Returns 0, -ENOSPC
+ * when the map is full (see store_grow()), or a negative errno.  May run on
+ * any one thread while others read.
+ */
+int store_commit(struct store *st, const struct store_op *ops, size_t n);
+
+/*
+ * Doubles the map, up to max_map_size.  Must be called with no transaction
+ * active in the process (LMDB's rule): the daemon calls it on the loop thread
+ * between batches.  Returns 0, or -ENOSPC at the ceiling.
+ */
+int store_grow(struct store *st);
+
+/* Fault injection for tests: the next `n` commits fail with `err`. */
+void store_fail_commits(struct store *st, int n, int err);
+
+/* Bytes used by the data file and the map size, for status and metrics. */
+void store_usage(struct store *st, uint64_t *used, uint64_t *map);
+
+/* Writes a compacted consistent copy of the database into directory `path`
+ * (must exist and be empty).  Runs alongside readers and the writer. */
+int store_backup(struct store *st, const char *path);
+
+#endif

@@ -1,0 +1,148 @@
+/* wire — see wire.h. */
+#include "wire.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *liu_strerror(int err)
+{
+	switch (err) {
+	case 0: return "success";
+	case LIU_EREFUSED: return "refused by a rule";
+	case LIU_ESCRIPT: return "rule script error";
+	case LIU_ECONFLICT: return "revision conflict";
+	case LIU_EINVAL: return "invalid params";
+	case LIU_EFORBID: return "forbidden";
+	case LIU_ELIMIT: return "over a limit";
+	default: return strerror(-err);
+	}
+}
+
+enum wire_code wire_code_of(int err)
+{
+	switch (err) {
+	case LIU_EREFUSED: return WIRE_REFUSED;
+	case LIU_ESCRIPT: return WIRE_SCRIPT_ERROR;
+	case LIU_ECONFLICT: return WIRE_CONFLICT;
+	case LIU_EINVAL: case -EINVAL: return WIRE_INVALID_PARAMS;
+	case LIU_EFORBID: case -EPERM: case -EACCES: return WIRE_FORBIDDEN;
+	case LIU_ELIMIT: case -EMSGSIZE: case -E2BIG: return WIRE_OVER_LIMIT;
+	case -ENOENT: return WIRE_NOT_FOUND;
+	case -ENOSPC: case -EDQUOT: return WIRE_STORAGE_FULL;
+	default: return WIRE_INTERNAL;
+	}
+}
+
+void wire_buf_init(struct wire_buf *b, size_t max)
+{
+	memset(b, 0, sizeof *b);
+	b->max = max;
+}
+
+void wire_buf_free(struct wire_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof *b);
+}
+
+int wire_buf_append(struct wire_buf *b, const char *p, size_t n)
+{
+	if (b->start > 0) {
+		/* Slide the partial line down before growing: the buffer then never
+		 * holds more than one partial line plus what just arrived. */
+		memmove(b->data, b->data + b->start, b->len - b->start);
+		b->len -= b->start;
+		b->start = 0;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *d = realloc(b->data, cap);
+		if (!d)
+			return -ENOMEM;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int wire_buf_next_line(struct wire_buf *b, char **line, size_t *len)
+{
+	for (;;) {
+		char *s = b->data + b->start;
+		size_t avail = b->len - b->start;
+		char *nl = avail > b->scan ? memchr(s + b->scan, '\n', avail - b->scan) : NULL;
+		if (b->skipping) {
+			if (!nl) {
+				b->start = b->len; /* drop what we hold of the long line */
+				b->scan = 0;
+				return 0;
+			}
+			b->start += (size_t)(nl - s) + 1;
+			b->scan = 0;
+			b->skipping = false;
+			continue;
+		}
+		if (!nl) {
+			b->scan = avail;
+			if (avail > b->max) {
+				b->skipping = true;
+				b->start = b->len;
+				b->scan = 0;
+				return -EMSGSIZE;
+			}
+			return 0;
+		}
+		size_t l = (size_t)(nl - s);
+		b->start += l + 1;
+		b->scan = 0;
+		if (l > b->max)
+			return -EMSGSIZE;
+		if (l > 0 && s[l - 1] == '\r')
+			l--; /* tolerate CRLF from hand-typed clients */
+		s[l] = '\0';
+		*line = s;
+		*len = l;
+		return 1;
+	}
+}
+
+size_t wire_buf_pending(const struct wire_buf *b)
+{
+	return b->len - b->start;
+}
+
+char *wire_encode_line(const json_t *obj, size_t *len)
+{
+	char *s = json_dumps(obj, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	char *out = realloc(s, n + 2);
+	if (!out) {
+		free(s);
+		return NULL;
+	}
+	out[n] = '\n';
+	out[n + 1] = '\0';
+	if (len)
+		*len = n + 1;
+	return out;
+}
+
+char *wire_request(long long id, const char *method, json_t *params)
+{
+	json_t *req = json_pack("{s:s, s:I, s:s}", "jsonrpc", WIRE_VERSION, "id",
+				(json_int_t)id, "method", method);
+	if (!req)
+		return NULL;
+	if (params)
+		json_object_set(req, "params", params);
+	char *s = wire_encode_line(req, NULL);
+	json_decref(req);
+	return s;
+}

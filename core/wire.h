@@ -1,0 +1,90 @@
+/*
+ * wire — the protocol between liud and its clients, defined once and shared by
+ * the daemon and liuctl (as smtpd and smtpctl share theirs).
+ *
+ * JSON-RPC 2.0 over a Unix stream socket, one JSON object per line, UTF-8.
+ * This module holds the error codes, the project's error band and
+ * liu_strerror(), the line framer both sides read with, and helpers that build
+ * request and reply lines.  Depends on jansson and libc.
+ */
+#ifndef LIU_WIRE_H
+#define LIU_WIRE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define WIRE_VERSION "2.0"
+#define WIRE_DEFAULT_SOCKET "run/liud.sock"
+
+/* JSON-RPC error codes (SPEC §4). */
+enum wire_code {
+	WIRE_PARSE_ERROR = -32700,
+	WIRE_INVALID_REQUEST = -32600,
+	WIRE_UNKNOWN_METHOD = -32601,
+	WIRE_INVALID_PARAMS = -32602,
+	WIRE_INTERNAL = -32603,
+	WIRE_FORBIDDEN = -32001,
+	WIRE_NOT_FOUND = -32002,
+	WIRE_CONFLICT = -32003,
+	WIRE_REFUSED = -32004,
+	WIRE_SCRIPT_ERROR = -32005,
+	WIRE_STORAGE_FULL = -32006,
+	WIRE_OVER_LIMIT = -32007,
+};
+
+/*
+ * Functions of the project return 0 or a negative errno; what errno has no
+ * word for lives in this band.  liu_strerror() names both.
+ */
+#define LIU_EBASE 20000
+#define LIU_EREFUSED  (-(LIU_EBASE + 1)) /* a rule refused the change */
+#define LIU_ESCRIPT   (-(LIU_EBASE + 2)) /* a rule script failed */
+#define LIU_ECONFLICT (-(LIU_EBASE + 3)) /* if_rev did not match */
+#define LIU_EINVAL    (-(LIU_EBASE + 4)) /* invalid params, with a field */
+#define LIU_EFORBID   (-(LIU_EBASE + 5)) /* the role may not do that */
+#define LIU_ELIMIT    (-(LIU_EBASE + 6)) /* over a configured limit */
+
+/* Returns a static description of a negative errno or LIU_E* code. */
+const char *liu_strerror(int err);
+/* Maps a negative errno or LIU_E* code to the JSON-RPC code a client gets. */
+enum wire_code wire_code_of(int err);
+
+/*
+ * The line framer.  Bytes go in with wire_buf_append(); complete lines come
+ * out of wire_buf_next_line().  A line longer than `max` bytes is reported
+ * once (-EMSGSIZE) and then skipped up to its newline, so one oversized
+ * request costs the client an error reply, not its connection.
+ */
+struct wire_buf {
+	char *data;       /* owned */
+	size_t len;       /* bytes held */
+	size_t cap;
+	size_t start;     /* first byte not yet returned as a line */
+	size_t scan;      /* bytes from start already known to hold no '\n' */
+	size_t max;       /* longest accepted line, without its '\n' */
+	bool skipping;    /* inside an oversized line: drop until '\n' */
+};
+
+void wire_buf_init(struct wire_buf *b, size_t max);
+void wire_buf_free(struct wire_buf *b);
+/* Copies n bytes in.  Returns 0 or -ENOMEM. */
+int wire_buf_append(struct wire_buf *b, const char *p, size_t n);
+/*
+ * Returns 1 with *line and *len set to the next complete line (without '\n', NUL
+ * terminated in place; borrowed: valid until the next append), 0 when no
+ * complete line is held, or -EMSGSIZE once per oversized line.
+ */
+int wire_buf_next_line(struct wire_buf *b, char **line, size_t *len);
+/* Bytes held that are not part of a returned line (a partial line). */
+size_t wire_buf_pending(const struct wire_buf *b);
+
+/* Builds a request line: {"jsonrpc":"2.0","id":id,"method":m,"params":p}\n.
+ * `params` is borrowed (may be NULL); returns a malloc'd string, caller frees. */
+char *wire_request(long long id, const char *method, json_t *params);
+
+/* Encodes `obj` compactly followed by '\n'; returns a malloc'd string
+ * (caller frees) or NULL. */
+char *wire_encode_line(const json_t *obj, size_t *len);
+
+#endif
