@@ -139,6 +139,11 @@ static int run(struct daemon *d)
 	int rc;
 	char *err = NULL;
 	d->loop = uv_default_loop();
+	if (server_probe(c->socket)) {
+		log_err("liud: cannot serve the socket path=%s error=\"a live daemon already answers on it\"",
+			c->socket);
+		return 1;
+	}
 
 	struct store_opts so = { .map_size = c->map_size, .max_map_size = c->max_map_size };
 	if ((rc = store_open(&d->store, c->db, &so)) < 0) {

@@ -52,7 +52,7 @@ enum rpc_status rpc_m_status(struct rpc_call *c)
 	commit_stats(r->d.commit, &cs);
 	json_t *res = json_pack(
 		"{s:s, s:s, s:I, s:{s:O, s:s, s:O, s:s, s:s}, s:o, s:o, s:n,"
-		" s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I, s:I}}",
+		" s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:I}",
 		"version", LIUD_VERSION, "started_at", clock_format(r->started_at, started),
 		"uptime_s", (json_int_t)((clock_now_ms() - r->started_ms) / 1000),
 		"rules", "name", json_object_get(d, "name"), "version", rules_version(r->rules),

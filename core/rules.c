@@ -7,6 +7,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,6 +44,7 @@ struct rules {
 	uint64_t instr, instr_limit, call_instr_limit;
 	int64_t deadline_ms;
 	int time_limit_ms;
+	int factor;                /* budget multiplier of the call in progress */
 	bool killed;
 	bool loading;              /* file()/csv() allowed */
 	struct rules_stats stats;
@@ -100,14 +102,18 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 		r->killed = true;
 		lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
 	}
-	luaL_error(L, "rule call stopped: over its budget (%llu instructions or %d ms)",
-		   (unsigned long long)r->call_instr_limit, r->time_limit_ms);
+	/* lua_pushfstring knows no %llu: format here. */
+	char msg[160];
+	snprintf(msg, sizeof msg, "rule call stopped: over its budget (%llu instructions or %d ms)",
+		 (unsigned long long)r->call_instr_limit, r->time_limit_ms * (r->factor ? r->factor : 1));
+	luaL_error(L, "%s", msg);
 }
 
 static void budget_arm(struct rules *r, int factor)
 {
 	r->instr = 0;
 	r->killed = false;
+	r->factor = factor;
 	r->call_instr_limit = r->instr_limit * (uint64_t)factor;
 	r->deadline_ms = mono_ms() + (int64_t)r->time_limit_ms * factor;
 	lua_sethook(r->L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);

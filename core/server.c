@@ -431,7 +431,7 @@ static void accept_cb(uv_stream_t *ls, int status)
 /* --- start and stop ------------------------------------------------------- */
 
 /* Is a daemon answering on path?  Returns 1 (live), 0 (no socket or stale). */
-static int probe_live(const char *path)
+int server_probe(const char *path)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -469,7 +469,7 @@ int server_start(struct server **out, uv_loop_t *loop, const struct server_opts 
 {
 	if (strlen(o->path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return -ENAMETOOLONG;
-	if (probe_live(o->path))
+	if (server_probe(o->path))
 		return -EADDRINUSE;
 	struct stat sb;
 	if (lstat(o->path, &sb) == 0) {

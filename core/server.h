@@ -29,6 +29,10 @@ struct server_opts {
 	int idle_timeout_s;
 };
 
+/* Whether a live daemon answers on `path` (1) or not (0): checked before
+ * anything else at start-up, so a second daemon says the clearest thing. */
+int server_probe(const char *path);
+
 /* Binds and listens.  Returns 0 with *out, -EADDRINUSE when a live daemon
  * answers on the path, or another negative errno. */
 int server_start(struct server **out, uv_loop_t *loop, const struct server_opts *o,

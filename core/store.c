@@ -293,7 +293,9 @@ int store_list(struct store *st, const char *kind, const char *state,
 	}
 	size_t cap = 0;
 	MDB_val k = { (size_t)plen + alen, seek }, v;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	/* LMDB refuses a zero-length key: no prefix and no `after` is "first". */
+	rc = k.mv_size ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
+		       : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	/* `after` is exclusive: skip the key itself. */
 	if (rc == 0 && after && k.mv_size == (size_t)plen + alen &&
 	    memcmp(k.mv_data, seek, k.mv_size) == 0)

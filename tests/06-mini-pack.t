@@ -1,0 +1,3 @@
+#!/bin/sh
+# The core's minimal test pack, through `liud test`.
+exec "${LIUD_BIN:-bin}/liud" test tests/packs/mini

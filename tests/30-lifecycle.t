@@ -1,0 +1,87 @@
+#!/usr/bin/perl
+# The daemon's life: one daemon per socket and per database, stale sockets,
+# kill -9 during concurrent writes with every acknowledged write present after
+# restart, group commit, clean stop.
+use strict;
+use warnings;
+use utf8;
+use Test::More;
+use lib 'tests/lib';
+use Liud;
+use POSIX qw(_exit);
+use Time::HiRes qw(sleep);
+
+my $d = Liud::start_daemon(clock => '2024-06-01', rules => 'tests/packs/mini');
+ok($d->alive, 'first daemon up');
+
+# A second daemon on the same socket is refused and the first keeps serving.
+my $d2 = Liud::start_daemon(dir => $d->{dir}, clock => '2024-06-01', rules => 'tests/packs/mini',
+			     expect_exit => 1);
+ok(!$d2->alive, 'a second daemon on a live socket does not start');
+is($d2->{exit}, 1, 'it exits with status 1');
+like($d2->log_text, qr/live daemon already answers/, 'saying a live daemon answers');
+ok($d->ok_call('status'), 'the first daemon still answers');
+
+# Same database, other socket: refused by the database lock.
+{
+	my $d3 = Liud::start_daemon(clock => '2024-06-01', rules => 'tests/packs/mini',
+				    args => [ '--db', $d->{db} ], expect_exit => 1);
+	ok(!$d3->alive, 'a second daemon on the same database does not start');
+	like($d3->log_text, qr/another liud uses it/, 'saying the database is in use');
+}
+
+# Concurrent writers, then kill -9 in the middle.
+my $writers = 8;
+my @kids;
+for my $w (1 .. $writers) {
+	my $pid = fork // die;
+	if ($pid == 0) {
+		open my $ack, '>', "$d->{dir}/ack.$w" or die;
+		$ack->autoflush(1);
+		for my $i (1 .. 400) {
+			my $text = "w$w-$i-" . ('x' x ($i % 50));
+			my $r = eval { $d->call('act', { action => 'create', params => { text => $text } }) };
+			last unless $r && $r->{result};
+			print $ack "$r->{result}{record}{id} $text\n";
+		}
+		_exit(0);
+	}
+	push @kids, $pid;
+}
+sleep 0.6;
+my $st = $d->ok_call('status');
+$d->stop('KILL');
+waitpid($_, 0) for @kids;
+ok($st->{writes}{committed} > 0, "writes were committed before the kill ($st->{writes}{committed})");
+ok($st->{writes}{batches} < $st->{writes}{committed},
+   "group commit: $st->{writes}{committed} writes in $st->{writes}{batches} batches");
+
+my %acked;
+for my $w (1 .. $writers) {
+	open my $f, '<', "$d->{dir}/ack.$w" or next;
+	while (<$f>) { chomp; my ($id, $text) = split / /, $_, 2; $acked{$id} = $text }
+}
+ok(scalar(keys %acked) > 0, scalar(keys %acked) . ' writes acknowledged before the kill');
+ok(-S $d->{sock}, 'the killed daemon left its socket behind');
+
+$d->start;
+ok($d->alive, 'restart after kill -9 removes the stale socket and serves');
+like($d->log_text, qr/removing stale socket/, 'and says so');
+my $missing = 0;
+for my $id (sort keys %acked) {
+	my $r = $d->call('record.get', { id => $id });
+	$missing++ unless $r->{result} && $r->{result}{data}{text} eq $acked{$id};
+}
+is($missing, 0, 'every acknowledged write is present, byte for byte');
+my $av = $d->ok_call('audit.verify');
+ok($av->{ok}, 'the audit chain is whole after the crash');
+my $count = 0;
+$count += $_ for values %{ $d->ok_call('status')->{records}{note} // {} };
+is($count, $av->{entries}, 'one audit entry per stored record, none half-applied');
+
+# New writes continue the id sequence and the chain.
+my $r = $d->ok_call('act', { action => 'create', params => { text => 'after' } });
+ok(!exists $acked{ $r->{record}{id} }, 'ids are not reused after a crash');
+ok($d->ok_call('audit.verify')->{ok}, 'the chain goes on after restart');
+is($d->stop, 0, 'clean stop');
+done_testing;

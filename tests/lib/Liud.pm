@@ -1,0 +1,136 @@
+# Liud.pm — start a real liud on a temporary socket and database, talk to it
+# over the wire, stop it.  Used by the integration tests (tests/*.t), in the
+# spirit of Redis's start_server: every test gets its own daemon.
+package Liud;
+use strict;
+use warnings;
+use IO::Socket::UNIX;
+use JSON::PP;
+use File::Temp qw(tempdir);
+use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(sleep time);
+use Exporter 'import';
+our @EXPORT = qw(start_daemon bin_dir json);
+
+my $JSON = JSON::PP->new->utf8->canonical;
+sub json { $JSON }
+
+sub bin_dir { $ENV{LIUD_BIN} // 'bin' }
+
+# start_daemon(%opt): opt{clock}, opt{rules}, opt{conf}, opt{dir} (reuse a
+# folder, for restarts), opt{args} (extra arguments).
+sub start_daemon {
+	my (%o) = @_;
+	my $dir = $o{dir} // tempdir('liud-t-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	my $self = bless { dir => $dir, sock => "$dir/run/liud.sock", db => "$dir/db",
+			   log => "$dir/liud.log", id => 0, opt => \%o }, __PACKAGE__;
+	$self->start;
+	return $self;
+}
+
+sub start {
+	my ($self) = @_;
+	my %o = %{ $self->{opt} };
+	my @cmd = (bin_dir() . '/liud', '--socket', $self->{sock}, '--db', $self->{db},
+		   '--rules', $o{rules} // 'rules/ismap-liu', '--log-level', $o{log_level} // 'info');
+	push @cmd, '-c', $o{conf} if $o{conf};
+	push @cmd, '--test-clock', $o{clock} if $o{clock};
+	push @cmd, @{ $o{args} } if $o{args};
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		open STDOUT, '>>', $self->{log} or die;
+		open STDERR, '>>', $self->{log} or die;
+		exec @cmd or die "exec $cmd[0]: $!";
+	}
+	$self->{pid} = $pid;
+	if ($o{expect_exit}) { # a daemon that must refuse to start
+		local $SIG{ALRM} = sub { kill 'KILL', $pid };
+		alarm 20;
+		waitpid($pid, 0);
+		alarm 0;
+		$self->{exit} = $? >> 8;
+		$self->{pid} = undef;
+		return $self;
+	}
+	# Ready when the socket answers.
+	my $deadline = time + 20;
+	while (time < $deadline) {
+		if (waitpid($pid, WNOHANG) == $pid) {
+			$self->{exit} = $? >> 8;
+			$self->{pid} = undef;
+			return $self;
+		}
+		my $s = IO::Socket::UNIX->new(Peer => $self->{sock}, Type => SOCK_STREAM);
+		if ($s) { close $s; return $self }
+		sleep 0.02;
+	}
+	die "liud did not start: " . $self->log_text;
+}
+
+sub alive { my $s = shift; return $s->{pid} && kill(0, $s->{pid}) }
+sub log_text { my $s = shift; open my $f, '<', $s->{log} or return ''; local $/; my $t = <$f>; return $t // '' }
+
+sub connect {
+	my ($self) = @_;
+	my $s = IO::Socket::UNIX->new(Peer => $self->{sock}, Type => SOCK_STREAM)
+		or die "connect $self->{sock}: $!";
+	binmode $s;
+	return $s;
+}
+
+# One request on its own connection; returns the decoded reply.
+sub call {
+	my ($self, $method, $params) = @_;
+	my $s = $self->connect;
+	my $req = { jsonrpc => '2.0', id => ++$self->{id}, method => $method };
+	$req->{params} = $params if defined $params;
+	print $s $JSON->encode($req), "\n";
+	my $line = <$s>;
+	close $s;
+	die "no reply to $method" unless defined $line;
+	return $JSON->decode($line);
+}
+
+# The result of a call, or die with the error.
+sub ok_call {
+	my ($self, $method, $params) = @_;
+	my $r = $self->call($method, $params);
+	die "$method failed: " . $JSON->encode($r->{error}) if $r->{error};
+	return $r->{result};
+}
+
+sub stop {
+	my ($self, $sig) = @_;
+	return unless $self->{pid};
+	kill($sig // 'TERM', $self->{pid});
+	waitpid($self->{pid}, 0);
+	$self->{exit} = $? >> 8;
+	$self->{signal} = $? & 127;
+	$self->{pid} = undef;
+	return $self->{exit};
+}
+
+sub DESTROY { my $s = shift; $s->stop('KILL') if $s->{pid} }
+
+# A complete, eligible application: every identifier of the criteria "met".
+sub good_app {
+	my (%over) = @_;
+	my @ids;
+	open my $f, '<', 'rules/ismap-liu/data/ismap-criteria-2022-04-01.csv' or die $!;
+	<$f>;
+	while (<$f>) { my @c = split /,/; push @ids, $c[4] }
+	my %controls = map { $_ => 'met' } @ids;
+	return {
+		service_name => 'クラウド会計SaaS', provider_name => '株式会社テスト',
+		impact_assessment => { assessor => 'デジタル庁', assessor_type => 'national_agency',
+				       result => 'low', assessed_on => '2023-06-01' },
+		statement => { criteria_version => '2022-04-01', stated_on => '2023-06-10',
+			       controls => \%controls },
+		pledge => { submitted_on => '2023-06-15' },
+		planned_liu_application => '2024-10',
+		certifications => [ { name => 'ISO/IEC 27001', valid_until => '2026-03-31' } ],
+		%over,
+	};
+}
+
+1;

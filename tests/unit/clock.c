@@ -1,0 +1,75 @@
+/* Unit tests of clock: parsing every accepted form, refusing impossible dates. */
+#include <errno.h>
+
+#include "clock.h"
+#include "tap.h"
+
+static int64_t parse(const char *s, int *rc)
+{
+	int64_t t = 0;
+	struct clock_why why;
+	*rc = clock_parse(s, &t, &why);
+	return t;
+}
+
+static void accepts(const char *s, const char *want)
+{
+	int rc;
+	int64_t t = parse(s, &rc);
+	char buf[CLOCK_ISO_MAX], desc[200];
+	snprintf(desc, sizeof desc, "parses %s", s);
+	if (is_int(rc, 0, desc)) {
+		snprintf(desc, sizeof desc, "%s is %s", s, want);
+		is_str(clock_format(t, buf), want, desc);
+	}
+}
+
+static void refuses(const char *s)
+{
+	int rc;
+	char desc[200];
+	parse(s, &rc);
+	snprintf(desc, sizeof desc, "refuses %s", s);
+	is_int(rc, -EINVAL, desc);
+}
+
+int main(void)
+{
+	accepts("2025-03-31", "2025-03-31T00:00:00+09:00");
+	accepts("2025-03-31T23:59:59+09:00", "2025-03-31T23:59:59+09:00");
+	accepts("2025-03-31T15:00:00Z", "2025-04-01T00:00:00+09:00");
+	accepts("2025-03-31T14:59:59.999Z", "2025-03-31T23:59:59+09:00");
+	accepts("2025-04-01T00:00+09:00", "2025-04-01T00:00:00+09:00");
+	accepts("2024-02-29", "2024-02-29T00:00:00+09:00");
+	accepts("令和7年3月31日", "2025-03-31T00:00:00+09:00");
+	accepts("令和元年5月1日", "2019-05-01T00:00:00+09:00");
+	accepts("平成31年4月30日", "2019-04-30T00:00:00+09:00");
+	accepts("令和５年５月１９日", "2023-05-19T00:00:00+09:00");
+	accepts("2023-05-19T00:00:00-05:00", "2023-05-19T14:00:00+09:00");
+	refuses("2023-02-30");
+	refuses("2023-02-29");
+	refuses("2023-13-01");
+	refuses("2023-5-19");
+	refuses("令和元年4月1日");
+	refuses("平成32年1月1日");
+	refuses("令和7年2月30日");
+	refuses("2025-03-31T24:00:00+09:00");
+	refuses("2025-03-31T23:59:59");
+	refuses("2025-03-31T23:59:59+09:00x");
+	refuses("");
+	refuses("yesterday");
+
+	int y, m, d;
+	struct clock_why why;
+	is_int(clock_parse_date("令和5年6月1日", &y, &m, &d, &why), 0, "parse_date 和暦");
+	is_int(y * 10000 + m * 100 + d, 20230601, "parse_date gives 2023-06-01");
+
+	/* The test clock runs forward and can be set; the system clock cannot be set. */
+	is_int(clock_set(0), -EPERM, "clock_set refused on the system clock");
+	clock_use_test(1700000000);
+	ok(clock_is_test(), "test clock in use");
+	ok(clock_now() >= 1700000000 && clock_now() < 1700000005, "test clock starts at its instant");
+	is_int(clock_set(1800000000), 0, "clock_set on the test clock");
+	ok(clock_now() >= 1800000000 && clock_now() < 1800000005, "test clock moved");
+	return tap_done();
+}

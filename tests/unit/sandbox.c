@@ -1,0 +1,174 @@
+/*
+ * Unit tests of the Lua host's sandbox: what a rule can reach, and that
+ * every runaway ends in a controlled error of that call only.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rules.h"
+#include "tap.h"
+#include "wire.h"
+
+static char base[] = "/tmp/liud-sandbox-XXXXXX";
+static int npack;
+
+/* Writes a pack whose single check runs `body` (Lua, a function body
+ * returning pass() or fail{}) and returns its folder. */
+static const char *pack(const char *prelude, const char *body)
+{
+	static char dir[256];
+	snprintf(dir, sizeof dir, "%s/p%d", base, ++npack);
+	mkdir(dir, 0700);
+	char path[300];
+	snprintf(path, sizeof path, "%s/main.lua", dir);
+	FILE *f = fopen(path, "w");
+	fprintf(f,
+		"kind \"thing\" { states = { \"new\" } }\n%s\n"
+		"check \"c\" { function (app, at, rec)\n%s\nend }\n",
+		prelude, body);
+	fclose(f);
+	return dir;
+}
+
+static struct rules *load(const char *dir, int *rc, char **err)
+{
+	struct rules *r = NULL;
+	struct rules_opts o = { .mem_limit = 32 << 20, .instr_limit = 2000000, .time_limit_ms = 500 };
+	*rc = rules_load(&r, dir, &o, err);
+	return r;
+}
+
+/* Evaluates the pack's check once; returns the rules code and the error text. */
+static int eval(struct rules *r, char *msg, size_t n)
+{
+	json_t *rec = json_pack("{s:s, s:s, s:{}}", "kind", "thing", "state", "new", "data");
+	json_t *out;
+	int rc = rules_eval(r, rec, 0, &out);
+	const char *e = json_string_value(json_object_get(out, "error"));
+	snprintf(msg, n, "%s", e ? e : json_string_value(json_object_get(out, "decision")));
+	json_decref(out);
+	json_decref(rec);
+	return rc;
+}
+
+/* A probe: the check body must end in a script error whose text contains
+ * `want`, and the same state must answer a harmless call right after. */
+static void probe(const char *name, const char *prelude, const char *body, const char *want)
+{
+	int rc;
+	char *err = NULL, msg[600], desc[200];
+	struct rules *r = load(pack(prelude, body), &rc, &err);
+	snprintf(desc, sizeof desc, "%s: pack loads", name);
+	if (!is_int(rc, 0, desc)) {
+		tap_diag("%s", err);
+		free(err);
+		return;
+	}
+	rc = eval(r, msg, sizeof msg);
+	snprintf(desc, sizeof desc, "%s: ends in a script error", name);
+	is_int(rc, LIU_ESCRIPT, desc);
+	snprintf(desc, sizeof desc, "%s: says why", name);
+	if (!ok(strstr(msg, want) != NULL, desc))
+		tap_diag("message: %s (want \"%s\")", msg, want);
+	struct rules_stats s;
+	rules_stats(r, &s);
+	snprintf(desc, sizeof desc, "%s: memory reclaimed after the call", name);
+	ok(s.mem_used < (8u << 20), desc);
+	rules_free(r);
+}
+
+/* A pack that must not load, with an error containing `want`. */
+static void refused(const char *name, const char *prelude, const char *want)
+{
+	int rc;
+	char *err = NULL, desc[200];
+	struct rules *r = load(pack(prelude, "return pass()"), &rc, &err);
+	snprintf(desc, sizeof desc, "%s: refused at load", name);
+	is_int(rc, LIU_ESCRIPT, desc);
+	snprintf(desc, sizeof desc, "%s: says why", name);
+	if (!ok(err && strstr(err, want), desc))
+		tap_diag("error: %s (want \"%s\")", err ? err : "(none)", want);
+	free(err);
+	rules_free(r);
+}
+
+int main(void)
+{
+	if (!mkdtemp(base))
+		return 1;
+	/* Names a rule must never reach. */
+	const char *absent[] = { "io", "os", "debug", "package", "require", "load", "loadstring",
+				 "dofile", "loadfile", "collectgarbage", "rawset", "print",
+				 "coroutine", "string.dump", "math.random", NULL };
+	for (int i = 0; absent[i]; i++) {
+		char body[300], name[80];
+		snprintf(body, sizeof body,
+			 "local ok, v = pcall(function () return %s end)\n"
+			 "if ok and v ~= nil then return fail{ja='x', en='reachable'} end\nreturn pass()",
+			 absent[i]);
+		int rc;
+		char *err = NULL, msg[300];
+		struct rules *r = load(pack("", body), &rc, &err);
+		snprintf(name, sizeof name, "%s is not reachable", absent[i]);
+		is_int(r ? eval(r, msg, sizeof msg) : rc, 0, name);
+		if (r)
+			is_str(msg, "eligible", name);
+		free(err);
+		rules_free(r);
+	}
+
+	probe("infinite loop", "", "while true do end", "budget");
+	probe("loop inside pcall", "", "for i = 1, 10 do pcall(function () while true do end end) end return pass()", "budget");
+	probe("pcall swallowing in a loop", "", "while true do pcall(error, 'x') end", "budget");
+	probe("memory bomb by concatenation", "", "local s = 'x' while true do s = s .. s end", "memory");
+	probe("memory bomb by string.rep", "", "local s = string.rep('x', 1 << 30) return pass()", "memory");
+	probe("memory bomb by table growth", "", "local t = {} for i = 1, 1e9 do t[i] = i end", "");
+	probe("deep recursion", "", "local function f(n) return f(n + 1) + 1 end return f(1)", "");
+	probe("setting a global at run time", "", "x = 1 return pass()", "globals");
+	probe("changing a library table", "", "string.upper = nil return pass()", "read-only");
+	probe("error with file and line", "", "error('boom')", "p");
+	probe("a check returning garbage", "", "return 42", "must return pass()");
+
+	/* The string metatable is protected. */
+	{
+		int rc;
+		char *err = NULL, msg[300];
+		struct rules *r = load(pack("", "if getmetatable('') ~= false then return fail{ja='x', en='mt'} end return pass()"), &rc, &err);
+		ok(r && eval(r, msg, sizeof msg) == 0 && strcmp(msg, "eligible") == 0,
+		   "getmetatable('') is false");
+		rules_free(r);
+		free(err);
+	}
+
+	{
+		/* A binary chunk as a pack file is refused before it runs. */
+		char path[300];
+		snprintf(path, sizeof path, "%s/p%d", base, ++npack);
+		mkdir(path, 0700);
+		strcat(path, "/main.lua");
+		FILE *f = fopen(path, "w");
+		fputs("\033Lua\x54\x00", f);
+		fclose(f);
+		int rc;
+		char *err = NULL;
+		path[strlen(path) - 9] = '\0';
+		struct rules *r = load(path, &rc, &err);
+		is_int(rc, LIU_ESCRIPT, "a binary chunk is refused");
+		ok(err && strstr(err, "binary"), "and the error says binary");
+		free(err);
+		rules_free(r);
+	}
+	refused("syntax error", "kind \"x\" {", "main.lua:");
+	refused("action with an unknown kind", "action \"a\" { kind = \"zzz\", roles = {}, from = { \"new\" } }", "no kind");
+	refused("temporary measure without an end", "measure \"m\" { temporary = true, from = \"2023-05-19\" }", "needs");
+	refused("a declaration made twice", "check \"c\" { function () return pass() end }", "twice");
+	refused("a loop at load time", "while true do end", "budget");
+
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", base);
+	if (system(cmd) != 0)
+		tap_diag("cleanup failed");
+	return tap_done();
+}
