@@ -16,7 +16,7 @@ PKG_CONFIG ?= pkg-config
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wwrite-strings -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -Icore
+CPPFLAGS += -D_GNU_SOURCE -iquote core  # -iquote: core/sched.h must not shadow <sched.h>
 DEPCFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEPLIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm -lpthread
 
@@ -38,7 +38,7 @@ E = @:
 endif
 
 # Modules shared by the daemon (and the unit tests).  The client links only wire.o.
-CORE_MODS := log clock wire hash store rules rules_conv rules_conf prelude conf auth audit commit ledger rpc rpc_records rpc_admin server
+CORE_MODS := log clock wire hash store rules rules_conv rules_conf prelude conf auth audit commit ledger sched rpc rpc_records rpc_admin server
 CORE_OBJS := $(CORE_MODS:%=$(O)/%.o)
 LIUD_OBJS := $(O)/liud.o $(CORE_OBJS)
 LIUCTL_OBJS := $(O)/liuctl.o $(O)/wire.o
@@ -82,7 +82,7 @@ $(O)/prelude.o: $(O)/prelude.c
 
 $(O)/tests/%.t: tests/unit/%.c tests/unit/tap.h $(CORE_OBJS) | $(O)/tests
 	$(E) LINK $@
-	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -o $@ $< $(CORE_OBJS) $(DEPLIBS)
+	$(Q)$(CC) $(CPPFLAGS) -iquote tests/unit $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -o $@ $< $(CORE_OBJS) $(DEPLIBS)
 
 unit: $(UNIT_BINS)
 

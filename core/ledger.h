@@ -45,12 +45,16 @@ struct ledger_change {
 
 /*
  * Queues one durable write of `n` changes (n may be 0 with audit-only
- * entries in `audit_only`).  cb(ud, status) runs once it is durable or
- * failed.  Returns 0 (cb will run) or a negative errno (cb will not run,
- * nothing was queued).
+ * entries in `audit_only`), plus one optional metadata pair (copied).
+ * cb(ud, status) runs once it is durable or failed.  Returns 0 (cb will
+ * run) or a negative errno (cb will not run, nothing was queued).
  */
 int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
-		 json_t **audit_only, size_t n_audit, commit_cb cb, void *ud);
+		 json_t **audit_only, size_t n_audit, const char *meta_key,
+		 const char *meta_val, commit_cb cb, void *ud);
+
+/* Writes queued or in flight through this ledger. */
+size_t ledger_inflight(const struct ledger *l);
 
 /* The audit head including writes in flight. */
 const struct audit_head *ledger_audit_head(const struct ledger *l);

@@ -20,6 +20,8 @@
 #include "log.h"
 #include "rpc.h"
 #include "rules.h"
+#include "ledger.h"
+#include "sched.h"
 #include "server.h"
 #include "store.h"
 #include "version.h"
@@ -52,6 +54,8 @@ struct daemon {
 	struct conf conf;
 	struct store *store;
 	struct commit *commit;
+	struct ledger *ledger;
+	struct sched *sched;
 	struct auth *auth;
 	struct rpc *rpc;
 	struct server *server;
@@ -112,6 +116,7 @@ static void stop(struct daemon *d, const char *why)
 	d->stopping = true;
 	log_info("liud: stopping reason=%s writes_in_flight=%zu", why, rpc_pending_writes(d->rpc));
 	server_stop(d->server);
+	sched_close(d->sched);
 	uv_close((uv_handle_t *)&d->sig_term, NULL);
 	uv_close((uv_handle_t *)&d->sig_int, NULL);
 	uv_close((uv_handle_t *)&d->sig_hup, NULL);
@@ -132,6 +137,35 @@ static void on_signal(uv_signal_t *h, int sig)
 }
 
 /* --- the daemon ------------------------------------------------------------ */
+
+static void caught_up(void *ud, json_t *report)
+{
+	json_t **out = ud;
+	*out = report;
+}
+
+/*
+ * Enforces what became due while the daemon was down, before the socket
+ * opens: no write is served on rules whose measures have already ended.
+ */
+static int catch_up(struct daemon *d)
+{
+	const char *next = sched_next(d->sched);
+	if (!next)
+		return 0;
+	json_t *report = NULL;
+	sched_enforce_now(d->sched, caught_up, &report);
+	while (!report)
+		uv_run(d->loop, UV_RUN_ONCE);
+	int rc = json_object_get(report, "error") ? -EIO : 0;
+	size_t n = json_array_size(json_object_get(report, "enforced"));
+	if (n > 0)
+		log_info("liud: caught up with deadlines passed while down count=%zu", n);
+	if (rc < 0)
+		log_err("liud: catch-up enforcement failed; not serving");
+	json_decref(report);
+	return rc;
+}
 
 static int run(struct daemon *d)
 {
@@ -164,13 +198,25 @@ static int run(struct daemon *d)
 		rules_free(rules);
 		goto err_commit;
 	}
-	struct rpc_deps deps = { .store = d->store, .commit = d->commit, .auth = d->auth,
-				 .conf = c, .rules = rules, .rules_path = c->rules };
-	if ((rc = rpc_new(&d->rpc, &deps)) < 0) {
-		log_err("liud: start-up failed error=\"%s\"", liu_strerror(rc));
+	if ((rc = ledger_open(&d->ledger, d->store, d->commit)) < 0) {
+		log_err("liud: cannot read the audit head error=\"%s\"", liu_strerror(rc));
 		rules_free(rules);
 		goto err_commit;
 	}
+	struct rpc_deps deps = { .store = d->store, .commit = d->commit, .ledger = d->ledger,
+				 .auth = d->auth, .conf = c, .rules = rules, .rules_path = c->rules };
+	if ((rc = rpc_new(&d->rpc, &deps)) < 0) {
+		log_err("liud: start-up failed error=\"%s\"", liu_strerror(rc));
+		rules_free(rules);
+		goto err_ledger;
+	}
+	if ((rc = sched_new(&d->sched, d->loop, d->store, d->ledger, rules, c->enforce_batch)) < 0) {
+		log_err("liud: start-up failed error=\"%s\"", liu_strerror(rc));
+		goto err_rpc;
+	}
+	rpc_set_sched(d->rpc, d->sched);
+	if (catch_up(d) < 0)
+		goto err_sched;
 	struct server_opts sv = { .path = c->socket, .mode = c->socket_mode,
 				  .request_bytes = c->request_bytes,
 				  .max_connections = c->connections,
@@ -178,7 +224,7 @@ static int run(struct daemon *d)
 	if ((rc = server_start(&d->server, d->loop, &sv, d->rpc, d->auth)) < 0) {
 		log_err("liud: cannot serve the socket path=%s error=\"%s\"", c->socket,
 			rc == -EADDRINUSE ? "a live daemon already answers on it" : liu_strerror(rc));
-		goto err_rpc;
+		goto err_sched;
 	}
 	rpc_set_connections(d->rpc, server_connections, d->server);
 
@@ -197,14 +243,20 @@ static int run(struct daemon *d)
 	uv_run(d->loop, UV_RUN_DEFAULT);
 	log_info("liud: stopped");
 	rpc_free(d->rpc);
+	ledger_close(d->ledger);
 	commit_free(d->commit);
 	auth_free(d->auth);
 	store_close(d->store);
 	uv_loop_close(d->loop);
 	return 0;
 
+err_sched:
+	sched_close(d->sched);
+	uv_run(d->loop, UV_RUN_DEFAULT); /* lets the scheduler's handles close */
 err_rpc:
 	rpc_free(d->rpc);
+err_ledger:
+	ledger_close(d->ledger);
 err_commit:
 	commit_free(d->commit);
 	auth_free(d->auth);

@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "sched.h"
 #include "wire.h"
 
 #define R_SEC_POL_ADM (ROLE_SECRETARIAT | ROLE_POLICY | ROLE_ADMIN)
@@ -32,6 +33,8 @@ static const struct method {
 	{ "eval", rpc_m_eval, R_SEC_POL_ADM, false },
 	{ "view", rpc_m_view, ROLE_ANY, false },
 	{ "history", rpc_m_history, R_SEC_POL_ADM, false },
+	{ "deadlines", rpc_m_deadlines, R_SEC_POL_ADM, false },
+	{ "enforce", rpc_m_enforce, ROLE_ADMIN, true },
 	{ "rules.status", rpc_m_rules_status, ROLE_ANY, false },
 	{ "rules.check", rpc_m_rules_check, R_POL_ADM, false },
 	{ "rules.reload", rpc_m_rules_reload, R_POL_ADM, false },
@@ -49,11 +52,10 @@ int rpc_new(struct rpc **out, const struct rpc_deps *deps)
 	r->d = *deps;
 	r->rules = deps->rules;
 	r->rules_path = strdup(deps->rules_path);
-	int rc = ledger_open(&r->ledger, deps->store, deps->commit);
-	if (rc < 0 || !r->rules_path) {
-		free(r->rules_path);
+	r->ledger = deps->ledger;
+	if (!r->rules_path) {
 		free(r);
-		return rc < 0 ? rc : -ENOMEM;
+		return -ENOMEM;
 	}
 	r->started_ms = clock_now_ms();
 	r->started_at = clock_now();
@@ -66,7 +68,6 @@ void rpc_free(struct rpc *r)
 {
 	if (!r)
 		return;
-	ledger_close(r->ledger);
 	rules_free(r->rules);
 	free(r->rules_path);
 	free(r);
@@ -385,6 +386,8 @@ int rpc_reload(struct rpc *r, const char *path, const char *who, json_t **result
 		r->rules_path = strdup(path);
 	}
 	r->rules_loaded_at = clock_now();
+	if (r->d.sched)
+		sched_set_rules(r->d.sched, next); /* the schedule follows the pack */
 	log_info("rules: reloaded by=%s dir=%s version=%s previous=%s tests=%d", who, dir,
 		 rules_version(next), rules_version(old), total);
 	*result = json_pack("{s:s, s:s, s:s, s:i, s:O}", "version", rules_version(next),
@@ -401,3 +404,5 @@ void rpc_set_connections(struct rpc *r, size_t (*fn)(void *ud), void *ud)
 	r->d.connections = fn;
 	r->d.connections_ud = ud;
 }
+
+void rpc_set_sched(struct rpc *r, struct sched *s) { r->d.sched = s; }

@@ -25,6 +25,7 @@
 
 struct rpc;
 struct sched;
+struct ledger;
 
 /* Receives the reply line of a request (malloc'd, '\n'-terminated; the
  * callee frees it), or NULL for a notification, which gets no reply. */
@@ -43,6 +44,8 @@ enum rpc_status {
 struct rpc_deps {
 	struct store *store;
 	struct commit *commit;
+	struct ledger *ledger;
+	struct sched *sched;         /* may be set later with rpc_set_sched() */
 	struct auth *auth;
 	const struct conf *conf;
 	struct rules *rules;         /* taken over */
@@ -78,6 +81,9 @@ int rpc_reload(struct rpc *r, const char *path, const char *who, json_t **result
 
 /* The live pack (borrowed: valid until the next reload). */
 struct rules *rpc_rules(struct rpc *r);
+
+/* Gives rpc the scheduler (created after rpc, with rpc's live rules). */
+void rpc_set_sched(struct rpc *r, struct sched *s);
 
 /* Tells rpc how to count open connections (for status). */
 void rpc_set_connections(struct rpc *r, size_t (*fn)(void *ud), void *ud);

@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "log.h"
+#include "sched.h"
 #include "version.h"
 #include "wire.h"
 
@@ -51,7 +52,7 @@ enum rpc_status rpc_m_status(struct rpc_call *c)
 	struct commit_stats cs;
 	commit_stats(r->d.commit, &cs);
 	json_t *res = json_pack(
-		"{s:s, s:s, s:I, s:{s:O, s:s, s:O, s:s, s:s}, s:o, s:o, s:n,"
+		"{s:s, s:s, s:I, s:{s:O, s:s, s:O, s:s, s:s}, s:o, s:o, s:s?,"
 		" s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:I}",
 		"version", LIUD_VERSION, "started_at", clock_format(r->started_at, started),
 		"uptime_s", (json_int_t)((clock_now_ms() - r->started_ms) / 1000),
@@ -59,6 +60,7 @@ enum rpc_status rpc_m_status(struct rpc_call *c)
 		"title", json_object_get(d, "title"), "dir", rules_dir(r->rules), "loaded_at",
 		clock_format(r->rules_loaded_at, loaded),
 		"records", counts, "clock", clock_json(), "next_deadline",
+		r->d.sched ? sched_next(r->d.sched) : NULL,
 		"writes", "pending", (json_int_t)commit_pending(r->d.commit), "batches",
 		(json_int_t)cs.batches, "committed", (json_int_t)cs.writes, "failed_batches",
 		(json_int_t)cs.failures,
@@ -215,6 +217,48 @@ enum rpc_status rpc_m_clock_set(struct rpc_call *c)
 	}
 	log_info("clock: set now=%s by=%s", json_string_value(json_object_get(c->params, "now")),
 		 c->peer.user);
+	if (c->rpc->d.sched)
+		sched_kick(c->rpc->d.sched); /* a deadline may now be due */
 	rpc_result(c, clock_json());
 	return RPC_DONE;
+}
+
+enum rpc_status rpc_m_deadlines(struct rpc_call *c)
+{
+	uint64_t limit = 100;
+	if (!rpc_param_uint(c, "limit", 10000, &limit))
+		return RPC_DONE;
+	json_t *all = json_object_get(c->params, "all");
+	rpc_result(c, json_pack("{s:o, s:o}", "deadlines",
+				sched_deadlines(c->rpc->d.sched, (size_t)limit, json_is_true(all)),
+				"clock", clock_json()));
+	return RPC_DONE;
+}
+
+static void enforced(void *ud, json_t *report)
+{
+	struct rpc_call *c = ud;
+	if (json_object_get(report, "error")) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "enforcement failed: %s",
+			 json_string_value(json_object_get(report, "error")));
+		rpc_error(c, WIRE_STORAGE_FULL, msg, report);
+	} else {
+		json_object_set_new(report, "clock", clock_json());
+		rpc_result(c, report);
+	}
+	rpc_call_free(c);
+}
+
+enum rpc_status rpc_m_enforce(struct rpc_call *c)
+{
+	struct rpc_call *k = rpc_call_keep(c);
+	if (!k) {
+		rpc_fail(c, -ENOMEM, NULL, NULL);
+		return RPC_DONE;
+	}
+	log_info("sched: enforce requested by=%s", k->peer.user);
+	/* The reply comes when everything due is durable (maybe at once). */
+	sched_enforce_now(c->rpc->d.sched, enforced, k);
+	return RPC_ASYNC;
 }

@@ -73,5 +73,7 @@ enum rpc_status rpc_m_rules_reload(struct rpc_call *c);
 enum rpc_status rpc_m_audit_verify(struct rpc_call *c);
 enum rpc_status rpc_m_backup(struct rpc_call *c);
 enum rpc_status rpc_m_clock_set(struct rpc_call *c);
+enum rpc_status rpc_m_deadlines(struct rpc_call *c);
+enum rpc_status rpc_m_enforce(struct rpc_call *c);
 
 #endif

@@ -258,7 +258,7 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	if (rc == 0) {
 		w->result = result;
 		w->id = strdup(rid);
-		rc = ledger_write(r->ledger, &ch, 1, NULL, 0, act_written, w);
+		rc = ledger_write(r->ledger, &ch, 1, NULL, 0, NULL, NULL, act_written, w);
 		if (rc < 0) { /* give the call back to reply synchronously */
 			*c = *w->call;
 			free(w->call);

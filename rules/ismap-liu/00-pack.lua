@@ -1,6 +1,9 @@
--- ISMAP-LIU 登録促進のための特別措置 (notice of 令和5年5月19日)
+-- ISMAP-LIU 登録促進のための特別措置 (notice of 令和5年5月19日: NISC, デジタル庁, 総務省, 経済産業省)
 -- The pack's identity and the measures of the notice, with their periods.
--- Changing a period is a one-line edit here plus `liuctl rules reload`.
+--
+-- Changing a period is a one-line edit here plus `liuctl rules reload`: the
+-- daemon recomputes its schedule from these dates.  `from` is the first day in
+-- force (00:00 JST); `till` is the last day in force (JST, inclusive).
 
 pack {
   name = "ismap-liu",
@@ -8,8 +11,58 @@ pack {
   title = { ja = "ISMAP-LIU 登録促進のための特別措置", en = "ISMAP-LIU registration special measure" },
 }
 
--- 運用期間: 令和5年5月19日から令和7年3月末まで (through 2025-03-31, JST).
+-- 運用期間: 令和5年5月19日から令和7年3月末まで.
+-- In force while 2023-05-19T00:00+09:00 <= t < 2025-04-01T00:00+09:00.
+-- The incentives ① and ② last exactly as long ("運用期間内に1回限り"): they use the
+-- same two dates.  To give one of them its own period, write its dates in place.
+local PERIOD_FROM = "2023-05-19"   -- 令和5年5月19日
+local PERIOD_TILL = "2025-03-31"   -- 令和7年3月31日 (令和7年3月末), last day in force
+
+-- 特別措置（運用期間）: applications are taken and confirmed, and the service list
+-- is kept, only while this is in force.  Its end is enforced by 50-expiry.lua.
 measure "special-measure" {
   title = { ja = "特別措置（運用期間）", en = "Special measure (operating period)" },
-  temporary = true, from = "2023-05-19", till = "2025-03-31",
+  temporary = true, from = PERIOD_FROM, till = PERIOD_TILL,
 }
+
+-- インセンティブ①【特別措置限り】 運用期間内に1回限り: ISMAP-LIU の外部監査を整備状況評価と
+-- 最低限の運用状況評価に限ることができる.  Used through `use_incentive {incentive = "audit_scope"}`.
+measure "incentive-1" {
+  title = { ja = "外部監査の対象範囲の特例（整備状況評価＋最低限の運用状況評価）",
+            en = "Reduced external-audit scope (design assessment + minimal operating assessment)" },
+  temporary = true, from = PERIOD_FROM, till = PERIOD_TILL,
+}
+
+-- インセンティブ②【特別措置限り】 運用期間内に1回限り: 内部監査報告書の提出を免除できる.
+-- Used through `use_incentive {incentive = "internal_audit_report"}`.
+measure "incentive-2" {
+  title = { ja = "内部監査報告書の提出免除", en = "Exemption from submitting the internal-audit report" },
+  temporary = true, from = PERIOD_FROM, till = PERIOD_TILL,
+}
+
+-- インセンティブ③【恒久措置】: 業務・情報の影響度評価を実施できる機関を、国の行政機関から
+-- 国の行政機関・独立行政法人・指定法人に広げる（令和5年5月19日から、終期なし）.
+-- `allowed` applies to assessments made on or after `from`; `allowed_before`
+-- to assessments made before it.  Read by requirement R2 (20-checks.lua).
+measure "assessor-eligibility" {
+  title = { ja = "影響度評価の実施機関の拡大", en = "Wider set of bodies allowed to assess impact" },
+  from = "2023-05-19",
+  allowed = { "national_agency", "independent_agency", "designated_corporation" },
+  allowed_before = { "national_agency" },
+}
+
+-- The bodies, in the words of the notice (used in reasons and views).
+ASSESSOR_TYPES = {
+  national_agency        = { ja = "国の行政機関", en = "national administrative organ" },
+  independent_agency     = { ja = "独立行政法人", en = "incorporated administrative agency" },
+  designated_corporation = { ja = "指定法人", en = "designated corporation" },
+}
+
+-- The incentives ① and ② by the name used in `use_incentive`, and their measures.
+INCENTIVES = {
+  { name = "audit_scope",           measure = "incentive-1", label = { ja = "インセンティブ①（外部監査の対象範囲）", en = "incentive ① (audit scope)" } },
+  { name = "internal_audit_report", measure = "incentive-2", label = { ja = "インセンティブ②（内部監査報告書の提出免除）", en = "incentive ② (internal-audit report)" } },
+}
+
+-- ISMAP-LIU itself started on 2022-11-01: no ISMAP-LIU filing can be older.
+LIU_START = "2022-11-01"

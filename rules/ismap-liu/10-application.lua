@@ -1,25 +1,249 @@
--- The record kind: one application per SaaS service.
+-- The record kind: one application per SaaS service (SPEC §5), and the
+-- validation of every field.  Validation refuses malformed data (wrong type,
+-- impossible date, bad 法人番号, unknown value); whether the application
+-- *meets* the requirements is judged by the checks (20-checks.lua).
+--
+-- Only service_name and provider_name are required on submission: the rest may
+-- come later with `amend`, and until it does the checks say what is missing.
+-- Dates may be given as 2023-06-01, 2023-06-01T10:00+09:00 or 令和5年6月1日;
+-- they are stored as 2023-06-01 (JST).
+
+-- The fields of an application, as filed by the secretariat.
+APPLICATION_FIELDS = {
+  service_name = true, provider_name = true, provider_corporate_number = true,
+  impact_assessment = true, statement = true, pledge = true,
+  planned_liu_application = true, certifications = true,
+}
+-- What the pack itself records (by actions and at expiry); never given in params.
+SYSTEM_FIELDS = {
+  confirmed_on = true, liu_filings = true, incentives = true,
+  rejection = true, withdrawal = true, lapsed = true, ended = true,
+}
+REQUIRED_FIELDS = { "service_name", "provider_name" }
+
+-- 影響度評価の結果 (業務・情報の影響度評価)
+RESULTS = { low = "低位", moderate = "中位", high = "高位" }
+
+-- Field names in Japanese, for reasons.
+LABELS = {
+  service_name = "サービス名",
+  provider_name = "事業者名",
+  provider_corporate_number = "法人番号",
+  impact_assessment = "業務・情報の影響度評価",
+  ["impact_assessment.assessor"] = "評価実施機関",
+  ["impact_assessment.assessor_type"] = "評価実施機関の種別",
+  ["impact_assessment.result"] = "影響度評価の結果",
+  ["impact_assessment.assessed_on"] = "影響度評価の実施日",
+  statement = "管理基準への適合の言明",
+  ["statement.criteria_version"] = "管理基準の版",
+  ["statement.stated_on"] = "言明日",
+  ["statement.controls"] = "管理策ごとの言明",
+  pledge = "誓約書",
+  ["pledge.submitted_on"] = "誓約書の提出日",
+  planned_liu_application = "ISMAP-LIU 登録申請（事前申請）の予定時期",
+  certifications = "その他の第三者認証",
+  ["certifications.name"] = "認証の名称",
+  ["certifications.valid_until"] = "認証の有効期限",
+}
+
+-- "certifications[2].name" -> 認証の名称; "statement.controls.6.1.1" -> 管理策 6.1.1
+function label_of(field)
+  local k = field:gsub("%[%d+%]", "")
+  if LABELS[k] then return LABELS[k] end
+  local id = field:match("^statement%.controls%.(.+)$")
+  if id then return "管理策 " .. id end
+  return k
+end
+
+local KEYS = {
+  impact_assessment = { assessor = true, assessor_type = true, result = true, assessed_on = true },
+  statement = { criteria_version = true, stated_on = true, controls = true },
+  pledge = { submitted_on = true },
+  certification = { name = true, valid_until = true },
+}
+local MAX_CONTROL_ERRORS = 20     -- past this, one line says how many more
+
+-- validate_application(app, err, at): calls err(field, ja, en) per problem and
+-- normalises what it accepts.  Also used by `amend` (30-actions.lua).
+function validate_application(app, err, at)
+  local function bad(field, why)
+    err(field, label_of(field) .. "（" .. field .. "）: " .. why.ja, field .. ": " .. why.en)
+  end
+  local function missing(field)
+    bad(field, text("必須です", "is required"))
+  end
+  -- A text field: trimmed and stored back.
+  local function text_field(t, key, path, max, required)
+    local v = t[key]
+    if v == nil then if required then missing(path) end return end
+    local s, why = clean_text(v, max)
+    if not s then return bad(path, why) end
+    t[key] = s
+  end
+  -- A date field: stored back as YYYY-MM-DD.
+  local function date_field(t, key, path, required)
+    local v = t[key]
+    if v == nil then if required then missing(path) end return end
+    local d, why = date(v)
+    if not d then
+      return bad(path, text("日付として読めません: " .. why.ja .. "（例: 2023-06-01、令和5年6月1日）",
+                            "not a date: " .. why.en .. " (e.g. 2023-06-01 or 令和5年6月1日)"))
+    end
+    t[key] = d
+  end
+  -- An object with known keys only.
+  local function object(v, path, keys)
+    if type(v) ~= "table" or (next(v) ~= nil and is_list(v)) then
+      bad(path, text("項目の組（オブジェクト）ではありません", "must be an object"))
+      return false
+    end
+    for k in pairs(v) do
+      if not keys[k] then
+        bad(path .. "." .. tostring(k), text("不明な項目です（使える項目: " .. sorted_keys(keys) .. "）",
+                                             "unknown field (known: " .. sorted_keys(keys) .. ")"))
+      end
+    end
+    return true
+  end
+
+  -- the record as a whole
+  for k in pairs(app) do
+    if not APPLICATION_FIELDS[k] and not SYSTEM_FIELDS[k] then
+      bad(tostring(k), text("不明な項目です（使える項目: " .. sorted_keys(APPLICATION_FIELDS) .. "）",
+                            "unknown field (known: " .. sorted_keys(APPLICATION_FIELDS) .. ")"))
+    end
+  end
+
+  text_field(app, "service_name", "service_name", 200, true)
+  text_field(app, "provider_name", "provider_name", 200, true)
+
+  -- 法人番号: 13 digits with a valid check digit (optional).
+  local cn = app.provider_corporate_number
+  if cn ~= nil then
+    if type(cn) ~= "string" then
+      bad("provider_corporate_number", text("13桁の数字の文字列で書いてください", "must be a text of 13 digits"))
+    else
+      cn = ascii_digits(trim(cn))
+      if not cn:match("^%d+$") or #cn ~= 13 then
+        bad("provider_corporate_number", text("13桁の数字ではありません", "is not 13 digits"))
+      elseif not corporate_number_ok(cn) then
+        bad("provider_corporate_number", text("チェックデジット（先頭の1桁）が正しくありません",
+                                              "the check digit (first digit) is wrong"))
+      else
+        app.provider_corporate_number = cn
+      end
+    end
+  end
+
+  -- 業務・情報の影響度評価 (R2)
+  local ia = app.impact_assessment
+  if ia ~= nil and object(ia, "impact_assessment", KEYS.impact_assessment) then
+    text_field(ia, "assessor", "impact_assessment.assessor", 200, true)
+    -- Any body may be named; R2 says whether it may assess (measure ③).
+    text_field(ia, "assessor_type", "impact_assessment.assessor_type", 100, true)
+    if ia.result == nil then
+      missing("impact_assessment.result")
+    elseif not RESULTS[ia.result] then
+      bad("impact_assessment.result", text("low（低位）、moderate（中位）、high（高位）のいずれかです（「" .. tostring(ia.result) .. "」）",
+                                           "must be low, moderate or high (not `" .. tostring(ia.result) .. "`)"))
+    end
+    date_field(ia, "assessed_on", "impact_assessment.assessed_on", true)
+  end
+
+  -- 言明 (R3)
+  local st = app.statement
+  if st ~= nil and object(st, "statement", KEYS.statement) then
+    local crit
+    local v = st.criteria_version
+    if v == nil then
+      missing("statement.criteria_version")
+    elseif type(v) ~= "string" or not CRITERIA[v] then
+      bad("statement.criteria_version",
+          text("不明な版です（「" .. tostring(v) .. "」、使える版: " .. table.concat(CRITERIA_VERSIONS, ", ") .. "）",
+               "unknown edition `" .. tostring(v) .. "` (known: " .. table.concat(CRITERIA_VERSIONS, ", ") .. ")"))
+    else
+      crit = CRITERIA[v]
+    end
+    date_field(st, "stated_on", "statement.stated_on", true)
+    local controls = st.controls
+    if controls == nil then
+      missing("statement.controls")
+    elseif type(controls) ~= "table" or (next(controls) ~= nil and is_list(controls)) then
+      bad("statement.controls", text("識別子ごとの言明（\"met\" または {excluded = 理由}）の組ではありません",
+                                     "must map identifiers to \"met\" or {excluded = reason}"))
+    elseif crit then
+      local errors = 0
+      local function cbad(id, why)
+        errors = errors + 1
+        if errors <= MAX_CONTROL_ERRORS then bad("statement.controls." .. tostring(id), why) end
+      end
+      for id, s in pairs(controls) do
+        local c = type(id) == "string" and crit.by_id[id]
+        -- An identifier not in the list may be an optional detailed control
+        -- (別表3) of a listed objective: accepted, not judged.
+        local optional = not c and type(id) == "string" and id:match("^%d+%.%d+%.%d+%.%d+") ~= nil
+                         and not id:match("B$") and crit.objective_of[id_base(id)] ~= nil
+        if not c and not optional then
+          cbad(id, text("管理基準 " .. crit.version .. " 版にない識別子です", "not an identifier of the " .. crit.version .. " criteria"))
+        elseif s == "met" then
+          -- fine
+        elseif type(s) == "table" and s.excluded ~= nil and next(s, next(s)) == nil then
+          if not (c and c.level == "objective") then
+            cbad(id, text("除外できるのは統制目標だけです", "only a control objective may be excluded"))
+          elseif not filled(s.excluded) then
+            cbad(id, text("除外の理由がありません", "the reason for the exclusion is missing"))
+          else
+            s.excluded = trim(s.excluded)
+          end
+        else
+          cbad(id, text("\"met\"（満たす）または {excluded = 理由}（統制目標の除外）で書いてください",
+                        "must be \"met\" or {excluded = reason} (a control objective's exclusion)"))
+        end
+      end
+      if errors > MAX_CONTROL_ERRORS then
+        err("statement.controls",
+            string.format("ほかに %d 件の誤りがあります", errors - MAX_CONTROL_ERRORS),
+            string.format("%d more errors", errors - MAX_CONTROL_ERRORS))
+      end
+    end
+  end
+
+  -- 誓約書 (R4)
+  local pl = app.pledge
+  if pl ~= nil and object(pl, "pledge", KEYS.pledge) then
+    date_field(pl, "submitted_on", "pledge.submitted_on", true)
+  end
+
+  -- ISMAP-LIU 登録申請の予定時期 (R1): a month or a day.
+  if app.planned_liu_application ~= nil then
+    local p, why = planned_time(app.planned_liu_application)
+    if not p then bad("planned_liu_application", why)
+    else app.planned_liu_application = p end
+  end
+
+  -- その他の第三者認証 (ISO/IEC 27001, 27017, SOC 2 …): shown in the service list.
+  local certs = app.certifications
+  if certs ~= nil then
+    if type(certs) ~= "table" or not is_list(certs) then
+      bad("certifications", text("リスト（[{name, valid_until}]）ではありません", "must be a list of {name, valid_until}"))
+    else
+      for i, c in ipairs(certs) do
+        local path = "certifications[" .. i .. "]"
+        if object(c, path, KEYS.certification) then
+          text_field(c, "name", path .. ".name", 100, true)
+          date_field(c, "valid_until", path .. ".valid_until", false)
+        end
+      end
+      app.certifications = as_list(certs)
+    end
+  end
+end
 
 kind "application" {
   title = { ja = "特別措置の適用申請", en = "Special-measure application" },
   id_prefix = "LIU-",
+  -- submitted 申請受付 → confirmed 確認済み（サービスリスト掲載）→ ended 運用期間終了
+  --           → rejected 却下 / withdrawn 取下げ / lapsed 期間内に確認されず失効
   states = { "submitted", "confirmed", "rejected", "withdrawn", "lapsed", "ended" },
-  validate = function (app, err, at)
-    if type(app.service_name) ~= "string" or app.service_name == "" then
-      err("service_name", "サービス名は必須です", "service_name is required")
-    end
-    if type(app.provider_name) ~= "string" or app.provider_name == "" then
-      err("provider_name", "事業者名は必須です", "provider_name is required")
-    end
-  end,
-}
-
-action "submit" {
-  title = { ja = "申請の登録", en = "Register an application" },
-  kind = "application", roles = { "secretariat" }, creates = true, to = "submitted",
-  run = function (app, p, at)
-    if not in_force("special-measure", at) then
-      refuse { ja = "特別措置の運用期間外です", en = "the special measure is not in force" }
-    end
-  end,
+  validate = validate_application,
 }

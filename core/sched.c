@@ -1,0 +1,586 @@
+/* sched — see sched.h. */
+#include "sched.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "wire.h"
+
+#define TICK_MS 1000      /* the longest the timer sleeps before looking again */
+#define MAX_INFLIGHT 2    /* batches written but not yet durable */
+#define BUSY_RETRY_MS 5   /* writes in flight at a deadline: look again soon */
+#define FAIL_RETRY_MS 1000
+
+struct deadline {
+	char *measure;
+	int64_t at;
+	json_t *hooks;    /* [{kind, states}] */
+	json_t *title;
+	bool enforced;
+};
+
+struct waiter {
+	sched_done_fn fn;
+	void *ud;
+	struct waiter *next;
+};
+
+struct sched {
+	uv_loop_t *loop;
+	uv_timer_t timer;   /* wakes for the next deadline (at most TICK_MS away) */
+	uv_timer_t step;    /* runs the next batch on a later loop turn */
+	int open_handles;
+	struct store *st;
+	struct ledger *l;
+	struct rules *rules;
+	int batch;
+	struct deadline *dl;
+	size_t ndl;
+	/* the run in progress */
+	bool running, stopping, replan;
+	size_t cur;         /* deadline being enforced */
+	json_t *lanes;      /* [[kind, state|null]] of cur */
+	size_t lane;
+	char *after;        /* id cursor within the lane */
+	json_t *seen;       /* ids already handled in this run */
+	bool lanes_done, final_sent;
+	int inflight;
+	uint64_t changed, visited;
+	int64_t started_ms;
+	json_t *report;     /* {enforced:[...]} of this run */
+	struct waiter *waiters;
+	char next_iso[CLOCK_ISO_MAX];
+	struct sched_stats stats;
+};
+
+static void arm(struct sched *s);
+static void step_cb(uv_timer_t *t);
+
+static void timer_cb(uv_timer_t *t)
+{
+	arm(t->data);
+}
+
+static void marker_key(char *buf, size_t n, const struct deadline *d)
+{
+	snprintf(buf, n, "enforced/%s@%" PRId64, d->measure, d->at);
+}
+
+static void free_deadlines(struct sched *s)
+{
+	for (size_t i = 0; i < s->ndl; i++) {
+		free(s->dl[i].measure);
+		json_decref(s->dl[i].hooks);
+		json_decref(s->dl[i].title);
+	}
+	free(s->dl);
+	s->dl = NULL;
+	s->ndl = 0;
+}
+
+/* Rebuilds the deadline list from the live pack and the markers on disk. */
+static void plan(struct sched *s)
+{
+	free_deadlines(s);
+	json_t *list = rules_deadlines(s->rules);
+	json_t *measures = json_object_get(rules_describe(s->rules), "measures");
+	size_t n = json_array_size(list);
+	s->dl = calloc(n ? n : 1, sizeof *s->dl);
+	if (!s->dl) {
+		json_decref(list);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(list, i);
+		struct deadline *d = &s->dl[s->ndl];
+		d->measure = strdup(json_string_value(json_object_get(e, "measure")));
+		d->at = json_integer_value(json_object_get(e, "at"));
+		d->hooks = json_incref(json_object_get(e, "hooks"));
+		size_t j;
+		json_t *m;
+		json_array_foreach(measures, j, m)
+			if (strcmp(json_string_value(json_object_get(m, "id")), d->measure) == 0)
+				d->title = json_incref(json_object_get(m, "title"));
+		char key[512], *v;
+		marker_key(key, sizeof key, d);
+		if (store_meta_get(s->st, key, &v, NULL) == 0) {
+			d->enforced = true;
+			free(v);
+		}
+		s->ndl++;
+	}
+	json_decref(list);
+}
+
+int sched_new(struct sched **out, uv_loop_t *loop, struct store *st, struct ledger *l,
+	      struct rules *rules, int batch)
+{
+	struct sched *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->st = st;
+	s->l = l;
+	s->rules = rules;
+	s->batch = batch > 0 ? batch : 2000;
+	uv_timer_init(loop, &s->timer);
+	uv_timer_init(loop, &s->step);
+	s->timer.data = s->step.data = s;
+	s->open_handles = 2;
+	plan(s);
+	arm(s);
+	*out = s;
+	return 0;
+}
+
+static void closed(uv_handle_t *h)
+{
+	struct sched *s = h->data;
+	if (--s->open_handles > 0)
+		return;
+	free_deadlines(s);
+	json_decref(s->lanes);
+	json_decref(s->seen);
+	json_decref(s->report);
+	free(s->after);
+	free(s);
+}
+
+void sched_close(struct sched *s)
+{
+	s->stopping = true;
+	uv_timer_stop(&s->timer);
+	uv_timer_stop(&s->step);
+	uv_close((uv_handle_t *)&s->timer, closed);
+	uv_close((uv_handle_t *)&s->step, closed);
+}
+
+bool sched_running(const struct sched *s) { return s->running; }
+void sched_stats(const struct sched *s, struct sched_stats *out) { *out = s->stats; }
+
+/* The earliest deadline not yet enforced, or NULL. */
+static struct deadline *next_due(struct sched *s)
+{
+	struct deadline *best = NULL;
+	for (size_t i = 0; i < s->ndl; i++)
+		if (!s->dl[i].enforced && (!best || s->dl[i].at < best->at))
+			best = &s->dl[i];
+	return best;
+}
+
+const char *sched_next(struct sched *s)
+{
+	struct deadline *d = next_due(s);
+	if (!d)
+		return NULL;
+	return clock_format(d->at, s->next_iso);
+}
+
+static void notify(struct sched *s, json_t *report)
+{
+	struct waiter *w = s->waiters;
+	s->waiters = NULL;
+	while (w) {
+		struct waiter *next = w->next;
+		w->fn(w->ud, json_deep_copy(report));
+		free(w);
+		w = next;
+	}
+	json_decref(report);
+}
+
+/* --- a run --------------------------------------------------------------- */
+
+static void start_run(struct sched *s, size_t i)
+{
+	struct deadline *d = &s->dl[i];
+	s->running = true;
+	s->cur = i;
+	s->lane = 0;
+	s->lanes_done = false;
+	s->final_sent = false;
+	s->changed = s->visited = 0;
+	s->started_ms = clock_now_ms();
+	free(s->after);
+	s->after = NULL;
+	json_decref(s->lanes);
+	s->lanes = json_array();
+	json_decref(s->seen);
+	s->seen = json_object();
+	size_t j;
+	json_t *h;
+	json_array_foreach(d->hooks, j, h) {
+		json_t *kind = json_object_get(h, "kind"), *states = json_object_get(h, "states");
+		if (json_array_size(states) == 0) {
+			json_array_append_new(s->lanes, json_pack("[O, n]", kind));
+		} else {
+			size_t k;
+			json_t *st;
+			json_array_foreach(states, k, st)
+				json_array_append_new(s->lanes, json_pack("[O, O]", kind, st));
+		}
+	}
+	if (!s->report)
+		s->report = json_pack("{s:[]}", "enforced");
+	char iso[CLOCK_ISO_MAX];
+	log_info("sched: enforcing measure=%s deadline=%s lanes=%zu", d->measure,
+		 clock_format(d->at, iso), json_array_size(s->lanes));
+	uv_timer_start(&s->step, step_cb, 0, 0);
+}
+
+struct batch_ctx {
+	struct sched *s;
+	bool final;
+	size_t n;
+};
+
+static void end_run(struct sched *s, bool ok)
+{
+	s->running = false;
+	json_decref(s->lanes);
+	s->lanes = NULL;
+	json_decref(s->seen);
+	s->seen = NULL;
+	if (s->replan) {
+		s->replan = false;
+		plan(s);
+	}
+	if (!ok) {
+		json_t *rep = s->report;
+		s->report = NULL;
+		json_object_set_new(rep, "error", json_string("an enforcement batch could not be written; it will be retried"));
+		notify(s, rep);
+		uv_timer_start(&s->timer, timer_cb, FAIL_RETRY_MS, 0);
+		return;
+	}
+	arm(s);
+}
+
+static void batch_written(void *ud, int status)
+{
+	struct batch_ctx *b = ud;
+	struct sched *s = b->s;
+	s->inflight--;
+	if (s->stopping) {
+		free(b);
+		return;
+	}
+	if (status < 0) {
+		log_err("sched: enforcement batch failed records=%zu error=\"%s\"", b->n,
+			liu_strerror(status));
+		free(b);
+		if (s->inflight == 0)
+			end_run(s, false);
+		return;
+	}
+	s->stats.batches++;
+	if (b->final) {
+		struct deadline *d = &s->dl[s->cur];
+		d->enforced = true;
+		s->stats.runs++;
+		char iso[CLOCK_ISO_MAX];
+		log_info("sched: enforced measure=%s deadline=%s records_seen=%" PRIu64
+			 " records_changed=%" PRIu64 " ms=%" PRId64,
+			 d->measure, clock_format(d->at, iso), s->visited, s->changed,
+			 clock_now_ms() - s->started_ms);
+		json_array_append_new(json_object_get(s->report, "enforced"),
+				      json_pack("{s:s, s:s, s:I, s:I}", "measure", d->measure, "at", iso,
+						"seen", (json_int_t)s->visited, "changed",
+						(json_int_t)s->changed));
+		free(b);
+		end_run(s, true);
+		return;
+	}
+	free(b);
+	if (s->replan && s->inflight == 0) {
+		end_run(s, true); /* re-planned under the new pack, then runs again */
+		return;
+	}
+	if (!s->final_sent && s->inflight < MAX_INFLIGHT)
+		uv_timer_start(&s->step, step_cb, 0, 0);
+}
+
+/* One change of the run: the record's next version and its audit entry. */
+static int add_change(struct sched *s, json_t *rec, json_t *out, json_t *records, json_t *audits,
+		      json_t *olds)
+{
+	struct deadline *d = &s->dl[s->cur];
+	json_t *res = json_object_get(out, "record");
+	char now[CLOCK_ISO_MAX], dl[CLOCK_ISO_MAX];
+	clock_format(clock_now(), now);
+	clock_format(d->at, dl);
+	json_t *next = json_copy(rec);
+	json_int_t rev = json_integer_value(json_object_get(rec, "rev"));
+	json_object_set_new(next, "rev", json_integer(rev + 1));
+	json_object_set(next, "state", json_object_get(res, "state"));
+	json_object_set(next, "data", json_object_get(res, "data"));
+	json_object_set_new(next, "updated_at", json_string(now));
+	json_t *audit = json_pack(
+		"{s:s, s:{s:i, s:s, s:[s]}, s:s, s:s, s:s, s:s, s:O, s:I, s:O, s:O, s:s, s:s, s:O}",
+		"time", now, "peer", "uid", (int)getuid(), "user", "liud", "roles", "admin",
+		"method", "enforce", "action", "expire", "measure", d->measure, "deadline", dl,
+		"id", json_object_get(rec, "id"), "rev_before", rev, "state_before",
+		json_object_get(rec, "state"), "state_after", json_object_get(res, "state"),
+		"rules_version", rules_version(s->rules), "outcome", "ok", "events",
+		json_object_get(out, "events"));
+	if (!next || !audit) {
+		json_decref(next);
+		json_decref(audit);
+		return -ENOMEM;
+	}
+	json_array_append_new(records, next);
+	json_array_append_new(audits, audit);
+	json_array_append_new(olds, json_pack("[O, O]", json_object_get(rec, "kind"),
+					      json_object_get(rec, "state")));
+	return 0;
+}
+
+/* Handles up to `batch` records of the current lanes and writes them. */
+static void step_cb(uv_timer_t *t)
+{
+	struct sched *s = t->data;
+	if (!s->running || s->stopping || s->final_sent)
+		return;
+	if (s->replan) {
+		if (s->inflight == 0)
+			end_run(s, true);
+		return;
+	}
+	struct deadline *d = &s->dl[s->cur];
+	json_t *records = json_array(), *audits = json_array(), *olds = json_array();
+	int budget = s->batch, rc = 0;
+	while (budget > 0 && !s->lanes_done) {
+		json_t *lane = json_array_get(s->lanes, s->lane);
+		if (!lane) {
+			s->lanes_done = true;
+			break;
+		}
+		struct store_list list;
+		rc = store_list(s->st, json_string_value(json_array_get(lane, 0)),
+				json_string_value(json_array_get(lane, 1)), s->after, (size_t)budget, &list);
+		if (rc < 0)
+			break;
+		free(s->after);
+		s->after = list.next ? strdup(list.next) : NULL;
+		if (!list.next) {
+			s->lane++;
+			free(s->after);
+			s->after = NULL;
+		}
+		for (size_t i = 0; i < list.n && rc == 0; i++) {
+			const char *id = list.items[i].id;
+			budget--;
+			if (json_object_get(s->seen, id))
+				continue;
+			json_object_set_new(s->seen, id, json_true());
+			s->visited++;
+			json_t *rec, *out;
+			/* The latest version, including a write still in flight. */
+			if ((rc = ledger_latest(s->l, id, &rec)) < 0)
+				break;
+			int st = rules_expire(s->rules, d->measure, rec, d->at, &out);
+			if (st == 1) {
+				rc = add_change(s, rec, out, records, audits, olds);
+				s->changed++;
+			} else if (st < 0) {
+				/* A hook that fails leaves that record as it was, said loudly;
+				 * the rest of the deadline still goes through. */
+				log_err("sched: expiry hook failed measure=%s id=%s error=\"%s\"", d->measure,
+					id, json_string_value(json_object_get(out, "error")));
+			}
+			json_decref(out);
+			json_decref(rec);
+		}
+		store_list_free(&list);
+	}
+	if (rc < 0) {
+		log_err("sched: enforcement stopped measure=%s error=\"%s\"", d->measure, liu_strerror(rc));
+		json_decref(records);
+		json_decref(audits);
+		json_decref(olds);
+		if (s->inflight == 0)
+			end_run(s, false);
+		return;
+	}
+	size_t n = json_array_size(records);
+	if (n == 0 && !s->lanes_done) {
+		json_decref(records);
+		json_decref(audits);
+		json_decref(olds);
+		uv_timer_start(&s->step, step_cb, 0, 0);
+		return;
+	}
+	struct ledger_change *ch = calloc(n ? n : 1, sizeof *ch);
+	struct batch_ctx *b = calloc(1, sizeof *b);
+	char key[512];
+	marker_key(key, sizeof key, d);
+	char done_at[CLOCK_ISO_MAX];
+	clock_format(clock_now(), done_at);
+	for (size_t i = 0; ch && i < n; i++) {
+		ch[i].record = json_array_get(records, i);
+		ch[i].audit = json_array_get(audits, i);
+		ch[i].old_kind = json_string_value(json_array_get(json_array_get(olds, i), 0));
+		ch[i].old_state = json_string_value(json_array_get(json_array_get(olds, i), 1));
+	}
+	rc = ch && b ? 0 : -ENOMEM;
+	if (rc == 0) {
+		b->s = s;
+		b->final = s->lanes_done;
+		b->n = n;
+		rc = ledger_write(s->l, ch, n, NULL, 0, b->final ? key : NULL, done_at, batch_written, b);
+	}
+	free(ch);
+	json_decref(records);
+	json_decref(audits);
+	json_decref(olds);
+	if (rc < 0) {
+		free(b);
+		log_err("sched: enforcement batch not queued error=\"%s\"", liu_strerror(rc));
+		if (s->inflight == 0)
+			end_run(s, false);
+		return;
+	}
+	s->inflight++;
+	if (b->final) {
+		s->final_sent = true;
+		return;
+	}
+	if (s->visited % 10000 < (uint64_t)s->batch)
+		log_info("sched: progress measure=%s records_seen=%" PRIu64 " records_changed=%" PRIu64,
+			 d->measure, s->visited, s->changed);
+	/* Reads get their turn before the next batch. */
+	if (s->inflight < MAX_INFLIGHT)
+		uv_timer_start(&s->step, step_cb, 0, 0);
+}
+
+/* Looks at the clock and the next deadline: start, or sleep (<= TICK_MS). */
+static void arm(struct sched *s)
+{
+	if (s->stopping || s->running)
+		return;
+	struct deadline *d = next_due(s);
+	if (!d) {
+		uv_timer_stop(&s->timer);
+		if (s->report) {
+			json_t *rep = s->report;
+			s->report = NULL;
+			notify(s, rep);
+		} else if (s->waiters) {
+			notify(s, json_pack("{s:[]}", "enforced"));
+		}
+		return;
+	}
+	int64_t wait = d->at * 1000 - clock_now_ms();
+	if (wait > 0) {
+		/* Not due: nothing pending for anyone waiting on "now". */
+		if (s->waiters || s->report) {
+			json_t *rep = s->report ? s->report : json_pack("{s:[]}", "enforced");
+			s->report = NULL;
+			notify(s, rep);
+		}
+		uv_timer_start(&s->timer, timer_cb, (uint64_t)(wait < TICK_MS ? wait : TICK_MS), 0);
+		return;
+	}
+	/* Due.  Writes decided before the deadline may still be in flight: let
+	 * them land first, so that the run sees them. */
+	if (ledger_inflight(s->l) > 0) {
+		uv_timer_start(&s->timer, timer_cb, BUSY_RETRY_MS, 0);
+		return;
+	}
+	start_run(s, (size_t)(d - s->dl));
+}
+
+void sched_set_rules(struct sched *s, struct rules *rules)
+{
+	s->rules = rules;
+	if (s->running) {
+		/* The run's batch in flight finishes; the rest is planned again
+		 * under the new pack.  Idempotence makes the restart safe. */
+		s->replan = true;
+		return;
+	}
+	plan(s);
+	arm(s);
+}
+
+void sched_kick(struct sched *s)
+{
+	if (!s->running)
+		arm(s);
+}
+
+int sched_enforce_now(struct sched *s, sched_done_fn done, void *ud)
+{
+	struct waiter *w = calloc(1, sizeof *w);
+	if (!w)
+		return -ENOMEM;
+	w->fn = done;
+	w->ud = ud;
+	w->next = s->waiters;
+	s->waiters = w;
+	if (s->running)
+		return -EBUSY;
+	arm(s);
+	return 0;
+}
+
+struct affected {
+	json_t *hooks;
+	uint64_t n;
+};
+
+static void count_hook(void *ud, const char *kind, const char *state, uint64_t n)
+{
+	struct affected *a = ud;
+	size_t i;
+	json_t *h;
+	json_array_foreach(a->hooks, i, h) {
+		if (strcmp(json_string_value(json_object_get(h, "kind")), kind) != 0)
+			continue;
+		json_t *states = json_object_get(h, "states");
+		bool match = json_array_size(states) == 0;
+		size_t j;
+		json_t *st;
+		json_array_foreach(states, j, st)
+			match |= strcmp(json_string_value(st), state) == 0;
+		if (match) {
+			a->n += n;
+			return;
+		}
+	}
+}
+
+json_t *sched_deadlines(struct sched *s, size_t limit, bool include_done)
+{
+	json_t *out = json_array();
+	int64_t now = clock_now();
+	/* In time order; the list is short (one entry per temporary measure). */
+	bool *taken = calloc(s->ndl ? s->ndl : 1, sizeof *taken);
+	for (size_t n = 0; n < s->ndl && json_array_size(out) < limit; n++) {
+		struct deadline *d = NULL;
+		size_t di = 0;
+		for (size_t i = 0; i < s->ndl; i++)
+			if (!taken[i] && (!d || s->dl[i].at < d->at))
+				d = &s->dl[i], di = i;
+		taken[di] = true;
+		if (d->enforced && !include_done)
+			continue;
+		struct affected a = { .hooks = d->hooks };
+		if (!d->enforced)
+			store_counts(s->st, count_hook, &a);
+		char iso[CLOCK_ISO_MAX];
+		json_array_append_new(out, json_pack("{s:s, s:O?, s:s, s:b, s:b, s:I}", "measure",
+						     d->measure, "title", d->title, "at",
+						     clock_format(d->at, iso), "due", d->at <= now,
+						     "enforced", d->enforced, "records_affected",
+						     (json_int_t)a.n));
+	}
+	free(taken);
+	return out;
+}

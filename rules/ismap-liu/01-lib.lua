@@ -1,0 +1,178 @@
+-- Small helpers shared by the other files.  No rule of the notice lives here:
+-- only text, date and list handling.
+
+-- ---------------------------------------------------------------- text
+
+local FULLWIDTH_SPACE = "\227\128\128"          -- U+3000 (全角スペース)
+
+-- Strips spaces (ASCII and 全角) at both ends.
+function trim(s)
+  repeat
+    local before = s
+    s = s:match("^%s*(.-)%s*$")
+    if s:sub(1, 3) == FULLWIDTH_SPACE then s = s:sub(4) end
+    if s:sub(-3) == FULLWIDTH_SPACE then s = s:sub(1, -4) end
+  until s == before
+  return s
+end
+
+-- A one-line text of at most `max` characters, trimmed; or nil and why.
+function clean_text(v, max)
+  if type(v) ~= "string" then
+    return nil, text("文字列ではありません", "must be text")
+  end
+  if not utf8.len(v) then
+    return nil, text("UTF-8 の文字列ではありません", "is not UTF-8 text")
+  end
+  if v:find("[\0-\31\127]") then
+    return nil, text("改行や制御文字は使えません", "must not contain line breaks or control characters")
+  end
+  v = trim(v)
+  if v == "" then return nil, text("空です", "is empty") end
+  if utf8.len(v) > max then
+    return nil, text(string.format("%d 文字以内にしてください", max),
+                     string.format("must be at most %d characters", max))
+  end
+  return v
+end
+
+-- Is `s` a text with something in it (an exclusion reason, a rejection reason)?
+function filled(s)
+  return type(s) == "string" and trim(s) ~= ""
+end
+
+-- Full-width digits (０-９) to ASCII.
+function ascii_digits(s)
+  return (s:gsub("\239\188([\144-\153])", function (b) return string.char(b:byte() - 144 + 48) end))
+end
+
+-- Joins a list of {ja, en} texts into one.
+function join_texts(list, sep_ja, sep_en)
+  local ja, en = {}, {}
+  for i, t in ipairs(list) do ja[i], en[i] = t.ja, t.en end
+  return text(table.concat(ja, sep_ja or "。"), table.concat(en, sep_en or "; "))
+end
+
+-- ---------------------------------------------------------------- lists
+
+-- Is t a list (keys 1..n only)?
+function is_list(t)
+  if type(t) ~= "table" then return false end
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n == #t
+end
+
+-- A fresh JSON list with the items of t (so that an empty list stays []).
+function as_list(t)
+  local out = array()
+  if type(t) == "table" then for i, v in ipairs(t) do out[i] = v end end
+  return out
+end
+
+function set_of(list)
+  local s = {}
+  for _, v in ipairs(list) do s[v] = true end
+  return s
+end
+
+-- The keys of a set, sorted, as one text.
+function sorted_keys(t, sep)
+  local out = {}
+  for k in pairs(t) do out[#out + 1] = tostring(k) end
+  table.sort(out)
+  return table.concat(out, sep or ", ")
+end
+
+-- ---------------------------------------------------------------- dates and periods
+-- Dates are kept as "YYYY-MM-DD" (JST) once validated; such texts compare in
+-- time order as plain strings.
+
+-- Is measure `id` in force at some instant of [s, e)?
+function in_force_during(id, s, e)
+  local m = measure_of(id)
+  return (m.starts == nil or e > m.starts) and (m.ends == nil or s < m.ends)
+end
+
+-- Is measure `id` in force on (some part of) the day d ("YYYY-MM-DD")?
+function in_force_on(id, d)
+  return in_force_during(id, day_start(d), day_end(d))
+end
+
+-- The days a measure is in force, as text: "2023-05-19〜2025-03-31".
+function period_text(id)
+  local m = measure_of(id)
+  local from = m.starts and date_of(m.starts) or ""
+  local till = m.ends and date_of(m.ends - 1) or ""
+  return from .. "〜" .. till
+end
+
+-- A time of the ISMAP-LIU application as planned: a month ("2024-10",
+-- "2024年10月", "令和6年10月") or a day (any form date() reads).
+-- Returns "YYYY-MM" or "YYYY-MM-DD", or nil and why.
+function planned_time(v)
+  if type(v) ~= "string" then
+    return nil, text("文字列ではありません（例: 2024-10）", "must be text (e.g. 2024-10)")
+  end
+  v = ascii_digits(trim(v))
+  local y, m = v:match("^(%d%d%d%d)%-(%d%d)$")
+  if not y then y, m = v:match("^(%d%d%d%d)年(%d%d?)月$") end
+  if y then
+    m = tonumber(m)
+    if m < 1 or m > 12 then return nil, text("存在しない月です", "no such month") end
+    return string.format("%s-%02d", y, m)
+  end
+  if v:match("月$") then                       -- 和暦の月: 令和6年10月
+    local d = date(v .. "1日")
+    if d then return d:sub(1, 7) end
+  end
+  local d, why = date(v)
+  if not d then
+    return nil, text(why.ja .. "（年月 2024-10 または日付で書いてください）",
+                     why.en .. " (write a month, 2024-10, or a date)")
+  end
+  return d
+end
+
+-- The instants [s, e) that a planned time ("YYYY-MM" or "YYYY-MM-DD") covers.
+function planned_span(p)
+  if #p == 7 then
+    local y, m = tonumber(p:sub(1, 4)), tonumber(p:sub(6, 7))
+    local ny, nm = y, m + 1
+    if nm == 13 then ny, nm = y + 1, 1 end
+    return day_start(p .. "-01"), day_start(string.format("%04d-%02d-01", ny, nm))
+  end
+  return day_start(p), day_end(p)
+end
+
+-- ---------------------------------------------------------------- 法人番号
+
+-- The 13-digit corporate number: the first digit is a check digit,
+-- 9 - (Σ Pn × Qn mod 9) over the 12 other digits, n counted from the right,
+-- Qn = 1 for odd n and 2 for even n (国税庁「法人番号の指定等に関する省令」).
+function corporate_number_ok(s)
+  if not s:match("^%d%d%d%d%d%d%d%d%d%d%d%d%d$") then return false end
+  local sum = 0
+  for n = 1, 12 do
+    local digit = s:byte(14 - n) - 48
+    sum = sum + digit * (n % 2 == 1 and 1 or 2)
+  end
+  return s:byte(1) - 48 == 9 - sum % 9
+end
+
+-- ---------------------------------------------------------------- filings
+
+-- The first recorded ISMAP-LIU filing (application or pre-application) made
+-- within the period of the special measure, on or before the day `upto`
+-- (nil: any recorded one).  Returns the filing and its date, or nil.
+function filing_in_period(app, upto)
+  local list = app.liu_filings
+  if type(list) ~= "table" then return nil end
+  for _, f in ipairs(list) do
+    if type(f) == "table" then
+      local d = date(f.filed_on)
+      if d and (upto == nil or d <= upto) and in_force_on("special-measure", d) then return f, d end
+    end
+  end
+  return nil
+end
