@@ -67,7 +67,8 @@ local MAX_CONTROL_ERRORS = 20     -- past this, one line says how many more
 -- normalises what it accepts.  Also used by `amend` (30-actions.lua).
 function validate_application(app, err, at)
   local function bad(field, why)
-    err(field, label_of(field) .. "（" .. field .. "）: " .. why.ja, field .. ": " .. why.en)
+    local l = label_of(field)
+    err(field, (l == field and field or l .. "（" .. field .. "）") .. ": " .. why.ja, field .. ": " .. why.en)
   end
   local function missing(field)
     bad(field, text("必須です", "is required"))

@@ -1,0 +1,283 @@
+-- 適用要件 (requirements) of the notice, judged by `eval` and applied by
+-- `confirm` (30-actions.lua).  An application is eligible when the special
+-- measure is in force and R1–R4 all hold (SPEC §2, §5).
+--
+-- A requirement is a `check` (shown by eval, in this order) that is also kept
+-- in REQUIREMENTS so that actions can apply the very same rules.  Every check
+-- copes with missing or malformed data: it fails and says what is missing.
+
+REQUIREMENTS = {}                 -- { {id, fn}, ... } in declaration order
+
+local function requirement(id)
+  return function (spec)
+    REQUIREMENTS[#REQUIREMENTS + 1] = { id = id, fn = spec[1] }
+    check(id)(spec)
+  end
+end
+
+-- evaluate(app, at) -> true | false, { {id, reason}, ... } (the failing ones)
+function evaluate(app, at)
+  local failures = {}
+  for _, r in ipairs(REQUIREMENTS) do
+    local res = r.fn(app, at)
+    if not res.ok then failures[#failures + 1] = { id = r.id, reason = res.reason } end
+  end
+  return #failures == 0, failures
+end
+
+-- One failing check with several problems: "…。…" / "…; …".
+local function fail_all(problems)
+  return fail(join_texts(problems))
+end
+
+local function table_or_nil(v) return type(v) == "table" and v or nil end
+
+-- ---------------------------------------------------------------- 運用期間
+
+requirement "period" {
+  title = { ja = "特別措置の運用期間内であること", en = "The special measure is in force" },
+  function (app, at)
+    if in_force("special-measure", at) then return pass() end
+    local m = measure_of("special-measure")
+    if at < m.starts then
+      return fail { ja = "特別措置の運用期間（" .. period_text("special-measure") .. "）の開始前です",
+                    en = "the special measure (" .. period_text("special-measure") .. ") has not started yet" }
+    end
+    return fail { ja = "特別措置の運用期間（" .. period_text("special-measure") .. "）は終了しています",
+                  en = "the special measure (" .. period_text("special-measure") .. ") has ended" }
+  end,
+}
+
+-- ---------------------------------------------------------------- R1
+-- 運用期間内に ISMAP-LIU の登録申請（事前申請を含む）を行う予定であること.
+-- Met by a planned time (planned_liu_application, a month or a day) within the
+-- period, or by an ISMAP-LIU application / pre-application already filed within
+-- the period (recorded by `file_liu_application`).
+
+requirement "R1" {
+  title = { ja = "運用期間内にISMAP-LIUの登録申請（事前申請を含む）を行う予定であること",
+            en = "An ISMAP-LIU application (or pre-application) is planned within the period" },
+  function (app, at)
+    if filing_in_period(app, date_of(at)) then return pass() end
+    local period = period_text("special-measure")
+    local v = app.planned_liu_application
+    if v == nil then
+      return fail { ja = "ISMAP-LIU 登録申請（事前申請を含む）の予定時期（planned_liu_application）がなく、運用期間内の申請の記録もありません",
+                    en = "no planned time of the ISMAP-LIU application or pre-application (planned_liu_application), and no such filing recorded within the period" }
+    end
+    local p, why = planned_time(v)
+    if not p then
+      return fail { ja = "ISMAP-LIU 登録申請の予定時期（planned_liu_application）が読めません: " .. why.ja,
+                    en = "the planned time of the ISMAP-LIU application (planned_liu_application) cannot be read: " .. why.en }
+    end
+    local s, e = planned_span(p)
+    if not in_force_during("special-measure", s, e) then
+      return fail { ja = "ISMAP-LIU 登録申請の予定時期（" .. p .. "）が運用期間（" .. period .. "）内ではありません",
+                    en = "the planned ISMAP-LIU application (" .. p .. ") is not within the period (" .. period .. ")" }
+    end
+    return pass()
+  end,
+}
+
+-- ---------------------------------------------------------------- R2
+-- 政府機関等が当該 SaaS について実施した業務・情報の影響度評価の結果が「低位」であること.
+-- The assessor must be a body allowed to assess on the day of the assessment
+-- (measure "assessor-eligibility", インセンティブ③, 00-pack.lua).
+
+-- The assessor types allowed to assess on day d.
+function allowed_assessors(d)
+  local m = measure_of("assessor-eligibility")
+  if in_force_on("assessor-eligibility", d) then return m.allowed end
+  return m.allowed_before
+end
+
+local function assessor_names(list)
+  local ja, en = {}, {}
+  for i, t in ipairs(list) do
+    local n = ASSESSOR_TYPES[t] or { ja = t, en = t }
+    ja[i], en[i] = n.ja, n.en
+  end
+  return table.concat(ja, "・"), table.concat(en, ", ")
+end
+
+requirement "R2" {
+  title = { ja = "業務・情報の影響度評価の結果が低位であること",
+            en = "The business/information impact assessment result is low" },
+  function (app, at)
+    local ia = table_or_nil(app.impact_assessment)
+    if not ia then
+      return fail { ja = "業務・情報の影響度評価（impact_assessment）がありません",
+                    en = "no business/information impact assessment (impact_assessment)" }
+    end
+    local problems = {}
+    if ia.result == nil then
+      problems[#problems + 1] = text("影響度評価の結果（impact_assessment.result）がありません",
+                                     "the result of the impact assessment (impact_assessment.result) is missing")
+    elseif ia.result ~= "low" then
+      local name = RESULTS[ia.result]
+      problems[#problems + 1] = text(
+        "影響度評価の結果が「低位」ではありません（" .. (name or tostring(ia.result)) .. "）",
+        "the impact assessment result is not low (" .. tostring(ia.result) .. ")")
+    end
+    local on = date(ia.assessed_on)
+    if ia.assessed_on == nil then
+      problems[#problems + 1] = text("影響度評価の実施日（impact_assessment.assessed_on）がありません",
+                                     "the date of the impact assessment (impact_assessment.assessed_on) is missing")
+    elseif not on then
+      problems[#problems + 1] = text("影響度評価の実施日（impact_assessment.assessed_on）が日付として読めません",
+                                     "the date of the impact assessment (impact_assessment.assessed_on) is not a date")
+    elseif on > date_of(at) then
+      problems[#problems + 1] = text("影響度評価の実施日（" .. on .. "）が判定日（" .. date_of(at) .. "）より後です",
+                                     "the impact assessment (" .. on .. ") is dated after " .. date_of(at))
+    end
+    local who = ia.assessor_type
+    if who == nil then
+      problems[#problems + 1] = text("評価実施機関の種別（impact_assessment.assessor_type）がありません",
+                                     "the type of the assessing body (impact_assessment.assessor_type) is missing")
+    elseif on then
+      local allowed = allowed_assessors(on)
+      if not contains(allowed, who) then
+        local ja, en = assessor_names(allowed)
+        local name = ASSESSOR_TYPES[who]
+        problems[#problems + 1] = text(
+          "評価実施機関（" .. (name and name.ja or tostring(who)) .. "）は " .. on .. " に影響度評価を実施できる機関ではありません（実施できるのは " .. ja .. "）",
+          "the assessing body (" .. tostring(who) .. ") was not allowed to assess on " .. on .. " (allowed: " .. en .. ")")
+      end
+    end
+    if #problems > 0 then return fail_all(problems) end
+    return pass()
+  end,
+}
+
+-- ---------------------------------------------------------------- R3
+-- ISMAP 管理基準のうち、ガバナンス基準・マネジメント基準の全項目、管理策基準の
+-- 全統制目標（理由を付した除外を除く）及び末尾が B の詳細管理策（除外した統制目標の
+-- 下のものを除く）を満たしていることを言明していること.  監査報告書は不要.
+-- The identifiers come from data/ (02-criteria.lua), by statement.criteria_version.
+
+requirement "R3" {
+  title = { ja = "ISMAP管理基準の必須項目を満たすことを言明していること",
+            en = "The provider states that it meets the required ISMAP criteria" },
+  function (app, at)
+    local st = table_or_nil(app.statement)
+    if not st then
+      return fail { ja = "管理基準への適合の言明（statement）がありません",
+                    en = "no statement of compliance with the ISMAP criteria (statement)" }
+    end
+    local v = st.criteria_version
+    if v == nil then
+      return fail { ja = "言明が依拠する管理基準の版（statement.criteria_version）がありません",
+                    en = "the edition of the criteria of the statement (statement.criteria_version) is missing" }
+    end
+    local crit = CRITERIA[v]
+    if not crit then
+      local known = table.concat(CRITERIA_VERSIONS, ", ")
+      return fail { ja = "管理基準の版「" .. tostring(v) .. "」は不明です（使える版: " .. known .. "）",
+                    en = "unknown edition of the criteria `" .. tostring(v) .. "` (known: " .. known .. ")" }
+    end
+    local problems = {}
+    local on = date(st.stated_on)
+    if st.stated_on == nil then
+      problems[#problems + 1] = text("言明日（statement.stated_on）がありません",
+                                     "the date of the statement (statement.stated_on) is missing")
+    elseif not on then
+      problems[#problems + 1] = text("言明日（statement.stated_on）が日付として読めません",
+                                     "the date of the statement (statement.stated_on) is not a date")
+    elseif on > date_of(at) then
+      problems[#problems + 1] = text("言明日（" .. on .. "）が判定日（" .. date_of(at) .. "）より後です",
+                                     "the statement (" .. on .. ") is dated after " .. date_of(at))
+    end
+    local controls = table_or_nil(st.controls)
+    if not controls then
+      problems[#problems + 1] = text("管理策ごとの言明（statement.controls）がありません",
+                                     "the statement lists no criteria (statement.controls)")
+      return fail_all(problems)
+    end
+    -- The identifiers not stated, by part of the criteria.
+    local gov, mgmt, obj, noreason, b = {}, {}, {}, {}, {}
+    for _, id in ipairs(crit.governance) do
+      if controls[id] ~= "met" then gov[#gov + 1] = id end
+    end
+    for _, id in ipairs(crit.management) do
+      if controls[id] ~= "met" then mgmt[#mgmt + 1] = id end
+    end
+    for _, id in ipairs(crit.objectives) do
+      local s = controls[id]
+      if s ~= "met" and not excluded_with_reason(s) then
+        if type(s) == "table" and s.excluded ~= nil then noreason[#noreason + 1] = id
+        else obj[#obj + 1] = id end
+      end
+    end
+    for _, c in ipairs(crit.b_controls) do
+      if controls[c.id] ~= "met" and not excluded_with_reason(controls[c.parent]) then
+        b[#b + 1] = c.id
+      end
+    end
+    local function part(list, ja, en)
+      if #list > 0 then
+        local ids = table.concat(list, ", ")
+        problems[#problems + 1] = text(string.format("%s %d件（%s）", ja, #list, ids),
+                                       string.format("%s: %d (%s)", en, #list, ids))
+      end
+    end
+    local n = #gov + #mgmt + #obj + #noreason + #b
+    if n > 0 then
+      problems[#problems + 1] = text(
+        string.format("満たすことが言明されていない管理基準（%s版）があります", crit.version),
+        string.format("not stated as met in the %s criteria", crit.version))
+    end
+    part(gov, "ガバナンス基準", "governance criteria")
+    part(mgmt, "マネジメント基準", "management criteria")
+    part(obj, "統制目標", "control objectives")
+    part(noreason, "除外の理由がない統制目標", "control objectives excluded without a reason")
+    part(b, "詳細管理策（末尾B）", "detailed controls ending in B")
+    if #problems > 0 then return fail_all(problems) end
+    return pass()
+  end,
+}
+
+-- ---------------------------------------------------------------- R4
+-- 登録申請の意思及び言明の内容について誓約書を提出していること.
+
+requirement "R4" {
+  title = { ja = "誓約書を提出していること", en = "A pledge has been submitted" },
+  function (app, at)
+    local pl = table_or_nil(app.pledge)
+    if not pl or pl.submitted_on == nil then
+      return fail { ja = "誓約書の提出日（pledge.submitted_on）がありません（誓約書が未提出です）",
+                    en = "no pledge: its submission date (pledge.submitted_on) is missing" }
+    end
+    local d = date(pl.submitted_on)
+    if not d then
+      return fail { ja = "誓約書の提出日（pledge.submitted_on）が日付として読めません",
+                    en = "the submission date of the pledge (pledge.submitted_on) is not a date" }
+    end
+    if d > date_of(at) then
+      return fail { ja = "誓約書の提出日（" .. d .. "）が判定日（" .. date_of(at) .. "）より後です（まだ提出されていません）",
+                    en = "the pledge is dated " .. d .. ", after " .. date_of(at) .. " (not submitted yet)" }
+    end
+    return pass()
+  end,
+}
+
+-- ---------------------------------------------------------------- incentives ① ②
+-- eval's `incentives`: each is available while the application is confirmed,
+-- its measure is in force at `at`, and it has not been used (once only).
+
+function incentive_used_on(app, name)
+  local incs = table_or_nil(app.incentives)
+  local u = incs and table_or_nil(incs[name])
+  return u and type(u.used_on) == "string" and u.used_on or nil
+end
+
+summary "incentives" (function (app, at, rec)
+  local out = {}
+  for _, inc in ipairs(INCENTIVES) do
+    local used = incentive_used_on(app, inc.name)
+    out[inc.name] = {
+      available = rec.state == "confirmed" and in_force(inc.measure, at) and used == nil,
+      used_on = used,
+    }
+  end
+  return out
+end)
