@@ -453,6 +453,14 @@ static int ensure_dir(const char *path)
 	*slash = '\0';
 	/* Only the daemon may write where its socket lives: nobody can swap
 	 * the socket for their own. */
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	struct stat sb;

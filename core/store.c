@@ -24,6 +24,25 @@ struct store {
 	int fail_n, fail_err; /* fault injection */
 };
 
+/* mkdir -p: creates the missing folders of `path` with `mode`. */
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 /* The one place LMDB's codes become ours. */
 static int store_err(int rc)
 {
@@ -61,10 +80,8 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	if (st->max_map_size < st->map_size)
 		st->max_map_size = st->map_size;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		rc = -errno;
+	if ((rc = mkdir_p(dir, 0700)) < 0)
 		goto err_free;
-	}
 	/* LMDB itself allows several processes; two daemons on one database
 	 * would each believe their schedule and counters, so refuse. */
 	char lockpath[4096];

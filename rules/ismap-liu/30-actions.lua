@@ -1,0 +1,292 @@
+-- What the secretariat (事務局) can do to an application, with its guards.
+--
+--   submit ──▶ submitted ──confirm──▶ confirmed ──(end of period)──▶ ended
+--                 │  ╲                    │  ╲
+--                 │   reject / withdraw   │   reject (確認の取消) / withdraw
+--                 │                       │
+--        (end of period) ▶ lapsed         ▼
+--                                    rejected / withdrawn
+--
+--   amend                  in submitted and confirmed, while the period runs
+--   file_liu_application   in submitted, confirmed and ended (records a fact)
+--   use_incentive          in confirmed, while the incentive's measure is in force
+--
+-- Nothing new after the period: submit, amend, confirm and use_incentive are
+-- refused once the special measure (or the incentive) is no longer in force.
+-- admin may do everything the secretariat may.
+
+local SECRETARIAT = { "secretariat" }
+
+-- ---------------------------------------------------------------- helpers
+
+-- Refuses a parameter the action does not know.
+local function only_params(p, names)
+  for k in pairs(p) do
+    if not contains(names, k) then
+      local known = table.concat(names, ", ")
+      refuse { ja = tostring(k) .. ": 不明なパラメータです（使えるもの: " .. known .. "）",
+               en = tostring(k) .. ": unknown parameter (known: " .. known .. ")" }
+    end
+  end
+end
+
+-- A required date parameter, as YYYY-MM-DD, not after the day of `at`.
+local function date_param(p, name, at)
+  local v = p[name]
+  if v == nil then
+    refuse { ja = name .. ": 日付は必須です", en = name .. ": a date is required" }
+  end
+  local d, why = date(v)
+  if not d then
+    refuse { ja = name .. ": 日付として読めません（" .. why.ja .. "）",
+             en = name .. ": not a date (" .. why.en .. ")" }
+  end
+  if d > date_of(at) then
+    refuse { ja = name .. ": 将来の日付（" .. d .. "）は記録できません",
+             en = name .. ": " .. d .. " is in the future" }
+  end
+  return d
+end
+
+-- Refuses when the special measure is not in force at `at`.
+local function during_period(at, what)
+  if not in_force("special-measure", at) then
+    local period = period_text("special-measure")
+    refuse { ja = "特別措置の運用期間（" .. period .. "）外のため、" .. what.ja .. "はできません",
+             en = "the special measure is not in force (" .. period .. "): cannot " .. what.en }
+  end
+end
+
+-- The reasons of failing requirements, as one text.
+local function failures_text(failures)
+  local list = {}
+  for i, f in ipairs(failures) do
+    list[i] = text(f.id .. ": " .. f.reason.ja, f.id .. ": " .. f.reason.en)
+  end
+  return join_texts(list, " ／ ", " / ")
+end
+
+-- ---------------------------------------------------------------- submit
+
+-- 申請の受付.  params are the application's data (SPEC §5); only
+-- service_name and provider_name are required now, the rest may follow.
+action "submit" {
+  title = { ja = "申請の登録", en = "Register an application" },
+  kind = "application", roles = SECRETARIAT, creates = true, to = "submitted",
+  run = function (app, p, at)
+    during_period(at, { ja = "申請の登録", en = "register an application" })
+    for k in pairs(app) do
+      if SYSTEM_FIELDS[k] then
+        refuse { ja = k .. ": 事務局の操作で記録される項目のため、申請では指定できません",
+                 en = k .. ": recorded by the pack's actions, not part of an application" }
+      end
+    end
+    emit("submitted", { on = date_of(at) })
+  end,
+}
+
+-- ---------------------------------------------------------------- amend
+
+-- 申請内容の変更.  params: the fields to replace, at the top level (a field
+-- given replaces the whole field: give all of `statement`, not part of it);
+-- `clear = {"field", …}` removes optional fields.  Allowed while submitted or
+-- confirmed and the period runs.  A confirmed application must still meet
+-- R1–R4 after the change (to take a service off the list, use withdraw/reject).
+action "amend" {
+  title = { ja = "申請内容の変更", en = "Amend an application" },
+  kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" },
+  run = function (app, p, at, rec)
+    during_period(at, { ja = "申請内容の変更", en = "amend an application" })
+    if next(p) == nil then
+      refuse { ja = "変更する項目がありません", en = "nothing to amend: give the fields to replace" }
+    end
+    for k in pairs(p) do
+      if SYSTEM_FIELDS[k] then
+        refuse { ja = tostring(k) .. ": 事務局の操作で記録される項目のため、変更できません",
+                 en = tostring(k) .. ": recorded by the pack's actions, cannot be amended" }
+      elseif k ~= "clear" and not APPLICATION_FIELDS[k] then
+        refuse { ja = tostring(k) .. ": 不明な項目です（使える項目: " .. sorted_keys(APPLICATION_FIELDS) .. "、clear）",
+                 en = tostring(k) .. ": unknown field (known: " .. sorted_keys(APPLICATION_FIELDS) .. ", clear)" }
+      end
+    end
+    for k, v in pairs(p) do
+      if k ~= "clear" then app[k] = copy(v) end
+    end
+    if p.clear ~= nil then
+      if type(p.clear) ~= "table" or not is_list(p.clear) then
+        refuse { ja = "clear: 消す項目名のリストで書いてください", en = "clear: must be a list of field names" }
+      end
+      for _, k in ipairs(p.clear) do
+        if not APPLICATION_FIELDS[k] or contains(REQUIRED_FIELDS, k) then
+          refuse { ja = "clear: 「" .. tostring(k) .. "」は消せる項目ではありません",
+                   en = "clear: `" .. tostring(k) .. "` is not an optional field" }
+        end
+        if p[k] ~= nil then
+          refuse { ja = "clear: 「" .. k .. "」を変更と同時に消すことはできません",
+                   en = "clear: `" .. k .. "` is both given and cleared" }
+        end
+        app[k] = nil
+      end
+    end
+    if rec.state == "confirmed" then
+      -- Validate first: malformed data is reported field by field by the daemon.
+      local valid = true
+      validate_application(app, function () valid = false end, at)
+      if not valid then return end
+      local ok, failures = evaluate(app, at)
+      if not ok then
+        local why = failures_text(failures)
+        refuse { ja = "確認済みの申請がこの変更で要件を満たさなくなります: " .. why.ja,
+                 en = "after this change the confirmed application would no longer meet the requirements: " .. why.en }
+      end
+    end
+    local names = array()
+    for k in pairs(p) do names[#names + 1] = k end
+    table.sort(names)
+    emit("amended", { fields = names })
+  end,
+}
+
+-- ---------------------------------------------------------------- confirm
+
+-- 要件の確認: all of R1–R4 hold and the special measure is in force (the
+-- requirements of 20-checks.lua, as eval shows them).  The service joins the
+-- service list (40-views.lua).
+action "confirm" {
+  title = { ja = "適用の確認（サービスリストへの掲載）", en = "Confirm the application (joins the service list)" },
+  kind = "application", roles = SECRETARIAT, from = { "submitted" }, to = "confirmed",
+  run = function (app, p, at)
+    only_params(p, {})
+    local ok, failures = evaluate(app, at)
+    if not ok then
+      local why = failures_text(failures)
+      refuse { ja = "要件を満たしていないため確認できません: " .. why.ja,
+               en = "cannot confirm, requirements not met: " .. why.en }
+    end
+    app.confirmed_on = date_of(at)
+    emit("confirmed", { on = app.confirmed_on })
+  end,
+}
+
+-- ---------------------------------------------------------------- reject
+
+-- 却下 {reason}: from submitted, or from confirmed (確認の取消, e.g. the
+-- statement proved untrue: the service leaves the list).
+action "reject" {
+  title = { ja = "却下（確認の取消を含む）", en = "Reject (or revoke a confirmation)" },
+  kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" }, to = "rejected",
+  run = function (app, p, at, rec)
+    only_params(p, { "reason" })
+    if p.reason == nil then
+      refuse { ja = "reason: 却下の理由は必須です", en = "reason: the reason for the rejection is required" }
+    end
+    local r, why = clean_text(p.reason, 1000)
+    if not r then
+      refuse { ja = "reason: 却下の理由が" .. why.ja, en = "reason: " .. why.en }
+    end
+    app.rejection = { reason = r, on = date_of(at), was = rec.state }
+    emit("rejected", { reason = r, on = date_of(at) })
+  end,
+}
+
+-- ---------------------------------------------------------------- withdraw
+
+-- 取下げ (by the provider's wish), optionally {reason}.
+action "withdraw" {
+  title = { ja = "取下げ", en = "Withdraw" },
+  kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" }, to = "withdrawn",
+  run = function (app, p, at, rec)
+    only_params(p, { "reason" })
+    local r
+    if p.reason ~= nil then
+      local why
+      r, why = clean_text(p.reason, 1000)
+      if not r then refuse { ja = "reason: 取下げの理由が" .. why.ja, en = "reason: " .. why.en } end
+    end
+    app.withdrawal = { on = date_of(at), reason = r, was = rec.state }
+    emit("withdrawn", { on = date_of(at), reason = r })
+  end,
+}
+
+-- ---------------------------------------------------------------- file_liu_application
+
+-- ISMAP-LIU への登録申請・事前申請の記録 {type, filed_on}.  A filing within the
+-- period meets R1 and fulfils the pledge; a later one is recorded too (follow-up
+-- after the period) but does not count.  Also allowed on an ended record.
+FILING_TYPES = { pre_application = "事前申請", application = "登録申請" }
+
+action "file_liu_application" {
+  title = { ja = "ISMAP-LIU 申請の記録", en = "Record an ISMAP-LIU filing" },
+  kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed", "ended" },
+  run = function (app, p, at, rec)
+    only_params(p, { "type", "filed_on" })
+    if p.type == nil then
+      refuse { ja = "type: 申請の種類は必須です（pre_application または application）",
+               en = "type: required (pre_application or application)" }
+    end
+    if not FILING_TYPES[p.type] then
+      refuse { ja = "type: 申請の種類は pre_application（事前申請）または application（登録申請）です（「" .. tostring(p.type) .. "」）",
+               en = "type: must be pre_application or application (not `" .. tostring(p.type) .. "`)" }
+    end
+    local d = date_param(p, "filed_on", at)
+    if d < LIU_START then
+      refuse { ja = "filed_on: ISMAP-LIU の開始（" .. LIU_START .. "）より前の日付です",
+               en = "filed_on: before ISMAP-LIU began (" .. LIU_START .. ")" }
+    end
+    local list = as_list(app.liu_filings)
+    for _, f in ipairs(list) do
+      if type(f) == "table" and f.type == p.type and f.filed_on == d then
+        refuse { ja = "この申請（" .. FILING_TYPES[p.type] .. " " .. d .. "）は記録済みです",
+                 en = "this filing (" .. p.type .. " on " .. d .. ") is already recorded" }
+      end
+    end
+    local in_period = in_force_on("special-measure", d)
+    list[#list + 1] = { type = p.type, filed_on = d, recorded_on = date_of(at) }
+    app.liu_filings = list
+    if rec.state == "ended" and type(app.ended) == "table" and in_period then
+      app.ended.liu_filed_in_period = true       -- recorded late: the pledge was kept
+    end
+    emit("liu_filed", { filing_type = p.type, filed_on = d, in_period = in_period })
+  end,
+}
+
+-- ---------------------------------------------------------------- use_incentive
+
+-- インセンティブ①② の利用 {incentive, used_on}: once each, only while the
+-- application is confirmed and the incentive's measure is in force.
+-- audit_scope = ① (incentive-1), internal_audit_report = ② (incentive-2).
+action "use_incentive" {
+  title = { ja = "インセンティブの利用の記録", en = "Record the use of an incentive" },
+  kind = "application", roles = SECRETARIAT, from = { "confirmed" },
+  run = function (app, p, at)
+    only_params(p, { "incentive", "used_on" })
+    local inc
+    for _, i in ipairs(INCENTIVES) do if i.name == p.incentive then inc = i end end
+    if not inc then
+      refuse { ja = "incentive: audit_scope（①）または internal_audit_report（②）を指定してください（「" .. tostring(p.incentive) .. "」）",
+               en = "incentive: must be audit_scope (①) or internal_audit_report (②) (not `" .. tostring(p.incentive) .. "`)" }
+    end
+    if not in_force(inc.measure, at) then
+      refuse { ja = inc.label.ja .. "は運用期間（" .. period_text(inc.measure) .. "）外のため利用できません",
+               en = inc.label.en .. " is not in force (" .. period_text(inc.measure) .. ")" }
+    end
+    local used = incentive_used_on(app, inc.name)
+    if used then
+      refuse { ja = inc.label.ja .. "は " .. used .. " に利用済みです（1回限り）",
+               en = inc.label.en .. " was already used on " .. used .. " (once only)" }
+    end
+    local d = date_param(p, "used_on", at)
+    if not in_force_on(inc.measure, d) then
+      refuse { ja = "used_on: " .. d .. " は" .. inc.label.ja .. "の期間（" .. period_text(inc.measure) .. "）外です",
+               en = "used_on: " .. d .. " is outside the period of " .. inc.label.en .. " (" .. period_text(inc.measure) .. ")" }
+    end
+    if type(app.confirmed_on) == "string" and d < app.confirmed_on then
+      refuse { ja = "used_on: 確認日（" .. app.confirmed_on .. "）より前の日付です",
+               en = "used_on: before the application was confirmed (" .. app.confirmed_on .. ")" }
+    end
+    local incs = type(app.incentives) == "table" and app.incentives or {}
+    incs[inc.name] = { used_on = d, recorded_on = date_of(at) }
+    app.incentives = incs
+    emit("incentive_used", { incentive = inc.name, measure = inc.measure, used_on = d })
+  end,
+}
