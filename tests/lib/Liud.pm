@@ -4,7 +4,9 @@
 package Liud;
 use strict;
 use warnings;
+use utf8;
 use IO::Socket::UNIX;
+use Text::ParseWords qw(parse_line);
 use JSON::PP;
 use File::Temp qw(tempdir);
 use POSIX qw(:sys_wait_h);
@@ -118,7 +120,7 @@ sub good_app {
 	my @ids;
 	open my $f, '<', 'rules/ismap-liu/data/ismap-criteria-2022-04-01.csv' or die $!;
 	<$f>;
-	while (<$f>) { my @c = split /,/; push @ids, $c[4] }
+	while (<$f>) { chomp; my @c = parse_line(',', 0, $_); push @ids, $c[4] }
 	my %controls = map { $_ => 'met' } @ids;
 	return {
 		service_name => 'クラウド会計SaaS', provider_name => '株式会社テスト',
