@@ -84,7 +84,13 @@ $(O)/tests/%.t: tests/unit/%.c tests/unit/tap.h $(CORE_OBJS) | $(O)/tests
 	$(E) LINK $@
 	$(Q)$(CC) $(CPPFLAGS) -iquote tests/unit $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -o $@ $< $(CORE_OBJS) $(DEPLIBS)
 
-unit: $(UNIT_BINS)
+TOOL_BINS := $(O)/tests/tamper
+
+$(O)/tests/tamper: tests/tools/tamper.c | $(O)/tests
+	$(E) LINK $@
+	$(Q)$(CC) $(CPPFLAGS) $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -o $@ $< $(DEPLIBS)
+
+unit: $(UNIT_BINS) $(TOOL_BINS)
 
 $(O) $(O)/tests $(BIN):
 	$(Q)mkdir -p $@
@@ -98,7 +104,7 @@ run: deps
 # `liud test`, and integration tests that start real daemons (tests/*.t).
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory all unit
-	$(Q)LIUD_BIN=$(CURDIR)/$(BIN) LIUD_UNIT=$(CURDIR)/$(O)/tests LIUD_SAN=$(SAN) \
+	$(Q)LIUD_BIN=$(CURDIR)/$(BIN) LIUD_TOOLS=$(CURDIR)/$(O)/tests LIUD_SAN=$(SAN) \
 	  prove $(if $(filter 1,$(V)),-v) $(PROVE_FLAGS) $(O)/tests/ tests/
 
 demo: deps

@@ -192,6 +192,13 @@ static int run(struct daemon *d)
 		free(err);
 		goto err_store;
 	}
+	/* Test builds and drills: make the first N commits fail, to show that a
+	 * failed write changes nothing and is never acknowledged. */
+	const char *fault = getenv("LIUD_TEST_FAIL_COMMITS");
+	if (fault && clock_is_test()) {
+		log_warn("liud: TEST FAULT: the next %d commits will fail", atoi(fault));
+		store_fail_commits(d->store, atoi(fault), -EIO);
+	}
 	if ((rc = commit_new(&d->commit, d->loop, d->store)) < 0 ||
 	    (rc = auth_new(&d->auth, c->roles, getuid())) < 0) {
 		log_err("liud: start-up failed error=\"%s\"", liu_strerror(rc));
@@ -203,7 +210,7 @@ static int run(struct daemon *d)
 		rules_free(rules);
 		goto err_commit;
 	}
-	struct rpc_deps deps = { .store = d->store, .commit = d->commit, .ledger = d->ledger,
+	struct rpc_deps deps = { .loop = d->loop, .store = d->store, .commit = d->commit, .ledger = d->ledger,
 				 .auth = d->auth, .conf = c, .rules = rules, .rules_path = c->rules };
 	if ((rc = rpc_new(&d->rpc, &deps)) < 0) {
 		log_err("liud: start-up failed error=\"%s\"", liu_strerror(rc));

@@ -42,6 +42,7 @@ enum rpc_status {
 /* What the daemon hands to rpc; everything borrowed for rpc's lifetime,
  * except `rules`, which rpc owns and replaces on reload. */
 struct rpc_deps {
+	void *loop;                  /* the uv_loop_t, for work off the loop (backup) */
 	struct store *store;
 	struct commit *commit;
 	struct ledger *ledger;

@@ -166,11 +166,58 @@ enum rpc_status rpc_m_audit_verify(struct rpc_call *c)
 	return RPC_DONE;
 }
 
+struct backup_job {
+	uv_work_t work;
+	struct rpc_call *call;
+	struct store *st;
+	char *path;
+	int rc;
+	int64_t t0;
+};
+
+static void backup_work(uv_work_t *w)
+{
+	struct backup_job *j = w->data;
+	/* Off the loop: a compacting copy of a large database takes seconds,
+	 * and readers and the committer go on meanwhile (LMDB copies from a
+	 * read transaction's snapshot). */
+	j->rc = store_backup(j->st, j->path);
+}
+
+static void backup_done(uv_work_t *w, int status)
+{
+	struct backup_job *j = w->data;
+	struct rpc_call *c = j->call;
+	if (status < 0)
+		j->rc = -ECANCELED;
+	if (j->rc < 0) {
+		log_err("backup: failed path=%s error=\"%s\"", j->path, liu_strerror(j->rc));
+		rpc_fail(c, j->rc, NULL, NULL);
+	} else {
+		char probe[PATH_MAX_LEN + 16];
+		struct stat sb = { 0 };
+		snprintf(probe, sizeof probe, "%s/data.mdb", j->path);
+		stat(probe, &sb);
+		int64_t ms = clock_now_ms() - j->t0;
+		log_info("backup: written path=%s bytes=%lld ms=%lld by=%s", j->path,
+			 (long long)sb.st_size, (long long)ms, c->peer.user);
+		rpc_result(c, json_pack("{s:s, s:I, s:I}", "path", j->path, "bytes",
+					(json_int_t)sb.st_size, "ms", (json_int_t)ms));
+	}
+	rpc_call_free(c);
+	free(j->path);
+	free(j);
+}
+
 enum rpc_status rpc_m_backup(struct rpc_call *c)
 {
 	const char *path;
 	if (!rpc_param_str(c, "path", true, PATH_MAX_LEN, &path))
 		return RPC_DONE;
+	if (path[0] != '/') {
+		rpc_bad_param(c, "path", "絶対パスで指定してください", "must be an absolute path");
+		return RPC_DONE;
+	}
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 		char en[300];
 		snprintf(en, sizeof en, "cannot create the backup folder: %s", strerror(errno));
@@ -185,18 +232,27 @@ enum rpc_status rpc_m_backup(struct rpc_call *c)
 			      "the folder already holds a database; give a new or empty folder");
 		return RPC_DONE;
 	}
-	int64_t t0 = clock_now_ms();
-	int rc = store_backup(c->rpc->d.store, path);
-	if (rc < 0) {
-		rpc_fail(c, rc, NULL, NULL);
+	struct backup_job *j = calloc(1, sizeof *j);
+	if (!j || !(j->path = strdup(path)) || !(j->call = rpc_call_keep(c))) {
+		if (j)
+			free(j->path);
+		free(j);
+		rpc_fail(c, -ENOMEM, NULL, NULL);
 		return RPC_DONE;
 	}
-	stat(probe, &sb);
-	log_info("backup: written path=%s bytes=%lld ms=%lld by=%s", path, (long long)sb.st_size,
-		 (long long)(clock_now_ms() - t0), c->peer.user);
-	rpc_result(c, json_pack("{s:s, s:I, s:I}", "path", path, "bytes", (json_int_t)sb.st_size,
-				"ms", (json_int_t)(clock_now_ms() - t0)));
-	return RPC_DONE;
+	j->st = c->rpc->d.store;
+	j->t0 = clock_now_ms();
+	j->work.data = j;
+	int rc = uv_queue_work(c->rpc->d.loop, &j->work, backup_work, backup_done);
+	if (rc < 0) {
+		*c = *j->call;
+		free(j->call);
+		free(j->path);
+		free(j);
+		rpc_fail(c, -EIO, "backup could not be started", NULL);
+		return RPC_DONE;
+	}
+	return RPC_ASYNC;
 }
 
 enum rpc_status rpc_m_clock_set(struct rpc_call *c)

@@ -86,12 +86,18 @@ is($e->{error}{code}, -32602, 'an unknown view gives -32602');
 
 # History and the audit chain.
 my $h = $d->ok_call('history', { id => 'N-000001' });
-is(scalar @{ $h->{entries} }, 3, 'three audit entries for N-000001');
-is_deeply([ map { $_->{action} } @{ $h->{entries} } ], [qw(create edit close)], 'oldest first');
-is($h->{entries}[2]{peer}{user}, scalar(getpwuid($<)), 'each names who did it');
-is($h->{entries}[1]{rev_before}, 1, 'and the revs before');
-is($h->{entries}[1]{rev_after}, 2, 'and after');
+my @done = grep { $_->{outcome} eq 'ok' } @{ $h->{entries} };
+is(scalar @done, 3, 'three writes of N-000001 in its history');
+is_deeply([ map { $_->{action} } @done ], [qw(create edit close)], 'oldest first');
+is($done[0]{peer}{user}, scalar(getpwuid($<)), 'each names who did it');
+is($done[1]{rev_before}, 1, 'and the revs before');
+is($done[1]{rev_after}, 2, 'and after');
+like($done[1]{rules_version}, qr/^[0-9a-f]{64}$/, 'and the rules version that decided it');
+is_deeply([ map { $_->{outcome} } grep { $_->{outcome} ne 'ok' } @{ $h->{entries} } ],
+	  [qw(conflict refused error refused)], 'refused attempts are in the history too');
+my ($ref) = grep { $_->{outcome} eq 'refused' } @{ $h->{entries} };
+is($ref->{reasons}[0]{en}, 'refused as asked', 'with their reasons');
 my $av = $d->ok_call('audit.verify');
 ok($av->{ok}, 'the audit chain verifies');
-is($av->{entries}, 28, 'every write has its entry');
+is($av->{entries}, 33, 'every write and refused attempt has its entry');
 done_testing;

@@ -1,0 +1,143 @@
+-- Views: read-only lists.
+--
+-- Cells are bilingual ("日本語 / English") unless the caller asks for one
+-- language with params `lang = "ja"` or `lang = "en"`.
+
+local function say(params, ja, en)
+  if params.lang == "ja" then return ja end
+  if params.lang == "en" then return en end
+  if ja == en then return ja end
+  return ja .. " / " .. en
+end
+
+local STATUS = {
+  confirmed = { ja = "掲載中（運用期間中）", en = "listed (period running)" },
+  ended     = { ja = "運用期間終了", en = "period ended" },
+}
+
+-- How an application is shown as a planned time: "2024-10" or "2024-10-01".
+local function planned(app)
+  local p = planned_time(app.planned_liu_application or "")
+  return p or ""
+end
+
+-- The ISMAP-LIU filings, as one cell: "事前申請 2024-02-01".
+local function filings_cell(app, params)
+  local ja, en = {}, {}
+  if type(app.liu_filings) == "table" then
+    for _, f in ipairs(app.liu_filings) do
+      if type(f) == "table" and FILING_TYPES[f.type] then
+        ja[#ja + 1] = FILING_TYPES[f.type] .. " " .. tostring(f.filed_on)
+        en[#en + 1] = f.type:gsub("_", "-") .. " " .. tostring(f.filed_on)
+      end
+    end
+  end
+  if #ja == 0 then return say(params, "未申請", "none") end
+  return say(params, table.concat(ja, "、"), table.concat(en, ", "))
+end
+
+-- ---------------------------------------------------------------- service list
+-- 特別措置サービスリスト: the services the measure was applied to (confirmed),
+-- and, after the period, those it was applied to (ended), with a status column.
+-- Shared with government bodies only, never published: roles agency and
+-- secretariat (and admin).  params: `state = "confirmed"` to show the current
+-- list only; `lang`.
+-- Columns (SPEC §2): service name, provider name, status of compliance with the
+-- ISMAP criteria, other third-party certifications, planned time of the
+-- ISMAP-LIU pre-application.
+
+view "service-list" {
+  title = { ja = "特別措置サービスリスト", en = "Special-measure service list" },
+  roles = { "agency", "secretariat" },
+  kind = "application", states = { "confirmed", "ended" },
+  columns = {
+    { id = "id",                      ja = "番号",                          en = "ID" },
+    { id = "service_name",            ja = "サービス名",                    en = "Service name" },
+    { id = "provider_name",           ja = "事業者名",                      en = "Provider" },
+    { id = "compliance",              ja = "ISMAP管理基準への適合状況",      en = "Compliance with the ISMAP criteria" },
+    { id = "certifications",          ja = "その他の第三者認証",            en = "Other third-party certifications" },
+    { id = "planned_liu_application", ja = "ISMAP-LIU事前申請の予定時期",    en = "Planned ISMAP-LIU pre-application" },
+    { id = "liu_filings",             ja = "ISMAP-LIU申請状況",             en = "ISMAP-LIU filings" },
+    { id = "status",                  ja = "状態",                          en = "Status" },
+    { id = "confirmed_on",            ja = "確認日",                        en = "Confirmed on" },
+  },
+  row = function (app, rec, params, at)
+    if params.state ~= nil and params.state ~= rec.state then return nil end
+    -- compliance: R1–R4 were confirmed; how many objectives were excluded.
+    local st = type(app.statement) == "table" and app.statement or {}
+    local excluded = 0
+    if type(st.controls) == "table" then
+      for _, s in pairs(st.controls) do
+        if excluded_with_reason(s) then excluded = excluded + 1 end
+      end
+    end
+    local version = type(st.criteria_version) == "string" and st.criteria_version or "?"
+    local compliance = say(params,
+      string.format("R1〜R4を満たす（管理基準%s版、統制目標の除外 %d件）", version, excluded),
+      string.format("meets R1–R4 (criteria %s; objectives excluded: %d)", version, excluded))
+    -- certifications: names, with "expired" when past their valid_until.
+    local ja, en = {}, {}
+    if type(app.certifications) == "table" then
+      for _, c in ipairs(app.certifications) do
+        if type(c) == "table" and type(c.name) == "string" then
+          local expired = type(c.valid_until) == "string" and c.valid_until < date_of(at)
+          ja[#ja + 1] = c.name .. (expired and "（有効期限切れ " .. c.valid_until .. "）" or "")
+          en[#en + 1] = c.name .. (expired and " (expired " .. c.valid_until .. ")" or "")
+        end
+      end
+    end
+    local status = STATUS[rec.state] or { ja = rec.state, en = rec.state }
+    return {
+      id = rec.id,
+      service_name = app.service_name,
+      provider_name = app.provider_name,
+      compliance = compliance,
+      certifications = #ja > 0 and say(params, table.concat(ja, "; "), table.concat(en, "; "))
+                       or say(params, "なし", "none"),
+      planned_liu_application = planned(app),
+      liu_filings = filings_cell(app, params),
+      status = say(params, status.ja, status.en),
+      confirmed_on = app.confirmed_on or "",
+    }
+  end,
+}
+
+-- ---------------------------------------------------------------- pledge unfulfilled
+-- 誓約の未履行: services the measure was applied to (confirmed or ended) with no
+-- ISMAP-LIU application or pre-application filed within the period.
+-- While the period runs these are services that have *not yet* filed (to
+-- follow up); once it has ended they have not kept their pledge.  The column
+-- `final` tells which; params `final_only = true` lists only the latter.
+
+view "pledge-unfulfilled" {
+  title = { ja = "誓約未履行（運用期間内にISMAP-LIU申請なし）", en = "Pledge unfulfilled (no ISMAP-LIU filing within the period)" },
+  roles = { "secretariat", "policy" },
+  kind = "application", states = { "confirmed", "ended" },
+  columns = {
+    { id = "id",                      ja = "番号",                       en = "ID" },
+    { id = "service_name",            ja = "サービス名",                 en = "Service name" },
+    { id = "provider_name",           ja = "事業者名",                   en = "Provider" },
+    { id = "planned_liu_application", ja = "ISMAP-LIU申請の予定時期",     en = "Planned ISMAP-LIU application" },
+    { id = "liu_filings",             ja = "ISMAP-LIU申請状況（期間外を含む）", en = "ISMAP-LIU filings (any date)" },
+    { id = "status",                  ja = "状況",                       en = "Status" },
+    { id = "final",                   ja = "確定",                       en = "Final" },
+    { id = "period_ends",             ja = "運用期間の終了",             en = "Period ends" },
+  },
+  row = function (app, rec, params, at)
+    if filing_in_period(app) then return nil end
+    local m = measure_of("special-measure")
+    local final = rec.state == "ended" or at >= m.ends
+    if params.final_only and not final then return nil end
+    return {
+      id = rec.id,
+      service_name = app.service_name,
+      provider_name = app.provider_name,
+      planned_liu_application = planned(app),
+      liu_filings = filings_cell(app, params),
+      status = final and say(params, "誓約未履行（運用期間内にISMAP-LIU申請なし）", "pledge unfulfilled (no ISMAP-LIU filing within the period)")
+                     or say(params, "未申請（運用期間中）", "not filed yet (period running)"),
+      final = final,
+      period_ends = jst(m.ends),
+    }
+  end,
+}

@@ -1,0 +1,45 @@
+-- 運用期間の終了 (end of the period).  The daemon runs these hooks once, at the
+-- end of each temporary measure (00-pack.lua: 2025-04-01T00:00+09:00), and
+-- catches up if it was down.  Permanent measures (③) never end.
+
+-- Applications not confirmed within the period lapse (失効).
+on_expiry "special-measure" {
+  kind = "application", states = { "submitted" },
+  run = function (app, at, rec)
+    rec.state = "lapsed"
+    app.lapsed = { on = date_of(at) }
+    emit("lapsed", { on = date_of(at) })
+  end,
+}
+
+-- Listed services end (特別措置の適用終了), flagged when no ISMAP-LIU application
+-- or pre-application was filed within the period (the pledge was not kept: see
+-- the view pledge-unfulfilled).  A filing recorded later but dated within the
+-- period sets the flag (file_liu_application).
+on_expiry "special-measure" {
+  kind = "application", states = { "confirmed" },
+  run = function (app, at, rec)
+    local filed = filing_in_period(app) ~= nil
+    rec.state = "ended"
+    app.ended = { on = date_of(at), liu_filed_in_period = filed }
+    emit("ended", { on = date_of(at), liu_filed_in_period = filed })
+    if not filed then emit("pledge_unfulfilled", { on = date_of(at) }) end
+  end,
+}
+
+-- Incentives ① and ② not used by the end of their measure can no longer be
+-- used: marked in the data (eval's `incentives` already says so, as the
+-- measure is no longer in force).
+for _, inc in ipairs(INCENTIVES) do
+  on_expiry(inc.measure) {
+    kind = "application", states = { "confirmed", "ended" },
+    run = function (app, at, rec)
+      if incentive_used_on(app, inc.name) then return end
+      local incs = type(app.incentives) == "table" and app.incentives or {}
+      if type(incs[inc.name]) == "table" and incs[inc.name].expired_on then return end   -- done before
+      incs[inc.name] = { expired_on = date_of(at) }
+      app.incentives = incs
+      emit("incentive_expired", { incentive = inc.name, measure = inc.measure })
+    end,
+  }
+end

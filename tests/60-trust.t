@@ -1,0 +1,177 @@
+#!/usr/bin/perl
+# Trust: roles from real peer credentials (users and groups made by the test,
+# clients run as them with setpriv), every method x every role; no contents
+# for those who may not read them, in replies or logs; refused writes and
+# fail-closed writes; hot backup; a tampered audit log is caught.
+use strict;
+use warnings;
+use utf8;
+use Test::More;
+use lib 'tests/lib';
+use Liud;
+use File::Temp qw(tempdir);
+use File::Copy qw(copy);
+use JSON::PP;
+
+plan skip_all => 'needs root to create test users (CI runs as root)' if $> != 0;
+binmode(Test::More->builder->$_, ':utf8') for qw(output failure_output todo_output);
+
+# --- users and groups ---------------------------------------------------------
+sub sh { system(@_) == 0 }
+for my $g (qw(liut-policy liut-secretariat liut-agency liut-none)) {
+	sh('groupadd', '--system', $g) unless getgrnam($g);
+}
+my %users = (
+	'liut-pol'   => [ 'liut-none', 'liut-policy' ],      # the role through a supplementary group
+	'liut-sec'   => [ 'liut-secretariat' ],               # through the primary group
+	'liut-agy'   => [ 'liut-none' ],                      # through its numeric uid
+	'liut-nobody' => [ 'liut-none' ],
+);
+for my $u (sort keys %users) {
+	my ($primary, @extra) = @{ $users{$u} };
+	next if getpwnam($u);
+	sh('useradd', '--system', '--no-create-home', '--shell', '/usr/sbin/nologin', '-g', $primary,
+	   (@extra ? ('-G', join(',', @extra)) : ()), $u) or BAIL_OUT("useradd $u failed");
+}
+my $agy_uid = getpwnam('liut-agy');
+
+my $dir = tempdir('liud-trust-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+chmod 0755, $dir;
+copy('tests/tools/call.pl', "$dir/call.pl") or die;
+chmod 0755, "$dir/call.pl";
+open my $cf, '>', "$dir/liud.conf" or die;
+print $cf <<"CONF";
+socket_mode = "0666"
+roles = {
+  admin = { users = { "root" } },
+  policy = { groups = { "liut-policy" } },
+  secretariat = { groups = { "liut-secretariat" } },
+  agency = { users = { "$agy_uid" } },
+}
+CONF
+close $cf;
+
+my $d = Liud::start_daemon(dir => $dir, conf => "$dir/liud.conf", clock => '2024-06-01',
+			   rules => 'tests/packs/mini');
+ok($d->alive, 'daemon up with the role configuration');
+my $secret = 'ひみつの本文-' . int(rand(1e9));
+my $n1 = $d->ok_call('act', { action => 'create', params => { text => $secret } })->{record}{id};
+
+sub as {
+	my ($user, $method, $params) = @_;
+	my @cmd = ('setpriv', "--reuid=$user", "--regid=" . $users{$user}[0], '--init-groups',
+		   'perl', "$dir/call.pl", $d->{sock}, $method);
+	push @cmd, encode_json($params) if defined $params;
+	open my $p, '-|', @cmd or die "setpriv: $!";
+	my $line = <$p>;
+	close $p;
+	return decode_json($line // '{}');
+}
+
+# --- every method x every role ----------------------------------------------------
+my %p = (
+	'record.get' => { id => $n1 }, 'record.list' => {}, 'eval' => { id => $n1 },
+	'history' => { id => $n1 }, 'deadlines' => {}, 'view' => { name => 'open-notes' },
+	'act' => { action => 'create', params => { text => 'by peer' } },
+	'rules.check' => { path => "$dir/nope" }, 'rules.reload' => { path => "$dir/nope" },
+	'audit.verify' => {}, 'backup' => { path => "$dir/nope/x" }, 'metrics' => {},
+	'enforce' => {}, 'clock.set' => { now => '2024-06-01' },
+);
+# Who may: from SPEC §4 (act and view: the mini pack gives create to the
+# secretariat and open-notes to agencies; admin may always).
+my %allow = (
+	'status' => [qw(pol sec agy nobody)], 'rules.status' => [qw(pol sec agy nobody)],
+	'record.get' => [qw(pol sec)], 'record.list' => [qw(pol sec)], 'eval' => [qw(pol sec)],
+	'history' => [qw(pol sec)], 'deadlines' => [qw(pol sec)],
+	'act' => [qw(sec)], 'view' => [qw(agy)],
+	'rules.check' => [qw(pol)], 'rules.reload' => [qw(pol)],
+	'audit.verify' => [], 'backup' => [], 'enforce' => [], 'clock.set' => [],
+);
+for my $m (sort keys %allow) {
+	my %ok = map { $_ => 1 } @{ $allow{$m} };
+	for my $who (qw(pol sec agy nobody)) {
+		my $r = as("liut-$who", $m, $p{$m});
+		my $code = $r->{error} ? $r->{error}{code} : 0;
+		if ($ok{$who}) {
+			isnt($code, -32001, "$m is allowed for $who") or diag(encode_json($r));
+		} else {
+			is($code, -32001, "$m is forbidden for $who");
+		}
+	}
+}
+like($d->log_text, qr/forbidden peer_uid=$agy_uid peer_user=liut-agy/, 'a refusal is logged naming the peer');
+
+# --- confidentiality ---------------------------------------------------------------
+my $r = as('liut-agy', 'record.get', { id => $n1 });
+unlike(encode_json($r), qr/\Q$secret\E|ひみつ/, 'a forbidden read reveals nothing of the record');
+$r = as('liut-nobody', 'rules.status');
+ok(!exists $r->{result}{actions} && !exists $r->{result}{views}, 'a peer with no role sees no actions or views');
+$r = as('liut-agy', 'view', { name => 'open-notes' });
+ok((grep { $_->{text} eq $secret } @{ $r->{result}{rows} }), 'an agency reads the view it is allowed');
+unlike($d->log_text, qr/\Q$secret\E/, 'record contents never reach the log');
+
+# --- refused writes are audited; a write whose commit fails is not acknowledged ---
+my $h = $d->ok_call('history', { id => $n1 });
+$r = as('liut-pol', 'act', { action => 'close', id => $n1 });
+is($r->{error}{code}, -32001, 'policy may not close a note');
+$h = $d->ok_call('history', { id => $n1 })->{entries};
+is($h->[-1]{outcome}, 'forbidden', 'the forbidden write attempt is in the audit log');
+is($h->[-1]{peer}{user}, 'liut-pol', 'naming the peer');
+ok($d->ok_call('audit.verify')->{ok}, 'the chain verifies');
+
+# --- hot backup while writing, and a daemon on the copy -------------------------------
+my $pid = fork // die;
+if ($pid == 0) { $d->call('act', { action => 'create', params => { text => "w$_" } }) for 1 .. 300; POSIX::_exit(0) }
+my $b = $d->ok_call('backup', { path => "$dir/backup1" });
+ok($b->{bytes} > 0, "backup written while writes go on ($b->{bytes} bytes, $b->{ms} ms)");
+waitpid($pid, 0);
+my $e = $d->call('backup', { path => "$dir/backup1" });
+is($e->{error}{code}, -32602, 'a backup never overwrites a database');
+$e = $d->call('backup', { path => 'relative/path' });
+is($e->{error}{code}, -32602, 'a backup path must be absolute');
+$d->stop;
+
+sub start_on {
+	my ($db) = @_;
+	return Liud::start_daemon(clock => '2024-06-01', rules => 'tests/packs/mini', args => [ '--db', $db ]);
+}
+my $c = start_on("$dir/backup1");
+my $cv = $c->ok_call('audit.verify');
+ok($cv->{ok}, 'a daemon starts on the backup and its audit chain verifies');
+is($c->ok_call('record.get', { id => $n1 })->{data}{text}, $secret, 'the backup holds the records');
+my $notes = 0;
+$notes += $_ for values %{ $c->ok_call('status')->{records}{note} };
+ok($notes >= 1 && $notes <= 301, "a consistent snapshot ($notes notes)");
+$c->stop;
+
+# --- tampering is caught ---------------------------------------------------------------
+my $tamper = ($ENV{LIUD_TOOLS} // 'build/rel/tests') . '/tamper';
+for my $case ([ 'change', [2], 2, 'changed' ], [ 'delete', [3], 3, 'missing' ],
+	      [ 'swap', [2, 4], 2, 'moved' ], [ 'truncate', [], undef, 'cut off' ]) {
+	my ($op, $args, $bad, $what) = @$case;
+	my $copy = "$dir/t-$op";
+	sh('cp', '-r', "$dir/backup1", $copy) or die;
+	sh($tamper, $copy, $op, @$args) or die "tamper $op failed";
+	my $t = start_on($copy);
+	my $v = $t->ok_call('audit.verify');
+	ok(!$v->{ok}, "audit.verify catches an entry $op ($what)");
+	is($v->{first_bad_seq}, $bad, "naming the first bad sequence number") if defined $bad;
+	like($v->{reason}, qr/\Q$what\E/, "and why: $v->{reason}");
+	$t->stop;
+}
+
+# --- fail closed ---------------------------------------------------------------------------
+{
+	local $ENV{LIUD_TEST_FAIL_COMMITS} = 1;
+	my $f = Liud::start_daemon(clock => '2024-06-01', rules => 'tests/packs/mini');
+	my $x = $f->call('act', { action => 'create', params => { text => 'doomed' } });
+	ok($x->{error}, 'a write whose transaction fails is not acknowledged');
+	like($x->{error}{message}, qr/nothing was changed/, 'and says nothing was changed');
+	is($f->call('record.get', { id => 'N-000001' })->{error}{code}, -32002, 'nothing of it is stored');
+	ok($f->ok_call('status'), 'reads go on');
+	my $y = $f->ok_call('act', { action => 'create', params => { text => 'fine' } });
+	ok($y->{record}{id}, 'the next write succeeds');
+	ok($f->ok_call('audit.verify')->{ok}, 'and the chain is whole');
+	$f->stop;
+}
+done_testing;

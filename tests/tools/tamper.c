@@ -1,0 +1,91 @@
+/*
+ * tamper — a test tool that damages a stopped daemon's audit log the way an
+ * attacker with write access to the database file would, so that the tests
+ * can show audit.verify catches it.  Not part of liud; the one program
+ * besides store.c that opens LMDB directly, on purpose.
+ *
+ *   tamper DBDIR change SEQ     rewrite entry SEQ's outcome
+ *   tamper DBDIR delete SEQ     remove entry SEQ
+ *   tamper DBDIR swap A B       exchange entries A and B
+ *   tamper DBDIR truncate       remove the last entry
+ */
+#include <lmdb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void key(unsigned char k[8], uint64_t seq)
+{
+	for (int i = 7; i >= 0; i--, seq >>= 8)
+		k[i] = (unsigned char)(seq & 0xff);
+}
+
+static int die(const char *what, int rc)
+{
+	fprintf(stderr, "tamper: %s: %s\n", what, mdb_strerror(rc));
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: tamper DBDIR change|delete|swap|truncate [SEQ [SEQ]]\n");
+		return 2;
+	}
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	int rc;
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 16);
+	mdb_env_set_mapsize(env, (size_t)1 << 30);
+	if ((rc = mdb_env_open(env, argv[1], 0, 0600)) || (rc = mdb_txn_begin(env, NULL, 0, &txn)) ||
+	    (rc = mdb_dbi_open(txn, "audit", 0, &dbi)))
+		return die("open", rc);
+	unsigned char ka[8], kb[8];
+	MDB_val k = { 8, ka }, v, k2 = { 8, kb }, v2;
+	const char *op = argv[2];
+	if (strcmp(op, "change") == 0 && argc == 4) {
+		key(ka, strtoull(argv[3], NULL, 10));
+		if ((rc = mdb_get(txn, dbi, &k, &v)))
+			return die("get", rc);
+		char *s = malloc(v.mv_size + 1);
+		memcpy(s, v.mv_data, v.mv_size);
+		s[v.mv_size] = '\0';
+		char *p = strstr(s, "\"outcome\":\"");
+		if (!p)
+			return die("no outcome field", 0);
+		p[11] = p[11] == 'X' ? 'Y' : 'X'; /* same length, different content */
+		v.mv_data = s;
+		rc = mdb_put(txn, dbi, &k, &v, 0);
+	} else if (strcmp(op, "delete") == 0 && argc == 4) {
+		key(ka, strtoull(argv[3], NULL, 10));
+		rc = mdb_del(txn, dbi, &k, NULL);
+	} else if (strcmp(op, "swap") == 0 && argc == 5) {
+		key(ka, strtoull(argv[3], NULL, 10));
+		key(kb, strtoull(argv[4], NULL, 10));
+		if ((rc = mdb_get(txn, dbi, &k, &v)) || (rc = mdb_get(txn, dbi, &k2, &v2)))
+			return die("get", rc);
+		char *a = malloc(v.mv_size), *b = malloc(v2.mv_size);
+		memcpy(a, v.mv_data, v.mv_size);
+		memcpy(b, v2.mv_data, v2.mv_size);
+		MDB_val va = { v.mv_size, a }, vb = { v2.mv_size, b };
+		if (!(rc = mdb_put(txn, dbi, &k, &vb, 0)))
+			rc = mdb_put(txn, dbi, &k2, &va, 0);
+	} else if (strcmp(op, "truncate") == 0) {
+		MDB_cursor *cur;
+		mdb_cursor_open(txn, dbi, &cur);
+		if (!(rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)))
+			rc = mdb_cursor_del(cur, 0);
+	} else {
+		fprintf(stderr, "tamper: bad arguments\n");
+		return 2;
+	}
+	if (rc)
+		return die(op, rc);
+	if ((rc = mdb_txn_commit(txn)))
+		return die("commit", rc);
+	mdb_env_close(env);
+	return 0;
+}
