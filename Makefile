@@ -38,7 +38,7 @@ E = @:
 endif
 
 # Modules shared by the daemon (and the unit tests).  The client links only wire.o.
-CORE_MODS := log clock wire hash store rules rules_conv rules_conf prelude conf auth audit commit ledger sched rpc rpc_records rpc_admin server
+CORE_MODS := log clock wire hash store rules rules_conv rules_conf prelude conf auth audit commit ledger packs sched rpc rpc_records rpc_admin rpc_rules server
 CORE_OBJS := $(CORE_MODS:%=$(O)/%.o)
 LIUD_OBJS := $(O)/liud.o $(CORE_OBJS)
 LIUCTL_OBJS := $(O)/liuctl.o $(O)/wire.o

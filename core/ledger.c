@@ -139,8 +139,8 @@ static char *dump(json_t *j)
 size_t ledger_inflight(const struct ledger *l) { return l->inflight; }
 
 int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
-		 json_t **audit_only, size_t n_audit, const char *meta_key,
-		 const char *meta_val, commit_cb cb, void *ud)
+		 json_t **audit_only, size_t n_audit, const char *const *meta,
+		 commit_cb cb, void *ud)
 {
 	struct commit_write *w = commit_write_new();
 	struct pending *p = calloc(1, sizeof *p);
@@ -175,8 +175,9 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		    (rc = commit_put_audit(w, head.seq, id, dump(audit_only[i]))) < 0)
 			goto err;
 	}
-	if (meta_key && (rc = commit_put_meta(w, meta_key, strdup(meta_val))) < 0)
-		goto err;
+	for (size_t i = 0; meta && meta[i] && meta[i + 1]; i += 2)
+		if ((rc = commit_put_meta(w, meta[i], strdup(meta[i + 1]))) < 0)
+			goto err;
 	char *num;
 	if (asprintf(&num, "%" PRIu64, l->next_id) < 0)
 		goto err;

@@ -45,13 +45,14 @@ struct ledger_change {
 
 /*
  * Queues one durable write of `n` changes (n may be 0 with audit-only
- * entries in `audit_only`), plus one optional metadata pair (copied).
+ * entries in `audit_only`), plus metadata pairs (copied): `meta` is NULL or
+ * a NULL-terminated list key, value, key, value, ...
  * cb(ud, status) runs once it is durable or failed.  Returns 0 (cb will
  * run) or a negative errno (cb will not run, nothing was queued).
  */
 int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
-		 json_t **audit_only, size_t n_audit, const char *meta_key,
-		 const char *meta_val, commit_cb cb, void *ud);
+		 json_t **audit_only, size_t n_audit, const char *const *meta,
+		 commit_cb cb, void *ud);
 
 /* Writes queued or in flight through this ledger. */
 size_t ledger_inflight(const struct ledger *l);

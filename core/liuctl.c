@@ -90,6 +90,13 @@ static const char *jstr(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/* The same, or `dflt` when the member is missing or not a string. */
+static const char *jstr_or(const json_t *o, const char *key, const char *dflt)
+{
+	const char *s = jstr(o, key);
+	return s ? s : dflt;
+}
+
 static bool parse_int(const char *s, long long *out)
 {
 	char *end;
@@ -255,6 +262,23 @@ static void put_text(FILE *f, const char *s, bool lines)
 		safe_char(&s, &out, &n, lines);
 		fwrite(out, 1, n, f);
 	}
+}
+
+/* Prints one formatted line on stdout, made safe for a terminal (a line
+ * break in the text is data, and prints as a space). */
+__attribute__((format(printf, 1, 2)))
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	put_text(stdout, s, false);
+	fputc('\n', stdout);
+	free(s);
 }
 
 /*
@@ -589,13 +613,13 @@ struct ctl {
 static int ctl_connect(struct ctl *c)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int err;
+	int fd, err;
 	if (strlen(c->socket) >= sizeof sa.sun_path) {
 		err = ENAMETOOLONG;
 		goto err;
 	}
 	memcpy(sa.sun_path, c->socket, strlen(c->socket) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		err = errno;
 		goto err;
@@ -716,21 +740,19 @@ static int ctl_call(struct ctl *c, const char *method, json_t *params, json_t **
 	return st;
 }
 
+/* A reason {ja, en} on stderr, one line per language, after `prefix` (a
+ * field name, which may echo what someone typed: printed safely too). */
 static void print_reason(const char *prefix, const json_t *r)
 {
-	const char *langs[] = { "ja", "en" };
-	if (json_is_string(r)) {
-		fprintf(stderr, "  %s", prefix);
-		put_text(stderr, json_string_value(r), false);
-		fputc('\n', stderr);
-		return;
-	}
+	const char *text[2] = { jstr(r, "ja"), jstr(r, "en") };
+	if (json_is_string(r))
+		text[0] = json_string_value(r);
 	for (size_t i = 0; i < 2; i++) {
-		const char *s = jstr(r, langs[i]);
-		if (!s)
+		if (!text[i])
 			continue;
-		fprintf(stderr, "  %s", prefix);
-		put_text(stderr, s, false);
+		fputs("  ", stderr);
+		put_text(stderr, prefix, false);
+		put_text(stderr, text[i], false);
 		fputc('\n', stderr);
 	}
 }
@@ -743,7 +765,17 @@ static void print_error(const json_t *err)
 	json_t *data = json_object_get(err, "data");
 	json_int_t code = json_integer_value(json_object_get(err, "code"));
 	fprintf(stderr, "liuctl: error %" JSON_INTEGER_FORMAT ": ", code);
-	put_text(stderr, msg ? msg : "(no message)", false);
+	if (msg) {
+		/* A message may end in a report's line break: keep the line tidy. */
+		char *m = xstrdup(msg);
+		size_t n = strlen(m);
+		while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' ' || m[n - 1] == '\r'))
+			m[--n] = '\0';
+		put_text(stderr, m, false);
+		free(m);
+	} else {
+		fputs("(no message)", stderr);
+	}
 	fputc('\n', stderr);
 	json_t *errors = json_object_get(data, "errors");
 	json_t *reasons = json_object_get(data, "reasons");
@@ -953,7 +985,9 @@ static json_t *load_json(const struct cmd *cmd, const char *what, const char *s)
 		v = json_load_file(s + 1, flags, &e);
 	else
 		v = json_loads(s, flags, &e);
-	if (!v)
+	if (!v && e.line < 0) /* the file could not be read: no position */
+		usage_fail(cmd, "%s: %s", what, e.text);
+	else if (!v)
 		usage_fail(cmd, "%s: %s (line %d, column %d)", what, e.text, e.line, e.column);
 	return v;
 }
@@ -1063,22 +1097,22 @@ static int show_status(const struct args *a, json_t *r)
 	table_init(&t, 2);
 	kvj(&t, "version", json_object_get(r, "version"));
 	char *up = duration(json_integer_value(json_object_get(r, "uptime_s")));
-	char *s = xasprintf("%s (since %s)", up, jstr(r, "started_at") ? jstr(r, "started_at") : "?");
+	char *s = xasprintf("%s (since %s)", up, jstr_or(r, "started_at", "?"));
 	kv(&t, "uptime", s);
 	free(s);
 	free(up);
 
 	json_t *rules = json_object_get(r, "rules");
 	char *ver = short_version(jstr(rules, "version"));
-	s = xasprintf("%s version %s, loaded %s", jstr(rules, "name") ? jstr(rules, "name") : "?",
-		      ver, jstr(rules, "loaded_at") ? jstr(rules, "loaded_at") : "?");
+	s = xasprintf("%s version %s, loaded %s", jstr_or(rules, "name", "?"),
+		      ver, jstr_or(rules, "loaded_at", "?"));
 	kv(&t, "rules", s);
 	free(s);
 	free(ver);
 
 	json_t *clock = json_object_get(r, "clock");
-	s = xasprintf("%s (%s)", jstr(clock, "now") ? jstr(clock, "now") : "?",
-		      jstr(clock, "mode") ? jstr(clock, "mode") : "?");
+	s = xasprintf("%s (%s)", jstr_or(clock, "now", "?"),
+		      jstr_or(clock, "mode", "?"));
 	kv(&t, "clock", s);
 	free(s);
 
@@ -1209,13 +1243,8 @@ static int show_record_list(const struct args *a, json_t *r)
 	table_print(&t, stdout);
 	table_free(&t);
 	const char *next = jstr(r, "next");
-	if (next) {
-		fputs("more after ", stdout);
-		put_text(stdout, next, false);
-		fputs(": use --after ", stdout);
-		put_text(stdout, next, false);
-		fputs(" or --all\n", stdout);
-	}
+	if (next)
+		say("more after %s: use --after %s or --all", next, next);
 	return ST_OK;
 }
 
@@ -1227,9 +1256,11 @@ static void print_events(const json_t *events)
 		const char *type = jstr(e, "type");
 		char *line = xasprintf("  %s:", type ? type : "event");
 		if (json_object_get(e, "from") || json_object_get(e, "to")) {
-			char *f = json_text(json_object_get(e, "from"));
+			/* A created record comes from no state: "-> submitted". */
+			json_t *from = json_object_get(e, "from");
+			char *f = from && !json_is_null(from) ? json_text(from) : xstrdup("");
 			char *t = json_text(json_object_get(e, "to"));
-			char *l = xasprintf("%s %s -> %s", line, f, t);
+			char *l = xasprintf("%s %s%s-> %s", line, f, *f ? " " : "", t);
 			free(f);
 			free(t);
 			free(line);
@@ -1246,8 +1277,7 @@ static void print_events(const json_t *events)
 			free(line);
 			line = l;
 		}
-		put_text(stdout, line, false);
-		fputc('\n', stdout);
+		say("%s", line);
 		free(line);
 	}
 }
@@ -1258,10 +1288,7 @@ static int show_act(const struct args *a, json_t *r)
 	char *id = json_text(json_object_get(rec, "id"));
 	char *rev = json_text(json_object_get(rec, "rev"));
 	char *state = json_text(json_object_get(rec, "state"));
-	char *line = xasprintf("ok: %s rev %s state %s", id, rev, state);
-	put_text(stdout, line, false);
-	fputc('\n', stdout);
-	free(line);
+	say("ok: %s rev %s state %s", id, rev, state);
 	free(id);
 	free(rev);
 	free(state);
@@ -1272,13 +1299,9 @@ static int show_act(const struct args *a, json_t *r)
 static int show_eval(const struct args *a, json_t *r)
 {
 	char *ver = short_version(jstr(r, "rules_version"));
-	char *line = xasprintf("decision: %s  (%s at %s, rules %s)",
-			       jstr(r, "decision") ? jstr(r, "decision") : "?",
-			       jstr(r, "id") ? jstr(r, "id") : "record given", jstr(r, "at") ? jstr(r, "at") : "now",
-			       ver);
-	put_text(stdout, line, false);
-	fputs("\n\n", stdout);
-	free(line);
+	say("decision: %s  (%s at %s, rules %s)", jstr_or(r, "decision", "?"),
+	    jstr_or(r, "id", "record given"), jstr_or(r, "at", "now"), ver);
+	fputc('\n', stdout);
 	free(ver);
 
 	/* Both languages, one line each, so neither reader is left out. */
@@ -1303,9 +1326,8 @@ static int show_eval(const struct args *a, json_t *r)
 
 	char *m = json_array_size(json_object_get(r, "measures_in_force")) ?
 		  json_text(json_object_get(r, "measures_in_force")) : xstrdup("none");
-	fputs("\nmeasures in force: ", stdout);
-	put_text(stdout, m, false);
 	fputc('\n', stdout);
+	say("measures in force: %s", m);
 	free(m);
 
 	json_t *inc = json_object_get(r, "incentives");
@@ -1357,11 +1379,9 @@ static int show_view(const struct args *a, json_t *r)
 		return ST_OK;
 	}
 	char *title = bilingual(json_object_get(r, "title"));
-	char *line = xasprintf("%s: %" JSON_INTEGER_FORMAT " rows", title,
-			       json_integer_value(json_object_get(r, "count")));
-	put_text(stdout, line, false);
-	fputs("\n\n", stdout);
-	free(line);
+	json_int_t n = json_integer_value(json_object_get(r, "count"));
+	say("%s: %" JSON_INTEGER_FORMAT " row%s", title, n, n == 1 ? "" : "s");
+	fputc('\n', stdout);
 	free(title);
 
 	/* Headers in Japanese over English, so each column is as wide as the
@@ -1379,7 +1399,7 @@ static int show_view(const struct args *a, json_t *r)
 	json_array_foreach(json_object_get(r, "rows"), j, row) {
 		table_row(&t);
 		json_array_foreach(cols, i, c) {
-			json_t *v = json_object_get(row, jstr(c, "id") ? jstr(c, "id") : "");
+			json_t *v = json_object_get(row, jstr_or(c, "id", ""));
 			if (v && !json_is_null(v))
 				table_setj(&t, i, v);
 		}
@@ -1406,8 +1426,14 @@ static int show_history(const struct args *a, json_t *r)
 		who = who ? who : jstr(e, "by") ? jstr(e, "by") : jstr(e, "who");
 		table_set(&t, 2, who ? who : "-");
 		const char *act = jstr(e, "action") ? jstr(e, "action") : jstr(e, "method");
-		table_set(&t, 3, act ? act : jstr(e, "type") ? jstr(e, "type") : "-");
-		json_t *rev = json_object_get(e, "rev"), *before = json_object_get(e, "rev_before");
+		const char *measure = jstr(e, "measure"); /* an enforcement names its measure */
+		if (act && measure)
+			table_setf(&t, 3, "%s %s", act, measure);
+		else
+			table_set(&t, 3, act ? act : jstr_or(e, "type", "-"));
+		json_t *rev = json_object_get(e, "rev_after"), *before = json_object_get(e, "rev_before");
+		if (!rev)
+			rev = json_object_get(e, "rev");
 		if (json_is_integer(rev))
 			table_setj(&t, 4, rev);
 		else if (json_is_integer(before))
@@ -1457,7 +1483,7 @@ static int show_rules_status(const struct args *a, json_t *r)
 	struct table t;
 	table_init(&t, 2);
 	char *title = bilingual(json_object_get(r, "title"));
-	char *s = xasprintf("%s  %s", jstr(r, "name") ? jstr(r, "name") : "?", title);
+	char *s = xasprintf("%s  %s", jstr_or(r, "name", "?"), title);
 	kv(&t, "pack", s);
 	free(s);
 	free(title);
@@ -1486,15 +1512,15 @@ static int show_rules_status(const struct args *a, json_t *r)
 	json_t *ms = json_object_get(r, "measures");
 	if (json_array_size(ms)) {
 		table_init(&t, 5);
-		table_add(&t, (const char *[]){ "MEASURE", "TYPE", "FROM", "UNTIL", "TITLE" });
+		table_add(&t, (const char *[]){ "MEASURE", "TYPE", "STARTS", "ENDS", "TITLE" });
 		size_t i;
 		json_t *m;
 		json_array_foreach(ms, i, m) {
 			table_row(&t);
 			table_setj(&t, 0, json_object_get(m, "id"));
 			table_set(&t, 1, json_is_true(json_object_get(m, "temporary")) ? "temporary" : "permanent");
-			table_set(&t, 2, jstr(m, "starts") ? jstr(m, "starts") : "-");
-			table_set(&t, 3, jstr(m, "ends") ? jstr(m, "ends") : "-");
+			table_set(&t, 2, jstr_or(m, "starts", "-"));
+			table_set(&t, 3, jstr_or(m, "ends", "-"));
 			char *tt = bilingual(json_object_get(m, "title"));
 			table_set(&t, 4, tt);
 			free(tt);
@@ -1521,7 +1547,8 @@ static int show_rules_status(const struct args *a, json_t *r)
 			table_setj(&t, 1, json_object_get(v, "roles"));
 			char *from = json_is_true(json_object_get(v, "creates")) ? xstrdup("(new)") :
 				     json_text(json_object_get(v, "from"));
-			char *to = json_text(json_object_get(v, "to"));
+			json_t *jto = json_object_get(v, "to");
+			char *to = jto && !json_is_null(jto) ? json_text(jto) : xstrdup("(same)");
 			table_setf(&t, 2, "%s -> %s", from, to);
 			free(from);
 			free(to);
@@ -1557,14 +1584,10 @@ static int show_rules_status(const struct args *a, json_t *r)
 static int show_rules_check(const struct args *a, json_t *r)
 {
 	char *ver = short_version(jstr(r, "version"));
-	char *s = xasprintf("ok: %s version %s: %" JSON_INTEGER_FORMAT " tests pass%s",
-			    jstr(r, "dir") ? jstr(r, "dir") : "?", ver,
-			    json_integer_value(json_object_get(r, "tests")),
-			    json_is_true(json_object_get(r, "live")) ? " (this is the live version)" :
-			    " (not live; `liuctl rules reload` activates it)");
-	put_text(stdout, s, false);
-	fputc('\n', stdout);
-	free(s);
+	say("ok: %s version %s: %" JSON_INTEGER_FORMAT " tests pass%s", jstr_or(r, "dir", "?"), ver,
+	    json_integer_value(json_object_get(r, "tests")),
+	    json_is_true(json_object_get(r, "live")) ? " (this is the live version)" :
+	    " (not live; `liuctl rules reload` activates it)");
 	free(ver);
 	return ST_OK;
 }
@@ -1572,12 +1595,8 @@ static int show_rules_check(const struct args *a, json_t *r)
 static int show_rules_reload(const struct args *a, json_t *r)
 {
 	char *ver = short_version(jstr(r, "version")), *prev = short_version(jstr(r, "previous"));
-	char *s = xasprintf("ok: reloaded %s: version %s (was %s), %" JSON_INTEGER_FORMAT
-			    " tests pass", jstr(r, "dir") ? jstr(r, "dir") : "?", ver, prev,
-			    json_integer_value(json_object_get(r, "tests")));
-	put_text(stdout, s, false);
-	fputc('\n', stdout);
-	free(s);
+	say("ok: reloaded %s: version %s (was %s), %" JSON_INTEGER_FORMAT " tests pass",
+	    jstr_or(r, "dir", "?"), ver, prev, json_integer_value(json_object_get(r, "tests")));
 	free(ver);
 	free(prev);
 	return ST_OK;
@@ -1594,7 +1613,7 @@ static int show_audit(const struct args *a, json_t *r)
 	}
 	fprintf(stderr, "liuctl: the audit chain is BROKEN at entry %" JSON_INTEGER_FORMAT ": ",
 		json_integer_value(json_object_get(r, "first_bad_seq")));
-	put_text(stderr, jstr(r, "reason") ? jstr(r, "reason") : "(no reason given)", false);
+	put_text(stderr, jstr_or(r, "reason", "(no reason given)"), false);
 	fputc('\n', stderr);
 	return ST_REPLY;
 }
@@ -1602,23 +1621,63 @@ static int show_audit(const struct args *a, json_t *r)
 static int show_backup(const struct args *a, json_t *r)
 {
 	char *b = bytes_text(json_integer_value(json_object_get(r, "bytes")));
-	char *s = xasprintf("ok: backup written to %s (%s in %" JSON_INTEGER_FORMAT " ms)",
-			    jstr(r, "path") ? jstr(r, "path") : "?", b,
-			    json_integer_value(json_object_get(r, "ms")));
-	put_text(stdout, s, false);
-	fputc('\n', stdout);
-	free(s);
+	say("ok: backup written to %s (%s in %" JSON_INTEGER_FORMAT " ms)", jstr_or(r, "path", "?"), b,
+	    json_integer_value(json_object_get(r, "ms")));
 	free(b);
 	return ST_OK;
 }
 
 static int show_clock(const struct args *a, json_t *r)
 {
-	char *s = xasprintf("clock: %s (%s)", jstr(r, "now") ? jstr(r, "now") : "?",
-			    jstr(r, "mode") ? jstr(r, "mode") : "?");
-	put_text(stdout, s, false);
-	fputc('\n', stdout);
-	free(s);
+	say("clock: %s (%s)", jstr_or(r, "now", "?"), jstr_or(r, "mode", "?"));
+	return ST_OK;
+}
+
+static int show_deadlines(const struct args *a, json_t *r)
+{
+	json_t *list = json_object_get(r, "deadlines");
+	if (json_array_size(list) == 0) {
+		puts("no deadlines ahead");
+		return ST_OK;
+	}
+	struct table t;
+	table_init(&t, 5);
+	table_add(&t, (const char *[]){ "AT", "MEASURE", "RECORDS", "STATUS", "TITLE" });
+	size_t i;
+	json_t *d;
+	json_array_foreach(list, i, d) {
+		table_row(&t);
+		table_setj(&t, 0, json_object_get(d, "at"));
+		table_setj(&t, 1, json_object_get(d, "measure"));
+		table_setj(&t, 2, json_object_get(d, "records_affected"));
+		table_set(&t, 3, json_is_true(json_object_get(d, "enforced")) ? "enforced" :
+				 json_is_true(json_object_get(d, "due")) ? "due" : "ahead");
+		char *title = bilingual(json_object_get(d, "title"));
+		table_set(&t, 4, title);
+		free(title);
+	}
+	table_print(&t, stdout);
+	table_free(&t);
+	return ST_OK;
+}
+
+static int show_enforce(const struct args *a, json_t *r)
+{
+	json_t *list = json_object_get(r, "enforced");
+	if (json_array_size(list) == 0) {
+		say("nothing was due at %s", jstr_or(json_object_get(r, "clock"), "now", "this time"));
+		return ST_OK;
+	}
+	list_table(list, (const char *[]){ "measure", "at", "seen", "changed" },
+		   (const char *[]){ "MEASURE", "DEADLINE", "RECORDS SEEN", "CHANGED" }, 4);
+	return ST_OK;
+}
+
+/* The deadlines already enforced are left out unless --all asks. */
+static int build_deadlines(const struct args *a, json_t *params)
+{
+	if (arg(a, "all"))
+		json_object_set_new(params, "all", json_true());
 	return ST_OK;
 }
 
@@ -1804,12 +1863,13 @@ static const struct cmd commands[] = {
 	{ "history <id>", "history",
 	  "Show the audit entries of one record, oldest first.",
 	  NULL, false, NULL, show_history, NULL },
-	{ "deadlines [--limit <n>]", "deadlines",
-	  "List the upcoming enforcements: time, measure, records affected.",
-	  NULL, false, NULL, show_auto, NULL },
+	{ "deadlines [--limit <n>] [--all]", "deadlines",
+	  "List the upcoming enforcements: time, measure, records affected\n"
+	  "(--all: the enforced ones too).",
+	  "{limit?, all?}", false, build_deadlines, show_deadlines, NULL },
 	{ "enforce", "enforce",
 	  "Enforce what is due now (idempotent).",
-	  NULL, false, NULL, show_auto, NULL },
+	  NULL, false, NULL, show_enforce, NULL },
 	{ "rules status", "rules.status",
 	  "Show the live rule pack: version, files, measures and their periods, actions, views.",
 	  NULL, false, NULL, show_rules_status, NULL },
@@ -1893,12 +1953,10 @@ static void cmd_usage(FILE *f, const struct cmd *cmd)
 		fprintf(f, "        %.*s\n", (int)n, p);
 		p += n + (p[n] == '\n');
 	}
-	if (cmd->method) {
-		char *d = params_doc(cmd);
-		fprintf(f, "        method %s %s\n", cmd->method, d);
+	if (cmd->method || (cmd->params && *cmd->params)) {
+		char *d = cmd->params ? xstrdup(cmd->params) : params_doc(cmd);
+		fprintf(f, "        method %s %s\n", cmd->method ? cmd->method : "<method>", d);
 		free(d);
-	} else if (cmd->params && *cmd->params) {
-		fprintf(f, "        method <method>, %s\n", cmd->params);
 	}
 }
 

@@ -17,10 +17,12 @@
 #include "clock.h"
 #include "commit.h"
 #include "conf.h"
+#include "hash.h"
 #include "log.h"
 #include "rpc.h"
 #include "rules.h"
 #include "ledger.h"
+#include "packs.h"
 #include "sched.h"
 #include "server.h"
 #include "store.h"
@@ -128,15 +130,110 @@ static void on_signal(uv_signal_t *h, int sig)
 {
 	struct daemon *d = h->data;
 	if (sig == SIGHUP) {
-		json_t *res;
-		rpc_reload(d->rpc, NULL, "SIGHUP", &res);
-		json_decref(res);
+		rpc_reload(d->rpc, NULL, "SIGHUP", "SIGHUP", NULL, NULL);
 		return;
 	}
 	stop(d, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
 /* --- the daemon ------------------------------------------------------------ */
+
+/*
+ * Which pack goes live at start.  The store remembers the last activated
+ * version.  The folder wins when it still is that version, or when it
+ * changed since and its tests pass (a start is then recorded like a
+ * reload); a rollback stays live while the folder is as it was when the
+ * rollback happened; a folder that fails falls back to the kept version.
+ */
+static int choose_rules(struct daemon *d, struct rules **out, bool *record, char *fv)
+{
+	struct conf *c = &d->conf;
+	struct rules_opts plain = rule_opts(c, false), tested = rule_opts(c, true);
+	struct rules *folder = NULL;
+	char *err = NULL;
+	int frc = rules_load(&folder, c->rules, &plain, &err);
+	if (frc < 0)
+		log_err("liud: the rule pack folder does not load dir=%s error=\"%s\"", c->rules, err);
+	free(err);
+	err = NULL;
+	if (folder)
+		snprintf(fv, HASH_HEX, "%s", rules_version(folder));
+	json_t *active = NULL;
+	packs_active(d->store, &active);
+	const char *av = json_string_value(json_object_get(active, "version"));
+	const char *how = json_string_value(json_object_get(active, "how"));
+	const char *afv = json_string_value(json_object_get(active, "folder_version"));
+	int rc = 0;
+	if (folder && av && strcmp(rules_version(folder), av) == 0) {
+		*out = folder; /* as activated last time */
+		goto done;
+	}
+	if (folder && av && how && strcmp(how, "rollback") == 0 && afv &&
+	    strcmp(rules_version(folder), afv) == 0) {
+		log_info("liud: keeping the rolled-back rules version=%.12s (the folder is unchanged since)", av);
+		rules_free(folder);
+		folder = NULL;
+	} else if (folder) {
+		/* New to the store: it must pass its tests, like a reload. */
+		rules_free(folder);
+		folder = NULL;
+		rc = rules_load(&folder, c->rules, &tested, &err);
+		char *report = NULL;
+		int total = 0;
+		if (rc == 0 && rules_test_report(folder, &report, &total) == 0) {
+			*out = folder;
+			*record = true;
+			goto done;
+		}
+		log_err("liud: the rule pack folder fails its tests dir=%s report=\"%.500s\"", c->rules,
+			report ? report : err ? err : "");
+		free(report);
+		free(err);
+		rules_free(folder);
+		folder = NULL;
+	}
+	if (!av) {
+		log_err("liud: no rule pack can go live (the folder fails and none was activated before)");
+		rc = -EINVAL;
+		goto done;
+	}
+	/* The kept version, exactly as it was activated. */
+	char root[4200], *dir = NULL;
+	snprintf(root, sizeof root, "%s/packs", c->db);
+	if ((rc = packs_materialize(d->store, root, av, &dir)) < 0 ||
+	    (rc = rules_load(out, dir, &plain, &err)) < 0) {
+		log_err("liud: the kept rules version=%.12s cannot be loaded error=\"%s\"", av,
+			err ? err : liu_strerror(rc));
+	} else {
+		log_warn("liud: serving the kept rules version=%.12s from %s", av, dir);
+	}
+	free(err);
+	free(dir);
+done:
+	json_decref(active);
+	return rc;
+}
+
+static void recorded(void *ud, int rc, json_t *res)
+{
+	int *out = ud;
+	*out = rc < 0 ? rc : 1;
+	json_decref(res);
+}
+
+/* Writes the activation of the start-up pack before anything is served. */
+static int record_activation(struct daemon *d, const char *folder_version)
+{
+	int done = 0;
+	int rc = rpc_activate_initial(d->rpc, folder_version, recorded, &done);
+	if (rc < 0)
+		return rc;
+	while (done == 0)
+		uv_run(d->loop, UV_RUN_ONCE);
+	if (done < 0)
+		log_err("liud: the rules activation could not be written error=\"%s\"", liu_strerror(done));
+	return done < 0 ? done : 0;
+}
 
 static void caught_up(void *ud, json_t *report)
 {
@@ -171,7 +268,6 @@ static int run(struct daemon *d)
 {
 	struct conf *c = &d->conf;
 	int rc;
-	char *err = NULL;
 	d->loop = uv_default_loop();
 	if (server_probe(c->socket)) {
 		log_err("liud: cannot serve the socket path=%s error=\"a live daemon already answers on it\"",
@@ -185,20 +281,11 @@ static int run(struct daemon *d)
 			rc == -EBUSY ? " (another liud uses it)" : "");
 		return 1;
 	}
-	struct rules_opts ro = rule_opts(c, false);
 	struct rules *rules;
-	if ((rc = rules_load(&rules, c->rules, &ro, &err)) < 0) {
-		log_err("liud: cannot load the rule pack dir=%s error=\"%s\"", c->rules, err);
-		free(err);
+	bool record = false;
+	char folder_version[HASH_HEX] = "";
+	if ((rc = choose_rules(d, &rules, &record, folder_version)) < 0)
 		goto err_store;
-	}
-	/* Test builds and drills: make the first N commits fail, to show that a
-	 * failed write changes nothing and is never acknowledged. */
-	const char *fault = getenv("LIUD_TEST_FAIL_COMMITS");
-	if (fault && clock_is_test()) {
-		log_warn("liud: TEST FAULT: the next %d commits will fail", atoi(fault));
-		store_fail_commits(d->store, atoi(fault), -EIO);
-	}
 	if ((rc = commit_new(&d->commit, d->loop, d->store)) < 0 ||
 	    (rc = auth_new(&d->auth, c->roles, getuid())) < 0) {
 		log_err("liud: start-up failed error=\"%s\"", liu_strerror(rc));
@@ -217,7 +304,10 @@ static int run(struct daemon *d)
 		rules_free(rules);
 		goto err_ledger;
 	}
-	if ((rc = sched_new(&d->sched, d->loop, d->store, d->ledger, rules, c->enforce_batch)) < 0) {
+	if (record && (rc = record_activation(d, folder_version)) < 0)
+		goto err_rpc;
+	if ((rc = sched_new(&d->sched, d->loop, d->store, d->ledger, rpc_rules(d->rpc),
+			    c->enforce_batch)) < 0) {
 		log_err("liud: start-up failed error=\"%s\"", liu_strerror(rc));
 		goto err_rpc;
 	}
@@ -234,6 +324,13 @@ static int run(struct daemon *d)
 		goto err_sched;
 	}
 	rpc_set_connections(d->rpc, server_connections, d->server);
+	/* Drills and tests only: the first N commits after start fail, to show
+	 * that a failed write changes nothing and is never acknowledged. */
+	const char *fault = getenv("LIUD_TEST_FAIL_COMMITS");
+	if (fault && clock_is_test()) {
+		log_warn("liud: TEST FAULT: the next %d commits will fail", atoi(fault));
+		store_fail_commits(d->store, atoi(fault), -EIO);
+	}
 
 	uv_signal_init(d->loop, &d->sig_term);
 	uv_signal_init(d->loop, &d->sig_int);

@@ -37,6 +37,18 @@ local defs = {
   tests = {},
 }
 local loading = true               -- declarations are accepted only while loading
+
+-- Per-rule counters (calls, failures, time), for status: which rule is slow
+-- or failing is the first thing policy staff ask after a change.
+local counters = { check = {}, action = {}, hook = {}, view = {} }
+local clock_us = host.clock_us
+local function counted(class, name, ok, t0)
+  local c = counters[class][name]
+  if not c then c = { calls = 0, failures = 0, time_us = 0 }; counters[class][name] = c end
+  c.calls = c.calls + 1
+  if not ok then c.failures = c.failures + 1 end
+  c.time_us = c.time_us + (clock_us() - t0)
+end
 local current_file = "?"
 
 -- ---------------------------------------------------------------- helpers
@@ -614,12 +626,14 @@ function api.act(name, rec, params, ctx)
   if type(rec.data) ~= "table" then rec.data = {} end
   local events = array()
   call_events = events
+  local t0 = clock_us()
   local ok, res = protect(function()
     local app = rec.data
     if a.run then a.run(app, params, at, rec) end
     return nil
   end)
   call_events = nil
+  counted("action", name, ok and true or res.refused ~= nil, t0)
   if not ok then return res end
   if rec.state == before_state or rec.state == nil then rec.state = a.to or before_state end
   if not kind.state_set[rec.state] then
@@ -639,7 +653,10 @@ local function run_checks(rec, at)
   local results, all = array(), true
   for _, id in ipairs(defs.check_order) do
     local c = defs.checks[id]
-    local r = c.fn(rec.data or {}, at, rec)
+    local t0 = clock_us()
+    local cok, r = pcall(c.fn, rec.data or {}, at, rec)
+    counted("check", id, cok, t0)
+    if not cok then error(r, 0) end
     local entry
     if r == PASS or r == true then
       entry = { id = id, ok = true, reason = text("満たしています", "met") }
@@ -676,7 +693,9 @@ end
 -- A view's row for one record, or nil to leave the record out.
 function api.view_row(name, rec, params, at)
   local v = defs.views[name]
+  local t0 = clock_us()
   local ok, res = protect(function() return v.row(rec.data or {}, rec, params or {}, at) end)
+  counted("view", name, ok, t0)
   if not ok then return res end
   if res == nil then return { skip = true } end
   return { row = res }
@@ -708,6 +727,7 @@ function api.expire(mid, rec, at)
   local before_state, before_data = rec.state, copy(rec.data)
   local applied = false
   call_events = events
+  local t0 = clock_us()
   local ok, res = protect(function()
     for _, h in ipairs(hooks) do
       if h.kind == rec.kind and (h.states == nil or contains(h.states, rec.state)) then
@@ -717,6 +737,7 @@ function api.expire(mid, rec, at)
     end
   end)
   call_events = nil
+  if applied or not ok then counted("hook", mid, ok, t0) end
   if not ok then return res end
   if not applied then return {} end
   local kind = defs.kinds[rec.kind]
@@ -730,6 +751,8 @@ function api.expire(mid, rec, at)
 end
 
 function api.view_exists(name) return defs.views[name] ~= nil end
+
+function api.stats() return counters end
 
 -- ---------------------------------------------------------------- pack tests
 

@@ -37,7 +37,10 @@ static const struct method {
 	{ "enforce", rpc_m_enforce, ROLE_ADMIN, true },
 	{ "rules.status", rpc_m_rules_status, ROLE_ANY, false },
 	{ "rules.check", rpc_m_rules_check, R_POL_ADM, false },
-	{ "rules.reload", rpc_m_rules_reload, R_POL_ADM, false },
+	{ "rules.diff", rpc_m_rules_diff, R_POL_ADM, false },
+	{ "rules.reload", rpc_m_rules_reload, R_POL_ADM, true },
+	{ "rules.history", rpc_m_rules_history, R_POL_ADM, false },
+	{ "rules.rollback", rpc_m_rules_rollback, R_POL_ADM, true },
 	{ "audit.verify", rpc_m_audit_verify, ROLE_ADMIN, false },
 	{ "backup", rpc_m_backup, ROLE_ADMIN, false },
 	{ "clock.set", rpc_m_clock_set, ROLE_ADMIN, false },
@@ -338,63 +341,6 @@ done:
 	json_decref(c.id);
 	json_decref(c.params);
 	return RPC_DONE;
-}
-
-/* --- reload ------------------------------------------------------------------- */
-
-int rpc_reload(struct rpc *r, const char *path, const char *who, json_t **result)
-{
-	const struct conf *cf = r->d.conf;
-	struct rules_opts o = {
-		.mem_limit = cf->rule_memory,
-		.instr_limit = cf->rule_instructions,
-		.time_limit_ms = cf->rule_time_ms,
-		.load_tests = true,
-	};
-	const char *dir = path ? path : r->rules_path;
-	struct rules *next;
-	char *err = NULL;
-	int rc = rules_load(&next, dir, &o, &err);
-	if (rc < 0) {
-		log_err("rules: reload refused by=%s dir=%s error=\"%s\" live=%s", who, dir, err,
-			rules_version(r->rules));
-		*result = json_pack("{s:s, s:s, s:s}", "error", err ? err : liu_strerror(rc),
-				    "dir", dir, "live_version", rules_version(r->rules));
-		free(err);
-		return rc;
-	}
-	/* The pack's own tests must pass before it may decide anything. */
-	char *report = NULL;
-	int total = 0;
-	int failed = rules_test_report(next, &report, &total);
-	if (failed != 0) {
-		log_err("rules: reload refused by=%s dir=%s failed_tests=%d live=%s", who, dir, failed,
-			rules_version(r->rules));
-		*result = json_pack("{s:s, s:s, s:i, s:s}", "error",
-				    report ? report : "the pack's tests could not run", "dir", dir,
-				    "failed_tests", failed, "live_version", rules_version(r->rules));
-		free(report);
-		rules_free(next);
-		return LIU_ESCRIPT;
-	}
-	/* The swap: every call runs on this thread, so no call is inside the old
-	 * pack now; writes in flight were decided by it and say so. */
-	struct rules *old = r->rules;
-	r->rules = next;
-	if (path) {
-		free(r->rules_path);
-		r->rules_path = strdup(path);
-	}
-	r->rules_loaded_at = clock_now();
-	if (r->d.sched)
-		sched_set_rules(r->d.sched, next); /* the schedule follows the pack */
-	log_info("rules: reloaded by=%s dir=%s version=%s previous=%s tests=%d", who, dir,
-		 rules_version(next), rules_version(old), total);
-	*result = json_pack("{s:s, s:s, s:s, s:i, s:O}", "version", rules_version(next),
-			    "previous", rules_version(old), "dir", rules_dir(next), "tests", total,
-			    "files", json_object_get(rules_describe(next), "files"));
-	rules_free(old);
-	return 0;
 }
 
 size_t rpc_pending_writes(struct rpc *r) { return commit_pending(r->d.commit); }

@@ -72,13 +72,25 @@ enum rpc_status rpc_handle(struct rpc *r, const struct auth_peer *peer, const ch
  * bad UTF-8 at the framing level): id null.  Caller frees. */
 char *rpc_error_line(int code, const char *message, size_t *len);
 
+/* Receives the outcome of a reload: rc 0 with result {version, previous,
+ * dir, how, files}, or an error code with result {error, ...}.  The callee
+ * takes `result`. */
+typedef void (*rpc_reload_cb)(void *ud, int rc, json_t *result);
+
 /*
- * Reloads the rule pack from `path` (NULL: the current pack's folder): builds
- * and tests it on the side, swaps only on success.  Returns 0 with *result
- * describing the new pack, or a negative errno with *result = {error}.
- * Caller decrefs *result.  `who` names the trigger for the log and audit.
+ * Reloads the rule pack from `path` (NULL: the current pack's folder):
+ * builds it and runs its tests on the side; on success records the
+ * activation durably (history, the pack's files, an audit entry) and only
+ * then swaps.  On failure the old pack stays live.  `who` and `how`
+ * ("reload", "SIGHUP", "watch") are logged and audited.  cb (may be NULL)
+ * runs once, possibly before this returns.  Returns 0 or the error code.
  */
-int rpc_reload(struct rpc *r, const char *path, const char *who, json_t **result);
+int rpc_reload(struct rpc *r, const char *path, const char *who, const char *how,
+	       rpc_reload_cb cb, void *ud);
+
+/* Records the pack rpc was created with as activated at start ("start"),
+ * when the store has no record of it yet.  cb as above. */
+int rpc_activate_initial(struct rpc *r, const char *folder_version, rpc_reload_cb cb, void *ud);
 
 /* The live pack (borrowed: valid until the next reload). */
 struct rules *rpc_rules(struct rpc *r);

@@ -79,6 +79,7 @@ enum rpc_status rpc_m_rules_status(struct rpc_call *c)
 	json_object_set_new(d, "loaded_at", json_string(clock_format(r->rules_loaded_at, loaded)));
 	struct rules_stats s;
 	rules_stats(r->rules, &s);
+	json_object_set_new(d, "counters", rules_counters(r->rules));
 	json_object_set_new(d, "stats", json_pack("{s:I, s:I, s:I, s:I}", "calls", (json_int_t)s.calls,
 						  "errors", (json_int_t)s.errors, "budget_kills",
 						  (json_int_t)s.budget_kills, "memory_bytes",
@@ -90,68 +91,6 @@ enum rpc_status rpc_m_rules_status(struct rpc_call *c)
 		json_object_del(d, "dir");
 	}
 	rpc_result(c, d);
-	return RPC_DONE;
-}
-
-enum rpc_status rpc_m_rules_check(struct rpc_call *c)
-{
-	struct rpc *r = c->rpc;
-	const char *path = NULL;
-	if (!rpc_param_str(c, "path", false, PATH_MAX_LEN, &path))
-		return RPC_DONE;
-	const struct conf *cf = r->d.conf;
-	struct rules_opts o = { .mem_limit = cf->rule_memory, .instr_limit = cf->rule_instructions,
-				.time_limit_ms = cf->rule_time_ms, .load_tests = true };
-	struct rules *cand;
-	char *err = NULL;
-	const char *dir = path ? path : r->rules_path;
-	int rc = rules_load(&cand, dir, &o, &err);
-	if (rc < 0) {
-		char msg[700];
-		snprintf(msg, sizeof msg, "rule pack does not load: %.600s", err ? err : liu_strerror(rc));
-		rpc_error(c, rc == -ENOENT || rc == -ENOTDIR ? WIRE_INVALID_PARAMS : WIRE_SCRIPT_ERROR,
-			  msg, json_pack("{s:s, s:s?}", "dir", dir, "error", err));
-		free(err);
-		return RPC_DONE;
-	}
-	char *report = NULL;
-	int total = 0;
-	int failed = rules_test_report(cand, &report, &total);
-	if (failed != 0) {
-		char msg[160];
-		snprintf(msg, sizeof msg, "rule pack tests failed: %d of %d", failed, total);
-		rpc_error(c, WIRE_SCRIPT_ERROR, msg,
-			  json_pack("{s:s, s:s, s:i, s:i, s:s?}", "dir", dir, "version", rules_version(cand),
-				    "tests", total, "failed", failed, "report", report));
-	} else {
-		rpc_result(c, json_pack("{s:b, s:s, s:s, s:i, s:O, s:b}", "ok", 1, "dir", dir, "version",
-					rules_version(cand), "tests", total, "files",
-					json_object_get(rules_describe(cand), "files"), "live",
-					strcmp(rules_version(cand), rules_version(r->rules)) == 0));
-	}
-	free(report);
-	rules_free(cand);
-	return RPC_DONE;
-}
-
-enum rpc_status rpc_m_rules_reload(struct rpc_call *c)
-{
-	const char *path = NULL;
-	if (!rpc_param_str(c, "path", false, PATH_MAX_LEN, &path))
-		return RPC_DONE;
-	char who[96];
-	snprintf(who, sizeof who, "%s(uid=%u)", c->peer.user, (unsigned)c->peer.uid);
-	json_t *res;
-	int rc = rpc_reload(c->rpc, path, who, &res);
-	if (rc < 0) {
-		char msg[700];
-		snprintf(msg, sizeof msg, "reload refused, the old rules stay live: %.600s",
-			 json_string_value(json_object_get(res, "error")));
-		rpc_error(c, rc == -ENOENT || rc == -ENOTDIR ? WIRE_INVALID_PARAMS : WIRE_SCRIPT_ERROR,
-			  msg, res);
-		return RPC_DONE;
-	}
-	rpc_result(c, res);
 	return RPC_DONE;
 }
 

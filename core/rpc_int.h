@@ -18,6 +18,9 @@ struct rpc {
 	int64_t started_at;      /* wall instant, seconds */
 	int64_t rules_loaded_at; /* instant of the last (re)load */
 	uint64_t requests, errors;
+	int rules_gen;           /* bumped at every swap */
+	bool reloading;          /* an activation is being written */
+	bool diffing;            /* a rules.diff is running */
 };
 
 /* One request.  Lives on the stack for synchronous methods; copied to the
@@ -74,6 +77,9 @@ enum rpc_status rpc_m_audit_verify(struct rpc_call *c);
 enum rpc_status rpc_m_backup(struct rpc_call *c);
 enum rpc_status rpc_m_clock_set(struct rpc_call *c);
 enum rpc_status rpc_m_deadlines(struct rpc_call *c);
+enum rpc_status rpc_m_rules_history(struct rpc_call *c);
+enum rpc_status rpc_m_rules_rollback(struct rpc_call *c);
+enum rpc_status rpc_m_rules_diff(struct rpc_call *c);
 enum rpc_status rpc_m_enforce(struct rpc_call *c);
 
 #endif

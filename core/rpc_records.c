@@ -183,7 +183,7 @@ static enum rpc_status refuse_write(struct rpc_call *c, const char *action, cons
 		w->code = code;
 		w->msg = strdup(msg);
 		w->data = data;
-		rc = ledger_write(c->rpc->ledger, NULL, 0, &entry, 1, NULL, NULL, refusal_written, w);
+		rc = ledger_write(c->rpc->ledger, NULL, 0, &entry, 1, NULL, refusal_written, w);
 		if (rc < 0) {
 			*c = *w->call;
 			free(w->call);
@@ -348,7 +348,7 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	if (rc == 0) {
 		w->result = result;
 		w->id = strdup(rid);
-		rc = ledger_write(r->ledger, &ch, 1, NULL, 0, NULL, NULL, act_written, w);
+		rc = ledger_write(r->ledger, &ch, 1, NULL, 0, NULL, act_written, w);
 		if (rc < 0) { /* give the call back to reply synchronously */
 			*c = *w->call;
 			free(w->call);

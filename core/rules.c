@@ -38,6 +38,7 @@ struct rules {
 	char version[HASH_HEX];
 	json_t *describe;          /* owned */
 	json_t *files;             /* owned: array of relative paths */
+	json_t *contents;          /* owned: {path: {text}|{hex}}, what the version hashes */
 	/* memory */
 	size_t mem_used, mem_limit;
 	/* budget of the call in progress */
@@ -253,6 +254,14 @@ static int l_where(lua_State *L)
 	return 1;
 }
 
+static int l_clock_us(lua_State *L)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	lua_pushinteger(L, (lua_Integer)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	return 1;
+}
+
 static int l_rawmt(lua_State *L)
 {
 	if (!lua_getmetatable(L, 1))
@@ -269,6 +278,7 @@ static const luaL_Reg host_funcs[] = {
 	{ "traceback", l_traceback },
 	{ "where", l_where },
 	{ "rawmt", l_rawmt },
+	{ "clock_us", l_clock_us },
 	{ NULL, NULL },
 };
 
@@ -613,6 +623,7 @@ static int hash_pack(struct rules *r, struct filelist *fl, char **err)
 		return -EIO;
 	size_t total = 0;
 	r->files = json_array();
+	r->contents = json_object();
 	for (size_t i = 0; i < fl->n; i++) {
 		char path[8192], *buf;
 		size_t len;
@@ -630,6 +641,21 @@ static int hash_pack(struct rules *r, struct filelist *fl, char **err)
 		hash_update(&h, fl->v[i], strlen(fl->v[i]));
 		hash_update(&h, frame, (size_t)fn);
 		hash_update(&h, buf, len);
+		/* Kept, so that the exact bytes this version was made of can be
+		 * stored and re-activated later (rules.rollback). */
+		json_t *txt = json_stringn(buf, len);
+		if (txt) {
+			json_object_set_new(r->contents, fl->v[i], json_pack("{s:o}", "text", txt));
+		} else {
+			char *hex = malloc(len * 2 + 1);
+			for (size_t k = 0; hex && k < len; k++)
+				snprintf(hex + k * 2, 3, "%02x", (unsigned char)buf[k]);
+			if (hex) {
+				hex[len * 2] = '\0';
+				json_object_set_new(r->contents, fl->v[i], json_pack("{s:s}", "hex", hex));
+			}
+			free(hex);
+		}
 		free(buf);
 		json_array_append_new(r->files, json_string(fl->v[i]));
 		if (total > PACK_MAX_BYTES) {
@@ -768,6 +794,7 @@ void rules_free(struct rules *r)
 		lua_close(r->L);
 	json_decref(r->describe);
 	json_decref(r->files);
+	json_decref(r->contents);
 	free(r->dir);
 	free(r->name);
 	free(r);
@@ -775,6 +802,17 @@ void rules_free(struct rules *r)
 
 const char *rules_version(const struct rules *r) { return r->version; }
 const char *rules_dir(const struct rules *r) { return r->dir; }
+json_t *rules_contents(struct rules *r) { return r->contents; }
+
+json_t *rules_counters(struct rules *r)
+{
+	json_t *res;
+	if (api_call(r, "stats", NULL, 0, 1, &res) < 0) {
+		json_decref(res);
+		return json_object();
+	}
+	return res;
+}
 json_t *rules_describe(struct rules *r) { return r->describe; }
 
 json_t *rules_action_roles(struct rules *r, const char *name)

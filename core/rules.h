@@ -53,6 +53,13 @@ const char *rules_dir(const struct rules *r);
  * checks, files, version}).  Borrowed, likewise; do not modify. */
 json_t *rules_describe(struct rules *r);
 
+/* The pack's files as hashed: {path: {text: "..."} or {hex: "..."}}.
+ * Borrowed, valid until rules_free(). */
+json_t *rules_contents(struct rules *r);
+/* Per-rule counters: {check|action|hook|view: {name: {calls, failures,
+ * time_us}}}.  A new object; caller decrefs. */
+json_t *rules_counters(struct rules *r);
+
 /* Roles allowed to run action `name` / read view `name`: a borrowed JSON
  * array, or NULL when there is no such action/view. */
 json_t *rules_action_roles(struct rules *r, const char *name);

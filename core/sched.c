@@ -433,7 +433,8 @@ static void step_cb(uv_timer_t *t)
 		b->s = s;
 		b->final = s->lanes_done;
 		b->n = n;
-		rc = ledger_write(s->l, ch, n, NULL, 0, b->final ? key : NULL, done_at, batch_written, b);
+		const char *meta[] = { key, done_at, NULL };
+		rc = ledger_write(s->l, ch, n, NULL, 0, b->final ? meta : NULL, batch_written, b);
 	}
 	free(ch);
 	json_decref(records);

@@ -481,6 +481,57 @@ int store_audit_of(struct store *st, const char *id, struct store_list *out)
 	return rc;
 }
 
+int store_meta_scan(struct store *st, const char *prefix, bool reverse, size_t limit,
+		    struct store_list *out)
+{
+	memset(out, 0, sizeof *out);
+	size_t plen = strlen(prefix);
+	if (plen == 0 || plen > STORE_KEY_MAX - 1)
+		return -EINVAL;
+	MDB_txn *txn = NULL;
+	int rc = rbegin(st, &txn);
+	if (rc < 0)
+		return rc;
+	MDB_cursor *cur;
+	if ((rc = mdb_cursor_open(txn, st->meta, &cur)) != 0) {
+		rend(st);
+		return store_err(rc);
+	}
+	char seek[STORE_KEY_MAX + 1];
+	memcpy(seek, prefix, plen);
+	MDB_val k = { plen, seek }, v;
+	size_t cap = 0;
+	if (reverse) {
+		/* One past the prefix range, then step back. */
+		seek[plen - 1]++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
+			     : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+		seek[plen - 1]--;
+	} else {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	}
+	while (rc == 0 && out->n < limit) {
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		int e = list_push(out, &cap, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+		if (e < 0) {
+			mdb_cursor_close(cur);
+			rend(st);
+			store_list_free(out);
+			return e;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	rend(st);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		store_list_free(out);
+		return store_err(rc);
+	}
+	return 0;
+}
+
 /* Adds `delta` to the kind+state counter inside the write transaction. */
 static int count_add(struct store *st, MDB_txn *txn, const char *kind, const char *state,
 		     int delta)

@@ -99,5 +99,5 @@ my ($ref) = grep { $_->{outcome} eq 'refused' } @{ $h->{entries} };
 is($ref->{reasons}[0]{en}, 'refused as asked', 'with their reasons');
 my $av = $d->ok_call('audit.verify');
 ok($av->{ok}, 'the audit chain verifies');
-is($av->{entries}, 33, 'every write and refused attempt has its entry');
+is($av->{entries}, 34, 'every write, refused attempt and the rules activation at start has its entry');
 done_testing;

@@ -23,6 +23,7 @@ like($v1, qr/^[0-9a-f]{64}$/, 'a version hash');
 my $c = $d->ok_call('rules.check', { path => $pack });
 ok($c->{ok}, 'rules.check passes');
 is($c->{tests}, 1, 'and ran the pack test');
+ok($c->{live}, 'and says it is the live version');
 
 # A good change: the window shortened; reload swaps.
 edit('till = "2024-12-31"', 'till = "2024-06-30"');
@@ -71,6 +72,6 @@ kill 'HUP', $d->{pid};
 my $v3;
 for (1 .. 100) { $v3 = $d->ok_call('rules.status')->{version}; last if $v3 ne $v2; sleep 0.05 }
 isnt($v3, $v2, 'SIGHUP reloads the rules');
-like($d->log_text, qr/rules: reloaded by=SIGHUP/, 'and logs it');
+like($d->log_text, qr/rules: activated how=SIGHUP by=SIGHUP/, 'and logs it');
 ok($d->alive, 'the daemon is fine');
 done_testing;

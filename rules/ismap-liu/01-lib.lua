@@ -88,6 +88,17 @@ end
 -- Dates are kept as "YYYY-MM-DD" (JST) once validated; such texts compare in
 -- time order as plain strings.
 
+-- date(v) -> "YYYY-MM-DD" (JST), or nil and why; limited to the years
+-- 1000-9999: the host writes years below 1000 without their leading zeros
+-- ("1-01-01"), which would not read back as a date.
+function civil_date(v)
+  local d, why = date(v)
+  if d and not d:match("^%d%d%d%d%-%d%d%-%d%d$") then
+    return nil, text("年が範囲外です", "year out of range")
+  end
+  return d, why
+end
+
 -- Is measure `id` in force at some instant of [s, e)?
 function in_force_during(id, s, e)
   local m = measure_of(id)
@@ -120,13 +131,15 @@ function planned_time(v)
   if y then
     m = tonumber(m)
     if m < 1 or m > 12 then return nil, text("存在しない月です", "no such month") end
+    if tonumber(y) < 1000 or tonumber(y) > 9998 then return nil, text("年が範囲外です", "year out of range") end
     return string.format("%s-%02d", y, m)
   end
   if v:match("月$") then                       -- 和暦の月: 令和6年10月
-    local d = date(v .. "1日")
-    if d then return d:sub(1, 7) end
+    local d, why = civil_date(v .. "1日")
+    if not d then return nil, why end
+    return d:sub(1, 7)
   end
-  local d, why = date(v)
+  local d, why = civil_date(v)
   if not d then
     return nil, text(why.ja .. "（年月 2024-10 または日付で書いてください）",
                      why.en .. " (write a month, 2024-10, or a date)")
@@ -170,7 +183,7 @@ function filing_in_period(app, upto)
   if type(list) ~= "table" then return nil end
   for _, f in ipairs(list) do
     if type(f) == "table" then
-      local d = date(f.filed_on)
+      local d = civil_date(f.filed_on)
       if d and (upto == nil or d <= upto) and in_force_on("special-measure", d) then return f, d end
     end
   end

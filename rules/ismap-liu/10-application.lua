@@ -85,7 +85,7 @@ function validate_application(app, err, at)
   local function date_field(t, key, path, required)
     local v = t[key]
     if v == nil then if required then missing(path) end return end
-    local d, why = date(v)
+    local d, why = civil_date(v)
     if not d then
       return bad(path, text("日付として読めません: " .. why.ja .. "（例: 2023-06-01、令和5年6月1日）",
                             "not a date: " .. why.en .. " (e.g. 2023-06-01 or 令和5年6月1日)"))

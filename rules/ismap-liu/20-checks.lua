@@ -95,7 +95,7 @@ local function assessor_names(list)
   local ja, en = {}, {}
   for i, t in ipairs(list) do
     local n = ASSESSOR_TYPES[t] or { ja = t, en = t }
-    ja[i], en[i] = n.ja, n.en
+    ja[i], en[i] = n.ja, n.en .. " (" .. t .. ")"
   end
   return table.concat(ja, "・"), table.concat(en, ", ")
 end
@@ -119,7 +119,7 @@ requirement "R2" {
         "影響度評価の結果が「低位」ではありません（" .. (name or tostring(ia.result)) .. "）",
         "the impact assessment result is not low (" .. tostring(ia.result) .. ")")
     end
-    local on = date(ia.assessed_on)
+    local on = civil_date(ia.assessed_on)
     if ia.assessed_on == nil then
       problems[#problems + 1] = text("影響度評価の実施日（impact_assessment.assessed_on）がありません",
                                      "the date of the impact assessment (impact_assessment.assessed_on) is missing")
@@ -176,7 +176,7 @@ requirement "R3" {
                     en = "unknown edition of the criteria `" .. tostring(v) .. "` (known: " .. known .. ")" }
     end
     local problems = {}
-    local on = date(st.stated_on)
+    local on = civil_date(st.stated_on)
     if st.stated_on == nil then
       problems[#problems + 1] = text("言明日（statement.stated_on）がありません",
                                      "the date of the statement (statement.stated_on) is missing")
@@ -213,24 +213,24 @@ requirement "R3" {
         b[#b + 1] = c.id
       end
     end
-    local function part(list, ja, en)
+    local ja, en = {}, {}
+    local function part(list, pja, pen)
       if #list > 0 then
         local ids = table.concat(list, ", ")
-        problems[#problems + 1] = text(string.format("%s %d件（%s）", ja, #list, ids),
-                                       string.format("%s: %d (%s)", en, #list, ids))
+        ja[#ja + 1] = string.format("%s %d件（%s）", pja, #list, ids)
+        en[#en + 1] = string.format("%s: %d (%s)", pen, #list, ids)
       end
-    end
-    local n = #gov + #mgmt + #obj + #noreason + #b
-    if n > 0 then
-      problems[#problems + 1] = text(
-        string.format("満たすことが言明されていない管理基準（%s版）があります", crit.version),
-        string.format("not stated as met in the %s criteria", crit.version))
     end
     part(gov, "ガバナンス基準", "governance criteria")
     part(mgmt, "マネジメント基準", "management criteria")
     part(obj, "統制目標", "control objectives")
     part(noreason, "除外の理由がない統制目標", "control objectives excluded without a reason")
     part(b, "詳細管理策（末尾B）", "detailed controls ending in B")
+    if #ja > 0 then
+      problems[#problems + 1] = text(
+        crit.version .. "版の管理基準のうち、満たすことが言明されていないもの: " .. table.concat(ja, "、"),
+        "not stated as met in the " .. crit.version .. " criteria: " .. table.concat(en, "; "))
+    end
     if #problems > 0 then return fail_all(problems) end
     return pass()
   end,
@@ -247,7 +247,7 @@ requirement "R4" {
       return fail { ja = "誓約書の提出日（pledge.submitted_on）がありません（誓約書が未提出です）",
                     en = "no pledge: its submission date (pledge.submitted_on) is missing" }
     end
-    local d = date(pl.submitted_on)
+    local d = civil_date(pl.submitted_on)
     if not d then
       return fail { ja = "誓約書の提出日（pledge.submitted_on）が日付として読めません",
                     en = "the submission date of the pledge (pledge.submitted_on) is not a date" }

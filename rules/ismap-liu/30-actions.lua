@@ -36,7 +36,7 @@ local function date_param(p, name, at)
   if v == nil then
     refuse { ja = name .. ": 日付は必須です", en = name .. ": a date is required" }
   end
-  local d, why = date(v)
+  local d, why = civil_date(v)
   if not d then
     refuse { ja = name .. ": 日付として読めません（" .. why.ja .. "）",
              en = name .. ": not a date (" .. why.en .. ")" }

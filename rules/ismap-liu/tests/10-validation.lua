@@ -54,7 +54,7 @@ for d = 0, 9 do
                 "invalid", "provider_corporate_number", "check digit")
   end
 end
-submit_with("corporate number in full-width digits is normalised",
+submit_with("corporate number with a space inside is refused",
             function (a) a.provider_corporate_number = "７０００ ０１２０５０００２" end,
             "invalid", "provider_corporate_number", "13 digits")
 submit_with("corporate number in full-width digits without spaces is accepted",
@@ -110,6 +110,8 @@ local BAD_DATES = {
   { "June 1, 2023", "not a date" },
   { "", "not a date" },
   { "2023-06-01T25:00+09:00", "not a date" },
+  { "0999-12-31", "year out of range" },
+  { "0001-01-01", "year out of range" },
 }
 
 for _, f in ipairs(DATE_FIELDS) do
@@ -144,7 +146,7 @@ for _, p in ipairs(PLANNED) do
               function (rec) return expect_eq(rec.data.planned_liu_application, p[2]) end)
 end
 for _, p in ipairs({ { "2024-13", "no such month" }, { "2024-00", "no such month" }, { "2024-02-30", "no such date" },
-                     { "soon", "a month" }, { "令和元年4月", "outside that era" } }) do
+                     { "soon", "a month" }, { "0000-01", "year out of range" }, { "0999-01", "year out of range" }, { "9999-12", "year out of range" }, { "令和元年4月", "outside that era" } }) do
   submit_with("planned_liu_application " .. p[1] .. " is refused",
               function (a) a.planned_liu_application = p[1] end, "invalid", "planned_liu_application", p[2])
 end
@@ -221,8 +223,8 @@ submit_with("a governance item cannot be excluded",
             function (a) a.statement.controls["3.1.1"] = { excluded = "理由" } end,
             "invalid", "statement.controls.3.1.1", "only a control objective")
 submit_with("a management item cannot be excluded",
-            function (a) a.statement.controls["4.1.1"] = { excluded = "理由" } end,
-            "invalid", "statement.controls.4.1.1", "only a control objective")
+            function (a) a.statement.controls["4.4.1"] = { excluded = "理由" } end,
+            "invalid", "statement.controls.4.4.1", "only a control objective")
 submit_with("a B control cannot be excluded",
             function (a) a.statement.controls["9.4.2.2.B"] = { excluded = "理由" } end,
             "invalid", "statement.controls.9.4.2.2.B", "only a control objective")

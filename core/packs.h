@@ -1,0 +1,48 @@
+/*
+ * packs — the rule packs that have been live: every activated version's
+ * files kept in the store (so a rollback re-activates exactly those bytes,
+ * and survives restarts), and the history of activations.  Knows JSON and
+ * the store; no Lua.
+ *
+ * Metadata keys:
+ *   pack/<version>        {version, name, files: {path: {text}|{hex}}}
+ *   rules_hist/<seq 12>   {seq, version, activated_at, by, how, dir}
+ *   rules_active          the newest history entry, plus folder_version: the
+ *                         version of the pack folder when it was activated
+ */
+#ifndef LIU_PACKS_H
+#define LIU_PACKS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define PACKS_ACTIVE_KEY "rules_active"
+
+/* The active entry: 0 with *out (caller decrefs), -ENOENT, or an errno. */
+int packs_active(struct store *st, json_t **out);
+
+/* History, newest first, at most `limit` entries (caller decrefs). */
+json_t *packs_history(struct store *st, size_t limit);
+
+/* Finds a kept version by its full hash or a unique prefix (8+ hex digits).
+ * Returns 0 with *version (malloc'd, caller frees), -ENOENT, or -EINVAL
+ * (too short or not unique). */
+int packs_find(struct store *st, const char *prefix, char **version);
+
+/* Writes the files of kept `version` under <root>/<version>/<name>/ and
+ * returns that folder (malloc'd, caller frees).  Returns 0 or an errno. */
+int packs_materialize(struct store *st, const char *root, const char *version, char **dir);
+
+/*
+ * The metadata pairs that record an activation, for one ledger_write():
+ * fills `kv` (a NULL-terminated list key, value, ...; strings malloc'd, free
+ * with packs_kv_free()).  `contents` are the pack's files (rules_contents()).
+ */
+int packs_activation(struct store *st, const char *version, const char *name,
+		     json_t *contents, const char *by, const char *how, const char *dir,
+		     const char *folder_version, char *kv[9]);
+void packs_kv_free(char *kv[9]);
+
+#endif
