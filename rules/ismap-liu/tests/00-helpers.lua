@@ -77,6 +77,14 @@ function expect_eq(got, want, what)
   return true
 end
 
+-- assert-like: the text contains the needle.
+function has(hay, needle)
+  if not hay:find(needle, 1, true) then
+    error(string.format("%q does not contain %q", hay, needle), 2)
+  end
+  return true
+end
+
 -- Steps that bring a new record into `state`, and the time they end at.
 -- Within the period unless the state needs the period's end.
 function steps_to(state)
