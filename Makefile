@@ -41,7 +41,8 @@ endif
 CORE_MODS := log clock wire hash store rules rules_conv rules_conf prelude conf auth audit commit ledger packs sched rpc rpc_records rpc_admin rpc_rules server
 CORE_OBJS := $(CORE_MODS:%=$(O)/%.o)
 LIUD_OBJS := $(O)/liud.o $(CORE_OBJS)
-LIUCTL_OBJS := $(O)/liuctl.o $(O)/wire.o
+# liuctl may be split into liuctl*.c files; it shares only wire.o with the daemon.
+LIUCTL_OBJS := $(patsubst core/%.c,$(O)/%.o,$(wildcard core/liuctl*.c)) $(O)/wire.o
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%.t)
@@ -113,5 +114,8 @@ demo: deps
 
 clean:
 	rm -rf build bin run var
+
+# Targets of their own concern (fuzz, bench, install, ...) live in mk/*.mk.
+-include $(sort $(wildcard mk/*.mk))
 
 -include $(wildcard $(O)/*.d)
