@@ -72,7 +72,10 @@ local function text(ja, en)
   return { ja = ja, en = en }
 end
 
-local function array(t) return setmetatable(t or {}, ARRAY) end
+local function array(t)
+  if t ~= nil and rawmt(t) == ARRAY then return t end   -- already a list (e.g. from JSON)
+  return setmetatable(t or {}, ARRAY)
+end
 
 local function copy(v, seen)
   if type(v) ~= "table" then return v end
@@ -320,7 +323,18 @@ local function refuse(reason, en)
   error(setmetatable({ reasons = { reason } }, REFUSAL), 0)
 end
 
+-- invalid(field, ja, en): stops an action like refuse, but as invalid params
+-- (-32602) naming the field, for a bad parameter of the action.
+local function invalid(field, reason, en)
+  if type(reason) == "string" then reason = text(reason, en) end
+  if type(field) ~= "string" or not is_text(reason) then
+    error("invalid needs a field and { ja = ..., en = ... }", 2)
+  end
+  error(setmetatable({ errors = { { field = field, reason = reason } } }, INVALID), 0)
+end
+
 local call_events                  -- events of the call in progress
+local run_checks                   -- defined with the API below
 
 local function emit(kind, fields)
   if type(kind) ~= "string" then error("emit needs an event type", 2) end
@@ -418,11 +432,13 @@ local sandbox = {
   -- the DSL
   pack = pack_decl, measure = measure_decl, kind = kind_decl, check = check_decl,
   action = action_decl, view = view_decl, on_expiry = expiry_decl, summary = summary_decl,
-  pass = pass, fail = fail, refuse = refuse, emit = emit,
+  pass = pass, fail = fail, refuse = refuse, invalid = invalid, emit = emit,
   instant = instant, date = date, jst = jst, date_of = date_of,
   day_start = day_start, day_end = day_end,
   in_force = in_force, measures_in_force = measures_in_force,
-  measure_of = function(id) return defs.measures[id] end,
+  -- evaluate(rec, at) -> all_ok, checks: the declared checks, as eval runs them
+  evaluate = function(rec, at) local checks, all = run_checks(rec, at) return all, checks end,
+  measure_of = function(id) return copy(defs.measures[id]) end,   -- a copy: rules cannot move a period
   array = array, csv = csv, file = file, copy = copy, equal = equal, text = text,
   contains = contains,
 }
@@ -649,7 +665,7 @@ function api.act(name, rec, params, ctx)
 end
 
 -- The checks of an application, in declaration order.
-local function run_checks(rec, at)
+function run_checks(rec, at)
   local results, all = array(), true
   for _, id in ipairs(defs.check_order) do
     local c = defs.checks[id]
@@ -715,7 +731,9 @@ function api.deadlines()
       out[#out + 1] = { measure = id, at = m.ends, hooks = kinds }
     end
   end
-  tsort(out, function(x, y) return x.at < y.at end)
+  for i, d in ipairs(out) do d.order = i end
+  tsort(out, function(x, y) if x.at ~= y.at then return x.at < y.at end return x.order < y.order end)
+  for _, d in ipairs(out) do d.order = nil end
   return out
 end
 
@@ -816,6 +834,7 @@ local function check_case(t)
     end
   end
   for cid, needle in pairs(s.reasons or {}) do
+    if not defs.checks[cid] then diag[#diag + 1] = "reasons: no check `" .. tostring(cid) .. "`" end
     local found = false
     for _, c in ipairs(res.checks) do
       if c.id == cid then
@@ -929,6 +948,12 @@ local function check_scenario(t)
       local rows = {}
       local v = defs.views[step.view]
       if not v then return false, label .. ": no view " .. step.view end
+      if step.as and not role_allows(v.roles, step.as) then
+        if step.expect == "forbidden" then goto continue end
+        return false, sfmt("%s: view %s is forbidden for %s", label, step.view, step.as)
+      elseif step.expect == "forbidden" then
+        return false, sfmt("%s: view %s is allowed for %s, want forbidden", label, step.view, step.as or "admin")
+      end
       for _, id in ipairs(order) do
         local r = records[id]
         if r.kind == v.kind and (not v.states or contains(v.states, r.state)) then
@@ -945,6 +970,7 @@ local function check_scenario(t)
         if not ok or msg == false then return false, sfmt("%s: rows check failed: %s", label, tostring(msg)) end
       end
     end
+    ::continue::
   end
   return true
 end

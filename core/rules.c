@@ -171,7 +171,9 @@ static int l_parse_date(lua_State *L)
 	}
 	if (clock_parse_date(s, &y, &m, &d, &why) < 0)
 		goto bad;
-	lua_pushfstring(L, "%d-%s%d-%s%d", y, m < 10 ? "0" : "", m, d < 10 ? "0" : "", d);
+	char buf[16];
+	snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
+	lua_pushstring(L, buf);
 	return 1;
 bad:
 	lua_pushnil(L);

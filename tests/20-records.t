@@ -48,6 +48,13 @@ is($e->{error}{code}, -32602, 'an unknown action gives -32602');
 $e = $d->call('act', { action => 'close', id => 'N-424242' });
 is($e->{error}{code}, -32002, 'an unknown record gives -32002');
 
+# invalid() in an action names the field; evaluate() runs the declared checks.
+$e = $d->call('act', { action => 'touch', id => 'N-000001', params => { bad => 1 } });
+is($e->{error}{code}, -32602, 'invalid() in an action gives -32602');
+is($e->{error}{data}{field}, 'bad', 'naming the field');
+$r = $d->ok_call('act', { action => 'touch', id => 'N-000001' });
+is($r->{record}{data}{touched}, '2024-01-01', 'evaluate() passes inside the window; date() normalises 和暦');
+
 # A state-changing action with an event.
 $r = $d->ok_call('act', { action => 'close', id => 'N-000001', params => { why => 'done' } });
 is($r->{record}{state}, 'closed', 'close moves to closed');
@@ -87,17 +94,17 @@ is($e->{error}{code}, -32602, 'an unknown view gives -32602');
 # History and the audit chain.
 my $h = $d->ok_call('history', { id => 'N-000001' });
 my @done = grep { $_->{outcome} eq 'ok' } @{ $h->{entries} };
-is(scalar @done, 3, 'three writes of N-000001 in its history');
-is_deeply([ map { $_->{action} } @done ], [qw(create edit close)], 'oldest first');
+is(scalar @done, 4, 'four writes of N-000001 in its history');
+is_deeply([ map { $_->{action} } @done ], [qw(create edit touch close)], 'oldest first');
 is($done[0]{peer}{user}, scalar(getpwuid($<)), 'each names who did it');
 is($done[1]{rev_before}, 1, 'and the revs before');
 is($done[1]{rev_after}, 2, 'and after');
 like($done[1]{rules_version}, qr/^[0-9a-f]{64}$/, 'and the rules version that decided it');
 is_deeply([ map { $_->{outcome} } grep { $_->{outcome} ne 'ok' } @{ $h->{entries} } ],
-	  [qw(conflict refused error refused)], 'refused attempts are in the history too');
+	  [qw(conflict refused error invalid refused)], 'refused attempts are in the history too');
 my ($ref) = grep { $_->{outcome} eq 'refused' } @{ $h->{entries} };
 is($ref->{reasons}[0]{en}, 'refused as asked', 'with their reasons');
 my $av = $d->ok_call('audit.verify');
 ok($av->{ok}, 'the audit chain verifies');
-is($av->{entries}, 34, 'every write, refused attempt and the rules activation at start has its entry');
+is($av->{entries}, 36, 'every write, refused attempt and the rules activation at start has its entry');
 done_testing;

@@ -93,8 +93,9 @@ end
 -- ("1-01-01"), which would not read back as a date.
 function civil_date(v)
   local d, why = date(v)
-  if d and not d:match("^%d%d%d%d%-%d%d%-%d%d$") then
-    return nil, text("年が範囲外です", "year out of range")
+  -- A year before 1900 is a typing mistake in every field of this notice.
+  if d and (not d:match("^%d%d%d%d%-%d%d%-%d%d$") or tonumber(d:sub(1, 4)) < 1900) then
+    return nil, text("年が範囲外です（1900年以降）", "year out of range (1900 or later)")
   end
   return d, why
 end

@@ -29,6 +29,14 @@ action "close" { kind = "note", roles = { "secretariat" }, from = { "open" }, to
     emit("closed", { why = p.why })
   end }
 
+action "touch" { kind = "note", roles = { "secretariat" }, from = { "open" },
+  run = function (app, p, at, rec)
+    if p.bad ~= nil then invalid("bad", "不正な値です", "bad value") end
+    local ok = evaluate(rec, at)
+    if not ok then refuse { ja = "期間外です", en = "outside the window" } end
+    app.touched = date("令和6年1月1日")
+  end }
+
 view "open-notes" {
   roles = { "agency" }, kind = "note", states = { "open" },
   columns = { { id = "text", ja = "本文", en = "Text" } },
