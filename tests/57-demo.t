@@ -1,0 +1,17 @@
+#!/usr/bin/perl
+# make demo, as a test: the walkthrough runs to the end and shows what it
+# promises (eligible and ineligible applications, the deadline crossed live,
+# the pledge-unfulfilled list, a whole audit chain).
+use strict;
+use warnings;
+use Test::More;
+my $bin = $ENV{LIUD_BIN} // 'bin';
+my $out = `LIUD_BIN=$bin sh scripts/demo.sh 2>&1`;
+is($? >> 8, 0, 'the demo runs to the end');
+like($out, qr/decision: eligible/, 'an eligible application is explained');
+like($out, qr/R3\s+NO\s+.*6\.1\.3\.3\.PB, 9\.2\.3\.11\.PB/, 'a missing B control is named');
+like($out, qr/error -32004: refused by a rule: cannot confirm/, 'confirming an ineligible one is refused');
+like($out, qr/application: ended 2, lapsed 4/, 'the deadline is crossed live: 2 ended, 4 lapsed');
+like($out, qr/Pledge unfulfilled .*: 1 row/, 'one service did not keep its pledge');
+like($out, qr/ok: the audit chain holds/, 'the audit chain holds at the end');
+done_testing;
