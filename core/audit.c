@@ -42,12 +42,13 @@ char *audit_head_encode(const struct audit_head *h)
 /* The hash of an entry: SHA-256 over its canonical JSON without "hash". */
 static int entry_hash(json_t *entry, char out[HASH_HEX])
 {
-	json_t *c = json_copy(entry);
-	if (!c)
-		return -ENOMEM;
-	json_object_del(c, "hash");
-	char *s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-	json_decref(c);
+	/* Take "hash" out for the dump and put it back: no copy of the entry. */
+	json_t *h = json_incref(json_object_get(entry, "hash"));
+	if (h)
+		json_object_del(entry, "hash");
+	char *s = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	if (h)
+		json_object_set_new(entry, "hash", h);
 	if (!s)
 		return -ENOMEM;
 	hash_hex(s, strlen(s), out);

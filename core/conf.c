@@ -34,7 +34,7 @@ void conf_defaults(struct conf *c)
 	c->rule_time_ms = 1000;
 	c->map_size = 64u << 20;
 	c->max_map_size = (size_t)16 << 30;
-	c->enforce_batch = 2000;
+	c->enforce_batch = 200;
 }
 
 void conf_free(struct conf *c)

@@ -188,7 +188,9 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 	 * to later decisions. */
 	for (size_t i = 0; i < n; i++) {
 		const char *id = json_string_value(json_object_get(changes[i].record, "id"));
-		json_object_set_new(l->overlay, id, json_deep_copy(changes[i].record));
+		/* A reference, not a copy: callers never change a record once
+		 * written (see ledger.h), and ledger_latest() hands out copies. */
+		json_object_set(l->overlay, id, changes[i].record);
 	}
 	l->head = head;
 	p->l = l;

@@ -37,7 +37,8 @@ char *ledger_new_id(struct ledger *l, const char *prefix);
 
 /* One change of a write: the record's new version and its audit entry. */
 struct ledger_change {
-	json_t *record;        /* full new record; borrowed */
+	json_t *record;        /* full new record; the ledger keeps a reference:
+				* never modify it after ledger_write() */
 	const char *old_kind;  /* NULL for a new record */
 	const char *old_state;
 	json_t *audit;         /* audit entry to seal; borrowed; sealed in place */

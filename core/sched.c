@@ -16,6 +16,7 @@
 #define MAX_INFLIGHT 2    /* batches written but not yet durable */
 #define BUSY_RETRY_MS 5   /* writes in flight at a deadline: look again soon */
 #define FAIL_RETRY_MS 1000
+#define STEP_MS 20        /* a step yields to other clients after this long */
 
 struct deadline {
 	char *measure;
@@ -355,7 +356,11 @@ static void step_cb(uv_timer_t *t)
 	struct deadline *d = &s->dl[s->cur];
 	json_t *records = json_array(), *audits = json_array(), *olds = json_array();
 	int budget = s->batch, rc = 0;
-	while (budget > 0 && !s->lanes_done) {
+	/* Bounded by count (one transaction's size) and by time, whichever
+	 * comes first: readers never wait for more than about one step. */
+	int64_t step_end = clock_now_ms() + STEP_MS;
+	bool out_of_time = false;
+	while (budget > 0 && !s->lanes_done && !out_of_time) {
 		json_t *lane = json_array_get(s->lanes, s->lane);
 		if (!lane) {
 			s->lanes_done = true;
@@ -363,7 +368,8 @@ static void step_cb(uv_timer_t *t)
 		}
 		struct store_list list;
 		rc = store_list(s->st, json_string_value(json_array_get(lane, 0)),
-				json_string_value(json_array_get(lane, 1)), s->after, (size_t)budget, &list);
+				json_string_value(json_array_get(lane, 1)), s->after,
+				(size_t)(budget < 64 ? budget : 64), &list);
 		if (rc < 0)
 			break;
 		free(s->after);
@@ -398,6 +404,7 @@ static void step_cb(uv_timer_t *t)
 			json_decref(rec);
 		}
 		store_list_free(&list);
+		out_of_time = clock_now_ms() >= step_end;
 	}
 	if (rc < 0) {
 		log_err("sched: enforcement stopped measure=%s error=\"%s\"", d->measure, liu_strerror(rc));

@@ -101,6 +101,23 @@ sub ok_call {
 	return $r->{result};
 }
 
+# Many requests pipelined on one connection; returns the decoded replies in
+# order.  (The daemon answers in request order per connection.)
+sub pipeline {
+	my ($self, $method, @params) = @_;
+	my $s = $self->connect;
+	my $buf = '';
+	for my $p (@params) {
+		$buf .= $JSON->encode({ jsonrpc => '2.0', id => ++$self->{id}, method => $method, params => $p }) . "\n";
+	}
+	print $s $buf;
+	shutdown($s, 1);
+	my @r;
+	while (my $l = <$s>) { push @r, $JSON->decode($l) }
+	close $s;
+	return @r;
+}
+
 sub stop {
 	my ($self, $sig) = @_;
 	return unless $self->{pid};
