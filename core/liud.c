@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "hash.h"
 #include "log.h"
+#include "notify.h"
 #include "rpc.h"
 #include "rules.h"
 #include "ledger.h"
@@ -117,6 +118,7 @@ static void stop(struct daemon *d, const char *why)
 		return;
 	d->stopping = true;
 	log_info("liud: stopping reason=%s writes_in_flight=%zu", why, rpc_pending_writes(d->rpc));
+	notify_stopping();
 	server_stop(d->server);
 	sched_close(d->sched);
 	uv_close((uv_handle_t *)&d->sig_term, NULL);
@@ -126,11 +128,23 @@ static void stop(struct daemon *d, const char *why)
 	 * reply written: nothing acknowledged is cut short. */
 }
 
+/* The end of a SIGHUP reload, good or bad: the service is ready again. */
+static void reloaded(void *ud, int rc, json_t *res)
+{
+	struct daemon *d = ud;
+	char status[160];
+	snprintf(status, sizeof status, "serving; rules %.12s%s", rules_version(rpc_rules(d->rpc)),
+		 rc < 0 ? " (the last reload was refused)" : "");
+	notify_ready(status);
+	json_decref(res);
+}
+
 static void on_signal(uv_signal_t *h, int sig)
 {
 	struct daemon *d = h->data;
 	if (sig == SIGHUP) {
-		rpc_reload(d->rpc, NULL, "SIGHUP", "SIGHUP", NULL, NULL);
+		notify_reloading();
+		rpc_reload(d->rpc, NULL, "SIGHUP", "SIGHUP", reloaded, d);
 		return;
 	}
 	stop(d, sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -344,6 +358,9 @@ static int run(struct daemon *d)
 	log_info("liud: started version=%s socket=%s db=%s rules=%s rules_version=%.12s clock=%s now=%s pid=%d",
 		 LIUD_VERSION, c->socket, c->db, c->rules, rules_version(rpc_rules(d->rpc)),
 		 clock_is_test() ? "test" : "system", clock_format(clock_now(), now), (int)getpid());
+	char status[160];
+	snprintf(status, sizeof status, "serving; rules %.12s", rules_version(rpc_rules(d->rpc)));
+	notify_ready(status);
 	uv_run(d->loop, UV_RUN_DEFAULT);
 	log_info("liud: stopped");
 	rpc_free(d->rpc);

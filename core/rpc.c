@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "log.h"
+#include "metrics.h"
 #include "sched.h"
 #include "wire.h"
 
@@ -44,8 +46,19 @@ static const struct method {
 	{ "audit.verify", rpc_m_audit_verify, ROLE_ADMIN, false },
 	{ "backup", rpc_m_backup, ROLE_ADMIN, false },
 	{ "clock.set", rpc_m_clock_set, ROLE_ADMIN, false },
+	{ "metrics", rpc_m_metrics, ROLE_ADMIN, false },
 	{ NULL, NULL, 0, false },
 };
+
+#define N_METHODS (sizeof methods / sizeof methods[0] - 1)
+#define M_INVALID ((int)N_METHODS) /* requests that named no method we know */
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 int rpc_new(struct rpc **out, const struct rpc_deps *deps)
 {
@@ -61,6 +74,9 @@ int rpc_new(struct rpc **out, const struct rpc_deps *deps)
 		return -ENOMEM;
 	}
 	r->started_ms = clock_now_ms();
+	for (size_t i = 0; i < N_METHODS; i++)
+		metrics_name((int)i, methods[i].name);
+	metrics_name(M_INVALID, "(invalid)");
 	r->started_at = clock_now();
 	r->rules_loaded_at = r->started_at;
 	*out = r;
@@ -80,8 +96,9 @@ struct rules *rpc_rules(struct rpc *r) { return r->rules; }
 
 /* --- replies ---------------------------------------------------------------- */
 
-static void reply_send(struct rpc_call *c, json_t *msg)
+static void reply_send(struct rpc_call *c, json_t *msg, int code)
 {
+	metrics_observe(c->midx, code, mono_us() - c->t0_us);
 	if (!c->id) { /* a notification: the work is done, nobody hears of it */
 		json_decref(msg);
 		c->fn(c->slot, NULL, 0);
@@ -101,7 +118,7 @@ void rpc_result(struct rpc_call *c, json_t *result)
 	json_object_set_new(msg, "jsonrpc", json_string(WIRE_VERSION));
 	json_object_set(msg, "id", c->id ? c->id : json_null());
 	json_object_set_new(msg, "result", result ? result : json_null());
-	reply_send(c, msg);
+	reply_send(c, msg, 0);
 }
 
 void rpc_error(struct rpc_call *c, int code, const char *message, json_t *data)
@@ -114,7 +131,7 @@ void rpc_error(struct rpc_call *c, int code, const char *message, json_t *data)
 	json_object_set_new(msg, "jsonrpc", json_string(WIRE_VERSION));
 	json_object_set(msg, "id", c->id ? c->id : json_null());
 	json_object_set_new(msg, "error", err);
-	reply_send(c, msg);
+	reply_send(c, msg, code);
 }
 
 void rpc_bad_param(struct rpc_call *c, const char *field, const char *ja, const char *en)
@@ -262,7 +279,8 @@ static const struct method *find(const char *name)
 enum rpc_status rpc_handle(struct rpc *r, const struct auth_peer *peer, const char *line,
 			   size_t len, bool conn_writing, void *slot, rpc_reply_fn fn)
 {
-	struct rpc_call c = { .rpc = r, .peer = *peer, .slot = slot, .fn = fn };
+	struct rpc_call c = { .rpc = r, .peer = *peer, .slot = slot, .fn = fn, .midx = M_INVALID,
+			      .t0_us = mono_us() };
 	json_error_t jerr;
 	r->requests++;
 	/* Duplicate keys are refused: two "id"s or two "params" would make the
@@ -306,6 +324,8 @@ enum rpc_status rpc_handle(struct rpc *r, const struct auth_peer *peer, const ch
 	}
 	c.method = json_string_value(method);
 	const struct method *m = find(c.method);
+	if (m)
+		c.midx = (int)(m - methods);
 	if (!m) {
 		char msg[200];
 		snprintf(msg, sizeof msg, "unknown method: %.100s", c.method);

@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "log.h"
+#include "metrics.h"
 #include "sched.h"
 #include "version.h"
 #include "wire.h"
@@ -256,4 +257,111 @@ enum rpc_status rpc_m_enforce(struct rpc_call *c)
 	/* The reply comes when everything due is durable (maybe at once). */
 	sched_enforce_now(c->rpc->d.sched, enforced, k);
 	return RPC_ASYNC;
+}
+
+static void prom_counts(void *ud, const char *kind, const char *state, uint64_t n)
+{
+	fprintf(ud, "liud_records{kind=\"%s\",state=\"%s\"} %llu\n", kind, state,
+		(unsigned long long)n);
+}
+
+/* Label values are pack names (ASCII identifiers in practice); escape the
+ * three characters the format reserves anyway. */
+static void prom_label(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		if (*s == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(*s, f);
+	}
+}
+
+enum rpc_status rpc_m_metrics(struct rpc_call *c)
+{
+	struct rpc *r = c->rpc;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		rpc_fail(c, -ENOMEM, NULL, NULL);
+		return RPC_DONE;
+	}
+	metrics_write_requests(f);
+	fprintf(f, "# HELP liud_up_seconds Seconds since the daemon started.\n# TYPE liud_up_seconds gauge\n"
+		"liud_up_seconds %lld\n", (long long)((clock_now_ms() - r->started_ms) / 1000));
+	fprintf(f, "# HELP liud_connections Open client connections.\n# TYPE liud_connections gauge\n"
+		"liud_connections %zu\n", r->d.connections ? r->d.connections(r->d.connections_ud) : 0);
+	uint64_t used, map;
+	store_usage(r->d.store, &used, &map);
+	fprintf(f, "# HELP liud_db_used_bytes Bytes of the database file in use.\n# TYPE liud_db_used_bytes gauge\n"
+		"liud_db_used_bytes %llu\n", (unsigned long long)used);
+	fprintf(f, "# HELP liud_db_map_bytes Size of the LMDB map (the most the file may grow to without a resize).\n"
+		"# TYPE liud_db_map_bytes gauge\nliud_db_map_bytes %llu\n", (unsigned long long)map);
+	struct commit_stats cs;
+	commit_stats(r->d.commit, &cs);
+	fprintf(f, "# HELP liud_commits_total Durable transactions (group commits).\n# TYPE liud_commits_total counter\n"
+		"liud_commits_total %llu\n", (unsigned long long)cs.batches);
+	fprintf(f, "# HELP liud_committed_writes_total Writes made durable.\n# TYPE liud_committed_writes_total counter\n"
+		"liud_committed_writes_total %llu\n", (unsigned long long)cs.writes);
+	fprintf(f, "# HELP liud_commit_failures_total Transactions that failed (nothing of them was written).\n"
+		"# TYPE liud_commit_failures_total counter\nliud_commit_failures_total %llu\n",
+		(unsigned long long)cs.failures);
+	fprintf(f, "# HELP liud_writes_pending Writes queued or being committed.\n# TYPE liud_writes_pending gauge\n"
+		"liud_writes_pending %zu\n", commit_pending(r->d.commit));
+	fputs("# HELP liud_records Stored records by kind and state.\n# TYPE liud_records gauge\n", f);
+	store_counts(r->d.store, prom_counts, f);
+	struct sched_stats ss = { 0 };
+	if (r->d.sched)
+		sched_stats(r->d.sched, &ss);
+	fprintf(f, "# HELP liud_enforcement_runs_total Deadlines enforced.\n# TYPE liud_enforcement_runs_total counter\n"
+		"liud_enforcement_runs_total %llu\n", (unsigned long long)ss.runs);
+	fprintf(f, "# HELP liud_enforcement_batches_total Enforcement transactions written.\n"
+		"# TYPE liud_enforcement_batches_total counter\nliud_enforcement_batches_total %llu\n",
+		(unsigned long long)ss.batches);
+	fprintf(f, "# HELP liud_enforced_records_total Records changed by enforcement.\n"
+		"# TYPE liud_enforced_records_total counter\nliud_enforced_records_total %llu\n",
+		(unsigned long long)ss.records_changed);
+	struct rules_stats rs;
+	rules_stats(r->rules, &rs);
+	fputs("# HELP liud_rules_info The live rule pack.\n# TYPE liud_rules_info gauge\nliud_rules_info{name=\"", f);
+	prom_label(f, json_string_value(json_object_get(rules_describe(r->rules), "name")));
+	fprintf(f, "\",version=\"%s\"} 1\n", rules_version(r->rules));
+	fprintf(f, "# HELP liud_rule_calls_total Calls into the rule pack since it was loaded.\n"
+		"# TYPE liud_rule_calls_total counter\nliud_rule_calls_total %llu\n",
+		(unsigned long long)rs.calls);
+	fprintf(f, "# HELP liud_rule_failures_total Rule calls that ended in a script error or overrun.\n"
+		"# TYPE liud_rule_failures_total counter\nliud_rule_failures_total %llu\n",
+		(unsigned long long)rs.errors);
+	fprintf(f, "# HELP liud_rule_budget_kills_total Rule calls stopped by the instruction or time budget.\n"
+		"# TYPE liud_rule_budget_kills_total counter\nliud_rule_budget_kills_total %llu\n",
+		(unsigned long long)rs.budget_kills);
+	fprintf(f, "# HELP liud_rules_memory_bytes Memory of the live pack's Lua state.\n"
+		"# TYPE liud_rules_memory_bytes gauge\nliud_rules_memory_bytes %zu\n", rs.mem_used);
+	json_t *cn = rules_counters(r->rules);
+	static const char *const fams[] = { "calls", "failures", "time_us" };
+	for (int i = 0; i < 3; i++) {
+		fprintf(f, "# HELP liud_rule_%s_by_rule %s per check, action, expiry hook and view.\n"
+			"# TYPE liud_rule_%s_by_rule counter\n", fams[i],
+			i == 0 ? "Calls" : i == 1 ? "Failures" : "Microseconds spent", fams[i]);
+		const char *class;
+		json_t *byname;
+		json_object_foreach(cn, class, byname) {
+			const char *name;
+			json_t *v;
+			json_object_foreach(byname, name, v) {
+				fprintf(f, "liud_rule_%s_by_rule{class=\"%s\",rule=\"", fams[i], class);
+				prom_label(f, name);
+				fprintf(f, "\"} %lld\n", (long long)json_integer_value(json_object_get(v, fams[i])));
+			}
+		}
+	}
+	json_decref(cn);
+	fclose(f);
+	rpc_result(c, json_stringn(buf, len));
+	free(buf);
+	return RPC_DONE;
 }

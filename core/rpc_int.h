@@ -33,6 +33,8 @@ struct rpc_call {
 	json_t *params;          /* owned reference, an object */
 	void *slot;
 	rpc_reply_fn fn;
+	int midx;                /* method index for metrics (-1: not a method) */
+	int64_t t0_us;           /* arrival, monotonic microseconds */
 };
 
 typedef enum rpc_status (*rpc_method_fn)(struct rpc_call *c);
@@ -80,6 +82,7 @@ enum rpc_status rpc_m_deadlines(struct rpc_call *c);
 enum rpc_status rpc_m_rules_history(struct rpc_call *c);
 enum rpc_status rpc_m_rules_rollback(struct rpc_call *c);
 enum rpc_status rpc_m_rules_diff(struct rpc_call *c);
+enum rpc_status rpc_m_metrics(struct rpc_call *c);
 enum rpc_status rpc_m_enforce(struct rpc_call *c);
 
 #endif

@@ -5,8 +5,8 @@
 # with a clear message when packages are missing and we are not root.
 set -eu
 
-PKGS="gcc make pkg-config liblua5.4-dev libuv1-dev liblmdb-dev libjansson-dev libsodium-dev perl"
-[ "${1:-}" = "--test" ] && PKGS="$PKGS util-linux procps lmdb-utils"
+PKGS="gcc make pkg-config liblua5.4-dev libuv1-dev liblmdb-dev libjansson-dev libsodium-dev libsystemd-dev perl"
+[ "${1:-}" = "--test" ] && PKGS="$PKGS util-linux procps lmdb-utils passwd systemd python3-prometheus-client scdoc"
 
 missing=""
 for p in $PKGS; do

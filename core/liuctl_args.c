@@ -1,0 +1,301 @@
+/*
+ * liuctl_args — the table's patterns at work: a pattern split into tokens, a
+ * command line parsed against them (options anywhere after the command's
+ * words, "--" ending them, key=value pairs, --json and --help), and the
+ * arguments turned into the method's params, typed by their placeholders.
+ * Usage errors are reported here, with the command's usage, as ST_USAGE.
+ * Depends on jansson and libc.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "liuctl_int.h"
+
+/* --- patterns and command lines ------------------------------------------ */
+
+static bool parse_int(const char *s, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void copy_name(char *dst, const char *s, size_t n)
+{
+	if (n >= NAME_MAX_LEN)
+		n = NAME_MAX_LEN - 1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+/* Splits a pattern into tokens.  Patterns are the table's own constants,
+ * so they are trusted to be well formed.  Returns the number of tokens. */
+size_t pattern_parse(const char *p, struct tok *t, size_t max)
+{
+	size_t n = 0;
+	while (*p && n < max) {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		bool opt = *p == '[';
+		const char *s = opt ? p + 1 : p;
+		const char *end = opt ? strchr(p, ']') : p + strcspn(p, " ");
+		struct tok *k = &t[n++];
+		memset(k, 0, sizeof *k);
+		if (strncmp(s, "--", 2) == 0) {
+			size_t w = strcspn(s + 2, " ]");
+			copy_name(k->name, s + 2, w);
+			k->type = s[2 + w] == ' ' ? T_OPT : T_FLAG;
+			if (k->type == T_OPT) {
+				const char *ph = s + 3 + w;
+				ph += *ph == '<';
+				copy_name(k->ph, ph, strcspn(ph, ">]"));
+			}
+		} else if (*s == '<') {
+			copy_name(k->name, s + 1, strcspn(s + 1, ">"));
+			memcpy(k->ph, k->name, sizeof k->ph);
+			k->type = !opt ? T_ARG : memmem(s, (size_t)(end - s), "...", 3) ? T_REST : T_OPTARG;
+		} else if (opt) {
+			k->type = T_PAIRS;
+		} else {
+			copy_name(k->name, s, (size_t)(end - s));
+			k->type = T_WORD;
+		}
+		p = opt ? end + 1 : end;
+	}
+	return n;
+}
+
+/* The value given for the token named `name`, or NULL. */
+const char *arg(const struct args *a, const char *name)
+{
+	for (size_t i = 0; i < a->ntok; i++)
+		if (a->tok[i].type != T_WORD && strcmp(a->tok[i].name, name) == 0)
+			return a->value[i];
+	return NULL;
+}
+
+__attribute__((format(printf, 2, 3)))
+int usage_fail(const struct cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("liuctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nusage:\n", stderr);
+	cmd_usage(stderr, cmd);
+	return ST_USAGE;
+}
+
+/* "key=value" with a key of letters, digits, '_', '-' or '.'. */
+static bool is_pair(const char *s)
+{
+	size_t k = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.");
+	return k > 0 && s[k] == '=' && s[0] != '-';
+}
+
+/*
+ * Parses argv (starting at the command's words) against the pattern of
+ * a->cmd.  Options may come anywhere after the words; "--" ends them.
+ * --json is accepted there too, and --help asks for the command's usage.
+ * Returns ST_OK, ST_HELP or ST_USAGE (after saying why).
+ */
+int args_parse(struct args *a, int argc, char **argv, bool *json)
+{
+	const struct cmd *cmd = a->cmd;
+	a->ntok = pattern_parse(cmd->pattern, a->tok, TOKS_MAX);
+	a->list = xrealloc(NULL, (size_t)argc * sizeof *a->list);
+	while (a->nwords < a->ntok && a->tok[a->nwords].type == T_WORD)
+		a->nwords++;
+	size_t pos = a->nwords; /* the next positional token to fill */
+	bool pairs = false, rest = false, dashdash = false;
+	for (size_t i = 0; i < a->ntok; i++) {
+		pairs |= a->tok[i].type == T_PAIRS;
+		rest |= a->tok[i].type == T_REST;
+	}
+	for (int i = (int)a->nwords; i < argc; i++) {
+		const char *s = argv[i];
+		if (!dashdash && strcmp(s, "--") == 0) {
+			dashdash = true;
+			continue;
+		}
+		if (!dashdash && strncmp(s, "--", 2) == 0) {
+			const char *eq = strchr(s, '=');
+			size_t nl = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
+			if (strcmp(s, "--json") == 0) {
+				*json = true;
+				continue;
+			}
+			if (strcmp(s, "--help") == 0)
+				return ST_HELP;
+			size_t k;
+			for (k = 0; k < a->ntok; k++)
+				if ((a->tok[k].type == T_OPT || a->tok[k].type == T_FLAG) &&
+				    strlen(a->tok[k].name) == nl && strncmp(a->tok[k].name, s + 2, nl) == 0)
+					break;
+			if (k == a->ntok)
+				return usage_fail(cmd, "unknown option %.*s", (int)nl + 2, s);
+			if (a->value[k])
+				return usage_fail(cmd, "--%s given twice", a->tok[k].name);
+			if (a->tok[k].type == T_FLAG) {
+				if (eq)
+					return usage_fail(cmd, "--%s takes no value", a->tok[k].name);
+				a->value[k] = "";
+			} else if (eq) {
+				a->value[k] = eq + 1;
+			} else if (i + 1 < argc) {
+				a->value[k] = argv[++i];
+			} else {
+				return usage_fail(cmd, "--%s needs a value <%s>", a->tok[k].name, a->tok[k].ph);
+			}
+			continue;
+		}
+		if (pairs && is_pair(s)) {
+			a->list[a->nlist++] = s;
+			continue;
+		}
+		while (pos < a->ntok && a->tok[pos].type != T_ARG && a->tok[pos].type != T_OPTARG)
+			pos++;
+		if (pos < a->ntok) {
+			a->value[pos++] = s;
+		} else if (rest) {
+			a->list[a->nlist++] = s;
+		} else {
+			return usage_fail(cmd, "unexpected argument: %s", s);
+		}
+	}
+	for (size_t k = 0; k < a->ntok; k++)
+		if (a->tok[k].type == T_ARG && !a->value[k])
+			return usage_fail(cmd, "missing <%s>", a->tok[k].name);
+	return ST_OK;
+}
+
+/* --- params --------------------------------------------------------------- */
+
+/* Loads JSON given inline, as @file, or as - (standard input).  Returns a
+ * new reference or NULL after saying why. */
+json_t *load_json(const struct cmd *cmd, const char *what, const char *s)
+{
+	json_error_t e;
+	json_t *v;
+	const int flags = JSON_REJECT_DUPLICATES | JSON_DECODE_ANY;
+	if (strcmp(s, "-") == 0)
+		v = json_loadf(stdin, flags, &e);
+	else if (s[0] == '@')
+		v = json_load_file(s + 1, flags, &e);
+	else
+		v = json_loads(s, flags, &e);
+	if (!v && e.line < 0) /* the file could not be read: no position */
+		usage_fail(cmd, "%s: %s", what, e.text);
+	else if (!v)
+		usage_fail(cmd, "%s: %s (line %d, column %d)", what, e.text, e.line, e.column);
+	return v;
+}
+
+/* The daemon runs in its own folder, so a relative path would name some
+ * other place there.  Caller frees. */
+static char *abs_path(const char *p)
+{
+	if (p[0] == '/')
+		return xstrdup(p);
+	char *r = realpath(p, NULL);
+	if (r)
+		return r;
+	char *cwd = getcwd(NULL, 0); /* the path may not exist yet (a backup) */
+	if (!cwd)
+		return xstrdup(p);
+	r = xasprintf("%s/%s", cwd, p);
+	free(cwd);
+	return r;
+}
+
+/*
+ * Builds params from the pattern: every argument and option with a value
+ * under its own name, typed by its placeholder, then key=value pairs merged
+ * into params.params.  Returns ST_OK or ST_USAGE.
+ */
+int build_params(const struct args *a, json_t *params)
+{
+	const struct cmd *cmd = a->cmd;
+	for (size_t i = 0; i < a->ntok; i++) {
+		const struct tok *k = &a->tok[i];
+		const char *v = a->value[i];
+		if (!v || k->type == T_FLAG || k->type == T_WORD)
+			continue;
+		char key[NAME_MAX_LEN];
+		memcpy(key, k->name, sizeof key);
+		for (char *p = key; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		json_t *j;
+		long long n;
+		if (strcmp(k->ph, "n") == 0) {
+			if (!parse_int(v, &n))
+				return usage_fail(cmd, "%s: not a whole number: %s", k->name, v);
+			j = json_integer(n);
+		} else if (strcmp(k->ph, "path") == 0) {
+			char *p = abs_path(v);
+			j = json_string(p);
+			free(p);
+		} else if (strcmp(k->ph, "json") == 0 || strncmp(k->ph, "json|@", 6) == 0) {
+			if (!(j = load_json(cmd, k->name, v)))
+				return ST_USAGE;
+		} else {
+			j = json_string(v);
+		}
+		if (!j) /* not UTF-8: the daemon would refuse it anyway */
+			return usage_fail(cmd, "%s: not valid UTF-8 text", k->name);
+		json_object_set_new(params, key, j);
+	}
+	bool pairs = false;
+	for (size_t i = 0; i < a->ntok; i++)
+		pairs |= a->tok[i].type == T_PAIRS;
+	if (!pairs || a->nlist == 0)
+		return ST_OK;
+	json_t *pp = json_object_get(params, "params");
+	if (pp && !json_is_object(pp))
+		return usage_fail(cmd, "--params must be a JSON object");
+	if (!pp) {
+		pp = json_object();
+		json_object_set_new(params, "params", pp);
+	}
+	json_t *given = json_object();
+	for (size_t i = 0; i < a->nlist; i++) {
+		const char *eq = strchr(a->list[i], '=');
+		char *key = strndup(a->list[i], (size_t)(eq - a->list[i]));
+		/* A value that reads as JSON is JSON (5, true, {"a":1}, "007");
+		 * anything else, such as 書類不備 or 2024-04-01, is a string. */
+		json_t *v = json_loads(eq + 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+		if (!v)
+			v = json_string(eq + 1);
+		int st = ST_OK;
+		if (!key || !v)
+			st = usage_fail(cmd, "%s: not valid UTF-8 text", a->list[i]);
+		else if (json_object_get(given, key))
+			st = usage_fail(cmd, "%s given twice", key);
+		if (st == ST_OK) {
+			json_object_set_new(given, key, json_true());
+			json_object_set_new(pp, key, v);
+		} else {
+			json_decref(v);
+		}
+		free(key);
+		if (st != ST_OK) {
+			json_decref(given);
+			return st;
+		}
+	}
+	json_decref(given);
+	return ST_OK;
+}

@@ -1,0 +1,227 @@
+/*
+ * liuctl_call — the connection to the daemon: connect to the Unix socket,
+ * send one JSON-RPC request line (built by the wire module), read the reply
+ * line, and tell a result from an error reply; and print an error reply for
+ * people, with its reasons in both languages.  Only one request is ever in
+ * flight.  Depends on the wire module, jansson and libc.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "liuctl_int.h"
+
+/* --- talking to the daemon ---------------------------------------------- */
+
+static int ctl_connect(struct ctl *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, err;
+	if (strlen(c->socket) >= sizeof sa.sun_path) {
+		err = ENAMETOOLONG;
+		goto err;
+	}
+	memcpy(sa.sun_path, c->socket, strlen(c->socket) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = errno;
+		goto err;
+	}
+	while (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		/* A signal may interrupt the connect; the connection then
+		 * completes on its own, which a second connect reports. */
+		if (errno == EINTR)
+			continue;
+		if (errno == EISCONN)
+			break;
+		err = errno;
+		goto err_socket;
+	}
+	c->fd = fd;
+	return ST_OK;
+err_socket:
+	close(fd);
+err:
+	fprintf(stderr, "liuctl: cannot connect to %s: %s; is liud running?\n", c->socket,
+		strerror(err));
+	return ST_CONNECT;
+}
+
+void ctl_close(struct ctl *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	wire_buf_free(&c->in);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads until one complete line.  Returns 0 with *reply (caller decrefs) or
+ * a negative errno: -ECONNRESET when the daemon closed first, -EMSGSIZE
+ * past REPLY_MAX, -EPROTO for a line that is not JSON. */
+static int read_reply(struct ctl *c, json_t **reply)
+{
+	static char chunk[1 << 16];
+	for (;;) {
+		char *line;
+		size_t len;
+		int rc = wire_buf_next_line(&c->in, &line, &len);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			*reply = json_loadb(line, len, 0, NULL);
+			return *reply ? 0 : -EPROTO;
+		}
+		ssize_t n = read(c->fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		if (wire_buf_append(&c->in, chunk, (size_t)n) < 0)
+			return -ENOMEM;
+	}
+}
+
+/*
+ * Sends one request and waits for its reply (no timeout: a write is
+ * answered once durable, and a long rules check may take its time).
+ * Returns ST_OK with *out = the result, ST_REPLY with *out = the error
+ * object (caller decrefs either), or ST_CONNECT after saying why.
+ */
+int ctl_call(struct ctl *c, const char *method, json_t *params, json_t **out)
+{
+	*out = NULL;
+	if (c->fd < 0 && ctl_connect(c) != ST_OK)
+		return ST_CONNECT;
+	char *line = wire_request(++c->id, method, params);
+	if (!line) {
+		fputs("liuctl: out of memory\n", stderr);
+		return ST_REPLY;
+	}
+	int rc = write_all(c->fd, line, strlen(line));
+	free(line);
+	json_t *reply = NULL;
+	if (rc == 0)
+		rc = read_reply(c, &reply);
+	if (rc < 0) {
+		fprintf(stderr, "liuctl: %s: %s\n", c->socket,
+			rc == -ECONNRESET ? "the daemon closed the connection before replying" :
+			rc == -EMSGSIZE ? "the reply is longer than 1 GiB" :
+			rc == -EPROTO ? "the reply is not JSON" : strerror(-rc));
+		return ST_CONNECT;
+	}
+	/* Only one request is ever in flight, so the reply is ours if it
+	 * carries our id, or a null id on an error the daemon could not tie
+	 * to a request. */
+	json_t *id = json_object_get(reply, "id");
+	json_t *result = json_object_get(reply, "result");
+	json_t *error = json_object_get(reply, "error");
+	bool ours = json_is_integer(id) ? json_integer_value(id) == c->id : json_is_null(id) && error;
+	if (!ours || (!result && !json_is_object(error))) {
+		fprintf(stderr, "liuctl: %s: the reply does not answer the request\n", c->socket);
+		json_decref(reply);
+		return ST_CONNECT;
+	}
+	int st = result ? ST_OK : ST_REPLY;
+	*out = json_incref(result ? result : error);
+	json_decref(reply);
+	return st;
+}
+
+/* --- error replies ------------------------------------------------------ */
+
+/* A reason {ja, en} on stderr, one line per language, after `prefix` (a
+ * field name, which may echo what someone typed: printed safely too). */
+static void print_reason(const char *prefix, const json_t *r)
+{
+	const char *text[2] = { jstr(r, "ja"), jstr(r, "en") };
+	if (json_is_string(r))
+		text[0] = json_string_value(r);
+	for (size_t i = 0; i < 2; i++) {
+		if (!text[i])
+			continue;
+		fputs("  ", stderr);
+		put_text(stderr, prefix, false);
+		put_text(stderr, text[i], false);
+		fputc('\n', stderr);
+	}
+}
+
+/* An error reply on stderr: the code and message, then what data explains,
+ * every reason in both languages, one per line. */
+void print_error(const json_t *err)
+{
+	const char *msg = jstr(err, "message");
+	json_t *data = json_object_get(err, "data");
+	json_int_t code = json_integer_value(json_object_get(err, "code"));
+	fprintf(stderr, "liuctl: error %" JSON_INTEGER_FORMAT ": ", code);
+	if (msg) {
+		/* A message may end in a report's line break: keep the line tidy. */
+		char *m = xstrdup(msg);
+		size_t n = strlen(m);
+		while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' ' || m[n - 1] == '\r'))
+			m[--n] = '\0';
+		put_text(stderr, m, false);
+		free(m);
+	} else {
+		fputs("(no message)", stderr);
+	}
+	fputc('\n', stderr);
+	json_t *errors = json_object_get(data, "errors");
+	json_t *reasons = json_object_get(data, "reasons");
+	size_t i;
+	json_t *e;
+	if (json_array_size(errors) > 0) {
+		/* Invalid params from a rule: every field, each with its reason. */
+		json_array_foreach(errors, i, e) {
+			const char *f = jstr(e, "field");
+			char *prefix = xasprintf("%s: ", f ? f : "?");
+			print_reason(prefix, json_object_get(e, "reason"));
+			free(prefix);
+		}
+	} else {
+		const char *field = jstr(data, "field");
+		if (field || code == WIRE_INVALID_PARAMS) {
+			fputs("  field: ", stderr);
+			put_text(stderr, field ? field : "(not named)", false);
+			fputc('\n', stderr);
+		}
+		print_reason("", json_object_get(data, "reason"));
+	}
+	json_array_foreach(reasons, i, e)
+		print_reason("", e);
+	/* A failing pack's test report or a script's error and traceback, for
+	 * the policy staff who must fix it; the message holds only a cut. */
+	const char *more[] = { "error", "report", "traceback" };
+	for (i = 0; i < sizeof more / sizeof *more; i++) {
+		const char *s = jstr(data, more[i]);
+		if (!s || (msg && strstr(msg, s)))
+			continue;
+		put_text(stderr, s, true);
+		if (s[0] && s[strlen(s) - 1] != '\n')
+			fputc('\n', stderr);
+	}
+	const char *live = jstr(data, "live_version");
+	if (live)
+		fprintf(stderr, "  the live rules stay at version %.*s\n", VERSION_SHORT, live);
+}

@@ -1,0 +1,373 @@
+/*
+ * liuctl_table — text for a terminal: the display width of UTF-8 text (East
+ * Asian wide characters take two columns, combining marks none), text made
+ * safe to print, tables whose columns line up by that width, and JSON values
+ * as the text of a cell.  Record content is typed by people outside the
+ * operator's control, so everything printed from it goes through here.
+ * Depends on jansson and libc only; the width tables are our own, so the
+ * output does not depend on the locale the operator happens to run under.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "liuctl_int.h"
+
+/* --- display width ------------------------------------------------------ */
+
+#define UTF8_BAD 0xFFFFFFFFu /* a byte that does not start a valid sequence */
+
+/* Decodes one UTF-8 character at s (NUL-terminated).  Returns its length,
+ * 1 with *cp = UTF8_BAD for an invalid byte (overlong, surrogate, cut). */
+static size_t utf8_next(const unsigned char *s, uint32_t *cp)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t v, min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2, v = c & 0x1F, min = 0x80;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3, v = c & 0x0F, min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4, v = c & 0x07, min = 0x10000;
+	} else {
+		goto bad;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80) /* also stops at the terminating NUL */
+			goto bad;
+		v = v << 6 | (s[i] & 0x3F);
+	}
+	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+		goto bad;
+	*cp = v;
+	return n;
+bad:
+	*cp = UTF8_BAD;
+	return 1;
+}
+
+struct range {
+	uint32_t lo, hi;
+};
+
+/* Characters that take no column of their own: they combine with the one
+ * before them (accents, kana voicing marks, variation selectors) or are
+ * invisible joiners. */
+static const struct range zero_width[] = {
+	{ 0x0300, 0x036F }, { 0x0483, 0x0489 }, { 0x0591, 0x05BD }, { 0x0610, 0x061A },
+	{ 0x064B, 0x065F }, { 0x0E31, 0x0E31 }, { 0x0E34, 0x0E3A }, { 0x0E47, 0x0E4E },
+	{ 0x1160, 0x11FF }, { 0x1AB0, 0x1AFF }, { 0x1DC0, 0x1DFF }, { 0x200B, 0x200F },
+	{ 0x2060, 0x2064 }, { 0x20D0, 0x20FF }, { 0x302A, 0x302D }, { 0x3099, 0x309A },
+	{ 0xD7B0, 0xD7FF }, { 0xFE00, 0xFE0F }, { 0xFE20, 0xFE2F }, { 0xFEFF, 0xFEFF },
+	{ 0xE0100, 0xE01EF },
+};
+
+/* East Asian Wide and Fullwidth characters: two columns on a terminal. */
+static const struct range double_width[] = {
+	{ 0x1100, 0x115F },   /* Hangul Jamo leading consonants */
+	{ 0x2E80, 0x303E },   /* CJK radicals, Kangxi, CJK symbols and punctuation */
+	{ 0x3041, 0x33FF },   /* kana, bopomofo, Hangul compatibility Jamo, enclosed CJK */
+	{ 0x3400, 0x4DBF },   /* CJK extension A */
+	{ 0x4E00, 0x9FFF },   /* CJK unified ideographs */
+	{ 0xA000, 0xA4CF },   /* Yi */
+	{ 0xA960, 0xA97F },   /* Hangul Jamo extended-A */
+	{ 0xAC00, 0xD7A3 },   /* Hangul syllables */
+	{ 0xF900, 0xFAFF },   /* CJK compatibility ideographs */
+	{ 0xFE10, 0xFE19 },   /* vertical forms */
+	{ 0xFE30, 0xFE6F },   /* CJK compatibility forms, small form variants */
+	{ 0xFF00, 0xFF60 },   /* fullwidth ASCII and punctuation */
+	{ 0xFFE0, 0xFFE6 },   /* fullwidth signs */
+	{ 0x1F300, 0x1F64F }, /* pictographs, emoticons */
+	{ 0x1F900, 0x1F9FF }, /* supplemental symbols and pictographs */
+	{ 0x20000, 0x2FFFD }, /* CJK extensions B to F, compatibility supplement */
+	{ 0x30000, 0x3FFFD }, /* CJK extension G and later */
+};
+
+static bool in_ranges(uint32_t c, const struct range *r, size_t n)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c < r[mid].lo)
+			hi = mid;
+		else if (c > r[mid].hi)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+/* Columns a printable character takes (a small wcwidth() that does not
+ * depend on the locale the operator happens to run under). */
+static int cp_width(uint32_t c)
+{
+	if (in_ranges(c, zero_width, sizeof zero_width / sizeof *zero_width))
+		return 0;
+	if (in_ranges(c, double_width, sizeof double_width / sizeof *double_width))
+		return 2;
+	return 1;
+}
+
+/*
+ * Reads one character at *p for display and advances *p past it.  Sets
+ * *out and *outn to the bytes to print and returns the columns they take.
+ *
+ * Record content is typed by people outside the operator's control, so
+ * nothing from it reaches the terminal as a control: C0, DEL and C1 controls
+ * and the bidirectional overrides become '?' (tab and line breaks a space,
+ * or themselves when `lines` allows them), so data can neither move the
+ * cursor, send escape sequences nor reorder what the operator reads.
+ */
+static int safe_char(const char **p, const char **out, size_t *outn, bool lines)
+{
+	uint32_t c;
+	size_t n = utf8_next((const unsigned char *)*p, &c);
+	*out = *p;
+	*outn = n;
+	*p += n;
+	if (lines && (c == '\n' || c == '\t'))
+		return 0;
+	if (c == '\n' || c == '\t' || c == '\r') {
+		*out = " ";
+		*outn = 1;
+		return 1;
+	}
+	if (c == UTF8_BAD || c < 0x20 || (c >= 0x7F && c < 0xA0) || c == 0x061C ||
+	    (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069)) {
+		*out = "?";
+		*outn = 1;
+		return 1;
+	}
+	return cp_width(c);
+}
+
+/* Display width of s as safe_char() prints it. */
+int text_width(const char *s)
+{
+	int w = 0;
+	const char *out;
+	size_t n;
+	while (*s)
+		w += safe_char(&s, &out, &n, false);
+	return w;
+}
+
+/* Writes s made safe for a terminal (see safe_char). */
+void put_text(FILE *f, const char *s, bool lines)
+{
+	const char *out;
+	size_t n;
+	while (*s) {
+		safe_char(&s, &out, &n, lines);
+		fwrite(out, 1, n, f);
+	}
+}
+
+/* Prints one formatted line on stdout, made safe for a terminal (a line
+ * break in the text is data, and prints as a space). */
+__attribute__((format(printf, 1, 2)))
+void say(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	put_text(stdout, s, false);
+	fputc('\n', stdout);
+	free(s);
+}
+
+/*
+ * Returns s made safe for a terminal and cut to at most `max` columns
+ * (max <= 0: no limit), with *width set.  A cut falls between characters,
+ * never inside one, and ends in "..." (ASCII: the ellipsis character has an
+ * ambiguous width that CJK terminals draw as two).  Caller frees.
+ */
+char *cell_text(const char *s, int max, int *width)
+{
+	int limit = max > 0 && text_width(s) > max ? max - 3 : INT_MAX;
+	size_t cap = strlen(s) + 4, len = 0;
+	char *buf = xrealloc(NULL, cap);
+	int w = 0;
+	bool cut = false;
+	while (*s) {
+		const char *out;
+		size_t n;
+		int cw = safe_char(&s, &out, &n, false);
+		if (w + cw > limit) {
+			cut = true;
+			break;
+		}
+		memcpy(buf + len, out, n); /* n never exceeds the bytes read */
+		len += n;
+		w += cw;
+	}
+	if (cut) {
+		memcpy(buf + len, "...", 3);
+		len += 3;
+		w += 3;
+	}
+	buf[len] = '\0';
+	*width = w;
+	return buf;
+}
+
+/* --- tables ------------------------------------------------------------- */
+
+void table_init(struct table *t, size_t ncols)
+{
+	memset(t, 0, sizeof *t);
+	t->ncols = ncols;
+}
+
+void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i].text);
+	free(t->cells);
+	memset(t, 0, sizeof *t);
+}
+
+/* Starts a new row of empty cells. */
+void table_row(struct table *t)
+{
+	t->cells = xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof *t->cells);
+	memset(t->cells + t->nrows * t->ncols, 0, t->ncols * sizeof *t->cells);
+	t->nrows++;
+}
+
+/* Sets a cell of the current row to a copy of s (NULL: empty). */
+void table_set(struct table *t, size_t col, const char *s)
+{
+	struct cell *c = &t->cells[(t->nrows - 1) * t->ncols + col];
+	free(c->text);
+	c->text = s ? cell_text(s, col + 1 < t->ncols ? CELL_MAX : 0, &c->width) : NULL;
+	if (!s)
+		c->width = 0;
+}
+
+/* Adds a whole row at once; `row` holds ncols strings (NULL: empty). */
+void table_add(struct table *t, const char *const *row)
+{
+	table_row(t);
+	for (size_t i = 0; i < t->ncols; i++)
+		table_set(t, i, row[i]);
+}
+
+void table_setj(struct table *t, size_t col, const json_t *v)
+{
+	char *s = json_text(v);
+	table_set(t, col, s);
+	free(s);
+}
+
+__attribute__((format(printf, 3, 4)))
+void table_setf(struct table *t, size_t col, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	table_set(t, col, s ? s : "?");
+	free(s);
+}
+
+void table_print(const struct table *t, FILE *f)
+{
+	int *w = xrealloc(NULL, t->ncols * sizeof *w);
+	memset(w, 0, t->ncols * sizeof *w);
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++)
+			if (t->cells[r * t->ncols + c].width > w[c])
+				w[c] = t->cells[r * t->ncols + c].width;
+	for (size_t r = 0; r < t->nrows; r++) {
+		const struct cell *row = &t->cells[r * t->ncols];
+		size_t last = 0; /* no padding after a row's last text */
+		for (size_t c = 0; c < t->ncols; c++)
+			if (row[c].text && row[c].text[0])
+				last = c;
+		for (size_t c = 0; c <= last; c++) {
+			if (row[c].text)
+				fputs(row[c].text, f);
+			if (c < last)
+				fprintf(f, "%*s", w[c] - row[c].width + 2, "");
+		}
+		fputc('\n', f);
+	}
+	free(w);
+}
+
+/* A "key: value" line in a two-column table. */
+void kv(struct table *t, const char *key, const char *value)
+{
+	table_row(t);
+	if (key) {
+		char *k = xasprintf("%s:", key);
+		table_set(t, 0, k);
+		free(k);
+	}
+	table_set(t, 1, value ? value : "-");
+}
+
+void kvj(struct table *t, const char *key, const json_t *v)
+{
+	char *s = json_text(v);
+	kv(t, key, s);
+	free(s);
+}
+
+/* --- JSON for people ---------------------------------------------------- */
+
+/* The text of a JSON value for a cell or a "key: value" line: strings as
+ * they are, null as "-", lists of scalars joined with ", ", anything else as
+ * compact JSON.  Caller frees. */
+char *json_text(const json_t *v)
+{
+	if (!v || json_is_null(v))
+		return xstrdup("-");
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	if (json_is_integer(v))
+		return xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	if (json_is_real(v))
+		return xasprintf("%g", json_real_value(v));
+	if (json_is_boolean(v))
+		return xstrdup(json_is_true(v) ? "true" : "false");
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+		bool flat = true;
+		json_array_foreach(v, i, x)
+			flat = flat && !json_is_object(x) && !json_is_array(x);
+		if (flat) {
+			char *s = xstrdup("");
+			json_array_foreach(v, i, x) {
+				char *e = json_text(x);
+				char *n = xasprintf("%s%s%s", s, i ? ", " : "", e);
+				free(e);
+				free(s);
+				s = n;
+			}
+			return s;
+		}
+	}
+	char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *s = xstrdup(d ? d : "?");
+	free(d);
+	return s;
+}
