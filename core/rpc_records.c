@@ -523,6 +523,108 @@ static char *to_csv(json_t *columns, json_t *rows)
 	return buf;
 }
 
+static void html_text(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&#39;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+static void html_cell(FILE *f, json_t *v)
+{
+	if (json_is_string(v)) {
+		html_text(f, json_string_value(v));
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x) {
+			if (i)
+				fputs("<br>", f);
+			html_cell(f, x);
+		}
+	} else if (v && !json_is_null(v)) {
+		char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		html_text(f, d);
+		free(d);
+	}
+}
+
+/*
+ * One self-contained page (no external assets, no script): a table with
+ * Japanese headers and English labels under them, readable on screen and
+ * printable (A4 landscape), marked as not for publication.
+ */
+static char *to_html(json_t *view, json_t *rows, const char *name)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	json_t *title = json_object_get(view, "title"), *cols = json_object_get(view, "columns");
+	const char *tja = json_string_value(json_object_get(title, "ja"));
+	const char *ten = json_string_value(json_object_get(title, "en"));
+	char now[CLOCK_ISO_MAX];
+	clock_format(clock_now(), now);
+	fputs("<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	      "<meta name=\"robots\" content=\"noindex, nofollow\">\n<title>", f);
+	html_text(f, tja ? tja : name);
+	fputs("</title>\n<style>\n"
+	      "body{font-family:\"Noto Sans CJK JP\",\"Hiragino Sans\",\"Yu Gothic\",Meiryo,sans-serif;"
+	      "margin:2em;color:#1a1a1a}\n"
+	      "h1{font-size:1.4em;margin:0}h1 small{display:block;font-size:.65em;color:#555;font-weight:normal}\n"
+	      ".notice{border:2px solid #b00020;color:#b00020;padding:.4em .8em;margin:1em 0;font-weight:bold}\n"
+	      ".meta{color:#555;font-size:.85em}\n"
+	      "table{border-collapse:collapse;width:100%;margin-top:1em;font-size:.9em}\n"
+	      "th,td{border:1px solid #999;padding:.35em .5em;vertical-align:top;text-align:left}\n"
+	      "th{background:#eef2f7}th small{display:block;font-weight:normal;color:#555}\n"
+	      "tbody tr:nth-child(even){background:#f8f8f8}\n"
+	      "td:first-child{white-space:nowrap}\n"
+	      "@media print{body{margin:0}@page{size:A4 landscape;margin:12mm}"
+	      "thead{display:table-header-group}tr{page-break-inside:avoid}}\n"
+	      "</style>\n</head>\n<body>\n<h1>", f);
+	html_text(f, tja ? tja : name);
+	fputs("<small>", f);
+	html_text(f, ten ? ten : name);
+	fputs("</small></h1>\n<p class=\"notice\">政府機関等限り・公開禁止 / For government bodies only: "
+	      "not to be published</p>\n<p class=\"meta\">作成日時 / Generated: ", f);
+	html_text(f, now);
+	fprintf(f, " &middot; 件数 / Rows: <span id=\"count\">%zu</span></p>\n", json_array_size(rows));
+	fputs("<table>\n<thead><tr>", f);
+	size_t i, j;
+	json_t *c, *row;
+	json_array_foreach(cols, i, c) {
+		fputs("<th scope=\"col\">", f);
+		html_text(f, json_string_value(json_object_get(c, "ja")));
+		fputs("<small>", f);
+		html_text(f, json_string_value(json_object_get(c, "en")));
+		fputs("</small></th>", f);
+	}
+	fputs("</tr></thead>\n<tbody>\n", f);
+	json_array_foreach(rows, j, row) {
+		fputs("<tr>", f);
+		json_array_foreach(cols, i, c) {
+			fputs("<td>", f);
+			html_cell(f, json_object_get(row, json_string_value(json_object_get(c, "id"))));
+			fputs("</td>", f);
+		}
+		fputs("</tr>\n", f);
+	}
+	if (json_array_size(rows) == 0)
+		fprintf(f, "<tr><td colspan=\"%zu\">該当なし / none</td></tr>\n", json_array_size(cols));
+	fputs("</tbody>\n</table>\n</body>\n</html>\n", f);
+	fclose(f);
+	return buf;
+}
+
 /* Runs the view over the records of one kind+state (state NULL: all). */
 static int view_scan(struct rpc_call *c, const char *name, const char *kind, const char *state,
 		     json_t *vparams, int64_t at, json_t *rows)
@@ -570,8 +672,9 @@ enum rpc_status rpc_m_view(struct rpc_call *c)
 	if (!rpc_param_str(c, "name", true, NAME_MAX_LEN, &name) ||
 	    !rpc_param_str(c, "format", false, 16, &format))
 		return RPC_DONE;
-	if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0) {
-		rpc_bad_param(c, "format", "json か csv を指定してください", "must be json or csv");
+	if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 && strcmp(format, "html") != 0) {
+		rpc_bad_param(c, "format", "json、csv、html のいずれかを指定してください",
+			      "must be json, csv or html");
 		return RPC_DONE;
 	}
 	json_t *vparams = json_object_get(c->params, "params");
@@ -616,6 +719,17 @@ enum rpc_status rpc_m_view(struct rpc_call *c)
 		return RPC_DONE;
 	}
 	json_t *cols = json_object_get(v, "columns");
+	if (strcmp(format, "html") == 0) {
+		char *html = to_html(v, rows, name);
+		json_decref(rows);
+		if (!html) {
+			rpc_fail(c, -ENOMEM, NULL, NULL);
+			return RPC_DONE;
+		}
+		rpc_result(c, json_string(html));
+		free(html);
+		return RPC_DONE;
+	}
 	if (strcmp(format, "csv") == 0) {
 		char *csv = to_csv(cols, rows);
 		json_decref(rows);
