@@ -18,17 +18,6 @@
 
 /* --- patterns and command lines ------------------------------------------ */
 
-static bool parse_int(const char *s, long long *out)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || *end)
-		return false;
-	*out = v;
-	return true;
-}
-
 static void copy_name(char *dst, const char *s, size_t n)
 {
 	if (n >= NAME_MAX_LEN)
@@ -201,6 +190,18 @@ json_t *load_json(const struct cmd *cmd, const char *what, const char *s)
 	else if (!v)
 		usage_fail(cmd, "%s: %s (line %d, column %d)", what, e.text, e.line, e.column);
 	return v;
+}
+
+/* A whole number in base 10 that is all of s. */
+static bool parse_int(const char *s, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		return false;
+	*out = v;
+	return true;
 }
 
 /* The daemon runs in its own folder, so a relative path would name some

@@ -342,20 +342,23 @@ enum rpc_status rpc_m_metrics(struct rpc_call *c)
 	fprintf(f, "# HELP liud_rules_memory_bytes Memory of the live pack's Lua state.\n"
 		"# TYPE liud_rules_memory_bytes gauge\nliud_rules_memory_bytes %zu\n", rs.mem_used);
 	json_t *cn = rules_counters(r->rules);
-	static const char *const fams[] = { "calls", "failures", "time_us" };
+	static const struct { const char *fam, *key, *help; double scale; } fams[] = {
+		{ "liud_rule_invocations_total", "calls", "Calls per check, action, expiry hook and view.", 1 },
+		{ "liud_rule_invocation_failures_total", "failures", "Failed calls per check, action, expiry hook and view.", 1 },
+		{ "liud_rule_invocation_seconds_total", "time_us", "Time spent per check, action, expiry hook and view.", 1e-6 },
+	};
 	for (int i = 0; i < 3; i++) {
-		fprintf(f, "# HELP liud_rule_%s_by_rule %s per check, action, expiry hook and view.\n"
-			"# TYPE liud_rule_%s_by_rule counter\n", fams[i],
-			i == 0 ? "Calls" : i == 1 ? "Failures" : "Microseconds spent", fams[i]);
+		fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", fams[i].fam, fams[i].help, fams[i].fam);
 		const char *class;
 		json_t *byname;
 		json_object_foreach(cn, class, byname) {
 			const char *name;
 			json_t *v;
 			json_object_foreach(byname, name, v) {
-				fprintf(f, "liud_rule_%s_by_rule{class=\"%s\",rule=\"", fams[i], class);
+				fprintf(f, "%s{class=\"%s\",rule=\"", fams[i].fam, class);
 				prom_label(f, name);
-				fprintf(f, "\"} %lld\n", (long long)json_integer_value(json_object_get(v, fams[i])));
+				fprintf(f, "\"} %.6g\n",
+					(double)json_integer_value(json_object_get(v, fams[i].key)) * fams[i].scale);
 			}
 		}
 	}

@@ -937,6 +937,13 @@ static int test_one(struct rules *r, int i, json_t **res, const char **name, con
 	return json_is_true(json_object_get(*res, "ok"));
 }
 
+static void reset_stats(struct rules *r)
+{
+	json_t *res;
+	api_call(r, "reset_stats", NULL, 0, 1, &res);
+	json_decref(res);
+}
+
 static void tap_diag(FILE *out, const char *diag)
 {
 	const char *p = diag;
@@ -966,6 +973,7 @@ int rules_run_tests(struct rules *r, FILE *out)
 		json_decref(res);
 	}
 	fflush(out);
+	reset_stats(r);
 	return failed;
 }
 
@@ -991,6 +999,7 @@ int rules_test_report(struct rules *r, char **report, int *total)
 		json_decref(res);
 	}
 	fclose(f);
+	reset_stats(r);
 	if (failed)
 		*report = buf;
 	else
