@@ -420,7 +420,15 @@ local sandbox = {
   assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
   pcall = pcall, xpcall = xpcall, select = select, tonumber = tonumber,
   tostring = tostring, type = type, rawequal = rawequal, rawlen = rawlen,
-  rawget = rawget, setmetatable = setmetatable, getmetatable = getmetatable,
+  rawget = rawget, getmetatable = getmetatable,
+  -- No finalizers: a __gc would run whenever the collector chooses, outside
+  -- any call's budget (even while a reload closes the old state).
+  setmetatable = function (t, mt)
+    if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+      error("rules may not set __gc finalizers", 2)
+    end
+    return setmetatable(t, mt)
+  end,
   _VERSION = _VERSION,
   string = copylib(string, { "byte", "char", "find", "format", "gmatch", "gsub", "len",
                              "lower", "match", "rep", "reverse", "sub", "upper" }),
@@ -472,6 +480,19 @@ local function freeze_env(env, fallback)
     __index = real,
     __newindex = function(_, k)
       error("rules may not set globals after loading (`" .. tostring(k) .. "`); use a local", 2)
+    end,
+    -- pairs(_ENV) lists what a rule can reach: the pack's globals, then the
+    -- sandbox's names (the escape tests compare it with an allow-list).
+    __pairs = function()
+      local phase, tbl, key = 1, real, nil
+      return function()
+        while true do
+          local k, v = next(tbl, key)
+          if k ~= nil then key = k; if phase == 1 or rawget(real, k) == nil then return k, v end
+          elseif phase == 1 then phase, tbl, key = 2, fallback, nil
+          else return nil end
+        end
+      end
     end,
     __metatable = false,
   })

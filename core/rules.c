@@ -7,6 +7,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +285,64 @@ static const luaL_Reg host_funcs[] = {
 	{ NULL, NULL },
 };
 
+/*
+ * Pattern matching runs in C, where the instruction hook never fires: a
+ * pattern like ".-.-.-.-.-b" on a long subject backtracks for hours.  The
+ * matcher's work grows like n^k for a subject of n bytes and k repetition
+ * items, times n again when the pattern is not anchored (every start is
+ * tried), so a call is refused when that exponent times log10(n) passes
+ * PATTERN_BUDGET (some 3 * 10^8 steps, under a second).  Patterns without
+ * repetition and plain finds are linear and always allowed.
+ */
+#define PATTERN_BUDGET 8.5
+
+static int pattern_items(const char *p, size_t len)
+{
+	int k = 0;
+	bool in_set = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = p[i];
+		if (c == '%' && i + 1 < len) {
+			i++; /* an escape or a class: one item, not a quantifier */
+			continue;
+		}
+		if (in_set) {
+			if (c == ']')
+				in_set = false;
+			continue;
+		}
+		if (c == '[') {
+			in_set = true;
+			if (i + 1 < len && p[i + 1] == ']')
+				i++;
+			continue;
+		}
+		if (c == '*' || c == '+' || c == '-' || c == '?')
+			k++;
+	}
+	return k;
+}
+
+static int guarded(lua_State *L)
+{
+	size_t n = 0, pl = 0;
+	const char *subject = lua_tolstring(L, 1, &n);
+	const char *pat = lua_tolstring(L, 2, &pl);
+	bool plain = lua_toboolean(L, lua_upvalueindex(2)) && lua_toboolean(L, 4);
+	if (subject && pat && !plain) {
+		int k = pattern_items(pat, pl);
+		int exponent = k + (pl > 0 && pat[0] == '^' ? 0 : 1);
+		double cost = exponent * log10((double)(n > 10 ? n : 10));
+		if (k > 0 && cost > PATTERN_BUDGET)
+			return luaL_error(L, "pattern too costly for a subject of %d bytes (%d repetition "
+					  "items): simplify it, or search plainly", (int)n, k);
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
 /* The libraries a state gets: a copy of linit.c's table, less io, os, debug,
  * package and coroutine.  The prelude copies a safer subset into the sandbox. */
 static const luaL_Reg state_libs[] = {
@@ -313,6 +372,14 @@ static int setup_state(lua_State *L)
 	lua_getglobal(L, "string");
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump"); /* no way to bytecode from any string */
+	static const char *const matchers[] = { "find", "match", "gmatch", "gsub", NULL };
+	for (int i = 0; matchers[i]; i++) {
+		/* Replaced in the real table, so that ("x"):find(...) is guarded too. */
+		lua_getfield(L, -1, matchers[i]);
+		lua_pushboolean(L, i == 0); /* only find has a `plain` argument */
+		lua_pushcclosure(L, guarded, 2);
+		lua_setfield(L, -2, matchers[i]);
+	}
 	lua_pop(L, 1);
 	/* Strings share one metatable: protect it so a rule can neither read it
 	 * (getmetatable("") is false) nor reach the real string table through it. */

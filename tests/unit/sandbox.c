@@ -94,6 +94,63 @@ static void refused(const char *name, const char *prelude, const char *want)
 	rules_free(r);
 }
 
+/* Walks everything a rule can reach from its environment and returns the
+ * sorted names, one per line, as the check's failure reason. */
+static const char walker[] =
+	"local seen, out = {}, {}\n"
+	"local function walk(v, path, depth)\n"
+	"  if type(v) ~= 'table' or seen[v] or depth > 4 then return end\n"
+	"  seen[v] = true\n"
+	"  local mt = getmetatable(v)\n"
+	"  if mt ~= nil then out[#out + 1] = path .. ' <metatable: ' .. tostring(mt) .. '>' end\n"
+	"  for k, x in pairs(v) do\n"
+	"    local name = (path == '' and '' or path .. '.') .. tostring(k)\n"
+	"    out[#out + 1] = name .. ' ' .. type(x)\n"
+	"    walk(x, name, depth + 1)\n"
+	"  end\n"
+	"end\n"
+	"walk(_ENV, '', 0)\n"
+	"out[#out + 1] = 'getmetatable(\\'\\') ' .. tostring(getmetatable(''))\n"
+	"table.sort(out)\n"
+	"return fail { ja = table.concat(out, '\\n'), en = table.concat(out, '\\n') }\n";
+
+static void allowlist(void)
+{
+	int rc;
+	char *err = NULL;
+	struct rules *r = load(pack("", walker), &rc, &err);
+	if (!ok(r != NULL, "the reachability walker loads")) {
+		tap_diag("%s", err);
+		free(err);
+		return;
+	}
+	json_t *rec = json_pack("{s:s, s:s, s:{}}", "kind", "thing", "state", "new", "data");
+	json_t *out;
+	rules_eval(r, rec, 0, &out);
+	const char *got = json_string_value(json_object_get(
+		json_object_get(json_array_get(json_object_get(out, "checks"), 0), "reason"), "en"));
+	FILE *f = fopen("tests/sandbox-allowlist.txt", "r");
+	char want[65536] = "";
+	size_t n = f ? fread(want, 1, sizeof want - 1, f) : 0;
+	want[n] = '\0';
+	if (f)
+		fclose(f);
+	while (n > 0 && want[n - 1] == '\n')
+		want[--n] = '\0';
+	if (getenv("LIUD_WRITE_ALLOWLIST") && got) {
+		FILE *w = fopen("tests/sandbox-allowlist.txt", "w");
+		fprintf(w, "%s\n", got);
+		fclose(w);
+	}
+	if (!ok(got && strcmp(got, want) == 0,
+		"everything a rule can reach is on the checked-in allow-list (tests/sandbox-allowlist.txt)"))
+		tap_diag("reachable now:\n%s\n(if the change is intended: LIUD_WRITE_ALLOWLIST=1 and review the diff)",
+			 got ? got : "(nothing)");
+	json_decref(out);
+	json_decref(rec);
+	rules_free(r);
+}
+
 int main(void)
 {
 	if (!mkdtemp(base))
@@ -119,6 +176,7 @@ int main(void)
 		rules_free(r);
 	}
 
+	allowlist();
 	probe("infinite loop", "", "while true do end", "budget");
 	probe("loop inside pcall", "", "for i = 1, 10 do pcall(function () while true do end end) end return pass()", "budget");
 	probe("pcall swallowing in a loop", "", "while true do pcall(error, 'x') end", "budget");
@@ -130,6 +188,39 @@ int main(void)
 	probe("changing a library table", "", "string.upper = nil return pass()", "read-only");
 	probe("error with file and line", "", "error('boom')", "p");
 	probe("a check returning garbage", "", "return 42", "must return pass()");
+	probe("a __gc finalizer", "", "setmetatable({}, { __gc = function () while true do end end }) return pass()",
+	      "__gc");
+	probe("a pathological pattern", "", "local s = string.rep('a', 100000) s:find('.-.-.-.-.-b') return pass()",
+	      "pattern too costly");
+	probe("a pathological pattern through the string metatable", "",
+	      "local s = ('a'):rep(50000) return s:match('(.-)(.-)b') and pass() or pass()", "pattern too costly");
+	probe("a quadratic gsub on a long subject", "",
+	      "local s = (' '):rep(200000) s:gsub('%s+x', '') return pass()", "pattern too costly");
+	probe("a huge table.concat", "", "local t = {} for i = 1, 1e6 do t[i] = 'xxxxxxxxxxxxxxxxxxxx' end "
+	      "local s = table.concat(t) s = s .. s .. s .. s .. s .. s .. s .. s .. s .. s return pass()", "");
+	probe("table.sort with a lying comparator", "",
+	      "local t = {} for i = 1, 1000 do t[i] = i end table.sort(t, function (a, b) return true end) return pass()", "");
+	probe("a metamethod in a returned value", "",
+	      "return setmetatable({ ok = true }, { __index = function () while true do end end, "
+	      "__eq = function () while true do end end })", "");
+	probe("string.rep with a separator bomb", "", "local s = string.rep('x', 1 << 20, string.rep('y', 1 << 10)) return pass()", "memory");
+	{
+		/* Reasonable patterns still work. */
+		int rc;
+		char *err = NULL, msg[300];
+		struct rules *r = load(pack("", "local s = string.rep('ab ', 2000) "
+					     "local n = select(2, s:gsub('%s+', ' ')) "
+					     "if n ~= 2000 then return fail{ja='x', en='gsub'} end "
+					     "if not ('2024-10'):match('^(%d%d%d%d)%-(%d%d)$') then return fail{ja='x', en='m'} end "
+					     "if not s:find('ab ab', 1, true) then return fail{ja='x', en='plain'} end "
+					     "return pass()"), &rc, &err);
+		ok(r && eval(r, msg, sizeof msg) == 0 && strcmp(msg, "eligible") == 0,
+		   "ordinary patterns are not refused");
+		if (r && strcmp(msg, "eligible") != 0)
+			tap_diag("%s", msg);
+		rules_free(r);
+		free(err);
+	}
 
 	/* The string metatable is protected. */
 	{
