@@ -38,6 +38,12 @@ sub start {
 	push @cmd, '-c', $o{conf} if $o{conf};
 	push @cmd, '--test-clock', $o{clock} if $o{clock};
 	push @cmd, @{ $o{args} } if $o{args};
+	# Run under a wrapper (valgrind, a lower fd limit): `sh -c '... exec "$@"'`.
+	unshift @cmd, @{ $o{wrap} } if $o{wrap};
+	if ($ENV{LIUD_VALGRIND} && !$o{wrap}) {
+		unshift @cmd, 'valgrind', '--quiet', '--error-exitcode=99', '--leak-check=full',
+			'--errors-for-leak-kinds=definite', "--log-file=$self->{dir}/valgrind.%p.log";
+	}
 	my $pid = fork // die "fork: $!";
 	if ($pid == 0) {
 		open STDOUT, '>>', $self->{log} or die;
@@ -55,7 +61,7 @@ sub start {
 		return $self;
 	}
 	# Ready when the socket answers.
-	my $deadline = time + 20;
+	my $deadline = time + ($ENV{LIUD_VALGRIND} ? 120 : 20);
 	while (time < $deadline) {
 		if (waitpid($pid, WNOHANG) == $pid) {
 			$self->{exit} = $? >> 8;
@@ -70,6 +76,14 @@ sub start {
 }
 
 sub alive { my $s = shift; return $s->{pid} && kill(0, $s->{pid}) }
+
+# The daemon's resident memory in KiB (from /proc).
+sub rss_kib {
+	my $s = shift;
+	open my $f, '<', "/proc/$s->{pid}/status" or return 0;
+	while (<$f>) { return $1 if /^VmRSS:\s+(\d+)/ }
+	return 0;
+}
 sub log_text { my $s = shift; open my $f, '<', $s->{log} or return ''; local $/; my $t = <$f>; return $t // '' }
 
 sub connect {
