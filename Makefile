@@ -4,6 +4,7 @@
 #   make run        install missing packages, build, run the daemon in the foreground
 #   make test       install missing packages, build, run the whole TAP suite with prove
 #   make test SAN=1 the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test VALGRIND=1  the integration tests with every daemon under memcheck
 #   make demo       the special measure end to end with a test clock
 #   make clean
 #
@@ -106,6 +107,7 @@ run: deps
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)LIUD_BIN=$(CURDIR)/$(BIN) LIUD_TOOLS=$(CURDIR)/$(O)/tests LIUD_SAN=$(SAN) \
+	  LIUD_VALGRIND=$(VALGRIND) \
 	  prove $(if $(filter 1,$(V)),-v) $(PROVE_FLAGS) $(O)/tests/ tests/
 
 demo: deps

@@ -32,6 +32,7 @@ static const struct method {
 	{ "record.get", rpc_m_record_get, R_SEC_POL_ADM, false },
 	{ "record.list", rpc_m_record_list, R_SEC_POL_ADM, false },
 	{ "act", rpc_m_act, ROLE_ANY, true },
+	{ "import", rpc_m_import, ROLE_ANY, true },
 	{ "eval", rpc_m_eval, R_SEC_POL_ADM, false },
 	{ "view", rpc_m_view, ROLE_ANY, false },
 	{ "history", rpc_m_history, R_SEC_POL_ADM, false },

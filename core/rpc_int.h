@@ -68,6 +68,7 @@ bool rpc_allow(struct rpc_call *c, const json_t *allowed, const char *what);
 enum rpc_status rpc_m_record_get(struct rpc_call *c);
 enum rpc_status rpc_m_record_list(struct rpc_call *c);
 enum rpc_status rpc_m_act(struct rpc_call *c);
+enum rpc_status rpc_m_import(struct rpc_call *c);
 enum rpc_status rpc_m_eval(struct rpc_call *c);
 enum rpc_status rpc_m_view(struct rpc_call *c);
 enum rpc_status rpc_m_history(struct rpc_call *c);

@@ -371,6 +371,163 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	return RPC_ASYNC;
 }
 
+/* --- import ------------------------------------------------------------------- */
+
+#define IMPORT_MAX_ROWS 100000
+
+struct import_wait {
+	struct rpc_call *call;
+	json_t *result;
+};
+
+static void import_written(void *ud, int status)
+{
+	struct import_wait *w = ud;
+	if (status == 0) {
+		rpc_result(w->call, w->result);
+	} else {
+		char msg[256];
+		snprintf(msg, sizeof msg, "import not written, nothing was changed: %s", liu_strerror(status));
+		json_decref(w->result);
+		rpc_fail(w->call, status, msg, NULL);
+	}
+	rpc_call_free(w->call);
+	free(w);
+}
+
+/*
+ * import {action, rows:[data...], atomic?}: the pack's creating action once
+ * per row, every row validated by the pack.  atomic (the default): all rows
+ * or none, in one durable transaction.  Otherwise the rows that pass are
+ * written (also in one transaction) and the others reported by index.
+ */
+enum rpc_status rpc_m_import(struct rpc_call *c)
+{
+	struct rpc *r = c->rpc;
+	const char *action;
+	if (!rpc_param_str(c, "action", true, NAME_MAX_LEN, &action))
+		return RPC_DONE;
+	json_t *rows = json_object_get(c->params, "rows");
+	if (!json_is_array(rows) || json_array_size(rows) == 0 || json_array_size(rows) > IMPORT_MAX_ROWS) {
+		rpc_bad_param(c, "rows", "1 行以上 100000 行以下のデータの配列を指定してください",
+			      "must be a list of 1 to 100000 records' data");
+		return RPC_DONE;
+	}
+	json_t *atomic_p = json_object_get(c->params, "atomic");
+	bool atomic = !json_is_false(atomic_p);
+	struct rules *rules = r->rules;
+	json_t *a = json_object_get(json_object_get(rules_describe(rules), "actions"), action);
+	if (!a || !json_is_true(json_object_get(a, "creates"))) {
+		rpc_bad_param(c, "action", "新しい記録を作るアクションを指定してください（例: submit）",
+			      "must name an action that creates records (e.g. submit)");
+		return RPC_DONE;
+	}
+	char what[128];
+	snprintf(what, sizeof what, "action %.64s", action);
+	if (!rpc_allow(c, json_object_get(a, "roles"), what))
+		return RPC_DONE;
+
+	int64_t now = clock_now();
+	char nowiso[CLOCK_ISO_MAX];
+	clock_format(now, nowiso);
+	struct rules_ctx ctx = { .at = now, .role = auth_primary(c->peer.roles) };
+	size_t n = json_array_size(rows);
+	json_t *records = json_array(), *audits = json_array(), *failed = json_array();
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row) {
+		json_t *out;
+		int rc = json_is_object(row) ? rules_act(rules, action, NULL, row, &ctx, &out) : LIU_EINVAL;
+		if (!json_is_object(row))
+			out = json_pack("{s:[{s:s, s:{s:s, s:s}}]}", "invalid", "field", "row", "reason", "ja",
+					"行がオブジェクトではありません", "en", "the row is not an object");
+		if (rc != 0) {
+			char msg[600];
+			json_t *data;
+			int code = outcome_error(c, rc, out, msg, sizeof msg, &data);
+			json_array_append_new(failed, json_pack("{s:I, s:i, s:s, s:o*}", "row", (json_int_t)i,
+								"code", code, "message", msg, "data", data));
+			json_decref(out);
+			continue;
+		}
+		json_t *res = json_object_get(out, "record");
+		const char *kind = json_string_value(json_object_get(res, "kind"));
+		json_t *k = json_object_get(json_object_get(rules_describe(rules), "kinds"), kind);
+		const char *prefix = json_string_value(json_object_get(k, "id_prefix"));
+		char *id = NULL;
+		/* Ids are taken only for rows that will be written: an atomic
+		 * import that fails takes none. */
+		if (!atomic || json_array_size(failed) == 0)
+			id = ledger_new_id(r->ledger, prefix ? prefix : "");
+		json_t *rec = json_pack("{s:s?, s:s?, s:i, s:O, s:O, s:s, s:s}", "id", id, "kind", kind, "rev", 1,
+					"state", json_object_get(res, "state"), "data",
+					json_object_get(res, "data"), "created_at", nowiso, "updated_at", nowiso);
+		json_array_append_new(records, rec);
+		json_array_append_new(audits, json_pack("{s:s, s:o, s:s, s:s, s:s?, s:i, s:s?, s:O, s:s, s:s, s:O, s:I}",
+			"time", nowiso, "peer", peer_json(&c->peer), "method", "import", "action", action, "id", id,
+			"rev_before", 0, "state_before", NULL, "state_after", json_object_get(res, "state"),
+			"rules_version", rules_version(rules), "outcome", "ok", "events",
+			json_object_get(out, "events"), "row", (json_int_t)i));
+		free(id);
+		json_decref(out);
+	}
+	if (atomic && json_array_size(failed) > 0) {
+		char msg[700];
+		json_t *f0 = json_array_get(failed, 0);
+		snprintf(msg, sizeof msg, "import refused, nothing was written: %zu of %zu rows fail; row %lld: %.500s",
+			 json_array_size(failed), n, (long long)json_integer_value(json_object_get(f0, "row")),
+			 json_string_value(json_object_get(f0, "message")));
+		rpc_error(c, json_integer_value(json_object_get(f0, "code")) == WIRE_INVALID_PARAMS ?
+			  WIRE_INVALID_PARAMS : WIRE_REFUSED, msg,
+			  json_pack("{s:I, s:I, s:o}", "rows", (json_int_t)n, "failed_count",
+				    (json_int_t)json_array_size(failed), "failed", failed));
+		json_decref(records);
+		json_decref(audits);
+		return RPC_DONE;
+	}
+	size_t ok = json_array_size(records);
+	json_t *ids = json_array();
+	for (size_t j = 0; j < ok; j++)
+		json_array_append(ids, json_object_get(json_array_get(records, j), "id"));
+	json_t *result = json_pack("{s:I, s:I, s:o, s:o, s:s}", "rows", (json_int_t)n, "created",
+				   (json_int_t)ok, "ids", ids, "failed", failed, "rules_version",
+				   rules_version(rules));
+	if (ok == 0) {
+		json_decref(records);
+		json_decref(audits);
+		rpc_result(c, result);
+		return RPC_DONE;
+	}
+	struct ledger_change *ch = calloc(ok, sizeof *ch);
+	struct import_wait *w = calloc(1, sizeof *w);
+	int rc = ch && w ? 0 : -ENOMEM;
+	if (rc == 0 && !(w->call = rpc_call_keep(c)))
+		rc = -ENOMEM;
+	if (rc == 0) {
+		for (size_t j = 0; j < ok; j++) {
+			ch[j].record = json_array_get(records, j);
+			ch[j].audit = json_array_get(audits, j);
+		}
+		w->result = result;
+		rc = ledger_write(r->ledger, ch, ok, NULL, 0, NULL, import_written, w);
+		if (rc < 0) {
+			*c = *w->call;
+			free(w->call);
+		}
+	}
+	free(ch);
+	json_decref(records);
+	json_decref(audits);
+	if (rc < 0) {
+		free(w);
+		json_decref(result);
+		rpc_fail(c, rc, NULL, NULL);
+		return RPC_DONE;
+	}
+	log_info("import: rows=%zu created=%zu failed=%zu by=%s", n, ok, n - ok, c->peer.user);
+	return RPC_ASYNC;
+}
+
 /* --- eval --------------------------------------------------------------------- */
 
 /* A record given inline to eval: a full record, or just its data. */

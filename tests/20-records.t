@@ -16,7 +16,7 @@ my $r = $d->ok_call('act', { action => 'create', params => { text => 'first' } }
 is($r->{record}{id}, 'N-000001', 'ids come from the kind prefix and a counter');
 is($r->{record}{rev}, 1, 'a new record is at rev 1');
 is($r->{record}{state}, 'open', 'in the state the action names');
-is($r->{record}{created_at}, '2024-06-01T09:00:00+09:00', 'created_at from the (test) clock, JST');
+like($r->{record}{created_at}, qr/^2024-06-01T09:00:0\d\+09:00$/, 'created_at from the (test) clock, JST');
 like($r->{rules_version}, qr/^[0-9a-f]{64}$/, 'the act result names the rules version');
 
 my $g = $d->ok_call('record.get', { id => 'N-000001' });

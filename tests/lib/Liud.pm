@@ -140,6 +140,16 @@ sub stop {
 	$self->{exit} = $? >> 8;
 	$self->{signal} = $? & 127;
 	$self->{pid} = undef;
+	if ($ENV{LIUD_VALGRIND} && ($sig // 'TERM') ne 'KILL') {
+		# memcheck's findings, if any, fail the test through the exit status
+		# (--error-exitcode) and are shown here.
+		for my $f (glob "$self->{dir}/valgrind.*.log") {
+			open my $v, '<', $f or next;
+			my $t = do { local $/; <$v> };
+			print STDERR "# valgrind: $f\n$t" if length $t;
+			unlink $f;
+		}
+	}
 	return $self->{exit};
 }
 
