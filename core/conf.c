@@ -139,7 +139,8 @@ int conf_load(struct conf *c, const char *path, char **err)
 	if (rc < 0)
 		return rc;
 	static const char *const known[] = { "socket", "db", "rules", "socket_mode", "roles",
-					     "limits", "log_level", "rule_budget", "storage", NULL };
+					     "limits", "log_level", "rule_budget", "storage",
+					     "rules_watch", NULL };
 	const char *k;
 	json_t *v;
 	json_object_foreach(o, k, v) {
@@ -157,6 +158,14 @@ int conf_load(struct conf *c, const char *path, char **err)
 	    (rc = get_str(o, "rules", &c->rules, path, err)) < 0 ||
 	    (rc = get_str(o, "log_level", &c->log_level, path, err)) < 0)
 		goto out;
+	if ((v = json_object_get(o, "rules_watch"))) {
+		if (!json_is_boolean(v)) {
+			*err = bad(path, "rules_watch", "must be true or false");
+			rc = -EINVAL;
+			goto out;
+		}
+		c->rules_watch = json_is_true(v);
+	}
 	if ((v = json_object_get(o, "socket_mode"))) {
 		char *end;
 		long m = json_is_string(v) ? strtol(json_string_value(v), &end, 8) : -1;

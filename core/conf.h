@@ -32,6 +32,8 @@ struct conf {
 	size_t max_map_size;
 	/* batches */
 	int enforce_batch;      /* records per enforcement transaction */
+	/* rules */
+	bool rules_watch;       /* reload when the pack folder changes (debounced) */
 };
 
 /* Fills *c with the defaults. */

@@ -63,8 +63,15 @@ struct daemon {
 	struct rpc *rpc;
 	struct server *server;
 	uv_signal_t sig_term, sig_int, sig_hup;
+	/* rules_watch: the pack folder and its subfolders, and a debounce timer */
+	uv_fs_event_t watch[8];
+	int nwatch;
+	uv_timer_t debounce;
+	bool watching;
 	bool stopping;
 };
+
+static void watch_stop(struct daemon *d);
 
 static struct rules_opts rule_opts(const struct conf *c, bool tests)
 {
@@ -121,11 +128,65 @@ static void stop(struct daemon *d, const char *why)
 	notify_stopping();
 	server_stop(d->server);
 	sched_close(d->sched);
+	watch_stop(d);
 	uv_close((uv_handle_t *)&d->sig_term, NULL);
 	uv_close((uv_handle_t *)&d->sig_int, NULL);
 	uv_close((uv_handle_t *)&d->sig_hup, NULL);
 	/* The loop now runs until the last write is committed and the last
 	 * reply written: nothing acknowledged is cut short. */
+}
+
+/* --- rules_watch --------------------------------------------------------- */
+
+#define WATCH_DEBOUNCE_MS 500 /* editors write several times per save */
+
+static void watch_fire(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	log_info("rules: the pack folder changed, reloading dir=%s", d->conf.rules);
+	rpc_reload(d->rpc, NULL, "watch", "watch", NULL, NULL);
+}
+
+static void watch_event(uv_fs_event_t *h, const char *file, int events, int status)
+{
+	(void)file;
+	(void)events;
+	struct daemon *d = h->data;
+	if (status < 0 || d->stopping)
+		return;
+	uv_timer_start(&d->debounce, watch_fire, WATCH_DEBOUNCE_MS, 0);
+}
+
+/* Watches the pack folder and its direct subfolders (tests/, data/). */
+static void watch_start(struct daemon *d)
+{
+	uv_timer_init(d->loop, &d->debounce);
+	d->debounce.data = d;
+	d->watching = true;
+	const char *subs[] = { "", "/tests", "/data", NULL };
+	for (int i = 0; subs[i] && d->nwatch < 8; i++) {
+		char path[4200];
+		snprintf(path, sizeof path, "%s%s", d->conf.rules, subs[i]);
+		uv_fs_event_t *h = &d->watch[d->nwatch];
+		uv_fs_event_init(d->loop, h);
+		h->data = d;
+		if (uv_fs_event_start(h, watch_event, path, 0) == 0) {
+			d->nwatch++;
+		} else {
+			uv_close((uv_handle_t *)h, NULL);
+		}
+	}
+	log_info("rules: watching the pack folder dir=%s folders=%d", d->conf.rules, d->nwatch);
+}
+
+static void watch_stop(struct daemon *d)
+{
+	if (!d->watching)
+		return;
+	for (int i = 0; i < d->nwatch; i++)
+		uv_close((uv_handle_t *)&d->watch[i], NULL);
+	uv_close((uv_handle_t *)&d->debounce, NULL);
+	d->watching = false;
 }
 
 /* The end of a SIGHUP reload, good or bad: the service is ready again. */
@@ -358,6 +419,8 @@ static int run(struct daemon *d)
 	log_info("liud: started version=%s socket=%s db=%s rules=%s rules_version=%.12s clock=%s now=%s pid=%d",
 		 LIUD_VERSION, c->socket, c->db, c->rules, rules_version(rpc_rules(d->rpc)),
 		 clock_is_test() ? "test" : "system", clock_format(clock_now(), now), (int)getpid());
+	if (c->rules_watch)
+		watch_start(d);
 	char status[160];
 	snprintf(status, sizeof status, "serving; rules %.12s", rules_version(rpc_rules(d->rpc)));
 	notify_ready(status);

@@ -74,4 +74,23 @@ for (1 .. 100) { $v3 = $d->ok_call('rules.status')->{version}; last if $v3 ne $v
 isnt($v3, $v2, 'SIGHUP reloads the rules');
 like($d->log_text, qr/rules: activated how=SIGHUP by=SIGHUP/, 'and logs it');
 ok($d->alive, 'the daemon is fine');
+$d->stop;
+
+# The optional watch: a saved change goes live by itself (debounced), a broken
+# one is refused like any reload.
+open my $wc, '>', "$tmp/watch.conf" or die;
+print $wc "rules_watch = true\n";
+close $wc;
+my $w = Liud::start_daemon(clock => '2024-06-01', rules => $pack, conf => "$tmp/watch.conf");
+my $wv1 = $w->ok_call('rules.status')->{version};
+edit('till = "2024-09-30"', 'till = "2024-08-31"');
+my $wv2 = $wv1;
+for (1 .. 60) { $wv2 = $w->ok_call('rules.status')->{version}; last if $wv2 ne $wv1; sleep 0.1 }
+isnt($wv2, $wv1, 'with rules_watch, a saved change goes live by itself');
+like($w->log_text, qr/rules: activated how=watch/, 'recorded as a watch activation');
+edit('kind "note" {', 'kind "note" {{');
+sleep 1.2;
+is($w->ok_call('rules.status')->{version}, $wv2, 'a broken save is refused and the rules stay');
+like($w->log_text, qr/rules: watch refused/, 'and the log says so');
+edit('kind "note" {{', 'kind "note" {');
 done_testing;
