@@ -237,47 +237,52 @@ static void put_words(FILE *f)
 	fputs("'\n\n", f);
 }
 
+enum var { V_OPTS, V_VALS, V_ARGS };
+
+/* Writes ` name='item item ...'` for the tokens of t[w..n) that go into the
+ * variable, or nothing when none does. */
+static void put_var(FILE *f, const struct cmd *cmd, const struct tok *t, size_t w, size_t n,
+		    enum var var)
+{
+	static const char *const names[] = { "opts", "vals", "args" };
+	bool any = false;
+	for (size_t i = w; i < n; i++) {
+		enum tok_type y = t[i].type;
+		bool in = var == V_OPTS ? y == T_OPT || y == T_FLAG :
+			  var == V_VALS ? y == T_OPT : y == T_ARG || y == T_OPTARG || y == T_REST;
+		if (!in)
+			continue;
+		if (any)
+			fputc(' ', f);
+		else
+			fprintf(f, " %s='", names[var]);
+		any = true;
+		if (var != V_ARGS)
+			fprintf(f, "--%s%s", t[i].name, var == V_VALS ? "=" : "");
+		if (var != V_OPTS)
+			put_kind(f, cmd, &t[i]);
+	}
+	if (any)
+		fputc('\'', f);
+}
+
 /* One command's entry of _liuctl_cmd (see put_cmds). */
 static void put_cmd(FILE *f, const struct cmd *cmd)
 {
 	struct tok t[TOKS_MAX];
 	size_t n, w = cmd_tokens(cmd, t, &n);
+	bool pairs = false, rest = false;
 	fputs("\t'", f);
 	for (size_t i = 0; i < w; i++)
 		fprintf(f, "%s%s", i ? " " : "", t[i].name);
 	fputs("')", f);
-	const char *sep = " opts='";
-	for (size_t i = w; i < n; i++) {
-		if (t[i].type == T_OPT || t[i].type == T_FLAG) {
-			fprintf(f, "%s--%s", sep, t[i].name);
-			sep = " ";
-		}
-	}
-	if (*sep == ' ' && sep[1] == '\0')
-		fputc('\'', f);
-	sep = " vals='";
-	for (size_t i = w; i < n; i++) {
-		if (t[i].type == T_OPT) {
-			fprintf(f, "%s--%s=", sep, t[i].name);
-			put_kind(f, cmd, &t[i]);
-			sep = " ";
-		}
-	}
-	if (*sep == ' ' && sep[1] == '\0')
-		fputc('\'', f);
-	sep = " args='";
-	bool pairs = false, rest = false;
+	put_var(f, cmd, t, w, n, V_OPTS);
+	put_var(f, cmd, t, w, n, V_VALS);
+	put_var(f, cmd, t, w, n, V_ARGS);
 	for (size_t i = w; i < n; i++) {
 		pairs |= t[i].type == T_PAIRS;
 		rest |= t[i].type == T_REST;
-		if (t[i].type == T_ARG || t[i].type == T_OPTARG || t[i].type == T_REST) {
-			fputs(sep, f);
-			put_kind(f, cmd, &t[i]);
-			sep = " ";
-		}
 	}
-	if (*sep == ' ' && sep[1] == '\0')
-		fputc('\'', f);
 	fprintf(f, "%s%s ;;\n", pairs ? " pairs=1" : "", rest ? " rest=1" : "");
 }
 
@@ -293,7 +298,7 @@ static void put_cmds(FILE *f)
 	      "# options), vals (--option=kind for those taking a value), args (the kind of\n"
 	      "# each positional argument), pairs (key=value accepted), rest (the last\n"
 	      "# argument repeats).  Kinds: see _liuctl_value.\n"
-	      "_liuctl_cmd()\n{\n\topts= vals= args= pairs=0 rest=0\n\tcase $1 in\n", f);
+	      "_liuctl_cmd()\n{\n\topts='' vals='' args='' pairs=0 rest=0\n\tcase $1 in\n", f);
 	for (const struct cmd *cmd = ctl_commands; cmd->pattern; cmd++)
 		if (!cmd->hidden)
 			put_cmd(f, cmd);
@@ -306,14 +311,14 @@ static const char *const completion_body[] = {
 	"# $1: actions or views; the rest: the liuctl command and its --socket.",
 	"_liuctl_pack_names()",
 	"{",
-	"\tlocal key=$1 line in=0",
+	"\tlocal key=$1 l in=0",
 	"\tshift",
-	"\ttimeout 1 \"$@\" --json rules status 2>/dev/null | while IFS= read -r line; do",
+	"\ttimeout 1 \"$@\" --json rules status 2>/dev/null | while IFS= read -r l; do",
 	"\t\tif (( !in )); then",
-	"\t\t\t[[ $line == \"  \\\"$key\\\": {\" ]] && in=1",
-	"\t\telif [[ $line == \"  }\"* ]]; then",
+	"\t\t\t[[ $l == \"  \\\"$key\\\": {\" ]] && in=1",
+	"\t\telif [[ $l == \"  }\"* ]]; then",
 	"\t\t\tbreak",
-	"\t\telif [[ $line =~ ^\\ {4}\\\"([^\\\"]+)\\\":\\ \\{ ]]; then",
+	"\t\telif [[ $l =~ ^\\ {4}\\\"([^\\\"]+)\\\":\\ \\{ ]]; then",
 	"\t\t\tprintf '%s\\n' \"${BASH_REMATCH[1]}\"",
 	"\t\tfi",
 	"\tdone",
@@ -322,22 +327,21 @@ static const char *const completion_body[] = {
 	"# COMPREPLY: the words of $1 that start with $cur.",
 	"_liuctl_reply()",
 	"{",
-	"\tlocal IFS=$' \\t\\n'",
-	"\tCOMPREPLY=($(compgen -W \"$1\" -- \"$cur\"))",
+	"\tmapfile -t COMPREPLY < <(IFS=$' \\t\\n' compgen -W \"$1\" -- \"$cur\")",
 	"}",
 	"",
 	"# Completes $cur as a value of the kind $1 (see _liuctl_cmd).",
 	"_liuctl_value()",
 	"{",
-	"\tlocal IFS=$'\\n' k=$1",
+	"\tlocal k=$1",
 	"\tcase $k in",
 	"\tdir)",
 	"\t\tcompopt -o filenames 2>/dev/null",
-	"\t\tCOMPREPLY=($(compgen -d -- \"$cur\")) ;;",
+	"\t\tmapfile -t COMPREPLY < <(compgen -d -- \"$cur\") ;;",
 	"\tfile@)",
 	"\t\t[[ $cur == @* ]] || return 0",
 	"\t\tcompopt -o filenames 2>/dev/null",
-	"\t\tCOMPREPLY=($(compgen -f -P @ -- \"${cur#@}\")) ;;",
+	"\t\tmapfile -t COMPREPLY < <(compgen -f -P @ -- \"${cur#@}\") ;;",
 	"\twords:*) k=${k#words:}; _liuctl_reply \"${k//|/ }\" ;;",
 	"\tactions|views) _liuctl_reply \"$(_liuctl_pack_names \"$k\" \"${ctl[@]}\")\" ;;",
 	"\tcommands) (( pos < 2 )) && _liuctl_reply \"$(_liuctl_sub \"${given[@]:0:pos}\")\" ;;",
@@ -368,7 +372,7 @@ static const char *const completion_body[] = {
 	"\t\t-s|--socket)",
 	"\t\t\tif (( i + 1 == n )); then",
 	"\t\t\t\tcompopt -o filenames 2>/dev/null",
-	"\t\t\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))",
+	"\t\t\t\tmapfile -t COMPREPLY < <(compgen -f -- \"$cur\")",
 	"\t\t\t\treturn 0",
 	"\t\t\tfi",
 	"\t\t\tctl+=(--socket \"${w[i+1]}\")",
@@ -429,7 +433,7 @@ static const char *const completion_body[] = {
 	"\t\t_liuctl_reply \"$opts --json --help\"",
 	"\t\treturn 0",
 	"\tfi",
-	"\tkinds=($args)",
+	"\tread -ra kinds <<< \"$args\"",
 	"\t# The next positional argument; where it has no values of its own, the",
 	"\t# command's options.",
 	"\tat=$pos",
@@ -559,7 +563,8 @@ int exec_manual(struct ctl *c, const struct args *a)
 			} else {
 				fputs("_method_", stdout);
 			}
-			fputs(", params ", stdout);
+			/* "{id, at?}", or a description such as "params as given". */
+			fputs(d[0] == '{' ? ", params " : ", ", stdout);
 			put_scdoc(stdout, d, strlen(d));
 			fputs(".\n", stdout);
 			free(d);
