@@ -24,11 +24,14 @@ DEPLIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm -lpthread
 ifeq ($(SAN),1)
 O        := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(PROFILE),1)
+O        := build/prof
+SANFLAGS := -fno-omit-frame-pointer   # PROFILE=1: call graphs for perf
 else
 O        := build/rel
 SANFLAGS :=
 endif
-BIN      := $(if $(filter 1,$(SAN)),$(O)/bin,bin)
+BIN      := $(if $(filter 1,$(SAN) $(PROFILE)),$(O)/bin,bin)
 
 ifneq ($(V),1)
 Q = @

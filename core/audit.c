@@ -39,34 +39,47 @@ char *audit_head_encode(const struct audit_head *h)
 	return s;
 }
 
-/* The hash of an entry: SHA-256 over its canonical JSON without "hash". */
-static int entry_hash(json_t *entry, char out[HASH_HEX])
-{
-	/* Take "hash" out for the dump and put it back: no copy of the entry. */
-	json_t *h = json_incref(json_object_get(entry, "hash"));
-	if (h)
-		json_object_del(entry, "hash");
-	char *s = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-	if (h)
-		json_object_set_new(entry, "hash", h);
-	if (!s)
-		return -ENOMEM;
-	hash_hex(s, strlen(s), out);
-	free(s);
-	return 0;
-}
+#define HASH_TAIL_LEN (sizeof ",\"hash\":\"\"}" - 1 + HASH_HEX - 1)
 
-int audit_seal(json_t *entry, struct audit_head *h)
+char *audit_seal(json_t *entry, struct audit_head *h)
 {
-	char hash[HASH_HEX];
 	json_object_set_new(entry, "seq", json_integer((json_int_t)(h->seq + 1)));
 	json_object_set_new(entry, "prev", json_string(h->hash));
-	if (entry_hash(entry, hash) < 0)
-		return -ENOMEM;
+	json_object_del(entry, "hash");
+	char *s = json_dumps(entry, JSON_COMPACT);
+	if (!s)
+		return NULL;
+	size_t n = strlen(s); /* "{...}" */
+	char *out = realloc(s, n + HASH_TAIL_LEN + 1);
+	if (!out) {
+		free(s);
+		return NULL;
+	}
+	/* The hash covers the bytes up to the hash field: "{...," */
+	out[n - 1] = ',';
+	char hash[HASH_HEX];
+	hash_hex(out, n, hash);
+	snprintf(out + n, HASH_TAIL_LEN + 1, "\"hash\":\"%s\"}", hash);
 	json_object_set_new(entry, "hash", json_string(hash));
 	h->seq++;
 	memcpy(h->hash, hash, HASH_HEX);
-	return 0;
+	return out;
+}
+
+/* Checks a stored entry's seal; returns its hash in `out`, or a reason. */
+static const char *check_seal(const char *body, size_t len, char out[HASH_HEX])
+{
+	static const char tail[] = "\"hash\":\"";
+	size_t tl = sizeof tail - 1;
+	if (len < tl + HASH_HEX + 2 || body[len - 1] != '}' || body[len - 2] != '"')
+		return "entry is not sealed (no hash at its end)";
+	size_t at = len - 2 - (HASH_HEX - 1) - tl; /* where "hash":" starts */
+	if (memcmp(body + at, tail, tl) != 0 || body[at - 1] != ',')
+		return "entry is not sealed (no hash at its end)";
+	hash_hex(body, at, out);
+	if (memcmp(out, body + at + tl, HASH_HEX - 1) != 0)
+		return "entry's content does not match its hash (changed)";
+	return NULL;
 }
 
 static json_t *broken(json_t *report, uint64_t seq, const char *why)
@@ -102,14 +115,13 @@ int audit_verify(struct store *st, json_t **out)
 				why = "entries are missing before this one (sequence gap)";
 			else if (!e || !json_is_object(e))
 				why = "entry is not valid JSON";
+			else if ((why = check_seal(l.items[i].body, l.items[i].len, hash)) != NULL)
+				;
 			else if ((uint64_t)json_integer_value(json_object_get(e, "seq")) != seq)
 				why = "entry's sequence number differs from its position (moved)";
 			else if (!json_is_string(json_object_get(e, "prev")) ||
 				 strcmp(json_string_value(json_object_get(e, "prev")), walk.hash) != 0)
 				why = "entry does not chain to the one before it (reordered or replaced)";
-			else if (entry_hash(e, hash) < 0 || !json_is_string(json_object_get(e, "hash")) ||
-				 strcmp(hash, json_string_value(json_object_get(e, "hash"))) != 0)
-				why = "entry's content does not match its hash (changed)";
 			if (why) {
 				json_decref(e);
 				store_list_free(&l);

@@ -1,11 +1,14 @@
 /*
  * audit — the tamper-evident audit log.  Every entry carries its sequence
- * number and the SHA-256 of the entry before it, and is sealed by its own
- * hash over its canonical JSON (sorted keys, compact).  The head (last seq
- * and hash) is kept in the store's metadata, written in the same
+ * number and the SHA-256 of the entry before it ("prev"), and is sealed by
+ * its own hash: the SHA-256 of the entry's stored bytes up to its last
+ * field, which is the hash itself (`…,"hash":"<64 hex>"}`).  Hashing the
+ * bytes as stored, rather than a re-encoding, makes the chain independent of
+ * any JSON library's formatting and costs one encoding per entry.  The head
+ * (last seq and hash) is kept in the store's metadata, written in the same
  * transaction as the entry, so that cutting entries off the end is caught
  * too.  Entries are written by the same transaction as the change they
- * record (see rpc and commit).
+ * record (see ledger).
  */
 #ifndef LIU_AUDIT_H
 #define LIU_AUDIT_H
@@ -27,10 +30,11 @@ struct audit_head {
 int audit_load_head(struct store *st, struct audit_head *h);
 
 /*
- * Seals `entry` as the entry after *h: sets "seq", "prev" and "hash" in it
- * and advances *h.  Returns 0 or -ENOMEM.
+ * Seals `entry` as the entry after *h: sets "seq" and "prev" in it, encodes
+ * it, appends the hash, and advances *h.  Returns the bytes to store
+ * (malloc'd, caller frees) or NULL (out of memory).  `entry` gets "hash" too.
  */
-int audit_seal(json_t *entry, struct audit_head *h);
+char *audit_seal(json_t *entry, struct audit_head *h);
 
 /* The head as the metadata value (malloc'd, caller frees). */
 char *audit_head_encode(const struct audit_head *h);

@@ -92,6 +92,11 @@ int ledger_latest(struct ledger *l, const char *id, json_t **rec)
 	return ledger_get(l, id, rec);
 }
 
+json_t *ledger_pending(struct ledger *l, const char *id)
+{
+	return json_object_get(l->overlay, id);
+}
+
 char *ledger_new_id(struct ledger *l, const char *prefix)
 {
 	char *s;
@@ -160,8 +165,8 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		}
 		if (c->audit) {
 			json_object_set_new(c->audit, "rev_after", json_incref(json_object_get(c->record, "rev")));
-			if ((rc = audit_seal(c->audit, &head)) < 0 ||
-			    (rc = commit_put_audit(w, head.seq, id, dump(c->audit))) < 0)
+			char *sealed = audit_seal(c->audit, &head);
+			if ((rc = commit_put_audit(w, head.seq, id, sealed)) < 0)
 				goto err;
 		}
 		if ((rc = commit_put_record(w, id, kind, state, c->old_kind, c->old_state,
@@ -171,8 +176,8 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 	}
 	for (size_t i = 0; i < n_audit; i++) {
 		const char *id = json_string_value(json_object_get(audit_only[i], "id"));
-		if ((rc = audit_seal(audit_only[i], &head)) < 0 ||
-		    (rc = commit_put_audit(w, head.seq, id, dump(audit_only[i]))) < 0)
+		char *sealed = audit_seal(audit_only[i], &head);
+		if ((rc = commit_put_audit(w, head.seq, id, sealed)) < 0)
 			goto err;
 	}
 	for (size_t i = 0; meta && meta[i] && meta[i + 1]; i += 2)

@@ -31,6 +31,10 @@ int ledger_get(struct ledger *l, const char *id, json_t **rec);
 /* The latest record `id`, including writes in flight.  Same returns. */
 int ledger_latest(struct ledger *l, const char *id, json_t **rec);
 
+/* The version of `id` a write in flight will commit, or NULL (borrowed:
+ * valid until the next loop turn; do not modify). */
+json_t *ledger_pending(struct ledger *l, const char *id);
+
 /* A new record id "<prefix><number>" (caller frees).  Ids are never reused,
  * even when the write that took one fails. */
 char *ledger_new_id(struct ledger *l, const char *prefix);

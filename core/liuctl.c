@@ -214,9 +214,9 @@ const struct cmd ctl_commands[] = {
 	{ .pattern = "eval [<id>] [--record <json|@file|->] [--at <time>]", .method = "eval",
 	  .help = "Evaluate the requirements for a stored record, or one given with --record (read-only).",
 	  .build = build_eval, .show = show_eval },
-	{ .pattern = "view <name> [--format json|csv] [key=value ...]", .method = "view",
-	  .help = "Run a view of the rule pack; with --format csv the CSV (UTF-8 with BOM, CRLF) is\n"
-		  "written as it is, ready for Excel.",
+	{ .pattern = "view <name> [--format json|csv|html] [key=value ...]", .method = "view",
+	  .help = "Run a view of the rule pack; with --format csv the CSV (UTF-8 with BOM, CRLF), ready\n"
+		  "for Excel, or with --format html a whole HTML page, is written as it is.",
 	  .raw = true, .show = show_view },
 	{ .pattern = "history <id>", .method = "history",
 	  .help = "Show the audit entries of one record, oldest first.",
@@ -250,6 +250,30 @@ const struct cmd ctl_commands[] = {
 	{ .pattern = "audit verify", .method = "audit.verify",
 	  .help = "Check the hash chain of the audit log; exits 1 when it is broken.",
 	  .show = show_audit },
+	{ .pattern = "import <file> [--action <action>] [--per-row] [--format jsonl|csv] "
+		     "[--encoding utf-8|shift_jis] [--max-bytes <n>]",
+	  .method = "import",
+	  .help = "Create records from a file (- for standard input), one per row, through the pack's\n"
+		  "creating action (--action, default submit), in one request: all or nothing.  With\n"
+		  "--per-row the good rows are written and the others reported.  The file is JSON lines\n"
+		  "(one data object per line) or CSV: UTF-8 with or without BOM, or Shift_JIS as Excel\n"
+		  "saves it; a header row of field paths (impact_assessment.result) or of headers\n"
+		  "ending in one in parentheses (影響度評価の結果 (impact_assessment.result)); an empty\n"
+		  "cell is an absent field, a cell {...} or [...] is that JSON, any other cell is text.\n"
+		  "The columns id, kind, state, rev, created_at and updated_at are ignored: they belong\n"
+		  "to the daemon.  A request over the daemon's line limit (--max-bytes, default 1 MiB)\n"
+		  "is not sent; --per-row sends the rows in parts under it.  Failed rows are reported\n"
+		  "by their line in the file (the header is line 1); exits 1 unless all were imported.",
+	  .params = "{action, rows, atomic?}", .exec = exec_import },
+	{ .pattern = "export [--kind <kind>] [--state <state>] [--format jsonl|csv]",
+	  .method = "record.list",
+	  .help = "Write every record (of --kind, in --state) to standard output: JSON lines, one\n"
+		  "whole record per line (the default), or CSV (UTF-8 with BOM, CRLF): the columns id,\n"
+		  "kind, state, rev, created_at, updated_at, then a column per data field, one level\n"
+		  "down (impact_assessment.result), lists and deeper objects as JSON cells.  `import`\n"
+		  "reads either back and recreates the data; the ids, states and history belong to\n"
+		  "the daemon (for a whole copy, use backup).",
+	  .params = "{kind?, state?, limit, after?}, every page", .exec = exec_export },
 	{ .pattern = "backup <path>", .method = "backup",
 	  .help = "Write a consistent hot copy of the database into a new or empty folder.",
 	  .show = show_backup },

@@ -139,12 +139,14 @@ static const struct {
 } from_pack[] = {
 	{ "act", "action", "actions" },
 	{ "view", "name", "views" },
+	{ "import", "action", "actions" },
 };
 
-/* Whether a placeholder is a choice of plain words, such as json|csv. */
+/* Whether a placeholder is a choice of plain words, such as json|csv or
+ * utf-8|shift_jis. */
 static bool is_choice(const char *ph)
 {
-	return strchr(ph, '|') && ph[strspn(ph, "abcdefghijklmnopqrstuvwxyz0123456789|")] == '\0';
+	return strchr(ph, '|') && ph[strspn(ph, "abcdefghijklmnopqrstuvwxyz0123456789_-|")] == '\0';
 }
 
 /* Writes how the value of an argument or option is completed: a kind that
@@ -164,6 +166,8 @@ static void put_kind(FILE *f, const struct cmd *cmd, const struct tok *t)
 		fputs("methods", f);  /* call's method */
 	else if (strcmp(t->ph, "path") == 0)
 		fputs("dir", f);      /* every <path> of the table is a folder */
+	else if (strcmp(t->ph, "file") == 0)
+		fputs("file", f);     /* a file liuctl reads itself */
 	else if (strstr(t->ph, "@file"))
 		fputs("file@", f);
 	else if (is_choice(t->ph))
@@ -229,7 +233,13 @@ static void put_words(FILE *f)
 	fputs("# The methods the commands call, for `liuctl call`.\n_liuctl_methods='", f);
 	sep = "";
 	for (const struct cmd *cmd = ctl_commands; cmd->pattern; cmd++) {
-		if (!cmd->hidden && cmd->method) {
+		if (cmd->hidden || !cmd->method)
+			continue;
+		/* export calls record.list too: each method once. */
+		bool seen = false;
+		for (const struct cmd *c = ctl_commands; c < cmd; c++)
+			seen |= !c->hidden && c->method && strcmp(c->method, cmd->method) == 0;
+		if (!seen) {
 			fprintf(f, "%s%s", sep, cmd->method);
 			sep = " ";
 		}
@@ -338,6 +348,9 @@ static const char *const completion_body[] = {
 	"\tdir)",
 	"\t\tcompopt -o filenames 2>/dev/null",
 	"\t\tmapfile -t COMPREPLY < <(compgen -d -- \"$cur\") ;;",
+	"\tfile)",
+	"\t\tcompopt -o filenames 2>/dev/null",
+	"\t\tmapfile -t COMPREPLY < <(compgen -f -- \"$cur\") ;;",
 	"\tfile@)",
 	"\t\t[[ $cur == @* ]] || return 0",
 	"\t\tcompopt -o filenames 2>/dev/null",

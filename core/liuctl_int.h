@@ -11,6 +11,11 @@
  *   liuctl_print.c  the result printers, one per method shape
  *   liuctl_doc.c    what the table says to people and shells: usage, help,
  *                   the bash completion script, the man page's commands
+ *   liuctl_csv.c    spreadsheet files: UTF-8 or Shift_JIS text, CSV records
+ *                   in and cells out, nested data <-> dotted columns
+ *   liuctl_import.c import and export: a file's rows in requests under the
+ *                   daemon's line limit, the report of failed rows, every
+ *                   record out as JSON lines or CSV
  *
  * Data flows one way: main finds the table entry, args parses, call talks to
  * the daemon, print (through table) shows the result.  Only the wire module
@@ -210,6 +215,8 @@ void kvj(struct table *t, const char *key, const json_t *v);
 
 /* The raw result, pretty, for --json and shapes with no printer. */
 void print_json(const json_t *v);
+/* A byte count for people ("1.5 MiB").  Caller frees. */
+char *bytes_text(long long n);
 
 /* Printers for the table's `show`: each returns the exit status. */
 int show_status(const struct args *a, json_t *r);
@@ -230,6 +237,70 @@ int show_enforce(const struct args *a, json_t *r);
 /* Shapes that may still grow: scalars as "key: value", the first list of
  * objects as a table, anything else as JSON. */
 int show_auto(const struct args *a, json_t *r);
+
+/* --- liuctl_csv.c: spreadsheet files -------------------------------------- */
+
+/* Reads a whole file ("-": standard input).  Returns 0 with *buf (caller
+ * frees; NUL-terminated after its *len bytes) or a negative errno. */
+int file_read(const char *path, char **buf, size_t *len);
+
+enum text_enc {
+	ENC_AUTO, /* UTF-8 if the bytes are UTF-8 (or start with its BOM), else Shift_JIS */
+	ENC_UTF8,
+	ENC_SJIS, /* Shift_JIS as Windows writes it: CP932 */
+};
+
+/* The bytes of a file as UTF-8 text: a UTF-8 BOM dropped, Shift_JIS
+ * converted.  Returns the text (caller frees; NUL-terminated, *outlen bytes,
+ * no NUL inside) or NULL with *why (caller frees) naming the line of the
+ * first byte that is not text in the encoding. */
+char *text_decode(const char *in, size_t len, enum text_enc enc, size_t *outlen, char **why);
+
+/* A CSV reader (RFC 4180) over text it borrows. */
+struct csv {
+	const char *p, *end;  /* borrowed: the rest of the text */
+	size_t next_line;     /* the line of *p */
+	size_t line;          /* the line the last record starts on */
+	char **field;         /* owned: the last record's fields, into buf */
+	size_t nfield;
+	char *buf;            /* owned: the fields, each NUL-terminated */
+	size_t len, cap;
+	char *why;            /* owned: what csv_next() found wrong */
+};
+
+void csv_init(struct csv *c, const char *text, size_t len);
+void csv_free(struct csv *c);
+/* Reads the next record: 1 with c->field[0 .. c->nfield) (borrowed: valid
+ * until the next call) and c->line; 0 at the end; -EINVAL with c->why. */
+int csv_next(struct csv *c);
+/* Writes s as one CSV cell, quoted (RFC 4180) when it holds a comma, a
+ * quote or a line break. */
+void csv_cell(FILE *f, const char *s);
+
+/* The text of a cell for a data value: strings as they are (but for a '
+ * before one starting with = + - @ ' { or [: no formula for a spreadsheet,
+ * no JSON on the way back), objects and arrays as compact JSON, anything
+ * else as text.  *exact is false when value_of_cell() will not give back the
+ * same value (a number, a boolean, null, an empty string).  Caller frees. */
+char *cell_of_value(const json_t *v, bool *exact);
+/* The value of a cell: NULL when empty (the field is absent); JSON when it
+ * starts with { or [ and parses; else a string (digits stay text), the '
+ * escape of cell_of_value() dropped.  New reference. */
+json_t *value_of_cell(const char *s);
+/* Adds `data`'s columns to `row` (path -> cell text): a member that is an
+ * object of its own gets a column per member ("impact_assessment.result");
+ * deeper structure and lists are one JSON cell.  The paths whose value the
+ * sheet cannot carry exactly are added to `inexact` (path -> true). */
+void data_flatten(const json_t *data, json_t *row, json_t *inexact);
+/* Sets `v` (takes the reference) at a dotted path of `data`, making the
+ * objects on the way.  Returns 0, -EEXIST when the field is given twice, or
+ * -ENOTDIR when the path goes through a field that is not an object. */
+int data_set(json_t *data, const char *path, json_t *v);
+
+/* --- liuctl_import.c: import and export ----------------------------------- */
+
+int exec_import(struct ctl *c, const struct args *a);
+int exec_export(struct ctl *c, const struct args *a);
 
 /* --- liuctl_doc.c: the table for people and shells ----------------------- */
 

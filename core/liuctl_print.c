@@ -71,7 +71,7 @@ static char *duration(long long s)
 }
 
 /* A byte count for people ("1.5 MiB").  Caller frees. */
-static char *bytes_text(long long n)
+char *bytes_text(long long n)
 {
 	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
 	if (n < 1024)

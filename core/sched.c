@@ -387,9 +387,15 @@ static void step_cb(uv_timer_t *t)
 			json_object_set_new(s->seen, id, json_true());
 			s->visited++;
 			json_t *rec, *out;
-			/* The latest version, including a write still in flight. */
-			if ((rc = ledger_latest(s->l, id, &rec)) < 0)
+			/* The latest version: a write still in flight, else the bytes
+			 * the listing already holds (no second read). */
+			json_t *pending = ledger_pending(s->l, id);
+			rec = pending ? json_deep_copy(pending)
+				      : json_loadb(list.items[i].body, list.items[i].len, 0, NULL);
+			if (!rec) {
+				rc = -EIO;
 				break;
+			}
 			int st = rules_expire(s->rules, d->measure, rec, d->at, &out);
 			if (st == 1) {
 				rc = add_change(s, rec, out, records, audits, olds);
@@ -423,6 +429,7 @@ static void step_cb(uv_timer_t *t)
 		uv_timer_start(&s->step, step_cb, 0, 0);
 		return;
 	}
+	int64_t t_collect = clock_now_ms();
 	struct ledger_change *ch = calloc(n ? n : 1, sizeof *ch);
 	struct batch_ctx *b = calloc(1, sizeof *b);
 	char key[512];
@@ -454,6 +461,8 @@ static void step_cb(uv_timer_t *t)
 			end_run(s, false);
 		return;
 	}
+	log_debug("sched: step records=%zu collect_ms=%lld write_ms=%lld", n,
+		  (long long)(t_collect - (step_end - STEP_MS)), (long long)(clock_now_ms() - t_collect));
 	s->inflight++;
 	if (b->final) {
 		s->final_sent = true;

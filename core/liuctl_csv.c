@@ -1,0 +1,446 @@
+/*
+ * liuctl_csv — spreadsheet files in and out: the bytes of a file turned into
+ * UTF-8 text (with or without a BOM, or Shift_JIS as Japanese Excel saves
+ * it, converted with iconv(3) from CP932), CSV records read by RFC 4180
+ * (quoted fields with commas, quotes and line breaks; CRLF or LF), CSV cells
+ * written the same way, and the mapping between a record's nested `data` and
+ * the flat columns of a sheet (dotted paths such as impact_assessment.result).
+ * Depends on jansson, iconv and libc.
+ *
+ * Everything read here comes from a file someone filled in by hand, so each
+ * problem is reported with the line it is on, and nothing is guessed: a cell
+ * is text unless it is plainly JSON (it starts with { or [ and parses), and
+ * digits stay text (a 法人番号 of 13 digits is not a number).
+ */
+#include <errno.h>
+#include <iconv.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "liuctl_int.h"
+
+/* --- reading a file ----------------------------------------------------------- */
+
+int file_read(const char *path, char **buf, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f)
+		return -errno;
+	size_t cap = 1 << 16, n = 0;
+	char *b = xrealloc(NULL, cap);
+	int rc = 0;
+	for (;;) {
+		if (cap - n < 2) {
+			cap *= 2;
+			b = xrealloc(b, cap);
+		}
+		size_t got = fread(b + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f))
+				rc = errno ? -errno : -EIO;
+			break;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	if (rc < 0) {
+		free(b);
+		return rc;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/* --- text encodings ----------------------------------------------------------- */
+
+/* The offset of the first byte of s[0..len) that does not belong to a valid
+ * UTF-8 sequence, or len when all do.  A NUL byte counts as invalid: a file
+ * of text has none, and C strings would stop at it. */
+static size_t utf8_check(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		unsigned lo = 0x80, hi = 0xBF; /* the range of the second byte */
+		if (c == 0)
+			return i;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			n = 2;
+		else if (c >= 0xE0 && c <= 0xEF)
+			n = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+		else if (c >= 0xF0 && c <= 0xF4)
+			n = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+		else
+			return i;
+		if (i + n > len || s[i + 1] < lo || s[i + 1] > hi)
+			return i;
+		for (size_t k = 2; k < n; k++)
+			if ((s[i + k] & 0xC0) != 0x80)
+				return i;
+		i += n;
+	}
+	return len;
+}
+
+/* The 1-based line of the byte at offset `at`.  Counting '\n' bytes is right
+ * for CP932 too: its second bytes are never below 0x40. */
+static size_t line_at(const char *s, size_t at)
+{
+	size_t line = 1;
+	for (const char *p = s; (p = memchr(p, '\n', (size_t)(s + at - p))) != NULL; p++)
+		line++;
+	return line;
+}
+
+/* Shift_JIS as Windows and Excel write it (CP932: with the NEC and IBM
+ * extensions, ① and 髙 among them) converted to UTF-8.  Returns the text
+ * (caller frees) or NULL with *why (caller frees) naming the line of the
+ * first byte that does not convert. */
+static char *from_cp932(const char *in, size_t len, size_t *outlen, char **why)
+{
+	iconv_t cd = iconv_open("UTF-8", "CP932");
+	if (cd == (iconv_t)-1) {
+		*why = xasprintf("cannot convert from Shift_JIS (iconv CP932): %s", strerror(errno));
+		return NULL;
+	}
+	size_t cap = len * 3 / 2 + 16; /* two bytes of CP932 are three of UTF-8 at most */
+	char *out = xrealloc(NULL, cap + 1);
+	char *ip = (char *)in, *op = out;
+	size_t il = len, ol = cap;
+	char *res = out;
+	while (il > 0) {
+		if (iconv(cd, &ip, &il, &op, &ol) != (size_t)-1)
+			continue;
+		if (errno == E2BIG) { /* cannot happen with that cap; grow all the same */
+			size_t used = (size_t)(op - out);
+			cap *= 2;
+			out = res = xrealloc(out, cap + 1);
+			op = out + used;
+			ol = cap - used;
+			continue;
+		}
+		size_t at = (size_t)(ip - in);
+		*why = xasprintf("line %zu: byte 0x%02X is not Shift_JIS (CP932)%s", line_at(in, at),
+				 (unsigned char)in[at], errno == EINVAL ? " (a character is cut off at the end)" : "");
+		free(out);
+		res = NULL;
+		break;
+	}
+	iconv_close(cd);
+	if (!res)
+		return NULL;
+	*op = '\0';
+	*outlen = (size_t)(op - out);
+	/* A NUL in the file converts to a NUL: refuse it as in UTF-8. */
+	size_t nul = strlen(out);
+	if (nul < *outlen) {
+		*why = xasprintf("line %zu: a NUL byte (is this a text file?)", line_at(out, nul));
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+char *text_decode(const char *in, size_t len, enum text_enc enc, size_t *outlen, char **why)
+{
+	*why = NULL;
+	bool bom = len >= 3 && memcmp(in, "\xEF\xBB\xBF", 3) == 0;
+	if (enc == ENC_SJIS && !bom)
+		return from_cp932(in, len, outlen, why);
+	if (bom) {
+		in += 3;
+		len -= 3;
+	}
+	size_t bad = utf8_check((const unsigned char *)in, len);
+	if (bad == len) {
+		char *out = xrealloc(NULL, len + 1);
+		memcpy(out, in, len);
+		out[len] = '\0';
+		*outlen = len;
+		return out;
+	}
+	/* Not UTF-8: Shift_JIS, unless the file or the operator said UTF-8. */
+	if (enc == ENC_AUTO && !bom && in[bad] != '\0')
+		return from_cp932(in, len, outlen, why);
+	if (in[bad] == '\0')
+		*why = xasprintf("line %zu: a NUL byte (is this a text file?)", line_at(in, bad));
+	else
+		*why = xasprintf("line %zu: byte 0x%02X is not UTF-8%s", line_at(in, bad),
+				 (unsigned char)in[bad], bom ? " (the file starts with a UTF-8 BOM)" : "");
+	return NULL;
+}
+
+/* --- CSV records ----------------------------------------------------------------- */
+
+void csv_init(struct csv *c, const char *text, size_t len)
+{
+	memset(c, 0, sizeof *c);
+	c->p = text;
+	c->end = text + len;
+	c->next_line = 1;
+}
+
+void csv_free(struct csv *c)
+{
+	free(c->buf);
+	free(c->field);
+	free(c->why);
+	memset(c, 0, sizeof *c);
+}
+
+static void csv_put(struct csv *c, char ch)
+{
+	if (c->len + 1 >= c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 256;
+		c->buf = xrealloc(c->buf, c->cap);
+	}
+	c->buf[c->len++] = ch;
+}
+
+/* Whether p is at the end of a record: LF, CRLF, or CR at the very end. */
+static bool csv_eol(const struct csv *c, const char *p)
+{
+	return p == c->end || *p == '\n' || (*p == '\r' && (p + 1 == c->end || p[1] == '\n'));
+}
+
+/*
+ * Reads the next record.  Returns 1 with c->field[0 .. c->nfield) (borrowed:
+ * valid until the next call) and c->line, the line it starts on; 0 at the
+ * end of the text; -EINVAL with c->why (owned by c) for a quoted field that
+ * is never closed or text after a closing quote.
+ */
+int csv_next(struct csv *c)
+{
+	if (c->p >= c->end)
+		return 0;
+	c->line = c->next_line;
+	c->len = 0;
+	size_t nstart = 0, *start = NULL;
+	for (;;) {
+		start = xrealloc(start, (nstart + 1) * sizeof *start);
+		start[nstart++] = c->len;
+		if (c->p < c->end && *c->p == '"') {
+			size_t qline = c->next_line;
+			c->p++;
+			for (;;) {
+				if (c->p == c->end) {
+					free(c->why);
+					c->why = xasprintf("line %zu: a quoted field is never closed", qline);
+					free(start);
+					return -EINVAL;
+				}
+				char ch = *c->p++;
+				if (ch == '"') {
+					if (c->p < c->end && *c->p == '"') {
+						c->p++;
+						csv_put(c, '"');
+						continue;
+					}
+					break;
+				}
+				if (ch == '\n')
+					c->next_line++;
+				csv_put(c, ch);
+			}
+			if (c->p < c->end && *c->p != ',' && !csv_eol(c, c->p)) {
+				free(c->why);
+				c->why = xasprintf("line %zu: text after the closing quote of a field "
+						   "(a quote inside a quoted field is written twice: \"\")",
+						   c->next_line);
+				free(start);
+				return -EINVAL;
+			}
+		} else {
+			/* Unquoted: up to a comma or the end of the line.  A stray
+			 * quote inside is kept, as spreadsheets read it. */
+			while (c->p < c->end && *c->p != ',' && !csv_eol(c, c->p))
+				csv_put(c, *c->p++);
+		}
+		csv_put(c, '\0');
+		if (c->p < c->end && *c->p == ',') {
+			c->p++;
+			continue;
+		}
+		if (c->p < c->end && *c->p == '\r')
+			c->p++;
+		if (c->p < c->end && *c->p == '\n') {
+			c->p++;
+			c->next_line++;
+		}
+		break;
+	}
+	c->field = xrealloc(c->field, nstart * sizeof *c->field);
+	for (size_t i = 0; i < nstart; i++)
+		c->field[i] = c->buf + start[i];
+	c->nfield = nstart;
+	free(start);
+	return 1;
+}
+
+/* --- CSV cells out --------------------------------------------------------------- */
+
+void csv_cell(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* --- data and cells -------------------------------------------------------------- */
+
+/* The first characters that make a text cell need the ' escape: a
+ * spreadsheet would run = + - @ as a formula, and { [ would read back as
+ * JSON; ' itself, so that the escape can be told from text. */
+static const char text_escaped[] = "=+-@'{[";
+
+char *cell_of_value(const json_t *v, bool *exact)
+{
+	*exact = true;
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		*exact = s[0] != '\0'; /* an empty cell is an absent field */
+		return s[0] && strchr(text_escaped, s[0]) ? xasprintf("'%s", s) : xstrdup(s);
+	}
+	if (json_is_object(v) || json_is_array(v)) {
+		char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		char *s = xstrdup(d ? d : "");
+		free(d);
+		return s;
+	}
+	/* Numbers, true, false and null come back as text. */
+	*exact = false;
+	return json_text(v);
+}
+
+json_t *value_of_cell(const char *s)
+{
+	if (s[0] == '\0')
+		return NULL;
+	if (s[0] == '\'' && s[1] && strchr(text_escaped, s[1]))
+		return json_string(s + 1);
+	if (s[0] == '{' || s[0] == '[') {
+		json_t *v = json_loads(s, JSON_REJECT_DUPLICATES, NULL);
+		if (v)
+			return v;
+	}
+	return json_string(s);
+}
+
+/* Whether an object's members can each be a column of their own: names
+ * that are neither empty nor dotted (a dot would split them on the way
+ * back), and at least one member (an empty object is one "{}" cell). */
+static bool flattens(const json_t *o)
+{
+	const char *k;
+	json_t *v;
+	if (!json_is_object(o) || json_object_size(o) == 0)
+		return false;
+	json_object_foreach((json_t *)o, k, v)
+		if (!k[0] || strchr(k, '.'))
+			return false;
+	return true;
+}
+
+void data_flatten(const json_t *data, json_t *row, json_t *inexact)
+{
+	const char *k, *k2;
+	json_t *v, *v2;
+	bool exact;
+	json_object_foreach((json_t *)data, k, v) {
+		if (flattens(v)) {
+			json_object_foreach(v, k2, v2) {
+				char *path = xasprintf("%s.%s", k, k2);
+				char *cell = cell_of_value(v2, &exact);
+				json_object_set_new(row, path, json_string(cell));
+				if (!exact)
+					json_object_set_new(inexact, path, json_true());
+				free(cell);
+				free(path);
+			}
+			continue;
+		}
+		char *cell = cell_of_value(v, &exact);
+		json_object_set_new(row, k, json_string(cell));
+		free(cell);
+		if (!exact || !k[0] || strchr(k, '.'))
+			json_object_set_new(inexact, k, json_true());
+	}
+}
+
+/* Merges `v` into `into` (both objects); a member both give fails. */
+static int merge(json_t *into, json_t *v)
+{
+	const char *k;
+	json_t *x;
+	json_object_foreach(v, k, x) {
+		json_t *old = json_object_get(into, k);
+		if (!old) {
+			json_object_set(into, k, x);
+		} else if (json_is_object(old) && json_is_object(x)) {
+			if (merge(old, x) < 0)
+				return -EEXIST;
+		} else {
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+int data_set(json_t *data, const char *path, json_t *v)
+{
+	json_t *o = data;
+	int rc = 0;
+	const char *p = path;
+	for (;;) {
+		size_t n = strcspn(p, ".");
+		char *key = strndup(p, n);
+		if (!key) {
+			json_decref(v);
+			return -ENOMEM;
+		}
+		json_t *cur = json_object_get(o, key);
+		if (p[n] == '\0') {
+			/* The field itself: new, or an object merged with one the
+			 * sheet built from other columns (pledge and pledge.x). */
+			if (!cur)
+				json_object_set(o, key, v);
+			else if (json_is_object(cur) && json_is_object(v))
+				rc = merge(cur, v);
+			else
+				rc = -EEXIST;
+			free(key);
+			break;
+		}
+		if (!cur) {
+			cur = json_object();
+			json_object_set_new(o, key, cur);
+		}
+		free(key);
+		if (!json_is_object(cur)) {
+			rc = -ENOTDIR;
+			break;
+		}
+		o = cur;
+		p += n + 1;
+	}
+	json_decref(v);
+	return rc;
+}
