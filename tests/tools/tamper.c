@@ -46,18 +46,19 @@ int main(int argc, char **argv)
 	unsigned char ka[8], kb[8];
 	MDB_val k = { 8, ka }, v, k2 = { 8, kb }, v2;
 	const char *op = argv[2];
+	char *buf = NULL, *a = NULL, *b = NULL; /* freed at the end */
 	if (strcmp(op, "change") == 0 && argc == 4) {
 		key(ka, strtoull(argv[3], NULL, 10));
 		if ((rc = mdb_get(txn, dbi, &k, &v)))
 			return die("get", rc);
-		char *s = malloc(v.mv_size + 1);
-		memcpy(s, v.mv_data, v.mv_size);
-		s[v.mv_size] = '\0';
-		char *p = strstr(s, "\"outcome\":\"");
+		buf = malloc(v.mv_size + 1);
+		memcpy(buf, v.mv_data, v.mv_size);
+		buf[v.mv_size] = '\0';
+		char *p = strstr(buf, "\"outcome\":\"");
 		if (!p)
 			return die("no outcome field", 0);
 		p[11] = p[11] == 'X' ? 'Y' : 'X'; /* same length, different content */
-		v.mv_data = s;
+		v.mv_data = buf;
 		rc = mdb_put(txn, dbi, &k, &v, 0);
 	} else if (strcmp(op, "delete") == 0 && argc == 4) {
 		key(ka, strtoull(argv[3], NULL, 10));
@@ -67,7 +68,8 @@ int main(int argc, char **argv)
 		key(kb, strtoull(argv[4], NULL, 10));
 		if ((rc = mdb_get(txn, dbi, &k, &v)) || (rc = mdb_get(txn, dbi, &k2, &v2)))
 			return die("get", rc);
-		char *a = malloc(v.mv_size), *b = malloc(v2.mv_size);
+		a = malloc(v.mv_size);
+		b = malloc(v2.mv_size);
 		memcpy(a, v.mv_data, v.mv_size);
 		memcpy(b, v2.mv_data, v2.mv_size);
 		MDB_val va = { v.mv_size, a }, vb = { v2.mv_size, b };
@@ -87,5 +89,8 @@ int main(int argc, char **argv)
 	if ((rc = mdb_txn_commit(txn)))
 		return die("commit", rc);
 	mdb_env_close(env);
+	free(buf);
+	free(a);
+	free(b);
 	return 0;
 }
