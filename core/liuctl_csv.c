@@ -155,6 +155,13 @@ char *text_decode(const char *in, size_t len, enum text_enc enc, size_t *outlen,
 {
 	*why = NULL;
 	bool bom = len >= 3 && memcmp(in, "\xEF\xBB\xBF", 3) == 0;
+	/* Excel's "Unicode text" is UTF-16: say so rather than fail on its
+	 * first byte as Shift_JIS. */
+	if (len >= 2 && (memcmp(in, "\xFF\xFE", 2) == 0 || memcmp(in, "\xFE\xFF", 2) == 0)) {
+		*why = xstrdup("the file is UTF-16 (Excel's \"Unicode text\"): save it as "
+			       "\"CSV UTF-8\" or \"CSV\" (Shift_JIS)");
+		return NULL;
+	}
 	if (enc == ENC_SJIS && !bom)
 		return from_cp932(in, len, outlen, why);
 	if (bom) {

@@ -42,13 +42,16 @@ static bool is_record_field(const char *s)
 struct rows {
 	json_t *rows;  /* owned: the data objects, in the file's order */
 	size_t *line;  /* owned: per row, the line of the file it starts on */
-	size_t n;
+	size_t n, cap;
 };
 
 static void rows_add(struct rows *r, json_t *data, size_t line)
 {
 	json_array_append_new(r->rows, data);
-	r->line = xrealloc(r->line, (r->n + 1) * sizeof *r->line);
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->line = xrealloc(r->line, r->cap * sizeof *r->line);
+	}
 	r->line[r->n++] = line;
 }
 
@@ -97,7 +100,7 @@ static void read_jsonl(struct problems *p, const char *text, size_t len, struct 
 	for (size_t line = 1; s < end; line++) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		const char *e = nl ? nl : end;
-		const char *b = s;
+		const char *start = s, *b = s;
 		s = nl ? nl + 1 : end;
 		while (b < e && (*b == ' ' || *b == '\t' || *b == '\r'))
 			b++;
@@ -106,11 +109,11 @@ static void read_jsonl(struct problems *p, const char *text, size_t len, struct 
 		json_error_t err;
 		json_t *v = json_loadb(b, (size_t)(e - b), JSON_REJECT_DUPLICATES, &err);
 		if (!v) {
-			problem(p, line, "not JSON: %s (column %d)", err.text, err.column);
+			problem(p, line, "not JSON: %s (column %d)", err.text, err.column + (int)(b - start));
 			continue;
 		}
 		if (!json_is_object(v)) {
-			problem(p, line, "not a JSON object: give one application's data per line");
+			problem(p, line, "not a JSON object: give one data object per line");
 			json_decref(v);
 			continue;
 		}
@@ -440,9 +443,9 @@ static int import_atomic(struct ctl *c, const char *action, const struct rows *r
 			/* Not the daemon's message: it counts rows from 0, the
 			 * report counts the file's lines. */
 			fprintf(stderr, "liuctl: error %" JSON_INTEGER_FORMAT ": import refused, nothing was "
-				"written: %zu of %zu row%s fail%s\n",
+				"written: %zu of %zu row%s fail\n",
 				json_integer_value(json_object_get(out, "code")), json_array_size(failed), r->n,
-				r->n == 1 ? "" : "s", json_array_size(failed) == 1 ? "s" : "");
+				r->n == 1 ? "" : "s");
 			failed_table(stderr, failed, r);
 			fprintf(stderr, "imported 0 of %zu row%s: the import is all or nothing; fix the rows "
 				"above, or import the others with --per-row\n", r->n, r->n == 1 ? "" : "s");

@@ -21,6 +21,7 @@ struct slot;
 struct conn {
 	uv_pipe_t pipe;           /* first: handles are cast back to the conn */
 	uv_timer_t idle;
+	uv_shutdown_t shutdown;   /* ends the connection after its last reply */
 	struct server *srv;
 	struct wire_buf in;
 	struct auth_peer peer;
@@ -29,7 +30,7 @@ struct conn {
 	char *held;               /* a read waiting for this connection's writes */
 	size_t held_len;
 	int open_handles;
-	bool reading, eof, closing, paused_for_writes;
+	bool reading, eof, closing, paused_for_writes, finishing;
 	struct conn *prev, *next;
 };
 
@@ -54,6 +55,7 @@ struct server {
 };
 
 static void conn_close(struct conn *c);
+static void conn_finish(struct conn *c);
 static void process(struct conn *c);
 static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf);
 
@@ -117,7 +119,7 @@ static void flush(struct conn *c)
 		c->paused_for_writes = true;
 	/* A client that sent EOF gets its last replies, then the close. */
 	if (c->eof && !c->head && !c->held && !c->closing)
-		conn_close(c);
+		conn_finish(c);
 }
 
 /* rpc's reply callback: the slot is done (line may be NULL: notification). */
@@ -268,7 +270,7 @@ static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 		c->reading = false;
 		process(c);
 		if (!c->closing && !c->head && !c->held)
-			conn_close(c);
+			conn_finish(c);
 		return;
 	}
 	uv_timer_again(&c->idle);
@@ -322,6 +324,27 @@ static void handle_closed(uv_handle_t *h)
 		free(s->path);
 		free(s);
 	}
+}
+
+static void shutdown_cb(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	conn_close(req->data);
+}
+
+/*
+ * Ends a connection whose replies are all handed to libuv: uv_shutdown waits
+ * for the writes still queued (a pipelining client may not have read them
+ * yet), then the connection closes.  Closing at once would cancel them.
+ */
+static void conn_finish(struct conn *c)
+{
+	if (c->closing || c->finishing)
+		return;
+	c->finishing = true;
+	c->shutdown.data = c;
+	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->pipe, shutdown_cb) < 0)
+		conn_close(c);
 }
 
 static void conn_close(struct conn *c)
@@ -542,7 +565,7 @@ void server_stop(struct server *s)
 		}
 		c->eof = true;
 		if (!c->head && !c->held)
-			conn_close(c);
+			conn_finish(c);
 	}
 	uv_close((uv_handle_t *)&s->listener, listener_closed);
 }

@@ -23,7 +23,7 @@ delete $ENV{LIUD_SOCKET};
 # The commands of liuctl's table, by their words, in --help order.
 my @COMMANDS = ('status', 'record get', 'record list', 'act', 'eval', 'view', 'history',
 		'deadlines', 'enforce', 'rules status', 'rules check', 'rules diff',
-		'rules reload', 'rules history', 'rules rollback', 'audit verify', 'backup',
+		'rules reload', 'rules history', 'rules rollback', 'audit verify', 'import', 'export', 'backup',
 		'metrics', 'clock set', 'call', 'help');
 my %TOP = map { (split / /)[0] => 1 } @COMMANDS;
 
@@ -252,7 +252,7 @@ SKIP: {
 	is($complete->('liuctl ru'), 'rules', 'completes a command');
 	is($complete->('liuctl rules '), 'check diff history reload rollback status', 'and a group\'s subcommands');
 	is($complete->('liuctl record list --'), '--after --all --help --json --kind --limit --state', 'and options');
-	is($complete->('liuctl view x --format '), 'csv json', 'and an option\'s choices');
+	is($complete->('liuctl view x --format '), 'csv html json', 'and an option\'s choices');
 	is($complete->("$LIUCTL --socket $S act "), 'close create edit touch', 'action names from the live pack');
 	is($complete->("$LIUCTL -s $S view "), 'open-notes', 'view names from the live pack');
 }

@@ -13,7 +13,7 @@
 _liuctl_sub()
 {
 	case $1 in
-	'') echo 'status record act eval view history deadlines enforce rules audit backup metrics clock call help' ;;
+	'') echo 'status record act eval view history deadlines enforce rules audit import export backup metrics clock call help' ;;
 	'record') echo 'get list' ;;
 	'rules') echo 'status check diff reload history rollback' ;;
 	'audit') echo 'verify' ;;
@@ -22,7 +22,7 @@ _liuctl_sub()
 }
 
 # The methods the commands call, for `liuctl call`.
-_liuctl_methods='status record.get record.list act eval view history deadlines enforce rules.status rules.check rules.diff rules.reload rules.history rules.rollback audit.verify backup metrics clock.set'
+_liuctl_methods='status record.get record.list act eval view history deadlines enforce rules.status rules.check rules.diff rules.reload rules.history rules.rollback audit.verify import backup metrics clock.set'
 
 # _liuctl_cmd WORDS: whether WORDS name a command; if so, sets opts (its
 # options), vals (--option=kind for those taking a value), args (the kind of
@@ -37,7 +37,7 @@ _liuctl_cmd()
 	'record list') opts='--kind --state --limit --after --all' vals='--kind=- --state=- --limit=- --after=-' ;;
 	'act') opts='--params --if-rev' vals='--params=file@ --if-rev=-' args='actions -' pairs=1 ;;
 	'eval') opts='--record --at' vals='--record=file@ --at=-' args='-' ;;
-	'view') opts='--format' vals='--format=words:json|csv' args='views' pairs=1 ;;
+	'view') opts='--format' vals='--format=words:json|csv|html' args='views' pairs=1 ;;
 	'history') args='-' ;;
 	'deadlines') opts='--limit --all' vals='--limit=-' ;;
 	'enforce') ;;
@@ -48,6 +48,8 @@ _liuctl_cmd()
 	'rules history') ;;
 	'rules rollback') args='-' ;;
 	'audit verify') ;;
+	'import') opts='--action --per-row --format --encoding --max-bytes' vals='--action=actions --format=words:jsonl|csv --encoding=words:utf-8|shift_jis --max-bytes=-' args='file' ;;
+	'export') opts='--kind --state --format' vals='--kind=- --state=- --format=words:jsonl|csv' ;;
 	'backup') args='dir' ;;
 	'metrics') ;;
 	'clock set') args='-' ;;
@@ -89,6 +91,9 @@ _liuctl_value()
 	dir)
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
+	file)
+		compopt -o filenames 2>/dev/null
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
 	file@)
 		[[ $cur == @* ]] || return 0
 		compopt -o filenames 2>/dev/null
