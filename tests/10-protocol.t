@@ -23,6 +23,13 @@ like($st->{rules}{version}, qr/^[0-9a-f]{64}$/, 'status: rules version hash');
 	close $s;
 }
 
+# A client that writes everything, half-closes, then reads: every reply
+# arrives (the daemon waits for its queued writes before closing).
+{
+	my @r = $d->pipeline('rules.status', map { {} } 1 .. 3000);
+	is(scalar @r, 3000, 'a half-closed pipelining client gets all 3,000 replies');
+}
+
 # Malformed JSON: -32700 and the connection stays usable.
 {
 	my $s = $d->connect;
