@@ -19,6 +19,12 @@ struct ledger {
 	struct audit_head head;      /* including writes in flight */
 	struct audit_head committed; /* as on disk */
 	uint64_t next_id;
+	/* Decoded committed records, so that hot reads (eval, record.get) do
+	 * not decode 8 KB of JSON each time.  Coherent because this daemon is
+	 * the database's only writer (store_open's lock): an entry is dropped
+	 * when a write to its record commits. */
+	json_t *cache;               /* id -> record */
+	size_t cache_bytes, cache_max;
 };
 
 /* Per write: what to undo or confirm once the commit is known. */
@@ -38,6 +44,8 @@ int ledger_open(struct ledger **out, struct store *st, struct commit *c)
 	l->st = st;
 	l->commit = c;
 	l->overlay = json_object();
+	l->cache = json_object();
+	l->cache_max = 32u << 20;
 	int rc = audit_load_head(st, &l->committed);
 	if (rc < 0) {
 		json_decref(l->overlay);
@@ -62,11 +70,24 @@ void ledger_close(struct ledger *l)
 	if (!l)
 		return;
 	json_decref(l->overlay);
+	json_decref(l->cache);
 	free(l);
+}
+
+void ledger_set_cache(struct ledger *l, size_t bytes)
+{
+	l->cache_max = bytes;
+	json_object_clear(l->cache);
+	l->cache_bytes = 0;
 }
 
 int ledger_get(struct ledger *l, const char *id, json_t **rec)
 {
+	json_t *hit = json_object_get(l->cache, id);
+	if (hit) {
+		*rec = json_incref(hit);
+		return 0;
+	}
 	char *body;
 	size_t len;
 	int rc = store_get(l->st, id, &body, &len);
@@ -79,6 +100,16 @@ int ledger_get(struct ledger *l, const char *id, json_t **rec)
 		log_err("ledger: stored record does not parse id=%s error=\"%s\"", id, e.text);
 		return -EIO;
 	}
+	if (l->cache_max > 0) {
+		/* A whole-cache reset when full: simple, and cheap amortised;
+		 * hot records come back on their next read. */
+		if (l->cache_bytes + len > l->cache_max) {
+			json_object_clear(l->cache);
+			l->cache_bytes = 0;
+		}
+		if (len <= l->cache_max && json_object_set(l->cache, id, *rec) == 0)
+			l->cache_bytes += len;
+	}
 	return 0;
 }
 
@@ -89,7 +120,15 @@ int ledger_latest(struct ledger *l, const char *id, json_t **rec)
 		*rec = json_deep_copy(r);
 		return *rec ? 0 : -ENOMEM;
 	}
-	return ledger_get(l, id, rec);
+	json_t *shared;
+	int rc = ledger_get(l, id, &shared);
+	if (rc < 0)
+		return rc;
+	/* Callers of ledger_latest() own what they get; the cache's copy is
+	 * shared, so copy it. */
+	*rec = json_deep_copy(shared);
+	json_decref(shared);
+	return *rec ? 0 : -ENOMEM;
 }
 
 json_t *ledger_pending(struct ledger *l, const char *id)
@@ -122,6 +161,7 @@ static void written(void *ud, int status)
 			json_t *o = json_object_get(l->overlay, id);
 			if (o && json_equal(json_object_get(o, "rev"), rev))
 				json_object_del(l->overlay, id);
+			json_object_del(l->cache, id); /* the committed version changed */
 		}
 		l->committed = p->head;
 	} else {

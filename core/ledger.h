@@ -25,9 +25,14 @@ struct ledger;
 int ledger_open(struct ledger **out, struct store *st, struct commit *c);
 void ledger_close(struct ledger *l);
 
-/* The committed record `id`: 0 with *rec (caller decrefs), -ENOENT, or a
+/* The committed record `id`: 0 with *rec (a reference: caller decrefs and
+ * must not modify it, it may be shared with the cache), -ENOENT, or a
  * negative errno (-EIO when the stored JSON does not parse). */
 int ledger_get(struct ledger *l, const char *id, json_t **rec);
+
+/* Sets the budget of the cache of decoded committed records (bytes of stored
+ * JSON; 0 disables it).  Reads of hot records then decode nothing. */
+void ledger_set_cache(struct ledger *l, size_t bytes);
 /* The latest record `id`, including writes in flight.  Same returns. */
 int ledger_latest(struct ledger *l, const char *id, json_t **rec);
 
