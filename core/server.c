@@ -179,8 +179,13 @@ static void handle_line(struct conn *c, char *line, size_t len)
 	}
 	enum rpc_status st = rpc_handle(c->srv->rpc, &c->peer, line, len, c->async > 0, s, on_reply);
 	if (st == RPC_ASYNC) {
-		s->async = true;
-		c->async++;
+		/* A method may finish at once after all (enforce with nothing
+		 * due): then the reply is already in the slot, and counting it
+		 * as in flight would hold this connection's reads for ever. */
+		if (!s->ready) {
+			s->async = true;
+			c->async++;
+		}
 	} else if (st == RPC_WAIT) {
 		/* Not handled: drop the slot again and keep the line until this
 		 * connection's writes are answered. */

@@ -37,6 +37,21 @@ like($d->log_text, qr/sched: enforced measure=window .*records_changed=29/, 'and
 
 my $e = $d->ok_call('enforce', {});
 is_deeply($e->{enforced}, [], 'enforce again: nothing left to do (idempotent)');
+{
+	# enforce with nothing due answers at once; the connection's next
+	# requests must not wait for a reply that was already given (found by
+	# the RPC fuzzer).
+	my $s = $d->connect;
+	print $s json->encode({ jsonrpc => '2.0', id => 1, method => 'enforce', params => {} }), "\n";
+	print $s json->encode({ jsonrpc => '2.0', id => 2, method => 'status' }), "\n";
+	my @ids;
+	local $SIG{ALRM} = sub { die "timeout\n" };
+	alarm 5;
+	eval { for (1 .. 2) { push @ids, json->decode(scalar <$s>)->{id} } };
+	alarm 0;
+	is_deeply(\@ids, [1, 2], 'a read after an immediate enforce on the same connection is answered');
+	close $s;
+}
 is(scalar(@{ $d->ok_call('history', { id => 'N-000002' })->{entries} }), 2, 'no second entry');
 is_deeply($d->ok_call('deadlines')->{deadlines}, [], 'no upcoming deadline');
 ok($d->ok_call('audit.verify')->{ok}, 'the audit chain holds');
