@@ -199,29 +199,29 @@ static enum rpc_status refuse_write(struct rpc_call *c, const char *action, cons
 	return RPC_ASYNC;
 }
 
-struct act_wait {
+/* A write whose reply waits for its commit (act, import). */
+struct write_wait {
 	struct rpc_call *call;
-	json_t *result;
-	char *id;
+	json_t *result;   /* the reply once durable */
+	char *what;       /* for the log: the record id, or "import" */
 };
 
-static void act_written(void *ud, int status)
+static void write_replied(void *ud, int status)
 {
-	struct act_wait *w = ud;
+	struct write_wait *w = ud;
 	if (status == 0) {
 		rpc_result(w->call, w->result);
 	} else {
 		char msg[256];
 		snprintf(msg, sizeof msg, "write failed, nothing was changed: %s", liu_strerror(status));
-		log_err("rpc: act not written id=%s error=\"%s\"", w->id, liu_strerror(status));
+		log_err("rpc: not written what=%s error=\"%s\"", w->what, liu_strerror(status));
 		json_decref(w->result);
 		rpc_fail(w->call, status, msg, NULL);
 	}
 	rpc_call_free(w->call);
-	free(w->id);
+	free(w->what);
 	free(w);
 }
-
 
 enum rpc_status rpc_m_act(struct rpc_call *c)
 {
@@ -339,7 +339,7 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 				  "rules_version", rules_version(rules), "outcome", "ok", "events", events);
 	struct ledger_change ch = { .record = next, .old_kind = old_kind, .old_state = old_state,
 				    .audit = audit };
-	struct act_wait *w = calloc(1, sizeof *w);
+	struct write_wait *w = calloc(1, sizeof *w);
 	json_t *result = json_pack("{s:O, s:O, s:s}", "record", next, "events", events,
 				   "rules_version", rules_version(rules));
 	rc = w && result ? 0 : -ENOMEM;
@@ -347,8 +347,8 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 		rc = -ENOMEM;
 	if (rc == 0) {
 		w->result = result;
-		w->id = strdup(rid);
-		rc = ledger_write(r->ledger, &ch, 1, NULL, 0, NULL, act_written, w);
+		w->what = strdup(rid);
+		rc = ledger_write(r->ledger, &ch, 1, NULL, 0, NULL, write_replied, w);
 		if (rc < 0) { /* give the call back to reply synchronously */
 			*c = *w->call;
 			free(w->call);
@@ -363,7 +363,7 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	if (rc < 0) {
 		json_decref(result);
 		if (w)
-			free(w->id);
+			free(w->what);
 		free(w);
 		rpc_fail(c, rc, NULL, NULL);
 		return RPC_DONE;
@@ -374,26 +374,6 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 /* --- import ------------------------------------------------------------------- */
 
 #define IMPORT_MAX_ROWS 100000
-
-struct import_wait {
-	struct rpc_call *call;
-	json_t *result;
-};
-
-static void import_written(void *ud, int status)
-{
-	struct import_wait *w = ud;
-	if (status == 0) {
-		rpc_result(w->call, w->result);
-	} else {
-		char msg[256];
-		snprintf(msg, sizeof msg, "import not written, nothing was changed: %s", liu_strerror(status));
-		json_decref(w->result);
-		rpc_fail(w->call, status, msg, NULL);
-	}
-	rpc_call_free(w->call);
-	free(w);
-}
 
 /*
  * import {action, rows:[data...], atomic?}: the pack's creating action once
@@ -499,7 +479,7 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 		return RPC_DONE;
 	}
 	struct ledger_change *ch = calloc(ok, sizeof *ch);
-	struct import_wait *w = calloc(1, sizeof *w);
+	struct write_wait *w = calloc(1, sizeof *w);
 	int rc = ch && w ? 0 : -ENOMEM;
 	if (rc == 0 && !(w->call = rpc_call_keep(c)))
 		rc = -ENOMEM;
@@ -509,7 +489,8 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 			ch[j].audit = json_array_get(audits, j);
 		}
 		w->result = result;
-		rc = ledger_write(r->ledger, ch, ok, NULL, 0, NULL, import_written, w);
+		w->what = strdup("import");
+		rc = ledger_write(r->ledger, ch, ok, NULL, 0, NULL, write_replied, w);
 		if (rc < 0) {
 			*c = *w->call;
 			free(w->call);
@@ -519,6 +500,8 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	json_decref(records);
 	json_decref(audits);
 	if (rc < 0) {
+		if (w)
+			free(w->what);
 		free(w);
 		json_decref(result);
 		rpc_fail(c, rc, NULL, NULL);

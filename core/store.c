@@ -395,6 +395,15 @@ static uint64_t seq_of(const unsigned char *p)
 	return s;
 }
 
+/* Appends one audit row: its sequence number (decimal) as id, the entry. */
+static int push_audit(struct store_list *out, size_t *cap, const void *key8, const void *body,
+		      size_t len)
+{
+	char num[24];
+	int nl = snprintf(num, sizeof num, "%llu", (unsigned long long)seq_of(key8));
+	return list_push(out, cap, num, (size_t)nl, body, len);
+}
+
 int store_audit_range(struct store *st, uint64_t from_seq, size_t limit,
 		      struct store_list *out)
 {
@@ -414,10 +423,7 @@ int store_audit_range(struct store *st, uint64_t from_seq, size_t limit,
 	size_t cap = 0;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && out->n < limit) {
-		char num[24];
-		int nl = snprintf(num, sizeof num, "%llu",
-				  (unsigned long long)seq_of(k.mv_data));
-		int e = list_push(out, &cap, num, (size_t)nl, v.mv_data, v.mv_size);
+		int e = push_audit(out, &cap, k.mv_data, v.mv_data, v.mv_size);
 		if (e < 0) {
 			rc = e;
 			break;
@@ -460,10 +466,7 @@ int store_audit_of(struct store *st, const char *id, struct store_list *out)
 		MDB_val ak = { 8, (char *)k.mv_data + plen }, av;
 		if ((rc = mdb_get(txn, st->audit, &ak, &av)) != 0)
 			break;
-		char num[24];
-		int nl = snprintf(num, sizeof num, "%llu",
-				  (unsigned long long)seq_of(ak.mv_data));
-		int e = list_push(out, &cap, num, (size_t)nl, av.mv_data, av.mv_size);
+		int e = push_audit(out, &cap, ak.mv_data, av.mv_data, av.mv_size);
 		if (e < 0) {
 			rc = e;
 			break;
