@@ -164,9 +164,14 @@ int packs_activation(struct store *st, const char *version, const char *name,
 
 	char now[CLOCK_ISO_MAX];
 	clock_format(clock_now(), now);
-	json_t *entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s?}", "seq", (json_int_t)seq,
+	json_t *files = json_array();
+	const char *path;
+	json_t *f;
+	json_object_foreach(contents, path, f)
+		json_array_append_new(files, json_string(path));
+	json_t *entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s?, s:o}", "seq", (json_int_t)seq,
 				  "version", version, "name", name, "activated_at", now, "by", by,
-				  "how", how, "dir", dir);
+				  "how", how, "dir", dir, "files", files);
 	json_t *active = json_deep_copy(entry);
 	json_object_set_new(active, "folder_version", json_string(folder_version));
 	int rc = -ENOMEM;

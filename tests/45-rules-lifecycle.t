@@ -24,6 +24,9 @@ my $h = $d->ok_call('rules.history');
 is(scalar @{ $h->{history} }, 1, 'the start-up activation is in the history');
 is($h->{history}[0]{how}, 'start', 'as a start');
 is($h->{history}[0]{version}, $v1, 'of the live version');
+ok((grep { $_ eq 'main.lua' } @{ $h->{history}[0]{files} }), 'with its files');
+like($h->{history}[0]{activated_at}, qr/^2024-06-01T/, 'when');
+is($h->{history}[0]{by}, 'liud', 'and by whom');
 $d->ok_call('act', { action => 'create', params => { text => "n$_" } }) for 1 .. 40;
 $d->ok_call('act', { action => 'close', id => 'N-000001' });
 
