@@ -32,6 +32,7 @@ struct conf {
 	size_t max_map_size;
 	/* batches */
 	int enforce_batch;      /* records per enforcement transaction */
+	size_t cache_bytes;     /* decoded-record cache of the ledger (0: off) */
 	/* rules */
 	bool rules_watch;       /* reload when the pack folder changes (debounced) */
 };
