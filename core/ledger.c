@@ -23,7 +23,8 @@ struct ledger {
 	 * not decode 8 KB of JSON each time.  Coherent because this daemon is
 	 * the database's only writer (store_open's lock): an entry is dropped
 	 * when a write to its record commits. */
-	json_t *cache;               /* id -> record */
+	json_t *cache;               /* id -> record, oldest first (jansson keeps order) */
+	json_t *cache_cost;          /* id -> bytes charged for it */
 	size_t cache_bytes, cache_max;
 };
 
@@ -45,6 +46,7 @@ int ledger_open(struct ledger **out, struct store *st, struct commit *c)
 	l->commit = c;
 	l->overlay = json_object();
 	l->cache = json_object();
+	l->cache_cost = json_object();
 	l->cache_max = 32u << 20;
 	int rc = audit_load_head(st, &l->committed);
 	if (rc < 0) {
@@ -71,6 +73,7 @@ void ledger_close(struct ledger *l)
 		return;
 	json_decref(l->overlay);
 	json_decref(l->cache);
+	json_decref(l->cache_cost);
 	free(l);
 }
 
@@ -78,7 +81,36 @@ void ledger_set_cache(struct ledger *l, size_t bytes)
 {
 	l->cache_max = bytes;
 	json_object_clear(l->cache);
+	json_object_clear(l->cache_cost);
 	l->cache_bytes = 0;
+}
+
+/* A decoded record takes about ten times its JSON in memory (jansson's
+ * nodes, hash tables and strings, measured on application records), and
+ * that is what the budget is for. */
+#define CACHE_DECODED_FACTOR 10
+
+static void cache_drop(struct ledger *l, const char *id)
+{
+	json_t *cost = json_object_get(l->cache_cost, id);
+	if (!cost)
+		return;
+	l->cache_bytes -= (size_t)json_integer_value(cost);
+	json_object_del(l->cache_cost, id);
+	json_object_del(l->cache, id);
+}
+
+/* Makes room for `need` bytes by dropping the oldest entries first. */
+static void cache_evict(struct ledger *l, size_t need)
+{
+	while (l->cache_bytes + need > l->cache_max) {
+		void *it = json_object_iter(l->cache_cost);
+		if (!it)
+			break;
+		char id[512];
+		snprintf(id, sizeof id, "%s", json_object_iter_key(it));
+		cache_drop(l, id);
+	}
 }
 
 int ledger_get(struct ledger *l, const char *id, json_t **rec)
@@ -100,15 +132,14 @@ int ledger_get(struct ledger *l, const char *id, json_t **rec)
 		log_err("ledger: stored record does not parse id=%s error=\"%s\"", id, e.text);
 		return -EIO;
 	}
-	if (l->cache_max > 0) {
-		/* A whole-cache reset when full: simple, and cheap amortised;
-		 * hot records come back on their next read. */
-		if (l->cache_bytes + len > l->cache_max) {
-			json_object_clear(l->cache);
-			l->cache_bytes = 0;
-		}
-		if (len <= l->cache_max && json_object_set(l->cache, id, *rec) == 0)
-			l->cache_bytes += len;
+	size_t cost = len * CACHE_DECODED_FACTOR;
+	if (l->cache_max > 0 && cost <= l->cache_max / 4) {
+		cache_evict(l, cost);
+		if (json_object_set(l->cache, id, *rec) == 0 &&
+		    json_object_set_new(l->cache_cost, id, json_integer((json_int_t)cost)) == 0)
+			l->cache_bytes += cost;
+		else
+			json_object_del(l->cache, id);
 	}
 	return 0;
 }
@@ -161,7 +192,7 @@ static void written(void *ud, int status)
 			json_t *o = json_object_get(l->overlay, id);
 			if (o && json_equal(json_object_get(o, "rev"), rev))
 				json_object_del(l->overlay, id);
-			json_object_del(l->cache, id); /* the committed version changed */
+			cache_drop(l, id); /* the committed version changed */
 		}
 		l->committed = p->head;
 	} else {

@@ -369,17 +369,18 @@ static void step_cb(uv_timer_t *t)
 		struct store_list list;
 		rc = store_list(s->st, json_string_value(json_array_get(lane, 0)),
 				json_string_value(json_array_get(lane, 1)), s->after,
-				(size_t)(budget < 64 ? budget : 64), &list);
+				(size_t)(budget < 16 ? budget : 16), &list);
 		if (rc < 0)
 			break;
-		free(s->after);
-		s->after = list.next ? strdup(list.next) : NULL;
-		if (!list.next) {
-			s->lane++;
-			free(s->after);
-			s->after = NULL;
-		}
+		size_t handled = 0;
 		for (size_t i = 0; i < list.n && rc == 0; i++) {
+			/* The time bound is checked per record: one record of a large
+			 * pack can cost a millisecond. */
+			if (i > 0 && clock_now_ms() >= step_end) {
+				out_of_time = true;
+				break;
+			}
+			handled = i + 1;
 			const char *id = list.items[i].id;
 			budget--;
 			if (json_object_get(s->seen, id))
@@ -409,8 +410,17 @@ static void step_cb(uv_timer_t *t)
 			json_decref(out);
 			json_decref(rec);
 		}
+		/* Resume after the last record handled; a lane ends when its
+		 * listing ended and every record of it was handled. */
+		free(s->after);
+		s->after = NULL;
+		if (handled < list.n || list.next)
+			s->after = strdup(list.items[handled - 1].id); /* handled >= 1 here */
+		else
+			s->lane++;
 		store_list_free(&list);
-		out_of_time = clock_now_ms() >= step_end;
+		if (clock_now_ms() >= step_end)
+			out_of_time = true;
 	}
 	if (rc < 0) {
 		log_err("sched: enforcement stopped measure=%s error=\"%s\"", d->measure, liu_strerror(rc));

@@ -1,0 +1,38 @@
+# mk/bench.mk — liud measured side by side with Redis (docs/PERFORMANCE.md).
+#
+#   make bench          the full run (8-10 minutes): prints a table and, last,
+#                       `bench: eval_ratio=… eval_p99_ratio=… write_ratio=… sweep_s=… startup_ms=… rss_idle_mib=…`
+#   make bench-smoke    every phase at tiny sizes (under a minute)
+#   make bench-profile  the full run plus perf profiles of liud's eval and write paths
+#
+# BENCH_FLAGS passes options to scripts/bench/bench.pl, e.g.
+#   make bench BENCH_FLAGS="--rounds 5 --secs 5 --startup 200000"
+# Working files, logs, profiles and raw results: $(BENCH_DIR) (default
+# /var/tmp/liud-bench: on disk, outside the checkout, so that `make clean`
+# cannot pull it away mid-run).
+
+BENCH_LOADGEN := build/bench/loadgen
+BENCH_FLAGS   ?=
+BENCH_DIR     ?= /var/tmp/liud-bench
+
+$(BENCH_LOADGEN): scripts/bench/loadgen.c
+	$(Q)mkdir -p $(@D)
+	$(E) CC $<
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Wshadow -o $@ $< -lpthread -lm
+
+.PHONY: bench bench-smoke bench-profile bench-deps
+bench-deps: deps
+	$(Q)sh scripts/bench/deps.sh $(BENCH_DEPS_FLAGS)
+
+bench: bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_LOADGEN)
+	$(Q)perl scripts/bench/bench.pl --bin $(BIN) --loadgen $(BENCH_LOADGEN) --dir $(BENCH_DIR) $(BENCH_FLAGS)
+
+bench-smoke: bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_LOADGEN)
+	$(Q)perl scripts/bench/bench.pl --smoke --bin $(BIN) --loadgen $(BENCH_LOADGEN) --dir $(BENCH_DIR) $(BENCH_FLAGS)
+
+bench-profile: BENCH_DEPS_FLAGS = --profile
+bench-profile: bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_LOADGEN)
+	$(Q)perl scripts/bench/bench.pl --profile --bin $(BIN) --loadgen $(BENCH_LOADGEN) --dir $(BENCH_DIR) $(BENCH_FLAGS)

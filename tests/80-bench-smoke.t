@@ -1,0 +1,122 @@
+#!/usr/bin/perl
+# The benchmark's load generator (scripts/bench/loadgen.c) against a real
+# daemon (the core's minimal pack) and a fake RESP server: counts, error
+# detection, timed runs, the control connection that crosses a deadline, and
+# start-up timing.  No Redis needed; `make bench-smoke` runs the whole bench.
+use strict;
+use warnings;
+use Test::More;
+use lib 'tests/lib';
+use Liud;
+use File::Temp qw(tempdir);
+use IO::Socket::UNIX;
+use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(sleep time);
+
+my $tmp = tempdir('liud-bench-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $lg = "$tmp/loadgen";
+my $cc = $ENV{CC} // 'cc';
+system($cc, '-std=gnu11', '-O2', '-o', $lg, 'scripts/bench/loadgen.c', '-lpthread', '-lm') == 0
+	or BAIL_OUT('cannot build scripts/bench/loadgen.c');
+
+# Runs loadgen; returns (exit status, {key => value}, stderr).
+sub lg {
+	my @args = @_;
+	my $pid = open(my $fh, '-|') // die "fork: $!";
+	if ($pid == 0) {
+		open STDERR, '>', "$tmp/err" or die;
+		exec $lg, @args or die "exec: $!";
+	}
+	my $out = do { local $/; <$fh> } // '';
+	close $fh;
+	my %r = map { /^([^=]+)=(.*)$/ ? ($1 => $2) : () } split ' ', $out;
+	my $err = do { open my $e, '<', "$tmp/err"; local $/; <$e> // '' };
+	return ($? >> 8, \%r, $err);
+}
+
+my $d = Liud::start_daemon(clock => '2024-12-31T23:59:00+09:00', rules => 'tests/packs/mini');
+my $create = '{"jsonrpc":"2.0","id":1,"method":"act","params":{"action":"create","params":{"text":"note {{SEQ}}"}}}';
+
+# --count: exactly that many requests over several pipelined connections.
+my ($rc, $r, $err) = lg('--socket', $d->{sock}, '--request', $create, '--count', 300, '--conns', 4,
+			'--depth', 8, '--label', 'load');
+is($rc, 0, 'a counted run succeeds') or diag $err;
+is($r->{ops}, 300, 'every request was answered');
+is($r->{errors}, 0, 'without error replies');
+ok($r->{rps} > 0 && $r->{p50_us} <= $r->{p99_us} && $r->{p99_us} <= $r->{max_us}, 'rate and ordered percentiles');
+is($d->ok_call('status')->{records}{note}{open}, 300, 'the daemon holds the 300 records');
+
+# Templates: request SEQ uses line (SEQ-1) mod K; {{ID}} with a number format.
+open my $t, '>', "$tmp/t" or die;
+print $t '{"jsonrpc":"2.0","id":1,"method":"record.get","params":{"id":"N-{{ID}}"}}', "\n";
+print $t '{"jsonrpc":"2.0","id":1,"method":"record.get","params":{"id":"X-{{ID}}"}}', "\n";
+close $t;
+($rc, $r, $err) = lg('--socket', $d->{sock}, '--template', "$tmp/t", '--count', 40, '--id-min', 1,
+		     '--id-max', 300, '--id-fmt', '%06d', '--show-errors', 1);
+is($rc, 0, 'error replies do not fail the run');
+is($r->{ops}, 40, 'all answered');
+is($r->{errors}, 20, 'every second request (the missing X- records) is counted as an error');
+like($err, qr/error reply: .*-32002/, 'and the first one is shown');
+
+# --duration with --warmup: a timed window.
+($rc, $r) = lg('--socket', $d->{sock}, '--request',
+	       '{"jsonrpc":"2.0","id":1,"method":"eval","params":{"id":"N-{{ID}}"}}', '--id-max', 300,
+	       '--id-fmt', '%06d', '--conns', 3, '--depth', 2, '--duration', 0.5, '--warmup', 0.2);
+is($rc, 0, 'a timed run succeeds');
+ok($r->{ops} > 10 && $r->{errors} == 0, "it counts the replies of the window ($r->{ops})");
+ok(abs($r->{secs} - 0.5) < 0.01, 'over the window asked for');
+
+# --during: the control connection crosses the deadline while readers run.
+($rc, $r, $err) = lg('--socket', $d->{sock}, '--request',
+		     '{"jsonrpc":"2.0","id":1,"method":"record.get","params":{"id":"N-{{ID}}"}}',
+		     '--id-max', 300, '--id-fmt', '%06d', '--conns', 2, '--warmup', 0.2,
+		     '--during', '{"jsonrpc":"2.0","id":1,"method":"clock.set","params":{"now":"2025-01-01T00:00:00+09:00"}}',
+		     '--during', '{"jsonrpc":"2.0","id":2,"method":"enforce","params":{}}');
+is($rc, 0, 'a run with control requests succeeds') or diag $err;
+ok(defined $r->{during1_ms} && defined $r->{during2_ms}, 'the time of each control reply is given');
+ok($r->{before_ops} > 0, 'reads before the control requests are kept apart');
+like($err, qr/control reply 2: .*"result".*"enforced"/, 'the enforce reply is shown');
+is($d->ok_call('status')->{records}{note}{expired}, 300, 'the deadline was enforced by then');
+$d->stop;
+
+# --spawn: start-up until the first answered request; loadgen stays the parent.
+my $dir = tempdir('liud-bench-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $pid = open(my $sp, '-|', $lg, '--socket', "$dir/s.sock", '--spawn-log', "$dir/log", '--spawn', '--',
+	       Liud::bin_dir() . '/liud', '--socket', "$dir/s.sock", '--db', "$dir/db", '--rules',
+	       'tests/packs/mini') // die;
+my $line = <$sp> // '';
+chomp $line;
+like($line, qr/^startup_ms=[\d.]+ connect_ms=[\d.]+ pid=\d+ reply_error=0$/, "start-up timed: $line");
+my ($daemon) = $line =~ /pid=(\d+)/;
+ok($daemon && kill(0, $daemon), 'the daemon runs on');
+kill 'TERM', $daemon if $daemon;
+close $sp;
+ok(!kill(0, $daemon // 0), 'and is reaped by loadgen when it stops');
+
+# RESP: a fake server answering PINGs with nested arrays, nulls, errors.
+my $rs = "$tmp/resp.sock";
+my $srv = IO::Socket::UNIX->new(Local => $rs, Type => SOCK_STREAM, Listen => 5) or die "listen: $!";
+my $child = fork // die;
+if ($child == 0) {
+	my @replies = ("*2\r\n\$3\r\nfoo\r\n*2\r\n:5\r\n\$-1\r\n", "-ERR nope\r\n", "\$5\r\nhello\r\n", "+OK\r\n", "*-1\r\n");
+	my $c = $srv->accept or exit 1;
+	my ($buf, $n) = ('', 0);
+	while (sysread($c, my $chunk, 65536)) {
+		$buf .= $chunk;
+		my $out = '';
+		while ($buf =~ s/^\*1\r\n\$4\r\nPING\r\n//) { $out .= $replies[$n++ % @replies] }
+		# a reply cut in two, to exercise the parser's partial reads
+		my $half = int(length($out) / 2);
+		syswrite($c, substr($out, 0, $half));
+		sleep 0.001;
+		syswrite($c, substr($out, $half));
+	}
+	exit 0;
+}
+($rc, $r, $err) = lg('--socket', $rs, '--proto', 'resp', '--request', 'PING', '--count', 100, '--depth', 7,
+		     '--show-errors', 1);
+is($rc, 0, 'RESP run succeeds') or diag $err;
+is($r->{ops}, 100, 'every RESP reply is parsed (arrays, nested, nulls, bulk, status)');
+is($r->{errors}, 20, 'RESP error replies are counted');
+waitpid($child, 0);
+done_testing;
