@@ -251,13 +251,21 @@ int clock_parse(const char *s, int64_t *out, struct clock_why *why)
 	}
 	if (*p != '\0')
 		return WHY("日時の後ろに余分な文字があります", "trailing characters after the instant");
-	*out = clock_days_from_civil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss - off;
+	int64_t at = clock_days_from_civil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss - off;
+	if (at < CLOCK_MIN || at > CLOCK_MAX)
+		return WHY("日本時間で西暦1年から9999年の範囲外です", "outside the years 0001 to 9999 in JST");
+	*out = at;
 	return 0;
+}
+
+static int64_t clamp(int64_t t)
+{
+	return t < CLOCK_MIN ? CLOCK_MIN : t > CLOCK_MAX ? CLOCK_MAX : t;
 }
 
 char *clock_format(int64_t t, char *buf)
 {
-	int64_t j = t + CLOCK_JST_OFFSET;
+	int64_t j = clamp(t) + CLOCK_JST_OFFSET;
 	int64_t days = j >= 0 ? j / 86400 : -((-j + 86399) / 86400);
 	int64_t sod = j - days * 86400;
 	int y, m, d;
@@ -269,7 +277,7 @@ char *clock_format(int64_t t, char *buf)
 
 char *clock_format_date(int64_t t, char *buf)
 {
-	int64_t j = t + CLOCK_JST_OFFSET;
+	int64_t j = clamp(t) + CLOCK_JST_OFFSET;
 	int64_t days = j >= 0 ? j / 86400 : -((-j + 86399) / 86400);
 	int y, m, d;
 	civil_from_days(days, &y, &m, &d);

@@ -24,6 +24,10 @@
 
 #define CLOCK_JST_OFFSET (9 * 3600)
 #define CLOCK_ISO_MAX 40 /* buffer size for clock_format() */
+/* The instants the daemon handles: the years 0001 to 9999 in JST.  Outside,
+ * parsing refuses and formatting clamps (no overflow, no five-digit year). */
+#define CLOCK_MIN (-62135596800LL - CLOCK_JST_OFFSET)  /* 0001-01-01T00:00:00+09:00 */
+#define CLOCK_MAX (253402300799LL - CLOCK_JST_OFFSET)  /* 9999-12-31T23:59:59+09:00 */
 
 /* A reason for a refused time, in both languages.  Static strings. */
 struct clock_why {

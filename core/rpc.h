@@ -33,7 +33,9 @@ typedef void (*rpc_reply_fn)(void *slot, char *line, size_t len);
 
 enum rpc_status {
 	RPC_DONE,   /* the reply function has been called */
-	RPC_ASYNC,  /* it will be called later (a write in flight) */
+	RPC_ASYNC,  /* it will be called later (a write in flight), or it was
+		     * called already during rpc_handle() when the method found
+		     * nothing to wait for: the server checks which */
 	RPC_WAIT,   /* not handled: the connection has a write in flight and this
 		     * request reads; call again with the same line once the
 		     * connection's writes are answered (read-your-writes) */

@@ -6,7 +6,7 @@
 set -eu
 
 PKGS="gcc make pkg-config liblua5.4-dev libuv1-dev liblmdb-dev libjansson-dev libsodium-dev libsystemd-dev perl"
-[ "${1:-}" = "--test" ] && PKGS="$PKGS util-linux procps lmdb-utils passwd systemd python3-prometheus-client scdoc chromium"
+[ "${1:-}" = "--test" ] && PKGS="$PKGS util-linux procps lmdb-utils passwd systemd python3-prometheus-client scdoc chromium clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

@@ -5,11 +5,16 @@
 
 local FULLWIDTH_SPACE = "\227\128\128"          -- U+3000 (全角スペース)
 
--- Strips spaces (ASCII and 全角) at both ends.
+-- Strips spaces (ASCII and 全角) at both ends.  Two linear searches rather
+-- than one "^%s*(.-)%s*$": that pattern backtracks quadratically, and the
+-- host refuses it on long text.
 function trim(s)
   repeat
     local before = s
-    s = s:match("^%s*(.-)%s*$")
+    local first = s:find("%S")
+    if not first then return "" end
+    local last = s:find("%s*$", first)
+    s = s:sub(first, last - 1)
     if s:sub(1, 3) == FULLWIDTH_SPACE then s = s:sub(4) end
     if s:sub(-3) == FULLWIDTH_SPACE then s = s:sub(1, -4) end
   until s == before

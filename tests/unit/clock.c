@@ -58,6 +58,13 @@ int main(void)
 	refuses("2025-03-31T23:59:59+09:00x");
 	refuses("");
 	refuses("yesterday");
+	refuses("9999-12-31T23:59:59-14:00"); /* year 10000 in JST */
+	accepts("9999-12-31T14:59:59Z", "9999-12-31T23:59:59+09:00");
+	{
+		char buf[CLOCK_ISO_MAX];
+		is_str(clock_format(INT64_MAX, buf), "9999-12-31T23:59:59+09:00", "formatting clamps, no overflow");
+		is_str(clock_format_date(INT64_MIN, buf), "0001-01-01", "at both ends");
+	}
 
 	int y, m, d;
 	struct clock_why why;

@@ -260,3 +260,15 @@ scenario "all problems are reported at once" {
   { act = "submit", as = "secretariat", expect = "invalid", field = "pledge.submitted_on", reason = "存在しない日付です",
     params = { provider_name = "", planned_liu_application = "2024-13", pledge = { submitted_on = "2023-02-30" } } },
 }
+
+-- A long text field is judged by the rules, not stopped by the host's
+-- guard against costly patterns (found by fuzzing).
+scenario "long text is judged by the rules, not stopped as a script error" {
+  at = "2024-01-01",
+  { act = "submit", as = "secretariat",
+    params = app_with(function (a) a.service_name = "  " .. string.rep("長い名前 ", 300) .. "  " end),
+    expect = "invalid", field = "service_name", reason = "at most 200 characters" },
+  { act = "submit", as = "secretariat",
+    params = app_with(function (a) a.service_name = string.rep(" ", 2000) .. "名前" .. string.rep(" ", 2000) end),
+    expect = "ok" },
+}
