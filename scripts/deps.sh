@@ -5,8 +5,14 @@
 # with a clear message when packages are missing and we are not root.
 set -eu
 
+# Usage: deps.sh [--test] [PACKAGE...] — the build's packages, the test
+# suite's with --test, and any others named (make bench names redis-server).
 PKGS="gcc make pkg-config liblua5.4-dev libuv1-dev liblmdb-dev libjansson-dev libsodium-dev libsystemd-dev perl"
-[ "${1:-}" = "--test" ] && PKGS="$PKGS util-linux procps lmdb-utils passwd systemd python3-prometheus-client scdoc chromium clang libclang-rt-14-dev"
+if [ "${1:-}" = "--test" ]; then
+	PKGS="$PKGS util-linux procps lmdb-utils passwd systemd python3-prometheus-client scdoc chromium clang libclang-rt-14-dev"
+	shift
+fi
+PKGS="$PKGS $*"
 
 missing=""
 for p in $PKGS; do
