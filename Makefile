@@ -73,7 +73,8 @@ $(O)/%.o: core/%.c | $(O)
 
 # The rule DSL (core/prelude.lua) is compiled into the daemon as bytes, so a
 # daemon never runs with a prelude that does not match its C host.
-$(O)/prelude.c: core/prelude.lua | $(O)
+# GEN_PRELUDE: the recipe, shared with mk/fuzz.mk ($< the .lua, $@ the .c).
+define GEN_PRELUDE
 	$(E) GEN $@
 	$(Q){ echo '/* generated from core/prelude.lua; do not edit */'; \
 	  echo '#include <stddef.h>'; \
@@ -81,6 +82,9 @@ $(O)/prelude.c: core/prelude.lua | $(O)
 	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  echo '0x00};'; \
 	  echo 'const size_t rules_prelude_len = sizeof rules_prelude - 1;'; } > $@.tmp && mv $@.tmp $@
+endef
+$(O)/prelude.c: core/prelude.lua | $(O)
+	$(GEN_PRELUDE)
 $(O)/prelude.o: $(O)/prelude.c
 	$(E) CC $<
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -c -o $@ $<

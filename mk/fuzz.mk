@@ -63,13 +63,7 @@ $(FUZZ_O)/core/%.o: core/%.c | $(FUZZ_O)/core
 
 # The prelude, generated exactly as the Makefile does for the daemon.
 $(FUZZ_O)/core/prelude.c: core/prelude.lua | $(FUZZ_O)/core
-	$(E) GEN $@
-	$(Q){ echo '/* generated from core/prelude.lua; do not edit */'; \
-	  echo '#include <stddef.h>'; \
-	  echo 'const char rules_prelude[] = {'; \
-	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
-	  echo '0x00};'; \
-	  echo 'const size_t rules_prelude_len = sizeof rules_prelude - 1;'; } > $@.tmp && mv $@.tmp $@
+	$(GEN_PRELUDE)
 $(FUZZ_O)/core/prelude.o: $(FUZZ_O)/core/prelude.c
 	$(E) FUZZCC $<
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SANFLAGS) -c -o $@ $<
