@@ -146,20 +146,14 @@ int ledger_get(struct ledger *l, const char *id, json_t **rec)
 
 int ledger_latest(struct ledger *l, const char *id, json_t **rec)
 {
+	/* No copies: records are never modified once written or cached, and
+	 * every caller builds a new version instead of changing this one. */
 	json_t *r = json_object_get(l->overlay, id);
 	if (r) {
-		*rec = json_deep_copy(r);
-		return *rec ? 0 : -ENOMEM;
+		*rec = json_incref(r);
+		return 0;
 	}
-	json_t *shared;
-	int rc = ledger_get(l, id, &shared);
-	if (rc < 0)
-		return rc;
-	/* Callers of ledger_latest() own what they get; the cache's copy is
-	 * shared, so copy it. */
-	*rec = json_deep_copy(shared);
-	json_decref(shared);
-	return *rec ? 0 : -ENOMEM;
+	return ledger_get(l, id, rec);
 }
 
 json_t *ledger_pending(struct ledger *l, const char *id)

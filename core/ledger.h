@@ -33,7 +33,8 @@ int ledger_get(struct ledger *l, const char *id, json_t **rec);
 /* Sets the budget of the cache of decoded committed records (bytes of stored
  * JSON; 0 disables it).  Reads of hot records then decode nothing. */
 void ledger_set_cache(struct ledger *l, size_t bytes);
-/* The latest record `id`, including writes in flight.  Same returns. */
+/* The latest record `id`, including writes in flight.  Same returns; the
+ * record is likewise a shared reference that must not be modified. */
 int ledger_latest(struct ledger *l, const char *id, json_t **rec);
 
 /* The version of `id` a write in flight will commit, or NULL (borrowed:

@@ -391,7 +391,7 @@ static void step_cb(uv_timer_t *t)
 			/* The latest version: a write still in flight, else the bytes
 			 * the listing already holds (no second read). */
 			json_t *pending = ledger_pending(s->l, id);
-			rec = pending ? json_deep_copy(pending)
+			rec = pending ? json_incref(pending)
 				      : json_loadb(list.items[i].body, list.items[i].len, 0, NULL);
 			if (!rec) {
 				rc = -EIO;
