@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,11 @@ struct store {
 	size_t map_size, max_map_size;
 	int lock_fd;
 	int fail_n, fail_err; /* fault injection */
+	/* LMDB may resize the map only while no transaction of the process is
+	 * open; a hot backup holds a read transaction for its whole copy, on
+	 * another thread.  Backups hold this lock shared, growing takes it
+	 * exclusively and gives up rather than wait. */
+	pthread_rwlock_t map_lock;
 };
 
 /* mkdir -p: creates the missing folders of `path` with `mode`. */
@@ -75,6 +81,7 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	if (!st)
 		return -ENOMEM;
 	st->lock_fd = -1;
+	pthread_rwlock_init(&st->map_lock, NULL);
 	st->map_size = o && o->map_size ? o->map_size : (size_t)64 << 20;
 	st->max_map_size = o && o->max_map_size ? o->max_map_size : (size_t)16 << 30;
 	if (st->max_map_size < st->map_size)
@@ -160,6 +167,7 @@ void store_close(struct store *st)
 	mdb_txn_abort(st->rtxn);
 	mdb_env_close(st->env);
 	close(st->lock_fd); /* releases the flock */
+	pthread_rwlock_destroy(&st->map_lock);
 	free(st);
 }
 
@@ -646,10 +654,15 @@ int store_grow(struct store *st)
 {
 	if (st->map_size >= st->max_map_size)
 		return -ENOSPC;
+	if (pthread_rwlock_trywrlock(&st->map_lock) != 0) {
+		log_warn("store: map full while a backup runs; not grown until it ends");
+		return -ENOSPC;
+	}
 	size_t next = st->map_size * 2;
 	if (next > st->max_map_size)
 		next = st->max_map_size;
 	int rc = mdb_env_set_mapsize(st->env, next);
+	pthread_rwlock_unlock(&st->map_lock);
 	if (rc != 0)
 		return store_err(rc);
 	log_info("store: map grown from=%zu to=%zu", st->map_size, next);
@@ -675,5 +688,8 @@ void store_usage(struct store *st, uint64_t *used, uint64_t *map)
 
 int store_backup(struct store *st, const char *path)
 {
-	return store_err(mdb_env_copy2(st->env, path, MDB_CP_COMPACT));
+	pthread_rwlock_rdlock(&st->map_lock);
+	int rc = store_err(mdb_env_copy2(st->env, path, MDB_CP_COMPACT));
+	pthread_rwlock_unlock(&st->map_lock);
+	return rc;
 }

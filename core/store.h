@@ -123,7 +123,8 @@ int store_commit(struct store *st, const struct store_op *ops, size_t n);
 /*
  * Doubles the map, up to max_map_size.  Must be called with no transaction
  * active in the process (LMDB's rule): the daemon calls it on the loop thread
- * between batches.  Returns 0, or -ENOSPC at the ceiling.
+ * between batches, and it refuses while a backup runs.  Returns 0, or
+ * -ENOSPC at the ceiling or during a backup.
  */
 int store_grow(struct store *st);
 
