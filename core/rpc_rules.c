@@ -415,23 +415,12 @@ static void project(struct rules *p, json_t *dls, json_t *rec, int64_t at, int64
 		}
 		if (t > now) {
 			/* Ahead, and one of its hooks matches the record as it stands. */
-			size_t j;
-			json_t *h;
-			json_array_foreach(json_object_get(d, "hooks"), j, h) {
-				if (!json_equal(json_object_get(h, "kind"), json_object_get(rec, "kind")))
-					continue;
-				json_t *sts = json_object_get(h, "states");
-				bool match = json_array_size(sts) == 0;
-				size_t k;
-				json_t *s;
-				json_array_foreach(sts, k, s)
-					match |= json_equal(s, json_object_get(rec, "state"));
-				if (match) {
-					char iso[CLOCK_ISO_MAX];
-					json_array_append_new(*ahead, json_pack("{s:s, s:s}", "measure", m, "at",
-										 clock_format(t, iso)));
-					break;
-				}
+			if (sched_hooks_match(json_object_get(d, "hooks"),
+					      json_string_value(json_object_get(rec, "kind")),
+					      json_string_value(json_object_get(rec, "state")))) {
+				char iso[CLOCK_ISO_MAX];
+				json_array_append_new(*ahead, json_pack("{s:s, s:s}", "measure", m, "at",
+									 clock_format(t, iso)));
 			}
 		}
 	}

@@ -562,25 +562,29 @@ struct affected {
 	uint64_t n;
 };
 
+bool sched_hooks_match(const json_t *hooks, const char *kind, const char *state)
+{
+	size_t i, j;
+	json_t *h, *st;
+	json_array_foreach(hooks, i, h) {
+		const char *hk = json_string_value(json_object_get(h, "kind"));
+		if (!hk || !kind || strcmp(hk, kind) != 0)
+			continue;
+		json_t *states = json_object_get(h, "states");
+		if (json_array_size(states) == 0)
+			return true;
+		json_array_foreach(states, j, st)
+			if (state && json_is_string(st) && strcmp(json_string_value(st), state) == 0)
+				return true;
+	}
+	return false;
+}
+
 static void count_hook(void *ud, const char *kind, const char *state, uint64_t n)
 {
 	struct affected *a = ud;
-	size_t i;
-	json_t *h;
-	json_array_foreach(a->hooks, i, h) {
-		if (strcmp(json_string_value(json_object_get(h, "kind")), kind) != 0)
-			continue;
-		json_t *states = json_object_get(h, "states");
-		bool match = json_array_size(states) == 0;
-		size_t j;
-		json_t *st;
-		json_array_foreach(states, j, st)
-			match |= strcmp(json_string_value(st), state) == 0;
-		if (match) {
-			a->n += n;
-			return;
-		}
-	}
+	if (sched_hooks_match(a->hooks, kind, state))
+		a->n += n;
 }
 
 json_t *sched_deadlines(struct sched *s, size_t limit, bool include_done)

@@ -58,6 +58,10 @@ json_t *sched_deadlines(struct sched *s, size_t limit, bool include_done);
 /* The next deadline not yet enforced as ISO text, or NULL. (borrowed until
  * the next call) */
 const char *sched_next(struct sched *s);
+/* Whether one of a deadline's hooks ([{kind, states}], as rules_deadlines()
+ * gives them) applies to a record of `kind` in `state`. */
+bool sched_hooks_match(const json_t *hooks, const char *kind, const char *state);
+
 /* True while a run is in progress. */
 bool sched_running(const struct sched *s);
 
