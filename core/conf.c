@@ -36,6 +36,7 @@ void conf_defaults(struct conf *c)
 	c->max_map_size = (size_t)16 << 30;
 	c->enforce_batch = 200;
 	c->cache_bytes = 32u << 20;
+	c->memo_bytes = 16u << 20;
 }
 
 void conf_free(struct conf *c)
@@ -232,6 +233,10 @@ int conf_load(struct conf *c, const char *path, char **err)
 			goto out;
 		if (rc == 0)
 			c->cache_bytes = (size_t)n << 20;
+		if ((rc = get_int(sto, "memo_mib", 0, 65536, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->memo_bytes = (size_t)n << 20;
 	}
 	rc = 0;
 out:

@@ -33,6 +33,7 @@ struct conf {
 	/* batches */
 	int enforce_batch;      /* records per enforcement transaction */
 	size_t cache_bytes;     /* decoded-record cache of the ledger (0: off) */
+	size_t memo_bytes;      /* eval's memo of encoded answers (0: off) */
 	/* rules */
 	bool rules_watch;       /* reload when the pack folder changes (debounced) */
 };

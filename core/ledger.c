@@ -26,6 +26,10 @@ struct ledger {
 	json_t *cache;               /* id -> record, oldest first (jansson keeps order) */
 	json_t *cache_cost;          /* id -> bytes charged for it */
 	size_t cache_bytes, cache_max;
+	/* Bytes callers derived from committed records (eval's encoded answer),
+	 * dropped like the cache when a write to their record commits. */
+	json_t *memo;                /* id -> string of bytes, oldest first */
+	size_t memo_bytes, memo_max;
 };
 
 /* Per write: what to undo or confirm once the commit is known. */
@@ -48,6 +52,8 @@ int ledger_open(struct ledger **out, struct store *st, struct commit *c)
 	l->cache = json_object();
 	l->cache_cost = json_object();
 	l->cache_max = 32u << 20;
+	l->memo = json_object();
+	l->memo_max = 16u << 20;
 	int rc = audit_load_head(st, &l->committed);
 	if (rc < 0) {
 		json_decref(l->overlay);
@@ -74,6 +80,7 @@ void ledger_close(struct ledger *l)
 	json_decref(l->overlay);
 	json_decref(l->cache);
 	json_decref(l->cache_cost);
+	json_decref(l->memo);
 	free(l);
 }
 
@@ -89,6 +96,70 @@ void ledger_set_cache(struct ledger *l, size_t bytes)
  * nodes, hash tables and strings, measured on application records), and
  * that is what the budget is for. */
 #define CACHE_DECODED_FACTOR 10
+
+/* --- memo ---------------------------------------------------------------- */
+
+/* What an entry is charged: its bytes, its key and jansson's node (about). */
+static size_t memo_cost(const char *id, size_t len) { return len + strlen(id) + 96; }
+
+static void memo_drop(struct ledger *l, const char *id)
+{
+	json_t *v = json_object_get(l->memo, id);
+	if (!v)
+		return;
+	l->memo_bytes -= memo_cost(id, json_string_length(v));
+	json_object_del(l->memo, id);
+}
+
+void ledger_set_memo(struct ledger *l, size_t bytes)
+{
+	l->memo_max = bytes;
+	ledger_memo_clear(l);
+}
+
+void ledger_memo_clear(struct ledger *l)
+{
+	json_object_clear(l->memo);
+	l->memo_bytes = 0;
+}
+
+const char *ledger_memo_get(struct ledger *l, const char *id, size_t *len)
+{
+	json_t *v = json_object_get(l->memo, id);
+	if (!v)
+		return NULL;
+	*len = json_string_length(v);
+	return json_string_value(v);
+}
+
+void ledger_memo_put(struct ledger *l, const char *id, const char *bytes, size_t len)
+{
+	size_t cost = memo_cost(id, len);
+	if (cost > l->memo_max / 4)
+		return;
+	memo_drop(l, id);
+	while (l->memo_bytes + cost > l->memo_max) {
+		void *it = json_object_iter(l->memo);
+		if (!it)
+			break;
+		char old[512];
+		snprintf(old, sizeof old, "%s", json_object_iter_key(it));
+		memo_drop(l, old);
+	}
+	/* Any bytes: a jansson string with no UTF-8 check is a byte buffer. */
+	json_t *v = json_stringn_nocheck(bytes, len);
+	if (v && json_object_set_new(l->memo, id, v) == 0)
+		l->memo_bytes += cost;
+}
+
+size_t ledger_memo_size(const struct ledger *l, size_t *bytes)
+{
+	if (bytes)
+		*bytes = l->memo_bytes;
+	return json_object_size(l->memo);
+}
+
+/* --- decoded-record cache ----------------------------------------------- */
 
 static void cache_drop(struct ledger *l, const char *id)
 {
@@ -187,6 +258,7 @@ static void written(void *ud, int status)
 			if (o && json_equal(json_object_get(o, "rev"), rev))
 				json_object_del(l->overlay, id);
 			cache_drop(l, id); /* the committed version changed */
+			memo_drop(l, id);
 		}
 		l->committed = p->head;
 	} else {

@@ -33,6 +33,23 @@ int ledger_get(struct ledger *l, const char *id, json_t **rec);
 /* Sets the budget of the cache of decoded committed records (bytes of stored
  * JSON; 0 disables it).  Reads of hot records then decode nothing. */
 void ledger_set_cache(struct ledger *l, size_t bytes);
+
+/*
+ * The memo: bytes a caller derived from the committed version of record
+ * `id` (eval keeps its encoded answer there).  The ledger drops them when a
+ * write to `id` commits, so they never outlive the version they came from;
+ * what else they depend on (the pack, the time) the caller keeps inside the
+ * bytes and checks.  Budget in bytes (0: off); the oldest entries go first.
+ *
+ * ledger_memo_get() returns the bytes (borrowed: valid until the next
+ * ledger_memo_put/clear or write completion) or NULL; ledger_memo_put()
+ * copies them; ledger_memo_size() counts entries (and their bytes).
+ */
+void ledger_set_memo(struct ledger *l, size_t bytes);
+const char *ledger_memo_get(struct ledger *l, const char *id, size_t *len);
+void ledger_memo_put(struct ledger *l, const char *id, const char *bytes, size_t len);
+void ledger_memo_clear(struct ledger *l);
+size_t ledger_memo_size(const struct ledger *l, size_t *bytes);
 /* The latest record `id`, including writes in flight.  Same returns; the
  * record is likewise a shared reference that must not be modified. */
 int ledger_latest(struct ledger *l, const char *id, json_t **rec);

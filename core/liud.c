@@ -373,6 +373,7 @@ static int run(struct daemon *d)
 		goto err_commit;
 	}
 	ledger_set_cache(d->ledger, c->cache_bytes);
+	ledger_set_memo(d->ledger, c->memo_bytes);
 	struct rpc_deps deps = { .loop = d->loop, .store = d->store, .commit = d->commit, .ledger = d->ledger,
 				 .auth = d->auth, .conf = c, .rules = rules, .rules_path = c->rules };
 	if ((rc = rpc_new(&d->rpc, &deps)) < 0) {

@@ -211,6 +211,9 @@ local function pack_decl(spec)
   if type(spec) ~= "table" or type(spec.name) ~= "string" then
     error('pack needs { name = "...", title = { ja = ..., en = ... } }', 2)
   end
+  if spec.eval_by_date ~= nil and type(spec.eval_by_date) ~= "boolean" then
+    error("pack: eval_by_date must be true or false", 2)
+  end
   defs.pack = copy(spec)
   defs.pack.title = is_text(spec.title) and spec.title or text(spec.name, spec.name)
 end
@@ -552,6 +555,7 @@ end
 -- What the pack declares, for rules.status, role checks and the schedule.
 function api.describe()
   local d = { name = defs.pack.name, title = defs.pack.title, version_label = defs.pack.version,
+              eval_by_date = defs.pack.eval_by_date or nil,
               measures = array(), kinds = {}, actions = {}, views = {}, checks = array() }
   for _, id in ipairs(defs.measure_order) do
     local m = defs.measures[id]
@@ -836,6 +840,42 @@ local function reasons_text(list)
   return tconcat(out, "; ")
 end
 
+
+-- The span of instants around `at` over which a pack that declares
+-- eval_by_date promises the same eval (but for `at` itself): the JST day of
+-- `at`, cut at every start and end of a measure.  The daemon memoises eval
+-- over this span (rules.c computes the same span).
+local function date_span(at)
+  local from = (at + 32400) // 86400 * 86400 - 32400
+  local till = from + 86400
+  for _, id in ipairs(defs.measure_order) do
+    local m = defs.measures[id]
+    for _, b in ipairs({ m.starts or false, m.ends or false }) do
+      if b and b <= at and b > from then from = b end
+      if b and b > at and b < till then till = b end
+    end
+  end
+  return from, till
+end
+
+-- For a pack that declares eval_by_date: does eval give the same answer at
+-- both ends of `at`'s span?  Every eval of the pack's tests is checked, so
+-- the declaration is tested, not trusted.  Returns nil or what differs.
+local function eval_by_date_differs(rec, at, res)
+  if not defs.pack.eval_by_date or res.error then return nil end
+  local from, till = date_span(at)
+  for _, t in ipairs({ from, till - 1 }) do
+    local other = api.eval(rec, t)
+    other.at = res.at
+    if not equal(other, res) then
+      return sfmt("eval_by_date: eval at %s differs from eval at %s (same date and measures in force): " ..
+                  "this pack's eval depends on the time of day; remove eval_by_date from pack {}",
+                  jst(t), jst(at))
+    end
+  end
+  return nil
+end
+
 local function check_case(t)
   local s = t.spec
   local at = must_instant(s.at or "2024-01-01", "case at")
@@ -844,6 +884,8 @@ local function check_case(t)
   local res = api.eval(rec, at)
   if res.error then return false, res.error end
   local diag = {}
+  local differs = eval_by_date_differs(rec, at, res)
+  if differs then diag[#diag + 1] = differs end
   if s.expect and res.decision ~= s.expect then
     diag[#diag + 1] = sfmt("decision: got %s, want %s", res.decision, s.expect)
   end
@@ -957,6 +999,8 @@ local function check_scenario(t)
       local r = records[step.id or current]
       local res = api.eval(r, at)
       if res.error then return false, label .. " (eval): " .. res.error end
+      local differs = eval_by_date_differs(r, at, res)
+      if differs then return false, label .. ": " .. differs end
       if res.decision ~= step.eval then
         local fails = {}
         for _, c in ipairs(res.checks) do if not c.ok then fails[#fails + 1] = c.id .. ": " .. fmt_reason(c.reason) end end

@@ -18,6 +18,7 @@ struct rpc {
 	int64_t started_at;      /* wall instant, seconds */
 	int64_t rules_loaded_at; /* instant of the last (re)load */
 	uint64_t requests, errors;
+	uint64_t eval_memo_hits, eval_memo_misses;
 	int rules_gen;           /* bumped at every swap */
 	bool reloading;          /* an activation is being written */
 	bool diffing;            /* a rules.diff is running */
@@ -43,6 +44,14 @@ typedef enum rpc_status (*rpc_method_fn)(struct rpc_call *c);
  * consume the call's reply: call exactly one, once. */
 void rpc_result(struct rpc_call *c, json_t *result);
 void rpc_error(struct rpc_call *c, int code, const char *message, json_t *data);
+/* Sends a result already encoded, given as pieces that together are one
+ * JSON value (borrowed; copied into the reply line).  For answers kept
+ * encoded (eval's memo): the reply costs a copy, not an encoding. */
+struct rpc_part {
+	const char *s;
+	size_t len;
+};
+void rpc_result_raw(struct rpc_call *c, const struct rpc_part *parts, size_t n);
 /* An invalid-params error naming the field, with a bilingual reason. */
 void rpc_bad_param(struct rpc_call *c, const char *field, const char *ja, const char *en);
 /* Maps a negative errno / LIU_E* code and an optional message to an error. */

@@ -31,6 +31,8 @@ extern const size_t rules_prelude_len;
 #define LOAD_BUDGET_FACTOR 20    /* loading a file may take this many call budgets */
 #define TEST_BUDGET_FACTOR 20
 
+static int load_span(struct rules *r);
+
 struct rules {
 	lua_State *L;
 	int api_ref;               /* registry ref of the prelude's api table */
@@ -50,6 +52,11 @@ struct rules {
 	bool killed;
 	bool loading;              /* file()/csv() allowed */
 	struct rules_stats stats;
+	/* eval memoisation (rules_eval_span): the pack declared eval_by_date,
+	 * and the starts and ends of its measures cut the days */
+	bool eval_by_date;
+	int64_t *bounds;           /* owned */
+	size_t nbounds;
 };
 
 /* --- memory --------------------------------------------------------------- */
@@ -839,6 +846,8 @@ int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, 
 	json_object_set_new(r->describe, "version", json_string(r->version));
 	json_object_set(r->describe, "files", r->files);
 	json_object_set_new(r->describe, "dir", json_string(r->dir));
+	if ((rc = load_span(r)) < 0)
+		goto fail_rc;
 	lua_gc(r->L, LUA_GCCOLLECT);
 	filelist_free(&fl);
 	*out = r;
@@ -864,6 +873,7 @@ void rules_free(struct rules *r)
 	json_decref(r->describe);
 	json_decref(r->files);
 	json_decref(r->contents);
+	free(r->bounds);
 	free(r->dir);
 	free(r->name);
 	free(r);
@@ -920,6 +930,47 @@ int rules_act(struct rules *r, const char *name, json_t *rec, json_t *params,
 	if (rc < 0)
 		return rc;
 	return outcome_of(*out);
+}
+
+/* What rules_eval_span needs, read from describe once the pack is built. */
+static int load_span(struct rules *r)
+{
+	r->eval_by_date = json_is_true(json_object_get(r->describe, "eval_by_date"));
+	json_t *ms = json_object_get(r->describe, "measures");
+	r->bounds = calloc(2 * json_array_size(ms) + 1, sizeof *r->bounds);
+	if (!r->bounds)
+		return -ENOMEM;
+	size_t i;
+	json_t *m;
+	json_array_foreach(ms, i, m) {
+		const char *keys[] = { "starts_at", "ends_at" };
+		for (int k = 0; k < 2; k++) {
+			json_t *b = json_object_get(m, keys[k]);
+			if (json_is_integer(b))
+				r->bounds[r->nbounds++] = (int64_t)json_integer_value(b);
+		}
+	}
+	return 0;
+}
+
+bool rules_eval_span(const struct rules *r, int64_t at, int64_t *from, int64_t *till)
+{
+	if (!r->eval_by_date)
+		return false;
+	/* The JST day of `at` (floor division: instants before 1970 too). */
+	int64_t local = at + 9 * 3600;
+	int64_t day = local / 86400 - (local % 86400 < 0);
+	int64_t f = day * 86400 - 9 * 3600, t = f + 86400;
+	for (size_t i = 0; i < r->nbounds; i++) {
+		int64_t b = r->bounds[i];
+		if (b <= at && b > f)
+			f = b;
+		if (b > at && b < t)
+			t = b;
+	}
+	*from = f;
+	*till = t;
+	return true;
 }
 
 int rules_eval(struct rules *r, json_t *rec, int64_t at, json_t **out)

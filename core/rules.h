@@ -86,6 +86,15 @@ int rules_act(struct rules *r, const char *name, json_t *rec, json_t *params,
  * *out = {error, traceback}.  Caller decrefs *out. */
 int rules_eval(struct rules *r, json_t *rec, int64_t at, json_t **out);
 
+/*
+ * Whether eval's answer may be kept and reused: true when the pack declares
+ * eval_by_date (its tests check that eval then depends on the time only
+ * through the JST date and the measures in force), with [*from, *till) the
+ * instants around `at` that get the same answer but for its `at` field: the
+ * JST day of `at`, cut at every start and end of a measure.
+ */
+bool rules_eval_span(const struct rules *r, int64_t at, int64_t *from, int64_t *till);
+
 /* One row of view `name` for `rec`: returns 1 with *row (caller decrefs), 0
  * when the record is left out, LIU_ESCRIPT with *row = {error}. */
 int rules_view_row(struct rules *r, const char *name, json_t *rec, json_t *params,

@@ -9,6 +9,10 @@ pack {
   name = "ismap-liu",
   version = "2023-05-19",
   title = { ja = "ISMAP-LIU 登録促進のための特別措置", en = "ISMAP-LIU registration special measure" },
+  -- Every time this pack compares is a date (JST) or a measure's start or
+  -- end: eval gives the same answer all day between two of those, so the
+  -- daemon may keep its answer (`liud test` checks that this holds).
+  eval_by_date = true,
 }
 
 -- 運用期間: 令和5年5月19日から令和7年3月末まで.
