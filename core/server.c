@@ -66,17 +66,22 @@ size_t server_connections(void *ud)
 
 /* --- writing -------------------------------------------------------------- */
 
+/* One write of the replies ready at a connection's head: many replies in
+ * one uv_write (one writev), so pipelined requests cost one syscall. */
+#define FLUSH_MAX 64
 struct wreq {
 	uv_write_t req;
-	char *line;
 	struct conn *conn;
+	unsigned n;
+	char *lines[]; /* owned, freed when written */
 };
 
 static void write_cb(uv_write_t *req, int status)
 {
 	struct wreq *w = (struct wreq *)req;
 	struct conn *c = w->conn;
-	free(w->line);
+	for (unsigned i = 0; i < w->n; i++)
+		free(w->lines[i]);
 	free(w);
 	if (status < 0) {
 		if (status != UV_ECANCELED)
@@ -96,24 +101,35 @@ static void write_cb(uv_write_t *req, int status)
 static void flush(struct conn *c)
 {
 	while (c->head && c->head->ready) {
-		struct slot *s = c->head;
-		c->head = s->next;
-		if (!c->head)
-			c->tail = NULL;
-		if (s->line && !c->closing) {
-			struct wreq *w = malloc(sizeof *w);
-			if (w) {
-				w->line = s->line;
-				w->conn = c;
-				uv_buf_t b = uv_buf_init(s->line, (unsigned)s->len);
-				if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, write_cb) == 0)
-					s->line = NULL;
-				else
-					free(w);
+		uv_buf_t bufs[FLUSH_MAX];
+		char *lines[FLUSH_MAX];
+		unsigned n = 0;
+		while (c->head && c->head->ready && n < FLUSH_MAX) {
+			struct slot *s = c->head;
+			c->head = s->next;
+			if (!c->head)
+				c->tail = NULL;
+			if (s->line && !c->closing) {
+				bufs[n] = uv_buf_init(s->line, (unsigned)s->len);
+				lines[n++] = s->line;
+			} else {
+				free(s->line);
 			}
+			free(s);
 		}
-		free(s->line);
-		free(s);
+		if (n == 0)
+			continue;
+		struct wreq *w = malloc(sizeof *w + n * sizeof w->lines[0]);
+		if (w) {
+			w->conn = c;
+			w->n = n;
+			memcpy(w->lines, lines, n * sizeof lines[0]);
+			if (uv_write(&w->req, (uv_stream_t *)&c->pipe, bufs, n, write_cb) == 0)
+				continue;
+			free(w);
+		}
+		for (unsigned i = 0; i < n; i++)
+			free(lines[i]);
 	}
 	if (!c->closing && uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > WRITE_HIGH)
 		c->paused_for_writes = true;
@@ -366,7 +382,7 @@ static void refuse_cb(uv_write_t *req, int status)
 {
 	(void)status;
 	struct wreq *w = (struct wreq *)req;
-	free(w->line);
+	free(w->lines[0]);
 	uv_close((uv_handle_t *)req->handle, (uv_close_cb)free);
 	free(w);
 }
@@ -384,7 +400,7 @@ static void refuse(struct server *s)
 		return;
 	}
 	log_warn("server: connection refused, limit reached connections=%zu", s->nconns);
-	struct wreq *w = malloc(sizeof *w);
+	struct wreq *w = malloc(sizeof *w + sizeof w->lines[0]);
 	size_t len = 0;
 	char *line = rpc_error_line(WIRE_OVER_LIMIT, "too many connections (limit connections)", &len);
 	if (!w || !line) {
@@ -393,7 +409,8 @@ static void refuse(struct server *s)
 		uv_close((uv_handle_t *)p, (uv_close_cb)free);
 		return;
 	}
-	w->line = line;
+	w->n = 1;
+	w->lines[0] = line;
 	uv_buf_t b = uv_buf_init(line, (unsigned)len);
 	if (uv_write(&w->req, (uv_stream_t *)p, &b, 1, refuse_cb) < 0) {
 		free(line);
