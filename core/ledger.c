@@ -35,7 +35,7 @@ struct ledger {
 /* Per write: what to undo or confirm once the commit is known. */
 struct pending {
 	struct ledger *l;
-	json_t *revs;                /* id -> rev this write puts */
+	json_t *revs;                /* id -> [rev this write puts, bytes stored] */
 	struct audit_head head;      /* head after this write */
 	commit_cb cb;
 	void *ud;
@@ -184,6 +184,22 @@ static void cache_evict(struct ledger *l, size_t need)
 	}
 }
 
+/* Keeps `rec` (a reference), stored as `len` bytes of JSON, as the decoded
+ * committed version of `id`. */
+static void cache_put(struct ledger *l, const char *id, json_t *rec, size_t len)
+{
+	size_t cost = len * CACHE_DECODED_FACTOR;
+	if (l->cache_max == 0 || cost > l->cache_max / 4)
+		return;
+	cache_drop(l, id);
+	cache_evict(l, cost);
+	if (json_object_set(l->cache, id, rec) == 0 &&
+	    json_object_set_new(l->cache_cost, id, json_integer((json_int_t)cost)) == 0)
+		l->cache_bytes += cost;
+	else
+		json_object_del(l->cache, id);
+}
+
 int ledger_get(struct ledger *l, const char *id, json_t **rec)
 {
 	json_t *hit = json_object_get(l->cache, id);
@@ -203,15 +219,7 @@ int ledger_get(struct ledger *l, const char *id, json_t **rec)
 		log_err("ledger: stored record does not parse id=%s error=\"%s\"", id, e.text);
 		return -EIO;
 	}
-	size_t cost = len * CACHE_DECODED_FACTOR;
-	if (l->cache_max > 0 && cost <= l->cache_max / 4) {
-		cache_evict(l, cost);
-		if (json_object_set(l->cache, id, *rec) == 0 &&
-		    json_object_set_new(l->cache_cost, id, json_integer((json_int_t)cost)) == 0)
-			l->cache_bytes += cost;
-		else
-			json_object_del(l->cache, id);
-	}
+	cache_put(l, id, *rec, len);
 	return 0;
 }
 
@@ -254,11 +262,17 @@ static void written(void *ud, int status)
 		const char *id;
 		json_t *rev;
 		json_object_foreach(p->revs, id, rev) {
-			json_t *o = json_object_get(l->overlay, id);
-			if (o && json_equal(json_object_get(o, "rev"), rev))
-				json_object_del(l->overlay, id);
-			cache_drop(l, id); /* the committed version changed */
+			/* The committed version changed: what was derived from the old
+			 * one goes.  The new one, when this write was the last to it,
+			 * is the decoded record the overlay holds: it moves to the
+			 * cache, so the next read or write of it decodes nothing. */
+			cache_drop(l, id);
 			memo_drop(l, id);
+			json_t *o = json_object_get(l->overlay, id);
+			if (o && json_equal(json_object_get(o, "rev"), json_array_get(rev, 0))) {
+				cache_put(l, id, o, (size_t)json_integer_value(json_array_get(rev, 1)));
+				json_object_del(l->overlay, id);
+			}
 		}
 		l->committed = p->head;
 	} else {
@@ -306,10 +320,12 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 			if ((rc = commit_put_audit(w, head.seq, id, sealed)) < 0)
 				goto err;
 		}
-		if ((rc = commit_put_record(w, id, kind, state, c->old_kind, c->old_state,
-					    dump(c->record))) < 0)
+		char *body = dump(c->record);
+		size_t body_len = body ? strlen(body) : 0;
+		if ((rc = commit_put_record(w, id, kind, state, c->old_kind, c->old_state, body)) < 0)
 			goto err;
-		json_object_set(revs, id, json_object_get(c->record, "rev"));
+		json_object_set_new(revs, id, json_pack("[O, I]", json_object_get(c->record, "rev"),
+							(json_int_t)body_len));
 	}
 	for (size_t i = 0; i < n_audit; i++) {
 		const char *id = json_string_value(json_object_get(audit_only[i], "id"));
