@@ -28,7 +28,8 @@ struct ledger {
 	size_t cache_bytes, cache_max;
 	/* Bytes callers derived from committed records (eval's encoded answer),
 	 * dropped like the cache when a write to their record commits. */
-	json_t *memo;                /* id -> string of bytes, oldest first */
+	json_t *memo;                /* id -> [head, body], oldest first */
+	json_t *memo_bodies;         /* body bytes -> the shared body string */
 	size_t memo_bytes, memo_max;
 };
 
@@ -53,6 +54,7 @@ int ledger_open(struct ledger **out, struct store *st, struct commit *c)
 	l->cache_cost = json_object();
 	l->cache_max = 32u << 20;
 	l->memo = json_object();
+	l->memo_bodies = json_object();
 	l->memo_max = 16u << 20;
 	int rc = audit_load_head(st, &l->committed);
 	if (rc < 0) {
@@ -81,6 +83,7 @@ void ledger_close(struct ledger *l)
 	json_decref(l->cache);
 	json_decref(l->cache_cost);
 	json_decref(l->memo);
+	json_decref(l->memo_bodies);
 	free(l);
 }
 
@@ -99,15 +102,34 @@ void ledger_set_cache(struct ledger *l, size_t bytes)
 
 /* --- memo ---------------------------------------------------------------- */
 
-/* What an entry is charged: its bytes, its key and jansson's node (about). */
-static size_t memo_cost(const char *id, size_t len) { return len + strlen(id) + 96; }
+/*
+ * An entry is [head, body]: the head is the record's own bytes (small), the
+ * body a string shared by every entry with the same body (eval's answers
+ * are mostly alike: all the eligible ones of a day are one body), interned
+ * in l->memo_bodies keyed by its own bytes.  A body lives while an entry
+ * holds it: the interning table's reference is the last one then.
+ * Charged: the id, the head and jansson's nodes per entry; each distinct
+ * body once.
+ */
+#define MEMO_ENTRY_OVERHEAD 160
+#define MEMO_BODY_OVERHEAD 96
+
+static size_t entry_cost(const char *id, size_t head_len)
+{
+	return strlen(id) + head_len + MEMO_ENTRY_OVERHEAD;
+}
 
 static void memo_drop(struct ledger *l, const char *id)
 {
-	json_t *v = json_object_get(l->memo, id);
-	if (!v)
+	json_t *e = json_object_get(l->memo, id);
+	if (!e)
 		return;
-	l->memo_bytes -= memo_cost(id, json_string_length(v));
+	json_t *body = json_array_get(e, 1);
+	l->memo_bytes -= entry_cost(id, json_string_length(json_array_get(e, 0)));
+	if (body->refcount == 2) { /* this entry and the interning table */
+		l->memo_bytes -= json_string_length(body) + MEMO_BODY_OVERHEAD;
+		json_object_deln(l->memo_bodies, json_string_value(body), json_string_length(body));
+	}
 	json_object_del(l->memo, id);
 }
 
@@ -120,22 +142,28 @@ void ledger_set_memo(struct ledger *l, size_t bytes)
 void ledger_memo_clear(struct ledger *l)
 {
 	json_object_clear(l->memo);
+	json_object_clear(l->memo_bodies);
 	l->memo_bytes = 0;
 }
 
-const char *ledger_memo_get(struct ledger *l, const char *id, size_t *len)
+bool ledger_memo_get(struct ledger *l, const char *id, struct ledger_memo *out)
 {
-	json_t *v = json_object_get(l->memo, id);
-	if (!v)
-		return NULL;
-	*len = json_string_length(v);
-	return json_string_value(v);
+	json_t *e = json_object_get(l->memo, id);
+	if (!e)
+		return false;
+	json_t *head = json_array_get(e, 0), *body = json_array_get(e, 1);
+	out->head = json_string_value(head);
+	out->head_len = json_string_length(head);
+	out->body = json_string_value(body);
+	out->body_len = json_string_length(body);
+	return true;
 }
 
-void ledger_memo_put(struct ledger *l, const char *id, const char *bytes, size_t len)
+void ledger_memo_put(struct ledger *l, const char *id, const struct ledger_memo *m)
 {
-	size_t cost = memo_cost(id, len);
-	if (cost > l->memo_max / 4)
+	size_t cost = entry_cost(id, m->head_len) + m->body_len + MEMO_BODY_OVERHEAD;
+	/* A body with a NUL cannot be a key; eval's answers (JSON) never have one. */
+	if (cost > l->memo_max / 4 || memchr(m->body, '\0', m->body_len))
 		return;
 	memo_drop(l, id);
 	while (l->memo_bytes + cost > l->memo_max) {
@@ -146,16 +174,32 @@ void ledger_memo_put(struct ledger *l, const char *id, const char *bytes, size_t
 		snprintf(old, sizeof old, "%s", json_object_iter_key(it));
 		memo_drop(l, old);
 	}
-	/* Any bytes: a jansson string with no UTF-8 check is a byte buffer. */
-	json_t *v = json_stringn_nocheck(bytes, len);
-	if (v && json_object_set_new(l->memo, id, v) == 0)
-		l->memo_bytes += cost;
+	json_t *body = json_object_getn(l->memo_bodies, m->body, m->body_len);
+	bool fresh = !body;
+	if (fresh) {
+		/* Any bytes: a jansson string with no UTF-8 check is a byte buffer. */
+		body = json_stringn_nocheck(m->body, m->body_len);
+		if (!body || json_object_setn_new_nocheck(l->memo_bodies, m->body, m->body_len, body) < 0)
+			return;
+	}
+	json_t *e = json_array();
+	if (!e || json_array_append_new(e, json_stringn_nocheck(m->head, m->head_len)) < 0 ||
+	    json_array_append(e, body) < 0 || json_object_set_new(l->memo, id, e) < 0) {
+		if (fresh)
+			json_object_deln(l->memo_bodies, m->body, m->body_len);
+		return;
+	}
+	l->memo_bytes += entry_cost(id, m->head_len);
+	if (fresh)
+		l->memo_bytes += m->body_len + MEMO_BODY_OVERHEAD;
 }
 
-size_t ledger_memo_size(const struct ledger *l, size_t *bytes)
+size_t ledger_memo_size(const struct ledger *l, size_t *bytes, size_t *bodies)
 {
 	if (bytes)
 		*bytes = l->memo_bytes;
+	if (bodies)
+		*bodies = json_object_size(l->memo_bodies);
 	return json_object_size(l->memo);
 }
 

@@ -14,6 +14,7 @@
 #define LIU_LEDGER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "audit.h"
@@ -39,17 +40,26 @@ void ledger_set_cache(struct ledger *l, size_t bytes);
  * `id` (eval keeps its encoded answer there).  The ledger drops them when a
  * write to `id` commits, so they never outlive the version they came from;
  * what else they depend on (the pack, the time) the caller keeps inside the
- * bytes and checks.  Budget in bytes (0: off); the oldest entries go first.
+ * bytes and checks.  An entry is a head, the record's own bytes, and a
+ * body, which entries with equal bodies share (stored once).  Budget in
+ * bytes (0: off); the oldest entries go first.
  *
- * ledger_memo_get() returns the bytes (borrowed: valid until the next
- * ledger_memo_put/clear or write completion) or NULL; ledger_memo_put()
- * copies them; ledger_memo_size() counts entries (and their bytes).
+ * ledger_memo_get() fills *out with borrowed bytes (valid until the next
+ * ledger_memo_put/clear or write completion) and returns true, or returns
+ * false; ledger_memo_put() copies them; ledger_memo_size() counts entries
+ * (and the bytes charged and the distinct bodies).
  */
+struct ledger_memo {
+	const char *head;
+	size_t head_len;
+	const char *body; /* no NUL byte (bodies are interned by their bytes) */
+	size_t body_len;
+};
 void ledger_set_memo(struct ledger *l, size_t bytes);
-const char *ledger_memo_get(struct ledger *l, const char *id, size_t *len);
-void ledger_memo_put(struct ledger *l, const char *id, const char *bytes, size_t len);
+bool ledger_memo_get(struct ledger *l, const char *id, struct ledger_memo *out);
+void ledger_memo_put(struct ledger *l, const char *id, const struct ledger_memo *m);
 void ledger_memo_clear(struct ledger *l);
-size_t ledger_memo_size(const struct ledger *l, size_t *bytes);
+size_t ledger_memo_size(const struct ledger *l, size_t *bytes, size_t *bodies);
 /* The latest record `id`, including writes in flight.  Same returns; the
  * record is likewise a shared reference that must not be modified. */
 int ledger_latest(struct ledger *l, const char *id, json_t **rec);

@@ -68,11 +68,12 @@ enum rpc_status rpc_m_status(struct rpc_call *c)
 		"storage", "used_bytes", (json_int_t)used, "map_bytes", (json_int_t)map,
 		"requests", "total", (json_int_t)r->requests, "errors", (json_int_t)r->errors,
 		"connections", (json_int_t)(r->d.connections ? r->d.connections(r->d.connections_ud) : 0));
-	size_t memo_bytes, memo_n = ledger_memo_size(r->ledger, &memo_bytes);
+	size_t memo_bytes, memo_bodies, memo_n = ledger_memo_size(r->ledger, &memo_bytes, &memo_bodies);
 	json_object_set_new(res, "eval_memo",
-			    json_pack("{s:I, s:I, s:I, s:I}", "entries", (json_int_t)memo_n, "bytes",
-				      (json_int_t)memo_bytes, "hits", (json_int_t)r->eval_memo_hits,
-				      "misses", (json_int_t)r->eval_memo_misses));
+			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "entries", (json_int_t)memo_n,
+				      "distinct", (json_int_t)memo_bodies, "bytes", (json_int_t)memo_bytes,
+				      "hits", (json_int_t)r->eval_memo_hits, "misses",
+				      (json_int_t)r->eval_memo_misses));
 	rpc_result(c, res);
 	return RPC_DONE;
 }
@@ -346,7 +347,7 @@ enum rpc_status rpc_m_metrics(struct rpc_call *c)
 		(unsigned long long)rs.budget_kills);
 	fprintf(f, "# HELP liud_rules_memory_bytes Memory of the live pack's Lua state.\n"
 		"# TYPE liud_rules_memory_bytes gauge\nliud_rules_memory_bytes %zu\n", rs.mem_used);
-	size_t memo_bytes, memo_n = ledger_memo_size(r->ledger, &memo_bytes);
+	size_t memo_bytes, memo_n = ledger_memo_size(r->ledger, &memo_bytes, NULL);
 	fprintf(f, "# HELP liud_eval_memo_hits_total Evals answered from the memo (no decoding, no Lua).\n"
 		"# TYPE liud_eval_memo_hits_total counter\nliud_eval_memo_hits_total %llu\n"
 		"# HELP liud_eval_memo_misses_total Evals of stored records computed and kept in the memo.\n"

@@ -545,49 +545,81 @@ static json_t *inline_record(struct rules *rules, json_t *given)
  * Lua, no encoding.
  */
 struct eval_memo {
-	uint64_t gen;      /* rules generation it was computed with */
+	uint64_t gen;       /* rules generation it was computed with */
 	int64_t from, till; /* the span it holds for */
-	/* followed by the answer without `at`, after its opening brace */
 };
 
-static void eval_reply(struct rpc_call *c, int64_t at, const char *rest, size_t rest_len)
+/* Whether `s` can go into a JSON string as it is (no quote, backslash or
+ * control character): record ids always can. */
+static bool json_plain(const char *s)
+{
+	for (; *s; s++)
+		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+			return false;
+	return true;
+}
+
+/* Answers {"at": at, "id": id, <rest>}, where rest is the answer's other
+ * members after its opening brace (or just "}"). */
+static void eval_reply(struct rpc_call *c, const char *id, int64_t at, const char *rest,
+		       size_t rest_len)
 {
 	char when[64];
 	clock_format(at, when);
-	/* rest is the answer's members after its '{' (or just "}") */
+	char *enc = NULL;
+	const char *idj = id;
+	size_t idj_len;
+	if (json_plain(id)) {
+		idj_len = strlen(id);
+	} else {
+		json_t *j = json_string(id);
+		idj = enc = json_dumps(j, JSON_ENCODE_ANY);
+		json_decref(j);
+		if (!enc) {
+			rpc_fail(c, -ENOMEM, NULL, NULL);
+			return;
+		}
+		idj++; /* without its quotes: they are in the parts below */
+		idj_len = strlen(idj) - 1;
+	}
 	struct rpc_part parts[] = {
-		{ "{\"at\":\"", 7 }, { when, strlen(when) }, { "\"", 1 },
-		{ ",", rest[0] == '}' ? 0 : 1 }, { rest, rest_len },
+		{ "{\"at\":\"", 7 }, { when, strlen(when) }, { "\",\"id\":\"", 8 }, { idj, idj_len },
+		{ "\"", 1 }, { ",", rest[0] == '}' ? 0 : 1 }, { rest, rest_len },
 	};
 	rpc_result_raw(c, parts, sizeof parts / sizeof parts[0]);
+	free(enc);
 }
 
 static bool eval_memo_hit(struct rpc_call *c, const char *id, int64_t at)
 {
 	struct rpc *r = c->rpc;
-	size_t len;
-	const char *m = ledger_memo_get(r->ledger, id, &len);
+	struct ledger_memo m;
 	struct eval_memo h;
-	if (!m || len <= sizeof h)
+	if (!ledger_memo_get(r->ledger, id, &m) || m.head_len != sizeof h || m.body_len == 0)
 		return false;
-	memcpy(&h, m, sizeof h);
+	memcpy(&h, m.head, sizeof h);
 	if (h.gen != (uint64_t)r->rules_gen || at < h.from || at >= h.till)
 		return false;
 	r->eval_memo_hits++;
-	eval_reply(c, at, m + sizeof h, len - sizeof h);
+	eval_reply(c, id, at, m.body, m.body_len);
 	return true;
 }
 
-/* Answers with `out` (taken), keeping it in the memo when the pack allows. */
+/* Answers with `out` (taken), keeping it in the memo when the pack allows:
+ * the answer without `at` and `id`, which are put back at each reply, so
+ * that records with the same answer share it. */
 static void eval_answer(struct rpc_call *c, const char *id, int64_t at, json_t *out)
 {
 	struct rpc *r = c->rpc;
 	int64_t from, till;
 	if (!id || !rules_eval_span(r->rules, at, &from, &till)) {
+		if (id)
+			json_object_set_new(out, "id", json_string(id));
 		rpc_result(c, out);
 		return;
 	}
 	json_object_del(out, "at");
+	json_object_del(out, "id");
 	char *enc = json_dumps(out, JSON_COMPACT);
 	json_decref(out);
 	if (!enc || enc[0] != '{') {
@@ -595,17 +627,12 @@ static void eval_answer(struct rpc_call *c, const char *id, int64_t at, json_t *
 		rpc_fail(c, -ENOMEM, NULL, NULL);
 		return;
 	}
-	size_t n = strlen(enc + 1);
 	struct eval_memo h = { .gen = (uint64_t)r->rules_gen, .from = from, .till = till };
-	char *m = malloc(sizeof h + n);
-	if (m) {
-		memcpy(m, &h, sizeof h);
-		memcpy(m + sizeof h, enc + 1, n);
-		ledger_memo_put(r->ledger, id, m, sizeof h + n);
-		free(m);
-	}
+	struct ledger_memo m = { .head = (const char *)&h, .head_len = sizeof h, .body = enc + 1,
+				 .body_len = strlen(enc + 1) };
+	ledger_memo_put(r->ledger, id, &m);
 	r->eval_memo_misses++;
-	eval_reply(c, at, enc + 1, n);
+	eval_reply(c, id, at, m.body, m.body_len);
 	free(enc);
 }
 
@@ -648,8 +675,6 @@ enum rpc_status rpc_m_eval(struct rpc_call *c)
 		rule_outcome(c, rc, out);
 		json_decref(out);
 	} else {
-		if (id)
-			json_object_set_new(out, "id", json_string(id));
 		json_object_set_new(out, "rules_version", json_string(rules_version(r->rules)));
 		eval_answer(c, id, at, out);
 	}

@@ -61,6 +61,21 @@ my @r = $d->pipeline('eval', map { { id => $id } } 1 .. 50);
 is(scalar(grep { $_->{result} && $_->{result}{decision} eq 'eligible' } @r), 50, '50 pipelined evals, all answered');
 is_deeply([map { $_->{id} } @r], [map { $_->{id} } @r], 'in order');
 
+# Records with the same answer share it; each reply still names its record.
+{
+	my $id2 = $d->ok_call('act', { action => 'submit', params => Liud::good_app(service_name => '別のSaaS') })->{record}{id};
+	my $id3 = $d->ok_call('act', { action => 'submit', params => Liud::good_app(pledge => undef) })->{record}{id};
+	my $m = memo($d);
+	my ($a, $b, $c) = map { $d->ok_call('eval', { id => $_ }) } $id, $id2, $id3;
+	my $m2 = memo($d);
+	is($m2->{entries}, $m->{entries} + 2, 'two more records kept');
+	is($m2->{distinct}, 2, 'two distinct answers: the eligible ones share theirs');
+	is($b->{id}, $id2, 'a shared answer names its own record');
+	is($d->ok_call('eval', { id => $id2 })->{id}, $id2, '... also when it comes from the memo');
+	is($c->{decision}, 'ineligible', 'an application without its pledge is ineligible');
+	is($d->ok_call('eval', { id => $id3 })->{decision}, 'ineligible', '... from the memo too');
+}
+
 # String ids in requests are echoed as JSON strings.
 {
 	my $s = $d->connect;
