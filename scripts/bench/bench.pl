@@ -578,6 +578,40 @@ for my $s (@shapes) {
 	run_pair('eval', @$s, [ '--request', $eval_req ], [ '--request', $evalsha ]);
 }
 $rss{redis_load} = proc_status($redis->{pid});
+
+# liud alone: how eval's cost depends on its memo and on the records.
+my %scaling;   # label -> {rps, p50, p99, srv_us, memo}
+sub liud_only {
+	my ($key, $label, @args) = @_;
+	my $m0 = rpc($LSOCK, 'status')->{eval_memo};
+	my $c0 = cpu_secs($liud->{pid});
+	my $r = loadgen('--socket', $LSOCK, '--conns', 50, '--depth', 1, '--threads', 1, '--duration', $o{secs},
+			'--warmup', $o{warmup}, '--id-fmt', '%06d', '--show-errors', 3, @args, '--label', $key);
+	my $cpu = cpu_secs($liud->{pid}) - $c0;
+	my $m1 = rpc($LSOCK, 'status')->{eval_memo};
+	my ($h, $mi) = ($m1->{hits} - $m0->{hits}, $m1->{misses} - $m0->{misses});
+	$scaling{$key} = { label => $label, rps => $r->{rps}, p50 => $r->{p50_us}, p99 => $r->{p99_us},
+			   srv_us => $r->{replies} ? $cpu * 1e6 / $r->{replies} : undef,
+			   hit_pct => $h + $mi ? 100 * $h / ($h + $mi) : 0, entries => $m1->{entries},
+			   distinct => $m1->{distinct}, memo_mib => $m1->{bytes} / 1048576 };
+	note sprintf "%-44s liud %7.0f/s p50 %6.0f us p99 %6.0f us cpu %5.0f us/op; memo hits %.1f%%, %d entries (%d distinct, %.1f MiB)",
+		$label, @{ $scaling{$key} }{qw(rps p50 p99 srv_us hit_pct entries distinct memo_mib)};
+}
+my $m_eval = rpc($LSOCK, 'status')->{eval_memo};
+note sprintf "eval memo after the rounds: %d hits, %d misses (%.1f%% hits), %d entries, %d distinct answers, %.1f MiB",
+	$m_eval->{hits}, $m_eval->{misses}, 100 * $m_eval->{hits} / (($m_eval->{hits} + $m_eval->{misses}) || 1),
+	$m_eval->{entries}, $m_eval->{distinct}, $m_eval->{bytes} / 1048576;
+# Computed evals: every request asks about another day (one of 60), so the
+# memo almost never holds the answer: what the first eval of a record on a
+# day, or the first after a write, costs.
+write_file("$DIR/data/eval-days.tmpl", map {
+	sprintf '{"jsonrpc":"2.0","id":1,"method":"eval","params":{"id":"LIU-{{ID}}","at":"2024-%02d-%02dT12:00:00+09:00"}}', 6 + int($_ / 28), 1 + $_ % 28
+} 0 .. 59);
+liud_only('computed', "eval computed (memo misses), $N apps", '--template', "$DIR/data/eval-days.tmpl",
+	  '--id-min', 1, '--id-max', $N);
+liud_only("ws1k", "eval, " . ($N < 1000 ? $N : 1000) . " of the $N apps", '--request', $eval_req, '--id-min', 1, '--id-max', ($N < 1000 ? $N : 1000));
+liud_only('ws10k', "eval, all $N apps", '--request', $eval_req, '--id-min', 1, '--id-max', $N);
+
 my $amend = '{"jsonrpc":"2.0","id":1,"method":"act","params":{"action":"amend","id":"LIU-{{ID}}","params":{"planned_liu_application":"%s"}}}';
 write_file("$DIR/data/amend.tmpl", map { sprintf $amend, $_ } '2024-11', '2024-12');
 write_file("$DIR/data/hset-amend.tmpl", map { "HSET\tapp:LIU-{{ID}}\tplanned_liu_application\t$_" } '2024-11', '2024-12');
@@ -646,6 +680,10 @@ my %sweep;
 			     '--conns', 1, '--depth', 64, '--show-errors', 3, '--drain', 120, '--label', 'confirm');
 		note sprintf "liud: %d more confirmed in %.1f s", scalar(@$cl2), $t->{secs};
 	}
+	# eval with every record stored: the memo's budget decides how many
+	# answers it holds (two runs: the first fills it).
+	liud_only('wsall0', "eval, all $o{sweep} apps (memo filling)", '--request', $eval_req, '--id-min', 1, '--id-max', $o{sweep});
+	liud_only('wsall', "eval, all $o{sweep} apps", '--request', $eval_req, '--id-min', 1, '--id-max', $o{sweep});
 	my $before = rpc($LSOCK, 'status')->{records}{application};
 	my $dl = rpc($LSOCK, 'deadlines')->{deadlines};
 	note "sweep: " . join(', ', map { "$_=$before->{$_}" } sort keys %$before) . '; deadlines: ' .
@@ -779,13 +817,21 @@ $out .= sprintf "%-40s idle %s MiB (anon %s, file %s); under load %s MiB (anon %
 $out .= sprintf "%-40s idle %s MiB\n", "liud RSS (mini, $o{startup} records)", mib($startup{rss}{VmRSS});
 $out .= sprintf "%-40s idle %s MiB, after the eval rounds %s MiB\n", 'redis-server RSS', mib($rss{redis_idle}{VmRSS}),
 	mib($rss{redis_load}{VmRSS});
+for my $k (qw(computed ws1k ws10k wsall)) {
+	my $x = $scaling{$k} or next;
+	$out .= sprintf "%-40s %7.0f/s p50 %6.0f us p99 %6.0f us cpu %5.0f us/op; memo hits %.1f%%, %d entries (%d distinct, %.1f MiB)\n",
+		$x->{label} . ' (50x1)', @{$x}{qw(rps p50 p99 srv_us hit_pct entries distinct memo_mib)};
+}
 $out .= sprintf "%-40s %s%% (eval 50x1), %s%% (eval 50x16) of one CPU\n", 'load generator CPU (liud runs)',
 	$m{'eval-50-1'}{liud_cpu} // '-', $m{'eval-50-16'}{liud_cpu} // '-';
 
-my $e = $m{'eval-50-1'};
+# The eval ratios hold for both pipeline depths: the lower of the two.
+sub lower { my @v = grep { defined } @_; return @v ? (sort { $a <=> $b } @v)[0] : undef }
+my ($e, $e16) = @m{'eval-50-1', 'eval-50-16'};
 my $w = $m{'write-50-1'};
 my $line = sprintf 'bench: eval_ratio=%s eval_p99_ratio=%s write_ratio=%s sweep_s=%s startup_ms=%s rss_idle_mib=%s',
-	fmt(ratio($e->{liud_rps}, $e->{redis_rps}), '%.2f'), fmt(ratio($e->{redis_p99}, $e->{liud_p99}), '%.2f'),
+	fmt(lower(ratio($e->{liud_rps}, $e->{redis_rps}), ratio($e16->{liud_rps}, $e16->{redis_rps})), '%.2f'),
+	fmt(lower(ratio($e->{redis_p99}, $e->{liud_p99}), ratio($e16->{redis_p99}, $e16->{liud_p99})), '%.2f'),
 	fmt(ratio($w->{liud_rps}, $w->{redis_rps}), '%.2f'), fmt($sweep{secs}, '%.2f'), fmt($startup{ms}, '%.1f'),
 	mib($rss{liud_idle}{VmRSS});
 $out .= sprintf "%-40s p50 %.0f us, p99 %.0f us at the start; p50 %.0f us, p99 %.0f us at the end\n",
@@ -794,13 +840,14 @@ $out .= sprintf "%-40s %.0f/s, p50 %.1f us, p99 %.1f us\n", 'calibration: Redis 
 	@calib{qw(ping_rps ping_p50 ping_p99)};
 $out .= sprintf "%-40s %s at the start, %s at the end (other work on the machine skews every figure)\n",
 	'load average (1 min)', $load_start, loadavg();
-$out .= "\nratios: liud ÷ Redis throughput and Redis ÷ liud p99, 50 clients, depth 1 (higher is better for liud)\n";
+$out .= "\nratios: liud ÷ Redis throughput and Redis ÷ liud p99 at 50 clients (higher is better for liud); eval: the lower of depth 1 and 16\n";
 $out .= sprintf "bench took %.0f s; records, logs, profiles and raw results in %s\n", time - $T_START, $DIR;
 print $out;
 open my $rf, '>:encoding(UTF-8)', "$DIR/results.txt" or die;
 print $rf $out, $line, "\n";
 open my $jf, '>', "$DIR/results.json" or die;
 print $jf JSON::PP->new->canonical->pretty->encode({ rounds => \@results, calibration => \%calib, sweep => \%sweep, startup => \%startup,
+	scaling => \%scaling, eval_memo => $m_eval,
 	rss => \%rss, load => \%load, options => \%o, machine => { nproc => $nproc, cpu => $cpu, mem_mib => $mem_mib,
 	kernel => $kernel, redis => $redis_version, liud => $liud_version, commit => $COMMIT, pack => $PACK_VERSION } });
 close $jf;
