@@ -36,7 +36,7 @@ void conf_defaults(struct conf *c)
 	c->max_map_size = (size_t)16 << 30;
 	c->enforce_batch = 200;
 	c->cache_bytes = 32u << 20;
-	c->memo_bytes = 16u << 20;
+	c->memo_bytes = 32u << 20;
 }
 
 void conf_free(struct conf *c)

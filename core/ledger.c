@@ -55,7 +55,7 @@ int ledger_open(struct ledger **out, struct store *st, struct commit *c)
 	l->cache_max = 32u << 20;
 	l->memo = json_object();
 	l->memo_bodies = json_object();
-	l->memo_max = 16u << 20;
+	l->memo_max = 32u << 20;
 	int rc = audit_load_head(st, &l->committed);
 	if (rc < 0) {
 		json_decref(l->overlay);
@@ -99,6 +99,17 @@ void ledger_set_cache(struct ledger *l, size_t bytes)
  * nodes, hash tables and strings, measured on application records), and
  * that is what the budget is for. */
 #define CACHE_DECODED_FACTOR 10
+
+/* The first key of `o` (jansson keeps insertion order: the oldest), copied
+ * into buf because dropping the entry frees the key; false when empty. */
+static bool oldest_key(json_t *o, char *buf, size_t n)
+{
+	void *it = json_object_iter(o);
+	if (!it)
+		return false;
+	snprintf(buf, n, "%s", json_object_iter_key(it));
+	return true;
+}
 
 /* --- memo ---------------------------------------------------------------- */
 
@@ -166,14 +177,9 @@ void ledger_memo_put(struct ledger *l, const char *id, const struct ledger_memo 
 	if (cost > l->memo_max / 4 || memchr(m->body, '\0', m->body_len))
 		return;
 	memo_drop(l, id);
-	while (l->memo_bytes + cost > l->memo_max) {
-		void *it = json_object_iter(l->memo);
-		if (!it)
-			break;
-		char old[512];
-		snprintf(old, sizeof old, "%s", json_object_iter_key(it));
+	char old[512];
+	while (l->memo_bytes + cost > l->memo_max && oldest_key(l->memo, old, sizeof old))
 		memo_drop(l, old);
-	}
 	json_t *body = json_object_getn(l->memo_bodies, m->body, m->body_len);
 	bool fresh = !body;
 	if (fresh) {
@@ -218,14 +224,9 @@ static void cache_drop(struct ledger *l, const char *id)
 /* Makes room for `need` bytes by dropping the oldest entries first. */
 static void cache_evict(struct ledger *l, size_t need)
 {
-	while (l->cache_bytes + need > l->cache_max) {
-		void *it = json_object_iter(l->cache_cost);
-		if (!it)
-			break;
-		char id[512];
-		snprintf(id, sizeof id, "%s", json_object_iter_key(it));
+	char id[512];
+	while (l->cache_bytes + need > l->cache_max && oldest_key(l->cache_cost, id, sizeof id))
 		cache_drop(l, id);
-	}
 }
 
 /* Keeps `rec` (a reference), stored as `len` bytes of JSON, as the decoded

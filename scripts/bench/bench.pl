@@ -601,16 +601,17 @@ my $m_eval = rpc($LSOCK, 'status')->{eval_memo};
 note sprintf "eval memo after the rounds: %d hits, %d misses (%.1f%% hits), %d entries, %d distinct answers, %.1f MiB",
 	$m_eval->{hits}, $m_eval->{misses}, 100 * $m_eval->{hits} / (($m_eval->{hits} + $m_eval->{misses}) || 1),
 	$m_eval->{entries}, $m_eval->{distinct}, $m_eval->{bytes} / 1048576;
-# Computed evals: every request asks about another day (one of 60), so the
-# memo almost never holds the answer: what the first eval of a record on a
-# day, or the first after a write, costs.
+liud_only("ws1k", "eval, " . ($N < 1000 ? $N : 1000) . " of the $N apps", '--request', $eval_req, '--id-min', 1, '--id-max', ($N < 1000 ? $N : 1000));
+liud_only('ws10k', "eval, all $N apps", '--request', $eval_req, '--id-min', 1, '--id-max', $N);
+# Computed evals (last: they leave the memo holding other days): every
+# request asks about another day (one of 60), so the memo almost never holds
+# the answer.  This is what the first eval of a record on a day, or the
+# first after a write to it, costs.
 write_file("$DIR/data/eval-days.tmpl", map {
 	sprintf '{"jsonrpc":"2.0","id":1,"method":"eval","params":{"id":"LIU-{{ID}}","at":"2024-%02d-%02dT12:00:00+09:00"}}', 6 + int($_ / 28), 1 + $_ % 28
 } 0 .. 59);
 liud_only('computed', "eval computed (memo misses), $N apps", '--template', "$DIR/data/eval-days.tmpl",
 	  '--id-min', 1, '--id-max', $N);
-liud_only("ws1k", "eval, " . ($N < 1000 ? $N : 1000) . " of the $N apps", '--request', $eval_req, '--id-min', 1, '--id-max', ($N < 1000 ? $N : 1000));
-liud_only('ws10k', "eval, all $N apps", '--request', $eval_req, '--id-min', 1, '--id-max', $N);
 
 my $amend = '{"jsonrpc":"2.0","id":1,"method":"act","params":{"action":"amend","id":"LIU-{{ID}}","params":{"planned_liu_application":"%s"}}}';
 write_file("$DIR/data/amend.tmpl", map { sprintf $amend, $_ } '2024-11', '2024-12');
@@ -680,9 +681,15 @@ my %sweep;
 			     '--conns', 1, '--depth', 64, '--show-errors', 3, '--drain', 120, '--label', 'confirm');
 		note sprintf "liud: %d more confirmed in %.1f s", scalar(@$cl2), $t->{secs};
 	}
-	# eval with every record stored: the memo's budget decides how many
-	# answers it holds (two runs: the first fills it).
-	liud_only('wsall0', "eval, all $o{sweep} apps (memo filling)", '--request', $eval_req, '--id-min', 1, '--id-max', $o{sweep});
+	# eval with every record stored: first each record once, in order (the
+	# memo fills: every one of these is computed), then at random.  The
+	# memo's budget (storage.memo_mib) decides how many answers it holds.
+	write_file("$DIR/data/eval-seq.tmpl", '{"jsonrpc":"2.0","id":1,"method":"eval","params":{"id":"LIU-{{SEQ}}"}}');
+	my $f = loadgen('--socket', $LSOCK, '--template', "$DIR/data/eval-seq.tmpl", '--count', $o{sweep}, '--conns', 2,
+			'--depth', 16, '--seq-fmt', '%06d', '--show-errors', 3, '--drain', 120, '--label', 'memo-fill');
+	$scaling{fill} = { records => $o{sweep}, secs => $f->{secs}, rps => $f->{rps} };
+	note sprintf "liud: eval of each of the %d applications once (computed, filling the memo): %.1f s (%.0f/s)",
+		$o{sweep}, $f->{secs}, $f->{rps};
 	liud_only('wsall', "eval, all $o{sweep} apps", '--request', $eval_req, '--id-min', 1, '--id-max', $o{sweep});
 	my $before = rpc($LSOCK, 'status')->{records}{application};
 	my $dl = rpc($LSOCK, 'deadlines')->{deadlines};
