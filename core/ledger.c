@@ -367,6 +367,11 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		}
 		char *body = dump(c->record);
 		size_t body_len = body ? strlen(body) : 0;
+		if (c->encoded && body && !(*c->encoded = strdup(body))) {
+			free(body);
+			rc = -ENOMEM;
+			goto err;
+		}
 		if ((rc = commit_put_record(w, id, kind, state, c->old_kind, c->old_state, body)) < 0)
 			goto err;
 		json_object_set_new(revs, id, json_pack("[O, I]", json_object_get(c->record, "rev"),

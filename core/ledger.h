@@ -79,6 +79,9 @@ struct ledger_change {
 	const char *old_kind;  /* NULL for a new record */
 	const char *old_state;
 	json_t *audit;         /* audit entry to seal; borrowed; sealed in place */
+	char **encoded;        /* NULL, or set to a copy of the record's stored
+				* JSON (caller frees): a reply can carry those
+				* bytes instead of encoding the record again */
 };
 
 /*

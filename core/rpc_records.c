@@ -203,13 +203,34 @@ static enum rpc_status refuse_write(struct rpc_call *c, const char *action, cons
 struct write_wait {
 	struct rpc_call *call;
 	json_t *result;   /* the reply once durable */
+	char *record;     /* act: the record as stored (the reply's "record"
+			   * member, not in result: sent as it is, not re-encoded) */
 	char *what;       /* for the log: the record id, or "import" */
 };
+
+/* {"record": <stored bytes>, <the rest of result>} */
+static void reply_with_record(struct rpc_call *c, const char *record, json_t *rest)
+{
+	char *enc = json_dumps(rest, JSON_COMPACT);
+	json_decref(rest);
+	if (!enc) {
+		rpc_fail(c, -ENOMEM, NULL, NULL);
+		return;
+	}
+	struct rpc_part parts[] = {
+		{ "{\"record\":", 10 }, { record, strlen(record) },
+		{ ",", enc[1] == '}' ? 0 : 1 }, { enc + 1, strlen(enc + 1) },
+	};
+	rpc_result_raw(c, parts, sizeof parts / sizeof parts[0]);
+	free(enc);
+}
 
 static void write_replied(void *ud, int status)
 {
 	struct write_wait *w = ud;
-	if (status == 0) {
+	if (status == 0 && w->record) {
+		reply_with_record(w->call, w->record, w->result);
+	} else if (status == 0) {
 		rpc_result(w->call, w->result);
 	} else {
 		char msg[256];
@@ -219,6 +240,7 @@ static void write_replied(void *ud, int status)
 		rpc_fail(w->call, status, msg, NULL);
 	}
 	rpc_call_free(w->call);
+	free(w->record);
 	free(w->what);
 	free(w);
 }
@@ -337,11 +359,10 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 				  "action", action, "id", rid, "rev_before", rev_before,
 				  "state_before", old_state, "state_after", json_object_get(next, "state"),
 				  "rules_version", rules_version(rules), "outcome", "ok", "events", events);
-	struct ledger_change ch = { .record = next, .old_kind = old_kind, .old_state = old_state,
-				    .audit = audit };
 	struct write_wait *w = calloc(1, sizeof *w);
-	json_t *result = json_pack("{s:O, s:O, s:s}", "record", next, "events", events,
-				   "rules_version", rules_version(rules));
+	struct ledger_change ch = { .record = next, .old_kind = old_kind, .old_state = old_state,
+				    .audit = audit, .encoded = w ? &w->record : NULL };
+	json_t *result = json_pack("{s:O, s:s}", "events", events, "rules_version", rules_version(rules));
 	rc = w && result ? 0 : -ENOMEM;
 	if (rc == 0 && !(w->call = rpc_call_keep(c)))
 		rc = -ENOMEM;
@@ -362,8 +383,10 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	free(new_id);
 	if (rc < 0) {
 		json_decref(result);
-		if (w)
+		if (w) {
 			free(w->what);
+			free(w->record);
+		}
 		free(w);
 		rpc_fail(c, rc, NULL, NULL);
 		return RPC_DONE;

@@ -21,6 +21,8 @@ like($r->{rules_version}, qr/^[0-9a-f]{64}$/, 'the act result names the rules ve
 
 my $g = $d->ok_call('record.get', { id => 'N-000001' });
 is($g->{data}{text}, 'first', 'record.get returns the stored data');
+is_deeply($r->{record}, $g, "act's reply carries the record as stored (what record.get reads)");
+ok(exists $r->{events} && ref $r->{events} eq 'ARRAY', 'and the events, a list');
 
 # Validation: the field and both languages.
 my $e = $d->call('act', { action => 'create', params => { nottext => 1 } });
