@@ -179,6 +179,21 @@ int show_status(const struct args *a, json_t *r)
 		free(u);
 		free(m);
 	}
+	json_t *memo = json_object_get(r, "eval_memo");
+	if (memo) {
+		json_int_t hits = json_integer_value(json_object_get(memo, "hits"));
+		json_int_t misses = json_integer_value(json_object_get(memo, "misses"));
+		char *b = bytes_text(json_integer_value(json_object_get(memo, "bytes")));
+		s = xasprintf("%" JSON_INTEGER_FORMAT " answers (%" JSON_INTEGER_FORMAT " distinct), %s; "
+			      "%.1f%% of %" JSON_INTEGER_FORMAT " evals answered from it",
+			      json_integer_value(json_object_get(memo, "entries")),
+			      json_integer_value(json_object_get(memo, "distinct")), b,
+			      hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0,
+			      hits + misses);
+		kv(&t, "eval memo", s);
+		free(s);
+		free(b);
+	}
 	table_print(&t, stdout);
 	table_free(&t);
 	return ST_OK;

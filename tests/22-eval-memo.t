@@ -76,6 +76,13 @@ is_deeply([map { $_->{id} } @r], [map { $_->{id} } @r], 'in order');
 	is($d->ok_call('eval', { id => $id3 })->{decision}, 'ineligible', '... from the memo too');
 }
 
+# liuctl status tells the memo's figures.
+{
+	my $out = `bin/liuctl --socket $d->{sock} status 2>&1`;
+	like($out, qr/eval memo:\s+\d+ answers \(\d+ distinct\), .*% of \d+ evals answered from it/,
+	     'liuctl status shows the eval memo');
+}
+
 # String ids in requests are echoed as JSON strings.
 {
 	my $s = $d->connect;
