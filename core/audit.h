@@ -36,6 +36,15 @@ int audit_load_head(struct store *st, struct audit_head *h);
  */
 char *audit_seal(json_t *entry, struct audit_head *h);
 
+/*
+ * The same for an entry already encoded: `rest` is a JSON object's text
+ * (its members but "seq", "prev", "time" and "hash"), and the sealed entry
+ * is {"seq":…,"prev":…,"time":`time`,<rest's members>,"hash":…}.  Enforcement
+ * prepared ahead of a deadline seals its entries this way, without encoding
+ * them again.  Returns the bytes (malloc'd) or NULL.
+ */
+char *audit_seal_raw(const char *rest, size_t len, const char *time, struct audit_head *h);
+
 /* The head as the metadata value (malloc'd, caller frees). */
 char *audit_head_encode(const struct audit_head *h);
 

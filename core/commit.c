@@ -139,6 +139,16 @@ int commit_put_meta(struct commit_write *w, const char *key, char *value)
 	return op->id ? 0 : -ENOMEM;
 }
 
+int commit_del_meta(struct commit_write *w, const char *key)
+{
+	struct store_op *op = add_op(w);
+	if (!op)
+		return -ENOMEM;
+	op->op = STORE_DEL_META;
+	op->id = own_copy(w, key);
+	return op->id ? 0 : -ENOMEM;
+}
+
 int commit_put_audit(struct commit_write *w, uint64_t seq, const char *rec_id, char *body)
 {
 	char *b = own(w, body);

@@ -41,6 +41,7 @@ int commit_put_record(struct commit_write *w, const char *id, const char *kind,
 		      const char *state, const char *old_kind, const char *old_state,
 		      char *body);
 int commit_put_meta(struct commit_write *w, const char *key, char *value);
+int commit_del_meta(struct commit_write *w, const char *key);
 int commit_put_audit(struct commit_write *w, uint64_t seq, const char *rec_id, char *body);
 
 /* Queues the write (the committer takes ownership); cb(ud, status) runs on

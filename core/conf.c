@@ -35,6 +35,7 @@ void conf_defaults(struct conf *c)
 	c->map_size = 64u << 20;
 	c->max_map_size = (size_t)16 << 30;
 	c->enforce_batch = 200;
+	c->stage_hours = 24;
 	c->cache_bytes = 32u << 20;
 	c->memo_bytes = 32u << 20;
 }
@@ -233,6 +234,10 @@ int conf_load(struct conf *c, const char *path, char **err)
 			goto out;
 		if (rc == 0)
 			c->cache_bytes = (size_t)n << 20;
+		if ((rc = get_int(sto, "stage_hours", 0, 8760, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->stage_hours = (int)n;
 		if ((rc = get_int(sto, "memo_mib", 0, 65536, &n, path, err)) < 0)
 			goto out;
 		if (rc == 0)

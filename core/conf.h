@@ -32,6 +32,7 @@ struct conf {
 	size_t max_map_size;
 	/* batches */
 	int enforce_batch;      /* records per enforcement transaction */
+	int stage_hours;        /* enforcement staged this long before a deadline (0: off) */
 	size_t cache_bytes;     /* decoded-record cache of the ledger (0: off) */
 	size_t memo_bytes;      /* eval's memo of encoded answers (0: off) */
 	/* rules */

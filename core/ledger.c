@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define NEXT_ID_KEY "next_id"
@@ -16,6 +17,7 @@ struct ledger {
 	struct commit *commit;
 	json_t *overlay;             /* id -> latest record of writes in flight */
 	size_t inflight;             /* writes queued or in flight */
+	uint64_t changes;            /* record changes committed since start */
 	struct audit_head head;      /* including writes in flight */
 	struct audit_head committed; /* as on disk */
 	uint64_t next_id;
@@ -268,11 +270,26 @@ int ledger_get(struct ledger *l, const char *id, json_t **rec)
 	return 0;
 }
 
+/* The overlay's version of `id`, decoded: a prepared change puts its JSON
+ * text there, decoded the first time somebody asks (most never are). */
+static json_t *overlay_get(struct ledger *l, const char *id)
+{
+	json_t *r = json_object_get(l->overlay, id);
+	if (!r || !json_is_string(r))
+		return r;
+	json_t *dec = json_loadb(json_string_value(r), json_string_length(r), 0, NULL);
+	if (!dec || json_object_set_new(l->overlay, id, dec) < 0) {
+		log_err("ledger: a prepared version does not parse id=%s", id);
+		return NULL;
+	}
+	return dec;
+}
+
 int ledger_latest(struct ledger *l, const char *id, json_t **rec)
 {
 	/* No copies: records are never modified once written or cached, and
 	 * every caller builds a new version instead of changing this one. */
-	json_t *r = json_object_get(l->overlay, id);
+	json_t *r = overlay_get(l, id);
 	if (r) {
 		*rec = json_incref(r);
 		return 0;
@@ -282,7 +299,12 @@ int ledger_latest(struct ledger *l, const char *id, json_t **rec)
 
 json_t *ledger_pending(struct ledger *l, const char *id)
 {
-	return json_object_get(l->overlay, id);
+	return overlay_get(l, id);
+}
+
+bool ledger_is_pending(const struct ledger *l, const char *id)
+{
+	return json_object_get(l->overlay, id) != NULL;
 }
 
 char *ledger_new_id(struct ledger *l, const char *prefix)
@@ -306,6 +328,7 @@ static void written(void *ud, int status)
 		 * has replaced it already. */
 		const char *id;
 		json_t *rev;
+		l->changes += json_object_size(p->revs);
 		json_object_foreach(p->revs, id, rev) {
 			/* The committed version changed: what was derived from the old
 			 * one goes.  The new one, when this write was the last to it,
@@ -314,8 +337,11 @@ static void written(void *ud, int status)
 			cache_drop(l, id);
 			memo_drop(l, id);
 			json_t *o = json_object_get(l->overlay, id);
-			if (o && json_equal(json_object_get(o, "rev"), json_array_get(rev, 0))) {
-				cache_put(l, id, o, (size_t)json_integer_value(json_array_get(rev, 1)));
+			bool last = o && (json_is_string(o) ? o == json_array_get(rev, 2)
+				    : json_equal(json_object_get(o, "rev"), json_array_get(rev, 0)));
+			if (last) {
+				if (json_is_object(o))
+					cache_put(l, id, o, (size_t)json_integer_value(json_array_get(rev, 1)));
 				json_object_del(l->overlay, id);
 			}
 		}
@@ -338,6 +364,57 @@ static char *dump(json_t *j)
 }
 
 size_t ledger_inflight(const struct ledger *l) { return l->inflight; }
+uint64_t ledger_changes(const struct ledger *l) { return l->changes; }
+
+/* Every write of a record drops what was staged for it ahead of a deadline
+ * (sched.c), in the same transaction: a staged version is only ever applied
+ * to the version it was computed from. */
+static int drop_staged(struct commit_write *w, const char *id)
+{
+	char key[600];
+	if (snprintf(key, sizeof key, "%s%s", LEDGER_STAGE_PREFIX, id) >= (int)sizeof key)
+		return -EINVAL;
+	return commit_del_meta(w, key);
+}
+
+/* A prepared change: stamp the record with the time of the write, seal its
+ * audit entries, queue both; *text is the stored JSON for the overlay. */
+static int write_prepared(struct ledger *l, struct commit_write *w, const struct ledger_change *c,
+			  struct audit_head *head, json_t *revs, json_t **text)
+{
+	(void)l;
+	size_t plen = c->prep ? strlen(c->prep) : 0;
+	if (!c->prep_id || !c->prep_kind || !c->prep_state || plen < 2 || c->prep[0] != '{')
+		return -EINVAL;
+	int rc = drop_staged(w, c->prep_id);
+	if (rc < 0)
+		return rc;
+	char now[CLOCK_ISO_MAX];
+	clock_format(clock_now(), now);
+	for (size_t i = 0; i < c->n_prep_audits; i++) {
+		const char *a = c->prep_audits[i];
+		char *sealed = audit_seal_raw(a, strlen(a), now, head);
+		if (!sealed)
+			return -ENOMEM;
+		if ((rc = commit_put_audit(w, head->seq, c->prep_id, sealed)) < 0)
+			return rc;
+	}
+	/* {"updated_at":"<now>", <the record's members>} */
+	char *body;
+	if (asprintf(&body, "{\"updated_at\":\"%s\"%s%s", now, plen > 2 ? "," : "", c->prep + 1) < 0)
+		return -ENOMEM;
+	size_t len = strlen(body);
+	*text = json_stringn_nocheck(body, len);
+	if (!*text) {
+		free(body);
+		return -ENOMEM;
+	}
+	if ((rc = commit_put_record(w, c->prep_id, c->prep_kind, c->prep_state, c->old_kind,
+				    c->old_state, body)) < 0)
+		return rc;
+	json_object_set_new(revs, c->prep_id, json_pack("[I, I, O]", c->prep_rev, (json_int_t)len, *text));
+	return 0;
+}
 
 int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		 json_t **audit_only, size_t n_audit, const char *const *meta,
@@ -345,13 +422,23 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 {
 	struct commit_write *w = commit_write_new();
 	struct pending *p = calloc(1, sizeof *p);
-	json_t *revs = json_object();
+	json_t *revs = json_object(), *prepared = NULL;
 	struct audit_head head = l->head;
 	int rc = -ENOMEM;
 	if (!w || !p || !revs)
 		goto err;
+	prepared = json_array(); /* the overlay's text of each prepared change */
+	if (!prepared)
+		goto err;
 	for (size_t i = 0; i < n; i++) {
 		struct ledger_change *c = &changes[i];
+		if (!c->record) {
+			json_t *text = NULL;
+			if ((rc = write_prepared(l, w, c, &head, revs, &text)) < 0)
+				goto err;
+			json_array_append_new(prepared, text);
+			continue;
+		}
 		const char *id = json_string_value(json_object_get(c->record, "id"));
 		const char *kind = json_string_value(json_object_get(c->record, "kind"));
 		const char *state = json_string_value(json_object_get(c->record, "state"));
@@ -359,6 +446,8 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 			rc = -EINVAL;
 			goto err;
 		}
+		if ((rc = drop_staged(w, id)) < 0)
+			goto err;
 		if (c->audit) {
 			json_object_set_new(c->audit, "rev_after", json_incref(json_object_get(c->record, "rev")));
 			char *sealed = audit_seal(c->audit, &head);
@@ -374,8 +463,8 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		}
 		if ((rc = commit_put_record(w, id, kind, state, c->old_kind, c->old_state, body)) < 0)
 			goto err;
-		json_object_set_new(revs, id, json_pack("[O, I]", json_object_get(c->record, "rev"),
-							(json_int_t)body_len));
+		json_object_set_new(revs, id, json_pack("[O, I, O]", json_object_get(c->record, "rev"),
+							(json_int_t)body_len, c->record));
 	}
 	for (size_t i = 0; i < n_audit; i++) {
 		const char *id = json_string_value(json_object_get(audit_only[i], "id"));
@@ -394,12 +483,17 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		goto err;
 	/* Only now, with nothing left to fail, does the write become visible
 	 * to later decisions. */
-	for (size_t i = 0; i < n; i++) {
-		const char *id = json_string_value(json_object_get(changes[i].record, "id"));
+	for (size_t i = 0, k = 0; i < n; i++) {
 		/* A reference, not a copy: callers never change a record once
-		 * written (see ledger.h), and ledger_latest() hands out copies. */
+		 * written (see ledger.h). */
+		if (!changes[i].record) {
+			json_object_set(l->overlay, changes[i].prep_id, json_array_get(prepared, k++));
+			continue;
+		}
+		const char *id = json_string_value(json_object_get(changes[i].record, "id"));
 		json_object_set(l->overlay, id, changes[i].record);
 	}
+	json_decref(prepared);
 	l->head = head;
 	p->l = l;
 	p->revs = revs;
@@ -412,6 +506,7 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 err:
 	commit_write_free(w);
 	json_decref(revs);
+	json_decref(prepared);
 	free(p);
 	return rc;
 }

@@ -67,21 +67,37 @@ int ledger_latest(struct ledger *l, const char *id, json_t **rec);
 /* The version of `id` a write in flight will commit, or NULL (borrowed:
  * valid until the next loop turn; do not modify). */
 json_t *ledger_pending(struct ledger *l, const char *id);
+/* Whether a write of `id` is in flight (without decoding anything). */
+bool ledger_is_pending(const struct ledger *l, const char *id);
 
 /* A new record id "<prefix><number>" (caller frees).  Ids are never reused,
  * even when the write that took one fails. */
 char *ledger_new_id(struct ledger *l, const char *prefix);
 
+/* Metadata keys of enforcement staged ahead of a deadline (sched.c):
+ * "stage/<id>".  Every write of a record deletes its key. */
+#define LEDGER_STAGE_PREFIX "stage/"
+
 /* One change of a write: the record's new version and its audit entry. */
 struct ledger_change {
 	json_t *record;        /* full new record; the ledger keeps a reference:
-				* never modify it after ledger_write() */
+				* never modify it after ledger_write().  NULL
+				* for a prepared change (below) */
 	const char *old_kind;  /* NULL for a new record */
 	const char *old_state;
 	json_t *audit;         /* audit entry to seal; borrowed; sealed in place */
 	char **encoded;        /* NULL, or set to a copy of the record's stored
 				* JSON (caller frees): a reply can carry those
 				* bytes instead of encoding the record again */
+	/* A prepared change (record NULL): enforcement computed ahead of its
+	 * deadline.  The record's JSON text without "updated_at" (the ledger
+	 * stamps the time of the write), its id, kind, state and rev, and its
+	 * audit entries' text for audit_seal_raw(), all borrowed. */
+	const char *prep;
+	const char *prep_id, *prep_kind, *prep_state;
+	json_int_t prep_rev;
+	const char *const *prep_audits;
+	size_t n_prep_audits;
 };
 
 /*
@@ -97,6 +113,8 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 
 /* Writes queued or in flight through this ledger. */
 size_t ledger_inflight(const struct ledger *l);
+/* Record changes committed since the ledger was opened. */
+uint64_t ledger_changes(const struct ledger *l);
 
 /* The audit head including writes in flight. */
 const struct audit_head *ledger_audit_head(const struct ledger *l);

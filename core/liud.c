@@ -384,7 +384,7 @@ static int run(struct daemon *d)
 	if (record && (rc = record_activation(d, folder_version)) < 0)
 		goto err_rpc;
 	if ((rc = sched_new(&d->sched, d->loop, d->store, d->ledger, rpc_rules(d->rpc),
-			    c->enforce_batch)) < 0) {
+			    c->enforce_batch, (int64_t)c->stage_hours * 3600)) < 0) {
 		log_err("liud: start-up failed error=\"%s\"", liu_strerror(rc));
 		goto err_rpc;
 	}

@@ -31,7 +31,7 @@ json_t *packs_history(struct store *st, size_t limit)
 {
 	json_t *out = json_array();
 	struct store_list l;
-	if (store_meta_scan(st, HIST_PREFIX, true, limit, &l) < 0)
+	if (store_meta_scan(st, HIST_PREFIX, true, NULL, limit, &l) < 0)
 		return out;
 	for (size_t i = 0; i < l.n; i++) {
 		json_t *e = json_loadb(l.items[i].body, l.items[i].len, 0, NULL);
@@ -50,7 +50,7 @@ int packs_find(struct store *st, const char *prefix, char **version)
 	char key[96];
 	snprintf(key, sizeof key, PACK_PREFIX "%s", prefix);
 	struct store_list l;
-	int rc = store_meta_scan(st, key, false, 2, &l);
+	int rc = store_meta_scan(st, key, false, NULL, 2, &l);
 	if (rc < 0)
 		return rc;
 	if (l.n == 0)

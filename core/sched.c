@@ -58,10 +58,33 @@ struct sched {
 	struct waiter *waiters;
 	char next_iso[CLOCK_ISO_MAX];
 	struct sched_stats stats;
+	/* Staging (see "staging" below): the hooks of the next deadline run in
+	 * idle time before it, their results kept in the store. */
+	int64_t stage_secs;  /* how long before a deadline staging starts (0: never) */
+	uv_timer_t stage_timer;
+	struct {
+		bool active, done;
+		int64_t at;         /* the instant being staged */
+		json_t *lanes;      /* [[kind, state|null]] of every hook due at `at` */
+		size_t lane;
+		char *after;
+		int inflight;
+		uint64_t staged, ready, seen, failed;
+		uint64_t changes_at_start; /* ledger_changes() when the pass began */
+		int64_t started_ms, retry_ms, next_pass_ms;
+	} stg;
+	/* Applying what was staged, at the start of a run */
+	bool applying;
+	char *apply_after;     /* metadata key cursor */
+	json_t *applied;       /* ids applied for the instant applied_at */
+	int64_t applied_at;
 };
 
 static void arm(struct sched *s);
 static void step_cb(uv_timer_t *t);
+static void stage_maybe_start(struct sched *s, struct deadline *d);
+static void stage_reset(struct sched *s);
+static bool apply_step(struct sched *s);
 
 static void timer_cb(uv_timer_t *t)
 {
@@ -120,7 +143,7 @@ static void plan(struct sched *s)
 }
 
 int sched_new(struct sched **out, uv_loop_t *loop, struct store *st, struct ledger *l,
-	      struct rules *rules, int batch)
+	      struct rules *rules, int batch, int64_t stage_secs)
 {
 	struct sched *s = calloc(1, sizeof *s);
 	if (!s)
@@ -130,10 +153,13 @@ int sched_new(struct sched **out, uv_loop_t *loop, struct store *st, struct ledg
 	s->l = l;
 	s->rules = rules;
 	s->batch = batch > 0 ? batch : 2000;
+	s->stage_secs = stage_secs > 0 ? stage_secs : 0;
 	uv_timer_init(loop, &s->timer);
 	uv_timer_init(loop, &s->step);
-	s->timer.data = s->step.data = s;
-	s->open_handles = 2;
+	uv_timer_init(loop, &s->stage_timer);
+	s->timer.data = s->step.data = s->stage_timer.data = s;
+	s->open_handles = 3;
+	s->applied = json_object();
 	plan(s);
 	arm(s);
 	*out = s;
@@ -149,6 +175,10 @@ static void closed(uv_handle_t *h)
 	json_decref(s->lanes);
 	json_decref(s->seen);
 	json_decref(s->report);
+	json_decref(s->stg.lanes);
+	json_decref(s->applied);
+	free(s->stg.after);
+	free(s->apply_after);
 	free(s->after);
 	free(s);
 }
@@ -158,8 +188,10 @@ void sched_close(struct sched *s)
 	s->stopping = true;
 	uv_timer_stop(&s->timer);
 	uv_timer_stop(&s->step);
+	uv_timer_stop(&s->stage_timer);
 	uv_close((uv_handle_t *)&s->timer, closed);
 	uv_close((uv_handle_t *)&s->step, closed);
+	uv_close((uv_handle_t *)&s->stage_timer, closed);
 }
 
 bool sched_running(const struct sched *s) { return s->running; }
@@ -229,6 +261,17 @@ static void start_run(struct sched *s, size_t i)
 	}
 	if (!s->report)
 		s->report = json_pack("{s:[]}", "enforced");
+	/* What was staged for this instant goes first (each staged record gets
+	 * all its deadlines of the instant at once); the lanes then see only
+	 * the records that were not staged. */
+	stage_reset(s);
+	if (s->applied_at != d->at) {
+		json_object_clear(s->applied);
+		s->applied_at = d->at;
+	}
+	s->applying = s->stage_secs > 0;
+	free(s->apply_after);
+	s->apply_after = NULL;
 	char iso[CLOCK_ISO_MAX];
 	log_info("sched: enforcing measure=%s deadline=%s lanes=%zu", d->measure,
 		 clock_format(d->at, iso), json_array_size(s->lanes));
@@ -353,6 +396,8 @@ static void step_cb(uv_timer_t *t)
 			end_run(s, true);
 		return;
 	}
+	if (s->applying && apply_step(s))
+		return;
 	struct deadline *d = &s->dl[s->cur];
 	json_t *records = json_array(), *audits = json_array(), *olds = json_array();
 	int budget = s->batch, rc = 0;
@@ -383,7 +428,7 @@ static void step_cb(uv_timer_t *t)
 			handled = i + 1;
 			const char *id = list.items[i].id;
 			budget--;
-			if (json_object_get(s->seen, id))
+			if (json_object_get(s->seen, id) || json_object_get(s->applied, id))
 				continue;
 			json_object_set_new(s->seen, id, json_true());
 			s->visited++;
@@ -511,6 +556,7 @@ static void arm(struct sched *s)
 			s->report = NULL;
 			notify(s, rep);
 		}
+		stage_maybe_start(s, d);
 		uv_timer_start(&s->timer, timer_cb, (uint64_t)(wait < TICK_MS ? wait : TICK_MS), 0);
 		return;
 	}
@@ -526,6 +572,7 @@ static void arm(struct sched *s)
 void sched_set_rules(struct sched *s, struct rules *rules)
 {
 	s->rules = rules;
+	stage_reset(s); /* staged under the old pack: staged again under the new one */
 	if (s->running) {
 		/* The run's batch in flight finishes; the rest is planned again
 		 * under the new pack.  Idempotence makes the restart safe. */
@@ -614,4 +661,456 @@ json_t *sched_deadlines(struct sched *s, size_t limit, bool include_done)
 	}
 	free(taken);
 	return out;
+}
+
+/* --- staging: enforcement computed ahead of its deadline ------------------ */
+
+/*
+ * An expiry hook's result depends only on the record and the deadline, so
+ * it can be computed before the deadline.  From `stage_secs` before the next
+ * deadline, in idle steps like a run's, every record its hooks apply to
+ * (all the deadlines at that instant, chained in order) is run through them
+ * and the outcome is kept in the store under "stage/<id>": the new version
+ * as JSON text without "updated_at", and the audit entries as text without
+ * their time and seal.  At the deadline the run applies these first, with
+ * no decoding, no Lua and no encoding: stamp, seal, write.
+ *
+ * A staged outcome is only ever applied to the version it came from: every
+ * write of a record deletes its key in the same transaction (ledger.c), a
+ * record with a write in flight is not staged, and a row names the instant
+ * and the pack version it was computed for (a reload or a moved deadline
+ * makes it stale: the run then takes the record through its hooks as
+ * usual).  The rows are durable hints: after a restart, staging goes on
+ * where they are missing and a catch-up run applies them.
+ *
+ * Row: header JSON {"at","pack","kind","state","rev","old_kind","old_state",
+ * "changes"} "\n" record text "\n" audit text ("\n" audit text)...
+ */
+
+#define STAGE_BATCH 64
+
+static void stage_reset(struct sched *s)
+{
+	uv_timer_stop(&s->stage_timer);
+	s->stg.active = s->stg.done = false;
+	s->stg.at = 0;
+	json_decref(s->stg.lanes);
+	s->stg.lanes = NULL;
+	s->stg.lane = 0;
+	free(s->stg.after);
+	s->stg.after = NULL;
+}
+
+static void add_lane(json_t *lanes, json_t *want)
+{
+	size_t k;
+	json_t *l;
+	json_array_foreach(lanes, k, l)
+		if (json_equal(l, want)) {
+			json_decref(want);
+			return;
+		}
+	json_array_append_new(lanes, want);
+}
+
+/* The lanes of `hooks`, added to `lanes` once each. */
+static void add_lanes(json_t *lanes, const json_t *hooks)
+{
+	size_t i, j;
+	json_t *h, *st;
+	json_array_foreach(hooks, i, h) {
+		json_t *kind = json_object_get(h, "kind"), *states = json_object_get(h, "states");
+		if (json_array_size(states) == 0)
+			add_lane(lanes, json_pack("[O, n]", kind));
+		json_array_foreach(states, j, st)
+			add_lane(lanes, json_pack("[O, O]", kind, st));
+	}
+}
+
+/* Parses a row's header; true when it was staged for `at` under the live pack. */
+static bool row_valid(struct sched *s, const char *row, size_t len, int64_t at, json_t **hdr)
+{
+	const char *nl = memchr(row, '\n', len);
+	*hdr = nl ? json_loadb(row, (size_t)(nl - row), 0, NULL) : NULL;
+	const char *pack = json_string_value(json_object_get(*hdr, "pack"));
+	return *hdr && json_integer_value(json_object_get(*hdr, "at")) == at && pack &&
+	       strcmp(pack, rules_version(s->rules)) == 0;
+}
+
+/* Runs record `rec` through every hook due at `at`, in order.  Returns 1
+ * with *row, 0 when nothing changes, or a negative code (a hook failed: the
+ * run will meet the record again and say so). */
+static int stage_record(struct sched *s, json_t *rec, int64_t at, char **row)
+{
+	json_t *cur = json_incref(rec), *audits = json_array();
+	char dl[CLOCK_ISO_MAX];
+	clock_format(at, dl);
+	int rc = 0;
+	for (size_t i = 0; i < s->ndl && rc >= 0; i++) {
+		struct deadline *d = &s->dl[i];
+		if (d->at != at || d->enforced ||
+		    !sched_hooks_match(d->hooks, json_string_value(json_object_get(cur, "kind")),
+				       json_string_value(json_object_get(cur, "state"))))
+			continue;
+		json_t *out;
+		int st = rules_expire(s->rules, d->measure, cur, at, &out);
+		if (st < 0) {
+			rc = st;
+		} else if (st == 1) {
+			json_t *res = json_object_get(out, "record");
+			json_int_t rev = json_integer_value(json_object_get(cur, "rev"));
+			json_t *next = json_copy(cur);
+			json_object_set_new(next, "rev", json_integer(rev + 1));
+			json_object_set(next, "state", json_object_get(res, "state"));
+			json_object_set(next, "data", json_object_get(res, "data"));
+			/* The entry the run would write (add_change), less its time. */
+			json_t *a = json_pack(
+				"{s:{s:i, s:s, s:[s]}, s:s, s:s, s:s, s:s, s:O, s:I, s:O, s:O, s:s, s:s, s:O, s:I}",
+				"peer", "uid", (int)getuid(), "user", "liud", "roles", "admin", "method",
+				"enforce", "action", "expire", "measure", d->measure, "deadline", dl, "id",
+				json_object_get(cur, "id"), "rev_before", rev, "state_before",
+				json_object_get(cur, "state"), "state_after", json_object_get(res, "state"),
+				"rules_version", rules_version(s->rules), "outcome", "ok", "events",
+				json_object_get(out, "events"), "rev_after", rev + 1);
+			if (!next || !a || json_array_append_new(audits, a) < 0)
+				rc = -ENOMEM;
+			json_decref(cur);
+			cur = next;
+		}
+		json_decref(out);
+	}
+	if (rc < 0 || json_array_size(audits) == 0) {
+		json_decref(cur);
+		json_decref(audits);
+		return rc;
+	}
+	json_t *fin = json_copy(cur);
+	json_object_del(fin, "updated_at");
+	json_t *hdr = json_pack("{s:I, s:s, s:O, s:O, s:O, s:O, s:O, s:I}", "at", (json_int_t)at,
+				"pack", rules_version(s->rules), "kind", json_object_get(cur, "kind"),
+				"state", json_object_get(cur, "state"), "rev", json_object_get(cur, "rev"),
+				"old_kind", json_object_get(rec, "kind"), "old_state",
+				json_object_get(rec, "state"), "changes", (json_int_t)json_array_size(audits));
+	char *h = hdr ? json_dumps(hdr, JSON_COMPACT) : NULL;
+	char *r = fin ? json_dumps(fin, JSON_COMPACT) : NULL;
+	size_t len = 0;
+	FILE *f = h && r ? open_memstream(row, &len) : NULL;
+	if (f) {
+		fprintf(f, "%s\n%s", h, r);
+		size_t i;
+		json_t *a;
+		json_array_foreach(audits, i, a) {
+			char *t = json_dumps(a, JSON_COMPACT);
+			fprintf(f, "\n%s", t ? t : "");
+			rc = t ? rc : -ENOMEM;
+			free(t);
+		}
+		fclose(f);
+	} else {
+		rc = -ENOMEM;
+	}
+	if (rc < 0 && f)
+		free(*row);
+	free(h);
+	free(r);
+	json_decref(hdr);
+	json_decref(fin);
+	json_decref(cur);
+	json_decref(audits);
+	return rc < 0 ? rc : 1;
+}
+
+static void stage_step_cb(uv_timer_t *t);
+
+static void stage_written(void *ud, int status)
+{
+	struct sched *s = ud;
+	s->stg.inflight--;
+	if (s->stopping)
+		return;
+	if (status < 0) {
+		log_err("sched: staging batch failed error=\"%s\"; staging again later",
+			liu_strerror(status));
+		stage_reset(s);
+		s->stg.retry_ms = clock_now_ms() + 60 * 1000;
+		return;
+	}
+	if (s->stg.active && s->stg.inflight < MAX_INFLIGHT)
+		uv_timer_start(&s->stage_timer, stage_step_cb, 0, 0);
+}
+
+static void stage_maybe_start(struct sched *s, struct deadline *d)
+{
+	if (s->stage_secs == 0 || s->stopping || s->running || s->stg.active ||
+	    clock_now_ms() < s->stg.retry_ms || d->at - clock_now() > s->stage_secs)
+		return;
+	/* Staged already: pass again over the lanes once records were written
+	 * since (new records, and those whose staged outcome a write dropped),
+	 * at most every 10 times as long as a pass takes. */
+	if (s->stg.done && s->stg.at == d->at &&
+	    (ledger_changes(s->l) == s->stg.changes_at_start || clock_now_ms() < s->stg.next_pass_ms))
+		return;
+	stage_reset(s);
+	s->stg.active = true;
+	s->stg.at = d->at;
+	s->stg.lanes = json_array();
+	for (size_t i = 0; i < s->ndl; i++)
+		if (s->dl[i].at == d->at && !s->dl[i].enforced)
+			add_lanes(s->stg.lanes, s->dl[i].hooks);
+	s->stg.staged = s->stg.ready = s->stg.seen = s->stg.failed = 0;
+	s->stg.started_ms = clock_now_ms();
+	s->stg.changes_at_start = ledger_changes(s->l);
+	char iso[CLOCK_ISO_MAX];
+	log_info("sched: staging deadline=%s lanes=%zu", clock_format(d->at, iso),
+		 json_array_size(s->stg.lanes));
+	uv_timer_start(&s->stage_timer, stage_step_cb, 0, 0);
+}
+
+/* One idle step of staging: like a run's step, bounded by count and time. */
+static void stage_step_cb(uv_timer_t *t)
+{
+	struct sched *s = t->data;
+	if (!s->stg.active || s->running || s->stopping)
+		return;
+	struct deadline *d = next_due(s);
+	if (!d || d->at != s->stg.at || clock_now() >= d->at) {
+		stage_reset(s); /* the plan moved, or the deadline came: the run takes over */
+		return;
+	}
+	int64_t step_end = clock_now_ms() + STEP_MS;
+	json_t *rows = json_array(); /* key, value, key, value, ... */
+	int rc = 0;
+	bool out_of_time = false;
+	while (json_array_size(rows) < 2 * STAGE_BATCH && !out_of_time && rc == 0) {
+		json_t *lane = json_array_get(s->stg.lanes, s->stg.lane);
+		if (!lane) {
+			s->stg.active = false;
+			s->stg.done = true;
+			break;
+		}
+		struct store_list list;
+		if ((rc = store_list(s->st, json_string_value(json_array_get(lane, 0)),
+				     json_string_value(json_array_get(lane, 1)), s->stg.after, 16, &list)) < 0)
+			break;
+		size_t handled = 0;
+		for (size_t i = 0; i < list.n; i++) {
+			if (i > 0 && clock_now_ms() >= step_end) {
+				out_of_time = true;
+				break;
+			}
+			handled = i + 1;
+			const char *id = list.items[i].id;
+			s->stg.seen++;
+			if (ledger_is_pending(s->l, id))
+				continue; /* a write in flight: the run takes this one */
+			char key[600], *old;
+			size_t olen;
+			snprintf(key, sizeof key, "%s%s", LEDGER_STAGE_PREFIX, id);
+			if (store_meta_get(s->st, key, &old, &olen) == 0) {
+				json_t *hdr;
+				bool valid = row_valid(s, old, olen, s->stg.at, &hdr);
+				json_decref(hdr);
+				free(old);
+				if (valid) {
+					s->stg.ready++;
+					continue; /* staged by an earlier pass */
+				}
+			}
+			json_t *rec = json_loadb(list.items[i].body, list.items[i].len, 0, NULL);
+			char *row = NULL;
+			int st = rec ? stage_record(s, rec, s->stg.at, &row) : -EIO;
+			json_decref(rec);
+			if (st < 0) {
+				s->stg.failed++;
+				continue;
+			}
+			if (st == 1) {
+				json_array_append_new(rows, json_string(key));
+				json_array_append_new(rows, json_string_nocheck(row));
+				free(row);
+				s->stg.staged++;
+				s->stg.ready++;
+			}
+		}
+		free(s->stg.after);
+		s->stg.after = NULL;
+		if (handled < list.n || list.next)
+			s->stg.after = handled ? strdup(list.items[handled - 1].id) : NULL;
+		else
+			s->stg.lane++;
+		store_list_free(&list);
+		if (clock_now_ms() >= step_end)
+			out_of_time = true;
+	}
+	size_t n = json_array_size(rows);
+	if (rc < 0) {
+		log_err("sched: staging stopped error=\"%s\"", liu_strerror(rc));
+		stage_reset(s);
+		s->stg.retry_ms = clock_now_ms() + 60 * 1000;
+	} else if (n > 0) {
+		const char **meta = calloc(n + 1, sizeof *meta);
+		for (size_t i = 0; meta && i < n; i++)
+			meta[i] = json_string_value(json_array_get(rows, i));
+		rc = meta ? ledger_write(s->l, NULL, 0, NULL, 0, meta, stage_written, s) : -ENOMEM;
+		free(meta);
+		if (rc < 0) {
+			log_err("sched: staging batch not queued error=\"%s\"", liu_strerror(rc));
+			stage_reset(s);
+			s->stg.retry_ms = clock_now_ms() + 60 * 1000;
+		} else {
+			s->stg.inflight++;
+		}
+	}
+	json_decref(rows);
+	if (s->stg.done) {
+		char iso[CLOCK_ISO_MAX];
+		int64_t ms = clock_now_ms() - s->stg.started_ms;
+		s->stg.next_pass_ms = clock_now_ms() + (ms * 10 > 1000 ? ms * 10 : 1000);
+		log_info("sched: staged deadline=%s records_seen=%" PRIu64 " records_staged=%" PRIu64
+			 " records_ready=%" PRIu64 " hook_failures=%" PRIu64 " ms=%" PRId64,
+			 clock_format(s->stg.at, iso), s->stg.seen, s->stg.staged, s->stg.ready,
+			 s->stg.failed, ms);
+	} else if (s->stg.active && s->stg.inflight < MAX_INFLIGHT) {
+		uv_timer_start(&s->stage_timer, stage_step_cb, 0, 0);
+	}
+}
+
+/*
+ * One step of applying staged rows at the start of a run.  Returns true when
+ * it handled the step (a batch written or queued), false when nothing is
+ * left to apply (the run goes on with its lanes).
+ */
+static bool apply_step(struct sched *s)
+{
+	struct deadline *d = &s->dl[s->cur];
+	int64_t step_end = clock_now_ms() + STEP_MS;
+	struct ledger_change *ch = calloc((size_t)s->batch, sizeof *ch);
+	char **bufs = calloc((size_t)s->batch, sizeof *bufs);
+	const char ***auds = calloc((size_t)s->batch, sizeof *auds);
+	json_t *hdrs = json_array();
+	size_t n = 0;
+	uint64_t changes = 0;
+	bool more = true;
+	int rc = ch && bufs && auds && hdrs ? 0 : -ENOMEM;
+	while (rc == 0 && n < (size_t)s->batch && clock_now_ms() < step_end) {
+		struct store_list list;
+		if ((rc = store_meta_scan(s->st, LEDGER_STAGE_PREFIX, false, s->apply_after, 16, &list)) < 0)
+			break;
+		if (list.n == 0) {
+			store_list_free(&list);
+			more = false;
+			break;
+		}
+		size_t i;
+		for (i = 0; i < list.n && n < (size_t)s->batch; i++) {
+			const char *id = list.items[i].id + strlen(LEDGER_STAGE_PREFIX);
+			json_t *hdr;
+			bool valid = row_valid(s, list.items[i].body, list.items[i].len, d->at, &hdr);
+			if (!valid || ledger_is_pending(s->l, id) || json_object_get(s->applied, id)) {
+				json_decref(hdr);
+				continue; /* stale, or a write in flight: the lanes take it */
+			}
+			/* Split the row into NUL-terminated lines: header, record, audits. */
+			size_t na = (size_t)json_integer_value(json_object_get(hdr, "changes"));
+			char *b = malloc(list.items[i].len + 1);
+			const char **a = calloc(na ? na : 1, sizeof *a);
+			if (!b || !a) {
+				free(b);
+				free(a);
+				json_decref(hdr);
+				rc = -ENOMEM;
+				break;
+			}
+			memcpy(b, list.items[i].body, list.items[i].len);
+			b[list.items[i].len] = '\0';
+			char *rec = strchr(b, '\n');
+			*rec++ = '\0';
+			char *p = strchr(rec, '\n');
+			size_t k = 0;
+			while (p && k < na) {
+				*p++ = '\0';
+				a[k++] = p;
+				p = strchr(p, '\n');
+			}
+			if (k != na) {
+				log_err("sched: a staged row is damaged id=%s; the run takes the record", id);
+				free(b);
+				free(a);
+				json_decref(hdr);
+				continue;
+			}
+			bufs[n] = b;
+			auds[n] = a;
+			/* The id lives in the listing, which goes before the write:
+			 * keep a copy in the header. */
+			json_object_set_new(hdr, "id", json_string(id));
+			json_array_append_new(hdrs, hdr);
+			ch[n] = (struct ledger_change){
+				.prep = rec, .prep_id = json_string_value(json_object_get(hdr, "id")),
+				.prep_kind = json_string_value(json_object_get(hdr, "kind")),
+				.prep_state = json_string_value(json_object_get(hdr, "state")),
+				.prep_rev = json_integer_value(json_object_get(hdr, "rev")),
+				.old_kind = json_string_value(json_object_get(hdr, "old_kind")),
+				.old_state = json_string_value(json_object_get(hdr, "old_state")),
+				.prep_audits = a, .n_prep_audits = na,
+			};
+			json_object_set_new(s->applied, id, json_true());
+			json_object_set_new(s->seen, id, json_true());
+			changes += na;
+			n++;
+		}
+		free(s->apply_after);
+		s->apply_after = strdup(list.items[i ? i - 1 : 0].id);
+		store_list_free(&list);
+	}
+	if (rc == 0 && n > 0) {
+		struct batch_ctx *b = calloc(1, sizeof *b);
+		rc = b ? ledger_write(s->l, ch, n, NULL, 0, NULL, batch_written, b) : -ENOMEM;
+		if (rc == 0) {
+			b->s = s;
+			b->n = n;
+			s->inflight++;
+			s->visited += n;
+			s->changed += changes;
+		} else {
+			free(b);
+		}
+	}
+	for (size_t j = 0; j < n; j++) {
+		free(bufs[j]);
+		free(auds[j]);
+	}
+	free(ch);
+	free(bufs);
+	free(auds);
+	json_decref(hdrs);
+	if (rc < 0) {
+		log_err("sched: applying staged enforcement failed error=\"%s\"; the run takes the records",
+			liu_strerror(rc));
+		s->applying = false;
+		return false;
+	}
+	if (!more) {
+		s->applying = false;
+		if (s->visited > 0)
+			log_info("sched: applied staged enforcement measure=%s records=%" PRIu64
+				 " changes=%" PRIu64, d->measure, s->visited, s->changed);
+		if (n == 0)
+			return false;
+	}
+	if (s->inflight < MAX_INFLIGHT)
+		uv_timer_start(&s->step, step_cb, 0, 0);
+	return true;
+}
+
+json_t *sched_staging(struct sched *s)
+{
+	char iso[CLOCK_ISO_MAX];
+	if (s->stage_secs == 0)
+		return json_pack("{s:b}", "enabled", 0);
+	return json_pack("{s:b, s:s?, s:b, s:b, s:I, s:I, s:I, s:I}", "enabled", 1, "at",
+			 s->stg.at ? clock_format(s->stg.at, iso) : NULL, "active", s->stg.active,
+			 "done", s->stg.done, "records_seen", (json_int_t)s->stg.seen,
+			 "records_staged", (json_int_t)s->stg.staged, "records_ready",
+			 (json_int_t)s->stg.ready, "hook_failures", (json_int_t)s->stg.failed);
 }

@@ -32,9 +32,11 @@ struct sched;
 
 typedef void (*sched_done_fn)(void *ud, json_t *report /* stolen */);
 
-/* Creates the scheduler for `rules` (borrowed; see sched_set_rules()). */
+/* Creates the scheduler for `rules` (borrowed; see sched_set_rules()),
+ * enforcing in batches of `batch` records, staging from `stage_secs` before
+ * each deadline (0: never; see sched.c). */
 int sched_new(struct sched **out, uv_loop_t *loop, struct store *st, struct ledger *l,
-	      struct rules *rules, int batch);
+	      struct rules *rules, int batch, int64_t stage_secs);
 /* Stops the timer; the struct is freed once its handles are closed. */
 void sched_close(struct sched *s);
 
@@ -61,6 +63,11 @@ const char *sched_next(struct sched *s);
 /* Whether one of a deadline's hooks ([{kind, states}], as rules_deadlines()
  * gives them) applies to a record of `kind` in `state`. */
 bool sched_hooks_match(const json_t *hooks, const char *kind, const char *state);
+
+/* {enabled, at, active, done, records_seen, records_staged (this pass),
+ * records_ready (staged and valid), hook_failures} of the last or current
+ * pass (new). */
+json_t *sched_staging(struct sched *s);
 
 /* True while a run is in progress. */
 bool sched_running(const struct sched *s);

@@ -492,8 +492,8 @@ int store_audit_of(struct store *st, const char *id, struct store_list *out)
 	return rc;
 }
 
-int store_meta_scan(struct store *st, const char *prefix, bool reverse, size_t limit,
-		    struct store_list *out)
+int store_meta_scan(struct store *st, const char *prefix, bool reverse, const char *after,
+		    size_t limit, struct store_list *out)
 {
 	memset(out, 0, sizeof *out);
 	size_t plen = strlen(prefix);
@@ -520,7 +520,14 @@ int store_meta_scan(struct store *st, const char *prefix, bool reverse, size_t l
 			     : mdb_cursor_get(cur, &k, &v, MDB_LAST);
 		seek[plen - 1]--;
 	} else {
+		size_t alen = after ? strlen(after) : 0;
+		if (alen > plen && alen < STORE_KEY_MAX && memcmp(after, prefix, plen) == 0) {
+			memcpy(seek, after, alen);
+			k.mv_size = alen;
+		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (rc == 0 && alen > plen && k.mv_size == alen && memcmp(k.mv_data, after, alen) == 0)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	while (rc == 0 && out->n < limit) {
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)

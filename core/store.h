@@ -80,10 +80,10 @@ int store_counts(struct store *st,
 int store_meta_get(struct store *st, const char *key, char **val, size_t *len);
 
 /* Metadata entries whose key starts with `prefix`, in key order (reverse:
- * newest last key first), at most `limit`.  Items carry the key as id and
- * the value as body. */
-int store_meta_scan(struct store *st, const char *prefix, bool reverse, size_t limit,
-		    struct store_list *out);
+ * newest last key first), at most `limit`; going forward, after key `after`
+ * when it is not NULL.  Items carry the key as id and the value as body. */
+int store_meta_scan(struct store *st, const char *prefix, bool reverse, const char *after,
+		    size_t limit, struct store_list *out);
 
 /* Audit entries of record `id` (ids of audit rows, oldest first), and rows by
  * sequence.  Both fill a store_list whose items carry the entry as body and

@@ -408,7 +408,7 @@ static void world_up(void)
 		uv_run(&W.loop, UV_RUN_ONCE);
 	FUZZ_CHECK(done > 0, "the initial activation was not written");
 	FUZZ_CHECK(sched_new(&W.sched, &W.loop, W.store, W.ledger, rpc_rules(W.rpc),
-			     W.conf.enforce_batch) == 0, "sched_new");
+			     W.conf.enforce_batch, (int64_t)W.conf.stage_hours * 3600) == 0, "sched_new");
 	rpc_set_sched(W.rpc, W.sched);
 	W.inputs = 0;
 	W.up = true;

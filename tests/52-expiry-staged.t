@@ -1,0 +1,135 @@
+#!/usr/bin/perl
+# Staged enforcement: the hooks of the next deadline run before it and their
+# outcomes are written at the deadline.  It must give exactly what a run
+# without staging gives (records and audit entries, but for their times),
+# and never apply an outcome to a version it was not computed from: a write
+# after staging, a reload, a restart (kill -9) in between.
+use strict;
+use warnings;
+use utf8;
+use Test::More;
+use lib 'tests/lib';
+use Liud;
+use File::Temp qw(tempdir);
+use Time::HiRes qw(sleep time);
+
+binmode Test::More->builder->$_, ':utf8' for qw(output failure_output todo_output);
+
+my $BEFORE = '2025-03-31T23:00:00+09:00';
+my $DEADLINE = '2025-04-01T00:00:00+09:00';
+my $tmp = tempdir('liud-stage-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+open my $cf, '>', "$tmp/nostage.conf" or die;
+print $cf "storage = { stage_hours = 0 }\n";
+close $cf;
+
+sub wait_for { my ($cond, $secs) = @_; my $end = time + $secs; while (time < $end) { return 1 if $cond->(); sleep 0.05 } return 0 }
+
+# The same applications on every daemon: submitted, confirmed, confirmed
+# with an incentive used, confirmed with a filing, rejected.
+sub fill {
+	my ($d) = @_;
+	my @ids;
+	for my $i (1 .. 12) {
+		push @ids, $d->ok_call('act', { action => 'submit', params => Liud::good_app(service_name => "SaaS $i") })->{record}{id};
+	}
+	$d->ok_call('act', { action => 'confirm', id => $ids[$_] }) for 4 .. 9;
+	$d->ok_call('act', { action => 'use_incentive', id => $ids[5], params => { incentive => 'audit_scope', used_on => '2025-03-31' } });
+	$d->ok_call('act', { action => 'file_liu_application', id => $ids[6], params => { type => 'application', filed_on => '2025-03-31' } });
+	$d->ok_call('act', { action => 'reject', id => $ids[10], params => { reason => '不備' } });
+	return @ids;
+}
+
+sub staged_done {
+	my ($d) = @_;
+	return wait_for(sub { my $s = $d->ok_call('status')->{staging}; $s->{done} && $s->{records_ready} == 11 }, 20);
+}
+
+# What must agree: records but for updated_at; history but for time and seal.
+sub snapshot {
+	my ($d, @ids) = @_;
+	my %out;
+	for my $id (@ids) {
+		my $r = $d->ok_call('record.get', { id => $id });
+		delete $r->{updated_at};
+		my $h = $d->ok_call('history', { id => $id })->{entries};
+		for my $e (@$h) { delete @{$e}{qw(time seq prev hash rules_version)}; delete $e->{peer}{pid} if $e->{peer} }
+		$out{$id} = { record => $r, history => $h };
+	}
+	return \%out;
+}
+
+sub cross {
+	my ($d) = @_;
+	$d->ok_call('clock.set', { now => $DEADLINE });
+	my $e = $d->ok_call('enforce', {});
+	return $e;
+}
+
+# --- the reference: no staging --------------------------------------------------
+my $a = Liud::start_daemon(clock => $BEFORE, conf => "$tmp/nostage.conf");
+my @ids = fill($a);
+ok(!$a->ok_call('status')->{staging}{enabled}, 'stage_hours = 0 turns staging off');
+$a->ok_call('act', { action => 'amend', id => $ids[1], params => { planned_liu_application => '2024-12' } });
+cross($a);
+my $want = snapshot($a, @ids);
+is($want->{ $ids[0] }{record}{state}, 'lapsed', 'reference: a submitted application lapses');
+is($want->{ $ids[4] }{record}{state}, 'ended', 'reference: a confirmed one ends');
+$a->stop;
+
+# --- staged, with a write after staging ----------------------------------------
+my $b = Liud::start_daemon(clock => $BEFORE);
+fill($b);
+ok(staged_done($b), 'staging runs within the hour before the deadline');
+my $st = $b->ok_call('status')->{staging};
+is($st->{records_ready}, 11, 'every affected application is staged (the rejected one is not affected)');
+is($st->{hook_failures}, 0, 'with no hook failure');
+is($b->ok_call('record.get', { id => $ids[0] })->{state}, 'submitted', 'staging changes nothing visible before the deadline');
+like($b->log_text, qr/sched: staged deadline=2025-04-01T00:00:00\+09:00 .*records_ready=11 /, 'staging is logged');
+# A write after staging: its staged outcome must not be used.
+$b->ok_call('act', { action => 'amend', id => $ids[1], params => { planned_liu_application => '2024-12' } });
+cross($b);
+like($b->log_text, qr/applied staged enforcement measure=special-measure records=1[01] /,
+     'the deadline applies the staged outcomes still valid (10, or 11 when a pass staged the amended one again)');
+my $got = snapshot($b, @ids);
+is_deeply($got, $want, 'records and audit entries are those of a run without staging');
+is($got->{ $ids[1] }{record}{data}{planned_liu_application}, '2024-12', 'the application written after staging has its change and its expiry');
+ok($b->ok_call('audit.verify')->{ok}, 'the audit chain verifies');
+is_deeply($b->ok_call('deadlines')->{deadlines}, [], 'every deadline is marked enforced');
+my $again = $b->ok_call('enforce', {});
+is_deeply($again->{enforced}, [], 'enforcing again changes nothing');
+$b->stop;
+
+# --- a reload between staging and the deadline ---------------------------------
+my $c = Liud::start_daemon(clock => $BEFORE);
+fill($c);
+ok(staged_done($c), 'staged');
+system('cp', '-r', 'rules/ismap-liu', "$tmp/pack") == 0 or die;
+open my $f, '>>', "$tmp/pack/50-expiry.lua" or die;
+print $f "\n-- a test edit: same hooks, another version\n";
+close $f;
+$c->ok_call('rules.reload', { path => "$tmp/pack" });
+ok(wait_for(sub { () = $c->log_text =~ /sched: staged deadline/g; scalar(() = $c->log_text =~ /sched: staged deadline/g) >= 2 }, 20),
+   'after a reload the deadline is staged again under the new pack');
+$c->ok_call('act', { action => 'amend', id => $ids[1], params => { planned_liu_application => '2024-12' } });
+cross($c);
+my $gc = snapshot($c, @ids);
+is_deeply($gc, $want, 'the outcome is the same');
+$c->stop;
+
+# --- kill -9 after staging; the catch-up applies what was staged ---------------
+my $dir = tempdir('liud-stage-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $d = Liud::start_daemon(clock => $BEFORE, dir => $dir);
+fill($d);
+$d->ok_call('act', { action => 'amend', id => $ids[1], params => { planned_liu_application => '2024-12' } });
+ok(staged_done($d), 'staged');
+$d->stop('KILL');
+$d->{opt}{clock} = '2025-04-01T01:00:00+09:00';
+$d->start;
+ok($d->alive, 'restarted after the deadline');
+like($d->log_text, qr/applied staged enforcement measure=special-measure records=11 /, 'the catch-up applied the staged outcomes');
+my $gd = snapshot($d, @ids);
+is_deeply($gd, $want, 'with the same outcome as a run without staging');
+ok($d->ok_call('audit.verify')->{ok}, 'the audit chain verifies');
+$d->stop;
+
+done_testing;
