@@ -400,10 +400,16 @@ static int write_prepared(struct ledger *l, struct commit_write *w, const struct
 			return rc;
 	}
 	/* {"updated_at":"<now>", <the record's members>} */
-	char *body;
-	if (asprintf(&body, "{\"updated_at\":\"%s\"%s%s", now, plen > 2 ? "," : "", c->prep + 1) < 0)
+	size_t nl = strlen(now), len = 15 + nl + 1 + (plen > 2 ? 1 : 0) + plen - 1;
+	char *body = malloc(len + 1);
+	if (!body)
 		return -ENOMEM;
-	size_t len = strlen(body);
+	char *p = mempcpy(body, "{\"updated_at\":\"", 15);
+	p = mempcpy(p, now, nl);
+	*p++ = '"';
+	if (plen > 2)
+		*p++ = ',';
+	memcpy(p, c->prep + 1, plen); /* the members, the closing brace and the NUL */
 	*text = json_stringn_nocheck(body, len);
 	if (!*text) {
 		free(body);

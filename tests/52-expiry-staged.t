@@ -44,13 +44,13 @@ sub staged_done {
 	return wait_for(sub { my $s = $d->ok_call('status')->{staging}; $s->{done} && $s->{records_ready} == 11 }, 20);
 }
 
-# What must agree: records but for updated_at; history but for time and seal.
+# What must agree: records but for their times; history but for time and seal.
 sub snapshot {
 	my ($d, @ids) = @_;
 	my %out;
 	for my $id (@ids) {
 		my $r = $d->ok_call('record.get', { id => $id });
-		delete $r->{updated_at};
+		delete @{$r}{qw(updated_at created_at)};
 		my $h = $d->ok_call('history', { id => $id })->{entries};
 		for my $e (@$h) { delete @{$e}{qw(time seq prev hash rules_version)}; delete $e->{peer}{pid} if $e->{peer} }
 		$out{$id} = { record => $r, history => $h };
