@@ -683,8 +683,8 @@ json_t *sched_deadlines(struct sched *s, size_t limit, bool include_done)
  * usual).  The rows are durable hints: after a restart, staging goes on
  * where they are missing and a catch-up run applies them.
  *
- * Row: header JSON {"at","pack","kind","state","rev","old_kind","old_state",
- * "changes"} "\n" record text "\n" audit text ("\n" audit text)...
+ * Row: header (struct row_head) "\n" record text "\n" audit text ("\n"
+ * audit text)...  JSON text never holds a raw newline.
  */
 
 #define STAGE_BATCH 64
@@ -728,15 +728,55 @@ static void add_lanes(json_t *lanes, const json_t *hooks)
 	}
 }
 
-/* Parses a row's header; true when it was staged for `at` under the live pack. */
-static bool row_valid(struct sched *s, const char *row, size_t len, int64_t at, json_t **hdr)
+/* A row's header: "at\tpack\tkind\tstate\trev\told_kind\told_state\tchanges"
+ * (plain text: it is read for every staged record at the deadline). */
+struct row_head {
+	int64_t at, rev;
+	const char *pack, *kind, *state, *old_kind, *old_state;
+	size_t changes;
+};
+
+/* Parses the header at the start of `buf` (mutable, NUL-terminated: the
+ * fields are cut in place); returns the rest after its newline, or NULL. */
+static char *row_head_parse(char *buf, struct row_head *h)
 {
-	const char *nl = memchr(row, '\n', len);
-	*hdr = nl ? json_loadb(row, (size_t)(nl - row), 0, NULL) : NULL;
-	const char *pack = json_string_value(json_object_get(*hdr, "pack"));
-	return *hdr && json_integer_value(json_object_get(*hdr, "at")) == at && pack &&
-	       strcmp(pack, rules_version(s->rules)) == 0;
+	char *nl = strchr(buf, '\n');
+	if (!nl)
+		return NULL;
+	*nl = '\0';
+	char *f[8];
+	int n = 0;
+	for (char *p = buf; n < 8; n++) {
+		f[n] = p;
+		char *t = strchr(p, '\t');
+		if (!t) {
+			n++;
+			break;
+		}
+		*t = '\0';
+		p = t + 1;
+	}
+	if (n != 8)
+		return NULL;
+	h->at = strtoll(f[0], NULL, 10);
+	h->pack = f[1];
+	h->kind = f[2];
+	h->state = f[3];
+	h->rev = strtoll(f[4], NULL, 10);
+	h->old_kind = f[5];
+	h->old_state = f[6];
+	h->changes = (size_t)strtoull(f[7], NULL, 10);
+	return nl + 1;
 }
+
+/* Whether a row was staged for `at` under the live pack. */
+static bool row_valid(struct sched *s, const struct row_head *h, int64_t at)
+{
+	return h->at == at && strcmp(h->pack, rules_version(s->rules)) == 0;
+}
+
+/* A header field may hold no tab or newline (kinds and states are names). */
+static bool plain_field(const char *v) { return v && !strpbrk(v, "\t\n"); }
 
 /* Runs record `rec` through every hook due at `at`, in order.  Returns 1
  * with *row, 0 when nothing changes, or a negative code (a hook failed: the
@@ -787,12 +827,21 @@ static int stage_record(struct sched *s, json_t *rec, int64_t at, char **row)
 	}
 	json_t *fin = json_copy(cur);
 	json_object_del(fin, "updated_at");
-	json_t *hdr = json_pack("{s:I, s:s, s:O, s:O, s:O, s:O, s:O, s:I}", "at", (json_int_t)at,
-				"pack", rules_version(s->rules), "kind", json_object_get(cur, "kind"),
-				"state", json_object_get(cur, "state"), "rev", json_object_get(cur, "rev"),
-				"old_kind", json_object_get(rec, "kind"), "old_state",
-				json_object_get(rec, "state"), "changes", (json_int_t)json_array_size(audits));
-	char *h = hdr ? json_dumps(hdr, JSON_COMPACT) : NULL;
+	const char *kind = json_string_value(json_object_get(cur, "kind")),
+		   *state = json_string_value(json_object_get(cur, "state")),
+		   *old_kind = json_string_value(json_object_get(rec, "kind")),
+		   *old_state = json_string_value(json_object_get(rec, "state"));
+	if (!plain_field(kind) || !plain_field(state) || !plain_field(old_kind) || !plain_field(old_state)) {
+		json_decref(fin);
+		json_decref(cur);
+		json_decref(audits);
+		return 0; /* not stageable: the run takes it */
+	}
+	char *h = NULL;
+	if (asprintf(&h, "%lld\t%s\t%s\t%s\t%lld\t%s\t%s\t%zu", (long long)at, rules_version(s->rules),
+		     kind, state, (long long)json_integer_value(json_object_get(cur, "rev")), old_kind,
+		     old_state, json_array_size(audits)) < 0)
+		h = NULL;
 	char *r = fin ? json_dumps(fin, JSON_COMPACT) : NULL;
 	size_t len = 0;
 	FILE *f = h && r ? open_memstream(row, &len) : NULL;
@@ -814,7 +863,6 @@ static int stage_record(struct sched *s, json_t *rec, int64_t at, char **row)
 		free(*row);
 	free(h);
 	free(r);
-	json_decref(hdr);
 	json_decref(fin);
 	json_decref(cur);
 	json_decref(audits);
@@ -908,9 +956,8 @@ static void stage_step_cb(uv_timer_t *t)
 			size_t olen;
 			snprintf(key, sizeof key, "%s%s", LEDGER_STAGE_PREFIX, id);
 			if (store_meta_get(s->st, key, &old, &olen) == 0) {
-				json_t *hdr;
-				bool valid = row_valid(s, old, olen, s->stg.at, &hdr);
-				json_decref(hdr);
+				struct row_head h;
+				bool valid = row_head_parse(old, &h) && row_valid(s, &h, s->stg.at);
 				free(old);
 				if (valid) {
 					s->stg.ready++;
@@ -991,11 +1038,10 @@ static bool apply_step(struct sched *s)
 	struct ledger_change *ch = calloc(cap, sizeof *ch);
 	char **bufs = calloc(cap, sizeof *bufs);
 	const char ***auds = calloc(cap, sizeof *auds);
-	json_t *hdrs = json_array();
 	size_t n = 0;
 	uint64_t changes = 0;
 	bool more = true;
-	int rc = ch && bufs && auds && hdrs ? 0 : -ENOMEM;
+	int rc = ch && bufs && auds ? 0 : -ENOMEM;
 	while (rc == 0 && n < cap && clock_now_ms() < step_end) {
 		struct store_list list;
 		if ((rc = store_meta_scan(s->st, LEDGER_STAGE_PREFIX, false, s->apply_after, 64, &list)) < 0)
@@ -1008,59 +1054,55 @@ static bool apply_step(struct sched *s)
 		size_t i;
 		for (i = 0; i < list.n && n < cap; i++) {
 			const char *id = list.items[i].id + strlen(LEDGER_STAGE_PREFIX);
-			json_t *hdr;
-			bool valid = row_valid(s, list.items[i].body, list.items[i].len, d->at, &hdr);
-			if (!valid || ledger_is_pending(s->l, id) || json_object_get(s->applied, id)) {
-				json_decref(hdr);
-				continue; /* stale, or a write in flight: the lanes take it */
-			}
-			/* Split the row into NUL-terminated lines: header, record, audits. */
-			size_t na = (size_t)json_integer_value(json_object_get(hdr, "changes"));
-			char *b = malloc(list.items[i].len + 1);
-			const char **a = calloc(na ? na : 1, sizeof *a);
-			if (!b || !a) {
-				free(b);
-				free(a);
-				json_decref(hdr);
+			if (ledger_is_pending(s->l, id) || json_object_get(s->applied, id))
+				continue; /* a write in flight: the lanes take it */
+			/* A mutable copy, with the id after it (the listing goes
+			 * before the write): header, record and audit lines are
+			 * cut into strings in place. */
+			size_t len = list.items[i].len, idlen = strlen(id);
+			char *b = malloc(len + 1 + idlen + 1);
+			if (!b) {
 				rc = -ENOMEM;
 				break;
 			}
-			memcpy(b, list.items[i].body, list.items[i].len);
-			b[list.items[i].len] = '\0';
-			char *rec = strchr(b, '\n');
-			*rec++ = '\0';
+			memcpy(b, list.items[i].body, len);
+			b[len] = '\0';
+			char *bid = memcpy(b + len + 1, id, idlen + 1);
+			struct row_head h;
+			char *rec = row_head_parse(b, &h);
+			if (!rec || !row_valid(s, &h, d->at)) {
+				free(b);
+				continue; /* stale: the lanes take the record */
+			}
+			const char **a = calloc(h.changes ? h.changes : 1, sizeof *a);
+			if (!a) {
+				free(b);
+				rc = -ENOMEM;
+				break;
+			}
 			char *p = strchr(rec, '\n');
 			size_t k = 0;
-			while (p && k < na) {
+			while (p && k < h.changes) {
 				*p++ = '\0';
 				a[k++] = p;
 				p = strchr(p, '\n');
 			}
-			if (k != na) {
+			if (k != h.changes || h.changes == 0) {
 				log_err("sched: a staged row is damaged id=%s; the run takes the record", id);
 				free(b);
 				free(a);
-				json_decref(hdr);
 				continue;
 			}
 			bufs[n] = b;
 			auds[n] = a;
-			/* The id lives in the listing, which goes before the write:
-			 * keep a copy in the header. */
-			json_object_set_new(hdr, "id", json_string(id));
-			json_array_append_new(hdrs, hdr);
 			ch[n] = (struct ledger_change){
-				.prep = rec, .prep_id = json_string_value(json_object_get(hdr, "id")),
-				.prep_kind = json_string_value(json_object_get(hdr, "kind")),
-				.prep_state = json_string_value(json_object_get(hdr, "state")),
-				.prep_rev = json_integer_value(json_object_get(hdr, "rev")),
-				.old_kind = json_string_value(json_object_get(hdr, "old_kind")),
-				.old_state = json_string_value(json_object_get(hdr, "old_state")),
-				.prep_audits = a, .n_prep_audits = na,
+				.prep = rec, .prep_id = bid, .prep_kind = h.kind, .prep_state = h.state,
+				.prep_rev = h.rev, .old_kind = h.old_kind, .old_state = h.old_state,
+				.prep_audits = a, .n_prep_audits = h.changes,
 			};
 			json_object_set_new(s->applied, id, json_true());
 			json_object_set_new(s->seen, id, json_true());
-			changes += na;
+			changes += h.changes;
 			n++;
 		}
 		free(s->apply_after);
@@ -1087,7 +1129,6 @@ static bool apply_step(struct sched *s)
 	free(ch);
 	free(bufs);
 	free(auds);
-	json_decref(hdrs);
 	if (rc < 0) {
 		log_err("sched: applying staged enforcement failed error=\"%s\"; the run takes the records",
 			liu_strerror(rc));
