@@ -11,6 +11,10 @@
  * run cut short by a crash simply runs again, and records already changed no
  * longer match their hooks' states.
  *
+ * Staging: from `stage_secs` before a deadline the same hooks run in idle
+ * steps and each record's outcome is kept in the store; the run at the
+ * deadline writes those first (see sched.c).
+ *
  * The timer never trusts a long sleep: it wakes at least once a second and
  * compares the deadline with the (wall or test) clock, so a clock stepped
  * forwards or backwards neither expires anything early nor more than a
