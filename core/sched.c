@@ -1155,7 +1155,8 @@ json_t *sched_staging(struct sched *s)
 		return json_pack("{s:b}", "enabled", 0);
 	return json_pack("{s:b, s:s?, s:b, s:b, s:I, s:I, s:I, s:I}", "enabled", 1, "at",
 			 s->stg.at ? clock_format(s->stg.at, iso) : NULL, "active", s->stg.active,
-			 "done", s->stg.done, "records_seen", (json_int_t)s->stg.seen,
+			 /* done: the pass ended and its last rows are durable */
+			 "done", s->stg.done && s->stg.inflight == 0, "records_seen", (json_int_t)s->stg.seen,
 			 "records_staged", (json_int_t)s->stg.staged, "records_ready",
 			 (json_int_t)s->stg.ready, "hook_failures", (json_int_t)s->stg.failed);
 }
