@@ -26,6 +26,14 @@ static void not_found(struct rpc_call *c, const char *id)
 			    "en", "no such record"));
 }
 
+static bool has_control(const char *s, size_t len)
+{
+	unsigned char bad = 0;
+	for (size_t i = 0; i < len; i++)
+		bad |= (unsigned char)s[i] < 0x20;
+	return bad;
+}
+
 enum rpc_status rpc_m_record_get(struct rpc_call *c)
 {
 	const char *id;
@@ -33,13 +41,13 @@ enum rpc_status rpc_m_record_get(struct rpc_call *c)
 		return RPC_DONE;
 	/* The stored bytes are the record's JSON as this daemon encoded it: sent
 	 * as they are, with no decoding and encoding again.  Bytes that do not
-	 * look like one JSON object on one line (a damaged file) take the
-	 * decoding path, which says what is wrong. */
+	 * look like one JSON object on one line (a damaged file: jansson never
+	 * writes a raw control character) take the decoding path, which says
+	 * what is wrong instead of breaking the reply line. */
 	char *body;
 	size_t len;
 	int rc = store_get(c->rpc->d.store, id, &body, &len);
-	if (rc == 0 && len >= 2 && body[0] == '{' && body[len - 1] == '}' && !memchr(body, '\n', len) &&
-	    !memchr(body, '\r', len)) {
+	if (rc == 0 && len >= 2 && body[0] == '{' && body[len - 1] == '}' && !has_control(body, len)) {
 		struct rpc_part part = { body, len };
 		rpc_result_raw(c, &part, 1);
 		free(body);

@@ -160,6 +160,27 @@ for my $case ([ 'change', [2], 2, 'changed' ], [ 'delete', [3], 3, 'missing' ],
 	$t->stop;
 }
 
+# Damaged records: bytes with a raw newline are never sent as they are (they
+# would break the reply line): record.get decodes them, answers the record
+# on one line if they still parse, an error if not; the connection goes on.
+for my $case ([ qq({"id":"$n1",\n"kind":"note"}), 'result', 'still JSON: answered on one line' ],
+	      [ qq({"id":"$n1",\n"kind":), 'error', 'not JSON: an error reply, not its bytes' ]) {
+	my ($bytes, $want, $what) = @$case;
+	my $copy = "$dir/t-record-$want";
+	sh('cp', '-r', "$dir/backup1", $copy) or die;
+	sh($tamper, $copy, 'record', $n1, $bytes) or die 'tamper record failed';
+	my $t = start_on($copy);
+	my $s = $t->connect;
+	print $s json->encode({ jsonrpc => '2.0', id => 1, method => 'record.get', params => { id => $n1 } }), "\n";
+	print $s json->encode({ jsonrpc => '2.0', id => 2, method => 'status' }), "\n";
+	my @r = map { scalar <$s> } 1 .. 2;
+	close $s;
+	my $e = eval { json->decode($r[0]) };
+	ok($e && $e->{$want}, "a damaged record, $what") or diag($r[0] // 'no reply');
+	is(eval { json->decode($r[1])->{id} }, 2, '... and the next reply on the connection is intact');
+	$t->stop;
+}
+
 # --- fail closed ---------------------------------------------------------------------------
 {
 	local $ENV{LIUD_TEST_FAIL_COMMITS} = 1;

@@ -8,8 +8,10 @@
  *   tamper DBDIR delete SEQ     remove entry SEQ
  *   tamper DBDIR swap A B       exchange entries A and B
  *   tamper DBDIR truncate       remove the last entry
+ *   tamper DBDIR record ID TEXT replace record ID's stored bytes with TEXT
  */
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +32,7 @@ static int die(const char *what, int rc)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: tamper DBDIR change|delete|swap|truncate [SEQ [SEQ]]\n");
+		fprintf(stderr, "usage: tamper DBDIR change|delete|swap|truncate [SEQ [SEQ]] | record ID TEXT\n");
 		return 2;
 	}
 	MDB_env *env;
@@ -40,8 +42,9 @@ int main(int argc, char **argv)
 	mdb_env_create(&env);
 	mdb_env_set_maxdbs(env, 16);
 	mdb_env_set_mapsize(env, (size_t)1 << 30);
+	bool rec = strcmp(argv[2], "record") == 0;
 	if ((rc = mdb_env_open(env, argv[1], 0, 0600)) || (rc = mdb_txn_begin(env, NULL, 0, &txn)) ||
-	    (rc = mdb_dbi_open(txn, "audit", 0, &dbi)))
+	    (rc = mdb_dbi_open(txn, rec ? "records" : "audit", 0, &dbi)))
 		return die("open", rc);
 	unsigned char ka[8], kb[8];
 	MDB_val k = { 8, ka }, v, k2 = { 8, kb }, v2;
@@ -60,6 +63,9 @@ int main(int argc, char **argv)
 		p[11] = p[11] == 'X' ? 'Y' : 'X'; /* same length, different content */
 		v.mv_data = buf;
 		rc = mdb_put(txn, dbi, &k, &v, 0);
+	} else if (rec && argc == 5) {
+		MDB_val rk = { strlen(argv[3]), argv[3] }, rv = { strlen(argv[4]), argv[4] };
+		rc = mdb_put(txn, dbi, &rk, &rv, 0);
 	} else if (strcmp(op, "delete") == 0 && argc == 4) {
 		key(ka, strtoull(argv[3], NULL, 10));
 		rc = mdb_del(txn, dbi, &k, NULL);
