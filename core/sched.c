@@ -350,34 +350,53 @@ static void batch_written(void *ud, int status)
 		uv_timer_start(&s->step, step_cb, 0, 0);
 }
 
+/*
+ * What a hook's outcome `out` makes of `rec` at deadline `d`: *next, the
+ * record's next version (without "updated_at": the writer stamps it), and
+ * *entry, its audit entry (without "time").  Shared by a run and by
+ * staging, so that both write the same.  Returns 0 or -ENOMEM.
+ */
+static int expire_change(struct sched *s, const struct deadline *d, json_t *rec, json_t *out,
+			 json_t **next, json_t **entry)
+{
+	json_t *res = json_object_get(out, "record");
+	char dl[CLOCK_ISO_MAX];
+	clock_format(d->at, dl);
+	json_int_t rev = json_integer_value(json_object_get(rec, "rev"));
+	*next = json_copy(rec);
+	if (*next) {
+		json_object_set_new(*next, "rev", json_integer(rev + 1));
+		json_object_set(*next, "state", json_object_get(res, "state"));
+		json_object_set(*next, "data", json_object_get(res, "data"));
+		json_object_del(*next, "updated_at");
+	}
+	*entry = json_pack(
+		"{s:{s:i, s:s, s:[s]}, s:s, s:s, s:s, s:s, s:O, s:I, s:O, s:O, s:s, s:s, s:O, s:I}",
+		"peer", "uid", (int)getuid(), "user", "liud", "roles", "admin", "method", "enforce",
+		"action", "expire", "measure", d->measure, "deadline", dl, "id",
+		json_object_get(rec, "id"), "rev_before", rev, "state_before",
+		json_object_get(rec, "state"), "state_after", json_object_get(res, "state"),
+		"rules_version", rules_version(s->rules), "outcome", "ok", "events",
+		json_object_get(out, "events"), "rev_after", rev + 1);
+	if (!*next || !*entry) {
+		json_decref(*next);
+		json_decref(*entry);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* One change of the run: the record's next version and its audit entry. */
 static int add_change(struct sched *s, json_t *rec, json_t *out, json_t *records, json_t *audits,
 		      json_t *olds)
 {
-	struct deadline *d = &s->dl[s->cur];
-	json_t *res = json_object_get(out, "record");
-	char now[CLOCK_ISO_MAX], dl[CLOCK_ISO_MAX];
-	clock_format(clock_now(), now);
-	clock_format(d->at, dl);
-	json_t *next = json_copy(rec);
-	json_int_t rev = json_integer_value(json_object_get(rec, "rev"));
-	json_object_set_new(next, "rev", json_integer(rev + 1));
-	json_object_set(next, "state", json_object_get(res, "state"));
-	json_object_set(next, "data", json_object_get(res, "data"));
-	json_object_set_new(next, "updated_at", json_string(now));
-	json_t *audit = json_pack(
-		"{s:s, s:{s:i, s:s, s:[s]}, s:s, s:s, s:s, s:s, s:O, s:I, s:O, s:O, s:s, s:s, s:O}",
-		"time", now, "peer", "uid", (int)getuid(), "user", "liud", "roles", "admin",
-		"method", "enforce", "action", "expire", "measure", d->measure, "deadline", dl,
-		"id", json_object_get(rec, "id"), "rev_before", rev, "state_before",
-		json_object_get(rec, "state"), "state_after", json_object_get(res, "state"),
-		"rules_version", rules_version(s->rules), "outcome", "ok", "events",
-		json_object_get(out, "events"));
-	if (!next || !audit) {
-		json_decref(next);
-		json_decref(audit);
+	json_t *next, *audit;
+	if (expire_change(s, &s->dl[s->cur], rec, out, &next, &audit) < 0)
 		return -ENOMEM;
-	}
+	char now[CLOCK_ISO_MAX];
+	clock_format(clock_now(), now);
+	json_object_set_new(next, "updated_at", json_string(now));
+	json_object_set_new(audit, "time", json_string(now));
 	json_array_append_new(records, next);
 	json_array_append_new(audits, audit);
 	json_array_append_new(olds, json_pack("[O, O]", json_object_get(rec, "kind"),
@@ -784,8 +803,6 @@ static bool plain_field(const char *v) { return v && !strpbrk(v, "\t\n"); }
 static int stage_record(struct sched *s, json_t *rec, int64_t at, char **row)
 {
 	json_t *cur = json_incref(rec), *audits = json_array();
-	char dl[CLOCK_ISO_MAX];
-	clock_format(at, dl);
 	int rc = 0;
 	for (size_t i = 0; i < s->ndl && rc >= 0; i++) {
 		struct deadline *d = &s->dl[i];
@@ -798,25 +815,14 @@ static int stage_record(struct sched *s, json_t *rec, int64_t at, char **row)
 		if (st < 0) {
 			rc = st;
 		} else if (st == 1) {
-			json_t *res = json_object_get(out, "record");
-			json_int_t rev = json_integer_value(json_object_get(cur, "rev"));
-			json_t *next = json_copy(cur);
-			json_object_set_new(next, "rev", json_integer(rev + 1));
-			json_object_set(next, "state", json_object_get(res, "state"));
-			json_object_set(next, "data", json_object_get(res, "data"));
-			/* The entry the run would write (add_change), less its time. */
-			json_t *a = json_pack(
-				"{s:{s:i, s:s, s:[s]}, s:s, s:s, s:s, s:s, s:O, s:I, s:O, s:O, s:s, s:s, s:O, s:I}",
-				"peer", "uid", (int)getuid(), "user", "liud", "roles", "admin", "method",
-				"enforce", "action", "expire", "measure", d->measure, "deadline", dl, "id",
-				json_object_get(cur, "id"), "rev_before", rev, "state_before",
-				json_object_get(cur, "state"), "state_after", json_object_get(res, "state"),
-				"rules_version", rules_version(s->rules), "outcome", "ok", "events",
-				json_object_get(out, "events"), "rev_after", rev + 1);
-			if (!next || !a || json_array_append_new(audits, a) < 0)
+			json_t *next, *a;
+			if (expire_change(s, d, cur, out, &next, &a) < 0 ||
+			    json_array_append_new(audits, a) < 0) {
 				rc = -ENOMEM;
-			json_decref(cur);
-			cur = next;
+			} else {
+				json_decref(cur);
+				cur = next;
+			}
 		}
 		json_decref(out);
 	}
@@ -825,7 +831,7 @@ static int stage_record(struct sched *s, json_t *rec, int64_t at, char **row)
 		json_decref(audits);
 		return rc;
 	}
-	json_t *fin = json_copy(cur);
+	json_t *fin = json_copy(cur); /* the first change took "updated_at" off */
 	json_object_del(fin, "updated_at");
 	const char *kind = json_string_value(json_object_get(cur, "kind")),
 		   *state = json_string_value(json_object_get(cur, "state")),
