@@ -179,6 +179,14 @@ int show_status(const struct args *a, json_t *r)
 		free(u);
 		free(m);
 	}
+	json_t *stg = json_object_get(r, "staging");
+	if (stg && json_is_true(json_object_get(stg, "enabled")) && jstr(stg, "at")) {
+		s = xasprintf("deadline %s: %" JSON_INTEGER_FORMAT " records ready%s",
+			      jstr(stg, "at"), json_integer_value(json_object_get(stg, "records_ready")),
+			      json_is_true(json_object_get(stg, "done")) ? "" : " (a pass is running)");
+		kv(&t, "staged", s);
+		free(s);
+	}
 	json_t *memo = json_object_get(r, "eval_memo");
 	if (memo) {
 		json_int_t hits = json_integer_value(json_object_get(memo, "hits"));

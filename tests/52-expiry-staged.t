@@ -81,6 +81,8 @@ my $b = Liud::start_daemon(clock => $BEFORE);
 fill($b);
 ok(staged_done($b), 'staging runs within the hour before the deadline');
 my $st = $b->ok_call('status')->{staging};
+like(`bin/liuctl --socket $b->{sock} status 2>&1`, qr/staged:\s+deadline 2025-04-01T00:00:00\+09:00: 11 records ready/,
+     'liuctl status shows what is staged');
 is($st->{records_ready}, 11, 'every affected application is staged (the rejected one is not affected)');
 is($st->{hook_failures}, 0, 'with no hook failure');
 is($b->ok_call('record.get', { id => $ids[0] })->{state}, 'submitted', 'staging changes nothing visible before the deadline');
