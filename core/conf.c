@@ -218,30 +218,28 @@ int conf_load(struct conf *c, const char *path, char **err)
 	}
 	json_t *sto = json_object_get(o, "storage");
 	if (sto) {
-		if ((rc = get_int(sto, "map_mib", 1, 1 << 20, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->map_size = (size_t)n << 20;
-		if ((rc = get_int(sto, "max_map_mib", 1, 1 << 24, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->max_map_size = (size_t)n << 20;
-		if ((rc = get_int(sto, "enforce_batch", 1, 1000000, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->enforce_batch = (int)n;
-		if ((rc = get_int(sto, "cache_mib", 0, 65536, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->cache_bytes = (size_t)n << 20;
-		if ((rc = get_int(sto, "stage_hours", 0, 8760, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->stage_hours = (int)n;
-		if ((rc = get_int(sto, "memo_mib", 0, 65536, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->memo_bytes = (size_t)n << 20;
+		/* Sizes in MiB go to bytes; counts and hours are kept as they are. */
+		struct {
+			const char *key;
+			long long min, max;
+			size_t *bytes; /* set from MiB, or */
+			int *count;    /* set as is */
+		} const keys[] = {
+			{ "map_mib", 1, 1 << 20, &c->map_size, NULL },
+			{ "max_map_mib", 1, 1 << 24, &c->max_map_size, NULL },
+			{ "enforce_batch", 1, 1000000, NULL, &c->enforce_batch },
+			{ "stage_hours", 0, 8760, NULL, &c->stage_hours },
+			{ "cache_mib", 0, 65536, &c->cache_bytes, NULL },
+			{ "memo_mib", 0, 65536, &c->memo_bytes, NULL },
+		};
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+			if ((rc = get_int(sto, keys[i].key, keys[i].min, keys[i].max, &n, path, err)) < 0)
+				goto out;
+			if (rc == 0 && keys[i].bytes)
+				*keys[i].bytes = (size_t)n << 20;
+			else if (rc == 0)
+				*keys[i].count = (int)n;
+		}
 	}
 	rc = 0;
 out:
