@@ -38,7 +38,9 @@ struct ledger {
 /* Per write: what to undo or confirm once the commit is known. */
 struct pending {
 	struct ledger *l;
-	json_t *revs;                /* id -> [rev this write puts, bytes stored] */
+	json_t *revs;                /* id -> [rev this write puts, bytes stored,
+				      * the version, and for a prepared change
+				      * with a memo entry: its head, its body] */
 	struct audit_head head;      /* head after this write */
 	commit_cb cb;
 	void *ud;
@@ -343,6 +345,14 @@ static void written(void *ud, int status)
 				if (json_is_object(o))
 					cache_put(l, id, o, (size_t)json_integer_value(json_array_get(rev, 1)));
 				json_object_del(l->overlay, id);
+				json_t *mh = json_array_get(rev, 3), *mb = json_array_get(rev, 4);
+				if (mh && mb) {
+					struct ledger_memo m = {
+						.head = json_string_value(mh), .head_len = json_string_length(mh),
+						.body = json_string_value(mb), .body_len = json_string_length(mb),
+					};
+					ledger_memo_put(l, id, &m);
+				}
 			}
 		}
 		l->committed = p->head;
@@ -418,7 +428,13 @@ static int write_prepared(struct ledger *l, struct commit_write *w, const struct
 	if ((rc = commit_put_record(w, c->prep_id, c->prep_kind, c->prep_state, c->old_kind,
 				    c->old_state, body)) < 0)
 		return rc;
-	json_object_set_new(revs, c->prep_id, json_pack("[I, I, O]", c->prep_rev, (json_int_t)len, *text));
+	json_t *rev = json_pack("[I, I, O]", c->prep_rev, (json_int_t)len, *text);
+	if (rev && c->prep_memo) {
+		json_array_append_new(rev, json_stringn_nocheck(c->prep_memo->head, c->prep_memo->head_len));
+		json_array_append_new(rev, json_stringn_nocheck(c->prep_memo->body, c->prep_memo->body_len));
+	}
+	if (!rev || json_object_set_new(revs, c->prep_id, rev) < 0)
+		return -ENOMEM;
 	return 0;
 }
 

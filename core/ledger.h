@@ -98,6 +98,10 @@ struct ledger_change {
 	json_int_t prep_rev;
 	const char *const *prep_audits;
 	size_t n_prep_audits;
+	/* NULL, or the memo entry of the prepared version (copied): put in
+	 * the memo when the write commits, after what the old version had
+	 * is dropped, unless a later write of the record is in flight. */
+	const struct ledger_memo *prep_memo;
 };
 
 /*

@@ -859,8 +859,10 @@ local function date_span(at)
 end
 
 -- For a pack that declares eval_by_date: does eval give the same answer at
--- both ends of `at`'s span?  Every eval of the pack's tests is checked, so
--- the declaration is tested, not trusted.  Returns nil or what differs.
+-- both ends of `at`'s span, and whatever the record's updated_at (staged
+-- enforcement computes the answer for a version before the time of its
+-- write is known)?  Every eval of the pack's tests is checked, so the
+-- declaration is tested, not trusted.  Returns nil or what differs.
 local function eval_by_date_differs(rec, at, res)
   if not defs.pack.eval_by_date or res.error then return nil end
   local from, till = date_span(at)
@@ -872,6 +874,14 @@ local function eval_by_date_differs(rec, at, res)
                   "this pack's eval depends on the time of day; remove eval_by_date from pack {}",
                   jst(t), jst(at))
     end
+  end
+  local moved = copy(rec)
+  moved.updated_at = rec.updated_at == "1999-12-31T00:00:00+09:00" and "2000-01-01T00:00:00+09:00"
+                     or "1999-12-31T00:00:00+09:00"
+  local other = api.eval(moved, at)
+  if not equal(other, res) then
+    return "eval_by_date: eval depends on the record's updated_at: " ..
+           "remove eval_by_date from pack {}, or do not read updated_at in eval"
   end
   return nil
 end

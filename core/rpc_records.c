@@ -587,14 +587,11 @@ static json_t *inline_record(struct rules *rules, json_t *given)
  * a stored record all through a span of instants (rules_eval_span: a JST
  * day, cut at the measures' starts and ends), except for the answer's `at`.
  * So the answer is kept encoded, without `at`, in the ledger's memo, which
- * drops it when the record changes; the pack's generation and the span are
- * kept with it and checked.  A hit is a lookup and a copy: no decoding, no
- * Lua, no encoding.
+ * drops it when the record changes; the pack's serial and the span are
+ * kept with it (struct rules_memo_head) and checked.  A hit is a lookup and
+ * a copy: no decoding, no Lua, no encoding.  Staged enforcement (sched.c)
+ * puts the answers of the versions it writes at a deadline.
  */
-struct eval_memo {
-	uint64_t gen;       /* rules generation it was computed with */
-	int64_t from, till; /* the span it holds for */
-};
 
 /* Whether `s` can go into a JSON string as it is (no quote, backslash or
  * control character): record ids always can. */
@@ -641,11 +638,11 @@ static bool eval_memo_hit(struct rpc_call *c, const char *id, int64_t at)
 {
 	struct rpc *r = c->rpc;
 	struct ledger_memo m;
-	struct eval_memo h;
+	struct rules_memo_head h;
 	if (!ledger_memo_get(r->ledger, id, &m) || m.head_len != sizeof h || m.body_len == 0)
 		return false;
 	memcpy(&h, m.head, sizeof h);
-	if (h.gen != (uint64_t)r->rules_gen || at < h.from || at >= h.till)
+	if (h.serial != rules_serial(r->rules) || at < h.from || at >= h.till)
 		return false;
 	r->eval_memo_hits++;
 	eval_reply(c, id, at, m.body, m.body_len);
@@ -665,16 +662,12 @@ static void eval_answer(struct rpc_call *c, const char *id, int64_t at, json_t *
 		rpc_result(c, out);
 		return;
 	}
-	json_object_del(out, "at");
-	json_object_del(out, "id");
-	char *enc = json_dumps(out, JSON_COMPACT);
-	json_decref(out);
-	if (!enc || enc[0] != '{') {
-		free(enc);
+	char *enc = rules_eval_memo_text(r->rules, out);
+	if (!enc) {
 		rpc_fail(c, -ENOMEM, NULL, NULL);
 		return;
 	}
-	struct eval_memo h = { .gen = (uint64_t)r->rules_gen, .from = from, .till = till };
+	struct rules_memo_head h = { .serial = rules_serial(r->rules), .from = from, .till = till };
 	struct ledger_memo m = { .head = (const char *)&h, .head_len = sizeof h, .body = enc + 1,
 				 .body_len = strlen(enc + 1) };
 	ledger_memo_put(r->ledger, id, &m);

@@ -86,7 +86,7 @@ static void activated(void *ud, int status)
 	struct rules *old = r->rules;
 	r->rules = a->next;
 	r->rules_gen++;
-	ledger_memo_clear(r->ledger); /* answers of the old pack (the generation guards them too) */
+	ledger_memo_clear(r->ledger); /* answers of the old pack (their pack serial guards them too) */
 	r->rules_loaded_at = clock_now();
 	if (r->d.sched)
 		sched_set_rules(r->d.sched, a->next); /* the schedule follows the pack */

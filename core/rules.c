@@ -8,6 +8,7 @@
 #include <lua.h>
 #include <lualib.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ struct rules {
 	char *dir;                 /* owned */
 	char *name;                /* pack folder's base name, owned */
 	char version[HASH_HEX];
+	uint64_t serial;           /* unique to this load in this process */
 	json_t *describe;          /* owned */
 	json_t *files;             /* owned: array of relative paths */
 	json_t *contents;          /* owned: {path: {text}|{hex}}, what the version hashes */
@@ -754,6 +756,8 @@ int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, 
 	if (!r)
 		return -ENOMEM;
 	r->api_ref = LUA_NOREF;
+	static atomic_uint_fast64_t loads;
+	r->serial = atomic_fetch_add(&loads, 1) + 1;
 	r->mem_limit = o && o->mem_limit ? o->mem_limit : (size_t)256 << 20;
 	r->instr_limit = o && o->instr_limit ? o->instr_limit : 20000000;
 	r->time_limit_ms = o && o->time_limit_ms ? o->time_limit_ms : 1000;
@@ -880,6 +884,7 @@ void rules_free(struct rules *r)
 }
 
 const char *rules_version(const struct rules *r) { return r->version; }
+uint64_t rules_serial(const struct rules *r) { return r->serial; }
 const char *rules_dir(const struct rules *r) { return r->dir; }
 json_t *rules_contents(struct rules *r) { return r->contents; }
 
@@ -978,6 +983,20 @@ int rules_eval(struct rules *r, json_t *rec, int64_t at, json_t **out)
 	struct arg args[] = { { .t = ARG_JSON, .j = rec }, { .t = ARG_INT, .i = at } };
 	int rc = api_call(r, "eval", args, 2, 1, out);
 	return rc < 0 ? rc : outcome_of(*out);
+}
+
+char *rules_eval_memo_text(struct rules *r, json_t *out)
+{
+	json_object_set_new(out, "rules_version", json_string(r->version));
+	json_object_del(out, "at");
+	json_object_del(out, "id");
+	char *enc = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	if (enc && enc[0] != '{') {
+		free(enc);
+		return NULL;
+	}
+	return enc;
 }
 
 int rules_view_row(struct rules *r, const char *name, json_t *rec, json_t *params,

@@ -47,6 +47,10 @@ void rules_free(struct rules *r);
 /* The version: 64 hex digits of the content hash.  Borrowed: valid until
  * rules_free(). */
 const char *rules_version(const struct rules *r);
+/* A number no other pack loaded by this process has: what a value derived
+ * from this pack's answers is kept with (a reload, even of the same files,
+ * gets a new one). */
+uint64_t rules_serial(const struct rules *r);
 /* The pack folder as given to rules_load().  Borrowed, likewise. */
 const char *rules_dir(const struct rules *r);
 /* What the pack declares ({name, title, measures, kinds, actions, views,
@@ -94,6 +98,19 @@ int rules_eval(struct rules *r, json_t *rec, int64_t at, json_t **out);
  * JST day of `at`, cut at every start and end of a measure.
  */
 bool rules_eval_span(const struct rules *r, int64_t at, int64_t *from, int64_t *till);
+
+/* What the ledger's memo keeps with an eval answer (the head of a
+ * ledger_memo): the pack it came from and the span it holds for.  Written
+ * by eval (rpc_records.c) and by staged enforcement (sched.c), read by eval. */
+struct rules_memo_head {
+	uint64_t serial;    /* rules_serial() of the pack that answered */
+	int64_t from, till; /* rules_eval_span() of the instant it answered for */
+};
+
+/* eval's answer `out` (taken) as the memo keeps it: the pack's version
+ * added, `at` and `id` left out (a reply puts them back), encoded compactly
+ * as "{...}".  Caller frees; NULL when out of memory. */
+char *rules_eval_memo_text(struct rules *r, json_t *out);
 
 /* One row of view `name` for `rec`: returns 1 with *row (caller decrefs), 0
  * when the record is left out, LIU_ESCRIPT with *row = {error}. */

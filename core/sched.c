@@ -703,7 +703,11 @@ json_t *sched_deadlines(struct sched *s, size_t limit, bool include_done)
  * where they are missing and a catch-up run applies them.
  *
  * Row: header (struct row_head) "\n" record text "\n" audit text ("\n"
- * audit text)...  JSON text never holds a raw newline.
+ * audit text)... and, when the header says so, "\n" eval's answer for the
+ * new version at the deadline as the memo keeps it (rules_eval_memo_text):
+ * the run puts it in the memo as it writes the version, so the first reads
+ * after the deadline find their answer ready.  JSON text never holds a raw
+ * newline.
  */
 
 #define STAGE_BATCH 64
@@ -747,12 +751,14 @@ static void add_lanes(json_t *lanes, const json_t *hooks)
 	}
 }
 
-/* A row's header: "at\tpack\tkind\tstate\trev\told_kind\told_state\tchanges"
+/* A row's header: "at\tpack\tkind\tstate\trev\told_kind\told_state\tchanges\teval"
  * (plain text: it is read for every staged record at the deadline). */
+#define ROW_FIELDS 9
 struct row_head {
 	int64_t at, rev;
 	const char *pack, *kind, *state, *old_kind, *old_state;
 	size_t changes;
+	bool eval; /* eval's answer follows the audit entries */
 };
 
 /* Parses the header at the start of `buf` (mutable, NUL-terminated: the
@@ -763,9 +769,9 @@ static char *row_head_parse(char *buf, struct row_head *h)
 	if (!nl)
 		return NULL;
 	*nl = '\0';
-	char *f[8];
+	char *f[ROW_FIELDS];
 	int n = 0;
-	for (char *p = buf; n < 8; n++) {
+	for (char *p = buf; n < ROW_FIELDS; n++) {
 		f[n] = p;
 		char *t = strchr(p, '\t');
 		if (!t) {
@@ -775,8 +781,8 @@ static char *row_head_parse(char *buf, struct row_head *h)
 		*t = '\0';
 		p = t + 1;
 	}
-	if (n != 8)
-		return NULL;
+	if (n != ROW_FIELDS)
+		return NULL; /* a row of an older build: stale, the run takes the record */
 	h->at = strtoll(f[0], NULL, 10);
 	h->pack = f[1];
 	h->kind = f[2];
@@ -785,6 +791,7 @@ static char *row_head_parse(char *buf, struct row_head *h)
 	h->old_kind = f[5];
 	h->old_state = f[6];
 	h->changes = (size_t)strtoull(f[7], NULL, 10);
+	h->eval = strcmp(f[8], "1") == 0;
 	return nl + 1;
 }
 
@@ -796,6 +803,32 @@ static bool row_valid(struct sched *s, const struct row_head *h, int64_t at)
 
 /* A header field may hold no tab or newline (kinds and states are names). */
 static bool plain_field(const char *v) { return v && !strpbrk(v, "\t\n"); }
+
+/* eval's answer for staged version `fin` (without "updated_at") at `at`, as
+ * the memo keeps it, or NULL: the pack does not memoise eval, or eval failed
+ * (the first read after the deadline computes it, and says why). */
+static char *stage_eval(struct sched *s, json_t *fin, int64_t at)
+{
+	int64_t from, till;
+	if (!rules_eval_span(s->rules, at, &from, &till))
+		return NULL;
+	/* The run stamps the time it writes.  A pack that declares
+	 * eval_by_date promises an answer that does not depend on it (liud test
+	 * checks that), so the deadline stands in for it. */
+	char iso[CLOCK_ISO_MAX];
+	json_t *rec = json_copy(fin), *out = NULL;
+	if (!rec || json_object_set_new(rec, "updated_at", json_string(clock_format(at, iso))) < 0) {
+		json_decref(rec);
+		return NULL;
+	}
+	int rc = rules_eval(s->rules, rec, at, &out);
+	json_decref(rec);
+	if (rc != 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return rules_eval_memo_text(s->rules, out);
+}
 
 /* Runs record `rec` through every hook due at `at`, in order.  Returns 1
  * with *row, 0 when nothing changes, or a negative code (a hook failed: the
@@ -843,10 +876,10 @@ static int stage_record(struct sched *s, json_t *rec, int64_t at, char **row)
 		json_decref(audits);
 		return 0; /* not stageable: the run takes it */
 	}
-	char *h = NULL;
-	if (asprintf(&h, "%lld\t%s\t%s\t%s\t%lld\t%s\t%s\t%zu", (long long)at, rules_version(s->rules),
+	char *ev = fin ? stage_eval(s, fin, at) : NULL, *h = NULL;
+	if (asprintf(&h, "%lld\t%s\t%s\t%s\t%lld\t%s\t%s\t%zu\t%d", (long long)at, rules_version(s->rules),
 		     kind, state, (long long)json_integer_value(json_object_get(cur, "rev")), old_kind,
-		     old_state, json_array_size(audits)) < 0)
+		     old_state, json_array_size(audits), ev != NULL) < 0)
 		h = NULL;
 	char *r = fin ? json_dumps(fin, JSON_COMPACT) : NULL;
 	size_t len = 0;
@@ -861,6 +894,8 @@ static int stage_record(struct sched *s, json_t *rec, int64_t at, char **row)
 			rc = t ? rc : -ENOMEM;
 			free(t);
 		}
+		if (ev)
+			fprintf(f, "\n%s", ev);
 		fclose(f);
 	} else {
 		rc = -ENOMEM;
@@ -869,6 +904,7 @@ static int stage_record(struct sched *s, json_t *rec, int64_t at, char **row)
 		free(*row);
 	free(h);
 	free(r);
+	free(ev);
 	json_decref(fin);
 	json_decref(cur);
 	json_decref(audits);
@@ -1044,10 +1080,15 @@ static bool apply_step(struct sched *s)
 	struct ledger_change *ch = calloc(cap, sizeof *ch);
 	char **bufs = calloc(cap, sizeof *bufs);
 	const char ***auds = calloc(cap, sizeof *auds);
+	struct ledger_memo *memos = calloc(cap, sizeof *memos);
+	/* Staged answers hold for the span of the deadline under the live pack
+	 * (a row names the pack version it was staged with: the same files). */
+	struct rules_memo_head mh = { .serial = rules_serial(s->rules) };
+	bool memo_ok = rules_eval_span(s->rules, d->at, &mh.from, &mh.till);
 	size_t n = 0;
 	uint64_t changes = 0;
 	bool more = true;
-	int rc = ch && bufs && auds ? 0 : -ENOMEM;
+	int rc = ch && bufs && auds && memos ? 0 : -ENOMEM;
 	while (rc == 0 && n < cap && clock_now_ms() < step_end) {
 		struct store_list list;
 		if ((rc = store_meta_scan(s->st, LEDGER_STAGE_PREFIX, false, s->apply_after, 64, &list)) < 0)
@@ -1093,18 +1134,27 @@ static bool apply_step(struct sched *s)
 				a[k++] = p;
 				p = strchr(p, '\n');
 			}
-			if (k != h.changes || h.changes == 0) {
+			char *ev = NULL;
+			if (h.eval && p) {
+				*p++ = '\0';
+				ev = p;
+			}
+			if (k != h.changes || h.changes == 0 || (h.eval && (!ev || ev[0] != '{'))) {
 				log_err("sched: a staged row is damaged id=%s; the run takes the record", id);
 				free(b);
 				free(a);
 				continue;
 			}
+			if (ev && memo_ok)
+				memos[n] = (struct ledger_memo){ .head = (const char *)&mh, .head_len = sizeof mh,
+								 .body = ev + 1, .body_len = strlen(ev + 1) };
 			bufs[n] = b;
 			auds[n] = a;
 			ch[n] = (struct ledger_change){
 				.prep = rec, .prep_id = bid, .prep_kind = h.kind, .prep_state = h.state,
 				.prep_rev = h.rev, .old_kind = h.old_kind, .old_state = h.old_state,
 				.prep_audits = a, .n_prep_audits = h.changes,
+				.prep_memo = memos[n].body ? &memos[n] : NULL,
 			};
 			json_object_set_new(s->applied, id, json_true());
 			json_object_set_new(s->seen, id, json_true());
@@ -1135,6 +1185,7 @@ static bool apply_step(struct sched *s)
 	free(ch);
 	free(bufs);
 	free(auds);
+	free(memos);
 	if (rc < 0) {
 		log_err("sched: applying staged enforcement failed error=\"%s\"; the run takes the records",
 			liu_strerror(rc));

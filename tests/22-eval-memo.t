@@ -146,6 +146,21 @@ LUA
 	my $out = `bin/liud test $p 2>&1`;
 	isnt($? >> 8, 0, 'liud test fails for a pack whose eval depends on the time of day');
 	like($out, qr/eval_by_date: eval at .* differs/, 'naming eval_by_date as the cause');
+
+	# ... and one whose answer shows updated_at (staged enforcement computes
+	# answers before the time of the write is known).
+	open $g, '>:utf8', "$p/00-pack.lua" or die;
+	print $g <<'LUA';
+pack { name = "stamped", title = { ja = "更新", en = "stamped" }, eval_by_date = true }
+measure "m" { title = { ja = "m", en = "m" }, from = "2024-01-01" }
+kind "thing" { states = { "new" }, id_prefix = "T-" }
+check "any" { function (d, at) return pass() end }
+summary "touched" (function (d, at, rec) return rec.updated_at or "never" end)
+LUA
+	close $g;
+	$out = `bin/liud test $p 2>&1`;
+	isnt($? >> 8, 0, 'liud test fails for a pack whose eval shows updated_at');
+	like($out, qr/eval_by_date: eval depends on the record's updated_at/, 'naming updated_at as the cause');
 }
 
 done_testing;

@@ -58,6 +58,20 @@ sub snapshot {
 	return \%out;
 }
 
+# eval of each record after the deadline, but for its `at`.
+sub evals {
+	my ($d, @ids) = @_;
+	my %out;
+	for my $id (@ids) {
+		my $e = $d->ok_call('eval', { id => $id });
+		delete $e->{at};
+		$out{$id} = $e;
+	}
+	return \%out;
+}
+
+sub memo { $_[0]->ok_call('status')->{eval_memo} }
+
 sub cross {
 	my ($d) = @_;
 	$d->ok_call('clock.set', { now => $DEADLINE });
@@ -72,6 +86,8 @@ ok(!$a->ok_call('status')->{staging}{enabled}, 'stage_hours = 0 turns staging of
 $a->ok_call('act', { action => 'amend', id => $ids[1], params => { planned_liu_application => '2024-12' } });
 cross($a);
 my $want = snapshot($a, @ids);
+my $want_eval = evals($a, @ids);
+is($want_eval->{ $ids[0] }{decision}, 'ineligible', 'reference: a lapsed application is not eligible after the period');
 is($want->{ $ids[0] }{record}{state}, 'lapsed', 'reference: a submitted application lapses');
 is($want->{ $ids[4] }{record}{state}, 'ended', 'reference: a confirmed one ends');
 $a->stop;
@@ -94,6 +110,16 @@ like($b->log_text, qr/applied staged enforcement measure=special-measure records
      'the deadline applies the staged outcomes still valid (10, or 11 when a pass staged the amended one again)');
 my $got = snapshot($b, @ids);
 is_deeply($got, $want, 'records and audit entries are those of a run without staging');
+# Staging also computed eval's answer for each new version: the first reads
+# after the deadline are answered from the memo, and answer what a daemon
+# that computes them answers.
+my $m0 = memo($b);
+my $e0 = $b->ok_call('eval', { id => $ids[0] });
+my $m1 = memo($b);
+is($m1->{hits}, $m0->{hits} + 1, 'the first eval of a staged record after the deadline is answered from the memo');
+is($m1->{misses}, $m0->{misses}, '... nothing computed');
+like($e0->{at}, qr/^2025-04-01T00:/, '... with the time of this eval in `at`');
+is_deeply(evals($b, @ids), $want_eval, 'every eval after the deadline answers what a run without staging answers');
 is($got->{ $ids[1] }{record}{data}{planned_liu_application}, '2024-12', 'the application written after staging has its change and its expiry');
 ok($b->ok_call('audit.verify')->{ok}, 'the audit chain verifies');
 is_deeply($b->ok_call('deadlines')->{deadlines}, [], 'every deadline is marked enforced');
@@ -131,6 +157,9 @@ ok($d->alive, 'restarted after the deadline');
 like($d->log_text, qr/applied staged enforcement measure=special-measure records=11 /, 'the catch-up applied the staged outcomes');
 my $gd = snapshot($d, @ids);
 is_deeply($gd, $want, 'with the same outcome as a run without staging');
+$m0 = memo($d);
+is_deeply(evals($d, @ids), $want_eval, 'eval after the catch-up answers the same');
+is(memo($d)->{hits} - $m0->{hits}, 11, '... the 11 staged records from the memo (the catch-up put their answers)');
 ok($d->ok_call('audit.verify')->{ok}, 'the audit chain verifies');
 $d->stop;
 

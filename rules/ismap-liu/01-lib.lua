@@ -81,6 +81,16 @@ function set_of(list)
   return s
 end
 
+-- A value from a record as it goes into a message: text and numbers as they
+-- are, anything else by its type.  Never tostring() of a table: that prints
+-- a memory address, which differs from run to run (and says nothing).
+function shown(v)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "number" or t == "boolean" or t == "nil" then return tostring(v) end
+  return is_list(v) and "[…]" or "{…}"
+end
+
 -- The keys of a set, sorted, as one text.
 function sorted_keys(t, sep)
   local out = {}

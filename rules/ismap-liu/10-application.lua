@@ -145,8 +145,8 @@ function validate_application(app, err, at)
     if ia.result == nil then
       missing("impact_assessment.result")
     elseif not RESULTS[ia.result] then
-      bad("impact_assessment.result", text("low（低位）、moderate（中位）、high（高位）のいずれかです（「" .. tostring(ia.result) .. "」）",
-                                           "must be low, moderate or high (not `" .. tostring(ia.result) .. "`)"))
+      bad("impact_assessment.result", text("low（低位）、moderate（中位）、high（高位）のいずれかです（「" .. shown(ia.result) .. "」）",
+                                           "must be low, moderate or high (not `" .. shown(ia.result) .. "`)"))
     end
     date_field(ia, "assessed_on", "impact_assessment.assessed_on", true)
   end
@@ -160,8 +160,8 @@ function validate_application(app, err, at)
       missing("statement.criteria_version")
     elseif type(v) ~= "string" or not CRITERIA[v] then
       bad("statement.criteria_version",
-          text("不明な版です（「" .. tostring(v) .. "」、使える版: " .. table.concat(CRITERIA_VERSIONS, ", ") .. "）",
-               "unknown edition `" .. tostring(v) .. "` (known: " .. table.concat(CRITERIA_VERSIONS, ", ") .. ")"))
+          text("不明な版です（「" .. shown(v) .. "」、使える版: " .. table.concat(CRITERIA_VERSIONS, ", ") .. "）",
+               "unknown edition `" .. shown(v) .. "` (known: " .. table.concat(CRITERIA_VERSIONS, ", ") .. ")"))
     else
       crit = CRITERIA[v]
     end

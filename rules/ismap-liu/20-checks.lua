@@ -116,8 +116,8 @@ requirement "R2" {
     elseif ia.result ~= "low" then
       local name = RESULTS[ia.result]
       problems[#problems + 1] = text(
-        "影響度評価の結果が「低位」ではありません（" .. (name or tostring(ia.result)) .. "）",
-        "the impact assessment result is not low (" .. tostring(ia.result) .. ")")
+        "影響度評価の結果が「低位」ではありません（" .. (name or shown(ia.result)) .. "）",
+        "the impact assessment result is not low (" .. shown(ia.result) .. ")")
     end
     local on = civil_date(ia.assessed_on)
     if ia.assessed_on == nil then
@@ -140,8 +140,8 @@ requirement "R2" {
         local ja, en = assessor_names(allowed)
         local name = ASSESSOR_TYPES[who]
         problems[#problems + 1] = text(
-          "評価実施機関（" .. (name and name.ja or tostring(who)) .. "）は " .. on .. " に影響度評価を実施できる機関ではありません（実施できるのは " .. ja .. "）",
-          "the assessing body (" .. tostring(who) .. ") was not allowed to assess on " .. on .. " (allowed: " .. en .. ")")
+          "評価実施機関（" .. (name and name.ja or shown(who)) .. "）は " .. on .. " に影響度評価を実施できる機関ではありません（実施できるのは " .. ja .. "）",
+          "the assessing body (" .. shown(who) .. ") was not allowed to assess on " .. on .. " (allowed: " .. en .. ")")
       end
     end
     if #problems > 0 then return fail_all(problems) end
@@ -172,8 +172,8 @@ requirement "R3" {
     local crit = CRITERIA[v]
     if not crit then
       local known = table.concat(CRITERIA_VERSIONS, ", ")
-      return fail { ja = "管理基準の版「" .. tostring(v) .. "」は不明です（使える版: " .. known .. "）",
-                    en = "unknown edition of the criteria `" .. tostring(v) .. "` (known: " .. known .. ")" }
+      return fail { ja = "管理基準の版「" .. shown(v) .. "」は不明です（使える版: " .. known .. "）",
+                    en = "unknown edition of the criteria `" .. shown(v) .. "` (known: " .. known .. ")" }
     end
     local problems = {}
     local on = civil_date(st.stated_on)

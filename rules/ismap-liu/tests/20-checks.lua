@@ -64,6 +64,16 @@ case "a record with garbage inside its lists does not break eval" {
     a.impact_assessment = { result = { "low" }, assessed_on = 7, assessor_type = {} }
     a.statement = { criteria_version = {}, controls = {} }
   end),
+  -- a reason names a value that is not text by its type, never by a
+  -- memory address ("table: 0x…" differs from run to run)
+  summary = function (res)
+    for _, c in ipairs(res.checks) do
+      for _, text in pairs(c.reason or {}) do
+        if text:find("table: ", 1, true) then error("a reason shows a memory address: " .. text, 2) end
+      end
+    end
+    return has(res.checks[3].reason.ja, "（[…]）")
+  end,
 }
 
 -- ---------------------------------------------------------------- R1
