@@ -58,7 +58,10 @@ char *audit_seal(json_t *entry, struct audit_head *h)
 	/* The hash covers the bytes up to the hash field: "{...," */
 	out[n - 1] = ',';
 	char hash[HASH_HEX];
-	hash_hex(out, n, hash);
+	if (hash_hex(out, n, hash) < 0) {
+		free(out);
+		return NULL;
+	}
 	snprintf(out + n, HASH_TAIL_LEN + 1, "\"hash\":\"%s\"}", hash);
 	json_object_set_new(entry, "hash", json_string(hash));
 	h->seq++;
@@ -88,7 +91,10 @@ char *audit_seal_raw(const char *rest, size_t len, const char *time, struct audi
 	}
 	*p++ = ',';
 	char hash[HASH_HEX];
-	hash_hex(out, n, hash);
+	if (hash_hex(out, n, hash) < 0) {
+		free(out);
+		return NULL;
+	}
 	snprintf(out + n, HASH_TAIL_LEN + 1, "\"hash\":\"%s\"}", hash);
 	h->seq++;
 	memcpy(h->hash, hash, HASH_HEX);
@@ -105,7 +111,8 @@ static const char *check_seal(const char *body, size_t len, char out[HASH_HEX])
 	size_t at = len - 2 - (HASH_HEX - 1) - tl; /* where "hash":" starts */
 	if (memcmp(body + at, tail, tl) != 0 || body[at - 1] != ',')
 		return "entry is not sealed (no hash at its end)";
-	hash_hex(body, at, out);
+	if (hash_hex(body, at, out) < 0)
+		return "entry's hash cannot be computed (the hash library failed)";
 	if (memcmp(out, body + at + tl, HASH_HEX - 1) != 0)
 		return "entry's content does not match its hash (changed)";
 	return NULL;

@@ -699,6 +699,8 @@ static int hash_pack(struct rules *r, struct filelist *fl, char **err)
 	struct hash_ctx h;
 	if (hash_init(&h) < 0)
 		return -EIO;
+	unsigned char d[HASH_BYTES];
+	int rc = 0;
 	size_t total = 0;
 	r->files = json_array();
 	r->contents = json_object();
@@ -706,10 +708,9 @@ static int hash_pack(struct rules *r, struct filelist *fl, char **err)
 		char path[8192], *buf;
 		size_t len;
 		snprintf(path, sizeof path, "%s/%s", r->dir, fl->v[i]);
-		int rc = slurp(path, &buf, &len);
-		if (rc < 0) {
+		if ((rc = slurp(path, &buf, &len)) < 0) {
 			*err = errf("%s: %s", fl->v[i], strerror(-rc));
-			return rc;
+			goto out;
 		}
 		total += len;
 		/* Name and length frame each file, so moving bytes between files
@@ -738,13 +739,19 @@ static int hash_pack(struct rules *r, struct filelist *fl, char **err)
 		json_array_append_new(r->files, json_string(fl->v[i]));
 		if (total > PACK_MAX_BYTES) {
 			*err = errf("pack larger than %s%s", "64 MiB", "");
-			return -E2BIG;
+			rc = -E2BIG;
+			goto out;
 		}
 	}
-	unsigned char d[HASH_BYTES];
-	hash_final(&h, d);
-	hash_to_hex(d, r->version);
-	return 0;
+out:
+	/* hash_final() frees the state on every path. */
+	if (hash_final(&h, d) < 0 && rc == 0) {
+		*err = errf("%s%s", "cannot compute the pack's SHA-256", "");
+		rc = -EIO;
+	}
+	if (rc == 0)
+		hash_to_hex(d, r->version);
+	return rc;
 }
 
 int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, char **err)
