@@ -28,6 +28,7 @@ struct commit {
 	uv_work_t work;
 	bool busy, grown;
 	int status;
+	uint64_t took_us;                          /* the flight's transaction */
 	struct commit_stats stats;
 };
 
@@ -109,6 +110,14 @@ int commit_put_record(struct commit_write *w, const char *id, const char *kind,
 		      const char *state, const char *old_kind, const char *old_state,
 		      char *body)
 {
+	return commit_put_record_n(w, id, kind, state, old_kind, old_state, body,
+				   body ? strlen(body) : 0);
+}
+
+int commit_put_record_n(struct commit_write *w, const char *id, const char *kind,
+			const char *state, const char *old_kind, const char *old_state,
+			char *body, size_t len)
+{
 	char *b = own(w, body);
 	struct store_op *op = b ? add_op(w) : NULL;
 	if (!op)
@@ -120,13 +129,18 @@ int commit_put_record(struct commit_write *w, const char *id, const char *kind,
 	op->old_kind = own_copy(w, old_kind);
 	op->old_state = own_copy(w, old_state);
 	op->body = b;
-	op->len = strlen(b);
+	op->len = len;
 	if (!op->id || !op->kind || !op->state || (old_kind && (!op->old_kind || !op->old_state)))
 		return -ENOMEM;
 	return 0;
 }
 
 int commit_put_meta(struct commit_write *w, const char *key, char *value)
+{
+	return commit_put_meta_n(w, key, value, value ? strlen(value) : 0);
+}
+
+int commit_put_meta_n(struct commit_write *w, const char *key, char *value, size_t len)
 {
 	char *v = own(w, value);
 	struct store_op *op = v ? add_op(w) : NULL;
@@ -135,7 +149,7 @@ int commit_put_meta(struct commit_write *w, const char *key, char *value)
 	op->op = STORE_PUT_META;
 	op->id = own_copy(w, key);
 	op->body = v;
-	op->len = strlen(v);
+	op->len = len;
 	return op->id ? 0 : -ENOMEM;
 }
 
@@ -147,6 +161,15 @@ int commit_del_meta(struct commit_write *w, const char *key)
 	op->op = STORE_DEL_META;
 	op->id = own_copy(w, key);
 	return op->id ? 0 : -ENOMEM;
+}
+
+int commit_drop_staged(struct commit_write *w)
+{
+	struct store_op *op = add_op(w);
+	if (!op)
+		return -ENOMEM;
+	op->op = STORE_DROP_STAGED;
+	return 0;
 }
 
 int commit_put_audit(struct commit_write *w, uint64_t seq, const char *rec_id, char *body)
@@ -170,7 +193,9 @@ static void work_cb(uv_work_t *req)
 	struct commit *c = req->data;
 	/* The only code that runs off the loop thread: one LMDB write
 	 * transaction, committed with fsync. */
+	uint64_t t0 = uv_hrtime();
 	c->status = store_commit(c->st, c->ops, c->nops);
+	c->took_us = (uv_hrtime() - t0) / 1000;
 }
 
 /* Calls back and frees a detached list of writes. */
@@ -201,6 +226,7 @@ static void after_cb(uv_work_t *req, int uvstatus)
 	c->flight = NULL;
 	c->busy = false;
 	c->stats.batches++;
+	c->stats.busy_us += uvstatus < 0 ? 0 : c->took_us;
 	if (status < 0) {
 		/* Everything queued was built on the failed batch: fail it too. */
 		rest = c->queue;

@@ -40,8 +40,17 @@ void commit_write_free(struct commit_write *w);
 int commit_put_record(struct commit_write *w, const char *id, const char *kind,
 		      const char *state, const char *old_kind, const char *old_state,
 		      char *body);
+/* The same with `len` bytes of body: JSON, or a stored form built ahead
+ * (recz.h), which may hold NUL bytes. */
+int commit_put_record_n(struct commit_write *w, const char *id, const char *kind,
+			const char *state, const char *old_kind, const char *old_state,
+			char *body, size_t len);
 int commit_put_meta(struct commit_write *w, const char *key, char *value);
+/* The same with `len` bytes of value (it may hold NUL bytes). */
+int commit_put_meta_n(struct commit_write *w, const char *key, char *value, size_t len);
 int commit_del_meta(struct commit_write *w, const char *key);
+/* Deletes every staged row (STORE_STAGE_PREFIX keys) at once. */
+int commit_drop_staged(struct commit_write *w);
 int commit_put_audit(struct commit_write *w, uint64_t seq, const char *rec_id, char *body);
 
 /* Queues the write (the committer takes ownership); cb(ud, status) runs on
@@ -55,6 +64,7 @@ size_t commit_pending(const struct commit *c);
 
 struct commit_stats {
 	uint64_t batches, writes, failures, grows;
+	uint64_t busy_us; /* time spent in transactions, fsync included */
 };
 void commit_stats(const struct commit *c, struct commit_stats *s);
 

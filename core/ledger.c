@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "recz.h"
 
 #define NEXT_ID_KEY "next_id"
 
@@ -272,14 +273,20 @@ int ledger_get(struct ledger *l, const char *id, json_t **rec)
 	return 0;
 }
 
-/* The overlay's version of `id`, decoded: a prepared change puts its JSON
- * text there, decoded the first time somebody asks (most never are). */
+/* The overlay's version of `id`, decoded: a prepared change puts its
+ * stored form there (recz.h), decoded the first time somebody asks (most
+ * never are). */
 static json_t *overlay_get(struct ledger *l, const char *id)
 {
 	json_t *r = json_object_get(l->overlay, id);
 	if (!r || !json_is_string(r))
 		return r;
-	json_t *dec = json_loadb(json_string_value(r), json_string_length(r), 0, NULL);
+	char *text = NULL;
+	size_t len = 0;
+	json_t *dec = NULL;
+	if (store_unpack(l->st, json_string_value(r), json_string_length(r), &text, &len) == 0)
+		dec = json_loadb(text, len, 0, NULL);
+	free(text);
 	if (!dec || json_object_set_new(l->overlay, id, dec) < 0) {
 		log_err("ledger: a prepared version does not parse id=%s", id);
 		return NULL;
@@ -373,6 +380,52 @@ static char *dump(json_t *j)
 	return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
+/* Queues `w` (taken, also on failure) when rc is 0: a write of metadata
+ * only, ordered with the others. */
+static int submit_meta(struct ledger *l, struct commit_write *w, int rc, commit_cb cb, void *ud)
+{
+	struct pending *p = rc == 0 ? calloc(1, sizeof *p) : NULL;
+	json_t *revs = p ? json_object() : NULL;
+	if (!revs) {
+		commit_write_free(w);
+		free(p);
+		return rc < 0 ? rc : -ENOMEM;
+	}
+	/* Nothing of the audit chain changes: the head after it is the head
+	 * after the writes queued before it. */
+	*p = (struct pending){ .l = l, .revs = revs, .head = l->head, .cb = cb, .ud = ud };
+	l->inflight++;
+	commit_submit(l->commit, w, written, p);
+	return 0;
+}
+
+int ledger_drop_staged(struct ledger *l, const char *also, commit_cb cb, void *ud)
+{
+	struct commit_write *w = commit_write_new();
+	int rc = w ? commit_drop_staged(w) : -ENOMEM;
+	if (rc == 0 && also)
+		rc = commit_del_meta(w, also);
+	return submit_meta(l, w, rc, cb, ud);
+}
+
+int ledger_write_meta(struct ledger *l, const char *const *keys, const char *const *vals,
+		      const size_t *lens, size_t n, commit_cb cb, void *ud)
+{
+	struct commit_write *w = commit_write_new();
+	int rc = w ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char *v = malloc(lens[i] + 1);
+		if (!v) {
+			rc = -ENOMEM;
+			break;
+		}
+		memcpy(v, vals[i], lens[i]);
+		v[lens[i]] = '\0';
+		rc = commit_put_meta_n(w, keys[i], v, lens[i]);
+	}
+	return submit_meta(l, w, rc, cb, ud);
+}
+
 size_t ledger_inflight(const struct ledger *l) { return l->inflight; }
 uint64_t ledger_changes(const struct ledger *l) { return l->changes; }
 
@@ -388,17 +441,16 @@ static int drop_staged(struct commit_write *w, const char *id)
 }
 
 /* A prepared change: stamp the record with the time of the write, seal its
- * audit entries, queue both; *text is the stored JSON for the overlay. */
+ * audit entries, queue both; *text is the stored form for the overlay. */
 static int write_prepared(struct ledger *l, struct commit_write *w, const struct ledger_change *c,
 			  struct audit_head *head, json_t *revs, json_t **text)
 {
 	(void)l;
-	size_t plen = c->prep ? strlen(c->prep) : 0;
-	if (!c->prep_id || !c->prep_kind || !c->prep_state || plen < 2 || c->prep[0] != '{')
+	if (!c->prep_id || !c->prep_kind || !c->prep_state || !c->prep_frame || !c->prep_frame_len)
 		return -EINVAL;
-	int rc = drop_staged(w, c->prep_id);
-	if (rc < 0)
-		return rc;
+	/* Its staged row stays: the run drops them all at its end (sched.c),
+	 * which writes far less than deleting each one here. */
+	int rc;
 	char now[CLOCK_ISO_MAX];
 	clock_format(clock_now(), now);
 	for (size_t i = 0; i < c->n_prep_audits; i++) {
@@ -409,24 +461,21 @@ static int write_prepared(struct ledger *l, struct commit_write *w, const struct
 		if ((rc = commit_put_audit(w, head->seq, c->prep_id, sealed)) < 0)
 			return rc;
 	}
-	/* {"updated_at":"<now>", <the record's members>} */
-	size_t nl = strlen(now), len = 15 + nl + 1 + (plen > 2 ? 1 : 0) + plen - 1;
-	char *body = malloc(len + 1);
+	/* {"updated_at":"<now>", then the frame's <members>} */
+	char prefix[64];
+	int pl = snprintf(prefix, sizeof prefix, "{\"updated_at\":\"%s\",", now);
+	size_t len = 0;
+	char *body = pl > 0 && (size_t)pl < sizeof prefix
+		? recz_splice(prefix, (size_t)pl, c->prep_frame, c->prep_frame_len, &len) : NULL;
 	if (!body)
 		return -ENOMEM;
-	char *p = mempcpy(body, "{\"updated_at\":\"", 15);
-	p = mempcpy(p, now, nl);
-	*p++ = '"';
-	if (plen > 2)
-		*p++ = ',';
-	memcpy(p, c->prep + 1, plen); /* the members, the closing brace and the NUL */
 	*text = json_stringn_nocheck(body, len);
 	if (!*text) {
 		free(body);
 		return -ENOMEM;
 	}
-	if ((rc = commit_put_record(w, c->prep_id, c->prep_kind, c->prep_state, c->old_kind,
-				    c->old_state, body)) < 0)
+	if ((rc = commit_put_record_n(w, c->prep_id, c->prep_kind, c->prep_state, c->old_kind,
+				      c->old_state, body, len)) < 0)
 		return rc;
 	json_t *rev = json_pack("[I, I, O]", c->prep_rev, (json_int_t)len, *text);
 	if (rev && c->prep_memo) {

@@ -75,8 +75,10 @@ bool ledger_is_pending(const struct ledger *l, const char *id);
 char *ledger_new_id(struct ledger *l, const char *prefix);
 
 /* Metadata keys of enforcement staged ahead of a deadline (sched.c):
- * "stage/<id>".  Every write of a record deletes its key. */
-#define LEDGER_STAGE_PREFIX "stage/"
+ * "stage/<id>".  Every write of a record deletes its key, but the write of
+ * the staged outcome itself: the run drops them all at its end
+ * (ledger_drop_staged). */
+#define LEDGER_STAGE_PREFIX STORE_STAGE_PREFIX
 
 /* One change of a write: the record's new version and its audit entry. */
 struct ledger_change {
@@ -90,10 +92,13 @@ struct ledger_change {
 				* JSON (caller frees): a reply can carry those
 				* bytes instead of encoding the record again */
 	/* A prepared change (record NULL): enforcement computed ahead of its
-	 * deadline.  The record's JSON text without "updated_at" (the ledger
-	 * stamps the time of the write), its id, kind, state and rev, and its
-	 * audit entries' text for audit_seal_raw(), all borrowed. */
-	const char *prep;
+	 * deadline.  The record without "updated_at" (the ledger stamps the
+	 * time of the write) as a zstd frame of its JSON text after the
+	 * opening brace (store_frame(); the ledger splices the stamp in front,
+	 * recz.h), its id, kind, state and rev, and its audit entries' text for
+	 * audit_seal_raw(), all borrowed. */
+	const char *prep_frame;
+	size_t prep_frame_len;
 	const char *prep_id, *prep_kind, *prep_state;
 	json_int_t prep_rev;
 	const char *const *prep_audits;
@@ -114,6 +119,16 @@ struct ledger_change {
 int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		 json_t **audit_only, size_t n_audit, const char *const *meta,
 		 commit_cb cb, void *ud);
+
+/* Queues one durable write of metadata only: keys[i] = vals[i], lens[i]
+ * bytes each (they may hold NUL bytes; copied).  Same contract as
+ * ledger_write(); ordered with it. */
+int ledger_write_meta(struct ledger *l, const char *const *keys, const char *const *vals,
+		      const size_t *lens, size_t n, commit_cb cb, void *ud);
+
+/* Queues one durable write that deletes every staged row and metadata key
+ * `also` (NULL: none).  Same contract as ledger_write(). */
+int ledger_drop_staged(struct ledger *l, const char *also, commit_cb cb, void *ud);
 
 /* Writes queued or in flight through this ledger. */
 size_t ledger_inflight(const struct ledger *l);

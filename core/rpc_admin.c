@@ -54,7 +54,7 @@ enum rpc_status rpc_m_status(struct rpc_call *c)
 	commit_stats(r->d.commit, &cs);
 	json_t *res = json_pack(
 		"{s:s, s:s, s:I, s:{s:O, s:s, s:O, s:s, s:s}, s:o, s:o, s:s?,"
-		" s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:I}",
+		" s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:I}",
 		"version", LIUD_VERSION, "started_at", clock_format(r->started_at, started),
 		"uptime_s", (json_int_t)((clock_now_ms() - r->started_ms) / 1000),
 		"rules", "name", json_object_get(d, "name"), "version", rules_version(r->rules),
@@ -64,7 +64,7 @@ enum rpc_status rpc_m_status(struct rpc_call *c)
 		r->d.sched ? sched_next(r->d.sched) : NULL,
 		"writes", "pending", (json_int_t)commit_pending(r->d.commit), "batches",
 		(json_int_t)cs.batches, "committed", (json_int_t)cs.writes, "failed_batches",
-		(json_int_t)cs.failures,
+		(json_int_t)cs.failures, "busy_ms", (json_int_t)(cs.busy_us / 1000),
 		"storage", "used_bytes", (json_int_t)used, "map_bytes", (json_int_t)map,
 		"requests", "total", (json_int_t)r->requests, "errors", (json_int_t)r->errors,
 		"connections", (json_int_t)(r->d.connections ? r->d.connections(r->d.connections_ud) : 0));
@@ -313,6 +313,8 @@ enum rpc_status rpc_m_metrics(struct rpc_call *c)
 	commit_stats(r->d.commit, &cs);
 	fprintf(f, "# HELP liud_commits_total Durable transactions (group commits).\n# TYPE liud_commits_total counter\n"
 		"liud_commits_total %llu\n", (unsigned long long)cs.batches);
+	fprintf(f, "# HELP liud_commit_seconds_total Time spent in durable transactions, fsync included.\n"
+		"# TYPE liud_commit_seconds_total counter\nliud_commit_seconds_total %.6f\n", (double)cs.busy_us / 1e6);
 	fprintf(f, "# HELP liud_committed_writes_total Writes made durable.\n# TYPE liud_committed_writes_total counter\n"
 		"liud_committed_writes_total %llu\n", (unsigned long long)cs.writes);
 	fprintf(f, "# HELP liud_commit_failures_total Transactions that failed (nothing of them was written).\n"

@@ -16,6 +16,10 @@
 #define MAX_INFLIGHT 2    /* batches written but not yet durable */
 #define BUSY_RETRY_MS 5   /* writes in flight at a deadline: look again soon */
 #define FAIL_RETRY_MS 1000
+/* Metadata: "<instant>\t<row key>", the staged rows applied so far at that
+ * instant, written with each batch.  A row stays until the run's end drops
+ * them all, so after a crash the catch-up goes on after this key. */
+#define STAGE_CURSOR_KEY "stage-applied"
 #define STEP_MS 20        /* a step yields to other clients after this long */
 
 struct deadline {
@@ -272,6 +276,13 @@ static void start_run(struct sched *s, size_t i)
 	s->applying = s->stage_secs > 0;
 	free(s->apply_after);
 	s->apply_after = NULL;
+	char *cursor = NULL;
+	if (s->applying && store_meta_get(s->st, STAGE_CURSOR_KEY, &cursor, NULL) == 0) {
+		char *tab = strchr(cursor, '\t');
+		if (tab && strtoll(cursor, NULL, 10) == d->at)
+			s->apply_after = strdup(tab + 1); /* a run cut short: go on after it */
+	}
+	free(cursor);
 	char iso[CLOCK_ISO_MAX];
 	log_info("sched: enforcing measure=%s deadline=%s lanes=%zu", d->measure,
 		 clock_format(d->at, iso), json_array_size(s->lanes));
@@ -306,6 +317,15 @@ static void end_run(struct sched *s, bool ok)
 	arm(s);
 }
 
+/* Touches nothing of the scheduler: it may run after sched_close(). */
+static void staged_dropped(void *ud, int status)
+{
+	(void)ud;
+	if (status < 0)
+		log_err("sched: the staged rows were not dropped error=\"%s\"; the next run drops them",
+			liu_strerror(status));
+}
+
 static void batch_written(void *ud, int status)
 {
 	struct batch_ctx *b = ud;
@@ -327,6 +347,9 @@ static void batch_written(void *ud, int status)
 	if (b->final) {
 		struct deadline *d = &s->dl[s->cur];
 		d->enforced = true;
+		/* Every staged row is applied or stale now: all go at once. */
+		if (s->stage_secs > 0 && ledger_drop_staged(s->l, STAGE_CURSOR_KEY, staged_dropped, NULL) < 0)
+			log_err("sched: the staged rows could not be dropped; the next run drops them");
 		s->stats.runs++;
 		char iso[CLOCK_ISO_MAX];
 		log_info("sched: enforced measure=%s deadline=%s records_seen=%" PRIu64
@@ -404,6 +427,20 @@ static int add_change(struct sched *s, json_t *rec, json_t *out, json_t *records
 	return 0;
 }
 
+/* A listed record (store_list_raw: its stored form), decoded; NULL when it
+ * does not unpack or parse.  Lanes skip most of what they list (applied,
+ * staged, seen), so only what is read is decompressed. */
+static json_t *load_item(struct sched *s, const struct store_item *it)
+{
+	char *text = NULL;
+	size_t len = 0;
+	json_t *rec = NULL;
+	if (store_unpack(s->st, it->body, it->len, &text, &len) == 0)
+		rec = json_loadb(text, len, 0, NULL);
+	free(text);
+	return rec;
+}
+
 /* Handles up to `batch` records of the current lanes and writes them. */
 static void step_cb(uv_timer_t *t)
 {
@@ -431,9 +468,9 @@ static void step_cb(uv_timer_t *t)
 			break;
 		}
 		struct store_list list;
-		rc = store_list(s->st, json_string_value(json_array_get(lane, 0)),
-				json_string_value(json_array_get(lane, 1)), s->after,
-				(size_t)(budget < 16 ? budget : 16), &list);
+		rc = store_list_raw(s->st, json_string_value(json_array_get(lane, 0)),
+				    json_string_value(json_array_get(lane, 1)), s->after,
+				    (size_t)(budget < 16 ? budget : 16), &list);
 		if (rc < 0)
 			break;
 		size_t handled = 0;
@@ -455,8 +492,7 @@ static void step_cb(uv_timer_t *t)
 			/* The latest version: a write still in flight, else the bytes
 			 * the listing already holds (no second read). */
 			json_t *pending = ledger_pending(s->l, id);
-			rec = pending ? json_incref(pending)
-				      : json_loadb(list.items[i].body, list.items[i].len, 0, NULL);
+			rec = pending ? json_incref(pending) : load_item(s, &list.items[i]);
 			if (!rec) {
 				rc = -EIO;
 				break;
@@ -702,16 +738,19 @@ json_t *sched_deadlines(struct sched *s, size_t limit, bool include_done)
  * usual).  The rows are durable hints: after a restart, staging goes on
  * where they are missing and a catch-up run applies them.
  *
- * Row: header (struct row_head) "\n" record text "\n" audit text ("\n"
- * audit text)... and, when the header says so, "\n" eval's answer for the
- * new version at the deadline as the memo keeps it (rules_eval_memo_text):
- * the run puts it in the memo as it writes the version, so the first reads
- * after the deadline find their answer ready.  JSON text never holds a raw
- * newline.
+ * Row: header (struct row_head) "\n" audit text ("\n" audit text)... and,
+ * when the header says so, "\n" eval's answer for the new version at the
+ * deadline as the memo keeps it (rules_eval_memo_text): the run puts it in
+ * the memo as it writes the version, so the first reads after the deadline
+ * find their answer ready.  Then "\n" and, to the end, the new version's
+ * JSON text without "updated_at" and its opening brace, compressed
+ * (store_frame(); binary, its length in the header): the run puts the
+ * stamp in front (recz.h) and writes it as it is.  JSON text never holds a
+ * raw newline.
  */
 
 #define STAGE_BATCH 64
-#define APPLY_BATCH_FACTOR 1
+#define APPLY_BATCH_FACTOR 5
 
 static void stage_reset(struct sched *s)
 {
@@ -751,14 +790,16 @@ static void add_lanes(json_t *lanes, const json_t *hooks)
 	}
 }
 
-/* A row's header: "at\tpack\tkind\tstate\trev\told_kind\told_state\tchanges\teval"
+/* A row's header:
+ * "at\tpack\tkind\tstate\trev\told_kind\told_state\tchanges\teval\tframe"
  * (plain text: it is read for every staged record at the deadline). */
-#define ROW_FIELDS 9
+#define ROW_FIELDS 10
 struct row_head {
 	int64_t at, rev;
 	const char *pack, *kind, *state, *old_kind, *old_state;
 	size_t changes;
-	bool eval; /* eval's answer follows the audit entries */
+	bool eval;        /* eval's answer follows the audit entries */
+	size_t frame_len; /* bytes of the compressed record at the end */
 };
 
 /* Parses the header at the start of `buf` (mutable, NUL-terminated: the
@@ -792,6 +833,7 @@ static char *row_head_parse(char *buf, struct row_head *h)
 	h->old_state = f[6];
 	h->changes = (size_t)strtoull(f[7], NULL, 10);
 	h->eval = strcmp(f[8], "1") == 0;
+	h->frame_len = (size_t)strtoull(f[9], NULL, 10);
 	return nl + 1;
 }
 
@@ -831,9 +873,9 @@ static char *stage_eval(struct sched *s, json_t *fin, int64_t at)
 }
 
 /* Runs record `rec` through every hook due at `at`, in order.  Returns 1
- * with *row, 0 when nothing changes, or a negative code (a hook failed: the
- * run will meet the record again and say so). */
-static int stage_record(struct sched *s, json_t *rec, int64_t at, char **row)
+ * with *row (*row_len bytes, binary), 0 when nothing changes, or a negative
+ * code (a hook failed: the run will meet the record again and say so). */
+static int stage_record(struct sched *s, json_t *rec, int64_t at, char **row, size_t *row_len)
 {
 	json_t *cur = json_incref(rec), *audits = json_array();
 	int rc = 0;
@@ -876,16 +918,21 @@ static int stage_record(struct sched *s, json_t *rec, int64_t at, char **row)
 		json_decref(audits);
 		return 0; /* not stageable: the run takes it */
 	}
-	char *ev = fin ? stage_eval(s, fin, at) : NULL, *h = NULL;
-	if (asprintf(&h, "%lld\t%s\t%s\t%s\t%lld\t%s\t%s\t%zu\t%d", (long long)at, rules_version(s->rules),
-		     kind, state, (long long)json_integer_value(json_object_get(cur, "rev")), old_kind,
-		     old_state, json_array_size(audits), ev != NULL) < 0)
-		h = NULL;
+	char *ev = fin ? stage_eval(s, fin, at) : NULL, *h = NULL, *z = NULL;
 	char *r = fin ? json_dumps(fin, JSON_COMPACT) : NULL;
-	size_t len = 0;
-	FILE *f = h && r ? open_memstream(row, &len) : NULL;
+	size_t zlen = 0;
+	/* The members after the opening brace: the run puts the stamp first. */
+	if (!r || strlen(r) < 3 || store_frame(s->st, r + 1, strlen(r + 1), &z, &zlen) < 0)
+		rc = -ENOMEM;
+	if (rc == 0 &&
+	    asprintf(&h, "%lld\t%s\t%s\t%s\t%lld\t%s\t%s\t%zu\t%d\t%zu", (long long)at,
+		     rules_version(s->rules), kind, state,
+		     (long long)json_integer_value(json_object_get(cur, "rev")), old_kind, old_state,
+		     json_array_size(audits), ev != NULL, zlen) < 0)
+		h = NULL;
+	FILE *f = h && z ? open_memstream(row, row_len) : NULL;
 	if (f) {
-		fprintf(f, "%s\n%s", h, r);
+		fputs(h, f);
 		size_t i;
 		json_t *a;
 		json_array_foreach(audits, i, a) {
@@ -896,6 +943,8 @@ static int stage_record(struct sched *s, json_t *rec, int64_t at, char **row)
 		}
 		if (ev)
 			fprintf(f, "\n%s", ev);
+		fputc('\n', f);
+		fwrite(z, 1, zlen, f);
 		fclose(f);
 	} else {
 		rc = -ENOMEM;
@@ -904,6 +953,7 @@ static int stage_record(struct sched *s, json_t *rec, int64_t at, char **row)
 		free(*row);
 	free(h);
 	free(r);
+	free(z);
 	free(ev);
 	json_decref(fin);
 	json_decref(cur);
@@ -980,8 +1030,8 @@ static void stage_step_cb(uv_timer_t *t)
 			break;
 		}
 		struct store_list list;
-		if ((rc = store_list(s->st, json_string_value(json_array_get(lane, 0)),
-				     json_string_value(json_array_get(lane, 1)), s->stg.after, 16, &list)) < 0)
+		if ((rc = store_list_raw(s->st, json_string_value(json_array_get(lane, 0)),
+					 json_string_value(json_array_get(lane, 1)), s->stg.after, 16, &list)) < 0)
 			break;
 		size_t handled = 0;
 		for (size_t i = 0; i < list.n; i++) {
@@ -1006,9 +1056,10 @@ static void stage_step_cb(uv_timer_t *t)
 					continue; /* staged by an earlier pass */
 				}
 			}
-			json_t *rec = json_loadb(list.items[i].body, list.items[i].len, 0, NULL);
+			json_t *rec = load_item(s, &list.items[i]);
 			char *row = NULL;
-			int st = rec ? stage_record(s, rec, s->stg.at, &row) : -EIO;
+			size_t row_len = 0;
+			int st = rec ? stage_record(s, rec, s->stg.at, &row, &row_len) : -EIO;
 			json_decref(rec);
 			if (st < 0) {
 				s->stg.failed++;
@@ -1016,7 +1067,7 @@ static void stage_step_cb(uv_timer_t *t)
 			}
 			if (st == 1) {
 				json_array_append_new(rows, json_string(key));
-				json_array_append_new(rows, json_string_nocheck(row));
+				json_array_append_new(rows, json_stringn_nocheck(row, row_len));
 				free(row);
 				s->stg.staged++;
 				s->stg.ready++;
@@ -1038,11 +1089,20 @@ static void stage_step_cb(uv_timer_t *t)
 		stage_reset(s);
 		s->stg.retry_ms = clock_now_ms() + 60 * 1000;
 	} else if (n > 0) {
-		const char **meta = calloc(n + 1, sizeof *meta);
-		for (size_t i = 0; meta && i < n; i++)
-			meta[i] = json_string_value(json_array_get(rows, i));
-		rc = meta ? ledger_write(s->l, NULL, 0, NULL, 0, meta, stage_written, s) : -ENOMEM;
-		free(meta);
+		/* Rows are binary (the compressed record at their end). */
+		size_t m = n / 2;
+		const char **keys = calloc(m, sizeof *keys), **vals = calloc(m, sizeof *vals);
+		size_t *lens = calloc(m, sizeof *lens);
+		for (size_t i = 0; keys && vals && lens && i < m; i++) {
+			keys[i] = json_string_value(json_array_get(rows, 2 * i));
+			vals[i] = json_string_value(json_array_get(rows, 2 * i + 1));
+			lens[i] = json_string_length(json_array_get(rows, 2 * i + 1));
+		}
+		rc = keys && vals && lens ? ledger_write_meta(s->l, keys, vals, lens, m, stage_written, s)
+					  : -ENOMEM;
+		free(keys);
+		free(vals);
+		free(lens);
 		if (rc < 0) {
 			log_err("sched: staging batch not queued error=\"%s\"", liu_strerror(rc));
 			stage_reset(s);
@@ -1078,7 +1138,7 @@ static bool apply_step(struct sched *s)
 	 * transactions are larger than a run's, so fewer fsyncs. */
 	size_t cap = (size_t)s->batch * APPLY_BATCH_FACTOR;
 	struct ledger_change *ch = calloc(cap, sizeof *ch);
-	char **bufs = calloc(cap, sizeof *bufs);
+	char **bufs = calloc(cap, sizeof *bufs), **ids = calloc(cap, sizeof *ids);
 	const char ***auds = calloc(cap, sizeof *auds);
 	struct ledger_memo *memos = calloc(cap, sizeof *memos);
 	/* Staged answers hold for the span of the deadline under the live pack
@@ -1088,7 +1148,7 @@ static bool apply_step(struct sched *s)
 	size_t n = 0;
 	uint64_t changes = 0;
 	bool more = true;
-	int rc = ch && bufs && auds && memos ? 0 : -ENOMEM;
+	int rc = ch && bufs && ids && auds && memos ? 0 : -ENOMEM;
 	while (rc == 0 && n < cap && clock_now_ms() < step_end) {
 		struct store_list list;
 		if ((rc = store_meta_scan(s->st, LEDGER_STAGE_PREFIX, false, s->apply_after, 64, &list)) < 0)
@@ -1103,45 +1163,54 @@ static bool apply_step(struct sched *s)
 			const char *id = list.items[i].id + strlen(LEDGER_STAGE_PREFIX);
 			if (ledger_is_pending(s->l, id) || json_object_get(s->applied, id))
 				continue; /* a write in flight: the lanes take it */
-			/* A mutable copy, with the id after it (the listing goes
-			 * before the write): header, record and audit lines are
-			 * cut into strings in place. */
-			size_t len = list.items[i].len, idlen = strlen(id);
-			char *b = malloc(len + 1 + idlen + 1);
-			if (!b) {
+			/* The listing's copy is taken over (it goes before the
+			 * write): header, audit and eval lines are cut into
+			 * strings in place; the frame stays binary at the end. */
+			size_t len = list.items[i].len;
+			char *b = list.items[i].body, *bid = strdup(id);
+			list.items[i].body = NULL;
+			if (!bid) {
+				free(b);
 				rc = -ENOMEM;
 				break;
 			}
-			memcpy(b, list.items[i].body, len);
-			b[len] = '\0';
-			char *bid = memcpy(b + len + 1, id, idlen + 1);
 			struct row_head h;
 			char *rec = row_head_parse(b, &h);
 			if (!rec || !row_valid(s, &h, d->at)) {
 				free(b);
+				free(bid);
 				continue; /* stale: the lanes take the record */
 			}
+			size_t text_len = len - h.frame_len; /* up to the frame's newline */
+			if (h.frame_len == 0 || h.frame_len >= len || b[text_len - 1] != '\n' ||
+			    rec > b + text_len - 1) {
+				log_err("sched: a staged row is damaged id=%s; the run takes the record", id);
+				free(b);
+				free(bid);
+				continue;
+			}
+			b[text_len - 1] = '\0';
+			const char *frame = b + text_len;
 			const char **a = calloc(h.changes ? h.changes : 1, sizeof *a);
 			if (!a) {
 				free(b);
+				free(bid);
 				rc = -ENOMEM;
 				break;
 			}
-			char *p = strchr(rec, '\n');
+			/* The audit lines, then eval's answer when there is one. */
+			char *p = rec;
 			size_t k = 0;
 			while (p && k < h.changes) {
-				*p++ = '\0';
 				a[k++] = p;
-				p = strchr(p, '\n');
+				if ((p = strchr(p, '\n')))
+					*p++ = '\0';
 			}
-			char *ev = NULL;
-			if (h.eval && p) {
-				*p++ = '\0';
-				ev = p;
-			}
+			char *ev = h.eval ? p : NULL;
 			if (k != h.changes || h.changes == 0 || (h.eval && (!ev || ev[0] != '{'))) {
 				log_err("sched: a staged row is damaged id=%s; the run takes the record", id);
 				free(b);
+				free(bid);
 				free(a);
 				continue;
 			}
@@ -1149,9 +1218,10 @@ static bool apply_step(struct sched *s)
 				memos[n] = (struct ledger_memo){ .head = (const char *)&mh, .head_len = sizeof mh,
 								 .body = ev + 1, .body_len = strlen(ev + 1) };
 			bufs[n] = b;
+			ids[n] = bid;
 			auds[n] = a;
 			ch[n] = (struct ledger_change){
-				.prep = rec, .prep_id = bid, .prep_kind = h.kind, .prep_state = h.state,
+				.prep_frame = frame, .prep_frame_len = h.frame_len, .prep_id = bid, .prep_kind = h.kind, .prep_state = h.state,
 				.prep_rev = h.rev, .old_kind = h.old_kind, .old_state = h.old_state,
 				.prep_audits = a, .n_prep_audits = h.changes,
 				.prep_memo = memos[n].body ? &memos[n] : NULL,
@@ -1167,7 +1237,12 @@ static bool apply_step(struct sched *s)
 	}
 	if (rc == 0 && n > 0) {
 		struct batch_ctx *b = calloc(1, sizeof *b);
-		rc = b ? ledger_write(s->l, ch, n, NULL, 0, NULL, batch_written, b) : -ENOMEM;
+		char *cursor = NULL;
+		if (asprintf(&cursor, "%lld\t%s", (long long)d->at, s->apply_after ? s->apply_after : "") < 0)
+			cursor = NULL;
+		const char *meta[] = { STAGE_CURSOR_KEY, cursor, NULL };
+		rc = b && cursor ? ledger_write(s->l, ch, n, NULL, 0, meta, batch_written, b) : -ENOMEM;
+		free(cursor);
 		if (rc == 0) {
 			b->s = s;
 			b->n = n;
@@ -1180,10 +1255,12 @@ static bool apply_step(struct sched *s)
 	}
 	for (size_t j = 0; j < n; j++) {
 		free(bufs[j]);
+		free(ids[j]);
 		free(auds[j]);
 	}
 	free(ch);
 	free(bufs);
+	free(ids);
 	free(auds);
 	free(memos);
 	if (rc < 0) {

@@ -10,15 +10,21 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "recz.h"
 
 #define STORE_KEY_MAX 480 /* LMDB's default key limit is 511 bytes */
+/* A filesystem with less room than this, when a commit fails with EIO, is
+ * full (a transaction writes at least a few pages). */
+#define FULL_FS_BYTES ((uint64_t)1 << 20)
 
 struct store {
 	MDB_env *env;
 	MDB_dbi records, by_kind, by_state, by_ks, counts, meta, audit, audit_rec;
+	MDB_dbi staged;     /* the STORE_STAGE_PREFIX keys of meta */
 	MDB_txn *rtxn;      /* the reader's transaction, reset between reads */
 	size_t map_size, max_map_size;
 	int lock_fd;
@@ -28,6 +34,11 @@ struct store {
 	 * another thread.  Backups hold this lock shared, growing takes it
 	 * exclusively and gives up rather than wait. */
 	pthread_rwlock_t map_lock;
+	/* Records are stored compressed (recz.h): one context for the
+	 * committer's puts (one transaction at a time), one for reads, which
+	 * the loop thread makes but a lock keeps safe from any other. */
+	struct recz *zput, *zget;
+	pthread_mutex_t zget_lock;
 };
 
 /* mkdir -p: creates the missing folders of `path` with `mode`. */
@@ -74,6 +85,34 @@ static int open_dbi(MDB_txn *txn, const char *name, MDB_dbi *dbi)
 	return mdb_dbi_open(txn, name, MDB_CREATE, dbi);
 }
 
+/* The table a metadata key lives in. */
+static MDB_dbi meta_dbi(const struct store *st, const void *key, size_t len)
+{
+	size_t pl = sizeof STORE_STAGE_PREFIX - 1;
+	return len >= pl && memcmp(key, STORE_STAGE_PREFIX, pl) == 0 ? st->staged : st->meta;
+}
+
+/* Earlier builds kept staged rows in meta, in an older row format: stale,
+ * they go when the database opens. */
+static int drop_old_staged(struct store *st, MDB_txn *txn)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, st->meta, &cur);
+	if (rc != 0)
+		return rc;
+	MDB_val k = { sizeof STORE_STAGE_PREFIX - 1, (void *)STORE_STAGE_PREFIX }, v;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < sizeof STORE_STAGE_PREFIX - 1 ||
+		    memcmp(k.mv_data, STORE_STAGE_PREFIX, sizeof STORE_STAGE_PREFIX - 1) != 0)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 int store_open(struct store **out, const char *dir, const struct store_opts *o)
 {
 	int rc;
@@ -82,6 +121,13 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 		return -ENOMEM;
 	st->lock_fd = -1;
 	pthread_rwlock_init(&st->map_lock, NULL);
+	pthread_mutex_init(&st->zget_lock, NULL);
+	st->zput = recz_new();
+	st->zget = recz_new();
+	if (!st->zput || !st->zget) {
+		rc = -ENOMEM;
+		goto err_free;
+	}
 	st->map_size = o && o->map_size ? o->map_size : (size_t)64 << 20;
 	st->max_map_size = o && o->max_map_size ? o->max_map_size : (size_t)16 << 30;
 	if (st->max_map_size < st->map_size)
@@ -137,7 +183,9 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	    (rc = open_dbi(txn, "counts", &st->counts)) ||
 	    (rc = open_dbi(txn, "meta", &st->meta)) ||
 	    (rc = open_dbi(txn, "audit", &st->audit)) ||
-	    (rc = open_dbi(txn, "audit_rec", &st->audit_rec))) {
+	    (rc = open_dbi(txn, "audit_rec", &st->audit_rec)) ||
+	    (rc = open_dbi(txn, "staged", &st->staged)) ||
+	    (rc = drop_old_staged(st, txn))) {
 		mdb_txn_abort(txn);
 		goto err_env;
 	}
@@ -156,6 +204,8 @@ err_mdb:
 err_lock:
 	close(st->lock_fd);
 err_free:
+	recz_free(st->zput);
+	recz_free(st->zget);
 	free(st);
 	return rc;
 }
@@ -168,7 +218,25 @@ void store_close(struct store *st)
 	mdb_env_close(st->env);
 	close(st->lock_fd); /* releases the flock */
 	pthread_rwlock_destroy(&st->map_lock);
+	pthread_mutex_destroy(&st->zget_lock);
+	recz_free(st->zput);
+	recz_free(st->zget);
 	free(st);
+}
+
+/* A record's JSON from its stored value (compressed or not), copied out of
+ * LMDB's memory.  A frame that does not unpack is damage: said once here,
+ * -EIO to the caller. */
+static int record_out(struct store *st, const void *key, size_t klen, const MDB_val *v, char **json,
+		      size_t *len)
+{
+	pthread_mutex_lock(&st->zget_lock);
+	int rc = recz_unpack(st->zget, v->mv_data, v->mv_size, json, len);
+	pthread_mutex_unlock(&st->zget_lock);
+	if (rc == -EIO)
+		log_err("store: a stored record does not decompress id=%.*s bytes=%zu", (int)klen,
+			(const char *)key, v->mv_size);
+	return rc;
 }
 
 /* Begins a read on the reused read-only transaction.  Every rbegin() is
@@ -193,6 +261,20 @@ static char *dupmem(const void *p, size_t n)
 	return s;
 }
 
+int store_unpack(struct store *st, const void *val, size_t len, char **json, size_t *json_len)
+{
+	MDB_val v = { len, (void *)val };
+	return record_out(st, "(pending)", 9, &v, json, json_len);
+}
+
+int store_frame(struct store *st, const char *src, size_t len, char **out, size_t *out_len)
+{
+	pthread_mutex_lock(&st->zget_lock);
+	int rc = recz_frame(st->zget, src, len, out, out_len);
+	pthread_mutex_unlock(&st->zget_lock);
+	return rc;
+}
+
 int store_get(struct store *st, const char *id, char **body, size_t *len)
 {
 	MDB_txn *txn = NULL;
@@ -201,13 +283,9 @@ int store_get(struct store *st, const char *id, char **body, size_t *len)
 		return rc;
 	MDB_val k = { strlen(id), (void *)id }, v;
 	rc = store_err(mdb_get(txn, st->records, &k, &v));
-	if (rc == 0) {
+	if (rc == 0)
 		/* LMDB's memory is only valid inside the transaction: copy out. */
-		*body = dupmem(v.mv_data, v.mv_size);
-		*len = v.mv_size;
-		if (!*body)
-			rc = -ENOMEM;
-	}
+		rc = record_out(st, id, strlen(id), &v, body, len);
 	rend(st);
 	return rc;
 }
@@ -219,7 +297,7 @@ int store_meta_get(struct store *st, const char *key, char **val, size_t *len)
 	if (rc < 0)
 		return rc;
 	MDB_val k = { strlen(key), (void *)key }, v;
-	rc = store_err(mdb_get(txn, st->meta, &k, &v));
+	rc = store_err(mdb_get(txn, meta_dbi(st, key, k.mv_size), &k, &v));
 	if (rc == 0) {
 		*val = dupmem(v.mv_data, v.mv_size);
 		if (len)
@@ -258,8 +336,10 @@ void store_list_free(struct store_list *l)
 	memset(l, 0, sizeof *l);
 }
 
-static int list_push(struct store_list *l, size_t *cap, const char *id, size_t idlen,
-		     const void *body, size_t len)
+/* Appends a copy of (id, body); `st` non-NULL: body is a stored record,
+ * unpacked (recz.h). */
+static int list_push(struct store *st, struct store_list *l, size_t *cap, const char *id,
+		     size_t idlen, const void *body, size_t len)
 {
 	if (l->n == *cap) {
 		size_t nc = *cap ? *cap * 2 : 16;
@@ -271,19 +351,41 @@ static int list_push(struct store_list *l, size_t *cap, const char *id, size_t i
 	}
 	struct store_item *it = &l->items[l->n];
 	it->id = dupmem(id, idlen);
-	it->body = dupmem(body, len);
-	it->len = len;
-	if (!it->id || !it->body) {
+	it->body = NULL;
+	int rc = -ENOMEM;
+	if (st) {
+		MDB_val v = { len, (void *)body };
+		rc = it->id ? record_out(st, id, idlen, &v, &it->body, &it->len) : -ENOMEM;
+	} else if ((it->body = dupmem(body, len))) {
+		it->len = len;
+		rc = 0;
+	}
+	if (rc < 0 || !it->id) {
 		free(it->id);
 		free(it->body);
-		return -ENOMEM;
+		return rc < 0 ? rc : -ENOMEM;
 	}
 	l->n++;
 	return 0;
 }
 
+static int list_records(struct store *st, const char *kind, const char *state, const char *after,
+			size_t limit, bool unpack, struct store_list *out);
+
 int store_list(struct store *st, const char *kind, const char *state,
 	       const char *after, size_t limit, struct store_list *out)
+{
+	return list_records(st, kind, state, after, limit, true, out);
+}
+
+int store_list_raw(struct store *st, const char *kind, const char *state,
+		   const char *after, size_t limit, struct store_list *out)
+{
+	return list_records(st, kind, state, after, limit, false, out);
+}
+
+static int list_records(struct store *st, const char *kind, const char *state, const char *after,
+			size_t limit, bool unpack, struct store_list *out)
 {
 	memset(out, 0, sizeof *out);
 	char prefix[STORE_KEY_MAX + 1], seek[STORE_KEY_MAX * 2 + 2];
@@ -340,7 +442,7 @@ int store_list(struct store *st, const char *kind, const char *state,
 			if ((rc = mdb_get(txn, st->records, &rk, &body)) != 0)
 				break; /* an index entry without its record: corrupt */
 		}
-		int e = list_push(out, &cap, id, idlen, body.mv_data, body.mv_size);
+		int e = list_push(unpack ? st : NULL, out, &cap, id, idlen, body.mv_data, body.mv_size);
 		if (e < 0) {
 			rc = e;
 			break;
@@ -409,7 +511,7 @@ static int push_audit(struct store_list *out, size_t *cap, const void *key8, con
 {
 	char num[24];
 	int nl = snprintf(num, sizeof num, "%llu", (unsigned long long)seq_of(key8));
-	return list_push(out, cap, num, (size_t)nl, body, len);
+	return list_push(NULL, out, cap, num, (size_t)nl, body, len);
 }
 
 int store_audit_range(struct store *st, uint64_t from_seq, size_t limit,
@@ -504,7 +606,7 @@ int store_meta_scan(struct store *st, const char *prefix, bool reverse, const ch
 	if (rc < 0)
 		return rc;
 	MDB_cursor *cur;
-	if ((rc = mdb_cursor_open(txn, st->meta, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(txn, meta_dbi(st, prefix, plen), &cur)) != 0) {
 		rend(st);
 		return store_err(rc);
 	}
@@ -532,7 +634,7 @@ int store_meta_scan(struct store *st, const char *prefix, bool reverse, const ch
 	while (rc == 0 && out->n < limit) {
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
 			break;
-		int e = list_push(out, &cap, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+		int e = list_push(NULL, out, &cap, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
 		if (e < 0) {
 			mdb_cursor_close(cur);
 			rend(st);
@@ -609,13 +711,26 @@ static int apply(struct store *st, MDB_txn *txn, const struct store_op *op)
 		}
 		if ((rc = index_put(st, txn, op->id, op->kind, op->state, false)) < 0)
 			return rc;
-	put:
-		return store_err(mdb_put(txn, st->records, &k, &v, 0));
+	put: {
+		/* Compressed when it pays (recz.h); mdb_put copies the bytes. */
+		char *z = NULL;
+		size_t zlen;
+		if ((rc = recz_pack(st->zput, op->body, op->len, &z, &zlen)) < 0)
+			return rc;
+		if (rc == 1)
+			v = (MDB_val){ zlen, z };
+		rc = store_err(mdb_put(txn, st->records, &k, &v, 0));
+		free(z);
+		return rc;
+	}
 	case STORE_PUT_META:
-		return store_err(mdb_put(txn, st->meta, &k, &v, 0));
+		return store_err(mdb_put(txn, meta_dbi(st, k.mv_data, k.mv_size), &k, &v, 0));
 	case STORE_DEL_META:
-		rc = mdb_del(txn, st->meta, &k, NULL);
+		rc = mdb_del(txn, meta_dbi(st, k.mv_data, k.mv_size), &k, NULL);
 		return rc == MDB_NOTFOUND ? 0 : store_err(rc);
+	case STORE_DROP_STAGED:
+		/* Empties the table: its pages go to the free list unwritten. */
+		return store_err(mdb_drop(txn, st->staged, 0));
 	case STORE_PUT_AUDIT: {
 		unsigned char sk[8];
 		seq_key(sk, op->seq);
@@ -654,7 +769,14 @@ int store_commit(struct store *st, const struct store_op *ops, size_t n)
 		}
 	/* The commit fsyncs (LMDB's default): when it returns 0 the batch is
 	 * on disk, and only then are its writes acknowledged. */
-	return store_err(mdb_txn_commit(txn));
+	rc = store_err(mdb_txn_commit(txn));
+	/* LMDB reports a short write as EIO: on a filesystem with no room
+	 * left that is "storage full", which the client can act on. */
+	struct statvfs fs;
+	if (rc == -EIO && fstatvfs(st->lock_fd, &fs) == 0 &&
+	    (uint64_t)fs.f_bavail * fs.f_frsize < FULL_FS_BYTES)
+		rc = -ENOSPC;
+	return rc;
 }
 
 int store_grow(struct store *st)

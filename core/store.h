@@ -48,6 +48,14 @@ void store_close(struct store *st);
  * frees, NUL-terminated) and *len, -ENOENT, or another negative errno. */
 int store_get(struct store *st, const char *id, char **body, size_t *len);
 
+/* Records are stored compressed (recz.h).  store_unpack(): the JSON of a
+ * stored form (a pending write's, say), NUL-terminated, caller frees: 0,
+ * -EIO (damaged) or -ENOMEM.  store_frame(): `src` compressed, for a
+ * stored form built ahead (recz_splice): 0 with *out (caller frees) or a
+ * negative errno.  Both for any thread. */
+int store_unpack(struct store *st, const void *val, size_t len, char **json, size_t *json_len);
+int store_frame(struct store *st, const char *src, size_t len, char **out, size_t *out_len);
+
 /* One record of a listing.  All strings owned by the listing. */
 struct store_item {
 	char *id;
@@ -67,6 +75,10 @@ struct store_list {
  */
 int store_list(struct store *st, const char *kind, const char *state,
 	       const char *after, size_t limit, struct store_list *out);
+/* The same with the records' stored forms (recz.h), for a caller that
+ * skips most of what it lists: store_unpack() the ones it reads. */
+int store_list_raw(struct store *st, const char *kind, const char *state,
+		   const char *after, size_t limit, struct store_list *out);
 void store_list_free(struct store_list *l);
 
 /* Calls fn for each (kind, state, count) with a non-zero count.  Strings are
@@ -94,10 +106,16 @@ int store_audit_range(struct store *st, uint64_t from_seq, size_t limit,
 
 /* --- writes --- */
 
+/* Metadata keys under this prefix are enforcement staged ahead of a
+ * deadline (sched.c): kept in a table of their own, so that a run can drop
+ * them all at once (STORE_DROP_STAGED) instead of deleting them one by one. */
+#define STORE_STAGE_PREFIX "stage/"
+
 enum store_op_kind {
 	STORE_PUT_RECORD, /* id, kind, state, body; old_kind/old_state if it existed */
 	STORE_PUT_META,   /* key = id, value = body */
 	STORE_DEL_META,   /* key = id */
+	STORE_DROP_STAGED, /* every STORE_STAGE_PREFIX key */
 	STORE_PUT_AUDIT,  /* seq, body; id = the record it concerns, or NULL */
 };
 

@@ -122,6 +122,12 @@ like($e0->{at}, qr/^2025-04-01T00:/, '... with the time of this eval in `at`');
 is_deeply(evals($b, @ids), $want_eval, 'every eval after the deadline answers what a run without staging answers');
 is($got->{ $ids[1] }{record}{data}{planned_liu_application}, '2024-12', 'the application written after staging has its change and its expiry');
 ok($b->ok_call('audit.verify')->{ok}, 'the audit chain verifies');
+# The staged rows are not deleted one by one as they are applied: the run's
+# end drops them all at once, with the cursor that marks how far it got.
+sub staged_rows { my ($db) = @_; my $o = `mdb_stat -s staged $db 2>&1`; $o =~ /Entries: (\d+)/ ? $1 : "?: $o" }
+ok(wait_for(sub { staged_rows($b->{db}) eq '0' }, 10), 'after the run no staged row is left')
+	or diag(staged_rows($b->{db}));
+unlike(`mdb_dump -s meta -p $b->{db} 2>&1`, qr/stage-applied/, '... nor the run\'s cursor');
 is_deeply($b->ok_call('deadlines')->{deadlines}, [], 'every deadline is marked enforced');
 my $again = $b->ok_call('enforce', {});
 is_deeply($again->{enforced}, [], 'enforcing again changes nothing');

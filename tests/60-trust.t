@@ -181,6 +181,21 @@ for my $case ([ qq({"id":"$n1",\n"kind":"note"}), 'result', 'still JSON: answere
 	$t->stop;
 }
 
+# A damaged compressed record (zstd's magic number, then garbage): an error
+# naming the record, a log line; the daemon goes on.
+{
+	my $copy = "$dir/t-record-frame";
+	sh('cp', '-r', "$dir/backup1", $copy) or die;
+	sh($tamper, $copy, 'record', $n1, "\x28\xb5\x2f\xfd" . ('garbage' x 20)) or die 'tamper record failed';
+	my $t = start_on($copy);
+	my $g = $t->call('record.get', { id => $n1 });
+	ok($g->{error}, 'a compressed record that does not decompress gets an error reply');
+	unlike(json->encode($g), qr/garbage/, '... without its bytes');
+	like($t->log_text, qr/store: a stored record does not decompress id=\Q$n1\E/, '... and a log line naming it');
+	ok($t->ok_call('status'), 'the daemon goes on');
+	$t->stop;
+}
+
 # --- fail closed ---------------------------------------------------------------------------
 {
 	local $ENV{LIUD_TEST_FAIL_COMMITS} = 1;
