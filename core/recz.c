@@ -61,7 +61,10 @@ int recz_frame(struct recz *z, const char *src, size_t len, char **out, size_t *
 	char *buf = len <= RECZ_MAX ? malloc(cap) : NULL;
 	if (!buf)
 		return -ENOMEM;
-	size_t n = ZSTD_compress2(z->c, buf, cap, src, len);
+	size_t n = ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, RECZ_AHEAD_LEVEL);
+	if (!ZSTD_isError(n))
+		n = ZSTD_compress2(z->c, buf, cap, src, len);
+	ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, RECZ_LEVEL);
 	if (ZSTD_isError(n)) {
 		free(buf);
 		return -ENOMEM;

@@ -50,7 +50,10 @@ bool recz_packed(const void *val, size_t len);
 int recz_pack(struct recz *z, const char *json, size_t len, char **out, size_t *out_len);
 
 /* A frame of `src`, compressed whatever its size: 0 with *out (malloc'd),
- * or a negative errno. */
+ * or a negative errno.  For values built ahead of their write (staging has
+ * time): a slower level that packs a record of the real pack into a third
+ * of an LMDB page, where the default level needs half of one. */
+#define RECZ_AHEAD_LEVEL 6
 int recz_frame(struct recz *z, const char *src, size_t len, char **out, size_t *out_len);
 
 /* The spliced stored form of JSON `prefix` (at most 255 bytes) followed by

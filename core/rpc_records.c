@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "evmemo.h"
 #include "log.h"
 #include "wire.h"
 
@@ -588,7 +589,7 @@ static json_t *inline_record(struct rules *rules, json_t *given)
  * day, cut at the measures' starts and ends), except for the answer's `at`.
  * So the answer is kept encoded, without `at`, in the ledger's memo, which
  * drops it when the record changes; the pack's serial and the span are
- * kept with it (struct rules_memo_head) and checked.  A hit is a lookup and
+ * kept with it (evmemo.h) and checked.  A hit is a lookup and
  * a copy: no decoding, no Lua, no encoding.  Staged enforcement (sched.c)
  * puts the answers of the versions it writes at a deadline.
  */
@@ -637,15 +638,12 @@ static void eval_reply(struct rpc_call *c, const char *id, int64_t at, const cha
 static bool eval_memo_hit(struct rpc_call *c, const char *id, int64_t at)
 {
 	struct rpc *r = c->rpc;
-	struct ledger_memo m;
-	struct rules_memo_head h;
-	if (!ledger_memo_get(r->ledger, id, &m) || m.head_len != sizeof h || m.body_len == 0)
-		return false;
-	memcpy(&h, m.head, sizeof h);
-	if (h.serial != rules_serial(r->rules) || at < h.from || at >= h.till)
+	const char *body;
+	size_t len;
+	if (!evmemo_get(r->ledger, r->rules, id, at, &body, &len))
 		return false;
 	r->eval_memo_hits++;
-	eval_reply(c, id, at, m.body, m.body_len);
+	eval_reply(c, id, at, body, len);
 	return true;
 }
 
@@ -667,12 +665,9 @@ static void eval_answer(struct rpc_call *c, const char *id, int64_t at, json_t *
 		rpc_fail(c, -ENOMEM, NULL, NULL);
 		return;
 	}
-	struct rules_memo_head h = { .serial = rules_serial(r->rules), .from = from, .till = till };
-	struct ledger_memo m = { .head = (const char *)&h, .head_len = sizeof h, .body = enc + 1,
-				 .body_len = strlen(enc + 1) };
-	ledger_memo_put(r->ledger, id, &m);
+	evmemo_put(r->ledger, r->rules, id, from, till, enc + 1, strlen(enc + 1));
 	r->eval_memo_misses++;
-	eval_reply(c, id, at, m.body, m.body_len);
+	eval_reply(c, id, at, enc + 1, strlen(enc + 1));
 	free(enc);
 }
 

@@ -99,14 +99,6 @@ int rules_eval(struct rules *r, json_t *rec, int64_t at, json_t **out);
  */
 bool rules_eval_span(const struct rules *r, int64_t at, int64_t *from, int64_t *till);
 
-/* What the ledger's memo keeps with an eval answer (the head of a
- * ledger_memo): the pack it came from and the span it holds for.  Written
- * by eval (rpc_records.c) and by staged enforcement (sched.c), read by eval. */
-struct rules_memo_head {
-	uint64_t serial;    /* rules_serial() of the pack that answered */
-	int64_t from, till; /* rules_eval_span() of the instant it answered for */
-};
-
 /* eval's answer `out` (taken) as the memo keeps it: the pack's version
  * added, `at` and `id` left out (a reply puts them back), encoded compactly
  * as "{...}".  Caller frees; NULL when out of memory. */

@@ -673,24 +673,36 @@ static int count_add(struct store *st, MDB_txn *txn, const char *kind, const cha
 	return store_err(mdb_put(txn, st->counts, &k, &v, 0));
 }
 
-/* Puts (or with del, removes) the three index entries of a record. */
-static int index_put(struct store *st, MDB_txn *txn, const char *id, const char *kind,
-		     const char *state, bool del)
+/* Moves a record's index entries from (old_kind, old_state) to (kind,
+ * state); old_kind NULL: a new record.  Entries whose key does not change
+ * (the kind, when only the state does) are left alone. */
+static int index_move(struct store *st, MDB_txn *txn, const char *id, const char *old_kind,
+		      const char *old_state, const char *kind, const char *state)
 {
-	char key[STORE_KEY_MAX + 1];
+	char okey[STORE_KEY_MAX + 1], nkey[STORE_KEY_MAX + 1];
 	MDB_val empty = { 0, NULL };
-	const char *parts[3][3] = { { kind, id, NULL }, { state, id, NULL }, { kind, state, id } };
+	const char *oparts[3][3] = { { old_kind, id, NULL }, { old_state, id, NULL }, { old_kind, old_state, id } };
+	const char *nparts[3][3] = { { kind, id, NULL }, { state, id, NULL }, { kind, state, id } };
 	MDB_dbi dbis[3] = { st->by_kind, st->by_state, st->by_ks };
 	for (int i = 0; i < 3; i++) {
-		int kl = mkkey(key, parts[i][0], parts[i][1], parts[i][2]);
-		if (kl < 0)
-			return kl;
-		MDB_val k = { (size_t)kl, key };
-		int rc = del ? mdb_del(txn, dbis[i], &k, NULL) : mdb_put(txn, dbis[i], &k, &empty, 0);
-		if (rc != 0 && !(del && rc == MDB_NOTFOUND))
+		int nl = mkkey(nkey, nparts[i][0], nparts[i][1], nparts[i][2]), ol = 0, rc;
+		if (nl < 0)
+			return nl;
+		if (old_kind) {
+			if ((ol = mkkey(okey, oparts[i][0], oparts[i][1], oparts[i][2])) < 0)
+				return ol;
+			if (ol == nl && memcmp(okey, nkey, (size_t)nl) == 0)
+				continue;
+			MDB_val k = { (size_t)ol, okey };
+			if ((rc = mdb_del(txn, dbis[i], &k, NULL)) != 0 && rc != MDB_NOTFOUND)
+				return store_err(rc);
+		}
+		MDB_val k = { (size_t)nl, nkey };
+		if ((rc = mdb_put(txn, dbis[i], &k, &empty, 0)) != 0)
 			return store_err(rc);
 	}
-	return count_add(st, txn, kind, state, del ? -1 : 1);
+	int rc = old_kind ? count_add(st, txn, old_kind, old_state, -1) : 0;
+	return rc < 0 ? rc : count_add(st, txn, kind, state, 1);
 }
 
 static int apply(struct store *st, MDB_txn *txn, const struct store_op *op)
@@ -702,16 +714,11 @@ static int apply(struct store *st, MDB_txn *txn, const struct store_op *op)
 	case STORE_PUT_RECORD:
 		if (k.mv_size == 0 || k.mv_size > STORE_KEY_MAX)
 			return -EINVAL;
-		if (op->old_kind) {
-			if (strcmp(op->old_kind, op->kind) == 0 &&
-			    strcmp(op->old_state, op->state) == 0)
-				goto put;
-			if ((rc = index_put(st, txn, op->id, op->old_kind, op->old_state, true)) < 0)
-				return rc;
-		}
-		if ((rc = index_put(st, txn, op->id, op->kind, op->state, false)) < 0)
+		if ((!op->old_kind || strcmp(op->old_kind, op->kind) != 0 ||
+		     strcmp(op->old_state, op->state) != 0) &&
+		    (rc = index_move(st, txn, op->id, op->old_kind, op->old_state, op->kind, op->state)) < 0)
 			return rc;
-	put: {
+	{
 		/* Compressed when it pays (recz.h); mdb_put copies the bytes. */
 		char *z = NULL;
 		size_t zlen;

@@ -102,6 +102,20 @@ like(`bin/liuctl --socket $b->{sock} status 2>&1`, qr/staged:\s+deadline 2025-04
 is($st->{records_ready}, 11, 'every affected application is staged (the rejected one is not affected)');
 is($st->{hook_failures}, 0, 'with no hook failure');
 is($b->ok_call('record.get', { id => $ids[0] })->{state}, 'submitted', 'staging changes nothing visible before the deadline');
+# Staging also kept eval's answer for each stored version from the deadline
+# on: the reads that come before the run has rewritten a record.
+{
+	my $m0 = memo($b);
+	my $ahead = $b->ok_call('eval', { id => $ids[0], at => $DEADLINE });
+	is(memo($b)->{hits}, $m0->{hits} + 1, 'eval at the deadline of a record staged for it is answered from the memo');
+	my $fresh = $b->ok_call('eval', { record => $b->ok_call('record.get', { id => $ids[0] }), at => $DEADLINE });
+	delete @{$_}{qw(at id)} for $ahead, $fresh;
+	is_deeply($ahead, $fresh, '... with what computing it answers');
+	is($b->ok_call('eval', { id => $ids[0] })->{decision}, 'eligible', 'and before the deadline the answer of now');
+	my $h = memo($b)->{hits};
+	$b->ok_call('eval', { id => $ids[0], at => $DEADLINE });
+	is(memo($b)->{hits}, $h + 1, 'keeping the answer of now keeps the one from the deadline on');
+}
 like($b->log_text, qr/sched: staged deadline=2025-04-01T00:00:00\+09:00 .*records_ready=11 /, 'staging is logged');
 # A write after staging: its staged outcome must not be used.
 $b->ok_call('act', { action => 'amend', id => $ids[1], params => { planned_liu_application => '2024-12' } });
