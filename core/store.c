@@ -726,9 +726,16 @@ static int apply(struct store *st, MDB_txn *txn, const struct store_op *op)
 			return rc;
 		if (rc == 1)
 			v = (MDB_val){ zlen, z };
-		rc = store_err(mdb_put(txn, st->records, &k, &v, 0));
+		/* A new record's id is mostly the largest yet (ids count up):
+		 * appending fills leaf pages instead of splitting them in
+		 * half, so a deadline that rewrites every record dirties half
+		 * as many pages.  LMDB refuses an append that is not the last
+		 * key (MDB_KEYEXIST): then a plain put. */
+		rc = op->old_kind ? MDB_KEYEXIST : mdb_put(txn, st->records, &k, &v, MDB_APPEND);
+		if (rc == MDB_KEYEXIST)
+			rc = mdb_put(txn, st->records, &k, &v, 0);
 		free(z);
-		return rc;
+		return store_err(rc);
 	}
 	case STORE_PUT_META:
 		return store_err(mdb_put(txn, meta_dbi(st, k.mv_data, k.mv_size), &k, &v, 0));
@@ -742,7 +749,10 @@ static int apply(struct store *st, MDB_txn *txn, const struct store_op *op)
 		unsigned char sk[8];
 		seq_key(sk, op->seq);
 		MDB_val ak = { 8, sk };
-		if ((rc = mdb_put(txn, st->audit, &ak, &v, MDB_NOOVERWRITE)) != 0)
+		/* Sequence numbers only grow: appended, pages fill up.  A
+		 * number not past the last is refused (MDB_KEYEXIST), as a
+		 * duplicate was before. */
+		if ((rc = mdb_put(txn, st->audit, &ak, &v, MDB_APPEND)) != 0)
 			return rc == MDB_KEYEXIST ? -EEXIST : store_err(rc);
 		if (op->id) {
 			char key[STORE_KEY_MAX + 10];
