@@ -854,30 +854,36 @@ static bool row_valid(struct sched *s, const struct row_head *h, int64_t at)
 /* A header field may hold no tab or newline (kinds and states are names). */
 static bool plain_field(const char *v) { return v && !strpbrk(v, "\t\n"); }
 
-/* eval's answer for staged version `fin` (without "updated_at") at `at`, as
- * the memo keeps it, or NULL: the pack does not memoise eval, or eval failed
- * (the first read after the deadline computes it, and says why). */
+/* eval's answer for `rec` at `at` as the memo keeps it (rules_eval_memo_text),
+ * with its span, or NULL: the pack does not memoise eval, or eval failed
+ * (the read that needs it computes it, and says why). */
+static char *eval_text(struct sched *s, json_t *rec, int64_t at, int64_t *from, int64_t *till)
+{
+	json_t *out = NULL;
+	if (!rules_eval_span(s->rules, at, from, till))
+		return NULL;
+	if (rules_eval(s->rules, rec, at, &out) != 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return rules_eval_memo_text(s->rules, out); /* takes out */
+}
+
+/* eval's answer for staged version `fin` (without "updated_at") at `at`, for
+ * its row: the run puts it in the memo as it writes the version. */
 static char *stage_eval(struct sched *s, json_t *fin, int64_t at)
 {
-	int64_t from, till;
-	if (!rules_eval_span(s->rules, at, &from, &till))
-		return NULL;
 	/* The run stamps the time it writes.  A pack that declares
 	 * eval_by_date promises an answer that does not depend on it (liud test
 	 * checks that), so the deadline stands in for it. */
 	char iso[CLOCK_ISO_MAX];
-	json_t *rec = json_copy(fin), *out = NULL;
-	if (!rec || json_object_set_new(rec, "updated_at", json_string(clock_format(at, iso))) < 0) {
-		json_decref(rec);
-		return NULL;
-	}
-	int rc = rules_eval(s->rules, rec, at, &out);
+	int64_t from, till;
+	json_t *rec = json_copy(fin);
+	char *text = NULL;
+	if (rec && json_object_set_new(rec, "updated_at", json_string(clock_format(at, iso))) == 0)
+		text = eval_text(s, rec, at, &from, &till);
 	json_decref(rec);
-	if (rc != 0) {
-		json_decref(out);
-		return NULL;
-	}
-	return rules_eval_memo_text(s->rules, out);
+	return text;
 }
 
 /* Keeps in the memo eval's answer for stored version `rec` from `at` on
@@ -887,14 +893,7 @@ static void stage_eval_now(struct sched *s, json_t *rec, int64_t at)
 {
 	int64_t from, till;
 	const char *id = json_string_value(json_object_get(rec, "id"));
-	if (!id || !rules_eval_span(s->rules, at, &from, &till))
-		return;
-	json_t *out = NULL;
-	if (rules_eval(s->rules, rec, at, &out) != 0) {
-		json_decref(out); /* the read computes it, and says why */
-		return;
-	}
-	char *text = rules_eval_memo_text(s->rules, out); /* takes out */
+	char *text = id ? eval_text(s, rec, at, &from, &till) : NULL;
 	if (text)
 		evmemo_put_next(s->l, s->rules, id, from, till, text + 1, strlen(text + 1));
 	free(text);
