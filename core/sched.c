@@ -171,10 +171,12 @@ int sched_new(struct sched **out, uv_loop_t *loop, struct store *st, struct ledg
 	return 0;
 }
 
-static void closed(uv_handle_t *h)
+/* Frees the scheduler once its handles are closed and no write of its is
+ * in flight: a write's callback comes after sched_close() when a stop finds
+ * a batch being committed (the loop runs until it is durable). */
+static void maybe_free(struct sched *s)
 {
-	struct sched *s = h->data;
-	if (--s->open_handles > 0)
+	if (s->open_handles > 0 || s->inflight > 0 || s->stg.inflight > 0)
 		return;
 	free_deadlines(s);
 	json_decref(s->lanes);
@@ -186,6 +188,13 @@ static void closed(uv_handle_t *h)
 	free(s->apply_after);
 	free(s->after);
 	free(s);
+}
+
+static void closed(uv_handle_t *h)
+{
+	struct sched *s = h->data;
+	s->open_handles--;
+	maybe_free(s);
 }
 
 void sched_close(struct sched *s)
@@ -334,6 +343,7 @@ static void batch_written(void *ud, int status)
 	s->inflight--;
 	if (s->stopping) {
 		free(b);
+		maybe_free(s);
 		return;
 	}
 	if (status < 0) {
@@ -994,8 +1004,10 @@ static void stage_written(void *ud, int status)
 {
 	struct sched *s = ud;
 	s->stg.inflight--;
-	if (s->stopping)
+	if (s->stopping) {
+		maybe_free(s);
 		return;
+	}
 	if (status < 0) {
 		log_err("sched: staging batch failed error=\"%s\"; staging again later",
 			liu_strerror(status));

@@ -183,4 +183,22 @@ is(memo($d)->{hits} - $m0->{hits}, 11, '... the 11 staged records from the memo 
 ok($d->ok_call('audit.verify')->{ok}, 'the audit chain verifies');
 $d->stop;
 
+# --- a stop while staging writes: the scheduler outlives its last write -----------
+# (a batch being committed when SIGTERM comes calls back after the
+# scheduler's timers are closed; it must not be freed before that).
+{
+	my $d0 = tempdir('liud-stage-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	my $f = Liud::start_daemon(clock => '2025-03-31T09:00:00+09:00', dir => $d0, conf => "$tmp/nostage.conf");
+	fill($f) for 1 .. 5;
+	is($f->stop, 0, 'filled (60 applications) and stopped');
+	for my $ms (0, 10, 30, 60, 100) {
+		my $dn = tempdir('liud-stage-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+		system('cp', '-a', "$d0/.", $dn) == 0 or die;
+		my $g = Liud::start_daemon(clock => $BEFORE, dir => $dn);
+		sleep($ms / 1000);
+		is($g->stop, 0, "SIGTERM ${ms} ms into staging: a clean exit");
+		like($g->log_text, qr/liud: stopped/, '... that says so');
+	}
+}
+
 done_testing;
