@@ -30,6 +30,16 @@ struct commit {
 	int status;
 	uint64_t took_us;                          /* the flight's transaction */
 	struct commit_stats stats;
+	/* Training the store's compression dictionary (store.h), once the
+	 * database has enough records: on a worker, reads only; what it
+	 * makes is then written like any other batch. */
+	uv_work_t dict_work;
+	bool training;
+	char *dict;
+	size_t dict_len, dict_samples;
+	int dict_rc;
+	const char *dict_why;
+	uint64_t dict_us;
 };
 
 int commit_new(struct commit **out, uv_loop_t *loop, struct store *st)
@@ -40,6 +50,7 @@ int commit_new(struct commit **out, uv_loop_t *loop, struct store *st)
 	c->loop = loop;
 	c->st = st;
 	c->work.data = c;
+	c->dict_work.data = c;
 	*out = c;
 	return 0;
 }
@@ -187,6 +198,7 @@ int commit_put_audit(struct commit_write *w, uint64_t seq, const char *rec_id, c
 }
 
 static void start(struct commit *c);
+static void maybe_train(struct commit *c);
 
 static void work_cb(uv_work_t *req)
 {
@@ -243,6 +255,8 @@ static void after_cb(uv_work_t *req, int uvstatus)
 	finish_list(rest, status);
 	if (c->queue && !c->busy)
 		start(c);
+	if (status == 0)
+		maybe_train(c);
 }
 
 static void start(struct commit *c)
@@ -276,6 +290,73 @@ static void start(struct commit *c)
 	uv_queue_work(c->loop, &c->work, work_cb, after_cb);
 }
 
+static void train_cb(uv_work_t *req)
+{
+	struct commit *c = req->data;
+	uint64_t t0 = uv_hrtime();
+	c->dict_rc = store_dict_train(c->st, &c->dict, &c->dict_len, &c->dict_samples, &c->dict_why);
+	c->dict_us = (uv_hrtime() - t0) / 1000;
+}
+
+static void dict_written(void *ud, int status)
+{
+	struct commit *c = ud;
+	c->training = false;
+	if (status < 0) /* the next batch's completion asks again */
+		log_warn("commit: compression dictionary not written error=\"%s\"", strerror(-status));
+}
+
+static void trained_cb(uv_work_t *req, int uvstatus)
+{
+	struct commit *c = req->data;
+	/* Still "training" until the dictionary is written: a batch that
+	 * completes meanwhile must not start a second one. */
+	c->training = false;
+	char *dict = c->dict;
+	c->dict = NULL;
+	if (uvstatus < 0) {
+		free(dict);
+		return;
+	}
+	if (c->dict_rc == -EAGAIN) {
+		log_info("commit: no compression dictionary from the records yet samples=%zu reason=\"%s\"",
+			 c->dict_samples, c->dict_why ? c->dict_why : "?");
+		return;
+	}
+	if (c->dict_rc < 0) {
+		log_warn("commit: compression dictionary not trained samples=%zu error=\"%s\"", c->dict_samples,
+			 strerror(-c->dict_rc));
+		return;
+	}
+	log_info("commit: compression dictionary trained samples=%zu bytes=%zu ms=%llu", c->dict_samples,
+		 c->dict_len, (unsigned long long)(c->dict_us / 1000));
+	struct commit_write *w = commit_write_new();
+	struct store_op *op = w ? add_op(w) : NULL;
+	if (!op || !own(w, dict)) {
+		if (op)
+			dict = NULL; /* own() freed it */
+		free(dict);
+		commit_write_free(w);
+		return;
+	}
+	op->op = STORE_PUT_DICT;
+	op->body = dict;
+	op->len = c->dict_len;
+	c->training = true;
+	commit_submit(c, w, dict_written, c);
+}
+
+/* After a batch is durable: train a dictionary when the store wants one
+ * (one that failed to be written is wanted again at the next batch). */
+static void maybe_train(struct commit *c)
+{
+	if (c->training || !store_dict_wanted(c->st))
+		return;
+	c->training = true;
+	if (uv_queue_work(c->loop, &c->dict_work, train_cb, trained_cb) != 0)
+		c->training = false;
+}
+
 void commit_submit(struct commit *c, struct commit_write *w, commit_cb cb, void *ud)
 {
 	w->cb = cb;
@@ -291,6 +372,6 @@ void commit_submit(struct commit *c, struct commit_write *w, commit_cb cb, void 
 		start(c);
 }
 
-bool commit_idle(const struct commit *c) { return !c->busy && !c->queue; }
+bool commit_idle(const struct commit *c) { return !c->busy && !c->queue && !c->training; }
 size_t commit_pending(const struct commit *c) { return c->nqueue + c->nflight; }
 void commit_stats(const struct commit *c, struct commit_stats *s) { *s = c->stats; }

@@ -173,7 +173,14 @@ int show_status(const struct args *a, json_t *r)
 	if (st) {
 		char *u = bytes_text(json_integer_value(json_object_get(st, "used_bytes")));
 		char *m = bytes_text(json_integer_value(json_object_get(st, "map_bytes")));
-		s = xasprintf("%s of %s", u, m);
+		json_t *dict = json_object_get(st, "dictionary");
+		char *db = dict ? bytes_text(json_integer_value(json_object_get(dict, "bytes"))) : NULL;
+		if (db)
+			s = xasprintf("%s of %s; records compressed with dictionary %" JSON_INTEGER_FORMAT " (%s)", u,
+				      m, json_integer_value(json_object_get(dict, "id")), db);
+		else
+			s = xasprintf("%s of %s", u, m);
+		free(db);
 		kv(&t, "storage", s);
 		free(s);
 		free(u);

@@ -4,15 +4,30 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zdict.h>
 #include <zstd.h>
 
 /* zstd's fastest levels: a record compresses in about 10 µs to about a
  * third (level 3 gains a few percent more for twice the time). */
 #define RECZ_LEVEL (-1)
 
+/* A dictionary as both directions need it: digested once, since digesting
+ * one costs more than packing a record with it. */
+struct recz_dict {
+	unsigned id;
+	ZSTD_CDict *fast;  /* RECZ_LEVEL */
+	ZSTD_CDict *ahead; /* RECZ_AHEAD_LEVEL, made on first use */
+	ZSTD_DDict *d;
+	char *bytes;
+	size_t len;
+};
+
 struct recz {
 	ZSTD_CCtx *c;
 	ZSTD_DCtx *d;
+	struct recz_dict *dicts; /* every dictionary known, in the order added */
+	size_t ndicts;
+	struct recz_dict *use;   /* the one new frames use, or NULL */
 };
 
 struct recz *recz_new(void)
@@ -37,9 +52,96 @@ void recz_free(struct recz *z)
 {
 	if (!z)
 		return;
+	for (size_t i = 0; i < z->ndicts; i++) {
+		ZSTD_freeCDict(z->dicts[i].fast);
+		ZSTD_freeCDict(z->dicts[i].ahead);
+		ZSTD_freeDDict(z->dicts[i].d);
+		free(z->dicts[i].bytes);
+	}
+	free(z->dicts);
 	ZSTD_freeCCtx(z->c);
 	ZSTD_freeDCtx(z->d);
 	free(z);
+}
+
+unsigned recz_dict_id(const void *dict, size_t len)
+{
+	return ZDICT_getDictID(dict, len);
+}
+
+unsigned recz_dict_current(const struct recz *z)
+{
+	return z->use ? z->use->id : 0;
+}
+
+static struct recz_dict *dict_find(struct recz *z, unsigned id)
+{
+	for (size_t i = 0; i < z->ndicts; i++)
+		if (z->dicts[i].id == id)
+			return &z->dicts[i];
+	return NULL;
+}
+
+int recz_dict_add(struct recz *z, const void *dict, size_t len, bool use)
+{
+	unsigned id = recz_dict_id(dict, len);
+	if (id == 0)
+		return -EINVAL;
+	if (dict_find(z, id))
+		return -EEXIST;
+	struct recz_dict *more = realloc(z->dicts, (z->ndicts + 1) * sizeof *more);
+	if (!more)
+		return -ENOMEM;
+	z->dicts = more;
+	/* `use` may have pointed into the old array */
+	if (z->use)
+		z->use = dict_find(z, z->use->id);
+	struct recz_dict *d = &z->dicts[z->ndicts];
+	*d = (struct recz_dict){ .id = id, .len = len, .bytes = malloc(len) };
+	if (d->bytes) {
+		memcpy(d->bytes, dict, len);
+		d->fast = ZSTD_createCDict(d->bytes, len, RECZ_LEVEL);
+		d->d = ZSTD_createDDict(d->bytes, len);
+	}
+	if (!d->bytes || !d->fast || !d->d) {
+		ZSTD_freeCDict(d->fast);
+		ZSTD_freeDDict(d->d);
+		free(d->bytes);
+		return -ENOMEM;
+	}
+	z->ndicts++;
+	if (use)
+		z->use = d;
+	return 0;
+}
+
+int recz_train(const void *samples, const size_t *sizes, unsigned n, unsigned id, char **out,
+	       size_t *out_len, const char **why)
+{
+	char *buf = malloc(RECZ_DICT_MAX);
+	if (!buf)
+		return -ENOMEM;
+	/* zstd's default trainer (fastCover) picks the content; finalizing it
+	 * again gives the dictionary our id instead of a random one, and
+	 * tunes its statistics to the level records are packed at. */
+	size_t n1 = ZDICT_trainFromBuffer(buf, RECZ_DICT_MAX, samples, sizes, n);
+	size_t n2 = n1;
+	if (!ZDICT_isError(n1)) {
+		size_t head = ZDICT_getDictHeaderSize(buf, n1);
+		ZDICT_params_t p = { .compressionLevel = RECZ_LEVEL, .dictID = id };
+		n2 = ZDICT_isError(head) ? head
+					 : ZDICT_finalizeDictionary(buf, RECZ_DICT_MAX, buf + head, n1 - head,
+								    samples, sizes, n, p);
+	}
+	if (ZDICT_isError(n2)) {
+		if (why)
+			*why = ZDICT_getErrorName(n2);
+		free(buf);
+		return -EAGAIN;
+	}
+	*out = buf;
+	*out_len = n2;
+	return 0;
 }
 
 #define SPLICED 0x01
@@ -55,15 +157,32 @@ bool recz_packed(const void *val, size_t len)
 	return is_frame(val, len) || (len >= 2 && *(const unsigned char *)val == SPLICED);
 }
 
+unsigned recz_dict_of(const void *val, size_t len)
+{
+	const unsigned char *v = val;
+	if (len >= 2 && v[0] == SPLICED && len > 2u + v[1]) {
+		len -= 2u + v[1];
+		v += 2u + v[1];
+	}
+	return is_frame(v, len) ? ZSTD_getDictID_fromFrame(v, len) : 0;
+}
+
 int recz_frame(struct recz *z, const char *src, size_t len, char **out, size_t *out_len)
 {
 	size_t cap = ZSTD_compressBound(len);
 	char *buf = len <= RECZ_MAX ? malloc(cap) : NULL;
 	if (!buf)
 		return -ENOMEM;
-	size_t n = ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, RECZ_AHEAD_LEVEL);
+	struct recz_dict *d = z->use;
+	if (d && !d->ahead)
+		d->ahead = ZSTD_createCDict(d->bytes, d->len, RECZ_AHEAD_LEVEL);
+	size_t n = d ? ZSTD_CCtx_refCDict(z->c, d->ahead)
+		     : ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, RECZ_AHEAD_LEVEL);
+	if (d && !d->ahead)
+		n = (size_t)-1; /* out of memory: ZSTD_isError() of it holds */
 	if (!ZSTD_isError(n))
 		n = ZSTD_compress2(z->c, buf, cap, src, len);
+	ZSTD_CCtx_refCDict(z->c, NULL);
 	ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, RECZ_LEVEL);
 	if (ZSTD_isError(n)) {
 		free(buf);
@@ -97,7 +216,10 @@ int recz_pack(struct recz *z, const char *json, size_t len, char **out, size_t *
 	char *buf = malloc(cap);
 	if (!buf)
 		return -ENOMEM;
-	size_t n = ZSTD_compress2(z->c, buf, cap, json, len);
+	/* refCDict only points at the digested dictionary: nothing to undo */
+	size_t n = ZSTD_CCtx_refCDict(z->c, z->use ? z->use->fast : NULL);
+	if (!ZSTD_isError(n))
+		n = ZSTD_compress2(z->c, buf, cap, json, len);
 	/* Not worth it unless it saves a tenth: reading a frame costs a few
 	 * microseconds. */
 	if (ZSTD_isError(n) || n > len - len / 10) {
@@ -137,7 +259,14 @@ int recz_unpack(struct recz *z, const void *val, size_t len, char **json, size_t
 	if (!p)
 		return -ENOMEM;
 	memcpy(p, (const unsigned char *)val + 2, plen);
-	size_t n = ZSTD_decompressDCtx(z->d, p + plen, (size_t)size, v, len);
+	unsigned id = ZSTD_getDictID_fromFrame(v, len);
+	struct recz_dict *d = id ? dict_find(z, id) : NULL;
+	if (id && !d) {
+		free(p);
+		return -ENOKEY;
+	}
+	size_t n = d ? ZSTD_decompress_usingDDict(z->d, p + plen, (size_t)size, v, len, d->d)
+		     : ZSTD_decompressDCtx(z->d, p + plen, (size_t)size, v, len);
 	if (ZSTD_isError(n) || n != size) {
 		free(p);
 		return -EIO;

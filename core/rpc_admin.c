@@ -68,6 +68,12 @@ enum rpc_status rpc_m_status(struct rpc_call *c)
 		"storage", "used_bytes", (json_int_t)used, "map_bytes", (json_int_t)map,
 		"requests", "total", (json_int_t)r->requests, "errors", (json_int_t)r->errors,
 		"connections", (json_int_t)(r->d.connections ? r->d.connections(r->d.connections_ud) : 0));
+	size_t dict_len;
+	unsigned dict_id = store_dict_current(r->d.store, &dict_len);
+	json_object_set_new(json_object_get(res, "storage"), "dictionary",
+			    dict_id ? json_pack("{s:I, s:I}", "id", (json_int_t)dict_id, "bytes",
+						(json_int_t)dict_len)
+				    : json_null());
 	if (r->d.sched)
 		json_object_set_new(res, "staging", sched_staging(r->d.sched));
 	size_t memo_bytes, memo_bodies, memo_n = ledger_memo_size(r->ledger, &memo_bytes, &memo_bodies);

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -39,6 +41,13 @@ struct store {
 	 * the loop thread makes but a lock keeps safe from any other. */
 	struct recz *zput, *zget;
 	pthread_mutex_t zget_lock;
+	/* The compression dictionary (recz.h): the id of the one in use (0:
+	 * none yet), its size, and how many records the last training that
+	 * made none had (a new try waits for twice as many).  Set by the
+	 * committer, read by the loop. */
+	_Atomic unsigned dict_id, dict_count;
+	_Atomic size_t dict_len;
+	_Atomic size_t dict_tried_at;
 };
 
 /* mkdir -p: creates the missing folders of `path` with `mode`. */
@@ -110,6 +119,59 @@ static int drop_old_staged(struct store *st, MDB_txn *txn)
 			break;
 	}
 	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Makes dictionary `dict` known to both compression contexts, and the one
+ * new frames use.  The caller holds no lock. */
+static int dict_install(struct store *st, const void *dict, size_t len)
+{
+	int rc = recz_dict_add(st->zput, dict, len, true);
+	if (rc == 0 || rc == -EEXIST) {
+		pthread_mutex_lock(&st->zget_lock);
+		rc = recz_dict_add(st->zget, dict, len, true);
+		pthread_mutex_unlock(&st->zget_lock);
+	}
+	if (rc == -EEXIST)
+		rc = 0;
+	if (rc == 0) {
+		st->dict_len = len;
+		st->dict_id = recz_dict_id(dict, len);
+		st->dict_count++;
+	}
+	return rc;
+}
+
+/* Every dictionary the database has (meta "zdict/<n>", oldest first): the
+ * records written with each of them read; the newest packs new ones.
+ * Returns 0 or an LMDB/negative code. */
+static int load_dicts(struct store *st)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, st->meta, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	size_t plen = sizeof STORE_DICT_PREFIX - 1;
+	MDB_val k = { plen, (void *)STORE_DICT_PREFIX }, v;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < plen || memcmp(k.mv_data, STORE_DICT_PREFIX, plen) != 0)
+			break;
+		int r = dict_install(st, v.mv_data, v.mv_size);
+		if (r < 0) {
+			log_err("store: a compression dictionary does not load key=%.*s bytes=%zu error=\"%s\"",
+				(int)k.mv_size, (const char *)k.mv_data, v.mv_size, strerror(-r));
+			rc = r == -ENOMEM ? ENOMEM : MDB_CORRUPTED;
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -191,6 +253,8 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	}
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto err_env;
+	if ((rc = load_dicts(st)) != 0)
+		goto err_env;
 	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->rtxn)) != 0)
 		goto err_env;
 	mdb_txn_reset(st->rtxn);
@@ -236,6 +300,12 @@ static int record_out(struct store *st, const void *key, size_t klen, const MDB_
 	if (rc == -EIO)
 		log_err("store: a stored record does not decompress id=%.*s bytes=%zu", (int)klen,
 			(const char *)key, v->mv_size);
+	if (rc == -ENOKEY) { /* lost, or a damaged frame header */
+		log_err("store: a stored record does not decompress id=%.*s bytes=%zu "
+			"reason=\"it names compression dictionary %u, which the database does not have\"",
+			(int)klen, (const char *)key, v->mv_size, recz_dict_of(v->mv_data, v->mv_size));
+		rc = -EIO;
+	}
 	return rc;
 }
 
@@ -742,6 +812,17 @@ static int apply(struct store *st, MDB_txn *txn, const struct store_op *op)
 	case STORE_DEL_META:
 		rc = mdb_del(txn, meta_dbi(st, k.mv_data, k.mv_size), &k, NULL);
 		return rc == MDB_NOTFOUND ? 0 : store_err(rc);
+	case STORE_PUT_DICT: {
+		/* Installed once the transaction commits (store_commit): no
+		 * frame names a dictionary before the dictionary is durable. */
+		char key[sizeof STORE_DICT_PREFIX + 10];
+		if (recz_dict_id(op->body, op->len) == 0)
+			return -EINVAL;
+		/* numbered in the order they came: the last one is used */
+		snprintf(key, sizeof key, STORE_DICT_PREFIX "%010u", st->dict_count + 1);
+		MDB_val dk = { strlen(key), key };
+		return store_err(mdb_put(txn, st->meta, &dk, &v, 0));
+	}
 	case STORE_DROP_STAGED:
 		/* Empties the table: its pages go to the free list unwritten. */
 		return store_err(mdb_drop(txn, st->staged, 0));
@@ -793,6 +874,120 @@ int store_commit(struct store *st, const struct store_op *ops, size_t n)
 	if (rc == -EIO && fstatvfs(st->lock_fd, &fs) == 0 &&
 	    (uint64_t)fs.f_bavail * fs.f_frsize < FULL_FS_BYTES)
 		rc = -ENOSPC;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (ops[i].op != STORE_PUT_DICT)
+			continue;
+		int r = dict_install(st, ops[i].body, ops[i].len);
+		if (r < 0) /* durable, so the next start loads it */
+			log_err("store: compression dictionary written but not taken up: %s", strerror(-r));
+		else
+			log_info("store: compression dictionary in use id=%u bytes=%zu", recz_dict_id(ops[i].body, ops[i].len),
+				 ops[i].len);
+	}
+	return rc;
+}
+
+bool store_dict_wanted(struct store *st)
+{
+	if (st->dict_id != 0)
+		return false;
+	MDB_txn *txn = NULL;
+	MDB_stat s;
+	if (rbegin(st, &txn) != 0)
+		return false;
+	int rc = mdb_stat(txn, st->records, &s);
+	rend(st);
+	return rc == 0 && s.ms_entries >= STORE_DICT_MIN_RECORDS && s.ms_entries >= 2 * st->dict_tried_at;
+}
+
+unsigned store_dict_current(struct store *st, size_t *len)
+{
+	if (len)
+		*len = st->dict_len;
+	return st->dict_id;
+}
+
+int store_dict_train(struct store *st, char **dict, size_t *len, size_t *samples, const char **why)
+{
+	*why = NULL;
+	/* A read transaction for the whole sampling: the map must not grow
+	 * meanwhile (see store_grow), as for a backup. */
+	pthread_rwlock_rdlock(&st->map_lock);
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0) {
+		pthread_rwlock_unlock(&st->map_lock);
+		return store_err(rc);
+	}
+	char *buf = NULL;
+	size_t *sizes = malloc(STORE_DICT_SAMPLES * sizeof *sizes), used = 0, cap = 0, records = 0;
+	unsigned n = 0;
+	if (!sizes || (rc = mdb_cursor_open(txn, st->records, &cur)) != 0) {
+		rc = sizes ? store_err(rc) : -ENOMEM;
+		goto out;
+	}
+	/* The first records by id: a pack's records share their shape, so
+	 * any few thousand of them show what they have in common. */
+	MDB_val k, v;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n < STORE_DICT_SAMPLES;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char *json;
+		size_t jl;
+		if ((rc = record_out(st, k.mv_data, k.mv_size, &v, &json, &jl)) == -EIO)
+			continue; /* damaged (said by record_out): not a sample */
+		if (rc < 0)
+			goto out;
+		if (jl < RECZ_MIN) { /* stored as it is: nothing to learn from */
+			free(json);
+			continue;
+		}
+		if (used + jl > cap) {
+			size_t ncap = cap ? cap * 2 : (size_t)1 << 20;
+			while (ncap < used + jl)
+				ncap *= 2;
+			char *more = ncap <= STORE_DICT_SAMPLE_BYTES ? realloc(buf, ncap) : NULL;
+			if (!more) {
+				free(json);
+				break; /* enough bytes: train on what there is */
+			}
+			buf = more;
+			cap = ncap;
+		}
+		memcpy(buf + used, json, jl);
+		used += jl;
+		sizes[n++] = jl;
+		free(json);
+	}
+	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : store_err(rc);
+	MDB_stat ms;
+	if (rc == 0 && mdb_stat(txn, st->records, &ms) == 0)
+		records = ms.ms_entries;
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&st->map_lock);
+	if (rc == 0) {
+		/* A random id: one the database had before must not come back
+		 * (were a dictionary ever lost, its records must fail to
+		 * unpack, not unpack with another). */
+		unsigned id = 0;
+		if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id)
+			id = (unsigned)time(NULL) ^ (unsigned)getpid();
+		id = RECZ_DICT_ID_BASE + 1 + id % (0x7fffffffu - RECZ_DICT_ID_BASE - 1);
+		if (n < STORE_DICT_MIN_SAMPLES) {
+			*why = "too few records long enough to be compressed";
+			rc = -EAGAIN;
+		} else {
+			rc = recz_train(buf, sizes, n, id, dict, len, why);
+		}
+		if (rc == -EAGAIN) /* try again when there are twice as many */
+			st->dict_tried_at = records ? records : STORE_DICT_MIN_RECORDS;
+	}
+	*samples = n;
+	free(buf);
+	free(sizes);
 	return rc;
 }
 

@@ -117,6 +117,7 @@ enum store_op_kind {
 	STORE_DEL_META,   /* key = id */
 	STORE_DROP_STAGED, /* every STORE_STAGE_PREFIX key */
 	STORE_PUT_AUDIT,  /* seq, body; id = the record it concerns, or NULL */
+	STORE_PUT_DICT,   /* body = a compression dictionary (store_dict_train) */
 };
 
 /* One operation of a batch.  All pointers are borrowed by store_commit(). */
@@ -145,6 +146,33 @@ int store_commit(struct store *st, const struct store_op *ops, size_t n);
  * -ENOSPC at the ceiling or during a backup.
  */
 int store_grow(struct store *st);
+
+/*
+ * The compression dictionary (recz.h).  Records of one pack share most of
+ * their text; a zstd dictionary trained on the database's own records packs
+ * each into about two thirds of the bytes, faster both ways.  Once there
+ * are STORE_DICT_MIN_RECORDS records, the committer trains one (from up to
+ * STORE_DICT_SAMPLES of them) and writes it with STORE_PUT_DICT into meta
+ * "zdict/<n>"; it packs every record written after that transaction
+ * commits.  Records written before read as they are, and a restored
+ * backup carries its dictionaries with it.
+ *
+ * store_dict_wanted(): whether to train one now (none yet, enough records;
+ * a training that made none waits for twice as many: short records, as
+ * a small pack's, are stored as they are and need none).  Loop thread; one
+ * LMDB stat.  store_dict_train(): any thread, reads only: 0 with *dict
+ * (malloc'd) and *len, -EAGAIN when the records make none (*why: zstd's
+ * reason), or a negative errno; *samples: how many records it read.
+ * store_dict_current(): the id in use (0: none) and its size.
+ */
+#define STORE_DICT_PREFIX "zdict/"
+#define STORE_DICT_MIN_RECORDS 1000
+#define STORE_DICT_SAMPLES 2000
+#define STORE_DICT_MIN_SAMPLES 100 /* records big enough to be compressed */
+#define STORE_DICT_SAMPLE_BYTES ((size_t)32 << 20)
+bool store_dict_wanted(struct store *st);
+int store_dict_train(struct store *st, char **dict, size_t *len, size_t *samples, const char **why);
+unsigned store_dict_current(struct store *st, size_t *len);
 
 /* Fault injection for tests: the next `n` commits fail with `err`. */
 void store_fail_commits(struct store *st, int n, int err);

@@ -90,4 +90,9 @@ like($log, qr/sched: progress measure=window/, 'progress is logged') if $n >= 10
 my $h = $d->ok_call('history', { id => sprintf('N-%06d', $n) })->{entries};
 is(scalar(grep { $_->{method} eq 'enforce' } @$h), 1, 'the last record too, exactly once');
 ok($d->ok_call('audit.verify')->{ok}, 'the audit chain holds');
+# Records this short are stored as they are: no compression dictionary, and
+# the daemon does not try again at every batch (only when records double).
+is($st2->{storage}{dictionary}, undef, 'short records: no compression dictionary');
+my $tries = () = $log =~ /no compression dictionary from the records yet .*reason="too few records long enough/g;
+ok($tries >= 1 && $tries <= 1 + int(log($n / 1000) / log(2)), "tried $tries time(s) for $n records");
 done_testing;

@@ -9,6 +9,10 @@
  *   tamper DBDIR swap A B       exchange entries A and B
  *   tamper DBDIR truncate       remove the last entry
  *   tamper DBDIR record ID TEXT replace record ID's stored bytes with TEXT
+ *   tamper DBDIR nodict         remove the compression dictionaries
+ *   tamper DBDIR frame ID       (reads only) print how record ID is stored:
+ *                               "plain", or "frame N" / "spliced N" where N
+ *                               is the dictionary its zstd frame names (0: none)
  */
 #include <lmdb.h>
 #include <stdbool.h>
@@ -16,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 static void key(unsigned char k[8], uint64_t seq)
 {
@@ -32,7 +37,7 @@ static int die(const char *what, int rc)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: tamper DBDIR change|delete|swap|truncate [SEQ [SEQ]] | record ID TEXT\n");
+		fprintf(stderr, "usage: tamper DBDIR change|delete|swap|truncate [SEQ [SEQ]] | record ID TEXT | nodict | frame ID\n");
 		return 2;
 	}
 	MDB_env *env;
@@ -42,9 +47,10 @@ int main(int argc, char **argv)
 	mdb_env_create(&env);
 	mdb_env_set_maxdbs(env, 16);
 	mdb_env_set_mapsize(env, (size_t)1 << 30);
-	bool rec = strcmp(argv[2], "record") == 0;
+	bool rec = strcmp(argv[2], "record") == 0 || strcmp(argv[2], "frame") == 0;
+	bool meta = strcmp(argv[2], "nodict") == 0;
 	if ((rc = mdb_env_open(env, argv[1], 0, 0600)) || (rc = mdb_txn_begin(env, NULL, 0, &txn)) ||
-	    (rc = mdb_dbi_open(txn, rec ? "records" : "audit", 0, &dbi)))
+	    (rc = mdb_dbi_open(txn, rec ? "records" : meta ? "meta" : "audit", 0, &dbi)))
 		return die("open", rc);
 	unsigned char ka[8], kb[8];
 	MDB_val k = { 8, ka }, v, k2 = { 8, kb }, v2;
@@ -63,6 +69,28 @@ int main(int argc, char **argv)
 		p[11] = p[11] == 'X' ? 'Y' : 'X'; /* same length, different content */
 		v.mv_data = buf;
 		rc = mdb_put(txn, dbi, &k, &v, 0);
+	} else if (strcmp(op, "frame") == 0 && argc == 4) {
+		MDB_val rk = { strlen(argv[3]), argv[3] };
+		if ((rc = mdb_get(txn, dbi, &rk, &v)))
+			return die("get", rc);
+		const unsigned char *p = v.mv_data;
+		if (v.mv_size > 2 && p[0] == 0x01 && v.mv_size > 2u + p[1])
+			printf("spliced %u\n", ZSTD_getDictID_fromFrame(p + 2 + p[1], v.mv_size - 2 - p[1]));
+		else if (v.mv_size >= 4 && memcmp(p, "\x28\xb5\x2f\xfd", 4) == 0)
+			printf("frame %u\n", ZSTD_getDictID_fromFrame(p, v.mv_size));
+		else
+			printf("plain\n");
+	} else if (meta && argc == 3) {
+		MDB_cursor *cur;
+		mdb_cursor_open(txn, dbi, &cur);
+		MDB_val dk = { 6, (void *)"zdict/" };
+		for (rc = mdb_cursor_get(cur, &dk, &v, MDB_SET_RANGE);
+		     rc == 0 && dk.mv_size > 6 && memcmp(dk.mv_data, "zdict/", 6) == 0;
+		     rc = mdb_cursor_get(cur, &dk, &v, MDB_NEXT))
+			if ((rc = mdb_cursor_del(cur, 0)))
+				break;
+		if (rc == MDB_NOTFOUND || rc == 0)
+			rc = 0;
 	} else if (rec && argc == 5) {
 		MDB_val rk = { strlen(argv[3]), argv[3] }, rv = { strlen(argv[4]), argv[4] };
 		rc = mdb_put(txn, dbi, &rk, &rv, 0);

@@ -1,10 +1,14 @@
 /* Unit tests of recz: records round-trip through their stored form; short
  * and incompressible values stay as they are; a damaged or lying frame is
- * refused, never trusted. */
+ * refused, never trusted; a dictionary trained on records packs them
+ * smaller, and frames name it: a context without it refuses them, frames
+ * from before it still read. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <zstd.h>
 
 #include "recz.h"
 #include "tap.h"
@@ -20,6 +24,108 @@ static char *record(size_t entries)
 				      i ? "," : "", i / 10, i % 10);
 	snprintf(s + n, cap - n, "]}");
 	return s;
+}
+
+/* Records that differ as real ones do: their id, a name, some statuses. */
+static char *varied(unsigned seq)
+{
+	size_t cap = 64 + 261 * 64, n = 0;
+	char *s = malloc(cap);
+	n += (size_t)snprintf(s + n, cap - n, "{\"id\":\"LIU-%06u\",\"name\":\"service %u\",\"controls\":[",
+			      seq, seq * 7919 % 1000);
+	for (size_t i = 0; i < 261; i++)
+		n += (size_t)snprintf(s + n, cap - n, "%s{\"id\":\"5.%zu.%zu.B\",\"status\":\"%s\"}",
+				      i ? "," : "", i / 10, i % 10,
+				      (seq * 31 + i * 17) % 23 == 0 ? "no" : "yes");
+	snprintf(s + n, cap - n, "]}");
+	return s;
+}
+
+static void dictionaries(void)
+{
+	/* 300 samples, concatenated as zstd's trainer wants them. */
+	unsigned n = 300;
+	size_t sizes[300], total = 0;
+	char *all = malloc((size_t)n * 64 * 270);
+	for (unsigned i = 0; i < n; i++) {
+		char *r = varied(i);
+		sizes[i] = strlen(r);
+		memcpy(all + total, r, sizes[i]);
+		total += sizes[i];
+		free(r);
+	}
+	char *dict = NULL;
+	size_t dlen = 0;
+	const char *why = NULL;
+	is_int(recz_train(all, sizes, n, RECZ_DICT_ID_BASE + 1, &dict, &dlen, &why), 0,
+	       "a dictionary is trained on 300 records");
+	ok(dlen > 0 && dlen <= RECZ_DICT_MAX, "of at most RECZ_DICT_MAX bytes");
+	is_int(recz_dict_id(dict, dlen), RECZ_DICT_ID_BASE + 1, "carrying the id asked for");
+	is_int(recz_dict_id("{\"a\":1}", 7), 0, "JSON is not a dictionary");
+	is_int(recz_train(all, sizes, 3, RECZ_DICT_ID_BASE + 2, &(char *){ NULL }, &(size_t){ 0 }, &why),
+	       -EAGAIN, "three samples make none");
+	ok(why && *why, "and zstd says why");
+
+	struct recz *with = recz_new(), *without = recz_new();
+	char *json = varied(1000), *plain = NULL, *packed = NULL, *back = NULL;
+	size_t len = strlen(json), plen = 0, dplen = 0, blen = 0;
+	is_int(recz_pack(without, json, len, &plain, &plen), 1, "without a dictionary: packed");
+	/* A frame from before the dictionary, to read after it came. */
+	is_int(recz_dict_current(with), 0, "a new context uses none");
+	is_int(recz_dict_add(with, dict, dlen, true), 0, "the dictionary is added and used");
+	is_int(recz_dict_add(with, dict, dlen, true), -EEXIST, "a second time: refused");
+	is_int(recz_dict_add(with, "{}", 2, false), -EINVAL, "a non-dictionary: refused");
+	is_int(recz_dict_current(with), RECZ_DICT_ID_BASE + 1, "new frames name it");
+	is_int(recz_pack(with, json, len, &packed, &dplen), 1, "with it: packed");
+	ok(dplen < plen * 3 / 4, "into fewer bytes than without");
+	tap_diag("record %zu bytes: packed %zu alone, %zu with a %zu-byte dictionary", len, plen, dplen, dlen);
+	is_int(recz_dict_of(packed, dplen), RECZ_DICT_ID_BASE + 1, "the stored form names it");
+	is_int(recz_dict_of(plain, plen), 0, "one from before names none");
+	is_int(recz_dict_of(json, len), 0, "nor does JSON");
+	is_int(recz_unpack(with, packed, dplen, &back, &blen), 0, "it unpacks with the dictionary");
+	ok(blen == len && memcmp(back, json, len) == 0, "to the same bytes");
+	free(back);
+	is_int(recz_unpack(without, packed, dplen, &back, &blen), -ENOKEY,
+	       "a context that lacks the dictionary refuses the frame");
+	is_int(recz_unpack(with, plain, plen, &back, &blen), 0, "a frame from before the dictionary still unpacks");
+	ok(blen == len && memcmp(back, json, len) == 0, "to the same bytes");
+	free(back);
+
+	/* Frames built ahead (level RECZ_AHEAD_LEVEL) use it too, and splice. */
+	char *frame = NULL, *sp = NULL;
+	size_t flen = 0, splen = 0;
+	is_int(recz_frame(with, json + 1, len - 1, &frame, &flen), 0, "a frame built ahead");
+	is_int(ZSTD_getDictID_fromFrame(frame, flen), RECZ_DICT_ID_BASE + 1, "names the dictionary");
+	sp = recz_splice("{", 1, frame, flen, &splen);
+	is_int(recz_dict_of(sp, splen), RECZ_DICT_ID_BASE + 1, "a spliced form names it too");
+	is_int(recz_unpack(with, sp, splen, &back, &blen), 0, "spliced, it unpacks");
+	ok(blen == len && memcmp(back, json, len) == 0, "to the record");
+	free(back);
+
+	/* A second dictionary: new frames use it, the first still reads. */
+	char *dict2 = NULL;
+	size_t dlen2 = 0;
+	is_int(recz_train(all, sizes, n, RECZ_DICT_ID_BASE + 2, &dict2, &dlen2, NULL), 0, "a second dictionary");
+	is_int(recz_dict_add(with, dict2, dlen2, true), 0, "added and used");
+	char *packed2 = NULL;
+	size_t plen2 = 0;
+	is_int(recz_pack(with, json, len, &packed2, &plen2), 1, "packed with the second");
+	is_int(recz_unpack(with, packed2, plen2, &back, &blen), 0, "unpacks");
+	free(back);
+	is_int(recz_unpack(with, packed, dplen, &back, &blen), 0, "a frame of the first still unpacks");
+	ok(blen == len && memcmp(back, json, len) == 0, "to the same bytes");
+	free(back);
+	free(packed2);
+	free(dict2);
+	free(sp);
+	free(frame);
+	free(packed);
+	free(plain);
+	free(json);
+	free(dict);
+	free(all);
+	recz_free(with);
+	recz_free(without);
 }
 
 int main(void)
@@ -92,5 +198,6 @@ int main(void)
 	free(json);
 	recz_free(z);
 	recz_free(NULL);
+	dictionaries();
 	return tap_done();
 }
