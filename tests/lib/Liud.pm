@@ -41,7 +41,10 @@ sub start {
 	# Run under a wrapper (valgrind, a lower fd limit): `sh -c '... exec "$@"'`.
 	unshift @cmd, @{ $o{wrap} } if $o{wrap};
 	if ($ENV{LIUD_VALGRIND} && !$o{wrap}) {
+		# the daemon's malloc is jemalloc's (Makefile): memcheck must
+		# replace that one
 		unshift @cmd, 'valgrind', '--quiet', '--error-exitcode=99', '--leak-check=full',
+			'--soname-synonyms=somalloc=*jemalloc*',
 			'--errors-for-leak-kinds=definite', "--log-file=$self->{dir}/valgrind.%p.log";
 	}
 	my $pid = fork // die "fork: $!";
