@@ -95,7 +95,10 @@ char *audit_seal_raw(const char *rest, size_t len, const char *time, struct audi
 		free(out);
 		return NULL;
 	}
-	snprintf(out + n, HASH_TAIL_LEN + 1, "\"hash\":\"%s\"}", hash);
+	/* "hash":"<64 hex>"} */
+	p = mempcpy(out + n, "\"hash\":\"", 8);
+	p = mempcpy(p, hash, HASH_HEX - 1);
+	memcpy(p, "\"}", 3);
 	h->seq++;
 	memcpy(h->hash, hash, HASH_HEX);
 	return out;

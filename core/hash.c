@@ -56,11 +56,33 @@ void hash_to_hex(const unsigned char in[HASH_BYTES], char out[HASH_HEX])
 	out[HASH_HEX - 1] = '\0';
 }
 
+/* One context per thread, kept: EVP_Digest() allocates and frees one per
+ * call, which costs about as much as hashing an audit entry.  Freed when
+ * the thread ends. */
+static pthread_key_t ctx_key;
+static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+
+static void ctx_free(void *c) { EVP_MD_CTX_free(c); }
+static void ctx_key_make(void) { pthread_key_create(&ctx_key, ctx_free); }
+
+static EVP_MD_CTX *thread_ctx(void)
+{
+	pthread_once(&ctx_once, ctx_key_make);
+	EVP_MD_CTX *c = pthread_getspecific(ctx_key);
+	if (!c && (c = EVP_MD_CTX_new()) && pthread_setspecific(ctx_key, c) != 0) {
+		EVP_MD_CTX_free(c);
+		c = NULL;
+	}
+	return c;
+}
+
 int hash_hex(const void *p, size_t n, char out[HASH_HEX])
 {
 	unsigned char d[HASH_BYTES];
 	unsigned len = 0;
-	if (!md() || EVP_Digest(p, n, d, &len, md(), NULL) != 1 || len != HASH_BYTES) {
+	EVP_MD_CTX *c = md() ? thread_ctx() : NULL;
+	if (!c || EVP_DigestInit_ex2(c, md(), NULL) != 1 || EVP_DigestUpdate(c, p, n) != 1 ||
+	    EVP_DigestFinal_ex(c, d, &len) != 1 || len != HASH_BYTES) {
 		out[0] = '\0';
 		return -EIO;
 	}

@@ -443,7 +443,7 @@ static int drop_staged(struct commit_write *w, const char *id)
 /* A prepared change: stamp the record with the time of the write, seal its
  * audit entries, queue both; *text is the stored form for the overlay. */
 static int write_prepared(struct ledger *l, struct commit_write *w, const struct ledger_change *c,
-			  struct audit_head *head, json_t *revs, json_t **text)
+			  const char *now, struct audit_head *head, json_t *revs, json_t **text)
 {
 	(void)l;
 	if (!c->prep_id || !c->prep_kind || !c->prep_state || !c->prep_frame || !c->prep_frame_len)
@@ -451,8 +451,6 @@ static int write_prepared(struct ledger *l, struct commit_write *w, const struct
 	/* Its staged row stays: the run drops them all at its end (sched.c),
 	 * which writes far less than deleting each one here. */
 	int rc;
-	char now[CLOCK_ISO_MAX];
-	clock_format(clock_now(), now);
 	for (size_t i = 0; i < c->n_prep_audits; i++) {
 		const char *a = c->prep_audits[i];
 		char *sealed = audit_seal_raw(a, strlen(a), now, head);
@@ -501,11 +499,15 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 	prepared = json_array(); /* the overlay's text of each prepared change */
 	if (!prepared)
 		goto err;
+	/* One instant for the whole write: its prepared changes are stamped
+	 * with it (formatted once, not per record of a 1,000-record batch). */
+	char now[CLOCK_ISO_MAX];
+	clock_format(clock_now(), now);
 	for (size_t i = 0; i < n; i++) {
 		struct ledger_change *c = &changes[i];
 		if (!c->record) {
 			json_t *text = NULL;
-			if ((rc = write_prepared(l, w, c, &head, revs, &text)) < 0)
+			if ((rc = write_prepared(l, w, c, now, &head, revs, &text)) < 0)
 				goto err;
 			json_array_append_new(prepared, text);
 			continue;
