@@ -27,7 +27,9 @@ struct recz {
 	ZSTD_DCtx *d;
 	struct recz_dict *dicts; /* every dictionary known, in the order added */
 	size_t ndicts;
-	struct recz_dict *use;   /* the one new frames use, or NULL */
+	size_t use;              /* the index of the one new frames use, if ndicts > 0
+				  * (an index: adding one moves the array) */
+	bool using;
 };
 
 struct recz *recz_new(void)
@@ -71,7 +73,7 @@ unsigned recz_dict_id(const void *dict, size_t len)
 
 unsigned recz_dict_current(const struct recz *z)
 {
-	return z->use ? z->use->id : 0;
+	return z->using ? z->dicts[z->use].id : 0;
 }
 
 static struct recz_dict *dict_find(struct recz *z, unsigned id)
@@ -93,9 +95,6 @@ int recz_dict_add(struct recz *z, const void *dict, size_t len, bool use)
 	if (!more)
 		return -ENOMEM;
 	z->dicts = more;
-	/* `use` may have pointed into the old array */
-	if (z->use)
-		z->use = dict_find(z, z->use->id);
 	struct recz_dict *d = &z->dicts[z->ndicts];
 	*d = (struct recz_dict){ .id = id, .len = len, .bytes = malloc(len) };
 	if (d->bytes) {
@@ -109,9 +108,11 @@ int recz_dict_add(struct recz *z, const void *dict, size_t len, bool use)
 		free(d->bytes);
 		return -ENOMEM;
 	}
+	if (use) {
+		z->use = z->ndicts;
+		z->using = true;
+	}
 	z->ndicts++;
-	if (use)
-		z->use = d;
 	return 0;
 }
 
@@ -173,7 +174,7 @@ int recz_frame(struct recz *z, const char *src, size_t len, char **out, size_t *
 	char *buf = len <= RECZ_MAX ? malloc(cap) : NULL;
 	if (!buf)
 		return -ENOMEM;
-	struct recz_dict *d = z->use;
+	struct recz_dict *d = z->using ? &z->dicts[z->use] : NULL;
 	if (d && !d->ahead)
 		d->ahead = ZSTD_createCDict(d->bytes, d->len, RECZ_AHEAD_LEVEL);
 	size_t n = d ? ZSTD_CCtx_refCDict(z->c, d->ahead)
@@ -217,7 +218,7 @@ int recz_pack(struct recz *z, const char *json, size_t len, char **out, size_t *
 	if (!buf)
 		return -ENOMEM;
 	/* refCDict only points at the digested dictionary: nothing to undo */
-	size_t n = ZSTD_CCtx_refCDict(z->c, z->use ? z->use->fast : NULL);
+	size_t n = ZSTD_CCtx_refCDict(z->c, z->using ? z->dicts[z->use].fast : NULL);
 	if (!ZSTD_isError(n))
 		n = ZSTD_compress2(z->c, buf, cap, json, len);
 	/* Not worth it unless it saves a tenth: reading a frame costs a few
