@@ -309,8 +309,6 @@ static void dict_written(void *ud, int status)
 static void trained_cb(uv_work_t *req, int uvstatus)
 {
 	struct commit *c = req->data;
-	/* Still "training" until the dictionary is written: a batch that
-	 * completes meanwhile must not start a second one. */
 	c->training = false;
 	char *dict = c->dict;
 	c->dict = NULL;
@@ -342,6 +340,8 @@ static void trained_cb(uv_work_t *req, int uvstatus)
 	op->op = STORE_PUT_DICT;
 	op->body = dict;
 	op->len = c->dict_len;
+	/* Still "training" until the dictionary is written: a batch that
+	 * completes meanwhile must not start a second one. */
 	c->training = true;
 	commit_submit(c, w, dict_written, c);
 }

@@ -10,6 +10,11 @@
  * fails, every write not yet committed fails with it, so the layer above
  * can drop everything it had built on top of them and start again from what
  * is on disk.  A batch that hits a full map is retried once after growing it.
+ *
+ * The committer also trains the store's compression dictionary when the
+ * store wants one (store.h: once there are enough records): on a worker,
+ * reading only, then written as a batch of its own.  commit_idle() is
+ * false meanwhile, so a stopping daemon waits for it.
  */
 #ifndef LIU_COMMIT_H
 #define LIU_COMMIT_H
