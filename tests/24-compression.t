@@ -54,6 +54,8 @@ like($d->log_text, qr/commit: compression dictionary trained samples=\d+ bytes=\
 like($d->log_text, qr/store: compression dictionary in use id=$dict->{id}/, 'and when it came into use');
 my @trained = $d->log_text =~ /dictionary trained/g;
 is(scalar @trained, 1, 'once');
+my $ctl = `${\ bin_dir()}/liuctl --socket $d->{sock} status`;
+like($ctl, qr/records compressed with dictionary $dict->{id} \(/, 'liuctl status shows it');
 
 # Written after it: new applications, an amended old one.
 my @after = submit($d, map { "後 $_" } 1 .. 20);
