@@ -77,21 +77,10 @@ local function array(t)
   return setmetatable(t or {}, ARRAY)
 end
 
-local function copy(v, seen)
-  if type(v) ~= "table" then return v end
-  local c = {}
-  for k, x in next, v do c[k] = copy(x) end
-  if rawmt(v) == ARRAY then setmetatable(c, ARRAY) end
-  return c
-end
-
-local function equal(a, b)
-  if a == b then return true end
-  if type(a) ~= "table" or type(b) ~= "table" then return false end
-  for k, v in next, a do if not equal(v, b[k]) then return false end end
-  for k in next, b do if a[k] == nil then return false end end
-  return true
-end
+-- copy(v): a deep copy (tables copied, keys shared, the array mark kept);
+-- equal(a, b): deep, raw equality.  In C (rules_conv.c): an action's data is
+-- copied and compared on every call, and in Lua that cost more than the rule.
+local copy, equal = host.copy, host.equal
 
 local function set_of(list)
   local s = {}
@@ -227,7 +216,7 @@ end)
 local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
   need_title(d, "kind")
   if d.validate ~= nil and type(d.validate) ~= "function" then
-    decl_error('kind "' .. d.id .. '": validate must be a function (app, err, at)', 4)
+    decl_error('kind "' .. d.id .. '": validate must be a function (app, err, at, changed)', 4)
   end
   if type(d.states) ~= "table" or #d.states == 0 then
     decl_error('kind "' .. d.id .. '": states = { "submitted", ... } is required', 4)
@@ -612,16 +601,31 @@ local function protect(fn, ...)
   return false, classify(a)
 end
 
-local function validate_data(kind, app, at)
+-- changed: the set of top-level fields the action changed, or nil for a new
+-- record (validate everything).
+local function validate_data(kind, app, at, changed)
   if not kind.validate then return nil end
   local errs = array()
   local function err(field, reason, en)
     if type(reason) == "string" then reason = text(reason, en) end
     errs[#errs + 1] = { field = field, reason = reason }
   end
-  kind.validate(app, err, at)
+  kind.validate(app, err, at, changed)
   if #errs > 0 then return errs end
   return nil
+end
+
+-- The top-level fields of `after` that differ from `before`, as a set, or nil
+-- when none do.
+local function changed_fields(before, after)
+  local changed
+  for k, v in next, after do
+    if not equal(v, before[k]) then changed = changed or {}; changed[k] = true end
+  end
+  for k in next, before do
+    if after[k] == nil then changed = changed or {}; changed[k] = true end
+  end
+  return changed
 end
 
 local function fresh_state_event(events, from, to)
@@ -630,7 +634,7 @@ end
 
 -- act(action, rec|nil, params, ctx) -> { record, events } | { refused } |
 -- { invalid } | { error }.  ctx = { at, role, user }.
-function api.act(name, rec, params, ctx)
+local function act(name, rec, params, ctx)
   local a = defs.actions[name]
   if not a then
     return { invalid = array { { field = "action", reason = text(
@@ -680,13 +684,40 @@ function api.act(name, rec, params, ctx)
   if not kind.state_set[rec.state] then
     return { error = sfmt('%s: action "%s" left the record in unknown state "%s"', a.where, name, tostring(rec.state)) }
   end
-  if a.creates or not equal(before_data, rec.data) then
-    local vok, errs = protect(validate_data, kind, rec.data, at)
+  -- Only what changed is validated: the rest was validated when it was
+  -- written (rules/README.md, `validate`).
+  local changed = not a.creates and changed_fields(before_data, rec.data)
+  if a.creates or changed then
+    local vok, errs = protect(validate_data, kind, rec.data, at, changed or nil)
     if not vok then return errs end
     if errs then return { invalid = errs } end
   end
   fresh_state_event(events, before_state, rec.state)
-  return { record = { kind = rec.kind, state = rec.state, data = rec.data }, events = events }
+  local res = { record = { kind = rec.kind, state = rec.state, data = rec.data }, events = events }
+  if not a.creates then
+    -- Fields still as they were (validation may have normalised any): the
+    -- host keeps its own copy of them rather than converting them back.
+    local kept = array()
+    for k, v in next, rec.data do
+      if (not changed or not changed[k]) and equal(v, before_data[k]) then kept[#kept + 1] = k end
+    end
+    res.kept = kept
+  end
+  return res
+end
+
+-- The host's entry: as act, less the kept fields, which the host takes from
+-- the record it passed in (rules.c, rules_act).  A kept field holds no
+-- more than the record had, so nothing is lost; the conversion of a full
+-- application back to JSON was a tenth of an amend.
+function api.act(name, rec, params, ctx)
+  local res = act(name, rec, params, ctx)
+  local kept = res.kept
+  if kept then
+    local data = res.record.data
+    for i = 1, #kept do data[kept[i]] = nil end
+  end
+  return res
 end
 
 -- The checks of an application, in declaration order.
@@ -958,7 +989,7 @@ local function check_scenario(t)
       if a and not role_allows(a.roles, role) then
         res = { forbidden = true }
       else
-        res = api.act(step.act, rec, copy(step.params or {}), { at = at, role = role })
+        res = act(step.act, rec, copy(step.params or {}), { at = at, role = role })
       end
       local outcome = res.record and "ok" or res.refused and "refused" or res.invalid and "invalid"
                       or res.forbidden and "forbidden" or "error"

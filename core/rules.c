@@ -281,6 +281,21 @@ static int l_rawmt(lua_State *L)
 	return 1;
 }
 
+/* copy(v) / equal(a, b): the prelude's helpers, in C (see rules_conv.h). */
+static int l_copy(lua_State *L)
+{
+	lua_settop(L, 1);
+	conv_copy(L, 1);
+	return 1;
+}
+
+static int l_equal(lua_State *L)
+{
+	lua_settop(L, 2);
+	lua_pushboolean(L, conv_equal(L, 1, 2));
+	return 1;
+}
+
 static const luaL_Reg host_funcs[] = {
 	{ "parse_time", l_parse_time },
 	{ "parse_date", l_parse_date },
@@ -291,6 +306,8 @@ static const luaL_Reg host_funcs[] = {
 	{ "where", l_where },
 	{ "rawmt", l_rawmt },
 	{ "clock_us", l_clock_us },
+	{ "copy", l_copy },
+	{ "equal", l_equal },
 	{ NULL, NULL },
 };
 
@@ -929,6 +946,52 @@ static int outcome_of(json_t *res)
 	return 0;
 }
 
+/*
+ * Puts back the fields the prelude left out of an action's result as still
+ * equal to the record's (`kept`, see api.act in prelude.lua), taking them
+ * from `rec`, in the record's order, then the new fields.  Converting an
+ * unchanged statement of 261 controls back from Lua was a tenth of an amend.
+ */
+static int merge_kept(json_t *out, json_t *rec)
+{
+	json_t *kept = json_object_get(out, "kept");
+	if (!kept)
+		return 0;
+	json_t *res_rec = json_object_get(out, "record");
+	json_t *now = json_object_get(res_rec, "data");
+	json_t *was = json_object_get(rec, "data");
+	json_t *data = json_object();
+	if (!data)
+		return -ENOMEM;
+	size_t i;
+	json_t *k;
+	json_array_foreach(kept, i, k) {
+		const char *key = json_string_value(k);
+		json_t *v = key ? json_object_get(was, key) : NULL;
+		if (v && json_object_set(now, key, v) < 0)
+			goto oom;
+	}
+	/* The record's order first, so that an amend does not reorder it. */
+	const char *key;
+	json_t *v;
+	json_object_foreach(was, key, v) {
+		json_t *n = json_object_get(now, key);
+		if (n && json_object_set(data, key, n) < 0)
+			goto oom;
+	}
+	json_object_foreach(now, key, v) {
+		if (!json_object_get(data, key) && json_object_set(data, key, v) < 0)
+			goto oom;
+	}
+	if (json_object_set_new(res_rec, "data", data) < 0)
+		return -ENOMEM;
+	json_object_del(out, "kept");
+	return 0;
+oom:
+	json_decref(data);
+	return -ENOMEM;
+}
+
 int rules_act(struct rules *r, const char *name, json_t *rec, json_t *params,
 	      const struct rules_ctx *ctx, json_t **out)
 {
@@ -941,7 +1004,12 @@ int rules_act(struct rules *r, const char *name, json_t *rec, json_t *params,
 	int rc = api_call(r, "act", args, 4, 1, out);
 	if (rc < 0)
 		return rc;
-	return outcome_of(*out);
+	rc = outcome_of(*out);
+	if (rc == 0 && (rc = merge_kept(*out, rec)) < 0) {
+		json_decref(*out);
+		*out = json_pack("{s:s}", "error", "out of memory");
+	}
+	return rc;
 }
 
 /* What rules_eval_span needs, read from describe once the pack is built. */

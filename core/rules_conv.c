@@ -197,3 +197,78 @@ json_t *conv_to_json(lua_State *L, int idx, char *err, size_t errlen)
 {
 	return to_json(L, lua_absindex(L, idx), 0, err, errlen);
 }
+
+/* --- copy and equality ----------------------------------------------------- */
+
+static void copy_depth(lua_State *L, int idx, int depth)
+{
+	if (lua_type(L, idx) != LUA_TTABLE) {
+		lua_pushvalue(L, idx);
+		return;
+	}
+	if (depth > CONV_COPY_MAX_DEPTH)
+		luaL_error(L, "copy: tables nested deeper than %d levels (a cycle?)", CONV_COPY_MAX_DEPTH);
+	luaL_checkstack(L, 6, "copy");
+	idx = lua_absindex(L, idx);
+	/* Sized once from a first pass: filling an empty table rehashes it at
+	 * every power of two, which was most of the cost. */
+	int narr = (int)lua_rawlen(L, idx), total = 0;
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		total++;
+		lua_pop(L, 1);
+	}
+	lua_createtable(L, narr, total > narr ? total - narr : 0);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		lua_pushvalue(L, -2);
+		copy_depth(L, -2, depth + 1);
+		lua_rawset(L, -5);
+		lua_pop(L, 1);
+	}
+	if (is_array_mt(L, idx))
+		luaL_setmetatable(L, RULES_ARRAY_MT);
+}
+
+void conv_copy(lua_State *L, int idx)
+{
+	copy_depth(L, idx, 0);
+}
+
+static bool equal_depth(lua_State *L, int a, int b, int depth)
+{
+	if (lua_rawequal(L, a, b))
+		return true;
+	if (lua_type(L, a) != LUA_TTABLE || lua_type(L, b) != LUA_TTABLE)
+		return false;
+	if (depth > CONV_COPY_MAX_DEPTH)
+		luaL_error(L, "equal: tables nested deeper than %d levels (a cycle?)", CONV_COPY_MAX_DEPTH);
+	luaL_checkstack(L, 4, "equal");
+	a = lua_absindex(L, a);
+	b = lua_absindex(L, b);
+	/* Every entry of a is in b with an equal value, and b has no more. */
+	long na = 0, nb = 0;
+	lua_pushnil(L);
+	while (lua_next(L, a)) {
+		na++;
+		lua_pushvalue(L, -2);
+		lua_rawget(L, b);
+		bool same = !lua_isnil(L, -1) && equal_depth(L, -2, -1, depth + 1);
+		lua_pop(L, 2);
+		if (!same) {
+			lua_pop(L, 1);
+			return false;
+		}
+	}
+	lua_pushnil(L);
+	while (lua_next(L, b)) {
+		nb++;
+		lua_pop(L, 1);
+	}
+	return na == nb;
+}
+
+bool conv_equal(lua_State *L, int a, int b)
+{
+	return equal_depth(L, a, b, 0);
+}

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <lua.h>
+#include <stdbool.h>
 
 #define RULES_ARRAY_MT "liud.array"
 #define CONV_MAX_DEPTH 64
@@ -27,5 +28,23 @@ void conv_push(lua_State *L, const json_t *j);
  * cycle or nesting beyond CONV_MAX_DEPTH, NaN, non-UTF-8 text, mixed keys.
  */
 json_t *conv_to_json(lua_State *L, int idx, char *err, size_t errlen);
+
+/*
+ * Deep copy and deep equality of Lua values, in C: the prelude compares a
+ * record's data before and after every action, and in Lua a copy of a full
+ * application (some 300 tables and strings, grown by rehashing) cost more
+ * than the rule itself.  Same meaning as the Lua helpers they replace:
+ * tables are copied (keys are not), the array metatable is kept and any
+ * other is dropped; equality is raw and ignores metatables.  Both raise a
+ * Lua error past CONV_COPY_MAX_DEPTH levels (a cycle), so call them inside a
+ * protected call.
+ */
+#define CONV_COPY_MAX_DEPTH 128
+
+/* Pushes a deep copy of the value at idx.  [-0, +1, m] */
+void conv_copy(lua_State *L, int idx);
+
+/* Whether the values at a and b are deeply equal.  [-0, +0, e] */
+bool conv_equal(lua_State *L, int a, int b);
 
 #endif

@@ -63,9 +63,13 @@ local KEYS = {
 }
 local MAX_CONTROL_ERRORS = 20     -- past this, one line says how many more
 
--- validate_application(app, err, at): calls err(field, ja, en) per problem and
--- normalises what it accepts.  Also used by `amend` (30-actions.lua).
-function validate_application(app, err, at)
+-- validate_application(app, err, at, changed): calls err(field, ja, en) per
+-- problem and normalises what it accepts.  `changed` is the set of top-level
+-- fields to look at (nil: all of them, for a new application); the others were
+-- validated when they were written, and an amend of one field then costs the
+-- same whatever the size of the statement.  Also used by `amend` (30-actions.lua).
+function validate_application(app, err, at, changed)
+  local function want(k) return changed == nil or changed[k] ~= nil end
   local function bad(field, why)
     local l = label_of(field)
     err(field, (l == field and field or l .. "（" .. field .. "）") .. ": " .. why.ja, field .. ": " .. why.en)
@@ -108,19 +112,19 @@ function validate_application(app, err, at)
   end
 
   -- the record as a whole
-  for k in pairs(app) do
-    if not APPLICATION_FIELDS[k] and not SYSTEM_FIELDS[k] then
+  for k in pairs(changed or app) do
+    if app[k] ~= nil and not APPLICATION_FIELDS[k] and not SYSTEM_FIELDS[k] then
       bad(tostring(k), text("不明な項目です（使える項目: " .. sorted_keys(APPLICATION_FIELDS) .. "）",
                             "unknown field (known: " .. sorted_keys(APPLICATION_FIELDS) .. ")"))
     end
   end
 
-  text_field(app, "service_name", "service_name", 200, true)
-  text_field(app, "provider_name", "provider_name", 200, true)
+  if want("service_name") then text_field(app, "service_name", "service_name", 200, true) end
+  if want("provider_name") then text_field(app, "provider_name", "provider_name", 200, true) end
 
   -- 法人番号: 13 digits with a valid check digit (optional).
   local cn = app.provider_corporate_number
-  if cn ~= nil then
+  if cn ~= nil and want("provider_corporate_number") then
     if type(cn) ~= "string" then
       bad("provider_corporate_number", text("13桁の数字の文字列で書いてください", "must be a text of 13 digits"))
     else
@@ -138,7 +142,7 @@ function validate_application(app, err, at)
 
   -- 業務・情報の影響度評価 (R2)
   local ia = app.impact_assessment
-  if ia ~= nil and object(ia, "impact_assessment", KEYS.impact_assessment) then
+  if ia ~= nil and want("impact_assessment") and object(ia, "impact_assessment", KEYS.impact_assessment) then
     text_field(ia, "assessor", "impact_assessment.assessor", 200, true)
     -- Any body may be named; R2 says whether it may assess (measure ③).
     text_field(ia, "assessor_type", "impact_assessment.assessor_type", 100, true)
@@ -153,7 +157,7 @@ function validate_application(app, err, at)
 
   -- 言明 (R3)
   local st = app.statement
-  if st ~= nil and object(st, "statement", KEYS.statement) then
+  if st ~= nil and want("statement") and object(st, "statement", KEYS.statement) then
     local crit
     local v = st.criteria_version
     if v == nil then
@@ -211,12 +215,12 @@ function validate_application(app, err, at)
 
   -- 誓約書 (R4)
   local pl = app.pledge
-  if pl ~= nil and object(pl, "pledge", KEYS.pledge) then
+  if pl ~= nil and want("pledge") and object(pl, "pledge", KEYS.pledge) then
     date_field(pl, "submitted_on", "pledge.submitted_on", true)
   end
 
   -- ISMAP-LIU 登録申請の予定時期 (R1): a month or a day.
-  if app.planned_liu_application ~= nil then
+  if app.planned_liu_application ~= nil and want("planned_liu_application") then
     local p, why = planned_time(app.planned_liu_application)
     if not p then bad("planned_liu_application", why)
     else app.planned_liu_application = p end
@@ -224,7 +228,7 @@ function validate_application(app, err, at)
 
   -- その他の第三者認証 (ISO/IEC 27001, 27017, SOC 2 …): shown in the service list.
   local certs = app.certifications
-  if certs ~= nil then
+  if certs ~= nil and want("certifications") then
     if type(certs) ~= "table" or not is_list(certs) then
       bad("certifications", text("リスト（[{name, valid_until}]）ではありません", "must be a list of {name, valid_until}"))
     else

@@ -109,8 +109,9 @@ action "amend" {
                  en = tostring(k) .. ": unknown field (known: " .. sorted_keys(APPLICATION_FIELDS) .. ", clear)" }
       end
     end
+    local amended = {}     -- the fields this amend replaces or clears
     for k, v in pairs(p) do
-      if k ~= "clear" then app[k] = copy(v) end
+      if k ~= "clear" then app[k] = copy(v); amended[k] = true end
     end
     if p.clear ~= nil then
       if type(p.clear) ~= "table" or not is_list(p.clear) then
@@ -126,12 +127,13 @@ action "amend" {
                    en = "clear: `" .. k .. "` is both given and cleared" }
         end
         app[k] = nil
+        amended[k] = true
       end
     end
     if rec.state == "confirmed" then
       -- Validate first: malformed data is reported field by field by the daemon.
       local valid = true
-      validate_application(app, function () valid = false end, at)
+      validate_application(app, function () valid = false end, at, amended)
       if not valid then return end
       local ok, failures = evaluate(app, at)
       if not ok then
