@@ -151,6 +151,60 @@ static void allowlist(void)
 	rules_free(r);
 }
 
+/* A check body that must pass: it raises error("...") to say what failed. */
+static void passes(const char *name, const char *body)
+{
+	int rc;
+	char *err = NULL, msg[600];
+	struct rules *r = load(pack("", body), &rc, &err);
+	rc = r ? eval(r, msg, sizeof msg) : rc;
+	if (!ok(rc == 0 && strcmp(msg, "eligible") == 0, name))
+		tap_diag("%s", r ? msg : err);
+	free(err);
+	rules_free(r);
+}
+
+/* copy and equal are the prelude's, in C (rules_conv.c): the meaning the
+ * Lua versions had, which packs and the prelude's change detection rely on. */
+static void copy_equal(void)
+{
+	passes("copy is deep: changing the copy leaves the original",
+	       "local a = { x = { y = { 1, 2 } }, s = 'text' }\n"
+	       "local c = copy(a)\n"
+	       "if c == a or c.x == a.x or c.x.y == a.x.y then error('shared a table') end\n"
+	       "c.x.y[1] = 9; c.x.z = true\n"
+	       "if a.x.y[1] ~= 1 or a.x.z ~= nil then error('the original changed') end\n"
+	       "if c.s ~= 'text' or c.x.y[2] ~= 2 then error('lost a value') end\n"
+	       "return pass()");
+	passes("copy of a non-table is the value itself",
+	       "if copy(3) ~= 3 or copy('a') ~= 'a' or copy(nil) ~= nil or copy(false) ~= false then error('x') end\n"
+	       "local f = function () end\n"
+	       "if copy({ f = f }).f ~= f then error('a function is not shared') end\n"
+	       "return pass()");
+	passes("copy keeps the keys and the size of big tables",
+	       "local t = {} for i = 1, 300 do t['k' .. i] = i end for i = 1, 50 do t[i] = -i end\n"
+	       "local c = copy(t) local n = 0\n"
+	       "for k, v in pairs(c) do n = n + 1 if t[k] ~= v then error('differs at ' .. tostring(k)) end end\n"
+	       "if n ~= 350 or #c ~= 50 then error('has ' .. n .. ' entries') end\n"
+	       "return pass()");
+	passes("equal is deep and raw",
+	       "if not equal({ a = { 1, { b = 'x' } } }, { a = { 1, { b = 'x' } } }) then error('same') end\n"
+	       "if equal({ a = { 1, { b = 'x' } } }, { a = { 1, { b = 'y' } } }) then error('nested') end\n"
+	       "if equal({ a = 1 }, { a = 1, b = 2 }) then error('extra key in b') end\n"
+	       "if equal({ a = 1, b = 2 }, { a = 1 }) then error('extra key in a') end\n"
+	       "if not equal(1, 1.0) then error('1 and 1.0') end\n"
+	       "if equal('1', 1) or equal({}, 'x') or equal(nil, {}) then error('types') end\n"
+	       "if not equal({}, array()) then error('empty list and table') end\n"
+	       "return pass()");
+	passes("equal of a table with itself holds, cycles and all",
+	       "local t = {} t.self = t\n"
+	       "if not equal(t, t) then error('itself') end\n"
+	       "return pass()");
+	probe("copy of a cycle", "", "local t = {} t.self = t copy(t) return pass()", "nested deeper than");
+	probe("equal of two cycles", "",
+	      "local a, b = {}, {} a.x = a b.x = b equal(a, b) return pass()", "nested deeper than");
+}
+
 int main(void)
 {
 	if (!mkdtemp(base))
@@ -177,6 +231,7 @@ int main(void)
 	}
 
 	allowlist();
+	copy_equal();
 	probe("infinite loop", "", "while true do end", "budget");
 	probe("loop inside pcall", "", "for i = 1, 10 do pcall(function () while true do end end) end return pass()", "budget");
 	probe("pcall swallowing in a loop", "", "while true do pcall(error, 'x') end", "budget");

@@ -181,6 +181,27 @@ scenario "amend of a confirmed application with a bad value is invalid, naming t
   { act = "amend", as = "secretariat", params = { provider_corporate_number = "1234567890123" }, expect = "invalid",
     field = "provider_corporate_number" },
 }
+-- Only what an amend replaces is validated again (the rest was validated when
+-- it was written): a replaced statement is judged in full, and normalised.
+scenario "amend of the statement validates the new statement, naming the control" {
+  { act = "submit", as = "secretariat", params = good_app() },
+  { act = "amend", as = "secretariat",
+    params = { statement = app_with(function (a) a.statement.controls["99.9.9"] = "met" end).statement },
+    expect = "invalid", field = "statement.controls.99.9.9" },
+  { act = "amend", as = "secretariat",
+    params = { statement = app_with(function (a) a.statement.stated_on = "令和5年6月12日" end).statement },
+    check = function (rec) return expect_eq(rec.data.statement.stated_on, "2023-06-12") end },
+}
+scenario "amend of a confirmed application's statement must still meet R3" {
+  { act = "submit", as = "secretariat", params = good_app() },
+  { act = "confirm", as = "secretariat" },
+  { act = "amend", as = "secretariat",
+    params = { statement = app_with(function (a) a.statement.controls[B_IDS[1]] = nil end).statement },
+    expect = "refused", reason = "R3" },
+  { act = "amend", as = "secretariat", params = { planned_liu_application = "令和6年12月" }, state = "confirmed",
+    check = function (rec) return expect_eq(rec.data.planned_liu_application, "2024-12")
+      and expect_eq(rec.data.statement.controls[B_IDS[1]], "met") end },
+}
 scenario "amend can clear an optional field" {
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "amend", as = "secretariat", params = { clear = { "planned_liu_application", "certifications" } }, eval = "ineligible",
