@@ -695,11 +695,13 @@ local function act(name, rec, params, ctx)
   fresh_state_event(events, before_state, rec.state)
   local res = { record = { kind = rec.kind, state = rec.state, data = rec.data }, events = events }
   if not a.creates then
-    -- Fields still as they were (validation may have normalised any): the
-    -- host keeps its own copy of them rather than converting them back.
+    -- Fields still as they were: the host keeps its own copy of them rather
+    -- than converting them back.  Compared again after validation, which may
+    -- have normalised any; when nothing changed, validation did not run and
+    -- every field is as it was.
     local kept = array()
     for k, v in next, rec.data do
-      if (not changed or not changed[k]) and equal(v, before_data[k]) then kept[#kept + 1] = k end
+      if not changed or (not changed[k] and equal(v, before_data[k])) then kept[#kept + 1] = k end
     end
     res.kept = kept
   end
