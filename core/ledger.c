@@ -273,6 +273,11 @@ int ledger_get(struct ledger *l, const char *id, json_t **rec)
 	return 0;
 }
 
+static char *dump(json_t *j)
+{
+	return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
 /* The overlay's version of `id`, decoded: a prepared change puts its
  * stored form there (recz.h), decoded the first time somebody asks (most
  * never are). */
@@ -304,6 +309,22 @@ int ledger_latest(struct ledger *l, const char *id, json_t **rec)
 		return 0;
 	}
 	return ledger_get(l, id, rec);
+}
+
+int ledger_latest_text(struct ledger *l, const char *id, char **text, size_t *len)
+{
+	json_t *r = json_object_get(l->overlay, id);
+	if (json_is_string(r)) /* a stored form: plain JSON or compressed */
+		return store_unpack(l->st, json_string_value(r), json_string_length(r), text, len);
+	if (r) { /* a decoded version in flight (a new record, most often) */
+		if (!(*text = dump(r)))
+			return -ENOMEM;
+		*len = strlen(*text);
+		return 0;
+	}
+	/* Not the record cache: unpacking the stored text costs less than
+	 * encoding a cached tree again. */
+	return store_get(l->st, id, text, len);
 }
 
 json_t *ledger_pending(struct ledger *l, const char *id)
@@ -375,11 +396,6 @@ static void written(void *ud, int status)
 	free(p);
 }
 
-static char *dump(json_t *j)
-{
-	return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-}
-
 /* Queues `w` (taken, also on failure) when rc is 0: a write of metadata
  * only, ordered with the others. */
 static int submit_meta(struct ledger *l, struct commit_write *w, int rc, commit_cb cb, void *ud)
@@ -446,7 +462,7 @@ static int write_prepared(struct ledger *l, struct commit_write *w, const struct
 			  const char *now, struct audit_head *head, json_t *revs, json_t **text)
 {
 	(void)l;
-	if (!c->prep_id || !c->prep_kind || !c->prep_state || !c->prep_frame || !c->prep_frame_len)
+	if (!c->id || !c->kind || !c->state || !c->prep_frame || !c->prep_frame_len)
 		return -EINVAL;
 	/* Its staged row stays: the run drops them all at its end (sched.c),
 	 * which writes far less than deleting each one here. */
@@ -456,7 +472,7 @@ static int write_prepared(struct ledger *l, struct commit_write *w, const struct
 		char *sealed = audit_seal_raw(a, strlen(a), now, head);
 		if (!sealed)
 			return -ENOMEM;
-		if ((rc = commit_put_audit(w, head->seq, c->prep_id, sealed)) < 0)
+		if ((rc = commit_put_audit(w, head->seq, c->id, sealed)) < 0)
 			return rc;
 	}
 	/* {"updated_at":"<now>", then the frame's <members>} */
@@ -472,15 +488,49 @@ static int write_prepared(struct ledger *l, struct commit_write *w, const struct
 		free(body);
 		return -ENOMEM;
 	}
-	if ((rc = commit_put_record_n(w, c->prep_id, c->prep_kind, c->prep_state, c->old_kind,
+	if ((rc = commit_put_record_n(w, c->id, c->kind, c->state, c->old_kind,
 				      c->old_state, body, len)) < 0)
 		return rc;
-	json_t *rev = json_pack("[I, I, O]", c->prep_rev, (json_int_t)len, *text);
+	json_t *rev = json_pack("[I, I, O]", c->rev, (json_int_t)len, *text);
 	if (rev && c->prep_memo) {
 		json_array_append_new(rev, json_stringn_nocheck(c->prep_memo->head, c->prep_memo->head_len));
 		json_array_append_new(rev, json_stringn_nocheck(c->prep_memo->body, c->prep_memo->body_len));
 	}
-	if (!rev || json_object_set_new(revs, c->prep_id, rev) < 0)
+	if (!rev || json_object_set_new(revs, c->id, rev) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* A change given as text: seal its audit entry, queue both; *text is the
+ * stored form for the overlay (the JSON as it is). */
+static int write_text(struct commit_write *w, const struct ledger_change *c,
+		      struct audit_head *head, json_t *revs, json_t **text)
+{
+	if (!c->id || !c->kind || !c->state || !c->text || !c->text_len || c->text[0] != '{')
+		return -EINVAL;
+	int rc = drop_staged(w, c->id);
+	if (rc < 0)
+		return rc;
+	if (c->audit) {
+		json_object_set_new(c->audit, "rev_after", json_integer(c->rev));
+		char *sealed = audit_seal(c->audit, head);
+		if ((rc = commit_put_audit(w, head->seq, c->id, sealed)) < 0)
+			return rc;
+	}
+	char *body = malloc(c->text_len + 1);
+	if (!body)
+		return -ENOMEM;
+	memcpy(body, c->text, c->text_len);
+	body[c->text_len] = '\0';
+	if ((rc = commit_put_record_n(w, c->id, c->kind, c->state, c->old_kind, c->old_state,
+				      body, c->text_len)) < 0)
+		return rc;
+	if (!(*text = json_stringn_nocheck(c->text, c->text_len)))
+		return -ENOMEM;
+	if (c->encoded && !(*c->encoded = strndup(c->text, c->text_len)))
+		return -ENOMEM;
+	json_t *rev = json_pack("[I, I, O]", c->rev, (json_int_t)c->text_len, *text);
+	if (!rev || json_object_set_new(revs, c->id, rev) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -496,7 +546,7 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 	int rc = -ENOMEM;
 	if (!w || !p || !revs)
 		goto err;
-	prepared = json_array(); /* the overlay's text of each prepared change */
+	prepared = json_array(); /* the overlay's text of each change without `record` */
 	if (!prepared)
 		goto err;
 	/* One instant for the whole write: its prepared changes are stamped
@@ -507,9 +557,12 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		struct ledger_change *c = &changes[i];
 		if (!c->record) {
 			json_t *text = NULL;
-			if ((rc = write_prepared(l, w, c, now, &head, revs, &text)) < 0)
+			rc = c->text ? write_text(w, c, &head, revs, &text)
+				     : write_prepared(l, w, c, now, &head, revs, &text);
+			if (text)
+				json_array_append_new(prepared, text);
+			if (rc < 0)
 				goto err;
-			json_array_append_new(prepared, text);
 			continue;
 		}
 		const char *id = json_string_value(json_object_get(c->record, "id"));
@@ -560,7 +613,7 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		/* A reference, not a copy: callers never change a record once
 		 * written (see ledger.h). */
 		if (!changes[i].record) {
-			json_object_set(l->overlay, changes[i].prep_id, json_array_get(prepared, k++));
+			json_object_set(l->overlay, changes[i].id, json_array_get(prepared, k++));
 			continue;
 		}
 		const char *id = json_string_value(json_object_get(changes[i].record, "id"));

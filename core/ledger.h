@@ -63,6 +63,10 @@ size_t ledger_memo_size(const struct ledger *l, size_t *bytes, size_t *bodies);
 /* The latest record `id`, including writes in flight.  Same returns; the
  * record is likewise a shared reference that must not be modified. */
 int ledger_latest(struct ledger *l, const char *id, json_t **rec);
+/* The latest record `id` as JSON text, including writes in flight, without
+ * decoding it: 0 with *text (NUL-terminated, caller frees) and *len, -ENOENT,
+ * or a negative errno.  An action reads the record this way (rules_text.h). */
+int ledger_latest_text(struct ledger *l, const char *id, char **text, size_t *len);
 
 /* The version of `id` a write in flight will commit, or NULL (borrowed:
  * valid until the next loop turn; do not modify). */
@@ -84,23 +88,29 @@ char *ledger_new_id(struct ledger *l, const char *prefix);
 struct ledger_change {
 	json_t *record;        /* full new record; the ledger keeps a reference:
 				* never modify it after ledger_write().  NULL
-				* for a prepared change (below) */
+				* for a change given as text or prepared (below) */
 	const char *old_kind;  /* NULL for a new record */
 	const char *old_state;
 	json_t *audit;         /* audit entry to seal; borrowed; sealed in place */
 	char **encoded;        /* NULL, or set to a copy of the record's stored
 				* JSON (caller frees): a reply can carry those
 				* bytes instead of encoding the record again */
-	/* A prepared change (record NULL): enforcement computed ahead of its
-	 * deadline.  The record without "updated_at" (the ledger stamps the
-	 * time of the write) as a zstd frame of its JSON text after the
-	 * opening brace (store_frame(); the ledger splices the stamp in front,
-	 * recz.h), its id, kind, state and rev, and its audit entries' text for
-	 * audit_seal_raw(), all borrowed. */
+	/* Without `record`: the new version's id, kind, state and rev (all
+	 * borrowed), and either its text or its prepared form. */
+	const char *id, *kind, *state;
+	json_int_t rev;
+	/* A change given as text: the full new record's JSON (borrowed; it is
+	 * stored as it is), assembled by an action from the text of the old
+	 * version (rpc_records.c); its audit entry is `audit`, as above. */
+	const char *text;
+	size_t text_len;
+	/* A prepared change: enforcement computed ahead of its deadline.  The
+	 * record without "updated_at" (the ledger stamps the time of the
+	 * write) as a zstd frame of its JSON text after the opening brace
+	 * (store_frame(); the ledger splices the stamp in front, recz.h), and
+	 * its audit entries' text for audit_seal_raw(), all borrowed. */
 	const char *prep_frame;
 	size_t prep_frame_len;
-	const char *prep_id, *prep_kind, *prep_state;
-	json_int_t prep_rev;
 	const char *const *prep_audits;
 	size_t n_prep_audits;
 	/* NULL, or the memo entry of the prepared version (copied): put in

@@ -270,6 +270,46 @@ static void write_replied(void *ud, int status)
 	free(w);
 }
 
+/*
+ * The new version of a stored record as JSON text (caller frees; NULL when
+ * out of memory or `state` is not a string): the members the core owns
+ * (id, kind and created_at as they were written, rev, updated_at) around
+ * the state and the data the action gave (rules_act_text), in the order a
+ * new record's members have below and as jansson writes them.
+ */
+static char *next_text(const struct rules_rec *was, json_t *state, json_int_t rev,
+		       const char *nowiso, size_t *len)
+{
+	if (!json_is_string(state) || !was->id.len || !was->kind.len || !was->new_data)
+		return NULL;
+	char *st = json_dumps(state, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *buf = NULL;
+	FILE *f = st ? open_memstream(&buf, len) : NULL;
+	if (!f) {
+		free(st);
+		return NULL;
+	}
+	const char *t = was->text;
+	fputs("{\"id\":", f);
+	fwrite(t + was->id.off, 1, was->id.len, f);
+	fputs(",\"kind\":", f);
+	fwrite(t + was->kind.off, 1, was->kind.len, f);
+	if (was->created_at.len) {
+		fputs(",\"created_at\":", f);
+		fwrite(t + was->created_at.off, 1, was->created_at.len, f);
+	}
+	fprintf(f, ",\"rev\":%lld,\"state\":%s,\"data\":", (long long)rev, st);
+	fwrite(was->new_data, 1, was->new_data_len, f);
+	fprintf(f, ",\"updated_at\":\"%s\"}", nowiso);
+	bool bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		free(buf);
+		buf = NULL;
+	}
+	free(st);
+	return buf;
+}
+
 enum rpc_status rpc_m_act(struct rpc_call *c)
 {
 	struct rpc *r = c->rpc;
@@ -308,10 +348,15 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 					      "your roles do not allow this"));
 	}
 
-	json_t *rec = NULL, *out = NULL;
+	/* A stored record is read as text, straight into Lua, and its new
+	 * version reuses the text of what the action kept (rules_text.h). */
+	char *text = NULL;
+	size_t text_len = 0;
+	struct rules_rec was = { 0 };
+	json_t *out = NULL;
 	int rc;
 	if (id) {
-		rc = ledger_latest(r->ledger, id, &rec);
+		rc = ledger_latest_text(r->ledger, id, &text, &text_len);
 		if (rc == -ENOENT) {
 			not_found(c, id);
 			return RPC_DONE;
@@ -320,28 +365,35 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 			rpc_fail(c, rc, NULL, NULL);
 			return RPC_DONE;
 		}
-		json_t *rev = json_object_get(rec, "rev");
-		if (if_rev && json_is_integer(if_rev) && !json_equal(if_rev, rev)) {
-			char msg[256];
-			snprintf(msg, sizeof msg, "conflict: record %.128s is at rev %lld, not %lld", id,
-				 (long long)json_integer_value(rev), (long long)json_integer_value(if_rev));
-			json_t *data = json_pack("{s:s, s:O, s:O, s:{s:s, s:s}}", "id", id, "rev", rev,
-						 "if_rev", if_rev, "reason", "ja",
-						 "他の更新と競合しました。読み直してください", "en",
-						 "the record changed since you read it; read it again");
-			json_decref(rec);
-			return refuse_write(c, action, id, "conflict", WIRE_CONFLICT, msg, data);
-		}
+		was.text = text;
+		was.len = text_len;
 	}
 	int64_t now = clock_now();
 	struct rules_ctx ctx = { .at = now, .role = auth_primary(c->peer.roles) };
-	rc = rules_act(rules, action, rec, params, &ctx, &out);
+	rc = id ? rules_act_text(rules, action, &was, params, &ctx, &out)
+		: rules_act(rules, action, NULL, params, &ctx, &out);
+	/* The rev is known once the record is read, which the action's call
+	 * does: a stale if_rev is refused before anything the action said. */
+	if (if_rev && json_is_integer(if_rev) && was.has_rev && was.rev != json_integer_value(if_rev)) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "conflict: record %.128s is at rev %lld, not %lld", id,
+			 (long long)was.rev, (long long)json_integer_value(if_rev));
+		json_t *data = json_pack("{s:s, s:I, s:O, s:{s:s, s:s}}", "id", id, "rev",
+					 (json_int_t)was.rev, "if_rev", if_rev, "reason", "ja",
+					 "他の更新と競合しました。読み直してください", "en",
+					 "the record changed since you read it; read it again");
+		json_decref(out);
+		rules_rec_clear(&was);
+		free(text);
+		return refuse_write(c, action, id, "conflict", WIRE_CONFLICT, msg, data);
+	}
 	if (rc != 0) {
 		char msg[600];
 		json_t *data;
 		int code = outcome_error(c, rc, out, msg, sizeof msg, &data);
 		json_decref(out);
-		json_decref(rec);
+		rules_rec_clear(&was);
+		free(text);
 		return refuse_write(c, action, id,
 				    rc == LIU_EREFUSED ? "refused" : rc == LIU_EINVAL ? "invalid" : "error",
 				    code, msg, data);
@@ -350,45 +402,51 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	/* The new version: the pack decides state and data; the core owns id,
 	 * kind, rev and the timestamps. */
 	json_t *res_rec = json_object_get(out, "record");
+	json_t *state = json_object_get(res_rec, "state");
 	char nowiso[CLOCK_ISO_MAX];
 	clock_format(now, nowiso);
-	json_t *next = json_object();
-	char *new_id = NULL;
-	json_int_t rev_before = 0;
-	const char *old_kind = NULL, *old_state = NULL;
-	if (rec) {
-		rev_before = json_integer_value(json_object_get(rec, "rev"));
-		json_object_set(next, "id", json_object_get(rec, "id"));
-		json_object_set(next, "kind", json_object_get(rec, "kind"));
-		json_object_set(next, "created_at", json_object_get(rec, "created_at"));
-		old_kind = json_string_value(json_object_get(rec, "kind"));
-		old_state = json_string_value(json_object_get(rec, "state"));
+	json_t *next = NULL;
+	char *new_id = NULL, *next_txt = NULL;
+	size_t next_len = 0;
+	json_int_t rev_before = id ? (json_int_t)was.rev : 0;
+	const char *rid = id;
+	if (id) {
+		next_txt = next_text(&was, state, rev_before + 1, nowiso, &next_len);
 	} else {
 		const char *kind = json_string_value(json_object_get(res_rec, "kind"));
 		json_t *k = json_object_get(json_object_get(rules_describe(rules), "kinds"), kind);
 		const char *prefix = json_string_value(json_object_get(k, "id_prefix"));
 		new_id = ledger_new_id(r->ledger, prefix ? prefix : "");
+		next = json_object();
 		json_object_set_new(next, "id", json_string(new_id));
 		json_object_set_new(next, "kind", json_string(kind));
 		json_object_set_new(next, "created_at", json_string(nowiso));
+		json_object_set_new(next, "rev", json_integer(1));
+		json_object_set(next, "state", state);
+		json_object_set(next, "data", json_object_get(res_rec, "data"));
+		json_object_set_new(next, "updated_at", json_string(nowiso));
+		rid = new_id;
 	}
-	json_object_set_new(next, "rev", json_integer(rev_before + 1));
-	json_object_set(next, "state", json_object_get(res_rec, "state"));
-	json_object_set(next, "data", json_object_get(res_rec, "data"));
-	json_object_set_new(next, "updated_at", json_string(nowiso));
-	const char *rid = json_string_value(json_object_get(next, "id"));
 
 	json_t *events = json_object_get(out, "events");
-	json_t *audit = json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:s?, s:O, s:s, s:s, s:O}",
+	json_t *audit = json_pack("{s:s, s:o, s:s, s:s, s:s?, s:I, s:s?, s:O?, s:s, s:s, s:O}",
 				  "time", nowiso, "peer", peer_json(&c->peer), "method", "act",
 				  "action", action, "id", rid, "rev_before", rev_before,
-				  "state_before", old_state, "state_after", json_object_get(next, "state"),
+				  "state_before", was.state_s, "state_after", state,
 				  "rules_version", rules_version(rules), "outcome", "ok", "events", events);
 	struct write_wait *w = calloc(1, sizeof *w);
-	struct ledger_change ch = { .record = next, .old_kind = old_kind, .old_state = old_state,
+	struct ledger_change ch = { .record = next, .old_kind = was.kind_s, .old_state = was.state_s,
 				    .audit = audit, .encoded = w ? &w->record : NULL };
+	if (id) {
+		ch.id = id;
+		ch.kind = was.kind_s;
+		ch.state = json_string_value(state);
+		ch.rev = rev_before + 1;
+		ch.text = next_txt;
+		ch.text_len = next_len;
+	}
 	json_t *result = json_pack("{s:O, s:s}", "events", events, "rules_version", rules_version(rules));
-	rc = w && result ? 0 : -ENOMEM;
+	rc = w && result && rid && audit && (next || next_txt) ? 0 : -ENOMEM;
 	if (rc == 0 && !(w->call = rpc_call_keep(c)))
 		rc = -ENOMEM;
 	if (rc == 0) {
@@ -404,7 +462,9 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	json_decref(audit);
 	json_decref(next);
 	json_decref(out);
-	json_decref(rec);
+	rules_rec_clear(&was);
+	free(text);
+	free(next_txt);
 	free(new_id);
 	if (rc < 0) {
 		json_decref(result);

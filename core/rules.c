@@ -20,6 +20,7 @@
 #include "hash.h"
 #include "log.h"
 #include "rules_conv.h"
+#include "rules_text.h"
 #include "wire.h"
 
 extern const char rules_prelude[];
@@ -419,6 +420,7 @@ static int setup_state(lua_State *L)
 	lua_pushboolean(L, 0);
 	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 1);
+	text_open(L);
 
 	if (luaL_loadbufferx(L, rules_prelude, rules_prelude_len, "=prelude", "t") != LUA_OK)
 		return lua_error(L);
@@ -536,13 +538,14 @@ static bool ends_with(const char *s, const char *suf)
 
 /* --- calling the prelude's api -------------------------------------------- */
 
-enum arg_type { ARG_NIL, ARG_STR, ARG_INT, ARG_JSON, ARG_CTX };
+enum arg_type { ARG_NIL, ARG_STR, ARG_INT, ARG_JSON, ARG_TEXT, ARG_CTX };
 
 struct arg {
 	enum arg_type t;
 	const char *s;
 	int64_t i;
 	const json_t *j;
+	struct rules_rec *rec;  /* ARG_TEXT: read into Lua, filled (rules_text.h) */
 	const struct rules_ctx *ctx;
 };
 
@@ -573,6 +576,9 @@ static int call_tramp(lua_State *L)
 				conv_push(L, a->j);
 			else
 				lua_pushnil(L);
+			break;
+		case ARG_TEXT:
+			text_push_record(L, a->rec);
 			break;
 		case ARG_CTX:
 			lua_createtable(L, 0, 2);
@@ -1010,6 +1016,43 @@ int rules_act(struct rules *r, const char *name, json_t *rec, json_t *params,
 		*out = json_pack("{s:s}", "error", "out of memory");
 	}
 	return rc;
+}
+
+void rules_rec_clear(struct rules_rec *rec)
+{
+	for (size_t i = 0; i < rec->ndata; i++)
+		free(rec->data[i].key);
+	free(rec->data);
+	free(rec->kind_s);
+	free(rec->state_s);
+	free(rec->new_data);
+	*rec = (struct rules_rec){ .text = rec->text, .len = rec->len };
+}
+
+int rules_act_text(struct rules *r, const char *name, struct rules_rec *rec, json_t *params,
+		   const struct rules_ctx *ctx, json_t **out)
+{
+	struct arg args[] = {
+		{ .t = ARG_STR, .s = name },
+		{ .t = ARG_TEXT, .rec = rec },
+		{ .t = ARG_JSON, .j = params },
+		{ .t = ARG_CTX, .ctx = ctx },
+	};
+	int rc = api_call(r, "act", args, 4, 1, out);
+	if (rc < 0)
+		return rc;
+	if ((rc = outcome_of(*out)) != 0)
+		return rc;
+	/* The kept members as they were written; the rest encoded. */
+	json_t *now = json_object_get(json_object_get(*out, "record"), "data");
+	rec->new_data = text_data(rec, now, json_object_get(*out, "kept"), &rec->new_data_len);
+	if (!rec->new_data) {
+		json_decref(*out);
+		*out = json_pack("{s:s}", "error", "out of memory");
+		return -ENOMEM;
+	}
+	json_object_del(*out, "kept");
+	return 0;
 }
 
 /* What rules_eval_span needs, read from describe once the pack is built. */

@@ -1266,8 +1266,8 @@ static bool apply_step(struct sched *s)
 			ids[n] = bid;
 			auds[n] = a;
 			ch[n] = (struct ledger_change){
-				.prep_frame = frame, .prep_frame_len = h.frame_len, .prep_id = bid, .prep_kind = h.kind, .prep_state = h.state,
-				.prep_rev = h.rev, .old_kind = h.old_kind, .old_state = h.old_state,
+				.prep_frame = frame, .prep_frame_len = h.frame_len, .id = bid, .kind = h.kind, .state = h.state,
+				.rev = h.rev, .old_kind = h.old_kind, .old_state = h.old_state,
 				.prep_audits = a, .n_prep_audits = h.changes,
 				.prep_memo = memos[n].body ? &memos[n] : NULL,
 			};

@@ -1,0 +1,393 @@
+/* rules_text — see rules_text.h. */
+#include "rules_text.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+
+#include "rules_conv.h"
+
+/* The box that owns a parser while it runs: a Lua error raised inside a
+ * callback (memory, nesting) unwinds through yajl, and the collector then
+ * frees the handle that would otherwise leak. */
+#define TEXT_BOX_MT "liud.yajl"
+
+static int box_gc(lua_State *L)
+{
+	yajl_handle *h = luaL_checkudata(L, 1, TEXT_BOX_MT);
+	if (*h) {
+		yajl_free(*h);
+		*h = NULL;
+	}
+	return 0;
+}
+
+void text_open(lua_State *L)
+{
+	luaL_newmetatable(L, TEXT_BOX_MT);
+	lua_pushcfunction(L, box_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
+}
+
+/* Which top-level member a value belongs to. */
+enum top { TOP_OTHER, TOP_ID, TOP_KIND, TOP_CREATED, TOP_REV, TOP_STATE, TOP_DATA };
+
+struct parse {
+	lua_State *L;
+	struct rules_rec *rec;
+	yajl_handle h;
+	int depth;                          /* containers open */
+	bool arr[CONV_MAX_DEPTH + 2];       /* whether container d is an array */
+	lua_Integer n[CONV_MAX_DEPTH + 2];  /* its items so far */
+	enum top top;                       /* the top-level member being read */
+	size_t vstart;                      /* where its value starts */
+	bool in_data;                       /* inside the top-level "data" */
+	size_t data_end;                    /* where data's last member ended */
+};
+
+static size_t here(const struct parse *p)
+{
+	return yajl_get_bytes_consumed(p->h);
+}
+
+/* The first byte at or after `at` that is not white space or `skip`. */
+static size_t skip_to(const struct parse *p, size_t at, char skip)
+{
+	const char *t = p->rec->text;
+	while (at < p->rec->len && (t[at] == ' ' || t[at] == '\t' || t[at] == '\n' ||
+				    t[at] == '\r' || t[at] == skip))
+		at++;
+	return at;
+}
+
+static char *dup_n(const unsigned char *s, size_t l)
+{
+	char *d = malloc(l + 1);
+	if (d) {
+		memcpy(d, s, l);
+		d[l] = '\0';
+	}
+	return d;
+}
+
+/* A value just ended at depth p->depth: note where, when it is one we
+ * track. */
+static void ended(struct parse *p)
+{
+	struct rules_rec *rec = p->rec;
+	size_t end = here(p);
+	if (p->depth == 1) {
+		struct rules_span s = { p->vstart, end - p->vstart };
+		switch (p->top) {
+		case TOP_ID: rec->id = s; break;
+		case TOP_KIND: rec->kind = s; break;
+		case TOP_CREATED: rec->created_at = s; break;
+		case TOP_DATA: p->in_data = false; break;
+		default: break;
+		}
+	} else if (p->depth == 2 && p->in_data && rec->ndata) {
+		struct rules_member *m = &rec->data[rec->ndata - 1];
+		m->text.len = end - m->text.off;
+		p->data_end = end;
+	}
+}
+
+/* The value on top of the stack goes into the container below it. */
+static void put(struct parse *p)
+{
+	lua_State *L = p->L;
+	if (p->depth == 0)
+		return;
+	int d = p->depth - 1;
+	if (p->arr[d])
+		lua_rawseti(L, -2, ++p->n[d]);
+	else
+		lua_rawset(L, -3);
+}
+
+static void check_depth(struct parse *p)
+{
+	if (p->depth > CONV_MAX_DEPTH)
+		luaL_error(p->L, "JSON nested deeper than %d levels", CONV_MAX_DEPTH);
+}
+
+static int t_null(void *u)
+{
+	struct parse *p = u;
+	check_depth(p);
+	/* nil: a hole in an array, a missing field in an object (the key
+	 * pushed for it goes). */
+	if (p->depth > 0 && p->arr[p->depth - 1])
+		p->n[p->depth - 1]++;
+	else if (p->depth > 0)
+		lua_pop(p->L, 1);
+	ended(p);
+	return 1;
+}
+
+static int t_bool(void *u, int b)
+{
+	struct parse *p = u;
+	check_depth(p);
+	lua_pushboolean(p->L, b);
+	put(p);
+	ended(p);
+	return 1;
+}
+
+static int t_int(void *u, long long v)
+{
+	struct parse *p = u;
+	check_depth(p);
+	if (p->depth == 1 && p->top == TOP_REV) {
+		p->rec->rev = v;
+		p->rec->has_rev = true;
+	}
+	lua_pushinteger(p->L, (lua_Integer)v);
+	put(p);
+	ended(p);
+	return 1;
+}
+
+static int t_double(void *u, double v)
+{
+	struct parse *p = u;
+	check_depth(p);
+	lua_pushnumber(p->L, v);
+	put(p);
+	ended(p);
+	return 1;
+}
+
+static int t_string(void *u, const unsigned char *s, size_t l)
+{
+	struct parse *p = u;
+	check_depth(p);
+	if (p->depth == 1 && (p->top == TOP_KIND || p->top == TOP_STATE)) {
+		char **dst = p->top == TOP_KIND ? &p->rec->kind_s : &p->rec->state_s;
+		free(*dst);
+		if (!(*dst = dup_n(s, l)))
+			luaL_error(p->L, "not enough memory");
+	}
+	lua_pushlstring(p->L, (const char *)s, l);
+	put(p);
+	ended(p);
+	return 1;
+}
+
+static void open_container(struct parse *p, bool arr)
+{
+	check_depth(p);
+	luaL_checkstack(p->L, 4, "JSON nesting");
+	lua_createtable(p->L, 0, 0);
+	if (arr)
+		luaL_setmetatable(p->L, RULES_ARRAY_MT);
+	if (p->depth == 1 && p->top == TOP_DATA && !arr) {
+		p->in_data = true;
+		p->data_end = here(p);
+	}
+	p->arr[p->depth] = arr;
+	p->n[p->depth] = 0;
+	p->depth++;
+}
+
+static int t_start_map(void *u)
+{
+	open_container(u, false);
+	return 1;
+}
+
+static int t_start_array(void *u)
+{
+	open_container(u, true);
+	return 1;
+}
+
+static int t_end(void *u)
+{
+	struct parse *p = u;
+	p->depth--;
+	put(p);
+	ended(p);
+	return 1;
+}
+
+static int t_key(void *u, const unsigned char *s, size_t l)
+{
+	struct parse *p = u;
+	struct rules_rec *rec = p->rec;
+	if (p->depth == 1) {
+		static const struct { const char *name; enum top top; } tops[] = {
+			{ "id", TOP_ID }, { "kind", TOP_KIND }, { "created_at", TOP_CREATED },
+			{ "rev", TOP_REV }, { "state", TOP_STATE }, { "data", TOP_DATA },
+		};
+		p->top = TOP_OTHER;
+		for (size_t i = 0; i < sizeof tops / sizeof tops[0]; i++)
+			if (strlen(tops[i].name) == l && memcmp(tops[i].name, s, l) == 0)
+				p->top = tops[i].top;
+		p->vstart = skip_to(p, here(p), ':');
+	} else if (p->depth == 2 && p->in_data) {
+		if (rec->ndata == rec->capdata) {
+			size_t cap = rec->capdata ? 2 * rec->capdata : 16;
+			struct rules_member *m = realloc(rec->data, cap * sizeof *m);
+			if (!m)
+				luaL_error(p->L, "not enough memory");
+			rec->data = m;
+			rec->capdata = cap;
+		}
+		/* The member starts at its key's opening quote: after the last
+		 * member's end, past white space and the comma. */
+		struct rules_member *m = &rec->data[rec->ndata];
+		*m = (struct rules_member){ .text = { skip_to(p, p->data_end, ','), 0 } };
+		if (!(m->key = dup_n(s, l)))
+			luaL_error(p->L, "not enough memory");
+		m->key_len = l;
+		rec->ndata++;
+	}
+	lua_pushlstring(p->L, (const char *)s, l);
+	return 1;
+}
+
+static const yajl_callbacks callbacks = {
+	.yajl_null = t_null,
+	.yajl_boolean = t_bool,
+	.yajl_integer = t_int,
+	.yajl_double = t_double,
+	.yajl_string = t_string,
+	.yajl_start_map = t_start_map,
+	.yajl_map_key = t_key,
+	.yajl_end_map = t_end,
+	.yajl_start_array = t_start_array,
+	.yajl_end_array = t_end,
+};
+
+void text_push_record(lua_State *L, struct rules_rec *rec)
+{
+	if (rec->len == 0 || rec->text[0] != '{')
+		luaL_error(L, "the stored record is not a JSON object");
+	struct parse p = { .L = L, .rec = rec };
+	yajl_handle *box = lua_newuserdatauv(L, sizeof *box, 0);
+	*box = NULL;
+	luaL_setmetatable(L, TEXT_BOX_MT);
+	if (!(*box = p.h = yajl_alloc(&callbacks, NULL, &p)))
+		luaL_error(L, "not enough memory");
+	yajl_status st = yajl_parse(p.h, (const unsigned char *)rec->text, rec->len);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(p.h);
+	if (st != yajl_status_ok) {
+		unsigned char *why = yajl_get_error(p.h, 0, NULL, 0);
+		lua_pushfstring(L, "the stored record does not parse: %s", why ? (char *)why : "?");
+		if (why)
+			yajl_free_error(p.h, why);
+		yajl_free(p.h);
+		*box = NULL;
+		lua_error(L);
+	}
+	yajl_free(p.h);
+	*box = NULL;
+	/* [box, record] -> [record] */
+	lua_remove(L, -2);
+	if (lua_type(L, -1) != LUA_TTABLE)
+		luaL_error(L, "the stored record is not a JSON object");
+}
+
+/* --- the new version's data ------------------------------------------------ */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static int buf_add(const char *s, size_t n, void *ud)
+{
+	struct buf *b = ud;
+	if (b->oom)
+		return -1;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *q = realloc(b->p, cap);
+		if (!q) {
+			b->oom = true;
+			return -1;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+/* "key":value with the value encoded as jansson's dump() in ledger.c does
+ * (compact): the bytes jansson writes for the member inside an object. */
+static void add_member(struct buf *b, const char *key, size_t key_len, json_t *v)
+{
+	json_t *k = json_stringn_nocheck(key, key_len);
+	if (!k) {
+		b->oom = true;
+		return;
+	}
+	json_dump_callback(k, buf_add, b, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(k);
+	buf_add(":", 1, b);
+	json_dump_callback(v, buf_add, b, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static bool is_kept(json_t *kept, const char *key, size_t key_len)
+{
+	size_t i;
+	json_t *k;
+	json_array_foreach(kept, i, k)
+		if (json_string_length(k) == key_len && memcmp(json_string_value(k), key, key_len) == 0)
+			return true;
+	return false;
+}
+
+char *text_data(const struct rules_rec *was, json_t *now, json_t *kept, size_t *len)
+{
+	struct buf b = { 0 };
+	bool first = true;
+	buf_add("{", 1, &b);
+	for (size_t i = 0; i < was->ndata; i++) {
+		const struct rules_member *m = &was->data[i];
+		json_t *v;
+		if (is_kept(kept, m->key, m->key_len)) {
+			buf_add(first ? "" : ",", first ? 0 : 1, &b);
+			buf_add(was->text + m->text.off, m->text.len, &b);
+		} else if ((v = json_object_getn(now, m->key, m->key_len))) {
+			buf_add(first ? "" : ",", first ? 0 : 1, &b);
+			add_member(&b, m->key, m->key_len, v);
+		} else {
+			continue; /* removed by the action */
+		}
+		first = false;
+	}
+	const char *key;
+	size_t key_len;
+	json_t *v;
+	json_object_keylen_foreach(now, key, key_len, v) {
+		bool had = false;
+		for (size_t i = 0; i < was->ndata && !had; i++)
+			had = was->data[i].key_len == key_len && memcmp(was->data[i].key, key, key_len) == 0;
+		if (had)
+			continue;
+		buf_add(first ? "" : ",", first ? 0 : 1, &b);
+		add_member(&b, key, key_len, v);
+		first = false;
+	}
+	buf_add("}", 1, &b);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}

@@ -1,0 +1,54 @@
+/*
+ * rules_text — a stored record's JSON text straight into a Lua table, and
+ * the new version's "data" written back by reusing that text.  Private to
+ * rules*.c (it includes <lua.h>); what callers see is struct rules_rec and
+ * rules_act_text() in rules.h.
+ *
+ * Why a second JSON library (Debian's yajl, a callback parser, beside
+ * jansson): an action on a stored record decoded its 5 KB of text into a
+ * jansson tree only to convert the tree into Lua and free it (≈160 µs for
+ * an application), then encoded the whole new version again (≈105 µs),
+ * although an amend changes one field of eight and the statement of 261
+ * controls is 90 % of the text.  yajl hands us each value as it reads it
+ * (≈55 µs into Lua), and the offsets it reports let the new version copy
+ * the text of every member the action kept instead of encoding it
+ * (docs/PERFORMANCE.md, "writes, session 7").
+ *
+ * The Lua value is the one conv_push() makes of the same text: objects are
+ * tables, arrays tables with the array metatable, null a missing field (a
+ * hole in an array), integers integers; nesting past CONV_MAX_DEPTH is an
+ * error.  tests/unit/sandbox.c holds the two to the same results.
+ */
+#ifndef LIU_RULES_TEXT_H
+#define LIU_RULES_TEXT_H
+
+#include <jansson.h>
+#include <lua.h>
+
+#include "rules.h"
+
+/* Registers the metatable of the parser's box (once per state).  [-0, +0, m] */
+void text_open(lua_State *L);
+
+/*
+ * Pushes the record `rec->text` as a Lua table and fills the rest of `rec`
+ * (rules.h).  Raises a Lua error when the text is not a JSON object, is
+ * nested too deep, or memory runs out, so call it inside a protected call;
+ * whatever it allocated is then freed by rules_rec_clear() and the garbage
+ * collector.  [-0, +1, m]
+ */
+void text_push_record(lua_State *L, struct rules_rec *rec);
+
+/*
+ * The new version's "data" as JSON text: the members of `was` in their
+ * order, each as it was written when its key is in `kept` (a JSON array of
+ * names) and encoded from `now` (an object, borrowed) when the action
+ * changed it, dropped when it is in neither; then the members of `now`
+ * that `was` did not have, in now's order.  The same bytes jansson would
+ * write for the merged object, when `was` was written by jansson.
+ * Returns the text (NUL-terminated, caller frees) with *len, or NULL when
+ * out of memory.
+ */
+char *text_data(const struct rules_rec *was, json_t *now, json_t *kept, size_t *len);
+
+#endif
