@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <lauxlib.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
@@ -36,13 +37,33 @@ void text_open(lua_State *L)
 /* Which top-level member a value belongs to. */
 enum top { TOP_OTHER, TOP_ID, TOP_KIND, TOP_CREATED, TOP_REV, TOP_STATE, TOP_DATA };
 
+/*
+ * A container being read.  Its members wait on the Lua stack (key, value,
+ * key, value, ... or the items) and go into a table sized for all of them
+ * when it ends: the table conv_push() makes of the same JSON, with the
+ * same size and the same insertion order, so that a rule iterating it with
+ * pairs() meets the fields in the same order on both paths (and no table
+ * rehashes as it fills: the statement's 261 controls would, nine times).
+ * A container of more than TEXT_CHUNK members is moved into its table
+ * every TEXT_CHUNK, so that the stack stays small (there only, the
+ * table's size, and so pairs()' order, may differ).
+ */
+#define TEXT_CHUNK 2048
+
+struct open {
+	int base;           /* the stack's top when it opened */
+	bool arr;           /* an array */
+	bool tbl;           /* its table exists already, at base + 1 */
+	lua_Integer cnt;    /* members so far, nulls included (conv_push's size) */
+	lua_Integer placed; /* an array's items already in the table */
+};
+
 struct parse {
 	lua_State *L;
 	struct rules_rec *rec;
 	yajl_handle h;
 	int depth;                          /* containers open */
-	bool arr[CONV_MAX_DEPTH + 2];       /* whether container d is an array */
-	lua_Integer n[CONV_MAX_DEPTH + 2];  /* its items so far */
+	struct open open[CONV_MAX_DEPTH + 2];
 	enum top top;                       /* the top-level member being read */
 	size_t vstart;                      /* where its value starts */
 	bool in_data;                       /* inside the top-level "data" */
@@ -96,35 +117,66 @@ static void ended(struct parse *p)
 	}
 }
 
-/* The value on top of the stack goes into the container below it. */
-static void put(struct parse *p)
+/* Moves the members waiting on the stack into the container's table,
+ * creating it first (sized for the members counted so far), and leaves
+ * the table at o->base + 1, the top. */
+static void fill(struct parse *p, struct open *o)
 {
 	lua_State *L = p->L;
-	if (p->depth == 0)
-		return;
-	int d = p->depth - 1;
-	if (p->arr[d])
-		lua_rawseti(L, -2, ++p->n[d]);
-	else
-		lua_rawset(L, -3);
+	if (!o->tbl) {
+		int n = o->cnt > INT32_MAX ? INT32_MAX : (int)o->cnt;
+		lua_createtable(L, o->arr ? n : 0, o->arr ? 0 : n);
+		if (o->arr)
+			luaL_setmetatable(L, RULES_ARRAY_MT);
+		lua_insert(L, o->base + 1);
+		o->tbl = true;
+	}
+	int t = o->base + 1, top = lua_gettop(L);
+	if (o->arr) {
+		for (int i = t + 1; i <= top; i++) {
+			lua_pushvalue(L, i);
+			lua_rawseti(L, t, ++o->placed);
+		}
+	} else {
+		for (int i = t + 1; i + 1 <= top; i += 2) {
+			lua_pushvalue(L, i);
+			lua_pushvalue(L, i + 1);
+			lua_rawset(L, t);
+		}
+	}
+	lua_settop(L, t);
 }
 
-static void check_depth(struct parse *p)
+/* A value was pushed (or, for a null, counted) for the open container. */
+static void member(struct parse *p)
+{
+	if (p->depth == 0)
+		return;
+	struct open *o = &p->open[p->depth - 1];
+	o->cnt++;
+	if (lua_gettop(p->L) - o->base > 2 * TEXT_CHUNK)
+		fill(p, o);
+}
+
+/* Before a value: its depth, and room on the stack for it and a key. */
+static void before(struct parse *p)
 {
 	if (p->depth > CONV_MAX_DEPTH)
 		luaL_error(p->L, "JSON nested deeper than %d levels", CONV_MAX_DEPTH);
+	luaL_checkstack(p->L, 4, "JSON value");
 }
 
 static int t_null(void *u)
 {
 	struct parse *p = u;
-	check_depth(p);
-	/* nil: a hole in an array, a missing field in an object (the key
-	 * pushed for it goes). */
-	if (p->depth > 0 && p->arr[p->depth - 1])
-		p->n[p->depth - 1]++;
+	before(p);
+	/* nil: a hole in an array (it keeps its place), a missing field in an
+	 * object (the key pushed for it goes; conv_push counts it too). */
+	if (p->depth > 0 && p->open[p->depth - 1].arr)
+		lua_pushnil(p->L);
 	else if (p->depth > 0)
 		lua_pop(p->L, 1);
+	member(p);
 	ended(p);
 	return 1;
 }
@@ -132,9 +184,9 @@ static int t_null(void *u)
 static int t_bool(void *u, int b)
 {
 	struct parse *p = u;
-	check_depth(p);
+	before(p);
 	lua_pushboolean(p->L, b);
-	put(p);
+	member(p);
 	ended(p);
 	return 1;
 }
@@ -142,13 +194,13 @@ static int t_bool(void *u, int b)
 static int t_int(void *u, long long v)
 {
 	struct parse *p = u;
-	check_depth(p);
+	before(p);
 	if (p->depth == 1 && p->top == TOP_REV) {
 		p->rec->rev = v;
 		p->rec->has_rev = true;
 	}
 	lua_pushinteger(p->L, (lua_Integer)v);
-	put(p);
+	member(p);
 	ended(p);
 	return 1;
 }
@@ -156,9 +208,9 @@ static int t_int(void *u, long long v)
 static int t_double(void *u, double v)
 {
 	struct parse *p = u;
-	check_depth(p);
+	before(p);
 	lua_pushnumber(p->L, v);
-	put(p);
+	member(p);
 	ended(p);
 	return 1;
 }
@@ -166,7 +218,7 @@ static int t_double(void *u, double v)
 static int t_string(void *u, const unsigned char *s, size_t l)
 {
 	struct parse *p = u;
-	check_depth(p);
+	before(p);
 	if (p->depth == 1 && (p->top == TOP_KIND || p->top == TOP_STATE)) {
 		char **dst = p->top == TOP_KIND ? &p->rec->kind_s : &p->rec->state_s;
 		free(*dst);
@@ -174,24 +226,19 @@ static int t_string(void *u, const unsigned char *s, size_t l)
 			luaL_error(p->L, "not enough memory");
 	}
 	lua_pushlstring(p->L, (const char *)s, l);
-	put(p);
+	member(p);
 	ended(p);
 	return 1;
 }
 
 static void open_container(struct parse *p, bool arr)
 {
-	check_depth(p);
-	luaL_checkstack(p->L, 4, "JSON nesting");
-	lua_createtable(p->L, 0, 0);
-	if (arr)
-		luaL_setmetatable(p->L, RULES_ARRAY_MT);
+	before(p);
 	if (p->depth == 1 && p->top == TOP_DATA && !arr) {
 		p->in_data = true;
 		p->data_end = here(p);
 	}
-	p->arr[p->depth] = arr;
-	p->n[p->depth] = 0;
+	p->open[p->depth] = (struct open){ .base = lua_gettop(p->L), .arr = arr };
 	p->depth++;
 }
 
@@ -210,8 +257,9 @@ static int t_start_array(void *u)
 static int t_end(void *u)
 {
 	struct parse *p = u;
+	fill(p, &p->open[p->depth - 1]);
 	p->depth--;
-	put(p);
+	member(p);
 	ended(p);
 	return 1;
 }
@@ -248,6 +296,7 @@ static int t_key(void *u, const unsigned char *s, size_t l)
 		m->key_len = l;
 		rec->ndata++;
 	}
+	luaL_checkstack(p->L, 4, "JSON value");
 	lua_pushlstring(p->L, (const char *)s, l);
 	return 1;
 }

@@ -1,0 +1,260 @@
+/*
+ * Unit tests of an action on a stored record given as text (rules_text.c):
+ * the action must see the same Lua value as when the record is given as a
+ * jansson tree (the path every other call takes), down to the order pairs()
+ * meets the fields in, and the new version's data must be the bytes jansson
+ * writes for the merged record.  Each record is run through both paths of
+ * one pack and the two compared.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rules.h"
+#include "tap.h"
+#include "wire.h"
+
+static char base[] = "/tmp/liud-act-text-XXXXXX";
+
+/* "look" records what it saw: the record as a value and a trace of every
+ * table in pairs() order with its length; it sets the fields of p, clears
+ * those of p.clear, and may refuse. */
+static const char *PACK =
+	"kind \"thing\" { states = { \"new\", \"done\" } }\n"
+	"local function trace(v, out)\n"
+	"  if type(v) ~= 'table' then out[#out + 1] = type(v) .. ':' .. tostring(v) return end\n"
+	"  out[#out + 1] = '{#' .. #v\n"
+	"  for k, x in pairs(v) do out[#out + 1] = tostring(k) trace(x, out) end\n"
+	"  out[#out + 1] = '}'\n"
+	"end\n"
+	"action \"look\" { kind = \"thing\", roles = { \"secretariat\" }, from = { \"new\" },\n"
+	"  run = function (app, p, at, rec)\n"
+	"    if p.refuse then refuse { ja = '拒否', en = 'refused as asked' } end\n"
+	"    if p.trace then local out = {} trace(rec, out) app.trace = table.concat(out, ' ') end\n"
+	"    if p.seen then app.seen = copy(rec) end\n"
+	"    for k, v in pairs(p.set or {}) do app[k] = v end\n"
+	"    for _, k in ipairs(p.clear or {}) do app[k] = nil end\n"
+	"  end }\n";
+
+static struct rules *load(void)
+{
+	char dir[300], path[320];
+	snprintf(dir, sizeof dir, "%s/pack", base);
+	mkdir(dir, 0700);
+	snprintf(path, sizeof path, "%s/main.lua", dir);
+	FILE *f = fopen(path, "w");
+	fputs(PACK, f);
+	fclose(f);
+	struct rules *r = NULL;
+	char *err = NULL;
+	struct rules_opts o = { .mem_limit = 64 << 20, .instr_limit = 20000000, .time_limit_ms = 2000 };
+	if (rules_load(&r, dir, &o, &err) < 0)
+		tap_diag("pack: %s", err ? err : "?");
+	free(err);
+	return r;
+}
+
+static json_t *record(const char *data_json)
+{
+	json_error_t e;
+	json_t *data = json_loads(data_json, 0, &e);
+	if (!data)
+		tap_diag("bad test data: %s", e.text);
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:s}", "id", "T-1", "kind", "thing",
+			 "created_at", "2024-06-01T10:00:00+09:00", "rev", (json_int_t)3, "state", "new",
+			 "data", data, "updated_at", "2024-06-02T10:00:00+09:00");
+}
+
+static char *dump(json_t *j)
+{
+	return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* Texts equal; else says where they part (they can be 100 KB long). */
+static void same_text(const char *got, const char *want, const char *desc)
+{
+	got = got ? got : "(none)";
+	size_t i = 0;
+	while (got[i] && got[i] == want[i])
+		i++;
+	if (!ok(got[i] == want[i], desc))
+		tap_diag("differ at byte %zu: got \"%.60s\", want \"%.60s\"", i, got + (i > 20 ? i - 20 : 0),
+			 want + (i > 20 ? i - 20 : 0));
+}
+
+/*
+ * Runs "look" with `params` on `data_json` both ways; checks the outcome,
+ * what the action saw and the new data.  `same_trace`: whether pairs()
+ * order must match too (not for containers past rules_text's chunk);
+ * `want_rc`: the outcome.
+ */
+static void both(const char *name, struct rules *r, const char *data_json, const char *params_json,
+		 bool same_trace, int want_rc)
+{
+	char desc[200];
+	json_t *rec = record(data_json), *params = json_loads(params_json, 0, NULL);
+	char *text = dump(rec);
+	struct rules_ctx ctx = { .at = 1717200000, .role = "secretariat" };
+	json_t *out_tree = NULL, *out_text = NULL;
+	int rc_tree = rules_act(r, "look", rec, params, &ctx, &out_tree);
+	struct rules_rec was = { .text = text, .len = strlen(text) };
+	int rc_text = rules_act_text(r, "look", &was, params, &ctx, &out_text);
+	snprintf(desc, sizeof desc, "%s: the outcome expected", name);
+	if (!is_int(rc_tree, want_rc, desc))
+		tap_diag("%s", json_string_value(json_object_get(out_tree, "error")));
+	snprintf(desc, sizeof desc, "%s: the same outcome both ways", name);
+	if (!is_int(rc_text, rc_tree, desc))
+		tap_diag("text: %s", json_string_value(json_object_get(out_text, "error")));
+	if (rc_tree == 0 && rc_text == 0) {
+		json_t *dt = json_object_get(json_object_get(out_tree, "record"), "data");
+		json_t *dx = json_object_get(json_object_get(out_text, "record"), "data");
+		if (json_object_get(dt, "seen")) {
+			snprintf(desc, sizeof desc, "%s: the action saw the same record", name);
+			ok(json_equal(json_object_get(dt, "seen"), json_object_get(dx, "seen")), desc);
+		}
+		if (same_trace && json_object_get(dt, "trace")) {
+			snprintf(desc, sizeof desc, "%s: pairs() met the same fields in the same order", name);
+			const char *tx = json_string_value(json_object_get(dx, "trace"));
+			same_text(tx, json_string_value(json_object_get(dt, "trace")), desc);
+		}
+		/* What the action saw goes into the data in its pairs() order. */
+		if (same_trace) {
+			char *want = dump(dt);
+			snprintf(desc, sizeof desc, "%s: the new data is the bytes jansson writes", name);
+			same_text(was.new_data, want, desc);
+			is_int((long long)was.new_data_len, (long long)strlen(want), "  and its length");
+			free(want);
+		}
+		snprintf(desc, sizeof desc, "%s: rev, kind and state read on the way", name);
+		ok(was.has_rev && was.rev == 3 && was.kind_s && strcmp(was.kind_s, "thing") == 0 &&
+		   was.state_s && strcmp(was.state_s, "new") == 0 && was.id.len == 5 &&
+		   memcmp(text + was.id.off, "\"T-1\"", 5) == 0 &&
+		   memcmp(text + was.created_at.off, "\"2024-06-01T10:00:00+09:00\"", was.created_at.len) == 0,
+		   desc);
+	}
+	rules_rec_clear(&was);
+	json_decref(out_tree);
+	json_decref(out_text);
+	json_decref(params);
+	json_decref(rec);
+	free(text);
+}
+
+/* A record text that must fail with a script error mentioning `want`. */
+static void refused_text(const char *name, struct rules *r, const char *text, const char *want)
+{
+	struct rules_ctx ctx = { .at = 1717200000, .role = "secretariat" };
+	json_t *out = NULL, *params = json_object();
+	struct rules_rec was = { .text = text, .len = strlen(text) };
+	int rc = rules_act_text(r, "look", &was, params, &ctx, &out);
+	is_int(rc, LIU_ESCRIPT, name);
+	const char *e = json_string_value(json_object_get(out, "error"));
+	if (!ok(e && strstr(e, want), "  with the reason"))
+		tap_diag("error: %s", e ? e : "(none)");
+	rules_rec_clear(&was);
+	json_decref(out);
+	json_decref(params);
+	/* The state answers the next call. */
+	json_t *rec = record("{\"a\":1}");
+	rc = rules_act(r, "look", rec, NULL, &ctx, &out);
+	is_int(rc, 0, "  and the state answers the next call");
+	json_decref(out);
+	json_decref(rec);
+}
+
+static char *big(int n, bool object)
+{
+	size_t cap = (size_t)n * 24 + 16;
+	char *s = malloc(cap), *p = s;
+	p += sprintf(p, "{\"big\":%c", object ? '{' : '[');
+	for (int i = 0; i < n; i++)
+		p += object ? sprintf(p, "%s\"k%d\":%d", i ? "," : "", i, i)
+			    : sprintf(p, "%s%d", i ? "," : "", i);
+	sprintf(p, "%c,\"small\":1}", object ? '}' : ']');
+	return s;
+}
+
+static char *nested(int levels)
+{
+	char *s = malloc((size_t)levels * 8 + 32), *p = s;
+	p += sprintf(p, "{\"deep\":");
+	for (int i = 0; i < levels; i++)
+		p += sprintf(p, "{\"a\":");
+	p += sprintf(p, "1");
+	for (int i = 0; i < levels; i++)
+		*p++ = '}';
+	sprintf(p, "}");
+	return s;
+}
+
+int main(void)
+{
+	if (!mkdtemp(base))
+		return 1;
+	struct rules *r = load();
+	if (!ok(r != NULL, "the test pack loads"))
+		return tap_done();
+
+	const char *app =
+		"{\"name\":\"株式会社テスト\",\"statement\":{\"controls\":{\"5.1.1\":\"met\",\"5.1.2\":"
+		"{\"excluded\":\"理由\"},\"6.1.1\":\"met\"},\"stated_on\":\"2023-06-01\"},\"n\":42,"
+		"\"r\":1.5,\"neg\":-7,\"big\":1e300,\"yes\":true,\"no\":false,\"list\":[1,\"two\",[3],{}],"
+		"\"empty_list\":[],\"empty_obj\":{}}";
+	both("nothing changed", r, app, "{\"trace\":true,\"seen\":true}", true, 0);
+	both("one field set", r, app, "{\"set\":{\"n\":43}}", true, 0);
+	both("fields set, added and removed", r, app,
+	     "{\"set\":{\"r\":2.25,\"new\":[1,{\"x\":null}],\"name\":\"別名\"},\"clear\":[\"list\",\"yes\"]}", true, 0);
+	both("the statement replaced by an equal one", r, app,
+	     "{\"set\":{\"statement\":{\"controls\":{\"5.1.1\":\"met\",\"5.1.2\":{\"excluded\":\"理由\"},"
+	     "\"6.1.1\":\"met\"},\"stated_on\":\"2023-06-01\"}}}", true, 0);
+	both("every field removed", r, "{\"a\":1,\"b\":[2]}", "{\"clear\":[\"a\",\"b\"]}", true, 0);
+	both("empty data, a field added", r, "{}", "{\"set\":{\"x\":\"y\"}}", true, 0);
+	both("nulls: missing fields and holes in lists", r,
+	     "{\"gone\":null,\"holes\":[1,null,3,null],\"inner\":{\"a\":null,\"b\":2},\"tail\":[null]}",
+	     "{\"trace\":true,\"seen\":true,\"set\":{\"z\":1}}", true, 0);
+	both("escapes in keys and values", r,
+	     "{\"q\\\"uote\":\"a\\\\b\\n\\u0001\",\"\\u00e9t\\u00e9\":\"\\ud83d\\ude00\",\"slash/\":\"/\"}",
+	     "{\"trace\":true,\"seen\":true,\"set\":{\"new\\\"key\":\"x\\ty\"}}", true, 0);
+	both("a refusal", r, app, "{\"refuse\":true}", true, LIU_EREFUSED);
+	char *b = big(2047, true);
+	both("an object just under the chunk", r, b, "{\"trace\":true,\"seen\":true,\"set\":{\"small\":2}}", true, 0);
+	free(b);
+	b = big(5000, true);
+	both("an object of 5,000 fields", r, b, "{\"seen\":true,\"set\":{\"small\":2}}", false, 0);
+	both("an object of 5,000 fields, kept", r, b, "{\"set\":{\"small\":2}}", true, 0);
+	free(b);
+	b = big(5000, false);
+	both("a list of 5,000 items", r, b, "{\"trace\":true,\"seen\":true,\"set\":{\"small\":2}}", true, 0);
+	free(b);
+	/* CONV_MAX_DEPTH is 64: a value 64 levels under the record (record,
+	 * data, deep, then 62 objects) is the last allowed. */
+	b = nested(62);
+	both("nested as deep as allowed", r, b, "{\"set\":{\"x\":1}}", true, 0);
+	free(b);
+
+	refused_text("a damaged record", r, "{\"id\":\"T-1\",\"kind\":\"thi", "does not parse");
+	refused_text("a record that is not an object", r, "[1,2]", "not a JSON object");
+	refused_text("trailing bytes", r, "{\"id\":\"T-1\"} x", "does not parse");
+	refused_text("invalid UTF-8", r, "{\"id\":\"\xff\"}", "does not parse");
+	json_t *rec = record("{}");
+	json_object_set_new(rec, "data", json_loads((b = nested(63)), 0, NULL));
+	free(b);
+	char *deep = dump(rec);
+	json_decref(rec);
+	refused_text("nested one level deeper than allowed", r, deep, "nested deeper than");
+	json_t *out = NULL;
+	struct rules_ctx ctx = { .at = 1717200000, .role = "secretariat" };
+	rec = json_loads(deep, 0, NULL);
+	is_int(rules_act(r, "look", rec, NULL, &ctx, &out), LIU_ESCRIPT, "  as the tree path refuses it");
+	json_decref(out);
+	json_decref(rec);
+	free(deep);
+
+	rules_free(r);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", base);
+	if (system(cmd) != 0)
+		tap_diag("could not remove %s", base);
+	return tap_done();
+}
