@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <lauxlib.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -191,25 +192,42 @@ static int t_bool(void *u, int b)
 	return 1;
 }
 
-static int t_int(void *u, long long v)
+/* Numbers come as their text, read as jansson reads them: an integer when
+ * there is no fraction or exponent (beyond 64 bits an error, where yajl's
+ * own reading also refuses -2^63, which jansson takes and writes), else a
+ * double (an overflow an error). */
+static int t_number(void *u, const char *s, size_t l)
 {
 	struct parse *p = u;
 	before(p);
-	if (p->depth == 1 && p->top == TOP_REV) {
-		p->rec->rev = v;
-		p->rec->has_rev = true;
+	char small[64], *buf = l < sizeof small ? small : malloc(l + 1);
+	if (!buf)
+		luaL_error(p->L, "not enough memory");
+	memcpy(buf, s, l);
+	buf[l] = '\0';
+	bool real = strpbrk(buf, ".eE") != NULL;
+	char *end;
+	errno = 0;
+	long long i = 0;
+	double d = 0;
+	if (real)
+		d = strtod(buf, &end);
+	else
+		i = strtoll(buf, &end, 10);
+	bool bad = *end != '\0' || (errno == ERANGE && (!real || d == HUGE_VAL || d == -HUGE_VAL));
+	if (buf != small)
+		free(buf);
+	if (bad)
+		luaL_error(p->L, "the stored record does not parse: number out of range");
+	if (real) {
+		lua_pushnumber(p->L, d);
+	} else {
+		if (p->depth == 1 && p->top == TOP_REV) {
+			p->rec->rev = i;
+			p->rec->has_rev = true;
+		}
+		lua_pushinteger(p->L, (lua_Integer)i);
 	}
-	lua_pushinteger(p->L, (lua_Integer)v);
-	member(p);
-	ended(p);
-	return 1;
-}
-
-static int t_double(void *u, double v)
-{
-	struct parse *p = u;
-	before(p);
-	lua_pushnumber(p->L, v);
 	member(p);
 	ended(p);
 	return 1;
@@ -304,8 +322,7 @@ static int t_key(void *u, const unsigned char *s, size_t l)
 static const yajl_callbacks callbacks = {
 	.yajl_null = t_null,
 	.yajl_boolean = t_bool,
-	.yajl_integer = t_int,
-	.yajl_double = t_double,
+	.yajl_number = t_number,
 	.yajl_string = t_string,
 	.yajl_start_map = t_start_map,
 	.yajl_map_key = t_key,

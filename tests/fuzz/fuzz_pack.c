@@ -10,7 +10,8 @@
  *   - rules_act("submit") on no record, params the input;
  *   - when it succeeds, rules_eval() of the new record, every view's row,
  *     the expiry hooks of every measure at its deadline, and "amend" with
- *     the input as params;
+ *     the input as params, given the record as a tree and as its text
+ *     (rules_act_text, as the daemon does: the same outcome and new data);
  *   - rules_eval() of the input given inline, as the eval method takes a
  *     record that is not stored (a full record when it holds a "data"
  *     object, else the data), which no validation has seen.
@@ -205,6 +206,52 @@ static void report(void)
 	json_decref(measures);
 }
 
+/* The largest object in `j` (members). */
+static size_t widest(json_t *j)
+{
+	size_t w = json_is_object(j) ? json_object_size(j) : 0, i;
+	const char *k;
+	json_t *v;
+	if (json_is_object(j))
+		json_object_foreach(j, k, v) {
+			size_t x = widest(v);
+			w = x > w ? x : w;
+		}
+	if (json_is_array(j))
+		json_array_foreach(j, i, v) {
+			size_t x = widest(v);
+			w = x > w ? x : w;
+		}
+	return w;
+}
+
+/* The daemon gives amend the record's stored text (rules_act_text), not the
+ * tree: the same outcome as `arc`/`am` from the tree, and on success the new
+ * data as the bytes jansson writes for the tree's (objects past rules_text's
+ * chunk of 2,048 members may meet pairs() in another order: not compared). */
+static void amend_text(json_t *rec, json_t *params, const struct rules_ctx *ctx, int arc, json_t *am)
+{
+	char *text = json_dumps(rec, JSON_COMPACT | JSON_ENCODE_ANY);
+	FUZZ_CHECK(text, "dump of the record");
+	struct rules_rec was = { .text = text, .len = strlen(text) };
+	json_t *ax = NULL;
+	int xrc = rules_act_text(R, "amend", &was, params, ctx, &ax);
+	FUZZ_CHECK(ax, "amend as text: *out not set");
+	if (xrc != -ENOMEM && arc != -ENOMEM)
+		FUZZ_CHECK(xrc == arc, "amend: %d from the tree, %d from the text (%s)", arc, xrc,
+			   json_string_value(json_object_get(ax, "error")));
+	if (xrc == 0 && arc == 0 && widest(rec) <= 2048) {
+		char *want = json_dumps(json_object_get(json_object_get(am, "record"), "data"),
+					JSON_COMPACT | JSON_ENCODE_ANY);
+		FUZZ_CHECK(want && was.new_data && strcmp(want, was.new_data) == 0,
+			   "amend: the new data differs between the tree and the text");
+		free(want);
+	}
+	rules_rec_clear(&was);
+	json_decref(ax);
+	free(text);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -310,6 +357,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_t *am = NULL;
 		int arc = rules_act(R, "amend", rec, params, &ctx, &am);
 		outcome("amend", arc, am, &st_amend);
+		amend_text(rec, params, &ctx, arc, am);
 		json_decref(am);
 		json_decref(rec);
 	}
