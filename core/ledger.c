@@ -250,6 +250,16 @@ static void cache_put(struct ledger *l, const char *id, json_t *rec, size_t len)
 		json_object_del(l->cache, id);
 }
 
+json_t *ledger_cached(struct ledger *l, const char *id)
+{
+	return json_incref(json_object_get(l->cache, id));
+}
+
+int ledger_get_text(struct ledger *l, const char *id, char **text, size_t *len)
+{
+	return store_get(l->st, id, text, len);
+}
+
 int ledger_get(struct ledger *l, const char *id, json_t **rec)
 {
 	json_t *hit = json_object_get(l->cache, id);

@@ -30,6 +30,13 @@ void ledger_close(struct ledger *l);
  * must not modify it, it may be shared with the cache), -ENOENT, or a
  * negative errno (-EIO when the stored JSON does not parse). */
 int ledger_get(struct ledger *l, const char *id, json_t **rec);
+/* The committed record `id` when the record cache holds it decoded (a new
+ * reference, shared as ledger_get's: do not modify), else NULL. */
+json_t *ledger_cached(struct ledger *l, const char *id);
+/* The committed record `id` as JSON text, not decoded and not cached: 0
+ * with *text (NUL-terminated, caller frees) and *len, -ENOENT, or a
+ * negative errno.  eval reads a record the cache does not hold this way. */
+int ledger_get_text(struct ledger *l, const char *id, char **text, size_t *len);
 
 /* Sets the budget of the cache of decoded committed records (bytes of stored
  * JSON; 0 disables it).  Reads of hot records then decode nothing. */

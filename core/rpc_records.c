@@ -140,9 +140,24 @@ static int outcome_error(struct rpc_call *c, int rc, json_t *out, char *msg, siz
 				  json_object_get(out, "traceback"));
 		return WIRE_SCRIPT_ERROR;
 	}
+	if (rc == -EIO) { /* rules_*_text(): the stored record is damaged */
+		const char *e = json_string_value(json_object_get(out, "error"));
+		snprintf(msg, n, "the stored record is damaged: %s", e ? e : liu_strerror(rc));
+		*data = json_pack("{s:{s:s, s:s}}", "reason", "ja", "保存されている記録が壊れています",
+				  "en", "the stored record is damaged");
+		return wire_code_of(rc);
+	}
 	snprintf(msg, n, "%s", liu_strerror(rc));
 	*data = NULL;
 	return wire_code_of(rc);
+}
+
+/* A damaged stored record met by an action or eval: a log line naming it
+ * (the reply says so too; the daemon goes on). */
+static void log_damaged(const char *id, json_t *out)
+{
+	const char *e = json_string_value(json_object_get(out, "error"));
+	log_err("rpc: a stored record does not parse id=%s error=\"%s\"", id, e ? e : "?");
 }
 
 /* Replies for a rule outcome that is not success. */
@@ -390,6 +405,8 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	if (rc != 0) {
 		char msg[600];
 		json_t *data;
+		if (rc == -EIO)
+			log_damaged(id, out);
 		int code = outcome_error(c, rc, out, msg, sizeof msg, &data);
 		json_decref(out);
 		rules_rec_clear(&was);
@@ -750,9 +767,15 @@ enum rpc_status rpc_m_eval(struct rpc_call *c)
 	}
 	if (id && eval_memo_hit(c, id, at))
 		return RPC_DONE;
-	json_t *rec;
-	if (id) {
-		int rc = ledger_get(r->ledger, id, &rec);
+	/* A stored record is read as text straight into Lua (rules_text.h),
+	 * unless the record cache holds it decoded. */
+	json_t *rec = NULL, *out;
+	char *text = NULL;
+	size_t len = 0;
+	struct rules_rec stored = { 0 };
+	int rc = 0;
+	if (id && !(rec = ledger_cached(r->ledger, id))) {
+		rc = ledger_get_text(r->ledger, id, &text, &len);
 		if (rc == -ENOENT) {
 			not_found(c, id);
 			return RPC_DONE;
@@ -761,12 +784,15 @@ enum rpc_status rpc_m_eval(struct rpc_call *c)
 			rpc_fail(c, rc, NULL, NULL);
 			return RPC_DONE;
 		}
-	} else {
+		stored.text = text;
+		stored.len = len;
+	} else if (!id) {
 		rec = inline_record(r->rules, given);
 	}
-	json_t *out;
-	int rc = rules_eval(r->rules, rec, at, &out);
+	rc = rec ? rules_eval(r->rules, rec, at, &out) : rules_eval_text(r->rules, &stored, at, &out);
 	if (rc != 0) {
+		if (rc == -EIO)
+			log_damaged(id, out);
 		rule_outcome(c, rc, out);
 		json_decref(out);
 	} else {
@@ -774,6 +800,8 @@ enum rpc_status rpc_m_eval(struct rpc_call *c)
 		eval_answer(c, id, at, out);
 	}
 	json_decref(rec);
+	rules_rec_clear(&stored);
+	free(text);
 	return RPC_DONE;
 }
 

@@ -1040,7 +1040,7 @@ int rules_act_text(struct rules *r, const char *name, struct rules_rec *rec, jso
 	};
 	int rc = api_call(r, "act", args, 4, 1, out);
 	if (rc < 0)
-		return rc;
+		return rec->damaged ? -EIO : rc;
 	if ((rc = outcome_of(*out)) != 0)
 		return rc;
 	/* The kept members as they were written; the rest encoded. */
@@ -1101,6 +1101,15 @@ int rules_eval(struct rules *r, json_t *rec, int64_t at, json_t **out)
 	struct arg args[] = { { .t = ARG_JSON, .j = rec }, { .t = ARG_INT, .i = at } };
 	int rc = api_call(r, "eval", args, 2, 1, out);
 	return rc < 0 ? rc : outcome_of(*out);
+}
+
+int rules_eval_text(struct rules *r, struct rules_rec *rec, int64_t at, json_t **out)
+{
+	struct arg args[] = { { .t = ARG_TEXT, .rec = rec }, { .t = ARG_INT, .i = at } };
+	int rc = api_call(r, "eval", args, 2, 1, out);
+	if (rc < 0)
+		return rec->damaged ? -EIO : rc;
+	return outcome_of(*out);
 }
 
 char *rules_eval_memo_text(struct rules *r, json_t *out)

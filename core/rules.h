@@ -118,6 +118,7 @@ struct rules_rec {
 	size_t ndata, capdata;
 	char *new_data;         /* the new version's "data" (rules_act_text) */
 	size_t new_data_len;
+	bool damaged;           /* the text is not a record (see below) */
 };
 void rules_rec_clear(struct rules_rec *rec);
 
@@ -125,8 +126,9 @@ void rules_rec_clear(struct rules_rec *rec);
  * rules_act() for a stored record given as text: the same action, the same
  * *out (without the unchanged fields of "data": they are in rec->new_data
  * as they were written), and rec->new_data, the new version's "data" as
- * JSON text, when it returns 0.  A text that is not a record is
- * LIU_ESCRIPT with *out = {error} naming it.
+ * JSON text, when it returns 0.  A text that is not a JSON object nested
+ * within CONV_MAX_DEPTH (a damaged database) is -EIO with rec->damaged and
+ * *out = {error} saying why.
  */
 int rules_act_text(struct rules *r, const char *name, struct rules_rec *rec, json_t *params,
 		   const struct rules_ctx *ctx, json_t **out);
@@ -135,6 +137,9 @@ int rules_act_text(struct rules *r, const char *name, struct rules_rec *rec, jso
  * {decision, checks, measures_in_force, ...summaries}, or LIU_ESCRIPT with
  * *out = {error, traceback}.  Caller decrefs *out. */
 int rules_eval(struct rules *r, json_t *rec, int64_t at, json_t **out);
+/* The same for a stored record given as text (struct rules_rec above; only
+ * its text is used): -EIO as rules_act_text() when it is damaged. */
+int rules_eval_text(struct rules *r, struct rules_rec *rec, int64_t at, json_t **out);
 
 /*
  * Whether eval's answer may be kept and reused: true when the pack declares

@@ -162,8 +162,10 @@ static void member(struct parse *p)
 /* Before a value: its depth, and room on the stack for it and a key. */
 static void before(struct parse *p)
 {
-	if (p->depth > CONV_MAX_DEPTH)
-		luaL_error(p->L, "JSON nested deeper than %d levels", CONV_MAX_DEPTH);
+	if (p->depth > CONV_MAX_DEPTH) {
+		p->rec->damaged = true;
+		luaL_error(p->L, "the stored record is nested deeper than %d levels", CONV_MAX_DEPTH);
+	}
 	luaL_checkstack(p->L, 4, "JSON value");
 }
 
@@ -217,8 +219,10 @@ static int t_number(void *u, const char *s, size_t l)
 	bool bad = *end != '\0' || (errno == ERANGE && (!real || d == HUGE_VAL || d == -HUGE_VAL));
 	if (buf != small)
 		free(buf);
-	if (bad)
+	if (bad) {
+		p->rec->damaged = true;
 		luaL_error(p->L, "the stored record does not parse: number out of range");
+	}
 	if (real) {
 		lua_pushnumber(p->L, d);
 	} else {
@@ -333,8 +337,10 @@ static const yajl_callbacks callbacks = {
 
 void text_push_record(lua_State *L, struct rules_rec *rec)
 {
-	if (rec->len == 0 || rec->text[0] != '{')
+	if (rec->len == 0 || rec->text[0] != '{') {
+		rec->damaged = true;
 		luaL_error(L, "the stored record is not a JSON object");
+	}
 	struct parse p = { .L = L, .rec = rec };
 	yajl_handle *box = lua_newuserdatauv(L, sizeof *box, 0);
 	*box = NULL;
@@ -351,6 +357,7 @@ void text_push_record(lua_State *L, struct rules_rec *rec)
 			yajl_free_error(p.h, why);
 		yajl_free(p.h);
 		*box = NULL;
+		rec->damaged = true;
 		lua_error(L);
 	}
 	yajl_free(p.h);

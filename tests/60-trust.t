@@ -181,6 +181,30 @@ for my $case ([ qq({"id":"$n1",\n"kind":"note"}), 'result', 'still JSON: answere
 	$t->stop;
 }
 
+# An action or eval on a damaged record (its text is read straight into Lua,
+# core/rules_text.c): an error saying the record is damaged, not a rule
+# script error; a log line naming it; the daemon goes on.
+for my $case ([ qq({"id":"$n1","kind":"note","rev":1,"state":"open","data":{"text":), 'cut off' ],
+	      [ qq({"id":"$n1","kind":"note","rev":1,"state":"open","data":{"text":"x","n":1e999}}), 'a number out of range' ],
+	      [ qq([{"id":"$n1"}]), 'not an object' ]) {
+	my ($bytes, $what) = @$case;
+	my $copy = "$dir/t-damaged";
+	sh('rm', '-rf', $copy);
+	sh('cp', '-r', "$dir/backup1", $copy) or die;
+	sh($tamper, $copy, 'record', $n1, $bytes) or die 'tamper record failed';
+	my $t = start_on($copy);
+	my $a = $t->call('act', { action => 'edit', id => $n1, params => { text => 'new' } });
+	ok($a->{error}, "act on a damaged record ($what): an error");
+	like($a->{error}{message} // '', qr/stored record is damaged/, '... saying the record is damaged')
+		or diag(json->encode($a));
+	is($a->{error}{data}{reason}{ja}, '保存されている記録が壊れています', '... in Japanese too');
+	my $e = $t->call('eval', { id => $n1 });
+	like($e->{error}{message} // '', qr/stored record is damaged/, "eval of it ($what): the same error");
+	like($t->log_text, qr/a stored record does not parse id=\Q$n1\E/, '... and a log line naming it');
+	ok($t->ok_call('status'), 'the daemon goes on');
+	$t->stop;
+}
+
 # A damaged compressed record (zstd's magic number, then garbage): an error
 # naming the record, a log line; the daemon goes on.
 {

@@ -111,14 +111,15 @@ static void both(const char *name, struct rules *r, const char *data_json, const
 	free(text);
 }
 
-/* A record text that must fail with a script error mentioning `want`. */
+/* A record text that must be refused as damaged (-EIO), saying `want`. */
 static void refused_text(const char *name, struct rules *r, const char *text, const char *want)
 {
 	struct rules_ctx ctx = { .at = 1717200000, .role = "secretariat" };
 	json_t *out = NULL, *params = json_object();
 	struct rules_rec was = { .text = text, .len = strlen(text) };
 	int rc = rules_act_text(r, "look", &was, params, &ctx, &out);
-	is_int(rc, LIU_ESCRIPT, name);
+	is_int(rc, -EIO, name);
+	ok(was.damaged, "  marked damaged");
 	const char *e = json_string_value(json_object_get(out, "error"));
 	if (!ok(e && strstr(e, want), "  with the reason"))
 		tap_diag("error: %s", e ? e : "(none)");
@@ -220,7 +221,8 @@ int main(void)
 	json_t *out = NULL;
 	struct rules_ctx ctx = { .at = 1717200000, .role = "secretariat" };
 	rec = json_loads(deep, 0, NULL);
-	is_int(rules_act(r, "look", rec, NULL, &ctx, &out), LIU_ESCRIPT, "  as the tree path refuses it");
+	is_int(rules_act(r, "look", rec, NULL, &ctx, &out), LIU_ESCRIPT,
+	       "  as the tree path refuses it (a script error there: it comes from a client)");
 	json_decref(out);
 	json_decref(rec);
 	free(deep);
