@@ -22,10 +22,13 @@ struct ledger {
 	struct audit_head head;      /* including writes in flight */
 	struct audit_head committed; /* as on disk */
 	uint64_t next_id;
-	/* Decoded committed records, so that hot reads (eval, record.get) do
-	 * not decode 8 KB of JSON each time.  Coherent because this daemon is
-	 * the database's only writer (store_open's lock): an entry is dropped
-	 * when a write to its record commits. */
+	/* Decoded committed records: the versions written decoded (new
+	 * records, imports) and those ledger_get() decoded, which eval uses
+	 * as they are.  Actions and eval otherwise read a record's text
+	 * straight into Lua (ledger_latest_text, ledger_get_text), which
+	 * costs less than decoding it into this cache.  Coherent because this
+	 * daemon is the database's only writer (store_open's lock): an entry
+	 * is dropped when a write to its record commits. */
 	json_t *cache;               /* id -> record, oldest first (jansson keeps order) */
 	json_t *cache_cost;          /* id -> bytes charged for it */
 	size_t cache_bytes, cache_max;
