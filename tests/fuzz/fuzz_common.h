@@ -1,8 +1,9 @@
 /*
  * fuzz_common.h — what the libFuzzer harnesses of tests/fuzz/ share: finding
  * the source tree, a fast temporary folder, copying and removing trees, and
- * the check that turns a broken promise into an abort libFuzzer records.
- * Header-only (each harness is one program); libc and libFuzzer only.
+ * the check that turns a broken promise into an abort libFuzzer records, a
+ * hash of the input, the widest object of a JSON value.  Header-only (each
+ * harness is one program); libc, jansson and libFuzzer only.
  */
 #ifndef LIU_FUZZ_COMMON_H
 #define LIU_FUZZ_COMMON_H
@@ -20,6 +21,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 /* libFuzzer's entry points (it supplies main). */
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -45,6 +48,36 @@ static void fuzz_fail(const char *fmt, ...)
 }
 
 #define FUZZ_CHECK(cond, ...) do { if (!(cond)) fuzz_fail(__VA_ARGS__); } while (0)
+
+/* FNV-1a of the input: what a harness derives its choices from. */
+__attribute__((unused))
+static uint64_t fuzz_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+/* The most members any object in `j` has. */
+__attribute__((unused))
+static size_t fuzz_widest(json_t *j)
+{
+	size_t w = json_is_object(j) ? json_object_size(j) : 0, i;
+	const char *k;
+	json_t *v;
+	if (json_is_object(j))
+		json_object_foreach(j, k, v) {
+			size_t x = fuzz_widest(v);
+			w = x > w ? x : w;
+		}
+	if (json_is_array(j))
+		json_array_foreach(j, i, v) {
+			size_t x = fuzz_widest(v);
+			w = x > w ? x : w;
+		}
+	return w;
+}
 
 /* The source tree: $FUZZ_SRCDIR, else where the harness was built from. */
 __attribute__((unused))

@@ -62,14 +62,6 @@ static const char *const fields[] = {
 #define NROLES (sizeof roles / sizeof roles[0])
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
-static uint64_t fnv(const uint8_t *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h;
-}
-
 /* The bytes as a JSON string: as they are when valid UTF-8, else each byte
  * over 0x7f read as Latin-1.  NUL bytes stay. */
 static json_t *bytes_string(const uint8_t *p, size_t n)
@@ -206,25 +198,6 @@ static void report(void)
 	json_decref(measures);
 }
 
-/* The largest object in `j` (members). */
-static size_t widest(json_t *j)
-{
-	size_t w = json_is_object(j) ? json_object_size(j) : 0, i;
-	const char *k;
-	json_t *v;
-	if (json_is_object(j))
-		json_object_foreach(j, k, v) {
-			size_t x = widest(v);
-			w = x > w ? x : w;
-		}
-	if (json_is_array(j))
-		json_array_foreach(j, i, v) {
-			size_t x = widest(v);
-			w = x > w ? x : w;
-		}
-	return w;
-}
-
 /* The daemon gives amend the record's stored text (rules_act_text), not the
  * tree: the same outcome as `arc`/`am` from the tree, and on success the new
  * data as the bytes jansson writes for the tree's (objects past rules_text's
@@ -242,7 +215,7 @@ static void amend_text(json_t *rec, json_t *params, const struct rules_ctx *ctx,
 	if (xrc != -ENOMEM && arc != -ENOMEM)
 		FUZZ_CHECK(xrc == arc, "amend: %d from the tree, %d from the text (%s)", arc, xrc,
 			   json_string_value(json_object_get(ax, "error")));
-	if (xrc == 0 && arc == 0 && widest(rec) <= 2048) {
+	if (xrc == 0 && arc == 0 && fuzz_widest(rec) <= 2048) {
 		char *want = json_dumps(json_object_get(json_object_get(am, "record"), "data"),
 					JSON_COMPACT | JSON_ENCODE_ANY);
 		FUZZ_CHECK(want && was.new_data && strcmp(want, was.new_data) == 0,
@@ -300,7 +273,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	inputs++;
-	uint64_t h = fnv(data, size);
+	uint64_t h = fuzz_hash(data, size);
 	json_error_t e;
 	json_t *in = json_loadb((const char *)data, size, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
 	json_t *params;

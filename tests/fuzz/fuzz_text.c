@@ -36,33 +36,6 @@
 static struct rules *R;
 static long inputs, same, text_errors;
 
-static uint64_t fnv(const uint8_t *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h;
-}
-
-/* The largest object in `j` (members). */
-static size_t widest(json_t *j)
-{
-	size_t w = json_is_object(j) ? json_object_size(j) : 0, i;
-	const char *k;
-	json_t *v;
-	if (json_is_object(j))
-		json_object_foreach(j, k, v) {
-			size_t x = widest(v);
-			w = x > w ? x : w;
-		}
-	if (json_is_array(j))
-		json_array_foreach(j, i, v) {
-			size_t x = widest(v);
-			w = x > w ? x : w;
-		}
-	return w;
-}
-
 static bool known_code(int rc)
 {
 	return rc == 0 || rc == LIU_EREFUSED || rc == LIU_EINVAL || rc == LIU_ESCRIPT || rc == -ENOMEM ||
@@ -147,7 +120,7 @@ static void both_ways(json_t *rec, uint64_t h)
 		FUZZ_CHECK(st ? json_equal(st, sx) : !sx, "the action saw another record");
 		FUZZ_CHECK(was.has_rev && was.rev == json_integer_value(json_object_get(rec, "rev")),
 			   "rev not read");
-		if (widest(rec) <= 2048) {
+		if (fuzz_widest(rec) <= 2048) {
 			json_t *tt = json_object_get(dt, "trace"), *tx = json_object_get(dx, "trace");
 			FUZZ_CHECK(tt ? json_equal(tt, tx) : !tx, "pairs() met the fields in another order");
 			char *want = json_dumps(dt, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -168,7 +141,7 @@ static void both_ways(json_t *rec, uint64_t h)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	inputs++;
-	uint64_t h = fnv(data, size);
+	uint64_t h = fuzz_hash(data, size);
 	struct rules_ctx ctx = { .at = 1717200000, .role = "secretariat" };
 
 	/* The bytes as a stored record. */
