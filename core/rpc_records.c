@@ -286,23 +286,26 @@ static void write_replied(void *ud, int status)
 }
 
 /*
- * The new version of a stored record as JSON text (caller frees; NULL when
- * out of memory or `state` is not a string): the members the core owns
- * (id, kind and created_at as they were written, rev, updated_at) around
- * the state and the data the action gave (rules_act_text), in the order a
- * new record's members have below and as jansson writes them.
+ * The new version of a stored record as JSON text: the members the core
+ * owns (id, kind and created_at as they were written, rev, updated_at)
+ * around the state and the data the action gave (rules_act_text), in the
+ * order a new record's members have below and as jansson writes them.
+ * Returns 0 with *out (caller frees) and *len; -EIO when the stored record
+ * has no id or kind, -EINVAL when `state` is not a string, -ENOMEM.
  */
-static char *next_text(const struct rules_rec *was, json_t *state, json_int_t rev,
-		       const char *nowiso, size_t *len)
+static int next_text(const struct rules_rec *was, json_t *state, json_int_t rev,
+		     const char *nowiso, char **out, size_t *len)
 {
-	if (!json_is_string(state) || !was->id.len || !was->kind.len || !was->new_data)
-		return NULL;
-	char *st = json_dumps(state, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!was->id.len || !was->kind.len)
+		return -EIO;
+	if (!json_is_string(state))
+		return -EINVAL;
+	char *st = was->new_data ? json_dumps(state, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	char *buf = NULL;
 	FILE *f = st ? open_memstream(&buf, len) : NULL;
 	if (!f) {
 		free(st);
-		return NULL;
+		return -ENOMEM;
 	}
 	const char *t = was->text;
 	fputs("{\"id\":", f);
@@ -317,12 +320,13 @@ static char *next_text(const struct rules_rec *was, json_t *state, json_int_t re
 	fwrite(was->new_data, 1, was->new_data_len, f);
 	fprintf(f, ",\"updated_at\":\"%s\"}", nowiso);
 	bool bad = ferror(f);
+	free(st);
 	if (fclose(f) != 0 || bad) {
 		free(buf);
-		buf = NULL;
+		return -ENOMEM;
 	}
-	free(st);
-	return buf;
+	*out = buf;
+	return 0;
 }
 
 enum rpc_status rpc_m_act(struct rpc_call *c)
@@ -388,8 +392,10 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	rc = id ? rules_act_text(rules, action, &was, params, &ctx, &out)
 		: rules_act(rules, action, NULL, params, &ctx, &out);
 	/* The rev is known once the record is read, which the action's call
-	 * does: a stale if_rev is refused before anything the action said. */
-	if (if_rev && json_is_integer(if_rev) && was.has_rev && was.rev != json_integer_value(if_rev)) {
+	 * does: a stale if_rev is refused before anything the action said
+	 * (but that the record is damaged). */
+	if (id && if_rev && json_is_integer(if_rev) && rc != -EIO &&
+	    (!was.has_rev || was.rev != json_integer_value(if_rev))) {
 		char msg[256];
 		snprintf(msg, sizeof msg, "conflict: record %.128s is at rev %lld, not %lld", id,
 			 (long long)was.rev, (long long)json_integer_value(if_rev));
@@ -427,8 +433,11 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	size_t next_len = 0;
 	json_int_t rev_before = id ? (json_int_t)was.rev : 0;
 	const char *rid = id;
+	int built = 0;
 	if (id) {
-		next_txt = next_text(&was, state, rev_before + 1, nowiso, &next_len);
+		built = next_text(&was, state, rev_before + 1, nowiso, &next_txt, &next_len);
+		if (built == -EIO)
+			log_err("rpc: a stored record has no id or kind id=%s", id);
 	} else {
 		const char *kind = json_string_value(json_object_get(res_rec, "kind"));
 		json_t *k = json_object_get(json_object_get(rules_describe(rules), "kinds"), kind);
@@ -463,7 +472,7 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 		ch.text_len = next_len;
 	}
 	json_t *result = json_pack("{s:O, s:s}", "events", events, "rules_version", rules_version(rules));
-	rc = w && result && rid && audit && (next || next_txt) ? 0 : -ENOMEM;
+	rc = built < 0 ? built : w && result && rid && audit && (next || next_txt) ? 0 : -ENOMEM;
 	if (rc == 0 && !(w->call = rpc_call_keep(c)))
 		rc = -ENOMEM;
 	if (rc == 0) {
@@ -490,7 +499,12 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 			free(w->record);
 		}
 		free(w);
-		rpc_fail(c, rc, NULL, NULL);
+		if (built == -EIO)
+			rpc_fail(c, rc, "the stored record is damaged: it has no id or kind",
+				 json_pack("{s:{s:s, s:s}}", "reason", "ja", "保存されている記録が壊れています",
+					   "en", "the stored record is damaged"));
+		else
+			rpc_fail(c, rc, NULL, NULL);
 		return RPC_DONE;
 	}
 	return RPC_ASYNC;
