@@ -228,5 +228,42 @@ int main(void)
 	free(deep);
 
 	rules_free(r);
+
+	/* Memory running out while the text is read (a callback raising inside
+	 * yajl): that call fails with -ENOMEM, nothing leaks (the parser is
+	 * freed by the collector: the sanitizers' and valgrind's runs say so),
+	 * and the state answers the next call. */
+	struct rules *small = NULL;
+	char *err = NULL;
+	struct rules_opts o = { .mem_limit = 3 << 20, .instr_limit = 20000000, .time_limit_ms = 2000 };
+	if (ok(rules_load(&small, "tests/packs/look", &o, &err) == 0, "the pack loads with 3 MiB")) {
+		b = big(60000, true);
+		rec = record("{}");
+		json_object_set_new(rec, "data", json_loads(b, 0, NULL));
+		free(b);
+		char *huge = dump(rec);
+		json_decref(rec);
+		json_t *params = json_object();
+		struct rules_rec was = { .text = huge, .len = strlen(huge) };
+		int rc = rules_act_text(small, "look", &was, params, &ctx, &out);
+		is_int(rc, -ENOMEM, "a record too large for the state's memory: -ENOMEM");
+		ok(!was.damaged, "  not called damaged");
+		rules_rec_clear(&was);
+		json_decref(out);
+		rec = record("{\"a\":1}");
+		char *fine = dump(rec);
+		was = (struct rules_rec){ .text = fine, .len = strlen(fine) };
+		is_int(rules_act_text(small, "look", &was, params, &ctx, &out), 0, "  and the next call works");
+		rules_rec_clear(&was);
+		json_decref(out);
+		json_decref(rec);
+		json_decref(params);
+		free(fine);
+		free(huge);
+	} else {
+		tap_diag("%s", err ? err : "?");
+	}
+	free(err);
+	rules_free(small);
 	return tap_done();
 }
