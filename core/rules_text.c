@@ -45,9 +45,10 @@ enum top { TOP_OTHER, TOP_ID, TOP_KIND, TOP_CREATED, TOP_REV, TOP_STATE, TOP_DAT
  * same size and the same insertion order, so that a rule iterating it with
  * pairs() meets the fields in the same order on both paths (and no table
  * rehashes as it fills: the statement's 261 controls would, nine times).
- * A container of more than TEXT_CHUNK members is moved into its table
- * every TEXT_CHUNK, so that the stack stays small (there only, the
- * table's size, and so pairs()' order, may differ).
+ * A container whose waiting members take more than 2 * TEXT_CHUNK stack
+ * slots (2,048 fields, 4,096 items) is moved into its table then, and so
+ * on, so that the stack stays small (there only may the table's size, and
+ * so pairs()' order, differ from conv_push's).
  */
 #define TEXT_CHUNK 2048
 
