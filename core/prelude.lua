@@ -632,9 +632,11 @@ local function fresh_state_event(events, from, to)
   if from ~= to then events[#events + 1] = { type = "state", from = from, to = to } end
 end
 
--- act(action, rec|nil, params, ctx) -> { record, events } | { refused } |
--- { invalid } | { error }.  ctx = { at, role, user }.
-local function act(name, rec, params, ctx)
+-- act(action, rec|nil, params, ctx, before) -> { record, events } |
+-- { refused } | { invalid } | { error }.  ctx = { at, role, user }.
+-- `before`: a copy of rec.data the host built as it read the record
+-- (rules_text.h), or nil: act copies rec.data itself.
+local function act(name, rec, params, ctx, before)
   local a = defs.actions[name]
   if not a then
     return { invalid = array { { field = "action", reason = text(
@@ -666,7 +668,7 @@ local function act(name, rec, params, ctx)
         sfmt("状態「%s」の記録に「%s」はできません（可能な状態: %s）", rec.state, name, tconcat(a.from, "、")),
         sfmt("`%s` is not allowed in state `%s` (allowed in: %s)", name, rec.state, tconcat(a.from, ", "))) } }
     end
-    before_data, before_state = copy(rec.data), rec.state
+    before_data, before_state = before or copy(rec.data), rec.state
   end
   if type(rec.data) ~= "table" then rec.data = {} end
   local events = array()
@@ -712,8 +714,8 @@ end
 -- the record it passed in (rules.c, rules_act).  A kept field holds no
 -- more than the record had, so nothing is lost; the conversion of a full
 -- application back to JSON was a tenth of an amend.
-function api.act(name, rec, params, ctx)
-  local res = act(name, rec, params, ctx)
+function api.act(name, rec, params, ctx, before)
+  local res = act(name, rec, params, ctx, before)
   local kept = res.kept
   if kept then
     local data = res.record.data

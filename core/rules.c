@@ -538,7 +538,7 @@ static bool ends_with(const char *s, const char *suf)
 
 /* --- calling the prelude's api -------------------------------------------- */
 
-enum arg_type { ARG_NIL, ARG_STR, ARG_INT, ARG_JSON, ARG_TEXT, ARG_CTX };
+enum arg_type { ARG_NIL, ARG_STR, ARG_INT, ARG_JSON, ARG_TEXT, ARG_TEXT_TWIN, ARG_TWIN, ARG_CTX };
 
 struct arg {
 	enum arg_type t;
@@ -556,6 +556,9 @@ struct call {
 	json_t *result;     /* out: the converted result */
 	char err[256];      /* out: why the result could not be converted */
 };
+
+/* Where ARG_TEXT_TWIN leaves data's twin for ARG_TWIN (registry key). */
+static const char twin_key = 0;
 
 /* Runs in protected mode: pushes the arguments (conversions may raise),
  * calls api[fn], converts the result (never raises). */
@@ -578,7 +581,16 @@ static int call_tramp(lua_State *L)
 				lua_pushnil(L);
 			break;
 		case ARG_TEXT:
-			text_push_record(L, a->rec);
+			text_push_record(L, a->rec, false);
+			break;
+		case ARG_TEXT_TWIN: /* the record, its data's twin kept for ARG_TWIN */
+			text_push_record(L, a->rec, true);
+			lua_rawsetp(L, LUA_REGISTRYINDEX, &twin_key);
+			break;
+		case ARG_TWIN:
+			lua_rawgetp(L, LUA_REGISTRYINDEX, &twin_key);
+			lua_pushnil(L);
+			lua_rawsetp(L, LUA_REGISTRYINDEX, &twin_key);
 			break;
 		case ARG_CTX:
 			lua_createtable(L, 0, 2);
@@ -1032,13 +1044,19 @@ void rules_rec_clear(struct rules_rec *rec)
 int rules_act_text(struct rules *r, const char *name, struct rules_rec *rec, json_t *params,
 		   const struct rules_ctx *ctx, json_t **out)
 {
+	/* The 5th argument, `before`: the record's data as read, built
+	 * alongside it (rules_text.h), which the prelude would otherwise copy. */
 	struct arg args[] = {
 		{ .t = ARG_STR, .s = name },
-		{ .t = ARG_TEXT, .rec = rec },
+		{ .t = ARG_TEXT_TWIN, .rec = rec },
 		{ .t = ARG_JSON, .j = params },
 		{ .t = ARG_CTX, .ctx = ctx },
+		{ .t = ARG_TWIN },
 	};
-	int rc = api_call(r, "act", args, 4, 1, out);
+	int rc = api_call(r, "act", args, 5, 1, out);
+	/* A call that failed before ARG_TWIN leaves the twin in the registry. */
+	lua_pushnil(r->L);
+	lua_rawsetp(r->L, LUA_REGISTRYINDEX, &twin_key);
 	if (rc < 0)
 		return rec->damaged ? -EIO : rc;
 	if ((rc = outcome_of(*out)) != 0)

@@ -58,6 +58,8 @@ struct open {
 	bool tbl;           /* its table exists already, at base + 1 */
 	lua_Integer cnt;    /* members so far, nulls included (conv_push's size) */
 	lua_Integer placed; /* an array's items already in the table */
+	bool twin;          /* inside data, for an action: a second table, equal and
+			     * independent, is built alongside (text_push_record) */
 };
 
 struct parse {
@@ -70,6 +72,8 @@ struct parse {
 	size_t vstart;                      /* where its value starts */
 	bool in_data;                       /* inside the top-level "data" */
 	size_t data_end;                    /* where data's last member ended */
+	bool want_twin;                     /* build data's twin */
+	int twin_slot;                      /* stack index that receives it */
 };
 
 static size_t here(const struct parse *p)
@@ -119,45 +123,72 @@ static void ended(struct parse *p)
 	}
 }
 
-/* Moves the members waiting on the stack into the container's table,
- * creating it first (sized for the members counted so far), and leaves
- * the table at o->base + 1, the top. */
+/* Moves the members waiting on the stack into the container's table (and
+ * its twin's), creating them first (sized for the members counted so
+ * far), and leaves the table at o->base + 1 (the twin at o->base + 2), the
+ * top.  Waiting: key, value[, twin] for an object; value[, twin] for an
+ * array (a scalar's twin is the value itself). */
 static void fill(struct parse *p, struct open *o)
 {
 	lua_State *L = p->L;
+	int ntbl = o->twin ? 2 : 1;
 	if (!o->tbl) {
 		int n = o->cnt > INT32_MAX ? INT32_MAX : (int)o->cnt;
-		lua_createtable(L, o->arr ? n : 0, o->arr ? 0 : n);
-		if (o->arr)
-			luaL_setmetatable(L, RULES_ARRAY_MT);
-		lua_insert(L, o->base + 1);
+		for (int k = 1; k <= ntbl; k++) {
+			lua_createtable(L, o->arr ? n : 0, o->arr ? 0 : n);
+			if (o->arr)
+				luaL_setmetatable(L, RULES_ARRAY_MT);
+			lua_insert(L, o->base + k);
+		}
 		o->tbl = true;
 	}
-	int t = o->base + 1, top = lua_gettop(L);
+	int t = o->base + 1, w = o->base + 2, top = lua_gettop(L);
 	if (o->arr) {
-		for (int i = t + 1; i <= top; i++) {
+		for (int i = o->base + ntbl + 1; i + ntbl - 1 <= top; i += ntbl) {
 			lua_pushvalue(L, i);
 			lua_rawseti(L, t, ++o->placed);
+			if (o->twin) {
+				lua_pushvalue(L, i + 1);
+				lua_rawseti(L, w, o->placed);
+			}
 		}
 	} else {
-		for (int i = t + 1; i + 1 <= top; i += 2) {
+		for (int i = o->base + ntbl + 1; i + ntbl <= top; i += ntbl + 1) {
 			lua_pushvalue(L, i);
 			lua_pushvalue(L, i + 1);
 			lua_rawset(L, t);
+			if (o->twin) {
+				lua_pushvalue(L, i);
+				lua_pushvalue(L, i + 2);
+				lua_rawset(L, w);
+			}
 		}
 	}
-	lua_settop(L, t);
+	lua_settop(L, o->base + ntbl);
 }
 
-/* A value was pushed (or, for a null, counted) for the open container. */
+/* A value was pushed (or, for a null, counted) for the open container;
+ * inside data, for an action, its twin too. */
 static void member(struct parse *p)
 {
 	if (p->depth == 0)
 		return;
 	struct open *o = &p->open[p->depth - 1];
 	o->cnt++;
-	if (lua_gettop(p->L) - o->base > 2 * TEXT_CHUNK)
+	int ntbl = o->twin ? 2 : 1;
+	int waiting = lua_gettop(p->L) - o->base - (o->tbl ? ntbl : 0);
+	int per = o->arr ? ntbl : ntbl + 1;
+	if (waiting / per > (o->arr ? 2 * TEXT_CHUNK : TEXT_CHUNK))
 		fill(p, o);
+}
+
+/* A scalar was pushed: inside data, for an action, its twin is itself. */
+static void scalar(struct parse *p)
+{
+	if (p->depth > 0 && p->open[p->depth - 1].twin)
+		lua_pushvalue(p->L, -1);
+	member(p);
+	ended(p);
 }
 
 /* Before a value: its depth, and room on the stack for it and a key. */
@@ -176,10 +207,13 @@ static int t_null(void *u)
 	before(p);
 	/* nil: a hole in an array (it keeps its place), a missing field in an
 	 * object (the key pushed for it goes; conv_push counts it too). */
-	if (p->depth > 0 && p->open[p->depth - 1].arr)
+	if (p->depth > 0 && p->open[p->depth - 1].arr) {
 		lua_pushnil(p->L);
-	else if (p->depth > 0)
+		if (p->open[p->depth - 1].twin)
+			lua_pushnil(p->L);
+	} else if (p->depth > 0) {
 		lua_pop(p->L, 1);
+	}
 	member(p);
 	ended(p);
 	return 1;
@@ -190,8 +224,7 @@ static int t_bool(void *u, int b)
 	struct parse *p = u;
 	before(p);
 	lua_pushboolean(p->L, b);
-	member(p);
-	ended(p);
+	scalar(p);
 	return 1;
 }
 
@@ -233,8 +266,7 @@ static int t_number(void *u, const char *s, size_t l)
 		}
 		lua_pushinteger(p->L, (lua_Integer)i);
 	}
-	member(p);
-	ended(p);
+	scalar(p);
 	return 1;
 }
 
@@ -249,8 +281,7 @@ static int t_string(void *u, const unsigned char *s, size_t l)
 			luaL_error(p->L, "not enough memory");
 	}
 	lua_pushlstring(p->L, (const char *)s, l);
-	member(p);
-	ended(p);
+	scalar(p);
 	return 1;
 }
 
@@ -261,7 +292,8 @@ static void open_container(struct parse *p, bool arr)
 		p->in_data = true;
 		p->data_end = here(p);
 	}
-	p->open[p->depth] = (struct open){ .base = lua_gettop(p->L), .arr = arr };
+	p->open[p->depth] = (struct open){ .base = lua_gettop(p->L), .arr = arr,
+					   .twin = p->want_twin && p->in_data };
 	p->depth++;
 }
 
@@ -280,7 +312,11 @@ static int t_start_array(void *u)
 static int t_end(void *u)
 {
 	struct parse *p = u;
-	fill(p, &p->open[p->depth - 1]);
+	struct open *o = &p->open[p->depth - 1];
+	fill(p, o);
+	/* data's twin (the record around it has none) goes to its slot. */
+	if (o->twin && (p->depth < 2 || !p->open[p->depth - 2].twin))
+		lua_replace(p->L, p->twin_slot);
 	p->depth--;
 	member(p);
 	ended(p);
@@ -336,16 +372,20 @@ static const yajl_callbacks callbacks = {
 	.yajl_end_array = t_end,
 };
 
-void text_push_record(lua_State *L, struct rules_rec *rec)
+void text_push_record(lua_State *L, struct rules_rec *rec, bool twin)
 {
 	if (rec->len == 0 || rec->text[0] != '{') {
 		rec->damaged = true;
 		luaL_error(L, "the stored record is not a JSON object");
 	}
-	struct parse p = { .L = L, .rec = rec };
+	struct parse p = { .L = L, .rec = rec, .want_twin = twin };
 	yajl_handle *box = lua_newuserdatauv(L, sizeof *box, 0);
 	*box = NULL;
 	luaL_setmetatable(L, TEXT_BOX_MT);
+	if (twin) {
+		lua_pushnil(L); /* [box, twin slot] */
+		p.twin_slot = lua_gettop(L);
+	}
 	if (!(*box = p.h = yajl_alloc(&callbacks, NULL, &p)))
 		luaL_error(L, "not enough memory");
 	yajl_status st = yajl_parse(p.h, (const unsigned char *)rec->text, rec->len);
@@ -363,10 +403,11 @@ void text_push_record(lua_State *L, struct rules_rec *rec)
 	}
 	yajl_free(p.h);
 	*box = NULL;
-	/* [box, record] -> [record] */
-	lua_remove(L, -2);
 	if (lua_type(L, -1) != LUA_TTABLE)
 		luaL_error(L, "the stored record is not a JSON object");
+	if (twin) /* [box, twin, record] -> [record, twin] */
+		lua_rotate(L, -2, 1);
+	lua_remove(L, twin ? -3 : -2);
 }
 
 /* --- the new version's data ------------------------------------------------ */

@@ -32,12 +32,16 @@ void text_open(lua_State *L);
 
 /*
  * Pushes the record `rec->text` as a Lua table and fills the rest of `rec`
- * (rules.h).  Raises a Lua error when the text is not a JSON object, is
- * nested too deep, or memory runs out, so call it inside a protected call;
+ * (rules.h).  With `twin`, also pushes a second copy of its "data", equal
+ * and sharing no table with it (nil when data is not an object), built in
+ * the same pass: what an action's changes are found against, instead of
+ * the prelude's copy() of data before the action (one walk of every table
+ * less).  Raises a Lua error when the text is not a JSON object, is nested
+ * too deep, or memory runs out, so call it inside a protected call;
  * whatever it allocated is then freed by rules_rec_clear() and the garbage
- * collector.  [-0, +1, m]
+ * collector.  [-0, +1 or +2, m]
  */
-void text_push_record(lua_State *L, struct rules_rec *rec);
+void text_push_record(lua_State *L, struct rules_rec *rec, bool twin);
 
 /*
  * The new version's "data" as JSON text: the members of `was` in their
