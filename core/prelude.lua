@@ -81,6 +81,7 @@ end
 -- equal(a, b): deep, raw equality.  In C (rules_conv.c): an action's data is
 -- copied and compared on every call, and in Lua that cost more than the rule.
 local copy, equal = host.copy, host.equal
+local lazy_force, lazy_detach = host.lazy_force, host.lazy_detach
 
 local function set_of(list)
   local s = {}
@@ -409,10 +410,13 @@ local function copylib(lib, names)
 end
 
 local sandbox = {
-  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
+  assert = assert, error = error, ipairs = ipairs, pairs = pairs,
   pcall = pcall, xpcall = xpcall, select = select, tonumber = tonumber,
   tostring = tostring, type = type, rawequal = rawequal, rawlen = rawlen,
-  rawget = rawget, getmetatable = getmetatable,
+  getmetatable = getmetatable,
+  -- next and rawget as Lua's, but they first read the members of an
+  -- action's data still kept as text (rules_text.h, TEXT_LAZY)
+  next = host.next, rawget = host.rawget,
   -- No finalizers: a __gc would run whenever the collector chooses, outside
   -- any call's budget (even while a reload closes the old state).
   setmetatable = function (t, mt)
@@ -670,6 +674,7 @@ local function act(name, rec, params, ctx, before)
     end
     before_data, before_state = before or copy(rec.data), rec.state
   end
+  local data0 = rec.data
   if type(rec.data) ~= "table" then rec.data = {} end
   local events = array()
   call_events = events
@@ -682,6 +687,10 @@ local function act(name, rec, params, ctx, before)
   call_events = nil
   counted("action", name, ok and true or res.refused ~= nil, t0)
   if not ok then return res end
+  -- Members of data the host left as text until read (rules_text.h) are
+  -- unchanged while data is; data replaced, they are read now so that
+  -- their removal is seen.
+  if rec.data ~= data0 then lazy_force(data0) end
   if rec.state == before_state or rec.state == nil then rec.state = a.to or before_state end
   if not kind.state_set[rec.state] then
     return { error = sfmt('%s: action "%s" left the record in unknown state "%s"', a.where, name, tostring(rec.state)) }
@@ -720,6 +729,9 @@ function api.act(name, rec, params, ctx, before)
   if kept then
     local data = res.record.data
     for i = 1, #kept do data[kept[i]] = nil end
+    -- and the members no rule read, still text: kept as written
+    local unread = lazy_detach(data)
+    if unread then for i = 1, #unread do kept[#kept + 1] = unread[i] end end
   end
   return res
 end

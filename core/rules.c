@@ -309,6 +309,11 @@ static const luaL_Reg host_funcs[] = {
 	{ "clock_us", l_clock_us },
 	{ "copy", l_copy },
 	{ "equal", l_equal },
+	/* data read as rules touch it (rules_text.h, TEXT_LAZY) */
+	{ "next", text_l_next },
+	{ "rawget", text_l_rawget },
+	{ "lazy_force", text_l_force },
+	{ "lazy_detach", text_l_detach },
 	{ NULL, NULL },
 };
 
@@ -581,10 +586,10 @@ static int call_tramp(lua_State *L)
 				lua_pushnil(L);
 			break;
 		case ARG_TEXT:
-			text_push_record(L, a->rec, false);
+			text_push_record(L, a->rec, 0);
 			break;
 		case ARG_TEXT_TWIN: /* the record, its data's twin kept for ARG_TWIN */
-			text_push_record(L, a->rec, true);
+			text_push_record(L, a->rec, TEXT_TWIN | (a->rec->whole ? 0 : TEXT_LAZY));
 			lua_rawsetp(L, LUA_REGISTRYINDEX, &twin_key);
 			break;
 		case ARG_TWIN:
@@ -1038,7 +1043,7 @@ void rules_rec_clear(struct rules_rec *rec)
 	free(rec->kind_s);
 	free(rec->state_s);
 	free(rec->new_data);
-	*rec = (struct rules_rec){ .text = rec->text, .len = rec->len };
+	*rec = (struct rules_rec){ .text = rec->text, .len = rec->len, .whole = rec->whole };
 }
 
 int rules_act_text(struct rules *r, const char *name, struct rules_rec *rec, json_t *params,

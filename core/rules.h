@@ -109,6 +109,9 @@ struct rules_member {
 struct rules_rec {
 	const char *text;       /* borrowed: valid until rules_rec_clear() */
 	size_t len;
+	bool whole;             /* an action reads all of data into Lua first,
+				 * not as rules touch it (rules_text.h,
+				 * TEXT_LAZY): tests that compare pairs() order */
 	/* Filled by the read: */
 	struct rules_span id, kind, created_at; /* the values as written */
 	char *kind_s, *state_s; /* the kind and the state decoded, or NULL */

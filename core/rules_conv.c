@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rules_text.h"
+
 static void push_depth(lua_State *L, const json_t *j, int depth)
 {
 	if (depth > CONV_MAX_DEPTH)
@@ -111,6 +113,10 @@ static json_t *table_to_json(lua_State *L, int idx, int depth, char *err, size_t
 	json_t *o = json_object();
 	if (!o)
 		goto oom;
+	if (text_lazy_json(L, idx, o, err, errlen) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
 		if (lua_type(L, -2) != LUA_TSTRING) {
@@ -210,6 +216,7 @@ static void copy_depth(lua_State *L, int idx, int depth)
 		luaL_error(L, "copy: tables nested deeper than %d levels (a cycle?)", CONV_COPY_MAX_DEPTH);
 	luaL_checkstack(L, 6, "copy");
 	idx = lua_absindex(L, idx);
+	text_lazy_force(L, idx);
 	/* Sized once from a first pass: filling an empty table rehashes it at
 	 * every power of two, which was most of the cost. */
 	int narr = (int)lua_rawlen(L, idx), total = 0;
@@ -246,6 +253,8 @@ static bool equal_depth(lua_State *L, int a, int b, int depth)
 	luaL_checkstack(L, 4, "equal");
 	a = lua_absindex(L, a);
 	b = lua_absindex(L, b);
+	text_lazy_force(L, a);
+	text_lazy_force(L, b);
 	/* Every entry of a is in b with an equal value, and b has no more. */
 	long na = 0, nb = 0;
 	lua_pushnil(L);

@@ -74,6 +74,13 @@ struct parse {
 	size_t data_end;                    /* where data's last member ended */
 	bool want_twin;                     /* build data's twin */
 	int twin_slot;                      /* stack index that receives it */
+	int root;                           /* depth of the value read: 0 for a
+					     * record, 2 for a member of data
+					     * (text_push_value) */
+	bool lazy;                          /* data's containers left as text */
+	int skip;                           /* depth of the one being skipped, or 0 */
+	size_t skip_off;                    /* where its text starts */
+	int pend_slot;                      /* the table of those texts */
 };
 
 static size_t here(const struct parse *p)
@@ -171,7 +178,7 @@ static void fill(struct parse *p, struct open *o)
  * inside data, for an action, its twin too. */
 static void member(struct parse *p)
 {
-	if (p->depth == 0)
+	if (p->depth <= p->root)
 		return;
 	struct open *o = &p->open[p->depth - 1];
 	o->cnt++;
@@ -185,7 +192,7 @@ static void member(struct parse *p)
 /* A scalar was pushed: inside data, for an action, its twin is itself. */
 static void scalar(struct parse *p)
 {
-	if (p->depth > 0 && p->open[p->depth - 1].twin)
+	if (p->depth > p->root && p->open[p->depth - 1].twin)
 		lua_pushvalue(p->L, -1);
 	member(p);
 	ended(p);
@@ -205,6 +212,8 @@ static int t_null(void *u)
 {
 	struct parse *p = u;
 	before(p);
+	if (p->skip)
+		return 1;
 	/* nil: a hole in an array (it keeps its place), a missing field in an
 	 * object (the key pushed for it goes; conv_push counts it too). */
 	if (p->depth > 0 && p->open[p->depth - 1].arr) {
@@ -223,6 +232,8 @@ static int t_bool(void *u, int b)
 {
 	struct parse *p = u;
 	before(p);
+	if (p->skip)
+		return 1;
 	lua_pushboolean(p->L, b);
 	scalar(p);
 	return 1;
@@ -257,6 +268,8 @@ static int t_number(void *u, const char *s, size_t l)
 		p->rec->damaged = true;
 		luaL_error(p->L, "the stored record does not parse: number out of range");
 	}
+	if (p->skip)
+		return 1; /* checked all the same: a damaged record is found now */
 	if (real) {
 		lua_pushnumber(p->L, d);
 	} else {
@@ -274,6 +287,8 @@ static int t_string(void *u, const unsigned char *s, size_t l)
 {
 	struct parse *p = u;
 	before(p);
+	if (p->skip)
+		return 1;
 	if (p->depth == 1 && (p->top == TOP_KIND || p->top == TOP_STATE)) {
 		char **dst = p->top == TOP_KIND ? &p->rec->kind_s : &p->rec->state_s;
 		free(*dst);
@@ -288,6 +303,18 @@ static int t_string(void *u, const unsigned char *s, size_t l)
 static void open_container(struct parse *p, bool arr)
 {
 	before(p);
+	if (p->skip) {
+		p->depth++;
+		return;
+	}
+	if (p->lazy && p->depth == 2 && p->in_data) {
+		/* A container in data, left as its text until a rule reads it
+		 * (text_lazy_*): only its depth is followed from here. */
+		p->skip = p->depth;
+		p->skip_off = here(p) - 1; /* yajl has read its bracket */
+		p->depth++;
+		return;
+	}
 	if (p->depth == 1 && p->top == TOP_DATA && !arr) {
 		p->in_data = true;
 		p->data_end = here(p);
@@ -309,9 +336,27 @@ static int t_start_array(void *u)
 	return 1;
 }
 
+/* The end of a container left as text: its key, waiting on the stack,
+ * goes with the text into the pending table instead of into data. */
+static void skipped(struct parse *p)
+{
+	lua_State *L = p->L;
+	const char *t = p->rec->text;
+	lua_pushlstring(L, t + p->skip_off, here(p) - p->skip_off);
+	lua_rawset(L, p->pend_slot);
+	p->open[p->depth - 1].cnt++; /* data is sized for it all the same */
+	p->skip = 0;
+	ended(p);
+}
+
 static int t_end(void *u)
 {
 	struct parse *p = u;
+	if (p->skip) {
+		if (--p->depth == p->skip)
+			skipped(p);
+		return 1;
+	}
 	struct open *o = &p->open[p->depth - 1];
 	fill(p, o);
 	/* data's twin (the record around it has none) goes to its slot. */
@@ -327,6 +372,8 @@ static int t_key(void *u, const unsigned char *s, size_t l)
 {
 	struct parse *p = u;
 	struct rules_rec *rec = p->rec;
+	if (p->skip)
+		return 1;
 	if (p->depth == 1) {
 		static const struct { const char *name; enum top top; } tops[] = {
 			{ "id", TOP_ID }, { "kind", TOP_KIND }, { "created_at", TOP_CREATED },
@@ -372,42 +419,299 @@ static const yajl_callbacks callbacks = {
 	.yajl_end_array = t_end,
 };
 
-void text_push_record(lua_State *L, struct rules_rec *rec, bool twin)
+/* Runs the parser `p` over `text`; on success leaves the stack as it was
+ * plus what the callbacks left (the value read, at the top). */
+static void run(struct parse *p, const char *text, size_t len)
+{
+	lua_State *L = p->L;
+	yajl_handle *box = lua_newuserdatauv(L, sizeof *box, 0);
+	*box = NULL;
+	luaL_setmetatable(L, TEXT_BOX_MT);
+	int box_at = lua_gettop(L);
+	if (!(*box = p->h = yajl_alloc(&callbacks, NULL, p)))
+		luaL_error(L, "not enough memory");
+	yajl_status st = yajl_parse(p->h, (const unsigned char *)text, len);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(p->h);
+	if (st != yajl_status_ok) {
+		unsigned char *why = yajl_get_error(p->h, 0, NULL, 0);
+		lua_pushfstring(L, "the stored record does not parse: %s", why ? (char *)why : "?");
+		if (why)
+			yajl_free_error(p->h, why);
+		yajl_free(p->h);
+		*box = NULL;
+		p->rec->damaged = true;
+		lua_error(L);
+	}
+	yajl_free(p->h);
+	*box = NULL;
+	lua_remove(L, box_at);
+}
+
+static int lazy_index(lua_State *L);
+static int lazy_newindex(lua_State *L);
+static int lazy_pairs(lua_State *L);
+
+void text_push_record(lua_State *L, struct rules_rec *rec, unsigned flags)
 {
 	if (rec->len == 0 || rec->text[0] != '{') {
 		rec->damaged = true;
 		luaL_error(L, "the stored record is not a JSON object");
 	}
-	struct parse p = { .L = L, .rec = rec, .want_twin = twin };
-	yajl_handle *box = lua_newuserdatauv(L, sizeof *box, 0);
-	*box = NULL;
-	luaL_setmetatable(L, TEXT_BOX_MT);
+	bool twin = flags & TEXT_TWIN;
+	struct parse p = { .L = L, .rec = rec, .want_twin = twin, .lazy = flags & TEXT_LAZY };
+	luaL_checkstack(L, 8, "record");
+	int base = lua_gettop(L);
 	if (twin) {
-		lua_pushnil(L); /* [box, twin slot] */
+		lua_pushnil(L); /* [twin slot] */
 		p.twin_slot = lua_gettop(L);
 	}
-	if (!(*box = p.h = yajl_alloc(&callbacks, NULL, &p)))
-		luaL_error(L, "not enough memory");
-	yajl_status st = yajl_parse(p.h, (const unsigned char *)rec->text, rec->len);
-	if (st == yajl_status_ok)
-		st = yajl_complete_parse(p.h);
-	if (st != yajl_status_ok) {
-		unsigned char *why = yajl_get_error(p.h, 0, NULL, 0);
-		lua_pushfstring(L, "the stored record does not parse: %s", why ? (char *)why : "?");
-		if (why)
-			yajl_free_error(p.h, why);
-		yajl_free(p.h);
-		*box = NULL;
-		rec->damaged = true;
-		lua_error(L);
+	if (p.lazy) {
+		lua_newtable(L); /* [twin slot, pending] */
+		p.pend_slot = lua_gettop(L);
 	}
-	yajl_free(p.h);
-	*box = NULL;
+	run(&p, rec->text, rec->len);
 	if (lua_type(L, -1) != LUA_TTABLE)
 		luaL_error(L, "the stored record is not a JSON object");
-	if (twin) /* [box, twin, record] -> [record, twin] */
-		lua_rotate(L, -2, 1);
-	lua_remove(L, twin ? -3 : -2);
+	/* [twin?, pending?, record] */
+	if (p.lazy) {
+		lua_pushnil(L);
+		bool any = lua_next(L, p.pend_slot);
+		if (any)
+			lua_pop(L, 2);
+		if (any && lua_getfield(L, -1, "data") == LUA_TTABLE) {
+			/* data's metatable: the pending texts, and the twin that
+			 * receives a copy of each as it is read. */
+			lua_createtable(L, 0, 6);
+			lua_pushcfunction(L, lazy_index);
+			lua_setfield(L, -2, "__index");
+			lua_pushcfunction(L, lazy_newindex);
+			lua_setfield(L, -2, "__newindex");
+			lua_pushcfunction(L, lazy_pairs);
+			lua_setfield(L, -2, "__pairs");
+			lua_pushboolean(L, 0);
+			lua_setfield(L, -2, "__metatable");
+			lua_pushvalue(L, p.pend_slot);
+			lua_setfield(L, -2, "pending");
+			if (twin) {
+				lua_pushvalue(L, p.twin_slot);
+				lua_setfield(L, -2, "twin");
+			}
+			lua_setmetatable(L, -2);
+		}
+		if (any)
+			lua_pop(L, 1);
+		lua_remove(L, p.pend_slot);
+	}
+	if (twin) /* [twin, record] -> [record, twin] */
+		lua_rotate(L, base + 1, 1);
+}
+
+/* --- data's containers read when a rule first touches them ----------------- */
+
+/* Pushes the value of a member of data from its text `s` (a container, as
+ * text_push_record left it), and its twin with `twin`.  [-0, +1 or +2, m] */
+static void text_push_value(lua_State *L, const char *s, size_t len, bool twin)
+{
+	/* Read as the member it is: at depth 2 inside data, so that the
+	 * nesting limit and the twin's building are those of the record's
+	 * read.  The text passed that read: only memory can fail. */
+	struct rules_rec whole = { .text = s, .len = len };
+	struct parse p = { .L = L, .rec = &whole, .want_twin = twin, .in_data = true,
+			   .root = 2, .depth = 2 };
+	luaL_checkstack(L, 8, "record");
+	int base = lua_gettop(L);
+	if (twin) {
+		lua_pushnil(L);
+		p.twin_slot = lua_gettop(L);
+	}
+	run(&p, s, len);
+	if (twin)
+		lua_rotate(L, base + 1, 1);
+}
+
+/* Whether the table at idx has data's metatable; if so leaves it pushed. */
+static bool lazy_mt(lua_State *L, int idx)
+{
+	if (!lua_getmetatable(L, idx))
+		return false;
+	lua_pushliteral(L, "__index");
+	lua_rawget(L, -2);
+	bool is = lua_tocfunction(L, -1) == lazy_index;
+	lua_pop(L, is ? 1 : 2);
+	return is;
+}
+
+bool text_is_lazy(lua_State *L, int idx)
+{
+	if (!lazy_mt(L, idx))
+		return false;
+	lua_pop(L, 1);
+	return true;
+}
+
+/* Reads the member `k` (at ki) of the data table t (at ti, metatable at mi)
+ * if it is still text: into t, its twin into the twin.  [-0, +0, m] */
+static void materialize(lua_State *L, int ti, int mi, int ki)
+{
+	lua_getfield(L, mi, "pending");
+	int pi = lua_gettop(L);
+	lua_pushvalue(L, ki);
+	if (lua_rawget(L, pi) != LUA_TSTRING) {
+		lua_settop(L, pi - 1);
+		return;
+	}
+	size_t len;
+	const char *s = lua_tolstring(L, -1, &len); /* held on the stack */
+	bool twin = lua_getfield(L, mi, "twin") == LUA_TTABLE;
+	int wi = lua_gettop(L);
+	text_push_value(L, s, len, twin); /* [.., value, twin?] */
+	if (twin) {
+		lua_pushvalue(L, ki);
+		lua_insert(L, -2);
+		lua_rawset(L, wi);
+	}
+	lua_pushvalue(L, ki);
+	lua_insert(L, -2);
+	lua_rawset(L, ti);
+	lua_pushvalue(L, ki);
+	lua_pushnil(L);
+	lua_rawset(L, pi);
+	lua_settop(L, pi - 1);
+}
+
+/* Every member still text read (the metatable at mi).  [-0, +0, m] */
+static void force(lua_State *L, int ti, int mi)
+{
+	lua_getfield(L, mi, "pending");
+	int pi = lua_gettop(L);
+	for (;;) {
+		lua_pushnil(L);
+		if (!lua_next(L, pi))
+			break;
+		lua_pop(L, 1);
+		materialize(L, ti, mi, lua_gettop(L));
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+void text_lazy_force(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	if (!lazy_mt(L, idx))
+		return;
+	force(L, idx, lua_gettop(L));
+	lua_pop(L, 1);
+}
+
+int text_lazy_json(lua_State *L, int idx, json_t *obj, char *err, size_t errlen)
+{
+	if (!lazy_mt(L, idx))
+		return 0;
+	lua_getfield(L, -1, "pending");
+	int pi = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, pi)) {
+		size_t kl, sl;
+		const char *k = lua_tolstring(L, -2, &kl), *s = lua_tolstring(L, -1, &sl);
+		json_error_t e;
+		json_t *v = json_loadb(s, sl, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+		if (!v || json_object_setn_new(obj, k, kl, v) < 0) {
+			snprintf(err, errlen, "%s: %s", k, v ? "out of memory" : e.text);
+			lua_pop(L, 4);
+			return -1;
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 2);
+	return 0;
+}
+
+/* __index(t, k): a member still text is read now. */
+static int lazy_index(lua_State *L)
+{
+	lua_settop(L, 2);
+	lua_getmetatable(L, 1);
+	materialize(L, 1, 3, 2);
+	lua_pushvalue(L, 2);
+	lua_rawget(L, 1);
+	return 1;
+}
+
+/* __newindex(t, k, v): a member still text is read first, so that the
+ * twin has what it replaces (the change is then found as any other). */
+static int lazy_newindex(lua_State *L)
+{
+	lua_settop(L, 3);
+	lua_getmetatable(L, 1);
+	materialize(L, 1, 4, 2);
+	lua_settop(L, 3);
+	lua_rawset(L, 1);
+	return 0;
+}
+
+int text_l_next(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 2);
+	if (lazy_mt(L, 1)) {
+		force(L, 1, 3);
+		lua_pop(L, 1);
+	}
+	if (lua_next(L, 1))
+		return 2;
+	lua_pushnil(L);
+	return 1;
+}
+
+int text_l_rawget(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_checkany(L, 2);
+	lua_settop(L, 2);
+	if (lazy_mt(L, 1)) {
+		materialize(L, 1, 3, 2);
+		lua_pop(L, 1);
+	}
+	lua_rawget(L, 1); /* [t, k] */
+	return 1;
+}
+
+/* __pairs(t): everything read, then the table's own order. */
+static int lazy_pairs(lua_State *L)
+{
+	text_lazy_force(L, 1);
+	lua_pushcfunction(L, text_l_next);
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	return 3;
+}
+
+int text_l_force(lua_State *L)
+{
+	if (lua_type(L, 1) == LUA_TTABLE)
+		text_lazy_force(L, 1);
+	return 0;
+}
+
+int text_l_detach(lua_State *L)
+{
+	if (lua_type(L, 1) != LUA_TTABLE || !lazy_mt(L, 1))
+		return 0;
+	lua_getfield(L, -1, "pending");
+	int pi = lua_gettop(L);
+	lua_newtable(L);
+	lua_Integer n = 0;
+	lua_pushnil(L);
+	while (lua_next(L, pi)) {
+		lua_pop(L, 1);
+		lua_pushvalue(L, -1);
+		lua_rawseti(L, pi + 1, ++n);
+	}
+	lua_pushnil(L);
+	lua_setmetatable(L, 1);
+	return 1;
 }
 
 /* --- the new version's data ------------------------------------------------ */

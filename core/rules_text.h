@@ -32,16 +32,53 @@ void text_open(lua_State *L);
 
 /*
  * Pushes the record `rec->text` as a Lua table and fills the rest of `rec`
- * (rules.h).  With `twin`, also pushes a second copy of its "data", equal
- * and sharing no table with it (nil when data is not an object), built in
- * the same pass: what an action's changes are found against, instead of
- * the prelude's copy() of data before the action (one walk of every table
- * less).  Raises a Lua error when the text is not a JSON object, is nested
- * too deep, or memory runs out, so call it inside a protected call;
+ * (rules.h).  Raises a Lua error when the text is not a JSON object, is
+ * nested too deep, or memory runs out, so call it inside a protected call;
  * whatever it allocated is then freed by rules_rec_clear() and the garbage
  * collector.  [-0, +1 or +2, m]
+ *
+ * TEXT_TWIN: also pushes a second copy of its "data", equal and sharing no
+ * table with it (nil when data is not an object), built in the same pass:
+ * what an action's changes are found against, instead of the prelude's
+ * copy() of data before the action (one walk of every table less).
+ *
+ * TEXT_LAZY: the members of data that are objects or arrays (an
+ * application's statement of 261 controls is 90 % of its text) stay text
+ * until a rule touches them: data gets a metatable (protected) whose
+ * __index reads a member on first access — into data, and its copy into
+ * the twin — and whose __newindex and __pairs read it (or all) first.  A
+ * member never read is unchanged by construction: not converted, copied
+ * or compared, and kept as written (the prelude lists it with the kept
+ * fields, text_l_detach).  Its text is checked all the same (syntax,
+ * depth, numbers), so a damaged record is found as without the flag.
+ * What a rule can no longer see: a member not yet read is missed by raw
+ * access from C (lua_next, lua_rawget), so everything of the host that
+ * walks tables goes through text_is_lazy() (conv_copy, conv_equal,
+ * conv_to_json), and the sandbox's next and rawget are text_l_next and
+ * text_l_rawget.  pairs() order then differs from conv_push()'s.
  */
-void text_push_record(lua_State *L, struct rules_rec *rec, bool twin);
+enum { TEXT_TWIN = 1, TEXT_LAZY = 2 };
+void text_push_record(lua_State *L, struct rules_rec *rec, unsigned flags);
+
+/* Whether the table at idx is data with members still text.  [-0, +0, -] */
+bool text_is_lazy(lua_State *L, int idx);
+
+/* Reads every member of the table at idx still text (nothing for any
+ * other value).  [-0, +0, m] */
+void text_lazy_force(lua_State *L, int idx);
+
+/* Adds the members of the table at idx still text to `obj`, decoded by
+ * jansson (conv_to_json never raises).  0, or -1 with a message. */
+int text_lazy_json(lua_State *L, int idx, json_t *obj, char *err, size_t errlen);
+
+/* For the host table: next(t, k) and rawget(t, k) that read first what
+ * is still text (the sandbox's next and rawget); force(t); detach(t): the
+ * names of the members never read, as a list, and the metatable removed
+ * (nothing when t is not lazy) — the prelude's api.act, after the action. */
+int text_l_next(lua_State *L);
+int text_l_rawget(lua_State *L);
+int text_l_force(lua_State *L);
+int text_l_detach(lua_State *L);
 
 /*
  * The new version's "data" as JSON text: the members of `was` in their

@@ -70,6 +70,9 @@ local MAX_CONTROL_ERRORS = 20     -- past this, one line says how many more
 -- same whatever the size of the statement.  Also used by `amend` (30-actions.lua).
 function validate_application(app, err, at, changed)
   local function want(k) return changed == nil or changed[k] ~= nil end
+  -- A field to look at, or nil: a field not looked at is not read (the
+  -- daemon reads the statement into Lua only when a rule touches it).
+  local function wanted(k) if want(k) then return app[k] end return nil end
   local function bad(field, why)
     local l = label_of(field)
     err(field, (l == field and field or l .. "（" .. field .. "）") .. ": " .. why.ja, field .. ": " .. why.en)
@@ -123,8 +126,8 @@ function validate_application(app, err, at, changed)
   if want("provider_name") then text_field(app, "provider_name", "provider_name", 200, true) end
 
   -- 法人番号: 13 digits with a valid check digit (optional).
-  local cn = app.provider_corporate_number
-  if cn ~= nil and want("provider_corporate_number") then
+  local cn = wanted("provider_corporate_number")
+  if cn ~= nil then
     if type(cn) ~= "string" then
       bad("provider_corporate_number", text("13桁の数字の文字列で書いてください", "must be a text of 13 digits"))
     else
@@ -141,8 +144,8 @@ function validate_application(app, err, at, changed)
   end
 
   -- 業務・情報の影響度評価 (R2)
-  local ia = app.impact_assessment
-  if ia ~= nil and want("impact_assessment") and object(ia, "impact_assessment", KEYS.impact_assessment) then
+  local ia = wanted("impact_assessment")
+  if ia ~= nil and object(ia, "impact_assessment", KEYS.impact_assessment) then
     text_field(ia, "assessor", "impact_assessment.assessor", 200, true)
     -- Any body may be named; R2 says whether it may assess (measure ③).
     text_field(ia, "assessor_type", "impact_assessment.assessor_type", 100, true)
@@ -156,8 +159,8 @@ function validate_application(app, err, at, changed)
   end
 
   -- 言明 (R3)
-  local st = app.statement
-  if st ~= nil and want("statement") and object(st, "statement", KEYS.statement) then
+  local st = wanted("statement")
+  if st ~= nil and object(st, "statement", KEYS.statement) then
     local crit
     local v = st.criteria_version
     if v == nil then
@@ -214,8 +217,8 @@ function validate_application(app, err, at, changed)
   end
 
   -- 誓約書 (R4)
-  local pl = app.pledge
-  if pl ~= nil and want("pledge") and object(pl, "pledge", KEYS.pledge) then
+  local pl = wanted("pledge")
+  if pl ~= nil and object(pl, "pledge", KEYS.pledge) then
     date_field(pl, "submitted_on", "pledge.submitted_on", true)
   end
 
@@ -227,8 +230,8 @@ function validate_application(app, err, at, changed)
   end
 
   -- その他の第三者認証 (ISO/IEC 27001, 27017, SOC 2 …): shown in the service list.
-  local certs = app.certifications
-  if certs ~= nil and want("certifications") then
+  local certs = wanted("certifications")
+  if certs ~= nil then
     if type(certs) ~= "table" or not is_list(certs) then
       bad("certifications", text("リスト（[{name, valid_until}]）ではありません", "must be a list of {name, valid_until}"))
     else

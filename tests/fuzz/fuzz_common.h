@@ -79,6 +79,26 @@ static size_t fuzz_widest(json_t *j)
 	return w;
 }
 
+/* Whether the members `got` shares with `was` (objects) come in was's
+ * order: what an action's new data keeps of the record, however it was
+ * read (rules_text.h, TEXT_LAZY promises no more than that). */
+__attribute__((unused))
+static bool fuzz_kept_order(json_t *got, json_t *was)
+{
+	void *w = json_object_iter(was);
+	const char *k;
+	json_t *v;
+	json_object_foreach(got, k, v) {
+		if (!json_object_get(was, k))
+			continue;
+		while (w && strcmp(json_object_iter_key(w), k) != 0)
+			w = json_object_iter_next(was, w);
+		if (!w)
+			return false;
+	}
+	return true;
+}
+
 /* The source tree: $FUZZ_SRCDIR, else where the harness was built from. */
 __attribute__((unused))
 static const char *fuzz_srcdir(void)

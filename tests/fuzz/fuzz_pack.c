@@ -206,7 +206,7 @@ static void amend_text(json_t *rec, json_t *params, const struct rules_ctx *ctx,
 {
 	char *text = json_dumps(rec, JSON_COMPACT | JSON_ENCODE_ANY);
 	FUZZ_CHECK(text, "dump of the record");
-	struct rules_rec was = { .text = text, .len = strlen(text) };
+	struct rules_rec was = { .text = text, .len = strlen(text), .whole = true };
 	json_t *ax = NULL;
 	int xrc = rules_act_text(R, "amend", &was, params, ctx, &ax);
 	FUZZ_CHECK(ax, "amend as text: *out not set");
@@ -224,6 +224,27 @@ static void amend_text(json_t *rec, json_t *params, const struct rules_ctx *ctx,
 	}
 	rules_rec_clear(&was);
 	json_decref(ax);
+	/* As the daemon reads it (TEXT_LAZY): the same outcome and values,
+	 * the record's members in its order. */
+	struct rules_rec lazy = { .text = text, .len = strlen(text) };
+	json_t *al = NULL;
+	int lrc = rules_act_text(R, "amend", &lazy, params, ctx, &al);
+	FUZZ_CHECK(al, "amend read lazily: *out not set");
+	if (arc == LIU_ESCRIPT && lrc == -EIO && lazy.damaged)
+		lrc = arc;
+	if (lrc != -ENOMEM && arc != -ENOMEM)
+		FUZZ_CHECK(lrc == arc, "amend: %d from the tree, %d read lazily (%s)", arc, lrc,
+			   json_string_value(json_object_get(al, "error")));
+	if (lrc == 0 && arc == 0) {
+		json_t *got = json_loadb(lazy.new_data, lazy.new_data_len, 0, NULL);
+		FUZZ_CHECK(got && json_equal(got, json_object_get(json_object_get(am, "record"), "data")),
+			   "amend: the new data differs between the tree and the lazy read");
+		FUZZ_CHECK(fuzz_kept_order(got, json_object_get(rec, "data")),
+			   "amend read lazily: the record's members reordered");
+		json_decref(got);
+	}
+	rules_rec_clear(&lazy);
+	json_decref(al);
 	free(text);
 }
 

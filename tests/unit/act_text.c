@@ -41,6 +41,14 @@ static char *dump(json_t *j)
 	return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
+/* dump() into a buffer reused by the next call. */
+static const char *dump_tmp(json_t *j)
+{
+	static char *last;
+	free(last);
+	return last = dump(j);
+}
+
 /* Texts equal; else says where they part (they can be 100 KB long). */
 static void same_text(const char *got, const char *want, const char *desc)
 {
@@ -53,11 +61,43 @@ static void same_text(const char *got, const char *want, const char *desc)
 			 want + (i > 20 ? i - 20 : 0));
 }
 
+/* The keys of the JSON object text `s` that `of` (an object) has, in
+ * their order, as "k,k,k" (caller frees). */
+static char *order_of(const char *s, json_t *of)
+{
+	json_t *o = json_loads(s ? s : "{}", 0, NULL);
+	size_t cap = 64, len = 0;
+	char *out = calloc(1, cap);
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		if (!json_object_get(of, k))
+			continue;
+		size_t kl = strlen(k);
+		while (len + kl + 2 > cap)
+			out = realloc(out, cap *= 2);
+		len += (size_t)sprintf(out + len, "%s%s", len ? "," : "", k);
+	}
+	json_decref(o);
+	return out;
+}
+
+/* A copy of `out`'s data without "trace" (pairs() order is not promised
+ * when data is read as rules touch it). */
+static json_t *seen_of(json_t *out)
+{
+	json_t *seen = json_deep_copy(json_object_get(json_object_get(json_object_get(out, "record"), "data"), "seen"));
+	json_object_del(json_object_get(seen, "data"), "trace");
+	return seen;
+}
+
 /*
- * Runs "look" with `params` on `data_json` both ways; checks the outcome,
- * what the action saw and the new data.  `same_trace`: whether pairs()
- * order must match too (not for containers past rules_text's chunk);
- * `want_rc`: the outcome.
+ * Runs "look" with `params` on `data_json` three ways: as a tree, as text
+ * read whole, as text read as the action touches it (TEXT_LAZY, what the
+ * daemon does); checks the outcome, what the action saw and the new data.
+ * `same_trace`: whether pairs() order must match between the tree and
+ * the whole text (not for containers past rules_text's chunk; never for
+ * the lazy read); `want_rc`: the outcome.
  */
 static void both(const char *name, struct rules *r, const char *data_json, const char *params_json,
 		 bool same_trace, int want_rc)
@@ -66,16 +106,21 @@ static void both(const char *name, struct rules *r, const char *data_json, const
 	json_t *rec = record(data_json), *params = json_loads(params_json, 0, NULL);
 	char *text = dump(rec);
 	struct rules_ctx ctx = { .at = 1717200000, .role = "secretariat" };
-	json_t *out_tree = NULL, *out_text = NULL;
+	json_t *out_tree = NULL, *out_text = NULL, *out_lazy = NULL;
 	int rc_tree = rules_act(r, "look", rec, params, &ctx, &out_tree);
-	struct rules_rec was = { .text = text, .len = strlen(text) };
+	struct rules_rec was = { .text = text, .len = strlen(text), .whole = true };
 	int rc_text = rules_act_text(r, "look", &was, params, &ctx, &out_text);
+	struct rules_rec lazy = { .text = text, .len = strlen(text) };
+	int rc_lazy = rules_act_text(r, "look", &lazy, params, &ctx, &out_lazy);
 	snprintf(desc, sizeof desc, "%s: the outcome expected", name);
 	if (!is_int(rc_tree, want_rc, desc))
 		tap_diag("%s", json_string_value(json_object_get(out_tree, "error")));
 	snprintf(desc, sizeof desc, "%s: the same outcome both ways", name);
 	if (!is_int(rc_text, rc_tree, desc))
 		tap_diag("text: %s", json_string_value(json_object_get(out_text, "error")));
+	snprintf(desc, sizeof desc, "%s: the same outcome read lazily", name);
+	if (!is_int(rc_lazy, rc_tree, desc))
+		tap_diag("lazy: %s", json_string_value(json_object_get(out_lazy, "error")));
 	if (rc_tree == 0 && rc_text == 0) {
 		json_t *dt = json_object_get(json_object_get(out_tree, "record"), "data");
 		json_t *dx = json_object_get(json_object_get(out_text, "record"), "data");
@@ -103,9 +148,42 @@ static void both(const char *name, struct rules *r, const char *data_json, const
 		   memcmp(text + was.created_at.off, "\"2024-06-01T10:00:00+09:00\"", was.created_at.len) == 0,
 		   desc);
 	}
+	if (rc_tree == 0 && rc_lazy == 0) {
+		/* Read lazily: the same values, the record's members in the
+		 * record's order; only pairs() order may differ. */
+		json_t *dt = json_object_get(json_object_get(out_tree, "record"), "data");
+		if (json_object_get(dt, "seen")) {
+			json_t *a = seen_of(out_tree), *b = seen_of(out_lazy);
+			snprintf(desc, sizeof desc, "%s: read lazily, the action saw the same record", name);
+			ok(json_equal(a, b), desc);
+			json_decref(a);
+			json_decref(b);
+		}
+		json_t *nd = json_loads(lazy.new_data ? lazy.new_data : "", 0, NULL);
+		json_t *want = json_deep_copy(dt);
+		if (json_object_get(want, "trace")) {
+			json_object_set(want, "trace", json_object_get(nd, "trace"));
+			json_t *sd = json_object_get(json_object_get(want, "seen"), "data");
+			if (json_object_get(sd, "trace"))
+				json_object_set(sd, "trace", json_object_get(nd, "trace"));
+		}
+		snprintf(desc, sizeof desc, "%s: read lazily, the same new data", name);
+		if (!ok(nd && json_equal(nd, want), desc))
+			tap_diag("got %s", lazy.new_data ? lazy.new_data : "(none)");
+		json_t *old = json_object_get(rec, "data");
+		char *o1 = order_of(lazy.new_data, old), *o2 = order_of(dump_tmp(old), nd);
+		snprintf(desc, sizeof desc, "%s: read lazily, the record's fields in its order", name);
+		is_str(o1, o2, desc);
+		free(o1);
+		free(o2);
+		json_decref(nd);
+		json_decref(want);
+	}
 	rules_rec_clear(&was);
+	rules_rec_clear(&lazy);
 	json_decref(out_tree);
 	json_decref(out_text);
+	json_decref(out_lazy);
 	json_decref(params);
 	json_decref(rec);
 	free(text);
@@ -190,6 +268,12 @@ int main(void)
 	     "\"huge\":1.7976931348623157e308,\"neg0\":-0.0,\"zero\":-0}",
 	     "{\"trace\":true,\"seen\":true,\"set\":{\"x\":1}}", true, 0);
 	both("a refusal", r, app, "{\"refuse\":true}", true, LIU_EREFUSED);
+	/* What Lua's raw access would not see of data read lazily: the
+	 * sandbox's rawget and next read it first. */
+	both("rawget of a container", r, app, "{\"raw\":\"statement\"}", true, 0);
+	both("next over data", r, app, "{\"count\":true}", true, 0);
+	both("data replaced: the members never read are gone", r, app,
+	     "{\"replace\":{\"name\":\"別\",\"n\":1,\"note_changed\":true}}", true, 0);
 	char *b = big(2047, true);
 	both("an object just under the chunk", r, b, "{\"trace\":true,\"seen\":true,\"set\":{\"small\":2}}", true, 0);
 	free(b);
@@ -244,12 +328,31 @@ int main(void)
 		char *huge = dump(rec);
 		json_decref(rec);
 		json_t *params = json_object();
-		struct rules_rec was = { .text = huge, .len = strlen(huge) };
+		struct rules_rec was = { .text = huge, .len = strlen(huge), .whole = true };
 		int rc = rules_act_text(small, "look", &was, params, &ctx, &out);
 		is_int(rc, -ENOMEM, "a record too large for the state's memory: -ENOMEM");
 		ok(!was.damaged, "  not called damaged");
 		rules_rec_clear(&was);
 		json_decref(out);
+		/* Read as the action touches it, the 60,000 fields no rule
+		 * reads cost no memory of the state, and are kept as written. */
+		was = (struct rules_rec){ .text = huge, .len = strlen(huge) };
+		is_int(rules_act_text(small, "look", &was, params, &ctx, &out), 0,
+		       "read lazily, the same record is fine when no rule reads that field");
+		ok(was.new_data && strstr(huge, was.new_data + 1) != NULL && strlen(was.new_data) > 500000,
+		   "  and kept as written");
+		rules_rec_clear(&was);
+		json_decref(out);
+		json_t *trace = json_pack("{s:b}", "trace", 1);
+		was = (struct rules_rec){ .text = huge, .len = strlen(huge) };
+		rc = rules_act_text(small, "look", &was, trace, &ctx, &out);
+		const char *e = json_string_value(json_object_get(out, "error"));
+		if (!ok(rc == LIU_ESCRIPT && !was.damaged && e && strstr(e, "memory"),
+			"  but out of memory when one does, inside the rule (as any rule allocating past the limit)"))
+			tap_diag("rc %d: %s", rc, e ? e : "(none)");
+		rules_rec_clear(&was);
+		json_decref(out);
+		json_decref(trace);
 		rec = record("{\"a\":1}");
 		char *fine = dump(rec);
 		was = (struct rules_rec){ .text = fine, .len = strlen(fine) };

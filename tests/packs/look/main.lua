@@ -7,9 +7,22 @@
 --   seen = true    data.seen: a copy of the record as the action got it
 --   set = {...}    fields set in data; clear = {...}: fields removed
 --   refuse = true  refused
+--   raw = "k"      data.raw: a copy of rawget(data, k)
+--   count = true   data.count: how many members next() meets in data
+--   replace = {...} data replaced by this table (rec.data = ...)
 pack { name = "look", title = { ja = "比較用パック", en = "comparison pack" } }
 
-kind "thing" { states = { "new", "done" } }
+-- A record whose data has note_changed = true gets data.changed: the
+-- fields validate was told changed, sorted, as one string.
+kind "thing" { states = { "new", "done" },
+  validate = function (app, err, at, changed)
+    if rawget(app, "note_changed") and changed then
+      local ks = {}
+      for k in pairs(changed) do ks[#ks + 1] = k end
+      table.sort(ks)
+      app.changed = table.concat(ks, ",")
+    end
+  end }
 
 local function trace(v, out)
   if type(v) ~= "table" then out[#out + 1] = type(v) .. ":" .. tostring(v) return end
@@ -23,6 +36,9 @@ action "look" { kind = "thing", roles = { "secretariat" }, from = { "new" },
     if p.refuse then refuse { ja = "拒否します", en = "refused as asked" } end
     if p.trace then local out = {} trace(rec, out) app.trace = table.concat(out, " ") end
     if p.seen then app.seen = copy(rec) end
+    if p.raw then app.raw = copy(rawget(app, p.raw)) end
+    if p.count then local n, k = 0 repeat k = next(app, k) if k ~= nil then n = n + 1 end until k == nil app.count = n end
+    if type(p.replace) == "table" then rec.data = p.replace app = rec.data end
     if type(p.set) == "table" then for k, v in pairs(p.set) do app[k] = v end end
     if type(p.clear) == "table" then for _, k in ipairs(p.clear) do app[k] = nil end end
   end }
