@@ -180,7 +180,6 @@ int main(void)
 	is_run(L, "return tostring(getmetatable(c))", "nil", "  a plain table");
 	lua_close(L);
 	L = fresh();
-	L = fresh();
 	lua_pushcfunction(L, push);
 	lua_call(L, 0, 2);
 	lua_pop(L, 1);
