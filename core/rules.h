@@ -97,6 +97,7 @@ struct rules_member {
 	struct rules_span text;
 	char *key;              /* owned by the rules_rec */
 	size_t key_len;
+	bool lazy;              /* left as text for Lua (rules_text.h, TEXT_LAZY) */
 };
 
 /*

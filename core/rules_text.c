@@ -345,8 +345,48 @@ static void skipped(struct parse *p)
 	lua_pushlstring(L, t + p->skip_off, here(p) - p->skip_off);
 	lua_rawset(L, p->pend_slot);
 	p->open[p->depth - 1].cnt++; /* data is sized for it all the same */
+	p->rec->data[p->rec->ndata - 1].lazy = true;
 	p->skip = 0;
 	ended(p);
+}
+
+/* A key twice in data (only a damaged or hand-made text has that: jansson
+ * never writes it): the last one wins, as on every other path, whether it
+ * was left as text or read.  data at di, the twin at wi (or 0), the
+ * pending texts at pi. */
+static void last_wins(lua_State *L, const struct rules_rec *rec, int di, int wi, int pi)
+{
+	lua_pushnil(L);
+	while (lua_next(L, pi)) {
+		lua_pop(L, 1);
+		lua_pushvalue(L, -1);
+		if (lua_rawget(L, di) == LUA_TNIL) {
+			lua_pop(L, 1);
+			continue;
+		}
+		lua_pop(L, 1);
+		size_t kl;
+		const char *k = lua_tolstring(L, -1, &kl);
+		bool lazy = false;
+		for (size_t i = 0; i < rec->ndata; i++)
+			if (rec->data[i].key_len == kl && memcmp(rec->data[i].key, k, kl) == 0)
+				lazy = rec->data[i].lazy;
+		if (lazy) { /* the text: the value read goes */
+			lua_pushvalue(L, -1);
+			lua_pushnil(L);
+			lua_rawset(L, di);
+			if (wi) {
+				lua_pushvalue(L, -1);
+				lua_pushnil(L);
+				lua_rawset(L, wi);
+			}
+		} else { /* the value read: the text goes (next() may go on
+			  * after its own key is cleared) */
+			lua_pushvalue(L, -1);
+			lua_pushnil(L);
+			lua_rawset(L, pi);
+		}
+	}
 }
 
 static int t_end(void *u)
@@ -480,6 +520,7 @@ void text_push_record(lua_State *L, struct rules_rec *rec, unsigned flags)
 		if (any)
 			lua_pop(L, 2);
 		if (any && lua_getfield(L, -1, "data") == LUA_TTABLE) {
+			last_wins(L, rec, lua_gettop(L), twin ? p.twin_slot : 0, p.pend_slot);
 			/* data's metatable: the pending texts, and the twin that
 			 * receives a copy of each as it is read. */
 			lua_createtable(L, 0, 6);

@@ -290,6 +290,34 @@ int main(void)
 	both("nested as deep as allowed", r, b, "{\"set\":{\"x\":1}}", true, 0);
 	free(b);
 
+	/* A key twice in data (a hand-made text: jansson never writes one):
+	 * the last wins, whether it is a container left as text or not. */
+	const char *dups[][2] = {
+		{ "{\"a\":2,\"a\":{\"x\":1}}", "{\"x\":1}" },
+		{ "{\"a\":{\"x\":1},\"a\":2}", "2" },
+		{ "{\"a\":{\"x\":1},\"a\":[3]}", "[3]" },
+	};
+	for (size_t i = 0; i < sizeof dups / sizeof dups[0]; i++) {
+		char t[300];
+		snprintf(t, sizeof t, "{\"id\":\"T-1\",\"kind\":\"thing\",\"rev\":3,\"state\":\"new\",\"data\":%s}",
+			 dups[i][0]);
+		json_t *params = json_pack("{s:s}", "raw", "a"), *out = NULL;
+		struct rules_ctx ctx = { .at = 1717200000, .role = "secretariat" };
+		struct rules_rec dup = { .text = t, .len = strlen(t) };
+		int rc = rules_act_text(r, "look", &dup, params, &ctx, &out);
+		json_t *raw = json_object_get(json_object_get(json_object_get(out, "record"), "data"), "raw");
+		char *got = raw ? json_dumps(raw, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		char desc[120];
+		snprintf(desc, sizeof desc, "a key twice in data (%s): the last one wins", dups[i][0]);
+		ok(rc == 0 && got && strcmp(got, dups[i][1]) == 0, desc);
+		if (rc || !got || strcmp(got, dups[i][1]))
+			tap_diag("rc %d, got %s", rc, got ? got : "(none)");
+		free(got);
+		rules_rec_clear(&dup);
+		json_decref(out);
+		json_decref(params);
+	}
+
 	refused_text("a damaged record", r, "{\"id\":\"T-1\",\"kind\":\"thi", "does not parse");
 	refused_text("a record that is not an object", r, "[1,2]", "not a JSON object");
 	refused_text("trailing bytes", r, "{\"id\":\"T-1\"} x", "does not parse");
