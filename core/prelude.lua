@@ -690,7 +690,7 @@ local function act(name, rec, params, ctx, before)
   -- Members of data the host left as text until read (rules_text.h) are
   -- unchanged while data is; data replaced, they are read now so that
   -- their removal is seen.
-  if rec.data ~= data0 then lazy_force(data0) end
+  if not rawequal(rec.data, data0) then lazy_force(data0) end
   if rec.state == before_state or rec.state == nil then rec.state = a.to or before_state end
   if not kind.state_set[rec.state] then
     return { error = sfmt('%s: action "%s" left the record in unknown state "%s"', a.where, name, tostring(rec.state)) }
