@@ -81,7 +81,7 @@ end
 -- equal(a, b): deep, raw equality.  In C (rules_conv.c): an action's data is
 -- copied and compared on every call, and in Lua that cost more than the rule.
 local copy, equal = host.copy, host.equal
-local lazy_force, lazy_detach = host.lazy_force, host.lazy_detach
+local lazy_force, lazy_detach, as_stored = host.lazy_force, host.lazy_detach, host.as_stored
 
 local function set_of(list)
   local s = {}
@@ -1005,7 +1005,12 @@ local function check_scenario(t)
       if a and not role_allows(a.roles, role) then
         res = { forbidden = true }
       else
-        res = act(step.act, rec, copy(step.params or {}), { at = at, role = role })
+        -- The record as the daemon gives a stored one: read from its JSON,
+        -- data's objects and arrays when a rule touches them (rules_text.h).
+        local before
+        if rec ~= nil then rec, before = as_stored(rec) end
+        res = act(step.act, rec, copy(step.params or {}), { at = at, role = role }, before)
+        if res.record and before then lazy_force(res.record.data); lazy_detach(res.record.data) end
       end
       local outcome = res.record and "ok" or res.refused and "refused" or res.invalid and "invalid"
                       or res.forbidden and "forbidden" or "error"

@@ -297,6 +297,39 @@ static int l_equal(lua_State *L)
 	return 1;
 }
 
+static int as_stored_push(lua_State *L)
+{
+	text_push_record(L, lua_touserdata(L, 1), TEXT_TWIN | TEXT_LAZY);
+	return 2;
+}
+
+/* as_stored(rec) -> rec, twin: a record as the daemon gives a stored one
+ * to an action — encoded as JSON and read back, data's objects and arrays
+ * left as text until touched (rules_text.h) — so that a pack's scenario
+ * tests run its actions the daemon's way.  rec itself and nil when it is
+ * not JSON (the daemon could not have stored it). */
+static int l_as_stored(lua_State *L)
+{
+	lua_settop(L, 1);
+	char err[160];
+	json_t *j = conv_to_json(L, 1, err, sizeof err);
+	char *text = json_is_object(j) ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!text) {
+		lua_pushnil(L);
+		return 2;
+	}
+	struct rules_rec rec = { .text = text, .len = strlen(text) };
+	lua_pushcfunction(L, as_stored_push);
+	lua_pushlightuserdata(L, &rec);
+	int st = lua_pcall(L, 1, 2, 0);
+	rules_rec_clear(&rec);
+	free(text);
+	if (st != LUA_OK)
+		return lua_error(L);
+	return 2;
+}
+
 static const luaL_Reg host_funcs[] = {
 	{ "parse_time", l_parse_time },
 	{ "parse_date", l_parse_date },
@@ -314,6 +347,7 @@ static const luaL_Reg host_funcs[] = {
 	{ "rawget", text_l_rawget },
 	{ "lazy_force", text_l_force },
 	{ "lazy_detach", text_l_detach },
+	{ "as_stored", l_as_stored },
 	{ NULL, NULL },
 };
 

@@ -10,6 +10,9 @@
 --   raw = "k"      data.raw: a copy of rawget(data, k)
 --   count = true   data.count: how many members next() meets in data
 --   replace = {...} data replaced by this table (rec.data = ...)
+--   meta = true    data.meta: the type of getmetatable(data) ("boolean" when
+--                  the daemon left some of it as text, rules_text.h)
+-- "make" creates a thing from its params (the pack's scenario tests).
 pack { name = "look", title = { ja = "比較用パック", en = "comparison pack" } }
 
 -- A record whose data has note_changed = true gets data.changed: the
@@ -36,9 +39,19 @@ action "look" { kind = "thing", roles = { "secretariat" }, from = { "new" },
     if p.refuse then refuse { ja = "拒否します", en = "refused as asked" } end
     if p.trace then local out = {} trace(rec, out) app.trace = table.concat(out, " ") end
     if p.seen then app.seen = copy(rec) end
+    if p.meta then app.meta = type(getmetatable(app)) end
     if p.raw then app.raw = copy(rawget(app, p.raw)) end
     if p.count then local n, k = 0 repeat k = next(app, k) if k ~= nil then n = n + 1 end until k == nil app.count = n end
     if type(p.replace) == "table" then rec.data = p.replace app = rec.data end
     if type(p.set) == "table" then for k, v in pairs(p.set) do app[k] = v end end
     if type(p.clear) == "table" then for _, k in ipairs(p.clear) do app[k] = nil end end
   end }
+
+action "make" { kind = "thing", roles = { "secretariat" }, creates = true, to = "new",
+  run = function (app, p, at) end }
+
+-- eval sees data as a plain table (as the daemon gives it): no metatable.
+check "plain" { function (app)
+  if getmetatable(app) == nil then return pass() end
+  return fail { ja = "data にメタテーブルがあります", en = "data has a metatable" }
+end }
