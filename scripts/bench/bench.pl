@@ -14,7 +14,9 @@
 #   eval     liud `eval` by id vs Redis `EVALSHA`, 1 and 50 clients, pipeline
 #            depth 1 and 16: throughput, p50, p99; rounds alternate, medians.
 #   write    durable writes: `act amend` vs `HSET` (appendonly yes,
-#            appendfsync always), 1 and 50 clients.
+#            appendfsync always), 1 and 50 clients; then liud alone, amends
+#            of the submitted and of the confirmed applications apart (what
+#            the rules read differs: docs/PERFORMANCE.md).
 #   sweep    the eval daemon is filled up to --sweep applications; the test
 #            clock is moved across the deadline (clock.set) and `enforce`
 #            waits for the enforcement, while readers measure their latency.
@@ -595,8 +597,14 @@ sub liud_only {
 			   srv_us => $r->{replies} ? $cpu * 1e6 / $r->{replies} : undef,
 			   hit_pct => $h + $mi ? 100 * $h / ($h + $mi) : 0, entries => $m1->{entries},
 			   distinct => $m1->{distinct}, memo_mib => $m1->{bytes} / 1048576 };
-	note sprintf "%-44s liud %7.0f/s p50 %6.0f us p99 %6.0f us cpu %5.0f us/op; memo hits %.1f%%, %d entries (%d distinct, %.1f MiB)",
-		$label, @{ $scaling{$key} }{qw(rps p50 p99 srv_us hit_pct entries distinct memo_mib)};
+	note scaling_line($scaling{$key});
+}
+sub scaling_line {
+	my ($x) = @_;
+	return sprintf "%-44s liud %7.0f/s p50 %6.0f us p99 %6.0f us cpu %5.0f us/op", @{$x}{qw(label rps p50 p99 srv_us)}
+		if $x->{label} =~ /^amend/;
+	return sprintf "%-44s liud %7.0f/s p50 %6.0f us p99 %6.0f us cpu %5.0f us/op; memo hits %.1f%%, %d entries (%d distinct, %.1f MiB)",
+		@{$x}{qw(label rps p50 p99 srv_us hit_pct entries distinct memo_mib)};
 }
 my $m_eval = rpc($LSOCK, 'status')->{eval_memo};
 note sprintf "eval memo after the rounds: %d hits, %d misses (%.1f%% hits), %d entries, %d distinct answers, %.1f MiB",
@@ -619,6 +627,19 @@ write_file("$DIR/data/amend.tmpl", map { sprintf $amend, $_ } '2024-11', '2024-1
 write_file("$DIR/data/hset-amend.tmpl", map { "HSET\tapp:LIU-{{ID}}\tplanned_liu_application\t$_" } '2024-11', '2024-12');
 for my $s ([ 1, 1 ], [ 50, 1 ]) {
 	run_pair('write', @$s, [ '--template', "$DIR/data/amend.tmpl" ], [ '--template', "$DIR/data/hset-amend.tmpl" ]);
+}
+# liud alone: an amend costs what its rules read.  A submitted application's
+# amend reads nothing of the statement (it stays text: docs/PERFORMANCE.md,
+# "writes, session 8"); a confirmed one's checks R1-R4 again, which reads it.
+# Each request amends the next record of its group, in turn.
+my $amend_of = '{"jsonrpc":"2.0","id":1,"method":"act","params":{"action":"amend","id":"%s","params":{"planned_liu_application":"%s"}}}';
+for my $g ([ 'amend_sub', 'amend, the submitted apps only', sub { !confirmed_n($_[0]) } ],
+	   [ 'amend_conf', 'amend, the confirmed apps only', sub { confirmed_n($_[0]) } ]) {
+	my ($key, $label, $pick) = @$g;
+	my @lines = map { sprintf $amend_of, sprintf('LIU-%06d', $_), $_ % 2 ? '2024-11' : '2024-12' } grep { $pick->($_) } 1 .. $N;
+	next unless @lines;
+	write_file("$DIR/data/$key.tmpl", @lines);
+	liud_only($key, sprintf('%s (%d)', $label, scalar @lines), '--template', "$DIR/data/$key.tmpl");
 }
 $rss{liud_load} = \%liud_rss_load;
 $rss{liud_hwm} = proc_status($liud->{pid});
@@ -848,10 +869,11 @@ $out .= sprintf "%-40s idle %s MiB (anon %s, file %s); under load %s MiB (anon %
 $out .= sprintf "%-40s idle %s MiB\n", "liud RSS (mini, $o{startup} records)", mib($startup{rss}{VmRSS});
 $out .= sprintf "%-40s idle %s MiB, after the eval rounds %s MiB\n", 'redis-server RSS', mib($rss{redis_idle}{VmRSS}),
 	mib($rss{redis_load}{VmRSS});
-for my $k (qw(computed ws1k ws10k wsall)) {
+for my $k (qw(computed ws1k ws10k wsall amend_sub amend_conf)) {
 	my $x = $scaling{$k} or next;
-	$out .= sprintf "%-40s %7.0f/s p50 %6.0f us p99 %6.0f us cpu %5.0f us/op; memo hits %.1f%%, %d entries (%d distinct, %.1f MiB)\n",
-		$x->{label} . ' (50x1)', @{$x}{qw(rps p50 p99 srv_us hit_pct entries distinct memo_mib)};
+	my $line = scaling_line({ %$x, label => $x->{label} . ' (50x1)' });
+	$line =~ s/ liud / /;
+	$out .= "$line\n";
 }
 $out .= sprintf "%-40s %s%% (eval 50x1), %s%% (eval 50x16) of one CPU\n", 'load generator CPU (liud runs)',
 	$m{'eval-50-1'}{liud_cpu} // '-', $m{'eval-50-16'}{liud_cpu} // '-';
