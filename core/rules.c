@@ -53,6 +53,9 @@ struct rules {
 	int time_limit_ms;
 	int factor;                /* budget multiplier of the call in progress */
 	bool killed;
+	char kill_why[64];         /* why the call in progress was killed */
+	atomic_bool cancelled;     /* rules_cancel(): set from another thread */
+	int64_t total_deadline_ms; /* monotonic ms every call must end by (0: none) */
 	bool loading;              /* file()/csv() allowed */
 	struct rules_stats stats;
 	/* eval memoisation (rules_eval_span): the pack declared eval_by_date,
@@ -97,26 +100,59 @@ static struct rules *self(lua_State *L)
 	return *(struct rules **)lua_getextraspace(L);
 }
 
+/* Set once the daemon is stopping (rules_interrupt_all, from any thread or
+ * a signal handler): every call in every state ends at its next check. */
+static atomic_bool interrupted;
+
+void rules_interrupt_all(void)
+{
+	atomic_store(&interrupted, true);
+}
+
+void rules_cancel(struct rules *r)
+{
+	atomic_store(&r->cancelled, true);
+}
+
+/* Why the call in progress must stop, or NULL while it may run on. */
+static const char *over_budget(struct rules *r)
+{
+	if (atomic_load_explicit(&interrupted, memory_order_relaxed))
+		return "the daemon is stopping";
+	if (atomic_load_explicit(&r->cancelled, memory_order_relaxed))
+		return "cancelled: the client hung up";
+	int64_t now = mono_ms();
+	if (r->total_deadline_ms && now > r->total_deadline_ms)
+		return "over the total time of the check";
+	if (r->instr > r->call_instr_limit || now > r->deadline_ms)
+		return "over its budget";
+	return NULL;
+}
+
 /*
  * The count hook.  Once a call is over budget, the hook is re-armed to fire on
  * every instruction, so a rule that wraps its runaway loop in pcall gets the
  * error again at its next instruction and can never run on (Redis does the
- * same for scripts it kills).
+ * same for scripts it kills).  Lua runs a message handler with hooks off when
+ * the error came from a hook, as this one does: the sandbox's xpcall
+ * therefore never runs a rule's handler once the call is killed (l_xpcall).
  */
 static void budget_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
 	struct rules *r = self(L);
 	r->instr += r->killed ? 1 : HOOK_EVERY;
-	if (!r->killed && r->instr <= r->call_instr_limit && mono_ms() <= r->deadline_ms)
-		return;
 	if (!r->killed) {
+		const char *why = over_budget(r);
+		if (!why)
+			return;
 		r->killed = true;
+		snprintf(r->kill_why, sizeof r->kill_why, "%s", why);
 		lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
 	}
 	/* lua_pushfstring knows no %llu: format here. */
-	char msg[160];
-	snprintf(msg, sizeof msg, "rule call stopped: over its budget (%llu instructions or %d ms)",
+	char msg[200];
+	snprintf(msg, sizeof msg, "rule call stopped: %s (%llu instructions or %d ms)", r->kill_why,
 		 (unsigned long long)r->call_instr_limit, r->time_limit_ms * (r->factor ? r->factor : 1));
 	luaL_error(L, "%s", msg);
 }
@@ -137,6 +173,58 @@ static void budget_disarm(struct rules *r)
 	if (r->killed)
 		r->stats.budget_kills++;
 	r->killed = false;
+}
+
+/* Raises the budget's error again when the call was killed while a
+ * protected call of the rule's ran: nothing a rule catches outlives a kill. */
+static void rethrow_if_killed(lua_State *L)
+{
+	struct rules *r = self(L);
+	if (r->killed)
+		luaL_error(L, "rule call stopped: %s", r->kill_why);
+}
+
+/* pcall(f, ...) as Lua's, except that a killed call's error goes on up. */
+static int l_pcall(lua_State *L)
+{
+	luaL_checkany(L, 1);
+	int st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+	rethrow_if_killed(L);
+	lua_pushboolean(L, st == LUA_OK);
+	lua_insert(L, 1);
+	return lua_gettop(L);
+}
+
+/* The message handler xpcall installs: the rule's own handler (upvalue 1),
+ * run only while the call may still run.  Once it is killed the error is
+ * left as it is, since Lua would run the handler with hooks off and nothing
+ * could stop it.  While the call runs, the rule's handler runs with hooks on:
+ * an error raised by error() is not raised from a hook. */
+static int xpcall_msgh(lua_State *L)
+{
+	if (self(L)->killed)
+		return 1;
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+/* xpcall(f, msgh, ...) as Lua's, through xpcall_msgh. */
+static int l_xpcall(lua_State *L)
+{
+	int n = lua_gettop(L);
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushvalue(L, 2);
+	lua_pushcclosure(L, xpcall_msgh, 1);
+	lua_replace(L, 2);          /* f, msgh, args... */
+	lua_pushvalue(L, 1);
+	lua_rotate(L, 3, 1);        /* f, msgh, f, args... */
+	int st = lua_pcall(L, n - 2, LUA_MULTRET, 2);
+	rethrow_if_killed(L);
+	lua_pushboolean(L, st == LUA_OK);
+	lua_replace(L, 2);          /* f, ok, results... */
+	return lua_gettop(L) - 1;
 }
 
 /* Message handler: adds a traceback to string errors, passes others through. */
@@ -428,6 +516,11 @@ static int setup_state(lua_State *L)
 		luaL_requiref(L, lib->name, lib->func, 1);
 		lua_pop(L, 1);
 	}
+	/* The prelude and packs see these in place of Lua's (see l_xpcall). */
+	lua_pushcfunction(L, l_pcall);
+	lua_setglobal(L, "pcall");
+	lua_pushcfunction(L, l_xpcall);
+	lua_setglobal(L, "xpcall");
 	/* Gone from the state itself, not only hidden from packs. */
 	static const char *const drop[] = { "dofile", "loadfile", "load", "print",
 					    "collectgarbage", "require", NULL };

@@ -44,6 +44,16 @@ struct rules_opts {
 int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, char **err);
 void rules_free(struct rules *r);
 
+/* Makes every call in progress or to come, in every state of the process,
+ * end at its next budget check with "the daemon is stopping".  Safe from any
+ * thread and from a signal handler (one atomic store); for a clean stop that
+ * must not wait for a long rule call. */
+void rules_interrupt_all(void);
+/* Makes every call of `r` in progress or to come end at its next budget
+ * check ("cancelled").  Safe from another thread than the one using `r`:
+ * a check that runs off the loop is cancelled so when its client hangs up. */
+void rules_cancel(struct rules *r);
+
 /* The version: 64 hex digits of the content hash.  Borrowed: valid until
  * rules_free(). */
 const char *rules_version(const struct rules *r);

@@ -207,6 +207,8 @@ static void copy_equal(void)
 
 int main(void)
 {
+	/* A runaway the budget misses would hang the suite: fail it instead. */
+	alarm(300);
 	if (!mkdtemp(base))
 		return 1;
 	/* Names a rule must never reach. */
@@ -258,6 +260,29 @@ int main(void)
 	probe("a metamethod in a returned value", "",
 	      "return setmetatable({ ok = true }, { __index = function () while true do end end, "
 	      "__eq = function () while true do end end })", "");
+	/* Lua runs a message handler with hooks off when the error it handles
+	 * was raised from a hook, as the budget's is: every way a rule can have
+	 * its own code run while an error is handled must still end. */
+	probe("a message handler that never ends", "",
+	      "xpcall(function () while true do end end, function () while true do end end) return pass()", "budget");
+	probe("a message handler that loops after a plain error", "",
+	      "xpcall(error, function () while true do end end, 'x') return pass()", "budget");
+	probe("nested handlers that never end", "",
+	      "local function loop() while true do end end\n"
+	      "xpcall(function () xpcall(loop, loop) end, loop) return pass()", "budget");
+	probe("a handler that swallows with pcall", "",
+	      "xpcall(function () while true do end end, function () while true do pcall(function () while true do end end) end end) return pass()",
+	      "budget");
+	probe("a __close that never ends", "",
+	      "do local x <close> = setmetatable({}, { __close = function () while true do end end }) while true do end end",
+	      "budget");
+	probe("an error object whose __tostring never ends", "",
+	      "error(setmetatable({}, { __tostring = function () while true do end end }))", "budget");
+	probe("a caught error object whose __tostring never ends", "",
+	      "local ok, e = pcall(error, setmetatable({}, { __tostring = function () while true do end end }))\n"
+	      "return fail { ja = tostring(e), en = 'x' }", "budget");
+	probe("an error object with a looping __index", "",
+	      "error(setmetatable({}, { __index = function () while true do end end }))", "");
 	probe("string.rep with a separator bomb", "", "local s = string.rep('x', 1 << 20, string.rep('y', 1 << 10)) return pass()", "memory");
 	{
 		/* Reasonable patterns still work. */
@@ -311,6 +336,10 @@ int main(void)
 	refused("temporary measure without an end", "measure \"m\" { temporary = true, from = \"2023-05-19\" }", "needs");
 	refused("a declaration made twice", "check \"c\" { function () return pass() end }", "twice");
 	refused("a loop at load time", "while true do end", "budget");
+	refused("a message handler that never ends, at load time",
+		"xpcall(function () while true do end end, function () while true do end end)", "budget");
+	refused("a __close that never ends, at load time",
+		"do local x <close> = setmetatable({}, { __close = function () while true do end end }) end", "budget");
 
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", base);
