@@ -32,6 +32,7 @@ void conf_defaults(struct conf *c)
 	c->rule_memory = 256u << 20;
 	c->rule_instructions = 20000000;
 	c->rule_time_ms = 1000;
+	c->rule_check_s = 60;
 	c->map_size = 64u << 20;
 	c->max_map_size = (size_t)16 << 30;
 	c->enforce_batch = 200;
@@ -215,6 +216,10 @@ int conf_load(struct conf *c, const char *path, char **err)
 			goto out;
 		if (rc == 0)
 			c->rule_time_ms = (int)n;
+		if ((rc = get_int(rb, "check_s", 1, 3600, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->rule_check_s = (int)n;
 	}
 	json_t *sto = json_object_get(o, "storage");
 	if (sto) {

@@ -27,6 +27,7 @@ struct conf {
 	size_t rule_memory;
 	uint64_t rule_instructions;
 	int rule_time_ms;
+	int rule_check_s;          /* a whole check (load and tests of a candidate) */
 	/* storage */
 	size_t map_size;
 	size_t max_map_size;

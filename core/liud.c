@@ -28,6 +28,7 @@
 #include "server.h"
 #include "store.h"
 #include "version.h"
+#include "watchdog.h"
 #include "wire.h"
 
 static const char usage[] =
@@ -116,6 +117,10 @@ static int cmd_pack(bool tests, const char *dir)
 	conf_free(&c);
 	return status;
 }
+
+/* A stop signal ends the process within this, clean or not (watchdog.h):
+ * under the 5 s a service manager or an operator waits before SIGKILL. */
+#define STOP_GRACE_MS 4000
 
 /* --- signals ------------------------------------------------------------- */
 
@@ -529,7 +534,12 @@ int main(int argc, char **argv)
 		clock_use_test(t);
 		log_warn("liud: TEST CLOCK in use, starting at %s: not for production", tclock);
 	}
+	/* From here on a stop signal ends the process within STOP_GRACE_MS,
+	 * whatever the loop thread is doing (watchdog.h). */
+	if (watchdog_start(STOP_GRACE_MS) < 0)
+		log_warn("liud: cannot start the stop watchdog; a stop waits for the loop");
 	int status = run(&d);
+	watchdog_stop();
 	conf_free(&d.conf);
 	return status;
 }

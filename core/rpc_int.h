@@ -22,6 +22,10 @@ struct rpc {
 	int rules_gen;           /* bumped at every swap */
 	bool reloading;          /* an activation is being written */
 	bool diffing;            /* a rules.diff is running */
+	/* candidate packs checked off the loop (rpc_rules.c): the one running
+	 * and those waiting, in order */
+	struct cand_job *cand_running, *cand_head, *cand_tail;
+	size_t cand_queued;
 };
 
 /* One request.  Lives on the stack for synchronous methods; copied to the

@@ -3,6 +3,7 @@
 #include "rpc_int.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,34 +28,150 @@ static struct rules_opts opts_of(const struct conf *cf, bool tests)
 				    .load_tests = tests };
 }
 
-/* Loads a candidate pack and runs its tests.  Returns 0 with *out, or an
- * error code with *err = {error, ...} (caller decrefs). */
-static int candidate(struct rpc *r, const char *dir, bool tests, struct rules **out, json_t **err)
+/* --- candidates, checked off the loop ------------------------------------------ */
+
+/*
+ * A candidate pack is loaded and its tests run on a worker thread: what a
+ * pack does while it loads and what its tests do are the pack author's
+ * choice, and the loop must answer everyone else meanwhile.  The candidate's
+ * state is used by that thread only until the check ends; then it is handed
+ * to the loop (rules_end_check).  One check runs at a time (a libuv worker
+ * is shared with the commits: a second would take another), the others wait
+ * in order; the whole of a check has a wall-clock cap (rule_budget.check_s),
+ * and it is cancelled when the client that asked for it hangs up.
+ */
+#define CAND_QUEUE_MAX 8
+
+typedef void (*cand_done_fn)(struct rpc *r, int rc, struct rules *cand, json_t *err, void *ud);
+
+struct cand_job {
+	uv_work_t work;
+	struct rpc *r;
+	char *dir;                 /* owned */
+	bool tests;
+	struct rules_opts o;
+	atomic_bool cancel;        /* set on the loop, read by the worker's hook */
+	const struct rpc_call *call; /* borrowed: whose hang-up cancels (or NULL) */
+	cand_done_fn done;
+	void *ud;
+	int64_t t0;
+	/* written by the worker */
+	int rc, total, failed;
+	struct rules *cand;
+	char *msg, *report;
+	struct cand_job *next;     /* the queue */
+};
+
+static void cand_work(uv_work_t *w)
 {
-	struct rules_opts o = opts_of(r->d.conf, tests);
-	char *msg = NULL;
-	int rc = rules_load(out, dir, &o, &msg);
-	if (rc < 0) {
-		*err = json_pack("{s:s, s:s}", "error", msg ? msg : liu_strerror(rc), "dir", dir);
-		free(msg);
-		return rc;
+	struct cand_job *j = w->data;
+	j->rc = rules_load(&j->cand, j->dir, &j->o, &j->msg);
+	if (j->rc == 0 && j->tests)
+		j->failed = rules_test_report(j->cand, &j->report, &j->total);
+}
+
+static void cand_next(struct rpc *r);
+
+/* The check's outcome: 0 with a pack and *err = {tests}, or an error code
+ * with *err = {error, dir, ...}. */
+static int cand_outcome(struct cand_job *j, struct rules **out, json_t **err)
+{
+	*out = NULL;
+	*err = NULL;
+	if (j->rc < 0) {
+		*err = json_pack("{s:s, s:s}", "error", j->msg ? j->msg : liu_strerror(j->rc), "dir", j->dir);
+		return j->rc;
 	}
-	if (!tests)
-		return 0;
-	char *report = NULL;
-	int total = 0;
-	int failed = rules_test_report(*out, &report, &total);
-	if (failed != 0) {
+	if (j->failed != 0) {
 		*err = json_pack("{s:s, s:s, s:s, s:i, s:i}", "error",
-				 report ? report : "the pack's tests could not run", "dir", dir, "version",
-				 rules_version(*out), "tests", total, "failed_tests", failed);
-		free(report);
-		rules_free(*out);
-		*out = NULL;
+				 j->report ? j->report : "the pack's tests could not run", "dir", j->dir,
+				 "version", rules_version(j->cand), "tests", j->total, "failed_tests", j->failed);
+		rules_free(j->cand);
+		j->cand = NULL;
 		return LIU_ESCRIPT;
 	}
+	rules_end_check(j->cand);
+	*err = json_pack("{s:i}", "tests", j->total);
+	*out = j->cand;
+	j->cand = NULL;
 	return 0;
 }
+
+static void cand_after(uv_work_t *w, int status)
+{
+	struct cand_job *j = w->data;
+	struct rpc *r = j->r;
+	(void)status;
+	r->cand_running = NULL;
+	struct rules *cand;
+	json_t *err;
+	int rc = cand_outcome(j, &cand, &err);
+	log_info("rules: check done dir=%s tests=%d failed=%d ms=%lld outcome=%s", j->dir, j->total,
+		 j->failed, (long long)(clock_now_ms() - j->t0), rc < 0 ? "refused" : "ok");
+	j->done(r, rc, cand, err, j->ud);
+	free(j->dir);
+	free(j->msg);
+	free(j->report);
+	free(j);
+	cand_next(r);
+}
+
+static void cand_next(struct rpc *r)
+{
+	struct cand_job *j = r->cand_head;
+	if (r->cand_running || !j)
+		return;
+	r->cand_head = j->next;
+	if (!r->cand_head)
+		r->cand_tail = NULL;
+	r->cand_queued--;
+	r->cand_running = j;
+	j->t0 = clock_now_ms();
+	j->o.total_ms = r->d.conf->rule_check_s * 1000;
+	j->work.data = j;
+	int rc = uv_queue_work(r->d.loop, &j->work, cand_work, cand_after);
+	if (rc < 0) {
+		j->rc = -ENOMEM;
+		cand_after(&j->work, rc);
+	}
+}
+
+/* Loads the pack in `dir` (and runs its tests) off the loop, then calls
+ * done(r, rc, cand, info, ud) on the loop: 0 with cand and info = {tests},
+ * or an error code with info = {error, ...}; the callee owns both.  `call`,
+ * when not NULL, is the request whose client's hang-up cancels the check
+ * (borrowed: it must outlive the check).  Returns 0, or LIU_ELIMIT when too
+ * many checks wait (done is then not called). */
+static int cand_start(struct rpc *r, const char *dir, bool tests, const struct rpc_call *call,
+		      cand_done_fn done, void *ud)
+{
+	if (r->cand_queued >= CAND_QUEUE_MAX)
+		return LIU_ELIMIT;
+	struct cand_job *j = calloc(1, sizeof *j);
+	if (!j || !(j->dir = strdup(dir))) {
+		free(j);
+		return -ENOMEM;
+	}
+	j->r = r;
+	j->tests = tests;
+	j->o = opts_of(r->d.conf, tests);
+	atomic_init(&j->cancel, false);
+	j->o.cancel = &j->cancel;
+	j->call = call;
+	j->done = done;
+	j->ud = ud;
+	if (r->cand_tail)
+		r->cand_tail->next = j;
+	else
+		r->cand_head = j;
+	r->cand_tail = j;
+	r->cand_queued++;
+	cand_next(r);
+	return 0;
+}
+
+/* The reply when cand_start() refused to queue a check. */
+static const char *cand_busy = "too many rule checks are waiting; try again when they end";
 
 /* --- activation ------------------------------------------------------------------ */
 
@@ -175,36 +292,83 @@ static void audit_refused(struct rpc *r, const char *who, const char *how, const
 	json_decref(entry);
 }
 
+struct reload_ctx {
+	char *path, *dir, *who, *how; /* owned; path may be NULL */
+	rpc_reload_cb cb;
+	void *ud;
+};
+
+static void reload_ctx_free(struct reload_ctx *x)
+{
+	free(x->path);
+	free(x->dir);
+	free(x->who);
+	free(x->how);
+	free(x);
+}
+
+static void reload_checked(struct rpc *r, int rc, struct rules *next, json_t *err, void *ud)
+{
+	struct reload_ctx *x = ud;
+	r->reloading = false;
+	if (rc < 0) {
+		log_err("rules: %s refused by=%s dir=%s live=%s error=\"%.300s\"", x->how, x->who, x->dir,
+			rules_version(r->rules), json_string_value(json_object_get(err, "error")));
+		json_object_set_new(err, "live_version", json_string(rules_version(r->rules)));
+		audit_refused(r, x->who, x->how, x->dir, err);
+		if (x->cb)
+			x->cb(x->ud, rc, err);
+		else
+			json_decref(err);
+		reload_ctx_free(x);
+		return;
+	}
+	if (x->path) {
+		free(r->rules_path);
+		r->rules_path = x->path;
+		x->path = NULL;
+	}
+	json_decref(err);
+	char fv[HASH_HEX];
+	snprintf(fv, sizeof fv, "%s", rules_version(next));
+	rc = activate(r, next, x->who, x->how, fv, x->cb, x->ud);
+	if (rc < 0 && x->cb)
+		x->cb(x->ud, rc, json_pack("{s:s}", "error", liu_strerror(rc)));
+	reload_ctx_free(x);
+}
+
 int rpc_reload(struct rpc *r, const char *path, const char *who, const char *how,
 	       rpc_reload_cb cb, void *ud)
 {
-	if (r->reloading) {
-		if (cb)
-			cb(ud, LIU_ECONFLICT, json_pack("{s:s}", "error", "another reload is in progress"));
-		return LIU_ECONFLICT;
-	}
+	int rc = LIU_ECONFLICT;
+	const char *why = "another reload is in progress";
+	struct reload_ctx *x = NULL;
+	if (r->reloading)
+		goto refuse;
 	const char *dir = path ? path : r->rules_path;
-	struct rules *next;
-	json_t *err;
-	int rc = candidate(r, dir, true, &next, &err);
-	if (rc < 0) {
-		log_err("rules: %s refused by=%s dir=%s live=%s error=\"%.300s\"", how, who, dir,
-			rules_version(r->rules), json_string_value(json_object_get(err, "error")));
-		json_object_set_new(err, "live_version", json_string(rules_version(r->rules)));
-		audit_refused(r, who, how, dir, err);
-		if (cb)
-			cb(ud, rc, err);
-		else
-			json_decref(err);
-		return rc;
+	rc = -ENOMEM;
+	why = "out of memory";
+	x = calloc(1, sizeof *x);
+	if (!x || !(x->dir = strdup(dir)) || !(x->who = strdup(who)) || !(x->how = strdup(how)) ||
+	    (path && !(x->path = strdup(path))))
+		goto refuse;
+	x->cb = cb;
+	x->ud = ud;
+	r->reloading = true;
+	/* The request that asked for it, if any, is ud: a reload is not
+	 * cancelled by a hang-up (SIGHUP and rules_watch have no client). */
+	if ((rc = cand_start(r, dir, true, NULL, reload_checked, x)) < 0) {
+		r->reloading = false;
+		why = rc == LIU_ELIMIT ? cand_busy : liu_strerror(rc);
+		goto refuse;
 	}
-	if (path) {
-		free(r->rules_path);
-		r->rules_path = strdup(path);
-	}
-	char fv[HASH_HEX];
-	snprintf(fv, sizeof fv, "%s", rules_version(next));
-	return activate(r, next, who, how, fv, cb, ud);
+	return 0;
+refuse:
+	if (x)
+		reload_ctx_free(x);
+	if (cb)
+		cb(ud, rc, json_pack("{s:s}", "error", why));
+	return rc;
 }
 
 int rpc_activate_initial(struct rpc *r, const char *folder_version, rpc_reload_cb cb, void *ud)
@@ -250,6 +414,29 @@ enum rpc_status rpc_m_rules_reload(struct rpc_call *c)
 	return RPC_ASYNC;
 }
 
+static void check_checked(struct rpc *r, int rc, struct rules *cand, json_t *err, void *ud)
+{
+	struct rpc_call *c = ud;
+	if (rc < 0) {
+		char msg[700];
+		snprintf(msg, sizeof msg, "rule pack check failed: %.600s",
+			 json_string_value(json_object_get(err, "error")));
+		rpc_error(c, rc == -ENOENT || rc == -ENOTDIR ? WIRE_INVALID_PARAMS : WIRE_SCRIPT_ERROR,
+			  msg, err);
+		rpc_call_free(c);
+		return;
+	}
+	json_t *d = rules_describe(cand);
+	int total = (int)json_integer_value(json_object_get(err, "tests"));
+	json_decref(err);
+	rpc_result(c, json_pack("{s:b, s:s, s:s, s:i, s:O, s:O, s:b}", "ok", 1, "dir", rules_dir(cand),
+				"version", rules_version(cand), "tests", total, "files",
+				json_object_get(d, "files"), "measures", json_object_get(d, "measures"),
+				"live", strcmp(rules_version(cand), rules_version(r->rules)) == 0));
+	rules_free(cand);
+	rpc_call_free(c);
+}
+
 enum rpc_status rpc_m_rules_check(struct rpc_call *c)
 {
 	struct rpc *r = c->rpc;
@@ -257,28 +444,17 @@ enum rpc_status rpc_m_rules_check(struct rpc_call *c)
 	if (!rpc_param_str(c, "path", false, PATH_MAX_LEN, &path))
 		return RPC_DONE;
 	const char *dir = path ? path : r->rules_path;
-	struct rules *cand;
-	json_t *err;
-	int rc = candidate(r, dir, true, &cand, &err);
-	if (rc < 0) {
-		char msg[700];
-		snprintf(msg, sizeof msg, "rule pack check failed: %.600s",
-			 json_string_value(json_object_get(err, "error")));
-		rpc_error(c, rc == -ENOENT || rc == -ENOTDIR ? WIRE_INVALID_PARAMS : WIRE_SCRIPT_ERROR,
-			  msg, err);
+	struct rpc_call *k = rpc_call_keep(c);
+	if (!k) {
+		rpc_fail(c, -ENOMEM, NULL, NULL);
 		return RPC_DONE;
 	}
-	json_t *d = rules_describe(cand);
-	char *report = NULL;
-	int total = 0;
-	rules_test_report(cand, &report, &total); /* passed: candidate() ran them */
-	free(report);
-	rpc_result(c, json_pack("{s:b, s:s, s:s, s:i, s:O, s:O, s:b}", "ok", 1, "dir", dir,
-				"version", rules_version(cand), "tests", total, "files",
-				json_object_get(d, "files"), "measures", json_object_get(d, "measures"),
-				"live", strcmp(rules_version(cand), rules_version(r->rules)) == 0));
-	rules_free(cand);
-	return RPC_DONE;
+	int rc = cand_start(r, dir, true, k, check_checked, k);
+	if (rc < 0) {
+		rpc_fail(k, rc, rc == LIU_ELIMIT ? cand_busy : NULL, NULL);
+		rpc_call_free(k);
+	}
+	return RPC_ASYNC;
 }
 
 enum rpc_status rpc_m_rules_history(struct rpc_call *c)
@@ -291,12 +467,83 @@ enum rpc_status rpc_m_rules_history(struct rpc_call *c)
 	return RPC_DONE;
 }
 
+/* A rollback: the kept version is written out and checked like a reload,
+ * then the folder's own version is read (so that a restart keeps the
+ * rollback as long as nobody changed the folder since), then activation. */
+struct rollback {
+	struct rpc_call *call;  /* owned */
+	char *version, *dir;    /* owned */
+	char who[96];
+	struct rules *next;     /* the checked kept version, owned */
+};
+
+static void rollback_end(struct rollback *b, int rc, json_t *err)
+{
+	struct rpc *r = b->call->rpc;
+	r->reloading = false;
+	if (rc < 0) {
+		audit_refused(r, b->who, "rollback", b->dir, err);
+		char msg[700];
+		snprintf(msg, sizeof msg, "rollback refused, the current rules stay live: %.600s",
+			 json_string_value(json_object_get(err, "error")));
+		rpc_error(b->call, rc == LIU_ELIMIT ? WIRE_OVER_LIMIT : WIRE_SCRIPT_ERROR, msg, err);
+		rpc_call_free(b->call);
+	}
+	rules_free(b->next);
+	free(b->version);
+	free(b->dir);
+	free(b);
+}
+
+static void rollback_folder_read(struct rpc *r, int rc, struct rules *folder, json_t *info, void *ud)
+{
+	struct rollback *b = ud;
+	char fv[HASH_HEX] = "";
+	if (rc == 0)
+		snprintf(fv, sizeof fv, "%s", rules_version(folder));
+	rules_free(folder);
+	json_decref(info);
+	struct rules *next = b->next;
+	b->next = NULL;
+	b->call->method = "rules.rollback";
+	struct rpc_call *k = b->call;
+	char who[sizeof b->who];
+	memcpy(who, b->who, sizeof who);
+	rollback_end(b, 0, NULL);
+	rc = activate(r, next, who, "rollback", fv, reply_reload, k);
+	if (rc < 0)
+		reply_reload(k, rc, json_pack("{s:s}", "error", liu_strerror(rc)));
+}
+
+static void rollback_checked(struct rpc *r, int rc, struct rules *next, json_t *info, void *ud)
+{
+	struct rollback *b = ud;
+	if (rc == 0 && strcmp(rules_version(next), b->version) != 0) {
+		rules_free(next);
+		json_decref(info);
+		info = json_pack("{s:s}", "error", "the kept files do not hash to their version");
+		rc = -EIO;
+	}
+	if (rc < 0) {
+		rollback_end(b, rc, info);
+		return;
+	}
+	json_decref(info);
+	b->next = next;
+	if ((rc = cand_start(r, r->rules_path, false, NULL, rollback_folder_read, b)) < 0)
+		rollback_folder_read(r, rc, NULL, NULL, b);
+}
+
 enum rpc_status rpc_m_rules_rollback(struct rpc_call *c)
 {
 	struct rpc *r = c->rpc;
 	const char *prefix;
 	if (!rpc_param_str(c, "version", true, 64, &prefix))
 		return RPC_DONE;
+	if (r->reloading) {
+		rpc_error(c, WIRE_CONFLICT, "rollback refused: another reload is in progress", NULL);
+		return RPC_DONE;
+	}
 	char *version = NULL, *dir = NULL;
 	int rc = packs_find(r->d.store, prefix, &version);
 	if (rc < 0) {
@@ -314,55 +561,21 @@ enum rpc_status rpc_m_rules_rollback(struct rpc_call *c)
 		rpc_fail(c, rc, "the kept version could not be written out", NULL);
 		return RPC_DONE;
 	}
-	char who[96];
-	snprintf(who, sizeof who, "%s(uid=%u)", c->peer.user, (unsigned)c->peer.uid);
-	struct rules *next;
-	json_t *err;
-	/* Validated like a reload: tests included. */
-	rc = candidate(r, dir, true, &next, &err);
-	if (rc == 0 && strcmp(rules_version(next), version) != 0) {
-		rules_free(next);
-		err = json_pack("{s:s}", "error", "the kept files do not hash to their version");
-		rc = -EIO;
-	}
-	if (rc < 0) {
-		audit_refused(r, who, "rollback", dir, err);
-		char msg[700];
-		snprintf(msg, sizeof msg, "rollback refused, the current rules stay live: %.600s",
-			 json_string_value(json_object_get(err, "error")));
-		rpc_error(c, WIRE_SCRIPT_ERROR, msg, err);
+	struct rollback *b = calloc(1, sizeof *b);
+	if (!b || !(b->call = rpc_call_keep(c))) {
+		free(b);
 		free(version);
 		free(dir);
-		return RPC_DONE;
-	}
-	/* The folder's own version, so that a restart keeps the rollback as
-	 * long as nobody changed the folder since. */
-	struct rules *folder;
-	char fv[HASH_HEX] = "";
-	struct rules_opts o = opts_of(r->d.conf, false);
-	char *ferr = NULL;
-	if (rules_load(&folder, r->rules_path, &o, &ferr) == 0) {
-		snprintf(fv, sizeof fv, "%s", rules_version(folder));
-		rules_free(folder);
-	}
-	free(ferr);
-	struct rpc_call *k = rpc_call_keep(c);
-	free(version);
-	free(dir);
-	if (!k) {
-		rules_free(next);
 		rpc_fail(c, -ENOMEM, NULL, NULL);
 		return RPC_DONE;
 	}
-	k->method = "rules.rollback";
-	if (r->reloading) {
-		rules_free(next);
-		reply_reload(k, LIU_ECONFLICT, json_pack("{s:s}", "error", "another reload is in progress"));
-		return RPC_ASYNC;
-	}
-	rc = activate(r, next, who, "rollback", fv, reply_reload, k);
-	if (rc < 0)
-		reply_reload(k, rc, json_pack("{s:s}", "error", liu_strerror(rc)));
+	b->version = version;
+	b->dir = dir;
+	snprintf(b->who, sizeof b->who, "%s(uid=%u)", c->peer.user, (unsigned)c->peer.uid);
+	r->reloading = true;
+	/* Validated like a reload: tests included. */
+	if ((rc = cand_start(r, dir, true, b->call, rollback_checked, b)) < 0)
+		rollback_end(b, rc, json_pack("{s:s}", "error", rc == LIU_ELIMIT ? cand_busy : liu_strerror(rc)));
 	return RPC_ASYNC;
 }
 
@@ -544,6 +757,54 @@ static void diff_step(uv_timer_t *t)
 	uv_timer_start(&j->timer, diff_step, 0, 0);
 }
 
+struct diff_start {
+	struct rpc_call *call;  /* owned */
+	int64_t at;
+	char *path;             /* owned */
+};
+
+static void diff_loaded(struct rpc *r, int rc, struct rules *cand, json_t *info, void *ud)
+{
+	struct diff_start *ds = ud;
+	struct rpc_call *c = ds->call;
+	struct diff_job *j = NULL;
+	if (rc < 0) {
+		r->diffing = false;
+		char msg[700];
+		snprintf(msg, sizeof msg, "the candidate pack does not load: %.600s",
+			 json_string_value(json_object_get(info, "error")));
+		rpc_error(c, rc == -ENOENT || rc == -ENOTDIR ? WIRE_INVALID_PARAMS : WIRE_SCRIPT_ERROR,
+			  msg, info);
+		rpc_call_free(c);
+		goto out;
+	}
+	json_decref(info);
+	if (!(j = calloc(1, sizeof *j))) {
+		r->diffing = false;
+		rules_free(cand);
+		rpc_fail(c, -ENOMEM, NULL, NULL);
+		rpc_call_free(c);
+		goto out;
+	}
+	j->call = c;
+	j->r = r;
+	j->cand = cand;
+	j->gen = r->rules_gen;
+	j->at = ds->at;
+	j->t0 = clock_now_ms();
+	j->diffs = json_array();
+	j->live_dl = rules_deadlines(r->rules);
+	j->cand_dl = rules_deadlines(cand);
+	uv_timer_init(r->d.loop, &j->timer);
+	j->timer.data = j;
+	log_info("rules: diff started candidate=%.12s dir=%s by=%s", rules_version(cand), ds->path,
+		 c->peer.user);
+	uv_timer_start(&j->timer, diff_step, 0, 0);
+out:
+	free(ds->path);
+	free(ds);
+}
+
 enum rpc_status rpc_m_rules_diff(struct rpc_call *c)
 {
 	struct rpc *r = c->rpc;
@@ -555,37 +816,23 @@ enum rpc_status rpc_m_rules_diff(struct rpc_call *c)
 		rpc_error(c, WIRE_OVER_LIMIT, "a rules.diff is already running; try again when it ends", NULL);
 		return RPC_DONE;
 	}
-	struct rules *cand;
-	json_t *err;
-	int rc = candidate(r, path, false, &cand, &err);
-	if (rc < 0) {
-		char msg[700];
-		snprintf(msg, sizeof msg, "the candidate pack does not load: %.600s",
-			 json_string_value(json_object_get(err, "error")));
-		rpc_error(c, rc == -ENOENT || rc == -ENOTDIR ? WIRE_INVALID_PARAMS : WIRE_SCRIPT_ERROR,
-			  msg, err);
-		return RPC_DONE;
-	}
-	struct diff_job *j = calloc(1, sizeof *j);
-	if (!j || !(j->call = rpc_call_keep(c))) {
-		free(j);
-		rules_free(cand);
+	struct diff_start *ds = calloc(1, sizeof *ds);
+	if (!ds || !(ds->path = strdup(path)) || !(ds->call = rpc_call_keep(c))) {
+		if (ds)
+			free(ds->path);
+		free(ds);
 		rpc_fail(c, -ENOMEM, NULL, NULL);
 		return RPC_DONE;
 	}
-	j->r = r;
-	j->cand = cand;
-	j->gen = r->rules_gen;
-	j->at = at;
-	j->t0 = clock_now_ms();
-	j->diffs = json_array();
-	j->live_dl = rules_deadlines(r->rules);
-	j->cand_dl = rules_deadlines(cand);
-	uv_timer_init(r->d.loop, &j->timer);
-	j->timer.data = j;
+	ds->at = at;
 	r->diffing = true;
-	log_info("rules: diff started candidate=%.12s dir=%s by=%s", rules_version(cand), path,
-		 j->call->peer.user);
-	uv_timer_start(&j->timer, diff_step, 0, 0);
+	int rc = cand_start(r, path, false, ds->call, diff_loaded, ds);
+	if (rc < 0) {
+		r->diffing = false;
+		rpc_fail(ds->call, rc, rc == LIU_ELIMIT ? cand_busy : NULL, NULL);
+		rpc_call_free(ds->call);
+		free(ds->path);
+		free(ds);
+	}
 	return RPC_ASYNC;
 }

@@ -54,7 +54,7 @@ struct rules {
 	int factor;                /* budget multiplier of the call in progress */
 	bool killed;
 	char kill_why[64];         /* why the call in progress was killed */
-	atomic_bool cancelled;     /* rules_cancel(): set from another thread */
+	const atomic_bool *cancel; /* rules_opts.cancel until rules_end_check() */
 	int64_t total_deadline_ms; /* monotonic ms every call must end by (0: none) */
 	bool loading;              /* file()/csv() allowed */
 	struct rules_stats stats;
@@ -109,9 +109,10 @@ void rules_interrupt_all(void)
 	atomic_store(&interrupted, true);
 }
 
-void rules_cancel(struct rules *r)
+void rules_end_check(struct rules *r)
 {
-	atomic_store(&r->cancelled, true);
+	r->total_deadline_ms = 0;
+	r->cancel = NULL;
 }
 
 /* Why the call in progress must stop, or NULL while it may run on. */
@@ -119,11 +120,11 @@ static const char *over_budget(struct rules *r)
 {
 	if (atomic_load_explicit(&interrupted, memory_order_relaxed))
 		return "the daemon is stopping";
-	if (atomic_load_explicit(&r->cancelled, memory_order_relaxed))
+	if (r->cancel && atomic_load_explicit(r->cancel, memory_order_relaxed))
 		return "cancelled: the client hung up";
 	int64_t now = mono_ms();
 	if (r->total_deadline_ms && now > r->total_deadline_ms)
-		return "over the total time of the check";
+		return "over the total time allowed for a check";
 	if (r->instr > r->call_instr_limit || now > r->deadline_ms)
 		return "over its budget";
 	return NULL;
@@ -935,6 +936,9 @@ int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, 
 	r->mem_limit = o && o->mem_limit ? o->mem_limit : (size_t)256 << 20;
 	r->instr_limit = o && o->instr_limit ? o->instr_limit : 20000000;
 	r->time_limit_ms = o && o->time_limit_ms ? o->time_limit_ms : 1000;
+	if (o && o->total_ms > 0)
+		r->total_deadline_ms = mono_ms() + o->total_ms;
+	r->cancel = o ? o->cancel : NULL;
 
 	char *real = realpath(dir, NULL);
 	struct stat sb;

@@ -16,12 +16,15 @@
  * the memory cap.  An error or overrun fails that call with file:line and
  * leaves the state usable.
  *
- * Not thread-safe: one generation is used by one thread (the loop).
+ * Not thread-safe: one generation is used by one thread at a time.  A
+ * candidate is loaded and tested on a worker thread, then handed to the loop
+ * (rpc_rules.c); rules_interrupt_all() is the one call safe from anywhere.
  */
 #ifndef LIU_RULES_H
 #define LIU_RULES_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +36,12 @@ struct rules_opts {
 	uint64_t instr_limit;   /* VM instructions per call (0: 20 million) */
 	int time_limit_ms;      /* wall-clock per call (0: 1000 ms) */
 	bool load_tests;        /* also load tests/ *.lua (liud test, rules.check, reload) */
+	/* For a check (load and tests) that runs off the loop: the whole of it
+	 * ends within total_ms (0: no total), and when *cancel becomes true
+	 * (borrowed: must outlive the check; NULL: none).  Both end with
+	 * rules_end_check(). */
+	int total_ms;
+	const atomic_bool *cancel;
 };
 
 /*
@@ -49,10 +58,10 @@ void rules_free(struct rules *r);
  * thread and from a signal handler (one atomic store); for a clean stop that
  * must not wait for a long rule call. */
 void rules_interrupt_all(void);
-/* Makes every call of `r` in progress or to come end at its next budget
- * check ("cancelled").  Safe from another thread than the one using `r`:
- * a check that runs off the loop is cancelled so when its client hangs up. */
-void rules_cancel(struct rules *r);
+/* Ends the check's limits (rules_opts.total_ms, .cancel): from now on only
+ * the per-call budget applies.  Call before the pack goes live, on the
+ * thread that is to use it. */
+void rules_end_check(struct rules *r);
 
 /* The version: 64 hex digits of the content hash.  Borrowed: valid until
  * rules_free(). */

@@ -1,0 +1,158 @@
+#!/usr/bin/perl
+# Containment: whatever a pack does — a message handler that never ends, a
+# pack name that is a path, a file() that leaves the pack — the daemon
+# answers everyone else, ends the pack's code within its budget, writes
+# nothing outside its folders and stops on SIGTERM in time.  Each case is
+# what an outsider did to an earlier build.
+use strict;
+use warnings;
+use utf8;
+use Test::More;
+use lib 'tests/lib';
+use Liud;
+use File::Temp qw(tempdir);
+use IO::Socket::UNIX;
+use Time::HiRes qw(sleep time);
+use POSIX qw(:sys_wait_h);
+
+my $tmp = tempdir('liud-contain-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $bin = bin_dir();
+my $npack = 0;
+
+# A copy of the mini pack with `extra` appended to main.lua; without its
+# tests unless asked.
+sub pack_with {
+	my ($extra, %o) = @_;
+	my $dir = "$tmp/p" . ++$npack;
+	system('cp', '-r', 'tests/packs/mini', $dir) == 0 or die;
+	system('rm', '-rf', "$dir/tests") unless $o{tests};
+	open my $f, '>>:encoding(UTF-8)', "$dir/main.lua" or die;
+	print $f "\n$extra\n";
+	close $f;
+	return $dir;
+}
+
+# Runs a command with a time limit; returns (exit status, output, seconds).
+sub run_limited {
+	my ($limit, @cmd) = @_;
+	my $t = time;
+	my $pid = open(my $out, '-|') // die "fork: $!";
+	if (!$pid) {
+		open STDERR, '>&', \*STDOUT;
+		exec @cmd or exit 127;
+	}
+	local $SIG{ALRM} = sub { kill 'KILL', $pid };
+	alarm $limit;
+	my $text = do { local $/; <$out> } // '';
+	close $out;
+	alarm 0;
+	return ($?, $text, time - $t);
+}
+
+sub send_req {
+	my ($d, $method, $params) = @_;
+	my $s = $d->connect;
+	print $s json()->encode({ jsonrpc => '2.0', id => 1, method => $method, params => $params // {} }), "\n";
+	return $s;
+}
+
+sub read_reply {
+	my ($s, $limit) = @_;
+	my $line;
+	eval {
+		local $SIG{ALRM} = sub { die "timeout\n" };
+		alarm $limit;
+		$line = <$s>;
+		alarm 0;
+	};
+	alarm 0;
+	return defined $line && $line =~ /\S/ ? json()->decode($line) : undef;
+}
+
+# status from other connections while `s` waits; returns the slowest, or
+# undef when one was not answered within a second.
+sub others_answered {
+	my ($d, $s, $limit) = @_;
+	my $worst = 0;
+	my $end = time + $limit;
+	my $n = 0;
+	while (time < $end) {
+		my $t = time;
+		my $q = send_req($d, 'status');
+		my $r = read_reply($q, 1);
+		return undef unless $r && $r->{result};
+		$worst = time - $t if time - $t > $worst;
+		$n++;
+		last if IO::Select->new($s)->can_read(0.05);
+	}
+	return ($worst, $n);
+}
+use IO::Select;
+
+my $handler_loop = 'xpcall(function () while true do end end, function () while true do end end)';
+
+# --- 1. a message handler that never ends ---------------------------------------
+{
+	my $p = pack_with($handler_loop);
+	my ($st, $out, $secs) = run_limited(60, "$bin/liud", 'check', $p);
+	ok($st != 0 && $st != 9, 'liud check of a pack whose handler never ends returns, with an error');
+	like($out, qr/budget/, 'and says the budget stopped it') or diag($out);
+	($st, $out) = run_limited(60, "$bin/liud", 'test', $p);
+	ok($st != 0 && $st != 9, 'liud test returns too');
+
+	my $d = Liud::start_daemon(clock => '2024-06-01', rules => 'tests/packs/mini');
+	my $s = send_req($d, 'rules.check', { path => $p });
+	my ($worst, $n) = others_answered($d, $s, 30);
+	ok(defined $worst, 'other clients are answered while the check runs');
+	diag(sprintf('rules.check of a runaway handler: %d status calls meanwhile, slowest %.0f ms',
+		     $n // 0, 1000 * ($worst // 0)));
+	my $r = read_reply($s, 60);
+	is($r && $r->{error}{code}, -32005, 'the check ends in -32005');
+	like($r && $r->{error}{message}, qr/budget/, 'with the budget as its reason');
+
+	# The same inside a view's row, on a running daemon.
+	my $vp = pack_with(<<'LUA');
+view "runaway" { roles = { "agency" }, kind = "note", states = { "open" },
+  columns = { { id = "text", ja = "本文", en = "Text" } },
+  row = function (app)
+    xpcall(function () while true do end end, function () while true do end end)
+    return { text = app.text }
+  end }
+LUA
+	my $v = Liud::start_daemon(clock => '2024-06-01', rules => $vp);
+	$v->ok_call('act', { action => 'create', params => { text => 'x' } });
+	my $t = time;
+	$r = $v->call('view', { name => 'runaway' });
+	is($r->{error}{code}, -32005, 'a view row whose handler never ends: -32005');
+	like($r->{error}{message}, qr/budget/, 'over its budget');
+	ok($v->call('status')->{result}, 'and the daemon answers the next request');
+	diag(sprintf('the runaway view answered in %.2f s', time - $t));
+
+	# SIGTERM while a rule call runs for ever (a budget of ten minutes).
+	my $conf = "$tmp/long.conf";
+	open my $cf, '>', $conf or die;
+	print $cf "rule_budget = { instructions = 10000000000, time_ms = 600000 }\n";
+	close $cf;
+	my $lp = pack_with(<<'LUA');
+view "forever" { roles = { "agency" }, kind = "note", states = { "open" },
+  columns = { { id = "text", ja = "本文", en = "Text" } },
+  row = function (app) while true do end end }
+LUA
+	my $l = Liud::start_daemon(clock => '2024-06-01', rules => $lp, conf => $conf);
+	$l->ok_call('act', { action => 'create', params => { text => 'x' } });
+	my $ls = send_req($l, 'view', { name => 'forever' });
+	sleep 0.5;
+	$t = time;
+	kill 'TERM', $l->{pid};
+	my $gone = 0;
+	while (time - $t < 15) {
+		if (waitpid($l->{pid}, WNOHANG) == $l->{pid}) { $gone = 1; last }
+		sleep 0.05;
+	}
+	my $took = time - $t;
+	$l->{pid} = undef if $gone;
+	ok($gone && $took < 5, 'SIGTERM stops the daemon within 5 s while a rule call runs for ever');
+	diag(sprintf('stopped %.2f s after SIGTERM', $took));
+}
+
+done_testing();
