@@ -17,6 +17,7 @@ use JSON::PP;
 use Time::HiRes qw(time sleep);
 
 plan skip_all => 'needs root to create test users (CI runs as root)' if $> != 0;
+$SIG{PIPE} = 'IGNORE'; # a connection the daemon closed fails a test, not the script
 
 sub sh { system(@_) == 0 }
 sh('groupadd', '--system', 'liut-none') unless getgrnam('liut-none');
@@ -75,15 +76,15 @@ ok($st->{result}, 'root is served meanwhile');
 
 # --- the admin reserve -----------------------------------------------------------------
 my $agy = hold('liut-agy', 10);
-is($agy->{first}{open}, 6, 'another user gets only what is left for non-admin peers (24 - 8 - 10)');
+is($agy->{first}{open}, 5, 'another user gets only what is left for non-admin peers (24 - 8 - 10 - 1 of root)');
 like(join(' ', @{ $agy->{first}{messages} }), qr/admin_reserve/, 'the rest is refused naming the reserve')
 	or diag(encode_json($agy->{first}));
 my $r = as_call('liut-agy', 'status');
 is($r->{error}{code}, -32007, 'a new non-admin connection is refused while the reserve is all that is left');
 $r = $d->call('status');
 ok($r->{result}, 'root is served from the reserve') or diag(encode_json($r));
-is($r->{result}{connections}, 1 + 10 + 6 + 1, 'status counts the connections held');
-my @mine = map { $d->connect } 1 .. 6;
+is($r->{result}{connections}, 1 + 10 + 5 + 1, 'status counts the connections held');
+my @mine = map { $d->connect } 1 .. 7;
 $r = eval { $d->call('status') } // {};
 ok($r->{result}, 'admin may use every slot of the reserve');
 sleep 0.1; # the daemon has seen that call's connection close
@@ -107,10 +108,10 @@ like(join(' ', @{ $tr->{messages} }), qr/request_timeout_s/, 'each told which li
 {
 	my $s = $d->connect;
 	my $req = '{"jsonrpc":"2.0","id":7,"method":"status"}';
-	for my $c (split //, $req) { print $s $c; $s->flush; sleep 0.02 }
+	for my $c (unpack '(a16)*', $req) { print $s $c; $s->flush; sleep 0.1 }
 	print $s "\n";
 	my $l = <$s>;
-	like($l // '', qr/"id":7,"result"/, 'a request sent byte by byte within the timeout is answered');
+	like($l // '', qr/"id":7,"result"/, 'a request sent piece by piece within the timeout is answered');
 	close $s;
 }
 
