@@ -17,7 +17,8 @@
 #define ROLE_POLICY      0x2u
 #define ROLE_SECRETARIAT 0x4u
 #define ROLE_AGENCY      0x8u
-#define ROLE_ANY         0x10u /* pseudo-role of methods open to every peer */
+#define ROLE_ANY         0x10u /* pseudo-role of methods open to every peer holding a role */
+#define ROLE_NONE        0x20u /* pseudo-role of methods open to a peer holding none */
 
 struct auth;
 

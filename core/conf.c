@@ -28,7 +28,10 @@ void conf_defaults(struct conf *c)
 	c->roles = json_object();
 	c->request_bytes = 1u << 20;
 	c->connections = 1024;
+	c->connections_per_uid = 64;
+	c->admin_reserve = 16;
 	c->idle_timeout_s = 60;
+	c->request_timeout_s = 10;
 	c->rule_memory = 256u << 20;
 	c->rule_instructions = 20000000;
 	c->rule_time_ms = 1000;
@@ -136,6 +139,58 @@ static int check_roles(json_t *roles, const char *path, char **err)
 	return 0;
 }
 
+/* limits = { ... }: each key checked, then the reserve against the total. */
+static int load_limits(struct conf *c, json_t *lim, const char *path, char **err)
+{
+	struct {
+		const char *key;
+		long long min, max;
+		int *val;
+	} const keys[] = {
+		{ "connections", 1, 1000000, &c->connections },
+		{ "connections_per_uid", 1, 1000000, &c->connections_per_uid },
+		{ "admin_reserve", 0, 1000000, &c->admin_reserve },
+		{ "idle_timeout_s", 1, 86400 * 7, &c->idle_timeout_s },
+		{ "request_timeout_s", 1, 86400, &c->request_timeout_s },
+	};
+	const size_t nkeys = sizeof keys / sizeof keys[0];
+	const char *k;
+	json_t *v;
+	json_object_foreach(lim, k, v) {
+		bool known = strcmp(k, "request_bytes") == 0;
+		for (size_t i = 0; i < nkeys; i++)
+			known |= strcmp(k, keys[i].key) == 0;
+		if (!known) {
+			char what[96];
+			snprintf(what, sizeof what, "limits.%.80s", k);
+			*err = bad(path, what, "unknown limit (a typo?)");
+			return -EINVAL;
+		}
+	}
+	long long n;
+	int rc;
+	if ((rc = get_int(lim, "request_bytes", 1024, 1 << 30, &n, path, err)) < 0)
+		return rc;
+	if (rc == 0)
+		c->request_bytes = (size_t)n;
+	for (size_t i = 0; i < nkeys; i++) {
+		if ((rc = get_int(lim, keys[i].key, keys[i].min, keys[i].max, &n, path, err)) < 0)
+			return rc;
+		if (rc == 0)
+			*keys[i].val = (int)n;
+	}
+	/* A reserve as large as the total would leave nothing for anyone but
+	 * admin: say so at start rather than refuse every other peer. */
+	if (c->admin_reserve >= c->connections) {
+		char why[160];
+		snprintf(why, sizeof why, "%d must be less than limits.connections (%d); lower it or raise "
+			 "limits.connections", c->admin_reserve, c->connections);
+		*err = bad(path, "limits.admin_reserve", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int conf_load(struct conf *c, const char *path, char **err)
 {
 	json_t *o;
@@ -188,20 +243,8 @@ int conf_load(struct conf *c, const char *path, char **err)
 	}
 	long long n;
 	json_t *lim = json_object_get(o, "limits");
-	if (lim) {
-		if ((rc = get_int(lim, "request_bytes", 1024, 1 << 30, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->request_bytes = (size_t)n;
-		if ((rc = get_int(lim, "connections", 1, 1000000, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->connections = (int)n;
-		if ((rc = get_int(lim, "idle_timeout_s", 1, 86400 * 7, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->idle_timeout_s = (int)n;
-	}
+	if (lim && (rc = load_limits(c, lim, path, err)) < 0)
+		goto out;
 	json_t *rb = json_object_get(o, "rule_budget");
 	if (rb) {
 		if ((rc = get_int(rb, "memory_mib", 4, 65536, &n, path, err)) < 0)

@@ -22,7 +22,10 @@ struct conf {
 	/* limits */
 	size_t request_bytes;
 	int connections;
+	int connections_per_uid; /* a peer without admin: its uid's share */
+	int admin_reserve;      /* the last slots of `connections`, admin only */
 	int idle_timeout_s;
+	int request_timeout_s;  /* a request line begun must end within this */
 	/* rule budget */
 	size_t rule_memory;
 	uint64_t rule_instructions;

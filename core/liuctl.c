@@ -349,6 +349,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "daemon-user", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -358,12 +359,19 @@ int main(int argc, char **argv)
 	c.socket = getenv("LIUD_SOCKET");
 	if (!c.socket || !*c.socket)
 		c.socket = WIRE_DEFAULT_SOCKET;
+	const char *daemon_user = getenv("LIUCTL_DAEMON_USER"), *daemon_from = "$LIUCTL_DAEMON_USER";
+	if (daemon_user && !*daemon_user)
+		daemon_user = NULL;
 	int ch;
 	/* "+": stop at the command, whose own options come after it. */
-	while ((ch = getopt_long(argc, argv, "+s:jhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:u:jhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			c.socket = optarg;
+			break;
+		case 'u':
+			daemon_user = optarg;
+			daemon_from = "--daemon-user";
 			break;
 		case 'j':
 			c.json = true;
@@ -385,6 +393,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return ST_USAGE;
 	}
+	if (ctl_daemon_user(&c, daemon_user, daemon_from) != ST_OK)
+		return ST_USAGE;
 	/* A daemon that goes away mid-request must give us EPIPE to report,
 	 * not kill us silently. */
 	signal(SIGPIPE, SIG_IGN);

@@ -1,11 +1,13 @@
 /*
  * liuctl_call — the connection to the daemon: connect to the Unix socket,
- * send one JSON-RPC request line (built by the wire module), read the reply
- * line, and tell a result from an error reply; and print an error reply for
- * people, with its reasons in both languages.  Only one request is ever in
- * flight.  Depends on the wire module, jansson and libc.
+ * make sure the daemon is on the other end, send one JSON-RPC request line
+ * (built by the wire module), read the reply line, and tell a result from an
+ * error reply; and print an error reply for people, with its reasons in both
+ * languages.  Only one request is ever in flight.  Depends on the wire
+ * module, jansson and libc.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,69 @@
 #include <unistd.h>
 
 #include "liuctl_int.h"
+
+/* --- who is on the other end -------------------------------------------- */
+
+int ctl_daemon_user(struct ctl *c, const char *name, const char *from)
+{
+	c->daemon_known = false;
+	if (!name) {
+		struct passwd *pw = getpwnam("liud");
+		if (pw) {
+			c->daemon_uid = pw->pw_uid;
+			c->daemon_known = true;
+		}
+		return ST_OK;
+	}
+	char *end;
+	errno = 0;
+	unsigned long id = strtoul(name, &end, 10);
+	struct passwd *pw = NULL;
+	if (*name && !*end && errno == 0 && id == (uid_t)id) {
+		c->daemon_uid = (uid_t)id;
+	} else if ((pw = getpwnam(name))) {
+		c->daemon_uid = pw->pw_uid;
+	} else {
+		fprintf(stderr, "liuctl: %s: no such user on this machine: ", from);
+		put_text(stderr, name, false);
+		fputs("; give the user liud runs as, by name or uid\n", stderr);
+		return ST_USAGE;
+	}
+	c->daemon_known = true;
+	return ST_OK;
+}
+
+/*
+ * Whoever binds the socket path first answers on it: a squatter could tell
+ * us an audit chain holds, or read the params we send.  So the server must
+ * run as root, as the daemon user, or as ourselves (a daemon of our own in a
+ * checkout; a process of our own uid could impersonate us anyway), and this
+ * is checked before anything is sent.  The kernel gives the listener's
+ * credentials (SO_PEERCRED), which the other end cannot forge.
+ */
+static int check_peer(struct ctl *c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		fprintf(stderr, "liuctl: %s: cannot read the server's credentials: %s\n", c->socket,
+			strerror(errno));
+		return ST_CONNECT;
+	}
+	if (cred.uid == 0 || cred.uid == geteuid() || (c->daemon_known && cred.uid == c->daemon_uid))
+		return ST_OK;
+	struct passwd *pw = getpwuid(cred.uid);
+	fprintf(stderr, "liuctl: refusing %s: the server there runs as uid %u (%s), not as root or the "
+		"daemon user", c->socket, (unsigned)cred.uid, pw ? pw->pw_name : "no user name");
+	if (c->daemon_known) {
+		struct passwd *dpw = getpwuid(c->daemon_uid);
+		fprintf(stderr, " (uid %u%s%s)", (unsigned)c->daemon_uid, dpw ? " " : "",
+			dpw ? dpw->pw_name : "");
+	}
+	fputs("; someone else may have bound the socket path. If liud really runs as that user, "
+	      "say so with --daemon-user or $LIUCTL_DAEMON_USER\n", stderr);
+	return ST_CONNECT;
+}
 
 /* --- talking to the daemon ---------------------------------------------- */
 
@@ -43,6 +108,11 @@ static int ctl_connect(struct ctl *c)
 		goto err_socket;
 	}
 	c->fd = fd;
+	if (check_peer(c) != ST_OK) {
+		close(fd);
+		c->fd = -1;
+		return ST_CONNECT;
+	}
 	return ST_OK;
 err_socket:
 	close(fd);
@@ -121,8 +191,14 @@ int ctl_call(struct ctl *c, const char *method, json_t *params, json_t **out)
 	int rc = write_all(c->fd, line, strlen(line));
 	free(line);
 	json_t *reply = NULL;
-	if (rc == 0)
+	/* A daemon over its connection limits writes why and closes, maybe
+	 * before our request went out: read its reason all the same. */
+	if (rc == 0 || rc == -EPIPE || rc == -ECONNRESET) {
+		int wrc = rc;
 		rc = read_reply(c, &reply);
+		if (rc < 0 && wrc < 0)
+			rc = wrc;
+	}
 	if (rc < 0) {
 		fprintf(stderr, "liuctl: %s: %s\n", c->socket,
 			rc == -ECONNRESET ? "the daemon closed the connection before replying" :

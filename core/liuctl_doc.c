@@ -67,12 +67,16 @@ void cmd_usage(FILE *f, const struct cmd *cmd)
 
 void usage(FILE *f)
 {
-	fputs("usage: liuctl [--socket PATH] [--json] COMMAND [ARG ...]\n"
+	fputs("usage: liuctl [--socket PATH] [--daemon-user USER] [--json] COMMAND [ARG ...]\n"
 	      "\n"
 	      "The operator's client for liud: one command per method of its control socket.\n"
 	      "\n"
 	      "options:\n"
 	      "  -s, --socket PATH  the daemon's socket (default $LIUD_SOCKET, else " WIRE_DEFAULT_SOCKET ")\n"
+	      "  -u, --daemon-user USER\n"
+	      "                     the user liud runs as (default $LIUCTL_DAEMON_USER, else liud);\n"
+	      "                     a server on the socket running as anyone but root, this user\n"
+	      "                     or yourself is refused\n"
 	      "  -j, --json         print the raw JSON result instead of tables (also after COMMAND)\n"
 	      "  -h, --help         this text; `liuctl help COMMAND` or `COMMAND --help` for one\n"
 	      "  -V, --version      liuctl's version\n"
@@ -88,7 +92,7 @@ void usage(FILE *f)
 	      "key=value: the value is JSON if it parses (5, true, \"007\"), else a string.\n"
 	      "\n"
 	      "exit status: 0 ok, 1 error reply (printed on stderr), 2 usage,\n"
-	      "3 cannot reach the daemon or the connection broke.\n", f);
+	      "3 cannot reach the daemon, the server is not the daemon, or the connection broke.\n", f);
 }
 
 /* help [WORDS]: the usage of every command starting with those words (a
@@ -378,8 +382,8 @@ static const char *const completion_body[] = {
 	"\tfi",
 	"\t(( n > 0 )) || return 0",
 	"\tctl=(\"${w[0]/#\\~/$HOME}\")",
-	"\t# Global options come before the command; --socket is kept for the",
-	"\t# calls that ask the daemon for names.",
+	"\t# Global options come before the command; --socket and --daemon-user",
+	"\t# are kept for the calls that ask the daemon for names.",
 	"\tfor (( i = 1; i < n; i++ )); do",
 	"\t\tcase ${w[i]} in",
 	"\t\t-s|--socket)",
@@ -391,13 +395,21 @@ static const char *const completion_body[] = {
 	"\t\t\tctl+=(--socket \"${w[i+1]}\")",
 	"\t\t\t(( i++ )) ;;",
 	"\t\t--socket=*) ctl+=(\"${w[i]}\") ;;",
+	"\t\t-u|--daemon-user)",
+	"\t\t\tif (( i + 1 == n )); then",
+	"\t\t\t\tmapfile -t COMPREPLY < <(compgen -u -- \"$cur\")",
+	"\t\t\t\treturn 0",
+	"\t\t\tfi",
+	"\t\t\tctl+=(--daemon-user \"${w[i+1]}\")",
+	"\t\t\t(( i++ )) ;;",
+	"\t\t--daemon-user=*) ctl+=(\"${w[i]}\") ;;",
 	"\t\t-*) ;;",
 	"\t\t*) break ;;",
 	"\t\tesac",
 	"\tdone",
 	"\tif (( i == n )); then",
 	"\t\tif [[ $cur == -* ]]; then",
-	"\t\t\t_liuctl_reply '--socket --json --help --version'",
+	"\t\t\t_liuctl_reply '--socket --daemon-user --json --help --version'",
 	"\t\telse",
 	"\t\t\t_liuctl_reply \"$(_liuctl_sub '')\"",
 	"\t\tfi",

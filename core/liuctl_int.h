@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -110,6 +111,8 @@ extern const struct cmd ctl_commands[];
 struct ctl {
 	const char *socket; /* borrowed: argv or the environment */
 	bool json;          /* --json: print the raw result */
+	bool daemon_known;  /* daemon_uid is set (--daemon-user, or a user "liud") */
+	uid_t daemon_uid;   /* a server running as this uid is trusted, as root is */
 	int fd;             /* -1 until the first call */
 	long long id;       /* of the last request */
 	struct wire_buf in;
@@ -158,6 +161,10 @@ int usage_fail(const struct cmd *cmd, const char *fmt, ...);
  * ST_CONNECT after saying why on stderr.
  */
 int ctl_call(struct ctl *c, const char *method, json_t *params, json_t **out);
+/* Sets the daemon user from a name or a numeric uid (`name` NULL: the user
+ * "liud" if this machine has one, else none).  Returns ST_OK, or ST_USAGE
+ * after saying on stderr that `from` names no user. */
+int ctl_daemon_user(struct ctl *c, const char *name, const char *from);
 void ctl_close(struct ctl *c);
 /* An error reply on stderr: code, message, fields, reasons in both languages. */
 void print_error(const json_t *err);

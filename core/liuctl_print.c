@@ -99,18 +99,25 @@ int show_status(const struct args *a, json_t *r)
 	free(up);
 
 	json_t *rules = json_object_get(r, "rules");
-	char *ver = short_version(jstr(rules, "version"));
-	s = xasprintf("%s version %s, loaded %s", jstr_or(rules, "name", "?"),
-		      ver, jstr_or(rules, "loaded_at", "?"));
-	kv(&t, "rules", s);
-	free(s);
-	free(ver);
+	if (rules) {
+		char *ver = short_version(jstr(rules, "version"));
+		s = xasprintf("%s version %s, loaded %s", jstr_or(rules, "name", "?"),
+			      ver, jstr_or(rules, "loaded_at", "?"));
+		kv(&t, "rules", s);
+		free(s);
+		free(ver);
+	}
 
 	json_t *clock = json_object_get(r, "clock");
 	s = xasprintf("%s (%s)", jstr_or(clock, "now", "?"),
 		      jstr_or(clock, "mode", "?"));
 	kv(&t, "clock", s);
 	free(s);
+	/* A peer holding no role is told only the above. */
+	if (!rules && !json_object_get(r, "records")) {
+		kv(&t, "more", "only for peers holding a role");
+		goto out;
+	}
 
 	/* Counts by kind, one line each: "application: submitted 3, confirmed 1". */
 	json_t *records = json_object_get(r, "records");
@@ -209,6 +216,7 @@ int show_status(const struct args *a, json_t *r)
 		free(s);
 		free(b);
 	}
+out:
 	table_print(&t, stdout);
 	table_free(&t);
 	return ST_OK;

@@ -399,7 +399,10 @@ static int run(struct daemon *d)
 	struct server_opts sv = { .path = c->socket, .mode = c->socket_mode,
 				  .request_bytes = c->request_bytes,
 				  .max_connections = c->connections,
-				  .idle_timeout_s = c->idle_timeout_s };
+				  .per_uid = c->connections_per_uid,
+				  .admin_reserve = c->admin_reserve,
+				  .idle_timeout_s = c->idle_timeout_s,
+				  .request_timeout_s = c->request_timeout_s };
 	if ((rc = server_start(&d->server, d->loop, &sv, d->rpc, d->auth)) < 0) {
 		log_err("liud: cannot serve the socket path=%s error=\"%s\"", c->socket,
 			rc == -EADDRINUSE ? "a live daemon already answers on it" : liu_strerror(rc));

@@ -19,7 +19,9 @@
 /*
  * The method table of SPEC §4.  `roles` is who may call the method at all;
  * `act` and `view` then check the action's or view's own roles from the
- * pack.  `writes` marks methods whose reply waits for a commit: a read that
+ * pack.  A peer holding no role (anyone who can open the socket) gets only
+ * what ROLE_NONE opens: a minimal `status`, nothing of the pack's names or
+ * the records' counts.  `writes` marks methods whose reply waits for a commit: a read that
  * follows one on the same connection waits for it (read-your-writes).
  */
 static const struct method {
@@ -28,7 +30,7 @@ static const struct method {
 	unsigned roles;
 	bool writes;
 } methods[] = {
-	{ "status", rpc_m_status, ROLE_ANY, false },
+	{ "status", rpc_m_status, ROLE_ANY | ROLE_NONE, false },
 	{ "record.get", rpc_m_record_get, R_SEC_POL_ADM, false },
 	{ "record.list", rpc_m_record_list, R_SEC_POL_ADM, false },
 	{ "act", rpc_m_act, ROLE_ANY, true },
@@ -308,6 +310,14 @@ bool rpc_allow(struct rpc_call *c, const json_t *allowed, const char *what)
 
 /* --- dispatch ----------------------------------------------------------------- */
 
+/* Whether a peer holding `roles` may call `m` at all. */
+static bool method_open(const struct method *m, unsigned roles)
+{
+	if (roles == 0)
+		return m->roles & ROLE_NONE;
+	return (m->roles & ROLE_ANY) || (roles & m->roles);
+}
+
 static const struct method *find(const char *name)
 {
 	for (const struct method *m = methods; m->name; m++)
@@ -385,7 +395,7 @@ enum rpc_status rpc_handle(struct rpc *r, const struct auth_peer *peer, const ch
 		goto done;
 	}
 	c.params = params && json_is_object(params) ? json_incref(params) : json_object();
-	if (m->roles != ROLE_ANY && !(c.peer.roles & m->roles)) {
+	if (!method_open(m, c.peer.roles)) {
 		forbid(&c, c.method);
 		goto done;
 	}

@@ -20,7 +20,7 @@ struct slot;
 
 struct conn {
 	uv_pipe_t pipe;           /* first: handles are cast back to the conn */
-	uv_timer_t idle;
+	uv_timer_t timer;         /* the idle or the request timeout, see timer_cb */
 	uv_shutdown_t shutdown;   /* ends the connection after its last reply */
 	struct server *srv;
 	struct wire_buf in;
@@ -30,6 +30,8 @@ struct conn {
 	char *held;               /* a read waiting for this connection's writes */
 	size_t held_len;
 	int open_handles;
+	uint64_t active_at;       /* loop ms: the last line taken or reply written */
+	uint64_t line_since;      /* loop ms: a request line begun then (0: none) */
 	bool reading, eof, closing, paused_for_writes, finishing;
 	struct conn *prev, *next;
 };
@@ -51,6 +53,8 @@ struct server {
 	char *path;
 	struct conn *conns;
 	size_t nconns;
+	uint64_t refused;         /* refusals not yet logged */
+	uint64_t refused_logged;  /* loop ms of the last refusal logged */
 	bool stopping;
 };
 
@@ -58,6 +62,7 @@ static void conn_close(struct conn *c);
 static void conn_finish(struct conn *c);
 static void process(struct conn *c);
 static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf);
+static void timer_cb(uv_timer_t *t);
 
 size_t server_connections(void *ud)
 {
@@ -119,6 +124,7 @@ static void flush(struct conn *c)
 		}
 		if (n == 0)
 			continue;
+		c->active_at = uv_now(c->srv->loop);
 		struct wreq *w = malloc(sizeof *w + n * sizeof w->lines[0]);
 		if (w) {
 			w->conn = c;
@@ -223,6 +229,23 @@ static void handle_line(struct conn *c, char *line, size_t len)
 	}
 }
 
+/*
+ * Starts the request timeout when bytes of a line are held and none were
+ * before.  The clock starts at a line's first byte and stops at its end, not
+ * at each byte: a client trickling a byte at a time (or a line that never
+ * ends) would otherwise hold its connection for ever.
+ */
+static void watch_line(struct conn *c)
+{
+	bool in_line = wire_buf_pending(&c->in) > 0 || c->in.skipping;
+	if (!in_line) {
+		c->line_since = 0;
+	} else if (c->line_since == 0) {
+		c->line_since = uv_now(c->srv->loop);
+		uv_timer_start(&c->timer, timer_cb, (uint64_t)c->srv->o.request_timeout_s * 1000, 0);
+	}
+}
+
 /* Handles the complete lines held, in order, until one must wait. */
 static void process(struct conn *c)
 {
@@ -258,11 +281,15 @@ static void process(struct conn *c)
 				 (unsigned)c->peer.uid, (int)c->peer.pid, c->srv->o.request_bytes);
 			continue;
 		}
+		/* A line ended: whatever follows begins a new request. */
+		c->active_at = uv_now(c->srv->loop);
+		c->line_since = 0;
 		if (len == 0)
 			continue; /* blank lines are keep-alives */
 		handle_line(c, line, len);
 	}
 	if (!c->closing) {
+		watch_line(c);
 		flush(c);
 		/* Reading resumes only when nothing is held back. */
 		bool want = !c->held && !c->paused_for_writes && !c->eof;
@@ -294,7 +321,6 @@ static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 			conn_finish(c);
 		return;
 	}
-	uv_timer_again(&c->idle);
 	if (wire_buf_append(&c->in, buf->base, (size_t)n) < 0) {
 		conn_close(c);
 		return;
@@ -304,14 +330,71 @@ static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 
 /* --- connections ---------------------------------------------------------- */
 
-static void idle_cb(uv_timer_t *t)
+/* A request line begun and not ended in time: the peer is told which limit
+ * closed it, then the connection ends. */
+static void request_timeout(struct conn *c)
+{
+	struct server *s = c->srv;
+	log_warn("server: request timeout, connection closed peer_uid=%u peer_user=%s peer_pid=%d "
+		 "limit_s=%d bytes=%zu",
+		 (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, s->o.request_timeout_s,
+		 wire_buf_pending(&c->in));
+	struct slot *sl = slot_new(c);
+	char msg[200];
+	snprintf(msg, sizeof msg, "request not completed within %d s (limit request_timeout_s); "
+		 "send each request as one line, ended by a newline", s->o.request_timeout_s);
+	if (!sl || !(sl->line = rpc_error_line(WIRE_OVER_LIMIT, msg, &sl->len))) {
+		conn_close(c);
+		return;
+	}
+	sl->ready = true;
+	if (c->reading) {
+		uv_read_stop((uv_stream_t *)&c->pipe);
+		c->reading = false;
+	}
+	c->eof = true; /* nothing more is read: flush() ends the connection */
+	flush(c);
+}
+
+/*
+ * The connection's one timer, re-armed for whichever timeout applies now: the
+ * request timeout while a line is begun, else the idle timeout.  Deadlines
+ * move without touching the timer (a line ends, a reply is written); it
+ * fires, finds its deadline later, and sleeps again.
+ */
+static void timer_cb(uv_timer_t *t)
 {
 	struct conn *c = t->data;
-	/* A connection waiting for its own writes is not idle. */
-	if (c->head || c->held)
+	struct server *s = c->srv;
+	uint64_t now = uv_now(s->loop);
+	uint64_t idle = (uint64_t)s->o.idle_timeout_s * 1000;
+	uint64_t req = (uint64_t)s->o.request_timeout_s * 1000;
+	if (c->finishing) {
+		/* Its last replies were not taken in a whole period: the peer
+		 * does not read.  Close without them. */
+		conn_close(c);
 		return;
-	log_debug("server: idle connection closed peer_pid=%d", (int)c->peer.pid);
-	conn_close(c);
+	}
+	if (c->head || c->held || c->async > 0) {
+		/* Waiting for its own replies (a commit, a backup): the wait is
+		 * the daemon's, not the peer's; count from now. */
+		c->active_at = now;
+		if (c->line_since)
+			c->line_since = now;
+	}
+	/* A peer that does not read its replies was stopped being read: the
+	 * line it was sending is not late, the connection may be idle. */
+	bool in_line = c->line_since && !c->paused_for_writes;
+	uint64_t due = in_line ? c->line_since + req : c->active_at + idle;
+	if (now < due) {
+		uv_timer_start(t, timer_cb, due - now, 0);
+	} else if (in_line) {
+		request_timeout(c);
+	} else {
+		log_debug("server: idle connection closed peer_uid=%u peer_pid=%d", (unsigned)c->peer.uid,
+			  (int)c->peer.pid);
+		conn_close(c);
+	}
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -363,6 +446,8 @@ static void conn_finish(struct conn *c)
 	if (c->closing || c->finishing)
 		return;
 	c->finishing = true;
+	/* A peer gets one idle period to take its last replies. */
+	uv_timer_start(&c->timer, timer_cb, (uint64_t)c->srv->o.idle_timeout_s * 1000, 0);
 	c->shutdown.data = c;
 	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->pipe, shutdown_cb) < 0)
 		conn_close(c);
@@ -373,9 +458,15 @@ static void conn_close(struct conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
-	uv_timer_stop(&c->idle);
-	uv_close((uv_handle_t *)&c->idle, handle_closed);
+	uv_timer_stop(&c->timer);
+	uv_close((uv_handle_t *)&c->timer, handle_closed);
 	uv_close((uv_handle_t *)&c->pipe, handle_closed);
+}
+
+/* Frees a connection that never joined the list (refused, or no peer). */
+static void conn_free(uv_handle_t *h)
+{
+	free(h->data);
 }
 
 static void refuse_cb(uv_write_t *req, int status)
@@ -383,39 +474,76 @@ static void refuse_cb(uv_write_t *req, int status)
 	(void)status;
 	struct wreq *w = (struct wreq *)req;
 	free(w->lines[0]);
-	uv_close((uv_handle_t *)req->handle, (uv_close_cb)free);
+	uv_close((uv_handle_t *)req->handle, conn_free);
 	free(w);
 }
 
-/* Over the connection limit: the client is told why, then closed. */
-static void refuse(struct server *s)
+/*
+ * Whether `p` may open one more connection.  Returns NULL, or the name of the
+ * limit that refuses it with `why` (for the peer) filled in.  Admin is held
+ * only by the total: the reserve is for it, and an operator who must look at
+ * a daemon under a flood is the last one to lock out.
+ */
+static const char *admit(const struct server *s, const struct auth_peer *p, char *why, size_t n)
 {
-	uv_pipe_t *p = malloc(sizeof *p);
-	if (!p || uv_pipe_init(s->loop, p, 0) < 0) {
-		free(p);
-		return;
+	size_t max = (size_t)s->o.max_connections;
+	if (s->nconns >= max) {
+		snprintf(why, n, "too many connections: all %zu are in use (limit limits.connections); "
+			 "try again later, or raise limits.connections", max);
+		return "connections";
 	}
-	if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)p) < 0) {
-		uv_close((uv_handle_t *)p, (uv_close_cb)free);
-		return;
+	if (p->roles & ROLE_ADMIN)
+		return NULL;
+	if (s->nconns >= max - (size_t)s->o.admin_reserve) {
+		snprintf(why, n, "too many connections: the last %d of %zu are kept for admin "
+			 "(limit limits.admin_reserve); try again later", s->o.admin_reserve, max);
+		return "admin_reserve";
 	}
-	log_warn("server: connection refused, limit reached connections=%zu", s->nconns);
+	/* A walk of at most limits.connections entries, once per accept: less
+	 * to get wrong than a table of counts kept beside the list. */
+	size_t mine = 0;
+	for (const struct conn *c = s->conns; c; c = c->next)
+		mine += c->peer.uid == p->uid;
+	if (mine >= (size_t)s->o.per_uid) {
+		snprintf(why, n, "too many connections from user %s: %zu open (limit "
+			 "limits.connections_per_uid); close some, or ask to raise "
+			 "limits.connections_per_uid", p->user, mine);
+		return "connections_per_uid";
+	}
+	return NULL;
+}
+
+/* Over a limit: the client is told why in one error line, then closed. */
+static void refuse(struct server *s, struct conn *c, const char *limit, const char *why)
+{
+	/* A peer may connect in a loop: one log line a second says how many. */
+	uint64_t now = uv_now(s->loop);
+	s->refused++;
+	if (s->refused_logged == 0 || now - s->refused_logged >= 1000) {
+		log_warn("server: connection refused peer_uid=%u peer_user=%s peer_pid=%d limit=%s "
+			 "connections=%zu refused=%llu",
+			 (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, limit, s->nconns,
+			 (unsigned long long)s->refused);
+		s->refused = 0;
+		s->refused_logged = now ? now : 1;
+	}
 	struct wreq *w = malloc(sizeof *w + sizeof w->lines[0]);
 	size_t len = 0;
-	char *line = rpc_error_line(WIRE_OVER_LIMIT, "too many connections (limit connections)", &len);
+	char *line = rpc_error_line(WIRE_OVER_LIMIT, why, &len);
 	if (!w || !line) {
 		free(w);
 		free(line);
-		uv_close((uv_handle_t *)p, (uv_close_cb)free);
+		uv_close((uv_handle_t *)&c->pipe, conn_free);
 		return;
 	}
+	w->conn = c;
 	w->n = 1;
 	w->lines[0] = line;
 	uv_buf_t b = uv_buf_init(line, (unsigned)len);
-	if (uv_write(&w->req, (uv_stream_t *)p, &b, 1, refuse_cb) < 0) {
+	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, refuse_cb) < 0) {
 		free(line);
 		free(w);
-		uv_close((uv_handle_t *)p, (uv_close_cb)free);
+		uv_close((uv_handle_t *)&c->pipe, conn_free);
 	}
 }
 
@@ -430,10 +558,6 @@ static void accept_cb(uv_stream_t *ls, int status)
 	}
 	if (s->stopping)
 		return;
-	if (s->nconns >= (size_t)s->o.max_connections) {
-		refuse(s);
-		return;
-	}
 	struct conn *c = calloc(1, sizeof *c);
 	if (!c)
 		return;
@@ -441,18 +565,24 @@ static void accept_cb(uv_stream_t *ls, int status)
 	uv_pipe_init(s->loop, &c->pipe, 0);
 	c->pipe.data = c;
 	if (uv_accept(ls, (uv_stream_t *)&c->pipe) < 0) {
-		c->open_handles = 1;
-		c->closing = true;
-		s->nconns++;
-		c->next = s->conns;
-		if (s->conns)
-			s->conns->prev = c;
-		s->conns = c;
-		uv_close((uv_handle_t *)&c->pipe, handle_closed);
+		uv_close((uv_handle_t *)&c->pipe, conn_free);
 		return;
 	}
-	uv_timer_init(s->loop, &c->idle);
-	c->idle.data = c;
+	/* Who it is decides which limits apply: credentials first. */
+	uv_os_fd_t fd;
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0 || auth_peer(s->auth, fd, &c->peer) < 0) {
+		log_warn("server: no peer credentials, connection closed");
+		uv_close((uv_handle_t *)&c->pipe, conn_free);
+		return;
+	}
+	char why[300];
+	const char *limit = admit(s, &c->peer, why, sizeof why);
+	if (limit) {
+		refuse(s, c, limit, why);
+		return;
+	}
+	uv_timer_init(s->loop, &c->timer);
+	c->timer.data = c;
 	c->open_handles = 2;
 	c->next = s->conns;
 	if (s->conns)
@@ -460,16 +590,10 @@ static void accept_cb(uv_stream_t *ls, int status)
 	s->conns = c;
 	s->nconns++;
 	wire_buf_init(&c->in, s->o.request_bytes);
-	uv_os_fd_t fd;
-	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0 || auth_peer(s->auth, fd, &c->peer) < 0) {
-		log_warn("server: no peer credentials, connection closed");
-		conn_close(c);
-		return;
-	}
 	log_debug("server: connected peer_uid=%u peer_user=%s peer_pid=%d roles=0x%x",
 		  (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, c->peer.roles);
-	uint64_t ms = (uint64_t)s->o.idle_timeout_s * 1000;
-	uv_timer_start(&c->idle, idle_cb, ms, ms);
+	c->active_at = uv_now(s->loop);
+	uv_timer_start(&c->timer, timer_cb, (uint64_t)s->o.idle_timeout_s * 1000, 0);
 	process(c);
 }
 

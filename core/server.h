@@ -8,6 +8,13 @@
  * umask in a directory only the daemon writes, then set the configured mode.
  * Peer credentials are read once at accept; the roles are fixed for the
  * life of the connection.
+ *
+ * Containment: no peer may take the socket from the others.  A peer without
+ * admin holds at most per_uid connections, and all of them together leave
+ * the last admin_reserve slots to admin, so an operator can always get in to
+ * see what is going on.  A connection that has begun a request line must end
+ * it within request_timeout_s (a client trickling a byte at a time holds no
+ * slot for long); one silent between requests is closed after idle_timeout_s.
  */
 #ifndef LIU_SERVER_H
 #define LIU_SERVER_H
@@ -26,7 +33,10 @@ struct server_opts {
 	mode_t mode;
 	size_t request_bytes;
 	int max_connections;
-	int idle_timeout_s;
+	int per_uid;           /* connections of one uid, for peers without admin */
+	int admin_reserve;     /* the last slots of max_connections: admin only */
+	int idle_timeout_s;    /* between requests */
+	int request_timeout_s; /* from a request line's first byte to its end */
 };
 
 /* Whether a live daemon answers on `path` (1) or not (0): checked before

@@ -121,8 +121,8 @@ _liuctl_line()
 	fi
 	(( n > 0 )) || return 0
 	ctl=("${w[0]/#\~/$HOME}")
-	# Global options come before the command; --socket is kept for the
-	# calls that ask the daemon for names.
+	# Global options come before the command; --socket and --daemon-user
+	# are kept for the calls that ask the daemon for names.
 	for (( i = 1; i < n; i++ )); do
 		case ${w[i]} in
 		-s|--socket)
@@ -134,13 +134,21 @@ _liuctl_line()
 			ctl+=(--socket "${w[i+1]}")
 			(( i++ )) ;;
 		--socket=*) ctl+=("${w[i]}") ;;
+		-u|--daemon-user)
+			if (( i + 1 == n )); then
+				mapfile -t COMPREPLY < <(compgen -u -- "$cur")
+				return 0
+			fi
+			ctl+=(--daemon-user "${w[i+1]}")
+			(( i++ )) ;;
+		--daemon-user=*) ctl+=("${w[i]}") ;;
 		-*) ;;
 		*) break ;;
 		esac
 	done
 	if (( i == n )); then
 		if [[ $cur == -* ]]; then
-			_liuctl_reply '--socket --json --help --version'
+			_liuctl_reply '--socket --daemon-user --json --help --version'
 		else
 			_liuctl_reply "$(_liuctl_sub '')"
 		fi

@@ -6,6 +6,9 @@ use strict;
 use warnings;
 use IO::Socket::UNIX;
 my ($sock, $method, $params) = @ARGV;
+# A daemon that refuses the connection writes its reason and closes, maybe
+# before the request is sent: the write then fails, the reason is still read.
+$SIG{PIPE} = 'IGNORE';
 my $s = IO::Socket::UNIX->new(Peer => $sock, Type => SOCK_STREAM) or do { print qq({"connect_error":"$!"}\n); exit 3 };
 print $s qq({"jsonrpc":"2.0","id":1,"method":"$method") . (defined $params ? qq(,"params":$params) : '') . "}\n";
 my $line = <$s>;
