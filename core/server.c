@@ -254,8 +254,9 @@ static void process(struct conn *c)
 				 c->srv->o.request_bytes);
 			s->line = rpc_error_line(WIRE_OVER_LIMIT, msg, &s->len);
 			s->ready = true;
-			log_warn("server: request over the limit peer_uid=%u peer_pid=%d limit=%zu",
-				 (unsigned)c->peer.uid, (int)c->peer.pid, c->srv->o.request_bytes);
+			log_limited(LOG_KIND_OVERSIZE, LOG_WARN,
+				    "server: request over the limit peer_uid=%u peer_pid=%d limit=%zu",
+				    (unsigned)c->peer.uid, (int)c->peer.pid, c->srv->o.request_bytes);
 			continue;
 		}
 		if (len == 0)
@@ -399,7 +400,8 @@ static void refuse(struct server *s)
 		uv_close((uv_handle_t *)p, (uv_close_cb)free);
 		return;
 	}
-	log_warn("server: connection refused, limit reached connections=%zu", s->nconns);
+	log_limited(LOG_KIND_REFUSED_CONNECTION, LOG_WARN,
+		    "server: connection refused, limit reached connections=%zu", s->nconns);
 	struct wreq *w = malloc(sizeof *w + sizeof w->lines[0]);
 	size_t len = 0;
 	char *line = rpc_error_line(WIRE_OVER_LIMIT, "too many connections (limit connections)", &len);
@@ -425,7 +427,8 @@ static void accept_cb(uv_stream_t *ls, int status)
 	if (status < 0) {
 		/* EMFILE: libuv keeps a spare descriptor to accept-and-close with,
 		 * so a flood cannot spin the loop. */
-		log_warn("server: accept failed error=\"%s\"", uv_strerror(status));
+		log_limited(LOG_KIND_REFUSED_CONNECTION, LOG_WARN, "server: accept failed error=\"%s\"",
+			    uv_strerror(status));
 		return;
 	}
 	if (s->stopping)
@@ -462,7 +465,8 @@ static void accept_cb(uv_stream_t *ls, int status)
 	wire_buf_init(&c->in, s->o.request_bytes);
 	uv_os_fd_t fd;
 	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0 || auth_peer(s->auth, fd, &c->peer) < 0) {
-		log_warn("server: no peer credentials, connection closed");
+		log_limited(LOG_KIND_REFUSED_CONNECTION, LOG_WARN,
+			    "server: no peer credentials, connection closed");
 		conn_close(c);
 		return;
 	}
