@@ -856,9 +856,10 @@ static void csv_cell(FILE *f, json_t *v)
 		text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 		s = text ? text : "";
 	}
-	/* RFC 4180 quoting; a leading = + - @ is quoted and prefixed with ' so
-	 * that a spreadsheet never runs it as a formula. */
-	bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+	/* RFC 4180 quoting; a leading = + - @, TAB or CR (OWASP's list: a
+	 * spreadsheet skips the blank and runs what follows) is quoted and
+	 * prefixed with ' so that a spreadsheet never runs it as a formula. */
+	bool formula = s[0] && strchr("=+-@\t\r", s[0]);
 	if (formula || strpbrk(s, ",\"\r\n")) {
 		fputc('"', f);
 		if (formula)
