@@ -24,6 +24,8 @@ void conf_defaults(struct conf *c)
 	conf_set(&c->db, "var/db");
 	conf_set(&c->rules, "rules/ismap-liu");
 	conf_set(&c->log_level, "info");
+	c->log_per_s = 20;
+	c->log_burst = 100;
 	c->socket_mode = 0660;
 	c->roles = json_object();
 	c->request_bytes = 1u << 20;
@@ -199,7 +201,7 @@ int conf_load(struct conf *c, const char *path, char **err)
 		return rc;
 	static const char *const known[] = { "socket", "db", "rules", "socket_mode", "roles",
 					     "limits", "log_level", "rule_budget", "storage",
-					     "rules_watch", NULL };
+					     "rules_watch", "log_rate", NULL };
 	const char *k;
 	json_t *v;
 	json_object_foreach(o, k, v) {
@@ -245,6 +247,17 @@ int conf_load(struct conf *c, const char *path, char **err)
 	json_t *lim = json_object_get(o, "limits");
 	if (lim && (rc = load_limits(c, lim, path, err)) < 0)
 		goto out;
+	json_t *lr = json_object_get(o, "log_rate");
+	if (lr) {
+		if ((rc = get_int(lr, "lines_per_s", 0, 1000000, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->log_per_s = (unsigned)n;
+		if ((rc = get_int(lr, "burst", 1, 1000000, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->log_burst = (unsigned)n;
+	}
 	json_t *rb = json_object_get(o, "rule_budget");
 	if (rb) {
 		if ((rc = get_int(rb, "memory_mib", 4, 65536, &n, path, err)) < 0)

@@ -17,6 +17,8 @@ struct conf {
 	char *db;
 	char *rules;
 	char *log_level;
+	unsigned log_per_s;     /* rate-limited log lines (log.h): a second, 0: no limit */
+	unsigned log_burst;     /* ... and at once */
 	mode_t socket_mode;
 	json_t *roles;          /* owned: {role: {users:[...], groups:[...]}} */
 	/* limits */

@@ -314,9 +314,10 @@ void csv_cell(FILE *f, const char *s)
 /* --- data and cells -------------------------------------------------------------- */
 
 /* The first characters that make a text cell need the ' escape: a
- * spreadsheet would run = + - @ as a formula, and { [ would read back as
- * JSON; ' itself, so that the escape can be told from text. */
-static const char text_escaped[] = "=+-@'{[";
+ * spreadsheet would run = + - @ as a formula, and TAB or CR before one
+ * (OWASP's list), and { [ would read back as JSON; ' itself, so that the
+ * escape can be told from text. */
+static const char text_escaped[] = "=+-@\t\r'{[";
 
 char *cell_of_value(const json_t *v, bool *exact)
 {

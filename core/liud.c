@@ -435,6 +435,7 @@ static int run(struct daemon *d)
 	snprintf(status, sizeof status, "serving; rules %.12s", rules_version(rpc_rules(d->rpc)));
 	notify_ready(status);
 	uv_run(d->loop, UV_RUN_DEFAULT);
+	log_flush_suppressed();
 	log_info("liud: stopped");
 	rpc_free(d->rpc);
 	ledger_close(d->ledger);
@@ -526,6 +527,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level(lvl);
+	log_set_rate(d.conf.log_per_s, d.conf.log_burst);
 	if (tclock) {
 		int64_t t;
 		struct clock_why why;

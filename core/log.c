@@ -2,10 +2,12 @@
 #include "log.h"
 
 #include <errno.h>
-#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/types.h>
 #include <time.h>
 
 static enum log_level log_level = LOG_INFO;
@@ -23,12 +25,297 @@ int log_parse_level(const char *s, enum log_level *out)
 	return -EINVAL;
 }
 
-void log_msg(enum log_level lvl, const char *fmt, ...)
+/* --- escaping ------------------------------------------------------------------ */
+
+/* Output into a fixed buffer: what does not fit is dropped, the buffer is
+ * always terminated (cap >= 1). */
+struct log_out {
+	char *p;
+	size_t n, cap;
+};
+
+static void out_put(struct log_out *o, const char *s, size_t len)
 {
-	if (lvl > log_level)
+	size_t room = o->cap - 1 - o->n;
+	if (len > room)
+		len = room;
+	memcpy(o->p + o->n, s, len);
+	o->n += len;
+	o->p[o->n] = '\0';
+}
+
+static void out_ch(struct log_out *o, char c) { out_put(o, &c, 1); }
+
+/* Where a %s stands in the format, which decides how its value is written. */
+enum log_ctx {
+	CTX_TEXT,   /* in the message: escaped */
+	CTX_QUOTED, /* after `="`: escaped, `"` too */
+	CTX_BARE,   /* after `=`: escaped, and quoted when it would end the field */
+};
+
+/* The length of the well-formed UTF-8 sequence at s (at most len bytes)
+ * with *cp its code point, or 0 when the bytes are not one (overlong,
+ * surrogate, cut short, past U+10FFFF). */
+static size_t utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	unsigned char c = s[0];
+	size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+	if (c >= 0xF5 || n == 0 || n > len)
+		return 0;
+	uint32_t v = c & (0x7F >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3F);
+	}
+	if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) || v > 0x10FFFF ||
+	    (v >= 0xD800 && v <= 0xDFFF))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+/* Code points that would let text rewrite how a line reads: C1 controls
+ * (U+0085 is a newline to some readers), bidirectional controls (U+202E
+ * makes "evil" display as "live"), line and paragraph separators. */
+static bool cp_unsafe(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9F) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
+	       (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Writes s[0..len) escaped for `ctx`. */
+static void out_escaped(struct log_out *o, const char *s, size_t len, enum log_ctx ctx)
+{
+	if (ctx == CTX_BARE) {
+		if (len == 0 || memchr(s, ' ', len) || memchr(s, '"', len)) {
+			out_ch(o, '"');
+			out_escaped(o, s, len, CTX_QUOTED);
+			out_ch(o, '"');
+			return;
+		}
+	}
+	const unsigned char *u = (const unsigned char *)s;
+	char esc[16];
+	size_t i = 0;
+	while (i < len) {
+		size_t run = i; /* plain bytes go out in one copy */
+		while (run < len && u[run] >= 0x20 && u[run] < 0x7F && u[run] != '\\' &&
+		       !(u[run] == '"' && ctx == CTX_QUOTED))
+			run++;
+		out_put(o, s + i, run - i);
+		if ((i = run) >= len)
+			break;
+		uint32_t cp;
+		size_t n = u[i] >= 0x80 ? utf8_seq(u + i, len - i, &cp) : 0;
+		if (u[i] == '\\' || u[i] == '"') {
+			esc[0] = '\\';
+			esc[1] = (char)u[i];
+			out_put(o, esc, 2);
+			n = 1;
+		} else if (n == 0) { /* C0, DEL, or a byte that is not UTF-8 */
+			snprintf(esc, sizeof esc, "\\x%02X", u[i]);
+			out_put(o, esc, 4);
+			n = 1;
+		} else if (cp_unsafe(cp)) {
+			snprintf(esc, sizeof esc, "\\u%04X", (unsigned)cp);
+			out_put(o, esc, 6);
+		} else {
+			out_put(o, s + i, n);
+		}
+		i += n;
+	}
+}
+
+/* The length of s cut to `max` bytes, backed off so that a UTF-8 sequence
+ * is not cut in two (a %.300s of Japanese text). */
+static size_t cut_utf8(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+	if (n < max || s[n] == '\0')
+		return n;
+	size_t k = n;
+	while (k > 0 && n - k < 3 && ((unsigned char)s[k - 1] & 0xC0) == 0x80)
+		k--;
+	if (k > 0 && (unsigned char)s[k - 1] >= 0xC0) {
+		unsigned char c = (unsigned char)s[k - 1];
+		size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+		if (n - (k - 1) < want)
+			return k - 1;
+	}
+	return n;
+}
+
+/* --- formatting -------------------------------------------------------------------- */
+
+/* One conversion spec, parsed. */
+struct log_spec {
+	char flags[8];
+	int width, prec;   /* -1: none */
+	char len[3];       /* hh h l ll z j t L */
+	char conv;
+};
+
+/* Parses the spec at p (after the '%'), taking * arguments from *ap.
+ * Returns the character after it. */
+static const char *spec_parse(const char *p, struct log_spec *sp, va_list *ap)
+{
+	size_t nf = 0;
+	*sp = (struct log_spec){ .width = -1, .prec = -1 };
+	while (*p && strchr("-+ #0", *p) && nf < sizeof sp->flags - 2)
+		sp->flags[nf++] = *p++;
+	if (*p == '*') {
+		sp->width = va_arg(*ap, int);
+		p++;
+		if (sp->width < 0) { /* a negative width is a '-' flag */
+			sp->flags[nf++] = '-';
+			sp->width = -sp->width;
+		}
+	} else if (*p >= '0' && *p <= '9') {
+		for (sp->width = 0; *p >= '0' && *p <= '9'; p++)
+			sp->width = sp->width * 10 + (*p - '0');
+	}
+	if (*p == '.') {
+		p++;
+		if (*p == '*') {
+			sp->prec = va_arg(*ap, int);
+			p++;
+			if (sp->prec < 0)
+				sp->prec = -1;
+		} else {
+			for (sp->prec = 0; *p >= '0' && *p <= '9'; p++)
+				sp->prec = sp->prec * 10 + (*p - '0');
+		}
+	}
+	size_t nl = 0;
+	while (*p && strchr("hlzjtL", *p) && nl < 2)
+		sp->len[nl++] = *p++;
+	sp->conv = *p ? *p++ : '\0';
+	return p;
+}
+
+/* A number (or pointer) through snprintf, the spec rebuilt with the
+ * * arguments written out. */
+static void out_number(struct log_out *o, const struct log_spec *sp, va_list *ap)
+{
+	char fmt[48], buf[512];
+	int k = snprintf(fmt, sizeof fmt, "%%%s", sp->flags);
+	if (sp->width >= 0)
+		k += snprintf(fmt + k, sizeof fmt - (size_t)k, "%d", sp->width);
+	if (sp->prec >= 0)
+		k += snprintf(fmt + k, sizeof fmt - (size_t)k, ".%d", sp->prec);
+	snprintf(fmt + k, sizeof fmt - (size_t)k, "%s%c", sp->len, sp->conv);
+	const char *l = sp->len;
+	int n = 0;
+	bool sgn = sp->conv == 'd' || sp->conv == 'i';
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	switch (sp->conv) {
+	case 'd': case 'i': case 'u': case 'o': case 'x': case 'X':
+		if (strcmp(l, "l") == 0)
+			n = sgn ? snprintf(buf, sizeof buf, fmt, va_arg(*ap, long))
+				: snprintf(buf, sizeof buf, fmt, va_arg(*ap, unsigned long));
+		else if (strcmp(l, "ll") == 0)
+			n = sgn ? snprintf(buf, sizeof buf, fmt, va_arg(*ap, long long))
+				: snprintf(buf, sizeof buf, fmt, va_arg(*ap, unsigned long long));
+		else if (strcmp(l, "z") == 0)
+			n = sgn ? snprintf(buf, sizeof buf, fmt, va_arg(*ap, ssize_t))
+				: snprintf(buf, sizeof buf, fmt, va_arg(*ap, size_t));
+		else if (strcmp(l, "j") == 0)
+			n = sgn ? snprintf(buf, sizeof buf, fmt, va_arg(*ap, intmax_t))
+				: snprintf(buf, sizeof buf, fmt, va_arg(*ap, uintmax_t));
+		else if (strcmp(l, "t") == 0)
+			n = snprintf(buf, sizeof buf, fmt, va_arg(*ap, ptrdiff_t));
+		else /* int, and the short ones, promoted */
+			n = sgn ? snprintf(buf, sizeof buf, fmt, va_arg(*ap, int))
+				: snprintf(buf, sizeof buf, fmt, va_arg(*ap, unsigned));
+		break;
+	case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': case 'a': case 'A':
+		if (strcmp(l, "L") == 0)
+			n = snprintf(buf, sizeof buf, fmt, va_arg(*ap, long double));
+		else
+			n = snprintf(buf, sizeof buf, fmt, va_arg(*ap, double));
+		break;
+	case 'p':
+		n = snprintf(buf, sizeof buf, fmt, va_arg(*ap, void *));
+		break;
+	default:
+		break;
+	}
+#pragma GCC diagnostic pop
+	if (n > 0)
+		out_put(o, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+/* A string argument: cut to its precision, escaped for where it stands,
+ * padded to its width. */
+static void out_string(struct log_out *o, const struct log_spec *sp, const char *s,
+		       size_t len, enum log_ctx ctx)
+{
+	size_t at = o->n;
+	bool left = strchr(sp->flags, '-') != NULL;
+	out_escaped(o, s, len, ctx);
+	size_t w = o->n - at;
+	if (sp->width < 0 || w >= (size_t)sp->width)
 		return;
+	size_t pad = (size_t)sp->width - w;
+	for (size_t i = 0; i < pad; i++)
+		out_ch(o, ' ');
+	if (!left && o->n == at + w + pad) { /* right-aligned: move the text after the pad */
+		memmove(o->p + at + pad, o->p + at, w);
+		memset(o->p + at, ' ', pad);
+	}
+}
+
+size_t log_format(char *out, size_t cap, const char *fmt, va_list ap)
+{
+	struct log_out o = { out, 0, cap };
+	va_list aq;
+	va_copy(aq, ap);
+	out[0] = '\0';
+	const char *p = fmt;
+	while (*p) {
+		const char *pct = strchr(p, '%');
+		if (!pct) {
+			out_put(&o, p, strlen(p));
+			break;
+		}
+		out_put(&o, p, (size_t)(pct - p));
+		if (pct[1] == '%') {
+			out_ch(&o, '%');
+			p = pct + 2;
+			continue;
+		}
+		enum log_ctx ctx = pct - fmt >= 2 && pct[-2] == '=' && pct[-1] == '"' ? CTX_QUOTED
+				 : pct - fmt >= 1 && pct[-1] == '=' ? CTX_BARE : CTX_TEXT;
+		struct log_spec sp;
+		p = spec_parse(pct + 1, &sp, &aq);
+		if (sp.conv == 's') {
+			const char *s = va_arg(aq, const char *);
+			if (!s)
+				s = "(null)";
+			size_t len = sp.prec >= 0 ? cut_utf8(s, (size_t)sp.prec) : strlen(s);
+			out_string(&o, &sp, s, len, ctx);
+		} else if (sp.conv == 'c') {
+			char ch = (char)va_arg(aq, int);
+			out_string(&o, &sp, &ch, 1, ctx);
+		} else if (sp.conv == 'n') {
+			(void)va_arg(aq, int *); /* never written to */
+		} else if (sp.conv == '\0') {
+			break;
+		} else {
+			out_number(&o, &sp, &aq);
+		}
+	}
+	va_end(aq);
+	return o.n;
+}
+
+/* The line: timestamp, level, the escaped message, a newline; one write. */
+static void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+{
 	/* One buffer, one write: lines from concurrent writers never interleave. */
-	char line[2048];
+	char line[4096];
 	struct timeval tv;
 	struct tm tm;
 	gettimeofday(&tv, NULL);
@@ -36,16 +323,107 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %-5s ",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 			 tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000), log_names[lvl]);
-	va_list ap;
-	va_start(ap, fmt);
-	int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-	va_end(ap);
-	if (m < 0)
-		m = 0;
-	size_t len = (size_t)n + (size_t)m;
-	if (len > sizeof line - 2)
-		len = sizeof line - 2;
+	size_t len = (size_t)n + log_format(line + n, sizeof line - (size_t)n - 1, fmt, ap);
 	line[len++] = '\n';
 	fwrite(line, 1, len, stderr);
 	fflush(stderr);
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	if (lvl > log_level)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(lvl, fmt, ap);
+	va_end(ap);
+}
+
+/* --- rate limits ----------------------------------------------------------------- */
+
+/*
+ * A client can cause as many refused connections and forbidden calls as it
+ * likes: a line each let one client write 9,055 lines in 80 s, drowning the
+ * rest of the log and the disk under it.  A token bucket per kind lets
+ * `burst` lines through at once and `per_s` a second after that; what it
+ * leaves out is counted and said in one line when lines pass again.
+ */
+struct log_bucket {
+	double tokens;
+	uint64_t last_ns;       /* 0: not used yet (full) */
+	uint64_t dropped;       /* left out since the last summary */
+	uint64_t first_drop_ns; /* when the first of them was */
+	uint64_t total;         /* left out since the start */
+	enum log_level lvl;     /* of the lines left out */
+};
+
+static struct log_bucket log_buckets[LOG_KINDS];
+static unsigned log_per_s = 20, log_burst = 100;
+static const char *const log_kind_names[LOG_KINDS] = { "refused_connection", "forbidden_call",
+							"oversize_request" };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void log_set_rate(unsigned per_s, unsigned burst)
+{
+	log_per_s = per_s;
+	log_burst = burst ? burst : 1;
+	for (int k = 0; k < LOG_KINDS; k++)
+		log_buckets[k].last_ns = 0;
+}
+
+const char *log_kind_name(enum log_kind kind) { return log_kind_names[kind]; }
+uint64_t log_suppressed(enum log_kind kind) { return log_buckets[kind].total; }
+
+static void summary(enum log_kind kind, uint64_t now)
+{
+	struct log_bucket *b = &log_buckets[kind];
+	if (b->dropped == 0)
+		return;
+	log_msg(b->lvl, "log: %llu similar lines suppressed in the last %.1f s kind=%s",
+		(unsigned long long)b->dropped, (double)(now - b->first_drop_ns) / 1e9,
+		log_kind_names[kind]);
+	b->dropped = 0;
+}
+
+void log_limited(enum log_kind kind, enum log_level lvl, const char *fmt, ...)
+{
+	if (lvl > log_level || (unsigned)kind >= LOG_KINDS)
+		return;
+	struct log_bucket *b = &log_buckets[kind];
+	uint64_t now = mono_ns();
+	if (log_per_s > 0) {
+		if (b->last_ns == 0)
+			b->tokens = log_burst;
+		else
+			b->tokens += (double)(now - b->last_ns) / 1e9 * log_per_s;
+		if (b->tokens > log_burst)
+			b->tokens = log_burst;
+		b->last_ns = now;
+		if (b->tokens < 1) {
+			if (b->dropped++ == 0)
+				b->first_drop_ns = now;
+			b->total++;
+			b->lvl = lvl;
+			return;
+		}
+		b->tokens -= 1;
+	}
+	summary(kind, now);
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(lvl, fmt, ap);
+	va_end(ap);
+}
+
+void log_flush_suppressed(void)
+{
+	uint64_t now = mono_ns();
+	for (int k = 0; k < LOG_KINDS; k++)
+		summary((enum log_kind)k, now);
 }

@@ -4,10 +4,29 @@
  * A line looks like
  *     2026-11-26T16:50:00.123Z info  liud: started socket=run/liud.sock records=12
  * The level filters; the rest of the daemon never formats timestamps itself.
+ *
+ * Client text cannot forge a line or a field: every string argument (%s)
+ * is escaped here, so that no caller can forget.  Control characters (C0,
+ * DEL), C1 controls, bidirectional controls, line and paragraph separators
+ * and bytes that are not UTF-8 are written as \xNN or \uNNNN, a backslash
+ * as \\.  A %s right after `="` is a quoted value: its `"` is written \".
+ * A %s right after `=` is a bare value: when it is empty or holds a space
+ * or a `"`, it is written quoted, so a client cannot add a `key=value` of
+ * its own.  Only the format string (our text) is written as it is.
+ *
+ * Events a client can cause at will (a refused connection, a forbidden
+ * call) go through log_limited(): a token bucket per kind of event, with a
+ * line "log: N similar lines suppressed in the last S s kind=K" when it lets
+ * lines through again.
+ *
  * Depends on nothing but libc.
  */
 #ifndef LIU_LOG_H
 #define LIU_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
@@ -16,13 +35,44 @@ void log_set_level(enum log_level lvl);
 /* Parses "error", "warn", "info", "debug"; returns 0 or -EINVAL. */
 int log_parse_level(const char *s, enum log_level *out);
 
-/* printf-style; a trailing newline is added. */
+/* printf-style, string arguments escaped (above); a trailing newline is
+ * added.  %n is not supported. */
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Formats as log_msg() does, without the timestamp, level and newline,
+ * into `out` (cap bytes, always terminated).  Returns the length written.
+ * For the unit tests. */
+size_t log_format(char *out, size_t cap, const char *fmt, va_list ap);
 
 #define log_err(...)   log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+/* The kinds of rate-limited events; each has a bucket of its own. */
+enum log_kind {
+	LOG_KIND_REFUSED_CONNECTION = 0, /* over the connection limit, no credentials */
+	LOG_KIND_FORBIDDEN_CALL,         /* a method or action the roles do not allow */
+	LOG_KIND_OVERSIZE,               /* a request line over request_bytes */
+	LOG_KINDS
+};
+
+/* Sets the buckets: `per_s` lines a second on average, `burst` at once.
+ * per_s == 0 turns the limit off.  Loop thread only, as log_limited(). */
+void log_set_rate(unsigned per_s, unsigned burst);
+
+/* log_msg() when the bucket of `kind` has a token; otherwise the line is
+ * counted and left out.  Call from the loop thread only. */
+void log_limited(enum log_kind kind, enum log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Lines of `kind` left out since the start (for metrics). */
+uint64_t log_suppressed(enum log_kind kind);
+/* The name of `kind` in log lines and metrics ("forbidden_call"). */
+const char *log_kind_name(enum log_kind kind);
+/* Writes the summary lines of the lines left out and not yet reported (at
+ * a clean stop). */
+void log_flush_suppressed(void);
 
 #endif

@@ -224,6 +224,17 @@ local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
   end
   d.state_set = set_of(d.states)
   d.id_prefix = d.id_prefix or (d.id .. "-")
+  local ab = d.allow_bidi
+  if ab ~= nil then
+    if type(ab) ~= "table" then
+      decl_error('kind "' .. d.id .. '": allow_bidi = { "field.path", ... } must be a list', 4)
+    end
+    for _, f in ipairs(ab) do
+      if type(f) ~= "string" or f == "" then
+        decl_error('kind "' .. d.id .. '": allow_bidi lists field paths such as "quote.text"', 4)
+      end
+    end
+  end
 end)
 
 local function check_fn(d)
@@ -619,6 +630,86 @@ local function validate_data(kind, app, at, changed)
   return nil
 end
 
+-- Bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F,
+-- U+061C) in UTF-8.  Refused in a record's data by default: U+202E made
+-- "evil" read "live" in a CSV and an HTML list.  A kind may allow them in
+-- some fields (allow_bidi), for text in Hebrew or Arabic.
+local BIDI_LEAD = "[\216\226]"
+local BIDI = { "\226\128[\142\143\170-\174]", "\226\129[\166-\169]", "\216\156" }
+local MAX_BIDI_ERRORS = 20
+
+-- The code point of the first bidi control in s, or nil.
+local function bidi_in(s)
+  if not string.find(s, BIDI_LEAD) then return nil end
+  local at
+  for i = 1, #BIDI do
+    local j = string.find(s, BIDI[i])
+    if j and (not at or j < at) then at = j end
+  end
+  return at and utf8.codepoint(s, at)
+end
+
+-- s with its bidi controls written \uNNNN (a field name in an error).
+local function bidi_shown(s)
+  for i = 1, #BIDI do
+    s = string.gsub(s, BIDI[i], function(c) return sfmt("\\u%04X", utf8.codepoint(c)) end)
+  end
+  return s
+end
+
+local function bidi_allowed(allow, path)
+  for i = 1, #allow do
+    local p = allow[i]
+    if path == p then return true end
+    local c = string.sub(path, #p + 1, #p + 1)
+    if (c == "." or c == "[") and string.sub(path, 1, #p) == p then return true end
+  end
+  return false
+end
+
+-- Adds to errs an error per string (value or field name) under v that holds
+-- a bidi control, v at `path`, unless the kind allows them there.
+local function bidi_walk(v, path, allow, errs)
+  if #errs >= MAX_BIDI_ERRORS or bidi_allowed(allow, path) then return end
+  if type(v) == "string" then
+    local cp = bidi_in(v)
+    if cp then
+      errs[#errs + 1] = { field = path, reason = text(
+        sfmt("双方向制御文字 (U+%04X) は使用できません", cp),
+        sfmt("bidirectional control character U+%04X is not allowed", cp)) }
+    end
+  elseif type(v) == "table" then
+    for k, x in next, v do
+      local kp
+      if math.type(k) == "integer" then
+        kp = sfmt("%s[%d]", path, k - 1)       -- as JSON counts: from 0
+      else
+        kp = path .. "." .. bidi_shown(tostring(k))
+        if type(k) == "string" and bidi_in(k) and not bidi_allowed(allow, kp) then
+          bidi_walk(k, kp, allow, errs)
+        end
+      end
+      bidi_walk(x, kp, allow, errs)
+    end
+  end
+end
+
+-- The errors for the bidi controls in data's fields (only those in
+-- `changed` when it is given: the rest were looked at when written), or nil.
+local function bidi_errors(kind, data, changed)
+  local errs, allow = {}, kind.allow_bidi or {}
+  for k in next, changed or data do
+    local v = data[k]
+    local kp = bidi_shown(tostring(k))
+    if type(k) == "string" and bidi_in(k) and not bidi_allowed(allow, kp) then
+      bidi_walk(k, kp, allow, errs)
+    end
+    if v ~= nil then bidi_walk(v, kp, allow, errs) end
+  end
+  if #errs > 0 then return errs end
+  return nil
+end
+
 -- The top-level fields of `after` that differ from `before`, as a set, or nil
 -- when none do.
 local function changed_fields(before, after)
@@ -701,6 +792,12 @@ local function act(name, rec, params, ctx, before)
   if a.creates or changed then
     local vok, errs = protect(validate_data, kind, rec.data, at, changed or nil)
     if not vok then return errs end
+    -- The core's own check, whatever the pack's validate does.
+    local berrs = bidi_errors(kind, rec.data, changed or nil)
+    if berrs then
+      errs = errs or array()
+      for i = 1, #berrs do errs[#errs + 1] = berrs[i] end
+    end
     if errs then return { invalid = errs } end
   end
   fresh_state_event(events, before_state, rec.state)

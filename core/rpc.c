@@ -289,8 +289,9 @@ static void forbid(struct rpc_call *c, const char *what)
 {
 	json_t *roles = auth_roles_json(c->peer.roles);
 	char *rs = json_dumps(roles, JSON_COMPACT);
-	log_warn("rpc: forbidden peer_uid=%u peer_user=%s peer_pid=%d roles=%s what=\"%s\"",
-		 (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, rs ? rs : "[]", what);
+	log_limited(LOG_KIND_FORBIDDEN_CALL, LOG_WARN,
+		    "rpc: forbidden peer_uid=%u peer_user=%s peer_pid=%d roles=%s what=\"%s\"",
+		    (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, rs ? rs : "[]", what);
 	char msg[300];
 	snprintf(msg, sizeof msg, "forbidden: %s is not allowed for your roles", what);
 	/* Only names what was asked and who asked: never any record content. */

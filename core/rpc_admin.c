@@ -319,6 +319,11 @@ enum rpc_status rpc_m_metrics(struct rpc_call *c)
 	metrics_write_requests(f);
 	fprintf(f, "# HELP liud_up_seconds Seconds since the daemon started.\n# TYPE liud_up_seconds gauge\n"
 		"liud_up_seconds %lld\n", (long long)((clock_now_ms() - r->started_ms) / 1000));
+	fputs("# HELP liud_log_suppressed_total Log lines left out by the rate limit (log_rate), by kind.\n"
+	      "# TYPE liud_log_suppressed_total counter\n", f);
+	for (int k = 0; k < LOG_KINDS; k++)
+		fprintf(f, "liud_log_suppressed_total{kind=\"%s\"} %llu\n", log_kind_name((enum log_kind)k),
+			(unsigned long long)log_suppressed((enum log_kind)k));
 	fprintf(f, "# HELP liud_connections Open client connections.\n# TYPE liud_connections gauge\n"
 		"liud_connections %zu\n", r->d.connections ? r->d.connections(r->d.connections_ud) : 0);
 	uint64_t used, map;

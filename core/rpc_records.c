@@ -196,8 +196,10 @@ static void refusal_written(void *ud, int status)
 
 /*
  * Replies with an error to a write attempt, after recording it in the audit
- * log when the peer holds a role (SPEC: refused writes of a known role are
- * audited).  Takes `data`.  Returns how the reply comes.
+ * log when the peer holds a role: an action the caller may run that the
+ * rules refuse, find invalid or fail, or a stale if_rev, on a record that
+ * exists (or a create).  A call its roles do not allow never gets here.
+ * Takes `data`.  Returns how the reply comes.
  */
 static enum rpc_status refuse_write(struct rpc_call *c, const char *action, const char *id,
 				    const char *outcome, int code, const char *msg, json_t *data)
@@ -358,13 +360,18 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	if (!(c->peer.roles & ROLE_ADMIN) && !(c->peer.roles & auth_mask_of(roles))) {
 		char msg[200];
 		snprintf(msg, sizeof msg, "forbidden: action %.64s is not allowed for your roles", action);
-		log_warn("rpc: forbidden peer_uid=%u peer_user=%s peer_pid=%d what=\"action %s\"",
-			 (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, action);
-		return refuse_write(c, action, id, "forbidden", WIRE_FORBIDDEN, msg,
-				    json_pack("{s:s, s:o, s:{s:s, s:s}}", "what", action, "roles",
-					      auth_roles_json(c->peer.roles), "reason", "ja",
-					      "この操作を行う権限がありません", "en",
-					      "your roles do not allow this"));
+		log_limited(LOG_KIND_FORBIDDEN_CALL, LOG_WARN,
+			    "rpc: forbidden peer_uid=%u peer_user=%s peer_pid=%d what=\"action %s\"",
+			    (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, action);
+		/* Nothing durable: a caller without the role could otherwise grow
+		 * any record's history, or make one for an id that does not
+		 * exist, at the rate it can send.  The refusal is in the log
+		 * (rate-limited) and the metrics. */
+		rpc_error(c, WIRE_FORBIDDEN, msg,
+			  json_pack("{s:s, s:o, s:{s:s, s:s}}", "what", action, "roles",
+				    auth_roles_json(c->peer.roles), "reason", "ja",
+				    "この操作を行う権限がありません", "en", "your roles do not allow this"));
+		return RPC_DONE;
 	}
 
 	/* A stored record is read as text, straight into Lua, and its new
@@ -849,9 +856,10 @@ static void csv_cell(FILE *f, json_t *v)
 		text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 		s = text ? text : "";
 	}
-	/* RFC 4180 quoting; a leading = + - @ is quoted and prefixed with ' so
-	 * that a spreadsheet never runs it as a formula. */
-	bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+	/* RFC 4180 quoting; a leading = + - @, TAB or CR (OWASP's list: a
+	 * spreadsheet skips the blank and runs what follows) is quoted and
+	 * prefixed with ' so that a spreadsheet never runs it as a formula. */
+	bool formula = s[0] && strchr("=+-@\t\r", s[0]);
 	if (formula || strpbrk(s, ",\"\r\n")) {
 		fputc('"', f);
 		if (formula)

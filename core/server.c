@@ -53,8 +53,6 @@ struct server {
 	char *path;
 	struct conn *conns;
 	size_t nconns;
-	uint64_t refused;         /* refusals not yet logged */
-	uint64_t refused_logged;  /* loop ms of the last refusal logged */
 	bool stopping;
 };
 
@@ -277,8 +275,9 @@ static void process(struct conn *c)
 				 c->srv->o.request_bytes);
 			s->line = rpc_error_line(WIRE_OVER_LIMIT, msg, &s->len);
 			s->ready = true;
-			log_warn("server: request over the limit peer_uid=%u peer_pid=%d limit=%zu",
-				 (unsigned)c->peer.uid, (int)c->peer.pid, c->srv->o.request_bytes);
+			log_limited(LOG_KIND_OVERSIZE, LOG_WARN,
+				    "server: request over the limit peer_uid=%u peer_pid=%d limit=%zu",
+				    (unsigned)c->peer.uid, (int)c->peer.pid, c->srv->o.request_bytes);
 			continue;
 		}
 		/* A line ended: whatever follows begins a new request. */
@@ -516,17 +515,12 @@ static const char *admit(const struct server *s, const struct auth_peer *p, char
 /* Over a limit: the client is told why in one error line, then closed. */
 static void refuse(struct server *s, struct conn *c, const char *limit, const char *why)
 {
-	/* A peer may connect in a loop: one log line a second says how many. */
-	uint64_t now = uv_now(s->loop);
-	s->refused++;
-	if (s->refused_logged == 0 || now - s->refused_logged >= 1000) {
-		log_warn("server: connection refused peer_uid=%u peer_user=%s peer_pid=%d limit=%s "
-			 "connections=%zu refused=%llu",
-			 (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, limit, s->nconns,
-			 (unsigned long long)s->refused);
-		s->refused = 0;
-		s->refused_logged = now ? now : 1;
-	}
+	/* A peer may connect in a loop: the log is rate-limited, with a count
+	 * of what it left out (log_limited). */
+	log_limited(LOG_KIND_REFUSED_CONNECTION, LOG_WARN,
+		    "server: connection refused peer_uid=%u peer_user=%s peer_pid=%d limit=%s "
+		    "connections=%zu",
+		    (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, limit, s->nconns);
 	struct wreq *w = malloc(sizeof *w + sizeof w->lines[0]);
 	size_t len = 0;
 	char *line = rpc_error_line(WIRE_OVER_LIMIT, why, &len);
@@ -553,7 +547,8 @@ static void accept_cb(uv_stream_t *ls, int status)
 	if (status < 0) {
 		/* EMFILE: libuv keeps a spare descriptor to accept-and-close with,
 		 * so a flood cannot spin the loop. */
-		log_warn("server: accept failed error=\"%s\"", uv_strerror(status));
+		log_limited(LOG_KIND_REFUSED_CONNECTION, LOG_WARN, "server: accept failed error=\"%s\"",
+			    uv_strerror(status));
 		return;
 	}
 	if (s->stopping)
@@ -571,7 +566,8 @@ static void accept_cb(uv_stream_t *ls, int status)
 	/* Who it is decides which limits apply: credentials first. */
 	uv_os_fd_t fd;
 	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0 || auth_peer(s->auth, fd, &c->peer) < 0) {
-		log_warn("server: no peer credentials, connection closed");
+		log_limited(LOG_KIND_REFUSED_CONNECTION, LOG_WARN,
+			    "server: no peer credentials, connection closed");
 		uv_close((uv_handle_t *)&c->pipe, conn_free);
 		return;
 	}
