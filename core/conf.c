@@ -29,6 +29,8 @@ void conf_defaults(struct conf *c)
 	c->request_bytes = 1u << 20;
 	c->connections = 1024;
 	c->idle_timeout_s = 60;
+	c->request_time_s = 30;
+	c->reply_bytes = 64u << 20;
 	c->rule_memory = 256u << 20;
 	c->rule_instructions = 20000000;
 	c->rule_time_ms = 1000;
@@ -200,6 +202,14 @@ int conf_load(struct conf *c, const char *path, char **err)
 			goto out;
 		if (rc == 0)
 			c->idle_timeout_s = (int)n;
+		if ((rc = get_int(lim, "request_time_s", 1, 86400, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->request_time_s = (int)n;
+		if ((rc = get_int(lim, "reply_mib", 1, 65536, &n, path, err)) < 0)
+			goto out;
+		if (rc == 0)
+			c->reply_bytes = (size_t)n << 20;
 	}
 	json_t *rb = json_object_get(o, "rule_budget");
 	if (rb) {

@@ -23,6 +23,8 @@ struct conf {
 	size_t request_bytes;
 	int connections;
 	int idle_timeout_s;
+	int request_time_s;     /* wall clock of one view or import, all its slices */
+	size_t reply_bytes;     /* the most bytes a view's reply may have */
 	/* rule budget */
 	size_t rule_memory;
 	uint64_t rule_instructions;
