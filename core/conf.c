@@ -34,6 +34,8 @@ void conf_defaults(struct conf *c)
 	c->admin_reserve = 16;
 	c->idle_timeout_s = 60;
 	c->request_timeout_s = 10;
+	c->request_time_s = 30;
+	c->reply_bytes = 64u << 20;
 	c->rule_memory = 256u << 20;
 	c->rule_instructions = 20000000;
 	c->rule_time_ms = 1000;
@@ -154,12 +156,13 @@ static int load_limits(struct conf *c, json_t *lim, const char *path, char **err
 		{ "admin_reserve", 0, 1000000, &c->admin_reserve },
 		{ "idle_timeout_s", 1, 86400 * 7, &c->idle_timeout_s },
 		{ "request_timeout_s", 1, 86400, &c->request_timeout_s },
+		{ "request_time_s", 1, 86400, &c->request_time_s },
 	};
 	const size_t nkeys = sizeof keys / sizeof keys[0];
 	const char *k;
 	json_t *v;
 	json_object_foreach(lim, k, v) {
-		bool known = strcmp(k, "request_bytes") == 0;
+		bool known = strcmp(k, "request_bytes") == 0 || strcmp(k, "reply_mib") == 0;
 		for (size_t i = 0; i < nkeys; i++)
 			known |= strcmp(k, keys[i].key) == 0;
 		if (!known) {
@@ -175,6 +178,10 @@ static int load_limits(struct conf *c, json_t *lim, const char *path, char **err
 		return rc;
 	if (rc == 0)
 		c->request_bytes = (size_t)n;
+	if ((rc = get_int(lim, "reply_mib", 1, 65536, &n, path, err)) < 0)
+		return rc;
+	if (rc == 0)
+		c->reply_bytes = (size_t)n << 20;
 	for (size_t i = 0; i < nkeys; i++) {
 		if ((rc = get_int(lim, keys[i].key, keys[i].min, keys[i].max, &n, path, err)) < 0)
 			return rc;

@@ -201,7 +201,9 @@ int ctl_call(struct ctl *c, const char *method, json_t *params, json_t **out)
 	}
 	if (rc < 0) {
 		fprintf(stderr, "liuctl: %s: %s\n", c->socket,
-			rc == -ECONNRESET ? "the daemon closed the connection before replying" :
+			rc == -ECONNRESET ? "the daemon closed the connection before its reply was complete "
+					    "(a long view stops so past limits.reply_mib or limits.request_time_s, "
+					    "or at a rule error, once part of it was sent: see the daemon's log)" :
 			rc == -EMSGSIZE ? "the reply is longer than 1 GiB" :
 			rc == -EPROTO ? "the reply is not JSON" : strerror(-rc));
 		return ST_CONNECT;

@@ -92,6 +92,7 @@ void rpc_free(struct rpc *r)
 		return;
 	rules_free(r->rules);
 	free(r->rules_path);
+	slicer_free(r->slicer);
 	free(r);
 }
 

@@ -106,4 +106,28 @@ void rpc_set_connections(struct rpc *r, size_t (*fn)(void *ud), void *ud);
 /* Writes in flight or queued. */
 size_t rpc_pending_writes(struct rpc *r);
 
+/*
+ * How a long request (a view, an import: work in slices, slice.h) hands its
+ * reply to the server piece by piece and learns that its client is gone.
+ * `slot` is the one given to rpc_handle().  Without these (set by the
+ * server), such a reply is held whole, up to limits.reply_mib, and given to
+ * the reply function like any other.
+ */
+struct rpc_stream_ops {
+	/* Takes `piece` (malloc'd): the next bytes of the slot's reply line,
+	 * written in request order with the connection's other replies.  The
+	 * reply function, called last, gives the line's end. */
+	void (*piece)(void *slot, char *piece, size_t len);
+	/* Bytes of the slot's reply handed over and not yet written to the
+	 * socket, or -1 when the client is gone (its connection closed, or its
+	 * peer hung up: the server then closes it). */
+	long (*backlog)(void *slot);
+	/* Ends a reply that cannot be finished after pieces went out: closes
+	 * the connection, since its line cannot end validly, and consumes the
+	 * slot as the reply function would. */
+	void (*abort)(void *slot);
+};
+/* `ops` is borrowed for rpc's lifetime. */
+void rpc_set_stream(struct rpc *r, const struct rpc_stream_ops *ops);
+
 #endif

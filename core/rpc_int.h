@@ -8,6 +8,7 @@
 
 #include "ledger.h"
 #include "rpc.h"
+#include "slice.h"
 
 struct rpc {
 	struct rpc_deps d;
@@ -26,6 +27,9 @@ struct rpc {
 	 * and those waiting, in order */
 	struct cand_job *cand_running, *cand_head, *cand_tail;
 	size_t cand_queued;
+	const struct rpc_stream_ops *stream; /* the server's, may be NULL */
+	struct slicer *slicer;   /* owned: views and imports run in slices */
+	uint64_t jobs_cancelled; /* work stopped because its client hung up */
 };
 
 /* One request.  Lives on the stack for synchronous methods; copied to the
@@ -65,6 +69,57 @@ void rpc_fail(struct rpc_call *c, int err, const char *message, json_t *data);
  * with rpc_call_free() after replying. */
 struct rpc_call *rpc_call_keep(struct rpc_call *c);
 void rpc_call_free(struct rpc_call *c);
+
+/*
+ * A request whose work is a loop over records (view, import), run in slices
+ * on the loop (slice.h) under the request's caps: its client may hang up (the
+ * work stops and frees what it held), it may run limits.request_time_s at
+ * most, and its reply may reach limits.reply_mib at most.  The reply is held
+ * until it passes RPC_STREAM_WINDOW, then handed to the server in pieces as
+ * it is built; an error after that closes the connection (the line cannot
+ * end validly) instead of replying.
+ */
+#define RPC_STREAM_WINDOW (1u << 20) /* held whole below this; and the most a slow reader is sent ahead */
+struct rpc_job {
+	struct rpc_call *call;   /* owned until the job replies (rpc_call_keep) */
+	const char *what;        /* static: "view", "import", for logs and errors */
+	int64_t t0_us, deadline_us;
+	int gen;                 /* the rules generation it started with */
+	size_t max;              /* limits.reply_mib, in bytes */
+	char *buf;               /* owned: reply bytes not yet handed over */
+	size_t len, cap;
+	size_t total;            /* bytes of the reply built so far */
+	bool streaming;          /* pieces went out: no error reply is possible */
+};
+/* Starts a job for `c` (taken over: c is emptied as by rpc_call_keep) and
+ * queues `fn(j's container, ...)` with the slicer.  Returns 0, or -ENOMEM
+ * with c intact for a synchronous reply. */
+int rpc_job_start(struct rpc_job *j, struct rpc_call *c, const char *what,
+		  enum slice_next (*fn)(void *, int64_t), void *ud);
+/* Before each step: 0 to go on, 1 to wait (the client has not read what it
+ * was sent), or why to stop: -ECANCELED (the client hung up; the slot is
+ * released: the job frees its state and ends), -ETIMEDOUT (over
+ * limits.request_time_s), LIU_ECONFLICT (the rule pack changed). */
+int rpc_job_check(struct rpc_job *j);
+/* Appends to the reply.  Returns 0, or -EMSGSIZE over limits.reply_mib
+ * (nothing appended). */
+int rpc_job_put(struct rpc_job *j, const char *s, size_t n);
+/* The start of a result line: {"jsonrpc":"2.0","id":..,"result": */
+int rpc_job_put_head(struct rpc_job *j);
+/* Hands what is held to the server once streaming (end of a step). */
+void rpc_job_flush(struct rpc_job *j);
+/* Ends the reply with what is held (the line's last bytes are in: "}\n")
+ * and releases the call. */
+void rpc_job_end(struct rpc_job *j);
+/* Replies with an error, or closes the connection when pieces went out;
+ * takes `data`; releases the call. */
+void rpc_job_fail(struct rpc_job *j, int code, const char *message, json_t *data);
+/* Replies for a stop reason of rpc_job_check() (-ECANCELED: nothing, the
+ * slot released) with `done` ("rows_done=12") for the log; releases the
+ * call. */
+void rpc_job_stop(struct rpc_job *j, int why, const char *done);
+/* -32007 for limits.reply_mib, naming the limit and how to ask for less. */
+void rpc_job_over_reply(struct rpc_job *j, const char *done);
 
 /* Parameter helpers: return true when present and valid, false after
  * replying with -32602 (or when absent and optional: *out untouched, true). */

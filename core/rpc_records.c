@@ -526,7 +526,172 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
  * per row, every row validated by the pack.  atomic (the default): all rows
  * or none, in one durable transaction.  Otherwise the rows that pass are
  * written (also in one transaction) and the others reported by index.
+ *
+ * The rows go through the pack in slices (struct rpc_job): an import of
+ * 100,000 rows does not hold up other clients.  Nothing is written before
+ * every row has been through, so an import whose client hangs up, that runs
+ * past limits.request_time_s or that sees the pack change writes nothing.
  */
+struct import_job {
+	struct rpc_job job;
+	char *action;            /* owned */
+	bool atomic;
+	json_t *rows;            /* borrowed from job.call->params */
+	size_t n, i;             /* rows, next row */
+	json_t *records, *audits, *failed;
+	char **texts;            /* owned: each record of `records` encoded in a
+				  * step, so that the write encodes none of them */
+	struct rules_ctx ctx;
+	char nowiso[CLOCK_ISO_MAX];
+};
+
+static void import_free(struct import_job *m)
+{
+	for (size_t i = 0; m->texts && i < json_array_size(m->records); i++)
+		free(m->texts[i]);
+	free(m->texts);
+	free(m->action);
+	json_decref(m->records);
+	json_decref(m->audits);
+	json_decref(m->failed);
+	free(m);
+}
+
+/* Row m->i through the pack: a record and its audit entry, or a failure. */
+static void import_row(struct import_job *m, struct rpc *r)
+{
+	struct rpc_call *c = m->job.call;
+	struct rules *rules = r->rules;
+	size_t i = m->i;
+	json_t *row = json_array_get(m->rows, i), *out;
+	int rc = json_is_object(row) ? rules_act(rules, m->action, NULL, row, &m->ctx, &out) : LIU_EINVAL;
+	if (!json_is_object(row))
+		out = json_pack("{s:[{s:s, s:{s:s, s:s}}]}", "invalid", "field", "row", "reason", "ja",
+				"行がオブジェクトではありません", "en", "the row is not an object");
+	if (rc != 0) {
+		char msg[600];
+		json_t *data;
+		int code = outcome_error(c, rc, out, msg, sizeof msg, &data);
+		json_array_append_new(m->failed, json_pack("{s:I, s:i, s:s, s:o*}", "row", (json_int_t)i,
+							   "code", code, "message", msg, "data", data));
+		json_decref(out);
+		return;
+	}
+	json_t *res = json_object_get(out, "record");
+	const char *kind = json_string_value(json_object_get(res, "kind"));
+	json_t *k = json_object_get(json_object_get(rules_describe(rules), "kinds"), kind);
+	const char *prefix = json_string_value(json_object_get(k, "id_prefix"));
+	char *id = NULL;
+	/* Ids are taken only for rows that will be written: an atomic
+	 * import that fails takes none after its first failure. */
+	if (!m->atomic || json_array_size(m->failed) == 0)
+		id = ledger_new_id(r->ledger, prefix ? prefix : "");
+	json_t *rec = json_pack("{s:s?, s:s?, s:i, s:O, s:O, s:s, s:s}", "id", id, "kind", kind, "rev", 1,
+				"state", json_object_get(res, "state"), "data",
+				json_object_get(res, "data"), "created_at", m->nowiso, "updated_at", m->nowiso);
+	size_t at_rec = json_array_size(m->records);
+	m->texts[at_rec] = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+	json_array_append_new(m->records, rec);
+	json_array_append_new(m->audits, json_pack("{s:s, s:o, s:s, s:s, s:s?, s:i, s:s?, s:O, s:s, s:s, s:O, s:I}",
+		"time", m->nowiso, "peer", peer_json(&c->peer), "method", "import", "action", m->action, "id", id,
+		"rev_before", 0, "state_before", NULL, "state_after", json_object_get(res, "state"),
+		"rules_version", rules_version(rules), "outcome", "ok", "events",
+		json_object_get(out, "events"), "row", (json_int_t)i));
+	free(id);
+	json_decref(out);
+}
+
+/* Every row is through: refuse, or write what passed (the reply comes when
+ * it is durable).  Releases the job's call. */
+static void import_finish(struct import_job *m)
+{
+	struct rpc_call *c = m->job.call;
+	struct rpc *r = c->rpc;
+	size_t n = m->n;
+	m->job.call = NULL;
+	if (m->atomic && json_array_size(m->failed) > 0) {
+		char msg[700];
+		json_t *f0 = json_array_get(m->failed, 0);
+		snprintf(msg, sizeof msg, "import refused, nothing was written: %zu of %zu rows fail; row %lld: %.500s",
+			 json_array_size(m->failed), n, (long long)json_integer_value(json_object_get(f0, "row")),
+			 json_string_value(json_object_get(f0, "message")));
+		rpc_error(c, json_integer_value(json_object_get(f0, "code")) == WIRE_INVALID_PARAMS ?
+			  WIRE_INVALID_PARAMS : WIRE_REFUSED, msg,
+			  json_pack("{s:I, s:I, s:O}", "rows", (json_int_t)n, "failed_count",
+				    (json_int_t)json_array_size(m->failed), "failed", m->failed));
+		rpc_call_free(c);
+		return;
+	}
+	size_t ok = json_array_size(m->records);
+	json_t *ids = json_array();
+	for (size_t j = 0; j < ok; j++)
+		json_array_append(ids, json_object_get(json_array_get(m->records, j), "id"));
+	json_t *result = json_pack("{s:I, s:I, s:o, s:O, s:s}", "rows", (json_int_t)n, "created",
+				   (json_int_t)ok, "ids", ids, "failed", m->failed, "rules_version",
+				   rules_version(r->rules));
+	if (ok == 0) {
+		rpc_result(c, result);
+		rpc_call_free(c);
+		return;
+	}
+	struct ledger_change *ch = calloc(ok, sizeof *ch);
+	struct write_wait *w = calloc(1, sizeof *w);
+	int rc = ch && w ? 0 : -ENOMEM;
+	if (rc == 0) {
+		for (size_t j = 0; j < ok && rc == 0; j++) {
+			json_t *rec = json_array_get(m->records, j);
+			ch[j].id = json_string_value(json_object_get(rec, "id"));
+			ch[j].kind = json_string_value(json_object_get(rec, "kind"));
+			ch[j].state = json_string_value(json_object_get(rec, "state"));
+			ch[j].rev = 1;
+			ch[j].text = m->texts[j];
+			ch[j].text_len = m->texts[j] ? strlen(m->texts[j]) : 0;
+			ch[j].audit = json_array_get(m->audits, j);
+			if (!ch[j].text)
+				rc = -ENOMEM;
+		}
+		w->call = c;
+		w->result = result;
+		w->what = strdup("import");
+	}
+	if (rc == 0)
+		rc = ledger_write(r->ledger, ch, ok, NULL, 0, NULL, write_replied, w);
+	free(ch);
+	if (rc < 0) {
+		if (w)
+			free(w->what);
+		free(w);
+		json_decref(result);
+		rpc_fail(c, rc, NULL, NULL);
+		rpc_call_free(c);
+		return;
+	}
+	log_info("import: rows=%zu created=%zu failed=%zu by=%s ms=%lld", n, ok, n - ok, c->peer.user,
+		 (long long)(slice_now_us() - m->job.t0_us) / 1000);
+}
+
+static enum slice_next import_step(void *ud, int64_t until_us)
+{
+	struct import_job *m = ud;
+	int rc = rpc_job_check(&m->job);
+	if (rc < 0) {
+		char done[160];
+		snprintf(done, sizeof done, "action=%s rows=%zu rows_done=%zu", m->action, m->n, m->i);
+		rpc_job_stop(&m->job, rc, done);
+		import_free(m);
+		return SLICE_DONE;
+	}
+	struct rpc *r = m->job.call->rpc;
+	do
+		import_row(m, r);
+	while (++m->i < m->n && slice_now_us() < until_us);
+	if (m->i < m->n)
+		return SLICE_MORE;
+	import_finish(m);
+	import_free(m);
+	return SLICE_DONE;
+}
+
 enum rpc_status rpc_m_import(struct rpc_call *c)
 {
 	struct rpc *r = c->rpc;
@@ -540,7 +705,6 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 		return RPC_DONE;
 	}
 	json_t *atomic_p = json_object_get(c->params, "atomic");
-	bool atomic = !json_is_false(atomic_p);
 	struct rules *rules = r->rules;
 	json_t *a = json_object_get(json_object_get(rules_describe(rules), "actions"), action);
 	if (!a || !json_is_true(json_object_get(a, "creates"))) {
@@ -553,107 +717,30 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	if (!rpc_allow(c, json_object_get(a, "roles"), what))
 		return RPC_DONE;
 
+	struct import_job *m = calloc(1, sizeof *m);
+	if (!m) {
+		rpc_fail(c, -ENOMEM, NULL, NULL);
+		return RPC_DONE;
+	}
 	int64_t now = clock_now();
-	char nowiso[CLOCK_ISO_MAX];
-	clock_format(now, nowiso);
-	struct rules_ctx ctx = { .at = now, .role = auth_primary(c->peer.roles) };
-	size_t n = json_array_size(rows);
-	json_t *records = json_array(), *audits = json_array(), *failed = json_array();
-	size_t i;
-	json_t *row;
-	json_array_foreach(rows, i, row) {
-		json_t *out;
-		int rc = json_is_object(row) ? rules_act(rules, action, NULL, row, &ctx, &out) : LIU_EINVAL;
-		if (!json_is_object(row))
-			out = json_pack("{s:[{s:s, s:{s:s, s:s}}]}", "invalid", "field", "row", "reason", "ja",
-					"行がオブジェクトではありません", "en", "the row is not an object");
-		if (rc != 0) {
-			char msg[600];
-			json_t *data;
-			int code = outcome_error(c, rc, out, msg, sizeof msg, &data);
-			json_array_append_new(failed, json_pack("{s:I, s:i, s:s, s:o*}", "row", (json_int_t)i,
-								"code", code, "message", msg, "data", data));
-			json_decref(out);
-			continue;
-		}
-		json_t *res = json_object_get(out, "record");
-		const char *kind = json_string_value(json_object_get(res, "kind"));
-		json_t *k = json_object_get(json_object_get(rules_describe(rules), "kinds"), kind);
-		const char *prefix = json_string_value(json_object_get(k, "id_prefix"));
-		char *id = NULL;
-		/* Ids are taken only for rows that will be written: an atomic
-		 * import that fails takes none. */
-		if (!atomic || json_array_size(failed) == 0)
-			id = ledger_new_id(r->ledger, prefix ? prefix : "");
-		json_t *rec = json_pack("{s:s?, s:s?, s:i, s:O, s:O, s:s, s:s}", "id", id, "kind", kind, "rev", 1,
-					"state", json_object_get(res, "state"), "data",
-					json_object_get(res, "data"), "created_at", nowiso, "updated_at", nowiso);
-		json_array_append_new(records, rec);
-		json_array_append_new(audits, json_pack("{s:s, s:o, s:s, s:s, s:s?, s:i, s:s?, s:O, s:s, s:s, s:O, s:I}",
-			"time", nowiso, "peer", peer_json(&c->peer), "method", "import", "action", action, "id", id,
-			"rev_before", 0, "state_before", NULL, "state_after", json_object_get(res, "state"),
-			"rules_version", rules_version(rules), "outcome", "ok", "events",
-			json_object_get(out, "events"), "row", (json_int_t)i));
-		free(id);
-		json_decref(out);
-	}
-	if (atomic && json_array_size(failed) > 0) {
-		char msg[700];
-		json_t *f0 = json_array_get(failed, 0);
-		snprintf(msg, sizeof msg, "import refused, nothing was written: %zu of %zu rows fail; row %lld: %.500s",
-			 json_array_size(failed), n, (long long)json_integer_value(json_object_get(f0, "row")),
-			 json_string_value(json_object_get(f0, "message")));
-		rpc_error(c, json_integer_value(json_object_get(f0, "code")) == WIRE_INVALID_PARAMS ?
-			  WIRE_INVALID_PARAMS : WIRE_REFUSED, msg,
-			  json_pack("{s:I, s:I, s:o}", "rows", (json_int_t)n, "failed_count",
-				    (json_int_t)json_array_size(failed), "failed", failed));
-		json_decref(records);
-		json_decref(audits);
-		return RPC_DONE;
-	}
-	size_t ok = json_array_size(records);
-	json_t *ids = json_array();
-	for (size_t j = 0; j < ok; j++)
-		json_array_append(ids, json_object_get(json_array_get(records, j), "id"));
-	json_t *result = json_pack("{s:I, s:I, s:o, s:o, s:s}", "rows", (json_int_t)n, "created",
-				   (json_int_t)ok, "ids", ids, "failed", failed, "rules_version",
-				   rules_version(rules));
-	if (ok == 0) {
-		json_decref(records);
-		json_decref(audits);
-		rpc_result(c, result);
-		return RPC_DONE;
-	}
-	struct ledger_change *ch = calloc(ok, sizeof *ch);
-	struct write_wait *w = calloc(1, sizeof *w);
-	int rc = ch && w ? 0 : -ENOMEM;
-	if (rc == 0 && !(w->call = rpc_call_keep(c)))
-		rc = -ENOMEM;
-	if (rc == 0) {
-		for (size_t j = 0; j < ok; j++) {
-			ch[j].record = json_array_get(records, j);
-			ch[j].audit = json_array_get(audits, j);
-		}
-		w->result = result;
-		w->what = strdup("import");
-		rc = ledger_write(r->ledger, ch, ok, NULL, 0, NULL, write_replied, w);
-		if (rc < 0) {
-			*c = *w->call;
-			free(w->call);
-		}
-	}
-	free(ch);
-	json_decref(records);
-	json_decref(audits);
+	clock_format(now, m->nowiso);
+	m->ctx = (struct rules_ctx){ .at = now, .role = auth_primary(c->peer.roles) };
+	m->action = strdup(action);
+	m->atomic = !json_is_false(atomic_p);
+	m->rows = rows; /* c->params is kept with the call */
+	m->n = json_array_size(rows);
+	m->records = json_array();
+	m->audits = json_array();
+	m->failed = json_array();
+	m->texts = calloc(m->n, sizeof *m->texts);
+	int rc = m->action && m->records && m->audits && m->failed && m->texts ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = rpc_job_start(&m->job, c, "import", import_step, m);
 	if (rc < 0) {
-		if (w)
-			free(w->what);
-		free(w);
-		json_decref(result);
+		import_free(m);
 		rpc_fail(c, rc, NULL, NULL);
 		return RPC_DONE;
 	}
-	log_info("import: rows=%zu created=%zu failed=%zu by=%s", n, ok, n - ok, c->peer.user);
 	return RPC_ASYNC;
 }
 
@@ -1011,43 +1098,198 @@ static char *to_html(json_t *view, json_t *rows, const char *name)
 	return buf;
 }
 
-/* Runs the view over the records of one kind+state (state NULL: all). */
-static int view_scan(struct rpc_call *c, const char *name, const char *kind, const char *state,
-		     json_t *vparams, int64_t at, json_t *rows)
+/*
+ * A view runs in slices (slice.h, struct rpc_job): a page of records at a
+ * time, each step until its time is up, so that a view over every record
+ * never holds up other clients; it stops when its client hangs up, at
+ * limits.request_time_s, and at limits.reply_mib.  In JSON its rows are
+ * written out as they are built (the reply's members in the order view,
+ * title, columns, rows, count); CSV and HTML are made from the rows at the
+ * end, so their rows are held, within limits.reply_mib.
+ */
+#define VIEW_PAGE 64 /* records read per page: a step stops inside one when its time is up */
+
+struct view_job {
+	struct rpc_job job;
+	char *name;              /* owned */
+	char format;             /* 'j', 'c' or 'h' */
+	json_t *view;            /* owned reference: the pack's declaration */
+	json_t *vparams;         /* owned reference, may be NULL */
+	const char *kind;        /* borrowed from view */
+	size_t state_i, nstates; /* the states to scan (0: any state, in one pass) */
+	char *after;             /* owned: the last record id done, NULL at a state's start */
+	int64_t at;
+	json_t *rows;            /* csv/html: the rows, held */
+	size_t count, seen;
+};
+
+static void view_free(struct view_job *v)
 {
-	struct rpc *r = c->rpc;
-	char *after = NULL;
-	int rc = 0;
-	for (;;) {
-		struct store_list l;
-		/* The read transaction ends inside store_list(): no LMDB
-		 * transaction is open while the pack runs. */
-		rc = store_list(r->d.store, kind, state, after, VIEW_CHUNK, &l);
-		free(after);
-		after = NULL;
-		if (rc < 0)
-			return rc;
-		for (size_t i = 0; i < l.n && rc == 0; i++) {
-			json_t *rec = json_loadb(l.items[i].body, l.items[i].len, 0, NULL);
-			if (!rec)
-				continue;
-			json_t *row;
-			int st = rules_view_row(r->rules, name, rec, vparams, at, &row);
-			json_decref(rec);
-			if (st == 1) {
-				json_array_append_new(rows, row);
-			} else if (st < 0) {
-				rule_outcome(c, st, row);
-				json_decref(row);
-				rc = 1; /* replied */
-			}
-		}
-		if (l.next && rc == 0)
-			after = strdup(l.next);
-		store_list_free(&l);
-		if (!after)
-			break;
+	free(v->name);
+	json_decref(v->view);
+	json_decref(v->vparams);
+	free(v->after);
+	json_decref(v->rows);
+	free(v);
+}
+
+static const char *view_done(struct view_job *v, char *buf, size_t n)
+{
+	snprintf(buf, n, "view=%s records_seen=%zu rows_done=%zu", v->name, v->seen, v->count);
+	return buf;
+}
+
+/* One row, put into the reply (JSON) or held (CSV, HTML).  Returns 0, or
+ * -EMSGSIZE over limits.reply_mib, -ENOMEM. */
+static int view_put_row(struct view_job *v, json_t *row)
+{
+	if (v->format != 'j') {
+		size_t n = json_dumpb(row, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (v->job.total + n > v->job.max)
+			return -EMSGSIZE;
+		v->job.total += n;
+		json_array_append(v->rows, row);
+		v->count++;
+		return 0;
 	}
+	char *enc = json_dumps(row, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!enc)
+		return -ENOMEM;
+	int rc = v->count > 0 ? rpc_job_put(&v->job, ",", 1) : 0;
+	if (rc == 0)
+		rc = rpc_job_put(&v->job, enc, strlen(enc));
+	free(enc);
+	if (rc == 0)
+		v->count++;
+	return rc;
+}
+
+/* The reply's end: JSON's tail, or the whole CSV / HTML result. */
+static void view_finish(struct view_job *v)
+{
+	char tail[64];
+	if (v->format == 'j') {
+		int n = snprintf(tail, sizeof tail, "],\"count\":%zu}}\n", v->count);
+		if (rpc_job_put(&v->job, tail, (size_t)n) == 0) {
+			rpc_job_end(&v->job);
+			return;
+		}
+		char done[200];
+		rpc_job_over_reply(&v->job, view_done(v, done, sizeof done));
+		return;
+	}
+	char *text = v->format == 'h' ? to_html(v->view, v->rows, v->name)
+				      : to_csv(json_object_get(v->view, "columns"), v->rows);
+	if (!text) {
+		rpc_job_fail(&v->job, WIRE_INTERNAL, "out of memory building the view", NULL);
+		return;
+	}
+	struct rpc_call *c = v->job.call;
+	rpc_result(c, json_string(text));
+	free(text);
+	rpc_call_free(c);
+	v->job.call = NULL;
+}
+
+/* Reads one page of the current state from v->after and runs the view's
+ * row over it until `until_us`.  Returns 1 when the view is done, 0 when
+ * there is more, or < 0 after replying. */
+static int view_page(struct view_job *v, int64_t until_us)
+{
+	struct rpc *r = v->job.call->rpc;
+	json_t *states = json_object_get(v->view, "states");
+	const char *state = v->nstates ? json_string_value(json_array_get(states, v->state_i)) : NULL;
+	struct store_list l;
+	/* The read transaction ends inside store_list(): no LMDB transaction
+	 * is open while the pack runs, nor between two steps. */
+	int rc = store_list(r->d.store, v->kind, state, v->after, VIEW_PAGE, &l);
+	if (rc < 0) {
+		rpc_job_fail(&v->job, wire_code_of(rc), "the records could not be read", NULL);
+		return -1;
+	}
+	size_t i;
+	for (i = 0; i < l.n && rc == 0; i++) {
+		if (i > 0 && slice_now_us() >= until_us)
+			break;
+		v->seen++;
+		json_t *rec = json_loadb(l.items[i].body, l.items[i].len, 0, NULL);
+		if (!rec)
+			continue;
+		json_t *row;
+		int st = rules_view_row(r->rules, v->name, rec, v->vparams, v->at, &row);
+		json_decref(rec);
+		if (st == 1) {
+			rc = view_put_row(v, row);
+		} else if (st < 0) {
+			char msg[600];
+			json_t *data;
+			int code = outcome_error(v->job.call, st, row, msg, sizeof msg, &data);
+			rpc_job_fail(&v->job, code, msg, data);
+			rc = -1;
+		}
+		json_decref(row);
+	}
+	if (rc == 0) {
+		bool page_done = i == l.n;
+		free(v->after);
+		v->after = !page_done ? strdup(l.items[i - 1].id) : l.next ? strdup(l.next) : NULL;
+		if (!v->after && (!page_done || l.next))
+			rc = -ENOMEM;
+	}
+	store_list_free(&l);
+	if (rc == -EMSGSIZE) {
+		char done[200];
+		rpc_job_over_reply(&v->job, view_done(v, done, sizeof done));
+	} else if (rc == -ENOMEM) {
+		rpc_job_fail(&v->job, WIRE_INTERNAL, "out of memory running the view", NULL);
+	}
+	if (rc != 0)
+		return -1;
+	if (v->after)
+		return 0;
+	return ++v->state_i >= (v->nstates ? v->nstates : 1) ? 1 : 0;
+}
+
+static enum slice_next view_step(void *ud, int64_t until_us)
+{
+	struct view_job *v = ud;
+	char done[200];
+	int rc = rpc_job_check(&v->job);
+	if (rc == 1)
+		return SLICE_WAIT;
+	if (rc < 0) {
+		rpc_job_stop(&v->job, rc, view_done(v, done, sizeof done));
+		view_free(v);
+		return SLICE_DONE;
+	}
+	do {
+		rc = view_page(v, until_us);
+	} while (rc == 0 && slice_now_us() < until_us);
+	if (rc == 0) {
+		rpc_job_flush(&v->job);
+		return SLICE_MORE;
+	}
+	if (rc == 1)
+		view_finish(v);
+	view_free(v);
+	return SLICE_DONE;
+}
+
+/* The reply's start, up to the first row: {"jsonrpc":..,"result":{"view":
+ * name,"title":..,"columns":..,"rows":[ */
+static int view_head(struct view_job *v)
+{
+	json_t *h = json_pack("{s:s, s:O, s:O}", "view", v->name, "title",
+			      json_object_get(v->view, "title"), "columns",
+			      json_object_get(v->view, "columns"));
+	char *enc = h ? json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(h);
+	int rc = enc ? rpc_job_put_head(&v->job) : -ENOMEM;
+	if (rc == 0) /* without its closing brace: the rows follow */
+		rc = rpc_job_put(&v->job, enc, strlen(enc) - 1);
+	if (rc == 0)
+		rc = rpc_job_put(&v->job, ",\"rows\":[", 9);
+	free(enc);
 	return rc;
 }
 
@@ -1068,8 +1310,8 @@ enum rpc_status rpc_m_view(struct rpc_call *c)
 		rpc_bad_param(c, "params", "params はオブジェクトで指定してください", "must be an object");
 		return RPC_DONE;
 	}
-	json_t *v = rules_view(r->rules, name);
-	if (!v) {
+	json_t *view = rules_view(r->rules, name);
+	if (!view) {
 		char ja[160], en[160];
 		snprintf(ja, sizeof ja, "ビュー「%.64s」はありません", name);
 		snprintf(en, sizeof en, "no view `%.64s` in the rule pack", name);
@@ -1078,59 +1320,39 @@ enum rpc_status rpc_m_view(struct rpc_call *c)
 	}
 	char what[128];
 	snprintf(what, sizeof what, "view %.64s", name);
-	if (!rpc_allow(c, json_object_get(v, "roles"), what))
+	if (!rpc_allow(c, json_object_get(view, "roles"), what))
 		return RPC_DONE;
-	int64_t at = clock_now();
-	const char *kind = json_string_value(json_object_get(v, "kind"));
-	json_t *states = json_object_get(v, "states");
-	json_t *rows = json_array();
-	int rc = 0;
-	if (json_array_size(states) > 0) {
-		size_t i;
-		json_t *s;
-		json_array_foreach(states, i, s) {
-			if ((rc = view_scan(c, name, kind, json_string_value(s), vparams, at, rows)) != 0)
-				break;
-		}
-	} else {
-		rc = view_scan(c, name, kind, NULL, vparams, at, rows);
-	}
-	if (rc == 1) { /* a rule error was replied */
-		json_decref(rows);
+	if (!c->id) { /* a notification: nobody would read the rows */
+		c->fn(c->slot, NULL, 0);
 		return RPC_DONE;
 	}
+	struct view_job *v = calloc(1, sizeof *v);
+	if (!v) {
+		rpc_fail(c, -ENOMEM, NULL, NULL);
+		return RPC_DONE;
+	}
+	v->name = strdup(name);
+	v->format = format[0];
+	v->view = json_incref(view);
+	v->vparams = vparams ? json_incref(vparams) : NULL;
+	v->kind = json_string_value(json_object_get(view, "kind"));
+	v->nstates = json_array_size(json_object_get(view, "states"));
+	v->at = clock_now();
+	v->rows = v->format == 'j' ? NULL : json_array();
+	v->job.call = c; /* for view_head(); rpc_job_start() keeps it */
+	v->job.max = r->d.conf->reply_bytes;
+	int rc = v->name && (v->format != 'j' || view_head(v) == 0) ? 0 : -ENOMEM;
+	v->job.call = NULL;
+	if (rc == 0 && v->job.total > v->job.max)
+		rc = -EMSGSIZE;
+	if (rc == 0)
+		rc = rpc_job_start(&v->job, c, "view", view_step, v);
 	if (rc < 0) {
-		json_decref(rows);
+		view_free(v);
 		rpc_fail(c, rc, NULL, NULL);
 		return RPC_DONE;
 	}
-	json_t *cols = json_object_get(v, "columns");
-	if (strcmp(format, "html") == 0) {
-		char *html = to_html(v, rows, name);
-		json_decref(rows);
-		if (!html) {
-			rpc_fail(c, -ENOMEM, NULL, NULL);
-			return RPC_DONE;
-		}
-		rpc_result(c, json_string(html));
-		free(html);
-		return RPC_DONE;
-	}
-	if (strcmp(format, "csv") == 0) {
-		char *csv = to_csv(cols, rows);
-		json_decref(rows);
-		if (!csv) {
-			rpc_fail(c, -ENOMEM, NULL, NULL);
-			return RPC_DONE;
-		}
-		rpc_result(c, json_string(csv));
-		free(csv);
-		return RPC_DONE;
-	}
-	rpc_result(c, json_pack("{s:s, s:O, s:O, s:I, s:o}", "view", name, "title",
-				json_object_get(v, "title"), "columns", cols,
-				"count", (json_int_t)json_array_size(rows), "rows", rows));
-	return RPC_DONE;
+	return RPC_ASYNC;
 }
 
 /* --- history ------------------------------------------------------------------ */

@@ -55,6 +55,7 @@ struct cand_job {
 	cand_done_fn done;
 	void *ud;
 	int64_t t0;
+	uv_timer_t poll;           /* looks for the client's hang-up */
 	/* written by the worker */
 	int rc, total, failed;
 	struct rules *cand;
@@ -97,6 +98,28 @@ static int cand_outcome(struct cand_job *j, struct rules **out, json_t **err)
 	return 0;
 }
 
+static void cand_free(uv_handle_t *h)
+{
+	struct cand_job *j = h->data;
+	free(j->dir);
+	free(j->msg);
+	free(j->report);
+	free(j);
+}
+
+/* While the check runs: a client that hung up cancels it (the worker's
+ * hook sees the flag within its next budget check). */
+static void cand_poll(uv_timer_t *t)
+{
+	struct cand_job *j = t->data;
+	const struct rpc *r = j->r;
+	if (j->call && r->stream && r->stream->backlog(j->call->slot) < 0 &&
+	    !atomic_load(&j->cancel)) {
+		log_info("rules: check cancelled, the client hung up dir=%s", j->dir);
+		atomic_store(&j->cancel, true);
+	}
+}
+
 static void cand_after(uv_work_t *w, int status)
 {
 	struct cand_job *j = w->data;
@@ -109,10 +132,8 @@ static void cand_after(uv_work_t *w, int status)
 	log_info("rules: check done dir=%s tests=%d failed=%d ms=%lld outcome=%s", j->dir, j->total,
 		 j->failed, (long long)(clock_now_ms() - j->t0), rc < 0 ? "refused" : "ok");
 	j->done(r, rc, cand, err, j->ud);
-	free(j->dir);
-	free(j->msg);
-	free(j->report);
-	free(j);
+	uv_timer_stop(&j->poll);
+	uv_close((uv_handle_t *)&j->poll, cand_free);
 	cand_next(r);
 }
 
@@ -129,6 +150,8 @@ static void cand_next(struct rpc *r)
 	j->t0 = clock_now_ms();
 	j->o.total_ms = r->d.conf->rule_check_s * 1000;
 	j->work.data = j;
+	if (j->call)
+		uv_timer_start(&j->poll, cand_poll, 200, 200);
 	int rc = uv_queue_work(r->d.loop, &j->work, cand_work, cand_after);
 	if (rc < 0) {
 		j->rc = -ENOMEM;
@@ -158,6 +181,8 @@ static int cand_start(struct rpc *r, const char *dir, bool tests, const struct r
 	atomic_init(&j->cancel, false);
 	j->o.cancel = &j->cancel;
 	j->call = call;
+	uv_timer_init(r->d.loop, &j->poll);
+	j->poll.data = j;
 	j->done = done;
 	j->ud = ud;
 	if (r->cand_tail)

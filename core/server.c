@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,10 +37,19 @@ struct conn {
 	struct conn *prev, *next;
 };
 
+/* A piece of a reply streamed before its end (rpc_stream_ops). */
+struct piece {
+	struct piece *next;
+	char *buf;                /* owned */
+	size_t len;
+};
+
 struct slot {
 	struct conn *conn;        /* NULL once the connection is gone */
-	char *line;               /* the reply, owned */
+	char *line;               /* the reply (its last bytes when streamed), owned */
 	size_t len;
+	struct piece *pieces, **pieces_tail; /* streamed, waiting for their turn */
+	size_t pending;           /* their bytes */
 	bool ready, async;
 	struct slot *next;
 };
@@ -100,29 +110,66 @@ static void write_cb(uv_write_t *req, int status)
 	}
 }
 
-/* Writes every reply that is ready at the head, in request order. */
+static void pieces_free(struct slot *s)
+{
+	for (struct piece *p = s->pieces, *next; p; p = next) {
+		next = p->next;
+		free(p->buf);
+		free(p);
+	}
+	s->pieces = NULL;
+	s->pieces_tail = NULL;
+	s->pending = 0;
+}
+
+/* Takes the head slot's next bytes into bufs: its streamed pieces, then its
+ * line once it is ready (the slot is then done and freed).  Returns whether
+ * the next slot may follow. */
+static bool take_head(struct conn *c, uv_buf_t *bufs, char **lines, unsigned *n)
+{
+	struct slot *s = c->head;
+	while (s->pieces && *n < FLUSH_MAX) {
+		struct piece *p = s->pieces;
+		s->pieces = p->next;
+		if (!s->pieces)
+			s->pieces_tail = NULL;
+		s->pending -= p->len;
+		if (!c->closing) {
+			bufs[*n] = uv_buf_init(p->buf, (unsigned)p->len);
+			lines[(*n)++] = p->buf;
+		} else {
+			free(p->buf);
+		}
+		free(p);
+	}
+	if (s->pieces || !s->ready || *n >= FLUSH_MAX)
+		return false;
+	c->head = s->next;
+	if (!c->head)
+		c->tail = NULL;
+	if (s->line && !c->closing) {
+		bufs[*n] = uv_buf_init(s->line, (unsigned)s->len);
+		lines[(*n)++] = s->line;
+	} else {
+		free(s->line);
+	}
+	free(s);
+	return true;
+}
+
+/* Writes every reply that is ready at the head, in request order, and the
+ * pieces of a reply streamed at the head. */
 static void flush(struct conn *c)
 {
-	while (c->head && c->head->ready) {
+	for (;;) {
 		uv_buf_t bufs[FLUSH_MAX];
 		char *lines[FLUSH_MAX];
 		unsigned n = 0;
-		while (c->head && c->head->ready && n < FLUSH_MAX) {
-			struct slot *s = c->head;
-			c->head = s->next;
-			if (!c->head)
-				c->tail = NULL;
-			if (s->line && !c->closing) {
-				bufs[n] = uv_buf_init(s->line, (unsigned)s->len);
-				lines[n++] = s->line;
-			} else {
-				free(s->line);
-			}
-			free(s);
-		}
+		while (c->head && take_head(c, bufs, lines, &n))
+			;
 		if (n == 0)
-			continue;
-		c->active_at = uv_now(c->srv->loop);
+			break;
+		c->active_at = uv_now(c->srv->loop); /* idle counts from the last reply */
 		struct wreq *w = malloc(sizeof *w + n * sizeof w->lines[0]);
 		if (w) {
 			w->conn = c;
@@ -134,6 +181,8 @@ static void flush(struct conn *c)
 		}
 		for (unsigned i = 0; i < n; i++)
 			free(lines[i]);
+		conn_close(c); /* a reply lost in the middle: the line cannot go on */
+		break;
 	}
 	if (!c->closing && uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > WRITE_HIGH)
 		c->paused_for_writes = true;
@@ -165,6 +214,69 @@ static void on_reply(void *ud, char *line, size_t len)
 	}
 	/* Synchronous replies are flushed by process() after the batch. */
 }
+
+/* --- streamed replies (rpc_stream_ops) ------------------------------------ */
+
+static void stream_piece(void *ud, char *buf, size_t len)
+{
+	struct slot *s = ud;
+	struct piece *p = s->conn && !s->conn->closing ? malloc(sizeof *p) : NULL;
+	if (!p) {
+		free(buf);
+		if (s->conn)
+			conn_close(s->conn); /* the reply cannot be whole any more */
+		return;
+	}
+	*p = (struct piece){ .buf = buf, .len = len };
+	if (s->pieces_tail)
+		*s->pieces_tail = p;
+	else
+		s->pieces = p;
+	s->pieces_tail = &p->next;
+	s->pending += len;
+	if (s->conn->head == s)
+		flush(s->conn);
+}
+
+/*
+ * Whether the peer hung up.  A client that only shut down its sending side
+ * (it sent its last request and waits for the replies) is still there; one
+ * that closed its socket gets POLLHUP.  Checked between the slices of long
+ * work, whose connection does not read meanwhile and so would not see EOF.
+ */
+static bool peer_gone(struct conn *c)
+{
+	uv_os_fd_t fd;
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0)
+		return true;
+	struct pollfd p = { .fd = fd, .events = 0 };
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+static long stream_backlog(void *ud)
+{
+	struct slot *s = ud;
+	struct conn *c = s->conn;
+	if (!c || c->closing)
+		return -1;
+	if (peer_gone(c)) {
+		log_debug("server: the peer hung up during long work peer_pid=%d", (int)c->peer.pid);
+		conn_close(c);
+		return -1;
+	}
+	return (long)(s->pending + uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe));
+}
+
+static void stream_abort(void *ud)
+{
+	struct slot *s = ud;
+	if (s->conn)
+		conn_close(s->conn);
+	pieces_free(s);
+	on_reply(s, NULL, 0);
+}
+
+static const struct rpc_stream_ops stream_ops = { stream_piece, stream_backlog, stream_abort };
 
 static struct slot *slot_new(struct conn *c)
 {
@@ -405,6 +517,7 @@ static void handle_closed(uv_handle_t *h)
 	/* Replies still owed go nowhere; their slots free themselves. */
 	for (struct slot *sl = c->head, *next; sl; sl = next) {
 		next = sl->next;
+		pieces_free(sl);
 		if (sl->async && !sl->ready) {
 			sl->conn = NULL;
 		} else {
@@ -681,6 +794,7 @@ int server_start(struct server **out, uv_loop_t *loop, const struct server_opts 
 		free(s);
 		return rc;
 	}
+	rpc_set_stream(rpc, &stream_ops);
 	*out = s;
 	return 0;
 }

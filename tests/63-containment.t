@@ -110,6 +110,20 @@ my $handler_loop = 'xpcall(function () while true do end end, function () while 
 	is($r && $r->{error}{code}, -32005, 'the check ends in -32005');
 	like($r && $r->{error}{message}, qr/budget/, 'with the budget as its reason');
 
+	# A check whose client hangs up at once is stopped, not run to its end.
+	my $slow = pack_with('local n = 0 while true do n = n + 1 end');
+	my $h = send_req($d, 'rules.check', { path => $slow });
+	sleep 0.3;
+	close $h;
+	my $t0 = time;
+	my $cancelled = 0;
+	while (time - $t0 < 10) {
+		if ($d->log_text =~ /check cancelled, the client hung up.*\n.*check done dir=\Q$slow\E/s) { $cancelled = 1; last }
+		sleep 0.05;
+	}
+	ok($cancelled, 'a check whose client hung up is cancelled');
+	diag(sprintf('cancelled and done %.2f s after the hang-up', time - $t0));
+
 	# The same inside a view's row, on a running daemon.
 	my $vp = pack_with(<<'LUA');
 view "runaway" { roles = { "agency" }, kind = "note", states = { "open" },

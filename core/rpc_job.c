@@ -1,0 +1,195 @@
+/* rpc_job — a request run in slices under its caps, and its reply built as
+ * it goes (rpc_int.h, struct rpc_job).  Used by view and import. */
+#include "rpc_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "wire.h"
+
+void rpc_set_stream(struct rpc *r, const struct rpc_stream_ops *ops) { r->stream = ops; }
+
+int rpc_job_start(struct rpc_job *j, struct rpc_call *c, const char *what,
+		  enum slice_next (*fn)(void *, int64_t), void *ud)
+{
+	struct rpc *r = c->rpc;
+	const struct conf *cf = r->d.conf;
+	j->what = what;
+	j->t0_us = slice_now_us();
+	j->deadline_us = j->t0_us + (int64_t)cf->request_time_s * 1000000;
+	j->gen = r->rules_gen;
+	j->max = cf->reply_bytes;
+	if (!r->slicer && slicer_new(&r->slicer, r->d.loop) < 0)
+		return -ENOMEM;
+	if (!(j->call = rpc_call_keep(c)))
+		return -ENOMEM;
+	if (slicer_add(r->slicer, fn, ud) < 0) {
+		*c = *j->call; /* give the call back for a synchronous reply */
+		free(j->call);
+		j->call = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void release(struct rpc_job *j)
+{
+	rpc_call_free(j->call);
+	j->call = NULL;
+	free(j->buf);
+	j->buf = NULL;
+	j->len = j->cap = 0;
+}
+
+int rpc_job_check(struct rpc_job *j)
+{
+	struct rpc_call *c = j->call;
+	struct rpc *r = c->rpc;
+	long backlog = r->stream ? r->stream->backlog(c->slot) : 0;
+	if (backlog < 0)
+		return -ECANCELED;
+	if (slice_now_us() >= j->deadline_us)
+		return -ETIMEDOUT;
+	if (r->rules_gen != j->gen)
+		return LIU_ECONFLICT;
+	/* A client that reads slowly is sent at most a window ahead: the rest
+	 * is not built until it reads (the time cap still runs). */
+	return j->streaming && backlog > (long)RPC_STREAM_WINDOW ? 1 : 0;
+}
+
+int rpc_job_put(struct rpc_job *j, const char *s, size_t n)
+{
+	if (j->total + n > j->max)
+		return -EMSGSIZE;
+	if (j->len + n > j->cap) {
+		size_t cap = j->cap ? j->cap : 4096;
+		while (cap < j->len + n)
+			cap *= 2;
+		char *b = realloc(j->buf, cap);
+		if (!b)
+			return -ENOMEM;
+		j->buf = b;
+		j->cap = cap;
+	}
+	memcpy(j->buf + j->len, s, n);
+	j->len += n;
+	j->total += n;
+	return 0;
+}
+
+int rpc_job_put_head(struct rpc_job *j)
+{
+	json_t *id = j->call->id;
+	char *enc = id ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	char head[160];
+	int n = snprintf(head, sizeof head, "{\"jsonrpc\":\"" WIRE_VERSION "\",\"id\":%s,\"result\":",
+			 enc ? enc : "null");
+	free(enc);
+	if (n < 0 || (size_t)n >= sizeof head)
+		return -EINVAL; /* an id string this long is refused before (ID_MAX) */
+	return rpc_job_put(j, head, (size_t)n);
+}
+
+void rpc_job_flush(struct rpc_job *j)
+{
+	struct rpc_call *c = j->call;
+	const struct rpc_stream_ops *ops = c->rpc->stream;
+	if (!ops || j->len == 0 || (!j->streaming && j->total <= RPC_STREAM_WINDOW))
+		return;
+	/* The buffer itself goes to the server; a new one starts. */
+	ops->piece(c->slot, j->buf, j->len);
+	j->buf = NULL;
+	j->len = j->cap = 0;
+	j->streaming = true;
+}
+
+void rpc_job_end(struct rpc_job *j)
+{
+	struct rpc_call *c = j->call;
+	metrics_observe(c->midx, 0, slice_now_us() - c->t0_us);
+	if (!c->id) {
+		c->fn(c->slot, NULL, 0);
+	} else {
+		c->fn(c->slot, j->buf, j->len);
+		j->buf = NULL;
+	}
+	release(j);
+}
+
+void rpc_job_fail(struct rpc_job *j, int code, const char *message, json_t *data)
+{
+	struct rpc_call *c = j->call;
+	if (!j->streaming) {
+		rpc_error(c, code, message, data);
+		release(j);
+		return;
+	}
+	/* Bytes of a result went out: an error line now would follow half a
+	 * line.  The client sees the connection end without a newline. */
+	json_decref(data);
+	c->rpc->errors++;
+	metrics_observe(c->midx, code, slice_now_us() - c->t0_us);
+	log_warn("rpc: %s stopped mid-reply code=%d error=\"%s\" sent_bytes=%zu: connection closed "
+		 "peer_uid=%u peer_pid=%d", j->what, code, message, j->total - j->len,
+		 (unsigned)c->peer.uid, (int)c->peer.pid);
+	c->rpc->stream->abort(c->slot);
+	release(j);
+}
+
+static json_t *limit_data(const char *limit, long long value, const char *ja, const char *en)
+{
+	return json_pack("{s:s, s:I, s:{s:s, s:s}}", "limit", limit, "value", (json_int_t)value,
+			 "reason", "ja", ja, "en", en);
+}
+
+void rpc_job_stop(struct rpc_job *j, int why, const char *done)
+{
+	struct rpc_call *c = j->call;
+	long long ms = (slice_now_us() - j->t0_us) / 1000;
+	if (why == -ECANCELED) {
+		c->rpc->jobs_cancelled++;
+		log_info("rpc: %s cancelled, the client hung up peer_uid=%u peer_pid=%d ms=%lld %s",
+			 j->what, (unsigned)c->peer.uid, (int)c->peer.pid, ms, done);
+		c->fn(c->slot, NULL, 0); /* nobody hears of it; the slot is freed */
+		release(j);
+		return;
+	}
+	char msg[400];
+	if (why == -ETIMEDOUT) {
+		int s = c->rpc->d.conf->request_time_s;
+		snprintf(msg, sizeof msg, "%s stopped: it ran longer than limits.request_time_s (%d s); ask "
+			 "for less (a narrower %s, or its params) or raise the limit", j->what, s, j->what);
+		log_warn("rpc: %s over limits.request_time_s peer_uid=%u peer_pid=%d ms=%lld %s", j->what,
+			 (unsigned)c->peer.uid, (int)c->peer.pid, ms, done);
+		rpc_job_fail(j, WIRE_OVER_LIMIT, msg,
+			     limit_data("limits.request_time_s", s, "処理時間の上限を超えました。対象を絞ってください",
+					"it took too long; ask for less"));
+		return;
+	}
+	bool writes = strcmp(j->what, "import") == 0;
+	snprintf(msg, sizeof msg, "conflict: the rule pack changed during the %s; %s", j->what,
+		 writes ? "nothing was written, send it again" : "run it again");
+	log_info("rpc: %s stopped, the rule pack changed %s", j->what, done);
+	rpc_job_fail(j, WIRE_CONFLICT, msg,
+		     json_pack("{s:{s:s, s:s}}", "reason", "ja", "途中でルールが更新されました。もう一度送ってください",
+			       "en", "the rules changed meanwhile; send it again"));
+}
+
+void rpc_job_over_reply(struct rpc_job *j, const char *done)
+{
+	struct rpc_call *c = j->call;
+	size_t mib = c->rpc->d.conf->reply_bytes >> 20;
+	char msg[400];
+	snprintf(msg, sizeof msg, "the %s's reply is larger than limits.reply_mib (%zu MiB); ask for less "
+		 "with the %s's params (a filter) or a narrower %s, or raise the limit", j->what, mib,
+		 j->what, j->what);
+	log_warn("rpc: %s over limits.reply_mib peer_uid=%u peer_pid=%d %s", j->what,
+		 (unsigned)c->peer.uid, (int)c->peer.pid, done);
+	rpc_job_fail(j, WIRE_OVER_LIMIT, msg,
+		     limit_data("limits.reply_mib", (long long)mib, "結果が大きすぎます。条件で絞ってください",
+				"the reply is too large; ask for less"));
+}
