@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +64,28 @@ int packs_find(struct store *st, const char *prefix, char **version)
 	return rc;
 }
 
-static int write_file(const char *path, const char *data, size_t len)
+/* A pack name as pack{} allows it: it names a folder, never a path. */
+static bool name_ok(const char *s)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 63 || s[0] == '-')
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+/* One component of a file's path inside a pack: no "", ".", ".." or "/". */
+static bool component_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 255 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+		return false;
+	return memchr(s, '\0', n) == NULL;
+}
+
+/* Creates the file `name` in the folder `dirfd`: it must not exist before,
+ * and a link in its place is not followed. */
+static int write_at(int dirfd, const char *name, const char *data, size_t len)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	size_t off = 0;
@@ -81,25 +101,82 @@ static int write_file(const char *path, const char *data, size_t len)
 	return close(fd) < 0 ? -errno : 0;
 }
 
-/* mkdir -p of the folders leading to `path` (a file). */
-static int parents(char *path)
+/* Makes (or, for the folders a file path shares with another, opens) the
+ * folder `name` in `dirfd`, never through a link.  Returns its descriptor
+ * or a negative errno. */
+static int subdir_at(int dirfd, const char *name)
 {
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int rc = mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
-		*p = '/';
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
+/* Writes one file of the pack at `rel` under the folder `base`. */
+static int write_rel(int base, const char *rel, const char *data, size_t len)
+{
+	int dfd = dup(base);
+	if (dfd < 0)
+		return -errno;
+	int rc = 0;
+	const char *p = rel;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		char comp[256];
+		if (!component_ok(p, n)) {
+			rc = -EINVAL; /* never write outside the folder */
+			break;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		if (!slash) {
+			rc = write_at(dfd, comp, data, len);
+			break;
+		}
+		int sub = subdir_at(dfd, comp);
+		close(dfd);
+		if (sub < 0)
+			return sub;
+		dfd = sub;
+		p = slash + 1;
+	}
+	close(dfd);
+	return rc;
+}
+
+/* The bytes of a stored file ({text} or {hex}); caller frees. */
+static char *file_bytes(json_t *f, size_t *n)
+{
+	json_t *text = json_object_get(f, "text");
+	if (text) {
+		*n = json_string_length(text);
+		char *b = malloc(*n + 1);
+		if (b)
+			memcpy(b, json_string_value(text), *n);
+		return b;
+	}
+	const char *hex = json_string_value(json_object_get(f, "hex"));
+	*n = hex ? strlen(hex) / 2 : 0;
+	char *bin = malloc(*n + 1);
+	for (size_t i = 0; bin && i < *n; i++)
+		sscanf(hex + 2 * i, "%2hhx", (unsigned char *)&bin[i]);
+	return bin;
+}
+
+/*
+ * A kept version is written to a folder of its own that did not exist
+ * before (<root>/<version>.<n>/<name>/), every folder and file created
+ * relative to its parent's descriptor, never through a link, each file new
+ * (O_EXCL): whatever the store holds, nothing outside that folder is
+ * written, and nothing already there is overwritten.
+ */
 int packs_materialize(struct store *st, const char *root, const char *version, char **dir)
 {
 	char key[96], *v;
 	size_t len;
+	if (strspn(version, "0123456789abcdef") != strlen(version) || strlen(version) > 64)
+		return -EINVAL;
 	snprintf(key, sizeof key, PACK_PREFIX "%s", version);
 	int rc = store_meta_get(st, key, &v, &len);
 	if (rc < 0)
@@ -109,44 +186,53 @@ int packs_materialize(struct store *st, const char *root, const char *version, c
 	if (!pack)
 		return -EIO;
 	const char *name = json_string_value(json_object_get(pack, "name"));
-	char *base = NULL;
-	if (asprintf(&base, "%s/%s/%s", root, version, name ? name : "pack") < 0) {
-		json_decref(pack);
-		return -ENOMEM;
+	if (!name_ok(name))
+		name = "pack"; /* a version kept before names were checked */
+	int rootfd = -1, verfd = -1, base = -1;
+	char vdir[96];
+	if (mkdir(root, 0700) < 0 && errno != EEXIST) {
+		rc = -errno;
+		goto out;
+	}
+	if ((rootfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	for (unsigned n = 1;; n++) {
+		snprintf(vdir, sizeof vdir, "%s.%u", version, n);
+		if (mkdirat(rootfd, vdir, 0700) == 0)
+			break;
+		if (errno != EEXIST || n == 10000) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	if ((verfd = openat(rootfd, vdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    (base = subdir_at(verfd, name)) < 0) {
+		rc = verfd < 0 ? -errno : base;
+		goto out;
 	}
 	const char *rel;
 	json_t *f;
 	json_object_foreach(json_object_get(pack, "files"), rel, f) {
-		if (rel[0] == '/' || strstr(rel, "..")) {
-			rc = -EINVAL; /* never write outside the folder */
-			break;
-		}
-		char path[8192];
-		snprintf(path, sizeof path, "%s/%s", base, rel);
-		if ((rc = parents(path)) < 0)
-			break;
-		json_t *text = json_object_get(f, "text");
-		if (text) {
-			rc = write_file(path, json_string_value(text), json_string_length(text));
-		} else {
-			const char *hex = json_string_value(json_object_get(f, "hex"));
-			size_t n = hex ? strlen(hex) / 2 : 0;
-			char *bin = malloc(n + 1);
-			for (size_t i = 0; bin && i < n; i++)
-				sscanf(hex + 2 * i, "%2hhx", (unsigned char *)&bin[i]);
-			rc = bin ? write_file(path, bin, n) : -ENOMEM;
-			free(bin);
-		}
+		size_t n;
+		char *bytes = file_bytes(f, &n);
+		rc = bytes ? write_rel(base, rel, bytes, n) : -ENOMEM;
+		free(bytes);
 		if (rc < 0)
-			break;
+			goto out;
 	}
+	if (asprintf(dir, "%s/%s/%s", root, vdir, name) < 0)
+		rc = -ENOMEM;
+out:
+	if (base >= 0)
+		close(base);
+	if (verfd >= 0)
+		close(verfd);
+	if (rootfd >= 0)
+		close(rootfd);
 	json_decref(pack);
-	if (rc < 0) {
-		free(base);
-		return rc;
-	}
-	*dir = base;
-	return 0;
+	return rc;
 }
 
 int packs_activation(struct store *st, const char *version, const char *name,

@@ -31,7 +31,9 @@ json_t *packs_history(struct store *st, size_t limit);
  * (too short or not unique). */
 int packs_find(struct store *st, const char *prefix, char **version);
 
-/* Writes the files of kept `version` under <root>/<version>/<name>/ and
+/* Writes the files of kept `version` under a new folder
+ * <root>/<version>.<n>/<name>/ (relative to descriptors, no links followed,
+ * no file overwritten) and
  * returns that folder (malloc'd, caller frees).  Returns 0 or an errno. */
 int packs_materialize(struct store *st, const char *root, const char *version, char **dir);
 

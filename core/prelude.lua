@@ -201,6 +201,11 @@ local function pack_decl(spec)
   if type(spec) ~= "table" or type(spec.name) ~= "string" then
     error('pack needs { name = "...", title = { ja = ..., en = ... } }', 2)
   end
+  -- A name names things (and the folder a kept version is written out to);
+  -- it is never a path.
+  if #spec.name > 63 or not spec.name:match("^[a-z0-9][a-z0-9%-]*$") then
+    error(sfmt('pack: name %q is not a pack name: 1 to 63 of a-z, 0-9 and "-", starting with a letter or digit', spec.name), 2)
+  end
   if spec.eval_by_date ~= nil and type(spec.eval_by_date) ~= "boolean" then
     error("pack: eval_by_date must be true or false", 2)
   end

@@ -169,4 +169,34 @@ LUA
 	diag(sprintf('stopped %.2f s after SIGTERM', $took));
 }
 
+# --- 2. the pack name is a path ---------------------------------------------------
+{
+	my $victim = "$tmp/victim";
+	mkdir $victim;
+	my $evil = pack_with('');
+	my $depth = '../' x 12;
+	system('sed', '-i', "s|name = \"mini\"|name = \"$depth$victim\"|", "$evil/main.lua") == 0 or die;
+	my $d = Liud::start_daemon(clock => '2024-06-01', rules => 'tests/packs/mini');
+	my $v1 = $d->ok_call('rules.status')->{version};
+	my $r = $d->call('rules.reload', { path => $evil });
+	is($r->{error}{code}, -32005, 'a pack whose name is a path is refused');
+	like($r->{error}{message} // '', qr/not a pack name/, 'and the error says the name is not a pack name');
+	# Whatever happened, a rollback writes nothing outside the database.
+	my $good = pack_with('-- a second version');
+	$d->ok_call('rules.reload', { path => $good });
+	$d->ok_call('rules.rollback', { version => $v1 });
+	$d->ok_call('rules.reload', { path => $good });
+	# A link planted where the next copy of the kept version would go.
+	my $next = "$d->{db}/packs";
+	my @have = glob("$next/$v1.*");
+	ok(@have >= 1, 'a rollback writes the kept version to a folder of its own');
+	symlink($victim, "$next/$v1." . (@have + 1)) or die "symlink: $!";
+	$r = $d->call('rules.rollback', { version => $v1 });
+	ok($r->{result}, 'a second rollback to the same version works') or diag(json()->encode($r));
+	opendir my $vd, $victim or die;
+	my @in = grep { !/^\./ } readdir $vd;
+	is(scalar @in, 0, 'nothing was written through a link planted in the packs folder');
+	ok(!-e "$tmp/x", 'nor anywhere the pack name pointed');
+}
+
 done_testing();
