@@ -28,8 +28,7 @@ extern const size_t rules_prelude_len;
 
 #define HOOK_EVERY 10000         /* instructions between budget checks (~50 µs) */
 #define PACK_MAX_FILES 4096
-#define PACK_MAX_BYTES (64u << 20)
-#define READ_MAX_BYTES (32u << 20)
+#define PACK_MAX_BYTES (16u << 20) /* all of a pack's files: each version is kept in the store */
 #define LOAD_BUDGET_FACTOR 20    /* loading a file may take this many call budgets */
 #define TEST_BUDGET_FACTOR 20
 
@@ -296,43 +295,63 @@ static int l_format_date(lua_State *L)
 	return 1;
 }
 
-/* Reads a file of the pack, only while it loads.  The path must stay inside
- * the pack folder: relative, no "..", no links. */
+/* The bytes of `rel` as the pack's version hashed them (r->contents).
+ * Returns 0 with *buf (malloc'd, caller frees) and *len, or -ENOENT /
+ * -ENOMEM.  Loading and file() read this snapshot, never the folder again:
+ * the version is exactly the code that runs, and a file swapped after the
+ * pack was read (for a link, a FIFO, other bytes) is never seen. */
+static int snapshot_file(const struct rules *r, const char *rel, char **buf, size_t *len)
+{
+	json_t *f = json_object_get(r->contents, rel);
+	if (!f)
+		return -ENOENT;
+	json_t *text = json_object_get(f, "text");
+	const char *hex = json_string_value(json_object_get(f, "hex"));
+	size_t n = text ? json_string_length(text) : hex ? strlen(hex) / 2 : 0;
+	char *b = malloc(n + 1);
+	if (!b)
+		return -ENOMEM;
+	if (text)
+		memcpy(b, json_string_value(text), n);
+	else
+		for (size_t i = 0; i < n; i++)
+			sscanf(hex + 2 * i, "%2hhx", (unsigned char *)&b[i]);
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/* Reads a file of the pack, only while it loads, from the snapshot the
+ * version was made of: regular files inside the folder, reached without
+ * links (walk), never a FIFO or a device, never outside. */
 static int l_read(lua_State *L)
 {
 	struct rules *r = self(L);
 	const char *path = luaL_checkstring(L, 1);
 	if (!r->loading)
 		return luaL_error(L, "files can only be read while the pack loads");
-	if (path[0] == '/' || strstr(path, "..") || strchr(path, '\\')) {
+	/* Pushed from the snapshot straight into Lua: nothing of C's to free
+	 * if that raises (memory). */
+	json_t *f = json_object_get(r->contents, path);
+	json_t *text = json_object_get(f, "text");
+	const char *hex = json_string_value(json_object_get(f, "hex"));
+	if (!text && !hex) {
 		lua_pushnil(L);
-		lua_pushfstring(L, "file \"%s\": only paths inside the pack are allowed", path);
+		lua_pushfstring(L, "file \"%s\": not a regular file of the pack (links, FIFOs, devices "
+				   "and paths outside the pack are never read)", path);
 		return 2;
 	}
-	char full[4096];
-	if ((size_t)snprintf(full, sizeof full, "%s/%s", r->dir, path) >= sizeof full)
-		return luaL_error(L, "path too long");
-	int fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > READ_MAX_BYTES) {
-		int e = fd < 0 ? errno : EINVAL;
-		if (fd >= 0)
-			close(fd);
-		lua_pushnil(L);
-		lua_pushfstring(L, "file \"%s\": %s", path, strerror(e));
-		return 2;
+	if (text) {
+		lua_pushlstring(L, json_string_value(text), json_string_length(text));
+		return 1;
 	}
+	size_t n = strlen(hex) / 2;
 	luaL_Buffer b;
-	char *p = luaL_buffinitsize(L, &b, (size_t)sb.st_size);
-	ssize_t got = 0;
-	while (got < sb.st_size) {
-		ssize_t n = read(fd, p + got, (size_t)(sb.st_size - got));
-		if (n <= 0)
-			break;
-		got += n;
-	}
-	close(fd);
-	luaL_pushresultsize(&b, (size_t)got);
+	char *p = luaL_buffinitsize(L, &b, n);
+	for (size_t i = 0; i < n; i++)
+		sscanf(hex + 2 * i, "%2hhx", (unsigned char *)&p[i]);
+	luaL_pushresultsize(&b, n);
 	return 1;
 }
 
@@ -636,11 +655,18 @@ static int walk(const char *dir, const char *rel, struct filelist *fl, int depth
 
 static int slurp(const char *path, char **buf, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The walk saw a regular file here; what is opened now must still be
+	 * one: a link or a FIFO swapped in since is refused, never followed or
+	 * waited on. */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	struct stat sb;
-	if (fstat(fd, &sb) < 0 || sb.st_size > PACK_MAX_BYTES) {
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -EPERM;
+	}
+	if (sb.st_size > PACK_MAX_BYTES) {
 		close(fd);
 		return -E2BIG;
 	}
@@ -810,12 +836,11 @@ static char *errf(const char *fmt, const char *a, const char *b)
 static int load_file(struct rules *r, const char *rel, int env_ref, char **err)
 {
 	lua_State *L = r->L;
-	char path[4096], chunkname[4096];
-	snprintf(path, sizeof path, "%s/%s", r->dir, rel);
+	char chunkname[4096];
 	snprintf(chunkname, sizeof chunkname, "@%s/%s", r->name, rel);
 	char *buf;
 	size_t len;
-	int rc = slurp(path, &buf, &len);
+	int rc = snapshot_file(r, rel, &buf, &len);
 	if (rc < 0) {
 		*err = errf("%s: %s", rel, strerror(-rc));
 		return rc;
@@ -906,7 +931,7 @@ static int hash_pack(struct rules *r, struct filelist *fl, char **err)
 		free(buf);
 		json_array_append_new(r->files, json_string(fl->v[i]));
 		if (total > PACK_MAX_BYTES) {
-			*err = errf("pack larger than %s%s", "64 MiB", "");
+			*err = errf("pack larger than %s%s: keep large data out of the pack folder", "16 MiB", "");
 			rc = -E2BIG;
 			goto out;
 		}

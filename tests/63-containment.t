@@ -169,6 +169,23 @@ LUA
 	diag(sprintf('stopped %.2f s after SIGTERM', $took));
 }
 
+# --- 3. file() leaves the pack ----------------------------------------------------
+{
+	my $p = pack_with('local s = file("d/hostname")');
+	symlink('/etc', "$p/d") or die;
+	my ($st, $out, $secs) = run_limited(30, "$bin/liud", 'check', $p);
+	ok($st != 0 && $st != 9, 'a pack that reads through a linked folder does not load');
+	like($out, qr/not a regular file of the pack/, 'and is told that links are never read');
+	my $host = do { open my $h, '<', '/etc/hostname'; local $/; <$h> } // 'no-host';
+	unlike($out, qr/\Q$host\E/, 'nothing of the file outside is echoed') if length $host > 3;
+
+	my $f = pack_with('local s = file("x.fifo")');
+	system('mkfifo', "$f/x.fifo") == 0 or die;
+	($st, $out, $secs) = run_limited(30, "$bin/liud", 'check', $f);
+	ok($st != 0 && $st != 9 && $secs < 10, 'file() of a FIFO fails at once instead of waiting for a writer');
+	like($out, qr/not a regular file of the pack/, 'and says why');
+}
+
 # --- 2. the pack name is a path ---------------------------------------------------
 {
 	my $victim = "$tmp/victim";
