@@ -43,7 +43,7 @@ sub start {
 	if ($ENV{LIUD_VALGRIND} && !$o{wrap}) {
 		# the daemon's malloc is jemalloc's (Makefile): memcheck must
 		# replace that one
-		unshift @cmd, 'valgrind', '--quiet', '--error-exitcode=99', '--leak-check=full',
+		unshift @cmd, 'valgrind', '--quiet', '--error-exitcode=99', '--leak-check=full', '--fair-sched=yes',
 			'--soname-synonyms=somalloc=*jemalloc*',
 			'--errors-for-leak-kinds=definite', "--log-file=$self->{dir}/valgrind.%p.log";
 	}
