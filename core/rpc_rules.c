@@ -198,6 +198,15 @@ static int cand_start(struct rpc *r, const char *dir, bool tests, const struct r
 /* The reply when cand_start() refused to queue a check. */
 static const char *cand_busy = "too many rule checks are waiting; try again when they end";
 
+/* An error message ends at its first line: the traceback that follows is in
+ * the reply's data (error), not in the one-line message. */
+static void cut_first_line(char *msg)
+{
+	char *nl = strstr(msg, "\nstack traceback:");
+	if (nl)
+		*nl = '\0';
+}
+
 /* --- activation ------------------------------------------------------------------ */
 
 struct activation {
@@ -415,6 +424,7 @@ static void reply_reload(void *ud, int rc, json_t *res)
 		snprintf(msg, sizeof msg, "%s refused, the old rules stay live: %.600s",
 			 c->method ? c->method : "rules.reload",
 			 json_string_value(json_object_get(res, "error")));
+		cut_first_line(msg);
 		rpc_error(c, rc == -ENOENT || rc == -ENOTDIR ? WIRE_INVALID_PARAMS : wire_code_of(rc), msg, res);
 	} else {
 		rpc_result(c, res);
@@ -446,6 +456,7 @@ static void check_checked(struct rpc *r, int rc, struct rules *cand, json_t *err
 		char msg[700];
 		snprintf(msg, sizeof msg, "rule pack check failed: %.600s",
 			 json_string_value(json_object_get(err, "error")));
+		cut_first_line(msg);
 		rpc_error(c, rc == -ENOENT || rc == -ENOTDIR ? WIRE_INVALID_PARAMS : WIRE_SCRIPT_ERROR,
 			  msg, err);
 		rpc_call_free(c);
@@ -511,6 +522,7 @@ static void rollback_end(struct rollback *b, int rc, json_t *err)
 		char msg[700];
 		snprintf(msg, sizeof msg, "rollback refused, the current rules stay live: %.600s",
 			 json_string_value(json_object_get(err, "error")));
+		cut_first_line(msg);
 		rpc_error(b->call, rc == LIU_ELIMIT ? WIRE_OVER_LIMIT : WIRE_SCRIPT_ERROR, msg, err);
 		rpc_call_free(b->call);
 	}
