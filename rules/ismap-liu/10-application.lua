@@ -1,4 +1,4 @@
--- The record kind: one application per SaaS service (SPEC §5), and the
+-- The record kind: one application per SaaS service (the notice of 2023-05-19), and the
 -- validation of every field.  Validation refuses malformed data (wrong type,
 -- impossible date, bad 法人番号, unknown value); whether the application
 -- *meets* the requirements is judged by the checks (20-checks.lua).

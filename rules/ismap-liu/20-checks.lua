@@ -1,6 +1,6 @@
 -- 適用要件 (requirements) of the notice, judged by `eval` and applied by
 -- `confirm` (30-actions.lua).  An application is eligible when the special
--- measure is in force and R1–R4 all hold (SPEC §2, §5).
+-- measure is in force and R1–R4 all hold (the notice of 2023-05-19).
 --
 -- A requirement is a `check` (shown by eval, in this order) that is also kept
 -- in REQUIREMENTS so that actions can apply the very same rules.  Every check

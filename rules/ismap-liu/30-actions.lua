@@ -68,7 +68,7 @@ end
 
 -- ---------------------------------------------------------------- submit
 
--- 申請の受付.  params are the application's data (SPEC §5); only
+-- 申請の受付.  params are the application's data (10-application.lua); only
 -- service_name and provider_name are required now, the rest may follow.
 action "submit" {
   title = { ja = "申請の登録", en = "Register an application" },
