@@ -46,6 +46,7 @@ void conf_defaults(struct conf *c)
 	c->stage_hours = 24;
 	c->cache_bytes = 32u << 20;
 	c->memo_bytes = 32u << 20;
+	c->pack_versions = 10;
 }
 
 void conf_free(struct conf *c)
@@ -79,19 +80,43 @@ static int get_str(json_t *o, const char *k, char **field, const char *path, cha
 	return 0;
 }
 
-static int get_int(json_t *o, const char *k, long long min, long long max, long long *out,
-		   const char *path, char **err)
+/* The integer `table`.`k`: 0 with *out, 1 when absent, or -EINVAL with
+ * *err naming the setting as it is written in the file. */
+static int get_int(json_t *o, const char *table, const char *k, long long min, long long max,
+		   long long *out, const char *path, char **err)
 {
 	json_t *v = json_object_get(o, k);
 	if (!v)
 		return 1;
 	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-		char why[96];
+		char why[96], what[160];
 		snprintf(why, sizeof why, "must be a whole number from %lld to %lld", min, max);
-		*err = bad(path, k, why);
+		snprintf(what, sizeof what, "%s.%.80s", table, k);
+		*err = bad(path, what, why);
 		return -EINVAL;
 	}
 	*out = json_integer_value(v);
+	return 0;
+}
+
+/* Refuses a key of the table `table` that is not in `names` (a typo would
+ * otherwise be ignored and its default used without a word). */
+static int known_keys(json_t *o, const char *table, const char *const *names, const char *path,
+		      char **err)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		bool known = false;
+		for (size_t i = 0; names[i]; i++)
+			known |= strcmp(k, names[i]) == 0;
+		if (!known) {
+			char what[160];
+			snprintf(what, sizeof what, "%s.%.80s", table, k);
+			*err = bad(path, what, "unknown setting (a typo?)");
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -174,16 +199,16 @@ static int load_limits(struct conf *c, json_t *lim, const char *path, char **err
 	}
 	long long n;
 	int rc;
-	if ((rc = get_int(lim, "request_bytes", 1024, 1 << 30, &n, path, err)) < 0)
+	if ((rc = get_int(lim, "limits", "request_bytes", 1024, 1 << 30, &n, path, err)) < 0)
 		return rc;
 	if (rc == 0)
 		c->request_bytes = (size_t)n;
-	if ((rc = get_int(lim, "reply_mib", 1, 65536, &n, path, err)) < 0)
+	if ((rc = get_int(lim, "limits", "reply_mib", 1, 65536, &n, path, err)) < 0)
 		return rc;
 	if (rc == 0)
 		c->reply_bytes = (size_t)n << 20;
 	for (size_t i = 0; i < nkeys; i++) {
-		if ((rc = get_int(lim, keys[i].key, keys[i].min, keys[i].max, &n, path, err)) < 0)
+		if ((rc = get_int(lim, "limits", keys[i].key, keys[i].min, keys[i].max, &n, path, err)) < 0)
 			return rc;
 		if (rc == 0)
 			*keys[i].val = (int)n;
@@ -255,31 +280,37 @@ int conf_load(struct conf *c, const char *path, char **err)
 	if (lim && (rc = load_limits(c, lim, path, err)) < 0)
 		goto out;
 	json_t *lr = json_object_get(o, "log_rate");
+	static const char *const lr_keys[] = { "lines_per_s", "burst", NULL };
+	if (lr && (rc = known_keys(lr, "log_rate", lr_keys, path, err)) < 0)
+		goto out;
 	if (lr) {
-		if ((rc = get_int(lr, "lines_per_s", 0, 1000000, &n, path, err)) < 0)
+		if ((rc = get_int(lr, "log_rate", "lines_per_s", 0, 1000000, &n, path, err)) < 0)
 			goto out;
 		if (rc == 0)
 			c->log_per_s = (unsigned)n;
-		if ((rc = get_int(lr, "burst", 1, 1000000, &n, path, err)) < 0)
+		if ((rc = get_int(lr, "log_rate", "burst", 1, 1000000, &n, path, err)) < 0)
 			goto out;
 		if (rc == 0)
 			c->log_burst = (unsigned)n;
 	}
 	json_t *rb = json_object_get(o, "rule_budget");
+	static const char *const rb_keys[] = { "memory_mib", "instructions", "time_ms", "check_s", NULL };
+	if (rb && (rc = known_keys(rb, "rule_budget", rb_keys, path, err)) < 0)
+		goto out;
 	if (rb) {
-		if ((rc = get_int(rb, "memory_mib", 4, 65536, &n, path, err)) < 0)
+		if ((rc = get_int(rb, "rule_budget", "memory_mib", 4, 65536, &n, path, err)) < 0)
 			goto out;
 		if (rc == 0)
 			c->rule_memory = (size_t)n << 20;
-		if ((rc = get_int(rb, "instructions", 10000, 10000000000LL, &n, path, err)) < 0)
+		if ((rc = get_int(rb, "rule_budget", "instructions", 10000, 10000000000LL, &n, path, err)) < 0)
 			goto out;
 		if (rc == 0)
 			c->rule_instructions = (uint64_t)n;
-		if ((rc = get_int(rb, "time_ms", 1, 600000, &n, path, err)) < 0)
+		if ((rc = get_int(rb, "rule_budget", "time_ms", 1, 600000, &n, path, err)) < 0)
 			goto out;
 		if (rc == 0)
 			c->rule_time_ms = (int)n;
-		if ((rc = get_int(rb, "check_s", 1, 3600, &n, path, err)) < 0)
+		if ((rc = get_int(rb, "rule_budget", "check_s", 1, 3600, &n, path, err)) < 0)
 			goto out;
 		if (rc == 0)
 			c->rule_check_s = (int)n;
@@ -299,9 +330,15 @@ int conf_load(struct conf *c, const char *path, char **err)
 			{ "stage_hours", 0, 8760, NULL, &c->stage_hours },
 			{ "cache_mib", 0, 65536, &c->cache_bytes, NULL },
 			{ "memo_mib", 0, 65536, &c->memo_bytes, NULL },
+			{ "pack_versions", 2, 1000000, NULL, &c->pack_versions },
 		};
+		static const char *const sto_keys[] = { "map_mib", "max_map_mib", "enforce_batch",
+							"stage_hours", "cache_mib", "memo_mib",
+							"pack_versions", NULL };
+		if ((rc = known_keys(sto, "storage", sto_keys, path, err)) < 0)
+			goto out;
 		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-			if ((rc = get_int(sto, keys[i].key, keys[i].min, keys[i].max, &n, path, err)) < 0)
+			if ((rc = get_int(sto, "storage", keys[i].key, keys[i].min, keys[i].max, &n, path, err)) < 0)
 				goto out;
 			if (rc == 0 && keys[i].bytes)
 				*keys[i].bytes = (size_t)n << 20;

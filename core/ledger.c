@@ -455,6 +455,8 @@ int ledger_write_meta(struct ledger *l, const char *const *keys, const char *con
 	return submit_meta(l, w, rc, cb, ud);
 }
 
+const char ledger_meta_delete[] = "";
+
 size_t ledger_inflight(const struct ledger *l) { return l->inflight; }
 uint64_t ledger_changes(const struct ledger *l) { return l->changes; }
 
@@ -612,7 +614,8 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 			goto err;
 	}
 	for (size_t i = 0; meta && meta[i] && meta[i + 1]; i += 2)
-		if ((rc = commit_put_meta(w, meta[i], strdup(meta[i + 1]))) < 0)
+		if ((rc = meta[i + 1] == LEDGER_META_DELETE ? commit_del_meta(w, meta[i])
+							     : commit_put_meta(w, meta[i], strdup(meta[i + 1]))) < 0)
 			goto err;
 	char *num;
 	if (asprintf(&num, "%" PRIu64, l->next_id) < 0)

@@ -126,10 +126,16 @@ struct ledger_change {
 	const struct ledger_memo *prep_memo;
 };
 
+/* A value in ledger_write()'s `meta` list that deletes its key instead (the
+ * address counts, not the text). */
+extern const char ledger_meta_delete[];
+#define LEDGER_META_DELETE ledger_meta_delete
+
 /*
  * Queues one durable write of `n` changes (n may be 0 with audit-only
  * entries in `audit_only`), plus metadata pairs (copied): `meta` is NULL or
- * a NULL-terminated list key, value, key, value, ...
+ * a NULL-terminated list key, value, key, value, ... (a value of
+ * LEDGER_META_DELETE deletes the key).
  * cb(ud, status) runs once it is durable or failed.  Returns 0 (cb will
  * run) or a negative errno (cb will not run, nothing was queued).
  */

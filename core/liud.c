@@ -231,6 +231,9 @@ static int choose_rules(struct daemon *d, struct rules **out, bool *record, char
 	struct rules_opts plain = rule_opts(c, false), tested = rule_opts(c, true);
 	struct rules *folder = NULL;
 	char *err = NULL;
+	char root[4200];
+	snprintf(root, sizeof root, "%s/packs", c->db);
+	packs_prune(root, NULL); /* kept versions earlier runs wrote out */
 	int frc = rules_load(&folder, c->rules, &plain, &err);
 	if (frc < 0)
 		log_err("liud: the rule pack folder does not load dir=%s error=\"%s\"", c->rules, err);
@@ -278,8 +281,7 @@ static int choose_rules(struct daemon *d, struct rules **out, bool *record, char
 		goto done;
 	}
 	/* The kept version, exactly as it was activated. */
-	char root[4200], *dir = NULL;
-	snprintf(root, sizeof root, "%s/packs", c->db);
+	char *dir = NULL;
 	if ((rc = packs_materialize(d->store, root, av, &dir)) < 0 ||
 	    (rc = rules_load(out, dir, &plain, &err)) < 0) {
 		log_err("liud: the kept rules version=%.12s cannot be loaded error=\"%s\"", av,

@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "ledger.h"
 
 #define HIST_PREFIX "rules_hist/"
 #define PACK_PREFIX "pack/"
@@ -36,8 +38,14 @@ json_t *packs_history(struct store *st, size_t limit)
 		return out;
 	for (size_t i = 0; i < l.n; i++) {
 		json_t *e = json_loadb(l.items[i].body, l.items[i].len, 0, NULL);
-		if (e)
-			json_array_append_new(out, e);
+		const char *v = json_string_value(json_object_get(e, "version"));
+		if (!e)
+			continue;
+		char key[96];
+		snprintf(key, sizeof key, PACK_PREFIX "%.64s", v ? v : "");
+		/* whether a rollback to it is still possible */
+		json_object_set_new(e, "kept", json_boolean(v && store_meta_get(st, key, NULL, NULL) == 0));
+		json_array_append_new(out, e);
 	}
 	store_list_free(&l);
 	return out;
@@ -235,18 +243,59 @@ out:
 	return rc;
 }
 
+/*
+ * Retention: the files of the `keep` versions activated last (counting
+ * `version`, about to be, as the newest) stay; every older version still
+ * held is deleted in the same write as the activation.  The live version and
+ * the one before it (a rollback's usual target) are the first two, so
+ * `keep` >= 2 never drops them.  Appends key, LEDGER_META_DELETE pairs to
+ * kv from *n on; returns how many versions go, or -ENOMEM.
+ */
+static int retention(json_t *hist, const char *version, int keep, char **kv, size_t *n, size_t cap)
+{
+	json_t *seen = json_object(), *e;
+	size_t i;
+	int dropped = 0;
+	json_object_set_new(seen, version, json_true());
+	json_array_foreach(hist, i, e) {
+		const char *v = json_string_value(json_object_get(e, "version"));
+		if (!v || json_object_get(seen, v))
+			continue;
+		json_object_set_new(seen, v, json_true());
+		if ((int)json_object_size(seen) <= keep || !json_is_true(json_object_get(e, "kept")))
+			continue;
+		if (*n + 2 >= cap || asprintf(&kv[*n], PACK_PREFIX "%s", v) < 0) {
+			dropped = -ENOMEM;
+			break;
+		}
+		kv[*n + 1] = (char *)LEDGER_META_DELETE;
+		*n += 2;
+		dropped++;
+		json_object_set_new(e, "kept", json_false()); /* listed once */
+	}
+	json_decref(seen);
+	return dropped;
+}
+
 int packs_activation(struct store *st, const char *version, const char *name,
 		     json_t *contents, const char *by, const char *how, const char *dir,
-		     const char *folder_version, char *kv[9])
+		     const char *folder_version, int keep, char ***kvp, int *dropped)
 {
-	memset(kv, 0, 9 * sizeof *kv);
+	/* At most: history, active, files, and a deletion per past activation. */
+	json_t *hist = packs_history(st, SIZE_MAX);
+	size_t cap = 8 + 2 * json_array_size(hist);
+	char **kv = calloc(cap, sizeof *kv);
+	*kvp = kv;
+	*dropped = 0;
+	if (!kv) {
+		json_decref(hist);
+		return -ENOMEM;
+	}
 	/* The next history number: after the newest one kept. */
 	uint64_t seq = 1;
-	json_t *last = packs_history(st, 1);
-	json_t *e = json_array_get(last, 0);
+	json_t *e = json_array_get(hist, 0);
 	if (e)
 		seq = (uint64_t)json_integer_value(json_object_get(e, "seq")) + 1;
-	json_decref(last);
 
 	char now[CLOCK_ISO_MAX];
 	clock_format(clock_now(), now);
@@ -268,12 +317,11 @@ int packs_activation(struct store *st, const char *version, const char *name,
 	kv[3] = json_dumps(active, JSON_COMPACT);
 	if (!kv[1] || !kv[2] || !kv[3])
 		goto out;
+	size_t n = 4;
 	/* The files, once per version. */
-	char key[96], *v;
+	char key[96];
 	snprintf(key, sizeof key, PACK_PREFIX "%s", version);
-	if (store_meta_get(st, key, &v, NULL) == 0) {
-		free(v);
-	} else {
+	if (store_meta_get(st, key, NULL, NULL) != 0) {
 		json_t *pack = json_pack("{s:s, s:s, s:O}", "version", version, "name", name,
 					 "files", contents);
 		kv[4] = strdup(key);
@@ -281,20 +329,88 @@ int packs_activation(struct store *st, const char *version, const char *name,
 		json_decref(pack);
 		if (!kv[4] || !kv[5])
 			goto out;
+		n = 6;
 	}
+	int d = retention(hist, version, keep, kv, &n, cap);
+	if (d < 0)
+		goto out;
+	*dropped = d;
 	rc = 0;
 out:
+	json_decref(hist);
 	json_decref(entry);
 	json_decref(active);
-	if (rc < 0)
+	if (rc < 0) {
 		packs_kv_free(kv);
+		*kvp = NULL;
+	}
 	return rc;
 }
 
-void packs_kv_free(char *kv[9])
+void packs_kv_free(char **kv)
 {
-	for (int i = 0; i < 9; i++) {
-		free(kv[i]);
-		kv[i] = NULL;
+	for (size_t i = 0; kv && kv[i]; i++)
+		if (kv[i] != LEDGER_META_DELETE)
+			free(kv[i]);
+	free(kv);
+}
+
+/* Removes `name` in `dirfd` and, for a folder, all it holds; links are
+ * removed, never followed. */
+static int remove_at(int dirfd, const char *name, int depth)
+{
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if ((errno != EISDIR && errno != EPERM) || depth > 64)
+		return -errno;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
 	}
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			rc = remove_at(fd, de->d_name, depth + 1);
+	closedir(d);
+	if (rc == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0)
+		rc = -errno;
+	return rc;
+}
+
+int packs_prune(const char *root, const char *keep_dir)
+{
+	/* The entry of root that keep_dir lies in, if it does. */
+	size_t rl = strlen(root), kl = 0;
+	const char *keep = NULL;
+	if (keep_dir && strncmp(keep_dir, root, rl) == 0 && keep_dir[rl] == '/') {
+		keep = keep_dir + rl + 1;
+		kl = strcspn(keep, "/");
+	}
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rootfd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	DIR *d = fdopendir(rootfd);
+	if (!d) {
+		close(rootfd);
+		return -errno;
+	}
+	int rc = 0, n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *nm = de->d_name;
+		if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 ||
+		    (keep && strlen(nm) == kl && strncmp(nm, keep, kl) == 0))
+			continue;
+		int r = remove_at(dirfd(d), nm, 0);
+		if (r < 0 && rc == 0)
+			rc = r;
+		n += r == 0;
+	}
+	closedir(d);
+	return rc < 0 ? rc : n;
 }

@@ -23,7 +23,8 @@
 /* The active entry: 0 with *out (caller decrefs), -ENOENT, or an errno. */
 int packs_active(struct store *st, json_t **out);
 
-/* History, newest first, at most `limit` entries (caller decrefs). */
+/* History, newest first, at most `limit` entries (caller decrefs); each
+ * entry says whether its version's files are still kept ("kept"). */
 json_t *packs_history(struct store *st, size_t limit);
 
 /* Finds a kept version by its full hash or a unique prefix (8+ hex digits).
@@ -39,12 +40,20 @@ int packs_materialize(struct store *st, const char *root, const char *version, c
 
 /*
  * The metadata pairs that record an activation, for one ledger_write():
- * fills `kv` (a NULL-terminated list key, value, ...; strings malloc'd, free
- * with packs_kv_free()).  `contents` are the pack's files (rules_contents()).
+ * *kv is a NULL-terminated list key, value, ... (free with packs_kv_free()).
+ * `contents` are the pack's files (rules_contents()).  The same write drops
+ * the kept files of versions older than the `keep` activated last
+ * (storage.pack_versions; the live one and the one before it are always
+ * among them); *dropped says how many.  The history entries stay.
  */
 int packs_activation(struct store *st, const char *version, const char *name,
 		     json_t *contents, const char *by, const char *how, const char *dir,
-		     const char *folder_version, char *kv[9]);
-void packs_kv_free(char *kv[9]);
+		     const char *folder_version, int keep, char ***kv, int *dropped);
+void packs_kv_free(char **kv);
+
+/* Removes every folder under `root` (where kept versions are written out)
+ * but the one `keep_dir` lies in (NULL: all), without following links.
+ * Returns how many went, or a negative errno. */
+int packs_prune(const char *root, const char *keep_dir);
 
 #endif

@@ -212,12 +212,25 @@ static void cut_first_line(char *msg)
 struct activation {
 	struct rpc *r;
 	struct rules *next;
-	char *kv[9];
+	char **kv;             /* the activation's metadata writes */
+	int dropped;           /* kept versions the write drops */
 	char *who, *how;
 	rpc_reload_cb cb;
 	void *ud;
 	int gen;
 };
+
+/* The folders rollbacks and starts wrote kept versions to: only the live
+ * one is still needed. */
+static void prune_written_out(struct rpc *r, const char *live_dir)
+{
+	char root[4200];
+	snprintf(root, sizeof root, "%s/packs", r->d.conf->db);
+	int rc = packs_prune(root, live_dir);
+	if (rc < 0)
+		log_warn("rules: written-out versions could not be removed dir=%s error=\"%s\"", root,
+			 liu_strerror(rc));
+}
 
 static void activated(void *ud, int status)
 {
@@ -243,6 +256,10 @@ static void activated(void *ud, int status)
 		sched_set_rules(r->d.sched, a->next); /* the schedule follows the pack */
 	log_info("rules: activated how=%s by=%s version=%s previous=%s dir=%s", a->how, a->who,
 		 rules_version(a->next), old ? rules_version(old) : "none", rules_dir(a->next));
+	if (a->dropped > 0)
+		log_info("rules: dropped the kept files of %d version(s) storage.pack_versions=%d",
+			 a->dropped, r->d.conf->pack_versions);
+	prune_written_out(r, rules_dir(a->next));
 	json_t *res = json_pack("{s:s, s:s?, s:s, s:s, s:O}", "version", rules_version(a->next),
 				"previous", old ? rules_version(old) : NULL, "dir", rules_dir(a->next),
 				"how", a->how, "files",
@@ -278,7 +295,8 @@ static int activate(struct rpc *r, struct rules *next, const char *who, const ch
 	json_t *d = rules_describe(next);
 	int rc = packs_activation(r->d.store, rules_version(next),
 				  json_string_value(json_object_get(d, "name")), rules_contents(next),
-				  who, how, rules_dir(next), folder_version, a->kv);
+				  who, how, rules_dir(next), folder_version, r->d.conf->pack_versions,
+				  &a->kv, &a->dropped);
 	char nowiso[CLOCK_ISO_MAX];
 	json_t *entry = json_pack("{s:s, s:{s:s, s:i}, s:s, s:s, s:s, s:s?, s:O, s:s}", "time",
 				  clock_format(clock_now(), nowiso), "peer", "user", who, "uid",
@@ -585,8 +603,9 @@ enum rpc_status rpc_m_rules_rollback(struct rpc_call *c)
 	int rc = packs_find(r->d.store, prefix, &version);
 	if (rc < 0) {
 		rpc_bad_param(c, "version",
-			      rc == -ENOENT ? "その版は保存されていません" : "版は 8 桁以上の一意な16進数で指定してください",
-			      rc == -ENOENT ? "no kept version starts with this" :
+			      rc == -ENOENT ? "その版は保存されていません（直近に有効化した storage.pack_versions 個の版を保存しています。rules history で確認できます）" : "版は 8 桁以上の一意な16進数で指定してください",
+			      rc == -ENOENT ? "no kept version starts with this (the files of the last "
+					      "storage.pack_versions activated versions are kept; see rules history)" :
 					      "give 8 or more hex digits that name exactly one kept version");
 		return RPC_DONE;
 	}

@@ -369,10 +369,9 @@ int store_meta_get(struct store *st, const char *key, char **val, size_t *len)
 	MDB_val k = { strlen(key), (void *)key }, v;
 	rc = store_err(mdb_get(txn, meta_dbi(st, key, k.mv_size), &k, &v));
 	if (rc == 0) {
-		*val = dupmem(v.mv_data, v.mv_size);
 		if (len)
 			*len = v.mv_size;
-		if (!*val)
+		if (val && !(*val = dupmem(v.mv_data, v.mv_size)))
 			rc = -ENOMEM;
 	}
 	rend(st);

@@ -88,7 +88,8 @@ int store_counts(struct store *st,
 		 void *ud);
 
 /* Reads a metadata value.  Returns 0 with *val (malloc'd, NUL-terminated,
- * caller frees), -ENOENT, or a negative errno. */
+ * caller frees), -ENOENT, or a negative errno.  With val NULL, only tells
+ * whether the key exists (and its length, when len is not NULL). */
 int store_meta_get(struct store *st, const char *key, char **val, size_t *len);
 
 /* Metadata entries whose key starts with `prefix`, in key order (reverse:
