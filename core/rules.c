@@ -27,7 +27,7 @@ extern const char rules_prelude[];
 extern const size_t rules_prelude_len;
 
 #define HOOK_EVERY 10000         /* instructions between budget checks (~50 µs) */
-#define PACK_MAX_FILES 4096
+#define PACK_MAX_FILES 4096 /* named in rules_load()'s error */
 #define PACK_MAX_BYTES (16u << 20) /* all of a pack's files: each version is kept in the store */
 #define LOAD_BUDGET_FACTOR 20    /* loading a file may take this many call budgets */
 #define TEST_BUDGET_FACTOR 20
@@ -585,88 +585,43 @@ static int setup_state(lua_State *L)
 
 /* --- pack files ----------------------------------------------------------- */
 
-static int cmp_str(const void *a, const void *b)
+/* One file of the pack as it was read: its path in the pack and its bytes. */
+struct packfile {
+	char *rel;
+	char *buf;
+	size_t len;
+};
+
+static int cmp_packfile(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct packfile *)a)->rel, ((const struct packfile *)b)->rel);
 }
 
 struct filelist {
-	char **v;
+	struct packfile *f;
 	size_t n, cap;
+	size_t bytes; /* all of them so far, against PACK_MAX_BYTES */
 };
 
 static void filelist_free(struct filelist *fl)
 {
-	for (size_t i = 0; i < fl->n; i++)
-		free(fl->v[i]);
-	free(fl->v);
-}
-
-/* Collects regular files under dir/rel (recursively, hidden files skipped). */
-static int walk(const char *dir, const char *rel, struct filelist *fl, int depth)
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s%s%s", dir, *rel ? "/" : "", rel);
-	DIR *d = opendir(path);
-	if (!d)
-		return -errno;
-	struct dirent *e;
-	int rc = 0;
-	while ((e = readdir(d)) && rc == 0) {
-		if (e->d_name[0] == '.')
-			continue;
-		char sub[4096];
-		if ((size_t)snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name) >= sizeof sub) {
-			rc = -ENAMETOOLONG;
-			break;
-		}
-		char full[8192];
-		snprintf(full, sizeof full, "%s/%s", dir, sub);
-		struct stat sb;
-		if (lstat(full, &sb) < 0)
-			continue;
-		if (S_ISDIR(sb.st_mode)) {
-			if (depth < 8)
-				rc = walk(dir, sub, fl, depth + 1);
-		} else if (S_ISREG(sb.st_mode)) {
-			if (fl->n == PACK_MAX_FILES) {
-				rc = -E2BIG;
-				break;
-			}
-			if (fl->n == fl->cap) {
-				fl->cap = fl->cap ? fl->cap * 2 : 32;
-				char **v = realloc(fl->v, fl->cap * sizeof *v);
-				if (!v) {
-					rc = -ENOMEM;
-					break;
-				}
-				fl->v = v;
-			}
-			if (!(fl->v[fl->n] = strdup(sub))) {
-				rc = -ENOMEM;
-				break;
-			}
-			fl->n++;
-		}
+	for (size_t i = 0; i < fl->n; i++) {
+		free(fl->f[i].rel);
+		free(fl->f[i].buf);
 	}
-	closedir(d);
-	return rc;
+	free(fl->f);
 }
 
-static int slurp(const char *path, char **buf, size_t *len)
+/* Reads the regular file open on `fd` (closed here) whole, within what is
+ * left of the pack's cap. */
+static int read_fd(int fd, size_t left, char **buf, size_t *len)
 {
-	/* The walk saw a regular file here; what is opened now must still be
-	 * one: a link or a FIFO swapped in since is refused, never followed or
-	 * waited on. */
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	struct stat sb;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		close(fd);
 		return -EPERM;
 	}
-	if (sb.st_size > PACK_MAX_BYTES) {
+	if ((uint64_t)sb.st_size > left) {
 		close(fd);
 		return -E2BIG;
 	}
@@ -687,6 +642,89 @@ static int slurp(const char *path, char **buf, size_t *len)
 	*buf = p;
 	*len = got;
 	return 0;
+}
+
+static int filelist_add(struct filelist *fl, const char *rel, char *buf, size_t len)
+{
+	if (fl->n == PACK_MAX_FILES)
+		return -E2BIG;
+	if (fl->n == fl->cap) {
+		size_t cap = fl->cap ? fl->cap * 2 : 32;
+		struct packfile *f = realloc(fl->f, cap * sizeof *f);
+		if (!f)
+			return -ENOMEM;
+		fl->f = f;
+		fl->cap = cap;
+	}
+	if (!(fl->f[fl->n].rel = strdup(rel)))
+		return -ENOMEM;
+	fl->f[fl->n].buf = buf;
+	fl->f[fl->n].len = len;
+	fl->n++;
+	fl->bytes += len;
+	return 0;
+}
+
+/*
+ * Reads the pack under the folder open on `dirfd` (rel: its path in the
+ * pack): every regular file, whole, into fl; hidden names skipped.  Every
+ * name is opened relative to its folder's descriptor without following a
+ * link, and checked after it is open: a folder swapped for a link, or a
+ * file for a FIFO, while the pack is read is never followed or waited on,
+ * so nothing outside the folder becomes part of the pack.  This is the only
+ * place a pack's files are read: the version hashes these bytes and the code
+ * loads from them.
+ */
+static int walk(int dirfd, const char *rel, struct filelist *fl, int depth)
+{
+	int dfd = dup(dirfd);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!d) {
+		int e = errno;
+		if (dfd >= 0)
+			close(dfd);
+		return -e;
+	}
+	struct dirent *e;
+	int rc = 0;
+	while (rc == 0 && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char sub[4096];
+		if ((size_t)snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name) >= sizeof sub) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
+		/* Links, FIFOs and devices are left out without being opened. */
+		struct stat sb;
+		if (fstatat(dirfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !(S_ISDIR(sb.st_mode) || S_ISREG(sb.st_mode)) || (S_ISDIR(sb.st_mode) && depth >= 8))
+			continue;
+		int fd = openat(dirfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* gone, or swapped for a link, since */
+		struct stat now;
+		if (fstat(fd, &now) < 0 || now.st_ino != sb.st_ino || now.st_dev != sb.st_dev) {
+			close(fd); /* swapped since: not what the listing showed */
+			continue;
+		}
+		if (S_ISDIR(now.st_mode)) {
+			rc = walk(fd, sub, fl, depth + 1);
+			close(fd);
+			continue;
+		}
+		char *buf;
+		size_t len;
+		rc = read_fd(fd, PACK_MAX_BYTES - fl->bytes, &buf, &len);
+		if (rc == -EPERM) { /* not regular any more */
+			rc = 0;
+			continue;
+		}
+		if (rc == 0 && (rc = filelist_add(fl, sub, buf, len)) < 0)
+			free(buf);
+	}
+	closedir(d);
+	return rc;
 }
 
 static bool ends_with(const char *s, const char *suf)
@@ -894,49 +932,35 @@ static int hash_pack(struct rules *r, struct filelist *fl, char **err)
 		return -EIO;
 	unsigned char d[HASH_BYTES];
 	int rc = 0;
-	size_t total = 0;
 	r->files = json_array();
 	r->contents = json_object();
 	for (size_t i = 0; i < fl->n; i++) {
-		char path[8192], *buf;
-		size_t len;
-		snprintf(path, sizeof path, "%s/%s", r->dir, fl->v[i]);
-		if ((rc = slurp(path, &buf, &len)) < 0) {
-			*err = errf("%s: %s", fl->v[i], strerror(-rc));
-			goto out;
-		}
-		total += len;
+		const char *buf = fl->f[i].buf, *rel = fl->f[i].rel;
+		size_t len = fl->f[i].len;
 		/* Name and length frame each file, so moving bytes between files
 		 * changes the version. */
 		char frame[64];
 		int fn = snprintf(frame, sizeof frame, "\n%zu\n", len);
-		hash_update(&h, fl->v[i], strlen(fl->v[i]));
+		hash_update(&h, rel, strlen(rel));
 		hash_update(&h, frame, (size_t)fn);
 		hash_update(&h, buf, len);
 		/* Kept, so that the exact bytes this version was made of can be
 		 * stored and re-activated later (rules.rollback). */
 		json_t *txt = json_stringn(buf, len);
 		if (txt) {
-			json_object_set_new(r->contents, fl->v[i], json_pack("{s:o}", "text", txt));
+			json_object_set_new(r->contents, rel, json_pack("{s:o}", "text", txt));
 		} else {
 			char *hex = malloc(len * 2 + 1);
 			for (size_t k = 0; hex && k < len; k++)
 				snprintf(hex + k * 2, 3, "%02x", (unsigned char)buf[k]);
 			if (hex) {
 				hex[len * 2] = '\0';
-				json_object_set_new(r->contents, fl->v[i], json_pack("{s:s}", "hex", hex));
+				json_object_set_new(r->contents, rel, json_pack("{s:s}", "hex", hex));
 			}
 			free(hex);
 		}
-		free(buf);
-		json_array_append_new(r->files, json_string(fl->v[i]));
-		if (total > PACK_MAX_BYTES) {
-			*err = errf("pack larger than %s%s: keep large data out of the pack folder", "16 MiB", "");
-			rc = -E2BIG;
-			goto out;
-		}
+		json_array_append_new(r->files, json_string(rel));
 	}
-out:
 	/* hash_final() frees the state on every path. */
 	if (hash_final(&h, d) < 0 && rc == 0) {
 		*err = errf("%s%s", "cannot compute the pack's SHA-256", "");
@@ -965,15 +989,14 @@ int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, 
 		r->total_deadline_ms = mono_ms() + o->total_ms;
 	r->cancel = o ? o->cancel : NULL;
 
-	char *real = realpath(dir, NULL);
-	struct stat sb;
-	if (!real || stat(real, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-		rc = real ? -ENOTDIR : -errno;
+	/* The folder itself may be a link (the operator's choice); nothing in
+	 * it is followed (walk). */
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		rc = errno == ENOTDIR ? -ENOTDIR : -errno;
 		*err = errf("rule pack %s: %s", dir, strerror(-rc));
-		free(real);
 		goto fail;
 	}
-	free(real);
 	/* Keep the path as given: it is what people typed and what logs show. */
 	size_t dl = strlen(dir);
 	while (dl > 1 && dir[dl - 1] == '/')
@@ -981,14 +1004,17 @@ int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, 
 	r->dir = strndup(dir, dl);
 	const char *base = strrchr(r->dir, '/');
 	r->name = strdup(base ? base + 1 : r->dir);
-	if (!r->dir || !r->name)
+	rc = r->dir && r->name ? walk(dirfd, "", &fl, 0) : -ENOMEM;
+	close(dirfd);
+	if (rc == -E2BIG) {
+		*err = errf("rule pack %s: larger than 16 MiB or 4096 files%s: keep large data out of "
+			    "the pack folder", dir, "");
 		goto fail;
-
-	if ((rc = walk(r->dir, "", &fl, 0)) < 0) {
+	} else if (rc < 0) {
 		*err = errf("rule pack %s: %s", dir, strerror(-rc));
 		goto fail;
 	}
-	qsort(fl.v, fl.n, sizeof *fl.v, cmp_str);
+	qsort(fl.f, fl.n, sizeof *fl.f, cmp_packfile);
 	if ((rc = hash_pack(r, &fl, err)) < 0)
 		goto fail;
 
@@ -1011,10 +1037,11 @@ int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, 
 	int env = env_ref_of(r, "env");
 	int nlua = 0;
 	for (size_t i = 0; i < fl.n; i++) {
-		if (strchr(fl.v[i], '/') || !ends_with(fl.v[i], ".lua"))
+		const char *rel = fl.f[i].rel;
+		if (strchr(rel, '/') || !ends_with(rel, ".lua"))
 			continue; /* the pack is its top-level *.lua; the rest is data */
 		nlua++;
-		if ((rc = load_file(r, fl.v[i], env, err)) < 0)
+		if ((rc = load_file(r, rel, env, err)) < 0)
 			goto fail;
 	}
 	if (nlua == 0) {
@@ -1037,10 +1064,10 @@ int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, 
 	if (o && o->load_tests) {
 		int tenv = env_ref_of(r, "test_env");
 		for (size_t i = 0; i < fl.n; i++) {
-			if (strncmp(fl.v[i], "tests/", 6) != 0 || !ends_with(fl.v[i], ".lua") ||
-			    strchr(fl.v[i] + 6, '/'))
+			const char *rel = fl.f[i].rel;
+			if (strncmp(rel, "tests/", 6) != 0 || !ends_with(rel, ".lua") || strchr(rel + 6, '/'))
 				continue;
-			if ((rc = load_file(r, fl.v[i], tenv, err)) < 0)
+			if ((rc = load_file(r, rel, tenv, err)) < 0)
 				goto fail;
 		}
 	}
