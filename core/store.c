@@ -175,6 +175,33 @@ static int load_dicts(struct store *st)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/*
+ * The data file must hold every page its meta page says is in use.  LMDB
+ * maps the file and reads pages through the map: a page past the end of a
+ * file cut short (a disk that filled, a half-written copy) is SIGBUS at the
+ * first read that reaches it, not an error.  Checked once at open, before
+ * any page but the two meta pages (read with pread) is touched.
+ */
+static int check_length(struct store *st, const char *dir)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	mdb_env_info(st->env, &info);
+	mdb_env_stat(st->env, &ms);
+	int fd;
+	struct stat sb;
+	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) < 0)
+		return -EIO;
+	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	if ((uint64_t)sb.st_size >= need)
+		return 0;
+	log_err("store: %s/data.mdb is damaged: it holds %lld bytes but its meta page says the "
+		"database uses %llu (the file was cut short: a full disk, or an unfinished copy); "
+		"the daemon will not start on it; restore the last backup into %s "
+		"(liuctl backup writes one)", dir, (long long)sb.st_size, (unsigned long long)need, dir);
+	return -EUCLEAN;
+}
+
 int store_open(struct store **out, const char *dir, const struct store_opts *o)
 {
 	int rc;
@@ -223,9 +250,25 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	mdb_env_set_mapsize(st->env, st->map_size);
 	/* MDB_NOTLS: our read transaction belongs to the loop, not to a thread's
 	 * slot; the writer thread has its own write transaction. */
+	/* LMDB takes an empty data file for a new database: one that holds
+	 * nothing where a database was is refused rather than started afresh. */
+	char datapath[4096];
+	struct stat dsb;
+	snprintf(datapath, sizeof datapath, "%s/data.mdb", dir);
+	if (stat(datapath, &dsb) == 0 && dsb.st_size == 0) {
+		log_err("store: %s is empty: the database it held is gone; restore the last backup into "
+			"%s, or remove the file to start a new, empty database", datapath, dir);
+		rc = -EUCLEAN;
+		goto err_env_errno;
+	}
 	rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600);
+	if (rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_VERSION_MISMATCH)
+		log_err("store: %s/data.mdb is not a database this build can read error=\"%s\"; restore "
+			"the last backup into %s (liuctl backup writes one)", dir, mdb_strerror(rc), dir);
 	if (rc != 0)
 		goto err_env;
+	if ((rc = check_length(st, dir)) < 0)
+		goto err_env_errno;
 	MDB_envinfo info;
 	mdb_env_info(st->env, &info);
 	st->map_size = info.me_mapsize;
@@ -261,6 +304,9 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	*out = st;
 	return 0;
 
+err_env_errno: /* rc is a negative errno already */
+	mdb_env_close(st->env);
+	goto err_lock;
 err_env:
 	mdb_env_close(st->env);
 err_mdb:

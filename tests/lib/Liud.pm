@@ -60,6 +60,7 @@ sub start {
 		waitpid($pid, 0);
 		alarm 0;
 		$self->{exit} = $? >> 8;
+		$self->{signal} = $? & 127; # 0 unless it died of a signal
 		$self->{pid} = undef;
 		return $self;
 	}
