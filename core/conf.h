@@ -1,6 +1,6 @@
 /*
  * conf — the daemon's configuration: defaults, the declarative Lua file of
- * SPEC §8 (read through rules_read_conf(), so this module knows no Lua), and
+ * liud.conf(5) (read through rules_read_conf(), so this module knows no Lua), and
  * the command-line overrides applied on top.
  */
 #ifndef LIU_CONF_H

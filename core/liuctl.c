@@ -1,6 +1,6 @@
 /*
  * liuctl — the operator's client for liud: one command per method of the
- * socket protocol (SPEC §4), all of them in one table that drives argument
+ * socket protocol (docs/PROTOCOL.md), all of them in one table that drives argument
  * parsing, the mapping of arguments to params, and the usage text, the way
  * smtpctl's parser is driven by its cmd_install() patterns.
  *

@@ -8,7 +8,7 @@ static const double bounds[] = { 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025
 				 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
 #define NB (sizeof bounds / sizeof bounds[0])
 
-/* Outcomes by JSON-RPC code: success and each error of SPEC §4. */
+/* Outcomes by JSON-RPC code: success and each error of docs/PROTOCOL.md. */
 static const struct {
 	int code;
 	const char *name;

@@ -7,7 +7,7 @@
 -- library plus the DSL.  It never sees `host`, `api` or this file's locals.
 -- The C core sees only `api`, returned at the end.
 --
--- Vocabulary (rules/README.md documents it for policy staff):
+-- Vocabulary (docs/RULES.md documents it for pack authors):
 --   pack, measure, kind, check, action, view, on_expiry, summary  (declarations)
 --   pass, fail, refuse, emit                                      (inside rules)
 --   instant, date, jst, date_of, day_start, day_end, in_force,
@@ -792,7 +792,7 @@ local function act(name, rec, params, ctx, before)
     return { error = sfmt('%s: action "%s" left the record in unknown state "%s"', a.where, name, tostring(rec.state)) }
   end
   -- Only what changed is validated: the rest was validated when it was
-  -- written (rules/README.md, `validate`).
+  -- written (docs/RULES.md, `validate`).
   local changed = not a.creates and changed_fields(before_data, rec.data)
   if a.creates or changed then
     local vok, errs = protect(validate_data, kind, rec.data, at, changed or nil)
@@ -952,7 +952,7 @@ function api.reset_stats() counters = { check = {}, action = {}, hook = {}, view
 
 -- case "name" { at = ..., record = {...} | data = {...}, state = ...,
 --               expect = "eligible", fails = {"R2"}, reasons = { R3 = "text" } }
--- scenario "name" { at = ..., steps... }  (see rules/README.md)
+-- scenario "name" { at = ..., steps... }  (see docs/RULES.md)
 local function test_decl(kind_name)
   return function(name)
     return function(spec)

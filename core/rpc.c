@@ -17,7 +17,7 @@
 #define R_POL_ADM (ROLE_POLICY | ROLE_ADMIN)
 
 /*
- * The method table of SPEC §4.  `roles` is who may call the method at all;
+ * The method table (docs/PROTOCOL.md).  `roles` is who may call the method at all;
  * `act` and `view` then check the action's or view's own roles from the
  * pack.  A peer holding no role (anyone who can open the socket) gets only
  * what ROLE_NONE opens: a minimal `status`, nothing of the pack's names or

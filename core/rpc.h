@@ -1,6 +1,6 @@
 /*
  * rpc — JSON-RPC 2.0 decoding, role checks and dispatch to the methods of
- * SPEC §4.  Sits between the server (which frames lines and owns
+ * docs/PROTOCOL.md.  Sits between the server (which frames lines and owns
  * connections) and the rules, store and committer below.  Runs on the loop
  * thread only.
  *

@@ -12,7 +12,7 @@
  * controls is 90 % of the text.  yajl hands us each value as it reads it
  * (≈55 µs into Lua), and the offsets it reports let the new version copy
  * the text of every member the action kept instead of encoding it
- * (docs/PERFORMANCE.md, "writes, session 7").
+ * (docs/PERFORMANCE.md, section 5).
  *
  * The Lua value is the one conv_push() makes of the same text: objects are
  * tables, arrays tables with the array metatable, null a missing field (a

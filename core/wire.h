@@ -17,7 +17,7 @@
 #define WIRE_VERSION "2.0"
 #define WIRE_DEFAULT_SOCKET "run/liud.sock"
 
-/* JSON-RPC error codes (SPEC §4). */
+/* JSON-RPC error codes (docs/PROTOCOL.md). */
 enum wire_code {
 	WIRE_PARSE_ERROR = -32700,
 	WIRE_INVALID_REQUEST = -32600,

@@ -1,12 +1,13 @@
 # make install / make uninstall — a complete daemon under $(DESTDIR)$(PREFIX):
 # binaries, the bundled rule packs, the configuration, man pages, the systemd
-# unit and sysusers file, bash completion.
+# unit and sysusers file, bash completion, the documents (docs/*.md).
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 BINDIR     := $(PREFIX)/bin
 SBINDIR    := $(PREFIX)/sbin
 DATADIR    := $(PREFIX)/share/liud
 MANDIR     := $(PREFIX)/share/man
+DOCDIR     := $(PREFIX)/share/doc/liud
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 COMPLDIR   := $(PREFIX)/share/bash-completion/completions
@@ -20,6 +21,8 @@ install: all
 	$(INSTALL) -m 0755 $(BIN)/liuctl $(DESTDIR)$(BINDIR)/liuctl
 	cp -R rules/ismap-liu $(DESTDIR)$(DATADIR)/rules/
 	$(INSTALL) -m 0644 rules/README.md $(DESTDIR)$(DATADIR)/rules/README.md
+	$(INSTALL) -d $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/
 	sed -e 's|^socket *= *"[^"]*"|socket = "/run/liud/liud.sock"|' \
 	    -e 's|^db *= *"[^"]*"|db     = "/var/lib/liud/db"|' \
 	    -e 's|^rules *= *"[^"]*"|rules  = "$(DATADIR)/rules/ismap-liu"|' \
@@ -43,7 +46,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/liud $(DESTDIR)$(BINDIR)/liuctl
-	rm -rf $(DESTDIR)$(DATADIR)
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(UNITDIR)/liud.service $(DESTDIR)$(SYSUSERSDIR)/liud.conf
 	rm -f $(DESTDIR)$(COMPLDIR)/liuctl
 	rm -f $(DESTDIR)$(MANDIR)/man8/liud.8 $(DESTDIR)$(MANDIR)/man1/liuctl.1 \

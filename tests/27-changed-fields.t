@@ -4,7 +4,7 @@
 # fields still equal afterwards are stored as they were (same text, same
 # order), and a change made in place deep inside a field is seen.  After a
 # reload with stricter validation, a field left alone is not judged again;
-# one that is changed is.  (rules/README.md, `validate`; prelude.lua, act.)
+# one that is changed is.  (docs/RULES.md, `validate`; prelude.lua, act.)
 use strict;
 use warnings;
 use utf8;

@@ -77,7 +77,7 @@ my %p = (
 	'audit.verify' => {}, 'backup' => { path => "$dir/nope/x" }, 'metrics' => {},
 	'enforce' => {}, 'clock.set' => { now => '2024-06-01' },
 );
-# Who may: from SPEC §4 (act and view: the mini pack gives create to the
+# Who may: docs/PROTOCOL.md (act and view: the mini pack gives create to the
 # secretariat and open-notes to agencies; admin may always).
 my %allow = (
 	'status' => [qw(pol sec agy nobody)], 'rules.status' => [qw(pol sec agy)],

@@ -17,7 +17,8 @@ my $p = "$dest/usr/local";
 for my $f ("sbin/liud", "bin/liuctl", "share/liud/rules/ismap-liu/00-pack.lua",
 	   "share/liud/rules/ismap-liu/data/ismap-criteria-2022-04-01.csv", "etc/liud/liud.conf",
 	   "lib/systemd/system/liud.service", "lib/sysusers.d/liud.conf",
-	   "share/bash-completion/completions/liuctl") {
+	   "share/bash-completion/completions/liuctl",
+	   "share/doc/liud/PROTOCOL.md", "share/doc/liud/RULES.md") {
 	ok(-e "$p/$f", "installed: $f");
 }
 SKIP: {
@@ -62,7 +63,8 @@ $d->stop;
 
 $out = `make --no-print-directory uninstall DESTDIR=$dest PREFIX=/usr/local 2>&1`;
 is($? >> 8, 0, 'make uninstall succeeds');
-ok(!-e "$p/sbin/liud" && !-e "$p/bin/liuctl" && !-e "$p/share/liud" && !-e "$p/lib/systemd/system/liud.service",
+ok(!-e "$p/sbin/liud" && !-e "$p/bin/liuctl" && !-e "$p/share/liud" && !-e "$p/lib/systemd/system/liud.service"
+   && !-e "$p/share/doc/liud",
    'and removes what install laid out');
 ok(-e "$p/etc/liud/liud.conf", 'but keeps the configuration');
 done_testing;

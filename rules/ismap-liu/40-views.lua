@@ -42,7 +42,7 @@ end
 -- Shared with government bodies only, never published: roles agency and
 -- secretariat (and admin).  params: `state = "confirmed"` to show the current
 -- list only; `lang`.
--- Columns (SPEC §2): service name, provider name, status of compliance with the
+-- Columns (README.md, "service list"): service name, provider name, status of compliance with the
 -- ISMAP criteria, other third-party certifications, planned time of the
 -- ISMAP-LIU pre-application.
 

@@ -630,7 +630,7 @@ for my $s ([ 1, 1 ], [ 50, 1 ]) {
 }
 # liud alone: an amend costs what its rules read.  A submitted application's
 # amend reads nothing of the statement (it stays text: docs/PERFORMANCE.md,
-# "writes, session 8"); a confirmed one's checks R1-R4 again, which reads it.
+# section 5); a confirmed one's checks R1-R4 again, which reads it.
 # Each request amends the next record of its group, in turn.
 my $amend_of = '{"jsonrpc":"2.0","id":1,"method":"act","params":{"action":"amend","id":"%s","params":{"planned_liu_application":"%s"}}}';
 for my $g ([ 'amend_sub', 'amend, the submitted apps only', sub { !confirmed_n($_[0]) } ],
