@@ -16,7 +16,7 @@
  *
  * The Lua value is the one conv_push() makes of the same text: objects are
  * tables, arrays tables with the array metatable, null a missing field (a
- * hole in an array), integers integers; nesting past CONV_MAX_DEPTH is an
+ * hole in an array), integers integers; nesting past RULES_MAX_DEPTH is an
  * error.  tests/unit/sandbox.c holds the two to the same results.
  */
 #ifndef LIU_RULES_TEXT_H
@@ -25,7 +25,7 @@
 #include <jansson.h>
 #include <lua.h>
 
-#include "rules.h"
+#include "rules_rec.h"
 
 /* Registers the metatable of the parser's box (once per state).  [-0, +0, m] */
 void text_open(lua_State *L);
