@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "errors.h"
 #include "log.h"
 #include "metrics.h"
 #include "sched.h"

@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "clock.h"
+#include "errors.h"
 #include "log.h"
 #include "metrics.h"
 #include "sched.h"

@@ -9,9 +9,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "errors.h"
 #include "rules.h"
 #include "tap.h"
-#include "wire.h"
 
 /* tests/packs/look: its action "look" records what it saw (see there). */
 static struct rules *load(void)

@@ -1,4 +1,9 @@
 #!/usr/bin/perl
+# What core/ includes.  A library's header and the protocol stay in their
+# modules: <lmdb.h> only in store.c, Lua's headers only in rules*, the
+# protocol (wire.h) never in the Lua host, and the error codes are defined
+# in errors.h alone, for every module to share without the protocol.
+#
 # No include cycle between the modules of core/ (and its folders): data flows
 # down the floors (core/README.md), so a module never includes, directly or
 # through a header, the header of a module that includes its own.
@@ -116,6 +121,31 @@ sub one_cycle {
 	}
 	return;
 }
+
+# Which files include `re` (a quoted or bracketed name), as "core/x.c".
+sub who_includes {
+	my ($re) = @_;
+	my @out;
+	for my $f (sort keys %src) {
+		open my $fh, '<', "$core/$f" or die "$core/$f: $!";
+		while (<$fh>) {
+			if (/^\s*#\s*include\s*[<"]($re)[>"]/) { push @out, "$core/$f"; last; }
+		}
+	}
+	return @out;
+}
+is_deeply([who_includes(qr/lmdb\.h/)], ['core/store.c'], 'only store.c includes <lmdb.h>');
+is_deeply([grep { !m{^core/rules[^/]*\.[ch]\z} } who_includes(qr/lua\.h|lauxlib\.h|lualib\.h/)], [],
+	  "only the Lua host (rules*) includes Lua's headers");
+is_deeply([grep { m{^core/rules[^/]*\.[ch]\z} } who_includes(qr/wire\.h/)], [],
+	  'the Lua host (rules*) does not include the protocol (wire.h)');
+my @defs;
+for my $f (sort keys %src) {
+	open my $fh, '<', "$core/$f" or die "$core/$f: $!";
+	while (<$fh>) { push @defs, "core/$f" if /^\s*#\s*define\s+LIU_E[A-Z]*\b/; }
+}
+my %deff = map { $_ => 1 } @defs;
+is_deeply([sort keys %deff], ['core/errors.h'], 'the error codes (LIU_E*) are defined in errors.h alone');
 
 my $nmod = grep { /\.c\z/ } keys %src;
 is(scalar @sccs, 0, "no include cycle between the $nmod modules of core/");
