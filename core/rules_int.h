@@ -5,7 +5,7 @@
  * share them: rules_conv (jansson values), which calls rules_text to read
  * the members of a record still text, and rules_text (a stored record's
  * text), which must then not include rules_conv back (no include cycle:
- * tests/03-includes.t).  No dependencies.
+ * tests/03-layers.t).  No dependencies.
  */
 #ifndef LIU_RULES_INT_H
 #define LIU_RULES_INT_H

@@ -5,7 +5,7 @@
  * pass that gives the record to Lua.  Callers include rules.h, which
  * includes this; it is a header of its own so that the reader, which the
  * host calls, needs these types and not the host's contract (no include
- * cycle between rules and rules_text: tests/03-includes.t).  libc only.
+ * cycle between rules and rules_text: tests/03-layers.t).  libc only.
  */
 #ifndef LIU_RULES_REC_H
 #define LIU_RULES_REC_H

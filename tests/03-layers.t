@@ -1,8 +1,11 @@
 #!/usr/bin/perl
-# What core/ includes.  A library's header and the protocol stay in their
-# modules: <lmdb.h> only in store.c, Lua's headers only in rules*, the
-# protocol (wire.h) never in the Lua host, and the error codes are defined
-# in errors.h alone, for every module to share without the protocol.
+# The layers of core/, as its sources show them.  A library's header, its
+# error codes and the protocol stay in their modules: <lmdb.h> only in
+# store.c, Lua's headers only in rules*, the protocol (wire.h) never in the
+# Lua host, the error codes defined in errors.h alone, for every module to
+# share without the protocol; and store.c turns LMDB's codes into errno at
+# each call (store_err), so it never has to tell one kind of code from the
+# other by its size (LMDB's are negative numbers too, below -30000).
 #
 # No include cycle between the modules of core/ (and its folders): data flows
 # down the floors (core/README.md), so a module never includes, directly or
@@ -146,6 +149,13 @@ for my $f (sort keys %src) {
 }
 my %deff = map { $_ => 1 } @defs;
 is_deeply([sort keys %deff], ['core/errors.h'], 'the error codes (LIU_E*) are defined in errors.h alone');
+my @by_size;
+{
+	open my $fh, '<', "$core/store.c" or die "$core/store.c: $!";
+	while (<$fh>) { push @by_size, "core/store.c:$.: $_" if /[<>]=?\s*-\s*\d{3,}\b/; }
+}
+is(scalar @by_size, 0, 'store.c tells no LMDB code from an errno by its size');
+diag("  $_") for @by_size;
 
 my $nmod = grep { /\.c\z/ } keys %src;
 is(scalar @sccs, 0, "no include cycle between the $nmod modules of core/");
