@@ -1,7 +1,8 @@
 /*
  * notify — tells the service manager how the daemon is doing (systemd's
- * sd_notify: READY, RELOADING, STOPPING, each with a STATUS line).  A no-op when the daemon
- * was not started by systemd.  The only module that includes systemd headers.
+ * sd_notify: READY, RELOADING, STOPPING, each with a STATUS line).  A no-op
+ * when the daemon was not started by systemd.  The only module that
+ * includes systemd headers.
  */
 #ifndef LIU_NOTIFY_H
 #define LIU_NOTIFY_H

@@ -1,4 +1,4 @@
-/* rpc — see rpc.h.  Decoding, the method table, roles, replies, reload. */
+/* rpc — see rpc.h.  Decoding, the method table, roles, parameters, replies. */
 #include "rpc_int.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
-/* rpc_admin — status, rules.status, rules.check, rules.reload, audit.verify,
- * backup, clock.set. */
+/* rpc_admin — status, rules.status, audit.verify, backup, clock.set,
+ * deadlines, enforce, metrics. */
 #include "rpc_int.h"
 
 #include <errno.h>

@@ -1,7 +1,8 @@
 /*
  * rules_text — a stored record's JSON text straight into a Lua table, and
  * the new version's "data" written back by reusing that text.  Private to
- * rules*.c (it includes <lua.h>); what callers see is struct rules_rec and
+ * rules*.c (it includes <lua.h>); what callers see is struct rules_rec
+ * (rules_rec.h, which is all this module needs of the host's contract) and
  * rules_act_text() in rules.h.
  *
  * Why a second JSON library (Debian's yajl, a callback parser, beside
@@ -12,7 +13,7 @@
  * controls is 90 % of the text.  yajl hands us each value as it reads it
  * (≈55 µs into Lua), and the offsets it reports let the new version copy
  * the text of every member the action kept instead of encoding it
- * (docs/PERFORMANCE.md, "writes, session 7").
+ * (docs/PERFORMANCE.md).
  *
  * The Lua value is the one conv_push() makes of the same text: objects are
  * tables, arrays tables with the array metatable, null a missing field (a
