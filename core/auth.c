@@ -27,14 +27,6 @@ struct auth {
 	uid_t daemon_uid;
 };
 
-const char *auth_role_name(unsigned bit)
-{
-	for (int i = 0; i < NROLES; i++)
-		if (bit == 1u << i)
-			return names[i];
-	return "none";
-}
-
 const char *auth_primary(unsigned mask)
 {
 	for (int i = 0; i < NROLES; i++)
@@ -139,8 +131,9 @@ static bool has(const struct idlist *l, unsigned id)
 	return false;
 }
 
-unsigned auth_roles_of(const struct auth *a, uid_t uid, gid_t gid, const gid_t *groups,
-		       int ngroups)
+/* The roles of credentials already read (auth_peer). */
+static unsigned roles_of(const struct auth *a, uid_t uid, gid_t gid, const gid_t *groups,
+			 int ngroups)
 {
 	unsigned m = uid == a->daemon_uid ? ROLE_ADMIN : 0;
 	for (int r = 0; r < NROLES; r++) {
@@ -181,6 +174,6 @@ int auth_peer(const struct auth *a, int fd, struct auth_peer *out)
 		snprintf(out->user, sizeof out->user, "%s", pw->pw_name);
 	else
 		snprintf(out->user, sizeof out->user, "%u", (unsigned)cred.uid);
-	out->roles = auth_roles_of(a, cred.uid, cred.gid, groups, ngroups);
+	out->roles = roles_of(a, cred.uid, cred.gid, groups, ngroups);
 	return 0;
 }

@@ -39,13 +39,9 @@ void auth_free(struct auth *a);
 /* Reads the credentials of the peer on connected socket `fd` and maps them to
  * roles.  Returns 0 or a negative errno. */
 int auth_peer(const struct auth *a, int fd, struct auth_peer *out);
-/* Maps credentials (already known) to roles: for tests and auth_peer(). */
-unsigned auth_roles_of(const struct auth *a, uid_t uid, gid_t gid, const gid_t *groups,
-		       int ngroups);
 
-/* Role names: "admin", ... for one bit; the mask of a JSON array of names
- * (unknown names are ignored); a new JSON array of the names in a mask. */
-const char *auth_role_name(unsigned bit);
+/* Role names: the mask of a JSON array of names (unknown names are
+ * ignored); a new JSON array of the names in a mask. */
 unsigned auth_mask_of(const json_t *names);
 json_t *auth_roles_json(unsigned mask);
 /* The first role in the order admin, policy, secretariat, agency, or "none". */

@@ -49,8 +49,9 @@ int64_t clock_now(void)
 	return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
 }
 
-/* Howard Hinnant's days_from_civil: exact for the whole proleptic calendar. */
-int64_t clock_days_from_civil(int y, int m, int d)
+/* Days since 1970-01-01 of a proleptic Gregorian date: Howard Hinnant's
+ * days_from_civil, exact for the whole proleptic calendar. */
+static int64_t days_from_civil(int y, int m, int d)
 {
 	y -= m <= 2;
 	const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -73,7 +74,8 @@ static void civil_from_days(int64_t z, int *y, int *m, int *d)
 	*y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
-bool clock_valid_date(int y, int m, int d)
+/* Whether the date exists, in years 1 to 9999. */
+static bool valid_date(int y, int m, int d)
 {
 	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1)
@@ -165,7 +167,7 @@ static int parse_wareki(const char *s, int *y, int *m, int *d, struct clock_why 
 	if (dd < 0 || !eat(&p, "日") || *p != '\0')
 		return WHY("和暦の日が不正です", "bad 和暦 day");
 	int yy = eras[e].first_year + ey - 1;
-	if (!clock_valid_date(yy, mm, dd))
+	if (!valid_date(yy, mm, dd))
 		return WHY("存在しない日付です", "no such date");
 	int key = yy * 10000 + mm * 100 + dd;
 	if (key < eras[e].from || key > eras[e].to)
@@ -188,7 +190,7 @@ int clock_parse_date(const char *s, int *y, int *m, int *d, struct clock_why *wh
 	int dd = digits(&p, 2);
 	if (dd < 0 || *p != '\0')
 		return WHY("日付の形式が不正です（例: 2025-03-31）", "not a date (use YYYY-MM-DD)");
-	if (!clock_valid_date(yy, mm, dd))
+	if (!valid_date(yy, mm, dd))
 		return WHY("存在しない日付です", "no such date");
 	*y = yy, *m = mm, *d = dd;
 	return 0;
@@ -202,7 +204,7 @@ int clock_parse(const char *s, int64_t *out, struct clock_why *why)
 		int rc = clock_parse_date(s, &y, &m, &d, why);
 		if (rc < 0)
 			return rc;
-		*out = clock_days_from_civil(y, m, d) * 86400 - CLOCK_JST_OFFSET;
+		*out = days_from_civil(y, m, d) * 86400 - CLOCK_JST_OFFSET;
 		return 0;
 	}
 	/* ISO-8601 date-time: the date part, then HH:MM[:SS[.frac]] and a zone. */
@@ -251,7 +253,7 @@ int clock_parse(const char *s, int64_t *out, struct clock_why *why)
 	}
 	if (*p != '\0')
 		return WHY("日時の後ろに余分な文字があります", "trailing characters after the instant");
-	int64_t at = clock_days_from_civil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss - off;
+	int64_t at = days_from_civil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss - off;
 	if (at < CLOCK_MIN || at > CLOCK_MAX)
 		return WHY("日本時間で西暦1年から9999年の範囲外です", "outside the years 0001 to 9999 in JST");
 	*out = at;

@@ -49,10 +49,6 @@ char *clock_format(int64_t t, char *buf);
 /* Formats the JST date of t ("2025-03-31") into buf (11+ bytes).  Returns buf. */
 char *clock_format_date(int64_t t, char *buf);
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (any year). */
-int64_t clock_days_from_civil(int y, int m, int d);
-bool clock_valid_date(int y, int m, int d);
-
 /* --- the clock --- */
 
 /* Switches to a test clock that reads `start` now and runs forward. */

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "commit.h"
 #include "conf.h"
+#include "errors.h"
 #include "hash.h"
 #include "log.h"
 #include "notify.h"
@@ -29,7 +30,6 @@
 #include "store.h"
 #include "version.h"
 #include "watchdog.h"
-#include "wire.h"
 
 static const char usage[] =
 	"usage: liud [-c FILE] [--socket PATH] [--db DIR] [--rules DIR]\n"

@@ -23,8 +23,3 @@ void notify_stopping(void)
 {
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping: finishing writes in flight");
 }
-
-void notify_status(const char *status)
-{
-	sd_notifyf(0, "STATUS=%s", status);
-}

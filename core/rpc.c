@@ -1,4 +1,4 @@
-/* rpc — see rpc.h.  Decoding, the method table, roles, replies, reload. */
+/* rpc — see rpc.h.  Decoding, the method table, roles, parameters, replies. */
 #include "rpc_int.h"
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "errors.h"
 #include "log.h"
 #include "metrics.h"
 #include "sched.h"

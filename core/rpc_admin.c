@@ -1,5 +1,5 @@
-/* rpc_admin — status, rules.status, rules.check, rules.reload, audit.verify,
- * backup, clock.set. */
+/* rpc_admin — status, rules.status, audit.verify, backup, clock.set,
+ * deadlines, enforce, metrics. */
 #include "rpc_int.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "clock.h"
+#include "errors.h"
 #include "log.h"
 #include "metrics.h"
 #include "sched.h"

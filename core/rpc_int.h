@@ -1,7 +1,9 @@
 /*
- * rpc_int — what rpc.c, rpc_records.c and rpc_admin.c share: the rpc
- * struct, one request in progress (struct rpc_call), reply helpers and the
- * method table's entries.  Private to rpc*.c.
+ * rpc_int — what the files of the rpc layer (rpc.c, rpc_records.c,
+ * rpc_admin.c, rpc_rules.c, rpc_job.c) share: the rpc struct, one request
+ * in progress (struct rpc_call), reply and parameter helpers, a request run
+ * in slices (struct rpc_job) and the method table's entries.  Private to
+ * rpc*.c.
  */
 #ifndef LIU_RPC_INT_H
 #define LIU_RPC_INT_H

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "log.h"
 #include "metrics.h"
 #include "wire.h"

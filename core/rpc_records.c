@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "errors.h"
 #include "evmemo.h"
 #include "log.h"
 #include "wire.h"

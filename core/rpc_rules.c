@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "clock.h"
+#include "errors.h"
 #include "log.h"
 #include "packs.h"
 #include "sched.h"

@@ -17,11 +17,11 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "errors.h"
 #include "hash.h"
 #include "log.h"
 #include "rules_conv.h"
 #include "rules_text.h"
-#include "wire.h"
 
 extern const char rules_prelude[];
 extern const size_t rules_prelude_len;

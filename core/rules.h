@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rules_rec.h"
+
 struct rules;
 
 struct rules_opts {
@@ -104,45 +106,8 @@ struct rules_ctx {
 int rules_act(struct rules *r, const char *name, json_t *rec, json_t *params,
 	      const struct rules_ctx *ctx, json_t **out);
 
-/* Where a value lies in a record's text: `len` bytes from `off` (len 0:
- * the record has no such member). */
-struct rules_span {
-	size_t off, len;
-};
-
-/* One member of a stored record's "data": its whole text ("key":value)
- * and its name decoded. */
-struct rules_member {
-	struct rules_span text;
-	char *key;              /* owned by the rules_rec */
-	size_t key_len;
-	bool lazy;              /* left as text for Lua (rules_text.h, TEXT_LAZY) */
-};
-
-/*
- * A stored record given to an action as its JSON text (rules_act_text),
- * and what the core needs of it, read in the same pass that gives it to
- * Lua (rules_text.h says why).  The caller sets `text` and `len` and zeroes
- * the rest; rules_rec_clear() frees what the read allocated, whatever the
- * outcome.
- */
-struct rules_rec {
-	const char *text;       /* borrowed: valid until rules_rec_clear() */
-	size_t len;
-	bool whole;             /* an action reads all of data into Lua first,
-				 * not as rules touch it (rules_text.h,
-				 * TEXT_LAZY): tests that compare pairs() order */
-	/* Filled by the read: */
-	struct rules_span id, kind, created_at; /* the values as written */
-	char *kind_s, *state_s; /* the kind and the state decoded, or NULL */
-	int64_t rev;            /* valid when has_rev */
-	bool has_rev;
-	struct rules_member *data; /* the members of "data", in their order */
-	size_t ndata, capdata;
-	char *new_data;         /* the new version's "data" (rules_act_text) */
-	size_t new_data_len;
-	bool damaged;           /* the text is not a record (see below) */
-};
+/* Frees what reading `rec` allocated (struct rules_rec, rules_rec.h) and
+ * zeroes it but for text, len and whole, whatever the outcome of the call. */
 void rules_rec_clear(struct rules_rec *rec);
 
 /*
@@ -150,8 +115,8 @@ void rules_rec_clear(struct rules_rec *rec);
  * *out (without the unchanged fields of "data": they are in rec->new_data
  * as they were written), and rec->new_data, the new version's "data" as
  * JSON text, when it returns 0.  A text that is not a JSON object nested
- * within CONV_MAX_DEPTH (a damaged database) is -EIO with rec->damaged and
- * *out = {error} saying why.
+ * within 64 levels (RULES_MAX_DEPTH; a damaged database) is -EIO with
+ * rec->damaged and *out = {error} saying why.
  */
 int rules_act_text(struct rules *r, const char *name, struct rules_rec *rec, json_t *params,
 		   const struct rules_ctx *ctx, json_t **out);

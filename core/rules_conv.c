@@ -11,8 +11,8 @@
 
 static void push_depth(lua_State *L, const json_t *j, int depth)
 {
-	if (depth > CONV_MAX_DEPTH)
-		luaL_error(L, "JSON nested deeper than %d levels", CONV_MAX_DEPTH);
+	if (depth > RULES_MAX_DEPTH)
+		luaL_error(L, "JSON nested deeper than %d levels", RULES_MAX_DEPTH);
 	luaL_checkstack(L, 4, "JSON nesting");
 	switch (json_typeof(j)) {
 	case JSON_OBJECT: {
@@ -150,8 +150,8 @@ oom:
 
 static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
 {
-	if (depth > CONV_MAX_DEPTH) {
-		snprintf(err, errlen, "value nested deeper than %d levels (a cycle?)", CONV_MAX_DEPTH);
+	if (depth > RULES_MAX_DEPTH) {
+		snprintf(err, errlen, "value nested deeper than %d levels (a cycle?)", RULES_MAX_DEPTH);
 		return NULL;
 	}
 	if (!lua_checkstack(L, 4)) {

@@ -14,8 +14,7 @@
 #include <lua.h>
 #include <stdbool.h>
 
-#define RULES_ARRAY_MT "liud.array"
-#define CONV_MAX_DEPTH 64
+#include "rules_int.h" /* RULES_ARRAY_MT, RULES_MAX_DEPTH */
 
 /* Pushes `j` onto L's stack.  Raises a Lua error (memory, too deep), so call
  * it only inside a protected call.  [-0, +1, m] */
@@ -25,7 +24,7 @@ void conv_push(lua_State *L, const json_t *j);
  * Converts the value at `idx` to a new JSON value (caller decrefs).  Never
  * raises (uses raw access only, so hostile metamethods never run).  Returns
  * NULL with a message in err when the value is not JSON: a function, a
- * cycle or nesting beyond CONV_MAX_DEPTH, NaN, non-UTF-8 text, mixed keys.
+ * cycle or nesting beyond RULES_MAX_DEPTH, NaN, non-UTF-8 text, mixed keys.
  */
 json_t *conv_to_json(lua_State *L, int idx, char *err, size_t errlen);
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
-#include "rules_conv.h"
+#include "rules_int.h"
 
 /* The box that owns a parser while it runs: a Lua error raised inside a
  * callback (memory, nesting) unwinds through yajl, and the collector then
@@ -67,7 +67,7 @@ struct parse {
 	struct rules_rec *rec;
 	yajl_handle h;
 	int depth;                          /* containers open */
-	struct open open[CONV_MAX_DEPTH + 2];
+	struct open open[RULES_MAX_DEPTH + 2];
 	enum top top;                       /* the top-level member being read */
 	size_t vstart;                      /* where its value starts */
 	bool in_data;                       /* inside the top-level "data" */
@@ -201,9 +201,9 @@ static void scalar(struct parse *p)
 /* Before a value: its depth, and room on the stack for it and a key. */
 static void before(struct parse *p)
 {
-	if (p->depth > CONV_MAX_DEPTH) {
+	if (p->depth > RULES_MAX_DEPTH) {
 		p->rec->damaged = true;
-		luaL_error(p->L, "the stored record is nested deeper than %d levels", CONV_MAX_DEPTH);
+		luaL_error(p->L, "the stored record is nested deeper than %d levels", RULES_MAX_DEPTH);
 	}
 	luaL_checkstack(p->L, 4, "JSON value");
 }

@@ -1,7 +1,8 @@
 /*
  * rules_text — a stored record's JSON text straight into a Lua table, and
  * the new version's "data" written back by reusing that text.  Private to
- * rules*.c (it includes <lua.h>); what callers see is struct rules_rec and
+ * rules*.c (it includes <lua.h>); what callers see is struct rules_rec
+ * (rules_rec.h, which is all this module needs of the host's contract) and
  * rules_act_text() in rules.h.
  *
  * Why a second JSON library (Debian's yajl, a callback parser, beside
@@ -12,11 +13,11 @@
  * controls is 90 % of the text.  yajl hands us each value as it reads it
  * (≈55 µs into Lua), and the offsets it reports let the new version copy
  * the text of every member the action kept instead of encoding it
- * (docs/PERFORMANCE.md, section 5).
+ * (docs/PERFORMANCE.md).
  *
  * The Lua value is the one conv_push() makes of the same text: objects are
  * tables, arrays tables with the array metatable, null a missing field (a
- * hole in an array), integers integers; nesting past CONV_MAX_DEPTH is an
+ * hole in an array), integers integers; nesting past RULES_MAX_DEPTH is an
  * error.  tests/unit/sandbox.c holds the two to the same results.
  */
 #ifndef LIU_RULES_TEXT_H
@@ -25,7 +26,7 @@
 #include <jansson.h>
 #include <lua.h>
 
-#include "rules.h"
+#include "rules_rec.h"
 
 /* Registers the metatable of the parser's box (once per state).  [-0, +0, m] */
 void text_open(lua_State *L);

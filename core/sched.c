@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "errors.h"
 #include "evmemo.h"
 #include "log.h"
-#include "wire.h"
 
 #define TICK_MS 1000      /* the longest the timer sleeps before looking again */
 #define MAX_INFLIGHT 2    /* batches written but not yet durable */

@@ -750,6 +750,19 @@ static int ensure_dir(const char *path)
 	return 0;
 }
 
+/* The listener's close callback: the server, which holds the handle, is
+ * freed here or, while connections remain, when the last one closes
+ * (handle_closed); never before libuv is done with the handle. */
+static void listener_closed(uv_handle_t *h)
+{
+	struct server *s = h->data;
+	h->data = NULL;
+	if (s->nconns == 0) {
+		free(s->path);
+		free(s);
+	}
+}
+
 int server_start(struct server **out, uv_loop_t *loop, const struct server_opts *o,
 		 struct rpc *rpc, struct auth *auth)
 {
@@ -788,25 +801,14 @@ int server_start(struct server **out, uv_loop_t *loop, const struct server_opts 
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&s->listener, 511, accept_cb);
 	if (rc < 0) {
-		s->listener.data = NULL;
-		uv_close((uv_handle_t *)&s->listener, NULL);
-		free(s->path);
-		free(s);
+		/* libuv holds the handle until its close callback has run, at the
+		 * loop's next turn: the server is freed there, not now. */
+		uv_close((uv_handle_t *)&s->listener, listener_closed);
 		return rc;
 	}
 	rpc_set_stream(rpc, &stream_ops);
 	*out = s;
 	return 0;
-}
-
-static void listener_closed(uv_handle_t *h)
-{
-	struct server *s = h->data;
-	h->data = NULL;
-	if (s->nconns == 0) {
-		free(s->path);
-		free(s);
-	}
 }
 
 void server_stop(struct server *s)

@@ -44,7 +44,9 @@ struct server_opts {
 int server_probe(const char *path);
 
 /* Binds and listens.  Returns 0 with *out, -EADDRINUSE when a live daemon
- * answers on the path, or another negative errno. */
+ * answers on the path, or another negative errno; after a failure past the
+ * listener's creation, what was allocated is freed by the loop's next turn
+ * (run it before closing the loop). */
 int server_start(struct server **out, uv_loop_t *loop, const struct server_opts *o,
 		 struct rpc *rpc, struct auth *auth);
 /* Stops accepting; connections close once their replies are written.  The

@@ -72,8 +72,6 @@ void slicer_free(struct slicer *s)
 	free(s);
 }
 
-size_t slicer_jobs(const struct slicer *s) { return s->n; }
-
 static void pump_closed(uv_handle_t *h)
 {
 	struct pump *p = h->data;

@@ -43,9 +43,6 @@ void slicer_free(struct slicer *s);
  * call.  Returns 0 or -ENOMEM (nothing queued). */
 int slicer_add(struct slicer *s, slice_fn fn, void *ud);
 
-/* Jobs queued (for status and tests). */
-size_t slicer_jobs(const struct slicer *s);
-
 /* Monotonic microseconds, the clock the steps are given. */
 int64_t slice_now_us(void);
 

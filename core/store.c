@@ -69,7 +69,14 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* The one place LMDB's codes become ours. */
+/*
+ * The one place LMDB's codes become ours.  `rc` is what an mdb_* call
+ * returned: 0, an MDB_* code (negative, below -30000) or an errno LMDB
+ * passes through (positive); never one of our negative errnos, which it
+ * would take for an unknown LMDB code (-EIO).  So every mdb_* result goes
+ * through here, or is compared with a named MDB_* code, where it is
+ * returned, and the rest of this file handles only 0 / negative errno.
+ */
 static int store_err(int rc)
 {
 	switch (rc) {
@@ -87,6 +94,14 @@ static int store_err(int rc)
 			return -rc; /* LMDB passes errno values through */
 		return -EIO;
 	}
+}
+
+/* Moves cursor `cur` by `op`: 1 with *k and *v set, 0 when there is no
+ * such entry (past the end), or a negative errno. */
+static int cursor_step(MDB_cursor *cur, MDB_val *k, MDB_val *v, MDB_cursor_op op)
+{
+	int rc = mdb_cursor_get(cur, k, v, op);
+	return rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : store_err(rc);
 }
 
 static int open_dbi(MDB_txn *txn, const char *name, MDB_dbi *dbi)
@@ -144,35 +159,36 @@ static int dict_install(struct store *st, const void *dict, size_t len)
 
 /* Every dictionary the database has (meta "zdict/<n>", oldest first): the
  * records written with each of them read; the newest packs new ones.
- * Returns 0 or an LMDB/negative code. */
+ * Returns 0, -ENOMEM, -EIO (a dictionary that does not load) or another
+ * negative errno. */
 static int load_dicts(struct store *st)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
-	if (rc != 0)
+	int rc = store_err(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn));
+	if (rc < 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, st->meta, &cur)) != 0) {
+	if ((rc = store_err(mdb_cursor_open(txn, st->meta, &cur))) < 0) {
 		mdb_txn_abort(txn);
 		return rc;
 	}
 	size_t plen = sizeof STORE_DICT_PREFIX - 1;
 	MDB_val k = { plen, (void *)STORE_DICT_PREFIX }, v;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = cursor_step(cur, &k, &v, MDB_SET_RANGE); rc == 1;
+	     rc = cursor_step(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < plen || memcmp(k.mv_data, STORE_DICT_PREFIX, plen) != 0)
 			break;
 		int r = dict_install(st, v.mv_data, v.mv_size);
 		if (r < 0) {
 			log_err("store: a compression dictionary does not load key=%.*s bytes=%zu error=\"%s\"",
 				(int)k.mv_size, (const char *)k.mv_data, v.mv_size, strerror(-r));
-			rc = r == -ENOMEM ? ENOMEM : MDB_CORRUPTED;
+			rc = r == -ENOMEM ? -ENOMEM : -EIO;
 			break;
 		}
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return rc < 0 ? rc : 0;
 }
 
 /*
@@ -241,15 +257,13 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 		goto err_lock;
 	}
 
-	if ((rc = mdb_env_create(&st->env)) != 0)
-		goto err_mdb;
+	if ((rc = store_err(mdb_env_create(&st->env))) < 0)
+		goto err_lock;
 	mdb_env_set_maxdbs(st->env, 16);
 	mdb_env_set_maxreaders(st->env, 126);
 	/* An existing larger map keeps its size: LMDB adopts the file's size
 	 * when it is bigger than what we ask. */
 	mdb_env_set_mapsize(st->env, st->map_size);
-	/* MDB_NOTLS: our read transaction belongs to the loop, not to a thread's
-	 * slot; the writer thread has its own write transaction. */
 	/* LMDB takes an empty data file for a new database: one that holds
 	 * nothing where a database was is refused rather than started afresh. */
 	char datapath[4096];
@@ -259,16 +273,19 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 		log_err("store: %s is empty: the database it held is gone; restore the last backup into "
 			"%s, or remove the file to start a new, empty database", datapath, dir);
 		rc = -EUCLEAN;
-		goto err_env_errno;
+		goto err_env;
 	}
+	/* MDB_NOTLS: our read transaction belongs to the loop, not to a thread's
+	 * slot; the writer thread has its own write transaction. */
 	rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600);
 	if (rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_VERSION_MISMATCH)
 		log_err("store: %s/data.mdb is not a database this build can read error=\"%s\"; restore "
 			"the last backup into %s (liuctl backup writes one)", dir, mdb_strerror(rc), dir);
-	if (rc != 0)
+	rc = store_err(rc);
+	if (rc < 0)
 		goto err_env;
 	if ((rc = check_length(st, dir)) < 0)
-		goto err_env_errno;
+		goto err_env;
 	MDB_envinfo info;
 	mdb_env_info(st->env, &info);
 	st->map_size = info.me_mapsize;
@@ -279,7 +296,7 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 		log_info("store: cleared stale reader slots count=%d", dead);
 
 	MDB_txn *txn;
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+	if ((rc = store_err(mdb_txn_begin(st->env, NULL, 0, &txn))) < 0)
 		goto err_env;
 	if ((rc = open_dbi(txn, "records", &st->records)) ||
 	    (rc = open_dbi(txn, "by_kind", &st->by_kind)) ||
@@ -292,25 +309,21 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	    (rc = open_dbi(txn, "staged", &st->staged)) ||
 	    (rc = drop_old_staged(st, txn))) {
 		mdb_txn_abort(txn);
+		rc = store_err(rc); /* LMDB's code, from the first that failed */
 		goto err_env;
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = store_err(mdb_txn_commit(txn))) < 0)
 		goto err_env;
-	if ((rc = load_dicts(st)) != 0)
+	if ((rc = load_dicts(st)) < 0)
 		goto err_env;
-	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->rtxn)) != 0)
+	if ((rc = store_err(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->rtxn))) < 0)
 		goto err_env;
 	mdb_txn_reset(st->rtxn);
 	*out = st;
 	return 0;
 
-err_env_errno: /* rc is a negative errno already */
-	mdb_env_close(st->env);
-	goto err_lock;
 err_env:
 	mdb_env_close(st->env);
-err_mdb:
-	rc = store_err(rc);
 err_lock:
 	close(st->lock_fd);
 err_free:
@@ -536,13 +549,12 @@ static int list_records(struct store *st, const char *kind, const char *state, c
 	size_t cap = 0;
 	MDB_val k = { (size_t)plen + alen, seek }, v;
 	/* LMDB refuses a zero-length key: no prefix and no `after` is "first". */
-	rc = k.mv_size ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
-		       : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	rc = cursor_step(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
 	/* `after` is exclusive: skip the key itself. */
-	if (rc == 0 && after && k.mv_size == (size_t)plen + alen &&
+	if (rc == 1 && after && k.mv_size == (size_t)plen + alen &&
 	    memcmp(k.mv_data, seek, k.mv_size) == 0)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	while (rc == 0) {
+		rc = cursor_step(cur, &k, &v, MDB_NEXT);
+	while (rc == 1) {
 		if (k.mv_size < (size_t)plen || memcmp(k.mv_data, prefix, (size_t)plen) != 0)
 			break;
 		const char *id = (const char *)k.mv_data + plen;
@@ -554,25 +566,28 @@ static int list_records(struct store *st, const char *kind, const char *state, c
 		MDB_val body = v;
 		if (dbi != st->records) {
 			MDB_val rk = { idlen, (void *)id };
-			if ((rc = mdb_get(txn, st->records, &rk, &body)) != 0)
-				break; /* an index entry without its record: corrupt */
+			int g = mdb_get(txn, st->records, &rk, &body);
+			if (g != 0) {
+				/* An index entry without its record (corrupt):
+				 * the list ends there, as at the index's end. */
+				rc = g == MDB_NOTFOUND ? 0 : store_err(g);
+				break;
+			}
 		}
 		int e = list_push(unpack ? st : NULL, out, &cap, id, idlen, body.mv_data, body.mv_size);
 		if (e < 0) {
 			rc = e;
 			break;
 		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		rc = cursor_step(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
 	rend(st);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	if (rc > 0 || rc < -1000)
-		rc = store_err(rc);
-	if (rc < 0)
+	if (rc < 0) {
 		store_list_free(out);
-	return rc;
+		return rc;
+	}
+	return 0;
 }
 
 int store_counts(struct store *st,
@@ -589,7 +604,7 @@ int store_counts(struct store *st,
 		return store_err(rc);
 	}
 	MDB_val k, v;
-	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+	while ((rc = cursor_step(cur, &k, &v, MDB_NEXT)) == 1) {
 		char key[STORE_KEY_MAX + 1];
 		uint64_t n;
 		if (k.mv_size > STORE_KEY_MAX || v.mv_size != sizeof n)
@@ -603,7 +618,7 @@ int store_counts(struct store *st,
 	}
 	mdb_cursor_close(cur);
 	rend(st);
-	return rc == MDB_NOTFOUND ? 0 : store_err(rc);
+	return rc;
 }
 
 static void seq_key(unsigned char out[8], uint64_t seq)
@@ -646,24 +661,22 @@ int store_audit_range(struct store *st, uint64_t from_seq, size_t limit,
 	seq_key(sk, from_seq);
 	MDB_val k = { 8, sk }, v;
 	size_t cap = 0;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && out->n < limit) {
+	rc = cursor_step(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 1 && out->n < limit) {
 		int e = push_audit(out, &cap, k.mv_data, v.mv_data, v.mv_size);
 		if (e < 0) {
 			rc = e;
 			break;
 		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		rc = cursor_step(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
 	rend(st);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	if (rc > 0 || rc < -1000)
-		rc = store_err(rc);
-	if (rc < 0)
+	if (rc < 0) {
 		store_list_free(out);
-	return rc;
+		return rc;
+	}
+	return 0;
 }
 
 int store_audit_of(struct store *st, const char *id, struct store_list *out)
@@ -684,29 +697,32 @@ int store_audit_of(struct store *st, const char *id, struct store_list *out)
 	}
 	size_t cap = 0;
 	MDB_val k = { (size_t)plen, prefix }, v;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0) {
+	rc = cursor_step(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 1) {
 		if (k.mv_size != (size_t)plen + 8 || memcmp(k.mv_data, prefix, (size_t)plen) != 0)
 			break;
 		MDB_val ak = { 8, (char *)k.mv_data + plen }, av;
-		if ((rc = mdb_get(txn, st->audit, &ak, &av)) != 0)
+		int g = mdb_get(txn, st->audit, &ak, &av);
+		if (g != 0) {
+			/* A record's entry whose audit row is missing: the
+			 * history ends there. */
+			rc = g == MDB_NOTFOUND ? 0 : store_err(g);
 			break;
+		}
 		int e = push_audit(out, &cap, ak.mv_data, av.mv_data, av.mv_size);
 		if (e < 0) {
 			rc = e;
 			break;
 		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		rc = cursor_step(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
 	rend(st);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	if (rc > 0 || rc < -1000)
-		rc = store_err(rc);
-	if (rc < 0)
+	if (rc < 0) {
 		store_list_free(out);
-	return rc;
+		return rc;
+	}
+	return 0;
 }
 
 int store_meta_scan(struct store *st, const char *prefix, bool reverse, const char *after,
@@ -732,9 +748,8 @@ int store_meta_scan(struct store *st, const char *prefix, bool reverse, const ch
 	if (reverse) {
 		/* One past the prefix range, then step back. */
 		seek[plen - 1]++;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
-			     : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+		rc = cursor_step(cur, &k, &v, MDB_SET_RANGE);
+		rc = cursor_step(cur, &k, &v, rc == 1 ? MDB_PREV : MDB_LAST);
 		seek[plen - 1]--;
 	} else {
 		size_t alen = after ? strlen(after) : 0;
@@ -742,11 +757,11 @@ int store_meta_scan(struct store *st, const char *prefix, bool reverse, const ch
 			memcpy(seek, after, alen);
 			k.mv_size = alen;
 		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		if (rc == 0 && alen > plen && k.mv_size == alen && memcmp(k.mv_data, after, alen) == 0)
-			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		rc = cursor_step(cur, &k, &v, MDB_SET_RANGE);
+		if (rc == 1 && alen > plen && k.mv_size == alen && memcmp(k.mv_data, after, alen) == 0)
+			rc = cursor_step(cur, &k, &v, MDB_NEXT);
 	}
-	while (rc == 0 && out->n < limit) {
+	while (rc == 1 && out->n < limit) {
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
 			break;
 		int e = list_push(NULL, out, &cap, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
@@ -756,13 +771,13 @@ int store_meta_scan(struct store *st, const char *prefix, bool reverse, const ch
 			store_list_free(out);
 			return e;
 		}
-		rc = mdb_cursor_get(cur, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
+		rc = cursor_step(cur, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
 	rend(st);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
+	if (rc < 0) {
 		store_list_free(out);
-		return store_err(rc);
+		return rc;
 	}
 	return 0;
 }
@@ -820,6 +835,7 @@ static int index_move(struct store *st, MDB_txn *txn, const char *id, const char
 	return rc < 0 ? rc : count_add(st, txn, kind, state, 1);
 }
 
+/* Writes one op in `txn`.  Returns 0 or a negative errno. */
 static int apply(struct store *st, MDB_txn *txn, const struct store_op *op)
 {
 	MDB_val k = { op->id ? strlen(op->id) : 0, (void *)op->id };
@@ -906,9 +922,9 @@ int store_commit(struct store *st, const struct store_op *ops, size_t n)
 	if (rc != 0)
 		return store_err(rc);
 	for (size_t i = 0; i < n; i++)
-		if ((rc = apply(st, txn, &ops[i])) != 0) {
+		if ((rc = apply(st, txn, &ops[i])) < 0) {
 			mdb_txn_abort(txn);
-			return rc < 0 ? rc : store_err(rc);
+			return rc;
 		}
 	/* The commit fsyncs (LMDB's default): when it returns 0 the batch is
 	 * on disk, and only then are its writes acknowledged. */
@@ -960,23 +976,25 @@ int store_dict_train(struct store *st, char **dict, size_t *len, size_t *samples
 	pthread_rwlock_rdlock(&st->map_lock);
 	MDB_txn *txn;
 	MDB_cursor *cur = NULL;
-	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
-	if (rc != 0) {
+	int rc = store_err(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn));
+	if (rc < 0) {
 		pthread_rwlock_unlock(&st->map_lock);
-		return store_err(rc);
+		return rc;
 	}
 	char *buf = NULL;
 	size_t *sizes = malloc(STORE_DICT_SAMPLES * sizeof *sizes), used = 0, cap = 0, records = 0;
 	unsigned n = 0;
-	if (!sizes || (rc = mdb_cursor_open(txn, st->records, &cur)) != 0) {
-		rc = sizes ? store_err(rc) : -ENOMEM;
+	if (!sizes) {
+		rc = -ENOMEM;
 		goto out;
 	}
+	if ((rc = store_err(mdb_cursor_open(txn, st->records, &cur))) < 0)
+		goto out;
 	/* The first records by id: a pack's records share their shape, so
 	 * any few thousand of them show what they have in common. */
 	MDB_val k, v;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n < STORE_DICT_SAMPLES;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = cursor_step(cur, &k, &v, MDB_FIRST); rc == 1 && n < STORE_DICT_SAMPLES;
+	     rc = cursor_step(cur, &k, &v, MDB_NEXT)) {
 		char *json;
 		size_t jl;
 		if ((rc = record_out(st, k.mv_data, k.mv_size, &v, &json, &jl)) == -EIO)
@@ -1004,7 +1022,8 @@ int store_dict_train(struct store *st, char **dict, size_t *len, size_t *samples
 		sizes[n++] = jl;
 		free(json);
 	}
-	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : store_err(rc);
+	if (rc > 0) /* stopped at STORE_DICT_SAMPLES */
+		rc = 0;
 	MDB_stat ms;
 	if (rc == 0 && mdb_stat(txn, st->records, &ms) == 0)
 		records = ms.ms_entries;

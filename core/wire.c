@@ -5,19 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *liu_strerror(int err)
-{
-	switch (err) {
-	case 0: return "success";
-	case LIU_EREFUSED: return "refused by a rule";
-	case LIU_ESCRIPT: return "rule script error";
-	case LIU_ECONFLICT: return "revision conflict";
-	case LIU_EINVAL: return "invalid params";
-	case LIU_EFORBID: return "forbidden";
-	case LIU_ELIMIT: return "over a limit";
-	default: return strerror(-err);
-	}
-}
+#include "errors.h"
 
 enum wire_code wire_code_of(int err)
 {

@@ -3,9 +3,9 @@
  * the daemon and liuctl (as smtpd and smtpctl share theirs).
  *
  * JSON-RPC 2.0 over a Unix stream socket, one JSON object per line, UTF-8.
- * This module holds the error codes, the project's error band and
- * liu_strerror(), the line framer both sides read with, and helpers that build
- * request and reply lines.  Depends on jansson and libc.
+ * This module holds the JSON-RPC error codes and which of them a project
+ * error code (errors.h) gives, the line framer both sides read with, and
+ * helpers that build request and reply lines.  Depends on jansson and libc.
  */
 #ifndef LIU_WIRE_H
 #define LIU_WIRE_H
@@ -33,21 +33,8 @@ enum wire_code {
 	WIRE_OVER_LIMIT = -32007,
 };
 
-/*
- * Functions of the project return 0 or a negative errno; what errno has no
- * word for lives in this band.  liu_strerror() names both.
- */
-#define LIU_EBASE 20000
-#define LIU_EREFUSED  (-(LIU_EBASE + 1)) /* a rule refused the change */
-#define LIU_ESCRIPT   (-(LIU_EBASE + 2)) /* a rule script failed */
-#define LIU_ECONFLICT (-(LIU_EBASE + 3)) /* if_rev did not match */
-#define LIU_EINVAL    (-(LIU_EBASE + 4)) /* invalid params, with a field */
-#define LIU_EFORBID   (-(LIU_EBASE + 5)) /* the role may not do that */
-#define LIU_ELIMIT    (-(LIU_EBASE + 6)) /* over a configured limit */
-
-/* Returns a static description of a negative errno or LIU_E* code. */
-const char *liu_strerror(int err);
-/* Maps a negative errno or LIU_E* code to the JSON-RPC code a client gets. */
+/* Maps a negative errno or LIU_E* code (errors.h) to the JSON-RPC code a
+ * client gets. */
 enum wire_code wire_code_of(int err);
 
 /*

@@ -9,7 +9,7 @@ set -eu
 # suite's with --test, and any others named (make bench names redis-server).
 PKGS="gcc make pkg-config liblua5.4-dev libuv1-dev liblmdb-dev libjansson-dev libyajl-dev libssl-dev libzstd-dev libsystemd-dev libjemalloc-dev perl"
 if [ "${1:-}" = "--test" ]; then
-	PKGS="$PKGS util-linux procps lmdb-utils passwd systemd python3-prometheus-client scdoc chromium clang libclang-rt-14-dev"
+	PKGS="$PKGS util-linux procps lmdb-utils passwd systemd python3-prometheus-client scdoc chromium clang libclang-rt-14-dev valgrind"
 	shift
 fi
 PKGS="$PKGS $*"

@@ -8,8 +8,11 @@ use utf8;
 use Test::More;
 use lib 'tests/lib';
 use Liud;
+use File::Temp qw(tempdir);
 use POSIX qw(_exit);
 use Time::HiRes qw(sleep);
+
+sub slurp { open my $f, '<', $_[0] or return ''; local $/; my $t = <$f>; return $t // '' }
 
 my $d = Liud::start_daemon(clock => '2024-06-01', rules => 'tests/packs/mini');
 ok($d->alive, 'first daemon up');
@@ -28,6 +31,27 @@ ok($d->ok_call('status'), 'the first daemon still answers');
 				    args => [ '--db', $d->{db} ], expect_exit => 1);
 	ok(!$d3->alive, 'a second daemon on the same database does not start');
 	like($d3->log_text, qr/another liud uses it/, 'saying the database is in use');
+}
+
+# A socket path that cannot be bound (its folder is a file): the daemon
+# says why and exits, and its listener is not freed before libuv is done
+# with it.  libuv is not built with the sanitizers, so what it does with
+# freed memory only memcheck sees: the daemon runs under valgrind here (not
+# in a sanitizer build, which valgrind cannot run; under VALGRIND=1 every
+# daemon does).
+{
+	my $tmp = tempdir('liud-nosock-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	open my $fh, '>', "$tmp/file" or die; close $fh;
+	my $memcheck = !$ENV{LIUD_SAN} && !$ENV{LIUD_VALGRIND} && system('valgrind --version >/dev/null 2>&1') == 0;
+	my @wrap = $memcheck ? ('valgrind', '--quiet', '--error-exitcode=99', '--soname-synonyms=somalloc=*jemalloc*',
+				"--log-file=$tmp/memcheck.log") : ();
+	my $d4 = Liud::start_daemon(clock => '2024-06-01', rules => 'tests/packs/mini', (@wrap ? (wrap => \@wrap) : ()),
+				    args => [ '--socket', "$tmp/file/liud.sock" ], expect_exit => 1);
+	is($d4->{exit}, 1, 'a socket path that cannot be bound: exit status 1' .
+	   ($memcheck ? ', and memcheck finds no use of freed memory' : ''))
+		or diag(join '', (split /^/, slurp("$tmp/memcheck.log"))[0 .. 19]);
+	like($d4->log_text, qr/cannot serve the socket path=\S+ error="Not a directory"/, 'saying why');
+	note('valgrind is not installed: the memory is not checked') unless $memcheck || $ENV{LIUD_SAN} || $ENV{LIUD_VALGRIND};
 }
 
 # Concurrent writers, then kill -9 in the middle.

@@ -36,10 +36,10 @@
 #include <string.h>
 
 #include "clock.h"
+#include "errors.h"
 #include "fuzz_common.h"
 #include "log.h"
 #include "rules.h"
-#include "wire.h"
 
 static struct rules *R;
 static json_t *good_params, *good_act, *good_eval; /* the baseline */

@@ -59,6 +59,7 @@
 #include "clock.h"
 #include "commit.h"
 #include "conf.h"
+#include "errors.h"
 #include "fuzz_common.h"
 #include "ledger.h"
 #include "log.h"

@@ -28,10 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "fuzz_common.h"
 #include "log.h"
 #include "rules.h"
-#include "wire.h"
 
 static struct rules *R;
 static long inputs, same, text_errors;

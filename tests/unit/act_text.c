@@ -9,9 +9,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "errors.h"
 #include "rules.h"
 #include "tap.h"
-#include "wire.h"
 
 /* tests/packs/look: its action "look" records what it saw (see there). */
 static struct rules *load(void)
@@ -284,7 +284,7 @@ int main(void)
 	b = big(5000, false);
 	both("a list of 5,000 items", r, b, "{\"trace\":true,\"seen\":true,\"set\":{\"small\":2}}", true, 0);
 	free(b);
-	/* CONV_MAX_DEPTH is 64: a value 64 levels under the record (record,
+	/* RULES_MAX_DEPTH is 64: a value 64 levels under the record (record,
 	 * data, deep, then 62 objects) is the last allowed. */
 	b = nested(62);
 	both("nested as deep as allowed", r, b, "{\"set\":{\"x\":1}}", true, 0);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules.h"
 #include "rules_conv.h"
 #include "rules_text.h"
 #include "tap.h"

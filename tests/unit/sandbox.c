@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errors.h"
 #include "rules.h"
 #include "tap.h"
-#include "wire.h"
 
 static char base[] = "/tmp/liud-sandbox-XXXXXX";
 static int npack;

@@ -1,6 +1,7 @@
 /* Unit tests of wire: the line framer, including oversized and split lines. */
 #include <errno.h>
 
+#include "errors.h"
 #include "tap.h"
 #include "wire.h"
 

@@ -1,0 +1,18 @@
+/* errors — see errors.h. */
+#include "errors.h"
+
+#include <string.h>
+
+const char *liu_strerror(int err)
+{
+	switch (err) {
+	case 0: return "success";
+	case LIU_EREFUSED: return "refused by a rule";
+	case LIU_ESCRIPT: return "rule script error";
+	case LIU_ECONFLICT: return "revision conflict";
+	case LIU_EINVAL: return "invalid params";
+	case LIU_EFORBID: return "forbidden";
+	case LIU_ELIMIT: return "over a limit";
+	default: return strerror(-err);
+	}
+}
