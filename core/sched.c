@@ -438,25 +438,13 @@ static int add_change(struct sched *s, json_t *rec, json_t *out, json_t *records
 	return 0;
 }
 
-/* Handles up to `batch` records of the current lanes and writes them. */
-static void step_cb(uv_timer_t *t)
+/* Reads the current lanes from where the run is, up to `s->batch` records
+ * and until `step_end`, adding each record's change to the arrays.
+ * Returns 0, or a negative errno that stops the run. */
+static int step_collect(struct sched *s, const struct deadline *d, int64_t step_end,
+			json_t *records, json_t *audits, json_t *olds)
 {
-	struct sched *s = t->data;
-	if (!s->running || s->stopping || s->final_sent)
-		return;
-	if (s->replan) {
-		if (s->inflight == 0)
-			end_run(s, true);
-		return;
-	}
-	if (s->applying && apply_step(s))
-		return;
-	struct deadline *d = &s->dl[s->cur];
-	json_t *records = json_array(), *audits = json_array(), *olds = json_array();
 	int budget = s->batch, rc = 0;
-	/* Bounded by count (one transaction's size) and by time, whichever
-	 * comes first: readers never wait for more than about one step. */
-	int64_t step_end = clock_now_ms() + STEP_MS;
 	bool out_of_time = false;
 	while (budget > 0 && !s->lanes_done && !out_of_time) {
 		json_t *lane = json_array_get(s->lanes, s->lane);
@@ -520,6 +508,28 @@ static void step_cb(uv_timer_t *t)
 		if (clock_now_ms() >= step_end)
 			out_of_time = true;
 	}
+	return rc;
+}
+
+/* Handles up to `batch` records of the current lanes and writes them. */
+static void step_cb(uv_timer_t *t)
+{
+	struct sched *s = t->data;
+	if (!s->running || s->stopping || s->final_sent)
+		return;
+	if (s->replan) {
+		if (s->inflight == 0)
+			end_run(s, true);
+		return;
+	}
+	if (s->applying && apply_step(s))
+		return;
+	struct deadline *d = &s->dl[s->cur];
+	json_t *records = json_array(), *audits = json_array(), *olds = json_array();
+	/* Bounded by count (one transaction's size) and by time, whichever
+	 * comes first: readers never wait for more than about one step. */
+	int64_t step_end = clock_now_ms() + STEP_MS;
+	int rc = step_collect(s, d, step_end, records, audits, olds);
 	if (rc < 0) {
 		log_err("sched: enforcement stopped measure=%s error=\"%s\"", d->measure, liu_strerror(rc));
 		json_decref(records);
