@@ -279,7 +279,7 @@ int ledger_get(struct ledger *l, const char *id, json_t **rec)
 	*rec = json_loadb(body, len, 0, &e);
 	free(body);
 	if (!*rec) {
-		log_err("ledger: stored record does not parse id=%s error=\"%s\"", id, e.text);
+		log_err("ledger: a stored record does not parse id=%s error=\"%s\"", id, e.text);
 		return -EIO;
 	}
 	cache_put(l, id, *rec, len);

@@ -1,5 +1,6 @@
-/* rpc_records — the record methods: record.get, record.list, act, eval,
- * view, history. */
+/* rpc_records — the record methods: record.get, record.list, act, import,
+ * eval, view, history: their parameters, roles and replies.  Records are
+ * read and written through the ledger (ledger.h), which owns their forms. */
 #include "rpc_int.h"
 
 #include <errno.h>
