@@ -376,14 +376,14 @@ json_t *ledger_page_latest(struct ledger *l, const struct ledger_page *page, siz
 
 void ledger_page_free(struct ledger_page *page)
 {
-	store_list_free(&page->rows);
+	store_rows_free(&page->rows);
 	page->n = 0;
 	page->next = NULL;
 }
 
 int ledger_history(struct ledger *l, const char *id, json_t **entries)
 {
-	struct store_list rows;
+	struct store_rows rows;
 	int rc = store_audit_of(l->st, id, &rows);
 	if (rc < 0)
 		return rc;
@@ -394,7 +394,7 @@ int ledger_history(struct ledger *l, const char *id, json_t **entries)
 			json_array_append_new(*entries, e);
 	}
 	rc = rows.n == 0 ? -ENOENT : *entries ? 0 : -ENOMEM;
-	store_list_free(&rows);
+	store_rows_free(&rows);
 	return rc;
 }
 

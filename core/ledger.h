@@ -74,7 +74,7 @@ struct ledger_page {
 	size_t n;                /* records on the page */
 	const char *next;        /* `after` for the next page, NULL at the end
 				  * (borrowed: valid until ledger_page_free) */
-	struct store_list rows;  /* the ledger's: read through the functions below */
+	struct store_rows rows;  /* the ledger's: read through the functions below */
 	bool lazy;
 };
 int ledger_list(struct ledger *l, const char *kind, const char *state, const char *after,

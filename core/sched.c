@@ -1191,11 +1191,11 @@ static bool apply_step(struct sched *s)
 	bool more = true;
 	int rc = ch && bufs && ids && auds && memos && heads ? 0 : -ENOMEM;
 	while (rc == 0 && n < cap && clock_now_ms() < step_end) {
-		struct store_list list;
+		struct store_rows list;
 		if ((rc = store_meta_scan(s->st, LEDGER_STAGE_PREFIX, false, s->apply_after, 64, &list)) < 0)
 			break;
 		if (list.n == 0) {
-			store_list_free(&list);
+			store_rows_free(&list);
 			more = false;
 			break;
 		}
@@ -1277,7 +1277,7 @@ static bool apply_step(struct sched *s)
 		}
 		free(s->apply_after);
 		s->apply_after = strdup(list.items[i ? i - 1 : 0].id);
-		store_list_free(&list);
+		store_rows_free(&list);
 	}
 	if (rc == 0 && n > 0) {
 		struct batch_ctx *b = calloc(1, sizeof *b);
