@@ -140,7 +140,7 @@ int audit_verify(struct store *st, json_t **out)
 	json_t *report = json_object();
 	uint64_t next = 1;
 	for (;;) {
-		struct store_list l;
+		struct store_rows l;
 		if ((rc = store_audit_range(st, next, 1024, &l)) < 0) {
 			json_decref(report);
 			return rc;
@@ -163,7 +163,7 @@ int audit_verify(struct store *st, json_t **out)
 				why = "entry does not chain to the one before it (reordered or replaced)";
 			if (why) {
 				json_decref(e);
-				store_list_free(&l);
+				store_rows_free(&l);
 				*out = broken(report, walk.seq + 1 < seq ? walk.seq + 1 : seq, why);
 				return 0;
 			}
@@ -172,7 +172,7 @@ int audit_verify(struct store *st, json_t **out)
 			json_decref(e);
 		}
 		bool done = l.n < 1024;
-		store_list_free(&l);
+		store_rows_free(&l);
 		next = walk.seq + 1;
 		if (done)
 			break;

@@ -279,16 +279,123 @@ int ledger_get(struct ledger *l, const char *id, json_t **rec)
 	*rec = json_loadb(body, len, 0, &e);
 	free(body);
 	if (!*rec) {
-		log_err("ledger: stored record does not parse id=%s error=\"%s\"", id, e.text);
+		log_err("ledger: a stored record does not parse id=%s error=\"%s\"", id, e.text);
 		return -EIO;
 	}
 	cache_put(l, id, *rec, len);
 	return 0;
 }
 
+static json_t *overlay_get(struct ledger *l, const char *id);
+
 static char *dump(json_t *j)
 {
 	return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static bool has_control(const char *s, size_t len)
+{
+	unsigned char bad = 0;
+	for (size_t i = 0; i < len; i++)
+		bad |= (unsigned char)s[i] < 0x20;
+	return bad;
+}
+
+int ledger_get_sendable(struct ledger *l, const char *id, char **text, size_t *len)
+{
+	/* The stored bytes are the record's JSON as this daemon encoded it:
+	 * sent as they are, with no decoding and encoding again.  Bytes that
+	 * do not look like one JSON object on one line (a damaged file:
+	 * jansson never writes a raw control character) take the decoding
+	 * path, which says what is wrong instead of breaking the reply. */
+	int rc = store_get(l->st, id, text, len);
+	if (rc == 0 && *len >= 2 && (*text)[0] == '{' && (*text)[*len - 1] == '}' &&
+	    !has_control(*text, *len))
+		return 0;
+	if (rc == 0)
+		free(*text);
+	*text = NULL;
+	json_t *rec;
+	if ((rc = ledger_get(l, id, &rec)) < 0)
+		return rc;
+	*text = dump(rec);
+	json_decref(rec);
+	if (!*text)
+		return -ENOMEM;
+	*len = strlen(*text);
+	return 0;
+}
+
+/* --- listings and history ------------------------------------------------ */
+
+int ledger_list(struct ledger *l, const char *kind, const char *state, const char *after,
+		size_t limit, bool lazy, struct ledger_page *page)
+{
+	memset(page, 0, sizeof *page);
+	page->lazy = lazy;
+	int rc = lazy ? store_list_raw(l->st, kind, state, after, limit, &page->rows)
+		      : store_list(l->st, kind, state, after, limit, &page->rows);
+	if (rc < 0)
+		return rc;
+	page->n = page->rows.n;
+	page->next = page->rows.next;
+	return 0;
+}
+
+const char *ledger_page_id(const struct ledger_page *page, size_t i)
+{
+	return i < page->n ? page->rows.items[i].id : NULL;
+}
+
+json_t *ledger_page_get(struct ledger *l, const struct ledger_page *page, size_t i)
+{
+	if (i >= page->n)
+		return NULL;
+	const struct store_item *it = &page->rows.items[i];
+	char *text = NULL;
+	size_t len = it->len;
+	json_t *rec = NULL;
+	json_error_t e = { .text = "it does not unpack" };
+	/* A lazy page holds stored forms (recz.h): only what is read is
+	 * unpacked, which a caller that skips most of its page needs. */
+	if (!page->lazy || store_unpack(l->st, it->body, it->len, &text, &len) == 0)
+		rec = json_loadb(page->lazy ? text : it->body, len, 0, &e);
+	free(text);
+	if (!rec)
+		log_err("ledger: a stored record does not parse id=%s error=\"%s\"", it->id, e.text);
+	return rec;
+}
+
+json_t *ledger_page_latest(struct ledger *l, const struct ledger_page *page, size_t i)
+{
+	/* No copy: records are never modified once written or cached, and
+	 * every caller builds a new version instead of changing this one. */
+	json_t *pending = i < page->n ? overlay_get(l, page->rows.items[i].id) : NULL;
+	return pending ? json_incref(pending) : ledger_page_get(l, page, i);
+}
+
+void ledger_page_free(struct ledger_page *page)
+{
+	store_rows_free(&page->rows);
+	page->n = 0;
+	page->next = NULL;
+}
+
+int ledger_history(struct ledger *l, const char *id, json_t **entries)
+{
+	struct store_rows rows;
+	int rc = store_audit_of(l->st, id, &rows);
+	if (rc < 0)
+		return rc;
+	*entries = rows.n ? json_array() : NULL;
+	for (size_t i = 0; *entries && i < rows.n; i++) {
+		json_t *e = json_loadb(rows.items[i].body, rows.items[i].len, 0, NULL);
+		if (e)
+			json_array_append_new(*entries, e);
+	}
+	rc = rows.n == 0 ? -ENOENT : *entries ? 0 : -ENOMEM;
+	store_rows_free(&rows);
+	return rc;
 }
 
 /* The overlay's version of `id`, decoded: a prepared change puts its
@@ -310,18 +417,6 @@ static json_t *overlay_get(struct ledger *l, const char *id)
 		return NULL;
 	}
 	return dec;
-}
-
-int ledger_latest(struct ledger *l, const char *id, json_t **rec)
-{
-	/* No copies: records are never modified once written or cached, and
-	 * every caller builds a new version instead of changing this one. */
-	json_t *r = overlay_get(l, id);
-	if (r) {
-		*rec = json_incref(r);
-		return 0;
-	}
-	return ledger_get(l, id, rec);
 }
 
 int ledger_latest_text(struct ledger *l, const char *id, char **text, size_t *len)
@@ -358,8 +453,6 @@ char *ledger_new_id(struct ledger *l, const char *prefix)
 	l->next_id++;
 	return s;
 }
-
-const struct audit_head *ledger_audit_head(const struct ledger *l) { return &l->head; }
 
 static void written(void *ud, int status)
 {
@@ -471,19 +564,39 @@ static int drop_staged(struct commit_write *w, const char *id)
 	return commit_del_meta(w, key);
 }
 
-/* A prepared change: stamp the record with the time of the write, seal its
- * audit entries, queue both; *text is the stored form for the overlay. */
-static int write_prepared(struct ledger *l, struct commit_write *w, const struct ledger_change *c,
-			  const char *now, struct audit_head *head, json_t *revs, json_t **text)
+/* What each change of a write puts in the overlay once nothing can fail. */
+struct visible {
+	const char *id;  /* borrowed from the change */
+	json_t *version; /* a reference: the decoded record, or its stored form */
+};
+
+/* Seals `audit` (when given) as record `id`'s entry after *head, with
+ * "rev_after" set to `rev` (taken), and queues it. */
+static int put_audit(struct commit_write *w, json_t *audit, const char *id, json_t *rev,
+		     struct audit_head *head)
 {
-	(void)l;
-	if (!c->id || !c->kind || !c->state || !c->prep_frame || !c->prep_frame_len)
+	if (!audit) {
+		json_decref(rev);
+		return 0;
+	}
+	json_object_set_new(audit, "rev_after", rev);
+	char *sealed = audit_seal(audit, head);
+	return commit_put_audit(w, head->seq, id, sealed);
+}
+
+/* A prepared change: stamp the record with the time of the write, seal its
+ * audit entries, queue both. */
+static int write_prepared(struct commit_write *w, const struct ledger_change *ch, const char *now,
+			  struct audit_head *head, json_t *revs, struct visible *vis)
+{
+	const struct ledger_prepared *c = &ch->prepared;
+	if (!c->id || !c->kind || !c->state || !c->frame || !c->frame_len)
 		return -EINVAL;
 	/* Its staged row stays: the run drops them all at its end (sched.c),
 	 * which writes far less than deleting each one here. */
 	int rc;
-	for (size_t i = 0; i < c->n_prep_audits; i++) {
-		const char *a = c->prep_audits[i];
+	for (size_t i = 0; i < c->n_audits; i++) {
+		const char *a = c->audits[i];
 		char *sealed = audit_seal_raw(a, strlen(a), now, head);
 		if (!sealed)
 			return -ENOMEM;
@@ -495,59 +608,139 @@ static int write_prepared(struct ledger *l, struct commit_write *w, const struct
 	int pl = snprintf(prefix, sizeof prefix, "{\"updated_at\":\"%s\",", now);
 	size_t len = 0;
 	char *body = pl > 0 && (size_t)pl < sizeof prefix
-		? recz_splice(prefix, (size_t)pl, c->prep_frame, c->prep_frame_len, &len) : NULL;
+		? recz_splice(prefix, (size_t)pl, c->frame, c->frame_len, &len) : NULL;
 	if (!body)
 		return -ENOMEM;
-	*text = json_stringn_nocheck(body, len);
-	if (!*text) {
+	json_t *text = json_stringn_nocheck(body, len);
+	if (!text) {
 		free(body);
 		return -ENOMEM;
 	}
-	if ((rc = commit_put_record_n(w, c->id, c->kind, c->state, c->old_kind,
-				      c->old_state, body, len)) < 0)
+	*vis = (struct visible){ c->id, text };
+	if ((rc = commit_put_record_n(w, c->id, c->kind, c->state, ch->old_kind,
+				      ch->old_state, body, len)) < 0)
 		return rc;
-	json_t *rev = json_pack("[I, I, O]", c->rev, (json_int_t)len, *text);
-	if (rev && c->prep_memo) {
-		json_array_append_new(rev, json_stringn_nocheck(c->prep_memo->head, c->prep_memo->head_len));
-		json_array_append_new(rev, json_stringn_nocheck(c->prep_memo->body, c->prep_memo->body_len));
+	json_t *rev = json_pack("[I, I, O]", c->rev, (json_int_t)len, text);
+	if (rev && c->memo) {
+		json_array_append_new(rev, json_stringn_nocheck(c->memo->head, c->memo->head_len));
+		json_array_append_new(rev, json_stringn_nocheck(c->memo->body, c->memo->body_len));
 	}
 	if (!rev || json_object_set_new(revs, c->id, rev) < 0)
 		return -ENOMEM;
 	return 0;
 }
 
-/* A change given as text: seal its audit entry, queue both; *text is the
- * stored form for the overlay (the JSON as it is). */
-static int write_text(struct commit_write *w, const struct ledger_change *c,
-		      struct audit_head *head, json_t *revs, json_t **text)
+/* A change given as text: seal its audit entry, queue both; the overlay
+ * holds the text as it is. */
+static int write_text(struct commit_write *w, const struct ledger_change *ch,
+		      struct audit_head *head, json_t *revs, struct visible *vis)
 {
-	if (!c->id || !c->kind || !c->state || !c->text || !c->text_len || c->text[0] != '{')
+	const struct ledger_text *c = &ch->text;
+	if (!c->id || !c->kind || !c->state || !c->text || !c->len || c->text[0] != '{')
 		return -EINVAL;
 	int rc = drop_staged(w, c->id);
-	if (rc < 0)
+	if (rc < 0 || (rc = put_audit(w, c->audit, c->id, json_integer(c->rev), head)) < 0)
 		return rc;
-	if (c->audit) {
-		json_object_set_new(c->audit, "rev_after", json_integer(c->rev));
-		char *sealed = audit_seal(c->audit, head);
-		if ((rc = commit_put_audit(w, head->seq, c->id, sealed)) < 0)
-			return rc;
-	}
-	char *body = malloc(c->text_len + 1);
+	char *body = malloc(c->len + 1);
 	if (!body)
 		return -ENOMEM;
-	memcpy(body, c->text, c->text_len);
-	body[c->text_len] = '\0';
-	if ((rc = commit_put_record_n(w, c->id, c->kind, c->state, c->old_kind, c->old_state,
-				      body, c->text_len)) < 0)
+	memcpy(body, c->text, c->len);
+	body[c->len] = '\0';
+	if ((rc = commit_put_record_n(w, c->id, c->kind, c->state, ch->old_kind, ch->old_state,
+				      body, c->len)) < 0)
 		return rc;
-	if (!(*text = json_stringn_nocheck(c->text, c->text_len)))
+	json_t *text = json_stringn_nocheck(c->text, c->len);
+	if (!text)
 		return -ENOMEM;
-	if (c->encoded && !(*c->encoded = strndup(c->text, c->text_len)))
+	*vis = (struct visible){ c->id, text };
+	if (c->encoded && !(*c->encoded = strndup(c->text, c->len)))
 		return -ENOMEM;
-	json_t *rev = json_pack("[I, I, O]", c->rev, (json_int_t)c->text_len, *text);
+	json_t *rev = json_pack("[I, I, O]", c->rev, (json_int_t)c->len, text);
 	if (!rev || json_object_set_new(revs, c->id, rev) < 0)
 		return -ENOMEM;
 	return 0;
+}
+
+/* A change given decoded: the same, encoding the record; the overlay holds
+ * the record itself (a reference, not a copy: callers never change a
+ * record once written, see ledger.h). */
+static int write_decoded(struct commit_write *w, const struct ledger_change *ch,
+			 struct audit_head *head, json_t *revs, struct visible *vis)
+{
+	const struct ledger_decoded *c = &ch->decoded;
+	const char *id = json_string_value(json_object_get(c->record, "id"));
+	const char *kind = json_string_value(json_object_get(c->record, "kind"));
+	const char *state = json_string_value(json_object_get(c->record, "state"));
+	if (!id || !kind || !state)
+		return -EINVAL;
+	json_t *rev = json_object_get(c->record, "rev");
+	int rc = drop_staged(w, id);
+	if (rc < 0 || (rc = put_audit(w, c->audit, id, json_incref(rev), head)) < 0)
+		return rc;
+	char *body = dump(c->record);
+	size_t body_len = body ? strlen(body) : 0;
+	if (c->encoded && body && !(*c->encoded = strdup(body))) {
+		free(body);
+		return -ENOMEM;
+	}
+	if ((rc = commit_put_record(w, id, kind, state, ch->old_kind, ch->old_state, body)) < 0)
+		return rc;
+	*vis = (struct visible){ id, json_incref(c->record) };
+	json_object_set_new(revs, id, json_pack("[O, I, O]", rev, (json_int_t)body_len, c->record));
+	return 0;
+}
+
+/* The changes of one write, queued on `w`, in order. */
+static int write_changes(struct commit_write *w, const struct ledger_change *changes, size_t n,
+			 struct audit_head *head, json_t *revs, struct visible *vis)
+{
+	/* One instant for the whole write: its prepared changes are stamped
+	 * with it (formatted once, not per record of a 1,000-record batch). */
+	char now[CLOCK_ISO_MAX];
+	clock_format(clock_now(), now);
+	for (size_t i = 0; i < n; i++) {
+		const struct ledger_change *c = &changes[i];
+		int rc;
+		switch (c->kind) {
+		case LEDGER_CHANGE_DECODED:
+			rc = write_decoded(w, c, head, revs, &vis[i]);
+			break;
+		case LEDGER_CHANGE_TEXT:
+			rc = write_text(w, c, head, revs, &vis[i]);
+			break;
+		case LEDGER_CHANGE_PREPARED:
+			rc = write_prepared(w, c, now, head, revs, &vis[i]);
+			break;
+		default:
+			rc = -EINVAL;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The audit-only entries, the metadata, the next id and the audit head. */
+static int write_rest(struct ledger *l, struct commit_write *w, json_t **audit_only,
+		      size_t n_audit, const char *const *meta, struct audit_head *head)
+{
+	int rc;
+	for (size_t i = 0; i < n_audit; i++) {
+		const char *id = json_string_value(json_object_get(audit_only[i], "id"));
+		char *sealed = audit_seal(audit_only[i], head);
+		if ((rc = commit_put_audit(w, head->seq, id, sealed)) < 0)
+			return rc;
+	}
+	for (size_t i = 0; meta && meta[i] && meta[i + 1]; i += 2)
+		if ((rc = meta[i + 1] == LEDGER_META_DELETE ? commit_del_meta(w, meta[i])
+							     : commit_put_meta(w, meta[i], strdup(meta[i + 1]))) < 0)
+			return rc;
+	char *num;
+	if (asprintf(&num, "%" PRIu64, l->next_id) < 0)
+		return -ENOMEM;
+	if ((rc = commit_put_meta(w, NEXT_ID_KEY, num)) < 0)
+		return rc;
+	return commit_put_meta(w, AUDIT_HEAD_KEY, audit_head_encode(head));
 }
 
 int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
@@ -556,99 +749,117 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 {
 	struct commit_write *w = commit_write_new();
 	struct pending *p = calloc(1, sizeof *p);
-	json_t *revs = json_object(), *prepared = NULL;
+	struct visible *vis = calloc(n ? n : 1, sizeof *vis);
+	json_t *revs = json_object();
 	struct audit_head head = l->head;
 	int rc = -ENOMEM;
-	if (!w || !p || !revs)
+	if (!w || !p || !vis || !revs)
 		goto err;
-	prepared = json_array(); /* the overlay's text of each change without `record` */
-	if (!prepared)
-		goto err;
-	/* One instant for the whole write: its prepared changes are stamped
-	 * with it (formatted once, not per record of a 1,000-record batch). */
-	char now[CLOCK_ISO_MAX];
-	clock_format(clock_now(), now);
-	for (size_t i = 0; i < n; i++) {
-		struct ledger_change *c = &changes[i];
-		if (!c->record) {
-			json_t *text = NULL;
-			rc = c->text ? write_text(w, c, &head, revs, &text)
-				     : write_prepared(l, w, c, now, &head, revs, &text);
-			if (text)
-				json_array_append_new(prepared, text);
-			if (rc < 0)
-				goto err;
-			continue;
-		}
-		const char *id = json_string_value(json_object_get(c->record, "id"));
-		const char *kind = json_string_value(json_object_get(c->record, "kind"));
-		const char *state = json_string_value(json_object_get(c->record, "state"));
-		if (!id || !kind || !state) {
-			rc = -EINVAL;
-			goto err;
-		}
-		if ((rc = drop_staged(w, id)) < 0)
-			goto err;
-		if (c->audit) {
-			json_object_set_new(c->audit, "rev_after", json_incref(json_object_get(c->record, "rev")));
-			char *sealed = audit_seal(c->audit, &head);
-			if ((rc = commit_put_audit(w, head.seq, id, sealed)) < 0)
-				goto err;
-		}
-		char *body = dump(c->record);
-		size_t body_len = body ? strlen(body) : 0;
-		if (c->encoded && body && !(*c->encoded = strdup(body))) {
-			free(body);
-			rc = -ENOMEM;
-			goto err;
-		}
-		if ((rc = commit_put_record(w, id, kind, state, c->old_kind, c->old_state, body)) < 0)
-			goto err;
-		json_object_set_new(revs, id, json_pack("[O, I, O]", json_object_get(c->record, "rev"),
-							(json_int_t)body_len, c->record));
-	}
-	for (size_t i = 0; i < n_audit; i++) {
-		const char *id = json_string_value(json_object_get(audit_only[i], "id"));
-		char *sealed = audit_seal(audit_only[i], &head);
-		if ((rc = commit_put_audit(w, head.seq, id, sealed)) < 0)
-			goto err;
-	}
-	for (size_t i = 0; meta && meta[i] && meta[i + 1]; i += 2)
-		if ((rc = meta[i + 1] == LEDGER_META_DELETE ? commit_del_meta(w, meta[i])
-							     : commit_put_meta(w, meta[i], strdup(meta[i + 1]))) < 0)
-			goto err;
-	char *num;
-	if (asprintf(&num, "%" PRIu64, l->next_id) < 0)
-		goto err;
-	if ((rc = commit_put_meta(w, NEXT_ID_KEY, num)) < 0 ||
-	    (rc = commit_put_meta(w, AUDIT_HEAD_KEY, audit_head_encode(&head))) < 0)
+	if ((rc = write_changes(w, changes, n, &head, revs, vis)) < 0 ||
+	    (rc = write_rest(l, w, audit_only, n_audit, meta, &head)) < 0)
 		goto err;
 	/* Only now, with nothing left to fail, does the write become visible
 	 * to later decisions. */
-	for (size_t i = 0, k = 0; i < n; i++) {
-		/* A reference, not a copy: callers never change a record once
-		 * written (see ledger.h). */
-		if (!changes[i].record) {
-			json_object_set(l->overlay, changes[i].id, json_array_get(prepared, k++));
-			continue;
-		}
-		const char *id = json_string_value(json_object_get(changes[i].record, "id"));
-		json_object_set(l->overlay, id, changes[i].record);
+	for (size_t i = 0; i < n; i++) {
+		json_object_set_new(l->overlay, vis[i].id, vis[i].version);
+		vis[i].version = NULL;
 	}
-	json_decref(prepared);
+	free(vis);
 	l->head = head;
-	p->l = l;
-	p->revs = revs;
-	p->head = head;
-	p->cb = cb;
-	p->ud = ud;
+	*p = (struct pending){ .l = l, .revs = revs, .head = head, .cb = cb, .ud = ud };
 	l->inflight++;
 	commit_submit(l->commit, w, written, p);
 	return 0;
 err:
+	for (size_t i = 0; vis && i < n; i++)
+		json_decref(vis[i].version);
+	free(vis);
 	commit_write_free(w);
 	json_decref(revs);
-	json_decref(prepared);
 	free(p);
 	return rc;
+}
+
+/* --- versions and audit entries ------------------------------------------ */
+
+json_t *ledger_new_record(struct ledger *l, const char *id_prefix, const char *kind,
+			  json_t *state, json_t *data, const char *now)
+{
+	char *id = id_prefix ? ledger_new_id(l, id_prefix) : NULL;
+	json_t *rec = json_object();
+	if (!rec || (id_prefix && !id)) {
+		free(id);
+		json_decref(rec);
+		return NULL;
+	}
+	/* The member order every version keeps (ledger_next_text). */
+	if (id)
+		json_object_set_new(rec, "id", json_string(id));
+	json_object_set_new(rec, "kind", json_string(kind));
+	json_object_set_new(rec, "created_at", json_string(now));
+	json_object_set_new(rec, "rev", json_integer(1));
+	json_object_set(rec, "state", state);
+	json_object_set(rec, "data", data);
+	json_object_set_new(rec, "updated_at", json_string(now));
+	free(id);
+	return rec;
+}
+
+int ledger_next_text(const struct ledger_next *n, char **out, size_t *len)
+{
+	if (!n->id.len || !n->kind.len) {
+		log_err("ledger: a stored record has no id or kind id=%s", n->read_as ? n->read_as : "?");
+		return -EIO;
+	}
+	if (!json_is_string(n->state))
+		return -EINVAL;
+	char *st = n->data ? json_dumps(n->state, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	char *buf = NULL;
+	FILE *f = st ? open_memstream(&buf, len) : NULL;
+	if (!f) {
+		free(st);
+		return -ENOMEM;
+	}
+	const char *t = n->was;
+	fputs("{\"id\":", f);
+	fwrite(t + n->id.off, 1, n->id.len, f);
+	fputs(",\"kind\":", f);
+	fwrite(t + n->kind.off, 1, n->kind.len, f);
+	if (n->created_at.len) {
+		fputs(",\"created_at\":", f);
+		fwrite(t + n->created_at.off, 1, n->created_at.len, f);
+	}
+	fprintf(f, ",\"rev\":%lld,\"state\":%s,\"data\":", (long long)n->rev, st);
+	fwrite(n->data, 1, n->data_len, f);
+	fprintf(f, ",\"updated_at\":\"%s\"}", n->now);
+	bool bad = ferror(f);
+	free(st);
+	if (fclose(f) != 0 || bad) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*out = buf;
+	return 0;
+}
+
+json_t *ledger_audit_entry(const struct ledger_audit *a)
+{
+	json_t *e = json_pack("{s:s, s:o, s:s, s:s, s:s?, s:I, s:s?, s:O?, s:s, s:s, s:O}", "time",
+			      a->time, "peer", a->peer, "method", a->method, "action", a->action,
+			      "id", a->id, "rev_before", a->rev_before, "state_before",
+			      a->state_before, "state_after", a->state_after, "rules_version",
+			      a->rules_version, "outcome", "ok", "events", a->events);
+	if (e && a->row >= 0 && json_object_set_new(e, "row", json_integer(a->row)) < 0) {
+		json_decref(e);
+		return NULL;
+	}
+	return e;
+}
+
+json_t *ledger_audit_refusal(const struct ledger_audit *a)
+{
+	return json_pack("{s:s, s:o, s:s, s:s, s:s?, s:s, s:i, s:s, s:O?, s:s}", "time", a->time,
+			 "peer", a->peer, "method", a->method, "action", a->action, "id", a->id,
+			 "outcome", a->outcome, "code", a->code, "message", a->message, "reasons",
+			 a->reasons, "rules_version", a->rules_version);
 }

@@ -1,14 +1,30 @@
 /*
- * ledger — records as JSON on top of the store and the committer: the
- * latest version of each record (the committed one, or the one a write in
- * flight will commit), record ids, and the audit chain.  Both the methods
- * (rpc) and enforcement (sched) write through here, so every change gets
- * its audit entry in the same transaction and the chain stays in order.
+ * ledger — the one owner of records: every read and write of a record, its
+ * next version, its audit entry, over the store and the committer.  Nobody
+ * else reads records from the store or decides whether stored bytes are
+ * JSON, a compressed frame or damaged: the methods (rpc), enforcement
+ * (sched) and the rule lifecycle's diff ask the ledger.
  *
- * Reads for replies use ledger_get(): committed data only, so nobody sees a
- * change before it is durable.  Decisions about a new change use
- * ledger_latest(): a second write to a record must build on the first even
- * while the first is still being committed.
+ * Why the ledger grew into this role rather than a new record module: the
+ * ledger already was the only writer, and a read must see what the writer
+ * holds (the overlay of writes in flight decides which version is the
+ * latest; the cache of decoded records and the memo are coherent because
+ * they are dropped by the write that commits).  A second module would need
+ * those internals or a second copy of them; and the name stays, so that the
+ * callers of its writes (sched's staging, evmemo, the rule lifecycle) did
+ * not change.
+ *
+ * Forms of a record, all here: the decoded tree (json_t), its JSON text as
+ * stored (which may be a zstd frame underneath: the store unpacks, recz.h),
+ * the text of a new version spliced from the old one's (ledger_next_text),
+ * and a version prepared ahead of a deadline (a frame and audit text).  A
+ * write names which one it gives (struct ledger_change, tagged).
+ *
+ * Reads for replies use ledger_get() and its kin: committed data only, so
+ * nobody sees a change before it is durable.  Decisions about a new change
+ * read the latest version (ledger_latest_text, ledger_page_latest): a
+ * second write to a record must build on the first even while the first is
+ * still being committed.
  */
 #ifndef LIU_LEDGER_H
 #define LIU_LEDGER_H
@@ -37,6 +53,46 @@ json_t *ledger_cached(struct ledger *l, const char *id);
  * with *text (NUL-terminated, caller frees) and *len, -ENOENT, or a
  * negative errno.  eval reads a record the cache does not hold this way. */
 int ledger_get_text(struct ledger *l, const char *id, char **text, size_t *len);
+/* The committed record `id` as JSON text a reply can carry as it is: the
+ * stored bytes when they are one JSON object on one line (they are as this
+ * daemon wrote them), else the record decoded and encoded again, so that
+ * damaged bytes never break a reply line.  0 with *text (NUL-terminated,
+ * caller frees) and *len, -ENOENT, -EIO (damaged: logged), or -ENOMEM. */
+int ledger_get_sendable(struct ledger *l, const char *id, char **text, size_t *len);
+
+/*
+ * A page of committed records in id order, filtered by kind and/or state
+ * (NULL: any), after id `after` (NULL: from the start), at most `limit`.
+ * Read in one short read transaction, which has ended when ledger_list()
+ * returns: nothing is held while the caller runs rules over the page.
+ * `lazy`: keep each record's stored form and unpack only the ones asked
+ * for (a caller that skips most of what it lists); else unpack them all in
+ * the read.  Returns 0 with *page (free with ledger_page_free()), or a
+ * negative errno.
+ */
+struct ledger_page {
+	size_t n;                /* records on the page */
+	const char *next;        /* `after` for the next page, NULL at the end
+				  * (borrowed: valid until ledger_page_free) */
+	struct store_rows rows;  /* the ledger's: read through the functions below */
+	bool lazy;
+};
+int ledger_list(struct ledger *l, const char *kind, const char *state, const char *after,
+		size_t limit, bool lazy, struct ledger_page *page);
+/* The id of record i of the page (borrowed: valid until ledger_page_free). */
+const char *ledger_page_id(const struct ledger_page *page, size_t i);
+/* Record i of the page as listed, decoded: a new reference (caller decrefs),
+ * or NULL when its bytes do not unpack or parse (logged, naming it). */
+json_t *ledger_page_get(struct ledger *l, const struct ledger_page *page, size_t i);
+/* The latest version of record i: the one a write in flight will commit,
+ * else the page's.  Same returns as ledger_page_get(). */
+json_t *ledger_page_latest(struct ledger *l, const struct ledger_page *page, size_t i);
+void ledger_page_free(struct ledger_page *page);
+
+/* The audit entries of record `id`, oldest first, decoded: 0 with
+ * *entries (a new array, caller decrefs), -ENOENT when it has none, or a
+ * negative errno.  Entries that do not parse are left out. */
+int ledger_history(struct ledger *l, const char *id, json_t **entries);
 
 /* Sets the budget of the cache of decoded committed records (bytes of stored
  * JSON; 0 disables it).  Reads of hot records then decode nothing. */
@@ -67,9 +123,6 @@ bool ledger_memo_get(struct ledger *l, const char *id, struct ledger_memo *out);
 void ledger_memo_put(struct ledger *l, const char *id, const struct ledger_memo *m);
 void ledger_memo_clear(struct ledger *l);
 size_t ledger_memo_size(const struct ledger *l, size_t *bytes, size_t *bodies);
-/* The latest record `id`, including writes in flight.  Same returns; the
- * record is likewise a shared reference that must not be modified. */
-int ledger_latest(struct ledger *l, const char *id, json_t **rec);
 /* The latest record `id` as JSON text, including writes in flight, without
  * decoding it: 0 with *text (NUL-terminated, caller frees) and *len, -ENOENT,
  * or a negative errno.  An action reads the record this way (rules_text.h). */
@@ -91,39 +144,65 @@ char *ledger_new_id(struct ledger *l, const char *prefix);
  * (ledger_drop_staged). */
 #define LEDGER_STAGE_PREFIX STORE_STAGE_PREFIX
 
-/* One change of a write: the record's new version and its audit entry. */
-struct ledger_change {
-	json_t *record;        /* full new record; the ledger keeps a reference:
-				* never modify it after ledger_write().  NULL
-				* for a change given as text or prepared (below) */
-	const char *old_kind;  /* NULL for a new record */
-	const char *old_state;
-	json_t *audit;         /* audit entry to seal; borrowed; sealed in place */
-	char **encoded;        /* NULL, or set to a copy of the record's stored
-				* JSON (caller frees): a reply can carry those
-				* bytes instead of encoding the record again */
-	/* Without `record`: the new version's id, kind, state and rev (all
-	 * borrowed), and either its text or its prepared form. */
-	const char *id, *kind, *state;
+/*
+ * One change of a write: a record's new version and its audit entry, in
+ * one of three forms, named by `kind`.
+ */
+enum ledger_change_kind {
+	LEDGER_CHANGE_DECODED,  /* struct ledger_decoded */
+	LEDGER_CHANGE_TEXT,     /* struct ledger_text */
+	LEDGER_CHANGE_PREPARED, /* struct ledger_prepared */
+};
+
+/* A decoded record: a new one, or enforcement's next version. */
+struct ledger_decoded {
+	json_t *record;  /* the full new record; the ledger keeps a reference:
+			  * never modify it after ledger_write() */
+	json_t *audit;   /* NULL, or the entry to seal (borrowed; sealed in
+			  * place, "rev_after" added) */
+	char **encoded;  /* NULL, or set to a copy of the stored JSON (caller
+			  * frees): a reply carries those bytes instead of
+			  * encoding the record again */
+};
+
+/* The record's JSON text, stored as it is: an action on a stored record
+ * (ledger_next_text), an import's rows. */
+struct ledger_text {
+	const char *id, *kind, *state; /* the new version's (borrowed) */
 	json_int_t rev;
-	/* A change given as text: the full new record's JSON (borrowed; it is
-	 * stored as it is), assembled by an action from the text of the old
-	 * version (rpc_records.c); its audit entry is `audit`, as above. */
-	const char *text;
-	size_t text_len;
-	/* A prepared change: enforcement computed ahead of its deadline.  The
-	 * record without "updated_at" (the ledger stamps the time of the
+	const char *text;  /* its JSON (borrowed) */
+	size_t len;
+	json_t *audit;     /* as in struct ledger_decoded */
+	char **encoded;
+};
+
+/* Enforcement computed ahead of its deadline (sched.c's staging). */
+struct ledger_prepared {
+	const char *id, *kind, *state; /* the new version's (borrowed) */
+	json_int_t rev;
+	/* The record without "updated_at" (the ledger stamps the time of the
 	 * write) as a zstd frame of its JSON text after the opening brace
 	 * (store_frame(); the ledger splices the stamp in front, recz.h), and
 	 * its audit entries' text for audit_seal_raw(), all borrowed. */
-	const char *prep_frame;
-	size_t prep_frame_len;
-	const char *const *prep_audits;
-	size_t n_prep_audits;
-	/* NULL, or the memo entry of the prepared version (copied): put in
-	 * the memo when the write commits, after what the old version had
-	 * is dropped, unless a later write of the record is in flight. */
-	const struct ledger_memo *prep_memo;
+	const char *frame;
+	size_t frame_len;
+	const char *const *audits;
+	size_t n_audits;
+	/* NULL, or the memo entry of this version (copied): put in the memo
+	 * when the write commits, after what the old version had is dropped,
+	 * unless a later write of the record is in flight. */
+	const struct ledger_memo *memo;
+};
+
+struct ledger_change {
+	enum ledger_change_kind kind; /* which member of the union is set */
+	const char *old_kind;   /* the version it replaces (borrowed); NULL for */
+	const char *old_state;  /* a new record */
+	union {
+		struct ledger_decoded decoded;
+		struct ledger_text text;
+		struct ledger_prepared prepared;
+	};
 };
 
 /* A value in ledger_write()'s `meta` list that deletes its key instead (the
@@ -158,7 +237,67 @@ size_t ledger_inflight(const struct ledger *l);
 /* Record changes committed since the ledger was opened. */
 uint64_t ledger_changes(const struct ledger *l);
 
-/* The audit head including writes in flight. */
-const struct audit_head *ledger_audit_head(const struct ledger *l);
+/* --- versions and audit entries ---------------------------------------- */
+
+/*
+ * A new record: {id, kind, created_at, rev 1, state, data, updated_at},
+ * with a new id "<id_prefix><number>" (ledger_new_id) unless id_prefix is
+ * NULL (a row that will not be written: no id is taken).  state and data
+ * are borrowed (referenced); now is the ISO time of the write.  Returns a
+ * new reference, or NULL (out of memory).
+ */
+json_t *ledger_new_record(struct ledger *l, const char *id_prefix, const char *kind,
+			  json_t *state, json_t *data, const char *now);
+
+/*
+ * The next version of a stored record as JSON text, built from the old
+ * version's text (what an action read, rules_text.h): the members the core
+ * owns (id, kind and created_at as they were written, rev, updated_at)
+ * around the new state and data, in a new record's member order and as
+ * jansson writes them.  Spans are offsets into `was`; created_at's len is 0
+ * when the old version has none.
+ */
+struct ledger_span {
+	size_t off, len;
+};
+struct ledger_next {
+	const char *was;                      /* the old version's text (borrowed) */
+	struct ledger_span id, kind, created_at;
+	json_t *state;                        /* the new state (borrowed) */
+	const char *data;                     /* the new "data" as JSON text (borrowed) */
+	size_t data_len;
+	json_int_t rev;                       /* the new version's */
+	const char *now;                      /* ISO time of the write */
+	const char *read_as;                  /* the id it was read by, for the log */
+};
+/* Returns 0 with *out (caller frees) and *len; -EIO when the old version
+ * has no id or kind (logged), -EINVAL when state is not a string, -ENOMEM. */
+int ledger_next_text(const struct ledger_next *n, char **out, size_t *len);
+
+/*
+ * A record's audit entry.  ledger_audit_entry(): a change that went
+ * through (outcome "ok"): {time, peer, method, action, id, rev_before,
+ * state_before, state_after, rules_version, outcome, events[, row]};
+ * ledger_audit_refusal(): an attempt the rules refused or failed:
+ * {time, peer, method, action, id, outcome, code, message, reasons,
+ * rules_version}.  The write seals it (ledger_write).  Both return a new
+ * reference or NULL (out of memory, or events missing).
+ */
+struct ledger_audit {
+	const char *time, *method, *action, *id; /* id NULL: a create that failed */
+	json_t *peer;             /* taken */
+	const char *rules_version;
+	/* a change: */
+	json_int_t rev_before;
+	const char *state_before; /* NULL for a new record */
+	json_t *state_after, *events; /* borrowed */
+	json_int_t row;           /* an import's row, or -1 */
+	/* a refusal: */
+	const char *outcome, *message;
+	int code;
+	json_t *reasons;          /* borrowed, may be NULL */
+};
+json_t *ledger_audit_entry(const struct ledger_audit *a);
+json_t *ledger_audit_refusal(const struct ledger_audit *a);
 
 #endif

@@ -33,7 +33,7 @@ int packs_active(struct store *st, json_t **out)
 json_t *packs_history(struct store *st, size_t limit)
 {
 	json_t *out = json_array();
-	struct store_list l;
+	struct store_rows l;
 	if (store_meta_scan(st, HIST_PREFIX, true, NULL, limit, &l) < 0)
 		return out;
 	for (size_t i = 0; i < l.n; i++) {
@@ -47,7 +47,7 @@ json_t *packs_history(struct store *st, size_t limit)
 		json_object_set_new(e, "kept", json_boolean(v && store_meta_get(st, key, NULL, NULL) == 0));
 		json_array_append_new(out, e);
 	}
-	store_list_free(&l);
+	store_rows_free(&l);
 	return out;
 }
 
@@ -58,7 +58,7 @@ int packs_find(struct store *st, const char *prefix, char **version)
 		return -EINVAL;
 	char key[96];
 	snprintf(key, sizeof key, PACK_PREFIX "%s", prefix);
-	struct store_list l;
+	struct store_rows l;
 	int rc = store_meta_scan(st, key, false, NULL, 2, &l);
 	if (rc < 0)
 		return rc;
@@ -68,7 +68,7 @@ int packs_find(struct store *st, const char *prefix, char **version)
 		rc = -EINVAL;
 	else
 		*version = strdup(l.items[0].id + strlen(PACK_PREFIX));
-	store_list_free(&l);
+	store_rows_free(&l);
 	return rc;
 }
 

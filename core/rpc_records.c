@@ -1,5 +1,6 @@
-/* rpc_records — the record methods: record.get, record.list, act, eval,
- * view, history. */
+/* rpc_records — the record methods: record.get, record.list, act, import,
+ * eval, view, history: their parameters, roles and replies.  Records are
+ * read and written through the ledger (ledger.h), which owns their forms. */
 #include "rpc_int.h"
 
 #include <errno.h>
@@ -28,43 +29,23 @@ static void not_found(struct rpc_call *c, const char *id)
 			    "en", "no such record"));
 }
 
-static bool has_control(const char *s, size_t len)
-{
-	unsigned char bad = 0;
-	for (size_t i = 0; i < len; i++)
-		bad |= (unsigned char)s[i] < 0x20;
-	return bad;
-}
-
 enum rpc_status rpc_m_record_get(struct rpc_call *c)
 {
 	const char *id;
 	if (!rpc_param_str(c, "id", true, ID_MAX, &id))
 		return RPC_DONE;
-	/* The stored bytes are the record's JSON as this daemon encoded it: sent
-	 * as they are, with no decoding and encoding again.  Bytes that do not
-	 * look like one JSON object on one line (a damaged file: jansson never
-	 * writes a raw control character) take the decoding path, which says
-	 * what is wrong instead of breaking the reply line. */
-	char *body;
+	char *text;
 	size_t len;
-	int rc = store_get(c->rpc->d.store, id, &body, &len);
-	if (rc == 0 && len >= 2 && body[0] == '{' && body[len - 1] == '}' && !has_control(body, len)) {
-		struct rpc_part part = { body, len };
-		rpc_result_raw(c, &part, 1);
-		free(body);
-		return RPC_DONE;
-	}
-	if (rc == 0)
-		free(body);
-	json_t *rec;
-	rc = ledger_get(c->rpc->ledger, id, &rec);
-	if (rc == -ENOENT)
+	int rc = ledger_get_sendable(c->rpc->ledger, id, &text, &len);
+	if (rc == -ENOENT) {
 		not_found(c, id);
-	else if (rc < 0)
+	} else if (rc < 0) {
 		rpc_fail(c, rc, NULL, NULL);
-	else
-		rpc_result(c, rec);
+	} else {
+		struct rpc_part part = { text, len };
+		rpc_result_raw(c, &part, 1);
+		free(text);
+	}
 	return RPC_DONE;
 }
 
@@ -79,24 +60,23 @@ enum rpc_status rpc_m_record_list(struct rpc_call *c)
 		return RPC_DONE;
 	if (limit == 0)
 		limit = LIST_DEFAULT;
-	struct store_list l;
-	int rc = store_list(c->rpc->d.store, kind, state, after, (size_t)limit, &l);
+	struct ledger *lg = c->rpc->ledger;
+	struct ledger_page l;
+	int rc = ledger_list(lg, kind, state, after, (size_t)limit, false, &l);
 	if (rc < 0) {
 		rpc_fail(c, rc, NULL, NULL);
 		return RPC_DONE;
 	}
 	json_t *recs = json_array();
 	for (size_t i = 0; i < l.n; i++) {
-		json_t *r = json_loadb(l.items[i].body, l.items[i].len, 0, NULL);
+		json_t *r = ledger_page_get(lg, &l, i); /* a damaged one is logged and left out */
 		if (r)
 			json_array_append_new(recs, r);
-		else
-			log_err("rpc: stored record does not parse id=%s", l.items[i].id);
 	}
 	json_t *res = json_pack("{s:o, s:s?}", "records", recs, "next", l.next);
 	if (!l.next)
 		json_object_set_new(res, "next", json_null());
-	store_list_free(&l);
+	ledger_page_free(&l);
 	rpc_result(c, res);
 	return RPC_DONE;
 }
@@ -214,10 +194,10 @@ static enum rpc_status refuse_write(struct rpc_call *c, const char *action, cons
 	json_t *reasons = json_object_get(data, "reasons");
 	if (!reasons)
 		reasons = json_object_get(data, "errors");
-	json_t *entry = json_pack("{s:s, s:o, s:s, s:s, s:s?, s:s, s:i, s:s, s:O?, s:s}", "time",
-				  nowiso, "peer", peer_json(&c->peer), "method", "act", "action", action,
-				  "id", id, "outcome", outcome, "code", code, "message", msg, "reasons",
-				  reasons, "rules_version", rules_version(c->rpc->rules));
+	json_t *entry = ledger_audit_refusal(&(struct ledger_audit){
+		.time = nowiso, .peer = peer_json(&c->peer), .method = "act", .action = action,
+		.id = id, .outcome = outcome, .code = code, .message = msg, .reasons = reasons,
+		.rules_version = rules_version(c->rpc->rules) });
 	struct refusal_wait *w = calloc(1, sizeof *w);
 	int rc = entry && w ? 0 : -ENOMEM;
 	if (rc == 0 && !(w->call = rpc_call_keep(c)))
@@ -288,234 +268,233 @@ static void write_replied(void *ud, int status)
 	free(w);
 }
 
-/*
- * The new version of a stored record as JSON text: the members the core
- * owns (id, kind and created_at as they were written, rev, updated_at)
- * around the state and the data the action gave (rules_act_text), in the
- * order a new record's members have below and as jansson writes them.
- * Returns 0 with *out (caller frees) and *len; -EIO when the stored record
- * has no id or kind, -EINVAL when `state` is not a string, -ENOMEM.
- */
-static int next_text(const struct rules_rec *was, json_t *state, json_int_t rev,
-		     const char *nowiso, char **out, size_t *len)
+/* The id prefix of records of `kind` ("" when the pack gives none). */
+static const char *id_prefix(struct rules *rules, const char *kind)
 {
-	if (!was->id.len || !was->kind.len)
-		return -EIO;
-	if (!json_is_string(state))
-		return -EINVAL;
-	char *st = was->new_data ? json_dumps(state, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	char *buf = NULL;
-	FILE *f = st ? open_memstream(&buf, len) : NULL;
-	if (!f) {
-		free(st);
-		return -ENOMEM;
-	}
-	const char *t = was->text;
-	fputs("{\"id\":", f);
-	fwrite(t + was->id.off, 1, was->id.len, f);
-	fputs(",\"kind\":", f);
-	fwrite(t + was->kind.off, 1, was->kind.len, f);
-	if (was->created_at.len) {
-		fputs(",\"created_at\":", f);
-		fwrite(t + was->created_at.off, 1, was->created_at.len, f);
-	}
-	fprintf(f, ",\"rev\":%lld,\"state\":%s,\"data\":", (long long)rev, st);
-	fwrite(was->new_data, 1, was->new_data_len, f);
-	fprintf(f, ",\"updated_at\":\"%s\"}", nowiso);
-	bool bad = ferror(f);
-	free(st);
-	if (fclose(f) != 0 || bad) {
-		free(buf);
-		return -ENOMEM;
-	}
-	*out = buf;
-	return 0;
+	json_t *k = json_object_get(json_object_get(rules_describe(rules), "kinds"), kind);
+	const char *prefix = json_string_value(json_object_get(k, "id_prefix"));
+	return prefix ? prefix : "";
 }
 
-enum rpc_status rpc_m_act(struct rpc_call *c)
+/* An action's call as it goes: what was asked (borrowed from the call),
+ * the stored record it read, what the pack said. */
+struct act {
+	struct rpc_call *c;
+	const char *action, *id;
+	json_t *params, *if_rev;
+	char *text;               /* the stored record's text (owned) */
+	struct rules_rec was;     /* what the action read of it */
+	json_t *out;              /* the pack's outcome (owned) */
+	int64_t now;
+};
+
+static void act_clear(struct act *a)
 {
-	struct rpc *r = c->rpc;
-	const char *action, *id = NULL;
-	if (!rpc_param_str(c, "action", true, NAME_MAX_LEN, &action) ||
-	    !rpc_param_str(c, "id", false, ID_MAX, &id))
-		return RPC_DONE;
-	json_t *params = json_object_get(c->params, "params");
-	if (params && !json_is_object(params) && !json_is_null(params)) {
+	json_decref(a->out);
+	rules_rec_clear(&a->was);
+	free(a->text);
+}
+
+/* The params and the caller's roles: false after replying. */
+static bool act_allowed(struct act *a)
+{
+	struct rpc_call *c = a->c;
+	if (!rpc_param_str(c, "action", true, NAME_MAX_LEN, &a->action) ||
+	    !rpc_param_str(c, "id", false, ID_MAX, &a->id))
+		return false;
+	a->params = json_object_get(c->params, "params");
+	if (a->params && !json_is_object(a->params) && !json_is_null(a->params)) {
 		rpc_bad_param(c, "params", "params はオブジェクトで指定してください", "must be an object");
-		return RPC_DONE;
+		return false;
 	}
-	json_t *if_rev = json_object_get(c->params, "if_rev");
-	if (if_rev && !json_is_integer(if_rev) && !json_is_null(if_rev)) {
+	a->if_rev = json_object_get(c->params, "if_rev");
+	if (a->if_rev && !json_is_integer(a->if_rev) && !json_is_null(a->if_rev)) {
 		rpc_bad_param(c, "if_rev", "整数で指定してください", "must be an integer (the rev you read)");
-		return RPC_DONE;
+		return false;
 	}
-	struct rules *rules = r->rules;
-	json_t *roles = rules_action_roles(rules, action);
+	json_t *roles = rules_action_roles(c->rpc->rules, a->action);
 	if (!roles) {
 		char ja[160], en[160];
-		snprintf(ja, sizeof ja, "アクション「%.64s」はありません", action);
-		snprintf(en, sizeof en, "no action `%.64s` in the rule pack", action);
+		snprintf(ja, sizeof ja, "アクション「%.64s」はありません", a->action);
+		snprintf(en, sizeof en, "no action `%.64s` in the rule pack", a->action);
 		rpc_bad_param(c, "action", ja, en);
-		return RPC_DONE;
+		return false;
 	}
-	if (!(c->peer.roles & ROLE_ADMIN) && !(c->peer.roles & auth_mask_of(roles))) {
-		char msg[200];
-		snprintf(msg, sizeof msg, "forbidden: action %.64s is not allowed for your roles", action);
-		log_limited(LOG_KIND_FORBIDDEN_CALL, LOG_WARN,
-			    "rpc: forbidden peer_uid=%u peer_user=%s peer_pid=%d what=\"action %s\"",
-			    (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, action);
-		/* Nothing durable: a caller without the role could otherwise grow
-		 * any record's history, or make one for an id that does not
-		 * exist, at the rate it can send.  The refusal is in the log
-		 * (rate-limited) and the metrics. */
-		rpc_error(c, WIRE_FORBIDDEN, msg,
-			  json_pack("{s:s, s:o, s:{s:s, s:s}}", "what", action, "roles",
-				    auth_roles_json(c->peer.roles), "reason", "ja",
-				    "この操作を行う権限がありません", "en", "your roles do not allow this"));
-		return RPC_DONE;
-	}
+	if ((c->peer.roles & ROLE_ADMIN) || (c->peer.roles & auth_mask_of(roles)))
+		return true;
+	char msg[200];
+	snprintf(msg, sizeof msg, "forbidden: action %.64s is not allowed for your roles", a->action);
+	log_limited(LOG_KIND_FORBIDDEN_CALL, LOG_WARN,
+		    "rpc: forbidden peer_uid=%u peer_user=%s peer_pid=%d what=\"action %s\"",
+		    (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, a->action);
+	/* Nothing durable: a caller without the role could otherwise grow any
+	 * record's history, or make one for an id that does not exist, at the
+	 * rate it can send.  The refusal is in the log (rate-limited) and the
+	 * metrics. */
+	rpc_error(c, WIRE_FORBIDDEN, msg,
+		  json_pack("{s:s, s:o, s:{s:s, s:s}}", "what", a->action, "roles",
+			    auth_roles_json(c->peer.roles), "reason", "ja",
+			    "この操作を行う権限がありません", "en", "your roles do not allow this"));
+	return false;
+}
 
-	/* A stored record is read as text, straight into Lua, and its new
-	 * version reuses the text of what the action kept (rules_text.h). */
-	char *text = NULL;
-	size_t text_len = 0;
-	struct rules_rec was = { 0 };
-	json_t *out = NULL;
-	int rc;
-	if (id) {
-		rc = ledger_latest_text(r->ledger, id, &text, &text_len);
-		if (rc == -ENOENT) {
-			not_found(c, id);
-			return RPC_DONE;
-		}
-		if (rc < 0) {
-			rpc_fail(c, rc, NULL, NULL);
-			return RPC_DONE;
-		}
-		was.text = text;
-		was.len = text_len;
-	}
-	int64_t now = clock_now();
-	struct rules_ctx ctx = { .at = now, .role = auth_primary(c->peer.roles) };
-	rc = id ? rules_act_text(rules, action, &was, params, &ctx, &out)
-		: rules_act(rules, action, NULL, params, &ctx, &out);
-	/* The rev is known once the record is read, which the action's call
-	 * does: a stale if_rev is refused before anything the action said
-	 * (but that the record is damaged). */
-	if (id && if_rev && json_is_integer(if_rev) && rc != -EIO &&
-	    (!was.has_rev || was.rev != json_integer_value(if_rev))) {
-		char msg[256];
-		snprintf(msg, sizeof msg, "conflict: record %.128s is at rev %lld, not %lld", id,
-			 (long long)was.rev, (long long)json_integer_value(if_rev));
-		json_t *data = json_pack("{s:s, s:I, s:O, s:{s:s, s:s}}", "id", id, "rev",
-					 (json_int_t)was.rev, "if_rev", if_rev, "reason", "ja",
-					 "他の更新と競合しました。読み直してください", "en",
-					 "the record changed since you read it; read it again");
-		json_decref(out);
-		rules_rec_clear(&was);
-		free(text);
-		return refuse_write(c, action, id, "conflict", WIRE_CONFLICT, msg, data);
-	}
-	if (rc != 0) {
-		char msg[600];
-		json_t *data;
-		if (rc == -EIO)
-			log_damaged(id, out);
-		int code = outcome_error(c, rc, out, msg, sizeof msg, &data);
-		json_decref(out);
-		rules_rec_clear(&was);
-		free(text);
-		return refuse_write(c, action, id,
-				    rc == LIU_EREFUSED ? "refused" : rc == LIU_EINVAL ? "invalid" : "error",
-				    code, msg, data);
-	}
+/* The latest version of the record the action is on, as text: it is read
+ * straight into Lua, and its new version reuses the text of what the
+ * action kept (rules_text.h).  False after replying. */
+static bool act_read(struct act *a)
+{
+	size_t len = 0;
+	int rc = ledger_latest_text(a->c->rpc->ledger, a->id, &a->text, &len);
+	if (rc == -ENOENT)
+		not_found(a->c, a->id);
+	else if (rc < 0)
+		rpc_fail(a->c, rc, NULL, NULL);
+	a->was.text = a->text;
+	a->was.len = len;
+	return rc == 0;
+}
 
-	/* The new version: the pack decides state and data; the core owns id,
-	 * kind, rev and the timestamps. */
-	json_t *res_rec = json_object_get(out, "record");
-	json_t *state = json_object_get(res_rec, "state");
-	char nowiso[CLOCK_ISO_MAX];
-	clock_format(now, nowiso);
-	json_t *next = NULL;
-	char *new_id = NULL, *next_txt = NULL;
-	size_t next_len = 0;
-	json_int_t rev_before = id ? (json_int_t)was.rev : 0;
-	const char *rid = id;
-	int built = 0;
-	if (id) {
-		built = next_text(&was, state, rev_before + 1, nowiso, &next_txt, &next_len);
-		if (built == -EIO)
-			log_err("rpc: a stored record has no id or kind id=%s", id);
+/* A stale if_rev (`stale`), or an outcome `rc` that is not success:
+ * refused, and audited (refuse_write). */
+static enum rpc_status act_refuse(struct act *a, bool stale, int rc)
+{
+	char msg[600];
+	json_t *data;
+	int code;
+	const char *what;
+	if (stale) {
+		snprintf(msg, sizeof msg, "conflict: record %.128s is at rev %lld, not %lld", a->id,
+			 (long long)a->was.rev, (long long)json_integer_value(a->if_rev));
+		data = json_pack("{s:s, s:I, s:O, s:{s:s, s:s}}", "id", a->id, "rev",
+				 (json_int_t)a->was.rev, "if_rev", a->if_rev, "reason", "ja",
+				 "他の更新と競合しました。読み直してください", "en",
+				 "the record changed since you read it; read it again");
+		code = WIRE_CONFLICT;
+		what = "conflict";
 	} else {
-		const char *kind = json_string_value(json_object_get(res_rec, "kind"));
-		json_t *k = json_object_get(json_object_get(rules_describe(rules), "kinds"), kind);
-		const char *prefix = json_string_value(json_object_get(k, "id_prefix"));
-		new_id = ledger_new_id(r->ledger, prefix ? prefix : "");
-		next = json_object();
-		json_object_set_new(next, "id", json_string(new_id));
-		json_object_set_new(next, "kind", json_string(kind));
-		json_object_set_new(next, "created_at", json_string(nowiso));
-		json_object_set_new(next, "rev", json_integer(1));
-		json_object_set(next, "state", state);
-		json_object_set(next, "data", json_object_get(res_rec, "data"));
-		json_object_set_new(next, "updated_at", json_string(nowiso));
-		rid = new_id;
+		if (rc == -EIO)
+			log_damaged(a->id, a->out);
+		code = outcome_error(a->c, rc, a->out, msg, sizeof msg, &data);
+		what = rc == LIU_EREFUSED ? "refused" : rc == LIU_EINVAL ? "invalid" : "error";
 	}
+	act_clear(a);
+	return refuse_write(a->c, a->action, a->id, what, code, msg, data);
+}
 
-	json_t *events = json_object_get(out, "events");
-	json_t *audit = json_pack("{s:s, s:o, s:s, s:s, s:s?, s:I, s:s?, s:O?, s:s, s:s, s:O}",
-				  "time", nowiso, "peer", peer_json(&c->peer), "method", "act",
-				  "action", action, "id", rid, "rev_before", rev_before,
-				  "state_before", was.state_s, "state_after", state,
-				  "rules_version", rules_version(rules), "outcome", "ok", "events", events);
-	struct write_wait *w = calloc(1, sizeof *w);
-	struct ledger_change ch = { .record = next, .old_kind = was.kind_s, .old_state = was.state_s,
-				    .audit = audit, .encoded = w ? &w->record : NULL };
-	if (id) {
-		ch.id = id;
-		ch.kind = was.kind_s;
-		ch.state = json_string_value(state);
-		ch.rev = rev_before + 1;
-		ch.text = next_txt;
-		ch.text_len = next_len;
+/* The new version as the ledger takes it (*ch), built from the outcome:
+ * the pack decides state and data, the core owns id, kind, rev and the
+ * timestamps.  *next: a new record (caller decrefs), *text: a stored
+ * record's next version (caller frees).  Returns 0 or a negative errno. */
+static int act_version(struct act *a, const char *nowiso, struct ledger_change *ch,
+		       json_t **next, char **text)
+{
+	json_t *res = json_object_get(a->out, "record");
+	json_t *state = json_object_get(res, "state");
+	*ch = (struct ledger_change){ .old_kind = a->was.kind_s, .old_state = a->was.state_s };
+	if (!a->id) {
+		const char *kind = json_string_value(json_object_get(res, "kind"));
+		*next = ledger_new_record(a->c->rpc->ledger, id_prefix(a->c->rpc->rules, kind), kind,
+					  state, json_object_get(res, "data"), nowiso);
+		ch->kind = LEDGER_CHANGE_DECODED;
+		ch->decoded.record = *next;
+		return *next ? 0 : -ENOMEM;
 	}
+	const struct rules_rec *w = &a->was;
+	struct ledger_next n = {
+		.was = w->text, .id = { w->id.off, w->id.len }, .kind = { w->kind.off, w->kind.len },
+		.created_at = { w->created_at.off, w->created_at.len }, .state = state,
+		.data = w->new_data, .data_len = w->new_data_len, .rev = (json_int_t)w->rev + 1,
+		.now = nowiso, .read_as = a->id,
+	};
+	size_t len = 0;
+	int rc = ledger_next_text(&n, text, &len);
+	ch->kind = LEDGER_CHANGE_TEXT;
+	ch->text = (struct ledger_text){ .id = a->id, .kind = w->kind_s, .state = json_string_value(state),
+					 .rev = n.rev, .text = *text, .len = len };
+	return rc;
+}
+
+/* Writes the new version and its audit entry; the reply waits for the
+ * commit (write_replied).  Takes what `a` holds. */
+static enum rpc_status act_write(struct act *a)
+{
+	struct rpc_call *c = a->c;
+	struct rules *rules = c->rpc->rules;
+	char nowiso[CLOCK_ISO_MAX];
+	clock_format(a->now, nowiso);
+	struct ledger_change ch;
+	json_t *next = NULL, *events = json_object_get(a->out, "events");
+	json_t *state = json_object_get(json_object_get(a->out, "record"), "state");
+	char *text = NULL;
+	int built = act_version(a, nowiso, &ch, &next, &text);
+	const char *rid = a->id ? a->id : json_string_value(json_object_get(next, "id"));
+	json_t *audit = ledger_audit_entry(&(struct ledger_audit){
+		.time = nowiso, .peer = peer_json(&c->peer), .method = "act", .action = a->action,
+		.id = rid, .rev_before = a->id ? (json_int_t)a->was.rev : 0,
+		.state_before = a->was.state_s, .state_after = state,
+		.rules_version = rules_version(rules), .events = events, .row = -1 });
+	struct write_wait *w = calloc(1, sizeof *w);
 	json_t *result = json_pack("{s:O, s:s}", "events", events, "rules_version", rules_version(rules));
-	rc = built < 0 ? built : w && result && rid && audit && (next || next_txt) ? 0 : -ENOMEM;
+	int rc = built < 0 ? built : w && result && rid && audit ? 0 : -ENOMEM;
 	if (rc == 0 && !(w->call = rpc_call_keep(c)))
 		rc = -ENOMEM;
 	if (rc == 0) {
+		if (ch.kind == LEDGER_CHANGE_TEXT) {
+			ch.text.audit = audit;
+			ch.text.encoded = &w->record;
+		} else {
+			ch.decoded.audit = audit;
+			ch.decoded.encoded = &w->record;
+		}
 		w->result = result;
 		w->what = strdup(rid);
-		rc = ledger_write(r->ledger, &ch, 1, NULL, 0, NULL, write_replied, w);
+		rc = ledger_write(c->rpc->ledger, &ch, 1, NULL, 0, NULL, write_replied, w);
 		if (rc < 0) { /* give the call back to reply synchronously */
 			*c = *w->call;
 			free(w->call);
-			w->call = NULL;
 		}
 	}
 	json_decref(audit);
 	json_decref(next);
-	json_decref(out);
-	rules_rec_clear(&was);
+	act_clear(a);
 	free(text);
-	free(next_txt);
-	free(new_id);
-	if (rc < 0) {
-		json_decref(result);
-		if (w) {
-			free(w->what);
-			free(w->record);
-		}
-		free(w);
-		if (built == -EIO)
-			rpc_fail(c, rc, "the stored record is damaged: it has no id or kind",
-				 json_pack("{s:{s:s, s:s}}", "reason", "ja", "保存されている記録が壊れています",
-					   "en", "the stored record is damaged"));
-		else
-			rpc_fail(c, rc, NULL, NULL);
+	if (rc == 0)
+		return RPC_ASYNC;
+	json_decref(result);
+	if (w) {
+		free(w->what);
+		free(w->record);
+	}
+	free(w);
+	if (built == -EIO)
+		rpc_fail(c, rc, "the stored record is damaged: it has no id or kind",
+			 json_pack("{s:{s:s, s:s}}", "reason", "ja", "保存されている記録が壊れています",
+				   "en", "the stored record is damaged"));
+	else
+		rpc_fail(c, rc, NULL, NULL);
+	return RPC_DONE;
+}
+
+enum rpc_status rpc_m_act(struct rpc_call *c)
+{
+	struct act a = { .c = c };
+	if (!act_allowed(&a) || (a.id && !act_read(&a))) {
+		act_clear(&a);
 		return RPC_DONE;
 	}
-	return RPC_ASYNC;
+	struct rules *rules = c->rpc->rules;
+	a.now = clock_now();
+	struct rules_ctx ctx = { .at = a.now, .role = auth_primary(c->peer.roles) };
+	int rc = a.id ? rules_act_text(rules, a.action, &a.was, a.params, &ctx, &a.out)
+		      : rules_act(rules, a.action, NULL, a.params, &ctx, &a.out);
+	/* The rev is known once the record is read, which the action's call
+	 * does: a stale if_rev is refused before anything the action said
+	 * (but that the record is damaged). */
+	bool stale = a.id && json_is_integer(a.if_rev) && rc != -EIO &&
+		     (!a.was.has_rev || a.was.rev != json_integer_value(a.if_rev));
+	if (stale || rc != 0)
+		return act_refuse(&a, stale, rc);
+	return act_write(&a);
 }
 
 /* --- import ------------------------------------------------------------------- */
@@ -580,25 +559,20 @@ static void import_row(struct import_job *m, struct rpc *r)
 	}
 	json_t *res = json_object_get(out, "record");
 	const char *kind = json_string_value(json_object_get(res, "kind"));
-	json_t *k = json_object_get(json_object_get(rules_describe(rules), "kinds"), kind);
-	const char *prefix = json_string_value(json_object_get(k, "id_prefix"));
-	char *id = NULL;
 	/* Ids are taken only for rows that will be written: an atomic
 	 * import that fails takes none after its first failure. */
-	if (!m->atomic || json_array_size(m->failed) == 0)
-		id = ledger_new_id(r->ledger, prefix ? prefix : "");
-	json_t *rec = json_pack("{s:s?, s:s?, s:i, s:O, s:O, s:s, s:s}", "id", id, "kind", kind, "rev", 1,
-				"state", json_object_get(res, "state"), "data",
-				json_object_get(res, "data"), "created_at", m->nowiso, "updated_at", m->nowiso);
+	bool take_id = !m->atomic || json_array_size(m->failed) == 0;
+	json_t *rec = ledger_new_record(r->ledger, take_id ? id_prefix(rules, kind) : NULL, kind,
+					json_object_get(res, "state"), json_object_get(res, "data"),
+					m->nowiso);
 	size_t at_rec = json_array_size(m->records);
 	m->texts[at_rec] = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+	json_array_append_new(m->audits, ledger_audit_entry(&(struct ledger_audit){
+		.time = m->nowiso, .peer = peer_json(&c->peer), .method = "import", .action = m->action,
+		.id = json_string_value(json_object_get(rec, "id")), .rev_before = 0,
+		.state_after = json_object_get(res, "state"), .rules_version = rules_version(rules),
+		.events = json_object_get(out, "events"), .row = (json_int_t)i }));
 	json_array_append_new(m->records, rec);
-	json_array_append_new(m->audits, json_pack("{s:s, s:o, s:s, s:s, s:s?, s:i, s:s?, s:O, s:s, s:s, s:O, s:I}",
-		"time", m->nowiso, "peer", peer_json(&c->peer), "method", "import", "action", m->action, "id", id,
-		"rev_before", 0, "state_before", NULL, "state_after", json_object_get(res, "state"),
-		"rules_version", rules_version(rules), "outcome", "ok", "events",
-		json_object_get(out, "events"), "row", (json_int_t)i));
-	free(id);
 	json_decref(out);
 }
 
@@ -641,14 +615,15 @@ static void import_finish(struct import_job *m)
 	if (rc == 0) {
 		for (size_t j = 0; j < ok && rc == 0; j++) {
 			json_t *rec = json_array_get(m->records, j);
-			ch[j].id = json_string_value(json_object_get(rec, "id"));
-			ch[j].kind = json_string_value(json_object_get(rec, "kind"));
-			ch[j].state = json_string_value(json_object_get(rec, "state"));
-			ch[j].rev = 1;
-			ch[j].text = m->texts[j];
-			ch[j].text_len = m->texts[j] ? strlen(m->texts[j]) : 0;
-			ch[j].audit = json_array_get(m->audits, j);
-			if (!ch[j].text)
+			ch[j].kind = LEDGER_CHANGE_TEXT;
+			ch[j].text = (struct ledger_text){
+				.id = json_string_value(json_object_get(rec, "id")),
+				.kind = json_string_value(json_object_get(rec, "kind")),
+				.state = json_string_value(json_object_get(rec, "state")), .rev = 1,
+				.text = m->texts[j], .len = m->texts[j] ? strlen(m->texts[j]) : 0,
+				.audit = json_array_get(m->audits, j),
+			};
+			if (!m->texts[j])
 				rc = -ENOMEM;
 		}
 		w->call = c;
@@ -1200,10 +1175,10 @@ static int view_page(struct view_job *v, int64_t until_us)
 	struct rpc *r = v->job.call->rpc;
 	json_t *states = json_object_get(v->view, "states");
 	const char *state = v->nstates ? json_string_value(json_array_get(states, v->state_i)) : NULL;
-	struct store_list l;
-	/* The read transaction ends inside store_list(): no LMDB transaction
+	struct ledger_page l;
+	/* The read transaction ends inside ledger_list(): no LMDB transaction
 	 * is open while the pack runs, nor between two steps. */
-	int rc = store_list(r->d.store, v->kind, state, v->after, VIEW_PAGE, &l);
+	int rc = ledger_list(r->ledger, v->kind, state, v->after, VIEW_PAGE, false, &l);
 	if (rc < 0) {
 		rpc_job_fail(&v->job, wire_code_of(rc), "the records could not be read", NULL);
 		return -1;
@@ -1213,7 +1188,7 @@ static int view_page(struct view_job *v, int64_t until_us)
 		if (i > 0 && slice_now_us() >= until_us)
 			break;
 		v->seen++;
-		json_t *rec = json_loadb(l.items[i].body, l.items[i].len, 0, NULL);
+		json_t *rec = ledger_page_get(r->ledger, &l, i);
 		if (!rec)
 			continue;
 		json_t *row;
@@ -1233,11 +1208,11 @@ static int view_page(struct view_job *v, int64_t until_us)
 	if (rc == 0) {
 		bool page_done = i == l.n;
 		free(v->after);
-		v->after = !page_done ? strdup(l.items[i - 1].id) : l.next ? strdup(l.next) : NULL;
+		v->after = !page_done ? strdup(ledger_page_id(&l, i - 1)) : l.next ? strdup(l.next) : NULL;
 		if (!v->after && (!page_done || l.next))
 			rc = -ENOMEM;
 	}
-	store_list_free(&l);
+	ledger_page_free(&l);
 	if (rc == -EMSGSIZE) {
 		char done[200];
 		rpc_job_over_reply(&v->job, view_done(v, done, sizeof done));
@@ -1363,24 +1338,13 @@ enum rpc_status rpc_m_history(struct rpc_call *c)
 	const char *id;
 	if (!rpc_param_str(c, "id", true, ID_MAX, &id))
 		return RPC_DONE;
-	struct store_list l;
-	int rc = store_audit_of(c->rpc->d.store, id, &l);
-	if (rc < 0) {
-		rpc_fail(c, rc, NULL, NULL);
-		return RPC_DONE;
-	}
-	if (l.n == 0) {
-		store_list_free(&l);
+	json_t *entries;
+	int rc = ledger_history(c->rpc->ledger, id, &entries);
+	if (rc == -ENOENT)
 		not_found(c, id);
-		return RPC_DONE;
-	}
-	json_t *entries = json_array();
-	for (size_t i = 0; i < l.n; i++) {
-		json_t *e = json_loadb(l.items[i].body, l.items[i].len, 0, NULL);
-		if (e)
-			json_array_append_new(entries, e);
-	}
-	store_list_free(&l);
-	rpc_result(c, json_pack("{s:s, s:o}", "id", id, "entries", entries));
+	else if (rc < 0)
+		rpc_fail(c, rc, NULL, NULL);
+	else
+		rpc_result(c, json_pack("{s:s, s:o}", "id", id, "entries", entries));
 	return RPC_DONE;
 }

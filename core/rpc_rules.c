@@ -760,15 +760,15 @@ static void diff_step(uv_timer_t *t)
 		diff_finish(j, LIU_ECONFLICT, "the live rules changed during the diff; run it again");
 		return;
 	}
-	struct store_list l;
-	int rc = store_list(r->d.store, NULL, NULL, j->after, DIFF_CHUNK, &l);
+	struct ledger_page l;
+	int rc = ledger_list(r->ledger, NULL, NULL, j->after, DIFF_CHUNK, false, &l);
 	if (rc < 0) {
 		diff_finish(j, rc, "the records could not be read");
 		return;
 	}
 	int64_t now = clock_now();
 	for (size_t i = 0; i < l.n; i++) {
-		json_t *rec = json_loadb(l.items[i].body, l.items[i].len, 0, NULL);
+		json_t *rec = ledger_page_get(r->ledger, &l, i);
 		if (!rec)
 			continue;
 		j->seen++;
@@ -803,7 +803,7 @@ static void diff_step(uv_timer_t *t)
 	}
 	free(j->after);
 	j->after = l.next ? strdup(l.next) : NULL;
-	store_list_free(&l);
+	ledger_page_free(&l);
 	if (j->seen % 10000 < DIFF_CHUNK && j->after)
 		log_info("rules: diff progress records=%llu changed=%llu", (unsigned long long)j->seen,
 			 (unsigned long long)j->changed);

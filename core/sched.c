@@ -438,39 +438,13 @@ static int add_change(struct sched *s, json_t *rec, json_t *out, json_t *records
 	return 0;
 }
 
-/* A listed record (store_list_raw: its stored form), decoded; NULL when it
- * does not unpack or parse.  Lanes skip most of what they list (applied,
- * staged, seen), so only what is read is decompressed. */
-static json_t *load_item(struct sched *s, const struct store_item *it)
+/* Reads the current lanes from where the run is, up to `s->batch` records
+ * and until `step_end`, adding each record's change to the arrays.
+ * Returns 0, or a negative errno that stops the run. */
+static int step_collect(struct sched *s, const struct deadline *d, int64_t step_end,
+			json_t *records, json_t *audits, json_t *olds)
 {
-	char *text = NULL;
-	size_t len = 0;
-	json_t *rec = NULL;
-	if (store_unpack(s->st, it->body, it->len, &text, &len) == 0)
-		rec = json_loadb(text, len, 0, NULL);
-	free(text);
-	return rec;
-}
-
-/* Handles up to `batch` records of the current lanes and writes them. */
-static void step_cb(uv_timer_t *t)
-{
-	struct sched *s = t->data;
-	if (!s->running || s->stopping || s->final_sent)
-		return;
-	if (s->replan) {
-		if (s->inflight == 0)
-			end_run(s, true);
-		return;
-	}
-	if (s->applying && apply_step(s))
-		return;
-	struct deadline *d = &s->dl[s->cur];
-	json_t *records = json_array(), *audits = json_array(), *olds = json_array();
 	int budget = s->batch, rc = 0;
-	/* Bounded by count (one transaction's size) and by time, whichever
-	 * comes first: readers never wait for more than about one step. */
-	int64_t step_end = clock_now_ms() + STEP_MS;
 	bool out_of_time = false;
 	while (budget > 0 && !s->lanes_done && !out_of_time) {
 		json_t *lane = json_array_get(s->lanes, s->lane);
@@ -478,10 +452,12 @@ static void step_cb(uv_timer_t *t)
 			s->lanes_done = true;
 			break;
 		}
-		struct store_list list;
-		rc = store_list_raw(s->st, json_string_value(json_array_get(lane, 0)),
-				    json_string_value(json_array_get(lane, 1)), s->after,
-				    (size_t)(budget < 16 ? budget : 16), &list);
+		/* Lazy: lanes skip most of what they list (applied, staged,
+		 * seen), so only what is read is unpacked. */
+		struct ledger_page list;
+		rc = ledger_list(s->l, json_string_value(json_array_get(lane, 0)),
+				 json_string_value(json_array_get(lane, 1)), s->after,
+				 (size_t)(budget < 16 ? budget : 16), true, &list);
 		if (rc < 0)
 			break;
 		size_t handled = 0;
@@ -493,17 +469,16 @@ static void step_cb(uv_timer_t *t)
 				break;
 			}
 			handled = i + 1;
-			const char *id = list.items[i].id;
+			const char *id = ledger_page_id(&list, i);
 			budget--;
 			if (json_object_get(s->seen, id) || json_object_get(s->applied, id))
 				continue;
 			json_object_set_new(s->seen, id, json_true());
 			s->visited++;
-			json_t *rec, *out;
+			json_t *out;
 			/* The latest version: a write still in flight, else the bytes
 			 * the listing already holds (no second read). */
-			json_t *pending = ledger_pending(s->l, id);
-			rec = pending ? json_incref(pending) : load_item(s, &list.items[i]);
+			json_t *rec = ledger_page_latest(s->l, &list, i);
 			if (!rec) {
 				rc = -EIO;
 				break;
@@ -526,13 +501,35 @@ static void step_cb(uv_timer_t *t)
 		free(s->after);
 		s->after = NULL;
 		if (handled < list.n || list.next)
-			s->after = strdup(list.items[handled - 1].id); /* handled >= 1 here */
+			s->after = strdup(ledger_page_id(&list, handled - 1)); /* handled >= 1 here */
 		else
 			s->lane++;
-		store_list_free(&list);
+		ledger_page_free(&list);
 		if (clock_now_ms() >= step_end)
 			out_of_time = true;
 	}
+	return rc;
+}
+
+/* Handles up to `batch` records of the current lanes and writes them. */
+static void step_cb(uv_timer_t *t)
+{
+	struct sched *s = t->data;
+	if (!s->running || s->stopping || s->final_sent)
+		return;
+	if (s->replan) {
+		if (s->inflight == 0)
+			end_run(s, true);
+		return;
+	}
+	if (s->applying && apply_step(s))
+		return;
+	struct deadline *d = &s->dl[s->cur];
+	json_t *records = json_array(), *audits = json_array(), *olds = json_array();
+	/* Bounded by count (one transaction's size) and by time, whichever
+	 * comes first: readers never wait for more than about one step. */
+	int64_t step_end = clock_now_ms() + STEP_MS;
+	int rc = step_collect(s, d, step_end, records, audits, olds);
 	if (rc < 0) {
 		log_err("sched: enforcement stopped measure=%s error=\"%s\"", d->measure, liu_strerror(rc));
 		json_decref(records);
@@ -558,10 +555,12 @@ static void step_cb(uv_timer_t *t)
 	char done_at[CLOCK_ISO_MAX];
 	clock_format(clock_now(), done_at);
 	for (size_t i = 0; ch && i < n; i++) {
-		ch[i].record = json_array_get(records, i);
-		ch[i].audit = json_array_get(audits, i);
-		ch[i].old_kind = json_string_value(json_array_get(json_array_get(olds, i), 0));
-		ch[i].old_state = json_string_value(json_array_get(json_array_get(olds, i), 1));
+		ch[i] = (struct ledger_change){
+			.kind = LEDGER_CHANGE_DECODED,
+			.old_kind = json_string_value(json_array_get(json_array_get(olds, i), 0)),
+			.old_state = json_string_value(json_array_get(json_array_get(olds, i), 1)),
+			.decoded = { .record = json_array_get(records, i), .audit = json_array_get(audits, i) },
+		};
 	}
 	rc = ch && b ? 0 : -ENOMEM;
 	if (rc == 0) {
@@ -1068,9 +1067,9 @@ static void stage_step_cb(uv_timer_t *t)
 			s->stg.done = true;
 			break;
 		}
-		struct store_list list;
-		if ((rc = store_list_raw(s->st, json_string_value(json_array_get(lane, 0)),
-					 json_string_value(json_array_get(lane, 1)), s->stg.after, 16, &list)) < 0)
+		struct ledger_page list;
+		if ((rc = ledger_list(s->l, json_string_value(json_array_get(lane, 0)),
+				      json_string_value(json_array_get(lane, 1)), s->stg.after, 16, true, &list)) < 0)
 			break;
 		size_t handled = 0;
 		for (size_t i = 0; i < list.n; i++) {
@@ -1079,7 +1078,7 @@ static void stage_step_cb(uv_timer_t *t)
 				break;
 			}
 			handled = i + 1;
-			const char *id = list.items[i].id;
+			const char *id = ledger_page_id(&list, i);
 			s->stg.seen++;
 			if (ledger_is_pending(s->l, id))
 				continue; /* a write in flight: the run takes this one */
@@ -1095,7 +1094,7 @@ static void stage_step_cb(uv_timer_t *t)
 					continue; /* staged by an earlier pass */
 				}
 			}
-			json_t *rec = load_item(s, &list.items[i]);
+			json_t *rec = ledger_page_get(s->l, &list, i);
 			char *row = NULL;
 			size_t row_len = 0;
 			int st = rec ? stage_record(s, rec, s->stg.at, &row, &row_len) : -EIO;
@@ -1117,10 +1116,10 @@ static void stage_step_cb(uv_timer_t *t)
 		free(s->stg.after);
 		s->stg.after = NULL;
 		if (handled < list.n || list.next)
-			s->stg.after = handled ? strdup(list.items[handled - 1].id) : NULL;
+			s->stg.after = handled ? strdup(ledger_page_id(&list, handled - 1)) : NULL;
 		else
 			s->stg.lane++;
-		store_list_free(&list);
+		ledger_page_free(&list);
 		if (clock_now_ms() >= step_end)
 			out_of_time = true;
 	}
@@ -1192,11 +1191,11 @@ static bool apply_step(struct sched *s)
 	bool more = true;
 	int rc = ch && bufs && ids && auds && memos && heads ? 0 : -ENOMEM;
 	while (rc == 0 && n < cap && clock_now_ms() < step_end) {
-		struct store_list list;
+		struct store_rows list;
 		if ((rc = store_meta_scan(s->st, LEDGER_STAGE_PREFIX, false, s->apply_after, 64, &list)) < 0)
 			break;
 		if (list.n == 0) {
-			store_list_free(&list);
+			store_rows_free(&list);
 			more = false;
 			break;
 		}
@@ -1266,10 +1265,10 @@ static bool apply_step(struct sched *s)
 			ids[n] = bid;
 			auds[n] = a;
 			ch[n] = (struct ledger_change){
-				.prep_frame = frame, .prep_frame_len = h.frame_len, .id = bid, .kind = h.kind, .state = h.state,
-				.rev = h.rev, .old_kind = h.old_kind, .old_state = h.old_state,
-				.prep_audits = a, .n_prep_audits = h.changes,
-				.prep_memo = memos[n].body ? &memos[n] : NULL,
+				.kind = LEDGER_CHANGE_PREPARED, .old_kind = h.old_kind, .old_state = h.old_state,
+				.prepared = { .frame = frame, .frame_len = h.frame_len, .id = bid, .kind = h.kind,
+					      .state = h.state, .rev = h.rev, .audits = a, .n_audits = h.changes,
+					      .memo = memos[n].body ? &memos[n] : NULL },
 			};
 			json_object_set_new(s->applied, id, json_true());
 			json_object_set_new(s->seen, id, json_true());
@@ -1278,7 +1277,7 @@ static bool apply_step(struct sched *s)
 		}
 		free(s->apply_after);
 		s->apply_after = strdup(list.items[i ? i - 1 : 0].id);
-		store_list_free(&list);
+		store_rows_free(&list);
 	}
 	if (rc == 0 && n > 0) {
 		struct batch_ctx *b = calloc(1, sizeof *b);

@@ -453,7 +453,7 @@ static int mkkey(char *buf, const char *a, const char *b, const char *c)
 	return (int)n;
 }
 
-void store_list_free(struct store_list *l)
+void store_rows_free(struct store_rows *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->items[i].id);
@@ -466,7 +466,7 @@ void store_list_free(struct store_list *l)
 
 /* Appends a copy of (id, body); `st` non-NULL: body is a stored record,
  * unpacked (recz.h). */
-static int list_push(struct store *st, struct store_list *l, size_t *cap, const char *id,
+static int list_push(struct store *st, struct store_rows *l, size_t *cap, const char *id,
 		     size_t idlen, const void *body, size_t len)
 {
 	if (l->n == *cap) {
@@ -498,22 +498,22 @@ static int list_push(struct store *st, struct store_list *l, size_t *cap, const 
 }
 
 static int list_records(struct store *st, const char *kind, const char *state, const char *after,
-			size_t limit, bool unpack, struct store_list *out);
+			size_t limit, bool unpack, struct store_rows *out);
 
 int store_list(struct store *st, const char *kind, const char *state,
-	       const char *after, size_t limit, struct store_list *out)
+	       const char *after, size_t limit, struct store_rows *out)
 {
 	return list_records(st, kind, state, after, limit, true, out);
 }
 
 int store_list_raw(struct store *st, const char *kind, const char *state,
-		   const char *after, size_t limit, struct store_list *out)
+		   const char *after, size_t limit, struct store_rows *out)
 {
 	return list_records(st, kind, state, after, limit, false, out);
 }
 
 static int list_records(struct store *st, const char *kind, const char *state, const char *after,
-			size_t limit, bool unpack, struct store_list *out)
+			size_t limit, bool unpack, struct store_rows *out)
 {
 	memset(out, 0, sizeof *out);
 	char prefix[STORE_KEY_MAX + 1], seek[STORE_KEY_MAX * 2 + 2];
@@ -584,7 +584,7 @@ static int list_records(struct store *st, const char *kind, const char *state, c
 	mdb_cursor_close(cur);
 	rend(st);
 	if (rc < 0) {
-		store_list_free(out);
+		store_rows_free(out);
 		return rc;
 	}
 	return 0;
@@ -636,7 +636,7 @@ static uint64_t seq_of(const unsigned char *p)
 }
 
 /* Appends one audit row: its sequence number (decimal) as id, the entry. */
-static int push_audit(struct store_list *out, size_t *cap, const void *key8, const void *body,
+static int push_audit(struct store_rows *out, size_t *cap, const void *key8, const void *body,
 		      size_t len)
 {
 	char num[24];
@@ -645,7 +645,7 @@ static int push_audit(struct store_list *out, size_t *cap, const void *key8, con
 }
 
 int store_audit_range(struct store *st, uint64_t from_seq, size_t limit,
-		      struct store_list *out)
+		      struct store_rows *out)
 {
 	memset(out, 0, sizeof *out);
 	MDB_txn *txn = NULL;
@@ -673,13 +673,13 @@ int store_audit_range(struct store *st, uint64_t from_seq, size_t limit,
 	mdb_cursor_close(cur);
 	rend(st);
 	if (rc < 0) {
-		store_list_free(out);
+		store_rows_free(out);
 		return rc;
 	}
 	return 0;
 }
 
-int store_audit_of(struct store *st, const char *id, struct store_list *out)
+int store_audit_of(struct store *st, const char *id, struct store_rows *out)
 {
 	memset(out, 0, sizeof *out);
 	char prefix[STORE_KEY_MAX + 2];
@@ -719,14 +719,14 @@ int store_audit_of(struct store *st, const char *id, struct store_list *out)
 	mdb_cursor_close(cur);
 	rend(st);
 	if (rc < 0) {
-		store_list_free(out);
+		store_rows_free(out);
 		return rc;
 	}
 	return 0;
 }
 
 int store_meta_scan(struct store *st, const char *prefix, bool reverse, const char *after,
-		    size_t limit, struct store_list *out)
+		    size_t limit, struct store_rows *out)
 {
 	memset(out, 0, sizeof *out);
 	size_t plen = strlen(prefix);
@@ -768,7 +768,7 @@ int store_meta_scan(struct store *st, const char *prefix, bool reverse, const ch
 		if (e < 0) {
 			mdb_cursor_close(cur);
 			rend(st);
-			store_list_free(out);
+			store_rows_free(out);
 			return e;
 		}
 		rc = cursor_step(cur, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
@@ -776,7 +776,7 @@ int store_meta_scan(struct store *st, const char *prefix, bool reverse, const ch
 	mdb_cursor_close(cur);
 	rend(st);
 	if (rc < 0) {
-		store_list_free(out);
+		store_rows_free(out);
 		return rc;
 	}
 	return 0;

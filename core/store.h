@@ -56,13 +56,16 @@ int store_get(struct store *st, const char *id, char **body, size_t *len);
 int store_unpack(struct store *st, const void *val, size_t len, char **json, size_t *json_len);
 int store_frame(struct store *st, const char *src, size_t len, char **out, size_t *out_len);
 
-/* One record of a listing.  All strings owned by the listing. */
+/* One row of a listing (a record, a metadata entry, an audit entry), and
+ * the listing.  All strings owned by the listing.  Records are listed for
+ * the ledger only (ledger.h owns their reads); metadata scans and the audit
+ * chain's walk use the same rows. */
 struct store_item {
 	char *id;
 	char *body;
 	size_t len;
 };
-struct store_list {
+struct store_rows {
 	struct store_item *items;
 	size_t n;
 	char *next;  /* id to pass as `after` for the next page, or NULL at the end */
@@ -71,15 +74,15 @@ struct store_list {
 /*
  * Lists up to `limit` records in id order, filtered by kind and/or state
  * (NULL: any), starting after id `after` (NULL: from the start).  Returns 0
- * with *out filled (free with store_list_free()), or a negative errno.
+ * with *out filled (free with store_rows_free()), or a negative errno.
  */
 int store_list(struct store *st, const char *kind, const char *state,
-	       const char *after, size_t limit, struct store_list *out);
+	       const char *after, size_t limit, struct store_rows *out);
 /* The same with the records' stored forms (recz.h), for a caller that
  * skips most of what it lists: store_unpack() the ones it reads. */
 int store_list_raw(struct store *st, const char *kind, const char *state,
-		   const char *after, size_t limit, struct store_list *out);
-void store_list_free(struct store_list *l);
+		   const char *after, size_t limit, struct store_rows *out);
+void store_rows_free(struct store_rows *l);
 
 /* Calls fn for each (kind, state, count) with a non-zero count.  Strings are
  * borrowed for the duration of the call.  Returns 0 or a negative errno. */
@@ -96,14 +99,14 @@ int store_meta_get(struct store *st, const char *key, char **val, size_t *len);
  * newest last key first), at most `limit`; going forward, after key `after`
  * when it is not NULL.  Items carry the key as id and the value as body. */
 int store_meta_scan(struct store *st, const char *prefix, bool reverse, const char *after,
-		    size_t limit, struct store_list *out);
+		    size_t limit, struct store_rows *out);
 
 /* Audit entries of record `id` (ids of audit rows, oldest first), and rows by
- * sequence.  Both fill a store_list whose items carry the entry as body and
+ * sequence.  Both fill a store_rows whose items carry the entry as body and
  * the sequence number (decimal) as id. */
-int store_audit_of(struct store *st, const char *id, struct store_list *out);
+int store_audit_of(struct store *st, const char *id, struct store_rows *out);
 int store_audit_range(struct store *st, uint64_t from_seq, size_t limit,
-		      struct store_list *out);
+		      struct store_rows *out);
 
 /* --- writes --- */
 

@@ -100,7 +100,7 @@ int main(void)
 	put(l, "N-000002", "h", "{\"ok\":true}");
 	json_t *rec = json_pack("{s:s, s:s, s:s, s:i, s:{}}", "id", "N-000001", "kind", "note",
 				"state", "open", "rev", 1, "data");
-	struct ledger_change ch = { .record = rec };
+	struct ledger_change ch = { .kind = LEDGER_CHANGE_DECODED, .decoded = { .record = rec } };
 	is_int(ledger_write(l, &ch, 1, NULL, 0, NULL, written, NULL), 0, "a write queued");
 	is_str(get(l, "N-000001"), "h|{\"ok\":true}", "the entry stays while the write is in flight");
 	uv_run(&loop, UV_RUN_DEFAULT);

@@ -48,11 +48,11 @@ int main(void)
 	free(got);
 	is_int(store_get(st, "nope", &got, &len), -ENOENT, "get a missing record");
 
-	struct store_list l;
+	struct store_rows l;
 	is_int(store_list(st, "app", "confirmed", NULL, 100, &l), 0, "list by kind and state");
 	is_int((long long)l.n, 5, "five confirmed");
 	is_str(l.items[0].id, "A005", "first in id order");
-	store_list_free(&l);
+	store_rows_free(&l);
 
 	/* Paging through everything, 10 at a time. */
 	int total = 0, pages = 0;
@@ -63,7 +63,7 @@ int main(void)
 		after = l.next ? strdup(l.next) : NULL;
 		total += (int)l.n;
 		pages++;
-		store_list_free(&l);
+		store_rows_free(&l);
 	} while (after);
 	is_int(total, 25, "paging sees every record once");
 	is_int(pages, 3, "in three pages");
@@ -72,10 +72,10 @@ int main(void)
 	is_int(put(st, "A001", "app", "confirmed", "app", "submitted", "{\"n\":1}"), 0, "change state");
 	store_list(st, "app", "submitted", NULL, 100, &l);
 	is_int((long long)l.n, 19, "one fewer submitted");
-	store_list_free(&l);
+	store_rows_free(&l);
 	store_list(st, NULL, "confirmed", NULL, 100, &l);
 	is_int((long long)l.n, 6, "one more confirmed (by state alone)");
-	store_list_free(&l);
+	store_rows_free(&l);
 	store_counts(st, count_cb, NULL);
 	is_int((long long)counted, 19, "counts follow the change");
 
@@ -90,11 +90,11 @@ int main(void)
 	store_audit_of(st, "A001", &l);
 	is_int((long long)l.n, 2, "two audit rows for A001");
 	is_str(l.items[1].id, "3", "oldest first");
-	store_list_free(&l);
+	store_rows_free(&l);
 	is_int(store_commit(st, ops, 1), -EEXIST, "an audit sequence number is never overwritten");
 	store_audit_range(st, 1, 10, &l);
 	is_int((long long)l.n, 3, "the failed commit added nothing");
-	store_list_free(&l);
+	store_rows_free(&l);
 
 	/* Fault injection: a failing commit leaves nothing behind. */
 	store_fail_commits(st, 1, -EIO);

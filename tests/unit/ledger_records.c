@@ -1,0 +1,200 @@
+/* Unit tests of the ledger as the owner of records: a new record and the
+ * next version of a stored one, written in their tagged forms; reads as
+ * text fit for a reply, as pages and as history; the latest version while
+ * a write is in flight; damaged bytes named, not passed on; a change of an
+ * unknown kind refused with nothing queued. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "commit.h"
+#include "ledger.h"
+#include "store.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/liud-records-XXXXXX";
+static uv_loop_t loop;
+static int written_status = 1;
+
+static void written(void *ud, int status)
+{
+	(void)ud;
+	written_status = status;
+}
+
+/* Queues `ch` (with audit entry `audit`), runs the loop until it is
+ * durable, and returns the write's status. */
+static int write_one(struct ledger *l, struct ledger_change *ch)
+{
+	written_status = 1;
+	int rc = ledger_write(l, ch, 1, NULL, 0, NULL, written, NULL);
+	if (rc < 0)
+		return rc;
+	uv_run(&loop, UV_RUN_DEFAULT);
+	return written_status;
+}
+
+/* The span of member `key`'s value in `text` (values without nesting). */
+static struct ledger_span span_of(const char *text, const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char *p = strstr(text, pat);
+	if (!p)
+		return (struct ledger_span){ 0, 0 };
+	p += strlen(pat);
+	size_t n = strcspn(p, ",}");
+	return (struct ledger_span){ (size_t)(p - text), n };
+}
+
+static void damaged(struct store *st, struct ledger *l)
+{
+	/* Bytes put straight into the store, as a damaged file would hold. */
+	const char *cut = "{\"id\":\"D-1\",\"kind\":\"note\",\"data\":{";
+	const char *lines = "{\"id\":\"D-2\",\n\"kind\":\"note\",\"rev\":1,\"state\":\"open\",\"data\":{}}";
+	struct store_op ops[] = {
+		{ .op = STORE_PUT_RECORD, .id = "D-1", .kind = "note", .state = "open", .body = cut,
+		  .len = strlen(cut) },
+		{ .op = STORE_PUT_RECORD, .id = "D-2", .kind = "note", .state = "open", .body = lines,
+		  .len = strlen(lines) },
+	};
+	is_int(store_commit(st, ops, 2), 0, "two damaged records put in the store");
+	char *text = NULL;
+	size_t len;
+	is_int(ledger_get_sendable(l, "D-1", &text, &len), -EIO, "a record cut off: -EIO, not its bytes");
+	is_int(ledger_get_sendable(l, "D-2", &text, &len), 0, "a record over two lines parses");
+	ok(text && !strchr(text, '\n'), "and is sent encoded again, on one line");
+	free(text);
+	struct ledger_page p;
+	is_int(ledger_list(l, "note", NULL, "D-0", 2, true, &p), 0, "a lazy page of them");
+	is_int((long long)p.n, 2, "both are listed");
+	json_t *r = ledger_page_get(l, &p, 0);
+	ok(r == NULL, "the cut one reads as damaged (NULL)");
+	r = ledger_page_get(l, &p, 1);
+	is_str(json_string_value(json_object_get(r, "id")), "D-2", "the other decodes");
+	json_decref(r);
+	ledger_page_free(&p);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	uv_loop_init(&loop);
+	struct store *st;
+	struct commit *cm;
+	struct ledger *l;
+	is_int(store_open(&st, dir, NULL), 0, "open a new database");
+	is_int(commit_new(&cm, &loop, st), 0, "a committer");
+	is_int(ledger_open(&l, st, cm), 0, "a ledger over them");
+
+	/* A new record, decoded, with its audit entry. */
+	const char *now = "2024-06-01T10:00:00+09:00";
+	json_t *state = json_string("open"), *data = json_pack("{s:s}", "text", "hello");
+	json_t *events = json_array();
+	json_t *rec = ledger_new_record(l, "N-", "note", state, data, now);
+	is_str(json_string_value(json_object_get(rec, "id")), "N-000001", "a new record takes a new id");
+	json_t *audit = ledger_audit_entry(&(struct ledger_audit){
+		.time = now, .peer = json_pack("{s:s}", "user", "t"), .method = "act", .action = "create",
+		.id = "N-000001", .state_after = state, .rules_version = "v", .events = events,
+		.row = -1 });
+	ok(audit != NULL, "an audit entry for it");
+	char *enc = NULL;
+	struct ledger_change ch = { .kind = LEDGER_CHANGE_DECODED,
+				    .decoded = { .record = rec, .audit = audit, .encoded = &enc } };
+	is_int(write_one(l, &ch), 0, "written");
+	const char *want1 = "{\"id\":\"N-000001\",\"kind\":\"note\",\"created_at\":\"2024-06-01T10:00:00+09:00\","
+			    "\"rev\":1,\"state\":\"open\",\"data\":{\"text\":\"hello\"},"
+			    "\"updated_at\":\"2024-06-01T10:00:00+09:00\"}";
+	is_str(enc, want1, "the stored JSON, in a new record's member order");
+	free(enc);
+	char *text = NULL;
+	size_t len = 0;
+	is_int(ledger_get_sendable(l, "N-000001", &text, &len), 0, "read back as text for a reply");
+	is_str(text, want1, "the bytes as stored");
+	char *missing = NULL;
+	is_int(ledger_get_sendable(l, "N-000009", &missing, &len), -ENOENT, "a missing record: -ENOENT");
+
+	/* Its next version as text, spliced from the stored one. */
+	struct ledger_next n = { .was = text, .id = span_of(text, "id"), .kind = span_of(text, "kind"),
+				 .created_at = span_of(text, "created_at"), .state = json_string("done"),
+				 .data = "{\"text\":\"bye\"}", .data_len = 14, .rev = 2,
+				 .now = "2024-06-02T10:00:00+09:00", .read_as = "N-000001" };
+	char *next = NULL;
+	size_t next_len = 0;
+	is_int(ledger_next_text(&n, &next, &next_len), 0, "the next version as text");
+	is_str(next, "{\"id\":\"N-000001\",\"kind\":\"note\",\"created_at\":\"2024-06-01T10:00:00+09:00\","
+		     "\"rev\":2,\"state\":\"done\",\"data\":{\"text\":\"bye\"},"
+		     "\"updated_at\":\"2024-06-02T10:00:00+09:00\"}", "the core's members kept as written");
+	struct ledger_next bad = n;
+	bad.id.len = 0;
+	char *none = NULL;
+	is_int(ledger_next_text(&bad, &none, &next_len), -EIO, "no id in the old version: -EIO");
+	bad = n;
+	bad.state = data;
+	is_int(ledger_next_text(&bad, &none, &next_len), -EINVAL, "a state that is not a string: -EINVAL");
+	json_t *audit2 = json_pack("{s:s, s:s}", "method", "act", "id", "N-000001");
+	ch = (struct ledger_change){ .kind = LEDGER_CHANGE_TEXT, .old_kind = "note", .old_state = "open",
+				     .text = { .id = "N-000001", .kind = "note", .state = "done", .rev = 2,
+					       .text = next, .len = strlen(next), .audit = audit2 } };
+	written_status = 1;
+	is_int(ledger_write(l, &ch, 1, NULL, 0, NULL, written, NULL), 0, "the next version queued");
+	struct ledger_page p;
+	is_int(ledger_list(l, "note", NULL, NULL, 10, false, &p), 0, "a page while it is in flight");
+	is_int((long long)p.n, 1, "one record");
+	json_t *r = ledger_page_get(l, &p, 0), *latest = ledger_page_latest(l, &p, 0);
+	is_int(json_integer_value(json_object_get(r, "rev")), 1, "the page holds the committed version");
+	is_int(json_integer_value(json_object_get(latest, "rev")), 2, "the latest is the one in flight");
+	json_decref(r);
+	json_decref(latest);
+	ledger_page_free(&p);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	is_int(written_status, 0, "then it is durable");
+	free(text);
+	is_int(ledger_get_sendable(l, "N-000001", &text, &len), 0, "read again");
+	is_str(text, next, "the stored text is the spliced one");
+	free(text);
+	free(next);
+	json_t *h = NULL;
+	is_int(ledger_history(l, "N-000001", &h), 0, "its history");
+	is_int((long long)json_array_size(h), 2, "two entries");
+	is_int(json_integer_value(json_object_get(json_array_get(h, 1), "rev_after")), 2,
+	       "the second sealed with rev_after 2");
+	json_decref(h);
+	is_int(ledger_history(l, "N-000009", &h), -ENOENT, "no history: -ENOENT");
+
+	/* A row that will not be written takes no id. */
+	json_t *noid = ledger_new_record(l, NULL, "note", state, data, now);
+	ok(noid && !json_object_get(noid, "id"), "a record without an id prefix has no id");
+	char *id2 = ledger_new_id(l, "N-");
+	is_str(id2, "N-000002", "and took no number");
+	free(id2);
+	json_decref(noid);
+
+	/* A change of a kind the ledger does not know: nothing queued. */
+	ch = (struct ledger_change){ .kind = (enum ledger_change_kind)42 };
+	is_int(ledger_write(l, &ch, 1, NULL, 0, NULL, written, NULL), -EINVAL,
+	       "an unknown kind of change is refused");
+	is_int((long long)ledger_inflight(l), 0, "and nothing is in flight");
+
+	damaged(st, l);
+
+	json_decref(audit);
+	json_decref(events);
+	json_decref(audit2);
+	json_decref(rec);
+	json_decref(state);
+	json_decref(data);
+	json_decref(n.state);
+	ledger_close(l);
+	commit_free(cm);
+	store_close(st);
+	uv_loop_close(&loop);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return tap_done();
+}
