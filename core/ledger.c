@@ -263,7 +263,10 @@ int ledger_get_text(struct ledger *l, const char *id, char **text, size_t *len)
 	return store_get(l->st, id, text, len);
 }
 
-int ledger_get(struct ledger *l, const char *id, json_t **rec)
+/* The committed record `id`: 0 with *rec (a reference: caller decrefs and
+ * must not modify it, it may be shared with the cache), -ENOENT, or a
+ * negative errno (-EIO when the stored JSON does not parse). */
+static int ledger_get(struct ledger *l, const char *id, json_t **rec)
 {
 	json_t *hit = json_object_get(l->cache, id);
 	if (hit) {
@@ -433,11 +436,6 @@ int ledger_latest_text(struct ledger *l, const char *id, char **text, size_t *le
 	/* Not the record cache: unpacking the stored text costs less than
 	 * encoding a cached tree again. */
 	return store_get(l->st, id, text, len);
-}
-
-json_t *ledger_pending(struct ledger *l, const char *id)
-{
-	return overlay_get(l, id);
 }
 
 bool ledger_is_pending(const struct ledger *l, const char *id)

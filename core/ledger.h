@@ -20,7 +20,8 @@
  * and a version prepared ahead of a deadline (a frame and audit text).  A
  * write names which one it gives (struct ledger_change, tagged).
  *
- * Reads for replies use ledger_get() and its kin: committed data only, so
+ * Reads for replies (ledger_get_sendable, ledger_list, ledger_history) see
+ * committed data only, so
  * nobody sees a change before it is durable.  Decisions about a new change
  * read the latest version (ledger_latest_text, ledger_page_latest): a
  * second write to a record must build on the first even while the first is
@@ -42,12 +43,8 @@ struct ledger;
 int ledger_open(struct ledger **out, struct store *st, struct commit *c);
 void ledger_close(struct ledger *l);
 
-/* The committed record `id`: 0 with *rec (a reference: caller decrefs and
- * must not modify it, it may be shared with the cache), -ENOENT, or a
- * negative errno (-EIO when the stored JSON does not parse). */
-int ledger_get(struct ledger *l, const char *id, json_t **rec);
 /* The committed record `id` when the record cache holds it decoded (a new
- * reference, shared as ledger_get's: do not modify), else NULL. */
+ * reference, shared with the cache: do not modify), else NULL. */
 json_t *ledger_cached(struct ledger *l, const char *id);
 /* The committed record `id` as JSON text, not decoded and not cached: 0
  * with *text (NUL-terminated, caller frees) and *len, -ENOENT, or a
@@ -128,9 +125,6 @@ size_t ledger_memo_size(const struct ledger *l, size_t *bytes, size_t *bodies);
  * or a negative errno.  An action reads the record this way (rules_text.h). */
 int ledger_latest_text(struct ledger *l, const char *id, char **text, size_t *len);
 
-/* The version of `id` a write in flight will commit, or NULL (borrowed:
- * valid until the next loop turn; do not modify). */
-json_t *ledger_pending(struct ledger *l, const char *id);
 /* Whether a write of `id` is in flight (without decoding anything). */
 bool ledger_is_pending(const struct ledger *l, const char *id);
 
