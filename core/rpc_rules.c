@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "log.h"
 #include "packs.h"
+#include "expiry.h"
 #include "sched.h"
 #include "wire.h"
 
@@ -666,7 +667,7 @@ static void project(struct rules *p, json_t *dls, json_t *rec, int64_t at, int64
 		}
 		if (t > now) {
 			/* Ahead, and one of its hooks matches the record as it stands. */
-			if (sched_hooks_match(json_object_get(d, "hooks"),
+			if (expiry_hooks_match(json_object_get(d, "hooks"),
 					      json_string_value(json_object_get(rec, "kind")),
 					      json_string_value(json_object_get(rec, "state")))) {
 				char iso[CLOCK_ISO_MAX];
