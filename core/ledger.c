@@ -431,7 +431,7 @@ static int submit_meta(struct ledger *l, struct commit_write *w, int rc, commit_
 int ledger_drop_staged(struct ledger *l, const char *also, commit_cb cb, void *ud)
 {
 	struct commit_write *w = commit_write_new();
-	int rc = w ? commit_drop_staged(w) : -ENOMEM;
+	int rc = w ? commit_drop_range(w) : -ENOMEM;
 	if (rc == 0 && also)
 		rc = commit_del_meta(w, also);
 	return submit_meta(l, w, rc, cb, ud);
