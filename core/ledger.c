@@ -459,7 +459,7 @@ size_t ledger_inflight(const struct ledger *l) { return l->inflight; }
 uint64_t ledger_changes(const struct ledger *l) { return l->changes; }
 
 /* Every write of a record drops what was staged for it ahead of a deadline
- * (sched.c), in the same transaction: a staged version is only ever applied
+ * (stage.c), in the same transaction: a staged version is only ever applied
  * to the version it was computed from. */
 static int drop_staged(struct commit_write *w, const char *id)
 {
@@ -477,7 +477,7 @@ static int write_prepared(struct ledger *l, struct commit_write *w, const struct
 	(void)l;
 	if (!c->id || !c->kind || !c->state || !c->prep_frame || !c->prep_frame_len)
 		return -EINVAL;
-	/* Its staged row stays: the run drops them all at its end (sched.c),
+	/* Its staged row stays: the run drops them all at its end (stage.c),
 	 * which writes far less than deleting each one here. */
 	int rc;
 	for (size_t i = 0; i < c->n_prep_audits; i++) {
