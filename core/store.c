@@ -156,6 +156,20 @@ static int load_dicts(struct store *st)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* The droppable range of `o` (store_opts), if any: 0, -EINVAL (a prefix
+ * without a table) or -ENOMEM. */
+static int range_init(struct store *st, const struct store_opts *o)
+{
+	if (!o || !o->range_prefix || !*o->range_prefix)
+		return 0;
+	if (!o->range_table || !*o->range_table)
+		return -EINVAL;
+	if (!(st->range_prefix = strdup(o->range_prefix)))
+		return -ENOMEM;
+	st->range_plen = strlen(st->range_prefix);
+	return 0;
+}
+
 int store_open(struct store **out, const char *dir, const struct store_opts *o)
 {
 	int rc;
@@ -175,12 +189,8 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	st->max_map_size = o && o->max_map_size ? o->max_map_size : (size_t)16 << 30;
 	if (st->max_map_size < st->map_size)
 		st->max_map_size = st->map_size;
-	if (o && o->range_prefix && *o->range_prefix) {
-		rc = o->range_table && *o->range_table ? -ENOMEM : -EINVAL;
-		if (rc == -EINVAL || !(st->range_prefix = strdup(o->range_prefix)))
-			goto err_free;
-		st->range_plen = strlen(st->range_prefix);
-	}
+	if ((rc = range_init(st, o)) < 0)
+		goto err_free;
 
 	if ((rc = mkdir_p(dir, 0700)) < 0)
 		goto err_free;
