@@ -48,7 +48,7 @@ E = @:
 endif
 
 # Modules shared by the daemon (and the unit tests).  The client links only wire.o.
-CORE_MODS := log clock errors wire hash recz store rules rules_conv rules_text rules_conf prelude conf auth audit metrics notify commit ledger evmemo packs sched slice rpc rpc_records rpc_job rpc_admin rpc_rules server watchdog
+CORE_MODS := log clock errors wire hash recz store rules rules_conv rules_text rules_conf prelude conf auth audit metrics notify commit ledger evmemo packs expiry stage sched slice rpc rpc_records rpc_job rpc_admin lifecycle rpc_rules server watchdog
 CORE_OBJS := $(CORE_MODS:%=$(O)/%.o)
 LIUD_OBJS := $(O)/liud.o $(CORE_OBJS)
 # liuctl may be split into liuctl*.c files; it shares only wire.o with the daemon.

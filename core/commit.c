@@ -174,12 +174,12 @@ int commit_del_meta(struct commit_write *w, const char *key)
 	return op->id ? 0 : -ENOMEM;
 }
 
-int commit_drop_staged(struct commit_write *w)
+int commit_drop_range(struct commit_write *w)
 {
 	struct store_op *op = add_op(w);
 	if (!op)
 		return -ENOMEM;
-	op->op = STORE_DROP_STAGED;
+	op->op = STORE_DROP_RANGE;
 	return 0;
 }
 

@@ -13,8 +13,7 @@
  *
  * The committer also trains the store's compression dictionary when the
  * store wants one (store.h: once there are enough records): on a worker,
- * reading only, then written as a batch of its own.  commit_idle() is
- * false meanwhile, so a stopping daemon waits for it.
+ * reading only, then written as a batch of its own.
  */
 #ifndef LIU_COMMIT_H
 #define LIU_COMMIT_H
@@ -32,7 +31,7 @@ struct commit_write;
 typedef void (*commit_cb)(void *ud, int status);
 
 int commit_new(struct commit **out, uv_loop_t *loop, struct store *st);
-/* Frees the committer; it must be idle (commit_idle()). */
+/* Frees the committer; nothing may be queued or in flight. */
 void commit_free(struct commit *c);
 
 /* A new, empty write (caller submits or frees it).  NULL on ENOMEM. */
@@ -54,15 +53,16 @@ int commit_put_meta(struct commit_write *w, const char *key, char *value);
 /* The same with `len` bytes of value (it may hold NUL bytes). */
 int commit_put_meta_n(struct commit_write *w, const char *key, char *value, size_t len);
 int commit_del_meta(struct commit_write *w, const char *key);
-/* Deletes every staged row (STORE_STAGE_PREFIX keys) at once. */
-int commit_drop_staged(struct commit_write *w);
+/* Deletes every key of the store's droppable range (store_opts) at once. */
+int commit_drop_range(struct commit_write *w);
 int commit_put_audit(struct commit_write *w, uint64_t seq, const char *rec_id, char *body);
 
 /* Queues the write (the committer takes ownership); cb(ud, status) runs on
  * the loop thread once it is durable or failed. */
 void commit_submit(struct commit *c, struct commit_write *w, commit_cb cb, void *ud);
 
-/* True when nothing is queued or in flight. */
+/* True when nothing is queued, in flight or being trained (a dictionary is
+ * a write to come): for a harness that drains the loop (tests/fuzz). */
 bool commit_idle(const struct commit *c);
 /* Writes queued or in flight. */
 size_t commit_pending(const struct commit *c);

@@ -522,7 +522,7 @@ static int submit_meta(struct ledger *l, struct commit_write *w, int rc, commit_
 int ledger_drop_staged(struct ledger *l, const char *also, commit_cb cb, void *ud)
 {
 	struct commit_write *w = commit_write_new();
-	int rc = w ? commit_drop_staged(w) : -ENOMEM;
+	int rc = w ? commit_drop_range(w) : -ENOMEM;
 	if (rc == 0 && also)
 		rc = commit_del_meta(w, also);
 	return submit_meta(l, w, rc, cb, ud);
@@ -552,7 +552,7 @@ size_t ledger_inflight(const struct ledger *l) { return l->inflight; }
 uint64_t ledger_changes(const struct ledger *l) { return l->changes; }
 
 /* Every write of a record drops what was staged for it ahead of a deadline
- * (sched.c), in the same transaction: a staged version is only ever applied
+ * (stage.c), in the same transaction: a staged version is only ever applied
  * to the version it was computed from. */
 static int drop_staged(struct commit_write *w, const char *id)
 {
@@ -590,7 +590,7 @@ static int write_prepared(struct commit_write *w, const struct ledger_change *ch
 	const struct ledger_prepared *c = &ch->prepared;
 	if (!c->id || !c->kind || !c->state || !c->frame || !c->frame_len)
 		return -EINVAL;
-	/* Its staged row stays: the run drops them all at its end (sched.c),
+	/* Its staged row stays: the run drops them all at its end (stage.c),
 	 * which writes far less than deleting each one here. */
 	int rc;
 	for (size_t i = 0; i < c->n_audits; i++) {

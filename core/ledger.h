@@ -132,11 +132,13 @@ bool ledger_is_pending(const struct ledger *l, const char *id);
  * even when the write that took one fails. */
 char *ledger_new_id(struct ledger *l, const char *prefix);
 
-/* Metadata keys of enforcement staged ahead of a deadline (sched.c):
+/* Metadata keys of enforcement staged ahead of a deadline (stage.h):
  * "stage/<id>".  Every write of a record deletes its key, but the write of
  * the staged outcome itself: the run drops them all at its end
- * (ledger_drop_staged). */
-#define LEDGER_STAGE_PREFIX STORE_STAGE_PREFIX
+ * (ledger_drop_staged).  The daemon opens the store with these keys as its
+ * droppable range (store_opts), in a table of that name. */
+#define LEDGER_STAGE_PREFIX "stage/"
+#define LEDGER_STAGE_TABLE "staged"
 
 /*
  * One change of a write: a record's new version and its audit entry, in
@@ -222,8 +224,9 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 int ledger_write_meta(struct ledger *l, const char *const *keys, const char *const *vals,
 		      const size_t *lens, size_t n, commit_cb cb, void *ud);
 
-/* Queues one durable write that deletes every staged row and metadata key
- * `also` (NULL: none).  Same contract as ledger_write(). */
+/* Queues one durable write that deletes every staged row (the store's
+ * droppable range) and metadata key `also` (NULL: none).  Same contract as
+ * ledger_write(). */
 int ledger_drop_staged(struct ledger *l, const char *also, commit_cb cb, void *ud);
 
 /* Writes queued or in flight through this ledger. */

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "errors.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
 #include "sched.h"
@@ -64,6 +65,23 @@ static int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static struct rules *live_rules(void *ud)
+{
+	struct rpc *r = ud;
+	return r->rules;
+}
+
+/* The lifecycle's swap (lifecycle.h): the next pack is live from here on. */
+static struct rules *swap_rules(void *ud, struct rules *next)
+{
+	struct rpc *r = ud;
+	struct rules *old = r->rules;
+	r->rules = next;
+	r->rules_gen++;
+	r->rules_loaded_at = clock_now();
+	return old;
+}
+
 int rpc_new(struct rpc **out, const struct rpc_deps *deps)
 {
 	struct rpc *r = calloc(1, sizeof *r);
@@ -71,12 +89,15 @@ int rpc_new(struct rpc **out, const struct rpc_deps *deps)
 		return -ENOMEM;
 	r->d = *deps;
 	r->rules = deps->rules;
-	r->rules_path = strdup(deps->rules_path);
 	r->ledger = deps->ledger;
-	if (!r->rules_path) {
+	struct life_deps ld = { .loop = deps->loop, .store = deps->store, .ledger = deps->ledger,
+				.conf = deps->conf, .rules_path = deps->rules_path,
+				.live = live_rules, .swap = swap_rules, .ud = r };
+	if (life_new(&r->life, &ld) < 0) {
 		free(r);
 		return -ENOMEM;
 	}
+	life_set_sched(r->life, deps->sched);
 	r->started_ms = clock_now_ms();
 	for (size_t i = 0; i < N_METHODS; i++)
 		metrics_name((int)i, methods[i].name);
@@ -92,7 +113,7 @@ void rpc_free(struct rpc *r)
 	if (!r)
 		return;
 	rules_free(r->rules);
-	free(r->rules_path);
+	life_free(r->life);
 	slicer_free(r->slicer);
 	free(r);
 }
@@ -424,4 +445,8 @@ void rpc_set_connections(struct rpc *r, size_t (*fn)(void *ud), void *ud)
 	r->d.connections_ud = ud;
 }
 
-void rpc_set_sched(struct rpc *r, struct sched *s) { r->d.sched = s; }
+void rpc_set_sched(struct rpc *r, struct sched *s)
+{
+	r->d.sched = s;
+	life_set_sched(r->life, s);
+}

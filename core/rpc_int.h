@@ -14,8 +14,8 @@
 
 struct rpc {
 	struct rpc_deps d;
-	struct rules *rules;     /* live pack, owned */
-	char *rules_path;        /* owned */
+	struct rules *rules;     /* live pack, owned; swapped by the lifecycle */
+	struct life *life;       /* owned: checks, activation, reload, rollback, diff */
 	struct ledger *ledger;
 	int64_t started_ms;      /* monotonic-ish: clock_now_ms() at start */
 	int64_t started_at;      /* wall instant, seconds */
@@ -23,12 +23,6 @@ struct rpc {
 	uint64_t requests, errors;
 	uint64_t eval_memo_hits, eval_memo_misses;
 	int rules_gen;           /* bumped at every swap */
-	bool reloading;          /* an activation is being written */
-	bool diffing;            /* a rules.diff is running */
-	/* candidate packs checked off the loop (rpc_rules.c): the one running
-	 * and those waiting, in order */
-	struct cand_job *cand_running, *cand_head, *cand_tail;
-	size_t cand_queued;
 	const struct rpc_stream_ops *stream; /* the server's, may be NULL */
 	struct slicer *slicer;   /* owned: views and imports run in slices */
 	uint64_t jobs_cancelled; /* work stopped because its client hung up */

@@ -18,7 +18,7 @@
  *
  * Not thread-safe: one generation is used by one thread at a time.  A
  * candidate is loaded and tested on a worker thread, then handed to the loop
- * (rpc_rules.c); rules_interrupt_all() is the one call safe from anywhere.
+ * (lifecycle.c); rules_interrupt_all() is the one call safe from anywhere.
  */
 #ifndef LIU_RULES_H
 #define LIU_RULES_H

@@ -13,7 +13,7 @@
  *
  * Staging: from `stage_secs` before a deadline the same hooks run in idle
  * steps and each record's outcome is kept in the store; the run at the
- * deadline writes those first (see sched.c).
+ * deadline writes those first (stage.h).
  *
  * The timer never trusts a long sleep: it wakes at least once a second and
  * compares the deadline with the (wall or test) clock, so a clock stepped
@@ -38,7 +38,8 @@ typedef void (*sched_done_fn)(void *ud, json_t *report /* stolen */);
 
 /* Creates the scheduler for `rules` (borrowed; see sched_set_rules()),
  * enforcing in batches of `batch` records, staging from `stage_secs` before
- * each deadline (0: never; see sched.c). */
+ * each deadline (0: never; stage.h).  Returns 0 with *out (close with
+ * sched_close()) or -ENOMEM. */
 int sched_new(struct sched **out, uv_loop_t *loop, struct store *st, struct ledger *l,
 	      struct rules *rules, int batch, int64_t stage_secs);
 /* Stops the timer; the struct is freed once its handles are closed. */
@@ -64,17 +65,10 @@ json_t *sched_deadlines(struct sched *s, size_t limit, bool include_done);
 /* The next deadline not yet enforced as ISO text, or NULL. (borrowed until
  * the next call) */
 const char *sched_next(struct sched *s);
-/* Whether one of a deadline's hooks ([{kind, states}], as rules_deadlines()
- * gives them) applies to a record of `kind` in `state`. */
-bool sched_hooks_match(const json_t *hooks, const char *kind, const char *state);
-
 /* {enabled, at, active, done, records_seen, records_staged (this pass),
  * records_ready (staged and valid), hook_failures} of the last or current
  * pass (new). */
 json_t *sched_staging(struct sched *s);
-
-/* True while a run is in progress. */
-bool sched_running(const struct sched *s);
 
 struct sched_stats {
 	uint64_t runs, records_changed, batches;

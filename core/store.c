@@ -26,7 +26,9 @@
 struct store {
 	MDB_env *env;
 	MDB_dbi records, by_kind, by_state, by_ks, counts, meta, audit, audit_rec;
-	MDB_dbi staged;     /* the STORE_STAGE_PREFIX keys of meta */
+	MDB_dbi range;      /* the droppable range's keys (store_opts), when range_plen > 0 */
+	char *range_prefix; /* owned */
+	size_t range_plen;
 	MDB_txn *rtxn;      /* the reader's transaction, reset between reads */
 	size_t map_size, max_map_size;
 	int lock_fd;
@@ -112,29 +114,8 @@ static int open_dbi(MDB_txn *txn, const char *name, MDB_dbi *dbi)
 /* The table a metadata key lives in. */
 static MDB_dbi meta_dbi(const struct store *st, const void *key, size_t len)
 {
-	size_t pl = sizeof STORE_STAGE_PREFIX - 1;
-	return len >= pl && memcmp(key, STORE_STAGE_PREFIX, pl) == 0 ? st->staged : st->meta;
-}
-
-/* Earlier builds kept staged rows in meta, in an older row format: stale,
- * they go when the database opens. */
-static int drop_old_staged(struct store *st, MDB_txn *txn)
-{
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, st->meta, &cur);
-	if (rc != 0)
-		return rc;
-	MDB_val k = { sizeof STORE_STAGE_PREFIX - 1, (void *)STORE_STAGE_PREFIX }, v;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < sizeof STORE_STAGE_PREFIX - 1 ||
-		    memcmp(k.mv_data, STORE_STAGE_PREFIX, sizeof STORE_STAGE_PREFIX - 1) != 0)
-			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	size_t pl = st->range_plen;
+	return pl > 0 && len >= pl && memcmp(key, st->range_prefix, pl) == 0 ? st->range : st->meta;
 }
 
 /* Makes dictionary `dict` known to both compression contexts, and the one
@@ -218,6 +199,20 @@ static int check_length(struct store *st, const char *dir)
 	return -EUCLEAN;
 }
 
+/* The droppable range of `o` (store_opts), if any: 0, -EINVAL (a prefix
+ * without a table) or -ENOMEM. */
+static int range_init(struct store *st, const struct store_opts *o)
+{
+	if (!o || !o->range_prefix || !*o->range_prefix)
+		return 0;
+	if (!o->range_table || !*o->range_table)
+		return -EINVAL;
+	if (!(st->range_prefix = strdup(o->range_prefix)))
+		return -ENOMEM;
+	st->range_plen = strlen(st->range_prefix);
+	return 0;
+}
+
 int store_open(struct store **out, const char *dir, const struct store_opts *o)
 {
 	int rc;
@@ -237,6 +232,8 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	st->max_map_size = o && o->max_map_size ? o->max_map_size : (size_t)16 << 30;
 	if (st->max_map_size < st->map_size)
 		st->max_map_size = st->map_size;
+	if ((rc = range_init(st, o)) < 0)
+		goto err_free;
 
 	if ((rc = mkdir_p(dir, 0700)) < 0)
 		goto err_free;
@@ -306,8 +303,7 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	    (rc = open_dbi(txn, "meta", &st->meta)) ||
 	    (rc = open_dbi(txn, "audit", &st->audit)) ||
 	    (rc = open_dbi(txn, "audit_rec", &st->audit_rec)) ||
-	    (rc = open_dbi(txn, "staged", &st->staged)) ||
-	    (rc = drop_old_staged(st, txn))) {
+	    (st->range_plen > 0 && (rc = open_dbi(txn, o->range_table, &st->range)))) {
 		mdb_txn_abort(txn);
 		rc = store_err(rc); /* LMDB's code, from the first that failed */
 		goto err_env;
@@ -329,6 +325,7 @@ err_lock:
 err_free:
 	recz_free(st->zput);
 	recz_free(st->zget);
+	free(st->range_prefix);
 	free(st);
 	return rc;
 }
@@ -344,6 +341,7 @@ void store_close(struct store *st)
 	pthread_mutex_destroy(&st->zget_lock);
 	recz_free(st->zput);
 	recz_free(st->zget);
+	free(st->range_prefix);
 	free(st);
 }
 
@@ -884,9 +882,9 @@ static int apply(struct store *st, MDB_txn *txn, const struct store_op *op)
 		MDB_val dk = { strlen(key), key };
 		return store_err(mdb_put(txn, st->meta, &dk, &v, 0));
 	}
-	case STORE_DROP_STAGED:
+	case STORE_DROP_RANGE:
 		/* Empties the table: its pages go to the free list unwritten. */
-		return store_err(mdb_drop(txn, st->staged, 0));
+		return st->range_plen > 0 ? store_err(mdb_drop(txn, st->range, 0)) : 0;
 	case STORE_PUT_AUDIT: {
 		unsigned char sk[8];
 		seq_key(sk, op->seq);

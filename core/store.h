@@ -30,6 +30,12 @@ struct store;
 struct store_opts {
 	size_t map_size;     /* initial map size in bytes (0: 64 MiB) */
 	size_t max_map_size; /* the map grows up to this (0: 16 GiB) */
+	/* A droppable range: metadata keys that start with `range_prefix`
+	 * live in a table of their own, named `range_table`, so that a writer
+	 * can drop them all at once (STORE_DROP_RANGE) instead of deleting
+	 * them one by one: for many short-lived rows of one concern.  NULL:
+	 * none (every key in meta).  Both copied. */
+	const char *range_prefix, *range_table;
 };
 
 /*
@@ -110,16 +116,11 @@ int store_audit_range(struct store *st, uint64_t from_seq, size_t limit,
 
 /* --- writes --- */
 
-/* Metadata keys under this prefix are enforcement staged ahead of a
- * deadline (sched.c): kept in a table of their own, so that a run can drop
- * them all at once (STORE_DROP_STAGED) instead of deleting them one by one. */
-#define STORE_STAGE_PREFIX "stage/"
-
 enum store_op_kind {
 	STORE_PUT_RECORD, /* id, kind, state, body; old_kind/old_state if it existed */
 	STORE_PUT_META,   /* key = id, value = body */
 	STORE_DEL_META,   /* key = id */
-	STORE_DROP_STAGED, /* every STORE_STAGE_PREFIX key */
+	STORE_DROP_RANGE, /* every key of the droppable range (store_opts); none: nothing */
 	STORE_PUT_AUDIT,  /* seq, body; id = the record it concerns, or NULL */
 	STORE_PUT_DICT,   /* body = a compression dictionary (store_dict_train) */
 };

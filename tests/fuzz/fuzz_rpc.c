@@ -384,7 +384,8 @@ static void world_up(void)
 	W.conf.rule_time_ms = 2000;      /* sanitizers slow Lua down */
 
 	FUZZ_CHECK(uv_loop_init(&W.loop) == 0, "uv_loop_init");
-	struct store_opts so = { .map_size = W.conf.map_size, .max_map_size = W.conf.max_map_size };
+	struct store_opts so = { .map_size = W.conf.map_size, .max_map_size = W.conf.max_map_size,
+				 .range_prefix = LEDGER_STAGE_PREFIX, .range_table = LEDGER_STAGE_TABLE };
 	int rc = store_open(&W.store, W.conf.db, &so);
 	FUZZ_CHECK(rc == 0, "store_open: %s", liu_strerror(rc));
 	struct rules_opts ro = { .mem_limit = W.conf.rule_memory, .instr_limit = W.conf.rule_instructions,
