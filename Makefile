@@ -51,8 +51,9 @@ endif
 CORE_MODS := log clock wire hash recz store rules rules_conv rules_text rules_conf prelude conf auth audit metrics notify commit ledger evmemo packs sched slice rpc rpc_records rpc_job rpc_admin rpc_rules server watchdog
 CORE_OBJS := $(CORE_MODS:%=$(O)/%.o)
 LIUD_OBJS := $(O)/liud.o $(CORE_OBJS)
-# liuctl may be split into liuctl*.c files; it shares only wire.o with the daemon.
-LIUCTL_OBJS := $(patsubst core/%.c,$(O)/%.o,$(wildcard core/liuctl*.c)) $(O)/wire.o
+# The client: every file of core/client/ (its own folder, cli.h), and of the
+# daemon's modules only wire (the protocol).
+LIUCTL_OBJS := $(patsubst core/client/%.c,$(O)/client/%.o,$(wildcard core/client/*.c)) $(O)/wire.o
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%.t)
@@ -76,6 +77,10 @@ $(BIN)/liuctl: $(LIUCTL_OBJS) | $(BIN)
 $(O)/%.o: core/%.c | $(O)
 	$(E) CC $<
 	$(Q)$(CC) $(CPPFLAGS) $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+$(O)/client/%.o: core/client/%.c | $(O)/client
+	$(E) CC $<
+	$(Q)$(CC) $(CPPFLAGS) -iquote core/client $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
 # The rule DSL (core/prelude.lua) is compiled into the daemon as bytes, so a
 # daemon never runs with a prelude that does not match its C host.
@@ -107,7 +112,7 @@ $(O)/tests/tamper: tests/tools/tamper.c | $(O)/tests
 
 unit: $(UNIT_BINS) $(TOOL_BINS)
 
-$(O) $(O)/tests $(BIN):
+$(O) $(O)/client $(O)/tests $(BIN):
 	$(Q)mkdir -p $@
 
 run: deps
@@ -133,4 +138,4 @@ clean:
 # Targets of their own concern (fuzz, bench, install, ...) live in mk/*.mk.
 -include $(sort $(wildcard mk/*.mk))
 
--include $(wildcard $(O)/*.d)
+-include $(wildcard $(O)/*.d $(O)/client/*.d)

@@ -1,5 +1,5 @@
 /*
- * liuctl_table — text for a terminal: the display width of UTF-8 text (East
+ * cli_table — text for a terminal: the display width of UTF-8 text (East
  * Asian wide characters take two columns, combining marks none), text made
  * safe to print, tables whose columns line up by that width, and JSON values
  * as the text of a cell.  Record content is typed by people outside the
@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "liuctl_int.h"
+#include "cli.h"
+#include "cli_table.h"
+#include "cli_util.h"
 
 /* --- display width ------------------------------------------------------ */
 
@@ -152,7 +154,7 @@ static int safe_char(const char **p, const char **out, size_t *outn, bool lines)
 }
 
 /* Display width of s as safe_char() prints it. */
-int text_width(const char *s)
+int cli_text_width(const char *s)
 {
 	int w = 0;
 	const char *out;
@@ -163,7 +165,7 @@ int text_width(const char *s)
 }
 
 /* Writes s made safe for a terminal (see safe_char). */
-void put_text(FILE *f, const char *s, bool lines)
+void cli_put_text(FILE *f, const char *s, bool lines)
 {
 	const char *out;
 	size_t n;
@@ -176,7 +178,7 @@ void put_text(FILE *f, const char *s, bool lines)
 /* Prints one formatted line on stdout, made safe for a terminal (a line
  * break in the text is data, and prints as a space). */
 __attribute__((format(printf, 1, 2)))
-void say(const char *fmt, ...)
+void cli_say(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -185,7 +187,7 @@ void say(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	put_text(stdout, s, false);
+	cli_put_text(stdout, s, false);
 	fputc('\n', stdout);
 	free(s);
 }
@@ -196,11 +198,11 @@ void say(const char *fmt, ...)
  * never inside one, and ends in "..." (ASCII: the ellipsis character has an
  * ambiguous width that CJK terminals draw as two).  Caller frees.
  */
-char *cell_text(const char *s, int max, int *width)
+char *cli_cell_text(const char *s, int max, int *width)
 {
-	int limit = max > 0 && text_width(s) > max ? max - 3 : INT_MAX;
+	int limit = max > 0 && cli_text_width(s) > max ? max - 3 : INT_MAX;
 	size_t cap = strlen(s) + 4, len = 0;
-	char *buf = xrealloc(NULL, cap);
+	char *buf = cli_xrealloc(NULL, cap);
 	int w = 0;
 	bool cut = false;
 	while (*s) {
@@ -227,13 +229,13 @@ char *cell_text(const char *s, int max, int *width)
 
 /* --- tables ------------------------------------------------------------- */
 
-void table_init(struct table *t, size_t ncols)
+void cli_table_init(struct table *t, size_t ncols)
 {
 	memset(t, 0, sizeof *t);
 	t->ncols = ncols;
 }
 
-void table_free(struct table *t)
+void cli_table_free(struct table *t)
 {
 	for (size_t i = 0; i < t->nrows * t->ncols; i++)
 		free(t->cells[i].text);
@@ -242,40 +244,40 @@ void table_free(struct table *t)
 }
 
 /* Starts a new row of empty cells. */
-void table_row(struct table *t)
+void cli_table_row(struct table *t)
 {
-	t->cells = xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof *t->cells);
+	t->cells = cli_xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof *t->cells);
 	memset(t->cells + t->nrows * t->ncols, 0, t->ncols * sizeof *t->cells);
 	t->nrows++;
 }
 
 /* Sets a cell of the current row to a copy of s (NULL: empty). */
-void table_set(struct table *t, size_t col, const char *s)
+void cli_table_set(struct table *t, size_t col, const char *s)
 {
 	struct cell *c = &t->cells[(t->nrows - 1) * t->ncols + col];
 	free(c->text);
-	c->text = s ? cell_text(s, col + 1 < t->ncols ? CELL_MAX : 0, &c->width) : NULL;
+	c->text = s ? cli_cell_text(s, col + 1 < t->ncols ? CELL_MAX : 0, &c->width) : NULL;
 	if (!s)
 		c->width = 0;
 }
 
 /* Adds a whole row at once; `row` holds ncols strings (NULL: empty). */
-void table_add(struct table *t, const char *const *row)
+void cli_table_add(struct table *t, const char *const *row)
 {
-	table_row(t);
+	cli_table_row(t);
 	for (size_t i = 0; i < t->ncols; i++)
-		table_set(t, i, row[i]);
+		cli_table_set(t, i, row[i]);
 }
 
-void table_setj(struct table *t, size_t col, const json_t *v)
+void cli_table_setj(struct table *t, size_t col, const json_t *v)
 {
-	char *s = json_text(v);
-	table_set(t, col, s);
+	char *s = cli_json_text(v);
+	cli_table_set(t, col, s);
 	free(s);
 }
 
 __attribute__((format(printf, 3, 4)))
-void table_setf(struct table *t, size_t col, const char *fmt, ...)
+void cli_table_setf(struct table *t, size_t col, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -283,13 +285,13 @@ void table_setf(struct table *t, size_t col, const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) < 0)
 		s = NULL;
 	va_end(ap);
-	table_set(t, col, s ? s : "?");
+	cli_table_set(t, col, s ? s : "?");
 	free(s);
 }
 
-void table_print(const struct table *t, FILE *f)
+void cli_table_print(const struct table *t, FILE *f)
 {
-	int *w = xrealloc(NULL, t->ncols * sizeof *w);
+	int *w = cli_xrealloc(NULL, t->ncols * sizeof *w);
 	memset(w, 0, t->ncols * sizeof *w);
 	for (size_t r = 0; r < t->nrows; r++)
 		for (size_t c = 0; c < t->ncols; c++)
@@ -313,21 +315,21 @@ void table_print(const struct table *t, FILE *f)
 }
 
 /* A "key: value" line in a two-column table. */
-void kv(struct table *t, const char *key, const char *value)
+void cli_kv(struct table *t, const char *key, const char *value)
 {
-	table_row(t);
+	cli_table_row(t);
 	if (key) {
-		char *k = xasprintf("%s:", key);
-		table_set(t, 0, k);
+		char *k = cli_xasprintf("%s:", key);
+		cli_table_set(t, 0, k);
 		free(k);
 	}
-	table_set(t, 1, value ? value : "-");
+	cli_table_set(t, 1, value ? value : "-");
 }
 
-void kvj(struct table *t, const char *key, const json_t *v)
+void cli_kvj(struct table *t, const char *key, const json_t *v)
 {
-	char *s = json_text(v);
-	kv(t, key, s);
+	char *s = cli_json_text(v);
+	cli_kv(t, key, s);
 	free(s);
 }
 
@@ -336,18 +338,18 @@ void kvj(struct table *t, const char *key, const json_t *v)
 /* The text of a JSON value for a cell or a "key: value" line: strings as
  * they are, null as "-", lists of scalars joined with ", ", anything else as
  * compact JSON.  Caller frees. */
-char *json_text(const json_t *v)
+char *cli_json_text(const json_t *v)
 {
 	if (!v || json_is_null(v))
-		return xstrdup("-");
+		return cli_xstrdup("-");
 	if (json_is_string(v))
-		return xstrdup(json_string_value(v));
+		return cli_xstrdup(json_string_value(v));
 	if (json_is_integer(v))
-		return xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return cli_xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
 	if (json_is_real(v))
-		return xasprintf("%g", json_real_value(v));
+		return cli_xasprintf("%g", json_real_value(v));
 	if (json_is_boolean(v))
-		return xstrdup(json_is_true(v) ? "true" : "false");
+		return cli_xstrdup(json_is_true(v) ? "true" : "false");
 	if (json_is_array(v)) {
 		size_t i;
 		json_t *x;
@@ -355,10 +357,10 @@ char *json_text(const json_t *v)
 		json_array_foreach(v, i, x)
 			flat = flat && !json_is_object(x) && !json_is_array(x);
 		if (flat) {
-			char *s = xstrdup("");
+			char *s = cli_xstrdup("");
 			json_array_foreach(v, i, x) {
-				char *e = json_text(x);
-				char *n = xasprintf("%s%s%s", s, i ? ", " : "", e);
+				char *e = cli_json_text(x);
+				char *n = cli_xasprintf("%s%s%s", s, i ? ", " : "", e);
 				free(e);
 				free(s);
 				s = n;
@@ -367,7 +369,7 @@ char *json_text(const json_t *v)
 		}
 	}
 	char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	char *s = xstrdup(d ? d : "?");
+	char *s = cli_xstrdup(d ? d : "?");
 	free(d);
 	return s;
 }
