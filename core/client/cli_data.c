@@ -1,11 +1,11 @@
 /*
  * cli_data — spreadsheet files in and out: the bytes of a file turned into
  * UTF-8 text (with or without a BOM, or Shift_JIS as Japanese Excel saves
- * it, converted with iconv(3) from CP932), CSV records read by RFC 4180
- * (quoted fields with commas, quotes and line breaks; CRLF or LF), CSV cells
- * written the same way, and the mapping between a record's nested `data` and
- * the flat columns of a sheet (dotted paths such as impact_assessment.result).
- * Depends on jansson, iconv and libc.
+ * it, converted with iconv(3) from CP932), and the mapping between a
+ * record's nested `data` and the flat columns of a sheet (dotted paths such
+ * as impact_assessment.result).  The CSV itself, and the formula guard of a
+ * text cell, are the sheet module's.  Depends on sheet, jansson, iconv and
+ * libc.
  *
  * Everything read here comes from a file someone filled in by hand, so each
  * problem is reported with the line it is on, and nothing is guessed: a cell
@@ -23,6 +23,7 @@
 #include "cli_data.h"
 #include "cli_table.h"
 #include "cli_util.h"
+#include "sheet.h"
 
 /* --- reading a file ----------------------------------------------------------- */
 
@@ -190,137 +191,7 @@ char *cli_text_decode(const char *in, size_t len, enum text_enc enc, size_t *out
 	return NULL;
 }
 
-/* --- CSV records ----------------------------------------------------------------- */
-
-void cli_csv_init(struct csv *c, const char *text, size_t len)
-{
-	memset(c, 0, sizeof *c);
-	c->p = text;
-	c->end = text + len;
-	c->next_line = 1;
-}
-
-void cli_csv_free(struct csv *c)
-{
-	free(c->buf);
-	free(c->field);
-	free(c->why);
-	memset(c, 0, sizeof *c);
-}
-
-static void csv_put(struct csv *c, char ch)
-{
-	if (c->len + 1 >= c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 256;
-		c->buf = cli_xrealloc(c->buf, c->cap);
-	}
-	c->buf[c->len++] = ch;
-}
-
-/* Whether p is at the end of a record: LF, CRLF, or CR at the very end. */
-static bool csv_eol(const struct csv *c, const char *p)
-{
-	return p == c->end || *p == '\n' || (*p == '\r' && (p + 1 == c->end || p[1] == '\n'));
-}
-
-/*
- * Reads the next record.  Returns 1 with c->field[0 .. c->nfield) (borrowed:
- * valid until the next call) and c->line, the line it starts on; 0 at the
- * end of the text; -EINVAL with c->why (owned by c) for a quoted field that
- * is never closed or text after a closing quote.
- */
-int cli_csv_next(struct csv *c)
-{
-	if (c->p >= c->end)
-		return 0;
-	c->line = c->next_line;
-	c->len = 0;
-	size_t nstart = 0, *start = NULL;
-	for (;;) {
-		start = cli_xrealloc(start, (nstart + 1) * sizeof *start);
-		start[nstart++] = c->len;
-		if (c->p < c->end && *c->p == '"') {
-			size_t qline = c->next_line;
-			c->p++;
-			for (;;) {
-				if (c->p == c->end) {
-					free(c->why);
-					c->why = cli_xasprintf("line %zu: a quoted field is never closed", qline);
-					free(start);
-					return -EINVAL;
-				}
-				char ch = *c->p++;
-				if (ch == '"') {
-					if (c->p < c->end && *c->p == '"') {
-						c->p++;
-						csv_put(c, '"');
-						continue;
-					}
-					break;
-				}
-				if (ch == '\n')
-					c->next_line++;
-				csv_put(c, ch);
-			}
-			if (c->p < c->end && *c->p != ',' && !csv_eol(c, c->p)) {
-				free(c->why);
-				c->why = cli_xasprintf("line %zu: text after the closing quote of a field "
-						   "(a quote inside a quoted field is written twice: \"\")",
-						   c->next_line);
-				free(start);
-				return -EINVAL;
-			}
-		} else {
-			/* Unquoted: up to a comma or the end of the line.  A stray
-			 * quote inside is kept, as spreadsheets read it. */
-			while (c->p < c->end && *c->p != ',' && !csv_eol(c, c->p))
-				csv_put(c, *c->p++);
-		}
-		csv_put(c, '\0');
-		if (c->p < c->end && *c->p == ',') {
-			c->p++;
-			continue;
-		}
-		if (c->p < c->end && *c->p == '\r')
-			c->p++;
-		if (c->p < c->end && *c->p == '\n') {
-			c->p++;
-			c->next_line++;
-		}
-		break;
-	}
-	c->field = cli_xrealloc(c->field, nstart * sizeof *c->field);
-	for (size_t i = 0; i < nstart; i++)
-		c->field[i] = c->buf + start[i];
-	c->nfield = nstart;
-	free(start);
-	return 1;
-}
-
-/* --- CSV cells out --------------------------------------------------------------- */
-
-void cli_csv_cell(FILE *f, const char *s)
-{
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 /* --- data and cells -------------------------------------------------------------- */
-
-/* The first characters that make a text cell need the ' escape: a
- * spreadsheet would run = + - @ as a formula, and TAB or CR before one
- * (OWASP's list), and { [ would read back as JSON; ' itself, so that the
- * escape can be told from text. */
-static const char text_escaped[] = "=+-@\t\r'{[";
 
 char *cli_cell_of_value(const json_t *v, bool *exact)
 {
@@ -328,7 +199,14 @@ char *cli_cell_of_value(const json_t *v, bool *exact)
 	if (json_is_string(v)) {
 		const char *s = json_string_value(v);
 		*exact = s[0] != '\0'; /* an empty cell is an absent field */
-		return s[0] && strchr(text_escaped, s[0]) ? cli_xasprintf("'%s", s) : cli_xstrdup(s);
+		/* The one guard (sheet.h): no formula for a spreadsheet,
+		 * no JSON on the way back. */
+		char *g = sheet_guard(s);
+		if (!g) {
+			fputs("liuctl: out of memory\n", stderr);
+			exit(ST_REPLY);
+		}
+		return g;
 	}
 	if (json_is_object(v) || json_is_array(v)) {
 		char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -345,8 +223,8 @@ json_t *cli_value_of_cell(const char *s)
 {
 	if (s[0] == '\0')
 		return NULL;
-	if (s[0] == '\'' && s[1] && strchr(text_escaped, s[1]))
-		return json_string(s + 1);
+	if (sheet_unguard(s) != s)
+		return json_string(sheet_unguard(s));
 	if (s[0] == '{' || s[0] == '[') {
 		json_t *v = json_loads(s, JSON_REJECT_DUPLICATES, NULL);
 		if (v)

@@ -31,36 +31,15 @@ enum text_enc {
  * first byte that is not text in the encoding. */
 char *cli_text_decode(const char *in, size_t len, enum text_enc enc, size_t *outlen, char **why);
 
-/* A CSV reader (RFC 4180) over text it borrows. */
-struct csv {
-	const char *p, *end;  /* borrowed: the rest of the text */
-	size_t next_line;     /* the line of *p */
-	size_t line;          /* the line the last record starts on */
-	char **field;         /* owned: the last record's fields, into buf */
-	size_t nfield;
-	char *buf;            /* owned: the fields, each NUL-terminated */
-	size_t len, cap;
-	char *why;            /* owned: what cli_csv_next() found wrong */
-};
-
-void cli_csv_init(struct csv *c, const char *text, size_t len);
-void cli_csv_free(struct csv *c);
-/* Reads the next record: 1 with c->field[0 .. c->nfield) (borrowed: valid
- * until the next call) and c->line; 0 at the end; -EINVAL with c->why. */
-int cli_csv_next(struct csv *c);
-/* Writes s as one CSV cell, quoted (RFC 4180) when it holds a comma, a
- * quote or a line break. */
-void cli_csv_cell(FILE *f, const char *s);
-
-/* The text of a cell for a data value: strings as they are (but for a '
- * before one starting with = + - @ ' { or [: no formula for a spreadsheet,
- * no JSON on the way back), objects and arrays as compact JSON, anything
+/* The text of a cell for a data value: strings as they are (but with the '
+ * mark of sheet_guard() before one starting with a character of
+ * SHEET_GUARD: no formula for a spreadsheet, no JSON on the way back), objects and arrays as compact JSON, anything
  * else as text.  *exact is false when cli_value_of_cell() will not give back the
  * same value (a number, a boolean, null, an empty string).  Caller frees. */
 char *cli_cell_of_value(const json_t *v, bool *exact);
 /* The value of a cell: NULL when empty (the field is absent); JSON when it
  * starts with { or [ and parses; else a string (digits stay text), the '
- * escape of cli_cell_of_value() dropped.  New reference. */
+ * mark of cli_cell_of_value() dropped (sheet_unguard).  New reference. */
 json_t *cli_value_of_cell(const char *s);
 /* Adds `data`'s columns to `row` (path -> cell text): a member that is an
  * object of its own gets a column per member ("impact_assessment.result");

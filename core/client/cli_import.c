@@ -25,6 +25,7 @@
 #include "cli_print.h"
 #include "cli_table.h"
 #include "cli_util.h"
+#include "sheet.h"
 #include "wire.h"
 
 #define IMPORT_ROWS_MAX 100000           /* rows the daemon takes in one import */
@@ -205,10 +206,10 @@ static bool path_ok(const char *p)
 
 /* Whether every cell of the record is empty: a blank line, or a row a
  * spreadsheet wrote as ",,,,". */
-static bool csv_blank(const struct csv *c)
+static bool csv_blank(const struct sheet *c)
 {
-	for (size_t i = 0; i < c->nfield; i++)
-		if (c->field[i][0])
+	for (size_t i = 0; i < sheet_nfield(c); i++)
+		if (sheet_field(c, i, NULL)[0])
 			return false;
 	return true;
 }
@@ -216,38 +217,43 @@ static bool csv_blank(const struct csv *c)
 /*
  * CSV: a header row of field paths, then one application per row.  Empty
  * cells are absent fields; the record's own columns (id, ...) are skipped.
+ * A row longer than `max` bytes (the daemon's line limit) could not be sent
+ * in any request, so the reader refuses it.
  */
-static void read_csv(struct problems *p, const char *text, size_t len, struct rows *r)
+static void read_csv(struct problems *p, const char *text, size_t len, size_t max, struct rows *r)
 {
-	struct csv c;
-	cli_csv_init(&c, text, len);
+	struct sheet *c = sheet_open(text, len, max);
+	if (!c) {
+		fputs("liuctl: out of memory\n", stderr);
+		exit(ST_REPLY);
+	}
 	int rc;
 	size_t ncols = 0;
 	char **path = NULL; /* per column: its path, NULL when skipped */
 	bool *unnamed = NULL;
 	/* The header: the first record that is not blank. */
-	while ((rc = cli_csv_next(&c)) == 1 && csv_blank(&c))
+	while ((rc = sheet_next(c)) == 1 && csv_blank(c))
 		;
 	if (rc == 0) {
 		problem(p, 0, "no header row: the first line names the fields, e.g. service_name,provider_name");
 		goto out;
 	}
 	if (rc < 0) {
-		problem(p, 0, "%s", c.why);
+		problem(p, 0, "%s", sheet_why(c));
 		goto out;
 	}
-	ncols = c.nfield;
+	ncols = sheet_nfield(c);
 	path = cli_xrealloc(NULL, ncols * sizeof *path);
 	unnamed = cli_xrealloc(NULL, ncols * sizeof *unnamed);
 	for (size_t i = 0; i < ncols; i++) {
-		char *h = header_path(c.field[i]);
+		char *h = header_path(sheet_field(c, i, NULL));
 		char *col = column_name(i);
 		path[i] = NULL;
 		unnamed[i] = !*h;
 		if (!*h || is_record_field(h)) {
 			free(h);
 		} else if (!path_ok(h)) {
-			problem(p, c.line, "column %s: \"%s\" is not a field path (names joined by dots, "
+			problem(p, sheet_line(c), "column %s: \"%s\" is not a field path (names joined by dots, "
 				"such as impact_assessment.result)", col, h);
 			free(h);
 		} else {
@@ -256,7 +262,7 @@ static void read_csv(struct problems *p, const char *text, size_t len, struct ro
 				k++;
 			if (k < i) {
 				char *first = column_name(k);
-				problem(p, c.line, "column %s: %s is named twice (column %s too)", col, h, first);
+				problem(p, sheet_line(c), "column %s: %s is named twice (column %s too)", col, h, first);
 				free(first);
 				free(h);
 			} else {
@@ -265,30 +271,30 @@ static void read_csv(struct problems *p, const char *text, size_t len, struct ro
 		}
 		free(col);
 	}
-	while ((rc = cli_csv_next(&c)) == 1) {
-		if (csv_blank(&c))
+	while ((rc = sheet_next(c)) == 1) {
+		if (csv_blank(c))
 			continue;
-		if (c.nfield > ncols) {
-			problem(p, c.line, "%zu cells, but the header names %zu columns", c.nfield, ncols);
+		if (sheet_nfield(c) > ncols) {
+			problem(p, sheet_line(c), "%zu cells, but the header names %zu columns", sheet_nfield(c), ncols);
 			continue;
 		}
 		json_t *data = json_object();
 		bool bad = false;
-		for (size_t i = 0; i < c.nfield; i++) {
-			json_t *v = cli_value_of_cell(c.field[i]);
+		for (size_t i = 0; i < sheet_nfield(c); i++) {
+			json_t *v = cli_value_of_cell(sheet_field(c, i, NULL));
 			if (!v)
 				continue;
 			char *col = column_name(i);
 			if (unnamed[i]) {
-				problem(p, c.line, "column %s has a value but no name in the header", col);
+				problem(p, sheet_line(c), "column %s has a value but no name in the header", col);
 				bad = true;
 				json_decref(v);
 			} else if (path[i]) {
 				int e = cli_data_set(data, path[i], v);
 				if (e == -EEXIST)
-					problem(p, c.line, "column %s: %s is given twice (by another column too)", col, path[i]);
+					problem(p, sheet_line(c), "column %s: %s is given twice (by another column too)", col, path[i]);
 				else if (e == -ENOTDIR)
-					problem(p, c.line, "column %s: %s: another column gives a part of it a value "
+					problem(p, sheet_line(c), "column %s: %s: another column gives a part of it a value "
 						"that is not an object", col, path[i]);
 				bad |= e < 0;
 			} else {
@@ -299,16 +305,16 @@ static void read_csv(struct problems *p, const char *text, size_t len, struct ro
 		if (bad)
 			json_decref(data);
 		else
-			rows_add(r, data, c.line);
+			rows_add(r, data, sheet_line(c));
 	}
 	if (rc < 0)
-		problem(p, 0, "%s", c.why);
+		problem(p, 0, "%s", sheet_why(c));
 out:
 	for (size_t i = 0; i < ncols; i++)
 		free(path[i]);
 	free(path);
 	free(unnamed);
-	cli_csv_free(&c);
+	sheet_close(c);
 }
 
 /* --- the report --------------------------------------------------------------------- */
@@ -617,7 +623,7 @@ int cli_exec_import(struct ctl *c, const struct args *a)
 		format = guess_format(file, text);
 	struct rows r = { .rows = json_array() };
 	if (strcmp(format, "csv") == 0)
-		read_csv(&p, text, tlen, &r);
+		read_csv(&p, text, tlen, max, &r);
 	else
 		read_jsonl(&p, text, tlen, &r);
 	free(text);
@@ -664,7 +670,7 @@ static void write_csv(const json_t *records)
 	const char *sep = "";
 	json_object_foreach(cols, key, v) {
 		fputs(sep, stdout);
-		cli_csv_cell(stdout, key);
+		sheet_put_cell(stdout, key);
 		sep = ",";
 	}
 	fputs("\r\n", stdout);
@@ -678,7 +684,7 @@ static void write_csv(const json_t *records)
 			if (!cell || json_is_null(cell))
 				continue;
 			char *s = cli_json_text(cell);
-			cli_csv_cell(stdout, s);
+			sheet_put_cell(stdout, s);
 			free(s);
 		}
 		fputs("\r\n", stdout);
