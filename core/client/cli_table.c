@@ -4,8 +4,8 @@
  * safe to print, tables whose columns line up by that width, and JSON values
  * as the text of a cell.  Record content is typed by people outside the
  * operator's control, so everything printed from it goes through here.
- * Depends on jansson and libc only; the width tables are our own, so the
- * output does not depend on the locale the operator happens to run under.
+ * Depends on libunistring (decoding and the Unicode width tables, not the
+ * locale's), jansson and libc.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -15,109 +15,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistr.h>
+#include <uniwidth.h>
+
 #include "cli.h"
 #include "cli_table.h"
 #include "cli_util.h"
 
 /* --- display width ------------------------------------------------------ */
 
-#define UTF8_BAD 0xFFFFFFFFu /* a byte that does not start a valid sequence */
-
-/* Decodes one UTF-8 character at s (NUL-terminated).  Returns its length,
- * 1 with *cp = UTF8_BAD for an invalid byte (overlong, surrogate, cut). */
-static size_t utf8_next(const unsigned char *s, uint32_t *cp)
+/* Columns a printable character takes: the Unicode tables of libunistring
+ * (East Asian Wide and Fullwidth two, nonspacing and enclosing marks and
+ * format characters such as U+200B none), with the East Asian Ambiguous
+ * ones as one column ("UTF-8" is not a CJK encoding), so that the output does
+ * not depend on the locale the operator happens to run under. */
+static int char_width(const char *s, size_t n)
 {
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t v, min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2, v = c & 0x1F, min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3, v = c & 0x0F, min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4, v = c & 0x07, min = 0x10000;
-	} else {
-		goto bad;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80) /* also stops at the terminating NUL */
-			goto bad;
-		v = v << 6 | (s[i] & 0x3F);
-	}
-	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-		goto bad;
-	*cp = v;
-	return n;
-bad:
-	*cp = UTF8_BAD;
-	return 1;
-}
-
-struct range {
-	uint32_t lo, hi;
-};
-
-/* Characters that take no column of their own: they combine with the one
- * before them (accents, kana voicing marks, variation selectors) or are
- * invisible joiners. */
-static const struct range zero_width[] = {
-	{ 0x0300, 0x036F }, { 0x0483, 0x0489 }, { 0x0591, 0x05BD }, { 0x0610, 0x061A },
-	{ 0x064B, 0x065F }, { 0x0E31, 0x0E31 }, { 0x0E34, 0x0E3A }, { 0x0E47, 0x0E4E },
-	{ 0x1160, 0x11FF }, { 0x1AB0, 0x1AFF }, { 0x1DC0, 0x1DFF }, { 0x200B, 0x200F },
-	{ 0x2060, 0x2064 }, { 0x20D0, 0x20FF }, { 0x302A, 0x302D }, { 0x3099, 0x309A },
-	{ 0xD7B0, 0xD7FF }, { 0xFE00, 0xFE0F }, { 0xFE20, 0xFE2F }, { 0xFEFF, 0xFEFF },
-	{ 0xE0100, 0xE01EF },
-};
-
-/* East Asian Wide and Fullwidth characters: two columns on a terminal. */
-static const struct range double_width[] = {
-	{ 0x1100, 0x115F },   /* Hangul Jamo leading consonants */
-	{ 0x2E80, 0x303E },   /* CJK radicals, Kangxi, CJK symbols and punctuation */
-	{ 0x3041, 0x33FF },   /* kana, bopomofo, Hangul compatibility Jamo, enclosed CJK */
-	{ 0x3400, 0x4DBF },   /* CJK extension A */
-	{ 0x4E00, 0x9FFF },   /* CJK unified ideographs */
-	{ 0xA000, 0xA4CF },   /* Yi */
-	{ 0xA960, 0xA97F },   /* Hangul Jamo extended-A */
-	{ 0xAC00, 0xD7A3 },   /* Hangul syllables */
-	{ 0xF900, 0xFAFF },   /* CJK compatibility ideographs */
-	{ 0xFE10, 0xFE19 },   /* vertical forms */
-	{ 0xFE30, 0xFE6F },   /* CJK compatibility forms, small form variants */
-	{ 0xFF00, 0xFF60 },   /* fullwidth ASCII and punctuation */
-	{ 0xFFE0, 0xFFE6 },   /* fullwidth signs */
-	{ 0x1F300, 0x1F64F }, /* pictographs, emoticons */
-	{ 0x1F900, 0x1F9FF }, /* supplemental symbols and pictographs */
-	{ 0x20000, 0x2FFFD }, /* CJK extensions B to F, compatibility supplement */
-	{ 0x30000, 0x3FFFD }, /* CJK extension G and later */
-};
-
-static bool in_ranges(uint32_t c, const struct range *r, size_t n)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c < r[mid].lo)
-			hi = mid;
-		else if (c > r[mid].hi)
-			lo = mid + 1;
-		else
-			return true;
-	}
-	return false;
-}
-
-/* Columns a printable character takes (a small wcwidth() that does not
- * depend on the locale the operator happens to run under). */
-static int cp_width(uint32_t c)
-{
-	if (in_ranges(c, zero_width, sizeof zero_width / sizeof *zero_width))
-		return 0;
-	if (in_ranges(c, double_width, sizeof double_width / sizeof *double_width))
-		return 2;
-	return 1;
+	int w = u8_width((const uint8_t *)s, n, "UTF-8");
+	return w < 0 ? 1 : w;
 }
 
 /*
@@ -132,11 +47,15 @@ static int cp_width(uint32_t c)
  */
 static int safe_char(const char **p, const char **out, size_t *outn, bool lines)
 {
-	uint32_t c;
-	size_t n = utf8_next((const unsigned char *)*p, &c);
+	ucs4_t c;
+	/* A string ends at its NUL: at most 4 bytes of one character before it. */
+	int len = u8_mbtoucr(&c, (const uint8_t *)*p, strnlen(*p, 4));
+	size_t n = len > 0 ? (size_t)len : 1; /* an invalid or cut byte alone */
 	*out = *p;
 	*outn = n;
 	*p += n;
+	if (len < 0)
+		c = 0xFFFD; /* not a character: printed as '?' below */
 	if (lines && (c == '\n' || c == '\t'))
 		return 0;
 	if (c == '\n' || c == '\t' || c == '\r') {
@@ -144,13 +63,13 @@ static int safe_char(const char **p, const char **out, size_t *outn, bool lines)
 		*outn = 1;
 		return 1;
 	}
-	if (c == UTF8_BAD || c < 0x20 || (c >= 0x7F && c < 0xA0) || c == 0x061C ||
+	if (len < 0 || c < 0x20 || (c >= 0x7F && c < 0xA0) || c == 0x061C ||
 	    (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069)) {
 		*out = "?";
 		*outn = 1;
 		return 1;
 	}
-	return cp_width(c);
+	return char_width(*out, n);
 }
 
 /* Display width of s as safe_char() prints it. */
