@@ -21,6 +21,7 @@
 #include "hash.h"
 #include "log.h"
 #include "rules_conv.h"
+#include "rules_mem.h"
 #include "rules_text.h"
 #include "sheet.h"
 #include "wire.h"
@@ -47,7 +48,7 @@ struct rules {
 	json_t *files;             /* owned: array of relative paths */
 	json_t *contents;          /* owned: {path: {text}|{hex}}, what the version hashes */
 	/* memory */
-	size_t mem_used, mem_limit;
+	struct rules_mem mem;      /* the state's bytes and their cap (rules_mem.h) */
 	/* budget of the call in progress */
 	uint64_t instr, instr_limit, call_instr_limit;
 	int64_t deadline_ms;
@@ -65,27 +66,6 @@ struct rules {
 	int64_t *bounds;           /* owned */
 	size_t nbounds;
 };
-
-/* --- memory --------------------------------------------------------------- */
-
-/* The state's allocator: every byte the pack uses counts against mem_limit,
- * so a memory bomb fails its own call instead of the daemon. */
-static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-	struct rules *r = ud;
-	size_t old = ptr ? osize : 0;
-	if (nsize == 0) {
-		free(ptr);
-		r->mem_used -= old;
-		return NULL;
-	}
-	if (nsize > old && r->mem_used + (nsize - old) > r->mem_limit)
-		return NULL; /* Lua raises a memory error */
-	void *p = realloc(ptr, nsize);
-	if (p)
-		r->mem_used = r->mem_used - old + nsize;
-	return p;
-}
 
 /* --- budget --------------------------------------------------------------- */
 
@@ -850,7 +830,7 @@ static int api_call(struct rules *r, const char *fn, const struct arg *args, int
 			*nl = '\0';
 		if (st == LUA_ERRMEM)
 			snprintf(first, sizeof first, "rule call stopped: out of memory (limit %zu bytes)",
-				 r->mem_limit);
+				 r->mem.limit);
 		*out = json_pack("{s:s, s:s}", "error", first, "traceback", msg ? msg : "");
 		rc = st == LUA_ERRMEM ? -ENOMEM : LIU_ESCRIPT;
 		(void)killed;
@@ -1014,7 +994,7 @@ int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, 
 	r->api_ref = LUA_NOREF;
 	static atomic_uint_fast64_t loads;
 	r->serial = atomic_fetch_add(&loads, 1) + 1;
-	r->mem_limit = o && o->mem_limit ? o->mem_limit : (size_t)256 << 20;
+	r->mem.limit = o && o->mem_limit ? o->mem_limit : (size_t)256 << 20;
 	r->instr_limit = o && o->instr_limit ? o->instr_limit : 20000000;
 	r->time_limit_ms = o && o->time_limit_ms ? o->time_limit_ms : 1000;
 	if (o && o->total_ms > 0)
@@ -1048,7 +1028,7 @@ int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, 
 	if ((rc = hash_pack(r, &fl, err)) < 0)
 		goto fail;
 
-	r->L = lua_newstate(capped_alloc, r);
+	r->L = lua_newstate(rules_mem_alloc, &r->mem);
 	if (!r->L) {
 		rc = -ENOMEM;
 		goto fail;
@@ -1509,5 +1489,5 @@ int rules_test_report(struct rules *r, char **report, int *total)
 void rules_stats(const struct rules *r, struct rules_stats *s)
 {
 	*s = r->stats;
-	s->mem_used = r->mem_used;
+	s->mem_used = r->mem.used;
 }
