@@ -19,7 +19,10 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CFLAGS   ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -iquote core  # -iquote: core/sched.h must not shadow <sched.h>
 DEPCFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-DEPLIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm -lpthread
+# libcsv (CSV: core/sheet.c) and libunistring (display widths: the client)
+# ship no .pc file in Debian: linked by name.
+DEPLIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv -lm -lpthread
+CLIENT_LIBS := -lunistring
 # The daemon allocates through jemalloc (as Redis does): per-thread caches
 # and size classes instead of glibc's bins, which a 1,000-record enforcement
 # batch or a 5 KB record's tree of small JSON and Lua values fragments and
@@ -48,11 +51,12 @@ E = @:
 endif
 
 # Modules shared by the daemon (and the unit tests).  The client links only wire.o.
-CORE_MODS := log clock errors wire hash recz store rules rules_conv rules_text rules_conf prelude conf auth audit metrics notify commit ledger evmemo packs expiry stage sched slice rpc rpc_records rpc_job rpc_admin lifecycle rpc_rules server watchdog
+CORE_MODS := log clock errors wire sheet hash recz store rules rules_mem rules_conv rules_text rules_conf prelude conf auth audit metrics notify commit ledger evmemo packs expiry stage sched slice rpc rpc_records rpc_job rpc_admin lifecycle rpc_rules server watchdog
 CORE_OBJS := $(CORE_MODS:%=$(O)/%.o)
 LIUD_OBJS := $(O)/liud.o $(CORE_OBJS)
-# liuctl may be split into liuctl*.c files; it shares only wire.o with the daemon.
-LIUCTL_OBJS := $(patsubst core/%.c,$(O)/%.o,$(wildcard core/liuctl*.c)) $(O)/wire.o
+# The client: every file of core/client/ (its own folder, cli.h), and of the
+# daemon's modules only wire (the protocol) and sheet (CSV).
+LIUCTL_OBJS := $(patsubst core/client/%.c,$(O)/client/%.o,$(wildcard core/client/*.c)) $(O)/wire.o $(O)/sheet.o
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%.t)
@@ -71,11 +75,15 @@ $(BIN)/liud: $(LIUD_OBJS) | $(BIN)
 
 $(BIN)/liuctl: $(LIUCTL_OBJS) | $(BIN)
 	$(E) LINK $@
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(DEPLIBS)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(DEPLIBS) $(CLIENT_LIBS)
 
 $(O)/%.o: core/%.c | $(O)
 	$(E) CC $<
 	$(Q)$(CC) $(CPPFLAGS) $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+$(O)/client/%.o: core/client/%.c | $(O)/client
+	$(E) CC $<
+	$(Q)$(CC) $(CPPFLAGS) -iquote core/client $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
 # The rule DSL (core/prelude.lua) is compiled into the daemon as bytes, so a
 # daemon never runs with a prelude that does not match its C host.
@@ -107,7 +115,7 @@ $(O)/tests/tamper: tests/tools/tamper.c | $(O)/tests
 
 unit: $(UNIT_BINS) $(TOOL_BINS)
 
-$(O) $(O)/tests $(BIN):
+$(O) $(O)/client $(O)/tests $(BIN):
 	$(Q)mkdir -p $@
 
 run: deps
@@ -133,4 +141,4 @@ clean:
 # Targets of their own concern (fuzz, bench, install, ...) live in mk/*.mk.
 -include $(sort $(wildcard mk/*.mk))
 
--include $(wildcard $(O)/*.d)
+-include $(wildcard $(O)/*.d $(O)/client/*.d)

@@ -356,44 +356,15 @@ end
 -- ---------------------------------------------------------------- data files
 
 -- csv("data/x.csv") -> list of rows keyed by the header line.  Only while the
--- pack loads: rules never do I/O.
+-- pack loads: rules never do I/O.  The CSV is read in C (host.csv: the one
+-- reader of the product, sheet.h), which skips blank lines and a BOM.
 local function parse_csv(textdata, name)
+  local records, why = host.csv(textdata)
+  if not records then error(sfmt("%s: %s", name, why), 3) end
   local rows, header = array(), nil
-  local pos, n = 1, #textdata
-  if textdata:sub(1, 3) == "\239\187\191" then pos = 4 end
-  local line = 0
-  while pos <= n do
-    local fields, field = {}, {}
-    line = line + 1
-    while true do
-      local c = textdata:sub(pos, pos)
-      if c == '"' then
-        pos = pos + 1
-        while true do
-          local q = textdata:find('"', pos, true)
-          if not q then error(sfmt("%s:%d: unterminated quote", name, line), 3) end
-          field[#field + 1] = textdata:sub(pos, q - 1)
-          if textdata:sub(q + 1, q + 1) == '"' then field[#field + 1] = '"'; pos = q + 2
-          else pos = q + 1; break end
-        end
-        c = textdata:sub(pos, pos)
-      else
-        local e = textdata:find('[,\r\n]', pos) or n + 1
-        field[#field + 1] = textdata:sub(pos, e - 1)
-        pos = e
-        c = textdata:sub(pos, pos)
-      end
-      fields[#fields + 1] = tconcat(field)
-      field = {}
-      if c == "," then pos = pos + 1
-      else
-        if c == "\r" then pos = pos + 1 end
-        if textdata:sub(pos, pos) == "\n" then pos = pos + 1 end
-        break
-      end
-    end
+  for _, fields in ipairs(records) do
     if not header then header = fields
-    elseif not (#fields == 1 and fields[1] == "") then
+    else
       local row = {}
       for i, h in ipairs(header) do row[h] = fields[i] or "" end
       rows[#rows + 1] = row

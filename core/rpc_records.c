@@ -12,6 +12,7 @@
 #include "errors.h"
 #include "evmemo.h"
 #include "log.h"
+#include "sheet.h"
 #include "wire.h"
 
 #define ID_MAX 128
@@ -919,23 +920,11 @@ static void csv_cell(FILE *f, json_t *v)
 		text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 		s = text ? text : "";
 	}
-	/* RFC 4180 quoting; a leading = + - @, TAB or CR (OWASP's list: a
-	 * spreadsheet skips the blank and runs what follows) is quoted and
-	 * prefixed with ' so that a spreadsheet never runs it as a formula. */
-	bool formula = s[0] && strchr("=+-@\t\r", s[0]);
-	if (formula || strpbrk(s, ",\"\r\n")) {
-		fputc('"', f);
-		if (formula)
-			fputc('\'', f);
-		for (const char *p = s; *p; p++) {
-			if (*p == '"')
-				fputc('"', f);
-			fputc(*p, f);
-		}
-		fputc('"', f);
-	} else {
-		fputs(s, f);
-	}
+	/* The one guard and RFC 4180 quoting (sheet.h): a spreadsheet never
+	 * runs a cell as a formula. */
+	char *g = sheet_guard(s);
+	sheet_put_cell(f, g ? g : ""); /* out of memory: an empty cell, never an unguarded one */
+	free(g);
 	free(text);
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lauxlib.h>
+#include <limits.h>
 #include <lua.h>
 #include <lualib.h>
 #include <math.h>
@@ -21,7 +22,9 @@
 #include "hash.h"
 #include "log.h"
 #include "rules_conv.h"
+#include "rules_mem.h"
 #include "rules_text.h"
+#include "sheet.h"
 
 extern const char rules_prelude[];
 extern const size_t rules_prelude_len;
@@ -45,7 +48,7 @@ struct rules {
 	json_t *files;             /* owned: array of relative paths */
 	json_t *contents;          /* owned: {path: {text}|{hex}}, what the version hashes */
 	/* memory */
-	size_t mem_used, mem_limit;
+	struct rules_mem mem;      /* the state's bytes and their cap (rules_mem.h) */
 	/* budget of the call in progress */
 	uint64_t instr, instr_limit, call_instr_limit;
 	int64_t deadline_ms;
@@ -63,27 +66,6 @@ struct rules {
 	int64_t *bounds;           /* owned */
 	size_t nbounds;
 };
-
-/* --- memory --------------------------------------------------------------- */
-
-/* The state's allocator: every byte the pack uses counts against mem_limit,
- * so a memory bomb fails its own call instead of the daemon. */
-static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-	struct rules *r = ud;
-	size_t old = ptr ? osize : 0;
-	if (nsize == 0) {
-		free(ptr);
-		r->mem_used -= old;
-		return NULL;
-	}
-	if (nsize > old && r->mem_used + (nsize - old) > r->mem_limit)
-		return NULL; /* Lua raises a memory error */
-	void *p = realloc(ptr, nsize);
-	if (p)
-		r->mem_used = r->mem_used - old + nsize;
-	return p;
-}
 
 /* --- budget --------------------------------------------------------------- */
 
@@ -355,6 +337,59 @@ static int l_read(lua_State *L)
 	return 1;
 }
 
+/* The reader of host.csv, in a userdata that Lua frees (__gc): pushing the
+ * rows can raise (memory), and the reader must not leak when it does. */
+static int l_csv_gc(lua_State *L)
+{
+	struct sheet **box = lua_touserdata(L, 1);
+	sheet_close(*box);
+	*box = NULL;
+	return 0;
+}
+
+/* host.csv(text) -> list of rows, each a list of fields; or nil, why.  The
+ * packs' csv() reads its files with the product's one CSV reader (sheet.h).
+ * The text is already in memory, so no row is longer than it: the row
+ * limit is the text's own length.  [-1, +1 or +2, m] */
+static int l_csv(lua_State *L)
+{
+	size_t len;
+	const char *text = luaL_checklstring(L, 1, &len);
+	struct sheet **box = lua_newuserdatauv(L, sizeof *box, 0);
+	*box = NULL;
+	if (luaL_newmetatable(L, "liud.sheet")) {
+		lua_pushcfunction(L, l_csv_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	if (!(*box = sheet_open(text, len, len + 1)))
+		return luaL_error(L, "not enough memory");
+	lua_newtable(L);
+	lua_Integer nrows = 0;
+	int rc;
+	while ((rc = sheet_next(*box)) == 1) {
+		size_t nf = sheet_nfield(*box);
+		lua_createtable(L, nf < INT_MAX ? (int)nf : 0, 0);
+		for (size_t i = 0; i < nf; i++) {
+			size_t flen;
+			const char *f = sheet_field(*box, i, &flen);
+			lua_pushlstring(L, f, flen);
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		lua_rawseti(L, -2, ++nrows);
+	}
+	if (rc < 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, sheet_why(*box));
+		rc = 2;
+	} else {
+		rc = 1;
+	}
+	sheet_close(*box);
+	*box = NULL;
+	return rc;
+}
+
 static int l_traceback(lua_State *L)
 {
 	const char *msg = luaL_optstring(L, 1, "");
@@ -444,6 +479,7 @@ static const luaL_Reg host_funcs[] = {
 	{ "format_time", l_format_time },
 	{ "format_date", l_format_date },
 	{ "read", l_read },
+	{ "csv", l_csv },
 	{ "traceback", l_traceback },
 	{ "where", l_where },
 	{ "rawmt", l_rawmt },
@@ -832,7 +868,7 @@ static int api_call(struct rules *r, const char *fn, const struct arg *args, int
 			*nl = '\0';
 		if (st == LUA_ERRMEM)
 			snprintf(first, sizeof first, "rule call stopped: out of memory (limit %zu bytes)",
-				 r->mem_limit);
+				 r->mem.limit);
 		*out = json_pack("{s:s, s:s}", "error", first, "traceback", msg ? msg : "");
 		rc = st == LUA_ERRMEM ? -ENOMEM : LIU_ESCRIPT;
 		(void)killed;
@@ -982,7 +1018,7 @@ int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, 
 	r->api_ref = LUA_NOREF;
 	static atomic_uint_fast64_t loads;
 	r->serial = atomic_fetch_add(&loads, 1) + 1;
-	r->mem_limit = o && o->mem_limit ? o->mem_limit : (size_t)256 << 20;
+	r->mem.limit = o && o->mem_limit ? o->mem_limit : (size_t)256 << 20;
 	r->instr_limit = o && o->instr_limit ? o->instr_limit : 20000000;
 	r->time_limit_ms = o && o->time_limit_ms ? o->time_limit_ms : 1000;
 	if (o && o->total_ms > 0)
@@ -1018,7 +1054,7 @@ int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, 
 	if ((rc = hash_pack(r, &fl, err)) < 0)
 		goto fail;
 
-	r->L = lua_newstate(capped_alloc, r);
+	r->L = lua_newstate(rules_mem_alloc, &r->mem);
 	if (!r->L) {
 		rc = -ENOMEM;
 		goto fail;
@@ -1480,5 +1516,5 @@ int rules_test_report(struct rules *r, char **report, int *total)
 void rules_stats(const struct rules *r, struct rules_stats *s)
 {
 	*s = r->stats;
-	s->mem_used = r->mem_used;
+	s->mem_used = r->mem.used;
 }

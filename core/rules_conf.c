@@ -9,31 +9,11 @@
 #include <string.h>
 
 #include "rules_conv.h"
+#include "rules_mem.h"
 
 #define CONF_MEM (8u << 20)
 #define CONF_INSTR 1000000
 #define CONF_MAX_BYTES (1u << 20)
-
-struct conf_state {
-	size_t used;
-};
-
-static void *conf_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-	struct conf_state *cs = ud;
-	size_t old = ptr ? osize : 0;
-	if (nsize == 0) {
-		free(ptr);
-		cs->used -= old;
-		return NULL;
-	}
-	if (nsize > old && cs->used + (nsize - old) > CONF_MEM)
-		return NULL;
-	void *p = realloc(ptr, nsize);
-	if (p)
-		cs->used = cs->used - old + nsize;
-	return p;
-}
 
 static void conf_hook(lua_State *L, lua_Debug *ar)
 {
@@ -70,8 +50,8 @@ int rules_read_conf(const char *path, json_t **out, char **err)
 		*err = dupmsg(path, "larger than 1 MiB");
 		return -E2BIG;
 	}
-	struct conf_state cs = { 0 };
-	lua_State *L = lua_newstate(conf_alloc, &cs);
+	struct rules_mem mem = { .limit = CONF_MEM };
+	lua_State *L = lua_newstate(rules_mem_alloc, &mem);
 	if (!L) {
 		free(buf);
 		return -ENOMEM;

@@ -93,7 +93,7 @@ my $LIUCTL = bin_dir() . '/liuctl';
 my $exp = `$LIUCTL --socket $d->{sock} export --kind note --format csv`;
 is($? >> 8, 0, 'liuctl export --format csv');
 my $ex = decode('UTF-8', $exp);
-like($ex, qr/,'\tcmd\|' \/C calc'!A0,/, 'export: a cell starting with TAB escaped with \'');
+like($ex, qr/,"'\tcmd\|' \/C calc'!A0",/, 'export: a cell starting with TAB escaped with \' (and quoted, as in the view)');
 like($ex, qr/,"'\r=1\+2",/, 'export: a cell starting with CR escaped with \'');
 open my $xf, '>:raw', "$tmp/notes.csv" or die;
 print $xf $exp;

@@ -1,10 +1,10 @@
 /*
- * liuctl_args — the table's patterns at work: a pattern split into tokens, a
- * command line parsed against them (options anywhere after the command's
- * words, "--" ending them, key=value pairs, --json and --help), and the
- * arguments turned into the method's params, typed by their placeholders.
- * Usage errors are reported here, with the command's usage, as ST_USAGE.
- * Depends on jansson and libc.
+ * cli_args — the table's patterns at work: a command line parsed against
+ * its command's tokens (options anywhere after the command's words, "--"
+ * ending them, key=value pairs, --json and --help), and the arguments turned
+ * into the method's params, typed by their placeholders.  Usage errors are
+ * reported here, with the command's usage (cli_pattern), as ST_USAGE.
+ * Depends on cli_pattern, cli_util, jansson and libc.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -14,77 +14,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "liuctl_int.h"
+#include "cli.h"
+#include "cli_args.h"
+#include "cli_pattern.h"
+#include "cli_util.h"
 
 /* --- patterns and command lines ------------------------------------------ */
 
-static void copy_name(char *dst, const char *s, size_t n)
-{
-	if (n >= NAME_MAX_LEN)
-		n = NAME_MAX_LEN - 1;
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-}
-
-/* Splits a pattern into tokens.  Patterns are the table's own constants,
- * so they are trusted to be well formed.  Returns the number of tokens. */
-size_t pattern_parse(const char *p, struct tok *t, size_t max)
-{
-	size_t n = 0;
-	while (*p && n < max) {
-		if (*p == ' ') {
-			p++;
-			continue;
-		}
-		bool opt = *p == '[';
-		const char *s = opt ? p + 1 : p;
-		const char *end = opt ? strchr(p, ']') : p + strcspn(p, " ");
-		struct tok *k = &t[n++];
-		memset(k, 0, sizeof *k);
-		if (strncmp(s, "--", 2) == 0) {
-			size_t w = strcspn(s + 2, " ]");
-			copy_name(k->name, s + 2, w);
-			k->type = s[2 + w] == ' ' ? T_OPT : T_FLAG;
-			if (k->type == T_OPT) {
-				const char *ph = s + 3 + w;
-				ph += *ph == '<';
-				copy_name(k->ph, ph, strcspn(ph, ">]"));
-			}
-		} else if (*s == '<') {
-			copy_name(k->name, s + 1, strcspn(s + 1, ">"));
-			memcpy(k->ph, k->name, sizeof k->ph);
-			k->type = !opt ? T_ARG : memmem(s, (size_t)(end - s), "...", 3) ? T_REST : T_OPTARG;
-		} else if (opt) {
-			k->type = T_PAIRS;
-		} else {
-			copy_name(k->name, s, (size_t)(end - s));
-			k->type = T_WORD;
-		}
-		p = opt ? end + 1 : end;
-	}
-	return n;
-}
-
 /* The value given for the token named `name`, or NULL. */
-const char *arg(const struct args *a, const char *name)
+const char *cli_arg(const struct args *a, const char *name)
 {
 	for (size_t i = 0; i < a->ntok; i++)
 		if (a->tok[i].type != T_WORD && strcmp(a->tok[i].name, name) == 0)
 			return a->value[i];
 	return NULL;
-}
-
-__attribute__((format(printf, 2, 3)))
-int usage_fail(const struct cmd *cmd, const char *fmt, ...)
-{
-	va_list ap;
-	fputs("liuctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nusage:\n", stderr);
-	cmd_usage(stderr, cmd);
-	return ST_USAGE;
 }
 
 /* "key=value" with a key of letters, digits, '_', '-' or '.'. */
@@ -100,11 +43,11 @@ static bool is_pair(const char *s)
  * --json is accepted there too, and --help asks for the command's usage.
  * Returns ST_OK, ST_HELP or ST_USAGE (after saying why).
  */
-int args_parse(struct args *a, int argc, char **argv, bool *json)
+int cli_args_parse(struct args *a, int argc, char **argv, bool *json)
 {
 	const struct cmd *cmd = a->cmd;
-	a->ntok = pattern_parse(cmd->pattern, a->tok, TOKS_MAX);
-	a->list = xrealloc(NULL, (size_t)argc * sizeof *a->list);
+	a->ntok = cli_pattern_parse(cmd->pattern, a->tok, TOKS_MAX);
+	a->list = cli_xrealloc(NULL, (size_t)argc * sizeof *a->list);
 	while (a->nwords < a->ntok && a->tok[a->nwords].type == T_WORD)
 		a->nwords++;
 	size_t pos = a->nwords; /* the next positional token to fill */
@@ -134,19 +77,19 @@ int args_parse(struct args *a, int argc, char **argv, bool *json)
 				    strlen(a->tok[k].name) == nl && strncmp(a->tok[k].name, s + 2, nl) == 0)
 					break;
 			if (k == a->ntok)
-				return usage_fail(cmd, "unknown option %.*s", (int)nl + 2, s);
+				return cli_usage_fail(cmd, "unknown option %.*s", (int)nl + 2, s);
 			if (a->value[k])
-				return usage_fail(cmd, "--%s given twice", a->tok[k].name);
+				return cli_usage_fail(cmd, "--%s given twice", a->tok[k].name);
 			if (a->tok[k].type == T_FLAG) {
 				if (eq)
-					return usage_fail(cmd, "--%s takes no value", a->tok[k].name);
+					return cli_usage_fail(cmd, "--%s takes no value", a->tok[k].name);
 				a->value[k] = "";
 			} else if (eq) {
 				a->value[k] = eq + 1;
 			} else if (i + 1 < argc) {
 				a->value[k] = argv[++i];
 			} else {
-				return usage_fail(cmd, "--%s needs a value <%s>", a->tok[k].name, a->tok[k].ph);
+				return cli_usage_fail(cmd, "--%s needs a value <%s>", a->tok[k].name, a->tok[k].ph);
 			}
 			continue;
 		}
@@ -161,12 +104,12 @@ int args_parse(struct args *a, int argc, char **argv, bool *json)
 		} else if (rest) {
 			a->list[a->nlist++] = s;
 		} else {
-			return usage_fail(cmd, "unexpected argument: %s", s);
+			return cli_usage_fail(cmd, "unexpected argument: %s", s);
 		}
 	}
 	for (size_t k = 0; k < a->ntok; k++)
 		if (a->tok[k].type == T_ARG && !a->value[k])
-			return usage_fail(cmd, "missing <%s>", a->tok[k].name);
+			return cli_usage_fail(cmd, "missing <%s>", a->tok[k].name);
 	return ST_OK;
 }
 
@@ -174,7 +117,7 @@ int args_parse(struct args *a, int argc, char **argv, bool *json)
 
 /* Loads JSON given inline, as @file, or as - (standard input).  Returns a
  * new reference or NULL after saying why. */
-json_t *load_json(const struct cmd *cmd, const char *what, const char *s)
+json_t *cli_load_json(const struct cmd *cmd, const char *what, const char *s)
 {
 	json_error_t e;
 	json_t *v;
@@ -186,9 +129,9 @@ json_t *load_json(const struct cmd *cmd, const char *what, const char *s)
 	else
 		v = json_loads(s, flags, &e);
 	if (!v && e.line < 0) /* the file could not be read: no position */
-		usage_fail(cmd, "%s: %s", what, e.text);
+		cli_usage_fail(cmd, "%s: %s", what, e.text);
 	else if (!v)
-		usage_fail(cmd, "%s: %s (line %d, column %d)", what, e.text, e.line, e.column);
+		cli_usage_fail(cmd, "%s: %s (line %d, column %d)", what, e.text, e.line, e.column);
 	return v;
 }
 
@@ -209,14 +152,14 @@ static bool parse_int(const char *s, long long *out)
 static char *abs_path(const char *p)
 {
 	if (p[0] == '/')
-		return xstrdup(p);
+		return cli_xstrdup(p);
 	char *r = realpath(p, NULL);
 	if (r)
 		return r;
 	char *cwd = getcwd(NULL, 0); /* the path may not exist yet (a backup) */
 	if (!cwd)
-		return xstrdup(p);
-	r = xasprintf("%s/%s", cwd, p);
+		return cli_xstrdup(p);
+	r = cli_xasprintf("%s/%s", cwd, p);
 	free(cwd);
 	return r;
 }
@@ -226,7 +169,7 @@ static char *abs_path(const char *p)
  * under its own name, typed by its placeholder, then key=value pairs merged
  * into params.params.  Returns ST_OK or ST_USAGE.
  */
-int build_params(const struct args *a, json_t *params)
+int cli_build_params(const struct args *a, json_t *params)
 {
 	const struct cmd *cmd = a->cmd;
 	for (size_t i = 0; i < a->ntok; i++) {
@@ -243,20 +186,20 @@ int build_params(const struct args *a, json_t *params)
 		long long n;
 		if (strcmp(k->ph, "n") == 0) {
 			if (!parse_int(v, &n))
-				return usage_fail(cmd, "%s: not a whole number: %s", k->name, v);
+				return cli_usage_fail(cmd, "%s: not a whole number: %s", k->name, v);
 			j = json_integer(n);
 		} else if (strcmp(k->ph, "path") == 0) {
 			char *p = abs_path(v);
 			j = json_string(p);
 			free(p);
 		} else if (strcmp(k->ph, "json") == 0 || strncmp(k->ph, "json|@", 6) == 0) {
-			if (!(j = load_json(cmd, k->name, v)))
+			if (!(j = cli_load_json(cmd, k->name, v)))
 				return ST_USAGE;
 		} else {
 			j = json_string(v);
 		}
 		if (!j) /* not UTF-8: the daemon would refuse it anyway */
-			return usage_fail(cmd, "%s: not valid UTF-8 text", k->name);
+			return cli_usage_fail(cmd, "%s: not valid UTF-8 text", k->name);
 		json_object_set_new(params, key, j);
 	}
 	bool pairs = false;
@@ -266,7 +209,7 @@ int build_params(const struct args *a, json_t *params)
 		return ST_OK;
 	json_t *pp = json_object_get(params, "params");
 	if (pp && !json_is_object(pp))
-		return usage_fail(cmd, "--params must be a JSON object");
+		return cli_usage_fail(cmd, "--params must be a JSON object");
 	if (!pp) {
 		pp = json_object();
 		json_object_set_new(params, "params", pp);
@@ -282,9 +225,9 @@ int build_params(const struct args *a, json_t *params)
 			v = json_string(eq + 1);
 		int st = ST_OK;
 		if (!key || !v)
-			st = usage_fail(cmd, "%s: not valid UTF-8 text", a->list[i]);
+			st = cli_usage_fail(cmd, "%s: not valid UTF-8 text", a->list[i]);
 		else if (json_object_get(given, key))
-			st = usage_fail(cmd, "%s given twice", key);
+			st = cli_usage_fail(cmd, "%s given twice", key);
 		if (st == ST_OK) {
 			json_object_set_new(given, key, json_true());
 			json_object_set_new(pp, key, v);

@@ -1,11 +1,11 @@
 /*
- * liuctl_csv — spreadsheet files in and out: the bytes of a file turned into
+ * cli_data — spreadsheet files in and out: the bytes of a file turned into
  * UTF-8 text (with or without a BOM, or Shift_JIS as Japanese Excel saves
- * it, converted with iconv(3) from CP932), CSV records read by RFC 4180
- * (quoted fields with commas, quotes and line breaks; CRLF or LF), CSV cells
- * written the same way, and the mapping between a record's nested `data` and
- * the flat columns of a sheet (dotted paths such as impact_assessment.result).
- * Depends on jansson, iconv and libc.
+ * it, converted with iconv(3) from CP932), and the mapping between a
+ * record's nested `data` and the flat columns of a sheet (dotted paths such
+ * as impact_assessment.result).  The CSV itself, and the formula guard of a
+ * text cell, are the sheet module's.  Depends on sheet, jansson, iconv and
+ * libc.
  *
  * Everything read here comes from a file someone filled in by hand, so each
  * problem is reported with the line it is on, and nothing is guessed: a cell
@@ -19,22 +19,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "liuctl_int.h"
+#include "cli.h"
+#include "cli_data.h"
+#include "cli_table.h"
+#include "cli_util.h"
+#include "sheet.h"
 
 /* --- reading a file ----------------------------------------------------------- */
 
-int file_read(const char *path, char **buf, size_t *len)
+int cli_file_read(const char *path, char **buf, size_t *len)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	if (!f)
 		return -errno;
 	size_t cap = 1 << 16, n = 0;
-	char *b = xrealloc(NULL, cap);
+	char *b = cli_xrealloc(NULL, cap);
 	int rc = 0;
 	for (;;) {
 		if (cap - n < 2) {
 			cap *= 2;
-			b = xrealloc(b, cap);
+			b = cli_xrealloc(b, cap);
 		}
 		size_t got = fread(b + n, 1, cap - n - 1, f);
 		n += got;
@@ -110,11 +114,11 @@ static char *from_cp932(const char *in, size_t len, size_t *outlen, char **why)
 {
 	iconv_t cd = iconv_open("UTF-8", "CP932");
 	if (cd == (iconv_t)-1) {
-		*why = xasprintf("cannot convert from Shift_JIS (iconv CP932): %s", strerror(errno));
+		*why = cli_xasprintf("cannot convert from Shift_JIS (iconv CP932): %s", strerror(errno));
 		return NULL;
 	}
 	size_t cap = len * 3 / 2 + 16; /* two bytes of CP932 are three of UTF-8 at most */
-	char *out = xrealloc(NULL, cap + 1);
+	char *out = cli_xrealloc(NULL, cap + 1);
 	char *ip = (char *)in, *op = out;
 	size_t il = len, ol = cap;
 	char *res = out;
@@ -124,13 +128,13 @@ static char *from_cp932(const char *in, size_t len, size_t *outlen, char **why)
 		if (errno == E2BIG) { /* cannot happen with that cap; grow all the same */
 			size_t used = (size_t)(op - out);
 			cap *= 2;
-			out = res = xrealloc(out, cap + 1);
+			out = res = cli_xrealloc(out, cap + 1);
 			op = out + used;
 			ol = cap - used;
 			continue;
 		}
 		size_t at = (size_t)(ip - in);
-		*why = xasprintf("line %zu: byte 0x%02X is not Shift_JIS (CP932)%s", line_at(in, at),
+		*why = cli_xasprintf("line %zu: byte 0x%02X is not Shift_JIS (CP932)%s", line_at(in, at),
 				 (unsigned char)in[at], errno == EINVAL ? " (a character is cut off at the end)" : "");
 		free(out);
 		res = NULL;
@@ -144,21 +148,21 @@ static char *from_cp932(const char *in, size_t len, size_t *outlen, char **why)
 	/* A NUL in the file converts to a NUL: refuse it as in UTF-8. */
 	size_t nul = strlen(out);
 	if (nul < *outlen) {
-		*why = xasprintf("line %zu: a NUL byte (is this a text file?)", line_at(out, nul));
+		*why = cli_xasprintf("line %zu: a NUL byte (is this a text file?)", line_at(out, nul));
 		free(out);
 		return NULL;
 	}
 	return out;
 }
 
-char *text_decode(const char *in, size_t len, enum text_enc enc, size_t *outlen, char **why)
+char *cli_text_decode(const char *in, size_t len, enum text_enc enc, size_t *outlen, char **why)
 {
 	*why = NULL;
 	bool bom = len >= 3 && memcmp(in, "\xEF\xBB\xBF", 3) == 0;
 	/* Excel's "Unicode text" is UTF-16: say so rather than fail on its
 	 * first byte as Shift_JIS. */
 	if (len >= 2 && (memcmp(in, "\xFF\xFE", 2) == 0 || memcmp(in, "\xFE\xFF", 2) == 0)) {
-		*why = xstrdup("the file is UTF-16 (Excel's \"Unicode text\"): save it as "
+		*why = cli_xstrdup("the file is UTF-16 (Excel's \"Unicode text\"): save it as "
 			       "\"CSV UTF-8\" or \"CSV\" (Shift_JIS)");
 		return NULL;
 	}
@@ -170,7 +174,7 @@ char *text_decode(const char *in, size_t len, enum text_enc enc, size_t *outlen,
 	}
 	size_t bad = utf8_check((const unsigned char *)in, len);
 	if (bad == len) {
-		char *out = xrealloc(NULL, len + 1);
+		char *out = cli_xrealloc(NULL, len + 1);
 		memcpy(out, in, len);
 		out[len] = '\0';
 		*outlen = len;
@@ -180,170 +184,52 @@ char *text_decode(const char *in, size_t len, enum text_enc enc, size_t *outlen,
 	if (enc == ENC_AUTO && !bom && in[bad] != '\0')
 		return from_cp932(in, len, outlen, why);
 	if (in[bad] == '\0')
-		*why = xasprintf("line %zu: a NUL byte (is this a text file?)", line_at(in, bad));
+		*why = cli_xasprintf("line %zu: a NUL byte (is this a text file?)", line_at(in, bad));
 	else
-		*why = xasprintf("line %zu: byte 0x%02X is not UTF-8%s", line_at(in, bad),
+		*why = cli_xasprintf("line %zu: byte 0x%02X is not UTF-8%s", line_at(in, bad),
 				 (unsigned char)in[bad], bom ? " (the file starts with a UTF-8 BOM)" : "");
 	return NULL;
 }
 
-/* --- CSV records ----------------------------------------------------------------- */
-
-void csv_init(struct csv *c, const char *text, size_t len)
-{
-	memset(c, 0, sizeof *c);
-	c->p = text;
-	c->end = text + len;
-	c->next_line = 1;
-}
-
-void csv_free(struct csv *c)
-{
-	free(c->buf);
-	free(c->field);
-	free(c->why);
-	memset(c, 0, sizeof *c);
-}
-
-static void csv_put(struct csv *c, char ch)
-{
-	if (c->len + 1 >= c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 256;
-		c->buf = xrealloc(c->buf, c->cap);
-	}
-	c->buf[c->len++] = ch;
-}
-
-/* Whether p is at the end of a record: LF, CRLF, or CR at the very end. */
-static bool csv_eol(const struct csv *c, const char *p)
-{
-	return p == c->end || *p == '\n' || (*p == '\r' && (p + 1 == c->end || p[1] == '\n'));
-}
-
-/*
- * Reads the next record.  Returns 1 with c->field[0 .. c->nfield) (borrowed:
- * valid until the next call) and c->line, the line it starts on; 0 at the
- * end of the text; -EINVAL with c->why (owned by c) for a quoted field that
- * is never closed or text after a closing quote.
- */
-int csv_next(struct csv *c)
-{
-	if (c->p >= c->end)
-		return 0;
-	c->line = c->next_line;
-	c->len = 0;
-	size_t nstart = 0, *start = NULL;
-	for (;;) {
-		start = xrealloc(start, (nstart + 1) * sizeof *start);
-		start[nstart++] = c->len;
-		if (c->p < c->end && *c->p == '"') {
-			size_t qline = c->next_line;
-			c->p++;
-			for (;;) {
-				if (c->p == c->end) {
-					free(c->why);
-					c->why = xasprintf("line %zu: a quoted field is never closed", qline);
-					free(start);
-					return -EINVAL;
-				}
-				char ch = *c->p++;
-				if (ch == '"') {
-					if (c->p < c->end && *c->p == '"') {
-						c->p++;
-						csv_put(c, '"');
-						continue;
-					}
-					break;
-				}
-				if (ch == '\n')
-					c->next_line++;
-				csv_put(c, ch);
-			}
-			if (c->p < c->end && *c->p != ',' && !csv_eol(c, c->p)) {
-				free(c->why);
-				c->why = xasprintf("line %zu: text after the closing quote of a field "
-						   "(a quote inside a quoted field is written twice: \"\")",
-						   c->next_line);
-				free(start);
-				return -EINVAL;
-			}
-		} else {
-			/* Unquoted: up to a comma or the end of the line.  A stray
-			 * quote inside is kept, as spreadsheets read it. */
-			while (c->p < c->end && *c->p != ',' && !csv_eol(c, c->p))
-				csv_put(c, *c->p++);
-		}
-		csv_put(c, '\0');
-		if (c->p < c->end && *c->p == ',') {
-			c->p++;
-			continue;
-		}
-		if (c->p < c->end && *c->p == '\r')
-			c->p++;
-		if (c->p < c->end && *c->p == '\n') {
-			c->p++;
-			c->next_line++;
-		}
-		break;
-	}
-	c->field = xrealloc(c->field, nstart * sizeof *c->field);
-	for (size_t i = 0; i < nstart; i++)
-		c->field[i] = c->buf + start[i];
-	c->nfield = nstart;
-	free(start);
-	return 1;
-}
-
-/* --- CSV cells out --------------------------------------------------------------- */
-
-void csv_cell(FILE *f, const char *s)
-{
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 /* --- data and cells -------------------------------------------------------------- */
 
-/* The first characters that make a text cell need the ' escape: a
- * spreadsheet would run = + - @ as a formula, and TAB or CR before one
- * (OWASP's list), and { [ would read back as JSON; ' itself, so that the
- * escape can be told from text. */
-static const char text_escaped[] = "=+-@\t\r'{[";
-
-char *cell_of_value(const json_t *v, bool *exact)
+/* The text of a cell for a data value: strings as they are (but with the '
+ * mark of sheet_guard() before one starting with a character of
+ * SHEET_GUARD: no formula for a spreadsheet, no JSON on the way back), objects and arrays as compact JSON, anything
+ * else as text.  *exact is false when cli_value_of_cell() will not give back the
+ * same value (a number, a boolean, null, an empty string).  Caller frees. */
+static char *cli_cell_of_value(const json_t *v, bool *exact)
 {
 	*exact = true;
 	if (json_is_string(v)) {
 		const char *s = json_string_value(v);
 		*exact = s[0] != '\0'; /* an empty cell is an absent field */
-		return s[0] && strchr(text_escaped, s[0]) ? xasprintf("'%s", s) : xstrdup(s);
+		/* The one guard (sheet.h): no formula for a spreadsheet,
+		 * no JSON on the way back. */
+		char *g = sheet_guard(s);
+		if (!g) {
+			fputs("liuctl: out of memory\n", stderr);
+			exit(ST_REPLY);
+		}
+		return g;
 	}
 	if (json_is_object(v) || json_is_array(v)) {
 		char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		char *s = xstrdup(d ? d : "");
+		char *s = cli_xstrdup(d ? d : "");
 		free(d);
 		return s;
 	}
 	/* Numbers, true, false and null come back as text. */
 	*exact = false;
-	return json_text(v);
+	return cli_json_text(v);
 }
 
-json_t *value_of_cell(const char *s)
+json_t *cli_value_of_cell(const char *s)
 {
 	if (s[0] == '\0')
 		return NULL;
-	if (s[0] == '\'' && s[1] && strchr(text_escaped, s[1]))
-		return json_string(s + 1);
+	if (sheet_unguard(s) != s)
+		return json_string(sheet_unguard(s));
 	if (s[0] == '{' || s[0] == '[') {
 		json_t *v = json_loads(s, JSON_REJECT_DUPLICATES, NULL);
 		if (v)
@@ -367,7 +253,7 @@ static bool flattens(const json_t *o)
 	return true;
 }
 
-void data_flatten(const json_t *data, json_t *row, json_t *inexact)
+void cli_data_flatten(const json_t *data, json_t *row, json_t *inexact)
 {
 	const char *k, *k2;
 	json_t *v, *v2;
@@ -375,8 +261,8 @@ void data_flatten(const json_t *data, json_t *row, json_t *inexact)
 	json_object_foreach((json_t *)data, k, v) {
 		if (flattens(v)) {
 			json_object_foreach(v, k2, v2) {
-				char *path = xasprintf("%s.%s", k, k2);
-				char *cell = cell_of_value(v2, &exact);
+				char *path = cli_xasprintf("%s.%s", k, k2);
+				char *cell = cli_cell_of_value(v2, &exact);
 				json_object_set_new(row, path, json_string(cell));
 				if (!exact)
 					json_object_set_new(inexact, path, json_true());
@@ -385,7 +271,7 @@ void data_flatten(const json_t *data, json_t *row, json_t *inexact)
 			}
 			continue;
 		}
-		char *cell = cell_of_value(v, &exact);
+		char *cell = cli_cell_of_value(v, &exact);
 		json_object_set_new(row, k, json_string(cell));
 		free(cell);
 		if (!exact || !k[0] || strchr(k, '.'))
@@ -412,7 +298,7 @@ static int merge(json_t *into, json_t *v)
 	return 0;
 }
 
-int data_set(json_t *data, const char *path, json_t *v)
+int cli_data_set(json_t *data, const char *path, json_t *v)
 {
 	json_t *o = data;
 	int rc = 0;

@@ -1,5 +1,5 @@
 /*
- * liuctl_import — records in bulk: `import` reads applications from JSON
+ * cli_import — records in bulk: `import` reads applications from JSON
  * lines or a spreadsheet's CSV and sends them in one `import` request (all
  * or nothing), or with --per-row in parts under the daemon's request line
  * limit (each row on its own); `export` writes every record out again, as
@@ -16,7 +16,16 @@
 #include <string.h>
 #include <strings.h>
 
-#include "liuctl_int.h"
+#include "cli.h"
+#include "cli_args.h"
+#include "cli_call.h"
+#include "cli_data.h"
+#include "cli_import.h"
+#include "cli_pattern.h"
+#include "cli_print.h"
+#include "cli_table.h"
+#include "cli_util.h"
+#include "sheet.h"
 #include "wire.h"
 
 #define IMPORT_ROWS_MAX 100000           /* rows the daemon takes in one import */
@@ -50,7 +59,7 @@ static void rows_add(struct rows *r, json_t *data, size_t line)
 	json_array_append_new(r->rows, data);
 	if (r->n == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 64;
-		r->line = xrealloc(r->line, r->cap * sizeof *r->line);
+		r->line = cli_xrealloc(r->line, r->cap * sizeof *r->line);
 	}
 	r->line[r->n++] = line;
 }
@@ -73,11 +82,11 @@ static void problem(struct problems *p, size_t line, const char *fmt, ...)
 	va_end(ap);
 	fputs("liuctl: ", stderr);
 	/* The file's text is anybody's: printed safely. */
-	put_text(stderr, p->file, false);
+	cli_put_text(stderr, p->file, false);
 	if (line)
 		fprintf(stderr, ": line %zu", line);
 	fputs(": ", stderr);
-	put_text(stderr, n < 0 ? "?" : s, false);
+	cli_put_text(stderr, n < 0 ? "?" : s, false);
 	fputc('\n', stderr);
 	if (n >= 0)
 		free(s);
@@ -138,7 +147,7 @@ static char *column_name(size_t i)
 		buf[--n] = (char)('A' + i % 26);
 		i = i / 26;
 	} while (i-- > 0 && n > 0);
-	return xstrdup(buf + n);
+	return cli_xstrdup(buf + n);
 }
 
 /* s without blanks at either end.  Caller frees. */
@@ -197,10 +206,10 @@ static bool path_ok(const char *p)
 
 /* Whether every cell of the record is empty: a blank line, or a row a
  * spreadsheet wrote as ",,,,". */
-static bool csv_blank(const struct csv *c)
+static bool csv_blank(const struct sheet *c)
 {
-	for (size_t i = 0; i < c->nfield; i++)
-		if (c->field[i][0])
+	for (size_t i = 0; i < sheet_nfield(c); i++)
+		if (sheet_field(c, i, NULL)[0])
 			return false;
 	return true;
 }
@@ -208,38 +217,43 @@ static bool csv_blank(const struct csv *c)
 /*
  * CSV: a header row of field paths, then one application per row.  Empty
  * cells are absent fields; the record's own columns (id, ...) are skipped.
+ * A row longer than `max` bytes (the daemon's line limit) could not be sent
+ * in any request, so the reader refuses it.
  */
-static void read_csv(struct problems *p, const char *text, size_t len, struct rows *r)
+static void read_csv(struct problems *p, const char *text, size_t len, size_t max, struct rows *r)
 {
-	struct csv c;
-	csv_init(&c, text, len);
+	struct sheet *c = sheet_open(text, len, max);
+	if (!c) {
+		fputs("liuctl: out of memory\n", stderr);
+		exit(ST_REPLY);
+	}
 	int rc;
 	size_t ncols = 0;
 	char **path = NULL; /* per column: its path, NULL when skipped */
 	bool *unnamed = NULL;
 	/* The header: the first record that is not blank. */
-	while ((rc = csv_next(&c)) == 1 && csv_blank(&c))
+	while ((rc = sheet_next(c)) == 1 && csv_blank(c))
 		;
 	if (rc == 0) {
 		problem(p, 0, "no header row: the first line names the fields, e.g. service_name,provider_name");
 		goto out;
 	}
 	if (rc < 0) {
-		problem(p, 0, "%s", c.why);
+		problem(p, 0, "%s", sheet_why(c));
 		goto out;
 	}
-	ncols = c.nfield;
-	path = xrealloc(NULL, ncols * sizeof *path);
-	unnamed = xrealloc(NULL, ncols * sizeof *unnamed);
+	ncols = sheet_nfield(c);
+	path = cli_xrealloc(NULL, ncols * sizeof *path);
+	unnamed = cli_xrealloc(NULL, ncols * sizeof *unnamed);
 	for (size_t i = 0; i < ncols; i++) {
-		char *h = header_path(c.field[i]);
+		char *h = header_path(sheet_field(c, i, NULL));
 		char *col = column_name(i);
 		path[i] = NULL;
 		unnamed[i] = !*h;
 		if (!*h || is_record_field(h)) {
 			free(h);
 		} else if (!path_ok(h)) {
-			problem(p, c.line, "column %s: \"%s\" is not a field path (names joined by dots, "
+			problem(p, sheet_line(c), "column %s: \"%s\" is not a field path (names joined by dots, "
 				"such as impact_assessment.result)", col, h);
 			free(h);
 		} else {
@@ -248,7 +262,7 @@ static void read_csv(struct problems *p, const char *text, size_t len, struct ro
 				k++;
 			if (k < i) {
 				char *first = column_name(k);
-				problem(p, c.line, "column %s: %s is named twice (column %s too)", col, h, first);
+				problem(p, sheet_line(c), "column %s: %s is named twice (column %s too)", col, h, first);
 				free(first);
 				free(h);
 			} else {
@@ -257,30 +271,30 @@ static void read_csv(struct problems *p, const char *text, size_t len, struct ro
 		}
 		free(col);
 	}
-	while ((rc = csv_next(&c)) == 1) {
-		if (csv_blank(&c))
+	while ((rc = sheet_next(c)) == 1) {
+		if (csv_blank(c))
 			continue;
-		if (c.nfield > ncols) {
-			problem(p, c.line, "%zu cells, but the header names %zu columns", c.nfield, ncols);
+		if (sheet_nfield(c) > ncols) {
+			problem(p, sheet_line(c), "%zu cells, but the header names %zu columns", sheet_nfield(c), ncols);
 			continue;
 		}
 		json_t *data = json_object();
 		bool bad = false;
-		for (size_t i = 0; i < c.nfield; i++) {
-			json_t *v = value_of_cell(c.field[i]);
+		for (size_t i = 0; i < sheet_nfield(c); i++) {
+			json_t *v = cli_value_of_cell(sheet_field(c, i, NULL));
 			if (!v)
 				continue;
 			char *col = column_name(i);
 			if (unnamed[i]) {
-				problem(p, c.line, "column %s has a value but no name in the header", col);
+				problem(p, sheet_line(c), "column %s has a value but no name in the header", col);
 				bad = true;
 				json_decref(v);
 			} else if (path[i]) {
-				int e = data_set(data, path[i], v);
+				int e = cli_data_set(data, path[i], v);
 				if (e == -EEXIST)
-					problem(p, c.line, "column %s: %s is given twice (by another column too)", col, path[i]);
+					problem(p, sheet_line(c), "column %s: %s is given twice (by another column too)", col, path[i]);
 				else if (e == -ENOTDIR)
-					problem(p, c.line, "column %s: %s: another column gives a part of it a value "
+					problem(p, sheet_line(c), "column %s: %s: another column gives a part of it a value "
 						"that is not an object", col, path[i]);
 				bad |= e < 0;
 			} else {
@@ -291,16 +305,16 @@ static void read_csv(struct problems *p, const char *text, size_t len, struct ro
 		if (bad)
 			json_decref(data);
 		else
-			rows_add(r, data, c.line);
+			rows_add(r, data, sheet_line(c));
 	}
 	if (rc < 0)
-		problem(p, 0, "%s", c.why);
+		problem(p, 0, "%s", sheet_why(c));
 out:
 	for (size_t i = 0; i < ncols; i++)
 		free(path[i]);
 	free(path);
 	free(unnamed);
-	csv_free(&c);
+	sheet_close(c);
 }
 
 /* --- the report --------------------------------------------------------------------- */
@@ -310,15 +324,15 @@ out:
 static void reason_rows(struct table *t, size_t line, const char *field, const json_t *reason,
 			const char *fallback)
 {
-	const char *ja = json_is_string(reason) ? json_string_value(reason) : jstr(reason, "ja");
-	const char *en = jstr(reason, "en");
-	table_row(t);
-	table_setf(t, 0, "%zu", line);
-	table_set(t, 1, field ? field : "-");
-	table_set(t, 2, ja ? ja : en ? en : fallback);
+	const char *ja = json_is_string(reason) ? json_string_value(reason) : cli_jstr(reason, "ja");
+	const char *en = cli_jstr(reason, "en");
+	cli_table_row(t);
+	cli_table_setf(t, 0, "%zu", line);
+	cli_table_set(t, 1, field ? field : "-");
+	cli_table_set(t, 2, ja ? ja : en ? en : fallback);
 	if (ja && en) {
-		table_row(t);
-		table_set(t, 2, en);
+		cli_table_row(t);
+		cli_table_set(t, 2, en);
 	}
 }
 
@@ -326,8 +340,8 @@ static void reason_rows(struct table *t, size_t line, const char *field, const j
 static void failed_table(FILE *f, const json_t *failed, const struct rows *r)
 {
 	struct table t;
-	table_init(&t, 3);
-	table_add(&t, (const char *[]){ "ROW", "FIELD", "REASON (ja) / (en)" });
+	cli_table_init(&t, 3);
+	cli_table_add(&t, (const char *[]){ "ROW", "FIELD", "REASON (ja) / (en)" });
 	size_t i, k;
 	json_t *fe, *e;
 	json_array_foreach(failed, i, fe) {
@@ -335,19 +349,19 @@ static void failed_table(FILE *f, const json_t *failed, const struct rows *r)
 		size_t line = row >= 0 && (size_t)row < r->n ? r->line[row] : 0;
 		json_t *data = json_object_get(fe, "data");
 		json_t *errors = json_object_get(data, "errors"), *reasons = json_object_get(data, "reasons");
-		const char *msg = jstr_or(fe, "message", "failed");
+		const char *msg = cli_jstr_or(fe, "message", "failed");
 		if (json_array_size(errors)) {
 			json_array_foreach(errors, k, e)
-				reason_rows(&t, line, jstr(e, "field"), json_object_get(e, "reason"), msg);
+				reason_rows(&t, line, cli_jstr(e, "field"), json_object_get(e, "reason"), msg);
 		} else if (json_array_size(reasons)) {
 			json_array_foreach(reasons, k, e)
-				reason_rows(&t, line, jstr(data, "field"), e, msg);
+				reason_rows(&t, line, cli_jstr(data, "field"), e, msg);
 		} else {
-			reason_rows(&t, line, jstr(data, "field"), json_object_get(data, "reason"), msg);
+			reason_rows(&t, line, cli_jstr(data, "field"), json_object_get(data, "reason"), msg);
 		}
 	}
-	table_print(&t, f);
-	table_free(&t);
+	cli_table_print(&t, f);
+	cli_table_free(&t);
 }
 
 /* "imported N of M rows (LIU-000001 to LIU-000020)". */
@@ -359,10 +373,10 @@ static void say_imported(FILE *f, json_int_t created, size_t n, const json_t *id
 		const char *first = json_string_value(json_array_get(ids, 0));
 		const char *last = json_string_value(json_array_get(ids, k - 1));
 		fputs(" (", f);
-		put_text(f, first ? first : "?", false);
+		cli_put_text(f, first ? first : "?", false);
 		if (k > 1) {
 			fputs(" to ", f);
-			put_text(f, last ? last : "?", false);
+			cli_put_text(f, last ? last : "?", false);
 		}
 		fputc(')', f);
 	}
@@ -379,13 +393,13 @@ static void print_result_json(json_t *res, const struct rows *r)
 		if (row >= 0 && (size_t)row < r->n)
 			json_object_set_new(fe, "line", json_integer((json_int_t)r->line[row]));
 	}
-	print_json(res);
+	cli_print_json(res);
 }
 
 /* An error reply to an import; after -32007, what to do about it. */
 static void import_error(const json_t *err, size_t max)
 {
-	print_error(err);
+	cli_print_error(err);
 	if (json_integer_value(json_object_get(err, "code")) == WIRE_OVER_LIMIT)
 		fprintf(stderr, "  the daemon's limits.request_bytes is below %zu: give it with --max-bytes\n", max);
 }
@@ -411,7 +425,7 @@ static int import_atomic(struct ctl *c, const char *action, const struct rows *r
 	json_t *params = json_pack("{s:s, s:O, s:b}", "action", action, "rows", r->rows, "atomic", 1);
 	size_t size = request_size(c, params);
 	if (size > max || r->n > IMPORT_ROWS_MAX) {
-		char *have = bytes_text((long long)size), *lim = bytes_text((long long)max);
+		char *have = cli_bytes_text((long long)size), *lim = cli_bytes_text((long long)max);
 		if (r->n > IMPORT_ROWS_MAX)
 			fprintf(stderr, "liuctl: %zu rows are more than the daemon takes in one import (%d): "
 				"nothing was sent.\n", r->n, IMPORT_ROWS_MAX);
@@ -428,7 +442,7 @@ static int import_atomic(struct ctl *c, const char *action, const struct rows *r
 		return ST_REPLY;
 	}
 	json_t *out = NULL;
-	int st = ctl_call(c, "import", params, &out);
+	int st = cli_call(c, "import", params, &out);
 	json_decref(params);
 	if (st == ST_OK) {
 		if (c->json)
@@ -496,7 +510,7 @@ static int import_parts(struct ctl *c, const char *action, const struct rows *r,
 		for (size_t k = i; k < j; k++)
 			json_array_append(part, json_array_get(r->rows, k));
 		json_object_set_new(params, "rows", part);
-		st = ctl_call(c, "import", params, &out);
+		st = cli_call(c, "import", params, &out);
 		if (st == ST_OK) {
 			json_object_set_new(all, "created", json_integer(json_integer_value(json_object_get(all, "created")) +
 				json_integer_value(json_object_get(out, "created"))));
@@ -559,45 +573,45 @@ static const char *guess_format(const char *file, const char *text)
 	return *text == '{' ? "jsonl" : "csv";
 }
 
-int exec_import(struct ctl *c, const struct args *a)
+int cli_exec_import(struct ctl *c, const struct args *a)
 {
 	static const char *const utf8[] = { "utf-8", "utf8", NULL };
 	static const char *const sjis[] = { "shift_jis", "shift-jis", "sjis", "cp932", "windows-31j", NULL };
-	const char *file = arg(a, "file"), *action = arg(a, "action"), *format = arg(a, "format");
-	const char *encoding = arg(a, "encoding"), *maxs = arg(a, "max-bytes");
-	bool per_row = arg(a, "per-row") != NULL;
+	const char *file = cli_arg(a, "file"), *action = cli_arg(a, "action"), *format = cli_arg(a, "format");
+	const char *encoding = cli_arg(a, "encoding"), *maxs = cli_arg(a, "max-bytes");
+	bool per_row = cli_arg(a, "per-row") != NULL;
 	enum text_enc enc = ENC_AUTO;
 	size_t max = REQUEST_MAX_DEFAULT;
 	if (!action)
 		action = "submit";
 	if (format && strcmp(format, "jsonl") != 0 && strcmp(format, "csv") != 0)
-		return usage_fail(a->cmd, "--format: jsonl or csv, not %s", format);
+		return cli_usage_fail(a->cmd, "--format: jsonl or csv, not %s", format);
 	if (encoding && one_of(encoding, utf8))
 		enc = ENC_UTF8;
 	else if (encoding && one_of(encoding, sjis))
 		enc = ENC_SJIS;
 	else if (encoding)
-		return usage_fail(a->cmd, "--encoding: utf-8 or shift_jis, not %s", encoding);
+		return cli_usage_fail(a->cmd, "--encoding: utf-8 or shift_jis, not %s", encoding);
 	if (maxs) {
 		char *end;
 		errno = 0;
 		unsigned long long m = strtoull(maxs, &end, 10);
 		if (errno || end == maxs || *end || maxs[0] == '-' || m < REQUEST_MIN || m > (1ull << 30))
-			return usage_fail(a->cmd, "--max-bytes: a whole number from %d to %llu, not %s",
+			return cli_usage_fail(a->cmd, "--max-bytes: a whole number from %d to %llu, not %s",
 					  REQUEST_MIN, 1ull << 30, maxs);
 		max = (size_t)m;
 	}
 
 	char *bytes, *why, *text;
 	size_t len, tlen;
-	int rc = file_read(file, &bytes, &len);
+	int rc = cli_file_read(file, &bytes, &len);
 	if (rc < 0) {
 		fputs("liuctl: cannot read ", stderr);
-		put_text(stderr, file, false);
+		cli_put_text(stderr, file, false);
 		fprintf(stderr, ": %s\n", strerror(-rc));
 		return ST_USAGE;
 	}
-	text = text_decode(bytes, len, enc, &tlen, &why);
+	text = cli_text_decode(bytes, len, enc, &tlen, &why);
 	free(bytes);
 	struct problems p = { .file = file };
 	if (!text) {
@@ -609,14 +623,14 @@ int exec_import(struct ctl *c, const struct args *a)
 		format = guess_format(file, text);
 	struct rows r = { .rows = json_array() };
 	if (strcmp(format, "csv") == 0)
-		read_csv(&p, text, tlen, &r);
+		read_csv(&p, text, tlen, max, &r);
 	else
 		read_jsonl(&p, text, tlen, &r);
 	free(text);
 	int st = problems_end(&p);
 	if (st == ST_OK && r.n == 0) {
 		fputs("liuctl: ", stderr);
-		put_text(stderr, file, false);
+		cli_put_text(stderr, file, false);
 		fputs(": no rows to import\n", stderr);
 		st = ST_USAGE;
 	}
@@ -642,7 +656,7 @@ static void write_csv(const json_t *records)
 		json_object_set_new(cols, record_fields[k], json_true());
 	json_array_foreach(records, i, rec) {
 		json_t *row = json_object();
-		data_flatten(json_object_get(rec, "data"), row, inexact);
+		cli_data_flatten(json_object_get(rec, "data"), row, inexact);
 		json_object_foreach(row, key, v) {
 			if (is_record_field(key))
 				/* Its column is the record's: the data's value is left out. */
@@ -656,7 +670,7 @@ static void write_csv(const json_t *records)
 	const char *sep = "";
 	json_object_foreach(cols, key, v) {
 		fputs(sep, stdout);
-		csv_cell(stdout, key);
+		sheet_put_cell(stdout, key);
 		sep = ",";
 	}
 	fputs("\r\n", stdout);
@@ -669,15 +683,15 @@ static void write_csv(const json_t *records)
 			json_t *cell = is_record_field(key) ? json_object_get(rec, key) : json_object_get(row, key);
 			if (!cell || json_is_null(cell))
 				continue;
-			char *s = json_text(cell);
-			csv_cell(stdout, s);
+			char *s = cli_json_text(cell);
+			sheet_put_cell(stdout, s);
 			free(s);
 		}
 		fputs("\r\n", stdout);
 	}
 	json_object_foreach(inexact, key, v) {
 		fputs("liuctl: export: the CSV cannot carry ", stderr);
-		put_text(stderr, key, false);
+		cli_put_text(stderr, key, false);
 		fputs(" exactly (a number, true, false, null, an empty text, a dotted or a record's own "
 		      "name): --format jsonl keeps it as it is\n", stderr);
 	}
@@ -686,24 +700,24 @@ static void write_csv(const json_t *records)
 	json_decref(cols);
 }
 
-int exec_export(struct ctl *c, const struct args *a)
+int cli_exec_export(struct ctl *c, const struct args *a)
 {
-	const char *format = arg(a, "format");
+	const char *format = cli_arg(a, "format");
 	if (!format)
 		format = "jsonl";
 	if (strcmp(format, "jsonl") != 0 && strcmp(format, "csv") != 0)
-		return usage_fail(a->cmd, "--format: jsonl or csv, not %s", format);
+		return cli_usage_fail(a->cmd, "--format: jsonl or csv, not %s", format);
 	bool csv = strcmp(format, "csv") == 0;
 	json_t *params = json_pack("{s:i}", "limit", EXPORT_PAGE);
-	if (arg(a, "kind"))
-		json_object_set_new(params, "kind", json_string(arg(a, "kind")));
-	if (arg(a, "state"))
-		json_object_set_new(params, "state", json_string(arg(a, "state")));
+	if (cli_arg(a, "kind"))
+		json_object_set_new(params, "kind", json_string(cli_arg(a, "kind")));
+	if (cli_arg(a, "state"))
+		json_object_set_new(params, "state", json_string(cli_arg(a, "state")));
 	json_t *all = json_array(), *out = NULL;
 	size_t n = 0;
 	int st;
 	for (;;) {
-		st = ctl_call(c, "record.list", params, &out);
+		st = cli_call(c, "record.list", params, &out);
 		if (st != ST_OK)
 			break;
 		json_t *records = json_object_get(out, "records"), *rec;
@@ -729,7 +743,7 @@ int exec_export(struct ctl *c, const struct args *a)
 	if (st == ST_OK && csv)
 		write_csv(all);
 	if (st == ST_REPLY)
-		print_error(out);
+		cli_print_error(out);
 	if (st != ST_OK && n > 0)
 		fprintf(stderr, "liuctl: the export is incomplete: it stopped after %zu records\n", n);
 	json_decref(out);

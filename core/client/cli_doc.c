@@ -1,5 +1,5 @@
 /*
- * liuctl_doc — what the command table says to people and to shells, all of
+ * cli_doc — what the command table says to people and to shells, all of
  * it generated from the table so that none of it can drift from what liuctl
  * accepts: the usage (--help, help WORDS, a command's usage after a usage
  * error), the bash completion script (`liuctl completion bash`, committed as
@@ -11,62 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "liuctl_int.h"
+#include "cli.h"
+#include "cli_doc.h"
+#include "cli_pattern.h"
+#include "cli_util.h"
 #include "wire.h"
+
+/* The command table, borrowed from the caller (c->commands, or cli_usage's
+ * argument) by each entry point before anything else runs: this file
+ * describes the table but does not hold it, so that the table, whose
+ * entries name these execs, and this file do not need each other. */
+static const struct cmd *table;
 
 /* --- usage and help --------------------------------------------------------- */
 
-/* "{id, kind?, params?}": how a pattern's arguments become params. */
-static char *params_doc(const struct cmd *cmd)
+void cli_usage(FILE *f, const struct cmd *commands)
 {
-	struct tok t[TOKS_MAX];
-	size_t n = pattern_parse(cmd->pattern, t, TOKS_MAX);
-	char *s = xstrdup("");
-	bool params = false;
-	for (size_t i = 0; i < n; i++) {
-		const char *name = t[i].name, *opt = "";
-		if (t[i].type == T_WORD || t[i].type == T_FLAG || t[i].type == T_REST)
-			continue;
-		if (t[i].type != T_ARG)
-			opt = "?";
-		if (t[i].type == T_PAIRS || strcmp(name, "params") == 0) {
-			if (params)
-				continue;
-			params = true;
-			name = "params";
-		}
-		char *k = xstrdup(name);
-		for (char *p = k; *p; p++)
-			if (*p == '-')
-				*p = '_';
-		char *x = xasprintf("%s%s%s%s", s, *s ? ", " : "", k, opt);
-		free(k);
-		free(s);
-		s = x;
-	}
-	char *x = xasprintf("{%s}", s);
-	free(s);
-	return x;
-}
-
-/* One command: its pattern, its help lines, and the method with its params. */
-void cmd_usage(FILE *f, const struct cmd *cmd)
-{
-	fprintf(f, "  liuctl %s\n", cmd->pattern);
-	for (const char *p = cmd->help; *p;) {
-		size_t n = strcspn(p, "\n");
-		fprintf(f, "        %.*s\n", (int)n, p);
-		p += n + (p[n] == '\n');
-	}
-	if (cmd->method || (cmd->params && *cmd->params)) {
-		char *d = cmd->params ? xstrdup(cmd->params) : params_doc(cmd);
-		fprintf(f, "        method %s %s\n", cmd->method ? cmd->method : "<method>", d);
-		free(d);
-	}
-}
-
-void usage(FILE *f)
-{
+	table = commands;
 	fputs("usage: liuctl [--socket PATH] [--daemon-user USER] [--json] COMMAND [ARG ...]\n"
 	      "\n"
 	      "The operator's client for liud: one command per method of its control socket.\n"
@@ -82,9 +43,9 @@ void usage(FILE *f)
 	      "  -V, --version      liuctl's version\n"
 	      "\n"
 	      "commands:\n", f);
-	for (const struct cmd *cmd = ctl_commands; cmd->pattern; cmd++)
+	for (const struct cmd *cmd = table; cmd->pattern; cmd++)
 		if (!cmd->hidden)
-			cmd_usage(f, cmd);
+			cli_cmd_usage(f, cmd);
 	fputs("\n"
 	      "<time>: ISO-8601 with offset (2025-03-31T23:59:59+09:00), a date meaning that day in\n"
 	      "JST (2025-03-31), or 和暦 (令和7年3月31日).  <path>: made absolute before sending.\n"
@@ -97,21 +58,22 @@ void usage(FILE *f)
 
 /* help [WORDS]: the usage of every command starting with those words (a
  * hidden one too, since its words were given). */
-int exec_help(struct ctl *c, const struct args *a)
+int cli_exec_help(struct ctl *c, const struct args *a)
 {
+	table = c->commands;
 	if (a->nlist == 0) {
-		usage(stdout);
+		cli_usage(stdout, c->commands);
 		return ST_OK;
 	}
 	bool any = false;
-	for (const struct cmd *cmd = ctl_commands; cmd->pattern; cmd++) {
+	for (const struct cmd *cmd = table; cmd->pattern; cmd++) {
 		struct tok t[TOKS_MAX];
-		size_t n = pattern_parse(cmd->pattern, t, TOKS_MAX), i;
+		size_t n = cli_pattern_parse(cmd->pattern, t, TOKS_MAX), i;
 		for (i = 0; i < a->nlist && i < n && t[i].type == T_WORD; i++)
 			if (strcmp(t[i].name, a->list[i]) != 0)
 				break;
 		if (i == a->nlist) {
-			cmd_usage(stdout, cmd);
+			cli_cmd_usage(stdout, cmd);
 			any = true;
 		}
 	}
@@ -184,7 +146,7 @@ static void put_kind(FILE *f, const struct cmd *cmd, const struct tok *t)
  * tokens are its words; *ntok is set to the number of tokens. */
 static size_t cmd_tokens(const struct cmd *cmd, struct tok *t, size_t *ntok)
 {
-	size_t n = pattern_parse(cmd->pattern, t, TOKS_MAX), w = 0;
+	size_t n = cli_pattern_parse(cmd->pattern, t, TOKS_MAX), w = 0;
 	while (w < n && t[w].type == T_WORD)
 		w++;
 	*ntok = n;
@@ -195,7 +157,7 @@ static size_t cmd_tokens(const struct cmd *cmd, struct tok *t, size_t *ntok)
 static bool first_word_seen(const struct cmd *cmd)
 {
 	size_t n = strcspn(cmd->pattern, " ");
-	for (const struct cmd *c = ctl_commands; c < cmd; c++)
+	for (const struct cmd *c = table; c < cmd; c++)
 		if (!c->hidden && strcspn(c->pattern, " ") == n && strncmp(c->pattern, cmd->pattern, n) == 0)
 			return true;
 	return false;
@@ -209,14 +171,14 @@ static void put_words(FILE *f)
 	      "# words of a group of commands.\n"
 	      "_liuctl_sub()\n{\n\tcase $1 in\n\t'') echo '", f);
 	const char *sep = "";
-	for (const struct cmd *cmd = ctl_commands; cmd->pattern; cmd++) {
+	for (const struct cmd *cmd = table; cmd->pattern; cmd++) {
 		if (cmd->hidden || first_word_seen(cmd))
 			continue;
 		fprintf(f, "%s%.*s", sep, (int)strcspn(cmd->pattern, " "), cmd->pattern);
 		sep = " ";
 	}
 	fputs("' ;;\n", f);
-	for (const struct cmd *g = ctl_commands; g->pattern; g++) {
+	for (const struct cmd *g = table; g->pattern; g++) {
 		struct tok t[TOKS_MAX];
 		size_t n;
 		if (g->hidden || first_word_seen(g) || cmd_tokens(g, t, &n) < 2)
@@ -236,12 +198,12 @@ static void put_words(FILE *f)
 
 	fputs("# The methods the commands call, for `liuctl call`.\n_liuctl_methods='", f);
 	sep = "";
-	for (const struct cmd *cmd = ctl_commands; cmd->pattern; cmd++) {
+	for (const struct cmd *cmd = table; cmd->pattern; cmd++) {
 		if (cmd->hidden || !cmd->method)
 			continue;
 		/* export calls record.list too: each method once. */
 		bool seen = false;
-		for (const struct cmd *c = ctl_commands; c < cmd; c++)
+		for (const struct cmd *c = table; c < cmd; c++)
 			seen |= !c->hidden && c->method && strcmp(c->method, cmd->method) == 0;
 		if (!seen) {
 			fprintf(f, "%s%s", sep, cmd->method);
@@ -313,7 +275,7 @@ static void put_cmds(FILE *f)
 	      "# each positional argument), pairs (key=value accepted), rest (the last\n"
 	      "# argument repeats).  Kinds: see _liuctl_value.\n"
 	      "_liuctl_cmd()\n{\n\topts='' vals='' args='' pairs=0 rest=0\n\tcase $1 in\n", f);
-	for (const struct cmd *cmd = ctl_commands; cmd->pattern; cmd++)
+	for (const struct cmd *cmd = table; cmd->pattern; cmd++)
 		if (!cmd->hidden)
 			put_cmd(f, cmd);
 	fputs("\t*) return 1 ;;\n\tesac\n}\n\n", f);
@@ -489,12 +451,13 @@ static const char *const completion_body[] = {
 
 /* completion bash: the script on stdout (mk/completion.mk commits it as
  * contrib/completion/liuctl.bash). */
-int exec_completion(struct ctl *c, const struct args *a)
+int cli_exec_completion(struct ctl *c, const struct args *a)
 {
+	table = c->commands;
 	fputs("# bash completion for liuctl(1).\n"
 	      "#\n"
 	      "# Generated by `liuctl completion bash` from liuctl's command table\n"
-	      "# (core/liuctl.c): do not edit.  `make completion` regenerates it and\n"
+	      "# (core/client/cli_cmds.c): do not edit.  `make completion` regenerates it and\n"
 	      "# tests/15-liuctl.t fails when it is out of date.\n"
 	      "#\n"
 	      "# Install: copy to /usr/share/bash-completion/completions/liuctl, or source\n"
@@ -557,10 +520,11 @@ static void put_scdoc_pattern(FILE *f, const char *p)
 
 /* manual scdoc: the COMMANDS section of liuctl(1), without its heading
  * (mk/man.mk splices it into contrib/man/liuctl.1.scd). */
-int exec_manual(struct ctl *c, const struct args *a)
+int cli_exec_manual(struct ctl *c, const struct args *a)
 {
+	table = c->commands;
 	const char *sep = "";
-	for (const struct cmd *cmd = ctl_commands; cmd->pattern; cmd++) {
+	for (const struct cmd *cmd = table; cmd->pattern; cmd++) {
 		if (cmd->hidden)
 			continue;
 		fputs(sep, stdout);
@@ -579,7 +543,7 @@ int exec_manual(struct ctl *c, const struct args *a)
 			p += n + (p[n] == '\n');
 		}
 		if (cmd->method || (cmd->params && *cmd->params)) {
-			char *d = cmd->params ? xstrdup(cmd->params) : params_doc(cmd);
+			char *d = cmd->params ? cli_xstrdup(cmd->params) : cli_params_doc(cmd);
 			fputs("\n\tMethod ", stdout);
 			if (cmd->method) {
 				fputc('*', stdout);

@@ -1,5 +1,5 @@
 /*
- * liuctl_call — the connection to the daemon: connect to the Unix socket,
+ * cli_call — the connection to the daemon: connect to the Unix socket,
  * make sure the daemon is on the other end, send one JSON-RPC request line
  * (built by the wire module), read the reply line, and tell a result from an
  * error reply; and print an error reply for people, with its reasons in both
@@ -16,11 +16,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "liuctl_int.h"
+#include "cli.h"
+#include "cli_call.h"
+#include "cli_table.h"
+#include "cli_util.h"
 
 /* --- who is on the other end -------------------------------------------- */
 
-int ctl_daemon_user(struct ctl *c, const char *name, const char *from)
+int cli_daemon_user(struct ctl *c, const char *name, const char *from)
 {
 	c->daemon_known = false;
 	if (!name) {
@@ -41,7 +44,7 @@ int ctl_daemon_user(struct ctl *c, const char *name, const char *from)
 		c->daemon_uid = pw->pw_uid;
 	} else {
 		fprintf(stderr, "liuctl: %s: no such user on this machine: ", from);
-		put_text(stderr, name, false);
+		cli_put_text(stderr, name, false);
 		fputs("; give the user liud runs as, by name or uid\n", stderr);
 		return ST_USAGE;
 	}
@@ -122,7 +125,7 @@ err:
 	return ST_CONNECT;
 }
 
-void ctl_close(struct ctl *c)
+void cli_close(struct ctl *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
@@ -178,7 +181,7 @@ static int read_reply(struct ctl *c, json_t **reply)
  * Returns ST_OK with *out = the result, ST_REPLY with *out = the error
  * object (caller decrefs either), or ST_CONNECT after saying why.
  */
-int ctl_call(struct ctl *c, const char *method, json_t *params, json_t **out)
+int cli_call(struct ctl *c, const char *method, json_t *params, json_t **out)
 {
 	*out = NULL;
 	if (c->fd < 0 && ctl_connect(c) != ST_OK)
@@ -232,34 +235,34 @@ int ctl_call(struct ctl *c, const char *method, json_t *params, json_t **out)
  * field name, which may echo what someone typed: printed safely too). */
 static void print_reason(const char *prefix, const json_t *r)
 {
-	const char *text[2] = { jstr(r, "ja"), jstr(r, "en") };
+	const char *text[2] = { cli_jstr(r, "ja"), cli_jstr(r, "en") };
 	if (json_is_string(r))
 		text[0] = json_string_value(r);
 	for (size_t i = 0; i < 2; i++) {
 		if (!text[i])
 			continue;
 		fputs("  ", stderr);
-		put_text(stderr, prefix, false);
-		put_text(stderr, text[i], false);
+		cli_put_text(stderr, prefix, false);
+		cli_put_text(stderr, text[i], false);
 		fputc('\n', stderr);
 	}
 }
 
 /* An error reply on stderr: the code and message, then what data explains,
  * every reason in both languages, one per line. */
-void print_error(const json_t *err)
+void cli_print_error(const json_t *err)
 {
-	const char *msg = jstr(err, "message");
+	const char *msg = cli_jstr(err, "message");
 	json_t *data = json_object_get(err, "data");
 	json_int_t code = json_integer_value(json_object_get(err, "code"));
 	fprintf(stderr, "liuctl: error %" JSON_INTEGER_FORMAT ": ", code);
 	if (msg) {
 		/* A message may end in a report's line break: keep the line tidy. */
-		char *m = xstrdup(msg);
+		char *m = cli_xstrdup(msg);
 		size_t n = strlen(m);
 		while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' ' || m[n - 1] == '\r'))
 			m[--n] = '\0';
-		put_text(stderr, m, false);
+		cli_put_text(stderr, m, false);
 		free(m);
 	} else {
 		fputs("(no message)", stderr);
@@ -272,16 +275,16 @@ void print_error(const json_t *err)
 	if (json_array_size(errors) > 0) {
 		/* Invalid params from a rule: every field, each with its reason. */
 		json_array_foreach(errors, i, e) {
-			const char *f = jstr(e, "field");
-			char *prefix = xasprintf("%s: ", f ? f : "?");
+			const char *f = cli_jstr(e, "field");
+			char *prefix = cli_xasprintf("%s: ", f ? f : "?");
 			print_reason(prefix, json_object_get(e, "reason"));
 			free(prefix);
 		}
 	} else {
-		const char *field = jstr(data, "field");
+		const char *field = cli_jstr(data, "field");
 		if (field || code == WIRE_INVALID_PARAMS) {
 			fputs("  field: ", stderr);
-			put_text(stderr, field ? field : "(not named)", false);
+			cli_put_text(stderr, field ? field : "(not named)", false);
 			fputc('\n', stderr);
 		}
 		print_reason("", json_object_get(data, "reason"));
@@ -292,14 +295,14 @@ void print_error(const json_t *err)
 	 * the policy staff who must fix it; the message holds only a cut. */
 	const char *more[] = { "error", "report", "traceback" };
 	for (i = 0; i < sizeof more / sizeof *more; i++) {
-		const char *s = jstr(data, more[i]);
+		const char *s = cli_jstr(data, more[i]);
 		if (!s || (msg && strstr(msg, s)))
 			continue;
-		put_text(stderr, s, true);
+		cli_put_text(stderr, s, true);
 		if (s[0] && s[strlen(s) - 1] != '\n')
 			fputc('\n', stderr);
 	}
-	const char *live = jstr(data, "live_version");
+	const char *live = cli_jstr(data, "live_version");
 	if (live)
 		fprintf(stderr, "  the live rules stay at version %.*s\n", VERSION_SHORT, live);
 }

@@ -1,5 +1,5 @@
 /*
- * liuctl_print — results for people, one printer per shape of result: the
+ * cli_print — results for people, one printer per shape of result: the
  * table's `show` functions.  Each takes the result (borrowed) and returns the
  * exit status; all text goes through liuctl_table, so nothing a record holds
  * reaches the terminal as a control.  With --json none of this runs: the
@@ -10,13 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "liuctl_int.h"
+#include "cli.h"
+#include "cli_print.h"
+#include "cli_table.h"
+#include "cli_util.h"
 
 /* --- JSON and text for people --------------------------------------------- */
 
 /* The raw result for --json and for shapes with no table of their own:
  * pretty, two-space indent, UTF-8 as it is (jansson escapes controls). */
-void print_json(const json_t *v)
+void cli_print_json(const json_t *v)
 {
 	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
 	fputc('\n', stdout);
@@ -28,7 +31,7 @@ static void print_json_text(const json_t *v)
 {
 	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
 	if (s) {
-		put_text(stdout, s, true);
+		cli_put_text(stdout, s, true);
 		fputc('\n', stdout);
 	}
 	free(s);
@@ -39,8 +42,8 @@ static char *short_version(const char *v)
 {
 	int w;
 	if (!v)
-		return xstrdup("-");
-	char *s = cell_text(v, 0, &w);
+		return cli_xstrdup("-");
+	char *s = cli_cell_text(v, 0, &w);
 	/* Hashes are ASCII, but never cut inside a character all the same. */
 	if (strlen(s) > VERSION_SHORT && ((unsigned char)s[VERSION_SHORT] & 0xC0) != 0x80)
 		s[VERSION_SHORT] = '\0';
@@ -50,72 +53,72 @@ static char *short_version(const char *v)
 /* A {ja, en} text as "ja / en" (either may be missing).  Caller frees. */
 static char *bilingual(const json_t *t)
 {
-	const char *ja = jstr(t, "ja"), *en = jstr(t, "en");
+	const char *ja = cli_jstr(t, "ja"), *en = cli_jstr(t, "en");
 	if (json_is_string(t))
-		return xstrdup(json_string_value(t));
+		return cli_xstrdup(json_string_value(t));
 	if (ja && en)
-		return xasprintf("%s / %s", ja, en);
-	return xstrdup(ja ? ja : en ? en : "-");
+		return cli_xasprintf("%s / %s", ja, en);
+	return cli_xstrdup(ja ? ja : en ? en : "-");
 }
 
 /* Seconds as "2d 3h 4m" and the like.  Caller frees. */
 static char *duration(long long s)
 {
 	if (s >= 86400)
-		return xasprintf("%lldd %lldh %lldm", s / 86400, s % 86400 / 3600, s % 3600 / 60);
+		return cli_xasprintf("%lldd %lldh %lldm", s / 86400, s % 86400 / 3600, s % 3600 / 60);
 	if (s >= 3600)
-		return xasprintf("%lldh %lldm %llds", s / 3600, s % 3600 / 60, s % 60);
+		return cli_xasprintf("%lldh %lldm %llds", s / 3600, s % 3600 / 60, s % 60);
 	if (s >= 60)
-		return xasprintf("%lldm %llds", s / 60, s % 60);
-	return xasprintf("%llds", s);
+		return cli_xasprintf("%lldm %llds", s / 60, s % 60);
+	return cli_xasprintf("%llds", s);
 }
 
 /* A byte count for people ("1.5 MiB").  Caller frees. */
-char *bytes_text(long long n)
+char *cli_bytes_text(long long n)
 {
 	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
 	if (n < 1024)
-		return xasprintf("%lld B", n);
+		return cli_xasprintf("%lld B", n);
 	double v = (double)n / 1024;
 	size_t u = 0;
 	while (v >= 1024 && u + 1 < sizeof unit / sizeof *unit) {
 		v /= 1024;
 		u++;
 	}
-	return xasprintf("%.1f %s", v, unit[u]);
+	return cli_xasprintf("%.1f %s", v, unit[u]);
 }
 
 /* --- the printers --------------------------------------------------------- */
 
-int show_status(const struct args *a, json_t *r)
+int cli_show_status(const struct args *a, json_t *r)
 {
 	struct table t;
-	table_init(&t, 2);
-	kvj(&t, "version", json_object_get(r, "version"));
+	cli_table_init(&t, 2);
+	cli_kvj(&t, "version", json_object_get(r, "version"));
 	char *up = duration(json_integer_value(json_object_get(r, "uptime_s")));
-	char *s = xasprintf("%s (since %s)", up, jstr_or(r, "started_at", "?"));
-	kv(&t, "uptime", s);
+	char *s = cli_xasprintf("%s (since %s)", up, cli_jstr_or(r, "started_at", "?"));
+	cli_kv(&t, "uptime", s);
 	free(s);
 	free(up);
 
 	json_t *rules = json_object_get(r, "rules");
 	if (rules) {
-		char *ver = short_version(jstr(rules, "version"));
-		s = xasprintf("%s version %s, loaded %s", jstr_or(rules, "name", "?"),
-			      ver, jstr_or(rules, "loaded_at", "?"));
-		kv(&t, "rules", s);
+		char *ver = short_version(cli_jstr(rules, "version"));
+		s = cli_xasprintf("%s version %s, loaded %s", cli_jstr_or(rules, "name", "?"),
+			      ver, cli_jstr_or(rules, "loaded_at", "?"));
+		cli_kv(&t, "rules", s);
 		free(s);
 		free(ver);
 	}
 
 	json_t *clock = json_object_get(r, "clock");
-	s = xasprintf("%s (%s)", jstr_or(clock, "now", "?"),
-		      jstr_or(clock, "mode", "?"));
-	kv(&t, "clock", s);
+	s = cli_xasprintf("%s (%s)", cli_jstr_or(clock, "now", "?"),
+		      cli_jstr_or(clock, "mode", "?"));
+	cli_kv(&t, "clock", s);
 	free(s);
 	/* A peer holding no role is told only the above. */
 	if (!rules && !json_object_get(r, "records")) {
-		kv(&t, "more", "only for peers holding a role");
+		cli_kv(&t, "more", "only for peers holding a role");
 		goto out;
 	}
 
@@ -128,108 +131,108 @@ int show_status(const struct args *a, json_t *r)
 		const char *state;
 		json_t *n;
 		json_int_t total = 0;
-		char *line = xasprintf("%s:", kind);
+		char *line = cli_xasprintf("%s:", kind);
 		json_object_foreach(states, state, n) {
-			char *l = xasprintf("%s %s %" JSON_INTEGER_FORMAT ",", line, state,
+			char *l = cli_xasprintf("%s %s %" JSON_INTEGER_FORMAT ",", line, state,
 					    json_integer_value(n));
 			free(line);
 			line = l;
 			total += json_integer_value(n);
 		}
 		line[strlen(line) - (line[strlen(line) - 1] == ',')] = '\0';
-		s = xasprintf("%s (total %" JSON_INTEGER_FORMAT ")", line, total);
-		kv(&t, first ? "records" : NULL, s);
+		s = cli_xasprintf("%s (total %" JSON_INTEGER_FORMAT ")", line, total);
+		cli_kv(&t, first ? "records" : NULL, s);
 		free(s);
 		free(line);
 		first = false;
 	}
 	if (first)
-		kv(&t, "records", "none");
+		cli_kv(&t, "records", "none");
 
 	/* The scheduler's shape may grow; show the common fields, else JSON. */
 	json_t *nd = json_object_get(r, "next_deadline");
 	if (!nd || json_is_null(nd)) {
-		kv(&t, "next deadline", "none");
-	} else if (json_is_object(nd) && (jstr(nd, "time") || jstr(nd, "at"))) {
+		cli_kv(&t, "next deadline", "none");
+	} else if (json_is_object(nd) && (cli_jstr(nd, "time") || cli_jstr(nd, "at"))) {
 		json_t *recs = json_object_get(nd, "records");
 		char *m = bilingual(json_object_get(nd, "measure"));
-		char *n = json_is_array(recs) ? xasprintf(", %zu records", json_array_size(recs)) :
-			  json_is_integer(recs) ? xasprintf(", %" JSON_INTEGER_FORMAT " records",
-							    json_integer_value(recs)) : xstrdup("");
-		s = xasprintf("%s %s%s", jstr(nd, "time") ? jstr(nd, "time") : jstr(nd, "at"), m, n);
-		kv(&t, "next deadline", s);
+		char *n = json_is_array(recs) ? cli_xasprintf(", %zu records", json_array_size(recs)) :
+			  json_is_integer(recs) ? cli_xasprintf(", %" JSON_INTEGER_FORMAT " records",
+							    json_integer_value(recs)) : cli_xstrdup("");
+		s = cli_xasprintf("%s %s%s", cli_jstr(nd, "time") ? cli_jstr(nd, "time") : cli_jstr(nd, "at"), m, n);
+		cli_kv(&t, "next deadline", s);
 		free(s);
 		free(m);
 		free(n);
 	} else {
-		kvj(&t, "next deadline", nd);
+		cli_kvj(&t, "next deadline", nd);
 	}
 	json_t *w = json_object_get(r, "writes");
 	if (w)
-		kvj(&t, "writes pending", json_object_get(w, "pending"));
-	kvj(&t, "connections", json_object_get(r, "connections"));
+		cli_kvj(&t, "writes pending", json_object_get(w, "pending"));
+	cli_kvj(&t, "connections", json_object_get(r, "connections"));
 	json_t *req = json_object_get(r, "requests");
 	if (req) {
-		s = xasprintf("%" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT " errors)",
+		s = cli_xasprintf("%" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT " errors)",
 			      json_integer_value(json_object_get(req, "total")),
 			      json_integer_value(json_object_get(req, "errors")));
-		kv(&t, "requests", s);
+		cli_kv(&t, "requests", s);
 		free(s);
 	}
 	json_t *st = json_object_get(r, "storage");
 	if (st) {
-		char *u = bytes_text(json_integer_value(json_object_get(st, "used_bytes")));
-		char *m = bytes_text(json_integer_value(json_object_get(st, "map_bytes")));
+		char *u = cli_bytes_text(json_integer_value(json_object_get(st, "used_bytes")));
+		char *m = cli_bytes_text(json_integer_value(json_object_get(st, "map_bytes")));
 		json_t *dict = json_object_get(st, "dictionary");
-		char *db = dict ? bytes_text(json_integer_value(json_object_get(dict, "bytes"))) : NULL;
+		char *db = dict ? cli_bytes_text(json_integer_value(json_object_get(dict, "bytes"))) : NULL;
 		if (db)
-			s = xasprintf("%s of %s; records compressed with dictionary %" JSON_INTEGER_FORMAT " (%s)", u,
+			s = cli_xasprintf("%s of %s; records compressed with dictionary %" JSON_INTEGER_FORMAT " (%s)", u,
 				      m, json_integer_value(json_object_get(dict, "id")), db);
 		else
-			s = xasprintf("%s of %s", u, m);
+			s = cli_xasprintf("%s of %s", u, m);
 		free(db);
-		kv(&t, "storage", s);
+		cli_kv(&t, "storage", s);
 		free(s);
 		free(u);
 		free(m);
 	}
 	json_t *stg = json_object_get(r, "staging");
-	if (stg && json_is_true(json_object_get(stg, "enabled")) && jstr(stg, "at")) {
-		s = xasprintf("deadline %s: %" JSON_INTEGER_FORMAT " records ready%s",
-			      jstr(stg, "at"), json_integer_value(json_object_get(stg, "records_ready")),
+	if (stg && json_is_true(json_object_get(stg, "enabled")) && cli_jstr(stg, "at")) {
+		s = cli_xasprintf("deadline %s: %" JSON_INTEGER_FORMAT " records ready%s",
+			      cli_jstr(stg, "at"), json_integer_value(json_object_get(stg, "records_ready")),
 			      json_is_true(json_object_get(stg, "done")) ? "" : " (a pass is running)");
-		kv(&t, "staged", s);
+		cli_kv(&t, "staged", s);
 		free(s);
 	}
 	json_t *memo = json_object_get(r, "eval_memo");
 	if (memo) {
 		json_int_t hits = json_integer_value(json_object_get(memo, "hits"));
 		json_int_t misses = json_integer_value(json_object_get(memo, "misses"));
-		char *b = bytes_text(json_integer_value(json_object_get(memo, "bytes")));
-		s = xasprintf("%" JSON_INTEGER_FORMAT " answers (%" JSON_INTEGER_FORMAT " distinct), %s; "
+		char *b = cli_bytes_text(json_integer_value(json_object_get(memo, "bytes")));
+		s = cli_xasprintf("%" JSON_INTEGER_FORMAT " answers (%" JSON_INTEGER_FORMAT " distinct), %s; "
 			      "%.1f%% of %" JSON_INTEGER_FORMAT " evals answered from it",
 			      json_integer_value(json_object_get(memo, "entries")),
 			      json_integer_value(json_object_get(memo, "distinct")), b,
 			      hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0,
 			      hits + misses);
-		kv(&t, "eval memo", s);
+		cli_kv(&t, "eval memo", s);
 		free(s);
 		free(b);
 	}
 out:
-	table_print(&t, stdout);
-	table_free(&t);
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
 	return ST_OK;
 }
 
-int show_record(const struct args *a, json_t *r)
+int cli_show_record(const struct args *a, json_t *r)
 {
 	static const char *const order[] = { "id", "kind", "state", "rev", "created_at", "updated_at" };
 	struct table t;
-	table_init(&t, 2);
+	cli_table_init(&t, 2);
 	for (size_t i = 0; i < sizeof order / sizeof *order; i++)
 		if (json_object_get(r, order[i]))
-			kvj(&t, order[i], json_object_get(r, order[i]));
+			cli_kvj(&t, order[i], json_object_get(r, order[i]));
 	const char *key;
 	json_t *v;
 	json_object_foreach(r, key, v) {
@@ -237,13 +240,13 @@ int show_record(const struct args *a, json_t *r)
 		for (size_t i = 0; i < sizeof order / sizeof *order; i++)
 			known |= strcmp(key, order[i]) == 0;
 		if (!known && !json_is_object(v) && !json_is_array(v))
-			kvj(&t, key, v);
+			cli_kvj(&t, key, v);
 	}
-	table_print(&t, stdout);
-	table_free(&t);
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
 	json_object_foreach(r, key, v) {
 		if (json_is_object(v) || json_is_array(v)) {
-			put_text(stdout, key, false);
+			cli_put_text(stdout, key, false);
 			fputs(":\n", stdout);
 			print_json_text(v);
 		}
@@ -251,7 +254,7 @@ int show_record(const struct args *a, json_t *r)
 	return ST_OK;
 }
 
-int show_record_list(const struct args *a, json_t *r)
+int cli_show_record_list(const struct args *a, json_t *r)
 {
 	json_t *records = json_object_get(r, "records");
 	if (json_array_size(records) == 0) {
@@ -259,26 +262,26 @@ int show_record_list(const struct args *a, json_t *r)
 		return ST_OK;
 	}
 	struct table t;
-	table_init(&t, 6);
-	table_add(&t, (const char *[]){ "ID", "KIND", "STATE", "REV", "UPDATED", "SERVICE" });
+	cli_table_init(&t, 6);
+	cli_table_add(&t, (const char *[]){ "ID", "KIND", "STATE", "REV", "UPDATED", "SERVICE" });
 	size_t i;
 	json_t *rec;
 	json_array_foreach(records, i, rec) {
-		table_row(&t);
-		table_setj(&t, 0, json_object_get(rec, "id"));
-		table_setj(&t, 1, json_object_get(rec, "kind"));
-		table_setj(&t, 2, json_object_get(rec, "state"));
-		table_setj(&t, 3, json_object_get(rec, "rev"));
-		table_setj(&t, 4, json_object_get(rec, "updated_at"));
+		cli_table_row(&t);
+		cli_table_setj(&t, 0, json_object_get(rec, "id"));
+		cli_table_setj(&t, 1, json_object_get(rec, "kind"));
+		cli_table_setj(&t, 2, json_object_get(rec, "state"));
+		cli_table_setj(&t, 3, json_object_get(rec, "rev"));
+		cli_table_setj(&t, 4, json_object_get(rec, "updated_at"));
 		/* The core knows no record kind; a service name is simply the
 		 * most telling field the bundled pack's records carry. */
-		table_set(&t, 5, jstr(json_object_get(rec, "data"), "service_name"));
+		cli_table_set(&t, 5, cli_jstr(json_object_get(rec, "data"), "service_name"));
 	}
-	table_print(&t, stdout);
-	table_free(&t);
-	const char *next = jstr(r, "next");
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
+	const char *next = cli_jstr(r, "next");
 	if (next)
-		say("more after %s: use --after %s or --all", next, next);
+		cli_say("more after %s: use --after %s or --all", next, next);
 	return ST_OK;
 }
 
@@ -287,14 +290,14 @@ static void print_events(const json_t *events)
 	size_t i;
 	json_t *e;
 	json_array_foreach(events, i, e) {
-		const char *type = jstr(e, "type");
-		char *line = xasprintf("  %s:", type ? type : "event");
+		const char *type = cli_jstr(e, "type");
+		char *line = cli_xasprintf("  %s:", type ? type : "event");
 		if (json_object_get(e, "from") || json_object_get(e, "to")) {
 			/* A created record comes from no state: "-> submitted". */
 			json_t *from = json_object_get(e, "from");
-			char *f = from && !json_is_null(from) ? json_text(from) : xstrdup("");
-			char *t = json_text(json_object_get(e, "to"));
-			char *l = xasprintf("%s %s%s-> %s", line, f, *f ? " " : "", t);
+			char *f = from && !json_is_null(from) ? cli_json_text(from) : cli_xstrdup("");
+			char *t = cli_json_text(json_object_get(e, "to"));
+			char *l = cli_xasprintf("%s %s%s-> %s", line, f, *f ? " " : "", t);
 			free(f);
 			free(t);
 			free(line);
@@ -305,24 +308,24 @@ static void print_events(const json_t *events)
 		json_object_foreach((json_t *)e, key, v) {
 			if (!strcmp(key, "type") || !strcmp(key, "from") || !strcmp(key, "to"))
 				continue;
-			char *s = json_text(v);
-			char *l = xasprintf("%s %s=%s", line, key, s);
+			char *s = cli_json_text(v);
+			char *l = cli_xasprintf("%s %s=%s", line, key, s);
 			free(s);
 			free(line);
 			line = l;
 		}
-		say("%s", line);
+		cli_say("%s", line);
 		free(line);
 	}
 }
 
-int show_act(const struct args *a, json_t *r)
+int cli_show_act(const struct args *a, json_t *r)
 {
 	json_t *rec = json_object_get(r, "record");
-	char *id = json_text(json_object_get(rec, "id"));
-	char *rev = json_text(json_object_get(rec, "rev"));
-	char *state = json_text(json_object_get(rec, "state"));
-	say("ok: %s rev %s state %s", id, rev, state);
+	char *id = cli_json_text(json_object_get(rec, "id"));
+	char *rev = cli_json_text(json_object_get(rec, "rev"));
+	char *state = cli_json_text(json_object_get(rec, "state"));
+	cli_say("ok: %s rev %s state %s", id, rev, state);
 	free(id);
 	free(rev);
 	free(state);
@@ -330,82 +333,82 @@ int show_act(const struct args *a, json_t *r)
 	return ST_OK;
 }
 
-int show_eval(const struct args *a, json_t *r)
+int cli_show_eval(const struct args *a, json_t *r)
 {
-	char *ver = short_version(jstr(r, "rules_version"));
-	say("decision: %s  (%s at %s, rules %s)", jstr_or(r, "decision", "?"),
-	    jstr_or(r, "id", "record given"), jstr_or(r, "at", "now"), ver);
+	char *ver = short_version(cli_jstr(r, "rules_version"));
+	cli_say("decision: %s  (%s at %s, rules %s)", cli_jstr_or(r, "decision", "?"),
+	    cli_jstr_or(r, "id", "record given"), cli_jstr_or(r, "at", "now"), ver);
 	fputc('\n', stdout);
 	free(ver);
 
 	/* Both languages, one line each, so neither reader is left out. */
 	struct table t;
-	table_init(&t, 3);
-	table_add(&t, (const char *[]){ "CHECK", "OK", "REASON (ja) / (en)" });
+	cli_table_init(&t, 3);
+	cli_table_add(&t, (const char *[]){ "CHECK", "OK", "REASON (ja) / (en)" });
 	size_t i;
 	json_t *c;
 	json_array_foreach(json_object_get(r, "checks"), i, c) {
 		json_t *reason = json_object_get(c, "reason");
-		table_row(&t);
-		table_setj(&t, 0, json_object_get(c, "id"));
-		table_set(&t, 1, json_is_true(json_object_get(c, "ok")) ? "yes" : "NO");
-		table_set(&t, 2, jstr(reason, "ja") ? jstr(reason, "ja") : json_string_value(reason));
-		if (jstr(reason, "en")) {
-			table_row(&t);
-			table_set(&t, 2, jstr(reason, "en"));
+		cli_table_row(&t);
+		cli_table_setj(&t, 0, json_object_get(c, "id"));
+		cli_table_set(&t, 1, json_is_true(json_object_get(c, "ok")) ? "yes" : "NO");
+		cli_table_set(&t, 2, cli_jstr(reason, "ja") ? cli_jstr(reason, "ja") : json_string_value(reason));
+		if (cli_jstr(reason, "en")) {
+			cli_table_row(&t);
+			cli_table_set(&t, 2, cli_jstr(reason, "en"));
 		}
 	}
-	table_print(&t, stdout);
-	table_free(&t);
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
 
 	char *m = json_array_size(json_object_get(r, "measures_in_force")) ?
-		  json_text(json_object_get(r, "measures_in_force")) : xstrdup("none");
+		  cli_json_text(json_object_get(r, "measures_in_force")) : cli_xstrdup("none");
 	fputc('\n', stdout);
-	say("measures in force: %s", m);
+	cli_say("measures in force: %s", m);
 	free(m);
 
 	json_t *inc = json_object_get(r, "incentives");
 	if (json_is_object(inc)) {
-		table_init(&t, 3);
-		table_add(&t, (const char *[]){ "INCENTIVE", "AVAILABLE", "USED ON" });
+		cli_table_init(&t, 3);
+		cli_table_add(&t, (const char *[]){ "INCENTIVE", "AVAILABLE", "USED ON" });
 		const char *name;
 		json_t *v;
 		json_object_foreach(inc, name, v) {
-			table_row(&t);
-			table_set(&t, 0, name);
+			cli_table_row(&t);
+			cli_table_set(&t, 0, name);
 			if (json_is_object(v)) {
-				table_set(&t, 1, json_is_true(json_object_get(v, "available")) ? "yes" : "no");
-				table_setj(&t, 2, json_object_get(v, "used_on"));
+				cli_table_set(&t, 1, json_is_true(json_object_get(v, "available")) ? "yes" : "no");
+				cli_table_setj(&t, 2, json_object_get(v, "used_on"));
 			} else {
-				table_setj(&t, 1, v);
+				cli_table_setj(&t, 1, v);
 			}
 		}
 		fputs("\nincentives:\n", stdout);
-		table_print(&t, stdout);
-		table_free(&t);
+		cli_table_print(&t, stdout);
+		cli_table_free(&t);
 	}
 	/* Anything else the pack summarises, as it comes. */
 	static const char *const known[] = { "decision", "checks", "measures_in_force", "incentives",
 					     "at", "id", "rules_version" };
 	const char *key;
 	json_t *v;
-	table_init(&t, 2);
+	cli_table_init(&t, 2);
 	json_object_foreach(r, key, v) {
 		bool k = false;
 		for (i = 0; i < sizeof known / sizeof *known; i++)
 			k |= strcmp(key, known[i]) == 0;
 		if (!k)
-			kvj(&t, key, v);
+			cli_kvj(&t, key, v);
 	}
 	if (t.nrows) {
 		fputc('\n', stdout);
-		table_print(&t, stdout);
+		cli_table_print(&t, stdout);
 	}
-	table_free(&t);
+	cli_table_free(&t);
 	return ST_OK;
 }
 
-int show_view(const struct args *a, json_t *r)
+int cli_show_view(const struct args *a, json_t *r)
 {
 	json_t *cols = json_object_get(r, "columns");
 	if (!json_is_array(cols) || json_array_size(cols) == 0) {
@@ -414,7 +417,7 @@ int show_view(const struct args *a, json_t *r)
 	}
 	char *title = bilingual(json_object_get(r, "title"));
 	json_int_t n = json_integer_value(json_object_get(r, "count"));
-	say("%s: %" JSON_INTEGER_FORMAT " row%s", title, n, n == 1 ? "" : "s");
+	cli_say("%s: %" JSON_INTEGER_FORMAT " row%s", title, n, n == 1 ? "" : "s");
 	fputc('\n', stdout);
 	free(title);
 
@@ -423,66 +426,66 @@ int show_view(const struct args *a, json_t *r)
 	size_t nc = json_array_size(cols), i, j;
 	json_t *c, *row;
 	struct table t;
-	table_init(&t, nc);
-	table_row(&t);
+	cli_table_init(&t, nc);
+	cli_table_row(&t);
 	json_array_foreach(cols, i, c)
-		table_set(&t, i, jstr(c, "ja") ? jstr(c, "ja") : jstr(c, "id"));
-	table_row(&t);
+		cli_table_set(&t, i, cli_jstr(c, "ja") ? cli_jstr(c, "ja") : cli_jstr(c, "id"));
+	cli_table_row(&t);
 	json_array_foreach(cols, i, c)
-		table_set(&t, i, jstr(c, "en"));
+		cli_table_set(&t, i, cli_jstr(c, "en"));
 	json_array_foreach(json_object_get(r, "rows"), j, row) {
-		table_row(&t);
+		cli_table_row(&t);
 		json_array_foreach(cols, i, c) {
-			json_t *v = json_object_get(row, jstr_or(c, "id", ""));
+			json_t *v = json_object_get(row, cli_jstr_or(c, "id", ""));
 			if (v && !json_is_null(v))
-				table_setj(&t, i, v);
+				cli_table_setj(&t, i, v);
 		}
 	}
-	table_print(&t, stdout);
-	table_free(&t);
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
 	return ST_OK;
 }
 
-int show_history(const struct args *a, json_t *r)
+int cli_show_history(const struct args *a, json_t *r)
 {
 	struct table t;
-	table_init(&t, 6);
-	table_add(&t, (const char *[]){ "SEQ", "TIME", "WHO", "ACTION", "REV", "STATE" });
+	cli_table_init(&t, 6);
+	cli_table_add(&t, (const char *[]){ "SEQ", "TIME", "WHO", "ACTION", "REV", "STATE" });
 	size_t i;
 	json_t *e;
 	json_array_foreach(json_object_get(r, "entries"), i, e) {
-		table_row(&t);
-		table_setj(&t, 0, json_object_get(e, "seq"));
-		table_setj(&t, 1, json_object_get(e, "time"));
+		cli_table_row(&t);
+		cli_table_setj(&t, 0, json_object_get(e, "seq"));
+		cli_table_setj(&t, 1, json_object_get(e, "time"));
 		/* A person acts through a peer; the daemon's own enforcement
 		 * names itself some other way. */
-		const char *who = jstr(json_object_get(e, "peer"), "user");
-		who = who ? who : jstr(e, "by") ? jstr(e, "by") : jstr(e, "who");
-		table_set(&t, 2, who ? who : "-");
-		const char *act = jstr(e, "action") ? jstr(e, "action") : jstr(e, "method");
-		const char *measure = jstr(e, "measure"); /* an enforcement names its measure */
+		const char *who = cli_jstr(json_object_get(e, "peer"), "user");
+		who = who ? who : cli_jstr(e, "by") ? cli_jstr(e, "by") : cli_jstr(e, "who");
+		cli_table_set(&t, 2, who ? who : "-");
+		const char *act = cli_jstr(e, "action") ? cli_jstr(e, "action") : cli_jstr(e, "method");
+		const char *measure = cli_jstr(e, "measure"); /* an enforcement names its measure */
 		if (act && measure)
-			table_setf(&t, 3, "%s %s", act, measure);
+			cli_table_setf(&t, 3, "%s %s", act, measure);
 		else
-			table_set(&t, 3, act ? act : jstr_or(e, "type", "-"));
+			cli_table_set(&t, 3, act ? act : cli_jstr_or(e, "type", "-"));
 		json_t *rev = json_object_get(e, "rev_after"), *before = json_object_get(e, "rev_before");
 		if (!rev)
 			rev = json_object_get(e, "rev");
 		if (json_is_integer(rev))
-			table_setj(&t, 4, rev);
+			cli_table_setj(&t, 4, rev);
 		else if (json_is_integer(before))
-			table_setf(&t, 4, "%" JSON_INTEGER_FORMAT, json_integer_value(before) + 1);
+			cli_table_setf(&t, 4, "%" JSON_INTEGER_FORMAT, json_integer_value(before) + 1);
 		else
-			table_set(&t, 4, "-");
-		const char *sb = jstr(e, "state_before"), *sa = jstr(e, "state_after");
-		sa = sa ? sa : jstr(e, "state");
+			cli_table_set(&t, 4, "-");
+		const char *sb = cli_jstr(e, "state_before"), *sa = cli_jstr(e, "state_after");
+		sa = sa ? sa : cli_jstr(e, "state");
 		if (sb && sa && strcmp(sb, sa) != 0)
-			table_setf(&t, 5, "%s -> %s", sb, sa);
+			cli_table_setf(&t, 5, "%s -> %s", sb, sa);
 		else
-			table_set(&t, 5, sa ? sa : "-");
+			cli_table_set(&t, 5, sa ? sa : "-");
 	}
-	table_print(&t, stdout);
-	table_free(&t);
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
 	return ST_OK;
 }
 
@@ -491,77 +494,77 @@ static void list_table(const json_t *list, const char *const *keys, const char *
 		       size_t n)
 {
 	struct table t;
-	table_init(&t, n);
-	table_add(&t, heads);
+	cli_table_init(&t, n);
+	cli_table_add(&t, heads);
 	size_t i;
 	json_t *o;
 	json_array_foreach(list, i, o) {
-		table_row(&t);
+		cli_table_row(&t);
 		for (size_t k = 0; k < n; k++) {
 			json_t *v = json_object_get(o, keys[k]);
 			if (json_is_object(v) && (json_object_get(v, "ja") || json_object_get(v, "en"))) {
 				char *s = bilingual(v);
-				table_set(&t, k, s);
+				cli_table_set(&t, k, s);
 				free(s);
 			} else {
-				table_setj(&t, k, v);
+				cli_table_setj(&t, k, v);
 			}
 		}
 	}
-	table_print(&t, stdout);
-	table_free(&t);
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
 }
 
-int show_rules_status(const struct args *a, json_t *r)
+int cli_show_rules_status(const struct args *a, json_t *r)
 {
 	struct table t;
-	table_init(&t, 2);
+	cli_table_init(&t, 2);
 	char *title = bilingual(json_object_get(r, "title"));
-	char *s = xasprintf("%s  %s", jstr_or(r, "name", "?"), title);
-	kv(&t, "pack", s);
+	char *s = cli_xasprintf("%s  %s", cli_jstr_or(r, "name", "?"), title);
+	cli_kv(&t, "pack", s);
 	free(s);
 	free(title);
 	if (json_object_get(r, "version_label"))
-		kvj(&t, "label", json_object_get(r, "version_label"));
-	kvj(&t, "version", json_object_get(r, "version"));
+		cli_kvj(&t, "label", json_object_get(r, "version_label"));
+	cli_kvj(&t, "version", json_object_get(r, "version"));
 	if (json_object_get(r, "dir"))
-		kvj(&t, "dir", json_object_get(r, "dir"));
-	kvj(&t, "loaded_at", json_object_get(r, "loaded_at"));
-	kvj(&t, "files", json_object_get(r, "files"));
+		cli_kvj(&t, "dir", json_object_get(r, "dir"));
+	cli_kvj(&t, "loaded_at", json_object_get(r, "loaded_at"));
+	cli_kvj(&t, "files", json_object_get(r, "files"));
 	json_t *st = json_object_get(r, "stats");
 	if (st) {
-		char *mem = bytes_text(json_integer_value(json_object_get(st, "memory_bytes")));
-		s = xasprintf("%" JSON_INTEGER_FORMAT " calls, %" JSON_INTEGER_FORMAT " errors, %"
+		char *mem = cli_bytes_text(json_integer_value(json_object_get(st, "memory_bytes")));
+		s = cli_xasprintf("%" JSON_INTEGER_FORMAT " calls, %" JSON_INTEGER_FORMAT " errors, %"
 			      JSON_INTEGER_FORMAT " over budget, %s of memory",
 			      json_integer_value(json_object_get(st, "calls")),
 			      json_integer_value(json_object_get(st, "errors")),
 			      json_integer_value(json_object_get(st, "budget_kills")), mem);
-		kv(&t, "stats", s);
+		cli_kv(&t, "stats", s);
 		free(s);
 		free(mem);
 	}
-	table_print(&t, stdout);
-	table_free(&t);
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
 
 	json_t *ms = json_object_get(r, "measures");
 	if (json_array_size(ms)) {
-		table_init(&t, 5);
-		table_add(&t, (const char *[]){ "MEASURE", "TYPE", "STARTS", "ENDS", "TITLE" });
+		cli_table_init(&t, 5);
+		cli_table_add(&t, (const char *[]){ "MEASURE", "TYPE", "STARTS", "ENDS", "TITLE" });
 		size_t i;
 		json_t *m;
 		json_array_foreach(ms, i, m) {
-			table_row(&t);
-			table_setj(&t, 0, json_object_get(m, "id"));
-			table_set(&t, 1, json_is_true(json_object_get(m, "temporary")) ? "temporary" : "permanent");
-			table_set(&t, 2, jstr_or(m, "starts", "-"));
-			table_set(&t, 3, jstr_or(m, "ends", "-"));
+			cli_table_row(&t);
+			cli_table_setj(&t, 0, json_object_get(m, "id"));
+			cli_table_set(&t, 1, json_is_true(json_object_get(m, "temporary")) ? "temporary" : "permanent");
+			cli_table_set(&t, 2, cli_jstr_or(m, "starts", "-"));
+			cli_table_set(&t, 3, cli_jstr_or(m, "ends", "-"));
 			char *tt = bilingual(json_object_get(m, "title"));
-			table_set(&t, 4, tt);
+			cli_table_set(&t, 4, tt);
 			free(tt);
 		}
 		fputc('\n', stdout);
-		table_print(&t, stdout);
-		table_free(&t);
+		cli_table_print(&t, stdout);
+		cli_table_free(&t);
 	}
 	json_t *cs = json_object_get(r, "checks");
 	if (json_array_size(cs)) {
@@ -571,54 +574,54 @@ int show_rules_status(const struct args *a, json_t *r)
 	/* actions and views are objects keyed by name */
 	json_t *acts = json_object_get(r, "actions");
 	if (json_object_size(acts)) {
-		table_init(&t, 4);
-		table_add(&t, (const char *[]){ "ACTION", "ROLES", "FROM -> TO", "TITLE" });
+		cli_table_init(&t, 4);
+		cli_table_add(&t, (const char *[]){ "ACTION", "ROLES", "FROM -> TO", "TITLE" });
 		const char *name;
 		json_t *v;
 		json_object_foreach(acts, name, v) {
-			table_row(&t);
-			table_set(&t, 0, name);
-			table_setj(&t, 1, json_object_get(v, "roles"));
-			char *from = json_is_true(json_object_get(v, "creates")) ? xstrdup("(new)") :
-				     json_text(json_object_get(v, "from"));
+			cli_table_row(&t);
+			cli_table_set(&t, 0, name);
+			cli_table_setj(&t, 1, json_object_get(v, "roles"));
+			char *from = json_is_true(json_object_get(v, "creates")) ? cli_xstrdup("(new)") :
+				     cli_json_text(json_object_get(v, "from"));
 			json_t *jto = json_object_get(v, "to");
-			char *to = jto && !json_is_null(jto) ? json_text(jto) : xstrdup("(same)");
-			table_setf(&t, 2, "%s -> %s", from, to);
+			char *to = jto && !json_is_null(jto) ? cli_json_text(jto) : cli_xstrdup("(same)");
+			cli_table_setf(&t, 2, "%s -> %s", from, to);
 			free(from);
 			free(to);
 			char *tt = bilingual(json_object_get(v, "title"));
-			table_set(&t, 3, tt);
+			cli_table_set(&t, 3, tt);
 			free(tt);
 		}
 		fputc('\n', stdout);
-		table_print(&t, stdout);
-		table_free(&t);
+		cli_table_print(&t, stdout);
+		cli_table_free(&t);
 	}
 	json_t *views = json_object_get(r, "views");
 	if (json_object_size(views)) {
-		table_init(&t, 3);
-		table_add(&t, (const char *[]){ "VIEW", "ROLES", "TITLE" });
+		cli_table_init(&t, 3);
+		cli_table_add(&t, (const char *[]){ "VIEW", "ROLES", "TITLE" });
 		const char *name;
 		json_t *v;
 		json_object_foreach(views, name, v) {
-			table_row(&t);
-			table_set(&t, 0, name);
-			table_setj(&t, 1, json_object_get(v, "roles"));
+			cli_table_row(&t);
+			cli_table_set(&t, 0, name);
+			cli_table_setj(&t, 1, json_object_get(v, "roles"));
 			char *tt = bilingual(json_object_get(v, "title"));
-			table_set(&t, 2, tt);
+			cli_table_set(&t, 2, tt);
 			free(tt);
 		}
 		fputc('\n', stdout);
-		table_print(&t, stdout);
-		table_free(&t);
+		cli_table_print(&t, stdout);
+		cli_table_free(&t);
 	}
 	return ST_OK;
 }
 
-int show_rules_check(const struct args *a, json_t *r)
+int cli_show_rules_check(const struct args *a, json_t *r)
 {
-	char *ver = short_version(jstr(r, "version"));
-	say("ok: %s version %s: %" JSON_INTEGER_FORMAT " tests pass%s", jstr_or(r, "dir", "?"), ver,
+	char *ver = short_version(cli_jstr(r, "version"));
+	cli_say("ok: %s version %s: %" JSON_INTEGER_FORMAT " tests pass%s", cli_jstr_or(r, "dir", "?"), ver,
 	    json_integer_value(json_object_get(r, "tests")),
 	    json_is_true(json_object_get(r, "live")) ? " (this is the live version)" :
 	    " (not live; `liuctl rules reload` activates it)");
@@ -626,20 +629,20 @@ int show_rules_check(const struct args *a, json_t *r)
 	return ST_OK;
 }
 
-int show_rules_reload(const struct args *a, json_t *r)
+int cli_show_rules_reload(const struct args *a, json_t *r)
 {
-	char *ver = short_version(jstr(r, "version")), *prev = short_version(jstr(r, "previous"));
-	say("ok: reloaded %s: version %s (was %s), %" JSON_INTEGER_FORMAT " tests pass",
-	    jstr_or(r, "dir", "?"), ver, prev, json_integer_value(json_object_get(r, "tests")));
+	char *ver = short_version(cli_jstr(r, "version")), *prev = short_version(cli_jstr(r, "previous"));
+	cli_say("ok: reloaded %s: version %s (was %s), %" JSON_INTEGER_FORMAT " tests pass",
+	    cli_jstr_or(r, "dir", "?"), ver, prev, json_integer_value(json_object_get(r, "tests")));
 	free(ver);
 	free(prev);
 	return ST_OK;
 }
 
-int show_audit(const struct args *a, json_t *r)
+int cli_show_audit(const struct args *a, json_t *r)
 {
 	if (json_is_true(json_object_get(r, "ok"))) {
-		char *h = short_version(jstr(r, "head"));
+		char *h = short_version(cli_jstr(r, "head"));
 		printf("ok: the audit chain holds: %" JSON_INTEGER_FORMAT " entries, head %s\n",
 		       json_integer_value(json_object_get(r, "entries")), h);
 		free(h);
@@ -647,27 +650,27 @@ int show_audit(const struct args *a, json_t *r)
 	}
 	fprintf(stderr, "liuctl: the audit chain is BROKEN at entry %" JSON_INTEGER_FORMAT ": ",
 		json_integer_value(json_object_get(r, "first_bad_seq")));
-	put_text(stderr, jstr_or(r, "reason", "(no reason given)"), false);
+	cli_put_text(stderr, cli_jstr_or(r, "reason", "(no reason given)"), false);
 	fputc('\n', stderr);
 	return ST_REPLY;
 }
 
-int show_backup(const struct args *a, json_t *r)
+int cli_show_backup(const struct args *a, json_t *r)
 {
-	char *b = bytes_text(json_integer_value(json_object_get(r, "bytes")));
-	say("ok: backup written to %s (%s in %" JSON_INTEGER_FORMAT " ms)", jstr_or(r, "path", "?"), b,
+	char *b = cli_bytes_text(json_integer_value(json_object_get(r, "bytes")));
+	cli_say("ok: backup written to %s (%s in %" JSON_INTEGER_FORMAT " ms)", cli_jstr_or(r, "path", "?"), b,
 	    json_integer_value(json_object_get(r, "ms")));
 	free(b);
 	return ST_OK;
 }
 
-int show_clock(const struct args *a, json_t *r)
+int cli_show_clock(const struct args *a, json_t *r)
 {
-	say("clock: %s (%s)", jstr_or(r, "now", "?"), jstr_or(r, "mode", "?"));
+	cli_say("clock: %s (%s)", cli_jstr_or(r, "now", "?"), cli_jstr_or(r, "mode", "?"));
 	return ST_OK;
 }
 
-int show_deadlines(const struct args *a, json_t *r)
+int cli_show_deadlines(const struct args *a, json_t *r)
 {
 	json_t *list = json_object_get(r, "deadlines");
 	if (json_array_size(list) == 0) {
@@ -675,31 +678,31 @@ int show_deadlines(const struct args *a, json_t *r)
 		return ST_OK;
 	}
 	struct table t;
-	table_init(&t, 5);
-	table_add(&t, (const char *[]){ "AT", "MEASURE", "RECORDS", "STATUS", "TITLE" });
+	cli_table_init(&t, 5);
+	cli_table_add(&t, (const char *[]){ "AT", "MEASURE", "RECORDS", "STATUS", "TITLE" });
 	size_t i;
 	json_t *d;
 	json_array_foreach(list, i, d) {
-		table_row(&t);
-		table_setj(&t, 0, json_object_get(d, "at"));
-		table_setj(&t, 1, json_object_get(d, "measure"));
-		table_setj(&t, 2, json_object_get(d, "records_affected"));
-		table_set(&t, 3, json_is_true(json_object_get(d, "enforced")) ? "enforced" :
+		cli_table_row(&t);
+		cli_table_setj(&t, 0, json_object_get(d, "at"));
+		cli_table_setj(&t, 1, json_object_get(d, "measure"));
+		cli_table_setj(&t, 2, json_object_get(d, "records_affected"));
+		cli_table_set(&t, 3, json_is_true(json_object_get(d, "enforced")) ? "enforced" :
 				 json_is_true(json_object_get(d, "due")) ? "due" : "ahead");
 		char *title = bilingual(json_object_get(d, "title"));
-		table_set(&t, 4, title);
+		cli_table_set(&t, 4, title);
 		free(title);
 	}
-	table_print(&t, stdout);
-	table_free(&t);
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
 	return ST_OK;
 }
 
-int show_enforce(const struct args *a, json_t *r)
+int cli_show_enforce(const struct args *a, json_t *r)
 {
 	json_t *list = json_object_get(r, "enforced");
 	if (json_array_size(list) == 0) {
-		say("nothing was due at %s", jstr_or(json_object_get(r, "clock"), "now", "this time"));
+		cli_say("nothing was due at %s", cli_jstr_or(json_object_get(r, "clock"), "now", "this time"));
 		return ST_OK;
 	}
 	list_table(list, (const char *[]){ "measure", "at", "seen", "changed" },
@@ -713,11 +716,11 @@ int show_enforce(const struct args *a, json_t *r)
  * "key: value" lines, then the first list of objects as a table of its
  * scalar keys.  Anything else is printed as JSON.
  */
-int show_auto(const struct args *a, json_t *r)
+int cli_show_auto(const struct args *a, json_t *r)
 {
 	json_t *list = json_is_array(r) ? r : NULL;
 	struct table t;
-	table_init(&t, 2);
+	cli_table_init(&t, 2);
 	const char *key, *lname = NULL;
 	json_t *v;
 	json_object_foreach(r, key, v) {
@@ -725,9 +728,9 @@ int show_auto(const struct args *a, json_t *r)
 			list = v;
 			lname = key;
 		} else if (!json_is_object(v) && !json_is_array(v)) {
-			kvj(&t, key, v);
+			cli_kvj(&t, key, v);
 		} else if (json_is_array(v) && json_array_size(v) == 0) {
-			kv(&t, key, "none");
+			cli_kv(&t, key, "none");
 		}
 	}
 	bool tabular = true;
@@ -736,12 +739,12 @@ int show_auto(const struct args *a, json_t *r)
 	json_array_foreach(list, i, o)
 		tabular = tabular && json_is_object(o);
 	if (!list || !tabular || json_array_size(list) == 0) {
-		table_free(&t);
+		cli_table_free(&t);
 		print_json_text(r);
 		return ST_OK;
 	}
-	table_print(&t, stdout);
-	table_free(&t);
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
 	/* Columns: the keys of the first object, in order. */
 	const char *keys[TOKS_MAX] = { NULL }, *heads[TOKS_MAX] = { NULL };
 	char *upper[TOKS_MAX];
@@ -750,14 +753,14 @@ int show_auto(const struct args *a, json_t *r)
 		if (n == TOKS_MAX)
 			break;
 		keys[n] = key;
-		upper[n] = xstrdup(key);
+		upper[n] = cli_xstrdup(key);
 		for (char *p = upper[n]; *p; p++)
 			*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p == '_' ? ' ' : *p);
 		heads[n] = upper[n];
 		n++;
 	}
 	if (lname) {
-		put_text(stdout, lname, false);
+		cli_put_text(stdout, lname, false);
 		fputs(":\n", stdout);
 	}
 	list_table(list, keys, heads, n);

@@ -1,0 +1,37 @@
+/*
+ * cli_print — results for people, one printer per method shape, used as
+ * the table's `show`.  Uses cli_table and cli_util.
+ */
+#ifndef LIU_CLI_PRINT_H
+#define LIU_CLI_PRINT_H
+
+#include <jansson.h>
+
+#include "cli.h"
+
+/* The raw result, pretty, for --json and shapes with no printer. */
+void cli_print_json(const json_t *v);
+/* A byte count for people ("1.5 MiB").  Caller frees. */
+char *cli_bytes_text(long long n);
+
+/* Printers for the table's `show`: each returns the exit status. */
+int cli_show_status(const struct args *a, json_t *r);
+int cli_show_record(const struct args *a, json_t *r);
+int cli_show_record_list(const struct args *a, json_t *r);
+int cli_show_act(const struct args *a, json_t *r);
+int cli_show_eval(const struct args *a, json_t *r);
+int cli_show_view(const struct args *a, json_t *r);
+int cli_show_history(const struct args *a, json_t *r);
+int cli_show_rules_status(const struct args *a, json_t *r);
+int cli_show_rules_check(const struct args *a, json_t *r);
+int cli_show_rules_reload(const struct args *a, json_t *r);
+int cli_show_audit(const struct args *a, json_t *r);
+int cli_show_backup(const struct args *a, json_t *r);
+int cli_show_clock(const struct args *a, json_t *r);
+int cli_show_deadlines(const struct args *a, json_t *r);
+int cli_show_enforce(const struct args *a, json_t *r);
+/* Shapes that may still grow: scalars as "key: value", the first list of
+ * objects as a table, anything else as JSON. */
+int cli_show_auto(const struct args *a, json_t *r);
+
+#endif
