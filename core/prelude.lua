@@ -12,7 +12,7 @@
 --   pass, fail, refuse, emit                                      (inside rules)
 --   instant, date, jst, date_of, day_start, day_end, in_force,
 --   measure_of, array, csv, file, copy, text                      (helpers)
---   case, scenario                                                (pack tests)
+--   case, scenario, strict                                        (pack tests)
 
 local host = ...
 
