@@ -12,7 +12,7 @@
 --   pass, fail, refuse, emit                                      (inside rules)
 --   instant, date, jst, date_of, day_start, day_end, in_force,
 --   measure_of, array, csv, file, copy, text                      (helpers)
---   case, scenario                                                (pack tests)
+--   case, scenario, strict                                        (pack tests)
 
 local host = ...
 
@@ -95,6 +95,11 @@ local function contains(list, v)
   return false
 end
 
+-- While the tests' self-check runs an eval (eval_by_date_differs), the
+-- instants that rules make from text: each is a place where an outcome may
+-- change, so the check looks at each side of it.  nil otherwise.
+local made_instants
+
 -- instant("2025-03-31T23:59:59+09:00" | "2025-03-31" | "令和7年3月31日") -> seconds
 -- Returns nil, {ja, en} when the text is not a time.  Numbers pass through.
 local function instant(s)
@@ -104,6 +109,7 @@ local function instant(s)
   end
   local t, ja, en = host.parse_time(s)
   if not t then return nil, text(ja, en) end
+  if made_instants then made_instants[#made_instants + 1] = t end
   return t
 end
 
@@ -209,8 +215,23 @@ local function pack_decl(spec)
   if spec.eval_by_date ~= nil and type(spec.eval_by_date) ~= "boolean" then
     error("pack: eval_by_date must be true or false", 2)
   end
+  -- instants: where an outcome may change besides a measure's start or end
+  -- (eval's span is cut there too: rules_eval_span).
+  local at = array()
+  if spec.instants ~= nil then
+    if type(spec.instants) ~= "table" then
+      error('pack: instants = { "2024-04-01T12:00+09:00", ... } must be a list of times', 2)
+    end
+    for i, v in ipairs(spec.instants) do
+      local t, why = instant(v)
+      if not t then error(sfmt("pack: instants[%d]: %s (%s)", i, why.en, tostring(v)), 2) end
+      at[#at + 1] = t
+    end
+    tsort(at)
+  end
   defs.pack = copy(spec)
   defs.pack.title = is_text(spec.title) and spec.title or text(spec.name, spec.name)
+  defs.pack.instants_at = at
 end
 
 local measure_decl = declare("measure", defs.measures, defs.measure_order, function(d)
@@ -536,6 +557,7 @@ end
 function api.describe()
   local d = { name = defs.pack.name, title = defs.pack.title, version_label = defs.pack.version,
               eval_by_date = defs.pack.eval_by_date or nil,
+              instants_at = defs.pack.instants_at or array(),
               measures = array(), kinds = {}, actions = {}, views = {}, checks = array() }
   for _, id in ipairs(defs.measure_order) do
     local m = defs.measures[id]
@@ -933,10 +955,36 @@ local function test_decl(kind_name)
   end
 end
 
+-- strict(t, known, what) -> t: reading or clearing (setting to nil) a key
+-- of t that is not in `known` (a list, or a set) is an error naming it;
+-- adding one is allowed (a test that the pack refuses an unknown id).  For
+-- the ids a pack's test helpers take that the core cannot know (a control
+-- of a statement): clearing an id that does not exist would otherwise
+-- change nothing, and the test would pass without testing what it says.
+local function strict(t, known, what)
+  if type(t) ~= "table" or rawmt(t) ~= nil then error("strict(t, known, what): t must be a plain table", 2) end
+  if type(known) ~= "table" then error("strict(t, known, what): known must be a list or a set of keys", 2) end
+  local set, names = {}, {}
+  for k, v in pairs(known) do
+    local key = math.type(k) == "integer" and v or k
+    if not set[key] then set[key] = true; names[#names + 1] = tostring(key) end
+  end
+  tsort(names)
+  what = type(what) == "string" and what or "key"
+  local sample = tconcat(names, ", ", 1, math.min(#names, 3))
+  local function unknown(k)
+    error(sfmt("no %s `%s` (%d declared, such as %s)", what, tostring(k), #names, sample), 3)
+  end
+  return setmetatable(t, {
+    __index = function(_, k) if not set[k] then unknown(k) end return nil end,
+    __newindex = function(tt, k, v) if v == nil and not set[k] then unknown(k) end rawset(tt, k, v) end,
+  })
+end
+
 local test_env
 function api.test_env()
   if not test_env then
-    local base = setmetatable({ case = test_decl("case"), scenario = test_decl("scenario") },
+    local base = setmetatable({ case = test_decl("case"), scenario = test_decl("scenario"), strict = strict },
                               { __index = pack_env })
     test_env = base
   end
@@ -961,38 +1009,102 @@ local function reasons_text(list)
 end
 
 
+-- The instants the pack declares where an outcome may change: every start
+-- and end of a measure (a temporary measure's end is its deadline) and the
+-- pack's own `instants`, sorted, each once.
+local function declared_bounds()
+  local seen, out = {}, {}
+  local function add(b) if b and not seen[b] then seen[b] = true; out[#out + 1] = b end end
+  for _, id in ipairs(defs.measure_order) do
+    add(defs.measures[id].starts); add(defs.measures[id].ends)
+  end
+  for _, b in ipairs(defs.pack.instants_at or {}) do add(b) end
+  tsort(out)
+  return out
+end
+
 -- The span of instants around `at` over which a pack that declares
 -- eval_by_date promises the same eval (but for `at` itself): the JST day of
--- `at`, cut at every start and end of a measure.  The daemon memoises eval
--- over this span (rules.c computes the same span).
-local function date_span(at)
+-- `at`, cut at every declared bound.  The daemon memoises eval over this
+-- span (rules.c, rules_eval_span, computes the same span).
+local function date_span(at, bounds)
   local from = (at + 32400) // 86400 * 86400 - 32400
   local till = from + 86400
-  for _, id in ipairs(defs.measure_order) do
-    local m = defs.measures[id]
-    for _, b in ipairs({ m.starts or false, m.ends or false }) do
-      if b and b <= at and b > from then from = b end
-      if b and b > at and b < till then till = b end
-    end
+  for _, b in ipairs(bounds) do
+    if b <= at and b > from then from = b end
+    if b > at and b < till then till = b end
   end
   return from, till
 end
 
--- For a pack that declares eval_by_date: does eval give the same answer at
--- both ends of `at`'s span, and whatever the record's updated_at (staged
--- enforcement computes the answer for a version before the time of its
--- write is known)?  Every eval of the pack's tests is checked, so the
--- declaration is tested, not trusted.  Returns nil or what differs.
+-- What the self-check compared, for the report (api.test_selfcheck).
+local selfcheck = { evals = 0, made = {}, bounds = nil }
+local MAX_MADE = 16                -- instants a rule made, per eval, looked at
+
+-- The instants at which the self-check compares eval of a record judged at
+-- `at`: `at`, the first and last instant of its span and every JST hour in
+-- it (a time of day computed from `at` is seen nowhere else), each side of
+-- every declared bound (and the last instant of the span it starts), and
+-- each side of every instant the rules made from text while judging it.
+local function selfcheck_instants(at, bounds, made)
+  local list, seen = {}, {}
+  local function add(t) if not seen[t] then seen[t] = true; list[#list + 1] = t end end
+  local from, till = date_span(at, bounds)
+  add(at); add(from); add(till - 1)
+  local h = ((from + 32400) // 3600 + 1) * 3600 - 32400
+  while h < till do add(h); h = h + 3600 end
+  for _, b in ipairs(bounds) do
+    local _, t2 = date_span(b, bounds)
+    add(b - 1); add(b); add(t2 - 1)
+  end
+  local n = 0
+  for _, b in ipairs(made) do
+    if not seen[b] and n < MAX_MADE then
+      n = n + 1; selfcheck.made[b] = true
+      add(b - 1); add(b)
+    end
+  end
+  tsort(list)
+  return list
+end
+
+-- For a pack that declares eval_by_date, the daemon keeps eval's answer for
+-- a whole span and answers any instant of it with it, while an action that
+-- calls evaluate() judges at its own instant.  So: does eval give the same
+-- answer at every instant where an outcome may change (selfcheck_instants)
+-- as at the first instant of that instant's span, and whatever the record's
+-- updated_at (staged enforcement computes the answer for a version before the
+-- time of its write is known)?  Every eval of the pack's tests is checked, so
+-- the declaration is tested, not trusted.  Returns nil or what differs.
 local function eval_by_date_differs(rec, at, res)
   if not defs.pack.eval_by_date or res.error then return nil end
-  local from, till = date_span(at)
-  for _, t in ipairs({ from, till - 1 }) do
-    local other = api.eval(rec, t)
-    other.at = res.at
-    if not equal(other, res) then
-      return sfmt("eval_by_date: eval at %s differs from eval at %s (same date and measures in force): " ..
-                  "this pack's eval depends on the time of day; remove eval_by_date from pack {}",
-                  jst(t), jst(at))
+  local bounds = selfcheck.bounds or declared_bounds()
+  selfcheck.bounds = bounds
+  selfcheck.evals = selfcheck.evals + 1
+  made_instants = {}
+  local again = api.eval(rec, at)
+  local made = made_instants
+  made_instants = nil
+  local answers = { [at] = res }
+  local function answer(t)
+    if not answers[t] then answers[t] = api.eval(rec, t) end
+    return answers[t]
+  end
+  if not equal(again, res) then
+    return "eval_by_date: eval of the same record at the same instant answered twice differently"
+  end
+  for _, t in ipairs(selfcheck_instants(at, bounds, made)) do
+    local f = date_span(t, bounds)
+    local here, first = copy(answer(t)), answer(f)
+    for _, a in ipairs({ { t, here }, { f, first } }) do
+      if a[2].error then return sfmt("eval_by_date: eval at %s fails: %s", jst(a[1]), a[2].error) end
+    end
+    here.at = first.at
+    if not equal(here, first) then
+      return sfmt("eval_by_date: eval at %s differs from eval at %s, in the same span (no measure starts " ..
+                  "or ends and no instant of pack { instants } lies between them), where the daemon gives one " ..
+                  "answer: this pack's eval depends on the time of day; declare the instant in " ..
+                  "pack { instants = { ... } }, or remove eval_by_date from pack {}", jst(t), jst(f))
     end
   end
   local moved = copy(rec)
@@ -1006,8 +1118,163 @@ local function eval_by_date_differs(rec, at, res)
   return nil
 end
 
+-- What the self-check compared, in words, for the end of `liud test`; nil
+-- when the pack does not declare eval_by_date or no test evaluated.
+function api.test_selfcheck()
+  if selfcheck.evals == 0 then return nil end
+  local bounds, made = {}, {}
+  for _, b in ipairs(selfcheck.bounds) do bounds[#bounds + 1] = jst(b) end
+  for b in pairs(selfcheck.made) do made[#made + 1] = b end
+  tsort(made)
+  local shown = {}
+  for i = 1, math.min(#made, 10) do shown[i] = jst(made[i]) end
+  if #made > 10 then shown[#shown + 1] = sfmt("and %d more", #made - 10) end
+  return sfmt("eval_by_date: %d evals of the tests compared with eval at the first instant of their span, " ..
+              "at: the instant itself, the span's last instant, every hour (JST) of the span, each side of %s, " ..
+              "and each side of the instants the rules made: %s",
+              selfcheck.evals, #bounds > 0 and tconcat(bounds, ", ") or "no declared instant",
+              #shown > 0 and tconcat(shown, ", ") or "none")
+end
+
+-- ---- what a test may say: unknown keys and undeclared ids are errors, so
+-- that a misspelt key never turns a test into one that asserts nothing.
+
+local CASE_KEYS = { "at", "kind", "state", "data", "record", "expect", "fails", "reasons",
+                    "in_force", "not_in_force", "summary" }
+local CASE_ASSERTS = { "expect", "fails", "reasons", "in_force", "not_in_force", "summary" }
+local SCENARIO_KEYS = { "at" }
+local STEP_KEYS = { "at", "act", "as", "id", "params", "expect", "reason", "field", "enforce",
+                    "state", "eval", "check", "view", "rows", "rows_check" }
+local ACT_OUTCOMES = { "ok", "refused", "invalid", "forbidden" }
+local DECISIONS = { "eligible", "ineligible" }
+
+local function spec_error(fmt, ...) error(sfmt(fmt, ...), 0) end
+
+-- Every key of t is in `keys` (integer keys too when `steps`).
+local function known_keys(t, keys, what, prefix, steps)
+  for k in next, t do
+    if not (steps and math.type(k) == "integer") and not contains(keys, k) then
+      spec_error("%sunknown key `%s` (%s takes: %s)", prefix, tostring(k), what, tconcat(keys, ", "))
+    end
+  end
+end
+
+-- `id` is declared in store (else an error listing what the pack declares).
+local function declared(id, store, order, what, prefix)
+  if type(id) ~= "string" or not store[id] then
+    spec_error("%sno %s `%s` (the pack declares: %s)", prefix, what, tostring(id),
+               #order > 0 and tconcat(order, ", ") or "none")
+  end
+end
+
+local function one_of(v, list, prefix)
+  if not contains(list, v) then
+    spec_error("%s`%s` is not one of %s", prefix, tostring(v), tconcat(list, ", "))
+  end
+end
+
+local function known_state(kind_id, state, prefix)
+  local k = defs.kinds[kind_id]
+  if k and not k.state_set[state] then
+    spec_error("%s`%s` is not a state of %s (its states: %s)", prefix, tostring(state), kind_id, tconcat(k.states, ", "))
+  end
+end
+
+-- The roles a test may act as: admin and every role an action or view names.
+local function known_roles()
+  local out, seen = { "admin" }, { admin = true }
+  for _, list in ipairs({ { defs.action_order, defs.actions }, { defs.view_order, defs.views } }) do
+    for _, id in ipairs(list[1]) do
+      for _, r in ipairs(list[2][id].roles) do
+        if not seen[r] then seen[r] = true; out[#out + 1] = r end
+      end
+    end
+  end
+  return out
+end
+
+local function validate_case(s)
+  known_keys(s, CASE_KEYS, "a case", "")
+  local asserts = false
+  for _, k in ipairs(CASE_ASSERTS) do if s[k] ~= nil then asserts = true end end
+  if not asserts then
+    spec_error("the case asserts nothing: give it one of %s", tconcat(CASE_ASSERTS, ", "))
+  end
+  local kind = s.record and s.record.kind or s.kind
+  if kind ~= nil then declared(kind, defs.kinds, defs.kind_order, "kind", "kind: ") end
+  local state = s.record and s.record.state or s.state
+  if state ~= nil then known_state(kind or defs.kind_order[1], state, "state: ") end
+  if s.expect ~= nil then one_of(s.expect, DECISIONS, "expect: ") end
+  for _, c in ipairs(s.fails or {}) do declared(c, defs.checks, defs.check_order, "check", "fails: ") end
+  for c in pairs(s.reasons or {}) do declared(c, defs.checks, defs.check_order, "check", "reasons: ") end
+  for _, key in ipairs({ "in_force", "not_in_force" }) do
+    for _, m in ipairs(s[key] or {}) do declared(m, defs.measures, defs.measure_order, "measure", key .. ": ") end
+  end
+end
+
+-- One step of a scenario, before it runs; `records` are the scenario's so
+-- far.
+local function validate_step(step, label, records)
+  local prefix = label .. ": "
+  if type(step) ~= "table" then spec_error("%sa step is a table { act = ..., ... }, not %s", prefix, type(step)) end
+  known_keys(step, STEP_KEYS, "a step", prefix)
+  if step.act ~= nil then declared(step.act, defs.actions, defs.action_order, "action", prefix .. "act: ") end
+  if step.view ~= nil then declared(step.view, defs.views, defs.view_order, "view", prefix .. "view: ") end
+  if step.as ~= nil then
+    local roles = known_roles()
+    if not contains(roles, step.as) then
+      spec_error("%sas: no role `%s` (roles the pack's actions and views name: %s)", prefix, tostring(step.as), tconcat(roles, ", "))
+    end
+  end
+  local a = step.act and defs.actions[step.act]
+  if step.id ~= nil and not (a and a.creates) and not records[step.id] then
+    local ids = {}
+    for id in pairs(records) do ids[#ids + 1] = tostring(id) end
+    tsort(ids)
+    spec_error("%sid: no record `%s` in this scenario (its records: %s)", prefix, tostring(step.id),
+               #ids > 0 and tconcat(ids, ", ") or "none yet")
+  end
+  if step.expect ~= nil then
+    one_of(step.expect, step.act and ACT_OUTCOMES or { "ok", "forbidden" }, prefix .. "expect: ")
+    if not step.act and not step.view then spec_error("%sexpect: only with act or view", prefix) end
+  end
+  for _, k in ipairs({ "reason", "field" }) do
+    if step[k] ~= nil and not step.act then spec_error("%s%s: only with act", prefix, k) end
+  end
+  if step.params ~= nil and not step.act and not step.view then spec_error("%sparams: only with act or view", prefix) end
+  for _, k in ipairs({ "rows", "rows_check" }) do
+    if step[k] ~= nil and not step.view then spec_error("%s%s: only with view", prefix, k) end
+  end
+  if step.enforce ~= nil and step.enforce ~= true then spec_error("%senforce: true or nothing", prefix) end
+  if step.eval ~= nil then one_of(step.eval, DECISIONS, prefix .. "eval: ") end
+  for _, k in ipairs({ "check", "rows_check" }) do
+    if step[k] ~= nil and type(step[k]) ~= "function" then spec_error("%s%s: a function", prefix, k) end
+  end
+  if step.state ~= nil and a then known_state(a.kind, step.state, prefix .. "state: ") end
+end
+
+-- Whether a step asserts something that could fail.
+local function step_asserts(step)
+  return type(step) == "table" and (step.act ~= nil or step.state ~= nil or step.eval ~= nil or step.check ~= nil
+         or (step.view ~= nil and (step.rows ~= nil or step.rows_check ~= nil or step.expect ~= nil)))
+end
+
+-- The record a step names (`id`, default the last one), or an error in words.
+local function step_record(records, id, label, what)
+  local r = records[id]
+  if r then return r end
+  if id == nil then
+    local creating = {}
+    for _, aid in ipairs(defs.action_order) do if defs.actions[aid].creates then creating[#creating + 1] = aid end end
+    spec_error("%s: %s: no record yet: a step that acts with a creating action (%s) comes first", label, what,
+               #creating > 0 and tconcat(creating, ", ") or "the pack has none")
+  end
+  spec_error("%s: %s: no record `%s` in this scenario", label, what, tostring(id))
+end
+
 local function check_case(t)
   local s = t.spec
+  validate_case(s)
   local at = must_instant(s.at or "2024-01-01", "case at")
   local rec = s.record and copy(s.record) or { kind = s.kind or defs.kind_order[1], state = s.state or "submitted", data = copy(s.data or {}) }
   rec.kind = rec.kind or defs.kind_order[1]
@@ -1029,7 +1296,6 @@ local function check_case(t)
     end
   end
   for cid, needle in pairs(s.reasons or {}) do
-    if not defs.checks[cid] then diag[#diag + 1] = "reasons: no check `" .. tostring(cid) .. "`" end
     local found = false
     for _, c in ipairs(res.checks) do
       if c.id == cid then
@@ -1062,18 +1328,25 @@ end
 -- would: acts (with their role checks), evals, expiry at deadlines, views.
 local function check_scenario(t)
   local s = t.spec
+  known_keys(s, SCENARIO_KEYS, "a scenario", "", true)
+  local asserts = false
+  for _, step in ipairs(s) do asserts = asserts or step_asserts(step) end
+  if not asserts then
+    spec_error("the scenario asserts nothing: give it a step with act, state, eval, check, or view with rows")
+  end
   local at = must_instant(s.at or "2024-01-01", "scenario at")
   local records, order, current = {}, {}, nil
   local enforced = {}
   local seq = 0
   for i, step in ipairs(s) do
     local label = sfmt("step %d", i)
+    validate_step(step, label, records)
     if step.at then at = must_instant(step.at, label .. " at") end
     if step.act then
       local role = step.as or "admin"
       local a = defs.actions[step.act]
       local rec = nil
-      if a and not a.creates then rec = copy(records[step.id or current]) end
+      if not a.creates then rec = copy(step_record(records, step.id or current, label, "act")) end
       local res
       if a and not role_allows(a.roles, role) then
         res = { forbidden = true }
@@ -1125,13 +1398,14 @@ local function check_scenario(t)
       end
     end
     if step.state then
-      local r = records[step.id or current]
-      if not r or r.state ~= step.state then
-        return false, sfmt("%s: state: got %s, want %s", label, r and r.state or "no record", step.state)
+      local r = step_record(records, step.id or current, label, "state")
+      known_state(r.kind, step.state, label .. ": state: ")
+      if r.state ~= step.state then
+        return false, sfmt("%s: state: got %s, want %s", label, r.state, step.state)
       end
     end
     if step.eval then
-      local r = records[step.id or current]
+      local r = step_record(records, step.id or current, label, "eval")
       local res = api.eval(r, at)
       if res.error then return false, label .. " (eval): " .. res.error end
       local differs = eval_by_date_differs(r, at, res)
@@ -1143,13 +1417,13 @@ local function check_scenario(t)
       end
     end
     if step.check then
-      local ok, msg = pcall(step.check, records[step.id or current], api.eval(records[step.id or current], at))
+      local r = step_record(records, step.id or current, label, "check")
+      local ok, msg = pcall(step.check, r, api.eval(r, at))
       if not ok or msg == false then return false, sfmt("%s: check failed: %s", label, tostring(msg)) end
     end
     if step.view then
       local rows = {}
       local v = defs.views[step.view]
-      if not v then return false, label .. ": no view " .. step.view end
       if step.as and not role_allows(v.roles, step.as) then
         if step.expect == "forbidden" then goto continue end
         return false, sfmt("%s: view %s is forbidden for %s", label, step.view, step.as)
@@ -1177,9 +1451,12 @@ local function check_scenario(t)
   return true
 end
 
--- Runs test i; returns { ok, name, diag }.
+-- Runs test i; returns { ok, name, diag }.  Test 1 starts a new run: the
+-- self-check's report (api.test_selfcheck) is of the tests run since.
 function api.test_run(i)
   local t = defs.tests[i]
+  made_instants = nil
+  if i == 1 then selfcheck.evals, selfcheck.made, selfcheck.bounds = 0, {}, nil end
   local ok, good, diag = pcall(t.kind == "case" and check_case or check_scenario, t)
   if not ok then return { ok = false, name = t.name, diag = t.where .. ": " .. tostring(good) } end
   return { ok = good and true or false, name = t.name, diag = diag and (t.where .. ": " .. diag) or nil }

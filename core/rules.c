@@ -1302,11 +1302,17 @@ static int load_span(struct rules *r)
 {
 	r->eval_by_date = json_is_true(json_object_get(r->describe, "eval_by_date"));
 	json_t *ms = json_object_get(r->describe, "measures");
-	r->bounds = calloc(2 * json_array_size(ms) + 1, sizeof *r->bounds);
+	/* and the instants the pack declares (pack { instants }) */
+	json_t *ins = json_object_get(r->describe, "instants_at");
+	r->bounds = calloc(2 * json_array_size(ms) + json_array_size(ins) + 1, sizeof *r->bounds);
 	if (!r->bounds)
 		return -ENOMEM;
 	size_t i;
 	json_t *m;
+	json_array_foreach(ins, i, m) {
+		if (json_is_integer(m))
+			r->bounds[r->nbounds++] = (int64_t)json_integer_value(m);
+	}
 	json_array_foreach(ms, i, m) {
 		const char *keys[] = { "starts_at", "ends_at" };
 		for (int k = 0; k < 2; k++) {
@@ -1461,6 +1467,16 @@ static void tap_diag(FILE *out, const char *diag)
 	}
 }
 
+/* A TAP comment saying at which instants the eval_by_date self-check
+ * compared eval (prelude.lua, api.test_selfcheck), if it ran. */
+static void selfcheck_note(struct rules *r, FILE *out)
+{
+	json_t *res;
+	if (api_call(r, "test_selfcheck", NULL, 0, 1, &res) == 0 && json_is_string(res))
+		fprintf(out, "# %s\n", json_string_value(res));
+	json_decref(res);
+}
+
 int rules_run_tests(struct rules *r, FILE *out)
 {
 	int n = test_count(r), failed = 0;
@@ -1478,6 +1494,7 @@ int rules_run_tests(struct rules *r, FILE *out)
 		}
 		json_decref(res);
 	}
+	selfcheck_note(r, out);
 	fflush(out);
 	reset_stats(r);
 	return failed;

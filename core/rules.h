@@ -134,7 +134,8 @@ int rules_eval_text(struct rules *r, struct rules_rec *rec, int64_t at, json_t *
  * eval_by_date (its tests check that eval then depends on the time only
  * through the JST date and the measures in force), with [*from, *till) the
  * instants around `at` that get the same answer but for its `at` field: the
- * JST day of `at`, cut at every start and end of a measure.
+ * JST day of `at`, cut at every start and end of a measure and at every
+ * instant the pack declares (pack { instants }).
  */
 bool rules_eval_span(const struct rules *r, int64_t at, int64_t *from, int64_t *till);
 

@@ -21,6 +21,8 @@ end
 function good_app(over)
   local controls = {}
   for _, id in ipairs(ALL_IDS) do controls[id] = "met" end
+  -- a test that names a control the criteria do not have is an error
+  strict(controls, ALL_IDS, "control of the 2022-04-01 criteria")
   local app = {
     service_name = "クラウド会計SaaS",
     provider_name = "株式会社テスト",

@@ -300,7 +300,7 @@ case "R3: an excluded governance item counts as not stated" {
   fails = { "R3" }, summary = function (res) return expect_eq(listed_ids(res), "3.1.1") end,
 }
 case "R3: the reason is bilingual" {
-  data = app_with(function (a) a.statement.controls["5.1.1.PB"] = nil; a.statement.controls["3.1.1"] = nil end),
+  data = app_with(function (a) a.statement.controls["3.1.1"] = nil end),
   fails = { "R3" },
   summary = function (res)
     local r = reason_of(res, "R3")
