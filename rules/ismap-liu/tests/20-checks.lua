@@ -306,11 +306,13 @@ case "R3: an excluded governance item counts as not stated" {
   fails = { "R3" }, summary = function (res) return expect_eq(listed_ids(res), "3.1.1") end,
 }
 case "R3: the reason is bilingual" {
-  data = app_with(function (a) a.statement.controls["5.1.1.PB"] = nil; a.statement.controls["3.1.1"] = nil end),
+  -- 9.4.2.2.B: a B control that exists (5.1.1.PB, used here before, does not)
+  data = app_with(function (a) a.statement.controls["9.4.2.2.B"] = nil; a.statement.controls["3.1.1"] = nil end),
   fails = { "R3" },
   summary = function (res)
     local r = reason_of(res, "R3")
     return has(r.ja, "ガバナンス基準 1件（3.1.1）") and has(r.en, "governance criteria: 1 (3.1.1)")
+       and has(r.ja, "末尾が B の詳細管理策 1件（9.4.2.2.B）") and has(r.en, "detailed controls ending in B: 1 (9.4.2.2.B)")
   end,
 }
 
