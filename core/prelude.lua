@@ -757,9 +757,16 @@ local function act(name, rec, params, ctx, before)
         sfmt("`%s` applies to %s records, not %s", name, a.kind, tostring(rec.kind))) } }
     end
     if not contains(a.from, rec.state) then
+      -- In words where the kind names its states (state_titles), by code otherwise.
+      local titles = type(kind.state_titles) == "table" and kind.state_titles or {}
+      local function st(s, lang) return type(titles[s]) == "table" and titles[s][lang] or s end
+      local ja, en = {}, {}
+      for i, s in ipairs(a.from) do ja[i], en[i] = st(s, "ja"), st(s, "en") end
       return { refused = array { text(
-        sfmt("状態「%s」の記録に「%s」はできません（可能な状態: %s）", rec.state, name, tconcat(a.from, "、")),
-        sfmt("`%s` is not allowed in state `%s` (allowed in: %s)", name, rec.state, tconcat(a.from, ", "))) } }
+        sfmt("「%s」は、状態が「%s」の記録にはできません（できる状態: %s）", a.title.ja, st(rec.state, "ja"), tconcat(ja, "、")),
+        kind.state_titles == nil
+          and sfmt("`%s` is not allowed in state `%s` (allowed in: %s)", name, rec.state, tconcat(a.from, ", "))
+          or sfmt("“%s” is not allowed in state “%s” (allowed in: %s)", a.title.en, st(rec.state, "en"), tconcat(en, ", "))) } }
     end
     before_data, before_state = before or copy(rec.data), rec.state
   end

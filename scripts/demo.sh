@@ -2,7 +2,8 @@
 # make demo — the ISMAP-LIU special measure end to end, with a test clock:
 # applications that pass and fail R1–R4, the explanations, confirmation, the
 # service list, incentives, then the deadline (2025-03-31 24:00 JST) crossed
-# live: enforcement, the pledge-unfulfilled list, and what is refused after.
+# live: enforcement, the list of services with no ISMAP-LIU filing recorded
+# within the period (view pledge-unfulfilled), and what is refused after.
 #
 # Uses a private socket and database under a temporary folder; leaves nothing.
 set -eu
@@ -26,15 +27,15 @@ mk() { # mk NAME PERL-EXPRESSION-ON-$a
 }
 mk a '$a->{service_name} = "クラウド会計 Cloud Ledger"; $a->{provider_name} = "株式会社あおぞら"'
 mk b '$a->{service_name} = "電子契約 e-Sign"; $a->{provider_name} = "さくらテック株式会社";
-      $a->{impact_assessment} = { assessor => "独立行政法人情報処理推進機構", assessor_type => "independent_agency",
-                                  result => "low", assessed_on => "令和5年7月3日" }'
+      $a->{impact_assessment} = { assessor => "独立行政法人情報処理推進機構", assessor_type => "独立行政法人",
+                                  route => "consultation_desk", result => "low", assessed_on => "令和5年7月3日" }'
 mk c '$a->{service_name} = "人事労務 HR Flow"; $a->{provider_name} = "みどり情報株式会社";
       $a->{impact_assessment}{result} = "moderate"'
 mk d '$a->{service_name} = "Web会議 MeetUp"; $a->{provider_name} = "株式会社つばさ";
       delete $a->{statement}{controls}{"6.1.3.3.PB"}; delete $a->{statement}{controls}{"9.2.3.11.PB"}'
 mk e '$a->{service_name} = "文書管理 DocBox"; $a->{provider_name} = "はなまるソフト株式会社";
       $a->{impact_assessment} = { assessor => "指定法人X", assessor_type => "designated_corporation",
-                                  result => "low", assessed_on => "2023-05-18" }'
+                                  route => "agency", result => "low", assessed_on => "2023-05-18" }'
 mk f '$a->{service_name} = "チャット ChatHub"; $a->{provider_name} = "株式会社ほし";
       delete $a->{pledge}'
 
@@ -79,7 +80,7 @@ sleep 1.5
 ctl status
 ctl record list
 
-say "After the period: pledge unfulfilled (期間内に ISMAP-LIU 申請がなかったサービス)"
+say "After the period: no ISMAP-LIU filing recorded within the period (運用期間内の ISMAP-LIU 申請の記録なし)"
 ctl view pledge-unfulfilled
 ctl history LIU-000002
 

@@ -53,7 +53,7 @@ $d->ok_call('act', { action => 'amend', id => $id, params => { planned_liu_appli
 my $e6 = $d->ok_call('eval', { id => $id });
 is($e6->{decision}, 'ineligible', 'after an amend, eval answers for the new version');
 ok((grep { !$_->{ok} } @{ $e6->{checks} }), 'with a failing check');
-$d->ok_call('act', { action => 'amend', id => $id, params => { planned_liu_application => '2024-10' } });
+$d->ok_call('act', { action => 'amend', id => $id, params => { planned_liu_application => '2025-03' } });
 is($d->ok_call('eval', { id => $id })->{decision}, 'eligible', 'and again after the change back');
 
 # Pipelined evals of the same record, with a write among them on another connection.

@@ -63,7 +63,7 @@ sub data_set { my ($d) = @_; return [ sort map { json()->encode($_->{data}) } al
 my @H = qw(service_name provider_name impact_assessment.assessor impact_assessment.assessor_type
 	   impact_assessment.result impact_assessment.assessed_on statement.criteria_version
 	   statement.stated_on statement.controls pledge.submitted_on planned_liu_application
-	   certifications provider_corporate_number);
+	   certifications provider_corporate_number impact_assessment.route);
 sub cell_of {
 	my ($app, $path) = @_;
 	my $v = $app;
@@ -165,7 +165,7 @@ is($rc, 1, 'a CSV with one bad row, all or nothing, exits 1');
 like($err, qr/import refused, nothing was written: 1 of 3 rows fail/, 'saying nothing was written');
 like($err, qr/^ROW\s+FIELD\s+REASON/m, 'a table of the failed rows');
 like($err, qr/^4\s+impact_assessment\.assessed_on\s+\S/m, 'naming the row by its line in the file, and the field');
-like($err, qr/^\s+impact_assessment\.assessed_on: /m, 'the reason in English under the Japanese');
+like($err, qr/^\s+not a date: /m, 'the reason in English under the Japanese (the field is in its column)');
 like($err, qr/^imported 0 of 3 rows/m, 'imported 0 of 3');
 is($out, '', 'nothing on stdout');
 is(count($d), 25, 'nothing was written');

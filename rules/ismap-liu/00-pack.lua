@@ -29,10 +29,10 @@ measure "special-measure" {
   temporary = true, from = PERIOD_FROM, till = PERIOD_TILL,
 }
 
--- インセンティブ①【特別措置限り】 運用期間内に1回限り: ISMAP-LIU の外部監査を整備状況評価と
--- 最低限の運用状況評価に限ることができる.  Used through `use_incentive {incentive = "audit_scope"}`.
+-- インセンティブ①【特別措置限り】 運用期間内に1回限り: ISMAP-LIU の外部監査を整備状況評価及び
+-- 最小限度の運用状況評価に限ることができる.  Used through `use_incentive {incentive = "audit_scope"}`.
 measure "incentive-1" {
-  title = { ja = "外部監査の対象範囲の特例（整備状況評価＋最低限の運用状況評価）",
+  title = { ja = "外部監査の対象範囲の特例（整備状況評価及び最小限度の運用状況評価）",
             en = "Reduced external-audit scope (design assessment + minimal operating assessment)" },
   temporary = true, from = PERIOD_FROM, till = PERIOD_TILL,
 }
@@ -55,12 +55,26 @@ measure "assessor-eligibility" {
   allowed_before = { "national_agency" },
 }
 
--- The bodies, in the words of the notice (used in reasons and views).
+-- The bodies, in the words of the notice (used in reasons and views).  The
+-- notice's names (ja) and the English ones are accepted for the codes, and
+-- stored as the code (10-application.lua).
 ASSESSOR_TYPES = {
   national_agency        = { ja = "国の行政機関", en = "national administrative organ" },
   independent_agency     = { ja = "独立行政法人", en = "incorporated administrative agency" },
   designated_corporation = { ja = "指定法人", en = "designated corporation" },
 }
+ASSESSOR_ORDER = { "national_agency", "independent_agency", "designated_corporation" }
+
+-- Who gave the impact assessment (通知 3): a 政府機関等 that uses or procures the
+-- SaaS, or, where there is none, a body found through the ISMAP-LIU 相談窓口.
+-- Recorded as impact_assessment.route; `aliases` are also accepted.
+ASSESSMENT_ROUTES = {
+  agency = { ja = "当該 SaaS を利用・調達する政府機関等", en = "a government body that uses or procures the SaaS",
+             aliases = { "利用・調達する政府機関等", "当該SaaSを利用・調達する政府機関等", "政府機関等" } },
+  consultation_desk = { ja = "ISMAP-LIU 相談窓口", en = "the ISMAP-LIU consultation desk",
+                        aliases = { "ISMAP-LIU 相談窓口", "相談窓口" } },
+}
+ASSESSMENT_ROUTE_ORDER = { "agency", "consultation_desk" }
 
 -- The incentives ① and ② by the name used in `use_incentive`, and their measures.
 INCENTIVES = {
@@ -70,3 +84,13 @@ INCENTIVES = {
 
 -- ISMAP-LIU itself started on 2022-11-01: no ISMAP-LIU filing can be older.
 LIU_START = "2022-11-01"
+
+-- The earliest date a dated field may carry: the pack's decision, as the
+-- notice dates nothing before these.  An impact assessment is made for
+-- ISMAP-LIU; a pledge under the special measure (「特別措置の適用にあたって」).
+-- A statement may not predate the edition it names (02-criteria.lua), nor a
+-- pledge the statement it pledges (10-application.lua).
+DATE_FLOORS = {
+  ["impact_assessment.assessed_on"] = { on = LIU_START, ja = "ISMAP-LIU の開始", en = "ISMAP-LIU began" },
+  ["pledge.submitted_on"] = { on = PERIOD_FROM, ja = "特別措置の開始", en = "the special measure began" },
+}

@@ -103,12 +103,79 @@ end
 -- Dates are kept as "YYYY-MM-DD" (JST) once validated; such texts compare in
 -- time order as plain strings.
 
+-- The eras of 和暦, newest first, each with its first day (data: a new era
+-- is one line).  Dates before 1900 are refused anyway (civil_date).
+ERAS = {
+  { name = "令和", from = "2019-05-01" },
+  { name = "平成", from = "1989-01-08" },
+  { name = "昭和", from = "1926-12-25" },
+  { name = "大正", from = "1912-07-30" },
+  { name = "明治", from = "1868-01-25" },
+}
+
+local function days_in_month(y, m)
+  if m == 2 then
+    return (y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0)) and 29 or 28
+  end
+  return (m == 4 or m == 6 or m == 9 or m == 11) and 30 or 31
+end
+
+-- "2024-06-01" -> "令和6年6月1日"; a month "2024-06" -> "令和6年6月" (the era
+-- of its first day).  Anything else is returned as it is.
+function wareki(d)
+  local y, m, day = d:match("^(%d%d%d%d)%-(%d%d)%-?(%d*)$")
+  if not y then return d end
+  local first = y .. "-" .. m .. "-" .. (day ~= "" and day or "01")
+  for _, e in ipairs(ERAS) do
+    if first >= e.from then
+      local n = tonumber(y) - tonumber(e.from:sub(1, 4)) + 1
+      local out = e.name .. (n == 1 and "元" or tostring(n)) .. "年" .. tonumber(m) .. "月"
+      return day ~= "" and out .. tonumber(day) .. "日" or out
+    end
+  end
+  return d
+end
+
+-- A date as Japanese prose gives it: 和暦, then 西暦 in parentheses:
+-- "令和6年6月1日（2024年6月1日）"; a month "令和6年6月（2024年6月）".
+function ja_date(d)
+  local y, m, day = d:match("^(%d%d%d%d)%-(%d%d)%-?(%d*)$")
+  if not y then return d end
+  local west = y .. "年" .. tonumber(m) .. "月" .. (day ~= "" and tonumber(day) .. "日" or "")
+  return wareki(d) .. "（" .. west .. "）"
+end
+
+-- A date as people write it to the daemon's date(): trimmed, digits made
+-- ASCII, 西暦 in kanji ("2023年6月1日") as 2023-06-01, and a month's end
+-- ("令和7年3月末", the notice's own phrase; "2025年3月末") as its last day.
+-- Returns the text to give date(), or nil and why.
+local function date_text(v)
+  local s = ascii_digits(trim(v))
+  local y, m, d = s:match("^(%d%d%d%d)年(%d%d?)月(%d%d?)日$")
+  if y then return string.format("%s-%02d-%02d", y, tonumber(m), tonumber(d)) end
+  local head, mm = s:match("^(.-年)(%d%d?)月末$")
+  if head then
+    local first, why = date(date_text(head .. mm .. "月1日"))
+    if not first then return nil, why end
+    local fy, fm = tonumber(first:sub(1, 4)), tonumber(first:sub(6, 7))
+    return string.format("%04d-%02d-%02d", fy, fm, days_in_month(fy, fm))
+  end
+  return s
+end
+
 -- date(v) -> "YYYY-MM-DD" (JST), or nil and why; limited to the years
--- 1000-9999: the host writes years below 1000 without their leading zeros
--- ("1-01-01"), which would not read back as a date.
+-- 1900-9999: the host writes years below 1000 without their leading zeros
+-- ("1-01-01"), which would not read back as a date, and a year before 1900
+-- is a typing mistake in every field of this notice.
 function civil_date(v)
-  local d, why = date(v)
-  -- A year before 1900 is a typing mistake in every field of this notice.
+  local d, why
+  if type(v) == "string" then
+    local s
+    s, why = date_text(v)
+    if s then d, why = date(s) end
+  else
+    d, why = date(v)
+  end
   if d and (not d:match("^%d%d%d%d%-%d%d%-%d%d$") or tonumber(d:sub(1, 4)) < 1900) then
     return nil, text("年が範囲外です（1900年以降）", "year out of range (1900 or later)")
   end
@@ -126,12 +193,14 @@ function in_force_on(id, d)
   return in_force_during(id, day_start(d), day_end(d))
 end
 
--- The days a measure is in force, as text: "2023-05-19〜2025-03-31".
+-- The days a measure is in force, as text: ja "令和5年5月19日（2023年5月19日）から
+-- 令和7年3月31日（2025年3月31日）まで", en "2023-05-19 to 2025-03-31".
 function period_text(id)
   local m = measure_of(id)
-  local from = m.starts and date_of(m.starts) or ""
-  local till = m.ends and date_of(m.ends - 1) or ""
-  return from .. "〜" .. till
+  local from = m.starts and date_of(m.starts)
+  local till = m.ends and date_of(m.ends - 1)
+  if not till then return text(ja_date(from) .. "から", "from " .. from) end
+  return text(ja_date(from) .. "から" .. ja_date(till) .. "まで", from .. " to " .. till)
 end
 
 -- A time of the ISMAP-LIU application as planned: a month ("2024-10",

@@ -24,6 +24,11 @@ REQUIRED_FIELDS = { "service_name", "provider_name" }
 -- 影響度評価の結果 (業務・情報の影響度評価)
 RESULTS = { low = "低位", moderate = "中位", high = "高位" }
 
+-- The planned time of the ISMAP-LIU filing: one label everywhere (the record,
+-- the reasons, the views).
+PLAN_LABEL = { ja = "ISMAP-LIU 申請（事前申請を含む）の予定時期",
+               en = "Planned ISMAP-LIU application (pre-application included)" }
+
 -- Field names in Japanese, for reasons.
 LABELS = {
   service_name = "サービス名",
@@ -32,50 +37,110 @@ LABELS = {
   impact_assessment = "業務・情報の影響度評価",
   ["impact_assessment.assessor"] = "評価実施機関",
   ["impact_assessment.assessor_type"] = "評価実施機関の種別",
+  ["impact_assessment.route"] = "評価の経路",
   ["impact_assessment.result"] = "影響度評価の結果",
   ["impact_assessment.assessed_on"] = "影響度評価の実施日",
   statement = "管理基準への適合の言明",
   ["statement.criteria_version"] = "管理基準の版",
   ["statement.stated_on"] = "言明日",
-  ["statement.controls"] = "管理策ごとの言明",
+  ["statement.controls"] = "管理基準の項目ごとの言明",
   pledge = "誓約書",
   ["pledge.submitted_on"] = "誓約書の提出日",
-  planned_liu_application = "ISMAP-LIU 登録申請（事前申請）の予定時期",
+  planned_liu_application = PLAN_LABEL.ja,
   certifications = "その他の第三者認証",
   ["certifications.name"] = "認証の名称",
   ["certifications.valid_until"] = "認証の有効期限",
 }
 
--- "certifications[2].name" -> 認証の名称; "statement.controls.6.1.1" -> 管理策 6.1.1
-function label_of(field)
+-- "certifications[2].name" -> 認証の名称; "statement.controls.9.2.3" -> 統制目標 9.2.3
+-- (the part of the criteria of the 2022-04-01 edition, or of `ed`).
+function label_of(field, ed)
   local k = field:gsub("%[%d+%]", "")
   if LABELS[k] then return LABELS[k] end
   local id = field:match("^statement%.controls%.(.+)$")
-  if id then return "管理策 " .. id end
+  ed = ed or CRITERIA[CRITERIA_VERSIONS[#CRITERIA_VERSIONS]]
+  if id and ed then return criterion_name(ed, id).ja end
   return k
 end
 
+-- A code given as itself or by one of its names: trimmed, spaces (ASCII and
+-- 全角) removed, ASCII lower-cased.  names[code] = {ja, en, aliases?}.
+-- Returns the code, or nil.
+local function squeeze(v)
+  return (v:gsub("%s", ""):gsub("\227\128\128", ""):lower())
+end
+function code_of(names, v)
+  if type(v) ~= "string" then return nil end
+  local want = squeeze(v)
+  for code, n in pairs(names) do
+    if squeeze(code) == want or squeeze(n.ja) == want or squeeze(n.en) == want then return code end
+    for _, a in ipairs(n.aliases or {}) do
+      if squeeze(a) == want then return code end
+    end
+  end
+  return nil
+end
+
+-- A date of field `field` earlier than the pack accepts (DATE_FLOORS,
+-- 00-pack.lua): what to say, as a predicate ("is before …"), or nil.
+function date_floor_problem(field, d)
+  local f = DATE_FLOORS[field]
+  if f and d < f.on then
+    return text(f.ja .. "（" .. ja_date(f.on) .. "）より前です", "is before " .. f.en .. " (" .. f.on .. ")")
+  end
+  return nil
+end
+
+-- The same for a statement (not before its edition) and a pledge (not before
+-- the statement it pledges).
+function stated_before_edition(d, ed)
+  if d < ed.issued then
+    return text("言明が依拠する" .. ed.title.ja .. "の発行日（" .. ja_date(ed.issued) .. "）より前です",
+                "is before the edition it is made against (" .. ed.issued .. ")")
+  end
+  return nil
+end
+function pledged_before_statement(d, stated)
+  if d < stated then
+    return text("誓約の対象である言明の日付（" .. ja_date(stated) .. "）より前です",
+                "is before the statement it pledges (" .. stated .. ")")
+  end
+  return nil
+end
+
 local KEYS = {
-  impact_assessment = { assessor = true, assessor_type = true, result = true, assessed_on = true },
+  impact_assessment = { assessor = true, assessor_type = true, route = true, result = true, assessed_on = true },
   statement = { criteria_version = true, stated_on = true, controls = true },
   pledge = { submitted_on = true },
   certification = { name = true, valid_until = true },
 }
 local MAX_CONTROL_ERRORS = 20     -- past this, one line says how many more
 
+-- "a (x), b (y) or c (z)" from codes and their names.
+local function codes_text(order, names)
+  local ja, en = {}, {}
+  for i, code in ipairs(order) do
+    ja[i] = code .. "（" .. names[code].ja .. "）"
+    en[i] = code .. " (" .. names[code].en .. ")"
+  end
+  local last_en = table.remove(en)
+  return text(table.concat(ja, "、"), (#en > 0 and table.concat(en, ", ") .. " or " or "") .. last_en)
+end
+
 -- validate_application(app, err, at, changed): calls err(field, ja, en) per
 -- problem and normalises what it accepts.  `changed` is the set of top-level
 -- fields to look at (nil: all of them, for a new application); the others were
 -- validated when they were written, and an amend of one field then costs the
 -- same whatever the size of the statement.  Also used by `amend` (30-actions.lua).
+-- The client prints the field before each reason: the reason names it in
+-- words (Japanese) or not at all (English), never by its path again.
 function validate_application(app, err, at, changed)
   local function want(k) return changed == nil or changed[k] ~= nil end
   -- A field to look at, or nil: a field not looked at is not read (the
   -- daemon reads the statement into Lua only when a rule touches it).
   local function wanted(k) if want(k) then return app[k] end return nil end
   local function bad(field, why)
-    local l = label_of(field)
-    err(field, (l == field and field or l .. "（" .. field .. "）") .. ": " .. why.ja, field .. ": " .. why.en)
+    err(field, label_of(field) .. "は" .. why.ja, why.en)
   end
   local function missing(field)
     bad(field, text("必須です", "is required"))
@@ -88,16 +153,31 @@ function validate_application(app, err, at, changed)
     if not s then return bad(path, why) end
     t[key] = s
   end
-  -- A date field: stored back as YYYY-MM-DD.
+  -- A date field: stored back as YYYY-MM-DD; nil when not a date.
   local function date_field(t, key, path, required)
     local v = t[key]
     if v == nil then if required then missing(path) end return end
     local d, why = civil_date(v)
     if not d then
-      return bad(path, text("日付として読めません: " .. why.ja .. "（例: 2023-06-01、令和5年6月1日）",
-                            "not a date: " .. why.en .. " (e.g. 2023-06-01 or 令和5年6月1日)"))
+      return bad(path, text("日付として読めません: " .. why.ja .. "（例: 2023-06-01、令和5年6月1日、令和7年3月末）",
+                            "not a date: " .. why.en .. " (e.g. 2023-06-01, 令和5年6月1日 or 令和7年3月末)"))
     end
     t[key] = d
+    local early = date_floor_problem(path, d)
+    if early then bad(path, early); return nil end
+    return d
+  end
+  -- A code of `names` (or one of its names): stored back as the code.
+  local function code_field(t, key, path, names, order, required)
+    local v = t[key]
+    if v == nil then if required then missing(path) end return end
+    local code = code_of(names, v)
+    if not code then
+      local list = codes_text(order, names)
+      return bad(path, text("「" .. shown(v) .. "」ではなく、" .. list.ja .. " のいずれかです",
+                            "must be " .. list.en .. " (not `" .. shown(v) .. "`)"))
+    end
+    t[key] = code
   end
   -- An object with known keys only.
   local function object(v, path, keys)
@@ -147,8 +227,13 @@ function validate_application(app, err, at, changed)
   local ia = wanted("impact_assessment")
   if ia ~= nil and object(ia, "impact_assessment", KEYS.impact_assessment) then
     text_field(ia, "assessor", "impact_assessment.assessor", 200, true)
-    -- Any body may be named; R2 says whether it may assess (measure ③).
+    -- The notice's names stand for the codes; any other body is stored as
+    -- given, and R2 says that it may not assess (measure ③).
     text_field(ia, "assessor_type", "impact_assessment.assessor_type", 100, true)
+    if type(ia.assessor_type) == "string" then
+      ia.assessor_type = code_of(ASSESSOR_TYPES, ia.assessor_type) or ia.assessor_type
+    end
+    code_field(ia, "route", "impact_assessment.route", ASSESSMENT_ROUTES, ASSESSMENT_ROUTE_ORDER, false)
     if ia.result == nil then
       missing("impact_assessment.result")
     elseif not RESULTS[ia.result] then
@@ -160,6 +245,7 @@ function validate_application(app, err, at, changed)
 
   -- 言明 (R3)
   local st = wanted("statement")
+  local stated
   if st ~= nil and object(st, "statement", KEYS.statement) then
     local crit
     local v = st.criteria_version
@@ -167,47 +253,28 @@ function validate_application(app, err, at, changed)
       missing("statement.criteria_version")
     elseif type(v) ~= "string" or not CRITERIA[v] then
       bad("statement.criteria_version",
-          text("不明な版です（「" .. shown(v) .. "」、使える版: " .. table.concat(CRITERIA_VERSIONS, ", ") .. "）",
+          text("不明な版です（「" .. shown(v) .. "」、使える版: " .. table.concat(CRITERIA_VERSIONS, "、") .. "）",
                "unknown edition `" .. shown(v) .. "` (known: " .. table.concat(CRITERIA_VERSIONS, ", ") .. ")"))
     else
       crit = CRITERIA[v]
     end
-    date_field(st, "stated_on", "statement.stated_on", true)
+    stated = date_field(st, "stated_on", "statement.stated_on", true)
+    if stated and crit then
+      local early = stated_before_edition(stated, crit)
+      if early then bad("statement.stated_on", early) end
+    end
     local controls = st.controls
     if controls == nil then
       missing("statement.controls")
     elseif type(controls) ~= "table" or (next(controls) ~= nil and is_list(controls)) then
-      bad("statement.controls", text("識別子ごとの言明（\"met\" または {excluded = 理由}）の組ではありません",
-                                     "must map identifiers to \"met\" or {excluded = reason}"))
+      bad("statement.controls", text("識別子ごとに「met」（満たす）または除外の理由（excluded）を書いた組ではありません",
+                                     "must map identifiers to \"met\" or to an exclusion with its reason (excluded)"))
     elseif crit then
       local errors = 0
-      local function cbad(id, why)
+      control_errors(controls, crit, function (id, why)
         errors = errors + 1
-        if errors <= MAX_CONTROL_ERRORS then bad("statement.controls." .. tostring(id), why) end
-      end
-      for id, s in pairs(controls) do
-        local c = type(id) == "string" and crit.by_id[id]
-        -- An identifier not in the list may be an optional detailed control
-        -- (別表3) of a listed objective: accepted, not judged.
-        local optional = not c and type(id) == "string" and id:match("^%d+%.%d+%.%d+%.%d+") ~= nil
-                         and not id:match("B$") and crit.objective_of[id_base(id)] ~= nil
-        if not c and not optional then
-          cbad(id, text("管理基準 " .. crit.version .. " 版にない識別子です", "not an identifier of the " .. crit.version .. " criteria"))
-        elseif s == "met" then
-          -- fine
-        elseif type(s) == "table" and s.excluded ~= nil and next(s, next(s)) == nil then
-          if not (c and c.level == "objective") then
-            cbad(id, text("除外できるのは統制目標だけです", "only a control objective may be excluded"))
-          elseif not filled(s.excluded) then
-            cbad(id, text("除外の理由がありません", "the reason for the exclusion is missing"))
-          else
-            s.excluded = trim(s.excluded)
-          end
-        else
-          cbad(id, text("\"met\"（満たす）または {excluded = 理由}（統制目標の除外）で書いてください",
-                        "must be \"met\" or {excluded = reason} (a control objective's exclusion)"))
-        end
-      end
+        if errors <= MAX_CONTROL_ERRORS then err("statement.controls." .. tostring(id), why.ja, why.en) end
+      end)
       if errors > MAX_CONTROL_ERRORS then
         err("statement.controls",
             string.format("ほかに %d 件の誤りがあります", errors - MAX_CONTROL_ERRORS),
@@ -216,13 +283,21 @@ function validate_application(app, err, at, changed)
     end
   end
 
-  -- 誓約書 (R4)
+  -- 誓約書 (R4): not before the statement it pledges (which is read only
+  -- when the pledge or the statement changes).
   local pl = wanted("pledge")
+  local pledged
   if pl ~= nil and object(pl, "pledge", KEYS.pledge) then
-    date_field(pl, "submitted_on", "pledge.submitted_on", true)
+    pledged = date_field(pl, "submitted_on", "pledge.submitted_on", true)
+  end
+  if (pledged or stated) and not (pledged and stated == nil and st ~= nil) then
+    local s = type(app.statement) == "table" and civil_date(app.statement.stated_on)
+    local p = type(app.pledge) == "table" and civil_date(app.pledge.submitted_on)
+    local late = s and p and pledged_before_statement(p, s)
+    if late then bad("pledge.submitted_on", late) end
   end
 
-  -- ISMAP-LIU 登録申請の予定時期 (R1): a month or a day.
+  -- ISMAP-LIU 申請の予定時期 (R1): a month or a day.
   if app.planned_liu_application ~= nil and want("planned_liu_application") then
     local p, why = planned_time(app.planned_liu_application)
     if not p then bad("planned_liu_application", why)
@@ -253,5 +328,14 @@ kind "application" {
   -- submitted 申請受付 → confirmed 確認済み（サービスリスト掲載）→ ended 運用期間終了
   --           → rejected 却下 / withdrawn 取下げ / lapsed 期間内に確認されず失効
   states = { "submitted", "confirmed", "rejected", "withdrawn", "lapsed", "ended" },
+  -- the states in words, for refusals (never the codes)
+  state_titles = {
+    submitted = { ja = "申請受付", en = "submitted" },
+    confirmed = { ja = "確認済み", en = "confirmed (listed)" },
+    rejected  = { ja = "却下", en = "rejected" },
+    withdrawn = { ja = "取下げ", en = "withdrawn" },
+    lapsed    = { ja = "失効（運用期間内に確認されず）", en = "lapsed (not confirmed within the period)" },
+    ended     = { ja = "運用期間終了", en = "ended with the period" },
+  },
   validate = validate_application,
 }

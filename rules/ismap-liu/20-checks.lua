@@ -32,6 +32,15 @@ end
 
 local function table_or_nil(v) return type(v) == "table" and v or nil end
 
+-- The requirements as an official names them in a refusal (never "R1").
+REQUIREMENT_NAMES = {
+  period = text("特別措置の運用期間", "the period of the special measure"),
+  R1 = text("適用要件1（ISMAP-LIU 申請の予定）", "requirement 1 (a planned ISMAP-LIU filing)"),
+  R2 = text("適用要件2（影響度評価の結果が低位）", "requirement 2 (a low impact assessment)"),
+  R3 = text("適用要件3（管理基準への適合の言明）", "requirement 3 (the statement against the criteria)"),
+  R4 = text("適用要件4（誓約書の提出）", "requirement 4 (the pledge)"),
+}
+
 -- ---------------------------------------------------------------- 運用期間
 
 requirement "period" {
@@ -39,41 +48,51 @@ requirement "period" {
   function (app, at)
     if in_force("special-measure", at) then return pass() end
     local m = measure_of("special-measure")
+    local period = period_text("special-measure")
     if at < m.starts then
-      return fail { ja = "特別措置の運用期間（" .. period_text("special-measure") .. "）の開始前です",
-                    en = "the special measure (" .. period_text("special-measure") .. ") has not started yet" }
+      return fail { ja = "特別措置の運用期間（" .. period.ja .. "）はまだ始まっていません",
+                    en = "the special measure (" .. period.en .. ") has not started yet" }
     end
-    return fail { ja = "特別措置の運用期間（" .. period_text("special-measure") .. "）は終了しています",
-                  en = "the special measure (" .. period_text("special-measure") .. ") has ended" }
+    return fail { ja = "特別措置の運用期間（" .. period.ja .. "）は終了しています",
+                  en = "the special measure (" .. period.en .. ") has ended" }
   end,
 }
 
 -- ---------------------------------------------------------------- R1
--- 運用期間内に ISMAP-LIU の登録申請（事前申請を含む）を行う予定であること.
+-- 運用期間内に ISMAP-LIU の登録申請（事前申請を含む）を提出される予定であること.
 -- Met by a planned time (planned_liu_application, a month or a day) within the
--- period, or by an ISMAP-LIU application / pre-application already filed within
--- the period (recorded by `file_liu_application`).
+-- period and not yet wholly past at the decision (a time already past with no
+-- filing is not a plan), or by an ISMAP-LIU application / pre-application
+-- already filed within the period (recorded by `file_liu_application`).
 
 requirement "R1" {
-  title = { ja = "運用期間内にISMAP-LIUの登録申請（事前申請を含む）を行う予定であること",
+  title = { ja = "運用期間内にISMAP-LIUの登録申請（事前申請を含む）を提出する予定であること",
             en = "An ISMAP-LIU application (or pre-application) is planned within the period" },
   function (app, at)
     if filing_in_period(app, date_of(at)) then return pass() end
     local period = period_text("special-measure")
     local v = app.planned_liu_application
     if v == nil then
-      return fail { ja = "ISMAP-LIU 登録申請（事前申請を含む）の予定時期（planned_liu_application）がなく、運用期間内の申請の記録もありません",
+      return fail { ja = PLAN_LABEL.ja .. "（planned_liu_application）がなく、運用期間内の ISMAP-LIU 申請の記録もありません",
                     en = "no planned time of the ISMAP-LIU application or pre-application (planned_liu_application), and no such filing recorded within the period" }
     end
     local p, why = planned_time(v)
     if not p then
-      return fail { ja = "ISMAP-LIU 登録申請の予定時期（planned_liu_application）が読めません: " .. why.ja,
+      return fail { ja = PLAN_LABEL.ja .. "（planned_liu_application）が読めません: " .. why.ja,
                     en = "the planned time of the ISMAP-LIU application (planned_liu_application) cannot be read: " .. why.en }
     end
     local s, e = planned_span(p)
     if not in_force_during("special-measure", s, e) then
-      return fail { ja = "ISMAP-LIU 登録申請の予定時期（" .. p .. "）が運用期間（" .. period .. "）内ではありません",
-                    en = "the planned ISMAP-LIU application (" .. p .. ") is not within the period (" .. period .. ")" }
+      return fail { ja = PLAN_LABEL.ja .. "（" .. ja_date(p) .. "）が運用期間（" .. period.ja .. "）内ではありません",
+                    en = "the planned ISMAP-LIU application (" .. p .. ") is not within the period (" .. period.en .. ")" }
+    end
+    -- e is a day's start: the answer is the same all day (eval_by_date).
+    if e <= at then
+      local today = date_of(at)
+      return fail { ja = PLAN_LABEL.ja .. "の" .. ja_date(p) .. "は、判定日の" .. ja_date(today) ..
+                         "より前に過ぎていますが、ISMAP-LIU 申請の記録がありません。予定が変わった場合は新しい予定時期を記録してください",
+                    en = "the planned time of the ISMAP-LIU filing (" .. p .. ") passed before " .. today ..
+                         ", and no filing is recorded: record the new planned time if the plan changed" }
     end
     return pass()
   end,
@@ -82,7 +101,8 @@ requirement "R1" {
 -- ---------------------------------------------------------------- R2
 -- 政府機関等が当該 SaaS について実施した業務・情報の影響度評価の結果が「低位」であること.
 -- The assessor must be a body allowed to assess on the day of the assessment
--- (measure "assessor-eligibility", インセンティブ③, 00-pack.lua).
+-- (measure "assessor-eligibility", インセンティブ③, 00-pack.lua), and the
+-- record says by which route the assessment was given (通知 3).
 
 -- The assessor types allowed to assess on day d.
 function allowed_assessors(d)
@@ -95,7 +115,7 @@ local function assessor_names(list)
   local ja, en = {}, {}
   for i, t in ipairs(list) do
     local n = ASSESSOR_TYPES[t] or { ja = t, en = t }
-    ja[i], en[i] = n.ja, n.en .. " (" .. t .. ")"
+    ja[i], en[i] = n.ja .. "（" .. t .. "）", n.en .. " (" .. t .. ")"
   end
   return table.concat(ja, "・"), table.concat(en, ", ")
 end
@@ -126,22 +146,37 @@ requirement "R2" {
     elseif not on then
       problems[#problems + 1] = text("影響度評価の実施日（impact_assessment.assessed_on）が日付として読めません",
                                      "the date of the impact assessment (impact_assessment.assessed_on) is not a date")
+    elseif date_floor_problem("impact_assessment.assessed_on", on) then
+      local why = date_floor_problem("impact_assessment.assessed_on", on)
+      problems[#problems + 1] = text("影響度評価の実施日（" .. ja_date(on) .. "）は" .. why.ja,
+                                     "the impact assessment (" .. on .. ") " .. why.en)
+      on = nil
     elseif on > date_of(at) then
-      problems[#problems + 1] = text("影響度評価の実施日（" .. on .. "）が判定日（" .. date_of(at) .. "）より後です",
+      problems[#problems + 1] = text("影響度評価の実施日（" .. ja_date(on) .. "）が判定日（" .. ja_date(date_of(at)) .. "）より後です",
                                      "the impact assessment (" .. on .. ") is dated after " .. date_of(at))
+    end
+    if ia.route == nil then
+      problems[#problems + 1] = text("評価の経路（impact_assessment.route）がありません。当該 SaaS を利用・調達する政府機関等（agency）か、ISMAP-LIU 相談窓口（consultation_desk）かを記録してください",
+                                     "the route of the assessment (impact_assessment.route) is missing: record agency or consultation_desk")
+    elseif not code_of(ASSESSMENT_ROUTES, ia.route) then
+      problems[#problems + 1] = text("評価の経路「" .. shown(ia.route) .. "」は、agency（当該 SaaS を利用・調達する政府機関等）でも consultation_desk（ISMAP-LIU 相談窓口）でもありません",
+                                     "the route of the assessment `" .. shown(ia.route) .. "` is neither agency nor consultation_desk")
     end
     local who = ia.assessor_type
     if who == nil then
       problems[#problems + 1] = text("評価実施機関の種別（impact_assessment.assessor_type）がありません",
                                      "the type of the assessing body (impact_assessment.assessor_type) is missing")
     elseif on then
+      -- Records written before the notice's names were read as codes may
+      -- hold a name: it stands for its code.
+      local code = code_of(ASSESSOR_TYPES, who) or who
       local allowed = allowed_assessors(on)
-      if not contains(allowed, who) then
+      if not contains(allowed, code) then
         local ja, en = assessor_names(allowed)
-        local name = ASSESSOR_TYPES[who]
+        local name = ASSESSOR_TYPES[code]
         problems[#problems + 1] = text(
-          "評価実施機関（" .. (name and name.ja or shown(who)) .. "）は " .. on .. " に影響度評価を実施できる機関ではありません（実施できるのは " .. ja .. "）",
-          "the assessing body (" .. shown(who) .. ") was not allowed to assess on " .. on .. " (allowed: " .. en .. ")")
+          "評価実施機関の種別「" .. (name and name.ja or shown(who)) .. "」は、" .. ja_date(on) .. "に影響度評価を実施できる機関ではありません（実施できるのは " .. ja .. "）",
+          "the assessing body (" .. shown(code) .. ") was not allowed to assess on " .. on .. " (allowed: " .. en .. ")")
       end
     end
     if #problems > 0 then return fail_all(problems) end
@@ -171,9 +206,8 @@ requirement "R3" {
     end
     local crit = CRITERIA[v]
     if not crit then
-      local known = table.concat(CRITERIA_VERSIONS, ", ")
-      return fail { ja = "管理基準の版「" .. shown(v) .. "」は不明です（使える版: " .. known .. "）",
-                    en = "unknown edition of the criteria `" .. shown(v) .. "` (known: " .. known .. ")" }
+      return fail { ja = "管理基準の版「" .. shown(v) .. "」は、このパックにありません（ある版: " .. table.concat(CRITERIA_VERSIONS, "、") .. "）",
+                    en = "unknown edition of the criteria `" .. shown(v) .. "` (known: " .. table.concat(CRITERIA_VERSIONS, ", ") .. ")" }
     end
     local problems = {}
     local on = civil_date(st.stated_on)
@@ -183,53 +217,37 @@ requirement "R3" {
     elseif not on then
       problems[#problems + 1] = text("言明日（statement.stated_on）が日付として読めません",
                                      "the date of the statement (statement.stated_on) is not a date")
+    elseif stated_before_edition(on, crit) then
+      local why = stated_before_edition(on, crit)
+      problems[#problems + 1] = text("言明日（" .. ja_date(on) .. "）は" .. why.ja, "the statement (" .. on .. ") " .. why.en)
     elseif on > date_of(at) then
-      problems[#problems + 1] = text("言明日（" .. on .. "）が判定日（" .. date_of(at) .. "）より後です",
+      problems[#problems + 1] = text("言明日（" .. ja_date(on) .. "）が判定日（" .. ja_date(date_of(at)) .. "）より後です",
                                      "the statement (" .. on .. ") is dated after " .. date_of(at))
     end
     local controls = table_or_nil(st.controls)
     if not controls then
-      problems[#problems + 1] = text("管理策ごとの言明（statement.controls）がありません",
+      problems[#problems + 1] = text("管理基準の項目ごとの言明（statement.controls）がありません",
                                      "the statement lists no criteria (statement.controls)")
       return fail_all(problems)
     end
-    -- The identifiers not stated, by part of the criteria.
-    local gov, mgmt, obj, noreason, b = {}, {}, {}, {}, {}
-    for _, id in ipairs(crit.governance) do
-      if controls[id] ~= "met" then gov[#gov + 1] = id end
-    end
-    for _, id in ipairs(crit.management) do
-      if controls[id] ~= "met" then mgmt[#mgmt + 1] = id end
-    end
-    for _, id in ipairs(crit.objectives) do
-      local s = controls[id]
-      if s ~= "met" and not excluded_with_reason(s) then
-        if type(s) == "table" and s.excluded ~= nil then noreason[#noreason + 1] = id
-        else obj[#obj + 1] = id end
-      end
-    end
-    for _, c in ipairs(crit.b_controls) do
-      if controls[c.id] ~= "met" and not excluded_with_reason(controls[c.parent]) then
-        b[#b + 1] = c.id
-      end
-    end
+    local f = statement_findings(controls, crit)
     local ja, en = {}, {}
     local function part(list, pja, pen)
       if #list > 0 then
         local ids = table.concat(list, ", ")
-        ja[#ja + 1] = string.format("%s %d件（%s）", pja, #list, ids)
+        ja[#ja + 1] = string.format("%s %d件（%s）", pja, #list, table.concat(list, "、"))
         en[#en + 1] = string.format("%s: %d (%s)", pen, #list, ids)
       end
     end
-    part(gov, "ガバナンス基準", "governance criteria")
-    part(mgmt, "マネジメント基準", "management criteria")
-    part(obj, "統制目標", "control objectives")
-    part(noreason, "除外の理由がない統制目標", "control objectives excluded without a reason")
-    part(b, "詳細管理策（末尾B）", "detailed controls ending in B")
+    part(f.governance, "ガバナンス基準", "governance criteria")
+    part(f.management, "マネジメント基準", "management criteria")
+    part(f.objectives, "統制目標", "control objectives")
+    part(f.noreason, "除外の理由がない統制目標", "control objectives excluded without a reason")
+    part(f.b_controls, "末尾が B の詳細管理策", "detailed controls ending in B")
     if #ja > 0 then
       problems[#problems + 1] = text(
-        crit.version .. "版の管理基準のうち、満たすことが言明されていないもの: " .. table.concat(ja, "、"),
-        "not stated as met in the " .. crit.version .. " criteria: " .. table.concat(en, "; "))
+        crit.title.ja .. "のうち、満たすことが言明されていないもの: " .. table.concat(ja, "、"),
+        "not stated as met in the ISMAP criteria, edition " .. crit.version .. ": " .. table.concat(en, "; "))
     end
     if #problems > 0 then return fail_all(problems) end
     return pass()
@@ -237,7 +255,8 @@ requirement "R3" {
 }
 
 -- ---------------------------------------------------------------- R4
--- 登録申請の意思及び言明の内容について誓約書を提出していること.
+-- 登録申請の意思及び言明の内容について誓約書を提出していること: a pledge dated before
+-- the statement is not a pledge of it.
 
 requirement "R4" {
   title = { ja = "誓約書を提出していること", en = "A pledge has been submitted" },
@@ -252,8 +271,14 @@ requirement "R4" {
       return fail { ja = "誓約書の提出日（pledge.submitted_on）が日付として読めません",
                     en = "the submission date of the pledge (pledge.submitted_on) is not a date" }
     end
+    local st = table_or_nil(app.statement)
+    local stated = st and civil_date(st.stated_on)
+    local early = date_floor_problem("pledge.submitted_on", d) or (stated and pledged_before_statement(d, stated))
+    if early then
+      return fail { ja = "誓約書の提出日（" .. ja_date(d) .. "）は" .. early.ja, en = "the pledge (" .. d .. ") " .. early.en }
+    end
     if d > date_of(at) then
-      return fail { ja = "誓約書の提出日（" .. d .. "）が判定日（" .. date_of(at) .. "）より後です（まだ提出されていません）",
+      return fail { ja = "誓約書の提出日（" .. ja_date(d) .. "）が判定日（" .. ja_date(date_of(at)) .. "）より後です（まだ提出されていません）",
                     en = "the pledge is dated " .. d .. ", after " .. date_of(at) .. " (not submitted yet)" }
     end
     return pass()
@@ -261,8 +286,10 @@ requirement "R4" {
 }
 
 -- ---------------------------------------------------------------- incentives ① ②
--- eval's `incentives`: each is available while the application is confirmed,
--- its measure is in force at `at`, and it has not been used (once only).
+-- eval's `incentives`: each is available at `at` when the application was
+-- confirmed on that day, its measure is in force at `at`, and it had not
+-- been used by then (once only).  Dates are days (JST), like every date the
+-- record keeps: the answer is the same all day (eval_by_date).
 
 function incentive_used_on(app, name)
   local incs = table_or_nil(app.incentives)
@@ -270,12 +297,31 @@ function incentive_used_on(app, name)
   return u and type(u.used_on) == "string" and u.used_on or nil
 end
 
+-- How a record that left the list says when: the state, and its field.
+local LEFT_ON = { withdrawn = "withdrawal", rejected = "rejection", ended = "ended" }
+
+-- Was the application confirmed (listed) on day d?  Read from what the
+-- record keeps: confirmed_on, and the date it left the list, if it has.
+function confirmed_on_day(app, rec, d)
+  local from = type(app.confirmed_on) == "string" and app.confirmed_on
+  if not from then return rec.state == "confirmed" end     -- no date kept: as it is now
+  if d < from then return false end
+  if rec.state == "confirmed" then return true end
+  local left = LEFT_ON[rec.state] and table_or_nil(app[LEFT_ON[rec.state]])
+  if not left or type(left.on) ~= "string" then return false end
+  if rec.state ~= "ended" and left.was ~= "confirmed" then return false end
+  return d < left.on
+end
+
 summary "incentives" (function (app, at, rec)
   local out = {}
+  local today = date_of(at)
+  local listed = confirmed_on_day(app, rec, today)
   for _, inc in ipairs(INCENTIVES) do
     local used = incentive_used_on(app, inc.name)
+    if used and used > today then used = nil end       -- not used yet at `at`
     out[inc.name] = {
-      available = rec.state == "confirmed" and in_force(inc.measure, at) and used == nil,
+      available = listed and in_force(inc.measure, at) and used == nil,
       used_on = used,
     }
   end

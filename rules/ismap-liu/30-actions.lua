@@ -42,7 +42,7 @@ local function date_param(p, name, at)
              en = name .. ": not a date (" .. why.en .. ")" }
   end
   if d > date_of(at) then
-    refuse { ja = name .. ": 将来の日付（" .. d .. "）は記録できません",
+    refuse { ja = name .. ": 将来の日付（" .. ja_date(d) .. "）は記録できません",
              en = name .. ": " .. d .. " is in the future" }
   end
   return d
@@ -52,18 +52,20 @@ end
 local function during_period(at, what)
   if not in_force("special-measure", at) then
     local period = period_text("special-measure")
-    refuse { ja = "特別措置の運用期間（" .. period .. "）外のため、" .. what.ja .. "はできません",
-             en = "the special measure is not in force (" .. period .. "): cannot " .. what.en }
+    refuse { ja = "特別措置の運用期間（" .. period.ja .. "）外のため、" .. what.ja .. "はできません",
+             en = "the special measure is not in force (" .. period.en .. "): cannot " .. what.en }
   end
 end
 
--- The reasons of failing requirements, as one text.
+-- The reasons of failing requirements, as one text, each under the name of
+-- its requirement in the notice's words (REQUIREMENT_NAMES, 20-checks.lua).
 local function failures_text(failures)
   local list = {}
   for i, f in ipairs(failures) do
-    list[i] = text(f.id .. ": " .. f.reason.ja, f.id .. ": " .. f.reason.en)
+    local name = REQUIREMENT_NAMES[f.id] or text(f.id, f.id)
+    list[i] = text(name.ja .. ": " .. f.reason.ja, name.en .. ": " .. f.reason.en)
   end
-  return join_texts(list, " ／ ", " / ")
+  return join_texts(list, "。", "; ")
 end
 
 -- ---------------------------------------------------------------- submit
@@ -108,6 +110,12 @@ action "amend" {
         refuse { ja = tostring(k) .. ": 不明な項目です（使える項目: " .. sorted_keys(APPLICATION_FIELDS) .. "、clear）",
                  en = tostring(k) .. ": unknown field (known: " .. sorted_keys(APPLICATION_FIELDS) .. ", clear)" }
       end
+    end
+    -- R4: the pledge covers 「言明内容」: a new statement needs a pledge of it,
+    -- given in the same amend (validation then checks it is not older).
+    if p.statement ~= nil and p.pledge == nil and not equal(p.statement, app.statement) then
+      refuse { ja = "言明（statement）を変更するときは、新しい言明についての誓約書（pledge）とその提出日も指定してください",
+               en = "a new statement needs a new pledge: give pledge with its date in the same amend" }
     end
     local amended = {}     -- the fields this amend replaces or clears
     for k, v in pairs(p) do
@@ -232,13 +240,13 @@ action "file_liu_application" {
     end
     local d = date_param(p, "filed_on", at)
     if d < LIU_START then
-      refuse { ja = "filed_on: ISMAP-LIU の開始（" .. LIU_START .. "）より前の日付です",
+      refuse { ja = "filed_on: ISMAP-LIU の開始（" .. ja_date(LIU_START) .. "）より前の日付です",
                en = "filed_on: before ISMAP-LIU began (" .. LIU_START .. ")" }
     end
     local list = as_list(app.liu_filings)
     for _, f in ipairs(list) do
       if type(f) == "table" and f.type == p.type and f.filed_on == d then
-        refuse { ja = "この申請（" .. FILING_TYPES[p.type] .. " " .. d .. "）は記録済みです",
+        refuse { ja = "この申請（" .. ja_date(d) .. "の" .. FILING_TYPES[p.type] .. "）は記録済みです",
                  en = "this filing (" .. p.type .. " on " .. d .. ") is already recorded" }
       end
     end
@@ -269,21 +277,21 @@ action "use_incentive" {
                en = "incentive: must be audit_scope (①) or internal_audit_report (②) (not `" .. tostring(p.incentive) .. "`)" }
     end
     if not in_force(inc.measure, at) then
-      refuse { ja = inc.label.ja .. "は運用期間（" .. period_text(inc.measure) .. "）外のため利用できません",
-               en = inc.label.en .. " is not in force (" .. period_text(inc.measure) .. ")" }
+      refuse { ja = inc.label.ja .. "は運用期間（" .. period_text(inc.measure).ja .. "）外のため利用できません",
+               en = inc.label.en .. " is not in force (" .. period_text(inc.measure).en .. ")" }
     end
     local used = incentive_used_on(app, inc.name)
     if used then
-      refuse { ja = inc.label.ja .. "は " .. used .. " に利用済みです（1回限り）",
+      refuse { ja = inc.label.ja .. "は" .. ja_date(used) .. "に利用済みです（1回限り）",
                en = inc.label.en .. " was already used on " .. used .. " (once only)" }
     end
     local d = date_param(p, "used_on", at)
     if not in_force_on(inc.measure, d) then
-      refuse { ja = "used_on: " .. d .. " は" .. inc.label.ja .. "の期間（" .. period_text(inc.measure) .. "）外です",
-               en = "used_on: " .. d .. " is outside the period of " .. inc.label.en .. " (" .. period_text(inc.measure) .. ")" }
+      refuse { ja = "used_on: " .. ja_date(d) .. "は" .. inc.label.ja .. "の期間（" .. period_text(inc.measure).ja .. "）外です",
+               en = "used_on: " .. d .. " is outside the period of " .. inc.label.en .. " (" .. period_text(inc.measure).en .. ")" }
     end
     if type(app.confirmed_on) == "string" and d < app.confirmed_on then
-      refuse { ja = "used_on: 確認日（" .. app.confirmed_on .. "）より前の日付です",
+      refuse { ja = "used_on: 確認日（" .. ja_date(app.confirmed_on) .. "）より前の日付です",
                en = "used_on: before the application was confirmed (" .. app.confirmed_on .. ")" }
     end
     local incs = type(app.incentives) == "table" and app.incentives or {}

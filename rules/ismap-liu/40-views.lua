@@ -21,7 +21,8 @@ local function planned(app)
   return p or ""
 end
 
--- The ISMAP-LIU filings, as one cell: "事前申請 2024-02-01".
+-- The ISMAP-LIU filings, as one cell: "事前申請 2024-02-01" (a list cell: dates
+-- as the list's other date columns give them).
 local function filings_cell(app, params)
   local ja, en = {}, {}
   if type(app.liu_filings) == "table" then
@@ -40,15 +41,15 @@ end
 -- 特別措置サービスリスト: the services the measure was applied to (confirmed),
 -- and, after the period, those it was applied to (ended), with a status column.
 -- Shared with government bodies only, never published: roles agency and
--- secretariat (and admin).  params: `state = "confirmed"` to show the current
--- list only; `lang`.
--- Columns (README.md, "service list"): service name, provider name, status of compliance with the
--- ISMAP criteria, other third-party certifications, planned time of the
--- ISMAP-LIU pre-application.
+-- secretariat, and policy (制度所管省庁, who 「作成し」 the list), and admin.
+-- params: `state = "confirmed"` to show the current list only; `lang`.
+-- Columns (the notice): service name, provider name, status of compliance with
+-- the ISMAP criteria, other third-party certifications, planned time of the
+-- ISMAP-LIU application (pre-application included).
 
 view "service-list" {
   title = { ja = "特別措置サービスリスト", en = "Special-measure service list" },
-  roles = { "agency", "secretariat" },
+  roles = { "agency", "secretariat", "policy" },
   kind = "application", states = { "confirmed", "ended" },
   columns = {
     { id = "id",                      ja = "番号",                          en = "ID" },
@@ -56,25 +57,19 @@ view "service-list" {
     { id = "provider_name",           ja = "事業者名",                      en = "Provider" },
     { id = "compliance",              ja = "ISMAP管理基準への適合状況",      en = "Compliance with the ISMAP criteria" },
     { id = "certifications",          ja = "その他の第三者認証",            en = "Other third-party certifications" },
-    { id = "planned_liu_application", ja = "ISMAP-LIU事前申請の予定時期",    en = "Planned ISMAP-LIU pre-application" },
+    { id = "planned_liu_application", ja = PLAN_LABEL.ja,                  en = PLAN_LABEL.en },
     { id = "liu_filings",             ja = "ISMAP-LIU申請状況",             en = "ISMAP-LIU filings" },
     { id = "status",                  ja = "状態",                          en = "Status" },
     { id = "confirmed_on",            ja = "確認日",                        en = "Confirmed on" },
   },
   row = function (app, rec, params, at)
     if params.state ~= nil and params.state ~= rec.state then return nil end
-    -- compliance: R1–R4 were confirmed; how many objectives were excluded.
+    -- compliance: what the provider stated (no audit), part by part.
     local st = type(app.statement) == "table" and app.statement or {}
-    local excluded = 0
-    if type(st.controls) == "table" then
-      for _, s in pairs(st.controls) do
-        if excluded_with_reason(s) then excluded = excluded + 1 end
-      end
-    end
-    local version = type(st.criteria_version) == "string" and st.criteria_version or "?"
-    local compliance = say(params,
-      string.format("R1〜R4を満たす（管理基準%s版、統制目標の除外 %d件）", version, excluded),
-      string.format("meets R1–R4 (criteria %s; objectives excluded: %d)", version, excluded))
+    local ed = type(st.criteria_version) == "string" and CRITERIA[st.criteria_version]
+    local c = ed and type(st.controls) == "table" and compliance_text(st.controls, ed)
+              or text("言明なし", "no statement")
+    local compliance = say(params, c.ja, c.en)
     -- certifications: names, with "expired" when past their valid_until.
     local ja, en = {}, {}
     if type(app.certifications) == "table" then
@@ -102,22 +97,25 @@ view "service-list" {
   end,
 }
 
--- ---------------------------------------------------------------- pledge unfulfilled
--- 誓約の未履行: services the measure was applied to (confirmed or ended) with no
--- ISMAP-LIU application or pre-application filed within the period.
+-- ---------------------------------------------------------------- no filing in the period
+-- 運用期間内の ISMAP-LIU 申請の記録なし: services the measure was applied to
+-- (confirmed or ended) with no ISMAP-LIU application or pre-application
+-- recorded as filed within the period.  The notice defines no breach of a
+-- pledge: the view says what the records show, nothing more.  (Its name,
+-- pledge-unfulfilled, is kept: clients call it by that name.)
 -- While the period runs these are services that have *not yet* filed (to
--- follow up); once it has ended they have not kept their pledge.  The column
+-- follow up); once it has ended, no filing within the period is recorded.  The column
 -- `final` tells which; params `final_only = true` lists only the latter.
 
 view "pledge-unfulfilled" {
-  title = { ja = "誓約未履行（運用期間内にISMAP-LIU申請なし）", en = "Pledge unfulfilled (no ISMAP-LIU filing within the period)" },
+  title = { ja = "運用期間内の ISMAP-LIU 申請の記録なし", en = "No ISMAP-LIU filing recorded within the period" },
   roles = { "secretariat", "policy" },
   kind = "application", states = { "confirmed", "ended" },
   columns = {
     { id = "id",                      ja = "番号",                       en = "ID" },
     { id = "service_name",            ja = "サービス名",                 en = "Service name" },
     { id = "provider_name",           ja = "事業者名",                   en = "Provider" },
-    { id = "planned_liu_application", ja = "ISMAP-LIU申請の予定時期",     en = "Planned ISMAP-LIU application" },
+    { id = "planned_liu_application", ja = PLAN_LABEL.ja,               en = PLAN_LABEL.en },
     { id = "liu_filings",             ja = "ISMAP-LIU申請状況（期間外を含む）", en = "ISMAP-LIU filings (any date)" },
     { id = "status",                  ja = "状況",                       en = "Status" },
     { id = "final",                   ja = "確定",                       en = "Final" },
@@ -134,7 +132,7 @@ view "pledge-unfulfilled" {
       provider_name = app.provider_name,
       planned_liu_application = planned(app),
       liu_filings = filings_cell(app, params),
-      status = final and say(params, "誓約未履行（運用期間内にISMAP-LIU申請なし）", "pledge unfulfilled (no ISMAP-LIU filing within the period)")
+      status = final and say(params, "運用期間内の ISMAP-LIU 申請の記録なし", "no ISMAP-LIU filing recorded within the period")
                      or say(params, "未申請（運用期間中）", "not filed yet (period running)"),
       final = final,
       period_ends = jst(m.ends),

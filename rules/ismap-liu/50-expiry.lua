@@ -13,8 +13,8 @@ on_expiry "special-measure" {
 }
 
 -- Listed services end (特別措置の適用終了), flagged when no ISMAP-LIU application
--- or pre-application was filed within the period (the pledge was not kept: see
--- the view pledge-unfulfilled).  A filing recorded later but dated within the
+-- or pre-application is recorded as filed within the period (see the view
+-- pledge-unfulfilled; the event keeps its name for the clients that read it).  A filing recorded later but dated within the
 -- period sets the flag (file_liu_application).
 on_expiry "special-measure" {
   kind = "application", states = { "confirmed" },

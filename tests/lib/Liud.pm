@@ -170,11 +170,11 @@ sub good_app {
 	return {
 		service_name => 'クラウド会計SaaS', provider_name => '株式会社テスト',
 		impact_assessment => { assessor => 'デジタル庁', assessor_type => 'national_agency',
-				       result => 'low', assessed_on => '2023-06-01' },
+				       route => 'agency', result => 'low', assessed_on => '2023-06-01' },
 		statement => { criteria_version => '2022-04-01', stated_on => '2023-06-10',
 			       controls => \%controls },
 		pledge => { submitted_on => '2023-06-15' },
-		planned_liu_application => '2024-10',
+		planned_liu_application => '2025-03',
 		certifications => [ { name => 'ISO/IEC 27001', valid_until => '2026-03-31' } ],
 		%over,
 	};

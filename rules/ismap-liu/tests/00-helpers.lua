@@ -27,11 +27,11 @@ function good_app(over)
     service_name = "クラウド会計SaaS",
     provider_name = "株式会社テスト",
     provider_corporate_number = "7000012050002",
-    impact_assessment = { assessor = "デジタル庁", assessor_type = "national_agency",
+    impact_assessment = { assessor = "デジタル庁", assessor_type = "national_agency", route = "agency",
                           result = "low", assessed_on = "2023-06-01" },
     statement = { criteria_version = "2022-04-01", stated_on = "2023-06-10", controls = controls },
     pledge = { submitted_on = "2023-06-15" },
-    planned_liu_application = "2024-10",
+    planned_liu_application = "2025-03",   -- the last month of the period: never past within it
     certifications = { { name = "ISO/IEC 27001", valid_until = "2026-03-31" } },
   }
   for k, v in pairs(over or {}) do app[k] = v end
@@ -50,7 +50,7 @@ function early_app()
   return app_with(function (a)
     a.impact_assessment.assessed_on = "2023-05-01"
     a.statement.stated_on = "2023-05-10"
-    a.pledge.submitted_on = "2023-05-15"
+    a.pledge.submitted_on = "2023-05-19"    -- a pledge under the measure: not before it
   end)
 end
 

@@ -8,12 +8,15 @@ case "a complete application is eligible inside the period" {
 }
 
 -- ---------------------------------------------------------------- period boundaries
+-- After the period, good_app()'s plan (2025-03) has passed with no filing
+-- recorded: R1 fails with the period (tests/60-notice.lua).
+local AFTER = { "period", "R1" }
 
 case "eligible at the last second of the period (2025-03-31T23:59:59+09:00)" {
   at = "2025-03-31T23:59:59+09:00", data = good_app(), expect = "eligible", fails = {}, in_force = ALL,
 }
 case "ineligible at the first instant after the period (2025-04-01T00:00+09:00)" {
-  at = "2025-04-01T00:00+09:00", data = good_app(), expect = "ineligible", fails = { "period" },
+  at = "2025-04-01T00:00+09:00", data = good_app(), expect = "ineligible", fails = AFTER,
   reasons = { period = "has ended" },
   in_force = { "assessor-eligibility" }, not_in_force = { "special-measure", "incentive-1", "incentive-2" },
 }
@@ -21,16 +24,17 @@ case "the end of the period in UTC: 2025-03-31T14:59:59Z is inside" {
   at = "2025-03-31T14:59:59Z", data = good_app(), expect = "eligible",
 }
 case "the end of the period in UTC: 2025-03-31T15:00:00Z is outside" {
-  at = "2025-03-31T15:00:00Z", data = good_app(), expect = "ineligible", fails = { "period" },
+  at = "2025-03-31T15:00:00Z", data = good_app(), expect = "ineligible", fails = AFTER,
 }
 case "令和7年3月31日 (00:00 JST) is inside" {
   at = "令和7年3月31日", data = good_app(), expect = "eligible",
 }
 case "令和7年4月1日 (00:00 JST) is outside" {
-  at = "令和7年4月1日", data = good_app(), expect = "ineligible", fails = { "period" },
+  at = "令和7年4月1日", data = good_app(), expect = "ineligible", fails = AFTER,
 }
 case "ineligible at the last second before the period (2023-05-18T23:59:59+09:00)" {
-  at = "2023-05-18T23:59:59+09:00", data = early_app(), expect = "ineligible", fails = { "period" },
+  -- no pledge under the measure can be dated before it (R4)
+  at = "2023-05-18T23:59:59+09:00", data = early_app(), expect = "ineligible", fails = { "period", "R4" },
   reasons = { period = "has not started" },
   not_in_force = ALL,
 }
@@ -38,7 +42,7 @@ case "eligible at the first instant of the period (2023-05-19T00:00+09:00)" {
   at = "2023-05-19T00:00+09:00", data = early_app(), expect = "eligible", fails = {}, in_force = ALL,
 }
 case "long after the period only the permanent measure is in force" {
-  at = "2030-01-01", data = good_app(), expect = "ineligible", fails = { "period" },
+  at = "2030-01-01", data = good_app(), expect = "ineligible", fails = AFTER,
   in_force = { "assessor-eligibility" }, not_in_force = { "special-measure", "incentive-1", "incentive-2" },
 }
 
@@ -84,13 +88,14 @@ case "R1: no planned time and no filing" {
 }
 for _, p in ipairs({ "2023-05", "2023-05-19", "2024-10", "2025-03", "2025-03-31", "令和7年3月", "2024-10-15T10:00+09:00" }) do
   case("R1: planned " .. p .. " is within the period") {
-    data = good_app { planned_liu_application = p }, expect = "eligible",
+    at = "2023-05-19", expect = "eligible",
+    data = (function () local a = early_app(); a.planned_liu_application = p; return a end)(),
   }
 end
 for _, p in ipairs({ "2023-04", "2023-05-18", "2025-04", "2025-04-01", "令和7年4月", "2026-01" }) do
   case("R1: planned " .. p .. " is outside the period") {
     data = good_app { planned_liu_application = p }, expect = "ineligible", fails = { "R1" },
-    reasons = { R1 = "is not within the period (2023-05-19〜2025-03-31)" },
+    reasons = { R1 = "is not within the period (2023-05-19 to 2025-03-31)" },
   }
 end
 case "R1: an unreadable planned time says so" {
@@ -187,7 +192,7 @@ case "R2: the reason says who was allowed before 2023-05-19" {
     a.impact_assessment.assessor_type = "independent_agency"
     a.impact_assessment.assessed_on = "2023-05-18"
   end),
-  reasons = { R2 = "独立行政法人）は 2023-05-18 に影響度評価を実施できる機関ではありません（実施できるのは 国の行政機関）" },
+  reasons = { R2 = "「独立行政法人」は、令和5年5月18日（2023年5月18日）に影響度評価を実施できる機関ではありません（実施できるのは 国の行政機関（national_agency））" },
 }
 case "R2: the reason lists the bodies allowed from 2023-05-19" {
   at = "2024-07-01",
@@ -220,7 +225,8 @@ case "R3: a statement dated after the evaluation" {
   at = "2023-06-05", data = app_with(function (a)
     a.impact_assessment.assessed_on = "2023-06-01"; a.pledge.submitted_on = "2023-06-01"
   end),
-  fails = { "R3" }, reasons = { R3 = "dated after 2023-06-05" },
+  -- the pledge, dated before the statement, is not a pledge of it (R4)
+  fails = { "R3", "R4" }, reasons = { R3 = "dated after 2023-06-05", R4 = "before the statement it pledges" },
 }
 case "R3: nothing stated lists all 261 identifiers by part" {
   data = app_with(function (a) a.statement.controls = {} end),
@@ -300,11 +306,13 @@ case "R3: an excluded governance item counts as not stated" {
   fails = { "R3" }, summary = function (res) return expect_eq(listed_ids(res), "3.1.1") end,
 }
 case "R3: the reason is bilingual" {
-  data = app_with(function (a) a.statement.controls["3.1.1"] = nil end),
+  -- 9.4.2.2.B: a B control that exists (5.1.1.PB, used here before, does not)
+  data = app_with(function (a) a.statement.controls["9.4.2.2.B"] = nil; a.statement.controls["3.1.1"] = nil end),
   fails = { "R3" },
   summary = function (res)
     local r = reason_of(res, "R3")
     return has(r.ja, "ガバナンス基準 1件（3.1.1）") and has(r.en, "governance criteria: 1 (3.1.1)")
+       and has(r.ja, "末尾が B の詳細管理策 1件（9.4.2.2.B）") and has(r.en, "detailed controls ending in B: 1 (9.4.2.2.B)")
   end,
 }
 
@@ -354,7 +362,7 @@ case "incentives are available to a confirmed application in the period" {
   end,
 }
 case "a used incentive is not available and says when" {
-  record = { kind = "application", state = "confirmed",
+  at = "2024-03-01", record = { kind = "application", state = "confirmed",
              data = good_app { incentives = { audit_scope = { used_on = "2024-02-01" } } } },
   summary = function (res)
     return expect_eq(res.incentives.audit_scope.available, false)

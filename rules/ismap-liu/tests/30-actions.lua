@@ -54,6 +54,8 @@ local MATRIX = {
   ended     = { file_liu_application = "ended" },
 }
 local STATES = { "submitted", "confirmed", "rejected", "withdrawn", "lapsed", "ended" }
+STATE_WORDS = { submitted = "申請受付", confirmed = "確認済み", rejected = "却下", withdrawn = "取下げ",
+                lapsed = "失効（運用期間内に確認されず）", ended = "運用期間終了" }
 local NAMES = { "amend", "confirm", "reject", "withdraw", "file_liu_application", "use_incentive" }
 for _, state in ipairs(STATES) do
   for _, name in ipairs(NAMES) do
@@ -63,7 +65,8 @@ for _, state in ipairs(STATES) do
       step.state = after
     else
       step.expect = "refused"
-      step.reason = "not allowed in state `" .. state .. "`"
+      -- the state in words (kind's state_titles), never its code
+      step.reason = "「" .. STATE_WORDS[state] .. "」の記録にはできません"
     end
     scenario_of(string.format("%s in state %s: %s", name, state, after and ("ok → " .. after) or "refused"),
                 steps_to(state), { step })
@@ -104,18 +107,18 @@ scenario "submit at the last second of the period is accepted" {
 scenario "confirm is refused while a requirement is not met, naming it; amend, then confirm" {
   at = "2024-01-01",
   { act = "submit", as = "secretariat", params = app_with(function (a) a.pledge = nil end), eval = "ineligible" },
-  { act = "confirm", as = "secretariat", expect = "refused", reason = "R4: no pledge" },
+  { act = "confirm", as = "secretariat", expect = "refused", reason = "requirement 4 (the pledge): no pledge" },
   { act = "amend", as = "secretariat", params = { pledge = { submitted_on = "2023-12-01" } }, state = "submitted" },
   { act = "confirm", as = "secretariat", state = "confirmed" },
 }
 scenario "confirm names every requirement not met" {
   at = "2024-01-01",
   { act = "submit", as = "secretariat", params = { service_name = "S", provider_name = "P" } },
-  { act = "confirm", as = "secretariat", expect = "refused", reason = "R1: no planned time" },
-  { act = "confirm", as = "secretariat", expect = "refused", reason = "R2: no business/information impact assessment" },
-  { act = "confirm", as = "secretariat", expect = "refused", reason = "R3: no statement" },
-  { act = "confirm", as = "secretariat", expect = "refused", reason = "R4: no pledge" },
-  { act = "confirm", as = "secretariat", expect = "refused", reason = "R4: 誓約書の提出日" },
+  { act = "confirm", as = "secretariat", expect = "refused", reason = "requirement 1 (a planned ISMAP-LIU filing): no planned time" },
+  { act = "confirm", as = "secretariat", expect = "refused", reason = "requirement 2 (a low impact assessment): no business/information impact assessment" },
+  { act = "confirm", as = "secretariat", expect = "refused", reason = "requirement 3 (the statement against the criteria): no statement" },
+  { act = "confirm", as = "secretariat", expect = "refused", reason = "requirement 4 (the pledge): no pledge" },
+  { act = "confirm", as = "secretariat", expect = "refused", reason = "適用要件4（誓約書の提出）: 誓約書の提出日" },
 }
 scenario "confirm names the missing B control" {
   at = "2024-01-01",
@@ -125,7 +128,7 @@ scenario "confirm names the missing B control" {
 scenario "confirm after the period (before expiry has run) is refused" {
   at = "2025-03-31",
   { act = "submit", as = "secretariat", params = good_app() },
-  { at = "2025-04-01T00:00+09:00", act = "confirm", as = "secretariat", expect = "refused", reason = "period: the special measure" },
+  { at = "2025-04-01T00:00+09:00", act = "confirm", as = "secretariat", expect = "refused", reason = "the period of the special measure: the special measure" },
 }
 scenario "confirm at the last second of the period" {
   at = "2025-03-01",
@@ -137,9 +140,9 @@ scenario "confirm with the assessor not yet allowed is refused" {
   at = "2024-01-01",
   { act = "submit", as = "secretariat", params = app_with(function (a)
       a.impact_assessment.assessor_type = "designated_corporation"; a.impact_assessment.assessed_on = "2023-05-18" end) },
-  { act = "confirm", as = "secretariat", expect = "refused", reason = "R2" },
+  { act = "confirm", as = "secretariat", expect = "refused", reason = "requirement 2" },
   { act = "amend", as = "secretariat", params = { impact_assessment = {
-      assessor = "指定法人X", assessor_type = "designated_corporation", result = "low", assessed_on = "2023-05-19" } } },
+      assessor = "指定法人X", assessor_type = "designated_corporation", route = "agency", result = "low", assessed_on = "2023-05-19" } } },
   { act = "confirm", as = "secretariat", state = "confirmed" },
 }
 scenario "confirm takes no parameters" {
@@ -186,18 +189,21 @@ scenario "amend of a confirmed application with a bad value is invalid, naming t
 scenario "amend of the statement validates the new statement, naming the control" {
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "amend", as = "secretariat",
-    params = { statement = app_with(function (a) a.statement.controls["99.9.9"] = "met" end).statement },
+    params = { statement = app_with(function (a) a.statement.controls["99.9.9"] = "met" end).statement,
+               pledge = { submitted_on = "2023-06-15" } },
     expect = "invalid", field = "statement.controls.99.9.9" },
   { act = "amend", as = "secretariat",
-    params = { statement = app_with(function (a) a.statement.stated_on = "令和5年6月12日" end).statement },
+    params = { statement = app_with(function (a) a.statement.stated_on = "令和5年6月12日" end).statement,
+               pledge = { submitted_on = "2023-06-15" } },
     check = function (rec) return expect_eq(rec.data.statement.stated_on, "2023-06-12") end },
 }
 scenario "amend of a confirmed application's statement must still meet R3" {
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "confirm", as = "secretariat" },
   { act = "amend", as = "secretariat",
-    params = { statement = app_with(function (a) a.statement.controls[B_IDS[1]] = nil end).statement },
-    expect = "refused", reason = "R3" },
+    params = { statement = app_with(function (a) a.statement.controls[B_IDS[1]] = nil end).statement,
+               pledge = { submitted_on = "2023-06-15" } },
+    expect = "refused", reason = "requirement 3" },
   { act = "amend", as = "secretariat", params = { planned_liu_application = "令和6年12月" }, state = "confirmed",
     check = function (rec) return expect_eq(rec.data.planned_liu_application, "2024-12")
       and expect_eq(rec.data.statement.controls[B_IDS[1]], "met") end },
@@ -230,8 +236,8 @@ scenario "a confirmed application may not be amended out of the requirements" {
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "confirm", as = "secretariat" },
   { act = "amend", as = "secretariat", params = { impact_assessment = {
-      assessor = "デジタル庁", assessor_type = "national_agency", result = "moderate", assessed_on = "2023-06-01" } },
-    expect = "refused", reason = "would no longer meet the requirements: R2: the impact assessment result is not low" },
+      assessor = "デジタル庁", assessor_type = "national_agency", route = "agency", result = "moderate", assessed_on = "2023-06-01" } },
+    expect = "refused", reason = "would no longer meet the requirements: requirement 2 (a low impact assessment): the impact assessment result is not low" },
   { state = "confirmed", eval = "eligible" },
 }
 scenario "amend after the period is refused" {
@@ -364,7 +370,7 @@ for _, inc in ipairs(INCENTIVES) do
     { use(inc.name, "2025-03-31", "refused", "is not in force", "2025-04-01T00:00+09:00") })
   scenario_of(inc.name .. " while only submitted is refused",
     { { act = "submit", as = "secretariat", params = good_app() } },
-    { use(inc.name, "2024-01-01", "refused", "not allowed in state `submitted`") })
+    { use(inc.name, "2024-01-01", "refused", "状態が「申請受付」の記録にはできません") })
   scenario_of(inc.name .. " dated before the confirmation is refused", confirmed_at(),
     { use(inc.name, "2023-12-31", "refused", "before the application was confirmed (2024-01-01)") })
   scenario_of(inc.name .. " dated in the future is refused", confirmed_at(),
@@ -374,7 +380,7 @@ for _, inc in ipairs(INCENTIVES) do
   scenario_of(inc.name .. " without a date is refused", confirmed_at(),
     { use(inc.name, nil, "refused", "used_on: a date is required") })
   scenario_of(inc.name .. " after expiry (ended) is refused", confirmed_at(),
-    { { at = "2025-04-01", enforce = true, state = "ended" }, use(inc.name, "2025-03-31", "refused", "not allowed in state `ended`") })
+    { { at = "2025-04-01", enforce = true, state = "ended" }, use(inc.name, "2025-03-31", "refused", "状態が「運用期間終了」の記録にはできません") })
 end
 scenario_of("an unknown incentive is refused", confirmed_at(),
   { use("free_pass", "2024-01-01", "refused", "incentive: must be audit_scope (①) or internal_audit_report (②)") })
