@@ -50,6 +50,8 @@ use Cwd qw(getcwd);
 
 binmode STDOUT, ':encoding(UTF-8)';
 $| = 1;
+# An abuser that dies early must not take the harness with it.
+$SIG{PIPE} = 'IGNORE';
 
 my %o = (bin => 'bin', dir => ($ENV{BENCH_ABUSE_DIR} || '/var/tmp/liud-bench-abuse'));
 GetOptions(\%o, 'quick', 'smoke', 'bin=s', 'dir=s', 'only=s', 'idle=f', 'verbose', 'keep')
@@ -58,11 +60,12 @@ GetOptions(\%o, 'quick', 'smoke', 'bin=s', 'dir=s', 'only=s', 'idle=f', 'verbose
 # Sizes: the full run, --quick (÷10) and --smoke (a harness check).
 my %Z = (records => 20000, import => 100000, big_mib => 15, over_mib => 17, slow_tests => 10, spin_test => 80000000,
 	 check_s => 60, views => 20, spin => 10000, hold => 1000, trickle_s => 12,
-	 forbidden => 20000, refused => 3000, idle => 3, settle_max => 15);
+	 forbidden => 20000, refused => 3000, idle => 3, settle_max => 15, settle_s => 0.3, reply_mib => 64);
 %Z = (%Z, records => 2000, import => 10000, big_mib => 1.5, spin_test => 8000000, check_s => 6, hold => 100,
       trickle_s => 2, forbidden => 2000, refused => 300, idle => 1.5) if $o{quick};
 %Z = (%Z, records => 300, import => 1000, big_mib => 0.5, slow_tests => 2, spin_test => 2000000, check_s => 1, views => 4, spin => 1000,
-      hold => 20, trickle_s => 0.5, forbidden => 200, refused => 40, idle => 0.5, settle_max => 5)
+      hold => 20, trickle_s => 0.5, forbidden => 200, refused => 40, idle => 0.5, settle_max => 5,
+      settle_s => 0.1, reply_mib => 4)
 	if $o{smoke};
 $Z{idle} = $o{idle} if defined $o{idle};
 my $PERIOD = 0.010;            # the well-behaved client's pace
@@ -72,6 +75,7 @@ my $NOBODY_UID = 65534;        # nobody: no role
 my $ROOTED = $> == 0;
 
 my $ROOT = getcwd();
+sub setpriv { my $uid = shift; return ('setpriv', "--reuid=$uid", "--regid=$uid", '--clear-groups', @_) }
 sub abs_path_of { my $p = shift; $p =~ m{^/} ? $p : "$ROOT/$p" }
 my $DIR = abs_path_of($o{dir});
 die "bench-abuse: --dir must be a folder of its own (it is emptied first)\n" if $DIR =~ m{^/*$} || $DIR eq $ROOT;
@@ -88,6 +92,10 @@ system('cp', abs_path_of("$o{bin}/liud"), "$DIR/bin/") == 0
 	or die "bench-abuse: cannot copy the daemon, the pack and the tools into $DIR\n";
 chmod 0755, $DIR, "$DIR/tools", "$DIR/daemon", glob("$DIR/tools/*");
 $ENV{LIUD_BIN} = "$DIR/bin";
+if ($> == 0 && system(setpriv($NOBODY_UID, 'test', '-r', "$DIR/tools/hold.pl")) != 0) {
+	die "bench-abuse: the abusers (uid $NOBODY_UID) cannot reach $DIR/tools: give --dir a folder every user can " .
+	    "traverse (/var/tmp/... by default)\n";
+}
 require Liud;
 my $J = Liud::json();
 my $T0 = time;
@@ -100,7 +108,8 @@ print $cf <<"CONF";
 -- bench-abuse: the defaults but for these.
 socket_mode = "0666"              -- the abusers are other users
 roles = { admin = { users = { "root" } }, agency = { users = { "$AGENCY_UID" } } }
-limits = { request_bytes = 16777216 }   -- room for the import of abuse 5 in one request
+limits = { request_bytes = 16777216,   -- room for the import of abuse 5 in one request
+           reply_mib = $Z{reply_mib} }     -- 64 by default (4 in a --smoke run)
 rule_budget = { check_s = $Z{check_s} }  -- a whole check (60 by default; less in --quick and --smoke runs)
 CONF
 close $cf;
@@ -124,13 +133,13 @@ sub cpu_s {
 }
 
 # Waits until the daemon is idle (the probe's own requests aside): less than
-# a fifth of a CPU over 0.3 s, at most settle_max seconds.
+# a fifth of a CPU over settle_s, at most settle_max seconds.
 sub settle {
 	my $t = time;
 	while (time - $t < $Z{settle_max}) {
 		my $c = cpu_s();
-		sleep 0.3;
-		return if cpu_s() - $c < 0.06;
+		sleep $Z{settle_s};
+		return if cpu_s() - $c < $Z{settle_s} / 5;
 	}
 	note "the daemon was still busy after $Z{settle_max} s";
 }
@@ -171,7 +180,8 @@ sub probe {
 	$SIG{TERM} = sub { $stop = 1 };
 	my ($s, $buf, $id) = (undef, '', 0);
 	my $next = time;
-	while (!$stop) {
+	my $parent = getppid();
+	while (!$stop && getppid() == $parent) {
 		$s //= IO::Socket::UNIX->new(Peer => $d->{sock}, Type => SOCK_STREAM) or POSIX::_exit(2);
 		for my $m (['status', ''], ['eval', qq(,"params":{"id":"$EVAL_ID"})]) {
 			$id++;
@@ -311,7 +321,6 @@ sub as_user {
 	$code->();
 	POSIX::_exit(0);
 }
-sub setpriv { my $uid = shift; return ('setpriv', "--reuid=$uid", "--regid=$uid", '--clear-groups', @_) }
 sub run_capture {
 	my (@cmd) = @_;
 	open my $p, '-|', @cmd or die_harness("cannot run $cmd[0]: $!");
@@ -465,6 +474,9 @@ sub measure {
 	my $c0 = cpu_s();
 	my $t0 = time;
 	my $what = $run->($state);
+	# A window holds a few of the client's requests, however soon the
+	# abuse is over (a refusal is answered in a millisecond).
+	sleep($t0 + 5 * $PERIOD - time) if time < $t0 + 5 * $PERIOD;
 	my $t1 = time;
 	wait_probe_past($t1);
 	my ($lat, $err, $tmo) = samples($t0, $t1);
