@@ -3,7 +3,7 @@
 # (docs/RELIABILITY.md) cost a well-behaved client, measured, not asserted.
 #
 #   perl scripts/bench/abuse.pl [--quick] [--smoke] [--bin DIR] [--dir DIR] [--only LIST]
-#        [--idle S] [--verbose] [--keep]
+#        [--idle S] [--verbose] [--keep] [--perf]
 #
 # One daemon (a copy of tests/packs/slice, 20,000 records seeded by import)
 # and one well-behaved client: a single connection as root that sends, every
@@ -23,8 +23,9 @@
 #   7b  a user with no role connects 3,000 times past its connections_per_uid
 # For each: the client's requests, p50, p99 and max in ms, how long the abuse
 # ran, whether the target (p99 <= 50 ms, max <= 250 ms) is met, the daemon's
-# CPU seconds, and what the abuser got back.  A miss also prints what the
-# daemon logged meanwhile.  The last line:
+# CPU seconds, and what the abuser got back.  A miss also prints when the
+# slowest request was written and what the daemon logged meanwhile (and,
+# with --perf, its hottest functions).  The last line:
 #   bench-abuse: worst_p99_ms=… worst_max_ms=… met=yes|no
 # The exit status is 0 whatever the figures: a benchmark reports, it does not
 # gate.  Only a failure of the harness itself (no daemon, a tool that cannot
@@ -54,7 +55,7 @@ $| = 1;
 $SIG{PIPE} = 'IGNORE';
 
 my %o = (bin => 'bin', dir => ($ENV{BENCH_ABUSE_DIR} || '/var/tmp/liud-bench-abuse'));
-GetOptions(\%o, 'quick', 'smoke', 'bin=s', 'dir=s', 'only=s', 'idle=f', 'verbose', 'keep')
+GetOptions(\%o, 'quick', 'smoke', 'bin=s', 'dir=s', 'only=s', 'idle=f', 'verbose', 'keep', 'perf')
 	or die "usage: see the head of $0\n";
 
 # Sizes: the full run, --quick (÷10) and --smoke (a harness check).
@@ -217,16 +218,17 @@ if ($probe_pid == 0) { $SIG{INT} = 'DEFAULT'; probe() }
 # timeouts.
 sub samples {
 	my ($from, $to) = @_;
-	my ($err, $tmo, @lat) = (0, 0);
+	my ($err, $tmo, $slowest, @lat) = (0, 0, [0, 0]);
 	open my $f, '<', $PROBE_LOG or die_harness("no $PROBE_LOG");
 	while (<$f>) {
 		next unless /^([\d.]+) (\S+) \S+ (\S+)$/;
 		next if $1 < $from || $1 >= $to;
 		push @lat, $2;
+		$slowest = [$1, $2] if $2 > $slowest->[1];
 		$err++ if $3 eq 'error';
 		$tmo++ if $3 eq 'timeout';
 	}
-	return ([ sort { $a <=> $b } @lat ], $err, $tmo);
+	return ([ sort { $a <=> $b } @lat ], $err, $tmo, $slowest);
 }
 # Waits until the probe has written a request sent at `t` or later, so that
 # every request of a window is in its log, however late its reply.
@@ -466,20 +468,52 @@ sub log_digest {
 	return map { sprintf '%6d× %s', $n{$_}, $first{$_} } @top;
 }
 
+# --perf: the daemon's threads sampled during each abuse (perf record), and
+# for a missed one the functions that took the most samples, by thread (the
+# loop's thread id is the daemon's pid).  The data stays in --dir, for
+# `perf report -i`; binaries of `make PROFILE=1` give call graphs too.
+sub perf_start {
+	my ($key) = @_;
+	return undef unless $o{perf};
+	my $data = "$DIR/perf.$key.data";
+	my $pid = fork // die_harness("fork: $!");
+	if ($pid == 0) {
+		open STDOUT, '>', '/dev/null';
+		open STDERR, '>', "$DIR/perf.$key.err";
+		exec 'perf', 'record', '-q', '-F', '999', '-g', '-p', $d->{pid}, '-o', $data or POSIX::_exit(127);
+	}
+	sleep 0.3; # perf attaches
+	return { pid => $pid, data => $data };
+}
+sub perf_stop {
+	my ($p) = @_;
+	return unless $p;
+	kill 'INT', $p->{pid};
+	waitpid($p->{pid}, 0);
+}
+sub perf_top {
+	my ($p) = @_;
+	my @l = grep { /\S/ && !/^#/ } split /\n/,
+		`perf report -i $p->{data} --no-children --sort pid,dso,sym --stdio -q -g none --percent-limit 2 2>/dev/null`;
+	return @l ? @l[0 .. ($#l < 9 ? $#l : 9)] : ("no samples (is perf allowed? see $p->{data})");
+}
+
 my @rows;
 sub measure {
 	my ($key, $label, $run, $state) = @_;
 	settle();
 	my $log_at = length $d->log_text;
 	my $c0 = cpu_s();
+	my $perf = perf_start($key);
 	my $t0 = time;
 	my $what = $run->($state);
 	# A window holds a few of the client's requests, however soon the
 	# abuse is over (a refusal is answered in a millisecond).
 	sleep($t0 + 5 * $PERIOD - time) if time < $t0 + 5 * $PERIOD;
 	my $t1 = time;
+	perf_stop($perf);
 	wait_probe_past($t1);
-	my ($lat, $err, $tmo) = samples($t0, $t1);
+	my ($lat, $err, $tmo, $slowest) = samples($t0, $t1);
 	my $row = { key => $key, label => $label, n => scalar @$lat, p50 => pct($lat, 0.5), p99 => pct($lat, 0.99),
 		    max => $lat->[-1], secs => $t1 - $t0, cpu => cpu_s() - $c0, what => $what, err => $err, tmo => $tmo };
 	$row->{met} = defined $row->{p99} && $row->{p99} <= $TARGET{p99} && $row->{max} <= $TARGET{max} && !$tmo;
@@ -487,7 +521,14 @@ sub measure {
 	printf "%-4s %-36s %6d %7.1f %7.1f %7.1f %6.1f %-4s %5.1f  %s%s\n", $key, $label, $row->{n},
 		map({ $_ // -1 } @$row{qw(p50 p99 max)}), $row->{secs}, $row->{met} ? 'yes' : 'NO', $row->{cpu}, $what,
 		$err || $tmo ? " [client: $err errors, $tmo timeouts]" : '';
-	print map { "       logged: $_\n" } log_digest($log_at) if !$row->{met} || $o{verbose};
+	if (!$row->{met} || $o{verbose}) {
+		# on the log's clock (UTC), to be read against the lines below
+		my @tm = gmtime($slowest->[0]);
+		printf "       slowest: written at %02d:%02d:%06.3fZ, answered %.1f ms later\n", @tm[2, 1],
+			$tm[0] + $slowest->[0] - int($slowest->[0]), $slowest->[1];
+		print map { "       logged: $_\n" } log_digest($log_at);
+	}
+	print map { "       profile: $_\n" } perf_top($perf) if $perf && (!$row->{met} || $o{verbose});
 	die_harness("the daemon died during $key") unless $d->alive;
 }
 
@@ -526,7 +567,7 @@ for (@rows) {
 }
 my @missed = map { $_->{key} } grep { !$_->{met} } @rows;
 note 'missed: ' . join(' ', @missed) if @missed;
-remove_tree("$DIR/daemon/db", "$DIR/packs") unless $o{keep};
+remove_tree("$DIR/daemon/db", "$DIR/packs", glob("$DIR/perf.*")) unless $o{keep};
 note "the daemon's log: $DIR/daemon/liud.log";
 printf "bench-abuse: worst_p99_ms=%.1f worst_max_ms=%.1f met=%s\n", $wp99, $wmax, (@rows && !@missed) ? 'yes' : 'no';
 exit 0;
