@@ -123,7 +123,7 @@ $SIG{INT} = $SIG{TERM} = sub { cleanup(); exit 130 };
 END { cleanup() }
 
 sub die_harness { my $m = shift; die "bench-abuse: $m\n" . ($d->alive ? '' : "the daemon is gone; its log ends:\n" .
-	join("\n", (split /\n/, $d->log_text)[-15 .. -1])) . "\n" }
+	join("\n", grep { defined } (split /\n/, $d->log_text)[-15 .. -1])) . "\n" }
 
 # The daemon's CPU seconds so far (every thread).
 my $TCK = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
