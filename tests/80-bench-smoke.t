@@ -3,6 +3,9 @@
 # daemon (the core's minimal pack) and a fake RESP server: counts, error
 # detection, timed runs, the control connection that crosses a deadline, and
 # start-up timing.  No Redis needed; `make bench-smoke` runs the whole bench.
+# Last, `make bench-abuse`'s harness (scripts/bench/abuse.pl --smoke) runs
+# every abuse once at tiny sizes: it checks that the harness works and
+# reports, never its figures.
 use strict;
 use warnings;
 use Test::More;
@@ -119,4 +122,23 @@ is($rc, 0, 'RESP run succeeds') or diag $err;
 is($r->{ops}, 100, 'every RESP reply is parsed (arrays, nested, nulls, bulk, status)');
 is($r->{errors}, 20, 'RESP error replies are counted');
 waitpid($child, 0);
+
+# The abuse benchmark's harness, at tiny sizes: every abuse runs and is
+# reported, and the summary line is printed.  No figure is checked (the
+# machine may be busy; the target is for `make bench-abuse` to report).
+SKIP: {
+	skip 'abuse.pl under memcheck would take minutes', 4 if $ENV{LIUD_VALGRIND};
+	my $adir = tempdir('liud-abuse-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	chmod 0755, $adir; # the abusers run as other users
+	my $t0 = time;
+	my $out = `perl scripts/bench/abuse.pl --smoke --bin ${\ Liud::bin_dir()} --dir $adir/run 2>&1`;
+	is($? >> 8, 0, sprintf('abuse.pl --smoke runs (%.1f s)', time - $t0)) or diag $out;
+	like($out, qr/^bench-abuse: worst_p99_ms=[\d.]+ worst_max_ms=[\d.]+ met=(yes|no)\n\z/m,
+	     'and ends with its summary line') or diag $out;
+	my @keys = $out =~ /^(1a|1b|2|3a|3b|4a|4b|5|6|7a|7b) /mg;
+	is("@keys", '1a 1b 2 3a 3b 4a 4b 5 6 7a 7b', 'a line for every abuse');
+	my @done = $out =~ /^(?:1a|1b|2|3a|3b|4a|4b|5|6|7a|7b) +.{36} +\d+ +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ (?:yes|NO) /mg;
+	is(scalar @done, $> == 0 ? 11 : 8, 'each with its figures (as root: those of the users with no role too)')
+		or diag $out;
+}
 done_testing;
