@@ -307,26 +307,9 @@ static void prom_label(FILE *f, const char *s)
 	}
 }
 
-enum rpc_status rpc_m_metrics(struct rpc_call *c)
+/* The database, the committer and enforcement, for rpc_m_metrics(). */
+static void metrics_storage(struct rpc *r, FILE *f)
 {
-	struct rpc *r = c->rpc;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f) {
-		rpc_fail(c, -ENOMEM, NULL, NULL);
-		return RPC_DONE;
-	}
-	metrics_write_requests(f);
-	fprintf(f, "# HELP liud_up_seconds Seconds since the daemon started.\n# TYPE liud_up_seconds gauge\n"
-		"liud_up_seconds %lld\n", (long long)((clock_now_ms() - r->started_ms) / 1000));
-	fputs("# HELP liud_log_suppressed_total Log lines left out by the rate limit (log_rate), by kind.\n"
-	      "# TYPE liud_log_suppressed_total counter\n", f);
-	for (int k = 0; k < LOG_KINDS; k++)
-		fprintf(f, "liud_log_suppressed_total{kind=\"%s\"} %llu\n", log_kind_name((enum log_kind)k),
-			(unsigned long long)log_suppressed((enum log_kind)k));
-	fprintf(f, "# HELP liud_connections Open client connections.\n# TYPE liud_connections gauge\n"
-		"liud_connections %zu\n", r->d.connections ? r->d.connections(r->d.connections_ud) : 0);
 	uint64_t used, map;
 	store_usage(r->d.store, &used, &map);
 	fprintf(f, "# HELP liud_db_used_bytes Bytes of the database file in use.\n# TYPE liud_db_used_bytes gauge\n"
@@ -359,6 +342,11 @@ enum rpc_status rpc_m_metrics(struct rpc_call *c)
 	fprintf(f, "# HELP liud_enforced_records_total Records changed by enforcement.\n"
 		"# TYPE liud_enforced_records_total counter\nliud_enforced_records_total %llu\n",
 		(unsigned long long)ss.records_changed);
+}
+
+/* The live pack: its calls, budgets, memo and per-rule counters. */
+static void metrics_rules(struct rpc *r, FILE *f)
+{
 	struct rules_stats rs;
 	rules_stats(r->rules, &rs);
 	fputs("# HELP liud_rules_info The live rule pack.\n# TYPE liud_rules_info gauge\nliud_rules_info{name=\"", f);
@@ -408,6 +396,30 @@ enum rpc_status rpc_m_metrics(struct rpc_call *c)
 		}
 	}
 	json_decref(cn);
+}
+
+enum rpc_status rpc_m_metrics(struct rpc_call *c)
+{
+	struct rpc *r = c->rpc;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		rpc_fail(c, -ENOMEM, NULL, NULL);
+		return RPC_DONE;
+	}
+	metrics_write_requests(f);
+	fprintf(f, "# HELP liud_up_seconds Seconds since the daemon started.\n# TYPE liud_up_seconds gauge\n"
+		"liud_up_seconds %lld\n", (long long)((clock_now_ms() - r->started_ms) / 1000));
+	fputs("# HELP liud_log_suppressed_total Log lines left out by the rate limit (log_rate), by kind.\n"
+	      "# TYPE liud_log_suppressed_total counter\n", f);
+	for (int k = 0; k < LOG_KINDS; k++)
+		fprintf(f, "liud_log_suppressed_total{kind=\"%s\"} %llu\n", log_kind_name((enum log_kind)k),
+			(unsigned long long)log_suppressed((enum log_kind)k));
+	fprintf(f, "# HELP liud_connections Open client connections.\n# TYPE liud_connections gauge\n"
+		"liud_connections %zu\n", r->d.connections ? r->d.connections(r->d.connections_ud) : 0);
+	metrics_storage(r, f);
+	metrics_rules(r, f);
 	fclose(f);
 	rpc_result(c, json_stringn(buf, len));
 	free(buf);

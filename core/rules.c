@@ -1007,6 +1007,70 @@ static int hash_pack(struct rules *r, struct filelist *fl, char **err)
 	return rc;
 }
 
+/* Reads the pack in folder `dir` into fl (sorted by path), and makes its
+ * version (hash_pack).  Returns 0 or an errno with *err. */
+static int read_pack(struct rules *r, const char *dir, struct filelist *fl, char **err)
+{
+	/* The folder itself may be a link (the operator's choice); nothing in
+	 * it is followed (walk). */
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+	if (dirfd < 0) {
+		rc = errno == ENOTDIR ? -ENOTDIR : -errno;
+		*err = errf("rule pack %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	/* Keep the path as given: it is what people typed and what logs show. */
+	size_t dl = strlen(dir);
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	r->dir = strndup(dir, dl);
+	const char *base = strrchr(r->dir, '/');
+	r->name = strdup(base ? base + 1 : r->dir);
+	rc = r->dir && r->name ? walk(dirfd, "", fl, 0) : -ENOMEM;
+	close(dirfd);
+	if (rc == -E2BIG) {
+		*err = errf("rule pack %s: larger than 16 MiB or 4096 files%s: keep large data out of "
+			    "the pack folder", dir, "");
+		return rc;
+	} else if (rc < 0) {
+		*err = errf("rule pack %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	qsort(fl->f, fl->n, sizeof *fl->f, cmp_packfile);
+	return hash_pack(r, fl, err);
+}
+
+/* Runs the pack's top-level *.lua files (the rest is data), then the
+ * prelude's checks of what they declared.  Returns 0 or an errno with *err. */
+static int run_pack_files(struct rules *r, const char *dir, const struct filelist *fl, char **err)
+{
+	int env = env_ref_of(r, "env");
+	int nlua = 0, rc;
+	for (size_t i = 0; i < fl->n; i++) {
+		const char *rel = fl->f[i].rel;
+		if (strchr(rel, '/') || !ends_with(rel, ".lua"))
+			continue; /* the pack is its top-level *.lua; the rest is data */
+		nlua++;
+		if ((rc = load_file(r, rel, env, err)) < 0)
+			return rc;
+	}
+	if (nlua == 0) {
+		*err = errf("rule pack %s: no .lua files%s", dir, "");
+		return LIU_ESCRIPT;
+	}
+	json_t *res;
+	rc = api_call(r, "finish", NULL, 0, LOAD_BUDGET_FACTOR, &res);
+	if (rc == 0 && json_is_string(res)) {
+		*err = errf("%s%s", json_string_value(res), "");
+		rc = LIU_ESCRIPT;
+	} else if (rc < 0) {
+		*err = errf("%s%s", json_string_value(json_object_get(res, "error")), "");
+	}
+	json_decref(res);
+	return rc < 0 ? rc : *err ? LIU_ESCRIPT : 0;
+}
+
 int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, char **err)
 {
 	*err = NULL;
@@ -1025,33 +1089,7 @@ int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, 
 		r->total_deadline_ms = mono_ms() + o->total_ms;
 	r->cancel = o ? o->cancel : NULL;
 
-	/* The folder itself may be a link (the operator's choice); nothing in
-	 * it is followed (walk). */
-	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
-		rc = errno == ENOTDIR ? -ENOTDIR : -errno;
-		*err = errf("rule pack %s: %s", dir, strerror(-rc));
-		goto fail;
-	}
-	/* Keep the path as given: it is what people typed and what logs show. */
-	size_t dl = strlen(dir);
-	while (dl > 1 && dir[dl - 1] == '/')
-		dl--;
-	r->dir = strndup(dir, dl);
-	const char *base = strrchr(r->dir, '/');
-	r->name = strdup(base ? base + 1 : r->dir);
-	rc = r->dir && r->name ? walk(dirfd, "", &fl, 0) : -ENOMEM;
-	close(dirfd);
-	if (rc == -E2BIG) {
-		*err = errf("rule pack %s: larger than 16 MiB or 4096 files%s: keep large data out of "
-			    "the pack folder", dir, "");
-		goto fail;
-	} else if (rc < 0) {
-		*err = errf("rule pack %s: %s", dir, strerror(-rc));
-		goto fail;
-	}
-	qsort(fl.f, fl.n, sizeof *fl.f, cmp_packfile);
-	if ((rc = hash_pack(r, &fl, err)) < 0)
+	if ((rc = read_pack(r, dir, &fl, err)) < 0)
 		goto fail;
 
 	r->L = lua_newstate(rules_mem_alloc, &r->mem);
@@ -1070,32 +1108,8 @@ int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, 
 	r->api_ref = luaL_ref(r->L, LUA_REGISTRYINDEX);
 	lua_pop(r->L, 1);
 
-	int env = env_ref_of(r, "env");
-	int nlua = 0;
-	for (size_t i = 0; i < fl.n; i++) {
-		const char *rel = fl.f[i].rel;
-		if (strchr(rel, '/') || !ends_with(rel, ".lua"))
-			continue; /* the pack is its top-level *.lua; the rest is data */
-		nlua++;
-		if ((rc = load_file(r, rel, env, err)) < 0)
-			goto fail;
-	}
-	if (nlua == 0) {
-		*err = errf("rule pack %s: no .lua files%s", dir, "");
-		rc = LIU_ESCRIPT;
+	if ((rc = run_pack_files(r, dir, &fl, err)) < 0)
 		goto fail;
-	}
-	json_t *res;
-	rc = api_call(r, "finish", NULL, 0, LOAD_BUDGET_FACTOR, &res);
-	if (rc == 0 && json_is_string(res)) {
-		*err = errf("%s%s", json_string_value(res), "");
-		rc = LIU_ESCRIPT;
-	} else if (rc < 0) {
-		*err = errf("%s%s", json_string_value(json_object_get(res, "error")), "");
-	}
-	json_decref(res);
-	if (rc < 0 || *err)
-		goto fail_rc;
 
 	if (o && o->load_tests) {
 		int tenv = env_ref_of(r, "test_env");
