@@ -225,6 +225,94 @@ static int load_limits(struct conf *c, json_t *lim, const char *path, char **err
 	return 0;
 }
 
+/* log_rate = { lines_per_s, burst } */
+static int load_log_rate(struct conf *c, json_t *lr, const char *path, char **err)
+{
+	long long n;
+	int rc = 0;
+	static const char *const lr_keys[] = { "lines_per_s", "burst", NULL };
+	if (lr && (rc = known_keys(lr, "log_rate", lr_keys, path, err)) < 0)
+		return rc;
+	if (lr) {
+		if ((rc = get_int(lr, "log_rate", "lines_per_s", 0, 1000000, &n, path, err)) < 0)
+			return rc;
+		if (rc == 0)
+			c->log_per_s = (unsigned)n;
+		if ((rc = get_int(lr, "log_rate", "burst", 1, 1000000, &n, path, err)) < 0)
+			return rc;
+		if (rc == 0)
+			c->log_burst = (unsigned)n;
+	}
+	return 0;
+}
+
+/* rule_budget = { memory_mib, instructions, time_ms, check_s } */
+static int load_rule_budget(struct conf *c, json_t *rb, const char *path, char **err)
+{
+	long long n;
+	int rc = 0;
+	static const char *const rb_keys[] = { "memory_mib", "instructions", "time_ms", "check_s", NULL };
+	if (rb && (rc = known_keys(rb, "rule_budget", rb_keys, path, err)) < 0)
+		return rc;
+	if (rb) {
+		if ((rc = get_int(rb, "rule_budget", "memory_mib", 4, 65536, &n, path, err)) < 0)
+			return rc;
+		if (rc == 0)
+			c->rule_memory = (size_t)n << 20;
+		if ((rc = get_int(rb, "rule_budget", "instructions", 10000, 10000000000LL, &n, path, err)) < 0)
+			return rc;
+		if (rc == 0)
+			c->rule_instructions = (uint64_t)n;
+		if ((rc = get_int(rb, "rule_budget", "time_ms", 1, 600000, &n, path, err)) < 0)
+			return rc;
+		if (rc == 0)
+			c->rule_time_ms = (int)n;
+		if ((rc = get_int(rb, "rule_budget", "check_s", 1, 3600, &n, path, err)) < 0)
+			return rc;
+		if (rc == 0)
+			c->rule_check_s = (int)n;
+	}
+	return 0;
+}
+
+/* storage = { ... }: sizes in MiB, counts, hours */
+static int load_storage(struct conf *c, json_t *sto, const char *path, char **err)
+{
+	long long n;
+	int rc = 0;
+	if (sto) {
+		/* Sizes in MiB go to bytes; counts and hours are kept as they are. */
+		struct {
+			const char *key;
+			long long min, max;
+			size_t *bytes; /* set from MiB, or */
+			int *count;    /* set as is */
+		} const keys[] = {
+			{ "map_mib", 1, 1 << 20, &c->map_size, NULL },
+			{ "max_map_mib", 1, 1 << 24, &c->max_map_size, NULL },
+			{ "enforce_batch", 1, 1000000, NULL, &c->enforce_batch },
+			{ "stage_hours", 0, 8760, NULL, &c->stage_hours },
+			{ "cache_mib", 0, 65536, &c->cache_bytes, NULL },
+			{ "memo_mib", 0, 65536, &c->memo_bytes, NULL },
+			{ "pack_versions", 2, 1000000, NULL, &c->pack_versions },
+		};
+		static const char *const sto_keys[] = { "map_mib", "max_map_mib", "enforce_batch",
+							"stage_hours", "cache_mib", "memo_mib",
+							"pack_versions", NULL };
+		if ((rc = known_keys(sto, "storage", sto_keys, path, err)) < 0)
+			return rc;
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+			if ((rc = get_int(sto, "storage", keys[i].key, keys[i].min, keys[i].max, &n, path, err)) < 0)
+				return rc;
+			if (rc == 0 && keys[i].bytes)
+				*keys[i].bytes = (size_t)n << 20;
+			else if (rc == 0)
+				*keys[i].count = (int)n;
+		}
+	}
+	return 0;
+}
+
 int conf_load(struct conf *c, const char *path, char **err)
 {
 	json_t *o;
@@ -275,77 +363,13 @@ int conf_load(struct conf *c, const char *path, char **err)
 		json_decref(c->roles);
 		c->roles = json_incref(v);
 	}
-	long long n;
 	json_t *lim = json_object_get(o, "limits");
 	if (lim && (rc = load_limits(c, lim, path, err)) < 0)
 		goto out;
-	json_t *lr = json_object_get(o, "log_rate");
-	static const char *const lr_keys[] = { "lines_per_s", "burst", NULL };
-	if (lr && (rc = known_keys(lr, "log_rate", lr_keys, path, err)) < 0)
+	if ((rc = load_log_rate(c, json_object_get(o, "log_rate"), path, err)) < 0 ||
+	    (rc = load_rule_budget(c, json_object_get(o, "rule_budget"), path, err)) < 0 ||
+	    (rc = load_storage(c, json_object_get(o, "storage"), path, err)) < 0)
 		goto out;
-	if (lr) {
-		if ((rc = get_int(lr, "log_rate", "lines_per_s", 0, 1000000, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->log_per_s = (unsigned)n;
-		if ((rc = get_int(lr, "log_rate", "burst", 1, 1000000, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->log_burst = (unsigned)n;
-	}
-	json_t *rb = json_object_get(o, "rule_budget");
-	static const char *const rb_keys[] = { "memory_mib", "instructions", "time_ms", "check_s", NULL };
-	if (rb && (rc = known_keys(rb, "rule_budget", rb_keys, path, err)) < 0)
-		goto out;
-	if (rb) {
-		if ((rc = get_int(rb, "rule_budget", "memory_mib", 4, 65536, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->rule_memory = (size_t)n << 20;
-		if ((rc = get_int(rb, "rule_budget", "instructions", 10000, 10000000000LL, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->rule_instructions = (uint64_t)n;
-		if ((rc = get_int(rb, "rule_budget", "time_ms", 1, 600000, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->rule_time_ms = (int)n;
-		if ((rc = get_int(rb, "rule_budget", "check_s", 1, 3600, &n, path, err)) < 0)
-			goto out;
-		if (rc == 0)
-			c->rule_check_s = (int)n;
-	}
-	json_t *sto = json_object_get(o, "storage");
-	if (sto) {
-		/* Sizes in MiB go to bytes; counts and hours are kept as they are. */
-		struct {
-			const char *key;
-			long long min, max;
-			size_t *bytes; /* set from MiB, or */
-			int *count;    /* set as is */
-		} const keys[] = {
-			{ "map_mib", 1, 1 << 20, &c->map_size, NULL },
-			{ "max_map_mib", 1, 1 << 24, &c->max_map_size, NULL },
-			{ "enforce_batch", 1, 1000000, NULL, &c->enforce_batch },
-			{ "stage_hours", 0, 8760, NULL, &c->stage_hours },
-			{ "cache_mib", 0, 65536, &c->cache_bytes, NULL },
-			{ "memo_mib", 0, 65536, &c->memo_bytes, NULL },
-			{ "pack_versions", 2, 1000000, NULL, &c->pack_versions },
-		};
-		static const char *const sto_keys[] = { "map_mib", "max_map_mib", "enforce_batch",
-							"stage_hours", "cache_mib", "memo_mib",
-							"pack_versions", NULL };
-		if ((rc = known_keys(sto, "storage", sto_keys, path, err)) < 0)
-			goto out;
-		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-			if ((rc = get_int(sto, "storage", keys[i].key, keys[i].min, keys[i].max, &n, path, err)) < 0)
-				goto out;
-			if (rc == 0 && keys[i].bytes)
-				*keys[i].bytes = (size_t)n << 20;
-			else if (rc == 0)
-				*keys[i].count = (int)n;
-		}
-	}
 	rc = 0;
 out:
 	json_decref(o);
