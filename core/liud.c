@@ -346,6 +346,39 @@ static int catch_up(struct daemon *d)
 	return rc;
 }
 
+/* Everything is open and caught up: the test fault (drills only), the
+ * signals, the start line and readiness; then the loop runs until a stop. */
+static void serve(struct daemon *d)
+{
+	struct conf *c = &d->conf;
+	/* Drills and tests only: the first N commits after start fail, to show
+	 * that a failed write changes nothing and is never acknowledged. */
+	const char *fault = getenv("LIUD_TEST_FAIL_COMMITS");
+	if (fault && clock_is_test()) {
+		log_warn("liud: TEST FAULT: the next %d commits will fail", atoi(fault));
+		store_fail_commits(d->store, atoi(fault), -EIO);
+	}
+
+	uv_signal_init(d->loop, &d->sig_term);
+	uv_signal_init(d->loop, &d->sig_int);
+	uv_signal_init(d->loop, &d->sig_hup);
+	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&d->sig_int, on_signal, SIGINT);
+	uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+
+	char now[CLOCK_ISO_MAX];
+	log_info("liud: started version=%s socket=%s db=%s rules=%s rules_version=%.12s clock=%s now=%s pid=%d",
+		 LIUD_VERSION, c->socket, c->db, c->rules, rules_version(rpc_rules(d->rpc)),
+		 clock_is_test() ? "test" : "system", clock_format(clock_now(), now), (int)getpid());
+	if (c->rules_watch)
+		watch_start(d);
+	char status[160];
+	snprintf(status, sizeof status, "serving; rules %.12s", rules_version(rpc_rules(d->rpc)));
+	notify_ready(status);
+	uv_run(d->loop, UV_RUN_DEFAULT);
+}
+
 static int run(struct daemon *d)
 {
 	struct conf *c = &d->conf;
@@ -412,32 +445,7 @@ static int run(struct daemon *d)
 		goto err_sched;
 	}
 	rpc_set_connections(d->rpc, server_connections, d->server);
-	/* Drills and tests only: the first N commits after start fail, to show
-	 * that a failed write changes nothing and is never acknowledged. */
-	const char *fault = getenv("LIUD_TEST_FAIL_COMMITS");
-	if (fault && clock_is_test()) {
-		log_warn("liud: TEST FAULT: the next %d commits will fail", atoi(fault));
-		store_fail_commits(d->store, atoi(fault), -EIO);
-	}
-
-	uv_signal_init(d->loop, &d->sig_term);
-	uv_signal_init(d->loop, &d->sig_int);
-	uv_signal_init(d->loop, &d->sig_hup);
-	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
-	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
-	uv_signal_start(&d->sig_int, on_signal, SIGINT);
-	uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
-
-	char now[CLOCK_ISO_MAX];
-	log_info("liud: started version=%s socket=%s db=%s rules=%s rules_version=%.12s clock=%s now=%s pid=%d",
-		 LIUD_VERSION, c->socket, c->db, c->rules, rules_version(rpc_rules(d->rpc)),
-		 clock_is_test() ? "test" : "system", clock_format(clock_now(), now), (int)getpid());
-	if (c->rules_watch)
-		watch_start(d);
-	char status[160];
-	snprintf(status, sizeof status, "serving; rules %.12s", rules_version(rpc_rules(d->rpc)));
-	notify_ready(status);
-	uv_run(d->loop, UV_RUN_DEFAULT);
+	serve(d);
 	log_flush_suppressed();
 	log_info("liud: stopped");
 	rpc_free(d->rpc);
