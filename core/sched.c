@@ -647,10 +647,16 @@ static void arm(struct sched *s)
 {
 	if (s->stopping || s->running)
 		return;
+	clock_watch();
 	reopen(s);
 	struct deadline *d = next_due(s);
 	if (!d) {
-		uv_timer_stop(&s->timer);
+		/* All enforced: still look at the clock every TICK_MS, for a
+		 * step back before one of them (reopen()). */
+		if (s->ndl > 0)
+			uv_timer_start(&s->timer, timer_cb, TICK_MS, 0);
+		else
+			uv_timer_stop(&s->timer);
 		if (s->report) {
 			json_t *rep = s->report;
 			s->report = NULL;

@@ -51,7 +51,9 @@ for my $case ([ 'staging off', "$tmp/nostage.conf" ], [ 'staging on', undef ]) {
 	ok(wait_for(sub { state_of($d, $new) eq 'expired' }, 4), "$tag: the new note expires when the deadline passes again");
 	is(enforces($d, $new), 1, "$tag: once");
 	is(enforces($d, $old), 1, "$tag: the note expired before is not enforced again");
-	like($d->log_text, qr/clock is before an enforced deadline.*measure=window/, "$tag: the step back is logged");
+	like($d->log_text, qr/clock is before an enforced deadline.*measure=window/, "$tag: the deadline opened again is logged");
+	like($d->log_text, qr/warn +clock: stepped back by \d+ ms from=2025-01-01T00:00:0\d\+09:00 to=2024-12-31T23:59:00\+09:00 clock=test/,
+	     "$tag: the step back is logged with its size");
 	ok($d->ok_call('audit.verify')->{ok}, "$tag: the audit chain holds");
 	$d->stop;
 
