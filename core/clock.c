@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
+
 static bool clock_test;
 static int64_t clock_test_base_ms;  /* test instant at clock_test_mono_ms */
 static int64_t clock_test_mono_ms;
@@ -47,6 +49,29 @@ int64_t clock_now(void)
 {
 	int64_t ms = clock_now_ms();
 	return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+}
+
+static bool watch_started;
+static int64_t watch_now_ms, watch_mono_ms; /* at the last clock_watch() */
+
+int64_t clock_watch(void)
+{
+	int64_t now = clock_now_ms(), mono = mono_ms();
+	int64_t step = (now - watch_now_ms) - (mono - watch_mono_ms);
+	bool first = !watch_started;
+	int64_t was = watch_now_ms + (mono - watch_mono_ms); /* where now would be */
+	watch_started = true;
+	watch_now_ms = now;
+	watch_mono_ms = mono;
+	if (first || step > -CLOCK_STEP_NOISE_MS)
+		return 0;
+	/* A clock stepped back makes the instants already passed come again:
+	 * the scheduler opens the deadlines enforced since (sched.c). */
+	char from[CLOCK_ISO_MAX], to[CLOCK_ISO_MAX];
+	log_warn("clock: stepped back by %lld ms from=%s to=%s clock=%s", (long long)-step,
+		 clock_format(was / 1000, from), clock_format(now / 1000, to),
+		 clock_test ? "test" : "system");
+	return step;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date: Howard Hinnant's

@@ -61,4 +61,18 @@ int64_t clock_now(void);
 /* The current instant in milliseconds (for timers). */
 int64_t clock_now_ms(void);
 
+/* A step back smaller than this is noise, not a step: reading the two
+ * clocks an instant apart, or NTP slewing (at most 0.5 ms a second). */
+#define CLOCK_STEP_NOISE_MS 100
+
+/*
+ * Looks for a step of the clock since the last call: how far "now" moved
+ * against how far the monotonic clock moved.  A step back of more than
+ * CLOCK_STEP_NOISE_MS (the system clock corrected, or the test clock set)
+ * is logged as a warning with its size.  Returns the step in milliseconds
+ * (negative: back), or 0 when there was none or on the first call.  Loop
+ * thread only: its memory of the last call is not locked.
+ */
+int64_t clock_watch(void);
+
 #endif

@@ -73,6 +73,7 @@ struct sched {
 	 * before it; a run applies what was staged first. */
 	struct stage *stg;   /* owned */
 	bool applying;       /* the run is applying staged rows */
+	int reopening;       /* marker deletions not yet durable (reopen()) */
 };
 
 static void arm(struct sched *s);
@@ -165,7 +166,7 @@ int sched_new(struct sched **out, uv_loop_t *loop, struct store *st, struct ledg
  * a batch being committed (the loop runs until it is durable). */
 static void maybe_free(struct sched *s)
 {
-	if (s->open_handles > 0 || s->inflight > 0)
+	if (s->open_handles > 0 || s->inflight > 0 || s->reopening > 0)
 		return;
 	free_deadlines(s);
 	json_decref(s->lanes);
@@ -598,14 +599,64 @@ static void stage_next(struct sched *s, const struct deadline *d)
 	free(due);
 }
 
+static void reopened(void *ud, int status)
+{
+	struct sched *s = ud;
+	s->reopening--;
+	if (status < 0)
+		log_err("sched: a deadline's marker could not be removed error=\"%s\"; a restart "
+			"past the deadline will not enforce it again", liu_strerror(status));
+	if (s->stopping)
+		maybe_free(s);
+}
+
+/*
+ * "Enforced" means "every record its hooks apply to was handled once the
+ * deadline had passed".  It stays true only while the clock stays past it:
+ * a clock stepped back before an enforced deadline (a test clock set, a
+ * system clock corrected) lets writes in at times before the deadline, new
+ * applications among them, which the deadline must catch when it passes
+ * again.  So such a deadline is open again, its marker removed (durably,
+ * queued before any write the step lets in, so a restart past the deadline
+ * runs it too); the run is idempotent, records it already changed no longer
+ * match their hooks.
+ */
+static void reopen(struct sched *s)
+{
+	int64_t now_ms = clock_now_ms();
+	for (size_t i = 0; i < s->ndl; i++) {
+		struct deadline *d = &s->dl[i];
+		if (!d->enforced || d->at * 1000 <= now_ms)
+			continue;
+		d->enforced = false;
+		char key[512], iso[CLOCK_ISO_MAX], now_iso[CLOCK_ISO_MAX];
+		marker_key(key, sizeof key, d);
+		log_warn("sched: clock is before an enforced deadline, which runs again when it passes "
+			 "measure=%s deadline=%s now=%s", d->measure, clock_format(d->at, iso),
+			 clock_format(now_ms / 1000, now_iso));
+		const char *meta[] = { key, LEDGER_META_DELETE, NULL };
+		if (ledger_write(s->l, NULL, 0, NULL, 0, meta, reopened, s) == 0)
+			s->reopening++;
+		else
+			log_err("sched: a deadline's marker could not be removed measure=%s", d->measure);
+	}
+}
+
 /* Looks at the clock and the next deadline: start, or sleep (<= TICK_MS). */
 static void arm(struct sched *s)
 {
 	if (s->stopping || s->running)
 		return;
+	clock_watch();
+	reopen(s);
 	struct deadline *d = next_due(s);
 	if (!d) {
-		uv_timer_stop(&s->timer);
+		/* All enforced: still look at the clock every TICK_MS, for a
+		 * step back before one of them (reopen()). */
+		if (s->ndl > 0)
+			uv_timer_start(&s->timer, timer_cb, TICK_MS, 0);
+		else
+			uv_timer_stop(&s->timer);
 		if (s->report) {
 			json_t *rep = s->report;
 			s->report = NULL;

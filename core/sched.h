@@ -3,7 +3,8 @@
  * same rules and ledger.
  *
  * The deadlines are the ends of the live pack's temporary measures.  Each
- * one is enforced exactly once: its expiry hooks run over the records of the
+ * one is enforced once the clock passes it, and again if the clock steps
+ * back before it and passes it again (sched.c, reopen()): its expiry hooks run over the records of the
  * kinds and states they name (found through the store's kind+state index,
  * never by scanning every record), in batches of `enforce_batch` records,
  * each batch one durable write with an audit entry per changed record.  A

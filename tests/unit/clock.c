@@ -78,5 +78,17 @@ int main(void)
 	ok(clock_now() >= 1700000000 && clock_now() < 1700000005, "test clock starts at its instant");
 	is_int(clock_set(1800000000), 0, "clock_set on the test clock");
 	ok(clock_now() >= 1800000000 && clock_now() < 1800000005, "test clock moved");
+
+	/* clock_watch sees a step back (of the test clock here; of the system
+	 * clock on a host, by the same comparison with the monotonic clock). */
+	is_int(clock_watch(), 0, "clock_watch: the first call only starts watching");
+	is_int(clock_watch(), 0, "clock_watch: a clock running forward is no step");
+	clock_set(1800000000 + 7200);
+	is_int(clock_watch(), 0, "clock_watch: a step forward is not reported");
+	clock_set(1800000000 + 3600);
+	int64_t step = clock_watch();
+	ok(step <= -3599000 && step >= -3601000, "clock_watch: a step back of an hour is reported");
+	tap_diag("step %lld ms", (long long)step);
+	is_int(clock_watch(), 0, "clock_watch: once");
 	return tap_done();
 }
