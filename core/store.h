@@ -86,7 +86,9 @@ struct store_rows {
 /*
  * Lists up to `limit` records in id order, filtered by kind and/or state
  * (NULL: any), starting after id `after` (NULL: from the start).  Returns 0
- * with *out filled (free with store_rows_free()), or a negative errno.
+ * with *out filled (free with store_rows_free()), or a negative errno.  A
+ * record that does not unpack (damaged) is listed with body NULL, said in
+ * the log, so that one damaged record does not hide the others.
  */
 int store_list(struct store *st, const char *kind, const char *state,
 	       const char *after, size_t limit, struct store_rows *out);
