@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "log.h"
 
 struct commit_write {
@@ -228,11 +229,15 @@ static void after_cb(uv_work_t *req, int uvstatus)
 	int status = uvstatus < 0 ? -ECANCELED : c->status;
 	/* A full map: grow it (here, between batches, no transaction of ours is
 	 * open, which LMDB requires) and try the same batch once more. */
-	if (status == -ENOSPC && !c->grown && store_grow(c->st) == 0) {
-		c->grown = true;
-		c->stats.grows++;
-		uv_queue_work(c->loop, &c->work, work_cb, after_cb);
-		return;
+	if (status == -ENOSPC && !c->grown) {
+		int grow = store_grow(c->st);
+		if (grow == 0) {
+			c->grown = true;
+			c->stats.grows++;
+			uv_queue_work(c->loop, &c->work, work_cb, after_cb);
+			return;
+		}
+		status = grow; /* why it could not grow: a backup, the ceiling */
 	}
 	struct commit_write *done = c->flight, *rest = NULL;
 	c->flight = NULL;
@@ -246,7 +251,7 @@ static void after_cb(uv_work_t *req, int uvstatus)
 		c->nqueue = 0;
 		c->stats.failures++;
 		log_err("commit: batch failed writes=%zu error=\"%s\"", c->nflight,
-			strerror(-status));
+			liu_strerror(status));
 	} else {
 		c->stats.writes += c->nflight;
 	}

@@ -13,6 +13,8 @@ const char *liu_strerror(int err)
 	case LIU_EINVAL: return "invalid params";
 	case LIU_EFORBID: return "forbidden";
 	case LIU_ELIMIT: return "over a limit";
+	case LIU_EMAPBUSY: return "the database map is full and cannot grow while a backup "
+				  "copies it; retry when the backup ends";
 	default: return strerror(-err);
 	}
 }

@@ -16,6 +16,7 @@
 #define LIU_EINVAL    (-(LIU_EBASE + 4)) /* invalid params, with a field */
 #define LIU_EFORBID   (-(LIU_EBASE + 5)) /* the role may not do that */
 #define LIU_ELIMIT    (-(LIU_EBASE + 6)) /* over a configured limit */
+#define LIU_EMAPBUSY  (-(LIU_EBASE + 7)) /* the map is full and a backup keeps it from growing */
 
 /* Returns a description of a negative errno or LIU_E* code (0: "success").
  * Borrowed: static, or strerror()'s buffer (valid until the next call). */

@@ -361,6 +361,8 @@ json_t *ledger_page_get(struct ledger *l, const struct ledger_page *page, size_t
 	json_error_t e = { .text = "it does not unpack" };
 	/* A lazy page holds stored forms (recz.h): only what is read is
 	 * unpacked, which a caller that skips most of its page needs. */
+	if (!page->lazy && !it->body)
+		return NULL; /* did not unpack: the store said so */
 	if (!page->lazy || store_unpack(l->st, it->body, it->len, &text, &len) == 0)
 		rec = json_loadb(page->lazy ? text : it->body, len, 0, &e);
 	free(text);

@@ -140,15 +140,42 @@ struct backup_job {
 	char *path;
 	int rc;
 	int64_t t0;
+	json_t *verified; /* audit_verify's report on the copy; owned */
+	const char *why;  /* why the copy was refused, or NULL; static */
 };
+
+/* store_backup's check: the copy opens as a database (read only, nothing
+ * left beside it) and its audit chain holds, or it is not kept. */
+static int backup_check(const char *file, void *arg)
+{
+	struct backup_job *j = arg;
+	struct store *copy;
+	struct store_opts o = { .check_copy = true };
+	int rc = store_open(&copy, file, &o);
+	if (rc < 0) {
+		j->why = "the copy does not open as a database";
+		return rc;
+	}
+	rc = audit_verify(copy, &j->verified);
+	store_close(copy);
+	if (rc < 0) {
+		j->why = "the copy's audit chain could not be read";
+		return rc;
+	}
+	if (!json_is_true(json_object_get(j->verified, "ok"))) {
+		j->why = "the copy's audit chain does not hold (see audit verify on the daemon)";
+		return -EUCLEAN;
+	}
+	return 0;
+}
 
 static void backup_work(uv_work_t *w)
 {
 	struct backup_job *j = w->data;
 	/* Off the loop: a compacting copy of a large database takes seconds,
 	 * and readers and the committer go on meanwhile (LMDB copies from a
-	 * read transaction's snapshot). */
-	j->rc = store_backup(j->st, j->path);
+	 * read transaction's snapshot).  The check reads the whole chain. */
+	j->rc = store_backup(j->st, j->path, backup_check, j);
 }
 
 static void backup_done(uv_work_t *w, int status)
@@ -158,20 +185,29 @@ static void backup_done(uv_work_t *w, int status)
 	if (status < 0)
 		j->rc = -ECANCELED;
 	if (j->rc < 0) {
-		log_err("backup: failed path=%s error=\"%s\"", j->path, liu_strerror(j->rc));
-		rpc_fail(c, j->rc, NULL, NULL);
+		char msg[400];
+		snprintf(msg, sizeof msg, "backup failed, nothing kept in %s: %s%s%s", j->path,
+			 j->why ? j->why : "", j->why ? ": " : "", liu_strerror(j->rc));
+		log_err("backup: failed path=%s error=\"%s\"%s%s%s", j->path, liu_strerror(j->rc),
+			j->why ? " why=\"" : "", j->why ? j->why : "", j->why ? "\"" : "");
+		rpc_fail(c, j->rc, msg, NULL);
 	} else {
 		char probe[PATH_MAX_LEN + 16];
 		struct stat sb = { 0 };
 		snprintf(probe, sizeof probe, "%s/data.mdb", j->path);
 		stat(probe, &sb);
 		int64_t ms = clock_now_ms() - j->t0;
-		log_info("backup: written path=%s bytes=%lld ms=%lld by=%s", j->path,
-			 (long long)sb.st_size, (long long)ms, c->peer.user);
-		rpc_result(c, json_pack("{s:s, s:I, s:I}", "path", j->path, "bytes",
-					(json_int_t)sb.st_size, "ms", (json_int_t)ms));
+		json_int_t entries = json_integer_value(json_object_get(j->verified, "entries"));
+		log_info("backup: written and verified path=%s bytes=%lld ms=%lld audit_entries=%lld "
+			 "by=%s", j->path, (long long)sb.st_size, (long long)ms, (long long)entries,
+			 c->peer.user);
+		rpc_result(c, json_pack("{s:s, s:I, s:I, s:{s:I, s:O}}", "path", j->path, "bytes",
+					(json_int_t)sb.st_size, "ms", (json_int_t)ms, "verified",
+					"audit_entries", entries, "audit_head",
+					json_object_get(j->verified, "head")));
 	}
 	rpc_call_free(c);
+	json_decref(j->verified);
 	free(j->path);
 	free(j);
 }

@@ -68,15 +68,22 @@ enum rpc_status rpc_m_record_list(struct rpc_call *c)
 		rpc_fail(c, rc, NULL, NULL);
 		return RPC_DONE;
 	}
-	json_t *recs = json_array();
+	json_t *recs = json_array(), *damaged = json_array();
 	for (size_t i = 0; i < l.n; i++) {
-		json_t *r = ledger_page_get(lg, &l, i); /* a damaged one is logged and left out */
+		json_t *r = ledger_page_get(lg, &l, i);
+		/* A damaged one is logged, left out and named, so that a client
+		 * (export) can say which and go on. */
 		if (r)
 			json_array_append_new(recs, r);
+		else
+			json_array_append_new(damaged, json_string(ledger_page_id(&l, i)));
 	}
 	json_t *res = json_pack("{s:o, s:s?}", "records", recs, "next", l.next);
 	if (!l.next)
 		json_object_set_new(res, "next", json_null());
+	if (json_array_size(damaged) > 0)
+		json_object_set(res, "damaged", damaged);
+	json_decref(damaged);
 	ledger_page_free(&l);
 	rpc_result(c, res);
 	return RPC_DONE;

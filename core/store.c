@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errors.h"
 #include "log.h"
 #include "recz.h"
 
@@ -35,9 +36,12 @@ struct store {
 	int fail_n, fail_err; /* fault injection */
 	/* LMDB may resize the map only while no transaction of the process is
 	 * open; a hot backup holds a read transaction for its whole copy, on
-	 * another thread.  Backups hold this lock shared, growing takes it
-	 * exclusively and gives up rather than wait. */
+	 * another thread, the dictionary's sampling a short one.  They hold
+	 * this lock shared (store_map_hold), counted by kind so that growing,
+	 * which takes it exclusively, can tell a backup (refuse: it may last
+	 * minutes) from sampling (wait: it lasts milliseconds). */
 	pthread_rwlock_t map_lock;
+	_Atomic int map_backups, map_samplers;
 	/* Records are stored compressed (recz.h): one context for the
 	 * committer's puts (one transaction at a time), one for reads, which
 	 * the loop thread makes but a lock keeps safe from any other. */
@@ -108,7 +112,10 @@ static int cursor_step(MDB_cursor *cur, MDB_val *k, MDB_val *v, MDB_cursor_op op
 
 static int open_dbi(MDB_txn *txn, const char *name, MDB_dbi *dbi)
 {
-	return mdb_dbi_open(txn, name, MDB_CREATE, dbi);
+	/* A read-only environment (a copy being checked) cannot create one. */
+	unsigned flags = 0;
+	mdb_env_get_flags(mdb_txn_env(txn), &flags);
+	return mdb_dbi_open(txn, name, flags & MDB_RDONLY ? 0 : MDB_CREATE, dbi);
 }
 
 /* The table a metadata key lives in. */
@@ -179,7 +186,7 @@ static int load_dicts(struct store *st)
  * first read that reaches it, not an error.  Checked once at open, before
  * any page but the two meta pages (read with pread) is touched.
  */
-static int check_length(struct store *st, const char *dir)
+static int check_length(struct store *st, const char *file, const char *dir)
 {
 	MDB_envinfo info;
 	MDB_stat ms;
@@ -192,10 +199,10 @@ static int check_length(struct store *st, const char *dir)
 	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
 	if ((uint64_t)sb.st_size >= need)
 		return 0;
-	log_err("store: %s/data.mdb is damaged: it holds %lld bytes but its meta page says the "
+	log_err("store: %s is damaged: it holds %lld bytes but its meta page says the "
 		"database uses %llu (the file was cut short: a full disk, or an unfinished copy); "
 		"the daemon will not start on it; restore the last backup into %s "
-		"(liuctl backup writes one)", dir, (long long)sb.st_size, (unsigned long long)need, dir);
+		"(liuctl backup writes one)", file, (long long)sb.st_size, (unsigned long long)need, dir);
 	return -EUCLEAN;
 }
 
@@ -210,6 +217,30 @@ static int range_init(struct store *st, const struct store_opts *o)
 	if (!(st->range_prefix = strdup(o->range_prefix)))
 		return -ENOMEM;
 	st->range_plen = strlen(st->range_prefix);
+	return 0;
+}
+
+/* Creates folder `dir` and takes liud.lock in it: 0, -EBUSY (another
+ * daemon holds it) or a negative errno; st->lock_fd is set on success. */
+static int lock_dir(struct store *st, const char *dir)
+{
+	int rc;
+	if ((rc = mkdir_p(dir, 0700)) < 0)
+		return rc;
+	/* LMDB itself allows several processes; two daemons on one database
+	 * would each believe their schedule and counters, so refuse. */
+	char lockpath[4096];
+	if ((size_t)snprintf(lockpath, sizeof lockpath, "%s/liud.lock", dir) >= sizeof lockpath)
+		return -ENAMETOOLONG;
+	st->lock_fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (st->lock_fd < 0)
+		return -errno;
+	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(st->lock_fd);
+		st->lock_fd = -1;
+		return rc;
+	}
 	return 0;
 }
 
@@ -235,24 +266,9 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	if ((rc = range_init(st, o)) < 0)
 		goto err_free;
 
-	if ((rc = mkdir_p(dir, 0700)) < 0)
+	bool copy = o && o->check_copy;
+	if (!copy && (rc = lock_dir(st, dir)) < 0)
 		goto err_free;
-	/* LMDB itself allows several processes; two daemons on one database
-	 * would each believe their schedule and counters, so refuse. */
-	char lockpath[4096];
-	if ((size_t)snprintf(lockpath, sizeof lockpath, "%s/liud.lock", dir) >= sizeof lockpath) {
-		rc = -ENAMETOOLONG;
-		goto err_free;
-	}
-	st->lock_fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (st->lock_fd < 0) {
-		rc = -errno;
-		goto err_free;
-	}
-	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		goto err_lock;
-	}
 
 	if ((rc = store_err(mdb_env_create(&st->env))) < 0)
 		goto err_lock;
@@ -265,7 +281,7 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	 * nothing where a database was is refused rather than started afresh. */
 	char datapath[4096];
 	struct stat dsb;
-	snprintf(datapath, sizeof datapath, "%s/data.mdb", dir);
+	snprintf(datapath, sizeof datapath, copy ? "%s" : "%s/data.mdb", dir);
 	if (stat(datapath, &dsb) == 0 && dsb.st_size == 0) {
 		log_err("store: %s is empty: the database it held is gone; restore the last backup into "
 			"%s, or remove the file to start a new, empty database", datapath, dir);
@@ -274,26 +290,28 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	}
 	/* MDB_NOTLS: our read transaction belongs to the loop, not to a thread's
 	 * slot; the writer thread has its own write transaction. */
-	rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600);
+	rc = mdb_env_open(st->env, dir,
+			  copy ? MDB_NOTLS | MDB_RDONLY | MDB_NOLOCK | MDB_NOSUBDIR : MDB_NOTLS, 0600);
 	if (rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_VERSION_MISMATCH)
-		log_err("store: %s/data.mdb is not a database this build can read error=\"%s\"; restore "
-			"the last backup into %s (liuctl backup writes one)", dir, mdb_strerror(rc), dir);
+		log_err("store: %s is not a database this build can read error=\"%s\"; restore "
+			"the last backup into %s (liuctl backup writes one)", datapath, mdb_strerror(rc), dir);
 	rc = store_err(rc);
 	if (rc < 0)
 		goto err_env;
-	if ((rc = check_length(st, dir)) < 0)
+	if ((rc = check_length(st, datapath, dir)) < 0)
 		goto err_env;
 	MDB_envinfo info;
 	mdb_env_info(st->env, &info);
 	st->map_size = info.me_mapsize;
 
 	int dead = 0;
-	mdb_reader_check(st->env, &dead);
+	if (!copy)
+		mdb_reader_check(st->env, &dead);
 	if (dead > 0)
 		log_info("store: cleared stale reader slots count=%d", dead);
 
 	MDB_txn *txn;
-	if ((rc = store_err(mdb_txn_begin(st->env, NULL, 0, &txn))) < 0)
+	if ((rc = store_err(mdb_txn_begin(st->env, NULL, copy ? MDB_RDONLY : 0, &txn))) < 0)
 		goto err_env;
 	if ((rc = open_dbi(txn, "records", &st->records)) ||
 	    (rc = open_dbi(txn, "by_kind", &st->by_kind)) ||
@@ -321,7 +339,8 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 err_env:
 	mdb_env_close(st->env);
 err_lock:
-	close(st->lock_fd);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
 err_free:
 	recz_free(st->zput);
 	recz_free(st->zget);
@@ -336,7 +355,8 @@ void store_close(struct store *st)
 		return;
 	mdb_txn_abort(st->rtxn);
 	mdb_env_close(st->env);
-	close(st->lock_fd); /* releases the flock */
+	if (st->lock_fd >= 0)
+		close(st->lock_fd); /* releases the flock */
 	pthread_rwlock_destroy(&st->map_lock);
 	pthread_mutex_destroy(&st->zget_lock);
 	recz_free(st->zput);
@@ -484,6 +504,13 @@ static int list_push(struct store *st, struct store_rows *l, size_t *cap, const 
 		rc = it->id ? record_out(st, id, idlen, &v, &it->body, &it->len) : -ENOMEM;
 	} else if ((it->body = dupmem(body, len))) {
 		it->len = len;
+		rc = 0;
+	}
+	if (rc == -EIO && st && it->id) {
+		/* Damaged (said by record_out): listed without a body, so the
+		 * reader names it and goes on to the next. */
+		it->body = NULL;
+		it->len = 0;
 		rc = 0;
 	}
 	if (rc < 0 || !it->id) {
@@ -971,12 +998,12 @@ int store_dict_train(struct store *st, char **dict, size_t *len, size_t *samples
 	*why = NULL;
 	/* A read transaction for the whole sampling: the map must not grow
 	 * meanwhile (see store_grow), as for a backup. */
-	pthread_rwlock_rdlock(&st->map_lock);
+	store_map_hold(st, STORE_HOLD_SAMPLE);
 	MDB_txn *txn;
 	MDB_cursor *cur = NULL;
 	int rc = store_err(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn));
 	if (rc < 0) {
-		pthread_rwlock_unlock(&st->map_lock);
+		store_map_release(st, STORE_HOLD_SAMPLE);
 		return rc;
 	}
 	char *buf = NULL;
@@ -1029,7 +1056,7 @@ out:
 	if (cur)
 		mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
-	pthread_rwlock_unlock(&st->map_lock);
+	store_map_release(st, STORE_HOLD_SAMPLE);
 	if (rc == 0) {
 		/* A random id: one the database had before must not come back
 		 * (were a dictionary ever lost, its records must fail to
@@ -1053,18 +1080,67 @@ out:
 	return rc;
 }
 
+void store_map_hold(struct store *st, enum store_map_holder who)
+{
+	pthread_rwlock_rdlock(&st->map_lock);
+	if (who == STORE_HOLD_BACKUP)
+		st->map_backups++;
+	else
+		st->map_samplers++;
+}
+
+void store_map_release(struct store *st, enum store_map_holder who)
+{
+	if (who == STORE_HOLD_BACKUP)
+		st->map_backups--;
+	else
+		st->map_samplers--;
+	pthread_rwlock_unlock(&st->map_lock);
+}
+
+/* Takes the map's lock exclusively: 0, LIU_EMAPBUSY as soon as a backup
+ * is seen holding it, or -ETIMEDOUT after STORE_GROW_WAIT_MS of others
+ * (sampling) holding it.  Waits in short steps so that a backup that
+ * starts meanwhile is seen and refused rather than waited for. */
+static int map_lock_excl(struct store *st)
+{
+	struct timespec step = { 0, 10 * 1000 * 1000 };
+	bool said = false;
+	for (int waited = 0;; waited += 10) {
+		if (pthread_rwlock_trywrlock(&st->map_lock) == 0)
+			return 0;
+		if (st->map_backups > 0) {
+			log_warn("store: map full while a backup runs; not grown until it ends "
+				 "map=%zu", st->map_size);
+			return LIU_EMAPBUSY;
+		}
+		if (waited >= STORE_GROW_WAIT_MS) {
+			log_err("store: map full and not grown: the dictionary's sampling held it "
+				"for over %d ms map=%zu", STORE_GROW_WAIT_MS, st->map_size);
+			return -ETIMEDOUT;
+		}
+		if (!said && st->map_samplers > 0) {
+			log_info("store: map full while the dictionary's sampling reads; growing "
+				 "when it ends map=%zu", st->map_size);
+			said = true;
+		}
+		nanosleep(&step, NULL);
+	}
+}
+
 int store_grow(struct store *st)
 {
-	if (st->map_size >= st->max_map_size)
-		return -ENOSPC;
-	if (pthread_rwlock_trywrlock(&st->map_lock) != 0) {
-		log_warn("store: map full while a backup runs; not grown until it ends");
+	if (st->map_size >= st->max_map_size) {
+		log_err("store: map full at its ceiling map=%zu; raise max_map_mib in liud.conf", st->map_size);
 		return -ENOSPC;
 	}
+	int rc = map_lock_excl(st);
+	if (rc < 0)
+		return rc;
 	size_t next = st->map_size * 2;
 	if (next > st->max_map_size)
 		next = st->max_map_size;
-	int rc = mdb_env_set_mapsize(st->env, next);
+	rc = mdb_env_set_mapsize(st->env, next);
 	pthread_rwlock_unlock(&st->map_lock);
 	if (rc != 0)
 		return store_err(rc);
@@ -1089,10 +1165,60 @@ void store_usage(struct store *st, uint64_t *used, uint64_t *map)
 	*map = info.me_mapsize;
 }
 
-int store_backup(struct store *st, const char *path)
+/* fsync()s folder `dir`, so that a rename in it lasts: 0 or a negative errno. */
+static int sync_dir(const char *dir)
 {
-	pthread_rwlock_rdlock(&st->map_lock);
-	int rc = store_err(mdb_env_copy2(st->env, path, MDB_CP_COMPACT));
-	pthread_rwlock_unlock(&st->map_lock);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
 	return rc;
+}
+
+/* Copies the database into `fd` and makes it durable: 0 or a negative errno. */
+static int copy_to(struct store *st, int fd)
+{
+	/* Mode 0600 whatever the umask: a backup holds every record. */
+	if (fchmod(fd, 0600) < 0)
+		return -errno;
+	store_map_hold(st, STORE_HOLD_BACKUP);
+	int rc = store_err(mdb_env_copyfd2(st->env, fd, MDB_CP_COMPACT));
+	store_map_release(st, STORE_HOLD_BACKUP);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	return rc;
+}
+
+int store_backup(struct store *st, const char *path,
+		 int (*check)(const char *file, void *arg), void *arg)
+{
+	char tmp[4096], dst[4096];
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s/" STORE_BACKUP_PARTIAL, path) >= sizeof tmp ||
+	    (size_t)snprintf(dst, sizeof dst, "%s/data.mdb", path) >= sizeof dst)
+		return -ENAMETOOLONG;
+	/* O_EXCL: two backups into one folder must not write one file; a
+	 * partial copy left by a daemon killed mid-copy is named in the
+	 * error rather than silently replaced. */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int rc = -errno;
+		if (rc == -EEXIST)
+			log_err("store: %s exists: an unfinished backup (or one running); remove it, "
+				"or back up into another folder", tmp);
+		return rc;
+	}
+	int rc = copy_to(st, fd);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && check)
+		rc = check(tmp, arg);
+	/* Never over a database: renameat2 refuses when data.mdb exists. */
+	if (rc == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(tmp);
+		return rc;
+	}
+	return sync_dir(path);
 }

@@ -36,6 +36,12 @@ struct store_opts {
 	 * them one by one: for many short-lived rows of one concern.  NULL:
 	 * none (every key in meta).  Both copied. */
 	const char *range_prefix, *range_table;
+	/* Opens an existing data file to check it, not a daemon's database:
+	 * `dir` names the file itself (a backup's copy before it is renamed
+	 * into place), read only (MDB_RDONLY|MDB_NOLOCK|MDB_NOSUBDIR), with
+	 * no liud.lock and no lock file of LMDB's left beside it.  Reads
+	 * only; no store_commit(). */
+	bool check_copy;
 };
 
 /*
@@ -80,7 +86,9 @@ struct store_rows {
 /*
  * Lists up to `limit` records in id order, filtered by kind and/or state
  * (NULL: any), starting after id `after` (NULL: from the start).  Returns 0
- * with *out filled (free with store_rows_free()), or a negative errno.
+ * with *out filled (free with store_rows_free()), or a negative errno.  A
+ * record that does not unpack (damaged) is listed with body NULL, said in
+ * the log, so that one damaged record does not hide the others.
  */
 int store_list(struct store *st, const char *kind, const char *state,
 	       const char *after, size_t limit, struct store_rows *out);
@@ -147,10 +155,28 @@ int store_commit(struct store *st, const struct store_op *ops, size_t n);
 /*
  * Doubles the map, up to max_map_size.  Must be called with no transaction
  * active in the process (LMDB's rule): the daemon calls it on the loop thread
- * between batches, and it refuses while a backup runs.  Returns 0, or
- * -ENOSPC at the ceiling or during a backup.
+ * between batches.  Others' read transactions that last (store_map_hold)
+ * keep it from growing: a backup's copy makes it refuse, the dictionary's
+ * sampling (short) is waited for, up to STORE_GROW_WAIT_MS.  Returns 0,
+ * -ENOSPC at the ceiling (max_map_size), LIU_EMAPBUSY while a backup runs,
+ * or -ETIMEDOUT when sampling held the map longer than the wait.
  */
+#define STORE_GROW_WAIT_MS 5000
 int store_grow(struct store *st);
+
+/*
+ * Who holds a read transaction across many reads on another thread, during
+ * which the map must not be resized (LMDB's rule).  store_map_hold() takes
+ * the map's lock shared and counts the holder, store_map_release() gives it
+ * back; store_backup() and store_dict_train() use them, and tests hold the
+ * map with them to see store_grow() name the holder.
+ */
+enum store_map_holder {
+	STORE_HOLD_BACKUP, /* a backup's copy: as long as the database takes */
+	STORE_HOLD_SAMPLE, /* the dictionary's sampling: a few thousand reads */
+};
+void store_map_hold(struct store *st, enum store_map_holder who);
+void store_map_release(struct store *st, enum store_map_holder who);
 
 /*
  * The compression dictionary (recz.h).  Records of one pack share most of
@@ -185,8 +211,20 @@ void store_fail_commits(struct store *st, int n, int err);
 /* Bytes used by the data file and the map size, for status and metrics. */
 void store_usage(struct store *st, uint64_t *used, uint64_t *map);
 
-/* Writes a compacted consistent copy of the database into directory `path`
- * (must exist and be empty).  Runs alongside readers and the writer. */
-int store_backup(struct store *st, const char *path);
+/*
+ * Writes a compacted consistent copy of the database into directory `path`
+ * (which must exist) as `path`/data.mdb, so that a file of that name is
+ * only ever a complete, checked copy: the copy is written to
+ * `path`/STORE_BACKUP_PARTIAL (created O_EXCL, mode 0600 whatever the
+ * umask), fsync'd, handed to `check` (its file name; `check` opens it with
+ * store_opts.check_copy), and renamed into place (never over an existing
+ * data.mdb) only when `check` returns 0; then the folder is fsync'd.  On
+ * any failure the partial file is removed.  Runs on any thread, alongside
+ * readers and the writer.  Returns 0, -EEXIST (a data.mdb or a partial
+ * copy is there already), `check`'s error, or a negative errno.
+ */
+#define STORE_BACKUP_PARTIAL "data.mdb.partial"
+int store_backup(struct store *st, const char *path,
+		 int (*check)(const char *file, void *arg), void *arg);
 
 #endif

@@ -17,7 +17,7 @@ enum wire_code wire_code_of(int err)
 	case LIU_EFORBID: case -EPERM: case -EACCES: return WIRE_FORBIDDEN;
 	case LIU_ELIMIT: case -EMSGSIZE: case -E2BIG: return WIRE_OVER_LIMIT;
 	case -ENOENT: return WIRE_NOT_FOUND;
-	case -ENOSPC: case -EDQUOT: return WIRE_STORAGE_FULL;
+	case -ENOSPC: case -EDQUOT: case LIU_EMAPBUSY: return WIRE_STORAGE_FULL;
 	default: return WIRE_INTERNAL;
 	}
 }

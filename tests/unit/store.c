@@ -2,10 +2,14 @@
  * exclusive opening, a failing commit, a full map, and the droppable key
  * range. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <time.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "errors.h"
 #include "store.h"
 #include "tap.h"
 
@@ -40,6 +44,50 @@ static bool has_meta(struct store *st, const char *key)
 	int rc = store_meta_get(st, key, &v, NULL);
 	free(v);
 	return rc == 0;
+}
+
+static _Atomic int sampling;
+
+/* The dictionary's sampling, on another thread: holds the map 200 ms. */
+static void *sample_thread(void *arg)
+{
+	struct store *st = arg;
+	store_map_hold(st, STORE_HOLD_SAMPLE);
+	sampling = 1;
+	nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+	sampling = 2;
+	store_map_release(st, STORE_HOLD_SAMPLE);
+	return NULL;
+}
+
+/* A full map that others hold: a backup's hold is named (LIU_EMAPBUSY, not
+ * "no space"), the dictionary's sampling is waited for and the map grows. */
+static void map_holders(void)
+{
+	char d[] = "/tmp/liud-store-hold-XXXXXX";
+	if (!mkdtemp(d))
+		return;
+	struct store_opts o = { .map_size = 256 << 10, .max_map_size = 16 << 20 };
+	struct store *st;
+	is_int(store_open(&st, d, &o), 0, "open a small map");
+	store_map_hold(st, STORE_HOLD_BACKUP);
+	int rc = store_grow(st);
+	is_int(rc, LIU_EMAPBUSY, "held by a backup: store_grow says so");
+	ok(strstr(liu_strerror(rc), "backup") != NULL, "and its words name the backup");
+	store_map_release(st, STORE_HOLD_BACKUP);
+	pthread_t t;
+	pthread_create(&t, NULL, sample_thread, st);
+	while (sampling == 0)
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+	is_int(store_grow(st), 0, "held by sampling: store_grow waits and grows");
+	is_int(sampling, 2, "after the sampling let go");
+	pthread_join(t, NULL);
+	is_int(store_grow(st), 0, "held by nobody: it grows");
+	store_close(st);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+	if (system(cmd) != 0)
+		tap_diag("cleanup failed");
 }
 
 /* A caller-named range of metadata keys: read and written like the others,
@@ -183,6 +231,7 @@ int main(void)
 	free(got);
 	store_close(st);
 	droppable_range();
+	map_holders();
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);
 	if (system(cmd) != 0)
