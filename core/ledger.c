@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "clock.h"
 #include "log.h"
@@ -897,6 +898,7 @@ int ledger_batch_submit(struct ledger_batch *b, commit_cb cb, void *ud)
 	struct pending *p = calloc(1, sizeof *p);
 	struct audit_head head = l->head;
 	int rc = p ? 0 : -ENOMEM;
+	uint64_t t0 = uv_hrtime();
 	for (size_t i = 0; rc == 0 && i < b->n; i++) {
 		if (!b->audits[i])
 			continue;
@@ -916,6 +918,8 @@ int ledger_batch_submit(struct ledger_batch *b, commit_cb cb, void *ud)
 		b->vis[i].version = NULL;
 	}
 	l->head = head;
+	log_info("ledger: batch submitted changes=%zu seal_ms=%lld", b->n,
+		 (long long)((uv_hrtime() - t0) / 1000000));
 	*p = (struct pending){ .l = l, .revs = b->revs, .head = head, .cb = cb, .ud = ud };
 	b->revs = NULL;
 	l->inflight++;

@@ -509,7 +509,9 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
  * written (also in one transaction) and the others reported by index.
  *
  * The rows go through the pack in slices (struct rpc_job): an import of
- * 100,000 rows does not hold up other clients.  Nothing is written before
+ * 100,000 rows does not hold up other clients, and so is the building of
+ * its write (struct ledger_batch: each row's record and audit entry are
+ * encoded and queued as it passes).  Nothing is written before
  * every row has been through, so an import whose client hangs up, that runs
  * past limits.request_time_s or that sees the pack change writes nothing.
  */
