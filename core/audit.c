@@ -74,8 +74,10 @@ char *audit_seal_raw(const char *rest, size_t len, const char *time, struct audi
 	if (len < 2 || rest[0] != '{' || rest[len - 1] != '}')
 		return NULL;
 	char head[200];
-	int hl = snprintf(head, sizeof head, "{\"seq\":%llu,\"prev\":\"%s\",\"time\":\"%s\"",
-			  (unsigned long long)(h->seq + 1), h->hash, time);
+	int hl = time ? snprintf(head, sizeof head, "{\"seq\":%llu,\"prev\":\"%s\",\"time\":\"%s\"",
+				 (unsigned long long)(h->seq + 1), h->hash, time)
+		      : snprintf(head, sizeof head, "{\"seq\":%llu,\"prev\":\"%s\"",
+				 (unsigned long long)(h->seq + 1), h->hash);
 	if (hl < 0 || (size_t)hl >= sizeof head)
 		return NULL;
 	/* head + ("," + members) + "," : what the hash covers, as audit_seal */

@@ -41,7 +41,9 @@ char *audit_seal(json_t *entry, struct audit_head *h);
  * (its members but "seq", "prev", "time" and "hash"), and the sealed entry
  * is {"seq":…,"prev":…,"time":`time`,<rest's members>,"hash":…}.  Enforcement
  * prepared ahead of a deadline seals its entries this way, without encoding
- * them again.  Returns the bytes (malloc'd) or NULL.
+ * them again.  `time` NULL: `rest` holds the entry's "time" itself (an
+ * import's entries, encoded in slices before the write).  Returns the bytes
+ * (malloc'd) or NULL.
  */
 char *audit_seal_raw(const char *rest, size_t len, const char *time, struct audit_head *h);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "clock.h"
 #include "log.h"
@@ -632,6 +633,8 @@ static int write_prepared(struct commit_write *w, const struct ledger_change *ch
 
 /* A change given as text: seal its audit entry, queue both; the overlay
  * holds the text as it is. */
+static int put_text_record(struct commit_write *w, const struct ledger_change *ch,
+			   json_t *revs, struct visible *vis);
 static int write_text(struct commit_write *w, const struct ledger_change *ch,
 		      struct audit_head *head, json_t *revs, struct visible *vis)
 {
@@ -641,6 +644,15 @@ static int write_text(struct commit_write *w, const struct ledger_change *ch,
 	int rc = drop_staged(w, c->id);
 	if (rc < 0 || (rc = put_audit(w, c->audit, c->id, json_integer(c->rev), head)) < 0)
 		return rc;
+	return put_text_record(w, ch, revs, vis);
+}
+
+/* write_text()'s record: queued, and what the overlay and revs get. */
+static int put_text_record(struct commit_write *w, const struct ledger_change *ch,
+			   json_t *revs, struct visible *vis)
+{
+	const struct ledger_text *c = &ch->text;
+	int rc;
 	char *body = malloc(c->len + 1);
 	if (!body)
 		return -ENOMEM;
@@ -778,6 +790,145 @@ err:
 	json_decref(revs);
 	free(p);
 	return rc;
+}
+
+/* --- a write prepared in slices ------------------------------------------ */
+
+struct ledger_batch {
+	struct ledger *l;
+	struct commit_write *w;  /* the operations so far, but the audit entries */
+	json_t *revs;            /* as struct pending's */
+	struct visible *vis;     /* owned, n of cap: the overlay's at the submit */
+	size_t n, cap;
+	/* Each change's audit entry, encoded but not sealed (owned), and its
+	 * record id (owned); NULL when the change has none. */
+	char **audits, **audit_ids;
+};
+
+int ledger_batch_new(struct ledger *l, struct ledger_batch **out)
+{
+	struct ledger_batch *b = calloc(1, sizeof *b);
+	if (!b || !(b->w = commit_write_new()) || !(b->revs = json_object())) {
+		ledger_batch_free(b);
+		return -ENOMEM;
+	}
+	b->l = l;
+	*out = b;
+	return 0;
+}
+
+size_t ledger_batch_size(const struct ledger_batch *b) { return b->n; }
+
+void ledger_batch_free(struct ledger_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		json_decref(b->vis[i].version);
+		free(b->audits[i]);
+		free(b->audit_ids[i]);
+	}
+	free(b->vis);
+	free(b->audits);
+	free(b->audit_ids);
+	commit_write_free(b->w);
+	json_decref(b->revs);
+	free(b);
+}
+
+static int batch_grow(struct ledger_batch *b)
+{
+	if (b->n < b->cap)
+		return 0;
+	size_t nc = b->cap ? 2 * b->cap : 64;
+	struct visible *v = realloc(b->vis, nc * sizeof *v);
+	if (v)
+		b->vis = v;
+	char **a = v ? realloc(b->audits, nc * sizeof *a) : NULL;
+	if (a)
+		b->audits = a;
+	char **ai = a ? realloc(b->audit_ids, nc * sizeof *ai) : NULL;
+	if (!ai)
+		return -ENOMEM;
+	b->audit_ids = ai;
+	b->cap = nc;
+	return 0;
+}
+
+int ledger_batch_add(struct ledger_batch *b, const struct ledger_change *ch)
+{
+	const struct ledger_text *c = &ch->text;
+	if (ch->kind != LEDGER_CHANGE_TEXT || !c->id || !c->kind || !c->state || !c->text ||
+	    !c->len || c->text[0] != '{')
+		return -EINVAL;
+	int rc = batch_grow(b);
+	if (rc < 0)
+		return rc;
+	/* Encoded now, in the caller's slice; sealed at the submit, which then
+	 * only hashes it (audit_seal_raw). */
+	char *audit = NULL, *audit_id = NULL;
+	if (c->audit) {
+		json_object_set_new(c->audit, "rev_after", json_integer(c->rev));
+		json_object_del(c->audit, "seq");
+		json_object_del(c->audit, "prev");
+		json_object_del(c->audit, "hash");
+		audit = json_dumps(c->audit, JSON_COMPACT);
+		audit_id = strdup(c->id);
+		if (!audit || !audit_id) {
+			free(audit);
+			free(audit_id);
+			return -ENOMEM;
+		}
+	}
+	struct visible vis = { 0 };
+	if ((rc = drop_staged(b->w, c->id)) < 0 || (rc = put_text_record(b->w, ch, b->revs, &vis)) < 0) {
+		json_decref(vis.version);
+		free(audit);
+		free(audit_id);
+		return rc;
+	}
+	b->vis[b->n] = vis;
+	b->audits[b->n] = audit;
+	b->audit_ids[b->n] = audit_id;
+	b->n++;
+	return 0;
+}
+
+int ledger_batch_submit(struct ledger_batch *b, commit_cb cb, void *ud)
+{
+	struct ledger *l = b->l;
+	struct pending *p = calloc(1, sizeof *p);
+	struct audit_head head = l->head;
+	int rc = p ? 0 : -ENOMEM;
+	uint64_t t0 = uv_hrtime();
+	for (size_t i = 0; rc == 0 && i < b->n; i++) {
+		if (!b->audits[i])
+			continue;
+		char *sealed = audit_seal_raw(b->audits[i], strlen(b->audits[i]), NULL, &head);
+		rc = sealed ? commit_put_audit(b->w, head.seq, b->audit_ids[i], sealed) : -ENOMEM;
+	}
+	if (rc == 0)
+		rc = write_rest(l, b->w, NULL, 0, NULL, &head);
+	if (rc < 0) {
+		free(p);
+		ledger_batch_free(b);
+		return rc;
+	}
+	/* As in ledger_write: visible to later decisions only now. */
+	for (size_t i = 0; i < b->n; i++) {
+		json_object_set_new(l->overlay, b->vis[i].id, b->vis[i].version);
+		b->vis[i].version = NULL;
+	}
+	l->head = head;
+	log_info("ledger: batch submitted changes=%zu seal_ms=%lld", b->n,
+		 (long long)((uv_hrtime() - t0) / 1000000));
+	*p = (struct pending){ .l = l, .revs = b->revs, .head = head, .cb = cb, .ud = ud };
+	b->revs = NULL;
+	l->inflight++;
+	commit_submit(l->commit, b->w, written, p);
+	b->w = NULL;
+	ledger_batch_free(b);
+	return 0;
 }
 
 /* --- versions and audit entries ------------------------------------------ */

@@ -218,6 +218,30 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		 json_t **audit_only, size_t n_audit, const char *const *meta,
 		 commit_cb cb, void *ud);
 
+/*
+ * A write prepared in slices, for one whose size a client chooses (an import
+ * of 100,000 rows): each ledger_batch_add() queues one change's operations
+ * and encodes its audit entry, a few per slice between other clients'
+ * requests; ledger_batch_submit() queues them all as one durable write,
+ * with ledger_write()'s contract.  Only the sealing of the audit entries
+ * waits for the submit, because the chain's head is known only then (other
+ * writes may be queued meanwhile).  Nothing of a batch is visible to reads
+ * or decisions before it is submitted; a batch freed instead writes nothing.
+ */
+struct ledger_batch;
+/* A new, empty batch: 0 with *out (submit or free it), or -ENOMEM. */
+int ledger_batch_new(struct ledger *l, struct ledger_batch **out);
+/* Adds a change given as text (LEDGER_CHANGE_TEXT; its audit entry gets
+ * "rev_after" and is encoded now; its text is copied).  0, -EINVAL or
+ * -ENOMEM: the batch is then unusable (free it). */
+int ledger_batch_add(struct ledger_batch *b, const struct ledger_change *ch);
+/* Changes added so far. */
+size_t ledger_batch_size(const struct ledger_batch *b);
+/* Queues the batch (taken, also on failure): 0 (cb will run) or a negative
+ * errno (cb will not run, nothing was queued). */
+int ledger_batch_submit(struct ledger_batch *b, commit_cb cb, void *ud);
+void ledger_batch_free(struct ledger_batch *b);
+
 /* Queues one durable write of metadata only: keys[i] = vals[i], lens[i]
  * bytes each (they may hold NUL bytes; copied).  Same contract as
  * ledger_write(); ordered with it. */

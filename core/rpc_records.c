@@ -516,7 +516,9 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
  * written (also in one transaction) and the others reported by index.
  *
  * The rows go through the pack in slices (struct rpc_job): an import of
- * 100,000 rows does not hold up other clients.  Nothing is written before
+ * 100,000 rows does not hold up other clients, and so is the building of
+ * its write (struct ledger_batch: each row's record and audit entry are
+ * encoded and queued as it passes).  Nothing is written before
  * every row has been through, so an import whose client hangs up, that runs
  * past limits.request_time_s or that sees the pack change writes nothing.
  */
@@ -526,23 +528,50 @@ struct import_job {
 	bool atomic;
 	json_t *rows;            /* borrowed from job.call->params */
 	size_t n, i;             /* rows, next row */
-	json_t *records, *audits, *failed;
-	char **texts;            /* owned: each record of `records` encoded in a
-				  * step, so that the write encodes none of them */
+	json_t *records, *failed;
+	/* The write, built as the rows pass: each row's record and audit
+	 * entry are encoded and queued in its slice, so that the end of an
+	 * import of 100,000 rows only seals and submits (ledger_batch). */
+	struct ledger_batch *batch;
 	struct rules_ctx ctx;
 	char nowiso[CLOCK_ISO_MAX];
 };
 
 static void import_free(struct import_job *m)
 {
-	for (size_t i = 0; m->texts && i < json_array_size(m->records); i++)
-		free(m->texts[i]);
-	free(m->texts);
+	ledger_batch_free(m->batch);
 	free(m->action);
 	json_decref(m->records);
-	json_decref(m->audits);
 	json_decref(m->failed);
 	free(m);
+}
+
+/* Queues record `rec` (the pack's result `res`, outcome `out`) and its
+ * audit entry on the import's write. */
+static int import_add(struct import_job *m, struct rpc_call *c, json_t *rec, json_t *res,
+		      json_t *out, size_t i)
+{
+	struct rules *rules = c->rpc->rules;
+	char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+	json_t *audit = ledger_audit_entry(&(struct ledger_audit){
+		.time = m->nowiso, .peer = peer_json(&c->peer), .method = "import", .action = m->action,
+		.id = json_string_value(json_object_get(rec, "id")), .rev_before = 0,
+		.state_after = json_object_get(res, "state"), .rules_version = rules_version(rules),
+		.events = json_object_get(out, "events"), .row = (json_int_t)i });
+	int rc = -ENOMEM;
+	if (text && audit) {
+		struct ledger_change ch = { .kind = LEDGER_CHANGE_TEXT };
+		ch.text = (struct ledger_text){
+			.id = json_string_value(json_object_get(rec, "id")),
+			.kind = json_string_value(json_object_get(rec, "kind")),
+			.state = json_string_value(json_object_get(rec, "state")), .rev = 1,
+			.text = text, .len = strlen(text), .audit = audit,
+		};
+		rc = ledger_batch_add(m->batch, &ch);
+	}
+	free(text);
+	json_decref(audit);
+	return rc;
 }
 
 /* Row m->i through the pack: a record and its audit entry, or a failure. */
@@ -573,14 +602,12 @@ static void import_row(struct import_job *m, struct rpc *r)
 	json_t *rec = ledger_new_record(r->ledger, take_id ? id_prefix(rules, kind) : NULL, kind,
 					json_object_get(res, "state"), json_object_get(res, "data"),
 					m->nowiso);
-	size_t at_rec = json_array_size(m->records);
-	m->texts[at_rec] = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
-	json_array_append_new(m->audits, ledger_audit_entry(&(struct ledger_audit){
-		.time = m->nowiso, .peer = peer_json(&c->peer), .method = "import", .action = m->action,
-		.id = json_string_value(json_object_get(rec, "id")), .rev_before = 0,
-		.state_after = json_object_get(res, "state"), .rules_version = rules_version(rules),
-		.events = json_object_get(out, "events"), .row = (json_int_t)i }));
 	json_array_append_new(m->records, rec);
+	if (take_id && m->batch && import_add(m, c, rec, res, out, i) < 0) {
+		/* Out of memory: the write cannot be built; finish refuses it. */
+		ledger_batch_free(m->batch);
+		m->batch = NULL;
+	}
 	json_decref(out);
 }
 
@@ -617,30 +644,15 @@ static void import_finish(struct import_job *m)
 		rpc_call_free(c);
 		return;
 	}
-	struct ledger_change *ch = calloc(ok, sizeof *ch);
 	struct write_wait *w = calloc(1, sizeof *w);
-	int rc = ch && w ? 0 : -ENOMEM;
+	int rc = w && m->batch && ledger_batch_size(m->batch) == ok ? 0 : -ENOMEM;
 	if (rc == 0) {
-		for (size_t j = 0; j < ok && rc == 0; j++) {
-			json_t *rec = json_array_get(m->records, j);
-			ch[j].kind = LEDGER_CHANGE_TEXT;
-			ch[j].text = (struct ledger_text){
-				.id = json_string_value(json_object_get(rec, "id")),
-				.kind = json_string_value(json_object_get(rec, "kind")),
-				.state = json_string_value(json_object_get(rec, "state")), .rev = 1,
-				.text = m->texts[j], .len = m->texts[j] ? strlen(m->texts[j]) : 0,
-				.audit = json_array_get(m->audits, j),
-			};
-			if (!m->texts[j])
-				rc = -ENOMEM;
-		}
 		w->call = c;
 		w->result = result;
 		w->what = strdup("import");
+		rc = ledger_batch_submit(m->batch, write_replied, w);
+		m->batch = NULL; /* taken */
 	}
-	if (rc == 0)
-		rc = ledger_write(r->ledger, ch, ok, NULL, 0, NULL, write_replied, w);
-	free(ch);
 	if (rc < 0) {
 		if (w)
 			free(w->what);
@@ -714,10 +726,8 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	m->rows = rows; /* c->params is kept with the call */
 	m->n = json_array_size(rows);
 	m->records = json_array();
-	m->audits = json_array();
 	m->failed = json_array();
-	m->texts = calloc(m->n, sizeof *m->texts);
-	int rc = m->action && m->records && m->audits && m->failed && m->texts ? 0 : -ENOMEM;
+	int rc = m->action && m->records && m->failed ? ledger_batch_new(r->ledger, &m->batch) : -ENOMEM;
 	if (rc == 0)
 		rc = rpc_job_start(&m->job, c, "import", import_step, m);
 	if (rc < 0) {
