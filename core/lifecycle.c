@@ -280,6 +280,8 @@ struct activation {
 	struct rules *next;
 	char **kv;             /* the activation's metadata writes */
 	int dropped;           /* kept versions the write drops */
+	int tests;             /* pack tests the candidate passed; -1: none ran */
+	char *folder_version;  /* what the reload folder holds (a rollback), or NULL */
 	char *who, *how;
 	life_cb cb;
 	void *ud;
@@ -288,6 +290,7 @@ struct activation {
 static void activation_free(struct activation *a)
 {
 	packs_kv_free(a->kv);
+	free(a->folder_version);
 	free(a->who);
 	free(a->how);
 	free(a);
@@ -332,10 +335,15 @@ static void activated(void *ud, int status)
 		log_info("rules: dropped the kept files of %d version(s) storage.pack_versions=%d",
 			 a->dropped, l->d.conf->pack_versions);
 	prune_written_out(l, rules_dir(a->next));
-	json_t *res = json_pack("{s:s, s:s?, s:s, s:s, s:O}", "version", rules_version(a->next),
+	json_t *res = json_pack("{s:s, s:s?, s:s, s:s, s:O, s:s}", "version", rules_version(a->next),
 				"previous", old ? rules_version(old) : NULL, "dir", rules_dir(a->next),
 				"how", a->how, "files",
-				json_object_get(rules_describe(a->next), "files"));
+				json_object_get(rules_describe(a->next), "files"), "reload_folder",
+				l->rules_path);
+	if (a->tests >= 0)
+		json_object_set_new(res, "tests", json_integer(a->tests));
+	if (a->folder_version)
+		json_object_set_new(res, "folder_version", json_string(a->folder_version));
 	rules_free(old);
 	if (a->cb)
 		a->cb(a->ud, 0, res);
@@ -345,9 +353,10 @@ static void activated(void *ud, int status)
 }
 
 /* Records the activation of `next` durably (history, files, audit entry),
- * then swaps it in.  Takes `next`.  cb may be NULL. */
+ * then swaps it in.  Takes `next`.  `tests`: the pack tests it passed (-1:
+ * none ran), said in the result.  cb may be NULL. */
 static int activate(struct life *l, struct rules *next, const char *who, const char *how,
-		    const char *folder_version, life_cb cb, void *ud)
+		    const char *folder_version, int tests, life_cb cb, void *ud)
 {
 	struct activation *a = calloc(1, sizeof *a);
 	if (!a) {
@@ -358,6 +367,9 @@ static int activate(struct life *l, struct rules *next, const char *who, const c
 	a->next = next;
 	a->who = strdup(who);
 	a->how = strdup(how);
+	a->tests = tests;
+	if (strcmp(how, "rollback") == 0 && folder_version && *folder_version)
+		a->folder_version = strdup(folder_version);
 	a->cb = cb;
 	a->ud = ud;
 	json_t *d = rules_describe(next);
@@ -391,7 +403,7 @@ static int activate(struct life *l, struct rules *next, const char *who, const c
 int life_activate_initial(struct life *l, struct rules *pack, const char *folder_version,
 			  life_cb cb, void *ud)
 {
-	return activate(l, pack, "liud", "start", folder_version, cb, ud);
+	return activate(l, pack, "liud", "start", folder_version, -1, cb, ud);
 }
 
 /* Audits a refused reload or rollback (fire and forget). */
@@ -419,6 +431,7 @@ static void audit_refused(struct life *l, const char *who, const char *how, cons
 
 struct reload_ctx {
 	char *path, *dir, *who, *how; /* owned; path may be NULL */
+	bool force;                   /* even the version a rollback took out */
 	life_cb cb;
 	void *ud;
 };
@@ -432,10 +445,66 @@ static void reload_ctx_free(struct reload_ctx *x)
 	free(x);
 }
 
+/*
+ * The version the rollback in effect took out, into out ("": none).  A
+ * rollback is in effect while the live version is the one the newest
+ * rollback activated (restarts that kept it add "start" entries of the same
+ * version); the version it took out is the entry before that rollback.
+ */
+static void rolled_back_version(struct life *l, char out[HASH_HEX])
+{
+	const char *lv = rules_version(live(l));
+	json_t *h = packs_history(l->d.store, 32);
+	size_t i;
+	json_t *e;
+	*out = '\0';
+	json_array_foreach(h, i, e) {
+		const char *v = json_string_value(json_object_get(e, "version"));
+		if (!v || strcmp(v, lv) != 0)
+			break;
+		const char *how = json_string_value(json_object_get(e, "how"));
+		const char *took = json_string_value(json_object_get(json_array_get(h, i + 1), "version"));
+		if (how && strcmp(how, "rollback") == 0) {
+			if (took && strcmp(took, lv) != 0)
+				snprintf(out, HASH_HEX, "%s", took);
+			break;
+		}
+	}
+	json_decref(h);
+}
+
+/* A reload that would put back the version a rollback took out, not asked
+ * for on purpose: refused, naming the folder.  Returns NULL or the refusal
+ * ({error, dir, version, rolled_back}; caller frees). */
+static json_t *refuse_rolled_back(struct life *l, const struct reload_ctx *x, struct rules *next)
+{
+	char took[HASH_HEX];
+	if (x->force)
+		return NULL;
+	rolled_back_version(l, took);
+	if (!*took || strcmp(took, rules_version(next)) != 0)
+		return NULL;
+	char msg[4400];
+	snprintf(msg, sizeof msg,
+		 "the folder %s holds version %.12s, the one rolled back (live: %.12s); "
+		 "change the folder, or ask for that version again with force: true "
+		 "(liuctl rules reload --force)",
+		 x->dir, took, rules_version(live(l)));
+	return json_pack("{s:s, s:s, s:s, s:b}", "error", msg, "dir", x->dir, "version", took,
+			 "rolled_back", 1);
+}
+
 static void reload_checked(struct life *l, int rc, struct rules *next, json_t *err, void *ud)
 {
 	struct reload_ctx *x = ud;
 	l->reloading = false;
+	json_t *again = rc == 0 ? refuse_rolled_back(l, x, next) : NULL;
+	if (again) {
+		rules_free(next);
+		json_decref(err);
+		err = again;
+		rc = LIU_ECONFLICT;
+	}
 	if (rc < 0) {
 		const char *lv = rules_version(live(l));
 		log_err("rules: %s refused by=%s dir=%s live=%s error=\"%.300s\"", x->how, x->who, x->dir,
@@ -454,17 +523,18 @@ static void reload_checked(struct life *l, int rc, struct rules *next, json_t *e
 		l->rules_path = x->path;
 		x->path = NULL;
 	}
+	int tests = (int)json_integer_value(json_object_get(err, "tests"));
 	json_decref(err);
 	char fv[HASH_HEX];
 	snprintf(fv, sizeof fv, "%s", rules_version(next));
-	rc = activate(l, next, x->who, x->how, fv, x->cb, x->ud);
+	rc = activate(l, next, x->who, x->how, fv, tests, x->cb, x->ud);
 	if (rc < 0 && x->cb)
 		x->cb(x->ud, rc, json_pack("{s:s}", "error", liu_strerror(rc)));
 	reload_ctx_free(x);
 }
 
-int life_reload(struct life *l, const char *path, const char *who, const char *how, life_cb cb,
-		void *ud)
+int life_reload(struct life *l, const char *path, const char *who, const char *how, bool force,
+		life_cb cb, void *ud)
 {
 	int rc = LIU_ECONFLICT;
 	const char *why = "another reload is in progress";
@@ -478,6 +548,7 @@ int life_reload(struct life *l, const char *path, const char *who, const char *h
 	if (!x || !(x->dir = strdup(dir)) || !(x->who = strdup(who)) || !(x->how = strdup(how)) ||
 	    (path && !(x->path = strdup(path))))
 		goto refuse;
+	x->force = force;
 	x->cb = cb;
 	x->ud = ud;
 	l->reloading = true;
@@ -505,6 +576,7 @@ refuse:
 struct rollback {
 	char *version, *dir, *who; /* owned */
 	struct rules *next;        /* the checked kept version, owned */
+	int tests;                 /* its pack tests, passed */
 	life_cb refused, done;
 	void *ud;
 };
@@ -537,7 +609,7 @@ static void rollback_folder_read(struct life *l, int rc, struct rules *folder, j
 	struct rules *next = b->next;
 	b->next = NULL;
 	l->reloading = false;
-	rc = activate(l, next, b->who, "rollback", fv, b->done, b->ud);
+	rc = activate(l, next, b->who, "rollback", fv, b->tests, b->done, b->ud);
 	if (rc < 0)
 		b->done(b->ud, rc, json_pack("{s:s}", "error", liu_strerror(rc)));
 	rollback_free(b);
@@ -556,6 +628,7 @@ static void rollback_checked(struct life *l, int rc, struct rules *next, json_t 
 		rollback_refused(l, b, rc, info);
 		return;
 	}
+	b->tests = (int)json_integer_value(json_object_get(info, "tests"));
 	json_decref(info);
 	b->next = next;
 	if ((rc = cand_start(l, l->rules_path, false, NULL, NULL, rollback_folder_read, b)) < 0)

@@ -629,11 +629,29 @@ int cli_show_rules_check(const struct args *a, json_t *r)
 	return ST_OK;
 }
 
+/* A reload or a rollback: what went live, from where, the tests it passed;
+ * after a rollback, what a plain reload would read. */
 int cli_show_rules_reload(const struct args *a, json_t *r)
 {
 	char *ver = short_version(cli_jstr(r, "version")), *prev = short_version(cli_jstr(r, "previous"));
-	cli_say("ok: reloaded %s: version %s (was %s), %" JSON_INTEGER_FORMAT " tests pass",
-	    cli_jstr_or(r, "dir", "?"), ver, prev, json_integer_value(json_object_get(r, "tests")));
+	bool rollback = strcmp(cli_jstr_or(r, "how", ""), "rollback") == 0;
+	json_t *tests = json_object_get(r, "tests");
+	char *passed = tests ? cli_xasprintf(", %" JSON_INTEGER_FORMAT " test%s pass",
+					     json_integer_value(tests),
+					     json_integer_value(tests) == 1 ? "" : "s")
+			     : cli_xstrdup("");
+	if (rollback)
+		cli_say("ok: rolled back to version %s (was %s)%s", ver, prev, passed);
+	else
+		cli_say("ok: reloaded %s: version %s (was %s)%s", cli_jstr_or(r, "dir", "?"), ver, prev,
+			passed);
+	const char *folder = cli_jstr(r, "reload_folder"), *fv = cli_jstr(r, "folder_version");
+	if (rollback && folder) {
+		bool took = fv && cli_jstr(r, "previous") && strcmp(fv, cli_jstr(r, "previous")) == 0;
+		cli_say("a plain `liuctl rules reload` reads %s%s", folder,
+			took ? ", which still holds the version rolled back: refused there unless --force" : "");
+	}
+	free(passed);
 	free(ver);
 	free(prev);
 	return ST_OK;
