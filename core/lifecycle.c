@@ -673,8 +673,9 @@ struct diff_job {
 	int gen;              /* the live generation the diff started on */
 	int64_t at, t0;
 	char *after;
-	uint64_t seen, changed;
-	json_t *diffs;
+	uint64_t seen, changed, reworded;
+	json_t *diffs;        /* outcome changes: decision, failing checks, state, deadlines */
+	json_t *wording;      /* wording-only changes: a check's reason reworded */
 	json_t *live_dl, *cand_dl;  /* deadlines of each pack */
 	uv_timer_t timer;
 	life_cb refused, done;
@@ -753,6 +754,7 @@ static void diff_closed(uv_handle_t *h)
 	struct diff_job *j = h->data;
 	rules_free(j->cand);
 	json_decref(j->diffs);
+	json_decref(j->wording);
 	json_decref(j->live_dl);
 	json_decref(j->cand_dl);
 	free(j->after);
@@ -766,21 +768,53 @@ static void diff_finish(struct diff_job *j, int rc, const char *why)
 		j->done(j->ud, rc, json_pack("{s:s}", "error", why));
 	} else {
 		char iso[CLOCK_ISO_MAX];
-		log_info("rules: diff done candidate=%.12s records=%llu changed=%llu ms=%lld",
+		log_info("rules: diff done candidate=%.12s records=%llu changed=%llu wording_changed=%llu ms=%lld",
 			 rules_version(j->cand), (unsigned long long)j->seen,
-			 (unsigned long long)j->changed, (long long)(clock_now_ms() - j->t0));
-		j->done(j->ud, 0, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:O, s:I}", "live",
+			 (unsigned long long)j->changed, (unsigned long long)j->reworded,
+			 (long long)(clock_now_ms() - j->t0));
+		j->done(j->ud, 0, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:O, s:O, s:I}", "live",
 					    rules_version(live(j->l)), "candidate", rules_version(j->cand),
 					    "at", clock_format(j->at, iso), "records", (json_int_t)j->seen,
-					    "changed", (json_int_t)j->changed, "truncated",
-					    j->changed > DIFF_MAX_LISTED, "differences", j->diffs, "ms",
+					    "changed", (json_int_t)j->changed, "wording_changed",
+					    (json_int_t)j->reworded, "truncated",
+					    j->changed > DIFF_MAX_LISTED || j->reworded > DIFF_MAX_LISTED,
+					    "differences", j->diffs, "wording", j->wording, "ms",
 					    (json_int_t)(clock_now_ms() - j->t0)));
 	}
 	uv_close((uv_handle_t *)&j->timer, diff_closed);
 }
 
-/* Compares one record under both packs; a difference is counted, and
- * listed up to DIFF_MAX_LISTED. */
+/* The checks whose wording differs between two evaluations with the same
+ * outcome: [{id, before, after}] (a reason, or null where the check gave
+ * none or is absent); empty when the wording is the same too. */
+static json_t *reworded_checks(json_t *before, json_t *after)
+{
+	json_t *out = json_array();
+	json_t *lists[2] = { json_object_get(before, "checks"), json_object_get(after, "checks") };
+	for (int side = 0; side < 2; side++) {
+		size_t i, k;
+		json_t *c, *o;
+		json_array_foreach(lists[side], i, c) {
+			json_t *id = json_object_get(c, "id"), *twin = NULL;
+			json_array_foreach(lists[!side], k, o)
+				if (json_equal(json_object_get(o, "id"), id))
+					twin = o;
+			if (json_equal(c, twin) || (side == 1 && twin))
+				continue; /* the same, or already listed from the first side */
+			json_t *bc = side == 0 ? c : twin, *ac = side == 0 ? twin : c;
+			json_array_append_new(out, json_pack("{s:O, s:O?, s:O?}", "id", id, "before",
+							     json_object_get(bc, "reason"), "after",
+							     json_object_get(ac, "reason")));
+		}
+	}
+	return out;
+}
+
+/* Compares one record under both packs: an outcome change (decision,
+ * failing checks, state after enforcement, deadlines, error) is counted in
+ * changed and listed in differences; a change of wording only (a check's
+ * reason) in wording_changed and wording; each list up to DIFF_MAX_LISTED.
+ * A record whose evaluations are equal is in neither. */
 static void diff_record(struct diff_job *j, json_t *rec, int64_t now)
 {
 	j->seen++;
@@ -788,26 +822,32 @@ static void diff_record(struct diff_job *j, json_t *rec, int64_t now)
 	json_t *before = summary(live(j->l), j->live_dl, rec, j->at, now, &e1);
 	json_t *after = summary(j->cand, j->cand_dl, rec, j->at, now, &e2);
 	json_t *what = json_array();
-	static const char *const fields[] = { "decision", "checks", "state_after_enforcement",
+	static const char *const fields[] = { "decision", "failing", "state_after_enforcement",
 					      "deadlines", "error" };
 	for (int f = 0; f < 5; f++)
 		if (!json_equal(json_object_get(before, fields[f]), json_object_get(after, fields[f])) &&
 		    (json_object_get(before, fields[f]) || json_object_get(after, fields[f])))
 			json_array_append_new(what, json_string(fields[f]));
+	json_t *words = json_array_size(what) ? NULL : reworded_checks(before, after);
+	json_object_del(before, "checks");
+	json_object_del(after, "checks");
 	if (json_array_size(what) > 0) {
-		j->changed++;
-		if (json_array_size(j->diffs) < DIFF_MAX_LISTED) {
-			json_object_del(before, "checks");
-			json_object_del(after, "checks");
+		if (j->changed++ < DIFF_MAX_LISTED)
 			json_array_append_new(j->diffs,
-					      json_pack("{s:O, s:O, s:O, s:o, s:o, s:o}", "id",
+					      json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "id",
 							json_object_get(rec, "id"), "kind",
 							json_object_get(rec, "kind"), "state",
 							json_object_get(rec, "state"), "what", what,
 							"before", before, "after", after));
-			what = before = after = NULL;
-		}
+	} else if (json_array_size(words) > 0) {
+		if (j->reworded++ < DIFF_MAX_LISTED)
+			json_array_append_new(j->wording,
+					      json_pack("{s:O, s:O, s:O, s:O}", "id",
+							json_object_get(rec, "id"), "kind",
+							json_object_get(rec, "kind"), "state",
+							json_object_get(rec, "state"), "checks", words));
 	}
+	json_decref(words);
 	json_decref(what);
 	json_decref(before);
 	json_decref(after);
@@ -887,6 +927,7 @@ static void diff_loaded(struct life *l, int rc, struct rules *cand, json_t *info
 	j->at = ds->at;
 	j->t0 = clock_now_ms();
 	j->diffs = json_array();
+	j->wording = json_array();
 	j->live_dl = rules_deadlines(live(l));
 	j->cand_dl = rules_deadlines(cand);
 	j->refused = ds->refused;

@@ -36,6 +36,11 @@ for my $row (@{ $x->{differences} }, @{ $x->{wording} // [] }) {
 	isnt($b, $a, "row $row->{id}: before and after differ");
 }
 
+my $out = `${\ Liud::bin_dir()}/liuctl --socket $d->{sock} rules diff $pack --at 2025-02-01 2>&1`;
+like($out, qr/0 records? change/, 'liuctl: no outcome changes, in words') or diag $out;
+like($out, qr/5 records? .*wording/, 'liuctl: the wording changes counted apart') or diag $out;
+like($out, qr/outside the period/, 'liuctl: with the new wording');
+
 # A wording change and an outcome change together: both said, apart.
 edit('till = "2024-12-31"', 'till = "2024-06-30"');
 $x = $d->ok_call('rules.diff', { path => $pack, at => '2024-07-15' });
@@ -44,8 +49,4 @@ is($x->{wording_changed}, 0, 'its rows are outcome changes, not wording ones');
 my $one = $x->{differences}[0];
 isnt($one->{before}{decision}, $one->{after}{decision}, 'a listed row differs in what it shows');
 
-my $out = `${\ Liud::bin_dir()}/liuctl --socket $d->{sock} rules diff $pack --at 2025-02-01 2>&1`;
-like($out, qr/0 records? change/, 'liuctl: no outcome changes, in words') or diag $out;
-like($out, qr/5 records? .*wording/, 'liuctl: the wording changes counted apart') or diag $out;
-like($out, qr/outside the period/, 'liuctl: with the new wording');
 done_testing;

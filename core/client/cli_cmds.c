@@ -180,8 +180,9 @@ const struct cmd cli_commands[] = {
 	  .help = "Compile a rule pack and run its tests in the sandbox; activates nothing.",
 	  .show = cli_show_rules_check },
 	{ .pattern = "rules diff <path> [--at <time>]", .method = "rules.diff",
-	  .help = "Show the records whose decision, state or deadlines would change under a candidate pack.",
-	  .show = cli_show_auto },
+	  .help = "Show the records whose decision, state or deadlines would change under a candidate\n"
+		  "pack, then, apart, those whose checks would only be worded differently.",
+	  .show = cli_show_rules_diff },
 	{ .pattern = "rules reload [<path>] [--force]", .method = "rules.reload",
 	  .help = "Validate, test and activate a rule pack (default: the folder given last, or at\n"
 		  "start); on failure the old rules stay live.  After a rollback, the version it took\n"
