@@ -59,4 +59,10 @@ $out = `$ctl clock set 2024-11-01T00:00:00+09:00 2>&1`;
 like($out, qr/warning: .*2025-01-01T00:00:00\+09:00/, 'liuctl prints the warning') or diag $out;
 $c = $d->ok_call('clock.set', { now => '2025-02-01T00:00:00+09:00' });
 ok(!exists $c->{warning}, 'moving forward warns of nothing');
+# The count is kept with the deadline's marker: it survives a restart.
+$d->stop;
+$d->start;
+($dl) = grep { $_->{enforced} } @{ $d->ok_call('deadlines', { all => JSON::PP::true })->{deadlines} };
+is($dl->{records_affected}, 2, 'after a restart the lapsed deadline still counts 2 records');
+like($dl->{enforced_at} // '', qr/^2025-01-02T/, 'and says when it was enforced');
 done_testing;

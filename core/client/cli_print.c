@@ -753,6 +753,8 @@ int cli_show_backup(const struct args *a, json_t *r)
 int cli_show_clock(const struct args *a, json_t *r)
 {
 	cli_say("clock: %s (%s)", cli_jstr_or(r, "now", "?"), cli_jstr_or(r, "mode", "?"));
+	if (cli_jstr(r, "warning"))
+		cli_say("warning: %s", cli_jstr(r, "warning"));
 	return ST_OK;
 }
 
