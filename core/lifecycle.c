@@ -280,6 +280,8 @@ struct activation {
 	struct rules *next;
 	char **kv;             /* the activation's metadata writes */
 	int dropped;           /* kept versions the write drops */
+	int tests;             /* pack tests the candidate passed; -1: none ran */
+	char *folder_version;  /* what the reload folder holds (a rollback), or NULL */
 	char *who, *how;
 	life_cb cb;
 	void *ud;
@@ -288,6 +290,7 @@ struct activation {
 static void activation_free(struct activation *a)
 {
 	packs_kv_free(a->kv);
+	free(a->folder_version);
 	free(a->who);
 	free(a->how);
 	free(a);
@@ -332,10 +335,15 @@ static void activated(void *ud, int status)
 		log_info("rules: dropped the kept files of %d version(s) storage.pack_versions=%d",
 			 a->dropped, l->d.conf->pack_versions);
 	prune_written_out(l, rules_dir(a->next));
-	json_t *res = json_pack("{s:s, s:s?, s:s, s:s, s:O}", "version", rules_version(a->next),
+	json_t *res = json_pack("{s:s, s:s?, s:s, s:s, s:O, s:s}", "version", rules_version(a->next),
 				"previous", old ? rules_version(old) : NULL, "dir", rules_dir(a->next),
 				"how", a->how, "files",
-				json_object_get(rules_describe(a->next), "files"));
+				json_object_get(rules_describe(a->next), "files"), "reload_folder",
+				l->rules_path);
+	if (a->tests >= 0)
+		json_object_set_new(res, "tests", json_integer(a->tests));
+	if (a->folder_version)
+		json_object_set_new(res, "folder_version", json_string(a->folder_version));
 	rules_free(old);
 	if (a->cb)
 		a->cb(a->ud, 0, res);
@@ -345,9 +353,10 @@ static void activated(void *ud, int status)
 }
 
 /* Records the activation of `next` durably (history, files, audit entry),
- * then swaps it in.  Takes `next`.  cb may be NULL. */
+ * then swaps it in.  Takes `next`.  `tests`: the pack tests it passed (-1:
+ * none ran), said in the result.  cb may be NULL. */
 static int activate(struct life *l, struct rules *next, const char *who, const char *how,
-		    const char *folder_version, life_cb cb, void *ud)
+		    const char *folder_version, int tests, life_cb cb, void *ud)
 {
 	struct activation *a = calloc(1, sizeof *a);
 	if (!a) {
@@ -358,6 +367,9 @@ static int activate(struct life *l, struct rules *next, const char *who, const c
 	a->next = next;
 	a->who = strdup(who);
 	a->how = strdup(how);
+	a->tests = tests;
+	if (strcmp(how, "rollback") == 0 && folder_version && *folder_version)
+		a->folder_version = strdup(folder_version);
 	a->cb = cb;
 	a->ud = ud;
 	json_t *d = rules_describe(next);
@@ -391,7 +403,7 @@ static int activate(struct life *l, struct rules *next, const char *who, const c
 int life_activate_initial(struct life *l, struct rules *pack, const char *folder_version,
 			  life_cb cb, void *ud)
 {
-	return activate(l, pack, "liud", "start", folder_version, cb, ud);
+	return activate(l, pack, "liud", "start", folder_version, -1, cb, ud);
 }
 
 /* Audits a refused reload or rollback (fire and forget). */
@@ -419,6 +431,7 @@ static void audit_refused(struct life *l, const char *who, const char *how, cons
 
 struct reload_ctx {
 	char *path, *dir, *who, *how; /* owned; path may be NULL */
+	bool force;                   /* even the version a rollback took out */
 	life_cb cb;
 	void *ud;
 };
@@ -432,10 +445,66 @@ static void reload_ctx_free(struct reload_ctx *x)
 	free(x);
 }
 
+/*
+ * The version the rollback in effect took out, into out ("": none).  A
+ * rollback is in effect while the live version is the one the newest
+ * rollback activated (restarts that kept it add "start" entries of the same
+ * version); the version it took out is the entry before that rollback.
+ */
+static void rolled_back_version(struct life *l, char out[HASH_HEX])
+{
+	const char *lv = rules_version(live(l));
+	json_t *h = packs_history(l->d.store, 32);
+	size_t i;
+	json_t *e;
+	*out = '\0';
+	json_array_foreach(h, i, e) {
+		const char *v = json_string_value(json_object_get(e, "version"));
+		if (!v || strcmp(v, lv) != 0)
+			break;
+		const char *how = json_string_value(json_object_get(e, "how"));
+		const char *took = json_string_value(json_object_get(json_array_get(h, i + 1), "version"));
+		if (how && strcmp(how, "rollback") == 0) {
+			if (took && strcmp(took, lv) != 0)
+				snprintf(out, HASH_HEX, "%s", took);
+			break;
+		}
+	}
+	json_decref(h);
+}
+
+/* A reload that would put back the version a rollback took out, not asked
+ * for on purpose: refused, naming the folder.  Returns NULL or the refusal
+ * ({error, dir, version, rolled_back}; caller frees). */
+static json_t *refuse_rolled_back(struct life *l, const struct reload_ctx *x, struct rules *next)
+{
+	char took[HASH_HEX];
+	if (x->force)
+		return NULL;
+	rolled_back_version(l, took);
+	if (!*took || strcmp(took, rules_version(next)) != 0)
+		return NULL;
+	char msg[4400];
+	snprintf(msg, sizeof msg,
+		 "the folder %s holds version %.12s, the one rolled back (live: %.12s); "
+		 "change the folder, or ask for that version again with force: true "
+		 "(liuctl rules reload --force)",
+		 x->dir, took, rules_version(live(l)));
+	return json_pack("{s:s, s:s, s:s, s:b}", "error", msg, "dir", x->dir, "version", took,
+			 "rolled_back", 1);
+}
+
 static void reload_checked(struct life *l, int rc, struct rules *next, json_t *err, void *ud)
 {
 	struct reload_ctx *x = ud;
 	l->reloading = false;
+	json_t *again = rc == 0 ? refuse_rolled_back(l, x, next) : NULL;
+	if (again) {
+		rules_free(next);
+		json_decref(err);
+		err = again;
+		rc = LIU_ECONFLICT;
+	}
 	if (rc < 0) {
 		const char *lv = rules_version(live(l));
 		log_err("rules: %s refused by=%s dir=%s live=%s error=\"%.300s\"", x->how, x->who, x->dir,
@@ -454,17 +523,18 @@ static void reload_checked(struct life *l, int rc, struct rules *next, json_t *e
 		l->rules_path = x->path;
 		x->path = NULL;
 	}
+	int tests = (int)json_integer_value(json_object_get(err, "tests"));
 	json_decref(err);
 	char fv[HASH_HEX];
 	snprintf(fv, sizeof fv, "%s", rules_version(next));
-	rc = activate(l, next, x->who, x->how, fv, x->cb, x->ud);
+	rc = activate(l, next, x->who, x->how, fv, tests, x->cb, x->ud);
 	if (rc < 0 && x->cb)
 		x->cb(x->ud, rc, json_pack("{s:s}", "error", liu_strerror(rc)));
 	reload_ctx_free(x);
 }
 
-int life_reload(struct life *l, const char *path, const char *who, const char *how, life_cb cb,
-		void *ud)
+int life_reload(struct life *l, const char *path, const char *who, const char *how, bool force,
+		life_cb cb, void *ud)
 {
 	int rc = LIU_ECONFLICT;
 	const char *why = "another reload is in progress";
@@ -478,6 +548,7 @@ int life_reload(struct life *l, const char *path, const char *who, const char *h
 	if (!x || !(x->dir = strdup(dir)) || !(x->who = strdup(who)) || !(x->how = strdup(how)) ||
 	    (path && !(x->path = strdup(path))))
 		goto refuse;
+	x->force = force;
 	x->cb = cb;
 	x->ud = ud;
 	l->reloading = true;
@@ -505,6 +576,7 @@ refuse:
 struct rollback {
 	char *version, *dir, *who; /* owned */
 	struct rules *next;        /* the checked kept version, owned */
+	int tests;                 /* its pack tests, passed */
 	life_cb refused, done;
 	void *ud;
 };
@@ -537,7 +609,7 @@ static void rollback_folder_read(struct life *l, int rc, struct rules *folder, j
 	struct rules *next = b->next;
 	b->next = NULL;
 	l->reloading = false;
-	rc = activate(l, next, b->who, "rollback", fv, b->done, b->ud);
+	rc = activate(l, next, b->who, "rollback", fv, b->tests, b->done, b->ud);
 	if (rc < 0)
 		b->done(b->ud, rc, json_pack("{s:s}", "error", liu_strerror(rc)));
 	rollback_free(b);
@@ -556,6 +628,7 @@ static void rollback_checked(struct life *l, int rc, struct rules *next, json_t 
 		rollback_refused(l, b, rc, info);
 		return;
 	}
+	b->tests = (int)json_integer_value(json_object_get(info, "tests"));
 	json_decref(info);
 	b->next = next;
 	if ((rc = cand_start(l, l->rules_path, false, NULL, NULL, rollback_folder_read, b)) < 0)
@@ -600,8 +673,9 @@ struct diff_job {
 	int gen;              /* the live generation the diff started on */
 	int64_t at, t0;
 	char *after;
-	uint64_t seen, changed;
-	json_t *diffs;
+	uint64_t seen, changed, reworded;
+	json_t *diffs;        /* outcome changes: decision, failing checks, state, deadlines */
+	json_t *wording;      /* wording-only changes: a check's reason reworded */
 	json_t *live_dl, *cand_dl;  /* deadlines of each pack */
 	uv_timer_t timer;
 	life_cb refused, done;
@@ -680,6 +754,7 @@ static void diff_closed(uv_handle_t *h)
 	struct diff_job *j = h->data;
 	rules_free(j->cand);
 	json_decref(j->diffs);
+	json_decref(j->wording);
 	json_decref(j->live_dl);
 	json_decref(j->cand_dl);
 	free(j->after);
@@ -693,21 +768,53 @@ static void diff_finish(struct diff_job *j, int rc, const char *why)
 		j->done(j->ud, rc, json_pack("{s:s}", "error", why));
 	} else {
 		char iso[CLOCK_ISO_MAX];
-		log_info("rules: diff done candidate=%.12s records=%llu changed=%llu ms=%lld",
+		log_info("rules: diff done candidate=%.12s records=%llu changed=%llu wording_changed=%llu ms=%lld",
 			 rules_version(j->cand), (unsigned long long)j->seen,
-			 (unsigned long long)j->changed, (long long)(clock_now_ms() - j->t0));
-		j->done(j->ud, 0, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:O, s:I}", "live",
+			 (unsigned long long)j->changed, (unsigned long long)j->reworded,
+			 (long long)(clock_now_ms() - j->t0));
+		j->done(j->ud, 0, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:O, s:O, s:I}", "live",
 					    rules_version(live(j->l)), "candidate", rules_version(j->cand),
 					    "at", clock_format(j->at, iso), "records", (json_int_t)j->seen,
-					    "changed", (json_int_t)j->changed, "truncated",
-					    j->changed > DIFF_MAX_LISTED, "differences", j->diffs, "ms",
+					    "changed", (json_int_t)j->changed, "wording_changed",
+					    (json_int_t)j->reworded, "truncated",
+					    j->changed > DIFF_MAX_LISTED || j->reworded > DIFF_MAX_LISTED,
+					    "differences", j->diffs, "wording", j->wording, "ms",
 					    (json_int_t)(clock_now_ms() - j->t0)));
 	}
 	uv_close((uv_handle_t *)&j->timer, diff_closed);
 }
 
-/* Compares one record under both packs; a difference is counted, and
- * listed up to DIFF_MAX_LISTED. */
+/* The checks whose wording differs between two evaluations with the same
+ * outcome: [{id, before, after}] (a reason, or null where the check gave
+ * none or is absent); empty when the wording is the same too. */
+static json_t *reworded_checks(json_t *before, json_t *after)
+{
+	json_t *out = json_array();
+	json_t *lists[2] = { json_object_get(before, "checks"), json_object_get(after, "checks") };
+	for (int side = 0; side < 2; side++) {
+		size_t i, k;
+		json_t *c, *o;
+		json_array_foreach(lists[side], i, c) {
+			json_t *id = json_object_get(c, "id"), *twin = NULL;
+			json_array_foreach(lists[!side], k, o)
+				if (json_equal(json_object_get(o, "id"), id))
+					twin = o;
+			if (json_equal(c, twin) || (side == 1 && twin))
+				continue; /* the same, or already listed from the first side */
+			json_t *bc = side == 0 ? c : twin, *ac = side == 0 ? twin : c;
+			json_array_append_new(out, json_pack("{s:O, s:O?, s:O?}", "id", id, "before",
+							     json_object_get(bc, "reason"), "after",
+							     json_object_get(ac, "reason")));
+		}
+	}
+	return out;
+}
+
+/* Compares one record under both packs: an outcome change (decision,
+ * failing checks, state after enforcement, deadlines, error) is counted in
+ * changed and listed in differences; a change of wording only (a check's
+ * reason) in wording_changed and wording; each list up to DIFF_MAX_LISTED.
+ * A record whose evaluations are equal is in neither. */
 static void diff_record(struct diff_job *j, json_t *rec, int64_t now)
 {
 	j->seen++;
@@ -715,26 +822,32 @@ static void diff_record(struct diff_job *j, json_t *rec, int64_t now)
 	json_t *before = summary(live(j->l), j->live_dl, rec, j->at, now, &e1);
 	json_t *after = summary(j->cand, j->cand_dl, rec, j->at, now, &e2);
 	json_t *what = json_array();
-	static const char *const fields[] = { "decision", "checks", "state_after_enforcement",
+	static const char *const fields[] = { "decision", "failing", "state_after_enforcement",
 					      "deadlines", "error" };
 	for (int f = 0; f < 5; f++)
 		if (!json_equal(json_object_get(before, fields[f]), json_object_get(after, fields[f])) &&
 		    (json_object_get(before, fields[f]) || json_object_get(after, fields[f])))
 			json_array_append_new(what, json_string(fields[f]));
+	json_t *words = json_array_size(what) ? NULL : reworded_checks(before, after);
+	json_object_del(before, "checks");
+	json_object_del(after, "checks");
 	if (json_array_size(what) > 0) {
-		j->changed++;
-		if (json_array_size(j->diffs) < DIFF_MAX_LISTED) {
-			json_object_del(before, "checks");
-			json_object_del(after, "checks");
+		if (j->changed++ < DIFF_MAX_LISTED)
 			json_array_append_new(j->diffs,
-					      json_pack("{s:O, s:O, s:O, s:o, s:o, s:o}", "id",
+					      json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "id",
 							json_object_get(rec, "id"), "kind",
 							json_object_get(rec, "kind"), "state",
 							json_object_get(rec, "state"), "what", what,
 							"before", before, "after", after));
-			what = before = after = NULL;
-		}
+	} else if (json_array_size(words) > 0) {
+		if (j->reworded++ < DIFF_MAX_LISTED)
+			json_array_append_new(j->wording,
+					      json_pack("{s:O, s:O, s:O, s:O}", "id",
+							json_object_get(rec, "id"), "kind",
+							json_object_get(rec, "kind"), "state",
+							json_object_get(rec, "state"), "checks", words));
 	}
+	json_decref(words);
 	json_decref(what);
 	json_decref(before);
 	json_decref(after);
@@ -814,6 +927,7 @@ static void diff_loaded(struct life *l, int rc, struct rules *cand, json_t *info
 	j->at = ds->at;
 	j->t0 = clock_now_ms();
 	j->diffs = json_array();
+	j->wording = json_array();
 	j->live_dl = rules_deadlines(live(l));
 	j->cand_dl = rules_deadlines(cand);
 	j->refused = ds->refused;

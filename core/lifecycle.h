@@ -60,16 +60,18 @@ void life_set_sched(struct life *l, struct sched *s);
 bool life_reloading(const struct life *l);
 
 /*
- * Reloads the pack from `path` (NULL: the current folder): loads it and runs
- * its tests off the loop; on success records the activation durably
- * (history, the pack's files, an audit entry) and only then swaps.  On
- * failure the old pack stays live and the refusal is audited.  `who` and
- * `how` are logged and audited.  cb (may be NULL) runs once with
- * {version, previous, dir, how, files}, possibly before this returns.
- * Returns 0 or the error code.
+ * Reloads the pack from `path` (NULL: the folder given last, or at start):
+ * loads it and runs its tests off the loop; on success records the
+ * activation durably (history, the pack's files, an audit entry) and only
+ * then swaps.  On failure the old pack stays live and the refusal is
+ * audited.  Unless `force`, a candidate that is the version the rollback in
+ * effect took out is refused (LIU_ECONFLICT, naming the folder).  `who` and
+ * `how` are logged and audited.  cb (may be NULL) runs once with {version,
+ * previous, dir, how, files, tests, reload_folder}, possibly before this
+ * returns.  Returns 0 or the error code.
  */
-int life_reload(struct life *l, const char *path, const char *who, const char *how, life_cb cb,
-		void *ud);
+int life_reload(struct life *l, const char *path, const char *who, const char *how, bool force,
+		life_cb cb, void *ud);
 
 /* Records `pack` (taken over) as activated at start ("start", by liud) and
  * swaps it in; nothing is served meanwhile.  cb as for life_reload(). */
@@ -88,7 +90,8 @@ int life_check(struct life *l, const char *path, life_gone_fn gone, void *gone_u
  * files are written out and checked like a reload, then activated.
  * refused(ud, rc, {error, ...}) when it is refused before activation (the
  * refusal audited), else done(ud, ...) with the activation's outcome as for
- * life_reload().  Returns 0 (one of them will run), LIU_ECONFLICT while
+ * life_reload(), plus folder_version (what the reload folder holds).
+ * Returns 0 (one of them will run), LIU_ECONFLICT while
  * another activation runs, or a negative errno when the kept files could
  * not be written out (neither runs).
  */

@@ -258,6 +258,37 @@ enum rpc_status rpc_m_backup(struct rpc_call *c)
 	return RPC_ASYNC;
 }
 
+/*
+ * A clock set back before deadlines already enforced: what they did stays
+ * done (records expired stay expired, and they do not run again), so the
+ * reply warns and the log says so.  Adds {warning, enforced_ahead} to res.
+ */
+static void clock_set_warn(struct sched *s, json_t *res)
+{
+	json_t *all = sched_deadlines(s, 10000, true), *ahead = json_array();
+	size_t i;
+	json_t *d;
+	json_array_foreach(all, i, d)
+		if (json_is_true(json_object_get(d, "enforced")) && !json_is_true(json_object_get(d, "due")))
+			json_array_append(ahead, d);
+	if (json_array_size(ahead) > 0) {
+		json_t *first = json_array_get(ahead, 0);
+		char msg[400];
+		snprintf(msg, sizeof msg,
+			 "the clock is now before %zu deadline(s) already enforced, the first %s "
+			 "(measure %s): what they changed stays changed",
+			 json_array_size(ahead), json_string_value(json_object_get(first, "at")),
+			 json_string_value(json_object_get(first, "measure")));
+		log_warn("clock: set back past enforced deadline measure=%s deadline=%s count=%zu",
+			 json_string_value(json_object_get(first, "measure")),
+			 json_string_value(json_object_get(first, "at")), json_array_size(ahead));
+		json_object_set_new(res, "warning", json_string(msg));
+		json_object_set(res, "enforced_ahead", ahead);
+	}
+	json_decref(ahead);
+	json_decref(all);
+}
+
 enum rpc_status rpc_m_clock_set(struct rpc_call *c)
 {
 	int64_t now = 0;
@@ -276,9 +307,12 @@ enum rpc_status rpc_m_clock_set(struct rpc_call *c)
 	}
 	log_info("clock: set now=%s by=%s", json_string_value(json_object_get(c->params, "now")),
 		 c->peer.user);
-	if (c->rpc->d.sched)
+	json_t *res = clock_json();
+	if (c->rpc->d.sched) {
 		sched_kick(c->rpc->d.sched); /* a deadline may now be due */
-	rpc_result(c, clock_json());
+		clock_set_warn(c->rpc->d.sched, res);
+	}
+	rpc_result(c, res);
 	return RPC_DONE;
 }
 

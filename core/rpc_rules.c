@@ -49,7 +49,7 @@ static int load_code(int rc, int otherwise)
 int rpc_reload(struct rpc *r, const char *path, const char *who, const char *how,
 	       rpc_reload_cb cb, void *ud)
 {
-	return life_reload(r->life, path, who, how, cb, ud);
+	return life_reload(r->life, path, who, how, false, cb, ud);
 }
 
 int rpc_activate_initial(struct rpc *r, const char *folder_version, rpc_reload_cb cb, void *ud)
@@ -83,6 +83,12 @@ enum rpc_status rpc_m_rules_reload(struct rpc_call *c)
 	const char *path = NULL;
 	if (!rpc_param_str(c, "path", false, PATH_MAX_LEN, &path))
 		return RPC_DONE;
+	json_t *fj = json_object_get(c->params, "force");
+	if (fj && !json_is_boolean(fj)) {
+		rpc_bad_param(c, "force", "true か false で指定してください", "give true or false");
+		return RPC_DONE;
+	}
+	bool force = json_is_true(fj);
 	char who[96];
 	snprintf(who, sizeof who, "%s(uid=%u)", c->peer.user, (unsigned)c->peer.uid);
 	struct rpc_call *k = rpc_call_keep(c);
@@ -91,7 +97,7 @@ enum rpc_status rpc_m_rules_reload(struct rpc_call *c)
 		return RPC_DONE;
 	}
 	k->method = "rules.reload";
-	life_reload(c->rpc->life, path, who, "reload", reply_reload, k);
+	life_reload(c->rpc->life, path, who, "reload", force, reply_reload, k);
 	return RPC_ASYNC;
 }
 

@@ -35,6 +35,8 @@ struct deadline {
 	json_t *hooks;    /* [{kind, states}] */
 	json_t *title;
 	bool enforced;
+	int64_t changed;  /* records its enforcement changed; -1: not said (an older marker) */
+	char done_at[CLOCK_ISO_MAX]; /* when it was enforced, or "" */
 };
 
 struct waiter {
@@ -126,9 +128,18 @@ static void plan(struct sched *s)
 			if (strcmp(json_string_value(json_object_get(m, "id")), d->measure) == 0)
 				d->title = json_incref(json_object_get(m, "title"));
 		char key[512], *v;
+		size_t vlen;
 		marker_key(key, sizeof key, d);
-		if (store_meta_get(s->st, key, &v, NULL) == 0) {
+		d->changed = -1;
+		if (store_meta_get(s->st, key, &v, &vlen) == 0) {
+			/* {"at", "changed"}; an older marker is the time alone */
+			json_t *mk = json_loadb(v, vlen, 0, NULL);
+			const char *at = json_string_value(json_object_get(mk, "at"));
 			d->enforced = true;
+			if (json_is_integer(json_object_get(mk, "changed")))
+				d->changed = json_integer_value(json_object_get(mk, "changed"));
+			snprintf(d->done_at, sizeof d->done_at, "%s", at ? at : "");
+			json_decref(mk);
 			free(v);
 		}
 		s->ndl++;
@@ -308,6 +319,8 @@ static void batch_written(void *ud, int status)
 	if (b->final) {
 		struct deadline *d = &s->dl[s->cur];
 		d->enforced = true;
+		d->changed = (int64_t)s->changed;
+		clock_format(clock_now(), d->done_at);
 		/* Every staged row is applied or stale now: all go at once. */
 		stage_drop(s->stg);
 		s->stats.runs++;
@@ -452,8 +465,12 @@ static int run_write(struct sched *s, struct step_batch *sb, bool *final)
 	struct batch_ctx *b = calloc(1, sizeof *b);
 	char key[512];
 	marker_key(key, sizeof key, d);
-	char done_at[CLOCK_ISO_MAX];
+	char done_at[CLOCK_ISO_MAX], marker[160];
 	clock_format(clock_now(), done_at);
+	/* The marker says when and how many records changed (this batch's are
+	 * counted already), for `deadlines` once it has lapsed. */
+	snprintf(marker, sizeof marker, "{\"at\":\"%s\",\"changed\":%" PRIu64 "}", done_at,
+		 s->changed);
 	for (size_t i = 0; ch && i < n; i++) {
 		ch[i] = (struct ledger_change){
 			.kind = LEDGER_CHANGE_DECODED,
@@ -468,7 +485,7 @@ static int run_write(struct sched *s, struct step_batch *sb, bool *final)
 		b->s = s;
 		b->final = *final = s->lanes_done;
 		b->n = n;
-		const char *meta[] = { key, done_at, NULL };
+		const char *meta[] = { key, marker, NULL };
 		rc = ledger_write(s->l, ch, n, NULL, 0, b->final ? meta : NULL, batch_written, b);
 	}
 	free(ch);
@@ -752,12 +769,16 @@ json_t *sched_deadlines(struct sched *s, size_t limit, bool include_done)
 		struct affected a = { .hooks = d->hooks };
 		if (!d->enforced)
 			store_counts(s->st, count_hook, &a);
+		/* An enforced deadline: the records its run changed (a marker
+		 * older than that count says null). */
+		json_t *cnt = !d->enforced ? json_integer((json_int_t)a.n) :
+			    d->changed >= 0 ? json_integer(d->changed) : json_null();
 		char iso[CLOCK_ISO_MAX];
-		json_array_append_new(out, json_pack("{s:s, s:O?, s:s, s:b, s:b, s:I}", "measure",
+		json_array_append_new(out, json_pack("{s:s, s:O?, s:s, s:b, s:b, s:o, s:s?}", "measure",
 						     d->measure, "title", d->title, "at",
 						     clock_format(d->at, iso), "due", d->at <= now,
-						     "enforced", d->enforced, "records_affected",
-						     (json_int_t)a.n));
+						     "enforced", d->enforced, "records_affected", cnt,
+						     "enforced_at", *d->done_at ? d->done_at : NULL));
 	}
 	free(taken);
 	return out;

@@ -117,7 +117,7 @@ like($err, qr/^liuctl: unknown command: bogus$/m, 'saying so');
 ($rc, $out, $err) = ctl($S, 'rules', 'bogus');
 is($rc, 2, 'an unknown subcommand exits 2');
 like($err, qr/^  liuctl rules status$/m, 'listing the commands of that group');
-like($err, qr/^  liuctl rules reload \[<path>\]$/m, 'all of them');
+like($err, qr/^  liuctl rules reload \[<path>\] \[--force\]$/m, 'all of them');
 ($rc, $out, $err) = ctl($S, 'record', 'get');
 is($rc, 2, 'a missing argument exits 2');
 like($err, qr/^liuctl: missing <id>$/m, 'naming the argument');

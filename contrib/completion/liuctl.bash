@@ -44,7 +44,7 @@ _liuctl_cmd()
 	'rules status') ;;
 	'rules check') args='dir' ;;
 	'rules diff') opts='--at' vals='--at=-' args='dir' ;;
-	'rules reload') args='dir' ;;
+	'rules reload') opts='--force' args='dir' ;;
 	'rules history') ;;
 	'rules rollback') args='-' ;;
 	'audit verify') ;;

@@ -124,6 +124,14 @@ static int build_deadlines(const struct args *a, json_t *params)
 	return ST_OK;
 }
 
+/* --force asks for the version a rollback took out, on purpose. */
+static int build_reload(const struct args *a, json_t *params)
+{
+	if (cli_arg(a, "force"))
+		json_object_set_new(params, "force", json_true());
+	return ST_OK;
+}
+
 /* --- the command table --------------------------------------------------- */
 
 /*
@@ -172,18 +180,20 @@ const struct cmd cli_commands[] = {
 	  .help = "Compile a rule pack and run its tests in the sandbox; activates nothing.",
 	  .show = cli_show_rules_check },
 	{ .pattern = "rules diff <path> [--at <time>]", .method = "rules.diff",
-	  .help = "Show the records whose decision, state or deadlines would change under a candidate pack.",
-	  .show = cli_show_auto },
-	{ .pattern = "rules reload [<path>]", .method = "rules.reload",
-	  .help = "Validate, test and activate a rule pack (default: the live pack's folder);\n"
-		  "on failure the old rules stay live.",
-	  .show = cli_show_rules_reload },
+	  .help = "Show the records whose decision, state or deadlines would change under a candidate\n"
+		  "pack, then, apart, those whose checks would only be worded differently.",
+	  .show = cli_show_rules_diff },
+	{ .pattern = "rules reload [<path>] [--force]", .method = "rules.reload",
+	  .help = "Validate, test and activate a rule pack (default: the folder given last, or at\n"
+		  "start); on failure the old rules stay live.  After a rollback, the version it took\n"
+		  "out is refused unless --force asks for it again.",
+	  .params = "{path?, force?}", .build = build_reload, .show = cli_show_rules_reload },
 	{ .pattern = "rules history", .method = "rules.history",
 	  .help = "List the activated rule-pack versions, newest first.",
 	  .show = cli_show_auto },
 	{ .pattern = "rules rollback <version>", .method = "rules.rollback",
 	  .help = "Re-activate a kept rule-pack version (validated like a reload).",
-	  .show = cli_show_auto },
+	  .show = cli_show_rules_reload },
 	{ .pattern = "audit verify", .method = "audit.verify",
 	  .help = "Check the hash chain of the audit log; exits 1 when it is broken.",
 	  .show = cli_show_audit },

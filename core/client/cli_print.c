@@ -629,13 +629,99 @@ int cli_show_rules_check(const struct args *a, json_t *r)
 	return ST_OK;
 }
 
+/* A reload or a rollback: what went live, from where, the tests it passed;
+ * after a rollback, what a plain reload would read. */
 int cli_show_rules_reload(const struct args *a, json_t *r)
 {
 	char *ver = short_version(cli_jstr(r, "version")), *prev = short_version(cli_jstr(r, "previous"));
-	cli_say("ok: reloaded %s: version %s (was %s), %" JSON_INTEGER_FORMAT " tests pass",
-	    cli_jstr_or(r, "dir", "?"), ver, prev, json_integer_value(json_object_get(r, "tests")));
+	bool rollback = strcmp(cli_jstr_or(r, "how", ""), "rollback") == 0;
+	json_t *tests = json_object_get(r, "tests");
+	char *passed = tests ? cli_xasprintf(", %" JSON_INTEGER_FORMAT " test%s pass",
+					     json_integer_value(tests),
+					     json_integer_value(tests) == 1 ? "" : "s")
+			     : cli_xstrdup("");
+	if (rollback)
+		cli_say("ok: rolled back to version %s (was %s)%s", ver, prev, passed);
+	else
+		cli_say("ok: reloaded %s: version %s (was %s)%s", cli_jstr_or(r, "dir", "?"), ver, prev,
+			passed);
+	const char *folder = cli_jstr(r, "reload_folder"), *fv = cli_jstr(r, "folder_version");
+	if (rollback && folder) {
+		bool took = fv && cli_jstr(r, "previous") && strcmp(fv, cli_jstr(r, "previous")) == 0;
+		cli_say("a plain `liuctl rules reload` reads %s%s", folder,
+			took ? ", which still holds the version rolled back: refused there unless --force" : "");
+	}
+	free(passed);
 	free(ver);
 	free(prev);
+	return ST_OK;
+}
+
+/* One side of an outcome change: "decision, state, next deadline". */
+static char *diff_side(json_t *x)
+{
+	if (json_object_get(x, "error"))
+		return cli_xasprintf("error: %s", cli_jstr_or(x, "error", "?"));
+	json_t *dl = json_array_get(json_object_get(x, "deadlines"), 0);
+	return cli_xasprintf("%s, %s%s%s", cli_jstr_or(x, "decision", "?"),
+			     cli_jstr_or(x, "state_after_enforcement", "?"), dl ? ", deadline " : "",
+			     dl ? cli_jstr_or(dl, "at", "?") : "");
+}
+
+static const char *plural(json_int_t n) { return n == 1 ? "" : "s"; }
+
+/* rules diff: the outcome changes, then the wording-only ones, apart. */
+int cli_show_rules_diff(const struct args *a, json_t *r)
+{
+	json_int_t changed = json_integer_value(json_object_get(r, "changed"));
+	json_int_t reworded = json_integer_value(json_object_get(r, "wording_changed"));
+	char *cand = short_version(cli_jstr(r, "candidate")), *lv = short_version(cli_jstr(r, "live"));
+	cli_say("rules diff at %s: candidate %s against live %s, %" JSON_INTEGER_FORMAT " records looked at",
+		cli_jstr_or(r, "at", "?"), cand, lv, json_integer_value(json_object_get(r, "records")));
+	free(cand);
+	free(lv);
+	cli_say("%" JSON_INTEGER_FORMAT " record%s change in decision, state or deadlines%s", changed,
+		plural(changed), changed ? ":" : "");
+	struct table t;
+	size_t i, k;
+	json_t *d, *c;
+	if (changed) {
+		cli_table_init(&t, 4);
+		cli_table_add(&t, (const char *[]){ "ID", "WHAT", "BEFORE", "AFTER" });
+		json_array_foreach(json_object_get(r, "differences"), i, d) {
+			cli_table_row(&t);
+			cli_table_setj(&t, 0, json_object_get(d, "id"));
+			cli_table_setj(&t, 1, json_object_get(d, "what"));
+			char *b = diff_side(json_object_get(d, "before")), *f = diff_side(json_object_get(d, "after"));
+			cli_table_set(&t, 2, b);
+			cli_table_set(&t, 3, f);
+			free(b);
+			free(f);
+		}
+		cli_table_print(&t, stdout);
+		cli_table_free(&t);
+	}
+	cli_say("%" JSON_INTEGER_FORMAT " record%s change in wording only%s", reworded, plural(reworded),
+		reworded ? " (a check's reason):" : "");
+	if (reworded) {
+		cli_table_init(&t, 4);
+		cli_table_add(&t, (const char *[]){ "ID", "CHECK", "BEFORE", "AFTER" });
+		json_array_foreach(json_object_get(r, "wording"), i, d)
+			json_array_foreach(json_object_get(d, "checks"), k, c) {
+				cli_table_row(&t);
+				cli_table_setj(&t, 0, json_object_get(d, "id"));
+				cli_table_setj(&t, 1, json_object_get(c, "id"));
+				char *b = bilingual(json_object_get(c, "before")), *f = bilingual(json_object_get(c, "after"));
+				cli_table_set(&t, 2, b);
+				cli_table_set(&t, 3, f);
+				free(b);
+				free(f);
+			}
+		cli_table_print(&t, stdout);
+		cli_table_free(&t);
+	}
+	if (json_is_true(json_object_get(r, "truncated")))
+		cli_say("(the lists stop at 1000 records each; the counts are whole)");
 	return ST_OK;
 }
 
@@ -667,6 +753,8 @@ int cli_show_backup(const struct args *a, json_t *r)
 int cli_show_clock(const struct args *a, json_t *r)
 {
 	cli_say("clock: %s (%s)", cli_jstr_or(r, "now", "?"), cli_jstr_or(r, "mode", "?"));
+	if (cli_jstr(r, "warning"))
+		cli_say("warning: %s", cli_jstr(r, "warning"));
 	return ST_OK;
 }
 

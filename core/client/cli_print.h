@@ -25,6 +25,7 @@ int cli_show_history(const struct args *a, json_t *r);
 int cli_show_rules_status(const struct args *a, json_t *r);
 int cli_show_rules_check(const struct args *a, json_t *r);
 int cli_show_rules_reload(const struct args *a, json_t *r);
+int cli_show_rules_diff(const struct args *a, json_t *r);
 int cli_show_audit(const struct args *a, json_t *r);
 int cli_show_backup(const struct args *a, json_t *r);
 int cli_show_clock(const struct args *a, json_t *r);
