@@ -59,10 +59,10 @@ static void droppable_range(void)
 	put_meta(st, "tmp/b", "2");
 	put_meta(st, "keep", "3");
 	ok(has_meta(st, "tmp/a") && has_meta(st, "tmp/b"), "keys of the range read back");
-	struct store_list l;
+	struct store_rows l;
 	is_int(store_meta_scan(st, "tmp/", false, NULL, 10, &l), 0, "scan the range");
 	is_int((long long)l.n, 2, "its two keys");
-	store_list_free(&l);
+	store_rows_free(&l);
 	struct store_op drop = { .op = STORE_DROP_RANGE };
 	is_int(store_commit(st, &drop, 1), 0, "drop the range");
 	ok(!has_meta(st, "tmp/a") && !has_meta(st, "tmp/b"), "its keys are gone");
