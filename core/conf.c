@@ -22,7 +22,9 @@ void conf_defaults(struct conf *c)
 	memset(c, 0, sizeof *c);
 	conf_set(&c->socket, "run/liud.sock");
 	conf_set(&c->db, "var/db");
-	conf_set(&c->rules, "rules/ismap-liu");
+	/* No measure's pack by default: the configuration names it (the
+	 * repository's etc/liud.conf names rules/ismap-liu). */
+	conf_set(&c->rules, "rules");
 	conf_set(&c->log_level, "info");
 	c->log_per_s = 20;
 	c->log_burst = 100;

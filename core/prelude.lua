@@ -240,6 +240,26 @@ local measure_decl = declare("measure", defs.measures, defs.measure_order, funct
   d.starts, d.ends = measure_period(d)
 end)
 
+-- A kind's summary fields: the data fields `liuctl record list` shows after
+-- id, kind, state and updated (the core knows no field of any pack's
+-- records).  Each is "field" or { id = "field", ja = "...", en = "..." };
+-- a field is a top-level key of the record's data, or a dotted path.
+local function summary_fields(d)
+  local out = array()
+  if d.summary_fields == nil then return out end
+  if type(d.summary_fields) ~= "table" then
+    decl_error('kind "' .. d.id .. '": summary_fields = { "field", { id = "field", ja = ..., en = ... }, ... } must be a list', 5)
+  end
+  for i, f in ipairs(d.summary_fields) do
+    if type(f) == "string" then f = { id = f } end
+    if type(f) ~= "table" or type(f.id) ~= "string" or f.id == "" then
+      decl_error(sfmt('kind "%s": summary_fields[%d] needs a field name: "field" or { id = "field", ja = ..., en = ... }', d.id, i), 5)
+    end
+    out[i] = { id = f.id, ja = f.ja or f.id, en = f.en or f.id }
+  end
+  return out
+end
+
 local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
   need_title(d, "kind")
   if d.validate ~= nil and type(d.validate) ~= "function" then
@@ -250,6 +270,7 @@ local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
   end
   d.state_set = set_of(d.states)
   d.id_prefix = d.id_prefix or (d.id .. "-")
+  d.summary_fields = summary_fields(d)
   local ab = d.allow_bidi
   if ab ~= nil then
     if type(ab) ~= "table" then
@@ -303,6 +324,11 @@ local view_decl = declare("view", defs.views, defs.view_order, function(d)
       decl_error(sfmt('view "%s": column %d needs id = "..."', d.id, i), 4)
     end
     c.ja, c.en = c.ja or c.id, c.en or c.id
+  end
+  -- The handling marking every format of the view carries (its CSV in the
+  -- first line); none unless the pack declares one.
+  if d.marking ~= nil and not is_text(d.marking) then
+    decl_error('view "' .. d.id .. '": marking must be { ja = "...", en = "..." }', 4)
   end
   if type(d.row) ~= "function" then decl_error('view "' .. d.id .. '": row = function (app, rec, params, at) is required', 4) end
 end)
@@ -570,7 +596,8 @@ function api.describe()
   end
   for _, id in ipairs(defs.kind_order) do
     local k = defs.kinds[id]
-    d.kinds[id] = { title = k.title, states = lang_list(k.states), id_prefix = k.id_prefix }
+    d.kinds[id] = { title = k.title, states = lang_list(k.states), id_prefix = k.id_prefix,
+                    summary_fields = k.summary_fields }
   end
   for _, id in ipairs(defs.action_order) do
     local a = defs.actions[id]
@@ -582,7 +609,8 @@ function api.describe()
     local cols = array()
     for i, c in ipairs(v.columns) do cols[i] = { id = c.id, ja = c.ja, en = c.en } end
     d.views[id] = { title = v.title, kind = v.kind, roles = lang_list(v.roles),
-                    states = lang_list(v.states), columns = cols }
+                    states = lang_list(v.states), columns = cols,
+                    marking = v.marking and { ja = v.marking.ja, en = v.marking.en } or nil }
   end
   for _, id in ipairs(defs.check_order) do
     d.checks[#d.checks + 1] = { id = id, title = defs.checks[id].title }

@@ -68,17 +68,27 @@ enum rpc_status rpc_m_record_list(struct rpc_call *c)
 		rpc_fail(c, rc, NULL, NULL);
 		return RPC_DONE;
 	}
-	json_t *recs = json_array(), *damaged = json_array();
+	json_t *recs = json_array(), *damaged = json_array(), *fields = json_object();
+	json_t *kinds = json_object_get(rules_describe(c->rpc->rules), "kinds");
 	for (size_t i = 0; i < l.n; i++) {
 		json_t *r = ledger_page_get(lg, &l, i);
 		/* A damaged one is logged, left out and named, so that a client
 		 * (export) can say which and go on. */
-		if (r)
-			json_array_append_new(recs, r);
-		else
+		if (!r) {
 			json_array_append_new(damaged, json_string(ledger_page_id(&l, i)));
+			continue;
+		}
+		/* The columns a client lists after id, kind, state and updated
+		 * are the pack's to choose (a kind's summary_fields), for each
+		 * kind on the page: the core knows no field of any record. */
+		const char *k = json_string_value(json_object_get(r, "kind"));
+		json_t *sf = json_object_get(json_object_get(kinds, k ? k : ""), "summary_fields");
+		if (sf && !json_object_get(fields, k))
+			json_object_set(fields, k, sf);
+		json_array_append_new(recs, r);
 	}
-	json_t *res = json_pack("{s:o, s:s?}", "records", recs, "next", l.next);
+	json_t *res = json_pack("{s:o, s:o, s:s?}", "records", recs, "summary_fields", fields,
+				"next", l.next);
 	if (!l.next)
 		json_object_set_new(res, "next", json_null());
 	if (json_array_size(damaged) > 0)
@@ -945,14 +955,42 @@ static void csv_cell(FILE *f, json_t *v)
 	free(text);
 }
 
-static char *to_csv(json_t *columns, json_t *rows)
+/* "ja / en", or one of them when the other is missing or the same. */
+static char *bilingual(json_t *t)
 {
+	const char *ja = json_string_value(json_object_get(t, "ja"));
+	const char *en = json_string_value(json_object_get(t, "en"));
+	char *s = NULL;
+	if (ja && en && strcmp(ja, en) != 0) {
+		if (asprintf(&s, "%s / %s", ja, en) < 0)
+			s = NULL;
+	} else {
+		s = strdup(ja ? ja : en ? en : "");
+	}
+	return s;
+}
+
+/* The CSV of a view: the pack's handling marking, if the view declares one,
+ * alone on the first line (a spreadsheet shows it above the table, and it
+ * travels with every copy of the file), then the header and the rows. */
+static char *to_csv(json_t *view, json_t *rows)
+{
+	json_t *columns = json_object_get(view, "columns");
+	json_t *marking = json_object_get(view, "marking");
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return NULL;
 	fputs("\xEF\xBB\xBF", f); /* BOM: Excel then reads UTF-8 */
+	if (marking) {
+		char *m = bilingual(marking);
+		json_t *cell = json_string(m ? m : "");
+		csv_cell(f, cell);
+		json_decref(cell);
+		free(m);
+		fputs("\r\n", f);
+	}
 	size_t i, j;
 	json_t *col, *row;
 	json_array_foreach(columns, i, col) {
@@ -1014,7 +1052,7 @@ static void html_cell(FILE *f, json_t *v)
 /*
  * One self-contained page (no external assets, no script): a table with
  * Japanese headers and English labels under them, readable on screen and
- * printable (A4 landscape), marked as not for publication.
+ * printable (A4 landscape), with the handling marking the view declares.
  */
 static char *to_html(json_t *view, json_t *rows, const char *name)
 {
@@ -1049,8 +1087,16 @@ static char *to_html(json_t *view, json_t *rows, const char *name)
 	html_text(f, tja ? tja : name);
 	fputs("<small>", f);
 	html_text(f, ten ? ten : name);
-	fputs("</small></h1>\n<p class=\"notice\">政府機関等限り・公開禁止 / For government bodies only: "
-	      "not to be published</p>\n<p class=\"meta\">作成日時 / Generated: ", f);
+	fputs("</small></h1>\n", f);
+	json_t *marking = json_object_get(view, "marking");
+	if (marking) { /* the pack's handling marking; none of the core's own */
+		char *m = bilingual(marking);
+		fputs("<p class=\"notice\">", f);
+		html_text(f, m);
+		fputs("</p>\n", f);
+		free(m);
+	}
+	fputs("<p class=\"meta\">作成日時 / Generated: ", f);
 	html_text(f, now);
 	fprintf(f, " &middot; 件数 / Rows: <span id=\"count\">%zu</span></p>\n", json_array_size(rows));
 	fputs("<table>\n<thead><tr>", f);
@@ -1086,8 +1132,9 @@ static char *to_html(json_t *view, json_t *rows, const char *name)
  * never holds up other clients; it stops when its client hangs up, at
  * limits.request_time_s, and at limits.reply_mib.  In JSON its rows are
  * written out as they are built (the reply's members in the order view,
- * title, columns, rows, count); CSV and HTML are made from the rows at the
- * end, so their rows are held, within limits.reply_mib.
+ * title, marking if the view declares one, columns, rows, count); CSV and
+ * HTML are made from the rows at the end, so their rows are held, within
+ * limits.reply_mib.
  */
 #define VIEW_PAGE 64 /* records read per page: a step stops inside one when its time is up */
 
@@ -1161,7 +1208,7 @@ static void view_finish(struct view_job *v)
 		return;
 	}
 	char *text = v->format == 'h' ? to_html(v->view, v->rows, v->name)
-				      : to_csv(json_object_get(v->view, "columns"), v->rows);
+				      : to_csv(v->view, v->rows);
 	if (!text) {
 		rpc_job_fail(&v->job, WIRE_INTERNAL, "out of memory building the view", NULL);
 		return;
@@ -1258,11 +1305,13 @@ static enum slice_next view_step(void *ud, int64_t until_us)
 }
 
 /* The reply's start, up to the first row: {"jsonrpc":..,"result":{"view":
- * name,"title":..,"columns":..,"rows":[ */
+ * name,"title":..,"marking":.. (when the view declares one),"columns":..,
+ * "rows":[ */
 static int view_head(struct view_job *v)
 {
-	json_t *h = json_pack("{s:s, s:O, s:O}", "view", v->name, "title",
-			      json_object_get(v->view, "title"), "columns",
+	json_t *h = json_pack("{s:s, s:O, s:O*, s:O}", "view", v->name, "title",
+			      json_object_get(v->view, "title"), "marking",
+			      json_object_get(v->view, "marking"), "columns",
 			      json_object_get(v->view, "columns"));
 	char *enc = h ? json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(h);

@@ -170,6 +170,7 @@ pack { name = "wide", title = { ja = "表示幅", en = "display width" } }
 kind "メモ" {
   id_prefix = "M-",
   states = { "受付中", "完了", "ok" },
+  summary_fields = { { id = "service_name", ja = "サービス名", en = "Service" } },
   validate = function (app, err)
     if type(app.text) ~= "string" then err("text", "本文は必須です", "text is required") end
   end,
@@ -188,9 +189,11 @@ ctl($WS, 'act', 'okay', 'M-000003');
 is($rc, 0, 'record list exits 0');
 my @rows = split /\n/, $out;
 is(scalar @rows, 4, 'a header and three records') or diag($out);
-like($rows[1], qr/^M-000001\s+メモ\s+受付中\s+1\s/, 'Japanese kind and state in the table');
+like($rows[1], qr/^M-000001\s+メモ\s+受付中\s+2024-06-01T09:00:00\+09:00\s+サービス1$/,
+     'Japanese kind, state and summary field in the table');
+like($rows[0], qr/^ID\s+KIND\s+STATE\s+UPDATED\s+SERVICE$/, 'the kind\'s summary field after the fixed columns');
 my $head = cell_columns($rows[0]);
-is(scalar @$head, 6, 'six columns') or diag($rows[0]);
+is(scalar @$head, 5, 'five columns') or diag($rows[0]);
 for my $i (1 .. $#rows) {
 	is_deeply(cell_columns($rows[$i]), $head, "row $i starts each cell at its header's display column")
 		or diag("$rows[0]\n$rows[$i]");

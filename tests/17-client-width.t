@@ -41,7 +41,8 @@ my @STATES = ("漢字", "🚀go", "e\x{301}e\x{301}", "a\x{200B}b", "क\x{94D}�
 mkdir "$tmp/pack" or die;
 open my $pf, '>:utf8', "$tmp/pack/main.lua" or die;
 print $pf "pack { name = \"width\", title = { ja = \"表示幅\", en = \"display width\" } }\n";
-print $pf "kind \"note\" { id_prefix = \"W-\", states = { " . join(', ', map { "\"$_\"" } @STATES) . " } }\n";
+print $pf "kind \"note\" { id_prefix = \"W-\", summary_fields = { \"service_name\" }, states = { "
+	. join(', ', map { "\"$_\"" } @STATES) . " } }\n";
 print $pf "action \"c$_\" { kind = \"note\", roles = { \"secretariat\" }, creates = true, to = \"$STATES[$_]\" }\n"
 	for 0 .. $#STATES;
 close $pf;
@@ -53,7 +54,7 @@ is($? >> 8, 0, 'record list exits 0');
 my @rows = split /\n/, $out;
 is(scalar @rows, @STATES + 1, 'a header and a row per record') or diag($out);
 my $head = cell_columns($rows[0]);
-is(scalar @$head, 6, 'six columns') or diag($rows[0]);
+is(scalar @$head, 5, 'five columns: id, kind, state, updated and the summary field') or diag($rows[0]);
 for my $i (1 .. $#rows) {
 	my $state = $STATES[$i - 1] =~ s/([^\x20-\x7e])/sprintf('U+%04X', ord $1)/ger;
 	is_deeply(cell_columns($rows[$i]), $head, "state $state: each cell starts at its header's display column")

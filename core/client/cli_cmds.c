@@ -149,7 +149,8 @@ const struct cmd cli_commands[] = {
 	  .show = cli_show_record },
 	{ .pattern = "record list [--kind <kind>] [--state <state>] [--limit <n>] [--after <id>] [--all]",
 	  .method = "record.list",
-	  .help = "List records in id order, one page (--limit, at most 1000), or every page with --all.",
+	  .help = "List records in id order (id, kind, state, updated, then the kind's summary fields),\n"
+		 "one page (--limit, at most 1000), or every page with --all.",
 	  .show = cli_show_record_list, .exec = exec_record_list },
 	{ .pattern = "act <action> [<id>] [key=value ...] [--params <json|@file|->] [--if-rev <n>]",
 	  .method = "act",

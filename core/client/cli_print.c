@@ -254,6 +254,39 @@ int cli_show_record(const struct args *a, json_t *r)
 	return ST_OK;
 }
 
+/* A data field by its dotted path ("provider.name"), or NULL.  Borrowed. */
+static json_t *field_at(json_t *data, const char *path)
+{
+	char *p = cli_xstrdup(path), *save = NULL;
+	for (char *k = strtok_r(p, ".", &save); k && data; k = strtok_r(NULL, ".", &save))
+		data = json_object_get(data, k);
+	free(p);
+	return data;
+}
+
+/*
+ * The columns of `record list`: id, kind, state and updated, then the
+ * summary fields the pack declares for the kinds on the page (the reply's
+ * summary_fields: {kind: [{id, ja, en}]}), each once, in the order first
+ * met.  The core knows no field of any pack's records.  A new array.
+ */
+static json_t *list_fields(json_t *r)
+{
+	json_t *out = json_array(), *list, *f, *g;
+	const char *kind;
+	size_t i, j;
+	json_object_foreach(json_object_get(r, "summary_fields"), kind, list) {
+		json_array_foreach(list, i, f) {
+			bool seen = false;
+			json_array_foreach(out, j, g)
+				seen |= strcmp(cli_jstr_or(g, "id", ""), cli_jstr_or(f, "id", "")) == 0;
+			if (!seen && cli_jstr(f, "id"))
+				json_array_append(out, f);
+		}
+	}
+	return out;
+}
+
 int cli_show_record_list(const struct args *a, json_t *r)
 {
 	json_t *records = json_object_get(r, "records");
@@ -261,22 +294,36 @@ int cli_show_record_list(const struct args *a, json_t *r)
 		puts("no records");
 		return ST_OK;
 	}
+	json_t *fields = list_fields(r), *f, *rec;
+	size_t nf = json_array_size(fields), i, j;
 	struct table t;
-	cli_table_init(&t, 6);
-	cli_table_add(&t, (const char *[]){ "ID", "KIND", "STATE", "REV", "UPDATED", "SERVICE" });
-	size_t i;
-	json_t *rec;
+	cli_table_init(&t, 4 + nf);
+	static const char *const fixed[] = { "ID", "KIND", "STATE", "UPDATED" };
+	cli_table_row(&t);
+	for (j = 0; j < 4; j++)
+		cli_table_set(&t, j, fixed[j]);
+	json_array_foreach(fields, j, f) {
+		/* headers in capitals, as the fixed ones: the English title */
+		char *h = cli_xstrdup(cli_jstr_or(f, "en", cli_jstr(f, "id")));
+		for (char *c = h; *c; c++)
+			if (*c >= 'a' && *c <= 'z')
+				*c = (char)(*c - 'a' + 'A');
+		cli_table_set(&t, 4 + j, h);
+		free(h);
+	}
 	json_array_foreach(records, i, rec) {
 		cli_table_row(&t);
 		cli_table_setj(&t, 0, json_object_get(rec, "id"));
 		cli_table_setj(&t, 1, json_object_get(rec, "kind"));
 		cli_table_setj(&t, 2, json_object_get(rec, "state"));
-		cli_table_setj(&t, 3, json_object_get(rec, "rev"));
-		cli_table_setj(&t, 4, json_object_get(rec, "updated_at"));
-		/* The core knows no record kind; a service name is simply the
-		 * most telling field the bundled pack's records carry. */
-		cli_table_set(&t, 5, cli_jstr(json_object_get(rec, "data"), "service_name"));
+		cli_table_setj(&t, 3, json_object_get(rec, "updated_at"));
+		json_array_foreach(fields, j, f) {
+			json_t *v = field_at(json_object_get(rec, "data"), cli_jstr(f, "id"));
+			if (v && !json_is_null(v))
+				cli_table_setj(&t, 4 + j, v);
+		}
 	}
+	json_decref(fields);
 	cli_table_print(&t, stdout);
 	cli_table_free(&t);
 	const char *next = cli_jstr(r, "next");
@@ -418,6 +465,12 @@ int cli_show_view(const struct args *a, json_t *r)
 	char *title = bilingual(json_object_get(r, "title"));
 	json_int_t n = json_integer_value(json_object_get(r, "count"));
 	cli_say("%s: %" JSON_INTEGER_FORMAT " row%s", title, n, n == 1 ? "" : "s");
+	json_t *marking = json_object_get(r, "marking");
+	if (marking) { /* the pack's handling marking, above the table as on the page */
+		char *m = bilingual(marking);
+		cli_say("%s", m);
+		free(m);
+	}
 	fputc('\n', stdout);
 	free(title);
 

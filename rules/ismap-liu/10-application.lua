@@ -325,6 +325,12 @@ end
 kind "application" {
   title = { ja = "特別措置の適用申請", en = "Special-measure application" },
   id_prefix = "LIU-",
+  -- what `liuctl record list` shows of each application, after its id,
+  -- kind, state and update time
+  summary_fields = {
+    { id = "service_name",  ja = "サービス名", en = "Service name" },
+    { id = "provider_name", ja = "事業者名",   en = "Provider" },
+  },
   -- submitted 申請受付 → confirmed 確認済み（サービスリスト掲載）→ ended 運用期間終了
   --           → rejected 却下 / withdrawn 取下げ / lapsed 期間内に確認されず失効
   states = { "submitted", "confirmed", "rejected", "withdrawn", "lapsed", "ended" },

@@ -3,6 +3,14 @@
 -- Cells are bilingual ("日本語 / English") unless the caller asks for one
 -- language with params `lang = "ja"` or `lang = "en"`.
 
+-- The handling marking of every list of the measure: shared with government
+-- bodies only, never published.  The daemon puts it in every format of the
+-- view (the CSV's first line, the HTML page, the JSON reply, liuctl's table).
+local MARKING = {
+  ja = "政府機関等限りの取扱いとし、対外公表はいたしません",
+  en = "For government bodies only; not to be made public",
+}
+
 local function say(params, ja, en)
   if params.lang == "ja" then return ja end
   if params.lang == "en" then return en end
@@ -49,6 +57,7 @@ end
 
 view "service-list" {
   title = { ja = "特別措置サービスリスト", en = "Special-measure service list" },
+  marking = MARKING,
   roles = { "agency", "secretariat", "policy" },
   kind = "application", states = { "confirmed", "ended" },
   columns = {
@@ -109,6 +118,7 @@ view "service-list" {
 
 view "pledge-unfulfilled" {
   title = { ja = "運用期間内の ISMAP-LIU 申請の記録なし", en = "No ISMAP-LIU filing recorded within the period" },
+  marking = MARKING,
   roles = { "secretariat", "policy" },
   kind = "application", states = { "confirmed", "ended" },
   columns = {
