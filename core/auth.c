@@ -27,11 +27,6 @@ struct auth {
 	uid_t daemon_uid;
 };
 
-const char *auth_role_name(const struct auth *a, unsigned i)
-{
-	return a && i < a->n ? a->names[i] : NULL;
-}
-
 const char *auth_holds(const struct auth_peer *p, const char *name)
 {
 	for (unsigned i = 0; p->auth && i < p->auth->n; i++)

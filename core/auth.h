@@ -41,9 +41,6 @@ void auth_free(struct auth *a);
  * roles.  Returns 0 or a negative errno. */
 int auth_peer(const struct auth *a, int fd, struct auth_peer *out);
 
-/* The name of role bit `i` (borrowed: valid until auth_free()), or NULL past
- * the last. */
-const char *auth_role_name(const struct auth *a, unsigned i);
 /* Whether peer `p` holds role `name`: its name as the configuration holds it
  * (borrowed: valid until auth_free(), so it may outlive a pack), or NULL.
  * auth_holds_any: any role named in JSON array `names`.  Admin is held only
