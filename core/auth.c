@@ -14,46 +14,44 @@
 
 #define AUTH_MAX_GROUPS 256
 
-static const char *const names[] = { "admin", "policy", "secretariat", "agency" };
-#define NROLES 4
-
 struct idlist {
 	unsigned *v;
 	size_t n;
 };
 
+/* Role i: names[i], held by users[i] and groups[i]; names[0] is admin. */
 struct auth {
-	struct idlist users[NROLES], groups[NROLES];
+	char *names[AUTH_MAX_ROLES];
+	struct idlist users[AUTH_MAX_ROLES], groups[AUTH_MAX_ROLES];
+	unsigned n;
 	uid_t daemon_uid;
 };
 
-const char *auth_primary(unsigned mask)
+const char *auth_holds(const struct auth_peer *p, const char *name)
 {
-	for (int i = 0; i < NROLES; i++)
-		if (mask & (1u << i))
-			return names[i];
-	return "none";
+	for (unsigned i = 0; p->auth && i < p->auth->n; i++)
+		if ((p->roles & (1u << i)) && strcmp(p->auth->names[i], name) == 0)
+			return p->auth->names[i];
+	return NULL;
 }
 
-unsigned auth_mask_of(const json_t *list)
+bool auth_holds_any(const struct auth_peer *p, const json_t *names)
 {
-	unsigned m = 0;
 	size_t i;
 	json_t *v;
-	json_array_foreach(list, i, v) {
-		for (int r = 0; r < NROLES; r++)
-			if (json_is_string(v) && strcmp(json_string_value(v), names[r]) == 0)
-				m |= 1u << r;
+	json_array_foreach(names, i, v) {
+		if (json_is_string(v) && auth_holds(p, json_string_value(v)))
+			return true;
 	}
-	return m;
+	return false;
 }
 
-json_t *auth_roles_json(unsigned mask)
+json_t *auth_roles_json(const struct auth_peer *p)
 {
 	json_t *a = json_array();
-	for (int i = 0; i < NROLES; i++)
-		if (mask & (1u << i))
-			json_array_append_new(a, json_string(names[i]));
+	for (unsigned i = 0; p->auth && i < p->auth->n; i++)
+		if (p->roles & (1u << i))
+			json_array_append_new(a, json_string(p->auth->names[i]));
 	return a;
 }
 
@@ -99,24 +97,41 @@ int auth_new(struct auth **out, const json_t *roles_conf, uid_t daemon_uid)
 	if (!a)
 		return -ENOMEM;
 	a->daemon_uid = daemon_uid;
-	for (int r = 0; r < NROLES; r++) {
-		json_t *spec = json_object_get(roles_conf, names[r]);
-		int rc;
-		if ((rc = resolve(json_object_get(spec, "users"), true, &a->users[r], names[r])) < 0 ||
-		    (rc = resolve(json_object_get(spec, "groups"), false, &a->groups[r], names[r])) < 0) {
-			auth_free(a);
-			return rc;
-		}
+	/* admin first (bit 0, ROLE_ADMIN), then the others as configured. */
+	int rc = -ENOMEM;
+	if (!(a->names[a->n++] = strdup("admin")))
+		goto err;
+	const char *name;
+	json_t *spec;
+	json_object_foreach((json_t *)roles_conf, name, spec) {
+		if (strcmp(name, "admin") == 0)
+			continue;
+		rc = -EINVAL; /* conf.c refuses more; a caller that did not check */
+		if (a->n == AUTH_MAX_ROLES)
+			goto err;
+		rc = -ENOMEM;
+		if (!(a->names[a->n++] = strdup(name)))
+			goto err;
+	}
+	for (unsigned r = 0; r < a->n; r++) {
+		spec = json_object_get(roles_conf, a->names[r]);
+		if ((rc = resolve(json_object_get(spec, "users"), true, &a->users[r], a->names[r])) < 0 ||
+		    (rc = resolve(json_object_get(spec, "groups"), false, &a->groups[r], a->names[r])) < 0)
+			goto err;
 	}
 	*out = a;
 	return 0;
+err:
+	auth_free(a);
+	return rc;
 }
 
 void auth_free(struct auth *a)
 {
 	if (!a)
 		return;
-	for (int r = 0; r < NROLES; r++) {
+	for (unsigned r = 0; r < a->n; r++) {
+		free(a->names[r]);
 		free(a->users[r].v);
 		free(a->groups[r].v);
 	}
@@ -136,7 +151,7 @@ static unsigned roles_of(const struct auth *a, uid_t uid, gid_t gid, const gid_t
 			 int ngroups)
 {
 	unsigned m = uid == a->daemon_uid ? ROLE_ADMIN : 0;
-	for (int r = 0; r < NROLES; r++) {
+	for (unsigned r = 0; r < a->n; r++) {
 		bool in = has(&a->users[r], uid) || has(&a->groups[r], gid);
 		for (int g = 0; !in && g < ngroups; g++)
 			in = has(&a->groups[r], groups[g]);
@@ -175,5 +190,6 @@ int auth_peer(const struct auth *a, int fd, struct auth_peer *out)
 	else
 		snprintf(out->user, sizeof out->user, "%u", (unsigned)cred.uid);
 	out->roles = roles_of(a, cred.uid, cred.gid, groups, ngroups);
+	out->auth = a;
 	return 0;
 }

@@ -4,7 +4,10 @@
  * gid and pid, SO_PEERGROUPS for the supplementary groups), never from what
  * the client says; the configuration maps users and groups to roles.  A peer
  * may hold several roles; a method, action or view is allowed when any of
- * them is.  The daemon's own user is always admin.
+ * them is.  The daemon's own user is always admin.  The core knows `admin`
+ * only: every other role is the live pack's (`role "id" { ... }`), and this
+ * module keeps their names as the configuration spells them, so a role is a
+ * bit of `auth_peer.roles` indexed by its place in that table.
  */
 #ifndef LIU_AUTH_H
 #define LIU_AUTH_H
@@ -13,12 +16,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#define ROLE_ADMIN       0x1u
-#define ROLE_POLICY      0x2u
-#define ROLE_SECRETARIAT 0x4u
-#define ROLE_AGENCY      0x8u
-#define ROLE_ANY         0x10u /* pseudo-role of methods open to every peer holding a role */
-#define ROLE_NONE        0x20u /* pseudo-role of methods open to a peer holding none */
+#define ROLE_ADMIN 0x1u /* bit 0 of auth_peer.roles, whatever the configuration */
+#define AUTH_MAX_ROLES 32 /* admin and 31 more: the bits of auth_peer.roles */
 
 struct auth;
 
@@ -27,10 +26,12 @@ struct auth_peer {
 	gid_t gid;
 	pid_t pid;
 	char user[64];    /* user name, or the uid in decimal */
-	unsigned roles;   /* ROLE_* bits */
+	unsigned roles;   /* bit i: the configuration's role i (auth_role_name); ROLE_ADMIN */
+	const struct auth *auth; /* borrowed: the daemon's, valid while it runs */
 };
 
-/* Resolves the role table of the configuration (names to ids).  Names that
+/* Resolves the role table of the configuration (role names to user and
+ * group ids; conf.c has checked its shape and size).  Users and groups that
  * do not exist on this machine are logged and skipped.  Returns 0 with *out
  * (free with auth_free()), or -EINVAL / -ENOMEM. */
 int auth_new(struct auth **out, const json_t *roles_conf, uid_t daemon_uid);
@@ -40,11 +41,13 @@ void auth_free(struct auth *a);
  * roles.  Returns 0 or a negative errno. */
 int auth_peer(const struct auth *a, int fd, struct auth_peer *out);
 
-/* Role names: the mask of a JSON array of names (unknown names are
- * ignored); a new JSON array of the names in a mask. */
-unsigned auth_mask_of(const json_t *names);
-json_t *auth_roles_json(unsigned mask);
-/* The first role in the order admin, policy, secretariat, agency, or "none". */
-const char *auth_primary(unsigned mask);
+/* Whether peer `p` holds role `name`: its name as the configuration holds it
+ * (borrowed: valid until auth_free(), so it may outlive a pack), or NULL.
+ * auth_holds_any: any role named in JSON array `names`.  Admin is held only
+ * by those it is given to: callers let admin through. */
+const char *auth_holds(const struct auth_peer *p, const char *name);
+bool auth_holds_any(const struct auth_peer *p, const json_t *names);
+/* A new JSON array of the names of the roles `p` holds (caller frees). */
+json_t *auth_roles_json(const struct auth_peer *p);
 
 #endif

@@ -122,7 +122,19 @@ static int known_keys(json_t *o, const char *table, const char *const *names, co
 	return 0;
 }
 
-static const char *const role_names[] = { "admin", "policy", "secretariat", "agency", NULL };
+/* A role id as a pack may declare it (prelude.lua, role): a-z first, then
+ * a-z, 0-9, "_" and "-", at most 63.  Whether the live pack declares it is
+ * checked once the pack is loaded (life_roles_missing). */
+static bool role_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63 || *s < 'a' || *s > 'z')
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
 
 static int check_roles(json_t *roles, const char *path, char **err)
 {
@@ -132,14 +144,18 @@ static int check_roles(json_t *roles, const char *path, char **err)
 	}
 	const char *role;
 	json_t *spec;
+	size_t others = json_object_size(roles) - (json_object_get(roles, "admin") ? 1 : 0);
+	/* A peer's roles are the bits of an unsigned, admin's the first
+	 * (auth.h, AUTH_MAX_ROLES): a bound of the format, not a tunable. */
+	if (others > 31) {
+		*err = bad(path, "roles", "at most 31 roles besides admin may be mapped");
+		return -EINVAL;
+	}
 	json_object_foreach(roles, role, spec) {
-		bool known = false;
-		for (int i = 0; role_names[i]; i++)
-			known |= strcmp(role, role_names[i]) == 0;
 		char what[96];
-		snprintf(what, sizeof what, "roles.%s", role);
-		if (!known) {
-			*err = bad(path, what, "unknown role (admin, policy, secretariat, agency)");
+		snprintf(what, sizeof what, "roles.%.80s", role);
+		if (!role_id_ok(role)) {
+			*err = bad(path, what, "is not a role id: 1 to 63 of a-z, 0-9, \"_\" and \"-\", starting with a letter");
 			return -EINVAL;
 		}
 		if (!json_is_object(spec)) {

@@ -406,6 +406,43 @@ int life_activate_initial(struct life *l, struct rules *pack, const char *folder
 	return activate(l, pack, "liud", "start", folder_version, -1, cb, ud);
 }
 
+int life_roles_missing(const struct conf *cf, struct rules *pack, char *msg, size_t n)
+{
+	json_t *declared = json_object_get(rules_describe(pack), "roles");
+	const char *role;
+	json_t *spec, *r;
+	json_object_foreach(cf->roles, role, spec) {
+		bool found = strcmp(role, "admin") == 0;
+		size_t i;
+		json_array_foreach(declared, i, r)
+			found |= strcmp(role, json_string_value(json_object_get(r, "id"))) == 0;
+		if (found)
+			continue;
+		char ids[512] = "";
+		size_t len = 0;
+		json_array_foreach(declared, i, r)
+			len += (size_t)snprintf(ids + len, len < sizeof ids ? sizeof ids - len : 0, "%s%s",
+						i ? ", " : "", json_string_value(json_object_get(r, "id")));
+		snprintf(msg, n, "role \"%.63s\" is mapped in liud.conf (roles) but pack %s does not declare it "
+			 "(it declares: %.400s); declare it in the pack (role \"%.63s\" { ... }) or remove it "
+			 "from roles in liud.conf", role,
+			 json_string_value(json_object_get(rules_describe(pack), "name")),
+			 len ? ids : "none", role);
+		return LIU_EINVAL;
+	}
+	return 0;
+}
+
+/* The refusal of a candidate that drops a role liud.conf maps: NULL when it
+ * declares them all, else a new {error, role_mapped_in} (caller frees). */
+static json_t *drops_role(struct life *l, struct rules *next)
+{
+	char msg[1200];
+	if (life_roles_missing(l->d.conf, next, msg, sizeof msg) == 0)
+		return NULL;
+	return json_pack("{s:s, s:s}", "error", msg, "role_mapped_in", "liud.conf");
+}
+
 /* Audits a refused reload or rollback (fire and forget). */
 static void refused_written(void *ud, int status)
 {
@@ -499,11 +536,12 @@ static void reload_checked(struct life *l, int rc, struct rules *next, json_t *e
 	struct reload_ctx *x = ud;
 	l->reloading = false;
 	json_t *again = rc == 0 ? refuse_rolled_back(l, x, next) : NULL;
-	if (again) {
+	json_t *dropped = rc == 0 && !again ? drops_role(l, next) : NULL;
+	if (again || dropped) {
 		rules_free(next);
 		json_decref(err);
-		err = again;
-		rc = LIU_ECONFLICT;
+		err = again ? again : dropped;
+		rc = again ? LIU_ECONFLICT : LIU_EINVAL;
 	}
 	if (rc < 0) {
 		const char *lv = rules_version(live(l));
@@ -623,6 +661,13 @@ static void rollback_checked(struct life *l, int rc, struct rules *next, json_t 
 		json_decref(info);
 		info = json_pack("{s:s}", "error", "the kept files do not hash to their version");
 		rc = -EIO;
+	}
+	json_t *dropped = rc == 0 ? drops_role(l, next) : NULL;
+	if (dropped) {
+		rules_free(next);
+		json_decref(info);
+		info = dropped;
+		rc = LIU_EINVAL;
 	}
 	if (rc < 0) {
 		rollback_refused(l, b, rc, info);

@@ -56,6 +56,11 @@ int life_new(struct life **out, const struct life_deps *deps);
 void life_free(struct life *l);
 /* The scheduler (created later) that follows the live pack; may be NULL. */
 void life_set_sched(struct life *l, struct sched *s);
+/* Whether `pack` declares every role the configuration maps (but admin, the
+ * core's): 0, or LIU_EINVAL with a message naming the first role it does
+ * not, in msg.  A reload or rollback to such a pack is refused with that
+ * message; the daemon does not start on one (liud.c). */
+int life_roles_missing(const struct conf *cf, struct rules *pack, char *msg, size_t n);
 /* Whether an activation (reload, rollback) is under way. */
 bool life_reloading(const struct life *l);
 

@@ -20,6 +20,7 @@
 #include "errors.h"
 #include "hash.h"
 #include "log.h"
+#include "lifecycle.h"
 #include "notify.h"
 #include "rpc.h"
 #include "rules.h"
@@ -403,6 +404,12 @@ static int run(struct daemon *d)
 	char folder_version[HASH_HEX] = "";
 	if ((rc = choose_rules(d, &rules, &record, folder_version)) < 0)
 		goto err_store;
+	char why[1200];
+	if ((rc = life_roles_missing(c, rules, why, sizeof why)) < 0) {
+		log_err("liud: cannot start error=\"%s\"", why);
+		rules_free(rules);
+		goto err_store;
+	}
 	if ((rc = commit_new(&d->commit, d->loop, d->store)) < 0 ||
 	    (rc = auth_new(&d->auth, c->roles, getuid())) < 0) {
 		log_err("liud: start-up failed error=\"%s\"", liu_strerror(rc));

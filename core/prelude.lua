@@ -8,7 +8,8 @@
 -- The C core sees only `api`, returned at the end.
 --
 -- Vocabulary (docs/RULES.md documents it for pack authors):
---   pack, measure, kind, check, action, view, on_expiry, summary  (declarations)
+--   pack, measure, kind, role, check, action, view, on_expiry,
+--   summary                                                       (declarations)
 --   pass, fail, refuse, emit                                      (inside rules)
 --   instant, date, jst, date_of, day_start, day_end, in_force,
 --   measure_of, array, csv, file, copy, text                      (helpers)
@@ -32,6 +33,7 @@ local defs = {
   checks = {}, check_order = {},
   actions = {}, action_order = {},
   views = {}, view_order = {},
+  roles = {}, role_order = {},
   expiry = {},                     -- measure id -> list of hooks
   summaries = {}, summary_order = {},
   tests = {},
@@ -312,6 +314,32 @@ local action_decl = declare("action", defs.actions, defs.action_order, function(
   end
 end)
 
+-- The core methods a pack role may be given (rpc.c marks them R_PACK).  The
+-- rest are the core's: status, rules.status, act, view and import are open to
+-- every role (act and view then check the action's or view's own roles);
+-- enforce, audit.verify, backup, clock.set and metrics are admin's alone, so
+-- that no pack can hand out the database or the clock.
+local ROLE_METHODS = { "record.get", "record.list", "eval", "history", "deadlines",
+                       "rules.check", "rules.diff", "rules.reload", "rules.history", "rules.rollback" }
+
+local role_decl = declare("role", defs.roles, defs.role_order, function(d)
+  if d.id == "admin" then decl_error('role "admin" is the core\'s (it may do everything); a pack does not declare it', 4) end
+  if #d.id > 63 or not d.id:match("^[a-z][a-z0-9_%-]*$") then
+    decl_error(sfmt('role %q: an id is 1 to 63 of a-z, 0-9, "_" and "-", starting with a letter', d.id), 4)
+  end
+  need_title(d, "role")
+  if d.methods ~= nil and type(d.methods) ~= "table" then
+    decl_error('role "' .. d.id .. '": methods = { "record.list", ... } must be a list', 4)
+  end
+  for _, m in ipairs(d.methods or {}) do
+    if not contains(ROLE_METHODS, m) then
+      decl_error(sfmt('role "%s": methods: `%s` is not a method a pack role may be given (%s)',
+                      d.id, tostring(m), tconcat(ROLE_METHODS, ", ")), 4)
+    end
+  end
+  d.methods = d.methods or {}
+end)
+
 local view_decl = declare("view", defs.views, defs.view_order, function(d)
   need_title(d, "view")
   if type(d.kind) ~= "string" then decl_error('view "' .. d.id .. '": kind = "..." is required', 4) end
@@ -469,7 +497,7 @@ local sandbox = {
   utf8 = copylib(utf8, { "char", "charpattern", "codepoint", "codes", "len", "offset" }),
   -- the DSL
   pack = pack_decl, measure = measure_decl, kind = kind_decl, check = check_decl,
-  action = action_decl, view = view_decl, on_expiry = expiry_decl, summary = summary_decl,
+  action = action_decl, view = view_decl, role = role_decl, on_expiry = expiry_decl, summary = summary_decl,
   pass = pass, fail = fail, refuse = refuse, invalid = invalid, emit = emit,
   instant = instant, date = date, jst = jst, date_of = date_of,
   day_start = day_start, day_end = day_end,
@@ -558,6 +586,17 @@ function api.finish()
       if not k.state_set[s] then problem(v, sfmt('view "%s": "%s" is not a state of %s', id, s, v.kind)) end
     end end
   end
+  for _, list in ipairs({ { "action", defs.action_order, defs.actions }, { "view", defs.view_order, defs.views } }) do
+    for _, id in ipairs(list[2]) do
+      local d = list[3][id]
+      for _, r in ipairs(d.roles) do
+        if r ~= "admin" and not defs.roles[r] then
+          problem(d, sfmt('%s "%s": no role "%s" (declare it: role "%s" { title = ..., methods = { ... } }; the pack declares: %s)',
+                          list[1], id, tostring(r), tostring(r), #defs.role_order > 0 and tconcat(defs.role_order, ", ") or "none"))
+        end
+      end
+    end
+  end
   for mid, hooks in pairs(defs.expiry) do
     for _, h in ipairs(hooks) do
       local m = defs.measures[mid]
@@ -584,7 +623,12 @@ function api.describe()
   local d = { name = defs.pack.name, title = defs.pack.title, version_label = defs.pack.version,
               eval_by_date = defs.pack.eval_by_date or nil,
               instants_at = defs.pack.instants_at or array(),
-              measures = array(), kinds = {}, actions = {}, views = {}, checks = array() }
+              measures = array(), kinds = {}, actions = {}, views = {}, checks = array(),
+              roles = array() }
+  for _, id in ipairs(defs.role_order) do
+    local r = defs.roles[id]
+    d.roles[#d.roles + 1] = { id = id, title = r.title, methods = lang_list(r.methods) }
+  end
   for _, id in ipairs(defs.measure_order) do
     local m = defs.measures[id]
     d.measures[#d.measures + 1] = {
@@ -1215,16 +1259,10 @@ local function known_state(kind_id, state, prefix)
   end
 end
 
--- The roles a test may act as: admin and every role an action or view names.
+-- The roles a test may act as: admin and the roles the pack declares.
 local function known_roles()
-  local out, seen = { "admin" }, { admin = true }
-  for _, list in ipairs({ { defs.action_order, defs.actions }, { defs.view_order, defs.views } }) do
-    for _, id in ipairs(list[1]) do
-      for _, r in ipairs(list[2][id].roles) do
-        if not seen[r] then seen[r] = true; out[#out + 1] = r end
-      end
-    end
-  end
+  local out = { "admin" }
+  for _, r in ipairs(defs.role_order) do out[#out + 1] = r end
   return out
 end
 
@@ -1258,7 +1296,7 @@ local function validate_step(step, label, records)
   if step.as ~= nil then
     local roles = known_roles()
     if not contains(roles, step.as) then
-      spec_error("%sas: no role `%s` (roles the pack's actions and views name: %s)", prefix, tostring(step.as), tconcat(roles, ", "))
+      spec_error("%sas: no role `%s` (admin and the roles the pack declares: %s)", prefix, tostring(step.as), tconcat(roles, ", "))
     end
   end
   local a = step.act and defs.actions[step.act]

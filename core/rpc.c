@@ -15,15 +15,20 @@
 #include "sched.h"
 #include "wire.h"
 
-#define R_SEC_POL_ADM (ROLE_SECRETARIAT | ROLE_POLICY | ROLE_ADMIN)
-#define R_POL_ADM (ROLE_POLICY | ROLE_ADMIN)
+/* Who may call a method at all (admin may call every one). */
+#define R_ADMIN 0x1u /* admin only: the database, the clock, the counters */
+#define R_PACK  0x2u /* the pack's roles that name it (role "x" { methods = {...} }) */
+#define R_ANY   0x4u /* every peer holding a role */
+#define R_NONE  0x8u /* a peer holding none, too */
 
 /*
  * The method table (docs/PROTOCOL.md).  `roles` is who may call the method at all;
  * `act` and `view` then check the action's or view's own roles from the
- * pack.  A peer holding no role (anyone who can open the socket) gets only
- * what ROLE_NONE opens: a minimal `status`, nothing of the pack's names or
- * the records' counts.  `writes` marks methods whose reply waits for a commit: a read that
+ * pack.  The core knows admin only: an R_PACK method is given to a pack role
+ * by the pack (prelude.lua, ROLE_METHODS lists the same ones).  A peer
+ * holding no role (anyone who can open the socket) gets only what R_NONE
+ * opens: a minimal `status`, nothing of the pack's names or the records'
+ * counts.  `writes` marks methods whose reply waits for a commit: a read that
  * follows one on the same connection waits for it (read-your-writes).
  */
 static const struct method {
@@ -32,26 +37,26 @@ static const struct method {
 	unsigned roles;
 	bool writes;
 } methods[] = {
-	{ "status", rpc_m_status, ROLE_ANY | ROLE_NONE, false },
-	{ "record.get", rpc_m_record_get, R_SEC_POL_ADM, false },
-	{ "record.list", rpc_m_record_list, R_SEC_POL_ADM, false },
-	{ "act", rpc_m_act, ROLE_ANY, true },
-	{ "import", rpc_m_import, ROLE_ANY, true },
-	{ "eval", rpc_m_eval, R_SEC_POL_ADM, false },
-	{ "view", rpc_m_view, ROLE_ANY, false },
-	{ "history", rpc_m_history, R_SEC_POL_ADM, false },
-	{ "deadlines", rpc_m_deadlines, R_SEC_POL_ADM, false },
-	{ "enforce", rpc_m_enforce, ROLE_ADMIN, true },
-	{ "rules.status", rpc_m_rules_status, ROLE_ANY, false },
-	{ "rules.check", rpc_m_rules_check, R_POL_ADM, false },
-	{ "rules.diff", rpc_m_rules_diff, R_POL_ADM, false },
-	{ "rules.reload", rpc_m_rules_reload, R_POL_ADM, true },
-	{ "rules.history", rpc_m_rules_history, R_POL_ADM, false },
-	{ "rules.rollback", rpc_m_rules_rollback, R_POL_ADM, true },
-	{ "audit.verify", rpc_m_audit_verify, ROLE_ADMIN, false },
-	{ "backup", rpc_m_backup, ROLE_ADMIN, false },
-	{ "clock.set", rpc_m_clock_set, ROLE_ADMIN, false },
-	{ "metrics", rpc_m_metrics, ROLE_ADMIN, false },
+	{ "status", rpc_m_status, R_ANY | R_NONE, false },
+	{ "record.get", rpc_m_record_get, R_PACK, false },
+	{ "record.list", rpc_m_record_list, R_PACK, false },
+	{ "act", rpc_m_act, R_ANY, true },
+	{ "import", rpc_m_import, R_ANY, true },
+	{ "eval", rpc_m_eval, R_PACK, false },
+	{ "view", rpc_m_view, R_ANY, false },
+	{ "history", rpc_m_history, R_PACK, false },
+	{ "deadlines", rpc_m_deadlines, R_PACK, false },
+	{ "enforce", rpc_m_enforce, R_ADMIN, true },
+	{ "rules.status", rpc_m_rules_status, R_ANY, false },
+	{ "rules.check", rpc_m_rules_check, R_PACK, false },
+	{ "rules.diff", rpc_m_rules_diff, R_PACK, false },
+	{ "rules.reload", rpc_m_rules_reload, R_PACK, true },
+	{ "rules.history", rpc_m_rules_history, R_PACK, false },
+	{ "rules.rollback", rpc_m_rules_rollback, R_PACK, true },
+	{ "audit.verify", rpc_m_audit_verify, R_ADMIN, false },
+	{ "backup", rpc_m_backup, R_ADMIN, false },
+	{ "clock.set", rpc_m_clock_set, R_ADMIN, false },
+	{ "metrics", rpc_m_metrics, R_ADMIN, false },
 	{ NULL, NULL, 0, false },
 };
 
@@ -310,7 +315,7 @@ bool rpc_param_uint(struct rpc_call *c, const char *key, uint64_t max, uint64_t 
 
 static void forbid(struct rpc_call *c, const char *what)
 {
-	json_t *roles = auth_roles_json(c->peer.roles);
+	json_t *roles = auth_roles_json(&c->peer);
 	char *rs = json_dumps(roles, JSON_COMPACT);
 	log_limited(LOG_KIND_FORBIDDEN_CALL, LOG_WARN,
 		    "rpc: forbidden peer_uid=%u peer_user=%s peer_pid=%d roles=%s what=\"%s\"",
@@ -326,20 +331,51 @@ static void forbid(struct rpc_call *c, const char *what)
 
 bool rpc_allow(struct rpc_call *c, const json_t *allowed, const char *what)
 {
-	if ((c->peer.roles & ROLE_ADMIN) || (c->peer.roles & auth_mask_of(allowed)))
+	if ((c->peer.roles & ROLE_ADMIN) || auth_holds_any(&c->peer, allowed))
 		return true;
 	forbid(c, what);
 	return false;
 }
 
+const char *rpc_role(const struct rpc_call *c)
+{
+	if (c->peer.roles & ROLE_ADMIN)
+		return "admin";
+	size_t i;
+	json_t *role;
+	json_array_foreach(json_object_get(rules_describe(c->rpc->rules), "roles"), i, role) {
+		const char *id = json_string_value(json_object_get(role, "id"));
+		const char *held = id ? auth_holds(&c->peer, id) : NULL;
+		if (held)
+			return held;
+	}
+	return "none";
+}
+
 /* --- dispatch ----------------------------------------------------------------- */
 
-/* Whether a peer holding `roles` may call `m` at all. */
-static bool method_open(const struct method *m, unsigned roles)
+/* Whether `peer` may call `m` at all: an R_PACK method when one of the
+ * live pack's roles it holds names the method. */
+static bool method_open(const struct method *m, const struct auth_peer *peer, struct rules *live)
 {
-	if (roles == 0)
-		return m->roles & ROLE_NONE;
-	return (m->roles & ROLE_ANY) || (roles & m->roles);
+	if (peer->roles == 0)
+		return m->roles & R_NONE;
+	if ((peer->roles & ROLE_ADMIN) || (m->roles & R_ANY))
+		return true;
+	if (!(m->roles & R_PACK))
+		return false;
+	size_t i, j;
+	json_t *role, *name;
+	json_array_foreach(json_object_get(rules_describe(live), "roles"), i, role) {
+		const char *id = json_string_value(json_object_get(role, "id"));
+		if (!id || !auth_holds(peer, id))
+			continue;
+		json_array_foreach(json_object_get(role, "methods"), j, name) {
+			if (strcmp(json_string_value(name), m->name) == 0)
+				return true;
+		}
+	}
+	return false;
 }
 
 static const struct method *find(const char *name)
@@ -419,7 +455,7 @@ enum rpc_status rpc_handle(struct rpc *r, const struct auth_peer *peer, const ch
 		goto done;
 	}
 	c.params = params && json_is_object(params) ? json_incref(params) : json_object();
-	if (!method_open(m, c.peer.roles)) {
+	if (!method_open(m, &c.peer, r->rules)) {
 		forbid(&c, c.method);
 		goto done;
 	}

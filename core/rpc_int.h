@@ -127,6 +127,11 @@ bool rpc_param_uint(struct rpc_call *c, const char *key, uint64_t max, uint64_t 
 /* Whether the peer's roles include any in `allowed` (a JSON array of names);
  * admin always may.  On false, replies -32001 and logs. */
 bool rpc_allow(struct rpc_call *c, const json_t *allowed, const char *what);
+/* The caller's role as a rule sees it (ctx.role): "admin", else the first of
+ * the live pack's roles, in the pack's order, that it holds, else "none".
+ * Borrowed: a static string or the configuration's (auth_holds), valid while
+ * the daemon runs, whatever pack is live then. */
+const char *rpc_role(const struct rpc_call *c);
 
 /* Methods, by file. */
 enum rpc_status rpc_m_record_get(struct rpc_call *c);

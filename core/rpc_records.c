@@ -171,7 +171,7 @@ static void rule_outcome(struct rpc_call *c, int rc, json_t *out)
 static json_t *peer_json(const struct auth_peer *p)
 {
 	return json_pack("{s:i, s:s, s:o}", "uid", (int)p->uid, "user", p->user, "roles",
-			 auth_roles_json(p->roles));
+			 auth_roles_json(p));
 }
 
 struct refusal_wait {
@@ -338,7 +338,7 @@ static bool act_allowed(struct act *a)
 		rpc_bad_param(c, "action", ja, en);
 		return false;
 	}
-	if ((c->peer.roles & ROLE_ADMIN) || (c->peer.roles & auth_mask_of(roles)))
+	if ((c->peer.roles & ROLE_ADMIN) || auth_holds_any(&c->peer, roles))
 		return true;
 	char msg[200];
 	snprintf(msg, sizeof msg, "forbidden: action %.64s is not allowed for your roles", a->action);
@@ -351,7 +351,7 @@ static bool act_allowed(struct act *a)
 	 * metrics. */
 	rpc_error(c, WIRE_FORBIDDEN, msg,
 		  json_pack("{s:s, s:o, s:{s:s, s:s}}", "what", a->action, "roles",
-			    auth_roles_json(c->peer.roles), "reason", "ja",
+			    auth_roles_json(&c->peer), "reason", "ja",
 			    "この操作を行う権限がありません", "en", "your roles do not allow this"));
 	return false;
 }
@@ -502,7 +502,7 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	}
 	struct rules *rules = c->rpc->rules;
 	a.now = clock_now();
-	struct rules_ctx ctx = { .at = a.now, .role = auth_primary(c->peer.roles) };
+	struct rules_ctx ctx = { .at = a.now, .role = rpc_role(c) };
 	int rc = a.id ? rules_act_text(rules, a.action, &a.was, a.params, &ctx, &a.out)
 		      : rules_act(rules, a.action, NULL, a.params, &ctx, &a.out);
 	/* The rev is known once the record is read, which the action's call
@@ -730,7 +730,7 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	}
 	int64_t now = clock_now();
 	clock_format(now, m->nowiso);
-	m->ctx = (struct rules_ctx){ .at = now, .role = auth_primary(c->peer.roles) };
+	m->ctx = (struct rules_ctx){ .at = now, .role = rpc_role(c) };
 	m->action = strdup(action);
 	m->atomic = !json_is_false(atomic_p);
 	m->rows = rows; /* c->params is kept with the call */

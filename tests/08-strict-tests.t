@@ -24,6 +24,7 @@ measure "year" { title = { ja = "年", en = "year" }, temporary = true, from = "
 kind "note" { id_prefix = "N-", states = { "open", "closed" } }
 check "in-year" { function (d, at) if in_force("year", at) then return pass() end
   return fail { ja = "期間外", en = "outside the year" } end }
+role "clerk" { title = { ja = "係", en = "clerk" } }
 action "create" { kind = "note", roles = { "clerk" }, creates = true, to = "open" }
 action "close" { kind = "note", roles = { "clerk" }, from = { "open" }, to = "closed" }
 view "open" { kind = "note", roles = { "clerk" }, states = { "open" },
@@ -143,6 +144,7 @@ pack { name = "lunch", title = { ja = "昼", en = "lunch" }, eval_by_date = true
 measure "year" { title = { ja = "年", en = "year" }, temporary = true, from = "2024-01-01", till = "2024-12-31" }
 kind "note" { id_prefix = "N-", states = { "open" } }
 check "rule" { %s }
+role "clerk" { title = { ja = "係", en = "clerk" } }
 action "create" { kind = "note", roles = { "clerk" }, creates = true, to = "open",
   run = function (d, p, at, rec) if not evaluate(rec, at) then refuse { ja = "不可", en = "not now" } end end }
 LUA

@@ -175,6 +175,7 @@ kind "メモ" {
     if type(app.text) ~= "string" then err("text", "本文は必須です", "text is required") end
   end,
 }
+role "secretariat" { title = { ja = "事務局", en = "secretariat" } }
 action "create" { kind = "メモ", roles = { "secretariat" }, creates = true, to = "受付中" }
 action "close" { kind = "メモ", roles = { "secretariat" }, from = { "受付中" }, to = "完了" }
 action "okay" { kind = "メモ", roles = { "secretariat" }, from = { "受付中" }, to = "ok" }

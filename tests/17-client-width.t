@@ -43,6 +43,7 @@ open my $pf, '>:utf8', "$tmp/pack/main.lua" or die;
 print $pf "pack { name = \"width\", title = { ja = \"表示幅\", en = \"display width\" } }\n";
 print $pf "kind \"note\" { id_prefix = \"W-\", summary_fields = { \"service_name\" }, states = { "
 	. join(', ', map { "\"$_\"" } @STATES) . " } }\n";
+print $pf "role \"secretariat\" { title = { ja = \"事務局\", en = \"secretariat\" } }\n";
 print $pf "action \"c$_\" { kind = \"note\", roles = { \"secretariat\" }, creates = true, to = \"$STATES[$_]\" }\n"
 	for 0 .. $#STATES;
 close $pf;

@@ -47,6 +47,7 @@ kind "doc" {
   end,
 }
 
+role "secretariat" { title = { ja = "事務局", en = "secretariat" } }
 local SEC = { "secretariat" }
 action "create" { kind = "doc", roles = SEC, creates = true, to = "open" }
 action "set" { kind = "doc", roles = SEC, from = { "open" },

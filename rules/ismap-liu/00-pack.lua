@@ -15,6 +15,16 @@ pack {
   eval_by_date = true,
 }
 
+-- Who may do what.  liud.conf gives these roles to users and groups; admin is
+-- the core's and may do everything.  An action or view names the roles that
+-- may run or read it; `methods` are the core's methods each role may call.
+role "policy" { title = { ja = "制度所管（政策担当）", en = "policy officer" },
+  methods = { "record.get", "record.list", "eval", "history", "deadlines",
+              "rules.check", "rules.diff", "rules.reload", "rules.history", "rules.rollback" } }
+role "secretariat" { title = { ja = "ISMAP 事務局", en = "ISMAP secretariat" },
+  methods = { "record.get", "record.list", "eval", "history", "deadlines" } }
+role "agency" { title = { ja = "政府機関等", en = "government agency" } }
+
 -- 運用期間: 令和5年5月19日から令和7年3月末まで.
 -- In force while 2023-05-19T00:00+09:00 <= t < 2025-04-01T00:00+09:00.
 -- The incentives ① and ② last exactly as long ("運用期間内に1回限り"): they use the

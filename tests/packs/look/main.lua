@@ -15,6 +15,14 @@
 -- "make" creates a thing from its params (the pack's scenario tests).
 pack { name = "look", title = { ja = "比較用パック", en = "comparison pack" } }
 
+-- Roles (liud.conf gives them to users and groups; admin is the core's).
+role "policy" { title = { ja = "政策担当", en = "policy" },
+  methods = { "record.get", "record.list", "eval", "history", "deadlines",
+              "rules.check", "rules.diff", "rules.reload", "rules.history", "rules.rollback" } }
+role "secretariat" { title = { ja = "事務局", en = "secretariat" },
+  methods = { "record.get", "record.list", "eval", "history", "deadlines" } }
+role "agency" { title = { ja = "政府機関等", en = "agency" } }
+
 -- A record whose data has note_changed = true gets data.changed: the
 -- fields validate was told changed, sorted, as one string.
 kind "thing" { states = { "new", "done" },

@@ -1,6 +1,14 @@
 -- A minimal pack for the core's own tests: the engine, not the notice.
 pack { name = "mini", title = { ja = "最小パック", en = "minimal pack" } }
 
+-- Roles (liud.conf gives them to users and groups; admin is the core's).
+role "policy" { title = { ja = "政策担当", en = "policy" },
+  methods = { "record.get", "record.list", "eval", "history", "deadlines",
+              "rules.check", "rules.diff", "rules.reload", "rules.history", "rules.rollback" } }
+role "secretariat" { title = { ja = "事務局", en = "secretariat" },
+  methods = { "record.get", "record.list", "eval", "history", "deadlines" } }
+role "agency" { title = { ja = "政府機関等", en = "agency" } }
+
 measure "window" {
   title = { ja = "期間", en = "window" },
   temporary = true, from = "2024-01-01", till = "2024-12-31",

@@ -2,6 +2,14 @@
 -- rows cost what a test asks, and an action to create many records fast.
 pack { name = "slice", title = { ja = "分割処理の試験", en = "work in slices" } }
 
+-- Roles (liud.conf gives them to users and groups; admin is the core's).
+role "policy" { title = { ja = "政策担当", en = "policy" },
+  methods = { "record.get", "record.list", "eval", "history", "deadlines",
+              "rules.check", "rules.diff", "rules.reload", "rules.history", "rules.rollback" } }
+role "secretariat" { title = { ja = "事務局", en = "secretariat" },
+  methods = { "record.get", "record.list", "eval", "history", "deadlines" } }
+role "agency" { title = { ja = "政府機関等", en = "agency" } }
+
 kind "item" {
   id_prefix = "I-",
   states = { "open" },
