@@ -260,8 +260,9 @@ enum rpc_status rpc_m_backup(struct rpc_call *c)
 
 /*
  * A clock set back before deadlines already enforced: what they did stays
- * done (records expired stay expired, and they do not run again), so the
- * reply warns and the log says so.  Adds {warning, enforced_ahead} to res.
+ * done (records expired stay expired); each runs again when the clock
+ * passes it, for the records that would have lapsed since.  The reply warns
+ * and the log says so.  Adds {warning, enforced_ahead} to res.
  */
 static void clock_set_warn(struct sched *s, json_t *res)
 {
@@ -276,7 +277,7 @@ static void clock_set_warn(struct sched *s, json_t *res)
 		char msg[400];
 		snprintf(msg, sizeof msg,
 			 "the clock is now before %zu deadline(s) already enforced, the first %s "
-			 "(measure %s): what they changed stays changed",
+			 "(measure %s): what they changed stays changed, and each runs again when the clock passes it",
 			 json_array_size(ahead), json_string_value(json_object_get(first, "at")),
 			 json_string_value(json_object_get(first, "measure")));
 		log_warn("clock: set back past enforced deadline measure=%s deadline=%s count=%zu",
@@ -309,8 +310,9 @@ enum rpc_status rpc_m_clock_set(struct rpc_call *c)
 		 c->peer.user);
 	json_t *res = clock_json();
 	if (c->rpc->d.sched) {
-		sched_kick(c->rpc->d.sched); /* a deadline may now be due */
+		/* Before the kick: the kick reopens the deadlines now ahead. */
 		clock_set_warn(c->rpc->d.sched, res);
+		sched_kick(c->rpc->d.sched); /* a deadline may now be due, or ahead again */
 	}
 	rpc_result(c, res);
 	return RPC_DONE;

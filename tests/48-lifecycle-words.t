@@ -50,19 +50,25 @@ is($dl->{records_affected}, 2, 'with the two records it changed (not 0)');
 $out = `$ctl deadlines --all 2>&1`;
 like($out, qr/2025-01-01T00:00:00\+09:00\s+window\s+2\s+enforced/, 'liuctl deadlines --all: 2 records, enforced') or diag $out;
 
+# The count is kept with the deadline's marker: it survives a restart (on
+# a test clock still past the deadline).
+$d->stop;
+$d->{opt}{clock} = '2025-01-02T00:00:00+09:00';
+$d->start;
+($dl) = grep { $_->{enforced} } @{ $d->ok_call('deadlines', { all => JSON::PP::true })->{deadlines} };
+is($dl->{records_affected}, 2, 'after a restart the lapsed deadline still counts 2 records');
+like($dl->{enforced_at} // '', qr/^2025-01-02T/, 'and says when it was enforced');
+
 # The test clock moved back past the enforced deadline: a warning.
 my $c = $d->ok_call('clock.set', { now => '2024-12-01T00:00:00+09:00' });
 like($c->{warning} // '', qr/2025-01-01T00:00:00\+09:00/, 'clock.set back past an enforced deadline warns, naming it');
 like($c->{warning} // '', qr/window/, 'and its measure');
 like($d->log_text, qr/clock: set back past enforced deadline/, 'the log says so');
+# Past it again (it runs again, changing nothing new), then back with liuctl.
+$d->ok_call('clock.set', { now => '2025-01-02T00:00:00+09:00' });
+$d->ok_call('enforce');
 $out = `$ctl clock set 2024-11-01T00:00:00+09:00 2>&1`;
 like($out, qr/warning: .*2025-01-01T00:00:00\+09:00/, 'liuctl prints the warning') or diag $out;
 $c = $d->ok_call('clock.set', { now => '2025-02-01T00:00:00+09:00' });
 ok(!exists $c->{warning}, 'moving forward warns of nothing');
-# The count is kept with the deadline's marker: it survives a restart.
-$d->stop;
-$d->start;
-($dl) = grep { $_->{enforced} } @{ $d->ok_call('deadlines', { all => JSON::PP::true })->{deadlines} };
-is($dl->{records_affected}, 2, 'after a restart the lapsed deadline still counts 2 records');
-like($dl->{enforced_at} // '', qr/^2025-01-02T/, 'and says when it was enforced');
 done_testing;
