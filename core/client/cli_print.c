@@ -723,6 +723,18 @@ static char *diff_side(json_t *x)
 
 static const char *plural(json_int_t n) { return n == 1 ? "" : "s"; }
 
+/* One row of a diff table: id, what, and the two sides (taken, freed). */
+static void diff_row(struct table *t, json_t *id, json_t *what, char *before, char *after)
+{
+	cli_table_row(t);
+	cli_table_setj(t, 0, id);
+	cli_table_setj(t, 1, what);
+	cli_table_set(t, 2, before);
+	cli_table_set(t, 3, after);
+	free(before);
+	free(after);
+}
+
 /* rules diff: the outcome changes, then the wording-only ones, apart. */
 int cli_show_rules_diff(const struct args *a, json_t *r)
 {
@@ -742,14 +754,8 @@ int cli_show_rules_diff(const struct args *a, json_t *r)
 		cli_table_init(&t, 4);
 		cli_table_add(&t, (const char *[]){ "ID", "WHAT", "BEFORE", "AFTER" });
 		json_array_foreach(json_object_get(r, "differences"), i, d) {
-			cli_table_row(&t);
-			cli_table_setj(&t, 0, json_object_get(d, "id"));
-			cli_table_setj(&t, 1, json_object_get(d, "what"));
-			char *b = diff_side(json_object_get(d, "before")), *f = diff_side(json_object_get(d, "after"));
-			cli_table_set(&t, 2, b);
-			cli_table_set(&t, 3, f);
-			free(b);
-			free(f);
+			diff_row(&t, json_object_get(d, "id"), json_object_get(d, "what"),
+				 diff_side(json_object_get(d, "before")), diff_side(json_object_get(d, "after")));
 		}
 		cli_table_print(&t, stdout);
 		cli_table_free(&t);
@@ -760,16 +766,10 @@ int cli_show_rules_diff(const struct args *a, json_t *r)
 		cli_table_init(&t, 4);
 		cli_table_add(&t, (const char *[]){ "ID", "CHECK", "BEFORE", "AFTER" });
 		json_array_foreach(json_object_get(r, "wording"), i, d)
-			json_array_foreach(json_object_get(d, "checks"), k, c) {
-				cli_table_row(&t);
-				cli_table_setj(&t, 0, json_object_get(d, "id"));
-				cli_table_setj(&t, 1, json_object_get(c, "id"));
-				char *b = bilingual(json_object_get(c, "before")), *f = bilingual(json_object_get(c, "after"));
-				cli_table_set(&t, 2, b);
-				cli_table_set(&t, 3, f);
-				free(b);
-				free(f);
-			}
+			json_array_foreach(json_object_get(d, "checks"), k, c)
+				diff_row(&t, json_object_get(d, "id"), json_object_get(c, "id"),
+					 bilingual(json_object_get(c, "before")),
+					 bilingual(json_object_get(c, "after")));
 		cli_table_print(&t, stdout);
 		cli_table_free(&t);
 	}
