@@ -220,7 +220,9 @@ const struct cmd cli_commands[] = {
 		  "kind, state, rev, created_at, updated_at, then a column per data field, one level\n"
 		  "down (impact_assessment.result), lists and deeper objects as JSON cells.  `import`\n"
 		  "reads either back and recreates the data; the ids, states and history belong to\n"
-		  "the daemon (for a whole copy, use backup).",
+		  "the daemon (for a whole copy, use backup).  A stored record the daemon cannot read\n"
+		  "is skipped: its id is named on standard error, the export goes on, and liuctl exits\n"
+		  "1 at the end (0 when every record was written).",
 	  .params = "{kind?, state?, limit, after?}, every page", .exec = cli_exec_export },
 	{ .pattern = "backup <path>", .method = "backup",
 	  .help = "Write a consistent hot copy of the database into a new or empty folder.",
