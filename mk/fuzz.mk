@@ -1,4 +1,4 @@
-# mk/fuzz.mk — libFuzzer targets (issue 7).  Included by the top Makefile.
+# mk/fuzz.mk — libFuzzer targets.  Included by the top Makefile.
 #
 #   make fuzz          build, then fuzz each target for FUZZ_SECONDS (default 300)
 #   make fuzz-replay   build, then run every file of the corpus and crashes

@@ -1,4 +1,4 @@
-# make test-scale — the enforcement of 100,000 records at one deadline (issue 4),
+# make test-scale — the enforcement of 100,000 records at one deadline,
 # the full-size run of tests/55-expiry-scale.t (make test runs it with 3,000).
 .PHONY: test-scale
 test-scale: test-deps

@@ -1,4 +1,4 @@
-# make soak — the long hardening runs (issue 7): 50 rounds of kill -9 during
+# make soak — the long hardening runs: 50 rounds of kill -9 during
 # concurrent writes, the 100,000-record enforcement, and hostile clients.
 # Figures go to docs/RELIABILITY.md by hand after a run.
 .PHONY: soak
