@@ -86,7 +86,7 @@ $d->stop;
 
 # The same database on a test clock before the deadline it enforced: a warning.
 $d = Liud::start_daemon(dir => $dir, conf => 'etc/liud.conf', clock => '2025-03-31T23:50:00+09:00');
-like($d->log_text, qr/warn\s+sched: clock is before an enforced deadline, which runs again when it passes/,
+like($d->log_text, qr/warn\s+sched: clock is before an enforced deadline, which runs again when it passes .*clock=test enforced_at=\S+/,
      'a test clock before a deadline the database enforced warns at start');
 unlike((split /TEST CLOCK/, $d->log_text, 2)[1] // '', qr/every period of the rule pack is over/,
        'and does not say the periods are over');
