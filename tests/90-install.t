@@ -46,7 +46,9 @@ like($tmpf, qr{^Z /usr/local/etc/liud/rules - root liu-policy}m, 'and gives the 
 	local $ENV{LIUD_SOCKET};
 	delete $ENV{LIUD_SOCKET};
 	my $o = `$p/bin/liuctl status 2>&1`;
-	like($o, qr{cannot connect to /run/liud/liud\.sock}, 'the installed liuctl tries /run/liud/liud.sock');
+	# (a liud installed on this machine would answer: then it is enough that one does)
+	like($o, -S '/run/liud/liud.sock' ? qr{^version:}m : qr{cannot connect to /run/liud/liud\.sock},
+	     'the installed liuctl tries /run/liud/liud.sock');
 	like(`$p/bin/liuctl --help`, qr{else /run/liud/liud\.sock\)}, 'and its --help says so');
 	$o = `${\ Liud::bin_dir()}/liuctl status 2>&1`;
 	like($o, qr{cannot connect to run/liud\.sock}, 'a checkout build tries run/liud.sock');

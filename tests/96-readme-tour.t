@@ -51,13 +51,19 @@ SKIP: {
 		# A make of our own, not a job of the one running the suite.
 		local @ENV{qw(MAKEFLAGS MFLAGS MAKELEVEL)};
 		delete @ENV{qw(MAKEFLAGS MFLAGS MAKELEVEL LIUD_SOCKET)};
-		$out = `bash $home/tour.sh 2>&1`;
+		# Into a file: the daemon it starts keeps the output open.
+		system("timeout 180 bash $home/tour.sh > $home/tour.out 2>&1");
+		$out = slurp("$home/tour.out");
 	}
-	# The tour ends with kill %1: let its daemon finish stopping.
+	# The tour ends with kill %1: let its daemon finish stopping (and stop
+	# it if the tour broke off before).
 	my $log = "$home/liud-tour/liud.log";
 	my $until = time + 20;
 	sleep 0.1 while time < $until && slurp($log) !~ /liud: stopped/;
 	like(slurp($log), qr/liud: stopped/, 'the tour\'s daemon stopped at its end') or diag(slurp($log));
+	if (slurp($log) !~ /liud: stopped/ && slurp($log) =~ /liud: started .* pid=(\d+)/) {
+		kill 'KILL', $1;
+	}
 
 	my ($before, $after) = split /^clock: 2025-03-31T23:59:58/m, $out, 2;
 	ok(defined $after, 'the tour set the test clock before the deadline') or diag($out);
