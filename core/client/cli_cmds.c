@@ -5,10 +5,12 @@
  * text, the way smtpctl's parser is driven by its cmd_install() patterns;
  * and the exec steps that tie a parse, a call and a printer together.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -20,9 +22,35 @@
 #include "cli_import.h"
 #include "cli_pattern.h"
 #include "cli_print.h"
+#include "cli_table.h"
 #include "cli_util.h"
 
 /* --- exec: parse, call, print -------------------------------------------- */
+
+/*
+ * A rules command refused because the daemon found no pack at a path that
+ * exists here: the daemon sees another file system than the user, as under
+ * the systemd unit's sandbox (its own /tmp, no /home or /root).  Says so and
+ * where to put the candidate, after the error itself.
+ */
+static void hint_hidden_path(const char *method, const json_t *params, const json_t *err)
+{
+	const char *path = cli_jstr(params, "path");
+	const char *msg = cli_jstr(err, "message");
+	struct stat sb;
+	if (strncmp(method, "rules.", 6) != 0 || !path || !msg || stat(path, &sb) < 0 ||
+	    (!strstr(msg, strerror(ENOENT)) && !strstr(msg, strerror(EACCES))))
+		return;
+	fputs("liuctl: ", stderr);
+	cli_put_text(stderr, path, false);
+	fputs(" exists here, but not for the daemon, which sees the file system its service gives "
+	      "it: liud.service has its own /tmp (PrivateTmp=) and no /home or /root (ProtectHome=). "
+	      "Copy the candidate beside the live pack, into " LIUCTL_RULES_DIR " (writable by "
+	      "policy staff; docs/OPERATIONS.md), and give that path.\n"
+	      "liuctl: このパスは利用者からは見えますが、デーモンからは見えません（liud.service は"
+	      "独自の /tmp を持ち、/home 及び /root を参照できません）。候補のルールパックを稼働中の"
+	      "パックと同じ " LIUCTL_RULES_DIR " に複製し、そのパスを指定してください。\n", stderr);
+}
 
 /* One call, its result printed; the common case. */
 static int exec_default(struct ctl *c, const struct args *a)
@@ -50,6 +78,7 @@ static int exec_default(struct ctl *c, const struct args *a)
 			st = ST_REPLY;
 	} else if (st == ST_REPLY) {
 		cli_print_error(out);
+		hint_hidden_path(a->cmd->method, params, out);
 	}
 	json_decref(out);
 	json_decref(params);
