@@ -446,6 +446,50 @@ bool ledger_is_pending(const struct ledger *l, const char *id)
 	return json_object_get(l->overlay, id) != NULL;
 }
 
+static bool is_ks(json_t *rec, const char *kind, const char *state)
+{
+	const char *k = json_string_value(json_object_get(rec, "kind"));
+	const char *s = json_string_value(json_object_get(rec, "state"));
+	return k && s && strcmp(k, kind) == 0 && strcmp(s, state) == 0;
+}
+
+int ledger_count(struct ledger *l, const char *kind, const char *state, uint64_t *n)
+{
+	/* The overlay's ids replace whatever the store holds of them, read in
+	 * the same transaction as the counter: exact whether a write's commit
+	 * has landed or not (its callback may not have run yet). */
+	size_t nids = json_object_size(l->overlay), i = 0;
+	const char **ids = nids ? malloc(nids * sizeof *ids) : NULL;
+	if (nids && !ids)
+		return -ENOMEM;
+	uint64_t newer = 0, among = 0;
+	const char *id;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(l->overlay, tmp, id, v) {
+		ids[i++] = id;
+		json_t *rec = overlay_get(l, id); /* a prepared version: decoded once */
+		if (rec && is_ks(rec, kind, state))
+			newer++;
+	}
+	int rc = store_count_ks(l->st, kind, state, ids, i, n, &among);
+	free(ids);
+	if (rc == 0)
+		*n = *n - among + newer;
+	return rc;
+}
+
+int ledger_exists(struct ledger *l, const char *id)
+{
+	if (json_object_get(l->overlay, id))
+		return 1;
+	char *text = NULL;
+	size_t len;
+	int rc = store_get(l->st, id, &text, &len);
+	free(text);
+	return rc == 0 || rc == -EIO ? 1 : rc == -ENOENT ? 0 : rc;
+}
+
 char *ledger_new_id(struct ledger *l, const char *prefix)
 {
 	char *s;
@@ -937,12 +981,19 @@ json_t *ledger_new_record(struct ledger *l, const char *id_prefix, const char *k
 			  json_t *state, json_t *data, const char *now)
 {
 	char *id = id_prefix ? ledger_new_id(l, id_prefix) : NULL;
-	json_t *rec = json_object();
-	if (!rec || (id_prefix && !id)) {
-		free(id);
-		json_decref(rec);
+	if (id_prefix && !id)
 		return NULL;
-	}
+	json_t *rec = ledger_keyed_record(id, kind, state, data, now);
+	free(id);
+	return rec;
+}
+
+json_t *ledger_keyed_record(const char *id, const char *kind, json_t *state, json_t *data,
+			    const char *now)
+{
+	json_t *rec = json_object();
+	if (!rec)
+		return NULL;
 	/* The member order every version keeps (ledger_next_text). */
 	if (id)
 		json_object_set_new(rec, "id", json_string(id));
@@ -952,7 +1003,6 @@ json_t *ledger_new_record(struct ledger *l, const char *id_prefix, const char *k
 	json_object_set(rec, "state", state);
 	json_object_set(rec, "data", data);
 	json_object_set_new(rec, "updated_at", json_string(now));
-	free(id);
 	return rec;
 }
 
