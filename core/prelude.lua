@@ -1582,9 +1582,9 @@ local function check_scenario(t)
         if not found then return false, sfmt("%s (%s): no error on field %s: %s", label, step.act, step.field, reasons_text(res.invalid)) end
       end
       if res.record then
+        local r = res.record
         local id = step.id or current
         if a.creates then seq = seq + 1; id = r.id or step.id or ("t" .. seq); order[#order + 1] = id end
-        local r = res.record
         r.id = id
         records[id] = r
         current = id
