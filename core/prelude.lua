@@ -186,10 +186,11 @@ local DECL_KEYS = {
   pack = { "name", "version", "title", "eval_by_date", "instants" },
   kind = { "title", "states", "state_titles", "id_prefix", "key", "summary_fields", "validate",
            "allow_bidi",
-           "identity", "search_fields", "summary", "sheet" },
+           "identity",                   -- one live record per identity (ismap-liu)
+           "search_fields",              -- what record.list's search reads
+           "sheet", "marking" },         -- an export's columns and its marking
   action = { "title", "kind", "roles", "from", "to", "creates", "run" },
-  view = { "title", "kind", "roles", "states", "columns", "row", "marking",
-           "sheet" },
+  view = { "title", "kind", "roles", "states", "columns", "row", "marking" },
   role = { "title", "methods" },
   check = { "title", "test" },
   on_expiry = { "kind", "states", "run", "title" },

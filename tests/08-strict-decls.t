@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # Declarations are strict: a key that pack{}, kind{}, action{}, view{},
-# role{}, check{} or on_expiry{} does not take (a misspelt `sumary =`) stops
+# role{}, check{} or on_expiry{} does not take (a misspelt `sumary_fields =`) stops
 # the pack at `rules check`, naming the key, the declaration, its line and
 # the closest key it does take.  Without this the declaration loads without
 # what its author meant it to have, and nothing says so.
@@ -44,7 +44,7 @@ my ($rc, $out) = check_pack();
 is($rc, 0, 'the pack without a stray key loads (a measure keeps fields of its own)') or diag($out);
 
 my @cases = (
-	[ KIND => ', sumary = "x"', 'kind "note"', 'sumary', 'summary', 4 ],
+	[ KIND => ', sumary_fields = { "a" }', 'kind "note"', 'sumary_fields', 'summary_fields', 4 ],
 	[ KIND => ', summary_feilds = { "a" }', 'kind "note"', 'summary_feilds', 'summary_fields', 4 ],
 	[ PACK => ', eval_by_day = true', 'pack', 'eval_by_day', 'eval_by_date', 1 ],
 	[ ACTION => ', form = { "open" }', 'action "open"', 'form', 'from', 6 ],
