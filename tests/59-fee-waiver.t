@@ -91,6 +91,14 @@ my @same = $d->pipeline('act', map { { action => 'apply', params => app(9) } } 1
 is(scalar(grep { $_->{result} } @same), 1, 'two applications of one provider in flight: one is written')
 	or diag(encode_json(\@same));
 
+my $imp = $d->ok_call('import', { action => 'apply', atomic => JSON::PP::false,
+				   rows => [ app(30), app(31), app(30, provider_name => 'again'), app(1) ] });
+is_deeply($imp->{ids}, [ 'FW-1000000000030', 'FW-1000000000031' ], 'an import: each row named by its key')
+	or diag(encode_json($imp));
+is_deeply([ map { $_->{row} } @{ $imp->{failed} } ], [ 2, 3 ],
+	  'a row repeating an earlier row\'s provider, and one repeating a stored record, are refused');
+like(encode_json($imp->{failed}[0]), qr/already exists \(FW-1000000000030\)/, 'naming the record');
+
 # --- the cap over all records, with writes in flight ----------------------------------
 $d->ok_call('act', { action => 'apply', params => app($_) }) for 2 .. 8;
 my @grants = $d->pipeline('act', map { { action => 'grant', id => sprintf('FW-%013d', 1000000000000 + $_) } } 2 .. 8);
