@@ -186,7 +186,7 @@ local DECL_KEYS = {
   pack = { "name", "version", "title", "eval_by_date", "instants" },
   kind = { "title", "states", "state_titles", "id_prefix", "key", "summary_fields", "validate",
            "allow_bidi",
-           "identity",                   -- one live record per identity (ismap-liu)
+           "identity",                   -- one live record per identity
            "search_fields",              -- what record.list's search reads
            "sheet", "marking" },         -- an export's columns and its marking
   action = { "title", "kind", "roles", "from", "to", "creates", "run" },
