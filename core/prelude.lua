@@ -890,8 +890,8 @@ local function key_id(kind, data, creates, changed)
   if not creates then
     if changed and changed[f] then
       return nil, { field = f, reason = text(
-        sfmt("%s は記録を識別する項目のため変更できません（取り下げて新たに申請してください）", f),
-        sfmt("%s identifies the record and cannot change (withdraw it and create a new one)", f)) }
+        sfmt("%s は記録を識別する項目のため、変更できません（新たな記録として作成してください）", f),
+        sfmt("%s identifies the record and cannot change (create a new record instead)", f)) }
     end
     return nil
   end
@@ -899,7 +899,7 @@ local function key_id(kind, data, creates, changed)
   if math.type(v) == "integer" then v = tostring(v) end
   if type(v) ~= "string" or #v > 48 or not v:match("^[%w][%w._-]*$") then
     return nil, { field = f, reason = text(
-      sfmt("%s は英数字で始まる48文字以内の英数字、「.」「_」「-」で記入してください", f),
+      sfmt("%s は、英数字で始まり、英数字・「.」・「_」・「-」からなる48文字以内で記入してください", f),
       sfmt("%s must be 1 to 48 letters, digits, '.', '_' or '-', starting with a letter or digit", f)) }
   end
   return kind.id_prefix .. v
