@@ -87,6 +87,12 @@ is($r->{error}{code}, -32001, 'the reviewer may not apply');
 $r = as('liut-fwclerk', 'act', { action => 'apply', params => app(1, provider_name => '別名') });
 is($r->{error}{code}, -32004, 'a second application of the provider is refused');
 like(encode_json($r->{error}), qr/already exists \(FW-1000000000001\)/, 'naming the record that exists');
+$r = as('liut-fwclerk', 'act', { action => 'amend', id => 'FW-1000000000001', params => { provider_id => '1000000000002' } });
+is($r->{error}{code}, -32004, 'a granted application is not amended') or diag(encode_json($r));
+my $a9 = $d->ok_call('act', { action => 'apply', params => app(40) })->{record}{id};
+$r = $d->call('act', { action => 'amend', id => $a9, params => { provider_id => '1000000000041' } });
+is($r->{error}{code}, -32602, 'the key field is not amended');
+is($r->{error}{data}{errors}[0]{field}, 'provider_id', 'naming it') or diag(encode_json($r));
 my @same = $d->pipeline('act', map { { action => 'apply', params => app(9) } } 1 .. 2);
 is(scalar(grep { $_->{result} } @same), 1, 'two applications of one provider in flight: one is written')
 	or diag(encode_json(\@same));

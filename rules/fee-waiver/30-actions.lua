@@ -12,6 +12,14 @@ action "apply" {
   end,
 }
 
+action "amend" {
+  title = { ja = "申請内容の訂正", en = "Correct the application" },
+  kind = "waiver", roles = { "applicant_office" }, from = { "submitted" },
+  run = function (app, params, at, rec)
+    for k, v in pairs(params) do app[k] = v end     -- validation judges what changed
+  end,
+}
+
 action "withdraw" {
   title = { ja = "申請の取下げ", en = "Withdraw the application" },
   kind = "waiver", roles = { "applicant_office" }, from = { "submitted" }, to = "withdrawn",

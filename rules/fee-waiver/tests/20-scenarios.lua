@@ -27,6 +27,10 @@ scenario "§5 the provider id names the record and cannot be amended away" {
   { act = "apply", as = "applicant_office", params = waiver(1, { employees = 0, applied_on = "2025-02-30" }),
     expect = "invalid", field = "applied_on" },
   { act = "apply", as = "applicant_office", params = waiver(1), state = "submitted" },
+  { act = "amend", as = "applicant_office", params = { provider_id = "1000000000002" },
+    expect = "invalid", field = "provider_id", reason = "cannot change" },
+  { act = "amend", as = "applicant_office", params = { employees = 55 },
+    check = function (rec) return rec.id == "FW-1000000000001" and rec.data.employees == 55 end },
 }
 
 scenario "§3 at most five waivers in all: the sixth is refused" {
