@@ -497,10 +497,10 @@ local function count(kind_id, states)
   if not k then error(sfmt("count: no kind %q", tostring(kind_id)), 2) end
   if type(states) == "string" then states = { states } end
   if type(states) ~= "table" then error("count(kind, states): states is a state or a list of states", 2) end
-  local n = 0
+  local n, seen = 0, {}
   for _, st in ipairs(states) do
     if not k.state_set[st] then error(sfmt("count: %q is not a state of %s", tostring(st), kind_id), 2) end
-    n = n + call_count(kind_id, st)
+    if not seen[st] then seen[st] = true; n = n + call_count(kind_id, st) end
   end
   return n
 end
