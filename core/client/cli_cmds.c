@@ -91,6 +91,43 @@ static int exec_record_list(struct ctl *c, const struct args *a)
 	return st;
 }
 
+/*
+ * record get: without --full (and --json), a summary: the record, then
+ * eval's answer for it, whose summaries the pack writes (the client names
+ * no field).  A peer not allowed eval, or a pack that fails on the record,
+ * still gets the record's own fields, and the reason eval gave.
+ */
+static int exec_record_get(struct ctl *c, const struct args *a)
+{
+	json_t *params = json_object(), *rec = NULL, *ev = NULL;
+	int st = cli_build_params(a, params);
+	json_object_del(params, "full");
+	if (st == ST_OK)
+		st = cli_call(c, "record.get", params, &rec);
+	if (st == ST_REPLY)
+		cli_print_error(rec);
+	if (st == ST_OK && (c->json || cli_arg(a, "full"))) {
+		if (c->json)
+			cli_print_json(rec);
+		else
+			st = cli_show_record(a, rec);
+	} else if (st == ST_OK) {
+		int est = cli_call(c, "eval", params, &ev);
+		const char *why = NULL;
+		if (est == ST_REPLY)
+			why = cli_jstr(ev, "message");
+		else if (est != ST_OK)
+			st = est;
+		if (st == ST_OK)
+			st = cli_show_record_summary(a, rec, est == ST_OK ? ev : NULL,
+						     why ? why : "not evaluated");
+	}
+	json_decref(ev);
+	json_decref(rec);
+	json_decref(params);
+	return st;
+}
+
 /* call METHOD [PARAMS]: the raw protocol, for methods liuctl does not know. */
 static int exec_call(struct ctl *c, const struct args *a)
 {
@@ -144,9 +181,11 @@ const struct cmd cli_commands[] = {
 	{ .pattern = "status", .method = "status",
 	  .help = "Show the daemon: version, uptime, rule pack, clock, record counts, next deadline.",
 	  .show = cli_show_status },
-	{ .pattern = "record get <id>", .method = "record.get",
-	  .help = "Show one record: its fields, then its data.",
-	  .show = cli_show_record },
+	{ .pattern = "record get <id> [--full]", .method = "record.get",
+	  .help = "Show one record: a summary first (its id, state and dates, then what the rule\n"
+		  "pack sums up of it, the decision and the checks not met, from eval); --full shows\n"
+		  "every field and the whole data, keys in sorted order (--json: the record as JSON).",
+	  .params = "{id}", .show = cli_show_record, .exec = exec_record_get },
 	{ .pattern = "record list [--kind <kind>] [--state <state>] [--limit <n>] [--after <id>] [--all]",
 	  .method = "record.list",
 	  .help = "List records in id order (id, kind, state, updated, then the kind's summary fields),\n"

@@ -21,7 +21,7 @@
  * pretty, two-space indent, UTF-8 as it is (jansson escapes controls). */
 void cli_print_json(const json_t *v)
 {
-	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 	fputc('\n', stdout);
 }
 
@@ -29,7 +29,7 @@ void cli_print_json(const json_t *v)
  * controls and bidi overrides that JSON carries unescaped. */
 static void print_json_text(const json_t *v)
 {
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 	if (s) {
 		cli_put_text(stdout, s, true);
 		fputc('\n', stdout);
@@ -251,6 +251,123 @@ int cli_show_record(const struct args *a, json_t *r)
 			print_json_text(v);
 		}
 	}
+	return ST_OK;
+}
+
+/* A summary line's value: a text, a {ja, en} text, else as JSON.  Caller
+ * frees. */
+static char *summary_value(const json_t *v)
+{
+	if (json_is_object(v) && (json_object_get(v, "ja") || json_object_get(v, "en")))
+		return bilingual(v);
+	return cli_json_text(v);
+}
+
+/* Whether an eval summary is lines for people: a list of {ja, en, value}. */
+static bool summary_lines(const json_t *v)
+{
+	size_t i;
+	json_t *x;
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		return false;
+	json_array_foreach(v, i, x)
+		if (!json_is_object(x) || !json_object_get(x, "value"))
+			return false;
+	return true;
+}
+
+/* An eval summary that is not lines: {name: {available, used_on}} and the
+ * like as one "name: key value, ..." line each, anything else as JSON. */
+static void summary_other(struct table *t, const char *key, const json_t *v)
+{
+	const char *name, *k;
+	json_t *x, *y;
+	bool first = true;
+	if (!json_is_object(v)) {
+		cli_kvj(t, key, v);
+		return;
+	}
+	json_object_foreach((json_t *)v, name, x) {
+		char *line = cli_xasprintf("%s", name);
+		if (json_is_object(x)) {
+			json_object_foreach(x, k, y) {
+				char *s = cli_json_text(y), *l = cli_xasprintf("%s, %s %s", line, k, s);
+				free(s);
+				free(line);
+				line = l;
+			}
+			char *sep = strchr(line, ',');
+			if (sep)
+				*sep = ':';
+		} else {
+			char *s = cli_json_text(x), *l = cli_xasprintf("%s: %s", line, s);
+			free(s);
+			free(line);
+			line = l;
+		}
+		cli_kv(t, first ? key : NULL, line);
+		free(line);
+		first = false;
+	}
+}
+
+/*
+ * record get without --full: the record's own fields, then what the pack
+ * says of it through eval (`ev`, NULL when eval was not answered): its
+ * summaries that are lines ({ja, en, value}, in the pack's order), the
+ * decision with the checks not met, then its other summaries.  Which fields
+ * a record has is the pack's to say: the client names none of them.
+ */
+int cli_show_record_summary(const struct args *a, json_t *rec, json_t *ev, const char *why)
+{
+	static const char *const order[] = { "id", "kind", "state", "rev", "created_at", "updated_at" };
+	struct table t;
+	cli_table_init(&t, 2);
+	for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+		if (json_object_get(rec, order[i]))
+			cli_kvj(&t, order[i], json_object_get(rec, order[i]));
+	const char *key;
+	json_t *v, *x;
+	size_t i;
+	json_object_foreach(ev, key, v) {
+		if (!summary_lines(v))
+			continue;
+		json_array_foreach(v, i, x) {
+			char *label = bilingual(x), *val = summary_value(json_object_get(x, "value"));
+			cli_kv(&t, label, val);
+			free(label);
+			free(val);
+		}
+	}
+	if (ev) {
+		cli_kvj(&t, "decision", json_object_get(ev, "decision"));
+		bool any = false;
+		json_array_foreach(json_object_get(ev, "checks"), i, x) {
+			if (json_is_true(json_object_get(x, "ok")))
+				continue;
+			char *r = bilingual(json_object_get(x, "reason"));
+			char *s = cli_xasprintf("%s: %s", cli_jstr_or(x, "id", "?"), r);
+			cli_kv(&t, any ? NULL : "checks not met", s);
+			free(s);
+			free(r);
+			any = true;
+		}
+		static const char *const known[] = { "decision", "checks", "measures_in_force", "at", "id",
+						     "rules_version" };
+		json_object_foreach(ev, key, v) {
+			bool k = summary_lines(v);
+			for (size_t j = 0; j < sizeof known / sizeof *known; j++)
+				k |= strcmp(key, known[j]) == 0;
+			if (!k)
+				summary_other(&t, key, v);
+		}
+	} else {
+		cli_kv(&t, "decision", why ? why : "not evaluated");
+	}
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
+	cli_say("the whole record: liuctl record get %s --full",
+		cli_jstr_or(rec, "id", "ID"));
 	return ST_OK;
 }
 

@@ -289,7 +289,7 @@ char *cli_json_text(const json_t *v)
 			return s;
 		}
 	}
-	char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 	char *s = cli_xstrdup(d ? d : "?");
 	free(d);
 	return s;
