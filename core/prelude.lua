@@ -273,6 +273,20 @@ local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
   d.state_set = set_of(d.states)
   d.id_prefix = d.id_prefix or (d.id .. "-")
   d.summary_fields = summary_fields(d)
+  -- The data fields record.list's `search` looks in (dotted paths); none
+  -- declared: the summary fields.
+  local sf = d.search_fields
+  if sf ~= nil then
+    if type(sf) ~= "table" then
+      decl_error('kind "' .. d.id .. '": search_fields = { "field.path", ... } must be a list', 4)
+    end
+    for _, f in ipairs(sf) do
+      if type(f) ~= "string" or f == "" then
+        decl_error('kind "' .. d.id .. '": search_fields lists data fields such as "provider_name"', 4)
+      end
+    end
+    d.search_fields = array(copy(sf))
+  end
   local ab = d.allow_bidi
   if ab ~= nil then
     if type(ab) ~= "table" then
@@ -641,7 +655,7 @@ function api.describe()
   for _, id in ipairs(defs.kind_order) do
     local k = defs.kinds[id]
     d.kinds[id] = { title = k.title, states = lang_list(k.states), id_prefix = k.id_prefix,
-                    summary_fields = k.summary_fields }
+                    summary_fields = k.summary_fields, search_fields = k.search_fields }
   end
   for _, id in ipairs(defs.action_order) do
     local a = defs.actions[id]

@@ -101,6 +101,9 @@ struct cmd {
 	bool raw;            /* a string result is printed as it is, even with --json */
 	bool hidden;         /* for the build, not for people: left out of --help,
 			      * the completion script and the man page */
+	bool table;          /* prints tables: its pattern has --format and
+			      * --columns (liuctl's, not sent), and it is paged */
+	bool paged;          /* long output for people: paged on a terminal */
 	/* Adds checks or params beyond the pattern's own: ST_OK or ST_USAGE. */
 	int (*build)(const struct args *a, json_t *params);
 	/* Prints a result for people; returns the exit status. */
@@ -113,6 +116,7 @@ struct cmd {
 struct ctl {
 	const char *socket; /* borrowed: argv or the environment */
 	bool json;          /* --json: print the raw result */
+	bool no_pager;      /* --no-pager: never start a pager */
 	bool daemon_known;  /* daemon_uid is set (--daemon-user, or a user "liud") */
 	uid_t daemon_uid;   /* a server running as this uid is trusted, as root is */
 	int fd;             /* -1 until the first call */
