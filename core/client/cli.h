@@ -14,12 +14,14 @@
  *   cli_doc       what the table says to people and shells: --help, help,
  *                 the bash completion script, the man page's commands
  *   cli_print     the result printers, one per method shape
+ *   cli_pager     the terminal's width, and a pager for long output
  *   cli_call      the connection: one request, one reply, error replies
  *   cli_args      a command line parsed against its pattern, into params
  *   cli_data      spreadsheet files: UTF-8 or Shift_JIS text, nested data
  *                 <-> dotted columns (the CSV itself is the sheet module's)
- *   cli_table     text for a terminal: display width, safe text, aligned
- *                 tables, JSON values as cell text
+ *   cli_table     text for a terminal: display width, safe text, tables
+ *                 fitted to a width (or as TSV or CSV), JSON values as
+ *                 cell text
  *   cli_pattern   a pattern's tokens, and one command's usage for people
  *   cli_util      memory that never fails (exit instead), JSON members
  *
