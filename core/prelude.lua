@@ -273,6 +273,9 @@ local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
   d.state_set = set_of(d.states)
   d.id_prefix = d.id_prefix or (d.id .. "-")
   d.summary_fields = summary_fields(d)
+  if d.summary ~= nil and type(d.summary) ~= "function" then
+    decl_error('kind "' .. d.id .. '": summary must be a function (app, at, rec) returning { { ja = ..., en = ..., value = ... }, ... }', 4)
+  end
   -- The data fields record.list's `search` looks in (dotted paths); none
   -- declared: the summary fields.
   local sf = d.search_fields
@@ -964,6 +967,16 @@ function api.eval(rec, at)
   end)
   if not ok then return res end
   return res
+end
+
+-- A record's summary for people (record.get with summary): the lines its
+-- kind's `summary` returns, or { none = true } when the kind has none.
+function api.summary(rec, at)
+  local k = defs.kinds[rec.kind]
+  if not k or not k.summary then return { none = true } end
+  local ok, res = protect(function() return k.summary(rec.data or {}, at, rec) end)
+  if not ok then return res end
+  return { lines = array(res) }
 end
 
 -- A view's row for one record, or nil to leave the record out.

@@ -31,6 +31,24 @@ static void not_found(struct rpc_call *c, const char *id)
 			    "en", "no such record"));
 }
 
+/* record.get with `summary`: {record, summary}, the summary the record's
+ * kind declares (null when none; {error} when the pack fails on it). */
+static void record_with_summary(struct rpc_call *c, const char *text, size_t len)
+{
+	json_error_t e;
+	json_t *rec = json_loadb(text, len, 0, &e), *lines = NULL;
+	if (!rec) {
+		rpc_fail(c, -EIO, NULL, NULL);
+		return;
+	}
+	int rc = rules_summary(c->rpc->rules, rec, clock_now(), &lines);
+	json_t *sum = rc > 0 ? lines : rc == 0 ? json_null() : json_pack("{s:O?}", "error",
+		      json_object_get(lines, "error"));
+	if (rc < 0)
+		json_decref(lines);
+	rpc_result(c, json_pack("{s:o, s:o}", "record", rec, "summary", sum));
+}
+
 enum rpc_status rpc_m_record_get(struct rpc_call *c)
 {
 	const char *id;
@@ -43,6 +61,9 @@ enum rpc_status rpc_m_record_get(struct rpc_call *c)
 		not_found(c, id);
 	} else if (rc < 0) {
 		rpc_fail(c, rc, NULL, NULL);
+	} else if (json_is_true(json_object_get(c->params, "summary"))) {
+		record_with_summary(c, text, len);
+		free(text);
 	} else {
 		struct rpc_part part = { text, len };
 		rpc_result_raw(c, &part, 1);

@@ -122,26 +122,31 @@ static int exec_record_list(struct ctl *c, const struct args *a)
 }
 
 /*
- * record get: without --full (and --json), a summary: the record, then
- * eval's answer for it, whose summaries the pack writes (the client names
- * no field).  A peer not allowed eval, or a pack that fails on the record,
- * still gets the record's own fields, and the reason eval gave.
+ * record get: without --full (and --json), a summary: the record with the
+ * lines its kind's summary gives (record.get with summary), then eval's
+ * answer for it.  The pack writes both; the client names no field.  A
+ * peer not allowed eval, or a pack that fails on the record, still gets
+ * the rest, and the reason eval gave.
  */
 static int exec_record_get(struct ctl *c, const struct args *a)
 {
-	json_t *params = json_object(), *rec = NULL, *ev = NULL;
+	json_t *params = json_object(), *got = NULL, *ev = NULL;
 	int st = cli_build_params(a, params);
 	json_object_del(params, "full");
+	bool whole = c->json || cli_arg(a, "full");
+	if (!whole)
+		json_object_set_new(params, "summary", json_true());
 	if (st == ST_OK)
-		st = cli_call(c, "record.get", params, &rec);
+		st = cli_call(c, "record.get", params, &got);
 	if (st == ST_REPLY)
-		cli_print_error(rec);
-	if (st == ST_OK && (c->json || cli_arg(a, "full"))) {
+		cli_print_error(got);
+	if (st == ST_OK && whole) {
 		if (c->json)
-			cli_print_json(rec);
+			cli_print_json(got);
 		else
-			st = cli_show_record(a, rec);
+			st = cli_show_record(a, got);
 	} else if (st == ST_OK) {
+		json_object_del(params, "summary");
 		int est = cli_call(c, "eval", params, &ev);
 		const char *why = NULL;
 		if (est == ST_REPLY)
@@ -149,11 +154,12 @@ static int exec_record_get(struct ctl *c, const struct args *a)
 		else if (est != ST_OK)
 			st = est;
 		if (st == ST_OK)
-			st = cli_show_record_summary(a, rec, est == ST_OK ? ev : NULL,
-						     why ? why : "not evaluated");
+			st = cli_show_record_summary(a, json_object_get(got, "record"),
+						     json_object_get(got, "summary"),
+						     est == ST_OK ? ev : NULL, why ? why : "not evaluated");
 	}
 	json_decref(ev);
-	json_decref(rec);
+	json_decref(got);
 	json_decref(params);
 	return st;
 }
@@ -212,10 +218,11 @@ const struct cmd cli_commands[] = {
 	  .help = "Show the daemon: version, uptime, rule pack, clock, record counts, next deadline.",
 	  .show = cli_show_status },
 	{ .pattern = "record get <id> [--full]", .method = "record.get",
-	  .help = "Show one record: a summary first (its id, state and dates, then what the rule\n"
-		  "pack sums up of it, the decision and the checks not met, from eval); --full shows\n"
-		  "every field and the whole data, keys in sorted order (--json: the record as JSON).",
-	  .params = "{id}, then eval {id}", .paged = true, .show = cli_show_record, .exec = exec_record_get },
+	  .help = "Show one record: a summary first (its id, state and dates, the lines the rule\n"
+		  "pack sums it up in, then eval's decision, the checks not met and the incentives);\n"
+		  "--full shows every field and the whole data, keys in sorted order (--json: the\n"
+		  "record as JSON).",
+	  .params = "{id, summary: true}, then eval {id}", .paged = true, .show = cli_show_record, .exec = exec_record_get },
 	{ .pattern = "record list [--kind <kind>] [--state <state>] [--search <text>] [--decision <decision>] "
 		     "[--from <time>] [--to <time>] [--date created|updated] [--sort <column>] [--limit <n>] "
 		     "[--after <id>] [--all] [--format table|tsv|csv|json] [--columns <list>]",

@@ -264,62 +264,67 @@ static char *summary_value(const json_t *v)
 	return cli_json_text(v);
 }
 
-/* Whether an eval summary is lines for people: a list of {ja, en, value}. */
-static bool summary_lines(const json_t *v)
+static int key_cmp(const void *x, const void *y)
 {
-	size_t i;
-	json_t *x;
-	if (!json_is_array(v) || json_array_size(v) == 0)
-		return false;
-	json_array_foreach(v, i, x)
-		if (!json_is_object(x) || !json_object_get(x, "value"))
-			return false;
-	return true;
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
-/* An eval summary that is not lines: {name: {available, used_on}} and the
- * like as one "name: key value, ..." line each, anything else as JSON. */
+/* An eval summary: {name: {available, used_on}} and the like as one
+ * "name: key value, ..." line each, names and keys in sorted order (a
+ * stable order, as --json's); anything else as JSON. */
 static void summary_other(struct table *t, const char *key, const json_t *v)
 {
-	const char *name, *k;
-	json_t *x, *y;
-	bool first = true;
 	if (!json_is_object(v)) {
 		cli_kvj(t, key, v);
 		return;
 	}
-	json_object_foreach((json_t *)v, name, x) {
-		char *line = cli_xasprintf("%s", name);
+	size_t n = json_object_size(v), i = 0, j;
+	const char **names = cli_xrealloc(NULL, (n + 1) * sizeof *names);
+	const char *name;
+	json_t *x;
+	json_object_foreach((json_t *)v, name, x)
+		names[i++] = name;
+	qsort(names, n, sizeof *names, key_cmp);
+	for (i = 0; i < n; i++) {
+		x = json_object_get(v, names[i]);
+		char *line;
 		if (json_is_object(x)) {
-			json_object_foreach(x, k, y) {
-				char *s = cli_json_text(y), *l = cli_xasprintf("%s, %s %s", line, k, s);
+			size_t m = json_object_size(x), k = 0;
+			const char **ks = cli_xrealloc(NULL, (m + 1) * sizeof *ks);
+			const char *kk;
+			json_t *y;
+			json_object_foreach(x, kk, y)
+				ks[k++] = kk;
+			qsort(ks, m, sizeof *ks, key_cmp);
+			line = cli_xasprintf("%s:", names[i]);
+			for (j = 0; j < m; j++) {
+				char *s = cli_json_text(json_object_get(x, ks[j]));
+				char *l = cli_xasprintf("%s%s %s %s", line, j ? "," : "", ks[j], s);
 				free(s);
 				free(line);
 				line = l;
 			}
-			char *sep = strchr(line, ',');
-			if (sep)
-				*sep = ':';
+			free(ks);
 		} else {
-			char *s = cli_json_text(x), *l = cli_xasprintf("%s: %s", line, s);
+			char *s = cli_json_text(x);
+			line = cli_xasprintf("%s: %s", names[i], s);
 			free(s);
-			free(line);
-			line = l;
 		}
-		cli_kv(t, first ? key : NULL, line);
+		cli_kv(t, i ? NULL : key, line);
 		free(line);
-		first = false;
 	}
+	free(names);
 }
 
 /*
- * record get without --full: the record's own fields, then what the pack
- * says of it through eval (`ev`, NULL when eval was not answered): its
- * summaries that are lines ({ja, en, value}, in the pack's order), the
- * decision with the checks not met, then its other summaries.  Which fields
- * a record has is the pack's to say: the client names none of them.
+ * record get without --full: the record's own fields, the lines its kind's
+ * summary gives ({ja, en, value}, in the pack's order), then what eval says
+ * (`ev`, NULL when eval was not answered): the decision with the checks not
+ * met, then the pack's eval summaries.  Which fields a record has is the
+ * pack's to say: the client names none of them.
  */
-int cli_show_record_summary(const struct args *a, json_t *rec, json_t *ev, const char *why)
+int cli_show_record_summary(const struct args *a, json_t *rec, json_t *lines, json_t *ev,
+			    const char *why)
 {
 	static const char *const order[] = { "id", "kind", "state", "rev", "created_at", "updated_at" };
 	struct table t;
@@ -330,16 +335,14 @@ int cli_show_record_summary(const struct args *a, json_t *rec, json_t *ev, const
 	const char *key;
 	json_t *v, *x;
 	size_t i;
-	json_object_foreach(ev, key, v) {
-		if (!summary_lines(v))
-			continue;
-		json_array_foreach(v, i, x) {
-			char *label = bilingual(x), *val = summary_value(json_object_get(x, "value"));
-			cli_kv(&t, label, val);
-			free(label);
-			free(val);
-		}
+	json_array_foreach(lines, i, x) {
+		char *label = bilingual(x), *val = summary_value(json_object_get(x, "value"));
+		cli_kv(&t, label, val);
+		free(label);
+		free(val);
 	}
+	if (json_object_get(lines, "error"))
+		cli_kvj(&t, "summary", json_object_get(lines, "error"));
 	if (ev) {
 		cli_kvj(&t, "decision", json_object_get(ev, "decision"));
 		bool any = false;
@@ -356,7 +359,7 @@ int cli_show_record_summary(const struct args *a, json_t *rec, json_t *ev, const
 		static const char *const known[] = { "decision", "checks", "measures_in_force", "at", "id",
 						     "rules_version" };
 		json_object_foreach(ev, key, v) {
-			bool k = summary_lines(v);
+			bool k = false;
 			for (size_t j = 0; j < sizeof known / sizeof *known; j++)
 				k |= strcmp(key, known[j]) == 0;
 			if (!k)

@@ -1,9 +1,10 @@
--- What `liuctl record get` shows of an application before its full data: the
--- summary "overview", a list of { ja, en, value } lines in reading order
--- (value: a text, or { ja, en }).  eval returns it with the decision, the
--- checks and the incentives, which liuctl prints after these lines.  The
--- 250 controls of the statement are given as counts, the excluded control
--- objectives by their identifiers (as in the service list).
+-- What `liuctl record get` shows of an application before its full data:
+-- the kind's summary (10-application.lua), a list of { ja, en, value } lines
+-- in reading order (value: a text, or { ja, en }).  liuctl prints eval's
+-- decision, checks not met and incentives after these lines.  The 250
+-- controls of the statement are given as counts, the excluded control
+-- objectives by their identifiers (as in the service list).  Not part of
+-- eval, which runs for every record at every deadline: only record.get asks.
 
 -- The dates an application carries, in the order they happen.
 local DATES = {
@@ -30,7 +31,7 @@ local function shown(v, none)
   return none
 end
 
-summary "overview" (function (app, at, rec)
+function application_summary(app, at, rec)
   local none = text("未記入", "not given")
   local lines = {}
   local function line(ja, en, value) lines[#lines + 1] = { ja = ja, en = en, value = value } end
@@ -48,4 +49,4 @@ summary "overview" (function (app, at, rec)
   line("管理基準への適合の言明", "statement",
        ed and type(st.controls) == "table" and compliance_text(st.controls, ed) or text("言明なし", "no statement"))
   return lines
-end)
+end
