@@ -219,9 +219,9 @@ const struct cmd cli_commands[] = {
 	  .show = cli_show_status },
 	{ .pattern = "record get <id> [--full]", .method = "record.get",
 	  .help = "Show one record: a summary first (its id, state and dates, the lines the rule\n"
-		  "pack sums it up in, then eval's decision, the checks not met and the incentives);\n"
-		  "--full shows every field and the whole data, keys in sorted order (--json: the\n"
-		  "record as JSON).",
+		  "pack sums it up in, then eval's decision, the checks not met and the pack's eval\n"
+		  "summaries); --full shows every field and the whole data, keys in sorted order\n"
+		  "(--json: the record as JSON).",
 	  .params = "{id, summary: true}, then eval {id}", .paged = true, .show = cli_show_record, .exec = exec_record_get },
 	{ .pattern = "record list [--kind <kind>] [--state <state>] [--search <text>] [--decision <decision>] "
 		     "[--from <time>] [--to <time>] [--date created|updated] [--sort <column>] [--limit <n>] "
@@ -229,8 +229,8 @@ const struct cmd cli_commands[] = {
 	  .method = "record.list",
 	  .help = "List records in id order (id, kind, state, updated, then the kind's summary fields,\n"
 		  "and eval's decision now), one page (--limit, at most 1000), or every page with --all.\n"
-		  "--search finds a text in the id and the fields the pack names for search (the\n"
-		  "service, the provider, the 法人番号), without regard to case or full and half width;\n"
+		  "--search finds a text in the id and the data fields the pack names for search\n"
+		  "(a kind's search_fields), without regard to case or full and half width;\n"
 		  "--decision eligible|ineligible, --from and --to (days included) on the date the\n"
 		  "record was created (--date updated: last changed) narrow the list further.  --sort\n"
 		  "orders every matching record by a column (-updated: newest first).  An unknown\n"
