@@ -325,23 +325,37 @@ static size_t selected(const struct table *t, size_t *sel)
 	return n;
 }
 
-/* The next piece of s at most `max` columns wide (at least one character):
- * a copy, *p moved past it.  Caller frees. */
+/* The next piece of s at most `max` columns wide (at least one character),
+ * broken after the last space in it when there is one past its first
+ * third, so that words stay whole: a copy, *p moved past it (and past the
+ * space it broke at).  Caller frees. */
 static char *take_cols(const char **p, int max, int *width)
 {
-	size_t cap = strlen(*p) + 1, len = 0;
+	size_t cap = strlen(*p) + 1, len = 0, sp_len = 0;
+	const char *sp_at = NULL;
 	char *buf = cli_xrealloc(NULL, cap);
-	int w = 0;
+	int w = 0, sp_w = 0;
 	while (**p) {
 		const char *q = *p, *o;
 		size_t n;
 		int cw = safe_char(&q, &o, &n, false);
-		if (w + cw > max && len > 0)
+		if (w + cw > max && len > 0) {
+			if (sp_at && sp_w * 3 >= max) {
+				len = sp_len;
+				w = sp_w;
+				*p = sp_at;
+			}
 			break;
+		}
 		memcpy(buf + len, o, n);
 		len += n;
 		w += cw;
 		*p = q;
+		if (n == 1 && *o == ' ') {
+			sp_at = q;        /* the next piece starts after the space */
+			sp_len = len - 1; /* and this one ends before it */
+			sp_w = w - 1;
+		}
 	}
 	buf[len] = '\0';
 	*width = w;
@@ -349,12 +363,15 @@ static char *take_cols(const char **p, int max, int *width)
 }
 
 /*
- * The widths the selected columns get: each its widest cell; then, with a
- * width to fit, the widest column narrowed a column at a time until the
- * row fits (none under MIN_COL, or its header), else every column but the
- * last at most CELL_MAX, as a pipe or a file gets them.
+ * The widths the selected columns get: each its widest cell, every
+ * column but the last at most CELL_MAX (a pipe or a file gets that much),
+ * and at most half the width to fit; then, when the row is still too
+ * wide, the last column (which wraps, losing nothing) narrowed first, down
+ * to WRAP_MIN, then the widest of the others (whose cells are cut), down
+ * to MIN_COL, then the last again.
  */
 #define MIN_COL 8
+#define WRAP_MIN 24
 static void fit(const struct table *t, const size_t *sel, size_t n, int *w)
 {
 	int total = 2 * ((int)n - 1);
@@ -363,19 +380,32 @@ static void fit(const struct table *t, const size_t *sel, size_t n, int *w)
 		for (size_t r = 0; r < t->nrows; r++)
 			if (t->cells[r * t->ncols + sel[k]].width > w[k])
 				w[k] = t->cells[r * t->ncols + sel[k]].width;
-		if (!out.width && k + 1 < n && w[k] > CELL_MAX)
-			w[k] = CELL_MAX;
+		/* no column but the last wider than CELL_MAX, nor than half
+		 * the width to fit */
+		int cap = out.width && out.width / 2 < CELL_MAX ? out.width / 2 : CELL_MAX;
+		if (k + 1 < n && w[k] > cap)
+			w[k] = cap;
 		total += w[k];
 	}
-	while (out.width && total > out.width) {
+	if (!out.width || total <= out.width)
+		return;
+	int over = total - out.width, cut = w[n - 1] - WRAP_MIN;
+	if (cut > 0) {
+		cut = cut < over ? cut : over;
+		w[n - 1] -= cut;
+		over -= cut;
+	}
+	while (over > 0) {
 		size_t widest = n;
-		for (size_t k = 0; k < n; k++)
+		for (size_t k = 0; k + 1 < n; k++)
 			if (w[k] > MIN_COL && (widest == n || w[k] > w[widest]))
 				widest = k;
 		if (widest == n)
+			widest = n - 1;
+		if (w[widest] <= MIN_COL)
 			break;
 		w[widest]--;
-		total--;
+		over--;
 	}
 }
 
