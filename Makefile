@@ -20,8 +20,8 @@ CFLAGS   ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -iquote core  # -iquote: core/sched.h must not shadow <sched.h>
 DEPCFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 # libcsv (CSV: core/sheet.c) and libunistring (display widths: the client;
-# record.list's search folded for case and width: core/find.c)
-# ship no .pc file in Debian: linked by name.
+# record.list's search folded for case and width: core/find.c) ship no .pc
+# file in Debian: linked by name.
 DEPLIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv -lunistring -lm -lpthread
 CLIENT_LIBS := -lunistring
 # The daemon allocates through jemalloc (as Redis does): per-thread caches
