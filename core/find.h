@@ -15,8 +15,8 @@
 
 /* s folded for comparison: NFKC (full width ASCII to half width, half
  * width katakana to full width, U+3000 to a space) then case folding.  A
- * NUL-terminated copy (caller frees), or NULL when s is not UTF-8 or out of
- * memory. */
+ * NUL-terminated copy (caller frees), or NULL when libunistring fails (out
+ * of memory).  s is UTF-8: JSON strings are, as jansson decodes them. */
 char *find_fold(const char *s);
 
 /* Whether `needle` (folded by find_fold) is in the record's id or in one of
