@@ -212,7 +212,12 @@ static bool list_params(struct rpc_call *c, json_t *kinds, struct list_filter *f
 		rpc_bad_param(c, "search", "UTF-8 の文字列を指定してください", "must be UTF-8 text");
 		return false;
 	}
-	f->decisions = f->decision || json_is_true(json_object_get(c->params, "decisions"));
+	/* A decision is eval's: only for a peer that may call eval (asked
+	 * for, it is refused; only shown, it is left out). */
+	if (f->decision && !rpc_may_call(c, "eval", true))
+		return false;
+	f->decisions = f->decision ||
+		       (json_is_true(json_object_get(c->params, "decisions")) && rpc_may_call(c, "eval", false));
 	f->now = clock_now();
 	return true;
 }

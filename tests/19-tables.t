@@ -187,11 +187,14 @@ like($out, qr/^notes\tid$/m, 'view --columns by column id');
 like($out, qr/^備考\s*$/m, 'view --columns by the Japanese header');
 ($rc, $out) = ctl({}, 'deadlines', '--columns', 'measure,at');
 like($out, qr/^MEASURE\s+AT$/m, 'deadlines --columns');
+($rc, $out) = ctl({}, 'deadlines', '--format', 'tsv');
+like($out, qr/^at\tmeasure\trecords_affected\tstatus\ttitle\n2025-01-01T00:00:00\+09:00\twindow\t3\t/,
+     'deadlines --format tsv: keys, then the rows whole');
 ($rc, $out) = ctl({}, 'rules', 'status', '--columns', 'measure,ends');
 like($out, qr/^MEASURE\s+ENDS$/m, 'rules status --columns picks in its measures table');
 unlike($out, qr/^ACTION/m, '... and leaves out the tables that have none of them');
 ($rc, $out) = ctl({}, 'rules', 'history', '--columns', 'version', '--format', 'tsv');
-like($out, qr/^VERSION\n[0-9a-f]{64}$/m, 'rules history --columns version');
+like($out, qr/^version\n[0-9a-f]{64}$/m, 'rules history --columns version (the TSV header is the key)');
 ($rc, $out, my $err) = ctl({}, 'record', 'list', '--columns', 'id,nope');
 is($rc, 2, 'a column no table has exits 2');
 like($err, qr/--columns: no column nope/, 'saying which');

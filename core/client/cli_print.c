@@ -738,13 +738,15 @@ int cli_show_history(const struct args *a, json_t *r)
 	return ST_OK;
 }
 
-/* One table of a list of objects: the named keys, with headers. */
+/* One table of a list of objects: the named keys, with headers (the keys
+ * name the columns for --columns and TSV/CSV headers). */
 static void list_table(const json_t *list, const char *const *keys, const char *const *heads,
 		       size_t n)
 {
 	struct table t;
 	cli_table_init(&t, n);
 	cli_table_head(&t, heads);
+	cli_table_keys(&t, keys);
 	size_t i;
 	json_t *o;
 	json_array_foreach(list, i, o) {
@@ -1017,6 +1019,7 @@ int cli_show_deadlines(const struct args *a, json_t *r)
 	struct table t;
 	cli_table_init(&t, 5);
 	cli_table_head(&t, (const char *[]){ "AT", "MEASURE", "RECORDS", "STATUS", "TITLE" });
+	cli_table_keys(&t, (const char *[]){ "at", "measure", "records_affected", "status", "title" });
 	size_t i;
 	json_t *d;
 	json_array_foreach(list, i, d) {
