@@ -34,7 +34,7 @@ _liuctl_cmd()
 	case $1 in
 	'status') ;;
 	'record get') opts='--full' args='-' ;;
-	'record list') opts='--kind --state --search --decision --from --to --date --sort --limit --after --all --format --columns' vals='--kind=- --state=- --search=- --decision=- --from=- --to=- --date=words:created|updated --sort=- --limit=- --after=- --format=words:table|tsv|csv|json --columns=-' ;;
+	'record list') opts='--kind --state --search --decision --from --to --date --sort --limit --after --all --format --columns' vals='--kind=- --state=- --search=- --decision=words:eligible|ineligible --from=- --to=- --date=words:created|updated --sort=- --limit=- --after=- --format=words:table|tsv|csv|json --columns=-' ;;
 	'act') opts='--params --if-rev' vals='--params=file@ --if-rev=-' args='actions -' pairs=1 ;;
 	'eval') opts='--record --at' vals='--record=file@ --at=-' args='-' ;;
 	'view') opts='--format --columns' vals='--format=words:table|tsv|csv|json|html --columns=-' args='views' pairs=1 ;;

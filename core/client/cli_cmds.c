@@ -223,7 +223,7 @@ const struct cmd cli_commands[] = {
 		  "summaries); --full shows every field and the whole data, keys in sorted order\n"
 		  "(--json: the record as JSON).",
 	  .params = "{id, summary: true}, then eval {id}", .paged = true, .show = cli_show_record, .exec = exec_record_get },
-	{ .pattern = "record list [--kind <kind>] [--state <state>] [--search <text>] [--decision <decision>] "
+	{ .pattern = "record list [--kind <kind>] [--state <state>] [--search <text>] [--decision eligible|ineligible] "
 		     "[--from <time>] [--to <time>] [--date created|updated] [--sort <column>] [--limit <n>] "
 		     "[--after <id>] [--all] [--format table|tsv|csv|json] [--columns <list>]",
 	  .method = "record.list",
@@ -231,10 +231,10 @@ const struct cmd cli_commands[] = {
 		  "and eval's decision now), one page (--limit, at most 1000), or every page with --all.\n"
 		  "--search finds a text in the id and the data fields the pack names for search\n"
 		  "(a kind's search_fields), without regard to case or full and half width;\n"
-		  "--decision eligible|ineligible, --from and --to (days included) on the date the\n"
-		  "record was created (--date updated: last changed) narrow the list further.  --sort\n"
-		  "orders every matching record by a column (-updated: newest first).  An unknown\n"
-		  "kind or state is an error.",
+		  "--decision, --from and --to (days included) on the date the record was created\n"
+		  "(--date updated: last changed) narrow the list further.  --sort orders every\n"
+		  "matching record by a column (-updated: newest first).  An unknown kind or state\n"
+		  "is an error.",
 	  .params = "{kind?, state?, search?, decision?, from?, to?, date?, limit?, after?, decisions}",
 	  .table = true, .show = cli_show_record_list, .exec = exec_record_list },
 	{ .pattern = "act <action> [<id>] [key=value ...] [--params <json|@file|->] [--if-rev <n>]",
