@@ -188,6 +188,7 @@ local DECL_KEYS = {
            "allow_bidi",
            "identity",                   -- one live record per identity
            "search_fields",              -- what record.list's search reads
+           "summary",                    -- what record.get shows first
            "sheet", "marking" },         -- an export's columns and its marking
   action = { "title", "kind", "roles", "from", "to", "creates", "run" },
   view = { "title", "kind", "roles", "states", "columns", "row", "marking" },
@@ -337,6 +338,23 @@ local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
     decl_error('kind "' .. d.id .. '": key = "field" names a top-level field of the data', 4)
   end
   d.summary_fields = summary_fields(d)
+  if d.summary ~= nil and type(d.summary) ~= "function" then
+    decl_error('kind "' .. d.id .. '": summary must be a function (app, at, rec) returning { { ja = ..., en = ..., value = ... }, ... }', 4)
+  end
+  -- The data fields record.list's `search` looks in (dotted paths); none
+  -- declared: the summary fields.
+  local sf = d.search_fields
+  if sf ~= nil then
+    if type(sf) ~= "table" then
+      decl_error('kind "' .. d.id .. '": search_fields = { "field.path", ... } must be a list', 4)
+    end
+    for _, f in ipairs(sf) do
+      if type(f) ~= "string" or f == "" then
+        decl_error('kind "' .. d.id .. '": search_fields lists data fields such as "provider_name"', 4)
+      end
+    end
+    d.search_fields = array(copy(sf))
+  end
   local ab = d.allow_bidi
   if ab ~= nil then
     if type(ab) ~= "table" then
@@ -726,7 +744,7 @@ function api.describe()
   for _, id in ipairs(defs.kind_order) do
     local k = defs.kinds[id]
     d.kinds[id] = { title = k.title, states = lang_list(k.states), id_prefix = k.id_prefix,
-                    summary_fields = k.summary_fields }
+                    summary_fields = k.summary_fields, search_fields = k.search_fields }
   end
   for _, id in ipairs(defs.action_order) do
     local a = defs.actions[id]
@@ -1065,6 +1083,16 @@ function api.eval(rec, at)
   end)
   if not ok then return res end
   return res
+end
+
+-- A record's summary for people (record.get with summary): the lines its
+-- kind's `summary` returns, or { none = true } when the kind has none.
+function api.summary(rec, at)
+  local k = defs.kinds[rec.kind]
+  if not k or not k.summary then return { none = true } end
+  local ok, res = protect(function() return k.summary(rec.data or {}, at, rec) end)
+  if not ok then return res end
+  return { lines = array(res) }
 end
 
 -- A view's row for one record, or nil to leave the record out.

@@ -386,6 +386,16 @@ static const struct method *find(const char *name)
 	return NULL;
 }
 
+bool rpc_may_call(struct rpc_call *c, const char *method, bool reply)
+{
+	const struct method *m = find(method);
+	if (m && method_open(m, &c->peer, c->rpc->rules))
+		return true;
+	if (reply)
+		forbid(c, method);
+	return false;
+}
+
 enum rpc_status rpc_handle(struct rpc *r, const struct auth_peer *peer, const char *line,
 			   size_t len, bool conn_writing, void *slot, rpc_reply_fn fn)
 {

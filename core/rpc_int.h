@@ -127,6 +127,10 @@ bool rpc_param_uint(struct rpc_call *c, const char *key, uint64_t max, uint64_t 
 /* Whether the peer's roles include any in `allowed` (a JSON array of names);
  * admin always may.  On false, replies -32001 and logs. */
 bool rpc_allow(struct rpc_call *c, const json_t *allowed, const char *what);
+/* Whether the peer may call `method` itself (a method one answer draws on,
+ * as record.list draws on eval's decisions).  On false with `reply`,
+ * replies -32001 and logs. */
+bool rpc_may_call(struct rpc_call *c, const char *method, bool reply);
 /* The caller's role as a rule sees it (ctx.role): "admin", else the first of
  * the live pack's roles, in the pack's order, that it holds, else "none".
  * Borrowed: a static string or the configuration's (auth_holds), valid while

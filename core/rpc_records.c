@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "errors.h"
 #include "evmemo.h"
+#include "find.h"
 #include "log.h"
 #include "sheet.h"
 #include "wire.h"
@@ -30,6 +31,24 @@ static void not_found(struct rpc_call *c, const char *id)
 			    "en", "no such record"));
 }
 
+/* record.get with `summary`: {record, summary}, the summary the record's
+ * kind declares (null when none; {error} when the pack fails on it). */
+static void record_with_summary(struct rpc_call *c, const char *text, size_t len)
+{
+	json_error_t e;
+	json_t *rec = json_loadb(text, len, 0, &e), *lines = NULL;
+	if (!rec) {
+		rpc_fail(c, -EIO, NULL, NULL);
+		return;
+	}
+	int rc = rules_summary(c->rpc->rules, rec, clock_now(), &lines);
+	json_t *sum = rc > 0 ? lines : rc == 0 ? json_null() : json_pack("{s:O?}", "error",
+		      json_object_get(lines, "error"));
+	if (rc < 0)
+		json_decref(lines);
+	rpc_result(c, json_pack("{s:o, s:o}", "record", rec, "summary", sum));
+}
+
 enum rpc_status rpc_m_record_get(struct rpc_call *c)
 {
 	const char *id;
@@ -42,6 +61,9 @@ enum rpc_status rpc_m_record_get(struct rpc_call *c)
 		not_found(c, id);
 	} else if (rc < 0) {
 		rpc_fail(c, rc, NULL, NULL);
+	} else if (json_is_true(json_object_get(c->params, "summary"))) {
+		record_with_summary(c, text, len);
+		free(text);
 	} else {
 		struct rpc_part part = { text, len };
 		rpc_result_raw(c, &part, 1);
@@ -50,51 +72,294 @@ enum rpc_status rpc_m_record_get(struct rpc_call *c)
 	return RPC_DONE;
 }
 
+/*
+ * record.list's filters (docs/PROTOCOL.md): the kind and state, checked
+ * against the pack's declarations; a search text over the fields the kind
+ * names for search (search_fields, else its summary_fields); a range of
+ * created_at or updated_at; eval's decision now.  The page goes on in id
+ * order until `limit` records match or LIST_SCAN records were looked at:
+ * `next` is then the last one looked at, so a page may hold fewer than
+ * `limit` (even none) and still say there is more.
+ */
+#define LIST_SCAN 5000
+#define LIST_SCAN_EVAL 1000 /* when each record is evaluated for its decision */
+
+struct list_filter {
+	const char *kind, *state, *decision, *date_key;
+	char *needle;          /* folded search text, or NULL */
+	int64_t from, till;    /* the date range: [from, till) */
+	bool ranged, decisions;
+	int64_t now;
+};
+
+/* Whether `name` is in the pack's kinds (kind NULL) or one kind's states. */
+static bool declared_in(json_t *list, const char *name)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
+			return true;
+	return false;
+}
+
+/* The names of a list, "a, b, c", for an error.  Caller frees. */
+static char *names_of(json_t *obj_or_list)
+{
+	json_t *names = json_array(), *v;
+	const char *k;
+	size_t i;
+	if (json_is_object(obj_or_list))
+		json_object_foreach(obj_or_list, k, v)
+			json_array_append_new(names, json_string(k));
+	else
+		json_array_foreach(obj_or_list, i, v)
+			json_array_append(names, v);
+	size_t len = 1;
+	json_array_foreach(names, i, v)
+		len += strlen(json_string_value(v)) + 2;
+	char *out = malloc(len);
+	if (out) {
+		out[0] = '\0';
+		json_array_foreach(names, i, v) {
+			if (i)
+				strcat(out, ", ");
+			strcat(out, json_string_value(v));
+		}
+	}
+	json_decref(names);
+	return out;
+}
+
+static void unknown_name(struct rpc_call *c, const char *field, const char *what_ja, const char *what_en,
+			 const char *given, json_t *known)
+{
+	char *k = names_of(known), ja[600], en[600];
+	snprintf(ja, sizeof ja, "%.64s は規則パックにない%sです（使えるもの: %.400s）", given, what_ja,
+		 k ? k : "");
+	snprintf(en, sizeof en, "%.64s is not a %s of the rule pack (known: %.400s)", given, what_en,
+		 k ? k : "");
+	rpc_bad_param(c, field, ja, en);
+	free(k);
+}
+
+/* The kind and state given are declared by the pack. */
+static bool list_names_ok(struct rpc_call *c, json_t *kinds, const struct list_filter *f)
+{
+	if (f->kind && !json_object_get(kinds, f->kind)) {
+		unknown_name(c, "kind", "種類", "kind", f->kind, kinds);
+		return false;
+	}
+	if (!f->state)
+		return true;
+	json_t *all = json_array(), *k;
+	const char *name;
+	json_object_foreach(kinds, name, k) {
+		if (f->kind && strcmp(name, f->kind) != 0)
+			continue;
+		json_t *st = json_object_get(k, "states"), *v;
+		size_t i;
+		json_array_foreach(st, i, v)
+			if (!declared_in(all, json_string_value(v)))
+				json_array_append(all, v);
+	}
+	bool ok = declared_in(all, f->state);
+	if (!ok)
+		unknown_name(c, "state", "状態", "state", f->state, all);
+	json_decref(all);
+	return ok;
+}
+
+/* The filter's params, checked: false when an error was replied. */
+static bool list_params(struct rpc_call *c, json_t *kinds, struct list_filter *f)
+{
+	const char *search = NULL, *date = NULL;
+	json_t *to = json_object_get(c->params, "to");
+	f->from = INT64_MIN;
+	f->till = INT64_MAX;
+	if (!rpc_param_str(c, "kind", false, NAME_MAX_LEN, &f->kind) ||
+	    !rpc_param_str(c, "state", false, NAME_MAX_LEN, &f->state) ||
+	    !rpc_param_str(c, "decision", false, NAME_MAX_LEN, &f->decision) ||
+	    !rpc_param_str(c, "search", false, 256, &search) ||
+	    !rpc_param_str(c, "date", false, NAME_MAX_LEN, &date) ||
+	    !rpc_param_time(c, "from", &f->from) || !rpc_param_time(c, "to", &f->till))
+		return false;
+	if (!list_names_ok(c, kinds, f))
+		return false;
+	if (f->decision && strcmp(f->decision, "eligible") != 0 && strcmp(f->decision, "ineligible") != 0) {
+		rpc_bad_param(c, "decision", "eligible か ineligible を指定してください",
+			      "must be eligible or ineligible");
+		return false;
+	}
+	f->date_key = "created_at";
+	if (date && strcmp(date, "updated") == 0)
+		f->date_key = "updated_at";
+	else if (date && strcmp(date, "created") != 0) {
+		rpc_bad_param(c, "date", "created か updated を指定してください", "must be created or updated");
+		return false;
+	}
+	/* A date alone as `to` is its whole day: up to the next day's start. */
+	if (json_is_string(to) && !strchr(json_string_value(to), ':'))
+		f->till += 86400;
+	else if (json_is_string(to))
+		f->till += 1;
+	f->ranged = f->from != INT64_MIN || f->till != INT64_MAX;
+	if (f->ranged && f->from >= f->till) {
+		rpc_bad_param(c, "to", "from より後の日時を指定してください", "must be after from");
+		return false;
+	}
+	if (search && !(f->needle = find_fold(search))) {
+		rpc_bad_param(c, "search", "UTF-8 の文字列を指定してください", "must be UTF-8 text");
+		return false;
+	}
+	/* A decision is eval's: only for a peer that may call eval (asked
+	 * for, it is refused; only shown, it is left out). */
+	if (f->decision && !rpc_may_call(c, "eval", true))
+		return false;
+	f->decisions = f->decision ||
+		       (json_is_true(json_object_get(c->params, "decisions")) && rpc_may_call(c, "eval", false));
+	f->now = clock_now();
+	return true;
+}
+
+/* eval's decision for a listed record now: from the memo, else the pack. */
+static json_t *list_decision(struct rpc_call *c, const char *id, json_t *rec, int64_t at)
+{
+	struct rpc *r = c->rpc;
+	const char *body;
+	size_t len;
+	json_t *out = NULL, *d = NULL;
+	if (evmemo_get(r->ledger, r->rules, id, at, &body, &len)) {
+		char *text = malloc(len + 2);
+		if (text) {
+			text[0] = '{';
+			memcpy(text + 1, body, len);
+			text[len + 1] = '\0';
+			out = json_loads(text, 0, NULL);
+			free(text);
+		}
+	}
+	if (!out && rules_eval(r->rules, rec, at, &out) != 0) {
+		json_decref(out);
+		return json_string("error");
+	}
+	d = json_incref(json_object_get(out, "decision"));
+	json_decref(out);
+	return d ? d : json_string("error");
+}
+
+/* Whether a record passes the filter; its decision put in `decisions`. */
+static bool list_keep(struct rpc_call *c, const struct list_filter *f, json_t *kinds, json_t *rec,
+		      json_t *decisions)
+{
+	const char *k = json_string_value(json_object_get(rec, "kind"));
+	json_t *kd = json_object_get(kinds, k ? k : "");
+	if (f->needle) {
+		json_t *fields = json_object_get(kd, "search_fields"), *ids = NULL;
+		if (json_array_size(fields) == 0) {
+			json_t *sf;
+			size_t i;
+			ids = json_array();
+			json_array_foreach(json_object_get(kd, "summary_fields"), i, sf)
+				json_array_append(ids, json_object_get(sf, "id"));
+			fields = ids;
+		}
+		bool hit = find_match(rec, fields, f->needle);
+		json_decref(ids);
+		if (!hit)
+			return false;
+	}
+	if (f->ranged && !find_in_range(rec, f->date_key, f->from, f->till))
+		return false;
+	if (!f->decisions)
+		return true;
+	const char *id = json_string_value(json_object_get(rec, "id"));
+	json_t *d = list_decision(c, id ? id : "", rec, f->now);
+	bool keep = !f->decision || strcmp(json_string_value(d), f->decision) == 0;
+	if (keep && id)
+		json_object_set(decisions, id, d);
+	json_decref(d);
+	return keep;
+}
+
 enum rpc_status rpc_m_record_list(struct rpc_call *c)
 {
-	const char *kind = NULL, *state = NULL, *after = NULL;
+	struct list_filter f = { 0 };
+	const char *after = NULL;
 	uint64_t limit = LIST_DEFAULT;
-	if (!rpc_param_str(c, "kind", false, NAME_MAX_LEN, &kind) ||
-	    !rpc_param_str(c, "state", false, NAME_MAX_LEN, &state) ||
-	    !rpc_param_str(c, "after", false, ID_MAX, &after) ||
-	    !rpc_param_uint(c, "limit", LIST_MAX, &limit))
+	json_t *kinds = json_object_get(rules_describe(c->rpc->rules), "kinds");
+	if (!rpc_param_str(c, "after", false, ID_MAX, &after) ||
+	    !rpc_param_uint(c, "limit", LIST_MAX, &limit) || !list_params(c, kinds, &f)) {
+		free(f.needle);
 		return RPC_DONE;
+	}
 	if (limit == 0)
 		limit = LIST_DEFAULT;
+	bool filtered = f.needle || f.ranged || f.decision;
+	size_t scan_max = f.decisions ? LIST_SCAN_EVAL : LIST_SCAN, scanned = 0;
 	struct ledger *lg = c->rpc->ledger;
-	struct ledger_page l;
-	int rc = ledger_list(lg, kind, state, after, (size_t)limit, false, &l);
+	json_t *recs = json_array(), *damaged = json_array(), *fields = json_object();
+	json_t *decisions = json_object(), *next = json_null();
+	char *cursor = after ? strdup(after) : NULL;
+	int rc = 0;
+	for (;;) {
+		struct ledger_page l;
+		size_t want = filtered ? LIST_MAX : (size_t)limit;
+		rc = ledger_list(lg, f.kind, f.state, cursor, want, false, &l);
+		if (rc < 0)
+			break;
+		size_t i;
+		bool full = false;
+		for (i = 0; i < l.n && !full; i++) {
+			json_t *r = ledger_page_get(lg, &l, i);
+			scanned++;
+			/* A damaged one is logged, left out and named, so that a
+			 * client (export) can say which and go on. */
+			if (!r) {
+				json_array_append_new(damaged, json_string(ledger_page_id(&l, i)));
+			} else if (list_keep(c, &f, kinds, r, decisions)) {
+				/* The columns a client lists after id, kind,
+				 * state and updated are the pack's to choose (a
+				 * kind's summary_fields): the core knows no field
+				 * of any record. */
+				const char *k = json_string_value(json_object_get(r, "kind"));
+				json_t *sf = json_object_get(json_object_get(kinds, k ? k : ""), "summary_fields");
+				if (sf && !json_object_get(fields, k))
+					json_object_set(fields, k, sf);
+				json_array_append(recs, r);
+			}
+			json_decref(r);
+			full = json_array_size(recs) >= limit || scanned >= scan_max;
+		}
+		bool more = i < l.n || l.next;
+		free(cursor);
+		cursor = more && i > 0 ? strdup(ledger_page_id(&l, i - 1)) : NULL;
+		ledger_page_free(&l);
+		if (!more || full || !filtered)
+			break;
+	}
+	if (cursor) {
+		json_decref(next);
+		next = json_string(cursor);
+	}
+	free(cursor);
+	free(f.needle);
 	if (rc < 0) {
+		json_decref(recs);
+		json_decref(damaged);
+		json_decref(fields);
+		json_decref(decisions);
+		json_decref(next);
 		rpc_fail(c, rc, NULL, NULL);
 		return RPC_DONE;
 	}
-	json_t *recs = json_array(), *damaged = json_array(), *fields = json_object();
-	json_t *kinds = json_object_get(rules_describe(c->rpc->rules), "kinds");
-	for (size_t i = 0; i < l.n; i++) {
-		json_t *r = ledger_page_get(lg, &l, i);
-		/* A damaged one is logged, left out and named, so that a client
-		 * (export) can say which and go on. */
-		if (!r) {
-			json_array_append_new(damaged, json_string(ledger_page_id(&l, i)));
-			continue;
-		}
-		/* The columns a client lists after id, kind, state and updated
-		 * are the pack's to choose (a kind's summary_fields), for each
-		 * kind on the page: the core knows no field of any record. */
-		const char *k = json_string_value(json_object_get(r, "kind"));
-		json_t *sf = json_object_get(json_object_get(kinds, k ? k : ""), "summary_fields");
-		if (sf && !json_object_get(fields, k))
-			json_object_set(fields, k, sf);
-		json_array_append_new(recs, r);
-	}
-	json_t *res = json_pack("{s:o, s:o, s:s?}", "records", recs, "summary_fields", fields,
-				"next", l.next);
-	if (!l.next)
-		json_object_set_new(res, "next", json_null());
+	json_t *res = json_pack("{s:o, s:o, s:o}", "records", recs, "summary_fields", fields, "next", next);
+	if (f.decisions)
+		json_object_set(res, "decisions", decisions);
+	json_decref(decisions);
 	if (json_array_size(damaged) > 0)
 		json_object_set(res, "damaged", damaged);
 	json_decref(damaged);
-	ledger_page_free(&l);
 	rpc_result(c, res);
 	return RPC_DONE;
 }

@@ -1432,6 +1432,21 @@ int rules_view_row(struct rules *r, const char *name, json_t *rec, json_t *param
 	return 1;
 }
 
+int rules_summary(struct rules *r, json_t *rec, int64_t at, json_t **lines)
+{
+	struct arg args[] = { { .t = ARG_JSON, .j = rec }, { .t = ARG_INT, .i = at } };
+	json_t *res;
+	int rc = api_call(r, "summary", args, 2, 1, &res);
+	if (rc < 0) {
+		*lines = res;
+		return rc;
+	}
+	json_t *v = json_object_get(res, "lines");
+	*lines = v ? json_incref(v) : NULL;
+	json_decref(res);
+	return v ? 1 : 0;
+}
+
 json_t *rules_deadlines(struct rules *r)
 {
 	json_t *res;

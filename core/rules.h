@@ -155,6 +155,11 @@ char *rules_eval_memo_text(struct rules *r, json_t *out);
 int rules_view_row(struct rules *r, const char *name, json_t *rec, json_t *params,
 		   int64_t at, json_t **row);
 
+/* The summary of `rec` (a full record, borrowed) its kind declares, for
+ * people: 1 with *lines = [{ja, en, value}] (caller decrefs), 0 when the
+ * kind declares none, LIU_ESCRIPT with *lines = {error}. */
+int rules_summary(struct rules *r, json_t *rec, int64_t at, json_t **lines);
+
 /* The pack's deadlines: a new array of {measure, at, hooks:[{kind,states}]}
  * sorted by time (caller decrefs), or NULL on a script error. */
 json_t *rules_deadlines(struct rules *r);

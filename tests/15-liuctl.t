@@ -116,12 +116,12 @@ is($rc, 2, 'an unknown command exits 2');
 like($err, qr/^liuctl: unknown command: bogus$/m, 'saying so');
 ($rc, $out, $err) = ctl($S, 'rules', 'bogus');
 is($rc, 2, 'an unknown subcommand exits 2');
-like($err, qr/^  liuctl rules status$/m, 'listing the commands of that group');
+like($err, qr/^  liuctl rules status \[--format table\|tsv\|csv\|json\] \[--columns <list>\]$/m, 'listing the commands of that group');
 like($err, qr/^  liuctl rules reload \[<path>\] \[--force\]$/m, 'all of them');
 ($rc, $out, $err) = ctl($S, 'record', 'get');
 is($rc, 2, 'a missing argument exits 2');
 like($err, qr/^liuctl: missing <id>$/m, 'naming the argument');
-like($err, qr/^usage:\n  liuctl record get <id>\n/m, "and printing that command's usage");
+like($err, qr/^usage:\n  liuctl record get <id> \[--full\]\n/m, "and printing that command's usage");
 ($rc, $out, $err) = ctl($S, 'act');
 is($rc, 2, 'act without an action exits 2');
 like($err, qr/^  liuctl act <action> \[<id>\] \[key=value \.\.\.\]/m, "with act's usage");
@@ -190,11 +190,11 @@ ctl($WS, 'act', 'okay', 'M-000003');
 is($rc, 0, 'record list exits 0');
 my @rows = split /\n/, $out;
 is(scalar @rows, 4, 'a header and three records') or diag($out);
-like($rows[1], qr/^M-000001\s+メモ\s+受付中\s+2024-06-01T09:00:00\+09:00\s+サービス1$/,
-     'Japanese kind, state and summary field in the table');
-like($rows[0], qr/^ID\s+KIND\s+STATE\s+UPDATED\s+SERVICE$/, 'the kind\'s summary field after the fixed columns');
+like($rows[1], qr/^M-000001\s+メモ\s+受付中\s+2024-06-01T09:00:00\+09:00\s+サービス1\s+\S+$/,
+     'Japanese kind, state and summary field in the table, then the decision');
+like($rows[0], qr/^ID\s+KIND\s+STATE\s+UPDATED\s+SERVICE\s+DECISION$/, 'the kind\'s summary field after the fixed columns, then eval\'s decision');
 my $head = cell_columns($rows[0]);
-is(scalar @$head, 5, 'five columns') or diag($rows[0]);
+is(scalar @$head, 6, 'six columns') or diag($rows[0]);
 for my $i (1 .. $#rows) {
 	is_deeply(cell_columns($rows[$i]), $head, "row $i starts each cell at its header's display column")
 		or diag("$rows[0]\n$rows[$i]");
@@ -255,8 +255,8 @@ SKIP: {
 	};
 	is($complete->('liuctl ru'), 'rules', 'completes a command');
 	is($complete->('liuctl rules '), 'check diff history reload rollback status', 'and a group\'s subcommands');
-	is($complete->('liuctl record list --'), '--after --all --help --json --kind --limit --state', 'and options');
-	is($complete->('liuctl view x --format '), 'csv html json', 'and an option\'s choices');
+	is($complete->('liuctl record list --'), '--after --all --columns --date --decision --format --from --help --json --kind --limit --search --sort --state --to', 'and options');
+	is($complete->('liuctl view x --format '), 'csv html json table tsv', 'and an option\'s choices');
 	is($complete->("$LIUCTL --socket $S act "), 'close create edit touch', 'action names from the live pack');
 	is($complete->("$LIUCTL -s $S view "), 'open-notes', 'view names from the live pack');
 }

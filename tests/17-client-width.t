@@ -55,7 +55,7 @@ is($? >> 8, 0, 'record list exits 0');
 my @rows = split /\n/, $out;
 is(scalar @rows, @STATES + 1, 'a header and a row per record') or diag($out);
 my $head = cell_columns($rows[0]);
-is(scalar @$head, 5, 'five columns: id, kind, state, updated and the summary field') or diag($rows[0]);
+is(scalar @$head, 6, 'six columns: id, kind, state, updated, the summary field and the decision') or diag($rows[0]);
 for my $i (1 .. $#rows) {
 	my $state = $STATES[$i - 1] =~ s/([^\x20-\x7e])/sprintf('U+%04X', ord $1)/ger;
 	is_deeply(cell_columns($rows[$i]), $head, "state $state: each cell starts at its header's display column")

@@ -34,7 +34,7 @@ ok(!exists $json->{marking}, 'mini: no marking in the JSON view');
 my ($rc, $out) = ctl($m->{sock}, 'record', 'list');
 is($rc, 0, 'mini: record list exits 0');
 my @l = split /\n/, $out;
-is_deeply([ split ' ', $l[0] ], [qw(ID KIND STATE UPDATED)], 'mini: the columns are id, kind, state, updated')
+is_deeply([ split ' ', $l[0] ], [qw(ID KIND STATE UPDATED DECISION)], 'mini: the columns are id, kind, state, updated, and eval\'s decision')
 	or diag($out);
 unlike($out, qr/SERVICE/, 'mini: no SERVICE column');
 ($rc, $out) = ctl($m->{sock}, 'view', 'open-notes');
@@ -62,8 +62,8 @@ like($json->{marking}{en}, qr/government/i, 'and in English');
 like($out, qr/\Q$MARK\E/, 'liuctl view prints the marking');
 ($rc, $out) = ctl($d->{sock}, 'record', 'list');
 @l = split /\n/, $out;
-like($l[0], qr/^ID\s+KIND\s+STATE\s+UPDATED\s+SERVICE NAME\s+PROVIDER\s*$/,
+like($l[0], qr/^ID\s+KIND\s+STATE\s+UPDATED\s+SERVICE NAME\s+PROVIDER\s+DECISION$/,
      'record list: id, kind, state, updated, then the kind\'s summary fields') or diag($out);
-like($l[1], qr/^\Q$id\E\s.*中立SaaS\s+株式会社テスト\s*$/, 'with the record\'s values');
+like($l[1], qr/^\Q$id\E\s.*中立SaaS\s+株式会社テスト\s+eligible$/, 'with the record\'s values');
 is($d->stop, 0, 'the daemon stops cleanly');
 done_testing;

@@ -33,19 +33,19 @@ _liuctl_cmd()
 	opts='' vals='' args='' pairs=0 rest=0
 	case $1 in
 	'status') ;;
-	'record get') args='-' ;;
-	'record list') opts='--kind --state --limit --after --all' vals='--kind=- --state=- --limit=- --after=-' ;;
+	'record get') opts='--full' args='-' ;;
+	'record list') opts='--kind --state --search --decision --from --to --date --sort --limit --after --all --format --columns' vals='--kind=- --state=- --search=- --decision=words:eligible|ineligible --from=- --to=- --date=words:created|updated --sort=- --limit=- --after=- --format=words:table|tsv|csv|json --columns=-' ;;
 	'act') opts='--params --if-rev' vals='--params=file@ --if-rev=-' args='actions -' pairs=1 ;;
 	'eval') opts='--record --at' vals='--record=file@ --at=-' args='-' ;;
-	'view') opts='--format' vals='--format=words:json|csv|html' args='views' pairs=1 ;;
+	'view') opts='--format --columns' vals='--format=words:table|tsv|csv|json|html --columns=-' args='views' pairs=1 ;;
 	'history') args='-' ;;
-	'deadlines') opts='--limit --all' vals='--limit=-' ;;
+	'deadlines') opts='--limit --all --format --columns' vals='--limit=- --format=words:table|tsv|csv|json --columns=-' ;;
 	'enforce') ;;
-	'rules status') ;;
+	'rules status') opts='--format --columns' vals='--format=words:table|tsv|csv|json --columns=-' ;;
 	'rules check') args='dir' ;;
 	'rules diff') opts='--at' vals='--at=-' args='dir' ;;
 	'rules reload') opts='--force' args='dir' ;;
-	'rules history') ;;
+	'rules history') opts='--format --columns' vals='--format=words:table|tsv|csv|json --columns=-' ;;
 	'rules rollback') args='-' ;;
 	'audit verify') ;;
 	'import') opts='--action --per-row --format --encoding --max-bytes' vals='--action=actions --format=words:jsonl|csv --encoding=words:utf-8|shift_jis --max-bytes=-' args='file' ;;
@@ -148,7 +148,7 @@ _liuctl_line()
 	done
 	if (( i == n )); then
 		if [[ $cur == -* ]]; then
-			_liuctl_reply '--socket --daemon-user --json --help --version'
+			_liuctl_reply '--socket --daemon-user --json --no-pager --help --version'
 		else
 			_liuctl_reply "$(_liuctl_sub '')"
 		fi

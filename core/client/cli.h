@@ -14,12 +14,14 @@
  *   cli_doc       what the table says to people and shells: --help, help,
  *                 the bash completion script, the man page's commands
  *   cli_print     the result printers, one per method shape
+ *   cli_pager     the terminal's width, and a pager for long output
  *   cli_call      the connection: one request, one reply, error replies
  *   cli_args      a command line parsed against its pattern, into params
  *   cli_data      spreadsheet files: UTF-8 or Shift_JIS text, nested data
  *                 <-> dotted columns (the CSV itself is the sheet module's)
- *   cli_table     text for a terminal: display width, safe text, aligned
- *                 tables, JSON values as cell text
+ *   cli_table     text for a terminal: display width, safe text, tables
+ *                 fitted to a width (or as TSV or CSV), JSON values as
+ *                 cell text
  *   cli_pattern   a pattern's tokens, and one command's usage for people
  *   cli_util      memory that never fails (exit instead), JSON members
  *
@@ -114,6 +116,9 @@ struct cmd {
 	bool raw;            /* a string result is printed as it is, even with --json */
 	bool hidden;         /* for the build, not for people: left out of --help,
 			      * the completion script and the man page */
+	bool table;          /* prints tables: its pattern has --format and
+			      * --columns (liuctl's, not sent), and it is paged */
+	bool paged;          /* long output for people: paged on a terminal */
 	/* Adds checks or params beyond the pattern's own: ST_OK or ST_USAGE. */
 	int (*build)(const struct args *a, json_t *params);
 	/* Prints a result for people; returns the exit status. */
@@ -126,6 +131,7 @@ struct cmd {
 struct ctl {
 	const char *socket; /* borrowed: argv or the environment */
 	bool json;          /* --json: print the raw result */
+	bool no_pager;      /* --no-pager: never start a pager */
 	bool daemon_known;  /* daemon_uid is set (--daemon-user, or a user "liud") */
 	uid_t daemon_uid;   /* a server running as this uid is trusted, as root is */
 	int fd;             /* -1 until the first call */

@@ -20,6 +20,7 @@
 #include "cli_cmds.h"
 #include "cli_doc.h"
 #include "cli_import.h"
+#include "cli_pager.h"
 #include "cli_pattern.h"
 #include "cli_print.h"
 #include "cli_table.h"
@@ -52,17 +53,37 @@ static void hint_hidden_path(const char *method, const json_t *params, const jso
 	      "パックと同じ " LIUCTL_RULES_DIR " に複製し、そのパスを指定してください。\n", stderr);
 }
 
+/* Whether `view --format F` is the daemon's to write (CSV, HTML), as it
+ * is, rather than liuctl's table. */
+static bool daemon_format(const struct args *a)
+{
+	const char *f = cli_arg(a, "format");
+	return a->cmd->raw && f && (strcmp(f, "html") == 0 || (strcmp(f, "csv") == 0 && !cli_arg(a, "columns")));
+}
+
+/* The options that are liuctl's own (how a table prints), not params. */
+static void strip_client_options(const struct args *a, json_t *params)
+{
+	if (!a->cmd->table)
+		return;
+	json_object_del(params, "columns");
+	json_object_del(params, "sort");
+	if (!daemon_format(a))
+		json_object_del(params, "format");
+}
+
 /* One call, its result printed; the common case. */
 static int exec_default(struct ctl *c, const struct args *a)
 {
 	json_t *params = json_object(), *out = NULL;
 	int st = cli_build_params(a, params);
+	strip_client_options(a, params);
 	if (st == ST_OK && a->cmd->build)
 		st = a->cmd->build(a, params);
 	if (st == ST_OK)
 		st = cli_call(c, a->cmd->method, params, &out);
 	if (st == ST_OK) {
-		if (a->cmd->raw && json_is_string(out))
+		if (a->cmd->raw && json_is_string(out) && (!a->cmd->table || daemon_format(a)))
 			/* CSV (with its BOM and CRLF) and Prometheus text are
 			 * already in their final form, for --json too: add
 			 * nothing, not even a newline. */
@@ -90,7 +111,12 @@ static int exec_record_list(struct ctl *c, const struct args *a)
 {
 	json_t *params = json_object(), *all = NULL, *out = NULL;
 	int st = cli_build_params(a, params);
-	bool every = cli_arg(a, "all") != NULL;
+	strip_client_options(a, params);
+	/* A sort is of every record that matches: all the pages. */
+	bool every = cli_arg(a, "all") != NULL || cli_arg(a, "sort") != NULL;
+	/* The DECISION column: eval's, which the daemon adds per record. */
+	if (!c->json)
+		json_object_set_new(params, "decisions", json_true());
 	while (st == ST_OK) {
 		st = cli_call(c, "record.list", params, &out);
 		if (st != ST_OK)
@@ -103,8 +129,11 @@ static int exec_record_list(struct ctl *c, const struct args *a)
 			json_array_extend(json_object_get(all, "records"), json_object_get(out, "records"));
 			json_object_set(all, "next", next);
 		}
-		/* An empty page that still says "more" would loop forever. */
-		if (!every || !json_is_string(next) || got == 0)
+		/* A filtered page may hold none and still say "more"; one
+		 * that says "more" after where it started would loop
+		 * forever. */
+		const char *was = cli_jstr(params, "after");
+		if (!every || !json_is_string(next) || (got == 0 && was && !strcmp(was, json_string_value(next))))
 			break;
 		json_object_set(params, "after", next);
 		json_decref(out);
@@ -116,6 +145,49 @@ static int exec_record_list(struct ctl *c, const struct args *a)
 		cli_print_error(out);
 	json_decref(out);
 	json_decref(all);
+	json_decref(params);
+	return st;
+}
+
+/*
+ * record get: without --full (and --json), a summary: the record with the
+ * lines its kind's summary gives (record.get with summary), then eval's
+ * answer for it.  The pack writes both; the client names no field.  A
+ * peer not allowed eval, or a pack that fails on the record, still gets
+ * the rest, and the reason eval gave.
+ */
+static int exec_record_get(struct ctl *c, const struct args *a)
+{
+	json_t *params = json_object(), *got = NULL, *ev = NULL;
+	int st = cli_build_params(a, params);
+	json_object_del(params, "full");
+	bool whole = c->json || cli_arg(a, "full");
+	if (!whole)
+		json_object_set_new(params, "summary", json_true());
+	if (st == ST_OK)
+		st = cli_call(c, "record.get", params, &got);
+	if (st == ST_REPLY)
+		cli_print_error(got);
+	if (st == ST_OK && whole) {
+		if (c->json)
+			cli_print_json(got);
+		else
+			st = cli_show_record(a, got);
+	} else if (st == ST_OK) {
+		json_object_del(params, "summary");
+		int est = cli_call(c, "eval", params, &ev);
+		const char *why = NULL;
+		if (est == ST_REPLY)
+			why = cli_jstr(ev, "message");
+		else if (est != ST_OK)
+			st = est;
+		if (st == ST_OK)
+			st = cli_show_record_summary(a, json_object_get(got, "record"),
+						     json_object_get(got, "summary"),
+						     est == ST_OK ? ev : NULL, why ? why : "not evaluated");
+	}
+	json_decref(ev);
+	json_decref(got);
 	json_decref(params);
 	return st;
 }
@@ -173,14 +245,26 @@ const struct cmd cli_commands[] = {
 	{ .pattern = "status", .method = "status",
 	  .help = "Show the daemon: version, uptime, rule pack, clock, record counts, next deadline.",
 	  .show = cli_show_status },
-	{ .pattern = "record get <id>", .method = "record.get",
-	  .help = "Show one record: its fields, then its data.",
-	  .show = cli_show_record },
-	{ .pattern = "record list [--kind <kind>] [--state <state>] [--limit <n>] [--after <id>] [--all]",
+	{ .pattern = "record get <id> [--full]", .method = "record.get",
+	  .help = "Show one record: a summary first (its id, state and dates, the lines the rule\n"
+		  "pack sums it up in, then eval's decision, the checks not met and the pack's eval\n"
+		  "summaries); --full shows every field and the whole data, keys in sorted order\n"
+		  "(--json: the record as JSON).",
+	  .params = "{id, summary: true}, then eval {id}", .paged = true, .show = cli_show_record, .exec = exec_record_get },
+	{ .pattern = "record list [--kind <kind>] [--state <state>] [--search <text>] [--decision eligible|ineligible] "
+		     "[--from <time>] [--to <time>] [--date created|updated] [--sort <column>] [--limit <n>] "
+		     "[--after <id>] [--all] [--format table|tsv|csv|json] [--columns <list>]",
 	  .method = "record.list",
-	  .help = "List records in id order (id, kind, state, updated, then the kind's summary fields),\n"
-		 "one page (--limit, at most 1000), or every page with --all.",
-	  .show = cli_show_record_list, .exec = exec_record_list },
+	  .help = "List records in id order (id, kind, state, updated, then the kind's summary fields,\n"
+		  "and eval's decision now), one page (--limit, at most 1000), or every page with --all.\n"
+		  "--search finds a text in the id and the data fields the pack names for search\n"
+		  "(a kind's search_fields), without regard to case or full and half width;\n"
+		  "--decision, --from and --to (days included) on the date the record was created\n"
+		  "(--date updated: last changed) narrow the list further.  --sort orders every\n"
+		  "matching record by a column (-updated: newest first).  An unknown kind or state\n"
+		  "is an error.",
+	  .params = "{kind?, state?, search?, decision?, from?, to?, date?, limit?, after?, decisions}",
+	  .table = true, .show = cli_show_record_list, .exec = exec_record_list },
 	{ .pattern = "act <action> [<id>] [key=value ...] [--params <json|@file|->] [--if-rev <n>]",
 	  .method = "act",
 	  .help = "Run a rule-pack action in one durable write, e.g. `act submit --params @app.json`,\n"
@@ -188,24 +272,26 @@ const struct cmd cli_commands[] = {
 	  .show = cli_show_act },
 	{ .pattern = "eval [<id>] [--record <json|@file|->] [--at <time>]", .method = "eval",
 	  .help = "Evaluate the requirements for a stored record, or one given with --record (read-only).",
-	  .build = build_eval, .show = cli_show_eval },
-	{ .pattern = "view <name> [--format json|csv|html] [key=value ...]", .method = "view",
-	  .help = "Run a view of the rule pack; with --format csv the CSV (UTF-8 with BOM, CRLF), ready\n"
-		  "for Excel, or with --format html a whole HTML page, is written as it is.",
-	  .raw = true, .show = cli_show_view },
+	  .paged = true, .build = build_eval, .show = cli_show_eval },
+	{ .pattern = "view <name> [--format table|tsv|csv|json|html] [--columns <list>] [key=value ...]",
+	  .method = "view",
+	  .help = "Run a view of the rule pack; with --format csv the daemon's CSV (UTF-8 with BOM,\n"
+		  "CRLF), ready for Excel, or with --format html a whole HTML page, is written as it\n"
+		  "is; --columns (by column id or header) picks columns of the table, TSV or CSV.",
+	  .params = "{name, format? (csv, html), params}", .raw = true, .table = true, .show = cli_show_view },
 	{ .pattern = "history <id>", .method = "history",
 	  .help = "Show the audit entries of one record, oldest first.",
-	  .show = cli_show_history },
-	{ .pattern = "deadlines [--limit <n>] [--all]", .method = "deadlines",
+	  .paged = true, .show = cli_show_history },
+	{ .pattern = "deadlines [--limit <n>] [--all] [--format table|tsv|csv|json] [--columns <list>]", .method = "deadlines",
 	  .help = "List the upcoming enforcements: time, measure, records affected\n"
 		  "(--all: the enforced ones too).",
-	  .params = "{limit?, all?}", .build = build_deadlines, .show = cli_show_deadlines },
+	  .params = "{limit?, all?}", .table = true, .build = build_deadlines, .show = cli_show_deadlines },
 	{ .pattern = "enforce", .method = "enforce",
 	  .help = "Enforce what is due now (idempotent).",
 	  .show = cli_show_enforce },
-	{ .pattern = "rules status", .method = "rules.status",
+	{ .pattern = "rules status [--format table|tsv|csv|json] [--columns <list>]", .method = "rules.status",
 	  .help = "Show the live rule pack: version, files, measures and their periods, actions, views.",
-	  .show = cli_show_rules_status },
+	  .params = "", .table = true, .show = cli_show_rules_status },
 	{ .pattern = "rules check [<path>]", .method = "rules.check",
 	  .help = "Compile a rule pack and run its tests in the sandbox; activates nothing.",
 	  .show = cli_show_rules_check },
@@ -218,9 +304,9 @@ const struct cmd cli_commands[] = {
 		  "start); on failure the old rules stay live.  After a rollback, the version it took\n"
 		  "out is refused unless --force asks for it again.",
 	  .params = "{path?, force?}", .build = build_reload, .show = cli_show_rules_reload },
-	{ .pattern = "rules history", .method = "rules.history",
+	{ .pattern = "rules history [--format table|tsv|csv|json] [--columns <list>]", .method = "rules.history",
 	  .help = "List the activated rule-pack versions, newest first.",
-	  .show = cli_show_auto },
+	  .params = "", .table = true, .show = cli_show_auto },
 	{ .pattern = "rules rollback <version>", .method = "rules.rollback",
 	  .help = "Re-activate a kept rule-pack version (validated like a reload).",
 	  .show = cli_show_rules_reload },
@@ -280,7 +366,49 @@ const struct cmd cli_commands[] = {
 	{ .pattern = NULL },
 };
 
+/* How a table command prints (--format, --columns): into the table
+ * module's settings, or --format json as --json.  ST_OK or ST_USAGE. */
+static int table_output(struct ctl *c, const struct args *a)
+{
+	const char *f = cli_arg(a, "format"), *cols = cli_arg(a, "columns");
+	enum cli_format fmt = CLI_TABLE;
+	if (!f || strcmp(f, "table") == 0)
+		fmt = CLI_TABLE;
+	else if (strcmp(f, "tsv") == 0)
+		fmt = CLI_TSV;
+	else if (strcmp(f, "csv") == 0)
+		fmt = CLI_CSV;
+	else if (strcmp(f, "json") == 0)
+		c->json = true;
+	else if (!(a->cmd->raw && strcmp(f, "html") == 0))
+		return cli_usage_fail(a->cmd, "--format %s: use table, tsv, csv or json", f);
+	if (cols && daemon_format(a))
+		return cli_usage_fail(a->cmd, "--columns does not apply to --format %s", f);
+	cli_table_output(fmt, c->json ? NULL : cols, fmt == CLI_TABLE ? cli_term_width() : 0);
+	return ST_OK;
+}
+
 int cli_exec(struct ctl *c, const struct args *a)
 {
-	return a->cmd->exec ? a->cmd->exec(c, a) : exec_default(c, a);
+	int st = ST_OK;
+	if (a->cmd->table)
+		st = table_output(c, a);
+	else
+		cli_table_output(CLI_TABLE, NULL, c->json ? 0 : cli_term_width());
+	if (st != ST_OK)
+		return st;
+	/* A pager for people, not for JSON or a format another program reads. */
+	if ((a->cmd->table || a->cmd->paged) && !c->no_pager && !c->json &&
+	    cli_table_format() == CLI_TABLE && !daemon_format(a))
+		cli_pager_start();
+	st = a->cmd->exec ? a->cmd->exec(c, a) : exec_default(c, a);
+	const char *miss = cli_table_unmatched();
+	if (st == ST_OK && miss && !c->json) {
+		fprintf(stderr, "liuctl: --columns: no column ");
+		cli_put_text(stderr, miss, false);
+		fprintf(stderr, " in what %s prints\n", a->cmd->method ? a->cmd->method : "the command");
+		st = ST_USAGE;
+	}
+	cli_pager_end();
+	return st;
 }

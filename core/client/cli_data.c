@@ -214,7 +214,7 @@ static char *cli_cell_of_value(const json_t *v, bool *exact)
 		return g;
 	}
 	if (json_is_object(v) || json_is_array(v)) {
-		char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 		char *s = cli_xstrdup(d ? d : "");
 		free(d);
 		return s;

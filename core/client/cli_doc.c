@@ -28,7 +28,7 @@ static const struct cmd *table;
 void cli_usage(FILE *f, const struct cmd *commands)
 {
 	table = commands;
-	fputs("usage: liuctl [--socket PATH] [--daemon-user USER] [--json] COMMAND [ARG ...]\n"
+	fputs("usage: liuctl [--socket PATH] [--daemon-user USER] [--json] [--no-pager] COMMAND [ARG ...]\n"
 	      "\n"
 	      "The operator's client for liud: one command per method of its control socket.\n"
 	      "\n"
@@ -39,6 +39,7 @@ void cli_usage(FILE *f, const struct cmd *commands)
 	      "                     a server on the socket running as anyone but root, this user\n"
 	      "                     or yourself is refused\n"
 	      "  -j, --json         print the raw JSON result instead of tables (also after COMMAND)\n"
+	      "  -P, --no-pager     never page the output (on a terminal: $LIUCTL_PAGER, $PAGER, less)\n"
 	      "  -h, --help         this text; `liuctl help COMMAND` or `COMMAND --help` for one\n"
 	      "  -V, --version      liuctl's version\n"
 	      "\n"
@@ -371,7 +372,7 @@ static const char *const completion_body[] = {
 	"\tdone",
 	"\tif (( i == n )); then",
 	"\t\tif [[ $cur == -* ]]; then",
-	"\t\t\t_liuctl_reply '--socket --daemon-user --json --help --version'",
+	"\t\t\t_liuctl_reply '--socket --daemon-user --json --no-pager --help --version'",
 	"\t\telse",
 	"\t\t\t_liuctl_reply \"$(_liuctl_sub '')\"",
 	"\t\tfi",

@@ -727,7 +727,7 @@ int cli_exec_export(struct ctl *c, const struct args *a)
 				json_array_append(all, rec);
 			} else {
 				/* Streamed: a page at a time, however many records. */
-				json_dumpf(rec, stdout, JSON_COMPACT);
+				json_dumpf(rec, stdout, JSON_COMPACT | JSON_SORT_KEYS);
 				fputc('\n', stdout);
 			}
 		}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "cli_print.h"
 #include "cli_table.h"
 #include "cli_util.h"
@@ -21,7 +22,7 @@
  * pretty, two-space indent, UTF-8 as it is (jansson escapes controls). */
 void cli_print_json(const json_t *v)
 {
-	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 	fputc('\n', stdout);
 }
 
@@ -29,7 +30,7 @@ void cli_print_json(const json_t *v)
  * controls and bidi overrides that JSON carries unescaped. */
 static void print_json_text(const json_t *v)
 {
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 	if (s) {
 		cli_put_text(stdout, s, true);
 		fputc('\n', stdout);
@@ -254,6 +255,126 @@ int cli_show_record(const struct args *a, json_t *r)
 	return ST_OK;
 }
 
+/* A summary line's value: a text, a {ja, en} text, else as JSON.  Caller
+ * frees. */
+static char *summary_value(const json_t *v)
+{
+	if (json_is_object(v) && (json_object_get(v, "ja") || json_object_get(v, "en")))
+		return bilingual(v);
+	return cli_json_text(v);
+}
+
+static int key_cmp(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* An eval summary: {name: {available, used_on}} and the like as one
+ * "name: key value, ..." line each, names and keys in sorted order (a
+ * stable order, as --json's); anything else as JSON. */
+static void summary_other(struct table *t, const char *key, const json_t *v)
+{
+	if (!json_is_object(v)) {
+		cli_kvj(t, key, v);
+		return;
+	}
+	size_t n = json_object_size(v), i = 0, j;
+	const char **names = cli_xrealloc(NULL, (n + 1) * sizeof *names);
+	const char *name;
+	json_t *x;
+	json_object_foreach((json_t *)v, name, x)
+		names[i++] = name;
+	qsort(names, n, sizeof *names, key_cmp);
+	for (i = 0; i < n; i++) {
+		x = json_object_get(v, names[i]);
+		char *line;
+		if (json_is_object(x)) {
+			size_t m = json_object_size(x), k = 0;
+			const char **ks = cli_xrealloc(NULL, (m + 1) * sizeof *ks);
+			const char *kk;
+			json_t *y;
+			json_object_foreach(x, kk, y)
+				ks[k++] = kk;
+			qsort(ks, m, sizeof *ks, key_cmp);
+			line = cli_xasprintf("%s:", names[i]);
+			for (j = 0; j < m; j++) {
+				char *s = cli_json_text(json_object_get(x, ks[j]));
+				char *l = cli_xasprintf("%s%s %s %s", line, j ? "," : "", ks[j], s);
+				free(s);
+				free(line);
+				line = l;
+			}
+			free(ks);
+		} else {
+			char *s = cli_json_text(x);
+			line = cli_xasprintf("%s: %s", names[i], s);
+			free(s);
+		}
+		cli_kv(t, i ? NULL : key, line);
+		free(line);
+	}
+	free(names);
+}
+
+/*
+ * record get without --full: the record's own fields, the lines its kind's
+ * summary gives ({ja, en, value}, in the pack's order), then what eval says
+ * (`ev`, NULL when eval was not answered): the decision with the checks not
+ * met, then the pack's eval summaries.  Which fields a record has is the
+ * pack's to say: the client names none of them.
+ */
+int cli_show_record_summary(const struct args *a, json_t *rec, json_t *lines, json_t *ev,
+			    const char *why)
+{
+	static const char *const order[] = { "id", "kind", "state", "rev", "created_at", "updated_at" };
+	struct table t;
+	cli_table_init(&t, 2);
+	for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+		if (json_object_get(rec, order[i]))
+			cli_kvj(&t, order[i], json_object_get(rec, order[i]));
+	const char *key;
+	json_t *v, *x;
+	size_t i;
+	json_array_foreach(lines, i, x) {
+		char *label = bilingual(x), *val = summary_value(json_object_get(x, "value"));
+		cli_kv(&t, label, val);
+		free(label);
+		free(val);
+	}
+	if (json_object_get(lines, "error"))
+		cli_kvj(&t, "summary", json_object_get(lines, "error"));
+	if (ev) {
+		cli_kvj(&t, "decision", json_object_get(ev, "decision"));
+		bool any = false;
+		json_array_foreach(json_object_get(ev, "checks"), i, x) {
+			if (json_is_true(json_object_get(x, "ok")))
+				continue;
+			char *r = bilingual(json_object_get(x, "reason"));
+			char *s = cli_xasprintf("%s: %s", cli_jstr_or(x, "id", "?"), r);
+			cli_kv(&t, any ? NULL : "checks not met", s);
+			free(s);
+			free(r);
+			any = true;
+		}
+		static const char *const known[] = { "decision", "checks", "measures_in_force", "at", "id",
+						     "rules_version" };
+		json_object_foreach(ev, key, v) {
+			bool k = false;
+			for (size_t j = 0; j < sizeof known / sizeof *known; j++)
+				k |= strcmp(key, known[j]) == 0;
+			if (!k)
+				summary_other(&t, key, v);
+		}
+	} else {
+		cli_kv(&t, "decision", why ? why : "not evaluated");
+	}
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
+	cli_say("the whole record: liuctl record get %s --full",
+		cli_jstr_or(rec, "id", "ID"));
+	return ST_OK;
+}
+
 /* A data field by its dotted path ("provider.name"), or NULL.  Borrowed. */
 static json_t *field_at(json_t *data, const char *path)
 {
@@ -287,30 +408,82 @@ static json_t *list_fields(json_t *r)
 	return out;
 }
 
+/* Sorts rows [from, n) of t by column `col` (its text, bytes compared:
+ * ids, ISO dates and numbers of equal width sort as they read). */
+static const struct table *sort_table;
+static size_t sort_col;
+static bool sort_desc;
+static int row_cmp(const void *x, const void *y)
+{
+	const struct cell *a = (const struct cell *)x + sort_col, *b = (const struct cell *)y + sort_col;
+	int d = strcmp(a->text ? a->text : "", b->text ? b->text : "");
+	return sort_desc ? -d : d;
+}
+
+/* --sort NAME or -NAME (descending) on a listed table: ST_OK or ST_USAGE. */
+static int sort_rows(struct table *t, const char *by)
+{
+	sort_desc = by[0] == '-';
+	by += sort_desc;
+	int col = cli_table_column(t, by);
+	if (col < 0) {
+		fprintf(stderr, "liuctl: record list: --sort: no column ");
+		cli_put_text(stderr, by, false);
+		fputs(" (columns:", stderr);
+		for (size_t c = 0; c < t->ncols; c++) {
+			fputc(' ', stderr);
+			cli_put_text(stderr, t->keys ? t->keys[c] : "?", false);
+		}
+		fputs(")\n", stderr);
+		return ST_USAGE;
+	}
+	sort_table = t;
+	sort_col = (size_t)col;
+	qsort(t->cells + t->nhead * t->ncols, t->nrows - t->nhead, t->ncols * sizeof *t->cells, row_cmp);
+	return ST_OK;
+}
+
 int cli_show_record_list(const struct args *a, json_t *r)
 {
 	json_t *records = json_object_get(r, "records");
-	if (json_array_size(records) == 0) {
+	json_t *decisions = json_object_get(r, "decisions");
+	if (json_array_size(records) == 0 && cli_table_format() == CLI_TABLE) {
 		puts("no records");
 		return ST_OK;
 	}
 	json_t *fields = list_fields(r), *f, *rec;
-	size_t nf = json_array_size(fields), i, j;
+	size_t nf = json_array_size(fields), i, j, nd = decisions ? 1 : 0;
 	struct table t;
-	cli_table_init(&t, 4 + nf);
+	cli_table_init(&t, 4 + nf + nd);
+	const char **head = cli_xrealloc(NULL, t.ncols * sizeof *head);
+	const char **keys = cli_xrealloc(NULL, t.ncols * sizeof *keys);
+	char **upper = cli_xrealloc(NULL, (nf + 1) * sizeof *upper);
 	static const char *const fixed[] = { "ID", "KIND", "STATE", "UPDATED" };
-	cli_table_row(&t);
-	for (j = 0; j < 4; j++)
-		cli_table_set(&t, j, fixed[j]);
+	static const char *const fixed_keys[] = { "id", "kind", "state", "updated" };
+	for (j = 0; j < 4; j++) {
+		head[j] = fixed[j];
+		keys[j] = fixed_keys[j];
+	}
 	json_array_foreach(fields, j, f) {
 		/* headers in capitals, as the fixed ones: the English title */
-		char *h = cli_xstrdup(cli_jstr_or(f, "en", cli_jstr(f, "id")));
-		for (char *c = h; *c; c++)
+		upper[j] = cli_xstrdup(cli_jstr_or(f, "en", cli_jstr(f, "id")));
+		for (char *c = upper[j]; *c; c++)
 			if (*c >= 'a' && *c <= 'z')
 				*c = (char)(*c - 'a' + 'A');
-		cli_table_set(&t, 4 + j, h);
-		free(h);
+		head[4 + j] = upper[j];
+		keys[4 + j] = cli_jstr(f, "id");
 	}
+	if (nd) {
+		head[4 + nf] = "DECISION";
+		keys[4 + nf] = "decision";
+	}
+	cli_table_head(&t, head);
+	cli_table_keys(&t, keys);
+	for (j = 0; j < nf; j++)
+		free(upper[j]);
+	free(upper);
+	free(head);
+	free(keys);
 	json_array_foreach(records, i, rec) {
 		cli_table_row(&t);
 		cli_table_setj(&t, 0, json_object_get(rec, "id"));
@@ -322,14 +495,26 @@ int cli_show_record_list(const struct args *a, json_t *r)
 			if (v && !json_is_null(v))
 				cli_table_setj(&t, 4 + j, v);
 		}
+		if (nd)
+			cli_table_setj(&t, 4 + nf, json_object_get(decisions, cli_jstr_or(rec, "id", "")));
 	}
 	json_decref(fields);
-	cli_table_print(&t, stdout);
+	const char *by = cli_arg(a, "sort");
+	int st = by ? sort_rows(&t, by) : ST_OK;
+	if (st == ST_OK)
+		cli_table_print(&t, stdout);
 	cli_table_free(&t);
 	const char *next = cli_jstr(r, "next");
-	if (next)
-		cli_say("more after %s: use --after %s or --all", next, next);
-	return ST_OK;
+	if (st == ST_OK && next) {
+		/* Not in the rows of a TSV or CSV a program reads. */
+		FILE *to = cli_table_format() == CLI_TABLE ? stdout : stderr;
+		fputs("more after ", to);
+		cli_put_text(to, next, false);
+		fputs(": use --after ", to);
+		cli_put_text(to, next, false);
+		fputs(" or --all\n", to);
+	}
+	return st;
 }
 
 static void print_events(const json_t *events)
@@ -391,7 +576,7 @@ int cli_show_eval(const struct args *a, json_t *r)
 	/* Both languages, one line each, so neither reader is left out. */
 	struct table t;
 	cli_table_init(&t, 3);
-	cli_table_add(&t, (const char *[]){ "CHECK", "OK", "REASON (ja) / (en)" });
+	cli_table_head(&t, (const char *[]){ "CHECK", "OK", "REASON (ja) / (en)" });
 	size_t i;
 	json_t *c;
 	json_array_foreach(json_object_get(r, "checks"), i, c) {
@@ -417,7 +602,7 @@ int cli_show_eval(const struct args *a, json_t *r)
 	json_t *inc = json_object_get(r, "incentives");
 	if (json_is_object(inc)) {
 		cli_table_init(&t, 3);
-		cli_table_add(&t, (const char *[]){ "INCENTIVE", "AVAILABLE", "USED ON" });
+		cli_table_head(&t, (const char *[]){ "INCENTIVE", "AVAILABLE", "USED ON" });
 		const char *name;
 		json_t *v;
 		json_object_foreach(inc, name, v) {
@@ -464,28 +649,39 @@ int cli_show_view(const struct args *a, json_t *r)
 	}
 	char *title = bilingual(json_object_get(r, "title"));
 	json_int_t n = json_integer_value(json_object_get(r, "count"));
-	cli_say("%s: %" JSON_INTEGER_FORMAT " row%s", title, n, n == 1 ? "" : "s");
+	bool people = cli_table_format() == CLI_TABLE;
+	if (people)
+		cli_say("%s: %" JSON_INTEGER_FORMAT " row%s", title, n, n == 1 ? "" : "s");
 	json_t *marking = json_object_get(r, "marking");
-	if (marking) { /* the pack's handling marking, above the table as on the page */
+	if (marking) { /* the pack's handling marking, above the table as on the page
+			* (and as the first line of the daemon's CSV) */
 		char *m = bilingual(marking);
-		cli_say("%s", m);
+		cli_table_line(stdout, m);
 		free(m);
 	}
-	fputc('\n', stdout);
+	if (people)
+		fputc('\n', stdout);
 	free(title);
 
 	/* Headers in Japanese over English, so each column is as wide as the
-	 * longer of the two rather than both side by side. */
+	 * longer of the two rather than both side by side; the columns' ids
+	 * are their keys (--columns, the TSV and CSV header). */
 	size_t nc = json_array_size(cols), i, j;
 	json_t *c, *row;
 	struct table t;
 	cli_table_init(&t, nc);
+	const char **ids = cli_xrealloc(NULL, nc * sizeof *ids);
 	cli_table_row(&t);
-	json_array_foreach(cols, i, c)
+	json_array_foreach(cols, i, c) {
 		cli_table_set(&t, i, cli_jstr(c, "ja") ? cli_jstr(c, "ja") : cli_jstr(c, "id"));
+		ids[i] = cli_jstr(c, "id");
+	}
 	cli_table_row(&t);
 	json_array_foreach(cols, i, c)
 		cli_table_set(&t, i, cli_jstr(c, "en"));
+	t.nhead = 2;
+	cli_table_keys(&t, ids);
+	free(ids);
 	json_array_foreach(json_object_get(r, "rows"), j, row) {
 		cli_table_row(&t);
 		json_array_foreach(cols, i, c) {
@@ -503,7 +699,7 @@ int cli_show_history(const struct args *a, json_t *r)
 {
 	struct table t;
 	cli_table_init(&t, 6);
-	cli_table_add(&t, (const char *[]){ "SEQ", "TIME", "WHO", "ACTION", "REV", "STATE" });
+	cli_table_head(&t, (const char *[]){ "SEQ", "TIME", "WHO", "ACTION", "REV", "STATE" });
 	size_t i;
 	json_t *e;
 	json_array_foreach(json_object_get(r, "entries"), i, e) {
@@ -542,13 +738,15 @@ int cli_show_history(const struct args *a, json_t *r)
 	return ST_OK;
 }
 
-/* One table of a list of objects: the named keys, with headers. */
+/* One table of a list of objects: the named keys, with headers (the keys
+ * name the columns for --columns and TSV/CSV headers). */
 static void list_table(const json_t *list, const char *const *keys, const char *const *heads,
 		       size_t n)
 {
 	struct table t;
 	cli_table_init(&t, n);
-	cli_table_add(&t, heads);
+	cli_table_head(&t, heads);
+	cli_table_keys(&t, keys);
 	size_t i;
 	json_t *o;
 	json_array_foreach(list, i, o) {
@@ -602,7 +800,7 @@ int cli_show_rules_status(const struct args *a, json_t *r)
 	json_t *ms = json_object_get(r, "measures");
 	if (json_array_size(ms)) {
 		cli_table_init(&t, 5);
-		cli_table_add(&t, (const char *[]){ "MEASURE", "TYPE", "STARTS", "ENDS", "TITLE" });
+		cli_table_head(&t, (const char *[]){ "MEASURE", "TYPE", "STARTS", "ENDS", "TITLE" });
 		size_t i;
 		json_t *m;
 		json_array_foreach(ms, i, m) {
@@ -628,7 +826,7 @@ int cli_show_rules_status(const struct args *a, json_t *r)
 	json_t *acts = json_object_get(r, "actions");
 	if (json_object_size(acts)) {
 		cli_table_init(&t, 4);
-		cli_table_add(&t, (const char *[]){ "ACTION", "ROLES", "FROM -> TO", "TITLE" });
+		cli_table_head(&t, (const char *[]){ "ACTION", "ROLES", "FROM -> TO", "TITLE" });
 		const char *name;
 		json_t *v;
 		json_object_foreach(acts, name, v) {
@@ -653,7 +851,7 @@ int cli_show_rules_status(const struct args *a, json_t *r)
 	json_t *views = json_object_get(r, "views");
 	if (json_object_size(views)) {
 		cli_table_init(&t, 3);
-		cli_table_add(&t, (const char *[]){ "VIEW", "ROLES", "TITLE" });
+		cli_table_head(&t, (const char *[]){ "VIEW", "ROLES", "TITLE" });
 		const char *name;
 		json_t *v;
 		json_object_foreach(views, name, v) {
@@ -752,7 +950,7 @@ int cli_show_rules_diff(const struct args *a, json_t *r)
 	json_t *d, *c;
 	if (changed) {
 		cli_table_init(&t, 4);
-		cli_table_add(&t, (const char *[]){ "ID", "WHAT", "BEFORE", "AFTER" });
+		cli_table_head(&t, (const char *[]){ "ID", "WHAT", "BEFORE", "AFTER" });
 		json_array_foreach(json_object_get(r, "differences"), i, d) {
 			diff_row(&t, json_object_get(d, "id"), json_object_get(d, "what"),
 				 diff_side(json_object_get(d, "before")), diff_side(json_object_get(d, "after")));
@@ -764,7 +962,7 @@ int cli_show_rules_diff(const struct args *a, json_t *r)
 		reworded ? " (a check's reason):" : "");
 	if (reworded) {
 		cli_table_init(&t, 4);
-		cli_table_add(&t, (const char *[]){ "ID", "CHECK", "BEFORE", "AFTER" });
+		cli_table_head(&t, (const char *[]){ "ID", "CHECK", "BEFORE", "AFTER" });
 		json_array_foreach(json_object_get(r, "wording"), i, d)
 			json_array_foreach(json_object_get(d, "checks"), k, c)
 				diff_row(&t, json_object_get(d, "id"), json_object_get(c, "id"),
@@ -820,7 +1018,8 @@ int cli_show_deadlines(const struct args *a, json_t *r)
 	}
 	struct table t;
 	cli_table_init(&t, 5);
-	cli_table_add(&t, (const char *[]){ "AT", "MEASURE", "RECORDS", "STATUS", "TITLE" });
+	cli_table_head(&t, (const char *[]){ "AT", "MEASURE", "RECORDS", "STATUS", "TITLE" });
+	cli_table_keys(&t, (const char *[]){ "at", "measure", "records_affected", "status", "title" });
 	size_t i;
 	json_t *d;
 	json_array_foreach(list, i, d) {

@@ -17,6 +17,12 @@ char *cli_bytes_text(long long n);
 /* Printers for the table's `show`: each returns the exit status. */
 int cli_show_status(const struct args *a, json_t *r);
 int cli_show_record(const struct args *a, json_t *r);
+/* record get's summary: the record's own fields, the summary `lines` of
+ * its kind ([{ja, en, value}], or null), then eval's answer `ev` (NULL: not
+ * answered, `why` says so): the decision and the checks not met, the pack's
+ * eval summaries. */
+int cli_show_record_summary(const struct args *a, json_t *rec, json_t *lines, json_t *ev,
+			    const char *why);
 int cli_show_record_list(const struct args *a, json_t *r);
 int cli_show_act(const struct args *a, json_t *r);
 int cli_show_eval(const struct args *a, json_t *r);

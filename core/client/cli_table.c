@@ -18,6 +18,8 @@
 #include <unistr.h>
 #include <uniwidth.h>
 
+#include "sheet.h"
+
 #include "cli.h"
 #include "cli_table.h"
 #include "cli_util.h"
@@ -150,6 +152,49 @@ char *cli_cell_text(const char *s, int max, int *width)
 
 /* --- tables ------------------------------------------------------------- */
 
+/* How the tables of this run are printed (cli_table_output). */
+static struct {
+	enum cli_format format;
+	char **names;      /* --columns, split; NULL: every column */
+	bool *matched;     /* per name: some table printed had it */
+	size_t nnames;
+	int width;         /* columns to fit in; 0: no limit */
+	bool bom_done;     /* CSV: the BOM is written once, before the first table */
+} out;
+
+void cli_table_output(enum cli_format f, const char *columns, int width)
+{
+	out.format = f;
+	out.width = width;
+	if (!columns)
+		return;
+	char *list = cli_xstrdup(columns), *save = NULL;
+	for (char *n = strtok_r(list, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+		while (*n == ' ')
+			n++;
+		if (!*n)
+			continue;
+		out.names = cli_xrealloc(out.names, (out.nnames + 1) * sizeof *out.names);
+		out.matched = cli_xrealloc(out.matched, (out.nnames + 1) * sizeof *out.matched);
+		out.names[out.nnames] = cli_xstrdup(n);
+		out.matched[out.nnames++] = false;
+	}
+	free(list);
+}
+
+enum cli_format cli_table_format(void)
+{
+	return out.format;
+}
+
+const char *cli_table_unmatched(void)
+{
+	for (size_t i = 0; i < out.nnames; i++)
+		if (!out.matched[i])
+			return out.names[i];
+	return NULL;
+}
+
 void cli_table_init(struct table *t, size_t ncols)
 {
 	memset(t, 0, sizeof *t);
@@ -161,7 +206,18 @@ void cli_table_free(struct table *t)
 	for (size_t i = 0; i < t->nrows * t->ncols; i++)
 		free(t->cells[i].text);
 	free(t->cells);
+	if (t->keys)
+		for (size_t i = 0; i < t->ncols; i++)
+			free(t->keys[i]);
+	free(t->keys);
 	memset(t, 0, sizeof *t);
+}
+
+void cli_table_keys(struct table *t, const char *const *keys)
+{
+	t->keys = cli_xrealloc(NULL, t->ncols * sizeof *t->keys);
+	for (size_t i = 0; i < t->ncols; i++)
+		t->keys[i] = keys[i] ? cli_xstrdup(keys[i]) : NULL;
 }
 
 /* Starts a new row of empty cells. */
@@ -172,12 +228,13 @@ void cli_table_row(struct table *t)
 	t->nrows++;
 }
 
-/* Sets a cell of the current row to a copy of s (NULL: empty). */
+/* Sets a cell of the current row to a copy of s (NULL: empty), whole: it
+ * is cut or wrapped when printed, to the width the table gets then. */
 void cli_table_set(struct table *t, size_t col, const char *s)
 {
 	struct cell *c = &t->cells[(t->nrows - 1) * t->ncols + col];
 	free(c->text);
-	c->text = s ? cli_cell_text(s, col + 1 < t->ncols ? CELL_MAX : 0, &c->width) : NULL;
+	c->text = s ? cli_cell_text(s, 0, &c->width) : NULL;
 	if (!s)
 		c->width = 0;
 }
@@ -188,6 +245,13 @@ void cli_table_add(struct table *t, const char *const *row)
 	cli_table_row(t);
 	for (size_t i = 0; i < t->ncols; i++)
 		cli_table_set(t, i, row[i]);
+}
+
+/* A header row (cli_table_head): the rows added before it are headers. */
+void cli_table_head(struct table *t, const char *const *row)
+{
+	cli_table_add(t, row);
+	t->nhead = t->nrows;
 }
 
 void cli_table_setj(struct table *t, size_t col, const json_t *v)
@@ -210,29 +274,244 @@ void cli_table_setf(struct table *t, size_t col, const char *fmt, ...)
 	free(s);
 }
 
-void cli_table_print(const struct table *t, FILE *f)
+/* Whether a --columns name names column c: its key or a header's text,
+ * without regard to case, and with '_', '-' and ' ' the same. */
+static bool names_column(const struct table *t, size_t c, const char *name)
 {
-	int *w = cli_xrealloc(NULL, t->ncols * sizeof *w);
-	memset(w, 0, t->ncols * sizeof *w);
-	for (size_t r = 0; r < t->nrows; r++)
-		for (size_t c = 0; c < t->ncols; c++)
-			if (t->cells[r * t->ncols + c].width > w[c])
-				w[c] = t->cells[r * t->ncols + c].width;
-	for (size_t r = 0; r < t->nrows; r++) {
-		const struct cell *row = &t->cells[r * t->ncols];
-		size_t last = 0; /* no padding after a row's last text */
-		for (size_t c = 0; c < t->ncols; c++)
-			if (row[c].text && row[c].text[0])
-				last = c;
-		for (size_t c = 0; c <= last; c++) {
-			if (row[c].text)
-				fputs(row[c].text, f);
-			if (c < last)
-				fprintf(f, "%*s", w[c] - row[c].width + 2, "");
+	for (size_t r = 0; r <= t->nhead; r++) {
+		const char *h = r < t->nhead ? t->cells[r * t->ncols + c].text : t->keys ? t->keys[c] : NULL;
+		if (!h)
+			continue;
+		size_t i = 0;
+		for (; h[i] && name[i]; i++) {
+			char a = h[i], b = name[i];
+			a = a == '_' || a == '-' ? ' ' : a >= 'A' && a <= 'Z' ? (char)(a - 'A' + 'a') : a;
+			b = b == '_' || b == '-' ? ' ' : b >= 'A' && b <= 'Z' ? (char)(b - 'A' + 'a') : b;
+			if (a != b)
+				break;
 		}
+		if (!h[i] && !name[i])
+			return true;
+	}
+	return false;
+}
+
+int cli_table_column(const struct table *t, const char *name)
+{
+	for (size_t c = 0; c < t->ncols; c++)
+		if (names_column(t, c, name))
+			return (int)c;
+	return -1;
+}
+
+/* The columns printed, in order, into sel (t->ncols long): every one, or
+ * those --columns names in its order.  Returns how many; 0 when a table
+ * with headers has none of them (it is then left out). */
+static size_t selected(const struct table *t, size_t *sel)
+{
+	size_t n = 0;
+	if (!out.nnames || (!t->nhead && !t->keys)) {
+		for (size_t c = 0; c < t->ncols; c++)
+			sel[n++] = c;
+		return n;
+	}
+	for (size_t i = 0; i < out.nnames; i++)
+		for (size_t c = 0; c < t->ncols && n < t->ncols; c++)
+			if (names_column(t, c, out.names[i])) {
+				out.matched[i] = true;
+				sel[n++] = c;
+				break;
+			}
+	return n;
+}
+
+/* The next piece of s at most `max` columns wide (at least one character),
+ * broken after the last space in it when there is one past its first
+ * third, so that words stay whole: a copy, *p moved past it (and past the
+ * space it broke at).  Caller frees. */
+static char *take_cols(const char **p, int max, int *width)
+{
+	size_t cap = strlen(*p) + 1, len = 0, sp_len = 0;
+	const char *sp_at = NULL;
+	char *buf = cli_xrealloc(NULL, cap);
+	int w = 0, sp_w = 0;
+	while (**p) {
+		const char *q = *p, *o;
+		size_t n;
+		int cw = safe_char(&q, &o, &n, false);
+		if (w + cw > max && len > 0) {
+			if (sp_at && sp_w * 3 >= max) {
+				len = sp_len;
+				w = sp_w;
+				*p = sp_at;
+			}
+			break;
+		}
+		memcpy(buf + len, o, n);
+		len += n;
+		w += cw;
+		*p = q;
+		if (n == 1 && *o == ' ') {
+			sp_at = q;        /* the next piece starts after the space */
+			sp_len = len - 1; /* and this one ends before it */
+			sp_w = w - 1;
+		}
+	}
+	buf[len] = '\0';
+	*width = w;
+	return buf;
+}
+
+/*
+ * The widths the selected columns get: each its widest cell, every
+ * column but the last at most CELL_MAX (a pipe or a file gets that much),
+ * and at most half the width to fit; then, when the row is still too
+ * wide, the last column (which wraps, losing nothing) narrowed first, down
+ * to WRAP_MIN, then the widest of the others (whose cells are cut), down
+ * to MIN_COL, then the last again.
+ */
+#define MIN_COL 8
+#define WRAP_MIN 24
+static void fit(const struct table *t, const size_t *sel, size_t n, int *w)
+{
+	int total = 2 * ((int)n - 1);
+	for (size_t k = 0; k < n; k++) {
+		w[k] = 0;
+		for (size_t r = 0; r < t->nrows; r++)
+			if (t->cells[r * t->ncols + sel[k]].width > w[k])
+				w[k] = t->cells[r * t->ncols + sel[k]].width;
+		/* no column but the last wider than CELL_MAX, nor than half
+		 * the width to fit */
+		int cap = out.width && out.width / 2 < CELL_MAX ? out.width / 2 : CELL_MAX;
+		if (k + 1 < n && w[k] > cap)
+			w[k] = cap;
+		total += w[k];
+	}
+	if (!out.width || total <= out.width)
+		return;
+	int over = total - out.width, cut = w[n - 1] - WRAP_MIN;
+	if (cut > 0) {
+		cut = cut < over ? cut : over;
+		w[n - 1] -= cut;
+		over -= cut;
+	}
+	while (over > 0) {
+		size_t widest = n;
+		for (size_t k = 0; k + 1 < n; k++)
+			if (w[k] > MIN_COL && (widest == n || w[k] > w[widest]))
+				widest = k;
+		if (widest == n)
+			widest = n - 1;
+		if (w[widest] <= MIN_COL)
+			break;
+		w[widest]--;
+		over--;
+	}
+}
+
+/* One row of a table for people: cells cut to their column's width with
+ * "...", the last one wrapped under itself instead. */
+static void print_row(const struct table *t, size_t r, const size_t *sel, size_t n, const int *w,
+		      FILE *f)
+{
+	const struct cell *row = &t->cells[r * t->ncols];
+	size_t last = 0; /* no padding after a row's last text */
+	for (size_t k = 0; k < n; k++)
+		if (row[sel[k]].text && row[sel[k]].text[0])
+			last = k;
+	int indent = 0;
+	for (size_t k = 0; k <= last; k++) {
+		const struct cell *c = &row[sel[k]];
+		int cw = 0;
+		if (k == last && c->text && out.width && c->width > w[k]) {
+			const char *p = c->text;
+			char *piece = take_cols(&p, w[k], &cw);
+			fputs(piece, f);
+			free(piece);
+			while (*p) {
+				piece = take_cols(&p, w[k], &cw);
+				fprintf(f, "\n%*s%s", indent, "", piece);
+				free(piece);
+			}
+			break;
+		}
+		if (c->text && (k < last || out.width)) {
+			char *s = cli_cell_text(c->text, w[k], &cw);
+			fputs(s, f);
+			free(s);
+		} else if (c->text) {
+			fputs(c->text, f);
+		}
+		if (k < last)
+			fprintf(f, "%*s", w[k] - cw + 2, "");
+		indent += w[k] + 2;
+	}
+	fputc('\n', f);
+}
+
+/* A row as TSV (a tab between cells; the cells hold none) or CSV (RFC
+ * 4180, with the sheet module's formula guard), the header once: the
+ * columns' keys, else the first header row. */
+static void print_sheet_row(const struct table *t, size_t r, const size_t *sel, size_t n, FILE *f)
+{
+	for (size_t k = 0; k < n; k++) {
+		const char *s = r == SIZE_MAX ? t->keys[sel[k]] : t->cells[r * t->ncols + sel[k]].text;
+		if (k)
+			fputc(out.format == CLI_CSV ? ',' : '\t', f);
+		if (out.format == CLI_CSV)
+			sheet_put_cell(f, s ? s : "");
+		else if (s)
+			fputs(s, f);
+	}
+	fputs(out.format == CLI_CSV ? "\r\n" : "\n", f);
+}
+
+/* The BOM, before anything else of a CSV output. */
+static void csv_start(FILE *f)
+{
+	if (out.format == CLI_CSV && !out.bom_done)
+		fputs("\xEF\xBB\xBF", f); /* for Excel, as the daemon's CSV */
+	out.bom_done = true;
+}
+
+void cli_table_line(FILE *f, const char *text)
+{
+	csv_start(f);
+	if (out.format == CLI_CSV) {
+		sheet_put_cell(f, text);
+		fputs("\r\n", f);
+	} else {
+		cli_put_text(f, text, false);
 		fputc('\n', f);
 	}
+}
+
+void cli_table_print(const struct table *t, FILE *f)
+{
+	size_t *sel = cli_xrealloc(NULL, (t->ncols + 1) * sizeof *sel);
+	int *w = cli_xrealloc(NULL, (t->ncols + 1) * sizeof *w);
+	size_t n = selected(t, sel);
+	if (n == 0) {
+		/* nothing asked for is in this table */
+	} else if (out.format == CLI_TABLE) {
+		fit(t, sel, n, w);
+		for (size_t r = 0; r < t->nrows; r++)
+			print_row(t, r, sel, n, w, f);
+	} else {
+		csv_start(f);
+		size_t r = 0;
+		if (t->keys && t->nhead) {
+			print_sheet_row(t, SIZE_MAX, sel, n, f);
+			r = t->nhead;
+		} else if (t->nhead) {
+			print_sheet_row(t, 0, sel, n, f);
+			r = t->nhead;
+		}
+		for (; r < t->nrows; r++)
+			print_sheet_row(t, r, sel, n, f);
+	}
 	free(w);
+	free(sel);
 }
 
 /* A "key: value" line in a two-column table. */
@@ -289,7 +568,7 @@ char *cli_json_text(const json_t *v)
 			return s;
 		}
 	}
-	char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 	char *s = cli_xstrdup(d ? d : "?");
 	free(d);
 	return s;

@@ -29,17 +29,37 @@ char *cli_cell_text(const char *s, int max, int *width);
  * frees. */
 char *cli_json_text(const json_t *v);
 
+/* How tables are printed: aligned for people, or as TSV or CSV. */
+enum cli_format { CLI_TABLE, CLI_TSV, CLI_CSV };
+
+/* Sets, for the rest of the run, how every table prints: the format, the
+ * columns asked for (a comma list of column keys or header texts, case and
+ * '_'/'-'/' ' aside; NULL: all), the width to fit in (0: no limit: every
+ * column but a row's last cut at CELL_MAX).  A table with headers and none
+ * of the columns asked for is left out; one without (key: value lines) is
+ * printed whole. */
+void cli_table_output(enum cli_format f, const char *columns, int width);
+enum cli_format cli_table_format(void);
+/* The first name given to cli_table_output() that no table printed had, or
+ * NULL.  Borrowed. */
+const char *cli_table_unmatched(void);
+
 struct cell {
 	char *text; /* owned, safe for a terminal; NULL: empty */
 	int width;
 };
 
-/* Rows of cells printed in columns aligned by display width.  Every column
- * but a row's last is cut at CELL_MAX, so one long value cannot push the
- * others off the screen; the last is printed whole. */
+/* Rows of cells printed in columns aligned by display width, fitted to the
+ * width cli_table_output() gives: the widest columns are narrowed and cut
+ * with "...", a row's last cell is wrapped under itself; with no width,
+ * every column but a row's last is cut at CELL_MAX, so one long value
+ * cannot push the others off the screen. */
 struct table {
 	size_t ncols, nrows;
 	struct cell *cells; /* owned: nrows * ncols */
+	size_t nhead;       /* the first rows are headers (cli_table_head) */
+	char **keys;        /* owned, ncols: the columns' names for --columns,
+			     * TSV and CSV headers (NULL: the header's text) */
 };
 
 void cli_table_init(struct table *t, size_t ncols);
@@ -53,6 +73,17 @@ __attribute__((format(printf, 3, 4)))
 void cli_table_setf(struct table *t, size_t col, const char *fmt, ...);
 /* Adds a whole row at once; `row` holds ncols strings (NULL: empty). */
 void cli_table_add(struct table *t, const char *const *row);
+/* Adds a header row: this row and those before it are headers. */
+void cli_table_head(struct table *t, const char *const *row);
+/* Names the columns (ncols strings, copied), for --columns and as the
+ * header of TSV and CSV. */
+void cli_table_keys(struct table *t, const char *const *keys);
+/* A line of text above a table (a view's handling marking): in CSV a row
+ * of one cell. */
+void cli_table_line(FILE *f, const char *text);
+/* The column a --columns or --sort name names (as cli_table_output says),
+ * or -1. */
+int cli_table_column(const struct table *t, const char *name);
 void cli_table_print(const struct table *t, FILE *f);
 /* A "key: value" row of a two-column table (key NULL: a continuation). */
 void cli_kv(struct table *t, const char *key, const char *value);

@@ -90,6 +90,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "daemon-user", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "no-pager", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -103,7 +104,7 @@ int main(int argc, char **argv)
 		daemon_user = NULL;
 	int ch;
 	/* "+": stop at the command, whose own options come after it. */
-	while ((ch = getopt_long(argc, argv, "+s:u:jhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:u:jPhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			c.socket = optarg;
@@ -114,6 +115,9 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			c.json = true;
+			break;
+		case 'P':
+			c.no_pager = true;
 			break;
 		case 'h':
 			cli_usage(stdout, cli_commands);

@@ -331,6 +331,10 @@ kind "application" {
     { id = "service_name",  ja = "サービス名", en = "Service name" },
     { id = "provider_name", ja = "事業者名",   en = "Provider" },
   },
+  -- what `liuctl record get` shows first (45-summary.lua)
+  summary = function (app, at, rec) return application_summary(app, at, rec) end,
+  -- what `liuctl record list --search` looks in (with the record's id)
+  search_fields = { "service_name", "provider_name", "provider_corporate_number" },
   -- submitted 申請受付 → confirmed 確認済み（サービスリスト掲載）→ ended 運用期間終了
   --           → rejected 却下 / withdrawn 取下げ / lapsed 期間内に確認されず失効
   states = { "submitted", "confirmed", "rejected", "withdrawn", "lapsed", "ended" },

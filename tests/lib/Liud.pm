@@ -19,6 +19,10 @@ sub json { $JSON }
 
 sub bin_dir { $ENV{LIUD_BIN} // 'bin' }
 
+# liuctl fits its tables to $COLUMNS when it is set: the tests read them
+# whole unless they set it themselves.
+delete $ENV{COLUMNS};
+
 # start_daemon(%opt): opt{clock}, opt{rules}, opt{conf}, opt{dir} (reuse a
 # folder, for restarts), opt{args} (extra arguments).
 sub start_daemon {
