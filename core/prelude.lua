@@ -1075,7 +1075,9 @@ function api.test_count() return #defs.tests end
 local function fmt_reason(r)
   if type(r) ~= "table" then return tostring(r) end
   if r.reason then r = r.reason end
-  return sfmt("%s / %s", tostring(r.en), tostring(r.ja))
+  -- a language the reason lacks is said so, not written "nil"
+  return sfmt("%s / %s", r.en ~= nil and tostring(r.en) or "(no English reason)",
+              r.ja ~= nil and tostring(r.ja) or "（日本語の理由なし）")
 end
 
 local function reasons_text(list)

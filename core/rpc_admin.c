@@ -46,7 +46,7 @@ static enum rpc_status status_minimal(struct rpc_call *c)
 	char started[CLOCK_ISO_MAX];
 	rpc_result(c, json_pack("{s:s, s:s, s:I, s:o}", "version", LIUD_VERSION, "started_at",
 				clock_format(r->started_at, started), "uptime_s",
-				(json_int_t)((clock_now_ms() - r->started_ms) / 1000), "clock",
+				(json_int_t)((clock_mono_ms() - r->started_ms) / 1000), "clock",
 				clock_json()));
 	return RPC_DONE;
 }
@@ -73,7 +73,7 @@ enum rpc_status rpc_m_status(struct rpc_call *c)
 		"{s:s, s:s, s:I, s:{s:O, s:s, s:O, s:s, s:s}, s:o, s:o, s:s?,"
 		" s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:I}",
 		"version", LIUD_VERSION, "started_at", clock_format(r->started_at, started),
-		"uptime_s", (json_int_t)((clock_now_ms() - r->started_ms) / 1000),
+		"uptime_s", (json_int_t)((clock_mono_ms() - r->started_ms) / 1000),
 		"rules", "name", json_object_get(d, "name"), "version", rules_version(r->rules),
 		"title", json_object_get(d, "title"), "dir", rules_dir(r->rules), "loaded_at",
 		clock_format(r->rules_loaded_at, loaded),
@@ -283,7 +283,13 @@ static void clock_set_warn(struct sched *s, json_t *res)
 		log_warn("clock: set back past enforced deadline measure=%s deadline=%s count=%zu",
 			 json_string_value(json_object_get(first, "measure")),
 			 json_string_value(json_object_get(first, "at")), json_array_size(ahead));
-		json_object_set_new(res, "warning", json_string(msg));
+		const char *back = json_string_value(json_object_get(res, "warning"));
+		char *both = NULL;
+		if (back && asprintf(&both, "%s; %s", back, msg) >= 0)
+			json_object_set_new(res, "warning", json_string(both));
+		else
+			json_object_set_new(res, "warning", json_string(msg));
+		free(both);
 		json_object_set(res, "enforced_ahead", ahead);
 	}
 	json_decref(ahead);
@@ -299,6 +305,7 @@ enum rpc_status rpc_m_clock_set(struct rpc_call *c)
 	}
 	if (!rpc_param_time(c, "now", &now))
 		return RPC_DONE;
+	int64_t before = clock_now();
 	if (clock_set(now) < 0) {
 		rpc_error(c, WIRE_FORBIDDEN, "forbidden: clock.set works only in a daemon started with --test-clock",
 			  json_pack("{s:{s:s, s:s}}", "reason", "ja",
@@ -309,6 +316,16 @@ enum rpc_status rpc_m_clock_set(struct rpc_call *c)
 	log_info("clock: set now=%s by=%s", json_string_value(json_object_get(c->params, "now")),
 		 c->peer.user);
 	json_t *res = clock_json();
+	if (now < before) {
+		/* Back in time: instants already passed come again.  Said even
+		 * with no deadline enforced in between (clock_set_warn() says more
+		 * when there is one). */
+		char was[CLOCK_ISO_MAX], to[CLOCK_ISO_MAX], msg[200];
+		snprintf(msg, sizeof msg, "the clock went back from %s to %s",
+			 clock_format(before, was), clock_format(now, to));
+		json_object_set_new(res, "warning", json_string(msg));
+		json_object_set_new(res, "was", json_string(was));
+	}
 	if (c->rpc->d.sched) {
 		/* Before the kick: the kick reopens the deadlines now ahead. */
 		clock_set_warn(c->rpc->d.sched, res);
@@ -482,7 +499,7 @@ enum rpc_status rpc_m_metrics(struct rpc_call *c)
 	}
 	metrics_write_requests(f);
 	fprintf(f, "# HELP liud_up_seconds Seconds since the daemon started.\n# TYPE liud_up_seconds gauge\n"
-		"liud_up_seconds %lld\n", (long long)((clock_now_ms() - r->started_ms) / 1000));
+		"liud_up_seconds %lld\n", (long long)((clock_mono_ms() - r->started_ms) / 1000));
 	fputs("# HELP liud_log_suppressed_total Log lines left out by the rate limit (log_rate), by kind.\n"
 	      "# TYPE liud_log_suppressed_total counter\n", f);
 	for (int k = 0; k < LOG_KINDS; k++)

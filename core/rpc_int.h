@@ -17,7 +17,7 @@ struct rpc {
 	struct rules *rules;     /* live pack, owned; swapped by the lifecycle */
 	struct life *life;       /* owned: checks, activation, reload, rollback, diff */
 	struct ledger *ledger;
-	int64_t started_ms;      /* monotonic-ish: clock_now_ms() at start */
+	int64_t started_ms;      /* clock_mono_ms() at start: uptime never runs back */
 	int64_t started_at;      /* wall instant, seconds */
 	int64_t rules_loaded_at; /* instant of the last (re)load */
 	uint64_t requests, errors;

@@ -235,8 +235,8 @@ action "file_liu_application" {
                en = "type: required (pre_application or application)" }
     end
     if not FILING_TYPES[p.type] then
-      refuse { ja = "type: 申請の種類は pre_application（事前申請）または application（登録申請）です（「" .. tostring(p.type) .. "」）",
-               en = "type: must be pre_application or application (not `" .. tostring(p.type) .. "`)" }
+      refuse { ja = "type: 申請の種類は pre_application（事前申請）または application（登録申請）です（「" .. shown(p.type) .. "」）",
+               en = "type: must be pre_application or application (not `" .. shown(p.type) .. "`)" }
     end
     local d = date_param(p, "filed_on", at)
     if d < LIU_START then
@@ -270,11 +270,15 @@ action "use_incentive" {
   kind = "application", roles = SECRETARIAT, from = { "confirmed" },
   run = function (app, p, at)
     only_params(p, { "incentive", "used_on" })
+    if p.incentive == nil then
+      refuse { ja = "incentive: インセンティブの種類は必須です（audit_scope（①）または internal_audit_report（②））",
+               en = "incentive: required (audit_scope (①) or internal_audit_report (②))" }
+    end
     local inc
     for _, i in ipairs(INCENTIVES) do if i.name == p.incentive then inc = i end end
     if not inc then
-      refuse { ja = "incentive: audit_scope（①）または internal_audit_report（②）を指定してください（「" .. tostring(p.incentive) .. "」）",
-               en = "incentive: must be audit_scope (①) or internal_audit_report (②) (not `" .. tostring(p.incentive) .. "`)" }
+      refuse { ja = "incentive: audit_scope（①）または internal_audit_report（②）を指定してください（「" .. shown(p.incentive) .. "」）",
+               en = "incentive: must be audit_scope (①) or internal_audit_report (②) (not `" .. shown(p.incentive) .. "`)" }
     end
     if not in_force(inc.measure, at) then
       refuse { ja = inc.label.ja .. "は運用期間（" .. period_text(inc.measure).ja .. "）外のため利用できません",
