@@ -10,6 +10,13 @@
 #
 # V=1 prints full command lines.
 
+# Parallel by default, a job per processor, unless -j was given: the
+# dependencies are complete (-MMD, the order-only folders), and the
+# recursive makes of run, test and demo share the jobserver.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
+
 PKGS     := lua5.4 libuv lmdb jansson yajl libcrypto libzstd libsystemd
 CC       ?= cc
 PKG_CONFIG ?= pkg-config

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "audit.h"
 #include "clock.h"
@@ -191,6 +192,7 @@ static void backup_done(uv_work_t *w, int status)
 		log_err("backup: failed path=%s error=\"%s\"%s%s%s", j->path, liu_strerror(j->rc),
 			j->why ? " why=\"" : "", j->why ? j->why : "", j->why ? "\"" : "");
 		rpc_fail(c, j->rc, msg, NULL);
+		c->rpc->backups_failed++;
 	} else {
 		char probe[PATH_MAX_LEN + 16];
 		struct stat sb = { 0 };
@@ -198,6 +200,8 @@ static void backup_done(uv_work_t *w, int status)
 		stat(probe, &sb);
 		int64_t ms = clock_now_ms() - j->t0;
 		json_int_t entries = json_integer_value(json_object_get(j->verified, "entries"));
+		c->rpc->last_backup_at = (int64_t)time(NULL); /* real time: backups age in it */
+		c->rpc->last_backup_bytes = (int64_t)sb.st_size;
 		log_info("backup: written and verified path=%s bytes=%lld ms=%lld audit_entries=%lld "
 			 "by=%s", j->path, (long long)sb.st_size, (long long)ms, (long long)entries,
 			 c->peer.user);
@@ -487,6 +491,41 @@ static void metrics_rules(struct rpc *r, FILE *f)
 	json_decref(cn);
 }
 
+/* What an operator alerts on: the build, the next deadline (on the
+ * daemon's clock, a test clock's under one), the last backup (real time). */
+static void metrics_ops(struct rpc *r, FILE *f)
+{
+	fputs("# HELP liud_build_info The daemon's version and the live rule pack's, as labels.\n"
+	      "# TYPE liud_build_info gauge\nliud_build_info{version=\"", f);
+	prom_label(f, LIUD_VERSION);
+	fputs("\",rules_version=\"", f);
+	prom_label(f, rules_version(r->rules));
+	fprintf(f, "\",clock=\"%s\"} 1\n", clock_is_test() ? "test" : "system");
+	fprintf(f, "# HELP liud_clock_seconds The daemon's clock (a test clock's under one), Unix time.\n"
+		"# TYPE liud_clock_seconds gauge\nliud_clock_seconds %lld\n", (long long)clock_now());
+	const char *next = r->d.sched ? sched_next(r->d.sched) : NULL;
+	int64_t at;
+	struct clock_why why;
+	if (next && clock_parse(next, &at, &why) == 0)
+		fprintf(f, "# HELP liud_next_deadline_timestamp_seconds The next deadline not yet enforced, Unix time.\n"
+			"# TYPE liud_next_deadline_timestamp_seconds gauge\n"
+			"liud_next_deadline_timestamp_seconds %lld\n"
+			"# HELP liud_next_deadline_seconds Seconds from the daemon's clock to the next deadline "
+			"(negative: overdue, not yet enforced).\n"
+			"# TYPE liud_next_deadline_seconds gauge\nliud_next_deadline_seconds %lld\n",
+			(long long)at, (long long)(at - clock_now()));
+	fprintf(f, "# HELP liud_last_backup_timestamp_seconds When the last backup since the start was "
+		"written and verified, Unix time (0: none yet).\n"
+		"# TYPE liud_last_backup_timestamp_seconds gauge\n"
+		"liud_last_backup_timestamp_seconds %lld\n"
+		"# HELP liud_last_backup_bytes The size of that backup.\n"
+		"# TYPE liud_last_backup_bytes gauge\nliud_last_backup_bytes %lld\n"
+		"# HELP liud_backup_failures_total Backups that failed since the start.\n"
+		"# TYPE liud_backup_failures_total counter\nliud_backup_failures_total %llu\n",
+		(long long)r->last_backup_at, (long long)r->last_backup_bytes,
+		(unsigned long long)r->backups_failed);
+}
+
 enum rpc_status rpc_m_metrics(struct rpc_call *c)
 {
 	struct rpc *r = c->rpc;
@@ -509,6 +548,7 @@ enum rpc_status rpc_m_metrics(struct rpc_call *c)
 		"liud_connections %zu\n", r->d.connections ? r->d.connections(r->d.connections_ud) : 0);
 	metrics_storage(r, f);
 	metrics_rules(r, f);
+	metrics_ops(r, f);
 	fclose(f);
 	rpc_result(c, json_stringn(buf, len));
 	free(buf);

@@ -11,6 +11,7 @@ DOCDIR     := $(PREFIX)/share/doc/liud
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 COMPLDIR   := $(PREFIX)/share/bash-completion/completions
+LIBEXECDIR := $(PREFIX)/lib/liud
 INSTALL    ?= install
 
 .PHONY: install uninstall
@@ -34,6 +35,12 @@ install: all
 	    contrib/systemd/liud.service.in > $(DESTDIR)$(UNITDIR)/liud.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/liud.service
 	$(INSTALL) -m 0644 contrib/systemd/liud.sysusers $(DESTDIR)$(SYSUSERSDIR)/liud.conf
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)
+	$(INSTALL) -m 0755 contrib/liud-metrics-textfile $(DESTDIR)$(LIBEXECDIR)/liud-metrics-textfile
+	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+	    contrib/systemd/liud-metrics.service.in > $(DESTDIR)$(UNITDIR)/liud-metrics.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/liud-metrics.service
+	$(INSTALL) -m 0644 contrib/systemd/liud-metrics.timer $(DESTDIR)$(UNITDIR)/liud-metrics.timer
 	@if [ -f contrib/completion/liuctl.bash ]; then \
 	  $(INSTALL) -m 0644 contrib/completion/liuctl.bash $(DESTDIR)$(COMPLDIR)/liuctl; fi
 	@if command -v scdoc >/dev/null 2>&1 && ls contrib/man/*.scd >/dev/null 2>&1; then \
@@ -48,6 +55,8 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/liud $(DESTDIR)$(BINDIR)/liuctl
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(UNITDIR)/liud.service $(DESTDIR)$(SYSUSERSDIR)/liud.conf
+	rm -f $(DESTDIR)$(UNITDIR)/liud-metrics.service $(DESTDIR)$(UNITDIR)/liud-metrics.timer
+	rm -rf $(DESTDIR)$(LIBEXECDIR)
 	rm -f $(DESTDIR)$(COMPLDIR)/liuctl
 	rm -f $(DESTDIR)$(MANDIR)/man8/liud.8 $(DESTDIR)$(MANDIR)/man1/liuctl.1 \
 	  $(DESTDIR)$(MANDIR)/man5/liud.conf.5 $(DESTDIR)$(MANDIR)/man7/liud-rules.7

@@ -13,7 +13,13 @@ DIR=$(mktemp -d /tmp/liud-demo-XXXXXX)
 SOCK="$DIR/liud.sock"
 trap 'kill "${PID:-}" 2>/dev/null; wait "${PID:-}" 2>/dev/null; rm -rf "$DIR"' EXIT INT TERM
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Headings in bold on a terminal only: a pipe or a file gets plain text, no
+# escape sequences (NO_COLOR turns them off on a terminal too).
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-dumb}" != dumb ]; then
+	say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+	say() { printf '\n== %s\n' "$*"; }
+fi
 ctl() { printf '$ liuctl %s\n' "$*"; "$BIN/liuctl" --socket "$SOCK" "$@" || true; }
 quiet() { "$BIN/liuctl" --socket "$SOCK" "$@" >/dev/null; }
 
@@ -43,7 +49,8 @@ say "Start liud with a test clock: 2025-03-31 10:00 JST, the last day of the per
 "$BIN/liud" --socket "$SOCK" --db "$DIR/db" --rules rules/ismap-liu \
 	--test-clock 2025-03-31T10:00:00+09:00 --log-level warn 2>"$DIR/liud.log" &
 PID=$!
-for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+# The pack runs its tests before it serves: give a loaded machine time.
+for _ in $(seq 600); do [ -S "$SOCK" ] && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 ctl status
 
 say "The secretariat registers six applications (事務局が申請を登録)"
