@@ -312,6 +312,28 @@ local action_decl = declare("action", defs.actions, defs.action_order, function(
   if d.creates and type(d.to) ~= "string" then
     decl_error('action "' .. d.id .. '": a creating action needs to = "state"', 4)
   end
+  -- params (optional): what the action takes, for people (liuctl act --help,
+  -- rules.status): { "name", ... } or { { id = "name", ja = ..., en = ...,
+  -- required = true }, ... }.  The action's run still checks what it gets.
+  if d.params ~= nil then
+    if type(d.params) ~= "table" then
+      decl_error('action "' .. d.id .. '": params must be a list: { "name", ... } or { { id = "name", ja = ..., en = ... }, ... }', 4)
+    end
+    local list = array()
+    for i, prm in ipairs(d.params) do
+      if type(prm) == "string" then prm = { id = prm } end
+      if type(prm) ~= "table" or type(prm.id) ~= "string" or prm.id == "" then
+        decl_error(sfmt('action "%s": params[%d] needs a name: "name" or { id = "name", ja = ..., en = ... }', d.id, i), 4)
+      end
+      for _, k in ipairs({ "ja", "en" }) do
+        if prm[k] ~= nil and type(prm[k]) ~= "string" then
+          decl_error(sfmt('action "%s": params[%d].%s must be text', d.id, i, k), 4)
+        end
+      end
+      list[i] = { id = prm.id, ja = prm.ja, en = prm.en, required = prm.required and true or false }
+    end
+    d.param_list = list
+  end
 end)
 
 -- The core methods a pack role may be given (rpc.c marks them R_PACK).  The
@@ -646,7 +668,8 @@ function api.describe()
   for _, id in ipairs(defs.action_order) do
     local a = defs.actions[id]
     d.actions[id] = { title = a.title, kind = a.kind, roles = lang_list(a.roles),
-                      creates = a.creates and true or false, from = lang_list(a.from), to = a.to }
+                      creates = a.creates and true or false, from = lang_list(a.from), to = a.to,
+                      params = a.param_list }
   end
   for _, id in ipairs(defs.view_order) do
     local v = defs.views[id]

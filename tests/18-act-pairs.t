@@ -2,7 +2,8 @@
 # liuctl act and clock set, as a clerk and an operator type them: key=value
 # pairs with dotted paths build nested params, a long digit string (a
 # 13-digit 法人番号) stays a string, an error's English reason is printed
-# once, `clock set` into the past warns, and `status` uptime never runs back.
+# once, `clock set` into the past warns, `status` uptime never runs back, and
+# `act --help` lists the live pack's actions with the params they declare.
 use strict;
 use warnings;
 use utf8;
@@ -81,5 +82,21 @@ cmp_ok($st->{uptime_s}, '<', 3600, 'and is the time it has run, not the clock\'s
 ($rc, $out, $err) = ctl($S, 'status');
 unlike($out, qr/uptime\s+-/, 'liuctl status: no negative uptime');
 like($d->ok_call('metrics'), qr/^liud_up_seconds \d+$/m, 'metrics: liud_up_seconds not negative');
+# --- act --help: the pack's actions, from the daemon -------------------------------------
+($rc, $out, $err) = ctl($S, 'act', '--help');
+is($rc, 0, 'act --help');
+like($out, qr/^usage:\n  liuctl act <action>/, 'the usage first');
+like($out, qr/actions of the live rule pack mini \(version [0-9a-f]{12}\), from the daemon at \Q$S\E:/,
+     'then the live pack\'s actions, saying where they come from');
+like($out, qr/^  close <id>  .*\n      on note records in state open -> closed; roles: secretariat\n      why=\.\.\.  理由 \/ why it is closed\n      refuse=\.\.\.\n      crash=\.\.\./m,
+     'an action: its states, roles and declared params');
+like($out, qr/^  create  .*\n      creates note records in state open; roles: secretariat\n      params: not declared by the pack/m,
+     'an action that declares no params says so');
+my @acts = $out =~ /^  (\w+)(?: <id>)?  /mg;
+is("@acts", 'close create edit touch', 'every action, by name');
+($rc, $out, $err) = ctl("$tmp/none.sock", 'act', '--help');
+is($rc, 0, 'act --help with no daemon');
+like($out, qr/^usage:/, 'still the usage');
+like($out, qr/come from the daemon, which did not answer at \Q$tmp\E\/none\.sock/, 'and says where the actions would come from');
 is($d->stop, 0, 'the daemon stops cleanly');
 done_testing;

@@ -155,7 +155,10 @@ const struct cmd cli_commands[] = {
 	{ .pattern = "act <action> [<id>] [key=value ...] [--params <json|@file|->] [--if-rev <n>]",
 	  .method = "act",
 	  .help = "Run a rule-pack action in one durable write, e.g. `act submit --params @app.json`,\n"
-		  "`act reject LIU-000001 reason=書類不備`; key=value pairs are merged over --params.",
+		  "`act reject LIU-000001 reason=書類不備`; key=value pairs are merged over --params.\n"
+		  "A dotted key sets a nested field (impact_assessment.result=low); digits alone\n"
+		  "longer than 9 (a 13-digit 法人番号) stay text.  `act --help` also lists the\n"
+		  "live pack's actions and their params, asked of the daemon.",
 	  .show = cli_show_act },
 	{ .pattern = "eval [<id>] [--record <json|@file|->] [--at <time>]", .method = "eval",
 	  .help = "Evaluate the requirements for a stored record, or one given with --record (read-only).",
@@ -254,4 +257,19 @@ const struct cmd cli_commands[] = {
 int cli_exec(struct ctl *c, const struct args *a)
 {
 	return a->cmd->exec ? a->cmd->exec(c, a) : exec_default(c, a);
+}
+
+int cli_act_help(struct ctl *c)
+{
+	json_t *r = NULL;
+	fflush(stdout); /* the usage first, whatever cli_call says on stderr */
+	int st = cli_call(c, "rules.status", NULL, &r);
+	if (st == ST_OK)
+		cli_show_actions(c->socket, r);
+	else
+		printf("the pack's actions and their params come from the daemon, which did not answer at %s:\n"
+		       "start it (or give --socket) to list them, or read the pack's documentation.\n",
+		       c->socket);
+	json_decref(r);
+	return ST_OK;
 }
