@@ -1463,6 +1463,16 @@ local function check_scenario(t)
         return false, sfmt("%s (%s): got %s, want %s%s", label, step.act, outcome, want,
           res.error and (": " .. res.error) or (res.refused or res.invalid) and (": " .. reasons_text(res.refused or res.invalid)) or "")
       end
+      -- Lua's nil is no word for a reader of a reason: a pack that writes
+      -- tostring(p.x) of a param not given would show it.  Every refused or
+      -- invalid step of every pack test is looked at.
+      if res.refused or res.invalid then
+        local hay = reasons_text(res.refused or res.invalid)
+        if hay:find("%f[%w_]nil%f[^%w_]") then
+          return false, sfmt("%s (%s): a reason shows Lua's nil (write what was missing instead): %s",
+                             label, step.act, hay)
+        end
+      end
       if step.reason then
         local hay = reasons_text(res.refused or res.invalid)
         if not hay:find(step.reason, 1, true) then

@@ -99,4 +99,29 @@ is($rc, 0, 'act --help with no daemon');
 like($out, qr/^usage:/, 'still the usage');
 like($out, qr/come from the daemon, which did not answer at \Q$tmp\E\/none\.sock/, 'and says where the actions would come from');
 is($d->stop, 0, 'the daemon stops cleanly');
+
+# --- Lua's nil never reaches a reason: the pack's tests catch it ------------------------
+{
+	my $p = "$tmp/nilpack";
+	system('cp', '-R', 'tests/packs/mini', $p) == 0 or die;
+	open my $m, '>>', "$p/main.lua" or die;
+	print $m <<'LUA';
+action "nilly" { kind = "note", roles = { "secretariat" }, from = { "open" },
+  run = function (app, p) refuse { ja = "種類: " .. tostring(p.kind), en = "kind: not `" .. tostring(p.kind) .. "`" } end }
+LUA
+	close $m;
+	open my $t, '>>', "$p/tests/basic.lua" or die;
+	print $t <<'LUA';
+scenario "a reason built of a param not given" {
+  at = "2024-06-01",
+  { act = "create", as = "secretariat", params = { text = "hello" }, state = "open" },
+  { act = "nilly", as = "secretariat", expect = "refused" },
+}
+LUA
+	close $t;
+	my $rep = `${\ bin_dir()}/liud test $p 2>&1`;
+	isnt($? >> 8, 0, 'a pack whose reason shows nil fails its tests');
+	like($rep, qr/a reason shows Lua's nil \(write what was missing instead\): kind: not `nil`/,
+	     'saying which reason');
+}
 done_testing;
