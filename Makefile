@@ -16,6 +16,10 @@
 ifeq ($(filter -j%,$(MAKEFLAGS)),)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 endif
+# `make clean all`: the goals one after the other, never a build racing the rm.
+ifneq ($(filter clean,$(MAKECMDGOALS)),)
+.NOTPARALLEL:
+endif
 
 PKGS     := lua5.4 libuv lmdb jansson yajl libcrypto libzstd libsystemd
 CC       ?= cc
