@@ -314,7 +314,8 @@ local action_decl = declare("action", defs.actions, defs.action_order, function(
   end
   -- params (optional): what the action takes, for people (liuctl act --help,
   -- rules.status): { "name", ... } or { { id = "name", ja = ..., en = ...,
-  -- required = true }, ... }.  The action's run still checks what it gets.
+  -- type = "text", required = true }, ... }.  The action's run still checks
+  -- what it gets; liuctl sends a key=value of a "text" param as text.
   if d.params ~= nil then
     if type(d.params) ~= "table" then
       decl_error('action "' .. d.id .. '": params must be a list: { "name", ... } or { { id = "name", ja = ..., en = ... }, ... }', 4)
@@ -330,7 +331,11 @@ local action_decl = declare("action", defs.actions, defs.action_order, function(
           decl_error(sfmt('action "%s": params[%d].%s must be text', d.id, i, k), 4)
         end
       end
-      list[i] = { id = prm.id, ja = prm.ja, en = prm.en, required = prm.required and true or false }
+      local types = { text = true, number = true, boolean = true, date = true, object = true, list = true }
+      if prm.type ~= nil and not types[prm.type] then
+        decl_error(sfmt('action "%s": params[%d].type must be one of text, number, boolean, date, object, list', d.id, i), 4)
+      end
+      list[i] = { id = prm.id, ja = prm.ja, en = prm.en, type = prm.type, required = prm.required and true or false }
     end
     d.param_list = list
   end

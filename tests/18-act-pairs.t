@@ -68,6 +68,18 @@ is(scalar @en, 1, 'a refusal: its English reason once') or diag($err);
 like($err, qr/拒否します/, 'and the Japanese');
 unlike($err, qr/\bnil\b/, 'no Lua nil in a message');
 
+# --- a param the pack declares as text is sent as typed ----------------------------------
+{
+	my $n = $d->ok_call('act', { action => 'create', params => { text => 't' } })->{record}{id};
+	my ($rc2, $o2, $e2) = ctl($S, 'act', 'edit', $n, 'count=404', '--json');
+	my $r2 = eval { decode_json(Encode::encode('UTF-8', $o2)) } // {};
+	is(JSON::PP->new->encode([$r2->{record}{data}{count}]), '[404]', 'a param not declared as text: 404 is a number');
+	($rc2, $o2, $e2) = ctl($S, 'act', 'close', $n, 'why=404', '--json');
+	$r2 = eval { decode_json(Encode::encode('UTF-8', $o2)) } // {};
+	my ($ev) = grep { $_->{type} eq 'closed' } @{ $r2->{events} // [] };
+	is(JSON::PP->new->encode([$ev->{why}]), '["404"]', 'why, declared type = "text": "404", as typed') or diag($o2, $e2);
+}
+
 # --- clock set into the past, uptime -------------------------------------------------------
 ($rc, $out, $err) = ctl($S, 'clock', 'set', '2024-07-01');
 is($rc, 0, 'clock set forward');
@@ -88,7 +100,7 @@ is($rc, 0, 'act --help');
 like($out, qr/^usage:\n  liuctl act <action>/, 'the usage first');
 like($out, qr/actions of the live rule pack mini \(version [0-9a-f]{12}\), from the daemon at \Q$S\E:/,
      'then the live pack\'s actions, saying where they come from');
-like($out, qr/^  close <id>  .*\n      on note records in state open -> closed; roles: secretariat\n      why=\.\.\.  理由 \/ why it is closed\n      refuse=\.\.\.\n      crash=\.\.\./m,
+like($out, qr/^  close <id>  .*\n      on note records in state open -> closed; roles: secretariat\n      why=\.\.\.  理由 \/ why it is closed \(text\)\n      refuse=\.\.\.\n      crash=\.\.\./m,
      'an action: its states, roles and declared params');
 like($out, qr/^  create  .*\n      creates note records in state open; roles: secretariat\n      params: not declared by the pack/m,
      'an action that declares no params says so');
@@ -104,7 +116,7 @@ is($d->stop, 0, 'the daemon stops cleanly');
 {
 	my $p = "$tmp/nilpack";
 	system('cp', '-R', 'tests/packs/mini', $p) == 0 or die;
-	open my $m, '>>', "$p/main.lua" or die;
+	open my $m, '>>:encoding(UTF-8)', "$p/main.lua" or die;
 	print $m <<'LUA';
 action "nilly" { kind = "note", roles = { "secretariat" }, from = { "open" },
   run = function (app, p) refuse { ja = "種類: " .. tostring(p.kind), en = "kind: not `" .. tostring(p.kind) .. "`" } end }

@@ -24,13 +24,10 @@
 
 /* --- exec: parse, call, print -------------------------------------------- */
 
-/* One call, its result printed; the common case. */
-static int exec_default(struct ctl *c, const struct args *a)
+/* The call with params built, its result printed.  Takes params. */
+static int call_and_show(struct ctl *c, const struct args *a, json_t *params, int st)
 {
-	json_t *params = json_object(), *out = NULL;
-	int st = cli_build_params(a, params);
-	if (st == ST_OK && a->cmd->build)
-		st = a->cmd->build(a, params);
+	json_t *out = NULL;
 	if (st == ST_OK)
 		st = cli_call(c, a->cmd->method, params, &out);
 	if (st == ST_OK) {
@@ -54,6 +51,63 @@ static int exec_default(struct ctl *c, const struct args *a)
 	json_decref(out);
 	json_decref(params);
 	return st;
+}
+
+/* One call, its result printed; the common case. */
+static int exec_default(struct ctl *c, const struct args *a)
+{
+	json_t *params = json_object();
+	int st = cli_build_params(a, params);
+	if (st == ST_OK && a->cmd->build)
+		st = a->cmd->build(a, params);
+	return call_and_show(c, a, params, st);
+}
+
+/*
+ * act with key=value pairs: a pair whose key the action declares as text
+ * (params = { { id = ..., type = "text" } } in the pack, from rules.status)
+ * is sent as the text typed, whatever JSON it would read as: reason=404,
+ * a 法人番号 of 9 digits or fewer, true as a word.  A daemon that does not
+ * answer rules.status leaves the pairs as they read.
+ */
+static int retype_pairs(struct ctl *c, const struct args *a, json_t *params)
+{
+	json_t *st = NULL, *pp = json_object_get(params, "params");
+	const char *action = json_string_value(json_object_get(params, "action"));
+	if (a->nlist == 0 || !json_is_object(pp) || !action)
+		return ST_OK;
+	int rc = cli_call(c, "rules.status", NULL, &st);
+	if (rc == ST_CONNECT)
+		return rc;
+	json_t *decl = rc == ST_OK ? json_object_get(
+		json_object_get(json_object_get(st, "actions"), action), "params") : NULL;
+	size_t i;
+	json_t *p;
+	json_array_foreach(decl, i, p) {
+		const char *id = cli_jstr(p, "id");
+		if (!id || strcmp(cli_jstr_or(p, "type", ""), "text") != 0)
+			continue;
+		for (size_t k = 0; k < a->nlist; k++) {
+			const char *eq = strchr(a->list[k], '=');
+			if (eq && (size_t)(eq - a->list[k]) == strlen(id) &&
+			    strncmp(a->list[k], id, strlen(id)) == 0) {
+				json_t *v = json_string(eq + 1);
+				if (v)
+					json_object_set_new(pp, id, v);
+			}
+		}
+	}
+	json_decref(st);
+	return ST_OK;
+}
+
+static int exec_act(struct ctl *c, const struct args *a)
+{
+	json_t *params = json_object();
+	int st = cli_build_params(a, params);
+	if (st == ST_OK)
+		st = retype_pairs(c, a, params);
+	return call_and_show(c, a, params, st);
 }
 
 /* record list, following `next` through every page with --all. */
@@ -158,8 +212,9 @@ const struct cmd cli_commands[] = {
 		  "`act reject LIU-000001 reason=書類不備`; key=value pairs are merged over --params.\n"
 		  "A dotted key sets a nested field (impact_assessment.result=low); digits alone\n"
 		  "longer than 9 (a 13-digit 法人番号) stay text.  `act --help` also lists the\n"
-		  "live pack's actions and their params, asked of the daemon.",
-	  .show = cli_show_act },
+		  "live pack's actions and their params, asked of the daemon; a param the pack\n"
+		  "declares as text is sent as typed.",
+	  .show = cli_show_act, .exec = exec_act },
 	{ .pattern = "eval [<id>] [--record <json|@file|->] [--at <time>]", .method = "eval",
 	  .help = "Evaluate the requirements for a stored record, or one given with --record (read-only).",
 	  .build = build_eval, .show = cli_show_eval },

@@ -958,9 +958,12 @@ static void show_action(const char *name, const json_t *a)
 	json_t *p;
 	json_array_foreach(params, i, p) {
 		const char *ja = cli_jstr(p, "ja"), *en = cli_jstr(p, "en");
-		cli_say("      %s=...%s%s%s%s%s", cli_jstr_or(p, "id", "?"),
+		const char *type = cli_jstr(p, "type");
+		char *t = type ? cli_xasprintf(" (%s)", type) : cli_xstrdup("");
+		cli_say("      %s=...%s%s%s%s%s%s", cli_jstr_or(p, "id", "?"),
 			json_is_true(json_object_get(p, "required")) ? " (required)" : "",
-			ja || en ? "  " : "", ja ? ja : "", ja && en ? " / " : "", en ? en : "");
+			ja || en ? "  " : "", ja ? ja : "", ja && en ? " / " : "", en ? en : "", t);
+		free(t);
 	}
 }
 

@@ -76,9 +76,9 @@ action "submit" {
   title = { ja = "申請の登録", en = "Register an application" },
   kind = "application", roles = SECRETARIAT, creates = true, to = "submitted",
   params = {
-    { id = "service_name", ja = "サービス名", en = "service name", required = true },
-    { id = "provider_name", ja = "事業者名", en = "provider", required = true },
-    { id = "provider_corporate_number", ja = "法人番号（13桁）", en = "corporate number (13 digits)" },
+    { id = "service_name", type = "text", ja = "サービス名", en = "service name", required = true },
+    { id = "provider_name", type = "text", ja = "事業者名", en = "provider", required = true },
+    { id = "provider_corporate_number", type = "text", ja = "法人番号（13桁）", en = "corporate number (13 digits)" },
     { id = "impact_assessment", ja = "業務・情報の影響度評価 {assessor, assessor_type, route, result, assessed_on}",
       en = "impact assessment {assessor, assessor_type, route, result, assessed_on}" },
     { id = "statement", ja = "管理基準への適合の言明 {criteria_version, stated_on, controls}",
@@ -110,9 +110,9 @@ action "amend" {
   title = { ja = "申請内容の変更", en = "Amend an application" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" },
   params = {
-    { id = "service_name", ja = "サービス名", en = "service name" },
-    { id = "provider_name", ja = "事業者名", en = "provider" },
-    { id = "provider_corporate_number", ja = "法人番号（13桁）", en = "corporate number (13 digits)" },
+    { id = "service_name", type = "text", ja = "サービス名", en = "service name" },
+    { id = "provider_name", type = "text", ja = "事業者名", en = "provider" },
+    { id = "provider_corporate_number", type = "text", ja = "法人番号（13桁）", en = "corporate number (13 digits)" },
     { id = "impact_assessment", ja = "業務・情報の影響度評価 {assessor, assessor_type, route, result, assessed_on}",
       en = "impact assessment {assessor, assessor_type, route, result, assessed_on}" },
     { id = "statement", ja = "管理基準への適合の言明 {criteria_version, stated_on, controls}",
@@ -210,7 +210,7 @@ action "confirm" {
 action "reject" {
   title = { ja = "却下（確認の取消を含む）", en = "Reject (or revoke a confirmation)" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" }, to = "rejected",
-  params = { { id = "reason", ja = "却下の理由", en = "the reason for the rejection", required = true } },
+  params = { { id = "reason", type = "text", ja = "却下の理由", en = "the reason for the rejection", required = true } },
   run = function (app, p, at, rec)
     only_params(p, { "reason" })
     if p.reason == nil then
@@ -231,7 +231,7 @@ action "reject" {
 action "withdraw" {
   title = { ja = "取下げ", en = "Withdraw" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" }, to = "withdrawn",
-  params = { { id = "reason", ja = "取下げの理由", en = "the reason for the withdrawal" } },
+  params = { { id = "reason", type = "text", ja = "取下げの理由", en = "the reason for the withdrawal" } },
   run = function (app, p, at, rec)
     only_params(p, { "reason" })
     local r
@@ -255,7 +255,7 @@ FILING_TYPES = { pre_application = "事前申請", application = "登録申請" 
 action "file_liu_application" {
   title = { ja = "ISMAP-LIU 申請の記録", en = "Record an ISMAP-LIU filing" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed", "ended" },
-  params = { { id = "type", ja = "申請の種類（pre_application または application）",
+  params = { { id = "type", type = "text", ja = "申請の種類（pre_application または application）",
                en = "the filing (pre_application or application)", required = true },
              { id = "filed_on", ja = "申請日", en = "filed on (a date)", required = true } },
   run = function (app, p, at, rec)
@@ -298,7 +298,7 @@ action "file_liu_application" {
 action "use_incentive" {
   title = { ja = "インセンティブの利用の記録", en = "Record the use of an incentive" },
   kind = "application", roles = SECRETARIAT, from = { "confirmed" },
-  params = { { id = "incentive", ja = "インセンティブ（audit_scope ① または internal_audit_report ②）",
+  params = { { id = "incentive", type = "text", ja = "インセンティブ（audit_scope ① または internal_audit_report ②）",
                en = "the incentive (audit_scope ① or internal_audit_report ②)", required = true },
              { id = "used_on", ja = "利用日", en = "used on (a date)", required = true } },
   run = function (app, p, at)
