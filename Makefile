@@ -10,6 +10,17 @@
 #
 # V=1 prints full command lines.
 
+# Parallel by default, a job per processor, unless -j was given: the
+# dependencies are complete (-MMD, the order-only folders), and the
+# recursive makes of run, test and demo share the jobserver.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
+# `make clean all`: the goals one after the other, never a build racing the rm.
+ifneq ($(filter clean,$(MAKECMDGOALS)),)
+.NOTPARALLEL:
+endif
+
 PKGS     := lua5.4 libuv lmdb jansson yajl libcrypto libzstd libsystemd
 CC       ?= cc
 PKG_CONFIG ?= pkg-config

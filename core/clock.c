@@ -28,6 +28,8 @@ void clock_use_test(int64_t start)
 
 bool clock_is_test(void) { return clock_test; }
 
+int64_t clock_mono_ms(void) { return mono_ms(); }
+
 int clock_set(int64_t now)
 {
 	if (!clock_test)

@@ -60,6 +60,9 @@ int clock_set(int64_t now);
 int64_t clock_now(void);
 /* The current instant in milliseconds (for timers). */
 int64_t clock_now_ms(void);
+/* The monotonic clock in milliseconds, from an unspecified start: for
+ * durations (uptime), which neither clock.set nor a system clock step moves. */
+int64_t clock_mono_ms(void);
 
 /* A step back smaller than this is noise, not a step: reading the two
  * clocks an instant apart, or NTP slewing (at most 0.5 ms a second). */

@@ -26,6 +26,7 @@ void conf_defaults(struct conf *c)
 	 * repository's etc/liud.conf names rules/ismap-liu). */
 	conf_set(&c->rules, "rules");
 	conf_set(&c->log_level, "info");
+	conf_set(&c->log_time_zone, "JST");
 	c->log_per_s = 20;
 	c->log_burst = 100;
 	c->socket_mode = 0660;
@@ -57,6 +58,7 @@ void conf_free(struct conf *c)
 	free(c->db);
 	free(c->rules);
 	free(c->log_level);
+	free(c->log_time_zone);
 	json_decref(c->roles);
 	memset(c, 0, sizeof *c);
 }
@@ -339,7 +341,7 @@ int conf_load(struct conf *c, const char *path, char **err)
 		return rc;
 	static const char *const known[] = { "socket", "db", "rules", "socket_mode", "roles",
 					     "limits", "log_level", "rule_budget", "storage",
-					     "rules_watch", "log_rate", NULL };
+					     "rules_watch", "log_rate", "log_time_zone", NULL };
 	const char *k;
 	json_t *v;
 	json_object_foreach(o, k, v) {
@@ -355,7 +357,8 @@ int conf_load(struct conf *c, const char *path, char **err)
 	if ((rc = get_str(o, "socket", &c->socket, path, err)) < 0 ||
 	    (rc = get_str(o, "db", &c->db, path, err)) < 0 ||
 	    (rc = get_str(o, "rules", &c->rules, path, err)) < 0 ||
-	    (rc = get_str(o, "log_level", &c->log_level, path, err)) < 0)
+	    (rc = get_str(o, "log_level", &c->log_level, path, err)) < 0 ||
+	    (rc = get_str(o, "log_time_zone", &c->log_time_zone, path, err)) < 0)
 		goto out;
 	if ((v = json_object_get(o, "rules_watch"))) {
 		if (!json_is_boolean(v)) {

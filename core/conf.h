@@ -17,6 +17,7 @@ struct conf {
 	char *db;
 	char *rules;
 	char *log_level;
+	char *log_time_zone;    /* of the log's timestamps (log_set_zone()) */
 	unsigned log_per_s;     /* rate-limited log lines (log.h): a second, 0: no limit */
 	unsigned log_burst;     /* ... and at once */
 	mode_t socket_mode;

@@ -586,6 +586,12 @@ int main(int argc, char **argv)
 		conf_free(&d.conf);
 		return 1;
 	}
+	if (log_set_zone(d.conf.log_time_zone) < 0) {
+		fprintf(stderr, "liud: log_time_zone '%s': use JST, UTC or an offset such as +09:00\n",
+			d.conf.log_time_zone);
+		conf_free(&d.conf);
+		return 1;
+	}
 	log_set_level(lvl);
 	log_set_rate(d.conf.log_per_s, d.conf.log_burst);
 	if (tclock) {
@@ -597,6 +603,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		clock_use_test(t);
+		log_set_test_clock(clock_now_ms);
 		log_warn("liud: TEST CLOCK in use, starting at %s: not for production", tclock);
 	}
 	/* From here on a stop signal ends the process within STOP_GRACE_MS,

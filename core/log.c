@@ -5,10 +5,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum log_level log_level = LOG_INFO;
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
@@ -311,18 +314,110 @@ size_t log_format(char *out, size_t cap, const char *fmt, va_list ap)
 	return o.n;
 }
 
-/* The line: timestamp, level, the escaped message, a newline; one write. */
+/* --- the line's head -------------------------------------------------------------- */
+
+/* The zone of the timestamps: seconds east of UTC, JST by default, as every
+ * other time the daemon shows. */
+static int log_zone_s = 9 * 3600;
+/* The test clock's "now" in ms, when the daemon runs on one (NULL: none). */
+static int64_t (*log_test_now_ms)(void);
+/* -1: not looked at yet; 0: a file or terminal; 1: journald's stream. */
+static int log_journal = -1;
+
+int log_set_zone(const char *zone)
+{
+	int sign = 1, hh, mm;
+	char tail;
+	if (strcmp(zone, "JST") == 0 || strcmp(zone, "Asia/Tokyo") == 0) {
+		log_zone_s = 9 * 3600;
+		return 0;
+	}
+	if (strcmp(zone, "UTC") == 0 || strcmp(zone, "Z") == 0) {
+		log_zone_s = 0;
+		return 0;
+	}
+	if (zone[0] != '+' && zone[0] != '-')
+		return -EINVAL;
+	sign = zone[0] == '-' ? -1 : 1;
+	if (strlen(zone) != 6 || sscanf(zone + 1, "%2d:%2d%c", &hh, &mm, &tail) != 2 || hh > 14 ||
+	    mm > 59 || zone[3] != ':')
+		return -EINVAL;
+	log_zone_s = sign * (hh * 3600 + mm * 60);
+	return 0;
+}
+
+void log_set_test_clock(int64_t (*now_ms)(void)) { log_test_now_ms = now_ms; }
+
+/* journald's stream is stderr when JOURNAL_STREAM names stderr's device and
+ * inode (systemd.exec(5)): a redirection to a file under the unit keeps the
+ * variable but not the stream. */
+static bool under_journal(void)
+{
+	if (log_journal < 0) {
+		const char *js = getenv("JOURNAL_STREAM");
+		unsigned long long dev, ino;
+		struct stat st;
+		log_journal = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+			      fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+			      (unsigned long long)st.st_ino == ino;
+	}
+	return log_journal == 1;
+}
+
+/* An instant in ms as ISO-8601 in the log's zone, milliseconds included:
+ * "2026-11-27T01:50:00.123+09:00" (or "...Z" in UTC). */
+static int stamp(char *buf, size_t cap, int64_t ms)
+{
+	int64_t s = (ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+	time_t t = (time_t)(s + log_zone_s);
+	struct tm tm;
+	char zone[16] = "Z";
+	gmtime_r(&t, &tm);
+	if (log_zone_s != 0)
+		snprintf(zone, sizeof zone, "%c%02d:%02d", log_zone_s < 0 ? '-' : '+',
+			 abs(log_zone_s) / 3600, abs(log_zone_s) / 60 % 60);
+	return snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03d%s", tm.tm_year + 1900,
+			tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			(int)(ms - s * 1000), zone);
+}
+
+/* The head of a line.  Under journald: the priority as sd-daemon(3)'s
+ * "<N>" prefix (journalctl -p filters on it) and no timestamp, journald
+ * stamps each line itself.  Elsewhere: the time in the configured zone.
+ * On a test clock the time is the test clock's, labelled so, with the real
+ * time beside it: a line never passes a test instant off as a real one. */
+static int line_head(char *buf, size_t cap, enum log_level lvl)
+{
+	static const int prio[] = { 3, 4, 6, 7 }; /* err, warning, info, debug */
+	char real[48], test[48];
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	int64_t real_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	int n = 0;
+	if (under_journal()) {
+		n = snprintf(buf, cap, "<%d>", prio[lvl]);
+		if (log_test_now_ms) {
+			stamp(test, sizeof test, log_test_now_ms());
+			n += snprintf(buf + n, cap - (size_t)n, "test-clock=%s ", test);
+		}
+	} else {
+		stamp(real, sizeof real, real_ms);
+		if (log_test_now_ms) {
+			stamp(test, sizeof test, log_test_now_ms());
+			n = snprintf(buf, cap, "%s test-clock real=%s ", test, real);
+		} else {
+			n = snprintf(buf, cap, "%s ", real);
+		}
+	}
+	return n + snprintf(buf + n, cap - (size_t)n, "%-5s ", log_names[lvl]);
+}
+
+/* The line: its head, the escaped message, a newline; one write. */
 static void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	/* One buffer, one write: lines from concurrent writers never interleave. */
 	char line[4096];
-	struct timeval tv;
-	struct tm tm;
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %-5s ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			 tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000), log_names[lvl]);
+	int n = line_head(line, 256, lvl);
 	size_t len = (size_t)n + log_format(line + n, sizeof line - (size_t)n - 1, fmt, ap);
 	line[len++] = '\n';
 	fwrite(line, 1, len, stderr);

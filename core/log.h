@@ -2,8 +2,16 @@
  * log — one line per event, key=value fields, to stderr (journald takes it).
  *
  * A line looks like
- *     2026-11-26T16:50:00.123Z info  liud: started socket=run/liud.sock records=12
- * The level filters; the rest of the daemon never formats timestamps itself.
+ *     2026-11-27T01:50:00.123+09:00 info  liud: started socket=run/liud.sock records=12
+ * with the time in the zone of log_set_zone() (JST unless liud.conf's
+ * log_time_zone says otherwise).  On a test clock the time is the test
+ * clock's, and says so, with the real time beside it:
+ *     2025-04-01T00:00:05.000+09:00 test-clock real=2026-11-27T01:50:00.123+09:00 info  ...
+ * Under journald (JOURNAL_STREAM names stderr) a line starts with its
+ * syslog priority instead ("<4>warn  clock: ...", so that journalctl -p
+ * warning picks the warnings out) and has no timestamp of its own: journald
+ * stamps it.  The level filters; the rest of the daemon never formats
+ * timestamps itself.
  *
  * Client text cannot forge a line or a field: every string argument (%s)
  * is escaped here, so that no caller can forget.  Control characters (C0,
@@ -34,6 +42,14 @@ enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 void log_set_level(enum log_level lvl);
 /* Parses "error", "warn", "info", "debug"; returns 0 or -EINVAL. */
 int log_parse_level(const char *s, enum log_level *out);
+
+/* The zone of the timestamps: "JST" (or "Asia/Tokyo"), "UTC" (or "Z"), or
+ * an offset "+HH:MM" / "-HH:MM".  Returns 0 or -EINVAL (the zone is kept). */
+int log_set_zone(const char *zone);
+/* Lines carry the time of `now_ms` (the test clock's "now" in ms), labelled
+ * as test time, beside the real time; NULL: the real time alone.  The
+ * function is called for every line, from any thread. */
+void log_set_test_clock(int64_t (*now_ms)(void));
 
 /* printf-style, string arguments escaped (above); a trailing newline is
  * added.  %n is not supported. */

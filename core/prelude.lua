@@ -190,7 +190,7 @@ local DECL_KEYS = {
            "search_fields",              -- what record.list's search reads
            "summary",                    -- what record.get shows first
            "sheet", "marking" },         -- an export's columns and its marking
-  action = { "title", "kind", "roles", "from", "to", "creates", "run" },
+  action = { "title", "kind", "roles", "from", "to", "creates", "run", "params" },
   view = { "title", "kind", "roles", "states", "columns", "row", "marking" },
   role = { "title", "methods" },
   check = { "title", "test" },
@@ -393,6 +393,33 @@ local action_decl = declare("action", defs.actions, defs.action_order, function(
   end
   if d.creates and type(d.to) ~= "string" then
     decl_error('action "' .. d.id .. '": a creating action needs to = "state"', 4)
+  end
+  -- params (optional): what the action takes, for people (liuctl act --help,
+  -- rules.status): { "name", ... } or { { id = "name", ja = ..., en = ...,
+  -- type = "text", required = true }, ... }.  The action's run still checks
+  -- what it gets; liuctl sends a key=value of a "text" param as text.
+  if d.params ~= nil then
+    if type(d.params) ~= "table" then
+      decl_error('action "' .. d.id .. '": params must be a list: { "name", ... } or { { id = "name", ja = ..., en = ... }, ... }', 4)
+    end
+    local list = array()
+    for i, prm in ipairs(d.params) do
+      if type(prm) == "string" then prm = { id = prm } end
+      if type(prm) ~= "table" or type(prm.id) ~= "string" or prm.id == "" then
+        decl_error(sfmt('action "%s": params[%d] needs a name: "name" or { id = "name", ja = ..., en = ... }', d.id, i), 4)
+      end
+      for _, k in ipairs({ "ja", "en" }) do
+        if prm[k] ~= nil and type(prm[k]) ~= "string" then
+          decl_error(sfmt('action "%s": params[%d].%s must be text', d.id, i, k), 4)
+        end
+      end
+      local types = { text = true, number = true, boolean = true, date = true, object = true, list = true }
+      if prm.type ~= nil and not types[prm.type] then
+        decl_error(sfmt('action "%s": params[%d].type must be one of text, number, boolean, date, object, list', d.id, i), 4)
+      end
+      list[i] = { id = prm.id, ja = prm.ja, en = prm.en, type = prm.type, required = prm.required and true or false }
+    end
+    d.param_list = list
   end
 end)
 
@@ -749,7 +776,8 @@ function api.describe()
   for _, id in ipairs(defs.action_order) do
     local a = defs.actions[id]
     d.actions[id] = { title = a.title, kind = a.kind, roles = lang_list(a.roles),
-                      creates = a.creates and true or false, from = lang_list(a.from), to = a.to }
+                      creates = a.creates and true or false, from = lang_list(a.from), to = a.to,
+                      params = a.param_list }
   end
   for _, id in ipairs(defs.view_order) do
     local v = defs.views[id]
@@ -1218,7 +1246,9 @@ function api.test_count() return #defs.tests end
 local function fmt_reason(r)
   if type(r) ~= "table" then return tostring(r) end
   if r.reason then r = r.reason end
-  return sfmt("%s / %s", tostring(r.en), tostring(r.ja))
+  -- a language the reason lacks is said so, not written "nil"
+  return sfmt("%s / %s", r.en ~= nil and tostring(r.en) or "(no English reason)",
+              r.ja ~= nil and tostring(r.ja) or "（日本語の理由なし）")
 end
 
 local function reasons_text(list)
@@ -1598,6 +1628,16 @@ local function check_scenario(t)
       if outcome ~= want then
         return false, sfmt("%s (%s): got %s, want %s%s", label, step.act, outcome, want,
           res.error and (": " .. res.error) or (res.refused or res.invalid) and (": " .. reasons_text(res.refused or res.invalid)) or "")
+      end
+      -- Lua's nil is no word for a reader of a reason: a pack that writes
+      -- tostring(p.x) of a param not given would show it.  Every refused or
+      -- invalid step of every pack test is looked at.
+      if res.refused or res.invalid then
+        local hay = reasons_text(res.refused or res.invalid)
+        if hay:find("%f[%w_]nil%f[^%w_]") then
+          return false, sfmt("%s (%s): a reason shows Lua's nil (write what was missing instead): %s",
+                             label, step.act, hay)
+        end
       end
       if step.reason then
         local hay = reasons_text(res.refused or res.invalid)

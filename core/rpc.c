@@ -103,7 +103,7 @@ int rpc_new(struct rpc **out, const struct rpc_deps *deps)
 		return -ENOMEM;
 	}
 	life_set_sched(r->life, deps->sched);
-	r->started_ms = clock_now_ms();
+	r->started_ms = clock_mono_ms();
 	for (size_t i = 0; i < N_METHODS; i++)
 		metrics_name((int)i, methods[i].name);
 	metrics_name(M_INVALID, "(invalid)");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "audit.h"
 #include "clock.h"
@@ -46,7 +47,7 @@ static enum rpc_status status_minimal(struct rpc_call *c)
 	char started[CLOCK_ISO_MAX];
 	rpc_result(c, json_pack("{s:s, s:s, s:I, s:o}", "version", LIUD_VERSION, "started_at",
 				clock_format(r->started_at, started), "uptime_s",
-				(json_int_t)((clock_now_ms() - r->started_ms) / 1000), "clock",
+				(json_int_t)((clock_mono_ms() - r->started_ms) / 1000), "clock",
 				clock_json()));
 	return RPC_DONE;
 }
@@ -73,7 +74,7 @@ enum rpc_status rpc_m_status(struct rpc_call *c)
 		"{s:s, s:s, s:I, s:{s:O, s:s, s:O, s:s, s:s}, s:o, s:o, s:s?,"
 		" s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:I}",
 		"version", LIUD_VERSION, "started_at", clock_format(r->started_at, started),
-		"uptime_s", (json_int_t)((clock_now_ms() - r->started_ms) / 1000),
+		"uptime_s", (json_int_t)((clock_mono_ms() - r->started_ms) / 1000),
 		"rules", "name", json_object_get(d, "name"), "version", rules_version(r->rules),
 		"title", json_object_get(d, "title"), "dir", rules_dir(r->rules), "loaded_at",
 		clock_format(r->rules_loaded_at, loaded),
@@ -191,6 +192,7 @@ static void backup_done(uv_work_t *w, int status)
 		log_err("backup: failed path=%s error=\"%s\"%s%s%s", j->path, liu_strerror(j->rc),
 			j->why ? " why=\"" : "", j->why ? j->why : "", j->why ? "\"" : "");
 		rpc_fail(c, j->rc, msg, NULL);
+		c->rpc->backups_failed++;
 	} else {
 		char probe[PATH_MAX_LEN + 16];
 		struct stat sb = { 0 };
@@ -198,6 +200,8 @@ static void backup_done(uv_work_t *w, int status)
 		stat(probe, &sb);
 		int64_t ms = clock_now_ms() - j->t0;
 		json_int_t entries = json_integer_value(json_object_get(j->verified, "entries"));
+		c->rpc->last_backup_at = (int64_t)time(NULL); /* real time: backups age in it */
+		c->rpc->last_backup_bytes = (int64_t)sb.st_size;
 		log_info("backup: written and verified path=%s bytes=%lld ms=%lld audit_entries=%lld "
 			 "by=%s", j->path, (long long)sb.st_size, (long long)ms, (long long)entries,
 			 c->peer.user);
@@ -312,7 +316,13 @@ static void clock_set_warn(struct sched *s, json_t *res)
 		log_warn("clock: set back past enforced deadline measure=%s deadline=%s count=%zu",
 			 json_string_value(json_object_get(first, "measure")),
 			 json_string_value(json_object_get(first, "at")), json_array_size(ahead));
-		json_object_set_new(res, "warning", json_string(msg));
+		const char *back = json_string_value(json_object_get(res, "warning"));
+		char *both = NULL;
+		if (back && asprintf(&both, "%s; %s", back, msg) >= 0)
+			json_object_set_new(res, "warning", json_string(both));
+		else
+			json_object_set_new(res, "warning", json_string(msg));
+		free(both);
 		json_object_set(res, "enforced_ahead", ahead);
 	}
 	json_decref(ahead);
@@ -328,6 +338,7 @@ enum rpc_status rpc_m_clock_set(struct rpc_call *c)
 	}
 	if (!rpc_param_time(c, "now", &now))
 		return RPC_DONE;
+	int64_t before = clock_now();
 	if (clock_set(now) < 0) {
 		rpc_error(c, WIRE_FORBIDDEN, "forbidden: clock.set works only in a daemon started with --test-clock",
 			  json_pack("{s:{s:s, s:s}}", "reason", "ja",
@@ -338,6 +349,16 @@ enum rpc_status rpc_m_clock_set(struct rpc_call *c)
 	log_info("clock: set now=%s by=%s", json_string_value(json_object_get(c->params, "now")),
 		 c->peer.user);
 	json_t *res = clock_json();
+	if (now < before) {
+		/* Back in time: instants already passed come again.  Said even
+		 * with no deadline enforced in between (clock_set_warn() says more
+		 * when there is one). */
+		char was[CLOCK_ISO_MAX], to[CLOCK_ISO_MAX], msg[200];
+		snprintf(msg, sizeof msg, "the clock went back from %s to %s",
+			 clock_format(before, was), clock_format(now, to));
+		json_object_set_new(res, "warning", json_string(msg));
+		json_object_set_new(res, "was", json_string(was));
+	}
 	if (c->rpc->d.sched) {
 		/* Before the kick: the kick reopens the deadlines now ahead. */
 		clock_set_warn(c->rpc->d.sched, res);
@@ -499,6 +520,41 @@ static void metrics_rules(struct rpc *r, FILE *f)
 	json_decref(cn);
 }
 
+/* What an operator alerts on: the build, the next deadline (on the
+ * daemon's clock, a test clock's under one), the last backup (real time). */
+static void metrics_ops(struct rpc *r, FILE *f)
+{
+	fputs("# HELP liud_build_info The daemon's version and the live rule pack's, as labels.\n"
+	      "# TYPE liud_build_info gauge\nliud_build_info{version=\"", f);
+	prom_label(f, LIUD_VERSION);
+	fputs("\",rules_version=\"", f);
+	prom_label(f, rules_version(r->rules));
+	fprintf(f, "\",clock=\"%s\"} 1\n", clock_is_test() ? "test" : "system");
+	fprintf(f, "# HELP liud_clock_seconds The daemon's clock (a test clock's under one), Unix time.\n"
+		"# TYPE liud_clock_seconds gauge\nliud_clock_seconds %lld\n", (long long)clock_now());
+	const char *next = r->d.sched ? sched_next(r->d.sched) : NULL;
+	int64_t at;
+	struct clock_why why;
+	if (next && clock_parse(next, &at, &why) == 0)
+		fprintf(f, "# HELP liud_next_deadline_timestamp_seconds The next deadline not yet enforced, Unix time.\n"
+			"# TYPE liud_next_deadline_timestamp_seconds gauge\n"
+			"liud_next_deadline_timestamp_seconds %lld\n"
+			"# HELP liud_next_deadline_seconds Seconds from the daemon's clock to the next deadline "
+			"(negative: overdue, not yet enforced).\n"
+			"# TYPE liud_next_deadline_seconds gauge\nliud_next_deadline_seconds %lld\n",
+			(long long)at, (long long)(at - clock_now()));
+	fprintf(f, "# HELP liud_last_backup_timestamp_seconds When the last backup since the start was "
+		"written and verified, Unix time (0: none yet).\n"
+		"# TYPE liud_last_backup_timestamp_seconds gauge\n"
+		"liud_last_backup_timestamp_seconds %lld\n"
+		"# HELP liud_last_backup_bytes The size of that backup.\n"
+		"# TYPE liud_last_backup_bytes gauge\nliud_last_backup_bytes %lld\n"
+		"# HELP liud_backup_failures_total Backups that failed since the start.\n"
+		"# TYPE liud_backup_failures_total counter\nliud_backup_failures_total %llu\n",
+		(long long)r->last_backup_at, (long long)r->last_backup_bytes,
+		(unsigned long long)r->backups_failed);
+}
+
 enum rpc_status rpc_m_metrics(struct rpc_call *c)
 {
 	struct rpc *r = c->rpc;
@@ -511,7 +567,7 @@ enum rpc_status rpc_m_metrics(struct rpc_call *c)
 	}
 	metrics_write_requests(f);
 	fprintf(f, "# HELP liud_up_seconds Seconds since the daemon started.\n# TYPE liud_up_seconds gauge\n"
-		"liud_up_seconds %lld\n", (long long)((clock_now_ms() - r->started_ms) / 1000));
+		"liud_up_seconds %lld\n", (long long)((clock_mono_ms() - r->started_ms) / 1000));
 	fputs("# HELP liud_log_suppressed_total Log lines left out by the rate limit (log_rate), by kind.\n"
 	      "# TYPE liud_log_suppressed_total counter\n", f);
 	for (int k = 0; k < LOG_KINDS; k++)
@@ -521,6 +577,7 @@ enum rpc_status rpc_m_metrics(struct rpc_call *c)
 		"liud_connections %zu\n", r->d.connections ? r->d.connections(r->d.connections_ud) : 0);
 	metrics_storage(r, f);
 	metrics_rules(r, f);
+	metrics_ops(r, f);
 	fclose(f);
 	rpc_result(c, json_stringn(buf, len));
 	free(buf);

@@ -17,9 +17,12 @@ struct rpc {
 	struct rules *rules;     /* live pack, owned; swapped by the lifecycle */
 	struct life *life;       /* owned: checks, activation, reload, rollback, diff */
 	struct ledger *ledger;
-	int64_t started_ms;      /* monotonic-ish: clock_now_ms() at start */
+	int64_t started_ms;      /* clock_mono_ms() at start: uptime never runs back */
 	int64_t started_at;      /* wall instant, seconds */
 	int64_t rules_loaded_at; /* instant of the last (re)load */
+	int64_t last_backup_at;  /* real time (s) of the last backup written and verified, 0: none yet */
+	int64_t last_backup_bytes;
+	uint64_t backups_failed; /* since the start */
 	uint64_t requests, errors;
 	uint64_t eval_memo_hits, eval_memo_misses;
 	int rules_gen;           /* bumped at every swap */

@@ -1371,10 +1371,38 @@ static void html_text(FILE *f, const char *s)
 	}
 }
 
+/* A word of a cell that must not break across lines: one with a digit (a
+ * date, 2024-06-01 or 令和6年6月1日; an instant; an id; a 法人番号), as
+ * long as it is short enough to fit a column anyway. */
+#define HTML_NOBREAK_MAX 48
+
+/* Cell text, escaped, its digit-bearing words kept whole (class nw). */
+static void html_words(FILE *f, const char *s)
+{
+	while (s && *s) {
+		size_t sp = strspn(s, " \t\n");
+		if (sp) {
+			fwrite(s, 1, sp, f);
+			s += sp;
+			continue;
+		}
+		size_t n = strcspn(s, " \t\n");
+		char *w = strndup(s, n);
+		bool digit = w && strpbrk(w, "0123456789") != NULL;
+		if (digit && n <= HTML_NOBREAK_MAX)
+			fputs("<span class=\"nw\">", f);
+		html_text(f, w);
+		if (digit && n <= HTML_NOBREAK_MAX)
+			fputs("</span>", f);
+		free(w);
+		s += n;
+	}
+}
+
 static void html_cell(FILE *f, json_t *v)
 {
 	if (json_is_string(v)) {
-		html_text(f, json_string_value(v));
+		html_words(f, json_string_value(v));
 	} else if (json_is_array(v)) {
 		size_t i;
 		json_t *x;
@@ -1385,15 +1413,68 @@ static void html_cell(FILE *f, json_t *v)
 		}
 	} else if (v && !json_is_null(v)) {
 		char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		html_text(f, d);
+		html_words(f, d);
 		free(d);
 	}
 }
 
+/* Rows on one printed page (A4 landscape): a page a clerk can read, and one
+ * that holds its rows even when each has a few lines of filings. */
+#define HTML_ROWS_PER_PAGE 12
+
+static const char html_style[] =
+	"body{font-family:\"Noto Sans CJK JP\",\"Hiragino Sans\",\"Yu Gothic\",Meiryo,sans-serif;"
+	"margin:2em;color:#1a1a1a}\n"
+	"h1{font-size:1.4em;margin:0}h1 small{display:block;font-size:.65em;color:#555;font-weight:normal}\n"
+	".notice{border:2px solid #b00020;color:#b00020;padding:.4em .8em;margin:1em 0;font-weight:bold}\n"
+	".meta{color:#555;font-size:.85em}\n"
+	".pagehead{display:flex;gap:1em;align-items:baseline;margin-top:1.2em;font-size:.8em;color:#555}\n"
+	".pagehead .mark{border:1.5px solid #b00020;color:#b00020;font-weight:bold;padding:0 .4em}\n"
+	".pagehead .pageno{margin-left:auto}.pagehead .when,.pagehead .pageno{white-space:nowrap}\n"
+	"table{border-collapse:collapse;width:100%;margin-top:.4em;font-size:.9em}\n"
+	"th,td{border:1px solid #999;padding:.35em .5em;vertical-align:top;text-align:left}\n"
+	"th{background:#eef2f7}th small{display:block;font-weight:normal;color:#555}\n"
+	"tbody tr:nth-child(even){background:#f8f8f8}\n"
+	"td:first-child{white-space:nowrap}.nw{white-space:nowrap}\n"
+	/* Print: a page per sheet of HTML_ROWS_PER_PAGE rows, each with the
+	 * marking, the title and its number; the heading block of the screen
+	 * gives way to them. */
+	"@media print{@page{size:A4 landscape;margin:8mm 10mm}"
+	"body{margin:0;font-size:7pt;line-height:1.25;-webkit-print-color-adjust:exact;"
+	"print-color-adjust:exact}"
+	"h1,.notice,.meta{display:none}"
+	".sheet{break-after:page}.sheet:last-child{break-after:auto}"
+	".pagehead{margin-top:0;font-size:8pt;color:#1a1a1a}"
+	"table{font-size:7pt;margin-top:.3em}th,td{padding:.15em .3em}"
+	"thead{display:table-header-group}tr{break-inside:avoid}}\n";
+
+/* The head of one printed page: the marking, the title, when, which page. */
+static void html_pagehead(FILE *f, const char *marking, const char *tja, const char *ten,
+			  const char *now, size_t page, size_t pages)
+{
+	fputs("<div class=\"pagehead\">", f);
+	if (marking) {
+		fputs("<span class=\"mark\">", f);
+		html_text(f, marking);
+		fputs("</span>", f);
+	}
+	fputs("<span class=\"title\">", f);
+	html_text(f, tja);
+	fputs(" / ", f);
+	html_text(f, ten);
+	fputs("</span><span class=\"when\">", f);
+	html_text(f, now);
+	fprintf(f, "</span><span class=\"pageno\">%zu / %zu 頁 (page %zu of %zu)</span></div>\n", page,
+		pages, page, pages);
+}
+
 /*
- * One self-contained page (no external assets, no script): a table with
+ * One self-contained page (no external assets, no script): tables with
  * Japanese headers and English labels under them, readable on screen and
- * printable (A4 landscape), with the handling marking the view declares.
+ * printable: A4 landscape, HTML_ROWS_PER_PAGE rows a page, the handling
+ * marking the view declares and the page number on every page.  The pages
+ * are cut here, not left to the browser, so that every browser prints the
+ * same pages with the same numbers.
  */
 static char *to_html(json_t *view, json_t *rows, const char *name)
 {
@@ -1405,64 +1486,63 @@ static char *to_html(json_t *view, json_t *rows, const char *name)
 	json_t *title = json_object_get(view, "title"), *cols = json_object_get(view, "columns");
 	const char *tja = json_string_value(json_object_get(title, "ja"));
 	const char *ten = json_string_value(json_object_get(title, "en"));
+	tja = tja ? tja : name;
+	ten = ten ? ten : name;
 	char now[CLOCK_ISO_MAX];
 	clock_format(clock_now(), now);
 	fputs("<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	      "<meta name=\"robots\" content=\"noindex, nofollow\">\n<title>", f);
-	html_text(f, tja ? tja : name);
-	fputs("</title>\n<style>\n"
-	      "body{font-family:\"Noto Sans CJK JP\",\"Hiragino Sans\",\"Yu Gothic\",Meiryo,sans-serif;"
-	      "margin:2em;color:#1a1a1a}\n"
-	      "h1{font-size:1.4em;margin:0}h1 small{display:block;font-size:.65em;color:#555;font-weight:normal}\n"
-	      ".notice{border:2px solid #b00020;color:#b00020;padding:.4em .8em;margin:1em 0;font-weight:bold}\n"
-	      ".meta{color:#555;font-size:.85em}\n"
-	      "table{border-collapse:collapse;width:100%;margin-top:1em;font-size:.9em}\n"
-	      "th,td{border:1px solid #999;padding:.35em .5em;vertical-align:top;text-align:left}\n"
-	      "th{background:#eef2f7}th small{display:block;font-weight:normal;color:#555}\n"
-	      "tbody tr:nth-child(even){background:#f8f8f8}\n"
-	      "td:first-child{white-space:nowrap}\n"
-	      "@media print{body{margin:0}@page{size:A4 landscape;margin:12mm}"
-	      "thead{display:table-header-group}tr{page-break-inside:avoid}}\n"
-	      "</style>\n</head>\n<body>\n<h1>", f);
-	html_text(f, tja ? tja : name);
+	html_text(f, tja);
+	fputs("</title>\n<style>\n", f);
+	fputs(html_style, f);
+	fputs("</style>\n</head>\n<body>\n<h1>", f);
+	html_text(f, tja);
 	fputs("<small>", f);
-	html_text(f, ten ? ten : name);
+	html_text(f, ten);
 	fputs("</small></h1>\n", f);
 	json_t *marking = json_object_get(view, "marking");
-	if (marking) { /* the pack's handling marking; none of the core's own */
-		char *m = bilingual(marking);
+	char *m = marking ? bilingual(marking) : NULL; /* the pack's; none of the core's own */
+	if (m) {
 		fputs("<p class=\"notice\">", f);
 		html_text(f, m);
 		fputs("</p>\n", f);
-		free(m);
 	}
 	fputs("<p class=\"meta\">作成日時 / Generated: ", f);
 	html_text(f, now);
 	fprintf(f, " &middot; 件数 / Rows: <span id=\"count\">%zu</span></p>\n", json_array_size(rows));
-	fputs("<table>\n<thead><tr>", f);
-	size_t i, j;
-	json_t *c, *row;
-	json_array_foreach(cols, i, c) {
-		fputs("<th scope=\"col\">", f);
-		html_text(f, json_string_value(json_object_get(c, "ja")));
-		fputs("<small>", f);
-		html_text(f, json_string_value(json_object_get(c, "en")));
-		fputs("</small></th>", f);
-	}
-	fputs("</tr></thead>\n<tbody>\n", f);
-	json_array_foreach(rows, j, row) {
-		fputs("<tr>", f);
+	size_t nrows = json_array_size(rows);
+	size_t pages = nrows == 0 ? 1 : (nrows + HTML_ROWS_PER_PAGE - 1) / HTML_ROWS_PER_PAGE;
+	for (size_t p = 0; p < pages; p++) {
+		fputs("<section class=\"sheet\">\n", f);
+		html_pagehead(f, m, tja, ten, now, p + 1, pages);
+		fputs("<table>\n<thead><tr>", f);
+		size_t i;
+		json_t *c;
 		json_array_foreach(cols, i, c) {
-			fputs("<td>", f);
-			html_cell(f, json_object_get(row, json_string_value(json_object_get(c, "id"))));
-			fputs("</td>", f);
+			fputs("<th scope=\"col\">", f);
+			html_text(f, json_string_value(json_object_get(c, "ja")));
+			fputs("<small>", f);
+			html_text(f, json_string_value(json_object_get(c, "en")));
+			fputs("</small></th>", f);
 		}
-		fputs("</tr>\n", f);
+		fputs("</tr></thead>\n<tbody>\n", f);
+		for (size_t j = p * HTML_ROWS_PER_PAGE; j < nrows && j < (p + 1) * HTML_ROWS_PER_PAGE; j++) {
+			json_t *row = json_array_get(rows, j);
+			fputs("<tr>", f);
+			json_array_foreach(cols, i, c) {
+				fputs("<td>", f);
+				html_cell(f, json_object_get(row, json_string_value(json_object_get(c, "id"))));
+				fputs("</td>", f);
+			}
+			fputs("</tr>\n", f);
+		}
+		if (nrows == 0)
+			fprintf(f, "<tr><td colspan=\"%zu\">該当なし / none</td></tr>\n", json_array_size(cols));
+		fputs("</tbody>\n</table>\n</section>\n", f);
 	}
-	if (json_array_size(rows) == 0)
-		fprintf(f, "<tr><td colspan=\"%zu\">該当なし / none</td></tr>\n", json_array_size(cols));
-	fputs("</tbody>\n</table>\n</body>\n</html>\n", f);
+	free(m);
+	fputs("</body>\n</html>\n", f);
 	fclose(f);
 	return buf;
 }

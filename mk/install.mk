@@ -21,6 +21,7 @@ RULESDIR   := $(SYSCONFDIR)/liud/rules
 # installed liuctl as its default (a checkout's liuctl defaults to the
 # checkout's run/liud.sock).
 RUNSOCKET  ?= /run/liud/liud.sock
+LIBEXECDIR := $(PREFIX)/lib/liud
 INSTALL    ?= install
 
 # The installed liuctl: the client's objects, but for the two files that
@@ -70,6 +71,12 @@ install: all $(O)/inst/liuctl
 	sed -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' contrib/systemd/liud.tmpfiles.in \
 	  > $(DESTDIR)$(TMPFILESDIR)/liud.conf
 	chmod 0644 $(DESTDIR)$(TMPFILESDIR)/liud.conf
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)
+	$(INSTALL) -m 0755 contrib/liud-metrics-textfile $(DESTDIR)$(LIBEXECDIR)/liud-metrics-textfile
+	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+	    contrib/systemd/liud-metrics.service.in > $(DESTDIR)$(UNITDIR)/liud-metrics.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/liud-metrics.service
+	$(INSTALL) -m 0644 contrib/systemd/liud-metrics.timer $(DESTDIR)$(UNITDIR)/liud-metrics.timer
 	@if [ -f contrib/completion/liuctl.bash ]; then \
 	  $(INSTALL) -m 0644 contrib/completion/liuctl.bash $(DESTDIR)$(COMPLDIR)/liuctl; fi
 	@if command -v scdoc >/dev/null 2>&1 && ls contrib/man/*.scd >/dev/null 2>&1; then \
@@ -85,6 +92,8 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(UNITDIR)/liud.service $(DESTDIR)$(SYSUSERSDIR)/liud.conf \
 	  $(DESTDIR)$(TMPFILESDIR)/liud.conf
+	rm -f $(DESTDIR)$(UNITDIR)/liud-metrics.service $(DESTDIR)$(UNITDIR)/liud-metrics.timer
+	rm -rf $(DESTDIR)$(LIBEXECDIR)
 	rm -f $(DESTDIR)$(COMPLDIR)/liuctl
 	rm -f $(DESTDIR)$(MANDIR)/man8/liud.8 $(DESTDIR)$(MANDIR)/man1/liuctl.1 \
 	  $(DESTDIR)$(MANDIR)/man5/liud.conf.5 $(DESTDIR)$(MANDIR)/man7/liud-rules.7

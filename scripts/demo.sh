@@ -13,7 +13,13 @@ DIR=$(mktemp -d /tmp/liud-demo-XXXXXX)
 SOCK="$DIR/liud.sock"
 trap 'kill "${PID:-}" 2>/dev/null; wait "${PID:-}" 2>/dev/null; rm -rf "$DIR"' EXIT INT TERM
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Headings in bold on a terminal only: a pipe or a file gets plain text, no
+# escape sequences (NO_COLOR turns them off on a terminal too).
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-dumb}" != dumb ]; then
+	say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+	say() { printf '\n== %s\n' "$*"; }
+fi
 ctl() { printf '$ liuctl %s\n' "$*"; "$BIN/liuctl" --socket "$SOCK" "$@" || true; }
 quiet() { "$BIN/liuctl" --socket "$SOCK" "$@" >/dev/null; }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # make demo, as a test: the walkthrough runs to the end and shows what it
 # promises (eligible and ineligible applications, the deadline crossed live,
-# the pledge-unfulfilled list, a whole audit chain).
+# the pledge-unfulfilled list, a whole audit chain), and writes no terminal
+# escape sequence into a pipe.
 use strict;
 use warnings;
 use Test::More;
@@ -14,4 +15,5 @@ like($out, qr/error -32004: refused by a rule: cannot confirm/, 'confirming an i
 like($out, qr/application: ended 2, lapsed 4/, 'the deadline is crossed live: 2 ended, 4 lapsed');
 like($out, qr/No ISMAP-LIU filing recorded within the period.*: 1 row/, 'one service has no filing recorded within the period');
 like($out, qr/ok: the audit chain holds/, 'the audit chain holds at the end');
+unlike($out, qr/\e/, 'no escape sequence in the output of a pipe');
 done_testing;

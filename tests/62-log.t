@@ -43,10 +43,12 @@ my $d = Liud::start_daemon(dir => $dir, conf => "$dir/liud.conf", clock => '2024
 ok($d->alive, 'daemon up') or BAIL_OUT($d->log_text);
 my $n1 = $d->ok_call('act', { action => 'create', params => { text => 'a note' } })->{record}{id};
 
-# Every line of the log is one event: a timestamp, a level, a module.
+# Every line of the log is one event: a timestamp (the test clock's, labelled,
+# with the real one), a level, a module.
 sub lines_ok {
 	my ($what) = @_;
-	my @bad = grep { !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (error|warn |info |debug) \w+: / }
+	my $ts = qr/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(?:Z|[+-]\d\d:\d\d)/;
+	my @bad = grep { !/^$ts (?:test-clock real=$ts )?(error|warn |info |debug) \w+: / }
 		  split /\n/, $d->log_text;
 	is(scalar @bad, 0, "$what: every log line is a line of the daemon's") or diag(join("\n", @bad[0 .. 4]));
 }

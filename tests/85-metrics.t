@@ -1,7 +1,9 @@
 #!/usr/bin/perl
 # The metrics method: Prometheus text that a real parser (the Python
 # prometheus_client, Debian's package) accepts, with the families operators
-# need, and counters that follow what happened.
+# need, and counters that follow what happened; the gauges an operator
+# alerts on (build, next deadline, last backup), and the textfile-collector
+# script of the installed timer.
 use strict;
 use warnings;
 use Test::More;
@@ -15,6 +17,8 @@ plan skip_all => 'python3-prometheus-client is not installed (make test installs
 my $tmp = tempdir('liud-metrics-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $d = Liud::start_daemon(clock => '2024-06-01', rules => 'tests/packs/mini');
 $d->ok_call('act', { action => 'create', params => { text => "n$_" } }) for 1 .. 5;
+my $before_backup = time;
+$d->ok_call('backup', { path => "$tmp/backup1" });
 $d->call('record.get', { id => 'N-999999' });
 $d->call('nope');
 $d->ok_call('eval', { id => 'N-000001' });
@@ -53,4 +57,49 @@ cmp_ok($v{'liud_rule_invocations_total{class=action,rule=create}'}, "==", 5, 'pe
 ok(exists $v{'liud_rule_invocation_seconds_total{class=action,rule=create}'}, 'with the time spent');
 my ($info) = grep { /^liud_rules_info\{/ } keys %v;
 like($info, qr/version=[0-9a-f]{64}/, 'the live rules version');
+
+# --- the gauges an operator alerts on ---------------------------------------------------
+my ($build) = grep { /^liud_build_info\{/ } keys %v;
+like($build // '', qr/clock=test,rules_version=[0-9a-f]{64},version=\d+\.\d+/, 'build info: version, rules version, clock');
+cmp_ok($v{$build // ''} // -1, '==', 1, 'with the value 1');
+# the mini pack's window ends 2024-12-31 (JST): its deadline is 2025-01-01T00:00+09:00
+cmp_ok($v{'liud_next_deadline_timestamp_seconds{}'} // -1, '==', 1735657200, 'the next deadline, Unix time');
+my $left = $v{'liud_next_deadline_seconds{}'};
+ok(defined $left && $left > 0 && $left <= 1735657200 - 1717167600, "seconds to it on the daemon's clock ($left)");
+my $bt = $v{'liud_last_backup_timestamp_seconds{}'};
+ok($bt && $bt >= int($before_backup) - 1 && $bt <= time + 1, 'the last backup, real time');
+ok($v{'liud_last_backup_bytes{}'} > 0, 'and its size');
+cmp_ok($v{'liud_backup_failures_total{}'} // -1, '==', 0, 'no backup failed');
+is($v{'type:liud_backup_failures'}, 'counter', 'failures are a counter');
+$d->call('backup', { path => "$tmp/backup1" }); # not empty: refused before any copy
+$d->call('backup', { path => "/proc/liud-no-such/x" });
+
+# --- the textfile collector's script ------------------------------------------------------
+my $bin = Liud::bin_dir();
+my $rc = system("LIUCTL=$bin/liuctl LIUD_SOCKET=$d->{sock} LIUD_BACKUPS=$tmp contrib/liud-metrics-textfile $tmp/liud.prom");
+is($rc, 0, 'liud-metrics-textfile runs');
+ok(-f "$tmp/liud.prom" && !glob("$tmp/liud.prom.tmp.*"), 'and leaves the file, no temporary');
+my $prom = do { local (@ARGV, $/) = "$tmp/liud.prom"; <> } // '';
+like($prom, qr/^liud_textfile_up 1$/m, 'the daemon answered');
+like($prom, qr/^liud_requests_total\{method="act",outcome="ok"\} 5$/m, 'with its metrics');
+my ($newest) = $prom =~ /^liud_backup_newest_timestamp_seconds (\d+)$/m;
+ok($newest && abs($newest - $bt) < 5, 'and the newest backup folder\'s time');
+my $parsed = `$py -c 'import sys; from prometheus_client.parser import text_string_to_metric_families as t; print(sum(1 for _ in t(open(sys.argv[1]).read())))' $tmp/liud.prom`;
+ok($? == 0 && $parsed > 10, 'the file parses as Prometheus text');
+$rc = system("LIUCTL=$bin/liuctl LIUD_SOCKET=$tmp/no.sock LIUD_BACKUPS=$tmp/none contrib/liud-metrics-textfile $tmp/down.prom");
+my $down = do { local (@ARGV, $/) = "$tmp/down.prom"; <> } // '';
+like($down, qr/^liud_textfile_up 0$/m, 'no daemon: the file says so');
+like($down, qr/^liud_backup_newest_timestamp_seconds 0$/m, 'no backup folder: 0');
+my $timer = do { local (@ARGV, $/) = 'contrib/systemd/liud-metrics.timer'; <> } // '';
+like($timer, qr/^OnUnitActiveSec=30s$/m, 'the timer runs it every 30 s');
+SKIP: {
+	skip 'systemd-analyze is not installed', 1 unless system('command -v systemd-analyze >/dev/null') == 0;
+	my $u = "$tmp/units";
+	mkdir $u;
+	system("sed -e 's|\@LIBEXECDIR\@|$ENV{PWD}/contrib|' -e 's|\@BINDIR\@|/usr/bin|' contrib/systemd/liud-metrics.service.in > $u/liud-metrics.service");
+	system("cp contrib/systemd/liud-metrics.timer $u/");
+	my $v = `systemd-analyze verify $u/liud-metrics.timer $u/liud-metrics.service 2>&1`;
+	unlike($v, qr/liud-metrics\.(?:timer|service):\d+/, 'systemd-analyze verify: the units read cleanly') or diag($v);
+}
+$d->stop;
 done_testing;

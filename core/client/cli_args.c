@@ -165,6 +165,60 @@ static char *abs_path(const char *p)
 }
 
 /*
+ * The value of a key=value pair.  A value that reads as JSON is JSON (5,
+ * true, {"a":1}, "007"); anything else, such as 書類不備 or 2024-04-01, is a
+ * string.  But digits alone longer than PAIR_NUMBER_DIGITS are an
+ * identifier, not a quantity (a 13-digit 法人番号, a telephone number):
+ * a string, so that no digit is lost to a float and the pack sees the text
+ * it validates.  Returns a new reference, or NULL when not UTF-8.
+ */
+#define PAIR_NUMBER_DIGITS 9
+static json_t *pair_value(const char *s)
+{
+	size_t d = s[0] == '-' ? 1 : 0;
+	size_t digits = strspn(s + d, "0123456789");
+	if (digits > PAIR_NUMBER_DIGITS && s[d + digits] == '\0')
+		return json_string(s);
+	json_t *v = json_loads(s, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+	return v ? v : json_string(s);
+}
+
+/*
+ * Sets params[a][b][c] = v for the key "a.b.c", making the objects on the
+ * way.  Takes ownership of v.  A part that is empty, or a path through a
+ * value that is not an object (a=1 a.b=2), is a usage error naming the key.
+ */
+static int set_path(const struct cmd *cmd, json_t *obj, const char *key, json_t *v)
+{
+	const char *p = key;
+	for (;;) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		char *part = strndup(p, n);
+		int st = ST_OK;
+		json_t *next = NULL;
+		if (n == 0)
+			st = cli_usage_fail(cmd, "%s: an empty part in a dotted key", key);
+		else if (!dot)
+			json_object_set_new(obj, part, v);
+		else if (!(next = json_object_get(obj, part))) {
+			next = json_object();
+			json_object_set_new(obj, part, next);
+		} else if (!json_is_object(next))
+			st = cli_usage_fail(cmd, "%s: %s is already given a value that is not an object",
+					    key, part);
+		free(part);
+		if (st != ST_OK || !dot) {
+			if (st != ST_OK)
+				json_decref(v);
+			return st;
+		}
+		obj = next;
+		p = dot + 1;
+	}
+}
+
+/*
  * Builds params from the pattern: every argument and option with a value
  * under its own name, typed by its placeholder, then key=value pairs merged
  * into params.params.  Returns ST_OK or ST_USAGE.
@@ -215,31 +269,22 @@ int cli_build_params(const struct args *a, json_t *params)
 		json_object_set_new(params, "params", pp);
 	}
 	json_t *given = json_object();
-	for (size_t i = 0; i < a->nlist; i++) {
+	int st = ST_OK;
+	for (size_t i = 0; i < a->nlist && st == ST_OK; i++) {
 		const char *eq = strchr(a->list[i], '=');
 		char *key = strndup(a->list[i], (size_t)(eq - a->list[i]));
-		/* A value that reads as JSON is JSON (5, true, {"a":1}, "007");
-		 * anything else, such as 書類不備 or 2024-04-01, is a string. */
-		json_t *v = json_loads(eq + 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
-		if (!v)
-			v = json_string(eq + 1);
-		int st = ST_OK;
+		json_t *v = pair_value(eq + 1);
 		if (!key || !v)
 			st = cli_usage_fail(cmd, "%s: not valid UTF-8 text", a->list[i]);
 		else if (json_object_get(given, key))
 			st = cli_usage_fail(cmd, "%s given twice", key);
-		if (st == ST_OK) {
+		else
+			st = set_path(cmd, pp, key, v);
+		if (st == ST_OK)
 			json_object_set_new(given, key, json_true());
-			json_object_set_new(pp, key, v);
-		} else {
-			json_decref(v);
-		}
+		v = NULL; /* set_path took it */
 		free(key);
-		if (st != ST_OK) {
-			json_decref(given);
-			return st;
-		}
 	}
 	json_decref(given);
-	return ST_OK;
+	return st;
 }

@@ -242,12 +242,20 @@ int cli_call(struct ctl *c, const char *method, json_t *params, json_t **out)
 /* --- error replies ------------------------------------------------------ */
 
 /* A reason {ja, en} on stderr, one line per language, after `prefix` (a
- * field name, which may echo what someone typed: printed safely too). */
-static void print_reason(const char *prefix, const json_t *r)
+ * field name, which may echo what someone typed: printed safely too).  The
+ * English line is left out when the message (msg, may be NULL) already
+ * says it, prefix and all: the first line of the error said it once. */
+static void print_reason(const char *prefix, const json_t *r, const char *msg)
 {
 	const char *text[2] = { cli_jstr(r, "ja"), cli_jstr(r, "en") };
 	if (json_is_string(r))
 		text[0] = json_string_value(r);
+	if (text[1] && msg) {
+		char *said = cli_xasprintf("%s%s", prefix, text[1]);
+		if (strstr(msg, said))
+			text[1] = NULL;
+		free(said);
+	}
 	for (size_t i = 0; i < 2; i++) {
 		if (!text[i])
 			continue;
@@ -287,7 +295,7 @@ void cli_print_error(const json_t *err)
 		json_array_foreach(errors, i, e) {
 			const char *f = cli_jstr(e, "field");
 			char *prefix = cli_xasprintf("%s: ", f ? f : "?");
-			print_reason(prefix, json_object_get(e, "reason"));
+			print_reason(prefix, json_object_get(e, "reason"), msg);
 			free(prefix);
 		}
 	} else {
@@ -297,10 +305,10 @@ void cli_print_error(const json_t *err)
 			cli_put_text(stderr, field ? field : "(not named)", false);
 			fputc('\n', stderr);
 		}
-		print_reason("", json_object_get(data, "reason"));
+		print_reason("", json_object_get(data, "reason"), msg);
 	}
 	json_array_foreach(reasons, i, e)
-		print_reason("", e);
+		print_reason("", e, msg);
 	/* A failing pack's test report or a script's error and traceback, for
 	 * the policy staff who must fix it; the message holds only a cut. */
 	const char *more[] = { "error", "report", "traceback" };

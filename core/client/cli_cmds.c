@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,13 +35,27 @@
  * the systemd unit's sandbox (its own /tmp, no /home or /root).  Says so and
  * where to put the candidate, after the error itself.
  */
+static bool sandbox_hidden(const char *path)
+{
+	/* What the unit's PrivateTmp= and ProtectHome= take from the daemon; a
+	 * path elsewhere that it cannot read is a plain permission problem,
+	 * which the daemon's own message already names. */
+	static const char *const hidden[] = { "/tmp/", "/var/tmp/", "/home/", "/root/", "/run/user/" };
+	char real[PATH_MAX];
+	const char *p = realpath(path, real) ? real : path;
+	for (size_t i = 0; i < sizeof hidden / sizeof *hidden; i++)
+		if (strncmp(p, hidden[i], strlen(hidden[i])) == 0)
+			return true;
+	return false;
+}
+
 static void hint_hidden_path(const char *method, const json_t *params, const json_t *err)
 {
 	const char *path = cli_jstr(params, "path");
 	const char *msg = cli_jstr(err, "message");
 	struct stat sb;
 	if (strncmp(method, "rules.", 6) != 0 || !path || !msg || stat(path, &sb) < 0 ||
-	    (!strstr(msg, strerror(ENOENT)) && !strstr(msg, strerror(EACCES))))
+	    (!strstr(msg, strerror(ENOENT)) && !strstr(msg, strerror(EACCES))) || !sandbox_hidden(path))
 		return;
 	fputs("liuctl: ", stderr);
 	cli_put_text(stderr, path, false);
@@ -72,14 +87,10 @@ static void strip_client_options(const struct args *a, json_t *params)
 		json_object_del(params, "format");
 }
 
-/* One call, its result printed; the common case. */
-static int exec_default(struct ctl *c, const struct args *a)
+/* The call with params built, its result printed.  Takes params. */
+static int call_and_show(struct ctl *c, const struct args *a, json_t *params, int st)
 {
-	json_t *params = json_object(), *out = NULL;
-	int st = cli_build_params(a, params);
-	strip_client_options(a, params);
-	if (st == ST_OK && a->cmd->build)
-		st = a->cmd->build(a, params);
+	json_t *out = NULL;
 	if (st == ST_OK)
 		st = cli_call(c, a->cmd->method, params, &out);
 	if (st == ST_OK) {
@@ -104,6 +115,64 @@ static int exec_default(struct ctl *c, const struct args *a)
 	json_decref(out);
 	json_decref(params);
 	return st;
+}
+
+/* One call, its result printed; the common case. */
+static int exec_default(struct ctl *c, const struct args *a)
+{
+	json_t *params = json_object();
+	int st = cli_build_params(a, params);
+	strip_client_options(a, params);
+	if (st == ST_OK && a->cmd->build)
+		st = a->cmd->build(a, params);
+	return call_and_show(c, a, params, st);
+}
+
+/*
+ * act with key=value pairs: a pair whose key the action declares as text
+ * (params = { { id = ..., type = "text" } } in the pack, from rules.status)
+ * is sent as the text typed, whatever JSON it would read as: reason=404,
+ * a 法人番号 of 9 digits or fewer, true as a word.  A daemon that does not
+ * answer rules.status leaves the pairs as they read.
+ */
+static int retype_pairs(struct ctl *c, const struct args *a, json_t *params)
+{
+	json_t *st = NULL, *pp = json_object_get(params, "params");
+	const char *action = json_string_value(json_object_get(params, "action"));
+	if (a->nlist == 0 || !json_is_object(pp) || !action)
+		return ST_OK;
+	int rc = cli_call(c, "rules.status", NULL, &st);
+	if (rc == ST_CONNECT)
+		return rc;
+	json_t *decl = rc == ST_OK ? json_object_get(
+		json_object_get(json_object_get(st, "actions"), action), "params") : NULL;
+	size_t i;
+	json_t *p;
+	json_array_foreach(decl, i, p) {
+		const char *id = cli_jstr(p, "id");
+		if (!id || strcmp(cli_jstr_or(p, "type", ""), "text") != 0)
+			continue;
+		for (size_t k = 0; k < a->nlist; k++) {
+			const char *eq = strchr(a->list[k], '=');
+			if (eq && (size_t)(eq - a->list[k]) == strlen(id) &&
+			    strncmp(a->list[k], id, strlen(id)) == 0) {
+				json_t *v = json_string(eq + 1);
+				if (v)
+					json_object_set_new(pp, id, v);
+			}
+		}
+	}
+	json_decref(st);
+	return ST_OK;
+}
+
+static int exec_act(struct ctl *c, const struct args *a)
+{
+	json_t *params = json_object();
+	int st = cli_build_params(a, params);
+	if (st == ST_OK)
+		st = retype_pairs(c, a, params);
+	return call_and_show(c, a, params, st);
 }
 
 /* record list, following `next` through every page with --all. */
@@ -268,8 +337,12 @@ const struct cmd cli_commands[] = {
 	{ .pattern = "act <action> [<id>] [key=value ...] [--params <json|@file|->] [--if-rev <n>]",
 	  .method = "act",
 	  .help = "Run a rule-pack action in one durable write, e.g. `act submit --params @app.json`,\n"
-		  "`act reject LIU-000001 reason=書類不備`; key=value pairs are merged over --params.",
-	  .show = cli_show_act },
+		  "`act reject LIU-000001 reason=書類不備`; key=value pairs are merged over --params.\n"
+		  "A dotted key sets a nested field (impact_assessment.result=low); digits alone\n"
+		  "longer than 9 (a 13-digit 法人番号) stay text.  `act --help` also lists the\n"
+		  "live pack's actions and their params, asked of the daemon; a param the pack\n"
+		  "declares as text is sent as typed.",
+	  .show = cli_show_act, .exec = exec_act },
 	{ .pattern = "eval [<id>] [--record <json|@file|->] [--at <time>]", .method = "eval",
 	  .help = "Evaluate the requirements for a stored record, or one given with --record (read-only).",
 	  .paged = true, .build = build_eval, .show = cli_show_eval },
@@ -411,4 +484,19 @@ int cli_exec(struct ctl *c, const struct args *a)
 	}
 	cli_pager_end();
 	return st;
+}
+
+int cli_act_help(struct ctl *c)
+{
+	json_t *r = NULL;
+	fflush(stdout); /* the usage first, whatever cli_call says on stderr */
+	int st = cli_call(c, "rules.status", NULL, &r);
+	if (st == ST_OK)
+		cli_show_actions(c->socket, r);
+	else
+		printf("the pack's actions and their params come from the daemon, which did not answer at %s:\n"
+		       "start it (or give --socket) to list them, or read the pack's documentation.\n",
+		       c->socket);
+	json_decref(r);
+	return ST_OK;
 }

@@ -15,5 +15,8 @@ extern const struct cmd cli_commands[];
  * pattern (and its build step) and the result printed by its show (or as
  * JSON).  Returns the exit status. */
 int cli_exec(struct ctl *c, const struct args *a);
+/* After act's usage (act --help): the live pack's actions and their params,
+ * asked of the daemon, or that it did not answer.  Returns ST_OK. */
+int cli_act_help(struct ctl *c);
 
 #endif

@@ -51,7 +51,8 @@ void cli_usage(FILE *f, const struct cmd *commands)
 	      "<time>: ISO-8601 with offset (2025-03-31T23:59:59+09:00), a date meaning that day in\n"
 	      "JST (2025-03-31), or 和暦 (令和7年3月31日).  <path>: made absolute before sending.\n"
 	      "<json|@file|->: JSON text, a file holding it, or standard input.\n"
-	      "key=value: the value is JSON if it parses (5, true, \"007\"), else a string.\n"
+	      "key=value: the value is JSON if it parses (5, true, \"007\"), else a string; digits\n"
+	      "alone longer than 9 stay a string (a 法人番号); a.b=v sets the nested field b of a.\n"
 	      "\n"
 	      "exit status: 0 ok, 1 error reply (printed on stderr), 2 usage,\n"
 	      "3 cannot reach the daemon, the server is not the daemon, or the connection broke.\n", f);

@@ -1108,3 +1108,87 @@ int cli_show_auto(const struct args *a, json_t *r)
 		free(upper[i]);
 	return ST_OK;
 }
+
+/* --- the pack's actions (act --help) ----------------------------------------------- */
+
+/* A JSON list of names as "a, b, c" (caller frees). */
+static char *names_text(const json_t *list)
+{
+	char *s = cli_xstrdup("");
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v) {
+		char *t = cli_xasprintf("%s%s%s", s, i ? ", " : "", json_is_string(v) ? json_string_value(v) : "?");
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+/* One action of rules.status: its name and title, what it runs on, who
+ * may, and the params it declares. */
+static void show_action(const char *name, const json_t *a)
+{
+	json_t *title = json_object_get(a, "title");
+	bool creates = json_is_true(json_object_get(a, "creates"));
+	cli_say("  %s%s  %s / %s", name, creates ? "" : " <id>", cli_jstr_or(title, "ja", ""),
+		cli_jstr_or(title, "en", ""));
+	char *from = names_text(json_object_get(a, "from"));
+	char *roles = names_text(json_object_get(a, "roles"));
+	const char *to = cli_jstr(a, "to");
+	if (creates)
+		cli_say("      creates %s records in state %s; roles: %s", cli_jstr_or(a, "kind", "?"),
+			to ? to : "?", roles);
+	else
+		cli_say("      on %s records in state %s%s%s; roles: %s", cli_jstr_or(a, "kind", "?"), from,
+			to ? " -> " : "", to ? to : "", roles);
+	free(from);
+	free(roles);
+	json_t *params = json_object_get(a, "params");
+	if (!json_is_array(params)) {
+		cli_say("      params: not declared by the pack (see its documentation)");
+		return;
+	}
+	if (json_array_size(params) == 0) {
+		cli_say("      params: none");
+		return;
+	}
+	size_t i;
+	json_t *p;
+	json_array_foreach(params, i, p) {
+		const char *ja = cli_jstr(p, "ja"), *en = cli_jstr(p, "en");
+		const char *type = cli_jstr(p, "type");
+		char *t = type ? cli_xasprintf(" (%s)", type) : cli_xstrdup("");
+		cli_say("      %s=...%s%s%s%s%s%s", cli_jstr_or(p, "id", "?"),
+			json_is_true(json_object_get(p, "required")) ? " (required)" : "",
+			ja || en ? "  " : "", ja ? ja : "", ja && en ? " / " : "", en ? en : "", t);
+		free(t);
+	}
+}
+
+static int cmp_names(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+int cli_show_actions(const char *socket, json_t *status)
+{
+	json_t *actions = json_object_get(status, "actions");
+	cli_say("actions of the live rule pack %s (version %.12s), from the daemon at %s:",
+		cli_jstr_or(status, "name", "?"), cli_jstr_or(status, "version", "?"), socket);
+	/* by name: the reply's object has no order of its own */
+	size_t n = json_object_size(actions), k = 0;
+	const char **names = cli_xrealloc(NULL, (n ? n : 1) * sizeof *names);
+	const char *name;
+	json_t *a;
+	json_object_foreach(actions, name, a)
+		names[k++] = name;
+	qsort(names, n, sizeof *names, cmp_names);
+	for (k = 0; k < n; k++)
+		show_action(names[k], json_object_get(actions, names[k]));
+	free(names);
+	if (n == 0)
+		cli_say("  (none)");
+	cli_say("params are given as key=value (a.b=v for a nested field) or --params JSON.");
+	return ST_OK;
+}

@@ -37,6 +37,9 @@ int cli_show_backup(const struct args *a, json_t *r);
 int cli_show_clock(const struct args *a, json_t *r);
 int cli_show_deadlines(const struct args *a, json_t *r);
 int cli_show_enforce(const struct args *a, json_t *r);
+/* act --help: the actions of rules.status (borrowed) with their params,
+ * said to come from the daemon at `socket`. */
+int cli_show_actions(const char *socket, json_t *status);
 /* Shapes that may still grow: scalars as "key: value", the first list of
  * objects as a table, anything else as JSON. */
 int cli_show_auto(const struct args *a, json_t *r);

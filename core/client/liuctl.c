@@ -154,6 +154,8 @@ int main(int argc, char **argv)
 			fputs("usage:\n", stdout);
 			cli_cmd_usage(stdout, cmd);
 			st = ST_OK;
+			if (cmd->method && strcmp(cmd->method, "act") == 0)
+				st = cli_act_help(&c);
 		} else if (st == ST_OK) {
 			st = cli_exec(&c, &a);
 		}

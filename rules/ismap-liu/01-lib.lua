@@ -83,11 +83,14 @@ end
 
 -- A value from a record as it goes into a message: text and numbers as they
 -- are, anything else by its type.  Never tostring() of a table: that prints
--- a memory address, which differs from run to run (and says nothing).
+-- a memory address, which differs from run to run (and says nothing); nor
+-- of nil, Lua's word that no reader of a message knows: nothing given is a
+-- dash, in either language.
 function shown(v)
   local t = type(v)
   if t == "string" then return v end
-  if t == "number" or t == "boolean" or t == "nil" then return tostring(v) end
+  if t == "nil" then return "—" end
+  if t == "number" or t == "boolean" then return tostring(v) end
   return is_list(v) and "[…]" or "{…}"
 end
 

@@ -75,6 +75,18 @@ end
 action "submit" {
   title = { ja = "申請の登録", en = "Register an application" },
   kind = "application", roles = SECRETARIAT, creates = true, to = "submitted",
+  params = {
+    { id = "service_name", type = "text", ja = "サービス名", en = "service name", required = true },
+    { id = "provider_name", type = "text", ja = "事業者名", en = "provider", required = true },
+    { id = "provider_corporate_number", type = "text", ja = "法人番号（13桁）", en = "corporate number (13 digits)" },
+    { id = "impact_assessment", ja = "業務・情報の影響度評価 {assessor, assessor_type, route, result, assessed_on}",
+      en = "impact assessment {assessor, assessor_type, route, result, assessed_on}" },
+    { id = "statement", ja = "管理基準への適合の言明 {criteria_version, stated_on, controls}",
+      en = "statement against the criteria {criteria_version, stated_on, controls}" },
+    { id = "pledge", ja = "誓約書 {submitted_on}", en = "pledge {submitted_on}" },
+    { id = "planned_liu_application", ja = "ISMAP-LIU 申請の予定時期（YYYY-MM）", en = "planned ISMAP-LIU application (YYYY-MM)" },
+    { id = "certifications", ja = "その他の第三者認証 [{name, valid_until}]", en = "other certifications [{name, valid_until}]" },
+  },
   run = function (app, p, at)
     during_period(at, { ja = "申請の登録", en = "register an application" })
     for k in pairs(app) do
@@ -97,6 +109,19 @@ action "submit" {
 action "amend" {
   title = { ja = "申請内容の変更", en = "Amend an application" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" },
+  params = {
+    { id = "service_name", type = "text", ja = "サービス名", en = "service name" },
+    { id = "provider_name", type = "text", ja = "事業者名", en = "provider" },
+    { id = "provider_corporate_number", type = "text", ja = "法人番号（13桁）", en = "corporate number (13 digits)" },
+    { id = "impact_assessment", ja = "業務・情報の影響度評価 {assessor, assessor_type, route, result, assessed_on}",
+      en = "impact assessment {assessor, assessor_type, route, result, assessed_on}" },
+    { id = "statement", ja = "管理基準への適合の言明 {criteria_version, stated_on, controls}",
+      en = "statement against the criteria {criteria_version, stated_on, controls}" },
+    { id = "pledge", ja = "誓約書 {submitted_on}", en = "pledge {submitted_on}" },
+    { id = "planned_liu_application", ja = "ISMAP-LIU 申請の予定時期（YYYY-MM）", en = "planned ISMAP-LIU application (YYYY-MM)" },
+    { id = "certifications", ja = "その他の第三者認証 [{name, valid_until}]", en = "other certifications [{name, valid_until}]" },
+    { id = "clear", ja = "消す項目の一覧", en = "the optional fields to remove" },
+  },
   run = function (app, p, at, rec)
     during_period(at, { ja = "申請内容の変更", en = "amend an application" })
     if next(p) == nil then
@@ -164,7 +189,7 @@ action "amend" {
 -- service list (40-views.lua).
 action "confirm" {
   title = { ja = "適用の確認（サービスリストへの掲載）", en = "Confirm the application (joins the service list)" },
-  kind = "application", roles = SECRETARIAT, from = { "submitted" }, to = "confirmed",
+  kind = "application", roles = SECRETARIAT, from = { "submitted" }, to = "confirmed", params = {},
   run = function (app, p, at)
     only_params(p, {})
     local ok, failures = evaluate(app, at)
@@ -185,6 +210,7 @@ action "confirm" {
 action "reject" {
   title = { ja = "却下（確認の取消を含む）", en = "Reject (or revoke a confirmation)" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" }, to = "rejected",
+  params = { { id = "reason", type = "text", ja = "却下の理由", en = "the reason for the rejection", required = true } },
   run = function (app, p, at, rec)
     only_params(p, { "reason" })
     if p.reason == nil then
@@ -205,6 +231,7 @@ action "reject" {
 action "withdraw" {
   title = { ja = "取下げ", en = "Withdraw" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" }, to = "withdrawn",
+  params = { { id = "reason", type = "text", ja = "取下げの理由", en = "the reason for the withdrawal" } },
   run = function (app, p, at, rec)
     only_params(p, { "reason" })
     local r
@@ -228,6 +255,9 @@ FILING_TYPES = { pre_application = "事前申請", application = "登録申請" 
 action "file_liu_application" {
   title = { ja = "ISMAP-LIU 申請の記録", en = "Record an ISMAP-LIU filing" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed", "ended" },
+  params = { { id = "type", type = "text", ja = "申請の種類（pre_application または application）",
+               en = "the filing (pre_application or application)", required = true },
+             { id = "filed_on", ja = "申請日", en = "filed on (a date)", required = true } },
   run = function (app, p, at, rec)
     only_params(p, { "type", "filed_on" })
     if p.type == nil then
@@ -235,8 +265,8 @@ action "file_liu_application" {
                en = "type: required (pre_application or application)" }
     end
     if not FILING_TYPES[p.type] then
-      refuse { ja = "type: 申請の種類は pre_application（事前申請）または application（登録申請）です（「" .. tostring(p.type) .. "」）",
-               en = "type: must be pre_application or application (not `" .. tostring(p.type) .. "`)" }
+      refuse { ja = "type: 申請の種類は pre_application（事前申請）または application（登録申請）です（「" .. shown(p.type) .. "」）",
+               en = "type: must be pre_application or application (not `" .. shown(p.type) .. "`)" }
     end
     local d = date_param(p, "filed_on", at)
     if d < LIU_START then
@@ -268,13 +298,20 @@ action "file_liu_application" {
 action "use_incentive" {
   title = { ja = "インセンティブの利用の記録", en = "Record the use of an incentive" },
   kind = "application", roles = SECRETARIAT, from = { "confirmed" },
+  params = { { id = "incentive", type = "text", ja = "インセンティブ（audit_scope ① または internal_audit_report ②）",
+               en = "the incentive (audit_scope ① or internal_audit_report ②)", required = true },
+             { id = "used_on", ja = "利用日", en = "used on (a date)", required = true } },
   run = function (app, p, at)
     only_params(p, { "incentive", "used_on" })
+    if p.incentive == nil then
+      refuse { ja = "incentive: インセンティブの種類は必須です（audit_scope（①）または internal_audit_report（②））",
+               en = "incentive: required (audit_scope (①) or internal_audit_report (②))" }
+    end
     local inc
     for _, i in ipairs(INCENTIVES) do if i.name == p.incentive then inc = i end end
     if not inc then
-      refuse { ja = "incentive: audit_scope（①）または internal_audit_report（②）を指定してください（「" .. tostring(p.incentive) .. "」）",
-               en = "incentive: must be audit_scope (①) or internal_audit_report (②) (not `" .. tostring(p.incentive) .. "`)" }
+      refuse { ja = "incentive: audit_scope（①）または internal_audit_report（②）を指定してください（「" .. shown(p.incentive) .. "」）",
+               en = "incentive: must be audit_scope (①) or internal_audit_report (②) (not `" .. shown(p.incentive) .. "`)" }
     end
     if not in_force(inc.measure, at) then
       refuse { ja = inc.label.ja .. "は運用期間（" .. period_text(inc.measure).ja .. "）外のため利用できません",

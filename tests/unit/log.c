@@ -1,6 +1,7 @@
 /* log: string arguments escaped by where they stand (a client's text
  * cannot end a line, add a field or hide itself), other conversions as
  * printf writes them, and the rate limit of a kind of event. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,5 +141,25 @@ int main(void)
 		log_limited(LOG_KIND_OVERSIZE, LOG_WARN, "server: over n=%d", i);
 	out = captured();
 	is_int(count(out, "server: over"), 500, "lines_per_s = 0: no limit");
+
+	/* The zone of the timestamps (log_time_zone). */
+	static const char *const zones_ok[] = { "JST", "Asia/Tokyo", "UTC", "Z", "+09:00", "-03:30",
+						"+00:00", "+14:00" };
+	static const char *const zones_bad[] = { "", "jst", "Mars/Olympus", "+9", "+09:0", "+09:00x",
+						 "+15:00", "+09:60", "09:00" };
+	for (size_t i = 0; i < sizeof zones_ok / sizeof *zones_ok; i++)
+		is_int(log_set_zone(zones_ok[i]), 0, fmt("zone %s is taken", zones_ok[i]));
+	for (size_t i = 0; i < sizeof zones_bad / sizeof *zones_bad; i++)
+		is_int(log_set_zone(zones_bad[i]), -EINVAL, fmt("zone \"%s\" is refused", zones_bad[i]));
+	log_set_zone("-03:30");
+	capture();
+	log_msg(LOG_INFO, "liud: zone");
+	out = captured();
+	ok(strlen(out) > 30 && memcmp(out + 23, "-03:30 info  liud: zone", 23) == 0, "a line stamped -03:30");
+	log_set_zone("UTC");
+	capture();
+	log_msg(LOG_WARN, "liud: zone");
+	out = captured();
+	ok(strlen(out) > 25 && memcmp(out + 23, "Z warn  liud: zone", 18) == 0, "and in UTC with Z");
 	return tap_done();
 }

@@ -385,7 +385,7 @@ end
 scenario_of("an unknown incentive is refused", confirmed_at(),
   { use("free_pass", "2024-01-01", "refused", "incentive: must be audit_scope (①) or internal_audit_report (②)") })
 scenario_of("a missing incentive is refused", confirmed_at(),
-  { use(nil, "2024-01-01", "refused", "incentive: must be") })
+  { use(nil, "2024-01-01", "refused", "incentive: required") })
 scenario_of("use_incentive with an unknown parameter is refused", confirmed_at(),
   { { act = "use_incentive", as = "secretariat", params = { incentive = "audit_scope", used_on = "2024-01-01", count = 2 },
       expect = "refused", reason = "count: unknown parameter" } })

@@ -31,6 +31,7 @@ action "create" { kind = "note", roles = { "secretariat" }, creates = true, to =
 action "edit" { kind = "note", roles = { "secretariat" }, from = { "open" },
   run = function (app, p) for k, v in pairs(p) do app[k] = v end end }
 action "close" { kind = "note", roles = { "secretariat" }, from = { "open" }, to = "closed",
+  params = { { id = "why", ja = "理由", en = "why it is closed", type = "text", required = false }, "refuse", "crash" },
   run = function (app, p, at)
     if p.refuse then refuse { ja = "拒否します", en = "refused as asked" } end
     if p.crash then error("crash as asked") end
