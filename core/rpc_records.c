@@ -87,8 +87,24 @@ enum rpc_status rpc_m_record_list(struct rpc_call *c)
 			json_object_set(fields, k, sf);
 		json_array_append_new(recs, r);
 	}
-	json_t *res = json_pack("{s:o, s:o, s:s?}", "records", recs, "summary_fields", fields,
-				"next", l.next);
+	/* The columns and marking of an export, for every kind of the pack
+	 * (a kind's sheet and marking): import reads the same labels as
+	 * headers before any record exists. */
+	json_t *sheets = json_object();
+	const char *kn;
+	json_t *kd;
+	json_object_foreach(kinds, kn, kd) {
+		json_t *cols = json_object_get(kd, "sheet"), *mark = json_object_get(kd, "marking");
+		if (json_array_size(cols) == 0 && !mark)
+			continue;
+		json_t *sh = json_object();
+		json_object_set_new(sh, "columns", json_is_array(cols) ? json_incref(cols) : json_array());
+		if (mark)
+			json_object_set(sh, "marking", mark);
+		json_object_set_new(sheets, kn, sh);
+	}
+	json_t *res = json_pack("{s:o, s:o, s:o, s:s?}", "records", recs, "summary_fields", fields,
+				"sheets", sheets, "next", l.next);
 	if (!l.next)
 		json_object_set_new(res, "next", json_null());
 	if (json_array_size(damaged) > 0)
@@ -948,8 +964,9 @@ static void csv_cell(FILE *f, json_t *v)
 		s = text ? text : "";
 	}
 	/* The one guard and RFC 4180 quoting (sheet.h): a spreadsheet never
-	 * runs a cell as a formula. */
-	char *g = sheet_guard(s);
+	 * runs a cell as a formula, nor turns a text such as 2024-10 into a
+	 * date (sheet_text_cell). */
+	char *g = json_is_string(v) ? sheet_text_cell(s) : sheet_guard(s);
 	sheet_put_cell(f, g ? g : ""); /* out of memory: an empty cell, never an unguarded one */
 	free(g);
 	free(text);
