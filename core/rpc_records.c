@@ -536,10 +536,12 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 #define IMPORT_MAX_ROWS 100000
 
 /*
- * import {action, rows:[data...], atomic?}: the pack's creating action once
+ * import {action, rows:[data...], atomic?, dry_run?}: the pack's creating action once
  * per row, every row validated by the pack.  atomic (the default): all rows
  * or none, in one durable transaction.  Otherwise the rows that pass are
  * written (also in one transaction) and the others reported by index.
+ * dry_run: every row through the pack, nothing written and no id taken; the
+ * reply says how many would be written and which fail.
  *
  * The rows go through the pack in slices (struct rpc_job): an import of
  * 100,000 rows does not hold up other clients, and so is the building of
@@ -552,6 +554,7 @@ struct import_job {
 	struct rpc_job job;
 	char *action;            /* owned */
 	bool atomic;
+	bool dry_run;            /* every row through the pack, nothing written, no id taken */
 	json_t *rows;            /* borrowed from job.call->params */
 	size_t n, i;             /* rows, next row */
 	json_t *records, *failed;
@@ -624,7 +627,7 @@ static void import_row(struct import_job *m, struct rpc *r)
 	const char *kind = json_string_value(json_object_get(res, "kind"));
 	/* Ids are taken only for rows that will be written: an atomic
 	 * import that fails takes none after its first failure. */
-	bool take_id = !m->atomic || json_array_size(m->failed) == 0;
+	bool take_id = !m->dry_run && (!m->atomic || json_array_size(m->failed) == 0);
 	json_t *rec = ledger_new_record(r->ledger, take_id ? id_prefix(rules, kind) : NULL, kind,
 					json_object_get(res, "state"), json_object_get(res, "data"),
 					m->nowiso);
@@ -645,6 +648,15 @@ static void import_finish(struct import_job *m)
 	struct rpc *r = c->rpc;
 	size_t n = m->n;
 	m->job.call = NULL;
+	if (m->dry_run) {
+		/* What an import of these rows would do, now: a client checks a
+		 * whole file this way before it sends it in parts. */
+		rpc_result(c, json_pack("{s:I, s:I, s:O, s:b, s:s}", "rows", (json_int_t)n, "valid",
+					(json_int_t)json_array_size(m->records), "failed", m->failed, "dry_run", 1,
+					"rules_version", rules_version(r->rules)));
+		rpc_call_free(c);
+		return;
+	}
 	if (m->atomic && json_array_size(m->failed) > 0) {
 		char msg[700];
 		json_t *f0 = json_array_get(m->failed, 0);
@@ -749,6 +761,7 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	m->ctx = (struct rules_ctx){ .at = now, .role = rpc_role(c) };
 	m->action = strdup(action);
 	m->atomic = !json_is_false(atomic_p);
+	m->dry_run = json_is_true(json_object_get(c->params, "dry_run"));
 	m->rows = rows; /* c->params is kept with the call */
 	m->n = json_array_size(rows);
 	m->records = json_array();

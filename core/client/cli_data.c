@@ -228,6 +228,13 @@ json_t *cli_value_of_cell(const char *s)
 {
 	if (s[0] == '\0')
 		return NULL;
+	/* ="2024-10": how the export keeps a number-like text a text. */
+	char *kept = sheet_untext_cell(s);
+	if (kept) {
+		json_t *v = json_string(kept);
+		free(kept);
+		return v;
+	}
 	if (sheet_unguard(s) != s)
 		return json_string(sheet_unguard(s));
 	if (s[0] == '{' || s[0] == '[') {
