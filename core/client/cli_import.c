@@ -895,87 +895,262 @@ int cli_exec_import(struct ctl *c, const struct args *a)
 
 /* --- export ------------------------------------------------------------------------------ */
 
-/* The CSV of the records: a BOM, CRLF, the record's own columns, then the
- * union of the data columns in the order they first appear. */
-static void write_csv(const json_t *records)
+/*
+ * The table of an export, the same for CSV and .xlsx: the kinds' handling
+ * markings above it; the record's own columns, then the columns of the
+ * kinds' sheets in the pack's order, then any other data field in the order
+ * of its path; headers "日本語 / English (path)" where the pack labels the
+ * column (the record's own are labelled with them), else the path.
+ */
+struct export_table {
+	json_t *marking, *head, *rows; /* struct grid's */
+	json_t *cols;                  /* per column: its path */
+	json_t *inexact;               /* path -> true: not carried exactly */
+	json_t *sheet_cols;            /* path -> true: named by a kind's sheet */
+};
+
+static int by_path(const void *a, const void *b)
 {
-	json_t *cols = json_object(), *inexact = json_object(), *flat = json_array();
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The columns and their headers, from the records and the pack's sheets. */
+static void export_columns(struct export_table *t, const json_t *records, const json_t *flat, const json_t *sheets)
+{
+	json_t *seen = json_object(), *kinds = json_object(), *rec, *row, *col, *v;
 	size_t i, k;
-	json_t *rec;
+	const char *key;
+	json_array_foreach(records, i, rec)
+		json_object_set_new(kinds, cli_jstr_or(rec, "kind", ""), json_true());
+	bool labelled = false;
+	json_object_foreach(kinds, key, v) {
+		json_t *sh = json_object_get(sheets, key);
+		labelled |= json_array_size(json_object_get(sh, "columns")) > 0;
+		json_t *m = json_object_get(sh, "marking");
+		if (cli_jstr(m, "ja")) {
+			char *b = both(cli_jstr(m, "ja"), cli_jstr(m, "en"));
+			bool dup = false;
+			json_array_foreach(t->marking, k, v)
+				dup |= strcmp(json_string_value(v), b) == 0;
+			if (!dup)
+				json_array_append_new(t->marking, json_string(b));
+			free(b);
+		}
+	}
+	for (k = 0; k < sizeof record_fields / sizeof *record_fields; k++) {
+		char *b = labelled ? both(record_labels[k][0], record_labels[k][1]) : NULL;
+		json_array_append_new(t->cols, json_string(record_fields[k]));
+		json_array_append_new(t->head, b ? json_sprintf("%s (%s)", b, record_fields[k]) : json_string(record_fields[k]));
+		json_object_set_new(seen, record_fields[k], json_true());
+		free(b);
+	}
+	json_object_foreach(kinds, key, v) {
+		json_array_foreach(json_object_get(json_object_get(sheets, key), "columns"), i, col) {
+			const char *id = cli_jstr(col, "id");
+			if (!id || json_object_get(seen, id))
+				continue;
+			char *b = both(cli_jstr_or(col, "ja", id), cli_jstr(col, "en"));
+			json_array_append_new(t->cols, json_string(id));
+			json_array_append_new(t->head, json_sprintf("%s (%s)", b, id));
+			json_object_set_new(seen, id, json_true());
+			json_object_set_new(t->sheet_cols, id, json_true());
+			free(b);
+		}
+	}
+	/* The rest, in the order of their paths: the same file for the same
+	 * records, whatever order the daemon kept their members in. */
+	json_t *rest = json_object();
+	json_array_foreach(flat, i, row)
+		json_object_foreach(row, key, v)
+			if (!json_object_get(seen, key))
+				json_object_set_new(rest, key, json_true());
+	size_t n = json_object_size(rest), j = 0;
+	const char **names = cli_xrealloc(NULL, (n + 1) * sizeof *names);
+	json_object_foreach(rest, key, v)
+		names[j++] = key;
+	qsort(names, n, sizeof *names, by_path);
+	for (j = 0; j < n; j++) {
+		json_array_append_new(t->cols, json_string(names[j]));
+		json_array_append_new(t->head, json_string(names[j]));
+	}
+	free(names);
+	json_decref(rest);
+	json_decref(kinds);
+	json_decref(seen);
+}
+
+/* The table of the records (t's members new; export_table_free). */
+static void export_table(struct export_table *t, const json_t *records, const json_t *sheets)
+{
+	*t = (struct export_table){ json_array(), json_array(), json_array(), json_array(), json_object(),
+				    json_object() };
+	json_t *flat = json_array(), *rec, *row, *col;
 	const char *key;
 	json_t *v;
-	for (k = 0; k < sizeof record_fields / sizeof *record_fields; k++)
-		json_object_set_new(cols, record_fields[k], json_true());
+	size_t i, k;
 	json_array_foreach(records, i, rec) {
-		json_t *row = json_object();
-		cli_data_flatten(json_object_get(rec, "data"), row, inexact);
-		json_object_foreach(row, key, v) {
+		row = json_object();
+		cli_data_flatten(json_object_get(rec, "data"), row, t->inexact);
+		json_object_foreach(row, key, v)
 			if (is_record_field(key))
 				/* Its column is the record's: the data's value is left out. */
-				json_object_set_new(inexact, key, json_true());
-			else if (!json_object_get(cols, key))
-				json_object_set_new(cols, key, json_true());
-		}
+				json_object_set_new(t->inexact, key, json_true());
 		json_array_append_new(flat, row);
 	}
-	fputs("\xEF\xBB\xBF", stdout); /* BOM: Excel then reads UTF-8 */
-	const char *sep = "";
-	json_object_foreach(cols, key, v) {
-		fputs(sep, stdout);
-		sheet_put_cell(stdout, key);
-		sep = ",";
-	}
-	fputs("\r\n", stdout);
+	export_columns(t, records, flat, sheets);
 	json_array_foreach(records, i, rec) {
-		json_t *row = json_array_get(flat, i);
-		sep = "";
-		json_object_foreach(cols, key, v) {
-			fputs(sep, stdout);
-			sep = ",";
-			json_t *cell = is_record_field(key) ? json_object_get(rec, key) : json_object_get(row, key);
+		json_t *out = json_array(), *fr = json_array_get(flat, i);
+		json_array_foreach(t->cols, k, col) {
+			const char *path = json_string_value(col);
+			json_t *cell = is_record_field(path) ? json_object_get(rec, path) : json_object_get(fr, path);
 			if (!cell || json_is_null(cell))
-				continue;
-			char *s = cli_json_text(cell);
-			sheet_put_cell(stdout, s);
-			free(s);
+				json_array_append_new(out, json_null());
+			else if (json_is_integer(cell) || json_is_string(cell))
+				json_array_append(out, cell);
+			else
+				json_array_append_new(out, json_string_nocheck(""));
 		}
-		fputs("\r\n", stdout);
+		json_array_append_new(t->rows, out);
 	}
-	json_object_foreach(inexact, key, v) {
-		fputs("liuctl: export: the CSV cannot carry ", stderr);
+	json_decref(flat);
+}
+
+static void export_table_free(struct export_table *t)
+{
+	json_decref(t->marking);
+	json_decref(t->head);
+	json_decref(t->rows);
+	json_decref(t->cols);
+	json_decref(t->inexact);
+	json_decref(t->sheet_cols);
+}
+
+/* One CSV cell: a text guarded (sheet_text_cell: no formula, and a
+ * number-like text kept a text), a number as it is. */
+static void csv_put(FILE *f, const json_t *v)
+{
+	if (json_is_integer(v)) {
+		fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return;
+	}
+	if (!json_is_string(v))
+		return;
+	const char *s = json_string_value(v);
+	/* The data's cells are guarded already (cli_data_flatten). */
+	char *g = sheet_guarded(s) || s[0] == '\'' ? cli_xstrdup(s) : sheet_text_cell(s);
+	if (!g) {
+		fputs("liuctl: out of memory\n", stderr);
+		exit(ST_REPLY);
+	}
+	sheet_put_cell(f, g);
+	free(g);
+}
+
+/* The CSV: a BOM (Excel then reads UTF-8), CRLF, the markings each a line
+ * of one cell, the header, a line per record. */
+static void write_csv(FILE *f, const struct export_table *t)
+{
+	size_t i, j;
+	json_t *v, *row;
+	fputs("\xEF\xBB\xBF", f);
+	json_array_foreach(t->marking, i, v) {
+		csv_put(f, v);
+		fputs("\r\n", f);
+	}
+	json_array_foreach(t->head, i, v) {
+		if (i)
+			fputc(',', f);
+		csv_put(f, v);
+	}
+	fputs("\r\n", f);
+	json_array_foreach(t->rows, j, row) {
+		json_array_foreach(row, i, v) {
+			if (i)
+				fputc(',', f);
+			csv_put(f, v);
+		}
+		fputs("\r\n", f);
+	}
+}
+
+/* The fields a sheet cannot carry exactly, of those import would send back:
+ * the columns of the kinds' sheets (or every column, when no kind has one).
+ * What the pack records itself (after a deadline too) is for reading. */
+static void say_inexact(const struct export_table *t)
+{
+	const char *key;
+	json_t *v;
+	bool sheets = json_object_size(t->sheet_cols) > 0;
+	json_object_foreach(t->inexact, key, v) {
+		if (sheets && !json_object_get(t->sheet_cols, key))
+			continue;
+		fputs("liuctl: export: note: the sheet cannot carry ", stderr);
 		cli_put_text(stderr, key, false);
 		fputs(" exactly (a number, true, false, null, an empty text, a dotted or a record's own "
 		      "name): --format jsonl keeps it as it is\n", stderr);
 	}
-	json_decref(flat);
-	json_decref(inexact);
-	json_decref(cols);
+}
+
+/* Writes the table in `format` to `out` (NULL: standard output).  Returns
+ * ST_OK, or ST_USAGE after saying why the file cannot be written. */
+static int export_write(const json_t *records, const json_t *sheets, const char *format, const char *out)
+{
+	struct export_table t;
+	export_table(&t, records, sheets);
+	int st = ST_OK;
+	if (strcmp(format, "xlsx") == 0) {
+		struct grid g = { t.marking, t.head, t.rows };
+		char *why = NULL;
+		if (cli_xlsx_write(out, "records", &g, &why) < 0) {
+			fputs("liuctl: export: ", stderr);
+			cli_put_text(stderr, why, false);
+			fputc('\n', stderr);
+			free(why);
+			st = ST_USAGE;
+		}
+	} else {
+		write_csv(stdout, &t);
+	}
+	if (st == ST_OK)
+		say_inexact(&t);
+	export_table_free(&t);
+	return st;
 }
 
 int cli_exec_export(struct ctl *c, const struct args *a)
 {
-	const char *format = cli_arg(a, "format");
+	const char *format = cli_arg(a, "format"), *output = cli_arg(a, "output");
 	if (!format)
 		format = "jsonl";
-	if (strcmp(format, "jsonl") != 0 && strcmp(format, "csv") != 0)
-		return cli_usage_fail(a->cmd, "--format: jsonl or csv, not %s", format);
-	bool csv = strcmp(format, "csv") == 0;
+	if (strcmp(format, "jsonl") != 0 && strcmp(format, "csv") != 0 && strcmp(format, "xlsx") != 0)
+		return cli_usage_fail(a->cmd, "--format: jsonl, csv or xlsx, not %s", format);
+	bool sheet = strcmp(format, "jsonl") != 0;
+	if (strcmp(format, "xlsx") == 0 && !output)
+		return cli_usage_fail(a->cmd, "--format xlsx writes a file: give it with --output (-o) FILE.xlsx");
+	if (output && strcmp(format, "xlsx") != 0 && !freopen(output, "w", stdout)) {
+		fputs("liuctl: cannot write ", stderr);
+		cli_put_text(stderr, output, false);
+		fprintf(stderr, ": %s\n", strerror(errno));
+		return ST_USAGE;
+	}
 	json_t *params = json_pack("{s:i}", "limit", EXPORT_PAGE);
 	if (cli_arg(a, "kind"))
 		json_object_set_new(params, "kind", json_string(cli_arg(a, "kind")));
 	if (cli_arg(a, "state"))
 		json_object_set_new(params, "state", json_string(cli_arg(a, "state")));
-	json_t *all = json_array(), *out = NULL;
+	json_t *all = json_array(), *out = NULL, *sheets = NULL;
 	size_t n = 0, damaged = 0;
 	int st;
 	for (;;) {
 		st = cli_call(c, "record.list", params, &out);
 		if (st != ST_OK)
 			break;
+		if (!sheets)
+			sheets = json_incref(json_object_get(out, "sheets"));
 		json_t *records = json_object_get(out, "records"), *rec;
 		size_t i;
 		json_array_foreach(records, i, rec) {
-			if (csv) {
+			if (sheet) {
 				json_array_append(all, rec);
 			} else {
 				/* Streamed: a page at a time, however many records. */
@@ -1000,11 +1175,11 @@ int cli_exec_export(struct ctl *c, const struct args *a)
 		json_decref(out);
 		out = NULL;
 	}
-	if (st == ST_OK && csv)
-		write_csv(all);
+	if (st == ST_OK && sheet)
+		st = export_write(all, sheets, format, output);
 	if (st == ST_REPLY)
 		cli_print_error(out);
-	if (st != ST_OK && n > 0)
+	if (st != ST_OK && st != ST_USAGE && n > 0)
 		fprintf(stderr, "liuctl: the export is incomplete: it stopped after %zu records\n", n);
 	if (st == ST_OK && damaged > 0) {
 		/* Every readable record is out; the exit status says some are not. */
@@ -1014,6 +1189,138 @@ int cli_exec_export(struct ctl *c, const struct args *a)
 	}
 	json_decref(out);
 	json_decref(all);
+	json_decref(sheets);
 	json_decref(params);
+	return st;
+}
+
+/* --- a view as a workbook ------------------------------------------------------------------ */
+
+/* The view in one language (params.lang), or NULL after saying why. */
+static json_t *view_in(struct ctl *c, const json_t *base, const char *lang, int *st)
+{
+	json_t *params = json_deep_copy(base), *out = NULL;
+	json_t *pp = json_object_get(params, "params");
+	if (!pp) {
+		pp = json_object();
+		json_object_set_new(params, "params", pp);
+	}
+	if (lang)
+		json_object_set_new(pp, "lang", json_string(lang));
+	*st = cli_call(c, "view", params, &out);
+	json_decref(params);
+	if (*st == ST_OK && json_is_array(json_object_get(out, "columns")))
+		return out;
+	if (*st == ST_REPLY)
+		cli_print_error(out);
+	else if (*st == ST_OK) {
+		fputs("liuctl: view: the reply has no columns to put in a sheet\n", stderr);
+		*st = ST_REPLY;
+	}
+	json_decref(out);
+	return NULL;
+}
+
+/* A cell of a view: text as text, numbers as numbers, the rest as text. */
+static json_t *view_cell(json_t *v)
+{
+	if (!v || json_is_null(v))
+		return json_null();
+	if (json_is_string(v) || json_is_number(v))
+		return json_incref(v);
+	char *s = cli_json_text(v);
+	json_t *r = json_string(s);
+	free(s);
+	return r;
+}
+
+/* Whether column `id` reads differently in the two languages on some row. */
+static bool differs(const json_t *ja, const json_t *en, const char *id)
+{
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_object_get(ja, "rows"), i, row) {
+		json_t *b = json_object_get(json_array_get(json_object_get(en, "rows"), i), id);
+		if (!json_equal(json_object_get(row, id), b))
+			return true;
+	}
+	return false;
+}
+
+int cli_exec_view_xlsx(struct ctl *c, const struct args *a)
+{
+	const char *output = cli_arg(a, "output");
+	if (!output)
+		return cli_usage_fail(a->cmd, "--format xlsx writes a file: give it with --output (-o) FILE.xlsx");
+	json_t *params = json_object();
+	int st = cli_build_params(a, params);
+	if (st != ST_OK) {
+		json_decref(params);
+		return st;
+	}
+	json_object_del(params, "output");
+	json_object_del(params, "format");
+	/* Both languages, unless the caller chose one (lang=ja). */
+	bool one = json_object_get(json_object_get(params, "params"), "lang") != NULL;
+	json_t *ja = view_in(c, params, one ? NULL : "ja", &st);
+	json_t *en = ja && !one ? view_in(c, params, "en", &st) : NULL;
+	json_decref(params);
+	if (!ja || (!one && !en)) {
+		json_decref(ja);
+		return st;
+	}
+	struct grid g = { json_array(), json_array(), json_array() };
+	json_t *m = json_object_get(ja, "marking"), *col, *row;
+	if (cli_jstr(m, "ja")) {
+		char *b = both(cli_jstr(m, "ja"), cli_jstr(m, "en"));
+		json_array_append_new(g.marking, json_string(b));
+		free(b);
+	}
+	/* Per sheet column: the view's column and the language it shows. */
+	json_t *plan = json_array();
+	size_t i, j;
+	json_array_foreach(json_object_get(ja, "columns"), i, col) {
+		const char *id = cli_jstr_or(col, "id", ""), *lja = cli_jstr_or(col, "ja", id);
+		const char *len = cli_jstr_or(col, "en", lja);
+		if (en && differs(ja, en, id)) {
+			json_array_append_new(g.head, json_string(lja));
+			json_array_append_new(plan, json_pack("{s:s, s:b}", "id", id, "en", 0));
+			json_array_append_new(g.head, json_string(len));
+			json_array_append_new(plan, json_pack("{s:s, s:b}", "id", id, "en", 1));
+		} else {
+			char *b = both(lja, len);
+			json_array_append_new(g.head, json_string(b));
+			json_array_append_new(plan, json_pack("{s:s, s:b}", "id", id, "en", 0));
+			free(b);
+		}
+	}
+	json_array_foreach(json_object_get(ja, "rows"), j, row) {
+		json_t *out = json_array(), *p;
+		json_t *erow = en ? json_array_get(json_object_get(en, "rows"), j) : NULL;
+		json_array_foreach(plan, i, p) {
+			json_t *src = json_is_true(json_object_get(p, "en")) ? erow : row;
+			json_array_append_new(out, view_cell(json_object_get(src, cli_jstr(p, "id"))));
+		}
+		json_array_append_new(g.rows, out);
+	}
+	char *why = NULL;
+	char name[32];
+	snprintf(name, sizeof name, "%.31s", cli_arg(a, "name"));
+	for (char *q = name; *q; q++)
+		if (strchr("[]:*?/\\", *q))
+			*q = '-';
+	if (cli_xlsx_write(output, name, &g, &why) < 0) {
+		fputs("liuctl: view: ", stderr);
+		cli_put_text(stderr, why, false);
+		fputc('\n', stderr);
+		free(why);
+		st = ST_USAGE;
+	}
+	json_decref(plan);
+	json_decref(g.marking);
+	json_decref(g.head);
+	json_decref(g.rows);
+	json_decref(ja);
+	json_decref(en);
 	return st;
 }
