@@ -263,6 +263,7 @@ static char *both(const char *ja, const char *en)
  */
 struct labels {
 	json_t *path, *marking;
+	json_t *cols; /* path -> true: the sheets' columns */
 };
 
 static void label_add(json_t *map, const char *ja, const char *en, const char *id)
@@ -279,6 +280,7 @@ static void labels_of(const json_t *sheets, struct labels *l)
 {
 	l->path = json_object();
 	l->marking = json_object();
+	l->cols = json_object();
 	for (size_t k = 0; k < sizeof record_fields / sizeof *record_fields; k++)
 		label_add(l->path, record_labels[k][0], record_labels[k][1], record_fields[k]);
 	const char *kind;
@@ -286,9 +288,11 @@ static void labels_of(const json_t *sheets, struct labels *l)
 	size_t i;
 	json_object_foreach((json_t *)sheets, kind, sh) {
 		json_array_foreach(json_object_get(sh, "columns"), i, col)
-			if (cli_jstr(col, "id"))
+			if (cli_jstr(col, "id")) {
 				label_add(l->path, cli_jstr_or(col, "ja", cli_jstr(col, "id")), cli_jstr(col, "en"),
 					  cli_jstr(col, "id"));
+				json_object_set_new(l->cols, cli_jstr(col, "id"), json_true());
+			}
 		json_t *m = json_object_get(sh, "marking");
 		if (cli_jstr(m, "ja"))
 			label_add(l->marking, cli_jstr(m, "ja"), cli_jstr(m, "en"), "");
@@ -358,8 +362,28 @@ static size_t header_row(const json_t *grid, const struct labels *l)
 	return h;
 }
 
+/* Whether a path is a column of the pack's sheets, or inside or around
+ * one (certifications, impact_assessment.result and impact_assessment):
+ * true for any path when no kind declares a sheet. */
+static bool in_sheet(const struct labels *l, const char *path)
+{
+	const char *id;
+	json_t *v;
+	if (json_object_size(l->cols) == 0 || json_object_get(l->cols, path))
+		return true;
+	size_t n = strlen(path);
+	json_object_foreach(l->cols, id, v) {
+		size_t k = strlen(id);
+		if ((k < n && strncmp(path, id, k) == 0 && path[k] == '.') ||
+		    (n < k && strncmp(id, path, n) == 0 && id[n] == '.'))
+			return true;
+	}
+	return false;
+}
+
 /* The header's cells as field paths: per column its path, NULL when the
- * column is skipped (the record's own, or unnamed: unnamed[i]). */
+ * column is skipped (the record's own, one the pack records itself that
+ * the export writes after the sheet's, or unnamed: unnamed[i]). */
 static char **header_paths(struct problems *p, const json_t *row, const struct labels *l, bool **unnamed)
 {
 	json_t *cells = json_object_get(row, "cells");
@@ -372,6 +396,13 @@ static char **header_paths(struct problems *p, const json_t *row, const struct l
 		path[i] = NULL;
 		(*unnamed)[i] = !*h;
 		if (!*h || is_record_field(h)) {
+			free(h);
+		} else if (path_ok(h) && !in_sheet(l, h)) {
+			fprintf(stderr, "liuctl: ");
+			cli_put_text(stderr, p->file, false);
+			fprintf(stderr, ": column %s (", col);
+			cli_put_text(stderr, h, false);
+			fputs(") is not a column of the pack's sheet: not read (import reads those)\n", stderr);
 			free(h);
 		} else if (!path_ok(h)) {
 			problem(p, line, "column %s: \"%s\" is not a field path (names joined by dots, "
@@ -832,6 +863,7 @@ static int read_file(struct ctl *c, struct problems *p, const char *bytes, size_
 		read_grid(p, grid, &l, r);
 	json_decref(l.path);
 	json_decref(l.marking);
+	json_decref(l.cols);
 	json_decref(grid);
 	return st;
 }
