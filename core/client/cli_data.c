@@ -195,7 +195,9 @@ char *cli_text_decode(const char *in, size_t len, enum text_enc enc, size_t *out
 
 /* The text of a cell for a data value: strings as they are (but with the '
  * mark of sheet_guard() before one starting with a character of
- * SHEET_GUARD: no formula for a spreadsheet, no JSON on the way back), objects and arrays as compact JSON, anything
+ * SHEET_GUARD: no formula for a spreadsheet, no JSON on the way back),
+ * objects and arrays as compact JSON with sorted keys (the same records
+ * give the same file), anything
  * else as text.  *exact is false when cli_value_of_cell() will not give back the
  * same value (a number, a boolean, null, an empty string).  Caller frees. */
 static char *cli_cell_of_value(const json_t *v, bool *exact)
@@ -214,7 +216,7 @@ static char *cli_cell_of_value(const json_t *v, bool *exact)
 		return g;
 	}
 	if (json_is_object(v) || json_is_array(v)) {
-		char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 		char *s = cli_xstrdup(d ? d : "");
 		free(d);
 		return s;
