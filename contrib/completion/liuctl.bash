@@ -37,7 +37,7 @@ _liuctl_cmd()
 	'record list') opts='--kind --state --limit --after --all' vals='--kind=- --state=- --limit=- --after=-' ;;
 	'act') opts='--params --if-rev' vals='--params=file@ --if-rev=-' args='actions -' pairs=1 ;;
 	'eval') opts='--record --at' vals='--record=file@ --at=-' args='-' ;;
-	'view') opts='--format' vals='--format=words:json|csv|html' args='views' pairs=1 ;;
+	'view') opts='--format --output' vals='--format=words:json|csv|html|xlsx --output=file' args='views' pairs=1 ;;
 	'history') args='-' ;;
 	'deadlines') opts='--limit --all' vals='--limit=-' ;;
 	'enforce') ;;
@@ -48,8 +48,8 @@ _liuctl_cmd()
 	'rules history') ;;
 	'rules rollback') args='-' ;;
 	'audit verify') ;;
-	'import') opts='--action --per-row --format --encoding --max-bytes' vals='--action=actions --format=words:jsonl|csv --encoding=words:utf-8|shift_jis --max-bytes=-' args='file' ;;
-	'export') opts='--kind --state --format' vals='--kind=- --state=- --format=words:jsonl|csv' ;;
+	'import') opts='--action --per-row --format --encoding --max-bytes' vals='--action=actions --format=words:jsonl|csv|xlsx --encoding=words:utf-8|shift_jis --max-bytes=-' args='file' ;;
+	'export') opts='--kind --state --format --output' vals='--kind=- --state=- --format=words:jsonl|csv|xlsx --output=file' ;;
 	'backup') args='dir' ;;
 	'metrics') ;;
 	'clock set') args='-' ;;
