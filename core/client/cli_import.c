@@ -609,6 +609,13 @@ static int import_atomic(struct ctl *c, const char *action, const struct rows *r
 	if (size > max || r->n > IMPORT_ROWS_MAX) {
 		/* Too large for one request: checked whole, then sent in parts
 		 * (the size of a file is no limit a clerk should meet). */
+		if (isatty(STDERR_FILENO)) {
+			char *have = cli_bytes_text((long long)size), *lim = cli_bytes_text((long long)max);
+			fprintf(stderr, "liuctl: import: %zu rows, %s, over the daemon's request limit of %s: "
+				"every row is checked first, then they are sent in parts\n", r->n, have, lim);
+			free(have);
+			free(lim);
+		}
 		json_decref(params);
 		return import_checked(c, action, r, max);
 	}
