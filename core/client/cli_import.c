@@ -656,13 +656,17 @@ enum parts_mode {
 	PARTS_SEND,    /* each part atomic, after PARTS_CHECK found every row good */
 };
 
-/* "checked 120 of 300 rows" on a terminal, over itself; nothing in a pipe. */
+/* "checked 120 of 300 rows" on a terminal, over itself, and the line ended
+ * at the end (when there was one); nothing in a pipe. */
 static void progress(enum parts_mode mode, size_t done, size_t n, bool end)
 {
-	if (!isatty(STDERR_FILENO) || n == 0)
+	if (!isatty(STDERR_FILENO) || n == 0 || (end && done == 0))
 		return;
-	fprintf(stderr, "\rliuctl: import: %s %zu of %zu rows%s", mode == PARTS_CHECK ? "checked" : "sent",
-		done, n, end ? "\n" : "");
+	if (end)
+		fputc('\n', stderr);
+	else
+		fprintf(stderr, "\rliuctl: import: %s %zu of %zu rows", mode == PARTS_CHECK ? "checked" : "sent",
+			done, n);
 	fflush(stderr);
 }
 
