@@ -213,6 +213,59 @@ $edited[1][ (grep { $data[$_] == $col{'impact_assessment.assessed_on'} } 0 .. $#
 $edited[1][ (grep { $data[$_] == $col{'impact_assessment.result'} } 0 .. $#data)[0] ] = 'high';
 is_deeply(\@again, \@edited, 'the second export has the edited workbook\'s cells');
 
+# --- a workbook as Excel writes one --------------------------------------------------------------
+
+# Written by hand, as Japanese Excel saves it: a title line, Japanese-only
+# headers in shared strings with furigana (<rPh>), a cell as an inline
+# string, a date as a serial number in the built-in date format 14 and in a
+# custom yyyy/m/d, and a 法人番号 typed as a number.
+my $MAKE = <<'EOF';
+import sys, zipfile
+def si(t, ph=None):
+    r = "<rPh sb=\"0\" eb=\"1\"><t>ふりがな</t></rPh>" if ph else ""
+    return "<si><t>%s</t>%s</si>" % (t, r)
+strings = ["特別措置の適用申請（事務局入力）", "サービス名", "事業者名", "法人番号", "評価実施機関",
+           "評価実施機関の種別", "影響度評価の結果", "影響度評価の実施日", "誓約書の提出日",
+           "手書きSaaS", "低位", "デジタル庁", "国の行政機関"]
+sst = "".join(si(s, ph=(i == 1)) for i, s in enumerate(strings))
+def c(ref, kind, v, s=None):
+    st = ' s="%d"' % s if s is not None else ""
+    if kind == "s":
+        return '<c r="%s" t="s"%s><v>%d</v></c>' % (ref, st, v)
+    if kind == "inline":
+        return '<c r="%s" t="inlineStr"><is><t>%s</t></is></c>' % (ref, v)
+    return '<c r="%s"%s><v>%s</v></c>' % (ref, st, v)
+rows = [
+  '<row r="1">' + c("A1", "s", 0) + '</row>',
+  '<row r="3">' + "".join(c("%s3" % L, "s", i + 1) for i, L in enumerate("ABCDEFGH")) + '</row>',
+  '<row r="4">' + c("A4", "s", 9) + c("B4", "inline", "株式会社 手入力") + c("C4", "n", "7000012050002")
+    + c("D4", "s", 11) + c("E4", "s", 12) + c("F4", "s", 10) + c("G4", "n", "45078", 1)
+    + c("H4", "n", "45087", 2) + '</row>',
+]
+sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+         '<sheetData>' + "".join(rows) + '</sheetData></worksheet>')
+styles = ('<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+          '<numFmts count="1"><numFmt numFmtId="176" formatCode="yyyy/m/d;@"/></numFmts>'
+          '<cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="176"/></cellXfs></styleSheet>')
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>')
+    z.writestr("xl/sharedStrings.xml", '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + sst + '</sst>')
+    z.writestr("xl/styles.xml", styles)
+    z.writestr("xl/worksheets/sheet1.xml", sheet)
+print("[]")
+EOF
+py($MAKE, "$tmp/hand.xlsx");
+($rc, $out, $err) = ctl($d, '--json', 'import', "$tmp/hand.xlsx");
+is($rc, 0, 'a workbook as Excel writes it imports') or diag($err);
+my $hand = data_of($d, $out);
+my $h = $JC->decode($hand->[0] // '{}');
+is_deeply([ @$h{qw(service_name provider_name provider_corporate_number)} ],
+	  [ '手書きSaaS', '株式会社 手入力', '7000012050002' ],
+	  'title line skipped, Japanese headers, furigana left out, an inline string, a 法人番号 typed as a number');
+is($h->{impact_assessment}{result}, 'low', '低位 as low');
+is($h->{impact_assessment}{assessed_on}, '2023-06-01', 'a serial date in the built-in format 14: 2023-06-01');
+is($h->{pledge}{submitted_on}, '2023-06-10', 'and in a custom yyyy/m/d');
+
 # --- the service list as a workbook ------------------------------------------------------------------
 
 $s->ok_call('act', { action => 'confirm', id => 'LIU-000001' });
