@@ -121,9 +121,13 @@ unit: $(UNIT_BINS) $(TOOL_BINS)
 $(O) $(O)/client $(O)/tests $(BIN):
 	$(Q)mkdir -p $@
 
+# The daemon of the checkout, on the real clock (etc/liud.conf: run/liud.sock,
+# var/db).  The tour of README.md runs a daemon of its own on a test clock.
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)mkdir -p run var
+	@echo "make run: liud on the real clock (socket run/liud.sock, database var/db); Ctrl-C stops it."
+	@echo "make run: the tour of README.md runs its own daemon, database and test clock: stop this one first."
 	$(BIN)/liud -c etc/liud.conf
 
 # The suite: C unit tests (executables), the rule pack's own tests through

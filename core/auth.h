@@ -26,7 +26,7 @@ struct auth_peer {
 	gid_t gid;
 	pid_t pid;
 	char user[64];    /* user name, or the uid in decimal */
-	unsigned roles;   /* bit i: the configuration's role i (auth_role_name); ROLE_ADMIN */
+	unsigned roles;   /* bit i: the configuration's role i (auth_roles_json names them); ROLE_ADMIN */
 	const struct auth *auth; /* borrowed: the daemon's, valid while it runs */
 };
 

@@ -18,6 +18,8 @@ struct ledger {
 	struct store *st;
 	struct commit *commit;
 	json_t *overlay;             /* id -> latest record of writes in flight */
+	json_t *overlay_ks;          /* id -> "kind\nstate" of the overlay's version,
+				      * which ledger_count reads without decoding */
 	size_t inflight;             /* writes queued or in flight */
 	uint64_t changes;            /* record changes committed since start */
 	struct audit_head head;      /* including writes in flight */
@@ -59,6 +61,7 @@ int ledger_open(struct ledger **out, struct store *st, struct commit *c)
 	l->st = st;
 	l->commit = c;
 	l->overlay = json_object();
+	l->overlay_ks = json_object();
 	l->cache = json_object();
 	l->cache_cost = json_object();
 	l->cache_max = 32u << 20;
@@ -68,6 +71,7 @@ int ledger_open(struct ledger **out, struct store *st, struct commit *c)
 	int rc = audit_load_head(st, &l->committed);
 	if (rc < 0) {
 		json_decref(l->overlay);
+		json_decref(l->overlay_ks);
 		free(l);
 		return rc;
 	}
@@ -89,6 +93,7 @@ void ledger_close(struct ledger *l)
 	if (!l)
 		return;
 	json_decref(l->overlay);
+	json_decref(l->overlay_ks);
 	json_decref(l->cache);
 	json_decref(l->cache_cost);
 	json_decref(l->memo);
@@ -446,6 +451,44 @@ bool ledger_is_pending(const struct ledger *l, const char *id)
 	return json_object_get(l->overlay, id) != NULL;
 }
 
+int ledger_count(struct ledger *l, const char *kind, const char *state, uint64_t *n)
+{
+	/* The overlay's ids replace whatever the store holds of them, read in
+	 * the same transaction as the counter: exact whether a write's commit
+	 * has landed or not (its callback may not have run yet). */
+	size_t nids = json_object_size(l->overlay_ks), i = 0;
+	const char **ids = nids ? malloc(nids * sizeof *ids) : NULL;
+	if (nids && !ids)
+		return -ENOMEM;
+	size_t kl = strlen(kind), sl = strlen(state);
+	uint64_t newer = 0, among = 0;
+	const char *id;
+	json_t *ks;
+	json_object_foreach(l->overlay_ks, id, ks) {
+		ids[i++] = id;
+		const char *v = json_string_value(ks);
+		if (json_string_length(ks) == kl + 1 + sl && memcmp(v, kind, kl) == 0 &&
+		    v[kl] == '\n' && memcmp(v + kl + 1, state, sl) == 0)
+			newer++;
+	}
+	int rc = store_count_ks(l->st, kind, state, ids, i, n, &among);
+	free(ids);
+	if (rc == 0)
+		*n = *n - among + newer;
+	return rc;
+}
+
+int ledger_exists(struct ledger *l, const char *id)
+{
+	if (json_object_get(l->overlay, id))
+		return 1;
+	char *text = NULL;
+	size_t len;
+	int rc = store_get(l->st, id, &text, &len);
+	free(text);
+	return rc == 0 || rc == -EIO ? 1 : rc == -ENOENT ? 0 : rc;
+}
+
 char *ledger_new_id(struct ledger *l, const char *prefix)
 {
 	char *s;
@@ -480,6 +523,7 @@ static void written(void *ud, int status)
 				if (json_is_object(o))
 					cache_put(l, id, o, (size_t)json_integer_value(json_array_get(rev, 1)));
 				json_object_del(l->overlay, id);
+				json_object_del(l->overlay_ks, id);
 				json_t *mh = json_array_get(rev, 3), *mb = json_array_get(rev, 4);
 				if (mh && mb) {
 					struct ledger_memo m = {
@@ -495,6 +539,7 @@ static void written(void *ud, int status)
 		/* The committer fails every write not yet durable: nothing in the
 		 * overlay survives, and the chain restarts from what is on disk. */
 		json_object_clear(l->overlay);
+		json_object_clear(l->overlay_ks);
 		l->head = l->committed;
 	}
 	if (p->cb)
@@ -569,7 +614,29 @@ static int drop_staged(struct commit_write *w, const char *id)
 struct visible {
 	const char *id;  /* borrowed from the change */
 	json_t *version; /* a reference: the decoded record, or its stored form */
+	json_t *ks;      /* "kind\nstate" of the version (overlay_ks) */
 };
+
+/* A visible version's "kind\nstate" (a new reference), or NULL on ENOMEM. */
+static json_t *ks_of(const char *kind, const char *state)
+{
+	char *s = NULL;
+	if (asprintf(&s, "%s\n%s", kind, state) < 0)
+		return NULL;
+	json_t *j = json_string_nocheck(s);
+	free(s);
+	return j;
+}
+
+/* The write's versions become the latest (nothing left to fail). */
+static void make_visible(struct ledger *l, struct visible *vis, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_object_set_new(l->overlay, vis[i].id, vis[i].version);
+		json_object_set_new(l->overlay_ks, vis[i].id, vis[i].ks);
+		vis[i].version = vis[i].ks = NULL;
+	}
+}
 
 /* Seals `audit` (when given) as record `id`'s entry after *head, with
  * "rev_after" set to `rev` (taken), and queues it. */
@@ -617,7 +684,11 @@ static int write_prepared(struct commit_write *w, const struct ledger_change *ch
 		free(body);
 		return -ENOMEM;
 	}
-	*vis = (struct visible){ c->id, text };
+	*vis = (struct visible){ c->id, text, ks_of(c->kind, c->state) };
+	if (!vis->ks) {
+		free(body);
+		return -ENOMEM;
+	}
 	if ((rc = commit_put_record_n(w, c->id, c->kind, c->state, ch->old_kind,
 				      ch->old_state, body, len)) < 0)
 		return rc;
@@ -664,8 +735,8 @@ static int put_text_record(struct commit_write *w, const struct ledger_change *c
 	json_t *text = json_stringn_nocheck(c->text, c->len);
 	if (!text)
 		return -ENOMEM;
-	*vis = (struct visible){ c->id, text };
-	if (c->encoded && !(*c->encoded = strndup(c->text, c->len)))
+	*vis = (struct visible){ c->id, text, ks_of(c->kind, c->state) };
+	if (!vis->ks || (c->encoded && !(*c->encoded = strndup(c->text, c->len))))
 		return -ENOMEM;
 	json_t *rev = json_pack("[I, I, O]", c->rev, (json_int_t)c->len, text);
 	if (!rev || json_object_set_new(revs, c->id, rev) < 0)
@@ -697,7 +768,9 @@ static int write_decoded(struct commit_write *w, const struct ledger_change *ch,
 	}
 	if ((rc = commit_put_record(w, id, kind, state, ch->old_kind, ch->old_state, body)) < 0)
 		return rc;
-	*vis = (struct visible){ id, json_incref(c->record) };
+	*vis = (struct visible){ id, json_incref(c->record), ks_of(kind, state) };
+	if (!vis->ks)
+		return -ENOMEM;
 	json_object_set_new(revs, id, json_pack("[O, I, O]", rev, (json_int_t)body_len, c->record));
 	return 0;
 }
@@ -772,10 +845,7 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		goto err;
 	/* Only now, with nothing left to fail, does the write become visible
 	 * to later decisions. */
-	for (size_t i = 0; i < n; i++) {
-		json_object_set_new(l->overlay, vis[i].id, vis[i].version);
-		vis[i].version = NULL;
-	}
+	make_visible(l, vis, n);
 	free(vis);
 	l->head = head;
 	*p = (struct pending){ .l = l, .revs = revs, .head = head, .cb = cb, .ud = ud };
@@ -783,8 +853,10 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 	commit_submit(l->commit, w, written, p);
 	return 0;
 err:
-	for (size_t i = 0; vis && i < n; i++)
+	for (size_t i = 0; vis && i < n; i++) {
 		json_decref(vis[i].version);
+		json_decref(vis[i].ks);
+	}
 	free(vis);
 	commit_write_free(w);
 	json_decref(revs);
@@ -825,6 +897,7 @@ void ledger_batch_free(struct ledger_batch *b)
 		return;
 	for (size_t i = 0; i < b->n; i++) {
 		json_decref(b->vis[i].version);
+		json_decref(b->vis[i].ks);
 		free(b->audits[i]);
 		free(b->audit_ids[i]);
 	}
@@ -883,6 +956,7 @@ int ledger_batch_add(struct ledger_batch *b, const struct ledger_change *ch)
 	struct visible vis = { 0 };
 	if ((rc = drop_staged(b->w, c->id)) < 0 || (rc = put_text_record(b->w, ch, b->revs, &vis)) < 0) {
 		json_decref(vis.version);
+		json_decref(vis.ks);
 		free(audit);
 		free(audit_id);
 		return rc;
@@ -915,10 +989,7 @@ int ledger_batch_submit(struct ledger_batch *b, commit_cb cb, void *ud)
 		return rc;
 	}
 	/* As in ledger_write: visible to later decisions only now. */
-	for (size_t i = 0; i < b->n; i++) {
-		json_object_set_new(l->overlay, b->vis[i].id, b->vis[i].version);
-		b->vis[i].version = NULL;
-	}
+	make_visible(l, b->vis, b->n);
 	l->head = head;
 	log_info("ledger: batch submitted changes=%zu seal_ms=%lld", b->n,
 		 (long long)((uv_hrtime() - t0) / 1000000));
@@ -937,12 +1008,19 @@ json_t *ledger_new_record(struct ledger *l, const char *id_prefix, const char *k
 			  json_t *state, json_t *data, const char *now)
 {
 	char *id = id_prefix ? ledger_new_id(l, id_prefix) : NULL;
-	json_t *rec = json_object();
-	if (!rec || (id_prefix && !id)) {
-		free(id);
-		json_decref(rec);
+	if (id_prefix && !id)
 		return NULL;
-	}
+	json_t *rec = ledger_keyed_record(id, kind, state, data, now);
+	free(id);
+	return rec;
+}
+
+json_t *ledger_keyed_record(const char *id, const char *kind, json_t *state, json_t *data,
+			    const char *now)
+{
+	json_t *rec = json_object();
+	if (!rec)
+		return NULL;
 	/* The member order every version keeps (ledger_next_text). */
 	if (id)
 		json_object_set_new(rec, "id", json_string(id));
@@ -952,7 +1030,6 @@ json_t *ledger_new_record(struct ledger *l, const char *id_prefix, const char *k
 	json_object_set(rec, "state", state);
 	json_object_set(rec, "data", data);
 	json_object_set_new(rec, "updated_at", json_string(now));
-	free(id);
 	return rec;
 }
 

@@ -128,6 +128,16 @@ int ledger_latest_text(struct ledger *l, const char *id, char **text, size_t *le
 /* Whether a write of `id` is in flight (without decoding anything). */
 bool ledger_is_pending(const struct ledger *l, const char *id);
 
+/* The number of records of `kind` in `state`, as the latest versions say:
+ * committed ones, less those a write in flight moves away, plus those it
+ * moves there (a decision never counts what a write before it undid).
+ * Costs a counter read and one index lookup per record in flight; decodes
+ * nothing.  0 with *n, or a negative errno. */
+int ledger_count(struct ledger *l, const char *kind, const char *state, uint64_t *n);
+/* Whether record `id` exists, committed or in flight: 1, 0, or a negative
+ * errno. */
+int ledger_exists(struct ledger *l, const char *id);
+
 /* A new record id "<prefix><number>" (caller frees).  Ids are never reused,
  * even when the write that took one fails. */
 char *ledger_new_id(struct ledger *l, const char *prefix);
@@ -267,6 +277,9 @@ uint64_t ledger_changes(const struct ledger *l);
  * are borrowed (referenced); now is the ISO time of the write.  Returns a
  * new reference, or NULL (out of memory).
  */
+/* The same with the id given (a kind's key field, copied); NULL on ENOMEM. */
+json_t *ledger_keyed_record(const char *id, const char *kind, json_t *state, json_t *data,
+			    const char *now);
 json_t *ledger_new_record(struct ledger *l, const char *id_prefix, const char *kind,
 			  json_t *state, json_t *data, const char *now);
 

@@ -381,6 +381,46 @@ static void serve(struct daemon *d)
 	uv_run(d->loop, UV_RUN_DEFAULT);
 }
 
+/*
+ * On the system clock, once every deadline of the pack has passed, its
+ * measures are over and what they limit is refused: said in the first lines,
+ * with the pack's own title, so that someone trying the daemon today learns
+ * why, and how to see the measures in force (a drill: a test clock inside a
+ * period, on a database of its own).  The words about the measures are the
+ * pack's; the core's are generic.
+ */
+static void note_periods_over(struct rules *r)
+{
+	if (clock_is_test())
+		return;
+	json_t *dl = rules_deadlines(r);
+	int64_t now = clock_now(), last = 0;
+	size_t i;
+	json_t *e;
+	json_array_foreach(dl, i, e) {
+		int64_t at = json_integer_value(json_object_get(e, "at"));
+		if (at > now) {
+			json_decref(dl);
+			return;
+		}
+		if (at > last)
+			last = at;
+	}
+	size_t n = json_array_size(dl);
+	json_decref(dl);
+	if (n == 0)
+		return;
+	json_t *title = json_object_get(rules_describe(r), "title");
+	const char *ja = json_string_value(json_object_get(title, "ja"));
+	const char *en = json_string_value(json_object_get(title, "en"));
+	char iso[CLOCK_ISO_MAX];
+	log_warn("liud: every period of the rule pack is over; what it limits to its periods is "
+		 "refused, as it says pack=%s title=\"%s%s%s\" last_deadline=%s",
+		 json_string_value(json_object_get(rules_describe(r), "name")), ja ? ja : "", ja && en ? " / " : "", en ? en : "", clock_format(last, iso));
+	log_warn("liud: to see the pack in force, run a drill on a database of its own with a test "
+		 "clock inside a period (--db, --test-clock; README.md, the tour)");
+}
+
 static int run(struct daemon *d)
 {
 	struct conf *c = &d->conf;
@@ -404,6 +444,7 @@ static int run(struct daemon *d)
 	char folder_version[HASH_HEX] = "";
 	if ((rc = choose_rules(d, &rules, &record, folder_version)) < 0)
 		goto err_store;
+	note_periods_over(rules);
 	char why[1200];
 	if ((rc = life_roles_missing(c, rules, why, sizeof why)) < 0) {
 		log_err("liud: cannot start error=\"%s\"", why);

@@ -176,6 +176,62 @@ end
 
 -- ---------------------------------------------------------------- declarations
 
+-- The keys each declaration takes: one table per declaration, one line per
+-- key, so that a new key is one line here (and a line in docs/RULES.md).  A
+-- key not listed is refused when the pack loads, naming the closest known
+-- one: a misspelt `sumary =` would otherwise be a declaration silently
+-- without its summary.  A measure is open (its other fields are the pack's
+-- data, read with measure_of), and a check takes its function at [1].
+local DECL_KEYS = {
+  pack = { "name", "version", "title", "eval_by_date", "instants" },
+  kind = { "title", "states", "state_titles", "id_prefix", "key", "summary_fields", "validate",
+           "allow_bidi",
+           "identity",                   -- one live record per identity
+           "search_fields",              -- what record.list's search reads
+           "sheet", "marking" },         -- an export's columns and its marking
+  action = { "title", "kind", "roles", "from", "to", "creates", "run" },
+  view = { "title", "kind", "roles", "states", "columns", "row", "marking" },
+  role = { "title", "methods" },
+  check = { "title", "test" },
+  on_expiry = { "kind", "states", "run", "title" },
+}
+
+-- Levenshtein distance between two short keys.
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+-- Raises (at the declaration's line) for the first key of spec that `what`
+-- does not take, naming the declaration and the closest known key.
+local function known_decl_keys(spec, what, id, level)
+  local keys = DECL_KEYS[what]
+  local bad = {}
+  for k in next, spec do
+    if not (what == "check" and k == 1) and not contains(keys, k) then bad[#bad + 1] = tostring(k) end
+  end
+  if #bad == 0 then return end
+  tsort(bad)
+  local k = bad[1]
+  local best, bd = nil, math.huge
+  for _, c in ipairs(keys) do
+    local d = distance(k, c)
+    if d < bd then best, bd = c, d end
+  end
+  local hint = best and bd <= math.max(2, #k // 3) and sfmt(" (did you mean `%s`?)", best) or ""
+  error(sfmt('%s%s: unknown key `%s`%s; %s takes: %s', what, id and (' "' .. id .. '"') or "", k, hint,
+             what, tconcat(keys, ", ")), level)
+end
+
 local function declare(kind_name, store, order, validate)
   return function(id)
     if not loading then error(kind_name .. " declarations are only allowed while the pack loads", 2) end
@@ -184,6 +240,7 @@ local function declare(kind_name, store, order, validate)
     end
     return function(spec)
       if type(spec) ~= "table" then error(kind_name .. ' "' .. id .. '" needs a table { ... }', 2) end
+      if DECL_KEYS[kind_name] then known_decl_keys(spec, kind_name, id, 3) end
       if store[id] and kind_name ~= "on_expiry" then
         error(sfmt('%s "%s" is declared twice (first at %s)', kind_name, id, store[id].where), 2)
       end
@@ -209,6 +266,7 @@ local function pack_decl(spec)
   if type(spec) ~= "table" or type(spec.name) ~= "string" then
     error('pack needs { name = "...", title = { ja = ..., en = ... } }', 2)
   end
+  known_decl_keys(spec, "pack", nil, 3)
   -- A name names things (and the folder a kept version is written out to);
   -- it is never a path.
   if #spec.name > 63 or not spec.name:match("^[a-z0-9][a-z0-9%-]*$") then
@@ -295,6 +353,12 @@ local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
   end
   d.state_set = set_of(d.states)
   d.id_prefix = d.id_prefix or (d.id .. "-")
+  -- key: the data field whose value names the record (id_prefix .. value),
+  -- so that there is at most one record per value, ever, and the field
+  -- never changes once written.
+  if d.key ~= nil and (type(d.key) ~= "string" or not d.key:match("^[%a_][%w_]*$")) then
+    decl_error('kind "' .. d.id .. '": key = "field" names a top-level field of the data', 4)
+  end
   d.summary_fields = summary_fields(d)
   d.sheet = sheet_columns(d)
   -- The handling marking of an export of its records (the first line of
@@ -396,6 +460,7 @@ local function expiry_decl(measure_id)
     if type(spec) ~= "table" or type(spec.run) ~= "function" or type(spec.kind) ~= "string" then
       error('on_expiry "' .. tostring(measure_id) .. '" needs { kind = "...", states = {...}, run = function (app, at, rec) }', 2)
     end
+    known_decl_keys(spec, "on_expiry", tostring(measure_id), 3)
     local d = copy(spec)
     d.measure, d.where = measure_id, where(3)
     local list = defs.expiry[measure_id] or {}
@@ -447,7 +512,27 @@ local function invalid(field, reason, en)
 end
 
 local call_events                  -- events of the call in progress
+local call_count                   -- count(kind, state) of the action in progress
 local run_checks                   -- defined with the API below
+
+-- count(kind, states) -> n: how many records of `kind` are in one of
+-- `states` (a state or a list), as the latest versions say: the writes
+-- before this one count, committed or not.  Only inside an action (an
+-- action's outcome may depend on other records; eval, views and expiry
+-- hooks judge one record, so that their answers can be kept).
+local function count(kind_id, states)
+  if not call_count then error("count() is only possible inside an action", 2) end
+  local k = defs.kinds[kind_id]
+  if not k then error(sfmt("count: no kind %q", tostring(kind_id)), 2) end
+  if type(states) == "string" then states = { states } end
+  if type(states) ~= "table" then error("count(kind, states): states is a state or a list of states", 2) end
+  local n, seen = 0, {}
+  for _, st in ipairs(states) do
+    if not k.state_set[st] then error(sfmt("count: %q is not a state of %s", tostring(st), kind_id), 2) end
+    if not seen[st] then seen[st] = true; n = n + call_count(kind_id, st) end
+  end
+  return n
+end
 
 local function emit(kind, fields)
   if type(kind) ~= "string" then error("emit needs an event type", 2) end
@@ -535,7 +620,7 @@ local sandbox = {
   evaluate = function(rec, at) local checks, all = run_checks(rec, at) return all, checks end,
   measure_of = function(id) return copy(defs.measures[id]) end,   -- a copy: rules cannot move a period
   array = array, csv = csv, file = file, copy = copy, equal = equal, text = text,
-  contains = contains,
+  contains = contains, count = count,
 }
 
 -- Library tables are shared by every call: hand out read-only views of them.
@@ -827,6 +912,29 @@ local function fresh_state_event(events, from, to)
   if from ~= to then events[#events + 1] = { type = "state", from = from, to = to } end
 end
 
+-- The id a kind's key field gives a new record (id_prefix .. value), or
+-- nil, { field, reason } when the value cannot name one; for a stored
+-- record, only whether its key changed.
+local function key_id(kind, data, creates, changed)
+  local f = kind.key
+  if not creates then
+    if changed and changed[f] then
+      return nil, { field = f, reason = text(
+        sfmt("%s は記録を識別する項目のため、変更できません（新たな記録として作成してください）", f),
+        sfmt("%s identifies the record and cannot change (create a new record instead)", f)) }
+    end
+    return nil
+  end
+  local v = data[f]
+  if math.type(v) == "integer" then v = tostring(v) end
+  if type(v) ~= "string" or #v > 48 or not v:match("^[%w][%w._-]*$") then
+    return nil, { field = f, reason = text(
+      sfmt("%s は、英数字で始まり、英数字・「.」・「_」・「-」からなる48文字以内で記入してください", f),
+      sfmt("%s must be 1 to 48 letters, digits, '.', '_' or '-', starting with a letter or digit", f)) }
+  end
+  return kind.id_prefix .. v
+end
+
 -- act(action, rec|nil, params, ctx, before) -> { record, events } |
 -- { refused } | { invalid } | { error }.  ctx = { at, role, user }.
 -- `before`: a copy of rec.data the host built as it read the record
@@ -875,14 +983,14 @@ local function act(name, rec, params, ctx, before)
   local data0 = rec.data
   if type(rec.data) ~= "table" then rec.data = {} end
   local events = array()
-  call_events = events
+  call_events, call_count = events, ctx.count
   local t0 = clock_us()
   local ok, res = protect(function()
     local app = rec.data
     if a.run then a.run(app, params, at, rec) end
     return nil
   end)
-  call_events = nil
+  call_events, call_count = nil, nil
   counted("action", name, ok and true or res.refused ~= nil, t0)
   if not ok then return res end
   -- Members of data the host left as text until read (rules_text.h) are
@@ -907,8 +1015,15 @@ local function act(name, rec, params, ctx, before)
     end
     if errs then return { invalid = errs } end
   end
+  local rid
+  if kind.key then
+    local kerr
+    rid, kerr = key_id(kind, rec.data, a.creates, changed)
+    if kerr then return { invalid = array { kerr } } end
+  end
   fresh_state_event(events, before_state, rec.state)
-  local res = { record = { kind = rec.kind, state = rec.state, data = rec.data }, events = events }
+  local res = { record = { kind = rec.kind, state = rec.state, data = rec.data, id = rid }, events = events,
+                key = rid and kind.key or nil }
   if not a.creates then
     -- Fields still as they were: the host keeps its own copy of them rather
     -- than converting them back.  Compared again after validation, which may
@@ -1427,6 +1542,13 @@ local function role_allows(roles, role)
   return role == "admin" or contains(roles, role)
 end
 
+-- The refusal of a new record whose key names one that exists (the daemon
+-- says the same: rpc_records.c, act_keyed).
+local function key_taken(field, value, id)
+  return text(sfmt("%s が「%s」の記録は既にあります（%s）", tostring(field), tostring(value), id),
+              sfmt("a record with %s %s already exists (%s)", tostring(field), tostring(value), id))
+end
+
 -- A scenario runs steps against an in-memory set of records, as the daemon
 -- would: acts (with their role checks), evals, expiry at deadlines, views.
 local function check_scenario(t)
@@ -1440,6 +1562,15 @@ local function check_scenario(t)
   local at = must_instant(s.at or "2024-01-01", "scenario at")
   local records, order, current = {}, {}, nil
   local enforced = {}
+  -- count() in the scenario's actions: its records, as the daemon counts
+  -- the stored ones.
+  local function scenario_count(kind_id, st)
+    local n = 0
+    for _, id in ipairs(order) do
+      if records[id].kind == kind_id and records[id].state == st then n = n + 1 end
+    end
+    return n
+  end
   local seq = 0
   for i, step in ipairs(s) do
     local label = sfmt("step %d", i)
@@ -1458,8 +1589,10 @@ local function check_scenario(t)
         -- data's objects and arrays when a rule touches them (rules_text.h).
         local before
         if rec ~= nil then rec, before = as_stored(rec) end
-        res = act(step.act, rec, copy(step.params or {}), { at = at, role = role }, before)
+        res = act(step.act, rec, copy(step.params or {}), { at = at, role = role, count = scenario_count }, before)
         if res.record and before then lazy_force(res.record.data); lazy_detach(res.record.data) end
+        local rid = res.record and res.record.id
+        if rid and records[rid] then res = { refused = array { key_taken(res.key, res.record.data[res.key], rid) } } end
       end
       local outcome = res.record and "ok" or res.refused and "refused" or res.invalid and "invalid"
                       or res.forbidden and "forbidden" or "error"
@@ -1480,9 +1613,9 @@ local function check_scenario(t)
         if not found then return false, sfmt("%s (%s): no error on field %s: %s", label, step.act, step.field, reasons_text(res.invalid)) end
       end
       if res.record then
-        local id = step.id or current
-        if a.creates then seq = seq + 1; id = step.id or ("t" .. seq); order[#order + 1] = id end
         local r = res.record
+        local id = step.id or current
+        if a.creates then seq = seq + 1; id = r.id or step.id or ("t" .. seq); order[#order + 1] = id end
         r.id = id
         records[id] = r
         current = id

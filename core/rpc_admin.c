@@ -212,6 +212,37 @@ static void backup_done(uv_work_t *w, int status)
 	free(j);
 }
 
+/*
+ * The backup folder could not be made.  Only the last component is created:
+ * a missing parent is named rather than made, since a typo in it would
+ * otherwise leave a backup where nobody looks for it.
+ */
+static void backup_mkdir_failed(struct rpc_call *c, const char *path, int err)
+{
+	char parent[PATH_MAX_LEN + 1], ja[PATH_MAX_LEN + 300], en[PATH_MAX_LEN + 300];
+	snprintf(parent, sizeof parent, "%s", path);
+	char *slash = strrchr(parent, '/');
+	if (slash)
+		*(slash == parent ? slash + 1 : slash) = '\0';
+	if (err == ENOENT) {
+		snprintf(ja, sizeof ja, "バックアップ先の親フォルダ %s が存在しません。作成してから"
+			 "再度実行してください（バックアップはその中に作成されます）", parent);
+		snprintf(en, sizeof en, "the parent folder %s does not exist: create it first (the "
+			 "backup makes only its own folder inside it)", parent);
+	} else if (err == EROFS || err == EACCES || err == EPERM) {
+		snprintf(ja, sizeof ja, "デーモンは %s に書き込めません（%s）。デーモンが書き込める"
+			 "フォルダを指定してください（systemd のサービスでは ReadWritePaths= に列挙された"
+			 "フォルダ）", parent, strerror(err));
+		snprintf(en, sizeof en, "the daemon may not write in %s (%s): give a folder it may "
+			 "write in (under its systemd unit, one that ReadWritePaths= lists)", parent,
+			 strerror(err));
+	} else {
+		snprintf(ja, sizeof ja, "バックアップ先のフォルダを作成できません（%s）", strerror(err));
+		snprintf(en, sizeof en, "cannot create the backup folder: %s", strerror(err));
+	}
+	rpc_bad_param(c, "path", ja, en);
+}
+
 enum rpc_status rpc_m_backup(struct rpc_call *c)
 {
 	const char *path;
@@ -222,9 +253,7 @@ enum rpc_status rpc_m_backup(struct rpc_call *c)
 		return RPC_DONE;
 	}
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-		char en[300];
-		snprintf(en, sizeof en, "cannot create the backup folder: %s", strerror(errno));
-		rpc_bad_param(c, "path", "バックアップ先のフォルダを作成できません", en);
+		backup_mkdir_failed(c, path, errno);
 		return RPC_DONE;
 	}
 	char probe[PATH_MAX_LEN + 16];

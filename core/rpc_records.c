@@ -310,6 +310,39 @@ static const char *id_prefix(struct rules *rules, const char *kind)
 	return prefix ? prefix : "";
 }
 
+/* count(kind, state) for a rule (rules_ctx.count): the ledger's latest
+ * versions.  ud: the ledger. */
+static int count_latest(void *ud, const char *kind, const char *state, uint64_t *n)
+{
+	return ledger_count(ud, kind, state, n);
+}
+
+/* A new record named by its kind's key field (the pack's outcome has
+ * record.id): refused, *out replaced, when a record of that id exists,
+ * committed or in flight; `also` (NULL or an object of ids) holds ids taken
+ * by the same import.  Returns 0, LIU_EREFUSED or a negative errno. */
+static int act_keyed(struct ledger *l, json_t **out, json_t *also)
+{
+	json_t *res = json_object_get(*out, "record");
+	const char *id = json_string_value(json_object_get(res, "id"));
+	if (!id)
+		return 0;
+	int rc = also && json_object_get(also, id) ? 1 : ledger_exists(l, id);
+	if (rc <= 0)
+		return rc;
+	const char *field = json_string_value(json_object_get(*out, "key"));
+	json_t *v = json_object_get(json_object_get(res, "data"), field ? field : "");
+	char *value = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+	const char *shown = json_is_string(v) ? json_string_value(v) : value ? value : "";
+	char ja[400], en[400];
+	snprintf(ja, sizeof ja, "%s が「%.128s」の記録は既にあります（%.128s）", field ? field : "id", shown, id);
+	snprintf(en, sizeof en, "a record with %s %.128s already exists (%.128s)", field ? field : "id", shown, id);
+	free(value);
+	json_decref(*out);
+	*out = json_pack("{s:[{s:s, s:s}]}", "refused", "ja", ja, "en", en);
+	return *out ? LIU_EREFUSED : -ENOMEM;
+}
+
 /* An action's call as it goes: what was asked (borrowed from the call),
  * the stored record it read, what the pack said. */
 struct act {
@@ -427,8 +460,10 @@ static int act_version(struct act *a, const char *nowiso, struct ledger_change *
 	*ch = (struct ledger_change){ .old_kind = a->was.kind_s, .old_state = a->was.state_s };
 	if (!a->id) {
 		const char *kind = json_string_value(json_object_get(res, "kind"));
-		*next = ledger_new_record(a->c->rpc->ledger, id_prefix(a->c->rpc->rules, kind), kind,
-					  state, json_object_get(res, "data"), nowiso);
+		const char *keyed = json_string_value(json_object_get(res, "id"));
+		*next = keyed ? ledger_keyed_record(keyed, kind, state, json_object_get(res, "data"), nowiso)
+			      : ledger_new_record(a->c->rpc->ledger, id_prefix(a->c->rpc->rules, kind), kind,
+						  state, json_object_get(res, "data"), nowiso);
 		ch->kind = LEDGER_CHANGE_DECODED;
 		ch->decoded.record = *next;
 		return *next ? 0 : -ENOMEM;
@@ -518,9 +553,12 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	}
 	struct rules *rules = c->rpc->rules;
 	a.now = clock_now();
-	struct rules_ctx ctx = { .at = a.now, .role = rpc_role(c) };
+	struct rules_ctx ctx = { .at = a.now, .role = rpc_role(c), .count = count_latest,
+				 .count_ud = c->rpc->ledger };
 	int rc = a.id ? rules_act_text(rules, a.action, &a.was, a.params, &ctx, &a.out)
 		      : rules_act(rules, a.action, NULL, a.params, &ctx, &a.out);
+	if (rc == 0 && !a.id)
+		rc = act_keyed(c->rpc->ledger, &a.out, NULL);
 	/* The rev is known once the record is read, which the action's call
 	 * does: a stale if_rev is refused before anything the action said
 	 * (but that the record is damaged). */
@@ -563,6 +601,9 @@ struct import_job {
 	 * import of 100,000 rows only seals and submits (ledger_batch). */
 	struct ledger_batch *batch;
 	struct rules_ctx ctx;
+	/* The import's own records, which its later rows' rules must see:
+	 * "kind\nstate" -> how many (count()), and the ids keys gave. */
+	json_t *made, *ids;
 	char nowiso[CLOCK_ISO_MAX];
 };
 
@@ -572,6 +613,8 @@ static void import_free(struct import_job *m)
 	free(m->action);
 	json_decref(m->records);
 	json_decref(m->failed);
+	json_decref(m->made);
+	json_decref(m->ids);
 	free(m);
 }
 
@@ -603,6 +646,31 @@ static int import_add(struct import_job *m, struct rpc_call *c, json_t *rec, jso
 	return rc;
 }
 
+/* count() in an import's rows: the ledger's records and the rows before. */
+static int import_count(void *ud, const char *kind, const char *state, uint64_t *n)
+{
+	struct import_job *m = ud;
+	int rc = ledger_count(m->job.call->rpc->ledger, kind, state, n);
+	char key[300];
+	snprintf(key, sizeof key, "%.140s\n%.140s", kind, state);
+	if (rc == 0)
+		*n += (uint64_t)json_integer_value(json_object_get(m->made, key));
+	return rc;
+}
+
+/* Notes a row that passed, for the rows after it (import_count, act_keyed). */
+static void import_made(struct import_job *m, const char *kind, const char *state, const char *id)
+{
+	char key[300];
+	if (!kind || !state)
+		return;
+	snprintf(key, sizeof key, "%.140s\n%.140s", kind, state);
+	json_object_set_new(m->made, key,
+			    json_integer(json_integer_value(json_object_get(m->made, key)) + 1));
+	if (id)
+		json_object_set_new(m->ids, id, json_true());
+}
+
 /* Row m->i through the pack: a record and its audit entry, or a failure. */
 static void import_row(struct import_job *m, struct rpc *r)
 {
@@ -611,6 +679,8 @@ static void import_row(struct import_job *m, struct rpc *r)
 	size_t i = m->i;
 	json_t *row = json_array_get(m->rows, i), *out;
 	int rc = json_is_object(row) ? rules_act(rules, m->action, NULL, row, &m->ctx, &out) : LIU_EINVAL;
+	if (rc == 0)
+		rc = act_keyed(r->ledger, &out, m->ids);
 	if (!json_is_object(row))
 		out = json_pack("{s:[{s:s, s:{s:s, s:s}}]}", "invalid", "field", "row", "reason", "ja",
 				"行がオブジェクトではありません", "en", "the row is not an object");
@@ -628,9 +698,13 @@ static void import_row(struct import_job *m, struct rpc *r)
 	/* Ids are taken only for rows that will be written: an atomic
 	 * import that fails takes none after its first failure. */
 	bool take_id = !m->dry_run && (!m->atomic || json_array_size(m->failed) == 0);
-	json_t *rec = ledger_new_record(r->ledger, take_id ? id_prefix(rules, kind) : NULL, kind,
+	const char *keyed = json_string_value(json_object_get(res, "id"));
+	json_t *rec = keyed ? ledger_keyed_record(keyed, kind, json_object_get(res, "state"),
+						  json_object_get(res, "data"), m->nowiso)
+		    : ledger_new_record(r->ledger, take_id ? id_prefix(rules, kind) : NULL, kind,
 					json_object_get(res, "state"), json_object_get(res, "data"),
 					m->nowiso);
+	import_made(m, kind, json_string_value(json_object_get(res, "state")), keyed);
 	json_array_append_new(m->records, rec);
 	if (take_id && m->batch && import_add(m, c, rec, res, out, i) < 0) {
 		/* Out of memory: the write cannot be built; finish refuses it. */
@@ -758,7 +832,7 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	}
 	int64_t now = clock_now();
 	clock_format(now, m->nowiso);
-	m->ctx = (struct rules_ctx){ .at = now, .role = rpc_role(c) };
+	m->ctx = (struct rules_ctx){ .at = now, .role = rpc_role(c), .count = import_count, .count_ud = m };
 	m->action = strdup(action);
 	m->atomic = !json_is_false(atomic_p);
 	m->dry_run = json_is_true(json_object_get(c->params, "dry_run"));
@@ -766,7 +840,9 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	m->n = json_array_size(rows);
 	m->records = json_array();
 	m->failed = json_array();
-	int rc = m->action && m->records && m->failed ? ledger_batch_new(r->ledger, &m->batch) : -ENOMEM;
+	m->made = json_object();
+	m->ids = json_object();
+	int rc = m->action && m->records && m->failed && m->made && m->ids ? ledger_batch_new(r->ledger, &m->batch) : -ENOMEM;
 	if (rc == 0)
 		rc = rpc_job_start(&m->job, c, "import", import_step, m);
 	if (rc < 0) {

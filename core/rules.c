@@ -793,6 +793,19 @@ struct call {
 /* Where ARG_TEXT_TWIN leaves data's twin for ARG_TWIN (registry key). */
 static const char twin_key = 0;
 
+/* count(kind, state) -> n, through the caller's rules_ctx (its upvalue). */
+static int l_count(lua_State *L)
+{
+	const struct rules_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
+	const char *kind = luaL_checkstring(L, 1), *state = luaL_checkstring(L, 2);
+	uint64_t n = 0;
+	int rc = ctx->count(ctx->count_ud, kind, state, &n);
+	if (rc < 0)
+		return luaL_error(L, "count(%s, %s): %s", kind, state, strerror(-rc));
+	lua_pushinteger(L, (lua_Integer)n);
+	return 1;
+}
+
 /* Runs in protected mode: pushes the arguments (conversions may raise),
  * calls api[fn], converts the result (never raises). */
 static int call_tramp(lua_State *L)
@@ -831,6 +844,13 @@ static int call_tramp(lua_State *L)
 			lua_setfield(L, -2, "at");
 			lua_pushstring(L, a->ctx->role ? a->ctx->role : "");
 			lua_setfield(L, -2, "role");
+			if (a->ctx->count) {
+				/* Valid for this call only: the prelude drops it when
+				 * the action returns, and no rule ever holds it. */
+				lua_pushlightuserdata(L, (void *)a->ctx);
+				lua_pushcclosure(L, l_count, 1);
+				lua_setfield(L, -2, "count");
+			}
 			break;
 		}
 	}

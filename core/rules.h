@@ -94,6 +94,12 @@ json_t *rules_view(struct rules *r, const char *name);
 struct rules_ctx {
 	int64_t at;        /* the decision instant */
 	const char *role;  /* the caller's role */
+	/* What a rule's count(kind, states) asks, one state at a time: the
+	 * records of `kind` in `state` as the latest versions say, writes in
+	 * flight included.  0 with *n or a negative errno.  NULL: count() is
+	 * an error (a call that is not an action). */
+	int (*count)(void *ud, const char *kind, const char *state, uint64_t *n);
+	void *count_ud;
 };
 
 /*

@@ -649,8 +649,9 @@ static void reopen(struct sched *s)
 		char key[512], iso[CLOCK_ISO_MAX], now_iso[CLOCK_ISO_MAX];
 		marker_key(key, sizeof key, d);
 		log_warn("sched: clock is before an enforced deadline, which runs again when it passes "
-			 "measure=%s deadline=%s now=%s", d->measure, clock_format(d->at, iso),
-			 clock_format(now_ms / 1000, now_iso));
+			 "measure=%s deadline=%s now=%s clock=%s enforced_at=%s", d->measure,
+			 clock_format(d->at, iso), clock_format(now_ms / 1000, now_iso),
+			 clock_is_test() ? "test" : "system", *d->done_at ? d->done_at : "unknown");
 		const char *meta[] = { key, LEDGER_META_DELETE, NULL };
 		if (ledger_write(s->l, NULL, 0, NULL, 0, meta, reopened, s) == 0)
 			s->reopening++;

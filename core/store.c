@@ -646,6 +646,38 @@ int store_counts(struct store *st,
 	return rc;
 }
 
+int store_count_ks(struct store *st, const char *kind, const char *state,
+		   const char *const *ids, size_t nids, uint64_t *n, uint64_t *among)
+{
+	char key[STORE_KEY_MAX + 1];
+	int kl = mkkey(key, kind, state, NULL);
+	*n = *among = 0;
+	if (kl < 0)
+		return kl;
+	MDB_txn *txn = NULL;
+	int rc = rbegin(st, &txn);
+	if (rc < 0)
+		return rc;
+	MDB_val k = { (size_t)kl, key }, v;
+	rc = mdb_get(txn, st->counts, &k, &v);
+	if (rc == 0 && v.mv_size == sizeof *n)
+		memcpy(n, v.mv_data, sizeof *n);
+	rc = rc == MDB_NOTFOUND ? 0 : store_err(rc);
+	for (size_t i = 0; rc == 0 && i < nids; i++) {
+		int il = mkkey(key, kind, state, ids[i]);
+		if (il < 0)
+			continue; /* too long to be stored: not among them */
+		MDB_val ik = { (size_t)il, key };
+		int g = mdb_get(txn, st->by_ks, &ik, &v);
+		if (g == 0)
+			(*among)++;
+		else if (g != MDB_NOTFOUND)
+			rc = store_err(g);
+	}
+	rend(st);
+	return rc;
+}
+
 static void seq_key(unsigned char out[8], uint64_t seq)
 {
 	for (int i = 7; i >= 0; i--, seq >>= 8)

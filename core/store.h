@@ -104,6 +104,14 @@ int store_counts(struct store *st,
 		 void (*fn)(void *ud, const char *kind, const char *state, uint64_t n),
 		 void *ud);
 
+/* The number of records of `kind` in `state` (*n) and, of the `nids` ids
+ * given, how many are among them (*among), read in one transaction: a
+ * caller that knows newer versions of those ids (the ledger's writes in
+ * flight) counts them itself, whether or not their commit has landed.
+ * Returns 0 or a negative errno. */
+int store_count_ks(struct store *st, const char *kind, const char *state,
+		   const char *const *ids, size_t nids, uint64_t *n, uint64_t *among);
+
 /* Reads a metadata value.  Returns 0 with *val (malloc'd, NUL-terminated,
  * caller frees), -ENOENT, or a negative errno.  With val NULL, only tells
  * whether the key exists (and its length, when len is not NULL). */

@@ -1,6 +1,7 @@
 # make install / make uninstall — a complete daemon under $(DESTDIR)$(PREFIX):
-# binaries, the bundled rule packs, the configuration, man pages, the systemd
-# unit and sysusers file, bash completion, the documents (docs/*.md).
+# binaries, the bundled rule packs and the live copy policy staff edit, the
+# configuration, man pages, the systemd unit, sysusers and tmpfiles files,
+# bash completion, the documents (docs/*.md).
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 BINDIR     := $(PREFIX)/bin
@@ -11,21 +12,53 @@ DOCDIR     := $(PREFIX)/share/doc/liud
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 COMPLDIR   := $(PREFIX)/share/bash-completion/completions
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+# The live rule packs: writable by policy staff (group liu-policy, given by
+# tmpfiles.d), read by `rules reload`; the bundled copy under DATADIR stays
+# as shipped.
+RULESDIR   := $(SYSCONFDIR)/liud/rules
+# The installed daemon's socket: in its configuration, and built into the
+# installed liuctl as its default (a checkout's liuctl defaults to the
+# checkout's run/liud.sock).
+RUNSOCKET  ?= /run/liud/liud.sock
 INSTALL    ?= install
 
+# The installed liuctl: the client's objects, but for the two files that
+# spell its defaults, compiled again with the installed paths.
+INST_CLI      := liuctl cli_cmds cli_doc
+INST_CLI_OBJS := $(INST_CLI:%=$(O)/inst/%.o)
+$(O)/inst/%.o: core/client/%.c | $(O)/inst
+	$(E) CC $@
+	$(Q)$(CC) $(CPPFLAGS) -iquote core/client -DLIUCTL_SOCKET='"$(RUNSOCKET)"' \
+	  -DLIUCTL_RULES_DIR='"$(RULESDIR)"' $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+$(O)/inst/liuctl: $(INST_CLI_OBJS) $(filter-out $(INST_CLI:%=$(O)/client/%.o),$(LIUCTL_OBJS))
+	$(E) LINK $@
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(DEPLIBS) $(CLIENT_LIBS)
+$(O)/inst:
+	$(Q)mkdir -p $@
+-include $(wildcard $(O)/inst/*.d)
+
 .PHONY: install uninstall
-install: all
+install: all $(O)/inst/liuctl
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/rules \
-	  $(DESTDIR)$(SYSCONFDIR)/liud $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(COMPLDIR)
+	  $(DESTDIR)$(SYSCONFDIR)/liud $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(COMPLDIR) \
+	  $(DESTDIR)$(TMPFILESDIR)
 	$(INSTALL) -m 0755 $(BIN)/liud $(DESTDIR)$(SBINDIR)/liud
-	$(INSTALL) -m 0755 $(BIN)/liuctl $(DESTDIR)$(BINDIR)/liuctl
+	$(INSTALL) -m 0755 $(O)/inst/liuctl $(DESTDIR)$(BINDIR)/liuctl
 	cp -R rules/ismap-liu $(DESTDIR)$(DATADIR)/rules/
+	$(INSTALL) -d -m 2775 $(DESTDIR)$(RULESDIR)
+	@if [ -e $(DESTDIR)$(RULESDIR)/ismap-liu ]; then \
+	  echo "  keeping the live pack $(DESTDIR)$(RULESDIR)/ismap-liu; the bundled one is $(DATADIR)/rules/ismap-liu"; \
+	else cp -R rules/ismap-liu $(DESTDIR)$(RULESDIR)/ && \
+	  chmod -R u+rw,g+rw,o+r,o-w $(DESTDIR)$(RULESDIR)/ismap-liu && \
+	  find $(DESTDIR)$(RULESDIR)/ismap-liu -type d -exec chmod 2775 {} +; fi
 	$(INSTALL) -m 0644 rules/README.md $(DESTDIR)$(DATADIR)/rules/README.md
 	$(INSTALL) -d $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/
-	sed -e 's|^socket *= *"[^"]*"|socket = "/run/liud/liud.sock"|' \
-	    -e 's|^db *= *"[^"]*"|db     = "/var/lib/liud/db"|' \
-	    -e 's|^rules *= *"[^"]*"|rules  = "$(DATADIR)/rules/ismap-liu"|' \
+	sed -e 's|^db *= *"[^"]*"|db     = "/var/lib/liud/db"|' \
+	    -e 's|^socket *= *"[^"]*"|socket = "$(RUNSOCKET)"|' \
+	    -e 's|^rules *= *"[^"]*"|rules  = "$(RULESDIR)/ismap-liu"|' \
+	    -e 's|^socket_mode *= *"[^"]*"|socket_mode = "0666"|' \
 	    etc/liud.conf > $(DESTDIR)$(SYSCONFDIR)/liud/liud.conf.new
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/liud/liud.conf ]; then \
 	  echo "  keeping $(DESTDIR)$(SYSCONFDIR)/liud/liud.conf; the new one is liud.conf.new"; \
@@ -34,6 +67,9 @@ install: all
 	    contrib/systemd/liud.service.in > $(DESTDIR)$(UNITDIR)/liud.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/liud.service
 	$(INSTALL) -m 0644 contrib/systemd/liud.sysusers $(DESTDIR)$(SYSUSERSDIR)/liud.conf
+	sed -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' contrib/systemd/liud.tmpfiles.in \
+	  > $(DESTDIR)$(TMPFILESDIR)/liud.conf
+	chmod 0644 $(DESTDIR)$(TMPFILESDIR)/liud.conf
 	@if [ -f contrib/completion/liuctl.bash ]; then \
 	  $(INSTALL) -m 0644 contrib/completion/liuctl.bash $(DESTDIR)$(COMPLDIR)/liuctl; fi
 	@if command -v scdoc >/dev/null 2>&1 && ls contrib/man/*.scd >/dev/null 2>&1; then \
@@ -47,8 +83,9 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/liud $(DESTDIR)$(BINDIR)/liuctl
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
-	rm -f $(DESTDIR)$(UNITDIR)/liud.service $(DESTDIR)$(SYSUSERSDIR)/liud.conf
+	rm -f $(DESTDIR)$(UNITDIR)/liud.service $(DESTDIR)$(SYSUSERSDIR)/liud.conf \
+	  $(DESTDIR)$(TMPFILESDIR)/liud.conf
 	rm -f $(DESTDIR)$(COMPLDIR)/liuctl
 	rm -f $(DESTDIR)$(MANDIR)/man8/liud.8 $(DESTDIR)$(MANDIR)/man1/liuctl.1 \
 	  $(DESTDIR)$(MANDIR)/man5/liud.conf.5 $(DESTDIR)$(MANDIR)/man7/liud-rules.7
-	@echo "  kept $(DESTDIR)$(SYSCONFDIR)/liud (configuration) and /var/lib/liud (data)"
+	@echo "  kept $(DESTDIR)$(SYSCONFDIR)/liud (configuration, live rule packs), /var/lib/liud (data) and /var/backups/liud"

@@ -4,6 +4,9 @@
 #                       liud-rules.7 (skipped, saying so, without scdoc)
 #   make man-commands   regenerate the COMMANDS section of liuctl(1) from
 #                       liuctl's command table (`liuctl manual scdoc`)
+#   make man-rules      regenerate liud-rules(7) from the author's guide,
+#                       docs/RULES.md (scripts/rules-man.pl; tests/96-rules-guide.t
+#                       fails when the committed page is not what it makes)
 #   make man-check      fail when that section is out of date, or when a
 #                       page does not build (tests/15-liuctl.t checks both)
 #
@@ -23,7 +26,7 @@ MAN_SPLICE := awk 'FILENAME == ARGV[1] { gen = gen $$0 "\n"; next } \
 	/^; BEGIN COMMANDS$$/ { print; printf "%s", gen; skip = 1; next } \
 	/^; END COMMANDS$$/ { skip = 0 } !skip'
 
-.PHONY: man man-commands man-check
+.PHONY: man man-commands man-check man-rules
 
 ifneq ($(HAVE_SCDOC),)
 man: $(MAN_PAGES)
@@ -41,6 +44,11 @@ man-commands: $(BIN)/liuctl
 	$(E) GEN $(MAN_LIUCTL)
 	$(Q)$(BIN)/liuctl manual scdoc | $(MAN_SPLICE) - $(MAN_LIUCTL) > $(MAN_LIUCTL).tmp && \
 	  mv $(MAN_LIUCTL).tmp $(MAN_LIUCTL)
+
+man-rules:
+	$(E) GEN contrib/man/liud-rules.7.scd
+	$(Q)perl scripts/rules-man.pl docs/RULES.md > contrib/man/liud-rules.7.scd.tmp && \
+	  mv contrib/man/liud-rules.7.scd.tmp contrib/man/liud-rules.7.scd
 
 man-check: $(BIN)/liuctl
 	$(Q)$(BIN)/liuctl manual scdoc | $(MAN_SPLICE) - $(MAN_LIUCTL) | cmp -s - $(MAN_LIUCTL) || { \

@@ -43,7 +43,13 @@ say "Start liud with a test clock: 2025-03-31 10:00 JST, the last day of the per
 "$BIN/liud" --socket "$SOCK" --db "$DIR/db" --rules rules/ismap-liu \
 	--test-clock 2025-03-31T10:00:00+09:00 --log-level warn 2>"$DIR/liud.log" &
 PID=$!
-for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+# A first start runs the pack's own tests before it listens: wait for the
+# socket while the daemon lives, up to a minute on a busy machine.
+for _ in $(seq 600); do
+	[ -S "$SOCK" ] && break
+	kill -0 "$PID" 2>/dev/null || { cat "$DIR/liud.log" >&2; echo "demo: liud did not start" >&2; exit 1; }
+	sleep 0.1
+done
 ctl status
 
 say "The secretariat registers six applications (事務局が申請を登録)"

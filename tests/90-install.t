@@ -1,7 +1,10 @@
 #!/usr/bin/perl
 # make install DESTDIR=... lays out a complete daemon: binaries, the rule pack,
 # the configuration, man pages, completion, a systemd unit that
-# systemd-analyze verifies; the installed daemon runs; make uninstall cleans up.
+# systemd-analyze verifies, tmpfiles.d for the backups and the live packs
+# (a writable copy under etc/liud/rules, kept by a second install); the
+# installed liuctl defaults to the installed socket; the installed daemon
+# runs; make uninstall cleans up.
 use strict;
 use warnings;
 use Test::More;
@@ -16,7 +19,7 @@ is($? >> 8, 0, 'make install succeeds') or diag($out);
 my $p = "$dest/usr/local";
 for my $f ("sbin/liud", "bin/liuctl", "share/liud/rules/ismap-liu/00-pack.lua",
 	   "share/liud/rules/ismap-liu/data/ismap-criteria-2022-04-01.csv", "etc/liud/liud.conf",
-	   "lib/systemd/system/liud.service", "lib/sysusers.d/liud.conf",
+	   "lib/systemd/system/liud.service", "lib/sysusers.d/liud.conf", "lib/tmpfiles.d/liud.conf",
 	   "share/bash-completion/completions/liuctl",
 	   "share/doc/liud/PROTOCOL.md", "share/doc/liud/RULES.md") {
 	ok(-e "$p/$f", "installed: $f");
@@ -29,7 +32,35 @@ ok(-x "$p/sbin/liud" && -x "$p/bin/liuctl", 'binaries are executable');
 my $conf = do { local (@ARGV, $/) = "$p/etc/liud/liud.conf"; <> };
 like($conf, qr{^socket = "/run/liud/liud.sock"}m, 'the installed configuration uses /run/liud');
 like($conf, qr{^db\s+= "/var/lib/liud/db"}m, 'and /var/lib/liud');
-like($conf, qr{^rules\s+= "/usr/local/share/liud/rules/ismap-liu"}m, 'and the installed pack');
+like($conf, qr{^rules\s+= "/usr/local/etc/liud/rules/ismap-liu"}m, 'and the live pack under etc/liud/rules');
+like($conf, qr{^socket_mode = "0666"}m, 'the socket lets everyone connect: roles decide (docs/OPERATIONS.md)');
+ok(-e "$p/etc/liud/rules/ismap-liu/00-pack.lua", 'the live pack is a copy policy staff may edit');
+ok(((stat "$p/etc/liud/rules/ismap-liu")[2] & 02070) == 02070, 'its folder is group-writable and setgid');
+ok(((stat "$p/etc/liud/rules/ismap-liu/00-pack.lua")[2] & 0060) == 0060, 'its files group-writable');
+my $tmpf = do { local (@ARGV, $/) = "$p/lib/tmpfiles.d/liud.conf"; <> } // '';
+like($tmpf, qr{^d /var/backups/liud 0750 liud liud}m, 'tmpfiles.d makes /var/backups/liud');
+like($tmpf, qr{^Z /usr/local/etc/liud/rules - root liu-policy}m, 'and gives the live packs to liu-policy');
+
+# The installed liuctl defaults to the installed socket; a checkout's to the checkout's.
+{
+	local $ENV{LIUD_SOCKET};
+	delete $ENV{LIUD_SOCKET};
+	my $o = `$p/bin/liuctl status 2>&1`;
+	# (a liud installed on this machine would answer: then it is enough that one does)
+	like($o, -S '/run/liud/liud.sock' ? qr{^version:}m : qr{cannot connect to /run/liud/liud\.sock},
+	     'the installed liuctl tries /run/liud/liud.sock');
+	like(`$p/bin/liuctl --help`, qr{else /run/liud/liud\.sock\)}, 'and its --help says so');
+	$o = `${\ Liud::bin_dir()}/liuctl status 2>&1`;
+	like($o, qr{cannot connect to run/liud\.sock}, 'a checkout build tries run/liud.sock');
+}
+# A second install keeps the live pack policy staff may have edited.
+open my $lf, '>>', "$p/etc/liud/rules/ismap-liu/00-pack.lua" or die;
+print $lf "-- edited\n";
+close $lf;
+$out = `make --no-print-directory install DESTDIR=$dest PREFIX=/usr/local 2>&1`;
+like($out, qr{keeping the live pack}, 'a second install keeps the live pack');
+like(do { local (@ARGV, $/) = "$p/etc/liud/rules/ismap-liu/00-pack.lua"; <> }, qr/-- edited\n\z/,
+     'with its edits');
 my $unit = do { local (@ARGV, $/) = "$p/lib/systemd/system/liud.service"; <> };
 like($unit, qr{^Type=notify$}m, 'the unit is Type=notify');
 like($unit, qr{^ExecStart=/usr/local/sbin/liud -c /usr/local/etc/liud/liud.conf$}m, 'with the installed paths');
@@ -48,10 +79,10 @@ SKIP: {
 }
 
 # The installed daemon serves the installed pack.
-my $d = Liud::start_daemon(clock => '2024-06-01', rules => "$p/share/liud/rules/ismap-liu");
+my $d = Liud::start_daemon(clock => '2024-06-01', rules => "$p/etc/liud/rules/ismap-liu");
 {
 	local $ENV{LIUD_BIN} = "$p/sbin";
-	my $i = Liud::start_daemon(clock => '2024-06-01', rules => "$p/share/liud/rules/ismap-liu",
+	my $i = Liud::start_daemon(clock => '2024-06-01', rules => "$p/etc/liud/rules/ismap-liu",
 				   conf => "$p/etc/liud/liud.conf");
 	my $st = $i->ok_call('rules.status');
 	is($st->{name}, 'ismap-liu', 'the installed daemon serves the installed pack');
@@ -64,7 +95,8 @@ $d->stop;
 $out = `make --no-print-directory uninstall DESTDIR=$dest PREFIX=/usr/local 2>&1`;
 is($? >> 8, 0, 'make uninstall succeeds');
 ok(!-e "$p/sbin/liud" && !-e "$p/bin/liuctl" && !-e "$p/share/liud" && !-e "$p/lib/systemd/system/liud.service"
-   && !-e "$p/share/doc/liud",
+   && !-e "$p/share/doc/liud" && !-e "$p/lib/tmpfiles.d/liud.conf",
    'and removes what install laid out');
-ok(-e "$p/etc/liud/liud.conf", 'but keeps the configuration');
+ok(-e "$p/etc/liud/liud.conf" && -e "$p/etc/liud/rules/ismap-liu/00-pack.lua",
+   'but keeps the configuration and the live packs');
 done_testing;

@@ -43,6 +43,19 @@
 
 #include "wire.h"
 
+/* The socket liuctl connects to without --socket or $LIUD_SOCKET: a checkout
+ * build's is the checkout's (WIRE_DEFAULT_SOCKET, relative, as `make run`
+ * serves it); `make install` builds the liuctl it installs with
+ * -DLIUCTL_SOCKET set to the installed daemon's socket (mk/install.mk). */
+#ifndef LIUCTL_SOCKET
+#define LIUCTL_SOCKET WIRE_DEFAULT_SOCKET
+#endif
+/* The installed folder of live rule packs, where a candidate goes that the
+ * daemon's sandbox must see (named in a hint; `make install` sets it too). */
+#ifndef LIUCTL_RULES_DIR
+#define LIUCTL_RULES_DIR "/etc/liud/rules"
+#endif
+
 #define REPLY_MAX ((size_t)1 << 30) /* longest reply line we accept: 1 GiB */
 #define CELL_MAX 48                 /* widest table cell but a row's last, in columns */
 #define TOKS_MAX 16                 /* tokens in one command pattern */

@@ -120,6 +120,16 @@ static int ctl_connect(struct ctl *c)
 err_socket:
 	close(fd);
 err:
+	if (err == EACCES) {
+		/* The daemon runs; the socket's mode or its folder keeps us out,
+		 * which only the operator can change. */
+		fprintf(stderr, "liuctl: cannot connect to %s: %s: the socket's permissions do not let "
+			"this user in (ls -l shows them). The operator decides: socket_mode = \"0666\" "
+			"in liud.conf lets everyone connect and the roles decide what each may do, or "
+			"a group that may connect, which you then need (and a new login)\n",
+			c->socket, strerror(err));
+		return ST_CONNECT;
+	}
 	fprintf(stderr, "liuctl: cannot connect to %s: %s; is liud running?\n", c->socket,
 		strerror(err));
 	return ST_CONNECT;

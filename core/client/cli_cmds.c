@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -25,6 +26,31 @@
 #include "cli_util.h"
 
 /* --- exec: parse, call, print -------------------------------------------- */
+
+/*
+ * A rules command refused because the daemon found no pack at a path that
+ * exists here: the daemon sees another file system than the user, as under
+ * the systemd unit's sandbox (its own /tmp, no /home or /root).  Says so and
+ * where to put the candidate, after the error itself.
+ */
+static void hint_hidden_path(const char *method, const json_t *params, const json_t *err)
+{
+	const char *path = cli_jstr(params, "path");
+	const char *msg = cli_jstr(err, "message");
+	struct stat sb;
+	if (strncmp(method, "rules.", 6) != 0 || !path || !msg || stat(path, &sb) < 0 ||
+	    (!strstr(msg, strerror(ENOENT)) && !strstr(msg, strerror(EACCES))))
+		return;
+	fputs("liuctl: ", stderr);
+	cli_put_text(stderr, path, false);
+	fputs(" exists here, but not for the daemon, which sees the file system its service gives "
+	      "it: liud.service has its own /tmp (PrivateTmp=) and no /home or /root (ProtectHome=). "
+	      "Copy the candidate beside the live pack, into " LIUCTL_RULES_DIR " (writable by "
+	      "policy staff; docs/OPERATIONS.md), and give that path.\n"
+	      "liuctl: このパスは利用者からは見えますが、デーモンからは見えません（liud.service は"
+	      "独自の /tmp を持ち、/home 及び /root を参照できません）。候補のルールパックを稼働中の"
+	      "パックと同じ " LIUCTL_RULES_DIR " に複製し、そのパスを指定してください。\n", stderr);
+}
 
 /* One call, its result printed; the common case. */
 static int exec_default(struct ctl *c, const struct args *a)
@@ -52,6 +78,7 @@ static int exec_default(struct ctl *c, const struct args *a)
 			st = ST_REPLY;
 	} else if (st == ST_REPLY) {
 		cli_print_error(out);
+		hint_hidden_path(a->cmd->method, params, out);
 	}
 	json_decref(out);
 	json_decref(params);

@@ -33,7 +33,7 @@ void cli_usage(FILE *f, const struct cmd *commands)
 	      "The operator's client for liud: one command per method of its control socket.\n"
 	      "\n"
 	      "options:\n"
-	      "  -s, --socket PATH  the daemon's socket (default $LIUD_SOCKET, else " WIRE_DEFAULT_SOCKET ")\n"
+	      "  -s, --socket PATH  the daemon's socket (default $LIUD_SOCKET, else " LIUCTL_SOCKET ")\n"
 	      "  -u, --daemon-user USER\n"
 	      "                     the user liud runs as (default $LIUCTL_DAEMON_USER, else liud);\n"
 	      "                     a server on the socket running as anyone but root, this user\n"

@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 	struct ctl c = { .fd = -1, .commands = cli_commands };
 	c.socket = getenv("LIUD_SOCKET");
 	if (!c.socket || !*c.socket)
-		c.socket = WIRE_DEFAULT_SOCKET;
+		c.socket = LIUCTL_SOCKET;
 	const char *daemon_user = getenv("LIUCTL_DAEMON_USER"), *daemon_from = "$LIUCTL_DAEMON_USER";
 	if (daemon_user && !*daemon_user)
 		daemon_user = NULL;

@@ -141,6 +141,14 @@ int main(void)
 					       .text = next, .len = strlen(next), .audit = audit2 } };
 	written_status = 1;
 	is_int(ledger_write(l, &ch, 1, NULL, 0, NULL, written, NULL), 0, "the next version queued");
+	/* count(): the latest versions, the one in flight included. */
+	uint64_t cnt = 9;
+	is_int(ledger_count(l, "note", "open", &cnt), 0, "count while the change is in flight");
+	is_int((long long)cnt, 0, "no note open: the write in flight moved it");
+	is_int(ledger_count(l, "note", "done", &cnt), 0, "count the state it moves to");
+	is_int((long long)cnt, 1, "one note done, not yet committed");
+	is_int(ledger_exists(l, "N-000001"), 1, "the record exists");
+	is_int(ledger_exists(l, "N-000077"), 0, "another does not");
 	struct ledger_page p;
 	is_int(ledger_list(l, "note", NULL, NULL, 10, false, &p), 0, "a page while it is in flight");
 	is_int((long long)p.n, 1, "one record");
@@ -152,6 +160,16 @@ int main(void)
 	ledger_page_free(&p);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	is_int(written_status, 0, "then it is durable");
+	is_int(ledger_count(l, "note", "done", &cnt), 0, "count once committed");
+	is_int((long long)cnt, 1, "still one note done (counted once)");
+	is_int(ledger_count(l, "note", "open", &cnt), 0, "and open");
+	is_int((long long)cnt, 0, "none open");
+	is_int(ledger_count(l, "memo", "open", &cnt), 0, "a kind with no records");
+	is_int((long long)cnt, 0, "counts none");
+	json_t *keyed = ledger_keyed_record("K-7", "note", state, data, now);
+	is_str(json_string_value(json_object_get(keyed, "id")), "K-7", "a keyed record has the id given");
+	is_str(json_object_iter_key(json_object_iter(keyed)), "id", "first, in the member order of every record");
+	json_decref(keyed);
 	free(text);
 	is_int(ledger_get_sendable(l, "N-000001", &text, &len), 0, "read again");
 	is_str(text, next, "the stored text is the spliced one");
