@@ -218,6 +218,7 @@ const struct cmd cli_commands[] = {
 		  "for Excel, or with --format html a whole HTML page, is written as it is.  With\n"
 		  "--format xlsx --output FILE, an Excel workbook: the handling marking, a column per\n"
 		  "language where the view's cells differ (Japanese, then English), text cells as text.",
+	  .params = "{name, format?, params?} (--format xlsx: the view in each language, as JSON)",
 	  .raw = true, .show = cli_show_view, .build = build_view, .exec = exec_view },
 	{ .pattern = "history <id>", .method = "history",
 	  .help = "Show the audit entries of one record, oldest first.",

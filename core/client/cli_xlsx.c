@@ -36,6 +36,14 @@ static double col_width(const char *s)
 
 int cli_xlsx_write(const char *path, const char *name, const struct grid *g, char **why)
 {
+	/* Our own words for a file that cannot be made, before the library
+	 * prints its own on stderr. */
+	FILE *probe = fopen(path, "wb");
+	if (!probe) {
+		*why = cli_xasprintf("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fclose(probe);
 	lxw_workbook_options opt = { .constant_memory = LXW_FALSE, .tmpdir = NULL };
 	lxw_workbook *wb = workbook_new_opt(path, &opt);
 	if (!wb) {
