@@ -226,7 +226,7 @@ def si(t, ph=None):
     return "<si><t>%s</t>%s</si>" % (t, r)
 strings = ["特別措置の適用申請（事務局入力）", "サービス名", "事業者名", "法人番号", "評価実施機関",
            "評価実施機関の種別", "影響度評価の結果", "影響度評価の実施日", "誓約書の提出日",
-           "手書きSaaS", "低位", "デジタル庁", "国の行政機関"]
+           "手書きSaaS", "低位", "デジタル庁", "国の行政機関", "ISMAP-LIU 申請（事前申請を含む）の予定時期"]
 sst = "".join(si(s, ph=(i == 1)) for i, s in enumerate(strings))
 def c(ref, kind, v, s=None):
     st = ' s="%d"' % s if s is not None else ""
@@ -237,16 +237,17 @@ def c(ref, kind, v, s=None):
     return '<c r="%s"%s><v>%s</v></c>' % (ref, st, v)
 rows = [
   '<row r="1">' + c("A1", "s", 0) + '</row>',
-  '<row r="3">' + "".join(c("%s3" % L, "s", i + 1) for i, L in enumerate("ABCDEFGH")) + '</row>',
+  '<row r="3">' + "".join(c("%s3" % L, "s", i + 1) for i, L in enumerate("ABCDEFGH")) + c("I3", "s", 13) + '</row>',
   '<row r="4">' + c("A4", "s", 9) + c("B4", "inline", "株式会社 手入力") + c("C4", "n", "7000012050002")
     + c("D4", "s", 11) + c("E4", "s", 12) + c("F4", "s", 10) + c("G4", "n", "45078", 1)
-    + c("H4", "n", "45087", 2) + '</row>',
+    + c("H4", "n", "45087", 2) + c("I4", "n", "45566", 3) + '</row>',
 ]
 sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
          '<sheetData>' + "".join(rows) + '</sheetData></worksheet>')
 styles = ('<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-          '<numFmts count="1"><numFmt numFmtId="176" formatCode="yyyy/m/d;@"/></numFmts>'
-          '<cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="176"/></cellXfs></styleSheet>')
+          '<numFmts count="2"><numFmt numFmtId="176" formatCode="yyyy/m/d;@"/>'
+          '<numFmt numFmtId="177" formatCode="yyyy&quot;年&quot;m&quot;月&quot;"/></numFmts>'
+          '<cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="176"/><xf numFmtId="177"/></cellXfs></styleSheet>')
 with zipfile.ZipFile(sys.argv[1], "w") as z:
     z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>')
     z.writestr("xl/sharedStrings.xml", '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + sst + '</sst>')
@@ -265,6 +266,7 @@ is_deeply([ @$h{qw(service_name provider_name provider_corporate_number)} ],
 is($h->{impact_assessment}{result}, 'low', '低位 as low');
 is($h->{impact_assessment}{assessed_on}, '2023-06-01', 'a serial date in the built-in format 14: 2023-06-01');
 is($h->{pledge}{submitted_on}, '2023-06-10', 'and in a custom yyyy/m/d');
+is($h->{planned_liu_application}, '2024-10', 'a month typed as Excel\'s date in yyyy"年"m"月": 2024-10');
 
 # --- the service list as a workbook ------------------------------------------------------------------
 

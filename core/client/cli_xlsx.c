@@ -183,8 +183,8 @@ struct rd {
 	/* sharedStrings.xml */
 	json_t *strings;
 	/* styles.xml */
-	json_t *date_fmts; /* custom numFmtId -> true when a date format */
-	json_t *xf_date;   /* per cellXfs index: true when a date */
+	json_t *date_fmts; /* custom numFmtId -> DATE_DAY or DATE_MONTH */
+	json_t *xf_date;   /* per cellXfs index: DATE_DAY, DATE_MONTH or 0 */
 	bool in_xfs;
 	/* the sheet */
 	json_t *rows, *cells;
@@ -234,11 +234,13 @@ static void XMLCALL ss_end(void *u, const char *name)
 
 /* --- styles.xml: which cell formats show a date ---------------------------- */
 
-/* Whether a number format's code shows a date: a y, m or d outside quotes
- * and brackets ([Red], [$-411]). */
-static bool date_code(const char *c)
+/* What a number format's code shows, by its y, m and d outside quotes and
+ * brackets ([Red], [$-411]): DATE_DAY, DATE_MONTH (a year and a month, no
+ * day: 2024年10月), or 0. */
+enum { DATE_DAY = 1, DATE_MONTH = 2 };
+static int date_code(const char *c)
 {
-	bool q = false;
+	bool q = false, y = false, m = false, d = false;
 	int br = 0;
 	for (; *c; c++) {
 		if (*c == '"')
@@ -249,18 +251,24 @@ static bool date_code(const char *c)
 			br--;
 		else if (!q && !br && *c == '\\' && c[1])
 			c++;
-		else if (!q && !br && strchr("ymdYMD", *c))
-			return true;
+		else if (!q && !br && (*c == 'y' || *c == 'Y'))
+			y = true;
+		else if (!q && !br && (*c == 'm' || *c == 'M'))
+			m = true;
+		else if (!q && !br && (*c == 'd' || *c == 'D'))
+			d = true;
 	}
-	return false;
+	return d ? DATE_DAY : y && m ? DATE_MONTH : 0; /* m alone: minutes, h:mm */
 }
 
 /* Excel's built-in date formats: 14 to 22, 27 to 36 (East Asian), 45 to 47,
- * 50 to 58. */
-static bool builtin_date(long id)
+ * 50 to 58; 17 (mmm-yy) shows a month. */
+static int builtin_date(long id)
 {
+	if (id == 17)
+		return DATE_MONTH;
 	return (id >= 14 && id <= 22) || (id >= 27 && id <= 36) || (id >= 45 && id <= 47) ||
-	       (id >= 50 && id <= 58);
+	       (id >= 50 && id <= 58) ? DATE_DAY : 0;
 }
 
 static void XMLCALL st_start(void *u, const char *name, const char **a)
@@ -268,15 +276,17 @@ static void XMLCALL st_start(void *u, const char *name, const char **a)
 	struct rd *r = u;
 	const char *n = local(name);
 	if (strcmp(n, "numFmt") == 0 && attr(a, "numFmtId") && attr(a, "formatCode")) {
-		if (date_code(attr(a, "formatCode")))
-			json_object_set_new(r->date_fmts, attr(a, "numFmtId"), json_true());
+		int k = date_code(attr(a, "formatCode"));
+		if (k)
+			json_object_set_new(r->date_fmts, attr(a, "numFmtId"), json_integer(k));
 	} else if (strcmp(n, "cellXfs") == 0) {
 		r->in_xfs = true;
 	} else if (strcmp(n, "xf") == 0 && r->in_xfs) {
 		const char *id = attr(a, "numFmtId");
 		long k = id ? strtol(id, NULL, 10) : 0;
-		bool date = builtin_date(k) || (id && json_object_get(r->date_fmts, id));
-		json_array_append_new(r->xf_date, json_boolean(date));
+		json_int_t date = id && json_object_get(r->date_fmts, id) ?
+			json_integer_value(json_object_get(r->date_fmts, id)) : builtin_date(k);
+		json_array_append_new(r->xf_date, json_integer(date));
 	}
 }
 
@@ -299,10 +309,11 @@ static long ref_col(const char *ref)
 	return p == ref || c > COLS_MAX ? -1 : c - 1;
 }
 
-/* Serial days of the 1900 system as YYYY-MM-DD: day 1 is 1900-01-01, and
+/* Serial days of the 1900 system as YYYY-MM-DD (YYYY-MM for a month's
+ * format: `month`): day 1 is 1900-01-01, and
  * Excel counts a 1900-02-29 that never was (serial 60), so from 61 on the
  * days are counted from 1899-12-30. */
-static char *serial_date(double v)
+static char *serial_date(double v, bool month)
 {
 	long days = (long)floor(v);
 	if (days < 1 || days > 2958465) /* 9999-12-31 */
@@ -316,6 +327,8 @@ static char *serial_date(double v)
 	long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	long y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
 	long d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+	if (month)
+		return cli_xasprintf("%04ld-%02ld", y + (m <= 2), m);
 	return cli_xasprintf("%04ld-%02ld-%02ld", y + (m <= 2), m, d);
 }
 
@@ -327,8 +340,9 @@ static char *number_text(struct rd *r, const char *v)
 	double d = strtod(v, &end);
 	if (end == v || *end)
 		return cli_xstrdup(v);
-	if (r->style >= 0 && json_is_true(json_array_get(r->xf_date, (size_t)r->style))) {
-		char *s = serial_date(d);
+	json_int_t kind = r->style >= 0 ? json_integer_value(json_array_get(r->xf_date, (size_t)r->style)) : 0;
+	if (kind) {
+		char *s = serial_date(d, kind == DATE_MONTH);
 		if (s)
 			return s;
 	}

@@ -32,7 +32,8 @@ int cli_xlsx_write(const char *path, const char *name, const struct grid *g, cha
  * an array of {line, cells}, one per row that has a cell, `line` its row
  * number in Excel (1-based) and `cells` an array of strings ("" for an
  * empty cell).  A number in a date format is its date (2023-06-01; Excel's
- * serial days, the 1900 system); another number its shortest decimal
+ * serial days, the 1900 system), in a format of a year and a month its
+ * month (2024-10); another number its shortest decimal
  * (8700110005901 as typed, never 8.70011E+12); TRUE and FALSE as "true"
  * and "false".  Returns 0, or -1 with *why (caller frees).
  */
