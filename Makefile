@@ -29,12 +29,15 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wwrite-strings -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -iquote core  # -iquote: core/sched.h must not shadow <sched.h>
-DEPCFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEPCFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) $(CLIENT_PKGS) 2>/dev/null)
 # libcsv (CSV: core/sheet.c) and libunistring (display widths: the client;
 # record.list's search folded for case and width: core/find.c) ship no .pc
 # file in Debian: linked by name.
 DEPLIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv -lunistring -lm -lpthread
-CLIENT_LIBS := -lunistring
+# The client alone: .xlsx written with libxlsxwriter, read with libzip and
+# expat (export, view and import).
+CLIENT_PKGS := xlsxwriter libzip expat
+CLIENT_LIBS = $(shell $(PKG_CONFIG) --libs $(CLIENT_PKGS) 2>/dev/null) -lunistring
 # The daemon allocates through jemalloc (as Redis does): per-thread caches
 # and size classes instead of glibc's bins, which a 1,000-record enforcement
 # batch or a 5 KB record's tree of small JSON and Lua values fragments and

@@ -321,6 +321,29 @@ local function summary_fields(d)
   return out
 end
 
+-- A kind's sheet: the columns of `liuctl export` (CSV and .xlsx) in the
+-- order the pack gives, each labelled; `liuctl import` reads these labels
+-- as headers too.  Each is "field" or { "field", ja = "...", en = "..." }
+-- (or id = "field"); a field is a top-level key of the data or a dotted
+-- path one level down.  Data fields the sheet does not name come after
+-- them (docs/RULES.md).
+local function sheet_columns(d)
+  local out = array()
+  if d.sheet == nil then return out end
+  if type(d.sheet) ~= "table" then
+    decl_error('kind "' .. d.id .. '": sheet = { { "field", ja = ..., en = ... }, ... } must be a list', 5)
+  end
+  for i, f in ipairs(d.sheet) do
+    if type(f) == "string" then f = { id = f } end
+    local id = type(f) == "table" and (f.id or f[1]) or nil
+    if type(id) ~= "string" or id == "" or id:find("%.%.") or id:find("^%.") or id:find("%.$") then
+      decl_error(sfmt('kind "%s": sheet[%d] needs a field path: "field" or { "field", ja = ..., en = ... }', d.id, i), 5)
+    end
+    out[i] = { id = id, ja = f.ja or id, en = f.en or f.ja or id }
+  end
+  return out
+end
+
 local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
   need_title(d, "kind")
   if d.validate ~= nil and type(d.validate) ~= "function" then
@@ -354,6 +377,12 @@ local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
       end
     end
     d.search_fields = array(copy(sf))
+  end
+  d.sheet = sheet_columns(d)
+  -- The handling marking of an export of its records (the first line of
+  -- the CSV, the first row of the .xlsx), as a view's.
+  if d.marking ~= nil and not is_text(d.marking) then
+    decl_error('kind "' .. d.id .. '": marking must be { ja = "...", en = "..." }', 4)
   end
   local ab = d.allow_bidi
   if ab ~= nil then
@@ -771,7 +800,9 @@ function api.describe()
   for _, id in ipairs(defs.kind_order) do
     local k = defs.kinds[id]
     d.kinds[id] = { title = k.title, states = lang_list(k.states), id_prefix = k.id_prefix,
-                    summary_fields = k.summary_fields, search_fields = k.search_fields }
+                    summary_fields = k.summary_fields, search_fields = k.search_fields,
+                    sheet = k.sheet,
+                    marking = k.marking and { ja = k.marking.ja, en = k.marking.en } or nil }
   end
   for _, id in ipairs(defs.action_order) do
     local a = defs.actions[id]

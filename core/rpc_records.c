@@ -282,6 +282,27 @@ static bool list_keep(struct rpc_call *c, const struct list_filter *f, json_t *k
 	return keep;
 }
 
+/* The columns and marking of an export, for every kind of the pack (a
+ * kind's sheet and marking): import reads the same labels as headers
+ * before any record exists.  A new object. */
+static json_t *list_sheets(json_t *kinds)
+{
+	json_t *sheets = json_object();
+	const char *kn;
+	json_t *kd;
+	json_object_foreach(kinds, kn, kd) {
+		json_t *cols = json_object_get(kd, "sheet"), *mark = json_object_get(kd, "marking");
+		if (json_array_size(cols) == 0 && !mark)
+			continue;
+		json_t *sh = json_object();
+		json_object_set_new(sh, "columns", json_is_array(cols) ? json_incref(cols) : json_array());
+		if (mark)
+			json_object_set(sh, "marking", mark);
+		json_object_set_new(sheets, kn, sh);
+	}
+	return sheets;
+}
+
 enum rpc_status rpc_m_record_list(struct rpc_call *c)
 {
 	struct list_filter f = { 0 };
@@ -353,7 +374,8 @@ enum rpc_status rpc_m_record_list(struct rpc_call *c)
 		rpc_fail(c, rc, NULL, NULL);
 		return RPC_DONE;
 	}
-	json_t *res = json_pack("{s:o, s:o, s:o}", "records", recs, "summary_fields", fields, "next", next);
+	json_t *res = json_pack("{s:o, s:o, s:o, s:o}", "records", recs, "summary_fields", fields,
+				"sheets", list_sheets(kinds), "next", next);
 	if (f.decisions)
 		json_object_set(res, "decisions", decisions);
 	json_decref(decisions);
@@ -823,10 +845,12 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 #define IMPORT_MAX_ROWS 100000
 
 /*
- * import {action, rows:[data...], atomic?}: the pack's creating action once
+ * import {action, rows:[data...], atomic?, dry_run?}: the pack's creating action once
  * per row, every row validated by the pack.  atomic (the default): all rows
  * or none, in one durable transaction.  Otherwise the rows that pass are
  * written (also in one transaction) and the others reported by index.
+ * dry_run: every row through the pack, nothing written and no id taken; the
+ * reply says how many would be written and which fail.
  *
  * The rows go through the pack in slices (struct rpc_job): an import of
  * 100,000 rows does not hold up other clients, and so is the building of
@@ -839,6 +863,7 @@ struct import_job {
 	struct rpc_job job;
 	char *action;            /* owned */
 	bool atomic;
+	bool dry_run;            /* every row through the pack, nothing written, no id taken */
 	json_t *rows;            /* borrowed from job.call->params */
 	size_t n, i;             /* rows, next row */
 	json_t *records, *failed;
@@ -943,7 +968,7 @@ static void import_row(struct import_job *m, struct rpc *r)
 	const char *kind = json_string_value(json_object_get(res, "kind"));
 	/* Ids are taken only for rows that will be written: an atomic
 	 * import that fails takes none after its first failure. */
-	bool take_id = !m->atomic || json_array_size(m->failed) == 0;
+	bool take_id = !m->dry_run && (!m->atomic || json_array_size(m->failed) == 0);
 	const char *keyed = json_string_value(json_object_get(res, "id"));
 	json_t *rec = keyed ? ledger_keyed_record(keyed, kind, json_object_get(res, "state"),
 						  json_object_get(res, "data"), m->nowiso)
@@ -968,6 +993,15 @@ static void import_finish(struct import_job *m)
 	struct rpc *r = c->rpc;
 	size_t n = m->n;
 	m->job.call = NULL;
+	if (m->dry_run) {
+		/* What an import of these rows would do, now: a client checks a
+		 * whole file this way before it sends it in parts. */
+		rpc_result(c, json_pack("{s:I, s:I, s:O, s:b, s:s}", "rows", (json_int_t)n, "valid",
+					(json_int_t)json_array_size(m->records), "failed", m->failed, "dry_run", 1,
+					"rules_version", rules_version(r->rules)));
+		rpc_call_free(c);
+		return;
+	}
 	if (m->atomic && json_array_size(m->failed) > 0) {
 		char msg[700];
 		json_t *f0 = json_array_get(m->failed, 0);
@@ -1072,6 +1106,7 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	m->ctx = (struct rules_ctx){ .at = now, .role = rpc_role(c), .count = import_count, .count_ud = m };
 	m->action = strdup(action);
 	m->atomic = !json_is_false(atomic_p);
+	m->dry_run = json_is_true(json_object_get(c->params, "dry_run"));
 	m->rows = rows; /* c->params is kept with the call */
 	m->n = json_array_size(rows);
 	m->records = json_array();
@@ -1289,8 +1324,9 @@ static void csv_cell(FILE *f, json_t *v)
 		s = text ? text : "";
 	}
 	/* The one guard and RFC 4180 quoting (sheet.h): a spreadsheet never
-	 * runs a cell as a formula. */
-	char *g = sheet_guard(s);
+	 * runs a cell as a formula, nor turns a text such as 2024-10 into a
+	 * date (sheet_text_cell). */
+	char *g = json_is_string(v) ? sheet_text_cell(s) : sheet_guard(s);
 	sheet_put_cell(f, g ? g : ""); /* out of memory: an empty cell, never an unguarded one */
 	free(g);
 	free(text);

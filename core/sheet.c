@@ -30,6 +30,52 @@ const char *sheet_unguard(const char *cell)
 	return cell[0] == '\'' && sheet_guarded(cell + 1) ? cell + 1 : cell;
 }
 
+bool sheet_numberlike(const char *s)
+{
+	if (!((s[0] >= '0' && s[0] <= '9') || s[0] == '.'))
+		return false;
+	bool digit = false, exp = false;
+	for (const char *p = s; *p; p++) {
+		if (*p >= '0' && *p <= '9')
+			digit = true;
+		else if (*p == '%' && p[1] == '\0')
+			;
+		else if ((*p == 'e' || *p == 'E') && !exp && p > s && p[-1] >= '0' && p[-1] <= '9' &&
+			 p[1] >= '0' && p[1] <= '9')
+			exp = true;
+		else if (!strchr("-/.:, ", *p))
+			return false;
+	}
+	return digit;
+}
+
+char *sheet_text_cell(const char *s)
+{
+	if (!sheet_numberlike(s))
+		return sheet_guard(s);
+	size_t n = strlen(s);
+	char *g = malloc(n + 4);
+	if (!g)
+		return NULL;
+	memcpy(g, "=\"", 2);
+	memcpy(g + 2, s, n);
+	memcpy(g + 2 + n, "\"", 2);
+	return g;
+}
+
+char *sheet_untext_cell(const char *cell)
+{
+	size_t n = strlen(cell);
+	if (n < 4 || cell[0] != '=' || cell[1] != '"' || cell[n - 1] != '"')
+		return NULL;
+	char *t = strndup(cell + 2, n - 3);
+	if (t && !sheet_numberlike(t)) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
 int sheet_put_cell(FILE *f, const char *cell)
 {
 	size_t n = strlen(cell);

@@ -30,6 +30,22 @@ char *sheet_guard(const char *s);
  * followed by a character of SHEET_GUARD, else the cell itself.  Borrowed:
  * points into `cell`. */
 const char *sheet_unguard(const char *cell);
+/*
+ * Whether a spreadsheet opening the CSV would turn the text s into a number
+ * or a date: a 法人番号 (13 digits, shown as 8.70011E+12), "2024-10" (a
+ * date), "1,000", "10:30", "1e5", "50%".  The rule: s starts with a digit
+ * or a dot and holds only ASCII digits, the separators - / . : , and
+ * spaces, a % at its end, or one e or E between digits.  Such a text is
+ * written as the formula ="…" (sheet_text_cell), which every spreadsheet
+ * shows as the text itself and import reads back as it.
+ */
+bool sheet_numberlike(const char *s);
+/* The cell for the text s: sheet_guard(s), or ="s" when sheet_numberlike(s).
+ * Caller frees; NULL when out of memory. */
+char *sheet_text_cell(const char *s);
+/* When cell is ="…" around a text of sheet_numberlike, that text (caller
+ * frees); else NULL. */
+char *sheet_untext_cell(const char *cell);
 /* Writes one cell (already guarded: sheet_guard) as RFC 4180 wants it:
  * quoted, with its quotes doubled, when it holds a comma, a quote, CR or LF
  * or starts with the ' mark; else as it is.  Returns 0 or -EIO. */

@@ -7,11 +7,11 @@ set -eu
 
 # Usage: deps.sh [--test] [PACKAGE...] — the build's packages, the test
 # suite's with --test, and any others named (make bench names redis-server).
-PKGS="gcc make pkg-config liblua5.4-dev libuv1-dev liblmdb-dev libjansson-dev libyajl-dev libssl-dev libzstd-dev libsystemd-dev libjemalloc-dev libcsv-dev libunistring-dev perl"
+PKGS="gcc make pkg-config liblua5.4-dev libuv1-dev liblmdb-dev libjansson-dev libyajl-dev libssl-dev libzstd-dev libsystemd-dev libjemalloc-dev libcsv-dev libunistring-dev libxlsxwriter-dev libzip-dev libexpat1-dev perl"
 if [ "${1:-}" = "--test" ]; then
 	# fonts-noto-cjk: the browser test (tests/92-html.t) renders Japanese, and fails on tofu;
 	# poppler-utils: it reads the printed PDF (pdfinfo, pdftotext, pdffonts).
-	PKGS="$PKGS util-linux procps lmdb-utils passwd systemd python3-prometheus-client scdoc chromium fonts-noto-cjk poppler-utils clang libclang-rt-14-dev valgrind"
+	PKGS="$PKGS util-linux procps lmdb-utils passwd systemd python3-prometheus-client scdoc chromium fonts-noto-cjk poppler-utils clang libclang-rt-14-dev valgrind python3-openpyxl"
 	shift
 fi
 PKGS="$PKGS $*"

@@ -257,7 +257,7 @@ SKIP: {
 	is($complete->('liuctl ru'), 'rules', 'completes a command');
 	is($complete->('liuctl rules '), 'check diff history reload rollback status', 'and a group\'s subcommands');
 	is($complete->('liuctl record list --'), '--after --all --columns --date --decision --format --from --help --json --kind --limit --search --sort --state --to', 'and options');
-	is($complete->('liuctl view x --format '), 'csv html json table tsv', 'and an option\'s choices');
+	is($complete->('liuctl view x --format '), 'csv html json table tsv xlsx', 'and an option\'s choices');
 	is($complete->("$LIUCTL --socket $S act "), 'close create edit touch', 'action names from the live pack');
 	is($complete->("$LIUCTL -s $S view "), 'open-notes', 'view names from the live pack');
 }

@@ -179,10 +179,13 @@ is(count($d), 27, 'the two good rows written');
 
 my @big = map { Liud::good_app(service_name => "大量$_") } 1 .. 5;
 spew("$tmp/big.jsonl", join('', map { json()->encode($_) . "\n" } @big));
-($rc, $out, $err) = ctl($d, 'import', '--max-bytes', '10000', "$tmp/big.jsonl");
-is($rc, 1, 'an import over the line limit exits 1');
-like($err, qr/over the daemon's limit of .* nothing was sent/s, 'saying it is too large');
-like($err, qr/--per-row sends them in parts/, 'and suggesting --per-row');
+# Over the limit, with a bad row: checked whole first, nothing sent.
+spew("$tmp/bigbad.jsonl", join('', map { json()->encode($_) . "\n" }
+	@big, Liud::good_app(service_name => '大量不良', planned_liu_application => '来年')));
+($rc, $out, $err) = ctl($d, 'import', '--max-bytes', '10000', "$tmp/bigbad.jsonl");
+is($rc, 1, 'an import over the line limit with a bad row exits 1');
+like($err, qr/import refused, nothing was written: 1 of 6 rows fail/, 'checked whole first: nothing written');
+like($err, qr/^6\s+planned_liu_application/m, 'the bad row named by its line');
 is(count($d), 27, 'nothing sent');
 ($rc, $out, $err) = ctl($d, '--json', 'import', '--per-row', '--max-bytes', '10000', "$tmp/big.jsonl");
 is($rc, 0, '--per-row sends it in parts under the limit (one would be over it, as above)') or diag($err);
@@ -216,11 +219,13 @@ is($xerr, '', 'nothing it cannot carry');
 is(substr($xcsv, 0, 3), "\xEF\xBB\xBF", 'UTF-8 with a BOM');
 my @lines = split /(?<=\n)/, $xcsv;
 is(scalar(grep { !/\r\n\z/ } @lines), 0, 'CRLF line ends');
-like($lines[0], qr/^\xEF\xBB\xBFid,kind,state,rev,created_at,updated_at,/, 'the record fields first');
-my %cols = map { $_ => 1 } split /,/, $lines[0] =~ s/^\xEF\xBB\xBF//r =~ s/\r\n//r;
+like(decode('UTF-8', $lines[0]), qr/^\x{feff}政府機関等限り/, 'the handling marking first');
+like(decode('UTF-8', $lines[1]), qr/^番号 \/ ID \(id\),種類 \/ Kind \(kind\),状態 \/ State \(state\),版 \/ Revision \(rev\),作成日時 \/ Created \(created_at\),更新日時 \/ Updated \(updated_at\),サービス名 \/ Service name \(service_name\),/,
+     'then the record fields, then the pack\'s sheet, labelled');
+my %cols = map { /\(([^()]+)\)\z/ ? ($1 => 1) : ($_ => 1) } split /,/, decode('UTF-8', $lines[1]) =~ s/\r\n//r;
 ok($cols{'impact_assessment.assessor'} && $cols{'statement.controls'} && $cols{'pledge.submitted_on'}
    && $cols{certifications} && $cols{provider_corporate_number}, 'data one level down, dotted') or diag($lines[0]);
-is(scalar @lines, 33, 'a header and a line per record');
+is(scalar @lines, 34, 'the marking, a header and a line per record');
 like(decode('UTF-8', $xcsv), qr/,'=SUM\(1,2\)"?,|"'=SUM\(1,2\)"/, 'a formula-like text escaped with a quote');
 spew("$tmp/export.csv", $xcsv);
 

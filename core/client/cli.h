@@ -10,7 +10,8 @@
  *                 call and a printer together
  *   cli_import    import and export: a file's rows in requests under the
  *                 daemon's line limit, the report of failed rows, every
- *                 record out as JSON lines or CSV
+ *                 record out as JSON lines, CSV or a workbook; a view as a
+ *                 workbook
  *   cli_doc       what the table says to people and shells: --help, help,
  *                 the bash completion script, the man page's commands
  *   cli_print     the result printers, one per method shape
@@ -19,6 +20,8 @@
  *   cli_args      a command line parsed against its pattern, into params
  *   cli_data      spreadsheet files: UTF-8 or Shift_JIS text, nested data
  *                 <-> dotted columns (the CSV itself is the sheet module's)
+ *   cli_xlsx      Excel workbooks: a grid written (libxlsxwriter), the first
+ *                 sheet read back (libzip, expat)
  *   cli_table     text for a terminal: display width, safe text, tables
  *                 fitted to a width (or as TSV or CSV), JSON values as
  *                 cell text

@@ -62,6 +62,9 @@ int cli_args_parse(struct args *a, int argc, char **argv, bool *json)
 			dashdash = true;
 			continue;
 		}
+		/* -o: the one short option, --output's (export, view). */
+		if (!dashdash && strcmp(s, "-o") == 0)
+			s = "--output";
 		if (!dashdash && strncmp(s, "--", 2) == 0) {
 			const char *eq = strchr(s, '=');
 			size_t nl = eq ? (size_t)(eq - s - 2) : strlen(s + 2);

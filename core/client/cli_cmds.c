@@ -175,6 +175,29 @@ static int exec_act(struct ctl *c, const struct args *a)
 	return call_and_show(c, a, params, st);
 }
 
+/* --output is the client's: not a param of the view. */
+static int build_view(const struct args *a, json_t *params)
+{
+	json_object_del(params, "output");
+	return ST_OK;
+}
+
+/* view: --format xlsx is the client's own (cli_xlsx_view); --output
+ * writes the other formats to a file. */
+static int exec_view(struct ctl *c, const struct args *a)
+{
+	const char *format = cli_arg(a, "format"), *output = cli_arg(a, "output");
+	if (format && strcmp(format, "xlsx") == 0)
+		return cli_exec_view_xlsx(c, a);
+	if (output && !freopen(output, "w", stdout)) {
+		fputs("liuctl: cannot write ", stderr);
+		cli_put_text(stderr, output, false);
+		fprintf(stderr, ": %s\n", strerror(errno));
+		return ST_USAGE;
+	}
+	return exec_default(c, a);
+}
+
 /* record list, following `next` through every page with --all. */
 static int exec_record_list(struct ctl *c, const struct args *a)
 {
@@ -346,12 +369,15 @@ const struct cmd cli_commands[] = {
 	{ .pattern = "eval [<id>] [--record <json|@file|->] [--at <time>]", .method = "eval",
 	  .help = "Evaluate the requirements for a stored record, or one given with --record (read-only).",
 	  .paged = true, .build = build_eval, .show = cli_show_eval },
-	{ .pattern = "view <name> [--format table|tsv|csv|json|html] [--columns <list>] [key=value ...]",
+	{ .pattern = "view <name> [--format table|tsv|csv|json|html|xlsx] [--columns <list>] [--output <file>] [key=value ...]",
 	  .method = "view",
 	  .help = "Run a view of the rule pack; with --format csv the daemon's CSV (UTF-8 with BOM,\n"
 		  "CRLF), ready for Excel, or with --format html a whole HTML page, is written as it\n"
-		  "is; --columns (by column id or header) picks columns of the table, TSV or CSV.",
-	  .params = "{name, format? (csv, html), params}", .raw = true, .table = true, .show = cli_show_view },
+		  "is; --columns (by column id or header) picks columns of the table, TSV or CSV.  With\n"
+		  "--format xlsx --output FILE, an Excel workbook: the handling marking, a column per\n"
+		  "language where the view's cells differ (Japanese, then English), text cells as text.",
+	  .params = "{name, format? (csv, html), params?} (--format xlsx: the view in each language, as JSON)",
+	  .raw = true, .table = true, .show = cli_show_view, .build = build_view, .exec = exec_view },
 	{ .pattern = "history <id>", .method = "history",
 	  .help = "Show the audit entries of one record, oldest first.",
 	  .paged = true, .show = cli_show_history },
@@ -386,31 +412,39 @@ const struct cmd cli_commands[] = {
 	{ .pattern = "audit verify", .method = "audit.verify",
 	  .help = "Check the hash chain of the audit log; exits 1 when it is broken.",
 	  .show = cli_show_audit },
-	{ .pattern = "import <file> [--action <action>] [--per-row] [--format jsonl|csv] "
+	{ .pattern = "import <file> [--action <action>] [--per-row] [--format jsonl|csv|xlsx] "
 		     "[--encoding utf-8|shift_jis] [--max-bytes <n>]",
 	  .method = "import",
 	  .help = "Create records from a file (- for standard input), one per row, through the pack's\n"
-		  "creating action (--action, default submit), in one request: all or nothing.  With\n"
-		  "--per-row the good rows are written and the others reported.  The file is JSON lines\n"
-		  "(one data object per line) or CSV: UTF-8 with or without BOM, or Shift_JIS as Excel\n"
-		  "saves it; a header row of field paths (impact_assessment.result) or of headers\n"
-		  "ending in one in parentheses (影響度評価の結果 (impact_assessment.result)); an empty\n"
-		  "cell is an absent field, a cell {...} or [...] is that JSON, any other cell is text.\n"
-		  "The columns id, kind, state, rev, created_at and updated_at are ignored: they belong\n"
-		  "to the daemon.  A request over the daemon's line limit (--max-bytes, default 1 MiB)\n"
-		  "is not sent; --per-row sends the rows in parts under it.  Failed rows are reported\n"
-		  "by their line in the file (the header is line 1); exits 1 unless all were imported.",
+		  "creating action (--action, default submit): all or nothing.  With --per-row the\n"
+		  "good rows are written and the others reported.  The file is JSON lines (one data\n"
+		  "object per line), CSV (UTF-8 with or without BOM, or Shift_JIS as Excel saves it) or\n"
+		  "an Excel workbook (.xlsx: its first sheet).  A sheet may start with the handling\n"
+		  "marking the export writes; then a header row of field paths\n"
+		  "(impact_assessment.result), of the labels of the pack's sheet (影響度評価の結果), or\n"
+		  "of headers ending in a path in parentheses, as export writes them; an empty cell is\n"
+		  "an absent field, a cell {...} or [...] is that JSON, any other cell is text (digits\n"
+		  "too).  The columns id, kind, state, rev, created_at and updated_at are ignored: they\n"
+		  "belong to the daemon.  A file over the daemon's line limit (--max-bytes, default\n"
+		  "1 MiB) is checked whole first, then sent in parts (progress on a terminal); nothing\n"
+		  "is written while any row fails.  Failed rows are reported by their line in the file\n"
+		  "(the header's line counted); exits 1 unless all were imported.",
 	  .params = "{action, rows, atomic?}", .exec = cli_exec_import },
-	{ .pattern = "export [--kind <kind>] [--state <state>] [--format jsonl|csv]",
+	{ .pattern = "export [--kind <kind>] [--state <state>] [--format jsonl|csv|xlsx] [--output <file>]",
 	  .method = "record.list",
-	  .help = "Write every record (of --kind, in --state) to standard output: JSON lines, one\n"
-		  "whole record per line (the default), or CSV (UTF-8 with BOM, CRLF): the columns id,\n"
-		  "kind, state, rev, created_at, updated_at, then a column per data field, one level\n"
-		  "down (impact_assessment.result), lists and deeper objects as JSON cells.  `import`\n"
-		  "reads either back and recreates the data; the ids, states and history belong to\n"
-		  "the daemon (for a whole copy, use backup).  A stored record the daemon cannot read\n"
-		  "is skipped: its id is named on standard error, the export goes on, and liuctl exits\n"
-		  "1 at the end (0 when every record was written).",
+	  .help = "Write every record (of --kind, in --state) to standard output or --output (-o):\n"
+		  "JSON lines, one whole record per line (the default); CSV (UTF-8 with BOM, CRLF); or an\n"
+		  "Excel workbook (--format xlsx, needs --output).  A sheet starts with the kind's\n"
+		  "handling marking, then a header row \"日本語 / English (path)\": the columns id, kind,\n"
+		  "state, rev, created_at, updated_at, then the columns of the kind's sheet in the\n"
+		  "pack's order, then any other data field by its path; a field one level down is a\n"
+		  "column (impact_assessment.result), lists and deeper objects JSON cells.  Text stays\n"
+		  "text: in the workbook every text cell is formatted as text, and in the CSV a text\n"
+		  "Excel would turn into a number or a date (a 法人番号, 2024-10) is written =\"…\".\n"
+		  "`import` reads each back and recreates the data; the ids, states and history belong\n"
+		  "to the daemon (for a whole copy, use backup).  A stored record the daemon cannot\n"
+		  "read is skipped: its id is named on standard error, the export goes on, and liuctl\n"
+		  "exits 1 at the end (0 when every record was written).",
 	  .params = "{kind?, state?, limit, after?}, every page", .exec = cli_exec_export },
 	{ .pattern = "backup <path>", .method = "backup",
 	  .help = "Write a consistent hot copy of the database into a new or empty folder.",
@@ -453,7 +487,7 @@ static int table_output(struct ctl *c, const struct args *a)
 		fmt = CLI_CSV;
 	else if (strcmp(f, "json") == 0)
 		c->json = true;
-	else if (!(a->cmd->raw && strcmp(f, "html") == 0))
+	else if (!(a->cmd->raw && (strcmp(f, "html") == 0 || strcmp(f, "xlsx") == 0)))
 		return cli_usage_fail(a->cmd, "--format %s: use table, tsv, csv or json", f);
 	if (cols && daemon_format(a))
 		return cli_usage_fail(a->cmd, "--columns does not apply to --format %s", f);

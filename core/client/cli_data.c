@@ -195,7 +195,9 @@ char *cli_text_decode(const char *in, size_t len, enum text_enc enc, size_t *out
 
 /* The text of a cell for a data value: strings as they are (but with the '
  * mark of sheet_guard() before one starting with a character of
- * SHEET_GUARD: no formula for a spreadsheet, no JSON on the way back), objects and arrays as compact JSON, anything
+ * SHEET_GUARD: no formula for a spreadsheet, no JSON on the way back),
+ * objects and arrays as compact JSON with sorted keys (the same records
+ * give the same file), anything
  * else as text.  *exact is false when cli_value_of_cell() will not give back the
  * same value (a number, a boolean, null, an empty string).  Caller frees. */
 static char *cli_cell_of_value(const json_t *v, bool *exact)
@@ -228,6 +230,13 @@ json_t *cli_value_of_cell(const char *s)
 {
 	if (s[0] == '\0')
 		return NULL;
+	/* ="2024-10": how the export keeps a number-like text a text. */
+	char *kept = sheet_untext_cell(s);
+	if (kept) {
+		json_t *v = json_string(kept);
+		free(kept);
+		return v;
+	}
 	if (sheet_unguard(s) != s)
 		return json_string(sheet_unguard(s));
 	if (s[0] == '{' || s[0] == '[') {

@@ -33,7 +33,8 @@ char *cli_text_decode(const char *in, size_t len, enum text_enc enc, size_t *out
 
 /* The value of a cell: NULL when empty (the field is absent); JSON when it
  * starts with { or [ and parses; else a string (digits stay text), the '
- * mark of cli_cell_of_value() dropped (sheet_unguard).  New reference. */
+ * mark of cli_cell_of_value() dropped (sheet_unguard), a ="…" around a
+ * number-like text too (sheet_untext_cell).  New reference. */
 json_t *cli_value_of_cell(const char *s);
 /* Adds `data`'s columns to `row` (path -> cell text): a member that is an
  * object of its own gets a column per member ("impact_assessment.result");

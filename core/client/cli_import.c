@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_args.h"
@@ -25,6 +26,7 @@
 #include "cli_print.h"
 #include "cli_table.h"
 #include "cli_util.h"
+#include "cli_xlsx.h"
 #include "sheet.h"
 #include "wire.h"
 
@@ -214,47 +216,197 @@ static bool csv_blank(const struct sheet *c)
 	return true;
 }
 
-/*
- * CSV: a header row of field paths, then one application per row.  Empty
- * cells are absent fields; the record's own columns (id, ...) are skipped.
- * A row longer than `max` bytes (the daemon's line limit) could not be sent
- * in any request, so the reader refuses it.
- */
-static void read_csv(struct problems *p, const char *text, size_t len, size_t max, struct rows *r)
+/* The rows of a CSV as the xlsx reader gives a sheet's: [{line, cells}],
+ * blank rows left out.  A row longer than `max` bytes (the daemon's line
+ * limit) could not be sent in any request, so the reader refuses it. */
+static json_t *csv_grid(struct problems *p, const char *text, size_t len, size_t max)
 {
 	struct sheet *c = sheet_open(text, len, max);
 	if (!c) {
 		fputs("liuctl: out of memory\n", stderr);
 		exit(ST_REPLY);
 	}
+	json_t *grid = json_array();
 	int rc;
-	size_t ncols = 0;
-	char **path = NULL; /* per column: its path, NULL when skipped */
-	bool *unnamed = NULL;
-	/* The header: the first record that is not blank. */
-	while ((rc = sheet_next(c)) == 1 && csv_blank(c))
-		;
-	if (rc == 0) {
-		problem(p, 0, "no header row: the first line names the fields, e.g. service_name,provider_name");
-		goto out;
+	while ((rc = sheet_next(c)) == 1) {
+		if (csv_blank(c))
+			continue;
+		json_t *cells = json_array();
+		for (size_t i = 0; i < sheet_nfield(c); i++)
+			json_array_append_new(cells, json_string(sheet_field(c, i, NULL)));
+		json_array_append_new(grid, json_pack("{s:I, s:o}", "line", (json_int_t)sheet_line(c), "cells", cells));
 	}
-	if (rc < 0) {
+	if (rc < 0)
 		problem(p, 0, "%s", sheet_why(c));
-		goto out;
+	sheet_close(c);
+	return grid;
+}
+
+/* The record's own columns in words, as export labels them. */
+static const char *const record_labels[][2] = {
+	{ "番号", "ID" }, { "種類", "Kind" }, { "状態", "State" },
+	{ "版", "Revision" }, { "作成日時", "Created" }, { "更新日時", "Updated" },
+};
+
+/* "ja / en", or ja alone when the two are the same.  Caller frees. */
+static char *both(const char *ja, const char *en)
+{
+	return !en || !*en || strcmp(ja, en) == 0 ? cli_xstrdup(ja) : cli_xasprintf("%s / %s", ja, en);
+}
+
+/*
+ * What the pack's sheets say a header or a first line may be (record.list's
+ * `sheets`): labels -> field path ("サービス名", "Service name" and
+ * "サービス名 / Service name" -> service_name), and the handling markings
+ * (as text -> true).  Asked of the daemon once; without an answer (an older
+ * daemon, no role for record.list) headers are field paths only.
+ */
+struct labels {
+	json_t *path, *marking;
+	json_t *cols; /* path -> true: the sheets' columns */
+};
+
+static void label_add(json_t *map, const char *ja, const char *en, const char *id)
+{
+	char *b = both(ja, en);
+	json_object_set_new(map, ja, json_string(id));
+	if (en)
+		json_object_set_new(map, en, json_string(id));
+	json_object_set_new(map, b, json_string(id));
+	free(b);
+}
+
+static void labels_of(const json_t *sheets, struct labels *l)
+{
+	l->path = json_object();
+	l->marking = json_object();
+	l->cols = json_object();
+	for (size_t k = 0; k < sizeof record_fields / sizeof *record_fields; k++)
+		label_add(l->path, record_labels[k][0], record_labels[k][1], record_fields[k]);
+	const char *kind;
+	json_t *sh, *col;
+	size_t i;
+	json_object_foreach((json_t *)sheets, kind, sh) {
+		json_array_foreach(json_object_get(sh, "columns"), i, col)
+			if (cli_jstr(col, "id")) {
+				label_add(l->path, cli_jstr_or(col, "ja", cli_jstr(col, "id")), cli_jstr(col, "en"),
+					  cli_jstr(col, "id"));
+				json_object_set_new(l->cols, cli_jstr(col, "id"), json_true());
+			}
+		json_t *m = json_object_get(sh, "marking");
+		if (cli_jstr(m, "ja"))
+			label_add(l->marking, cli_jstr(m, "ja"), cli_jstr(m, "en"), "");
 	}
-	ncols = sheet_nfield(c);
-	path = cli_xrealloc(NULL, ncols * sizeof *path);
-	unnamed = cli_xrealloc(NULL, ncols * sizeof *unnamed);
+}
+
+/* Returns ST_OK (labels or none) or ST_CONNECT (no daemon: said why). */
+static int labels_fetch(struct ctl *c, struct labels *l)
+{
+	json_t *params = json_pack("{s:i}", "limit", 1), *out = NULL;
+	int st = cli_call(c, "record.list", params, &out);
+	labels_of(st == ST_OK ? json_object_get(out, "sheets") : NULL, l);
+	json_decref(out);
+	json_decref(params);
+	return st == ST_CONNECT ? ST_CONNECT : ST_OK;
+}
+
+/* The field path a header cell names: a label of the pack's sheet as a
+ * whole ("サービス名"), else header_path() and that as a label.  Caller
+ * frees. */
+static char *header_field(const char *h, const struct labels *l)
+{
+	char *t = trimmed(h, strlen(h));
+	const char *id = cli_jstr(l->path, t);
+	if (!id) {
+		char *p = header_path(t);
+		free(t);
+		t = p;
+		id = cli_jstr(l->path, t);
+	}
+	if (id) {
+		free(t);
+		t = cli_xstrdup(id);
+	}
+	return t;
+}
+
+/* How many cells of a row hold something. */
+static size_t filled(const json_t *cells)
+{
+	size_t n = 0, i;
+	json_t *v;
+	json_array_foreach(cells, i, v)
+		n += json_string_length(v) > 0;
+	return n;
+}
+
+/* The index of the header row: the first row, unless that is a title line
+ * above the table — one cell in the first column that is a handling
+ * marking of the pack, or that a wider row follows (the marking line the
+ * export writes, or a title a clerk typed). */
+static size_t header_row(const json_t *grid, const struct labels *l)
+{
+	size_t h = 0;
+	while (h + 1 < json_array_size(grid)) {
+		json_t *cells = json_object_get(json_array_get(grid, h), "cells");
+		const char *first = json_string_value(json_array_get(cells, 0));
+		if (filled(cells) != 1 || !first || !*first)
+			break;
+		char *t = trimmed(first, strlen(first));
+		bool mark = json_object_get(l->marking, t) != NULL;
+		free(t);
+		if (!mark && filled(json_object_get(json_array_get(grid, h + 1), "cells")) < 2)
+			break;
+		h++;
+	}
+	return h;
+}
+
+/* Whether a path is a column of the pack's sheets, or inside or around
+ * one (certifications, impact_assessment.result and impact_assessment):
+ * true for any path when no kind declares a sheet. */
+static bool in_sheet(const struct labels *l, const char *path)
+{
+	const char *id;
+	json_t *v;
+	if (json_object_size(l->cols) == 0 || json_object_get(l->cols, path))
+		return true;
+	size_t n = strlen(path);
+	json_object_foreach(l->cols, id, v) {
+		size_t k = strlen(id);
+		if ((k < n && strncmp(path, id, k) == 0 && path[k] == '.') ||
+		    (n < k && strncmp(id, path, n) == 0 && id[n] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/* The header's cells as field paths: per column its path, NULL when the
+ * column is skipped (the record's own, one the pack records itself that
+ * the export writes after the sheet's, or unnamed: unnamed[i]). */
+static char **header_paths(struct problems *p, const json_t *row, const struct labels *l, bool **unnamed)
+{
+	json_t *cells = json_object_get(row, "cells");
+	size_t ncols = json_array_size(cells), line = (size_t)json_integer_value(json_object_get(row, "line"));
+	char **path = cli_xrealloc(NULL, (ncols + 1) * sizeof *path);
+	*unnamed = cli_xrealloc(NULL, (ncols + 1) * sizeof **unnamed);
 	for (size_t i = 0; i < ncols; i++) {
-		char *h = header_path(sheet_field(c, i, NULL));
+		char *h = header_field(json_string_value(json_array_get(cells, i)), l);
 		char *col = column_name(i);
 		path[i] = NULL;
-		unnamed[i] = !*h;
+		(*unnamed)[i] = !*h;
 		if (!*h || is_record_field(h)) {
 			free(h);
+		} else if (path_ok(h) && !in_sheet(l, h)) {
+			fprintf(stderr, "liuctl: ");
+			cli_put_text(stderr, p->file, false);
+			fprintf(stderr, ": column %s (", col);
+			cli_put_text(stderr, h, false);
+			fputs(") is not a column of the pack's sheet: not read (import reads those)\n", stderr);
+			free(h);
 		} else if (!path_ok(h)) {
-			problem(p, sheet_line(c), "column %s: \"%s\" is not a field path (names joined by dots, "
-				"such as impact_assessment.result)", col, h);
+			problem(p, line, "column %s: \"%s\" is not a field path (names joined by dots, "
+				"such as impact_assessment.result) nor a label of the pack's sheet", col, h);
 			free(h);
 		} else {
 			size_t k = 0;
@@ -262,7 +414,7 @@ static void read_csv(struct problems *p, const char *text, size_t len, size_t ma
 				k++;
 			if (k < i) {
 				char *first = column_name(k);
-				problem(p, sheet_line(c), "column %s: %s is named twice (column %s too)", col, h, first);
+				problem(p, line, "column %s: %s is named twice (column %s too)", col, h, first);
 				free(first);
 				free(h);
 			} else {
@@ -271,50 +423,78 @@ static void read_csv(struct problems *p, const char *text, size_t len, size_t ma
 		}
 		free(col);
 	}
-	while ((rc = sheet_next(c)) == 1) {
-		if (csv_blank(c))
-			continue;
-		if (sheet_nfield(c) > ncols) {
-			problem(p, sheet_line(c), "%zu cells, but the header names %zu columns", sheet_nfield(c), ncols);
-			continue;
-		}
-		json_t *data = json_object();
-		bool bad = false;
-		for (size_t i = 0; i < sheet_nfield(c); i++) {
-			json_t *v = cli_value_of_cell(sheet_field(c, i, NULL));
-			if (!v)
-				continue;
-			char *col = column_name(i);
-			if (unnamed[i]) {
-				problem(p, sheet_line(c), "column %s has a value but no name in the header", col);
-				bad = true;
-				json_decref(v);
-			} else if (path[i]) {
-				int e = cli_data_set(data, path[i], v);
-				if (e == -EEXIST)
-					problem(p, sheet_line(c), "column %s: %s is given twice (by another column too)", col, path[i]);
-				else if (e == -ENOTDIR)
-					problem(p, sheet_line(c), "column %s: %s: another column gives a part of it a value "
-						"that is not an object", col, path[i]);
-				bad |= e < 0;
-			} else {
-				json_decref(v);
+	return path;
+}
+
+/* One row's cells as a data object (added to r), or problems. */
+static void grid_row(struct problems *p, const json_t *row, char **path, const bool *unnamed, size_t ncols,
+		     struct rows *r)
+{
+	json_t *cells = json_object_get(row, "cells");
+	size_t line = (size_t)json_integer_value(json_object_get(row, "line"));
+	if (json_array_size(cells) > ncols) {
+		/* Cells past the header's that are empty are no data. */
+		for (size_t i = ncols; i < json_array_size(cells); i++)
+			if (json_string_length(json_array_get(cells, i)) > 0) {
+				problem(p, line, "%zu cells, but the header names %zu columns",
+					json_array_size(cells), ncols);
+				return;
 			}
-			free(col);
-		}
-		if (bad)
-			json_decref(data);
-		else
-			rows_add(r, data, sheet_line(c));
 	}
-	if (rc < 0)
-		problem(p, 0, "%s", sheet_why(c));
-out:
+	json_t *data = json_object();
+	bool bad = false;
+	for (size_t i = 0; i < json_array_size(cells) && i < ncols; i++) {
+		json_t *v = cli_value_of_cell(json_string_value(json_array_get(cells, i)));
+		if (!v)
+			continue;
+		char *col = column_name(i);
+		if (unnamed[i]) {
+			problem(p, line, "column %s has a value but no name in the header", col);
+			bad = true;
+			json_decref(v);
+		} else if (path[i]) {
+			int e = cli_data_set(data, path[i], v);
+			if (e == -EEXIST)
+				problem(p, line, "column %s: %s is given twice (by another column too)", col, path[i]);
+			else if (e == -ENOTDIR)
+				problem(p, line, "column %s: %s: another column gives a part of it a value "
+					"that is not an object", col, path[i]);
+			bad |= e < 0;
+		} else {
+			json_decref(v);
+		}
+		free(col);
+	}
+	if (bad)
+		json_decref(data);
+	else
+		rows_add(r, data, line);
+}
+
+/*
+ * A sheet (CSV or the first sheet of a workbook): a title line or the
+ * handling marking may come first; then a header row of field paths or of
+ * the pack's labels; then one application per row.  Empty cells are absent
+ * fields; the record's own columns (id, ...) are skipped.
+ */
+static void read_grid(struct problems *p, const json_t *grid, const struct labels *l, struct rows *r)
+{
+	if (json_array_size(grid) == 0) {
+		if (p->n == 0)
+			problem(p, 0, "no header row: the first line names the fields, e.g. service_name,provider_name");
+		return;
+	}
+	size_t h = header_row(grid, l);
+	bool *unnamed = NULL;
+	json_t *head = json_array_get(grid, h);
+	size_t ncols = json_array_size(json_object_get(head, "cells"));
+	char **path = header_paths(p, head, l, &unnamed);
+	for (size_t k = h + 1; k < json_array_size(grid); k++)
+		grid_row(p, json_array_get(grid, k), path, unnamed, ncols, r);
 	for (size_t i = 0; i < ncols; i++)
 		free(path[i]);
 	free(path);
 	free(unnamed);
-	sheet_close(c);
 }
 
 /* --- the report --------------------------------------------------------------------- */
@@ -420,26 +600,24 @@ static size_t request_size(const struct ctl *c, json_t *params)
 }
 
 /* All rows in one request: all or nothing. */
+static int import_checked(struct ctl *c, const char *action, const struct rows *r, size_t max);
+
 static int import_atomic(struct ctl *c, const char *action, const struct rows *r, size_t max)
 {
 	json_t *params = json_pack("{s:s, s:O, s:b}", "action", action, "rows", r->rows, "atomic", 1);
 	size_t size = request_size(c, params);
 	if (size > max || r->n > IMPORT_ROWS_MAX) {
-		char *have = cli_bytes_text((long long)size), *lim = cli_bytes_text((long long)max);
-		if (r->n > IMPORT_ROWS_MAX)
-			fprintf(stderr, "liuctl: %zu rows are more than the daemon takes in one import (%d): "
-				"nothing was sent.\n", r->n, IMPORT_ROWS_MAX);
-		else
-			fprintf(stderr, "liuctl: the %zu rows make a request of %s (%zu bytes), over the "
-				"daemon's limit of %s (%zu bytes, limits.request_bytes): nothing was sent.\n",
-				r->n, have, size, lim, max);
-		fputs("  --per-row sends them in parts under the limit; each row is then written on\n"
-		      "  its own (not all or nothing), and the rows that fail are reported.\n"
-		      "  Or raise limits.request_bytes in liud.conf and give it with --max-bytes.\n", stderr);
-		free(have);
-		free(lim);
+		/* Too large for one request: checked whole, then sent in parts
+		 * (the size of a file is no limit a clerk should meet). */
+		if (isatty(STDERR_FILENO)) {
+			char *have = cli_bytes_text((long long)size), *lim = cli_bytes_text((long long)max);
+			fprintf(stderr, "liuctl: import: %zu rows, %s, over the daemon's request limit of %s: "
+				"every row is checked first, then they are sent in parts\n", r->n, have, lim);
+			free(have);
+			free(lim);
+		}
 		json_decref(params);
-		return ST_REPLY;
+		return import_checked(c, action, r, max);
 	}
 	json_t *out = NULL;
 	int st = cli_call(c, "import", params, &out);
@@ -471,18 +649,41 @@ static int import_atomic(struct ctl *c, const char *action, const struct rows *r
 	return st;
 }
 
-/*
- * --per-row: the rows in parts, each as large as the limit allows, each
- * written on its own; a row too large to go alone is reported as failed.
- * The parts' results are merged into one of the same shape, row indexes
- * counted over the whole file.
- */
-static int import_parts(struct ctl *c, const char *action, const struct rows *r, size_t max)
+/* How a file goes in parts (send_parts). */
+enum parts_mode {
+	PARTS_PER_ROW, /* each part atomic: false, each row on its own (--per-row) */
+	PARTS_CHECK,   /* each part dry_run: through the pack, nothing written */
+	PARTS_SEND,    /* each part atomic, after PARTS_CHECK found every row good */
+};
+
+/* "checked 120 of 300 rows" on a terminal, over itself, and the line ended
+ * at the end (when there was one); nothing in a pipe. */
+static void progress(enum parts_mode mode, size_t done, size_t n, bool end)
 {
-	json_t *all = json_pack("{s:I, s:I, s:[], s:[]}", "rows", (json_int_t)r->n, "created",
-				(json_int_t)0, "ids", "failed");
+	if (!isatty(STDERR_FILENO) || n == 0 || (end && done == 0))
+		return;
+	if (end)
+		fputc('\n', stderr);
+	else
+		fprintf(stderr, "\rliuctl: import: %s %zu of %zu rows", mode == PARTS_CHECK ? "checked" : "sent",
+			done, n);
+	fflush(stderr);
+}
+
+/*
+ * The rows in parts, each as large as the limit allows; a row too large to
+ * go alone is reported as failed.  The parts' results are merged into
+ * `all` ({created, ids, failed}: `created` counts the valid rows of a
+ * check), row indexes counted over the whole file.  Returns the status of
+ * the last call, with *stop the row it stopped at.
+ */
+static int send_parts(struct ctl *c, const char *action, const struct rows *r, size_t max,
+		      enum parts_mode mode, json_t *all, size_t *stop)
+{
 	json_t *ids = json_object_get(all, "ids"), *failed = json_object_get(all, "failed");
-	json_t *params = json_pack("{s:s, s:[], s:b}", "action", action, "rows", "atomic", 0);
+	json_t *params = json_pack("{s:s, s:[], s:b}", "action", action, "rows", "atomic", mode == PARTS_SEND);
+	if (mode == PARTS_CHECK)
+		json_object_set_new(params, "dry_run", json_true());
 	/* The request without rows, and room for a longer request id. */
 	size_t base = request_size(c, params) + 24;
 	int st = ST_OK;
@@ -512,8 +713,8 @@ static int import_parts(struct ctl *c, const char *action, const struct rows *r,
 		json_object_set_new(params, "rows", part);
 		st = cli_call(c, "import", params, &out);
 		if (st == ST_OK) {
-			json_object_set_new(all, "created", json_integer(json_integer_value(json_object_get(all, "created")) +
-				json_integer_value(json_object_get(out, "created"))));
+			json_int_t made = json_integer_value(json_object_get(out, mode == PARTS_CHECK ? "valid" : "created"));
+			json_object_set_new(all, "created", json_integer(json_integer_value(json_object_get(all, "created")) + made));
 			json_array_extend(ids, json_object_get(out, "ids"));
 			size_t k;
 			json_t *fe;
@@ -523,23 +724,40 @@ static int import_parts(struct ctl *c, const char *action, const struct rows *r,
 				json_array_append(failed, fe);
 			}
 			json_object_set(all, "rules_version", json_object_get(out, "rules_version"));
+			i = j;
+			progress(mode, i, r->n, false);
 		} else if (st == ST_REPLY) {
 			import_error(out, max);
 		}
 		json_decref(out);
-		if (st == ST_OK)
-			i = j;
 	}
+	progress(mode, i, r->n, true);
 	json_decref(params);
+	*stop = i;
+	return st;
+}
+
+static json_t *parts_result(const struct rows *r)
+{
+	return json_pack("{s:I, s:I, s:[], s:[]}", "rows", (json_int_t)r->n, "created", (json_int_t)0, "ids",
+			 "failed");
+}
+
+/* --per-row: the rows in parts, each row written on its own. */
+static int import_parts(struct ctl *c, const char *action, const struct rows *r, size_t max)
+{
+	json_t *all = parts_result(r), *failed = json_object_get(all, "failed");
+	size_t stop;
+	int st = send_parts(c, action, r, max, PARTS_PER_ROW, all, &stop);
 	json_int_t created = json_integer_value(json_object_get(all, "created"));
 	if (st != ST_OK) {
 		/* Parts before this one are written: say how far it got. */
-		fprintf(stderr, "liuctl: stopped at the row on line %zu: ", r->line[i]);
-		say_imported(stderr, created, r->n, ids);
+		fprintf(stderr, "liuctl: stopped at the row on line %zu: ", r->line[stop]);
+		say_imported(stderr, created, r->n, json_object_get(all, "ids"));
 	} else if (c->json) {
 		print_result_json(all, r);
 	} else {
-		say_imported(stdout, created, r->n, ids);
+		say_imported(stdout, created, r->n, json_object_get(all, "ids"));
 		if (json_array_size(failed)) {
 			printf("%zu row%s failed:\n", json_array_size(failed), json_array_size(failed) == 1 ? "" : "s");
 			failed_table(stdout, failed, r);
@@ -547,6 +765,45 @@ static int import_parts(struct ctl *c, const char *action, const struct rows *r,
 	}
 	if (st == ST_OK && json_array_size(failed))
 		st = ST_REPLY;
+	json_decref(all);
+	return st;
+}
+
+/*
+ * A file too large for one request, all or nothing as far as the pack can
+ * tell: every row checked first (dry_run, in parts), nothing sent while
+ * any fails; then sent in parts.  Only what changes between the check and
+ * the sending (another client, a rule reload) can stop it part way, and
+ * then the parts before are written and the message says so.
+ */
+static int import_checked(struct ctl *c, const char *action, const struct rows *r, size_t max)
+{
+	json_t *check = parts_result(r), *failed = json_object_get(check, "failed");
+	size_t stop;
+	int st = send_parts(c, action, r, max, PARTS_CHECK, check, &stop);
+	if (st == ST_OK && json_array_size(failed) > 0) {
+		fprintf(stderr, "liuctl: import refused, nothing was written: %zu of %zu row%s fail\n",
+			json_array_size(failed), r->n, r->n == 1 ? "" : "s");
+		failed_table(stderr, failed, r);
+		fprintf(stderr, "imported 0 of %zu row%s: the import is all or nothing; fix the rows "
+			"above, or import the others with --per-row\n", r->n, r->n == 1 ? "" : "s");
+		st = ST_REPLY;
+	}
+	json_decref(check);
+	if (st != ST_OK)
+		return st;
+	json_t *all = parts_result(r);
+	st = send_parts(c, action, r, max, PARTS_SEND, all, &stop);
+	json_int_t created = json_integer_value(json_object_get(all, "created"));
+	if (st != ST_OK) {
+		fprintf(stderr, "liuctl: stopped at the row on line %zu (the rows before it are written): ",
+			r->line[stop]);
+		say_imported(stderr, created, r->n, json_object_get(all, "ids"));
+	} else if (c->json) {
+		print_result_json(all, r);
+	} else {
+		say_imported(stdout, created, r->n, json_object_get(all, "ids"));
+	}
 	json_decref(all);
 	return st;
 }
@@ -560,17 +817,66 @@ static bool one_of(const char *s, const char *const *choices)
 	return false;
 }
 
-/* The format a file is in, from --format, its name, or its first character. */
-static const char *guess_format(const char *file, const char *text)
+/* The format a file is in, from its name or its first bytes. */
+static const char *guess_format(const char *file, const char *bytes, size_t len)
 {
 	const char *dot = strrchr(file, '.');
+	if ((dot && strcasecmp(dot, ".xlsx") == 0) || cli_xlsx_is_zip(bytes, len))
+		return "xlsx";
 	if (dot && strcasecmp(dot, ".csv") == 0)
 		return "csv";
 	if (dot && (strcasecmp(dot, ".jsonl") == 0 || strcasecmp(dot, ".ndjson") == 0 ||
 		    strcasecmp(dot, ".json") == 0))
 		return "jsonl";
-	text += strspn(text, " \t\r\n");
-	return *text == '{' ? "jsonl" : "csv";
+	size_t k = 0;
+	if (len >= 3 && memcmp(bytes, "\xEF\xBB\xBF", 3) == 0)
+		k = 3;
+	while (k < len && strchr(" \t\r\n", bytes[k]) && bytes[k])
+		k++;
+	return k < len && bytes[k] == '{' ? "jsonl" : "csv";
+}
+
+/* The rows of the file's bytes, by its format; a sheet's headers read with
+ * the pack's labels.  Returns ST_OK (the file's problems in p) or
+ * ST_CONNECT. */
+static int read_file(struct ctl *c, struct problems *p, const char *bytes, size_t len, enum text_enc enc,
+		     const char *format, size_t max, struct rows *r)
+{
+	char *why = NULL;
+	json_t *grid = NULL;
+	if (!format)
+		format = guess_format(p->file, bytes, len);
+	if (strcmp(format, "xlsx") == 0) {
+		if (cli_xlsx_read(bytes, len, &grid, &why) < 0) {
+			problem(p, 0, "%s", why);
+			free(why);
+			return ST_OK;
+		}
+	} else {
+		size_t tlen;
+		char *text = cli_text_decode(bytes, len, enc, &tlen, &why);
+		if (!text) {
+			problem(p, 0, "%s", why);
+			free(why);
+			return ST_OK;
+		}
+		if (strcmp(format, "jsonl") == 0)
+			read_jsonl(p, text, tlen, r);
+		else
+			grid = csv_grid(p, text, tlen, max);
+		free(text);
+	}
+	if (!grid)
+		return ST_OK;
+	struct labels l;
+	int st = labels_fetch(c, &l);
+	if (st == ST_OK)
+		read_grid(p, grid, &l, r);
+	json_decref(l.path);
+	json_decref(l.marking);
+	json_decref(l.cols);
+	json_decref(grid);
+	return st;
 }
 
 int cli_exec_import(struct ctl *c, const struct args *a)
@@ -584,8 +890,8 @@ int cli_exec_import(struct ctl *c, const struct args *a)
 	size_t max = REQUEST_MAX_DEFAULT;
 	if (!action)
 		action = "submit";
-	if (format && strcmp(format, "jsonl") != 0 && strcmp(format, "csv") != 0)
-		return cli_usage_fail(a->cmd, "--format: jsonl or csv, not %s", format);
+	if (format && strcmp(format, "jsonl") != 0 && strcmp(format, "csv") != 0 && strcmp(format, "xlsx") != 0)
+		return cli_usage_fail(a->cmd, "--format: jsonl, csv or xlsx, not %s", format);
 	if (encoding && one_of(encoding, utf8))
 		enc = ENC_UTF8;
 	else if (encoding && one_of(encoding, sjis))
@@ -602,8 +908,8 @@ int cli_exec_import(struct ctl *c, const struct args *a)
 		max = (size_t)m;
 	}
 
-	char *bytes, *why, *text;
-	size_t len, tlen;
+	char *bytes;
+	size_t len;
 	int rc = cli_file_read(file, &bytes, &len);
 	if (rc < 0) {
 		fputs("liuctl: cannot read ", stderr);
@@ -611,23 +917,12 @@ int cli_exec_import(struct ctl *c, const struct args *a)
 		fprintf(stderr, ": %s\n", strerror(-rc));
 		return ST_USAGE;
 	}
-	text = cli_text_decode(bytes, len, enc, &tlen, &why);
-	free(bytes);
 	struct problems p = { .file = file };
-	if (!text) {
-		problem(&p, 0, "%s", why);
-		free(why);
-		return problems_end(&p);
-	}
-	if (!format)
-		format = guess_format(file, text);
 	struct rows r = { .rows = json_array() };
-	if (strcmp(format, "csv") == 0)
-		read_csv(&p, text, tlen, max, &r);
-	else
-		read_jsonl(&p, text, tlen, &r);
-	free(text);
-	int st = problems_end(&p);
+	int st = read_file(c, &p, bytes, len, enc, format, max, &r);
+	free(bytes);
+	if (st == ST_OK)
+		st = problems_end(&p);
 	if (st == ST_OK && r.n == 0) {
 		fputs("liuctl: ", stderr);
 		cli_put_text(stderr, file, false);
@@ -643,87 +938,262 @@ int cli_exec_import(struct ctl *c, const struct args *a)
 
 /* --- export ------------------------------------------------------------------------------ */
 
-/* The CSV of the records: a BOM, CRLF, the record's own columns, then the
- * union of the data columns in the order they first appear. */
-static void write_csv(const json_t *records)
+/*
+ * The table of an export, the same for CSV and .xlsx: the kinds' handling
+ * markings above it; the record's own columns, then the columns of the
+ * kinds' sheets in the pack's order, then any other data field in the order
+ * of its path; headers "日本語 / English (path)" where the pack labels the
+ * column (the record's own are labelled with them), else the path.
+ */
+struct export_table {
+	json_t *marking, *head, *rows; /* struct grid's */
+	json_t *cols;                  /* per column: its path */
+	json_t *inexact;               /* path -> true: not carried exactly */
+	json_t *sheet_cols;            /* path -> true: named by a kind's sheet */
+};
+
+static int by_path(const void *a, const void *b)
 {
-	json_t *cols = json_object(), *inexact = json_object(), *flat = json_array();
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The columns and their headers, from the records and the pack's sheets. */
+static void export_columns(struct export_table *t, const json_t *records, const json_t *flat, const json_t *sheets)
+{
+	json_t *seen = json_object(), *kinds = json_object(), *rec, *row, *col, *v;
 	size_t i, k;
-	json_t *rec;
+	const char *key;
+	json_array_foreach(records, i, rec)
+		json_object_set_new(kinds, cli_jstr_or(rec, "kind", ""), json_true());
+	bool labelled = false;
+	json_object_foreach(kinds, key, v) {
+		json_t *sh = json_object_get(sheets, key);
+		labelled |= json_array_size(json_object_get(sh, "columns")) > 0;
+		json_t *m = json_object_get(sh, "marking");
+		if (cli_jstr(m, "ja")) {
+			char *b = both(cli_jstr(m, "ja"), cli_jstr(m, "en"));
+			bool dup = false;
+			json_array_foreach(t->marking, k, v)
+				dup |= strcmp(json_string_value(v), b) == 0;
+			if (!dup)
+				json_array_append_new(t->marking, json_string(b));
+			free(b);
+		}
+	}
+	for (k = 0; k < sizeof record_fields / sizeof *record_fields; k++) {
+		char *b = labelled ? both(record_labels[k][0], record_labels[k][1]) : NULL;
+		json_array_append_new(t->cols, json_string(record_fields[k]));
+		json_array_append_new(t->head, b ? json_sprintf("%s (%s)", b, record_fields[k]) : json_string(record_fields[k]));
+		json_object_set_new(seen, record_fields[k], json_true());
+		free(b);
+	}
+	json_object_foreach(kinds, key, v) {
+		json_array_foreach(json_object_get(json_object_get(sheets, key), "columns"), i, col) {
+			const char *id = cli_jstr(col, "id");
+			if (!id || json_object_get(seen, id))
+				continue;
+			char *b = both(cli_jstr_or(col, "ja", id), cli_jstr(col, "en"));
+			json_array_append_new(t->cols, json_string(id));
+			json_array_append_new(t->head, json_sprintf("%s (%s)", b, id));
+			json_object_set_new(seen, id, json_true());
+			json_object_set_new(t->sheet_cols, id, json_true());
+			free(b);
+		}
+	}
+	/* The rest, in the order of their paths: the same file for the same
+	 * records, whatever order the daemon kept their members in. */
+	json_t *rest = json_object();
+	json_array_foreach(flat, i, row)
+		json_object_foreach(row, key, v)
+			if (!json_object_get(seen, key))
+				json_object_set_new(rest, key, json_true());
+	size_t n = json_object_size(rest), j = 0;
+	const char **names = cli_xrealloc(NULL, (n + 1) * sizeof *names);
+	json_object_foreach(rest, key, v)
+		names[j++] = key;
+	qsort(names, n, sizeof *names, by_path);
+	for (j = 0; j < n; j++) {
+		json_array_append_new(t->cols, json_string(names[j]));
+		json_array_append_new(t->head, json_string(names[j]));
+	}
+	free(names);
+	json_decref(rest);
+	json_decref(kinds);
+	json_decref(seen);
+}
+
+/* The table of the records (t's members new; export_table_free). */
+static void export_table(struct export_table *t, const json_t *records, const json_t *sheets)
+{
+	*t = (struct export_table){ json_array(), json_array(), json_array(), json_array(), json_object(),
+				    json_object() };
+	json_t *flat = json_array(), *rec, *row, *col;
 	const char *key;
 	json_t *v;
-	for (k = 0; k < sizeof record_fields / sizeof *record_fields; k++)
-		json_object_set_new(cols, record_fields[k], json_true());
+	size_t i, k;
 	json_array_foreach(records, i, rec) {
-		json_t *row = json_object();
-		cli_data_flatten(json_object_get(rec, "data"), row, inexact);
-		json_object_foreach(row, key, v) {
+		row = json_object();
+		cli_data_flatten(json_object_get(rec, "data"), row, t->inexact);
+		json_object_foreach(row, key, v)
 			if (is_record_field(key))
 				/* Its column is the record's: the data's value is left out. */
-				json_object_set_new(inexact, key, json_true());
-			else if (!json_object_get(cols, key))
-				json_object_set_new(cols, key, json_true());
-		}
+				json_object_set_new(t->inexact, key, json_true());
 		json_array_append_new(flat, row);
 	}
-	fputs("\xEF\xBB\xBF", stdout); /* BOM: Excel then reads UTF-8 */
-	const char *sep = "";
-	json_object_foreach(cols, key, v) {
-		fputs(sep, stdout);
-		sheet_put_cell(stdout, key);
-		sep = ",";
-	}
-	fputs("\r\n", stdout);
+	export_columns(t, records, flat, sheets);
 	json_array_foreach(records, i, rec) {
-		json_t *row = json_array_get(flat, i);
-		sep = "";
-		json_object_foreach(cols, key, v) {
-			fputs(sep, stdout);
-			sep = ",";
-			json_t *cell = is_record_field(key) ? json_object_get(rec, key) : json_object_get(row, key);
+		json_t *out = json_array(), *fr = json_array_get(flat, i);
+		json_array_foreach(t->cols, k, col) {
+			const char *path = json_string_value(col);
+			json_t *cell = is_record_field(path) ? json_object_get(rec, path) : json_object_get(fr, path);
 			if (!cell || json_is_null(cell))
-				continue;
-			char *s = cli_json_text(cell);
-			sheet_put_cell(stdout, s);
-			free(s);
+				json_array_append_new(out, json_null());
+			else if (json_is_integer(cell) || json_is_string(cell))
+				json_array_append(out, cell);
+			else
+				json_array_append_new(out, json_string_nocheck(""));
 		}
-		fputs("\r\n", stdout);
+		json_array_append_new(t->rows, out);
 	}
-	json_object_foreach(inexact, key, v) {
-		fputs("liuctl: export: the CSV cannot carry ", stderr);
+	json_decref(flat);
+}
+
+static void export_table_free(struct export_table *t)
+{
+	json_decref(t->marking);
+	json_decref(t->head);
+	json_decref(t->rows);
+	json_decref(t->cols);
+	json_decref(t->inexact);
+	json_decref(t->sheet_cols);
+}
+
+/* One CSV cell: a text guarded (sheet_text_cell: no formula, and a
+ * number-like text kept a text), a number as it is. */
+static void csv_put(FILE *f, const json_t *v)
+{
+	if (json_is_integer(v)) {
+		fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return;
+	}
+	if (!json_is_string(v))
+		return;
+	const char *s = json_string_value(v);
+	/* The data's cells are guarded already (cli_data_flatten). */
+	char *g = sheet_guarded(s) || s[0] == '\'' ? cli_xstrdup(s) : sheet_text_cell(s);
+	if (!g) {
+		fputs("liuctl: out of memory\n", stderr);
+		exit(ST_REPLY);
+	}
+	sheet_put_cell(f, g);
+	free(g);
+}
+
+/* The CSV: a BOM (Excel then reads UTF-8), CRLF, the markings each a line
+ * of one cell, the header, a line per record. */
+static void write_csv(FILE *f, const struct export_table *t)
+{
+	size_t i, j;
+	json_t *v, *row;
+	fputs("\xEF\xBB\xBF", f);
+	json_array_foreach(t->marking, i, v) {
+		csv_put(f, v);
+		fputs("\r\n", f);
+	}
+	json_array_foreach(t->head, i, v) {
+		if (i)
+			fputc(',', f);
+		csv_put(f, v);
+	}
+	fputs("\r\n", f);
+	json_array_foreach(t->rows, j, row) {
+		json_array_foreach(row, i, v) {
+			if (i)
+				fputc(',', f);
+			csv_put(f, v);
+		}
+		fputs("\r\n", f);
+	}
+}
+
+/* The fields a sheet cannot carry exactly, of those import would send back:
+ * the columns of the kinds' sheets (or every column, when no kind has one).
+ * What the pack records itself (after a deadline too) is for reading. */
+static void say_inexact(const struct export_table *t)
+{
+	const char *key;
+	json_t *v;
+	bool sheets = json_object_size(t->sheet_cols) > 0;
+	json_object_foreach(t->inexact, key, v) {
+		if (sheets && !json_object_get(t->sheet_cols, key))
+			continue;
+		fputs("liuctl: export: note: the sheet cannot carry ", stderr);
 		cli_put_text(stderr, key, false);
 		fputs(" exactly (a number, true, false, null, an empty text, a dotted or a record's own "
 		      "name): --format jsonl keeps it as it is\n", stderr);
 	}
-	json_decref(flat);
-	json_decref(inexact);
-	json_decref(cols);
+}
+
+/* Writes the table in `format` to `out` (NULL: standard output).  Returns
+ * ST_OK, or ST_USAGE after saying why the file cannot be written. */
+static int export_write(const json_t *records, const json_t *sheets, const char *format, const char *out)
+{
+	struct export_table t;
+	export_table(&t, records, sheets);
+	int st = ST_OK;
+	if (strcmp(format, "xlsx") == 0) {
+		struct grid g = { t.marking, t.head, t.rows };
+		char *why = NULL;
+		if (cli_xlsx_write(out, "records", &g, &why) < 0) {
+			fputs("liuctl: export: ", stderr);
+			cli_put_text(stderr, why, false);
+			fputc('\n', stderr);
+			free(why);
+			st = ST_USAGE;
+		}
+	} else {
+		write_csv(stdout, &t);
+	}
+	if (st == ST_OK)
+		say_inexact(&t);
+	export_table_free(&t);
+	return st;
 }
 
 int cli_exec_export(struct ctl *c, const struct args *a)
 {
-	const char *format = cli_arg(a, "format");
+	const char *format = cli_arg(a, "format"), *output = cli_arg(a, "output");
 	if (!format)
 		format = "jsonl";
-	if (strcmp(format, "jsonl") != 0 && strcmp(format, "csv") != 0)
-		return cli_usage_fail(a->cmd, "--format: jsonl or csv, not %s", format);
-	bool csv = strcmp(format, "csv") == 0;
+	if (strcmp(format, "jsonl") != 0 && strcmp(format, "csv") != 0 && strcmp(format, "xlsx") != 0)
+		return cli_usage_fail(a->cmd, "--format: jsonl, csv or xlsx, not %s", format);
+	bool sheet = strcmp(format, "jsonl") != 0;
+	if (strcmp(format, "xlsx") == 0 && !output)
+		return cli_usage_fail(a->cmd, "--format xlsx writes a file: give it with --output (-o) FILE.xlsx");
+	if (output && strcmp(format, "xlsx") != 0 && !freopen(output, "w", stdout)) {
+		fputs("liuctl: cannot write ", stderr);
+		cli_put_text(stderr, output, false);
+		fprintf(stderr, ": %s\n", strerror(errno));
+		return ST_USAGE;
+	}
 	json_t *params = json_pack("{s:i}", "limit", EXPORT_PAGE);
 	if (cli_arg(a, "kind"))
 		json_object_set_new(params, "kind", json_string(cli_arg(a, "kind")));
 	if (cli_arg(a, "state"))
 		json_object_set_new(params, "state", json_string(cli_arg(a, "state")));
-	json_t *all = json_array(), *out = NULL;
+	json_t *all = json_array(), *out = NULL, *sheets = NULL;
 	size_t n = 0, damaged = 0;
 	int st;
 	for (;;) {
 		st = cli_call(c, "record.list", params, &out);
 		if (st != ST_OK)
 			break;
+		if (!sheets)
+			sheets = json_incref(json_object_get(out, "sheets"));
 		json_t *records = json_object_get(out, "records"), *rec;
 		size_t i;
 		json_array_foreach(records, i, rec) {
-			if (csv) {
+			if (sheet) {
 				json_array_append(all, rec);
 			} else {
 				/* Streamed: a page at a time, however many records. */
@@ -748,11 +1218,11 @@ int cli_exec_export(struct ctl *c, const struct args *a)
 		json_decref(out);
 		out = NULL;
 	}
-	if (st == ST_OK && csv)
-		write_csv(all);
+	if (st == ST_OK && sheet)
+		st = export_write(all, sheets, format, output);
 	if (st == ST_REPLY)
 		cli_print_error(out);
-	if (st != ST_OK && n > 0)
+	if (st != ST_OK && st != ST_USAGE && n > 0)
 		fprintf(stderr, "liuctl: the export is incomplete: it stopped after %zu records\n", n);
 	if (st == ST_OK && damaged > 0) {
 		/* Every readable record is out; the exit status says some are not. */
@@ -762,6 +1232,138 @@ int cli_exec_export(struct ctl *c, const struct args *a)
 	}
 	json_decref(out);
 	json_decref(all);
+	json_decref(sheets);
 	json_decref(params);
+	return st;
+}
+
+/* --- a view as a workbook ------------------------------------------------------------------ */
+
+/* The view in one language (params.lang), or NULL after saying why. */
+static json_t *view_in(struct ctl *c, const json_t *base, const char *lang, int *st)
+{
+	json_t *params = json_deep_copy(base), *out = NULL;
+	json_t *pp = json_object_get(params, "params");
+	if (!pp) {
+		pp = json_object();
+		json_object_set_new(params, "params", pp);
+	}
+	if (lang)
+		json_object_set_new(pp, "lang", json_string(lang));
+	*st = cli_call(c, "view", params, &out);
+	json_decref(params);
+	if (*st == ST_OK && json_is_array(json_object_get(out, "columns")))
+		return out;
+	if (*st == ST_REPLY)
+		cli_print_error(out);
+	else if (*st == ST_OK) {
+		fputs("liuctl: view: the reply has no columns to put in a sheet\n", stderr);
+		*st = ST_REPLY;
+	}
+	json_decref(out);
+	return NULL;
+}
+
+/* A cell of a view: text as text, numbers as numbers, the rest as text. */
+static json_t *view_cell(json_t *v)
+{
+	if (!v || json_is_null(v))
+		return json_null();
+	if (json_is_string(v) || json_is_number(v))
+		return json_incref(v);
+	char *s = cli_json_text(v);
+	json_t *r = json_string(s);
+	free(s);
+	return r;
+}
+
+/* Whether column `id` reads differently in the two languages on some row. */
+static bool differs(const json_t *ja, const json_t *en, const char *id)
+{
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_object_get(ja, "rows"), i, row) {
+		json_t *b = json_object_get(json_array_get(json_object_get(en, "rows"), i), id);
+		if (!json_equal(json_object_get(row, id), b))
+			return true;
+	}
+	return false;
+}
+
+int cli_exec_view_xlsx(struct ctl *c, const struct args *a)
+{
+	const char *output = cli_arg(a, "output");
+	if (!output)
+		return cli_usage_fail(a->cmd, "--format xlsx writes a file: give it with --output (-o) FILE.xlsx");
+	json_t *params = json_object();
+	int st = cli_build_params(a, params);
+	if (st != ST_OK) {
+		json_decref(params);
+		return st;
+	}
+	json_object_del(params, "output");
+	json_object_del(params, "format");
+	/* Both languages, unless the caller chose one (lang=ja). */
+	bool one = json_object_get(json_object_get(params, "params"), "lang") != NULL;
+	json_t *ja = view_in(c, params, one ? NULL : "ja", &st);
+	json_t *en = ja && !one ? view_in(c, params, "en", &st) : NULL;
+	json_decref(params);
+	if (!ja || (!one && !en)) {
+		json_decref(ja);
+		return st;
+	}
+	struct grid g = { json_array(), json_array(), json_array() };
+	json_t *m = json_object_get(ja, "marking"), *col, *row;
+	if (cli_jstr(m, "ja")) {
+		char *b = both(cli_jstr(m, "ja"), cli_jstr(m, "en"));
+		json_array_append_new(g.marking, json_string(b));
+		free(b);
+	}
+	/* Per sheet column: the view's column and the language it shows. */
+	json_t *plan = json_array();
+	size_t i, j;
+	json_array_foreach(json_object_get(ja, "columns"), i, col) {
+		const char *id = cli_jstr_or(col, "id", ""), *lja = cli_jstr_or(col, "ja", id);
+		const char *len = cli_jstr_or(col, "en", lja);
+		if (en && differs(ja, en, id)) {
+			json_array_append_new(g.head, json_string(lja));
+			json_array_append_new(plan, json_pack("{s:s, s:b}", "id", id, "en", 0));
+			json_array_append_new(g.head, json_string(len));
+			json_array_append_new(plan, json_pack("{s:s, s:b}", "id", id, "en", 1));
+		} else {
+			char *b = both(lja, len);
+			json_array_append_new(g.head, json_string(b));
+			json_array_append_new(plan, json_pack("{s:s, s:b}", "id", id, "en", 0));
+			free(b);
+		}
+	}
+	json_array_foreach(json_object_get(ja, "rows"), j, row) {
+		json_t *out = json_array(), *p;
+		json_t *erow = en ? json_array_get(json_object_get(en, "rows"), j) : NULL;
+		json_array_foreach(plan, i, p) {
+			json_t *src = json_is_true(json_object_get(p, "en")) ? erow : row;
+			json_array_append_new(out, view_cell(json_object_get(src, cli_jstr(p, "id"))));
+		}
+		json_array_append_new(g.rows, out);
+	}
+	char *why = NULL;
+	char name[32];
+	snprintf(name, sizeof name, "%.31s", cli_arg(a, "name"));
+	for (char *q = name; *q; q++)
+		if (strchr("[]:*?/\\", *q))
+			*q = '-';
+	if (cli_xlsx_write(output, name, &g, &why) < 0) {
+		fputs("liuctl: view: ", stderr);
+		cli_put_text(stderr, why, false);
+		fputc('\n', stderr);
+		free(why);
+		st = ST_USAGE;
+	}
+	json_decref(plan);
+	json_decref(g.marking);
+	json_decref(g.head);
+	json_decref(g.rows);
+	json_decref(ja);
+	json_decref(en);
 	return st;
 }

@@ -11,5 +11,7 @@
 
 int cli_exec_import(struct ctl *c, const struct args *a);
 int cli_exec_export(struct ctl *c, const struct args *a);
+/* view --format xlsx --output FILE: the view's rows as a workbook. */
+int cli_exec_view_xlsx(struct ctl *c, const struct args *a);
 
 #endif

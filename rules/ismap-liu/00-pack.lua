@@ -15,6 +15,14 @@ pack {
   eval_by_date = true,
 }
 
+-- The handling marking of every list and export of the measure's records:
+-- shared with government bodies only, never published (40-views.lua, and
+-- the application's sheet in 10-application.lua).
+HANDLING_MARKING = {
+  ja = "政府機関等限りの取扱いとし、対外公表はいたしません",
+  en = "For government bodies only; not to be made public",
+}
+
 -- Who may do what.  liud.conf gives these roles to users and groups; admin is
 -- the core's and may do everything.  An action or view names the roles that
 -- may run or read it; `methods` are the core's methods each role may call.

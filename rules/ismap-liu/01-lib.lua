@@ -155,6 +155,7 @@ end
 local function date_text(v)
   local s = ascii_digits(trim(v))
   local y, m, d = s:match("^(%d%d%d%d)年(%d%d?)月(%d%d?)日$")
+  if not y then y, m, d = s:match("^(%d%d%d%d)/(%d%d?)/(%d%d?)$") end   -- Excel's own: 2023/6/1
   if y then return string.format("%s-%02d-%02d", y, tonumber(m), tonumber(d)) end
   local head, mm = s:match("^(.-年)(%d%d?)月末$")
   if head then
@@ -216,6 +217,7 @@ function planned_time(v)
   v = ascii_digits(trim(v))
   local y, m = v:match("^(%d%d%d%d)%-(%d%d)$")
   if not y then y, m = v:match("^(%d%d%d%d)年(%d%d?)月$") end
+  if not y then y, m = v:match("^(%d%d%d%d)/(%d%d?)$") end   -- Excel's own: 2024/10
   if y then
     m = tonumber(m)
     if m < 1 or m > 12 then return nil, text("存在しない月です", "no such month") end

@@ -23,6 +23,9 @@ REQUIRED_FIELDS = { "service_name", "provider_name" }
 
 -- 影響度評価の結果 (業務・情報の影響度評価)
 RESULTS = { low = "低位", moderate = "中位", high = "高位" }
+RESULT_NAMES = {
+  low = { ja = "低位", en = "low" }, moderate = { ja = "中位", en = "moderate" }, high = { ja = "高位", en = "high" },
+}
 
 -- The planned time of the ISMAP-LIU filing: one label everywhere (the record,
 -- the reasons, the views).
@@ -234,6 +237,8 @@ function validate_application(app, err, at, changed)
       ia.assessor_type = code_of(ASSESSOR_TYPES, ia.assessor_type) or ia.assessor_type
     end
     code_field(ia, "route", "impact_assessment.route", ASSESSMENT_ROUTES, ASSESSMENT_ROUTE_ORDER, false)
+    -- The result as its code or its label (「低位」, as the sheet shows it).
+    if type(ia.result) == "string" then ia.result = code_of(RESULT_NAMES, ia.result) or ia.result end
     if ia.result == nil then
       missing("impact_assessment.result")
     elseif not RESULTS[ia.result] then
@@ -348,4 +353,24 @@ kind "application" {
     ended     = { ja = "運用期間終了", en = "ended with the period" },
   },
   validate = validate_application,
+  -- The columns of `liuctl export` (CSV and .xlsx) in this order, labelled;
+  -- import reads the labels back as headers.  What the pack records itself
+  -- (confirmed_on, liu_filings, …) follows, after these.
+  sheet = {
+    { "service_name",                   ja = LABELS.service_name, en = "Service name" },
+    { "provider_name",                  ja = LABELS.provider_name, en = "Provider" },
+    { "provider_corporate_number",      ja = LABELS.provider_corporate_number, en = "Corporate number" },
+    { "impact_assessment.assessor",     ja = LABELS["impact_assessment.assessor"], en = "Assessor" },
+    { "impact_assessment.assessor_type", ja = LABELS["impact_assessment.assessor_type"], en = "Type of assessor" },
+    { "impact_assessment.route",        ja = LABELS["impact_assessment.route"], en = "Route of the assessment" },
+    { "impact_assessment.result",       ja = LABELS["impact_assessment.result"], en = "Impact level" },
+    { "impact_assessment.assessed_on",  ja = LABELS["impact_assessment.assessed_on"], en = "Assessed on" },
+    { "statement.criteria_version",     ja = LABELS["statement.criteria_version"], en = "Criteria edition" },
+    { "statement.stated_on",            ja = LABELS["statement.stated_on"], en = "Stated on" },
+    { "pledge.submitted_on",            ja = LABELS["pledge.submitted_on"], en = "Pledge submitted on" },
+    { "planned_liu_application",        ja = PLAN_LABEL.ja, en = PLAN_LABEL.en },
+    { "certifications",                 ja = LABELS.certifications, en = "Other third-party certifications" },
+    { "statement.controls",             ja = LABELS["statement.controls"], en = "Statement per control" },
+  },
+  marking = HANDLING_MARKING,
 }

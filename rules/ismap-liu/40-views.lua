@@ -6,10 +6,7 @@
 -- The handling marking of every list of the measure: shared with government
 -- bodies only, never published.  The daemon puts it in every format of the
 -- view (the CSV's first line, the HTML page, the JSON reply, liuctl's table).
-local MARKING = {
-  ja = "政府機関等限りの取扱いとし、対外公表はいたしません",
-  en = "For government bodies only; not to be made public",
-}
+local MARKING = HANDLING_MARKING
 
 local function say(params, ja, en)
   if params.lang == "ja" then return ja end

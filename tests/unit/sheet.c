@@ -153,9 +153,40 @@ static void test_write(void)
 	free(buf);
 }
 
+/* Texts Excel would make numbers or dates are written ="…", and read back. */
+static void test_numberlike(void)
+{
+	const char *yes[] = { "7000012050002", "2024-10", "2023-06-01", "2023/6/1", "1,000", "10:30", "1e5",
+			      "50%", ".5", "1 2" };
+	const char *no[] = { "", "LIU-000001", "2024-06-01T10:00:00+09:00", "-1", "e5", "1e", "第1版", "１２３",
+			     "ISO/IEC 27001", "5%%" };
+	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+		char want[64], desc[96];
+		ok(sheet_numberlike(yes[i]), "number-like");
+		char *c = sheet_text_cell(yes[i]);
+		snprintf(want, sizeof want, "=\"%s\"", yes[i]);
+		snprintf(desc, sizeof desc, "%s is written as =\"%s\"", yes[i], yes[i]);
+		is_str(c, want, desc);
+		char *back = sheet_untext_cell(c);
+		is_str(back, yes[i], "and reads back as the text");
+		free(back);
+		free(c);
+	}
+	for (size_t i = 0; i < sizeof no / sizeof *no; i++) {
+		ok(!sheet_numberlike(no[i]), "not number-like");
+		char *c = sheet_text_cell(no[i]), *g = sheet_guard(no[i]);
+		is_str(c, g, "written as sheet_guard() writes it");
+		free(c);
+		free(g);
+	}
+	ok(sheet_untext_cell("=\"SUM(1)\"") == NULL, "a formula around other text is not undone");
+	ok(sheet_untext_cell("=1+2") == NULL, "nor any other formula");
+}
+
 int main(void)
 {
 	test_read();
 	test_write();
+	test_numberlike();
 	return tap_done();
 }

@@ -94,6 +94,8 @@ local GOOD_DATES = {
   { "2023-05-31T14:59:59Z", "2023-05-31" },
   { "2023-06-01T08:30:00.250+09:00", "2023-06-01" },
   { "2024-02-29", "2024-02-29" },
+  { "2023/6/1", "2023-06-01" },     -- Excel's own format
+  { "2023/06/01", "2023-06-01" },
 }
 -- Dates of other eras: only a certificate's validity may lie that far back
 -- (the other dates have floors: tests/60-notice.lua).
@@ -109,7 +111,7 @@ local BAD_DATES = {
   { "令和元年4月1日", "outside that era" },
   { "平成31年5月1日", "outside that era" },
   { "令和5年2月30日", "no such date" },
-  { "2023/06/01", "not a date" },
+  { "2023/02/30", "no such date" },
   { "2023-6-1", "not a date" },
   { "June 1, 2023", "not a date" },
   { "", "not a date" },
@@ -167,7 +169,12 @@ submit_with("planned_liu_application as a number is refused",
 for _, r in ipairs({ "low", "moderate", "high" }) do
   submit_with("impact result " .. r .. " is accepted", function (a) a.impact_assessment.result = r end, "ok")
 end
-for _, r in ipairs({ "medium", "Low", "低位", "" }) do
+-- The pack's labels stand for the codes (a sheet shows 「低位」).
+for _, r in ipairs({ { "Low", "low" }, { "低位", "low" }, { "中位", "moderate" }, { " 高位 ", "high" } }) do
+  submit_with("impact result `" .. r[1] .. "` is stored as " .. r[2], function (a) a.impact_assessment.result = r[1] end,
+              "ok", nil, nil, function (rec) return expect_eq(rec.data.impact_assessment.result, r[2], "result") end)
+end
+for _, r in ipairs({ "medium", "低", "" }) do
   submit_with("impact result `" .. r .. "` is refused", function (a) a.impact_assessment.result = r end,
               "invalid", "impact_assessment.result", "must be low, moderate or high")
 end
