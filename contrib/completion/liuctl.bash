@@ -37,7 +37,7 @@ _liuctl_cmd()
 	'record list') opts='--kind --state --search --decision --from --to --date --sort --limit --after --all --format --columns' vals='--kind=- --state=- --search=- --decision=words:eligible|ineligible --from=- --to=- --date=words:created|updated --sort=- --limit=- --after=- --format=words:table|tsv|csv|json --columns=-' ;;
 	'act') opts='--params --if-rev' vals='--params=file@ --if-rev=-' args='actions -' pairs=1 ;;
 	'eval') opts='--record --at' vals='--record=file@ --at=-' args='-' ;;
-	'view') opts='--format --columns --output' vals='--format=words:table|tsv|csv|json|html --columns=- --output=file' args='views' pairs=1 ;;
+	'view') opts='--format --columns --output' vals='--format=words:table|tsv|csv|json|html|xlsx --columns=- --output=file' args='views' pairs=1 ;;
 	'history') args='-' ;;
 	'deadlines') opts='--limit --all --format --columns' vals='--limit=- --format=words:table|tsv|csv|json --columns=-' ;;
 	'enforce') ;;

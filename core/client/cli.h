@@ -61,7 +61,7 @@
 #define REPLY_MAX ((size_t)1 << 30) /* longest reply line we accept: 1 GiB */
 #define CELL_MAX 48                 /* widest table cell but a row's last, in columns */
 #define TOKS_MAX 16                 /* tokens in one command pattern */
-#define NAME_MAX_LEN 24             /* longest word or argument name in a pattern */
+#define NAME_MAX_LEN 48             /* longest word or argument name in a pattern */
 #define VERSION_SHORT 12            /* characters of a version hash shown to people */
 
 enum status {
