@@ -47,7 +47,7 @@ _liuctl_cmd()
 	'rules reload') opts='--force' args='dir' ;;
 	'rules history') ;;
 	'rules rollback') args='-' ;;
-	'audit verify') ;;
+	'audit verify') opts='--head' vals='--head=-' ;;
 	'import') opts='--action --per-row --format --encoding --max-bytes' vals='--action=actions --format=words:jsonl|csv --encoding=words:utf-8|shift_jis --max-bytes=-' args='file' ;;
 	'export') opts='--kind --state --format' vals='--kind=- --state=- --format=words:jsonl|csv' ;;
 	'backup') args='dir' ;;

@@ -8,13 +8,19 @@
  *   tamper DBDIR delete SEQ     remove entry SEQ
  *   tamper DBDIR swap A B       exchange entries A and B
  *   tamper DBDIR truncate       remove the last entry
+ *   tamper DBDIR cut            remove the last entry and rewrite the head to
+ *                               the one before it (what verify alone misses)
  *   tamper DBDIR record ID TEXT replace record ID's stored bytes with TEXT
+ *   tamper DBDIR strip          rewrite the chain without the entries' record
+ *                               digests, sealed again: a database written
+ *                               before entries carried them
  *   tamper DBDIR nodict         remove the compression dictionaries
  *   tamper DBDIR frame ID       (reads only) print how record ID is stored:
  *                               "plain", or "frame N" / "spliced N" where N
  *                               is the dictionary its zstd frame names (0: none)
  */
 #include <lmdb.h>
+#include <openssl/sha.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +32,58 @@ static void key(unsigned char k[8], uint64_t seq)
 {
 	for (int i = 7; i >= 0; i--, seq >>= 8)
 		k[i] = (unsigned char)(seq & 0xff);
+}
+
+/* strip: every entry without ,"record_sha256":"<hex>", chained and sealed
+ * again as audit.c seals (the hash covers the bytes before "hash":"). */
+static int strip(MDB_txn *txn, MDB_dbi dbi)
+{
+	static const char dk[] = ",\"record_sha256\":\"";
+	MDB_cursor *cur;
+	MDB_val k, v;
+	char prev[65], *head = NULL;
+	memset(prev, '0', 64);
+	prev[64] = '\0';
+	int rc = mdb_cursor_open(txn, dbi, &cur);
+	unsigned long long seq = 0;
+	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char *b = malloc(v.mv_size + 1);
+		memcpy(b, v.mv_data, v.mv_size);
+		b[v.mv_size] = '\0';
+		char *d = strstr(b, dk);
+		if (d)
+			memmove(d, d + sizeof dk - 1 + 65, strlen(d + sizeof dk - 1 + 65) + 1);
+		char *p = strstr(b, "\"prev\":\"");
+		if (p)
+			memcpy(p + 8, prev, 64);
+		size_t n = strlen(b), at = n - 2 - 64 - 8; /* "hash":"<64>"} */
+		unsigned char md[32];
+		SHA256((unsigned char *)b, at, md);
+		for (int i = 0; i < 32; i++)
+			sprintf(prev + 2 * i, "%02x", md[i]);
+		memcpy(b + at + 8, prev, 64);
+		MDB_val nv = { n, b };
+		const unsigned char *kp = k.mv_data;
+		seq = 0;
+		for (int i = 0; i < 8; i++)
+			seq = seq << 8 | kp[i];
+		rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT);
+		free(b);
+		if (rc)
+			return rc;
+	}
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	MDB_dbi mdbi;
+	if ((rc = mdb_dbi_open(txn, "meta", 0, &mdbi)))
+		return rc;
+	head = malloc(100);
+	int hl = snprintf(head, 100, "%llu %s", seq, prev);
+	MDB_val hk = { 10, (void *)"audit_head" }, hv = { (size_t)hl, head };
+	rc = mdb_put(txn, mdbi, &hk, &hv, 0);
+	free(head);
+	return rc;
 }
 
 static int die(const char *what, int rc)
@@ -49,6 +107,7 @@ int main(int argc, char **argv)
 	mdb_env_set_mapsize(env, (size_t)1 << 30);
 	bool rec = strcmp(argv[2], "record") == 0 || strcmp(argv[2], "frame") == 0;
 	bool meta = strcmp(argv[2], "nodict") == 0;
+	MDB_dbi mdbi;
 	if ((rc = mdb_env_open(env, argv[1], 0, 0600)) || (rc = mdb_txn_begin(env, NULL, 0, &txn)) ||
 	    (rc = mdb_dbi_open(txn, rec ? "records" : meta ? "meta" : "audit", 0, &dbi)))
 		return die("open", rc);
@@ -109,6 +168,27 @@ int main(int argc, char **argv)
 		MDB_val va = { v.mv_size, a }, vb = { v2.mv_size, b };
 		if (!(rc = mdb_put(txn, dbi, &k, &vb, 0)))
 			rc = mdb_put(txn, dbi, &k2, &va, 0);
+	} else if (strcmp(op, "strip") == 0) {
+		rc = strip(txn, dbi);
+	} else if (strcmp(op, "cut") == 0) {
+		MDB_cursor *cur;
+		mdb_cursor_open(txn, dbi, &cur);
+		if (!(rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) && !(rc = mdb_cursor_del(cur, 0)) &&
+		    !(rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) &&
+		    !(rc = mdb_dbi_open(txn, "meta", 0, &mdbi))) {
+			/* the entry now last: {"seq":N,...,"hash":"<64 hex>"} */
+			const unsigned char *kp = k.mv_data;
+			unsigned long long seq = 0;
+			for (int i = 0; i < 8; i++)
+				seq = seq << 8 | kp[i];
+			const char *body = v.mv_data;
+			if (v.mv_size < 66)
+				return die("last entry too short", 0);
+			buf = malloc(100);
+			int n = snprintf(buf, 100, "%llu %.64s", seq, body + v.mv_size - 66);
+			MDB_val hk = { 10, (void *)"audit_head" }, hv = { (size_t)n, buf };
+			rc = mdb_put(txn, mdbi, &hk, &hv, 0);
+		}
 	} else if (strcmp(op, "truncate") == 0) {
 		MDB_cursor *cur;
 		mdb_cursor_open(txn, dbi, &cur);
