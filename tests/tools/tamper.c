@@ -44,45 +44,62 @@ static int strip(MDB_txn *txn, MDB_dbi dbi)
 	char prev[65], *head = NULL;
 	memset(prev, '0', 64);
 	prev[64] = '\0';
+	/* Read every entry first: a put of another size moves the cursor. */
+	size_t n = 0, cap = 0;
+	char **bodies = NULL;
+	unsigned long long *seqs = NULL;
 	int rc = mdb_cursor_open(txn, dbi, &cur);
-	unsigned long long seq = 0;
 	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		char *b = malloc(v.mv_size + 1);
-		memcpy(b, v.mv_data, v.mv_size);
-		b[v.mv_size] = '\0';
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			bodies = realloc(bodies, cap * sizeof *bodies);
+			seqs = realloc(seqs, cap * sizeof *seqs);
+		}
+		bodies[n] = malloc(v.mv_size + 1);
+		memcpy(bodies[n], v.mv_data, v.mv_size);
+		bodies[n][v.mv_size] = '\0';
+		const unsigned char *kp = k.mv_data;
+		seqs[n] = 0;
+		for (int i = 0; i < 8; i++)
+			seqs[n] = seqs[n] << 8 | kp[i];
+		n++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	rc = 0;
+	for (size_t j = 0; rc == 0 && j < n; j++) {
+		char *b = bodies[j];
 		char *d = strstr(b, dk);
 		if (d)
 			memmove(d, d + sizeof dk - 1 + 65, strlen(d + sizeof dk - 1 + 65) + 1);
 		char *p = strstr(b, "\"prev\":\"");
 		if (p)
 			memcpy(p + 8, prev, 64);
-		size_t n = strlen(b), at = n - 2 - 64 - 8; /* "hash":"<64>"} */
+		size_t len = strlen(b), at = len - 2 - 64 - 8; /* "hash":"<64>"} */
 		unsigned char md[32];
 		SHA256((unsigned char *)b, at, md);
 		for (int i = 0; i < 32; i++)
 			sprintf(prev + 2 * i, "%02x", md[i]);
 		memcpy(b + at + 8, prev, 64);
-		MDB_val nv = { n, b };
-		const unsigned char *kp = k.mv_data;
-		seq = 0;
-		for (int i = 0; i < 8; i++)
-			seq = seq << 8 | kp[i];
-		rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT);
-		free(b);
-		if (rc)
-			return rc;
+		unsigned char kb[8];
+		key(kb, seqs[j]);
+		MDB_val nk = { 8, kb }, nv = { len, b };
+		rc = mdb_put(txn, dbi, &nk, &nv, 0);
 	}
-	if (rc != MDB_NOTFOUND)
-		return rc;
 	MDB_dbi mdbi;
-	if ((rc = mdb_dbi_open(txn, "meta", 0, &mdbi)))
-		return rc;
-	head = malloc(100);
-	int hl = snprintf(head, 100, "%llu %s", seq, prev);
-	MDB_val hk = { 10, (void *)"audit_head" }, hv = { (size_t)hl, head };
-	rc = mdb_put(txn, mdbi, &hk, &hv, 0);
-	free(head);
+	if (rc == 0 && (rc = mdb_dbi_open(txn, "meta", 0, &mdbi)) == 0) {
+		head = malloc(100);
+		int hl = snprintf(head, 100, "%llu %s", n ? seqs[n - 1] : 0ULL, prev);
+		MDB_val hk = { 10, (void *)"audit_head" }, hv = { (size_t)hl, head };
+		rc = mdb_put(txn, mdbi, &hk, &hv, 0);
+		free(head);
+	}
+	for (size_t j = 0; j < n; j++)
+		free(bodies[j]);
+	free(bodies);
+	free(seqs);
 	return rc;
 }
 
