@@ -310,14 +310,14 @@ static const char *check_record(struct store *st, struct walk *w, const struct s
 	const char *want = json_string_value(json_array_get(last, 1));
 	char got[HASH_HEX];
 	const char *why = stored_digest(st, it->body, it->len, got);
-	json_object_del(w->last, it->id); /* what is left had its record removed */
-	if (!want && !why) {
+	bool old = !want && !why, same = !why && want && strcmp(got, want) == 0;
+	/* What is left in w->last had its record removed (`want` goes with it). */
+	json_object_del(w->last, it->id);
+	if (old) {
 		(*unchecked)++;
 		return NULL;
 	}
-	if (!why && strcmp(got, want) == 0)
-		return NULL;
-	if (written_meanwhile(st, it->id, since))
+	if (same || written_meanwhile(st, it->id, since))
 		return NULL;
 	return why ? why : "the record differs from the digest in its last audit entry "
 			   "(changed outside the daemon)";
@@ -355,8 +355,9 @@ static int check_records(struct store *st, struct walk *w, json_t *report)
 	json_t *v;
 	json_object_foreach(w->last, id, v) {
 		char *body = NULL;
+		size_t len;
 		/* Not listed but still there: created after the listing passed. */
-		if (store_get(st, id, &body, NULL) == -ENOENT)
+		if (store_get(st, id, &body, &len) == -ENOENT)
 			differ(list, &count, id, "the audit log records this record, the store has "
 						 "it no more (removed outside the daemon)");
 		free(body);

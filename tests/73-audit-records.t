@@ -97,6 +97,22 @@ sh('cp', '-r', $d->{db}, "$tmp/clean") or die;
 	$g->stop;
 }
 
+# --- a record added, a record removed -------------------------------------------------
+{
+	sh('cp', '-r', "$tmp/clean", "$tmp/addrm") or die;
+	sh($TAMPER, "$tmp/addrm", 'record', 'N-999999',
+	   '{"id":"N-999999","kind":"note","rev":1,"state":"open","data":{"text":"forged"}}') or die;
+	sh($TAMPER, "$tmp/addrm", 'unrecord', $ids[3]) or die 'tamper unrecord failed';
+	my $g = start_on("$tmp/addrm");
+	my $r = $g->ok_call('audit.verify');
+	my %why = map { $_->{id} => $_->{reason} } @{ $r->{records}{differ} };
+	ok(!$r->{ok}, 'a record added and one removed offline fail audit verify');
+	like($why{'N-999999'} // '', qr/no audit entry records this record/, "the added one is named: $why{'N-999999'}");
+	like($why{ $ids[3] } // '', qr/the store has it no more/, "the removed one is named: $why{ $ids[3] }");
+	is($r->{records}{differ_count}, 2, 'and nothing else');
+	$g->stop;
+}
+
 # --- the chain's last entry cut and its head rewritten --------------------------------
 {
 	sh('cp', '-r', "$tmp/clean", "$tmp/cut") or die;

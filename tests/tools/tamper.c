@@ -11,6 +11,8 @@
  *   tamper DBDIR cut            remove the last entry and rewrite the head to
  *                               the one before it (what verify alone misses)
  *   tamper DBDIR record ID TEXT replace record ID's stored bytes with TEXT
+ *                               (or add record ID)
+ *   tamper DBDIR unrecord ID    remove record ID (its indexes stay)
  *   tamper DBDIR strip          rewrite the chain without the entries' record
  *                               digests, sealed again: a database written
  *                               before entries carried them
@@ -122,7 +124,8 @@ int main(int argc, char **argv)
 	mdb_env_create(&env);
 	mdb_env_set_maxdbs(env, 16);
 	mdb_env_set_mapsize(env, (size_t)1 << 30);
-	bool rec = strcmp(argv[2], "record") == 0 || strcmp(argv[2], "frame") == 0;
+	bool rec = strcmp(argv[2], "record") == 0 || strcmp(argv[2], "frame") == 0 ||
+		   strcmp(argv[2], "unrecord") == 0;
 	bool meta = strcmp(argv[2], "nodict") == 0;
 	MDB_dbi mdbi;
 	if ((rc = mdb_env_open(env, argv[1], 0, 0600)) || (rc = mdb_txn_begin(env, NULL, 0, &txn)) ||
@@ -167,6 +170,9 @@ int main(int argc, char **argv)
 				break;
 		if (rc == MDB_NOTFOUND || rc == 0)
 			rc = 0;
+	} else if (strcmp(op, "unrecord") == 0 && argc == 4) {
+		MDB_val rk = { strlen(argv[3]), argv[3] };
+		rc = mdb_del(txn, dbi, &rk, NULL);
 	} else if (rec && argc == 5) {
 		MDB_val rk = { strlen(argv[3]), argv[3] }, rv = { strlen(argv[4]), argv[4] };
 		rc = mdb_put(txn, dbi, &rk, &rv, 0);
