@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 # Integrity rounds: each round writes records (acknowledged), then kills the
-# daemon with -9 while it makes a backup, restarts it, kills it again while
-# it runs audit verify, restarts it, and cuts a copy of data.mdb at a random
-# length.  Counted: deaths by a signal other than our own kill -9 (must be
+# daemon with -9 while it makes a backup (and a writer pipelines creates),
+# restarts it, kills it again while it runs audit verify, restarts it, and
+# cuts a copy of data.mdb at a random length.  Counted: deaths by a signal other than our own kill -9 (must be
 # 0), acknowledged records lost or changed (0), damaged files not refused
 # with their message (0).  `make soak` runs many rounds
 # (LIUD_INTEGRITY_ROUNDS, default 3 here); the figures are printed at the end.
@@ -40,13 +40,27 @@ sub write_some {
 
 # A kill -9 while `method` runs: the request is sent, the daemon is killed
 # after a random part of `span` seconds, then restarted.
+# Meanwhile a writer pipelines creates on another connection: those whose
+# reply came before the kill are acknowledged and must survive it.
 sub kill_during {
 	my ($method, $params, $span) = @_;
 	my $s = $d->connect;
+	my $w = $d->connect;
 	print $s Liud::json()->encode({ jsonrpc => '2.0', id => 1, method => $method, params => $params }), "\n";
+	my %text;
+	for my $i (1 .. 40) {
+		$text{$i} = "w$i " . noise(800);
+		print $w Liud::json()->encode({ jsonrpc => '2.0', id => $i, method => 'act',
+						 params => { action => 'create', params => { text => $text{$i} } } }), "\n";
+	}
 	sleep(rand($span));
 	$d->stop('KILL');
 	close $s;
+	while (my $line = <$w>) { # the replies written before the kill, then EOF
+		my $r = eval { Liud::json()->decode($line) } or next;
+		$acked{ $r->{result}{record}{id} } = $text{ $r->{id} } if $r->{result};
+	}
+	close $w;
 	$n{signals}++ if $d->{signal} && $d->{signal} != 9;
 	$d->start;
 	$n{started_after_kill}++ if $d->alive;
