@@ -97,6 +97,12 @@ static void sigbus_install(void)
  * the damage said.  Returns -EIO for the call. */
 static int map_fault(struct store *st)
 {
+	/* The guards save no signal mask (that would be a system call per
+	 * read): SIGBUS, blocked while its handler ran, is unblocked here. */
+	sigset_t bus;
+	sigemptyset(&bus);
+	sigaddset(&bus, SIGBUS);
+	pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
 	map_jmp = NULL;
 	if (map_held) {
 		pthread_mutex_unlock(map_held);
@@ -482,7 +488,7 @@ int store_frame(struct store *st, const char *src, size_t len, char **out, size_
 int store_get(struct store *st, const char *id, char **body, size_t *len)
 {
 	sigjmp_buf jb;
-	if (sigsetjmp(jb, 1)) {
+	if (sigsetjmp(jb, 0)) {
 		rend(st);
 		return map_fault(st);
 	}
@@ -504,7 +510,7 @@ int store_get(struct store *st, const char *id, char **body, size_t *len)
 int store_meta_get(struct store *st, const char *key, char **val, size_t *len)
 {
 	sigjmp_buf jb;
-	if (sigsetjmp(jb, 1)) {
+	if (sigsetjmp(jb, 0)) {
 		rend(st);
 		return map_fault(st);
 	}
@@ -644,7 +650,7 @@ static int list_records(struct store *st, const char *kind, const char *state, c
 		return store_err(rc);
 	}
 	sigjmp_buf jb;
-	if (sigsetjmp(jb, 1)) {
+	if (sigsetjmp(jb, 0)) {
 		mdb_cursor_close(cur);
 		rend(st);
 		store_rows_free(out);
@@ -710,7 +716,7 @@ int store_counts(struct store *st,
 		return store_err(rc);
 	}
 	sigjmp_buf jb;
-	if (sigsetjmp(jb, 1)) {
+	if (sigsetjmp(jb, 0)) {
 		mdb_cursor_close(cur);
 		rend(st);
 		return map_fault(st);
@@ -772,7 +778,7 @@ int store_audit_range(struct store *st, uint64_t from_seq, size_t limit,
 		return store_err(rc);
 	}
 	sigjmp_buf jb;
-	if (sigsetjmp(jb, 1)) {
+	if (sigsetjmp(jb, 0)) {
 		mdb_cursor_close(cur);
 		rend(st);
 		store_rows_free(out);
@@ -819,7 +825,7 @@ int store_audit_of(struct store *st, const char *id, struct store_rows *out)
 		return store_err(rc);
 	}
 	sigjmp_buf jb;
-	if (sigsetjmp(jb, 1)) {
+	if (sigsetjmp(jb, 0)) {
 		mdb_cursor_close(cur);
 		rend(st);
 		store_rows_free(out);
@@ -874,7 +880,7 @@ int store_meta_scan(struct store *st, const char *prefix, bool reverse, const ch
 		return store_err(rc);
 	}
 	sigjmp_buf jb;
-	if (sigsetjmp(jb, 1)) {
+	if (sigsetjmp(jb, 0)) {
 		mdb_cursor_close(cur);
 		rend(st);
 		store_rows_free(out);
@@ -1068,7 +1074,7 @@ int store_commit(struct store *st, const struct store_op *ops, size_t n)
 	 * the daemon stops, saying why, with nothing of this write
 	 * acknowledged, rather than die of the signal with no word. */
 	sigjmp_buf jb;
-	if (sigsetjmp(jb, 1)) {
+	if (sigsetjmp(jb, 0)) {
 		map_fault(st);
 		log_err("store: stopping: a write cannot go on on a damaged database file=%s",
 			st->datapath);
@@ -1317,7 +1323,7 @@ static int copy_to(struct store *st, int fd)
 	/* A fault leaves LMDB's copy (its writer thread, its snapshot) where
 	 * it was: the database is damaged and must be restored anyway. */
 	sigjmp_buf jb;
-	if (sigsetjmp(jb, 1)) {
+	if (sigsetjmp(jb, 0)) {
 		store_map_release(st, STORE_HOLD_BACKUP);
 		return map_fault(st);
 	}

@@ -23,6 +23,10 @@ my $v = $d->call('audit.verify');
 ok($v->{error}, 'a read of pages past the end (audit.verify): an error reply') or diag(Liud::json()->encode($v));
 like($d->log_text, qr/store: \Q$db\E is damaged: a page the database uses lies past the file's end.*restore the last backup/,
      '... the log names the file and says to restore a backup');
+my $v2 = $d->call('audit.verify');
+ok($v2->{error}, 'the same read again: an error again (each fault is caught)');
+my @g = map { $d->call('record.get', { id => $_ }) } @$ids[ map { $_ * 300 } 0 .. 9 ];
+ok(!grep({ !$_->{result} && !$_->{error} } @g), 'record reads: each a record or an error reply');
 my $b = $d->call('backup', { path => "$tmp/b" });
 ok($b->{error}, 'a backup: an error') or diag(Liud::json()->encode($b));
 ok(!-e "$tmp/b/data.mdb", '... and no copy is left');
