@@ -66,7 +66,7 @@ char *audit_head_encode(const struct audit_head *h);
  * 0, or -EIO (the hash library failed). */
 int audit_record_digest(const char *json, size_t len, char out[HASH_HEX]);
 
-/* A head published earlier ("audit head SEQ:HASH" in the log), to be
+/* A head published earlier ("audit: head=SEQ:HASH" in the log), to be
  * proved still a prefix of the chain. */
 struct audit_published {
 	uint64_t seq;

@@ -136,7 +136,7 @@ static int cmd_pack(bool tests, const char *dir)
 static void publish_head(struct daemon *d, const char *when)
 {
 	struct audit_head h = ledger_committed_head(d->ledger);
-	log_info("audit head %llu:%s when=%s", (unsigned long long)h.seq, h.hash, when);
+	log_info("audit: head=%llu:%s when=%s", (unsigned long long)h.seq, h.hash, when);
 }
 
 static void audit_head_tick(uv_timer_t *t)

@@ -130,7 +130,7 @@ enum rpc_status rpc_m_audit_verify(struct rpc_call *c)
 		return RPC_DONE;
 	if (head && audit_published_parse(head, &pub) < 0) {
 		rpc_bad_param(c, "head", "公表された先頭は「連番:ハッシュ値（16進数64桁）」の形式で指定してください",
-			      "must be SEQ:HASH as the log publishes it (\"audit head SEQ:HASH\"), "
+			      "must be SEQ:HASH as the log publishes it (\"audit: head=SEQ:HASH\"), "
 			      "the hash in 64 lowercase hex digits");
 		return RPC_DONE;
 	}

@@ -3,7 +3,7 @@
 # Each entry that changes a record carries the SHA-256 of the record's text
 # after the change (record_sha256); audit verify checks every record against
 # its last entry and names each that differs.  The daemon logs the head
-# ("audit head SEQ:HASH") at start, stop and on an interval, and
+# ("audit: head=SEQ:HASH") at start, stop and on an interval, and
 # `audit verify --head` proves that a head logged earlier is still in the
 # chain: the one thing a rewrite of both the chain's end and its head leaves
 # intact otherwise.  The database is edited offline with tests/tools/tamper.
@@ -27,13 +27,13 @@ sub start_on {
 	my ($db, %o) = @_;
 	return Liud::start_daemon(clock => $clock, rules => 'tests/packs/mini', args => [ '--db', $db ], %o);
 }
-sub heads { my ($d) = @_; return [ $d->log_text =~ /audit head (\d+:[0-9a-f]{64}) when=(\w+)/g ] }
+sub heads { my ($d) = @_; return [ $d->log_text =~ /audit: head=(\d+:[0-9a-f]{64}) when=(\w+)/g ] }
 
 open my $cf, '>', "$tmp/liud.conf" or die;
 print $cf "storage = { audit_head_s = 1 }\n";
 close $cf;
 my $d = Liud::start_daemon(clock => $clock, rules => 'tests/packs/mini', conf => "$tmp/liud.conf");
-like($d->log_text, qr/audit head \d+:[0-9a-f]{64} when=start/, 'the head is logged at start');
+like($d->log_text, qr/audit: head=\d+:[0-9a-f]{64} when=start/, 'the head is logged at start');
 
 # Every write path: a new record (decoded), an action on a stored one (its
 # text), an import (entries sealed at the submit).
@@ -123,7 +123,7 @@ sh('cp', '-r', $d->{db}, "$tmp/clean") or die;
 		or diag(Liud::json()->encode($r));
 	my ($seq) = split /:/, $published;
 	is($r->{entries}, $seq - 1, '... one entry short');
-	like($g->log_text, qr/audit head \Q@{[$seq - 1]}\E:[0-9a-f]{64} when=start/, '... and its start logs the rewritten head');
+	like($g->log_text, qr/audit: head=\Q@{[$seq - 1]}\E:[0-9a-f]{64} when=start/, '... and its start logs the rewritten head');
 	$r = $g->ok_call('audit.verify', { head => $published });
 	ok(!$r->{ok}, 'audit verify --head with the head published before fails');
 	ok(!$r->{published}{ok}, '... the published head does not hold');

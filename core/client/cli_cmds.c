@@ -198,7 +198,7 @@ const struct cmd cli_commands[] = {
 	{ .pattern = "audit verify [--head <seq:hash>]", .method = "audit.verify",
 	  .help = "Check the hash chain of the audit log, then every record against the digest in its\n"
 		  "last audit entry (records whose entries predate digests are counted, checked by the\n"
-		  "chain only).  --head takes a head the daemon logged earlier (\"audit head SEQ:HASH\")\n"
+		  "chain only).  --head takes a head the daemon logged earlier (\"audit: head=SEQ:HASH\")\n"
 		  "and proves that entry is still in the chain with that hash: cutting entries off the\n"
 		  "end and rewriting the head is caught this way only.  Exits 1 when anything fails.",
 	  .show = cli_show_audit },
