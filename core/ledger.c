@@ -593,8 +593,6 @@ static int put_audit(struct commit_write *w, json_t *audit, const char *id, json
 	return commit_put_audit(w, head->seq, id, sealed);
 }
 
-/* A prepared change: stamp the record with the time of the write, seal its
- * audit entries, queue both. */
 /* The digest of a prepared change's record: its text, unpacked from the
  * spliced form (the frame was made ahead, without the stamp). */
 static int prepared_digest(struct ledger *l, const char *body, size_t len, char out[HASH_HEX])
@@ -609,6 +607,8 @@ static int prepared_digest(struct ledger *l, const char *body, size_t len, char 
 	return rc;
 }
 
+/* A prepared change: stamp the record with the time of the write, seal its
+ * audit entries, queue both. */
 static int write_prepared(struct ledger *l, struct commit_write *w, const struct ledger_change *ch,
 			  const char *now, struct audit_head *head, json_t *revs,
 			  struct visible *vis)

@@ -125,8 +125,6 @@ static int cmd_pack(bool tests, const char *dir)
  * under the 5 s a service manager or an operator waits before SIGKILL. */
 #define STOP_GRACE_MS 4000
 
-/* --- signals ------------------------------------------------------------- */
-
 /* --- the audit head, published ---------------------------------------- */
 
 /* The head cannot vouch for itself (someone who can write the database
@@ -143,6 +141,8 @@ static void audit_head_tick(uv_timer_t *t)
 {
 	publish_head(t->data, "interval");
 }
+
+/* --- signals ------------------------------------------------------------- */
 
 static void stop(struct daemon *d, const char *why)
 {

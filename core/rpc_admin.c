@@ -129,7 +129,7 @@ enum rpc_status rpc_m_audit_verify(struct rpc_call *c)
 	if (!rpc_param_str(c, "head", false, 100, &head))
 		return RPC_DONE;
 	if (head && audit_published_parse(head, &pub) < 0) {
-		rpc_bad_param(c, "head", "公表された先頭は「連番:ハッシュ値（16進数64桁）」の形式で指定してください",
+		rpc_bad_param(c, "head", "head は「通番:ハッシュ値」の形式で指定してください（ハッシュ値は16進数小文字64桁）",
 			      "must be SEQ:HASH as the log publishes it (\"audit: head=SEQ:HASH\"), "
 			      "the hash in 64 lowercase hex digits");
 		return RPC_DONE;
