@@ -122,11 +122,16 @@ $(O)/tests/%.t: tests/unit/%.c tests/unit/tap.h $(CORE_OBJS) | $(O)/tests
 	$(E) LINK $@
 	$(Q)$(CC) $(CPPFLAGS) -iquote tests/unit $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -o $@ $< $(CORE_OBJS) $(DEPLIBS)
 
-TOOL_BINS := $(O)/tests/tamper
+TOOL_BINS := $(O)/tests/tamper $(O)/tests/clockshift.so
 
 $(O)/tests/tamper: tests/tools/tamper.c | $(O)/tests
 	$(E) LINK $@
 	$(Q)$(CC) $(CPPFLAGS) $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -o $@ $< $(DEPLIBS)
+
+# Preloaded into a daemon, never sanitized: it only shifts the clock.
+$(O)/tests/clockshift.so: tests/tools/clockshift.c | $(O)/tests
+	$(E) LINK $@
+	$(Q)$(CC) $(CFLAGS) $(WARN) -fPIC -shared -o $@ $< -ldl
 
 unit: $(UNIT_BINS) $(TOOL_BINS)
 

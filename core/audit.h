@@ -9,17 +9,27 @@
  * transaction as the entry, so that cutting entries off the end is caught
  * too.  Entries are written by the same transaction as the change they
  * record (see ledger).
+ *
+ * An entry that records a change of a record also carries "record_sha256":
+ * the SHA-256 of the record's JSON text after the change, as record.get
+ * answers it (decompressed, recz.h).  The chain alone proves the entries
+ * were not edited; the digest ties each record to its last entry, so that
+ * a record edited in place (a state, a name) no longer passes as intact.
+ * Entries written before the digest existed have none: such a record is
+ * vouched for by the chain only, and audit_verify says how many there are.
  */
 #ifndef LIU_AUDIT_H
 #define LIU_AUDIT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hash.h"
 #include "store.h"
 
 #define AUDIT_HEAD_KEY "audit_head"
+#define AUDIT_DIGEST_KEY "record_sha256" /* the member an entry's digest is in */
 
 struct audit_head {
 	uint64_t seq;            /* last sealed entry, 0 for none */
@@ -42,17 +52,42 @@ char *audit_seal(json_t *entry, struct audit_head *h);
  * is {"seq":…,"prev":…,"time":`time`,<rest's members>,"hash":…}.  Enforcement
  * prepared ahead of a deadline seals its entries this way, without encoding
  * them again.  `time` NULL: `rest` holds the entry's "time" itself (an
- * import's entries, encoded in slices before the write).  Returns the bytes
- * (malloc'd) or NULL.
+ * import's entries, encoded in slices before the write).  `digest` (HASH_HEX,
+ * or NULL for none) goes in as "record_sha256" after rest's members.
+ * Returns the bytes (malloc'd) or NULL.
  */
-char *audit_seal_raw(const char *rest, size_t len, const char *time, struct audit_head *h);
+char *audit_seal_raw(const char *rest, size_t len, const char *time, const char *digest,
+		     struct audit_head *h);
 
 /* The head as the metadata value (malloc'd, caller frees). */
 char *audit_head_encode(const struct audit_head *h);
 
-/* Walks the whole log.  Returns 0 with *report = {ok, entries, head, ...}
- * naming the first bad sequence number and why when the chain is broken
- * (caller decrefs), or a negative errno. */
-int audit_verify(struct store *st, json_t **report);
+/* The digest an entry carries for a record whose JSON text is `json`:
+ * 0, or -EIO (the hash library failed). */
+int audit_record_digest(const char *json, size_t len, char out[HASH_HEX]);
+
+/* A head published earlier ("audit: head=SEQ:HASH" in the log), to be
+ * proved still a prefix of the chain. */
+struct audit_published {
+	uint64_t seq;
+	char hash[HASH_HEX];
+};
+
+/* Parses "SEQ:HASH" (64 hex digits): 0, or -EINVAL. */
+int audit_published_parse(const char *s, struct audit_published *p);
+
+/*
+ * Walks the whole log, then every record.  Returns 0 with *report (caller
+ * decrefs): {ok, entries, head, first_bad_seq and reason when the chain is
+ * broken, records: {checked, without_digest, differ: [{id, reason}],
+ * differ_count}, published: {seq, hash, ok, reason} when `pub` is given};
+ * ok is false when the chain is broken, a record differs from its last
+ * entry, or `pub` is not an entry of the chain.  A negative errno when the
+ * store cannot be read.  `records` false: the chain only (a backup's check
+ * of its copy: a record edited before the backup is the live database's
+ * finding, not the copy's).
+ */
+int audit_verify(struct store *st, const struct audit_published *pub, bool records,
+		 json_t **report);
 
 #endif

@@ -598,6 +598,7 @@ const char ledger_meta_delete[] = "";
 
 size_t ledger_inflight(const struct ledger *l) { return l->inflight; }
 uint64_t ledger_changes(const struct ledger *l) { return l->changes; }
+struct audit_head ledger_committed_head(const struct ledger *l) { return l->committed; }
 
 /* Every write of a record drops what was staged for it ahead of a deadline
  * (stage.c), in the same transaction: a staged version is only ever applied
@@ -639,38 +640,49 @@ static void make_visible(struct ledger *l, struct visible *vis, size_t n)
 }
 
 /* Seals `audit` (when given) as record `id`'s entry after *head, with
- * "rev_after" set to `rev` (taken), and queues it. */
+ * "rev_after" set to `rev` (taken) and the digest of `json`, the record's
+ * text after the change, and queues it. */
 static int put_audit(struct commit_write *w, json_t *audit, const char *id, json_t *rev,
-		     struct audit_head *head)
+		     const char *json, size_t len, struct audit_head *head)
 {
 	if (!audit) {
 		json_decref(rev);
 		return 0;
 	}
+	char digest[HASH_HEX];
+	if (audit_record_digest(json, len, digest) < 0) {
+		json_decref(rev);
+		return -EIO;
+	}
 	json_object_set_new(audit, "rev_after", rev);
+	json_object_set_new(audit, AUDIT_DIGEST_KEY, json_string(digest));
 	char *sealed = audit_seal(audit, head);
 	return commit_put_audit(w, head->seq, id, sealed);
 }
 
+/* The digest of a prepared change's record: its text, unpacked from the
+ * spliced form (the frame was made ahead, without the stamp). */
+static int prepared_digest(struct ledger *l, const char *body, size_t len, char out[HASH_HEX])
+{
+	char *json;
+	size_t jlen;
+	int rc = store_unpack(l->st, body, len, &json, &jlen);
+	if (rc < 0)
+		return rc;
+	rc = audit_record_digest(json, jlen, out);
+	free(json);
+	return rc;
+}
+
 /* A prepared change: stamp the record with the time of the write, seal its
  * audit entries, queue both. */
-static int write_prepared(struct commit_write *w, const struct ledger_change *ch, const char *now,
-			  struct audit_head *head, json_t *revs, struct visible *vis)
+static int write_prepared(struct ledger *l, struct commit_write *w, const struct ledger_change *ch,
+			  const char *now, struct audit_head *head, json_t *revs,
+			  struct visible *vis)
 {
 	const struct ledger_prepared *c = &ch->prepared;
 	if (!c->id || !c->kind || !c->state || !c->frame || !c->frame_len)
 		return -EINVAL;
-	/* Its staged row stays: the run drops them all at its end (stage.c),
-	 * which writes far less than deleting each one here. */
-	int rc;
-	for (size_t i = 0; i < c->n_audits; i++) {
-		const char *a = c->audits[i];
-		char *sealed = audit_seal_raw(a, strlen(a), now, head);
-		if (!sealed)
-			return -ENOMEM;
-		if ((rc = commit_put_audit(w, head->seq, c->id, sealed)) < 0)
-			return rc;
-	}
 	/* {"updated_at":"<now>", then the frame's <members>} */
 	char prefix[64];
 	int pl = snprintf(prefix, sizeof prefix, "{\"updated_at\":\"%s\",", now);
@@ -679,6 +691,22 @@ static int write_prepared(struct commit_write *w, const struct ledger_change *ch
 		? recz_splice(prefix, (size_t)pl, c->frame, c->frame_len, &len) : NULL;
 	if (!body)
 		return -ENOMEM;
+	/* Its staged row stays: the run drops them all at its end (stage.c),
+	 * which writes far less than deleting each one here.  The last entry
+	 * carries the digest of the version written (the ones before it
+	 * record steps never stored). */
+	char digest[HASH_HEX];
+	int rc = c->n_audits ? prepared_digest(l, body, len, digest) : 0;
+	for (size_t i = 0; rc == 0 && i < c->n_audits; i++) {
+		const char *a = c->audits[i];
+		char *sealed = audit_seal_raw(a, strlen(a), now, i + 1 == c->n_audits ? digest : NULL,
+					      head);
+		rc = sealed ? commit_put_audit(w, head->seq, c->id, sealed) : -ENOMEM;
+	}
+	if (rc < 0) {
+		free(body);
+		return rc;
+	}
 	json_t *text = json_stringn_nocheck(body, len);
 	if (!text) {
 		free(body);
@@ -713,7 +741,8 @@ static int write_text(struct commit_write *w, const struct ledger_change *ch,
 	if (!c->id || !c->kind || !c->state || !c->text || !c->len || c->text[0] != '{')
 		return -EINVAL;
 	int rc = drop_staged(w, c->id);
-	if (rc < 0 || (rc = put_audit(w, c->audit, c->id, json_integer(c->rev), head)) < 0)
+	if (rc < 0 || (rc = put_audit(w, c->audit, c->id, json_integer(c->rev), c->text, c->len,
+				      head)) < 0)
 		return rc;
 	return put_text_record(w, ch, revs, vis);
 }
@@ -757,12 +786,16 @@ static int write_decoded(struct commit_write *w, const struct ledger_change *ch,
 	if (!id || !kind || !state)
 		return -EINVAL;
 	json_t *rev = json_object_get(c->record, "rev");
-	int rc = drop_staged(w, id);
-	if (rc < 0 || (rc = put_audit(w, c->audit, id, json_incref(rev), head)) < 0)
-		return rc;
 	char *body = dump(c->record);
 	size_t body_len = body ? strlen(body) : 0;
-	if (c->encoded && body && !(*c->encoded = strdup(body))) {
+	if (!body)
+		return -ENOMEM;
+	int rc = drop_staged(w, id);
+	if (rc < 0 || (rc = put_audit(w, c->audit, id, json_incref(rev), body, body_len, head)) < 0) {
+		free(body);
+		return rc;
+	}
+	if (c->encoded && !(*c->encoded = strdup(body))) {
 		free(body);
 		return -ENOMEM;
 	}
@@ -776,8 +809,9 @@ static int write_decoded(struct commit_write *w, const struct ledger_change *ch,
 }
 
 /* The changes of one write, queued on `w`, in order. */
-static int write_changes(struct commit_write *w, const struct ledger_change *changes, size_t n,
-			 struct audit_head *head, json_t *revs, struct visible *vis)
+static int write_changes(struct ledger *l, struct commit_write *w,
+			 const struct ledger_change *changes, size_t n, struct audit_head *head,
+			 json_t *revs, struct visible *vis)
 {
 	/* One instant for the whole write: its prepared changes are stamped
 	 * with it (formatted once, not per record of a 1,000-record batch). */
@@ -794,7 +828,7 @@ static int write_changes(struct commit_write *w, const struct ledger_change *cha
 			rc = write_text(w, c, head, revs, &vis[i]);
 			break;
 		case LEDGER_CHANGE_PREPARED:
-			rc = write_prepared(w, c, now, head, revs, &vis[i]);
+			rc = write_prepared(l, w, c, now, head, revs, &vis[i]);
 			break;
 		default:
 			rc = -EINVAL;
@@ -840,7 +874,7 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 	int rc = -ENOMEM;
 	if (!w || !p || !vis || !revs)
 		goto err;
-	if ((rc = write_changes(w, changes, n, &head, revs, vis)) < 0 ||
+	if ((rc = write_changes(l, w, changes, n, &head, revs, vis)) < 0 ||
 	    (rc = write_rest(l, w, audit_only, n_audit, meta, &head)) < 0)
 		goto err;
 	/* Only now, with nothing left to fail, does the write become visible
@@ -940,8 +974,12 @@ int ledger_batch_add(struct ledger_batch *b, const struct ledger_change *ch)
 	/* Encoded now, in the caller's slice; sealed at the submit, which then
 	 * only hashes it (audit_seal_raw). */
 	char *audit = NULL, *audit_id = NULL;
+	char digest[HASH_HEX];
+	if (c->audit && audit_record_digest(c->text, c->len, digest) < 0)
+		return -EIO;
 	if (c->audit) {
 		json_object_set_new(c->audit, "rev_after", json_integer(c->rev));
+		json_object_set_new(c->audit, AUDIT_DIGEST_KEY, json_string(digest));
 		json_object_del(c->audit, "seq");
 		json_object_del(c->audit, "prev");
 		json_object_del(c->audit, "hash");
@@ -978,7 +1016,7 @@ int ledger_batch_submit(struct ledger_batch *b, commit_cb cb, void *ud)
 	for (size_t i = 0; rc == 0 && i < b->n; i++) {
 		if (!b->audits[i])
 			continue;
-		char *sealed = audit_seal_raw(b->audits[i], strlen(b->audits[i]), NULL, &head);
+		char *sealed = audit_seal_raw(b->audits[i], strlen(b->audits[i]), NULL, NULL, &head);
 		rc = sealed ? commit_put_audit(b->w, head.seq, b->audit_ids[i], sealed) : -ENOMEM;
 	}
 	if (rc == 0)

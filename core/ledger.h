@@ -267,6 +267,8 @@ int ledger_drop_staged(struct ledger *l, const char *also, commit_cb cb, void *u
 size_t ledger_inflight(const struct ledger *l);
 /* Record changes committed since the ledger was opened. */
 uint64_t ledger_changes(const struct ledger *l);
+/* The audit chain's head as committed (writes in flight not included). */
+struct audit_head ledger_committed_head(const struct ledger *l);
 
 /* --- versions and audit entries ---------------------------------------- */
 

@@ -71,6 +71,7 @@ struct daemon {
 	int nwatch;
 	uv_timer_t debounce;
 	bool watching;
+	uv_timer_t audit_head;  /* publishes the audit head (conf audit_head_s) */
 	bool stopping;
 };
 
@@ -124,6 +125,23 @@ static int cmd_pack(bool tests, const char *dir)
  * under the 5 s a service manager or an operator waits before SIGKILL. */
 #define STOP_GRACE_MS 4000
 
+/* --- the audit head, published ---------------------------------------- */
+
+/* The head cannot vouch for itself (someone who can write the database
+ * can cut the chain's end and rewrite the head): logged, it lands in the
+ * system journal, out of their reach, and `audit verify --head` proves a
+ * head logged earlier is still a prefix of the chain. */
+static void publish_head(struct daemon *d, const char *when)
+{
+	struct audit_head h = ledger_committed_head(d->ledger);
+	log_info("audit: head=%llu:%s when=%s", (unsigned long long)h.seq, h.hash, when);
+}
+
+static void audit_head_tick(uv_timer_t *t)
+{
+	publish_head(t->data, "interval");
+}
+
 /* --- signals ------------------------------------------------------------- */
 
 static void stop(struct daemon *d, const char *why)
@@ -131,6 +149,7 @@ static void stop(struct daemon *d, const char *why)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	uv_close((uv_handle_t *)&d->audit_head, NULL);
 	log_info("liud: stopping reason=%s writes_in_flight=%zu", why, rpc_pending_writes(d->rpc));
 	notify_stopping();
 	server_stop(d->server);
@@ -373,6 +392,12 @@ static void serve(struct daemon *d)
 	log_info("liud: started version=%s socket=%s db=%s rules=%s rules_version=%.12s clock=%s now=%s pid=%d",
 		 LIUD_VERSION, c->socket, c->db, c->rules, rules_version(rpc_rules(d->rpc)),
 		 clock_is_test() ? "test" : "system", clock_format(clock_now(), now), (int)getpid());
+	publish_head(d, "start");
+	uv_timer_init(d->loop, &d->audit_head);
+	d->audit_head.data = d;
+	if (c->audit_head_s > 0)
+		uv_timer_start(&d->audit_head, audit_head_tick, (uint64_t)c->audit_head_s * 1000,
+			       (uint64_t)c->audit_head_s * 1000);
 	if (c->rules_watch)
 		watch_start(d);
 	char status[160];
@@ -496,6 +521,7 @@ static int run(struct daemon *d)
 	rpc_set_connections(d->rpc, server_connections, d->server);
 	serve(d);
 	log_flush_suppressed();
+	publish_head(d, "stop"); /* every write is committed: the head is final */
 	log_info("liud: stopped");
 	rpc_free(d->rpc);
 	ledger_close(d->ledger);

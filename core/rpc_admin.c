@@ -125,8 +125,18 @@ enum rpc_status rpc_m_rules_status(struct rpc_call *c)
 
 enum rpc_status rpc_m_audit_verify(struct rpc_call *c)
 {
+	const char *head = NULL;
+	struct audit_published pub;
+	if (!rpc_param_str(c, "head", false, 100, &head))
+		return RPC_DONE;
+	if (head && audit_published_parse(head, &pub) < 0) {
+		rpc_bad_param(c, "head", "head は「通番:ハッシュ値」の形式で指定してください（ハッシュ値は16進数小文字64桁）",
+			      "must be SEQ:HASH as the log publishes it (\"audit: head=SEQ:HASH\"), "
+			      "the hash in 64 lowercase hex digits");
+		return RPC_DONE;
+	}
 	json_t *report;
-	int rc = audit_verify(c->rpc->d.store, &report);
+	int rc = audit_verify(c->rpc->d.store, head ? &pub : NULL, true, &report);
 	if (rc < 0)
 		rpc_fail(c, rc, NULL, NULL);
 	else
@@ -157,7 +167,7 @@ static int backup_check(const char *file, void *arg)
 		j->why = "the copy does not open as a database";
 		return rc;
 	}
-	rc = audit_verify(copy, &j->verified);
+	rc = audit_verify(copy, NULL, false, &j->verified);
 	store_close(copy);
 	if (rc < 0) {
 		j->why = "the copy's audit chain could not be read";

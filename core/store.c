@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +56,63 @@ struct store {
 	_Atomic unsigned dict_id, dict_count;
 	_Atomic size_t dict_len;
 	_Atomic size_t dict_tried_at;
+	char datapath[4096]; /* data.mdb, for the messages */
 };
+
+/* --- a file cut short under the running daemon ----------------------------
+ * check_length() refuses a short data.mdb at open.  One cut while the
+ * daemon runs (another program, a copy over the live file) makes the first
+ * touch of a page past its end SIGBUS.  The reads and writes of the map are
+ * guarded, per thread (the loop, the committer, a backup's worker): the
+ * signal ends that one call with -EIO and a log line naming the file and
+ * what to do, never the process.  A SIGBUS outside a guard (not ours) gets
+ * the default action. */
+static __thread sigjmp_buf *map_jmp;           /* armed while the map is read */
+static __thread pthread_mutex_t *map_held;     /* a lock held across a read of it */
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+	(void)si;
+	(void)ctx;
+	sigjmp_buf *j = map_jmp;
+	if (j) {
+		map_jmp = NULL;
+		siglongjmp(*j, 1);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void sigbus_install(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/* After a guarded call was ended by SIGBUS: what it held is let go, and
+ * the damage said.  Returns -EIO for the call. */
+static int map_fault(struct store *st)
+{
+	/* The guards save no signal mask (that would be a system call per
+	 * read): SIGBUS, blocked while its handler ran, is unblocked here. */
+	sigset_t bus;
+	sigemptyset(&bus);
+	sigaddset(&bus, SIGBUS);
+	pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
+	map_jmp = NULL;
+	if (map_held) {
+		pthread_mutex_unlock(map_held);
+		map_held = NULL;
+	}
+	log_err("store: %s is damaged: a page the database uses lies past the file's end (the "
+		"file was cut short while the daemon ran); the request failed; stop the daemon and "
+		"restore the last backup (liuctl backup writes one)", st->datapath);
+	return -EIO;
+}
 
 /* mkdir -p: creates the missing folders of `path` with `mode`. */
 static int mkdir_p(const char *path, mode_t mode)
@@ -300,6 +358,9 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 		goto err_env;
 	if ((rc = check_length(st, datapath, dir)) < 0)
 		goto err_env;
+	snprintf(st->datapath, sizeof st->datapath, "%s", datapath);
+	static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
+	pthread_once(&bus_once, sigbus_install);
 	MDB_envinfo info;
 	mdb_env_info(st->env, &info);
 	st->map_size = info.me_mapsize;
@@ -372,7 +433,9 @@ static int record_out(struct store *st, const void *key, size_t klen, const MDB_
 		      size_t *len)
 {
 	pthread_mutex_lock(&st->zget_lock);
+	map_held = &st->zget_lock;
 	int rc = recz_unpack(st->zget, v->mv_data, v->mv_size, json, len);
+	map_held = NULL;
 	pthread_mutex_unlock(&st->zget_lock);
 	if (rc == -EIO)
 		log_err("store: a stored record does not decompress id=%.*s bytes=%zu", (int)klen,
@@ -424,26 +487,39 @@ int store_frame(struct store *st, const char *src, size_t len, char **out, size_
 
 int store_get(struct store *st, const char *id, char **body, size_t *len)
 {
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 0)) {
+		rend(st);
+		return map_fault(st);
+	}
 	MDB_txn *txn = NULL;
 	int rc = rbegin(st, &txn);
 	if (rc < 0)
 		return rc;
 	MDB_val k = { strlen(id), (void *)id }, v;
+	map_jmp = &jb;
 	rc = store_err(mdb_get(txn, st->records, &k, &v));
 	if (rc == 0)
 		/* LMDB's memory is only valid inside the transaction: copy out. */
 		rc = record_out(st, id, strlen(id), &v, body, len);
+	map_jmp = NULL;
 	rend(st);
 	return rc;
 }
 
 int store_meta_get(struct store *st, const char *key, char **val, size_t *len)
 {
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 0)) {
+		rend(st);
+		return map_fault(st);
+	}
 	MDB_txn *txn = NULL;
 	int rc = rbegin(st, &txn);
 	if (rc < 0)
 		return rc;
 	MDB_val k = { strlen(key), (void *)key }, v;
+	map_jmp = &jb;
 	rc = store_err(mdb_get(txn, meta_dbi(st, key, k.mv_size), &k, &v));
 	if (rc == 0) {
 		if (len)
@@ -451,6 +527,7 @@ int store_meta_get(struct store *st, const char *key, char **val, size_t *len)
 		if (val && !(*val = dupmem(v.mv_data, v.mv_size)))
 			rc = -ENOMEM;
 	}
+	map_jmp = NULL;
 	rend(st);
 	return rc;
 }
@@ -542,8 +619,9 @@ static int list_records(struct store *st, const char *kind, const char *state, c
 {
 	memset(out, 0, sizeof *out);
 	char prefix[STORE_KEY_MAX + 1], seek[STORE_KEY_MAX * 2 + 2];
-	int plen = 0;
-	MDB_dbi dbi = st->records;
+	/* volatile: live across the sigsetjmp below (the map's guard) */
+	volatile int plen = 0;
+	volatile MDB_dbi dbi = st->records;
 	if (kind && state) {
 		dbi = st->by_ks;
 		plen = mkkey(prefix, kind, state, "");
@@ -571,6 +649,14 @@ static int list_records(struct store *st, const char *kind, const char *state, c
 		rend(st);
 		return store_err(rc);
 	}
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 0)) {
+		mdb_cursor_close(cur);
+		rend(st);
+		store_rows_free(out);
+		return map_fault(st);
+	}
+	map_jmp = &jb;
 	size_t cap = 0;
 	MDB_val k = { (size_t)plen + alen, seek }, v;
 	/* LMDB refuses a zero-length key: no prefix and no `after` is "first". */
@@ -606,6 +692,7 @@ static int list_records(struct store *st, const char *kind, const char *state, c
 		}
 		rc = cursor_step(cur, &k, &v, MDB_NEXT);
 	}
+	map_jmp = NULL;
 	mdb_cursor_close(cur);
 	rend(st);
 	if (rc < 0) {
@@ -628,6 +715,13 @@ int store_counts(struct store *st,
 		rend(st);
 		return store_err(rc);
 	}
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 0)) {
+		mdb_cursor_close(cur);
+		rend(st);
+		return map_fault(st);
+	}
+	map_jmp = &jb;
 	MDB_val k, v;
 	while ((rc = cursor_step(cur, &k, &v, MDB_NEXT)) == 1) {
 		char key[STORE_KEY_MAX + 1];
@@ -641,6 +735,7 @@ int store_counts(struct store *st,
 		if (n > 0 && (size_t)(state - key) < k.mv_size)
 			fn(ud, key, state, n);
 	}
+	map_jmp = NULL;
 	mdb_cursor_close(cur);
 	rend(st);
 	return rc;
@@ -714,6 +809,14 @@ int store_audit_range(struct store *st, uint64_t from_seq, size_t limit,
 		rend(st);
 		return store_err(rc);
 	}
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 0)) {
+		mdb_cursor_close(cur);
+		rend(st);
+		store_rows_free(out);
+		return map_fault(st);
+	}
+	map_jmp = &jb;
 	unsigned char sk[8];
 	seq_key(sk, from_seq);
 	MDB_val k = { 8, sk }, v;
@@ -727,6 +830,7 @@ int store_audit_range(struct store *st, uint64_t from_seq, size_t limit,
 		}
 		rc = cursor_step(cur, &k, &v, MDB_NEXT);
 	}
+	map_jmp = NULL;
 	mdb_cursor_close(cur);
 	rend(st);
 	if (rc < 0) {
@@ -752,6 +856,14 @@ int store_audit_of(struct store *st, const char *id, struct store_rows *out)
 		rend(st);
 		return store_err(rc);
 	}
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 0)) {
+		mdb_cursor_close(cur);
+		rend(st);
+		store_rows_free(out);
+		return map_fault(st);
+	}
+	map_jmp = &jb;
 	size_t cap = 0;
 	MDB_val k = { (size_t)plen, prefix }, v;
 	rc = cursor_step(cur, &k, &v, MDB_SET_RANGE);
@@ -773,6 +885,7 @@ int store_audit_of(struct store *st, const char *id, struct store_rows *out)
 		}
 		rc = cursor_step(cur, &k, &v, MDB_NEXT);
 	}
+	map_jmp = NULL;
 	mdb_cursor_close(cur);
 	rend(st);
 	if (rc < 0) {
@@ -798,6 +911,14 @@ int store_meta_scan(struct store *st, const char *prefix, bool reverse, const ch
 		rend(st);
 		return store_err(rc);
 	}
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 0)) {
+		mdb_cursor_close(cur);
+		rend(st);
+		store_rows_free(out);
+		return map_fault(st);
+	}
+	map_jmp = &jb;
 	char seek[STORE_KEY_MAX + 1];
 	memcpy(seek, prefix, plen);
 	MDB_val k = { plen, seek }, v;
@@ -823,6 +944,7 @@ int store_meta_scan(struct store *st, const char *prefix, bool reverse, const ch
 			break;
 		int e = list_push(NULL, out, &cap, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
 		if (e < 0) {
+			map_jmp = NULL;
 			mdb_cursor_close(cur);
 			rend(st);
 			store_rows_free(out);
@@ -830,6 +952,7 @@ int store_meta_scan(struct store *st, const char *prefix, bool reverse, const ch
 		}
 		rc = cursor_step(cur, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
 	}
+	map_jmp = NULL;
 	mdb_cursor_close(cur);
 	rend(st);
 	if (rc < 0) {
@@ -978,14 +1101,28 @@ int store_commit(struct store *st, const struct store_op *ops, size_t n)
 	int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
 	if (rc != 0)
 		return store_err(rc);
+	/* A write transaction cut short by a fault cannot be ended safely
+	 * (LMDB's state in it is half changed; aborting it was seen to crash):
+	 * the daemon stops, saying why, with nothing of this write
+	 * acknowledged, rather than die of the signal with no word. */
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 0)) {
+		map_fault(st);
+		log_err("store: stopping: a write cannot go on on a damaged database file=%s",
+			st->datapath);
+		_exit(1);
+	}
+	map_jmp = &jb;
 	for (size_t i = 0; i < n; i++)
 		if ((rc = apply(st, txn, &ops[i])) < 0) {
+			map_jmp = NULL;
 			mdb_txn_abort(txn);
 			return rc;
 		}
 	/* The commit fsyncs (LMDB's default): when it returns 0 the batch is
 	 * on disk, and only then are its writes acknowledged. */
 	rc = store_err(mdb_txn_commit(txn));
+	map_jmp = NULL;
 	/* LMDB reports a short write as EIO: on a filesystem with no room
 	 * left that is "storage full", which the client can act on. */
 	struct statvfs fs;
@@ -1215,7 +1352,16 @@ static int copy_to(struct store *st, int fd)
 	if (fchmod(fd, 0600) < 0)
 		return -errno;
 	store_map_hold(st, STORE_HOLD_BACKUP);
+	/* A fault leaves LMDB's copy (its writer thread, its snapshot) where
+	 * it was: the database is damaged and must be restored anyway. */
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 0)) {
+		store_map_release(st, STORE_HOLD_BACKUP);
+		return map_fault(st);
+	}
+	map_jmp = &jb;
 	int rc = store_err(mdb_env_copyfd2(st->env, fd, MDB_CP_COMPACT));
+	map_jmp = NULL;
 	store_map_release(st, STORE_HOLD_BACKUP);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;

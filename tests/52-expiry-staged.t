@@ -52,7 +52,9 @@ sub snapshot {
 		my $r = $d->ok_call('record.get', { id => $id });
 		delete @{$r}{qw(updated_at created_at)};
 		my $h = $d->ok_call('history', { id => $id })->{entries};
-		for my $e (@$h) { delete @{$e}{qw(time seq prev hash rules_version)}; delete $e->{peer}{pid} if $e->{peer} }
+		# record_sha256 is the digest of the record's text, times included
+		# (audit.verify checks it against the record)
+		for my $e (@$h) { delete @{$e}{qw(time seq prev hash rules_version record_sha256)}; delete $e->{peer}{pid} if $e->{peer} }
 		$out{$id} = { record => $r, history => $h };
 	}
 	return \%out;

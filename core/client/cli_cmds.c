@@ -409,8 +409,12 @@ const struct cmd cli_commands[] = {
 	{ .pattern = "rules rollback <version>", .method = "rules.rollback",
 	  .help = "Re-activate a kept rule-pack version (validated like a reload).",
 	  .show = cli_show_rules_reload },
-	{ .pattern = "audit verify", .method = "audit.verify",
-	  .help = "Check the hash chain of the audit log; exits 1 when it is broken.",
+	{ .pattern = "audit verify [--head <seq:hash>]", .method = "audit.verify",
+	  .help = "Check the hash chain of the audit log, then every record against the digest in its\n"
+		  "last audit entry (records whose entries predate digests are counted, checked by the\n"
+		  "chain only).  --head takes a head the daemon logged earlier (\"audit: head=SEQ:HASH\")\n"
+		  "and proves that entry is still in the chain with that hash: cutting entries off the\n"
+		  "end and rewriting the head is caught this way only.  Exits 1 when anything fails.",
 	  .show = cli_show_audit },
 	{ .pattern = "import <file> [--action <action>] [--per-row] [--format jsonl|csv|xlsx] "
 		     "[--encoding utf-8|shift_jis] [--max-bytes <n>]",

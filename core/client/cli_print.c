@@ -976,20 +976,62 @@ int cli_show_rules_diff(const struct args *a, json_t *r)
 	return ST_OK;
 }
 
+/* audit verify's records part: a count, then each record that differs. */
+static bool show_audit_records(const json_t *rec)
+{
+	if (!rec)
+		return true;
+	json_int_t without = json_integer_value(json_object_get(rec, "without_digest"));
+	printf("records: %" JSON_INTEGER_FORMAT " checked against the digest in their last audit entry",
+	       json_integer_value(json_object_get(rec, "checked")) - without);
+	if (without)
+		printf("; %" JSON_INTEGER_FORMAT " last written before entries carried digests "
+		       "(vouched for by the chain only)", without);
+	putchar('\n');
+	size_t i;
+	json_t *d;
+	json_array_foreach(json_object_get(rec, "differ"), i, d) {
+		fputs("liuctl: record ", stderr);
+		cli_put_text(stderr, cli_jstr_or(d, "id", "?"), false);
+		fputs(": ", stderr);
+		cli_put_text(stderr, cli_jstr_or(d, "reason", "(no reason given)"), false);
+		fputc('\n', stderr);
+	}
+	json_int_t n = json_integer_value(json_object_get(rec, "differ_count"));
+	if ((size_t)n > json_array_size(json_object_get(rec, "differ")))
+		fprintf(stderr, "liuctl: ... %" JSON_INTEGER_FORMAT " records differ in all\n", n);
+	return n == 0;
+}
+
 int cli_show_audit(const struct args *a, json_t *r)
 {
-	if (json_is_true(json_object_get(r, "ok"))) {
+	bool ok = true;
+	if (!json_object_get(r, "first_bad_seq")) {
 		char *h = short_version(cli_jstr(r, "head"));
 		printf("ok: the audit chain holds: %" JSON_INTEGER_FORMAT " entries, head %s\n",
 		       json_integer_value(json_object_get(r, "entries")), h);
 		free(h);
-		return ST_OK;
+	} else {
+		ok = false;
+		fprintf(stderr, "liuctl: the audit chain is BROKEN at entry %" JSON_INTEGER_FORMAT ": ",
+			json_integer_value(json_object_get(r, "first_bad_seq")));
+		cli_put_text(stderr, cli_jstr_or(r, "reason", "(no reason given)"), false);
+		fputc('\n', stderr);
 	}
-	fprintf(stderr, "liuctl: the audit chain is BROKEN at entry %" JSON_INTEGER_FORMAT ": ",
-		json_integer_value(json_object_get(r, "first_bad_seq")));
-	cli_put_text(stderr, cli_jstr_or(r, "reason", "(no reason given)"), false);
-	fputc('\n', stderr);
-	return ST_REPLY;
+	ok &= show_audit_records(json_object_get(r, "records"));
+	json_t *p = json_object_get(r, "published");
+	if (p && json_is_true(json_object_get(p, "ok"))) {
+		printf("ok: the published head %" JSON_INTEGER_FORMAT ":%s is entry %" JSON_INTEGER_FORMAT
+		       " of the chain\n", json_integer_value(json_object_get(p, "seq")),
+		       cli_jstr_or(p, "hash", "?"), json_integer_value(json_object_get(p, "seq")));
+	} else if (p) {
+		ok = false;
+		fprintf(stderr, "liuctl: the published head %" JSON_INTEGER_FORMAT ":%s does NOT hold: ",
+			json_integer_value(json_object_get(p, "seq")), cli_jstr_or(p, "hash", "?"));
+		cli_put_text(stderr, cli_jstr_or(p, "reason", "(no reason given)"), false);
+		fputc('\n', stderr);
+	}
+	return ok && !json_is_false(json_object_get(r, "ok")) ? ST_OK : ST_REPLY;
 }
 
 int cli_show_backup(const struct args *a, json_t *r)
