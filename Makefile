@@ -19,9 +19,10 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CFLAGS   ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -iquote core  # -iquote: core/sched.h must not shadow <sched.h>
 DEPCFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-# libcsv (CSV: core/sheet.c) and libunistring (display widths: the client)
+# libcsv (CSV: core/sheet.c) and libunistring (display widths: the client;
+# identities: core/ident.c)
 # ship no .pc file in Debian: linked by name.
-DEPLIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv -lm -lpthread
+DEPLIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv -lunistring -lm -lpthread
 CLIENT_LIBS := -lunistring
 # The daemon allocates through jemalloc (as Redis does): per-thread caches
 # and size classes instead of glibc's bins, which a 1,000-record enforcement
@@ -51,7 +52,7 @@ E = @:
 endif
 
 # Modules shared by the daemon (and the unit tests).  The client links only wire.o.
-CORE_MODS := log clock errors wire sheet hash recz store rules rules_mem rules_conv rules_text rules_conf prelude conf auth audit metrics notify commit ledger evmemo packs expiry stage sched slice rpc rpc_records rpc_job rpc_admin lifecycle rpc_rules server watchdog
+CORE_MODS := log clock errors wire sheet hash ident recz store rules rules_mem rules_conv rules_text rules_conf prelude conf auth audit metrics notify commit ledger evmemo packs expiry stage sched slice rpc rpc_records rpc_job rpc_admin lifecycle rpc_rules server watchdog
 CORE_OBJS := $(CORE_MODS:%=$(O)/%.o)
 LIUD_OBJS := $(O)/liud.o $(CORE_OBJS)
 # The client: every file of core/client/ (its own folder, cli.h), and of the

@@ -286,6 +286,40 @@ static void write_replied(void *ud, int status)
 	free(w);
 }
 
+/* rules_ctx.lookup: an identity's entry as the writes in flight leave it. */
+static int ident_lookup(void *ud, const char *key, char **text, size_t *len)
+{
+	return ledger_meta_latest(ud, key, text, len);
+}
+
+/*
+ * The identity entry an action's outcome carries ({key, entry}, the
+ * prelude's act), made ready to write with the record `rid`: the entry's
+ * `true` (the record being written, whose id the prelude did not know) is
+ * that id.  Returns 0 with *key (borrowed from out) and *text (caller
+ * frees), or with both NULL when the outcome has none; -ENOMEM.
+ */
+static int ident_entry(json_t *out, const char *rid, const char **key, char **text)
+{
+	json_t *idn = json_object_get(out, "identity");
+	json_t *entry = json_object_get(idn, "entry");
+	*key = json_string_value(json_object_get(idn, "key"));
+	*text = NULL;
+	if (!*key || !json_is_object(entry) || !rid) {
+		*key = NULL;
+		return 0;
+	}
+	if (json_is_true(json_object_get(entry, "live")))
+		json_object_set_new(entry, "live", json_string(rid));
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(entry, "records"), i, v)
+		if (json_is_true(v))
+			json_array_set_new(json_object_get(entry, "records"), i, json_string(rid));
+	*text = json_dumps(entry, JSON_COMPACT);
+	return *text ? 0 : -ENOMEM;
+}
+
 /* The id prefix of records of `kind` ("" when the pack gives none). */
 static const char *id_prefix(struct rules *rules, const char *kind)
 {
@@ -446,6 +480,11 @@ static enum rpc_status act_write(struct act *a)
 	char *text = NULL;
 	int built = act_version(a, nowiso, &ch, &next, &text);
 	const char *rid = a->id ? a->id : json_string_value(json_object_get(next, "id"));
+	const char *ikey = NULL;
+	char *itext = NULL;
+	if (built == 0)
+		built = ident_entry(a->out, rid, &ikey, &itext);
+	const char *meta[] = { ikey, itext, NULL };
 	json_t *audit = ledger_audit_entry(&(struct ledger_audit){
 		.time = nowiso, .peer = peer_json(&c->peer), .method = "act", .action = a->action,
 		.id = rid, .rev_before = a->id ? (json_int_t)a->was.rev : 0,
@@ -466,7 +505,7 @@ static enum rpc_status act_write(struct act *a)
 		}
 		w->result = result;
 		w->what = strdup(rid);
-		rc = ledger_write(c->rpc->ledger, &ch, 1, NULL, 0, NULL, write_replied, w);
+		rc = ledger_write(c->rpc->ledger, &ch, 1, NULL, 0, ikey ? meta : NULL, write_replied, w);
 		if (rc < 0) { /* give the call back to reply synchronously */
 			*c = *w->call;
 			free(w->call);
@@ -476,6 +515,7 @@ static enum rpc_status act_write(struct act *a)
 	json_decref(next);
 	act_clear(a);
 	free(text);
+	free(itext);
 	if (rc == 0)
 		return RPC_ASYNC;
 	json_decref(result);
@@ -502,7 +542,8 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	}
 	struct rules *rules = c->rpc->rules;
 	a.now = clock_now();
-	struct rules_ctx ctx = { .at = a.now, .role = rpc_role(c) };
+	struct rules_ctx ctx = { .at = a.now, .role = rpc_role(c), .lookup = ident_lookup,
+				 .lookup_ud = c->rpc->ledger };
 	int rc = a.id ? rules_act_text(rules, a.action, &a.was, a.params, &ctx, &a.out)
 		      : rules_act(rules, a.action, NULL, a.params, &ctx, &a.out);
 	/* The rev is known once the record is read, which the action's call

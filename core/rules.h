@@ -94,6 +94,10 @@ json_t *rules_view(struct rules *r, const char *name);
 struct rules_ctx {
 	int64_t at;        /* the decision instant */
 	const char *role;  /* the caller's role */
+	/* NULL, or how an action reads an identity's entry (ident.h): 0 with
+	 * *text (caller frees) and *len, -ENOENT, or a negative errno. */
+	int (*lookup)(void *ud, const char *key, char **text, size_t *len);
+	void *lookup_ud;
 };
 
 /*
