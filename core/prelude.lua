@@ -266,7 +266,7 @@ end
 -- service, one person) whatever their ids.
 --   identity = { title = { ja, en }, fields = { "a", { "b", "c" } },
 --                normalize = "nfkc-space-case" | "exact", live = { states },
---                keeps = { "field" } }
+--                keeps = { "field" }, fields_title = { ja, en } }
 -- A field is a top-level name or a dotted path; a list of fields is the
 -- first of them that has a value.  `live`: the states in which a record
 -- is the identity's one live record.  `keeps`: data fields that belong to
@@ -279,9 +279,10 @@ local function identity_decl(d)
   local function bad(msg) decl_error('kind "' .. d.id .. '": identity: ' .. msg, 6) end
   if type(idn) ~= "table" then bad("a table { title, fields, normalize, live, keeps }") end
   for k in pairs(idn) do
-    if not contains({ "title", "fields", "normalize", "live", "keeps" }, k) then bad("unknown key `" .. tostring(k) .. "`") end
+    if not contains({ "title", "fields", "fields_title", "normalize", "live", "keeps" }, k) then bad("unknown key `" .. tostring(k) .. "`") end
   end
   if not is_text(idn.title) then bad("title = { ja = ..., en = ... } is required") end
+  if idn.fields_title ~= nil and not is_text(idn.fields_title) then bad("fields_title = { ja = ..., en = ... }: the fields in words") end
   if type(idn.fields) ~= "table" or #idn.fields == 0 or #idn.fields > 16 then bad("fields = { \"field\", ... } (1 to 16)") end
   for _, f in ipairs(idn.fields) do
     local alts = type(f) == "table" and f or { f }
@@ -865,6 +866,7 @@ local function identity_values(idn, data)
 end
 
 local function identity_fields_text(idn)
+  if idn.fields_title then return idn.fields_title.en, idn.fields_title.ja end
   local names = {}
   for i, f in ipairs(idn.fields) do names[i] = type(f) == "table" and tconcat(f, "/") or f end
   return tconcat(names, ", "), tconcat(names, "、")
@@ -882,15 +884,27 @@ local function identity_step(kind, a, rec, before_data, ctx)
   local key, why = host.identity_key(kind.id, identity_values(idn, rec.data), idn.normalize)
   if not key then error("identity of " .. kind.id .. ": " .. tostring(why), 0) end
   local en_f, ja_f = identity_fields_text(idn)
+  local was_key, moved
   if not a.creates then
-    local was = host.identity_key(kind.id, identity_values(idn, before_data), idn.normalize)
-    if was ~= key then
-      return nil, { refused = array { text(
-        sfmt("%sを定める項目（%s）は変更できません。別の%sとする場合は、新しい記録として作成してください",
-             idn.title.ja, ja_f, idn.title.ja),
-        sfmt("the fields that make the %s (%s) cannot be changed; another %s is a new record",
-             idn.title.en, en_f, idn.title.en)) } }
+    was_key = host.identity_key(kind.id, identity_values(idn, before_data), idn.normalize)
+    -- A field of the identity may be filled in where it was empty (a
+    -- number given later), or written otherwise (width, case), never
+    -- changed.
+    local function norm(v) return host.identity_key(kind.id, { v }, idn.normalize) end
+    for _, f in ipairs(idn.fields) do
+      for _, pth in ipairs(type(f) == "table" and f or { f }) do
+        local old = path_value(before_data or {}, pth)
+        if old ~= nil and old ~= "" and not equal(old, path_value(rec.data, pth)) and
+           (type(path_value(rec.data, pth)) ~= type(old) or norm(old) ~= norm(path_value(rec.data, pth))) then
+          return nil, { refused = array { text(
+            sfmt("%sを定める項目（%s）は変更できません。別の%sとする場合は、この記録を終えてから新しい記録として作成してください",
+                 idn.title.ja, ja_f, idn.title.ja),
+            sfmt("the fields that make the %s (%s) cannot be changed: another %s is a new record",
+                 idn.title.en, en_f, idn.title.en)) } }
+        end
+      end
     end
+    moved = was_key ~= key
   end
   local entry = ctx.lookup and ctx.lookup(key) or nil
   local live = contains(idn.live, rec.state)
@@ -908,6 +922,17 @@ local function identity_step(kind, a, rec, before_data, ctx)
   local new = entry and copy(entry) or {}
   new.records = array(new.records and { table.unpack(new.records) } or {})
   new.keeps = type(new.keeps) == "table" and new.keeps or {}
+  local was_entry
+  if moved then
+    -- The record leaves the entry it was under, with what it kept.
+    was_entry = ctx.lookup and ctx.lookup(was_key) or nil
+    if was_entry then
+      if was_entry.live == rec.id then was_entry.live = nil end
+      for f, v in pairs(type(was_entry.keeps) == "table" and was_entry.keeps or {}) do
+        new.keeps[f] = merge_keys(v, new.keeps[f])
+      end
+    end
+  end
   if a.creates then
     new.records[#new.records + 1] = true
   elseif not contains(new.records, rec.id) then
@@ -930,8 +955,8 @@ local function identity_step(kind, a, rec, before_data, ctx)
   elseif new.live == self then
     new.live = nil
   end
-  if not a.creates and equal(new, entry) then return nil end
-  return { key = key, entry = new }
+  if not a.creates and not moved and equal(new, entry) then return nil end
+  return { key = key, entry = new, was_key = was_entry and was_key or nil, was_entry = was_entry }
 end
 
 -- act(action, rec|nil, params, ctx, before) -> { record, events } |
@@ -1608,6 +1633,7 @@ local function check_scenario(t)
           if e.live == true then e.live = id end
           for j, v in ipairs(e.records or {}) do if v == true then e.records[j] = id end end
           identities[res.identity.key] = e
+          if res.identity.was_key then identities[res.identity.was_key] = res.identity.was_entry end
         end
       end
     end

@@ -293,17 +293,19 @@ static int ident_lookup(void *ud, const char *key, char **text, size_t *len)
 }
 
 /*
- * The identity entry an action's outcome carries ({key, entry}, the
- * prelude's act), made ready to write with the record `rid`: the entry's
+ * The identity entry an action's outcome carries ({key, entry}, and when
+ * the record moved to it from another, {was_key, was_entry}: the prelude's
+ * act), made ready to write with the record `rid`: the entry's
  * `true` (the record being written, whose id the prelude did not know) is
  * that id.  Returns 0 with *key (borrowed from out) and *text (caller
  * frees), or with both NULL when the outcome has none; -ENOMEM.
  */
-static int ident_entry(json_t *out, const char *rid, const char **key, char **text)
+static int ident_entry(json_t *out, const char *rid, const char *member, const char *key_member,
+		       const char **key, char **text)
 {
 	json_t *idn = json_object_get(out, "identity");
-	json_t *entry = json_object_get(idn, "entry");
-	*key = json_string_value(json_object_get(idn, "key"));
+	json_t *entry = json_object_get(idn, member);
+	*key = json_string_value(json_object_get(idn, key_member));
 	*text = NULL;
 	if (!*key || !json_is_object(entry) || !rid) {
 		*key = NULL;
@@ -480,11 +482,15 @@ static enum rpc_status act_write(struct act *a)
 	char *text = NULL;
 	int built = act_version(a, nowiso, &ch, &next, &text);
 	const char *rid = a->id ? a->id : json_string_value(json_object_get(next, "id"));
-	const char *ikey = NULL;
-	char *itext = NULL;
+	const char *ikey = NULL, *wkey = NULL;
+	char *itext = NULL, *wtext = NULL;
 	if (built == 0)
-		built = ident_entry(a->out, rid, &ikey, &itext);
-	const char *meta[] = { ikey, itext, NULL };
+		built = ident_entry(a->out, rid, "entry", "key", &ikey, &itext);
+	if (built == 0)
+		built = ident_entry(a->out, rid, "was_entry", "was_key", &wkey, &wtext);
+	const char *meta[] = { ikey, itext, wkey, wtext, NULL };
+	if (!ikey) /* a key of its own: the list ends at the first NULL */
+		meta[0] = NULL;
 	json_t *audit = ledger_audit_entry(&(struct ledger_audit){
 		.time = nowiso, .peer = peer_json(&c->peer), .method = "act", .action = a->action,
 		.id = rid, .rev_before = a->id ? (json_int_t)a->was.rev : 0,
@@ -516,6 +522,7 @@ static enum rpc_status act_write(struct act *a)
 	act_clear(a);
 	free(text);
 	free(itext);
+	free(wtext);
 	if (rc == 0)
 		return RPC_ASYNC;
 	json_decref(result);

@@ -16,6 +16,9 @@
 -- admin may do everything the secretariat may.
 
 local SECRETARIAT = { "secretariat" }
+-- What R1–R4 read (20-checks.lua): changed on a confirmed application, it is
+-- confirmed again.
+REQUIREMENT_FIELDS = { "impact_assessment", "statement", "pledge", "planned_liu_application" }
 
 -- ---------------------------------------------------------------- helpers
 
@@ -92,8 +95,10 @@ action "submit" {
 -- 申請内容の変更.  params: the fields to replace, at the top level (a field
 -- given replaces the whole field: give all of `statement`, not part of it);
 -- `clear = {"field", …}` removes optional fields.  Allowed while submitted or
--- confirmed and the period runs.  A confirmed application must still meet
--- R1–R4 after the change (to take a service off the list, use withdraw/reject).
+-- confirmed and the period runs.  The fields that make the service never
+-- change (kind{identity}: withdraw and submit another).  A confirmed
+-- application whose statement, assessment, pledge or plan changes goes back to
+-- submitted, to be confirmed again.
 action "amend" {
   title = { ja = "申請内容の変更", en = "Amend an application" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" },
@@ -118,6 +123,8 @@ action "amend" {
                en = "a new statement needs a new pledge: give pledge with its date in the same amend" }
     end
     local amended = {}     -- the fields this amend replaces or clears
+    local before = {}      -- and what they were
+    for _, k in ipairs(REQUIREMENT_FIELDS) do before[k] = copy(app[k]) end
     for k, v in pairs(p) do
       if k ~= "clear" then app[k] = copy(v); amended[k] = true end
     end
@@ -138,17 +145,25 @@ action "amend" {
         amended[k] = true
       end
     end
+    -- What R1–R4 read, changed on a confirmed application, is confirmed
+    -- again: the application goes back to 申請受付 and leaves the list until
+    -- then; the reason is in its history (the event).  Its incentive uses
+    -- stay with the service (kind{identity}.keeps).
+    local reread = {}
     if rec.state == "confirmed" then
-      -- Validate first: malformed data is reported field by field by the daemon.
-      local valid = true
-      validate_application(app, function () valid = false end, at, amended)
-      if not valid then return end
-      local ok, failures = evaluate(app, at)
-      if not ok then
-        local why = failures_text(failures)
-        refuse { ja = "確認済みの申請がこの変更で要件を満たさなくなります: " .. why.ja,
-                 en = "after this change the confirmed application would no longer meet the requirements: " .. why.en }
+      for _, k in ipairs(REQUIREMENT_FIELDS) do
+        if amended[k] and not equal(app[k], before[k]) then reread[#reread + 1] = k end
       end
+    end
+    if #reread > 0 then
+      local ja, en = {}, {}
+      for i, k in ipairs(reread) do ja[i], en[i] = label_of(k), k end
+      local was = app.confirmed_on
+      app.confirmed_on = nil
+      rec.state = "submitted"
+      emit("reconfirmation_needed", { fields = array(reread), was_confirmed_on = was, reason = {
+        ja = "確認済みの申請の" .. table.concat(ja, "・") .. "が変更されたため、改めて要件の確認が必要です（サービスリストから外れます）",
+        en = "the confirmed application's " .. table.concat(en, ", ") .. " changed: the requirements must be confirmed again (off the service list until then)" } })
     end
     local names = array()
     for k in pairs(p) do names[#names + 1] = k end
@@ -268,7 +283,7 @@ action "file_liu_application" {
 action "use_incentive" {
   title = { ja = "インセンティブの利用の記録", en = "Record the use of an incentive" },
   kind = "application", roles = SECRETARIAT, from = { "confirmed" },
-  run = function (app, p, at)
+  run = function (app, p, at, rec)
     only_params(p, { "incentive", "used_on" })
     local inc
     for _, i in ipairs(INCENTIVES) do if i.name == p.incentive then inc = i end end
@@ -280,10 +295,16 @@ action "use_incentive" {
       refuse { ja = inc.label.ja .. "は運用期間（" .. period_text(inc.measure).ja .. "）外のため利用できません",
                en = inc.label.en .. " is not in force (" .. period_text(inc.measure).en .. ")" }
     end
+    -- 「一度に限り」 is per service: a use recorded on any record of the
+    -- service is here too (kind{identity}.keeps carries it).
     local used = incentive_used_on(app, inc.name)
     if used then
-      refuse { ja = inc.label.ja .. "は" .. ja_date(used) .. "に利用済みです（1回限り）",
-               en = inc.label.en .. " was already used on " .. used .. " (once only)" }
+      local by = type(app.incentives[inc.name]) == "table" and app.incentives[inc.name].record
+      local on_other = by and by ~= rec.id
+      refuse { ja = "このサービスの" .. inc.label.ja .. "は" .. ja_date(used) .. "に利用済みです（1回限り" ..
+                    (on_other and ("。記録 " .. by .. " で利用") or "") .. "）",
+               en = inc.label.en .. " was already used by this service on " .. used .. " (once only" ..
+                    (on_other and ("; on record " .. by) or "") .. ")" }
     end
     local d = date_param(p, "used_on", at)
     if not in_force_on(inc.measure, d) then
@@ -295,7 +316,7 @@ action "use_incentive" {
                en = "used_on: before the application was confirmed (" .. app.confirmed_on .. ")" }
     end
     local incs = type(app.incentives) == "table" and app.incentives or {}
-    incs[inc.name] = { used_on = d, recorded_on = date_of(at) }
+    incs[inc.name] = { used_on = d, recorded_on = date_of(at), record = rec.id }
     app.incentives = incs
     emit("incentive_used", { incentive = inc.name, measure = inc.measure, used_on = d })
   end,
