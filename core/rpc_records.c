@@ -587,9 +587,23 @@ struct import_job {
 	json_t *rows;            /* borrowed from job.call->params */
 	size_t n, i;             /* rows, next row */
 	json_t *records, *failed;
-	/* The write, built as the rows pass: each row's record and audit
-	 * entry are encoded and queued in its slice, so that the end of an
-	 * import of 100,000 rows only seals and submits (ledger_batch). */
+	/* Rows that passed, [row, outcome] each, and the next of them to
+	 * write (phase two, in slices like the first): ids are taken only once
+	 * every row is through, and then only for rows that will be written,
+	 * so that a refused import takes none. */
+	json_t *passed;
+	size_t w;
+	/* Rows whose service (kind{identity}) already has a live record of the
+	 * same content: {row, id}, not written (an import run twice writes
+	 * nothing new the second time). */
+	json_t *skipped;
+	/* Identities as this import leaves them: key -> entry, where "row N"
+	 * stands for the record row N will be; and key -> the entry's text as
+	 * the import first read it (null: none), checked again at the end. */
+	json_t *idents, *ident_base;
+	/* The write, built as the rows are given ids: each row's record and
+	 * audit entry are encoded and queued in its slice, so that the end of
+	 * an import of 100,000 rows only seals and submits (ledger_batch). */
 	struct ledger_batch *batch;
 	struct rules_ctx ctx;
 	char nowiso[CLOCK_ISO_MAX];
@@ -601,7 +615,67 @@ static void import_free(struct import_job *m)
 	free(m->action);
 	json_decref(m->records);
 	json_decref(m->failed);
+	json_decref(m->passed);
+	json_decref(m->skipped);
+	json_decref(m->idents);
+	json_decref(m->ident_base);
 	free(m);
+}
+
+/* rules_ctx.lookup for an import: an identity as the rows before left it. */
+static int import_lookup(void *ud, const char *key, char **text, size_t *len)
+{
+	struct import_job *m = ud;
+	json_t *e = json_object_get(m->idents, key);
+	if (e) {
+		if (!(*text = json_dumps(e, JSON_COMPACT)))
+			return -ENOMEM;
+		*len = strlen(*text);
+		return 0;
+	}
+	int rc = ledger_meta_latest(m->job.call->rpc->ledger, key, text, len);
+	if (rc == 0 || rc == -ENOENT)
+		json_object_set_new(m->ident_base, key, rc == 0 ? json_string(*text) : json_null());
+	return rc;
+}
+
+/* Row i's outcome names an identity: the import keeps its entry, with
+ * "row i" for the record the row will be. */
+static void import_ident(struct import_job *m, json_t *out, size_t i)
+{
+	json_t *idn = json_object_get(out, "identity");
+	const char *key = json_string_value(json_object_get(idn, "key"));
+	json_t *entry = json_object_get(idn, "entry");
+	if (!key || !json_is_object(entry))
+		return;
+	char mark[32];
+	snprintf(mark, sizeof mark, "row %zu", i);
+	if (json_is_true(json_object_get(entry, "live")))
+		json_object_set_new(entry, "live", json_string(mark));
+	size_t j;
+	json_t *v;
+	json_array_foreach(json_object_get(entry, "records"), j, v)
+		if (json_is_true(v))
+			json_array_set_new(json_object_get(entry, "records"), j, json_string(mark));
+	json_object_set(m->idents, key, entry);
+}
+
+/* Row i (its mark "row i") is record `id`: in every entry that names it. */
+static void import_ident_id(struct import_job *m, json_t *out, size_t i, const char *id)
+{
+	const char *key = json_string_value(json_object_get(json_object_get(out, "identity"), "key"));
+	json_t *entry = json_object_get(m->idents, key ? key : "");
+	if (!entry)
+		return;
+	char mark[32];
+	snprintf(mark, sizeof mark, "row %zu", i);
+	if (json_equal(json_object_get(entry, "live"), json_string(mark)))
+		json_object_set_new(entry, "live", json_string(id));
+	size_t j;
+	json_t *v;
+	json_array_foreach(json_object_get(entry, "records"), j, v)
+		if (strcmp(json_string_value(v) ? json_string_value(v) : "", mark) == 0)
+			json_array_set_new(json_object_get(entry, "records"), j, json_string(id));
 }
 
 /* Queues record `rec` (the pack's result `res`, outcome `out`) and its
@@ -632,7 +706,8 @@ static int import_add(struct import_job *m, struct rpc_call *c, json_t *rec, jso
 	return rc;
 }
 
-/* Row m->i through the pack: a record and its audit entry, or a failure. */
+/* Row m->i through the pack: passed (its outcome kept), skipped (its
+ * service has a live record of the same content), or a failure. */
 static void import_row(struct import_job *m, struct rpc *r)
 {
 	struct rpc_call *c = m->job.call;
@@ -643,6 +718,12 @@ static void import_row(struct import_job *m, struct rpc *r)
 	if (!json_is_object(row))
 		out = json_pack("{s:[{s:s, s:{s:s, s:s}}]}", "invalid", "field", "row", "reason", "ja",
 				"行がオブジェクトではありません", "en", "the row is not an object");
+	json_t *dup = json_object_get(out, "duplicate");
+	if (rc == LIU_EREFUSED && json_is_string(dup)) {
+		json_array_append_new(m->skipped, json_pack("{s:I, s:O}", "row", (json_int_t)i, "id", dup));
+		json_decref(out);
+		return;
+	}
 	if (rc != 0) {
 		char msg[600];
 		json_t *data;
@@ -652,21 +733,59 @@ static void import_row(struct import_job *m, struct rpc *r)
 		json_decref(out);
 		return;
 	}
+	import_ident(m, out, i);
+	json_array_append_new(m->passed, json_pack("[I, o]", (json_int_t)i, out));
+}
+
+/* Passed row m->w gets its id: its record and audit entry are queued on the
+ * import's write. */
+static void import_take_id(struct import_job *m, struct rpc *r)
+{
+	struct rpc_call *c = m->job.call;
+	json_t *p = json_array_get(m->passed, m->w);
+	size_t i = (size_t)json_integer_value(json_array_get(p, 0));
+	json_t *out = json_array_get(p, 1);
 	json_t *res = json_object_get(out, "record");
 	const char *kind = json_string_value(json_object_get(res, "kind"));
-	/* Ids are taken only for rows that will be written: an atomic
-	 * import that fails takes none after its first failure. */
-	bool take_id = !m->atomic || json_array_size(m->failed) == 0;
-	json_t *rec = ledger_new_record(r->ledger, take_id ? id_prefix(rules, kind) : NULL, kind,
+	json_t *rec = ledger_new_record(r->ledger, id_prefix(r->rules, kind), kind,
 					json_object_get(res, "state"), json_object_get(res, "data"),
 					m->nowiso);
 	json_array_append_new(m->records, rec);
-	if (take_id && m->batch && import_add(m, c, rec, res, out, i) < 0) {
+	const char *id = json_string_value(json_object_get(rec, "id"));
+	if (id)
+		import_ident_id(m, out, i, id);
+	if (m->batch && import_add(m, c, rec, res, out, i) < 0) {
 		/* Out of memory: the write cannot be built; finish refuses it. */
 		ledger_batch_free(m->batch);
 		m->batch = NULL;
 	}
-	json_decref(out);
+}
+
+/* The identities the import writes, with its batch; -EAGAIN when one of
+ * them changed since the import read it (another write in the meantime). */
+static int import_idents(struct import_job *m, struct ledger *l)
+{
+	const char *key;
+	json_t *entry;
+	json_object_foreach(m->idents, key, entry) {
+		char *now = NULL;
+		size_t len = 0;
+		int rc = ledger_meta_latest(l, key, &now, &len);
+		json_t *base = json_object_get(m->ident_base, key);
+		bool same = rc == -ENOENT ? (!base || json_is_null(base))
+			  : rc == 0 && json_is_string(base) && strcmp(now, json_string_value(base)) == 0;
+		free(now);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+		if (!same)
+			return -EAGAIN;
+		char *text = json_dumps(entry, JSON_COMPACT);
+		rc = text && m->batch ? ledger_batch_meta(m->batch, key, text) : -ENOMEM;
+		free(text);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 /* Every row is through: refuse, or write what passed (the reply comes when
@@ -694,9 +813,10 @@ static void import_finish(struct import_job *m)
 	json_t *ids = json_array();
 	for (size_t j = 0; j < ok; j++)
 		json_array_append(ids, json_object_get(json_array_get(m->records, j), "id"));
-	json_t *result = json_pack("{s:I, s:I, s:o, s:O, s:s}", "rows", (json_int_t)n, "created",
-				   (json_int_t)ok, "ids", ids, "failed", m->failed, "rules_version",
-				   rules_version(r->rules));
+	json_t *result = json_pack("{s:I, s:I, s:o, s:O, s:I, s:O, s:s}", "rows", (json_int_t)n, "created",
+				   (json_int_t)ok, "ids", ids, "failed", m->failed, "skipped_count",
+				   (json_int_t)json_array_size(m->skipped), "skipped", m->skipped,
+				   "rules_version", rules_version(r->rules));
 	if (ok == 0) {
 		rpc_result(c, result);
 		rpc_call_free(c);
@@ -704,6 +824,17 @@ static void import_finish(struct import_job *m)
 	}
 	struct write_wait *w = calloc(1, sizeof *w);
 	int rc = w && m->batch && ledger_batch_size(m->batch) == ok ? 0 : -ENOMEM;
+	if (rc == 0 && (rc = import_idents(m, r->ledger)) == -EAGAIN) {
+		free(w);
+		json_decref(result);
+		rpc_error(c, WIRE_CONFLICT, "import refused, nothing was written: a record of the same "
+			  "identity was written while the import ran; import again",
+			  json_pack("{s:{s:s, s:s}}", "reason", "ja",
+				    "取込み中に同じ記録（同一性が同じもの）が書き込まれました。取り込み直してください", "en",
+				    "a record of the same identity was written while the import ran: import again"));
+		rpc_call_free(c);
+		return;
+	}
 	if (rc == 0) {
 		w->call = c;
 		w->result = result;
@@ -720,7 +851,8 @@ static void import_finish(struct import_job *m)
 		rpc_call_free(c);
 		return;
 	}
-	log_info("import: rows=%zu created=%zu failed=%zu by=%s ms=%lld", n, ok, n - ok, c->peer.user,
+	log_info("import: rows=%zu created=%zu skipped=%zu failed=%zu by=%s ms=%lld", n, ok,
+		 json_array_size(m->skipped), json_array_size(m->failed), c->peer.user,
 		 (long long)(slice_now_us() - m->job.t0_us) / 1000);
 }
 
@@ -736,11 +868,21 @@ static enum slice_next import_step(void *ud, int64_t until_us)
 		return SLICE_DONE;
 	}
 	struct rpc *r = m->job.call->rpc;
-	do
-		import_row(m, r);
-	while (++m->i < m->n && slice_now_us() < until_us);
-	if (m->i < m->n)
-		return SLICE_MORE;
+	if (m->i < m->n) {
+		do
+			import_row(m, r);
+		while (++m->i < m->n && slice_now_us() < until_us);
+		if (m->i < m->n)
+			return SLICE_MORE;
+	}
+	/* Every row is through: ids for the rows that will be written (none
+	 * when an all-or-nothing import has a failure). */
+	bool writes = !m->atomic || json_array_size(m->failed) == 0;
+	while (writes && m->w < json_array_size(m->passed)) {
+		import_take_id(m, r);
+		if (++m->w < json_array_size(m->passed) && slice_now_us() >= until_us)
+			return SLICE_MORE;
+	}
 	import_finish(m);
 	import_free(m);
 	return SLICE_DONE;
@@ -785,7 +927,14 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	m->n = json_array_size(rows);
 	m->records = json_array();
 	m->failed = json_array();
-	int rc = m->action && m->records && m->failed ? ledger_batch_new(r->ledger, &m->batch) : -ENOMEM;
+	m->passed = json_array();
+	m->skipped = json_array();
+	m->idents = json_object();
+	m->ident_base = json_object();
+	m->ctx.lookup = import_lookup;
+	m->ctx.lookup_ud = m;
+	int rc = m->action && m->records && m->failed && m->passed && m->skipped && m->idents && m->ident_base
+		 ? ledger_batch_new(r->ledger, &m->batch) : -ENOMEM;
 	if (rc == 0)
 		rc = rpc_job_start(&m->job, c, "import", import_step, m);
 	if (rc < 0) {
