@@ -266,6 +266,13 @@ action "file_liu_application" {
       end
     end
     local in_period = in_force_on("special-measure", d)
+    local last_day = late_recording_until("special-measure")
+    if in_period and last_day and date_of(at) > last_day then
+      refuse { ja = "filed_on: 運用期間内の申請は、運用期間の終了後" .. LATE_RECORDING_DAYS .. "日（" .. ja_date(last_day) ..
+                    "）までに記録してください（記録の猶予を過ぎています）",
+               en = "filed_on: a filing dated within the period may be recorded until " .. last_day ..
+                    " (" .. LATE_RECORDING_DAYS .. " days after the period); that is past" }
+    end
     list[#list + 1] = { type = p.type, filed_on = d, recorded_on = date_of(at) }
     app.liu_filings = list
     if rec.state == "ended" and type(app.ended) == "table" and in_period then
@@ -282,7 +289,7 @@ action "file_liu_application" {
 -- audit_scope = ① (incentive-1), internal_audit_report = ② (incentive-2).
 action "use_incentive" {
   title = { ja = "インセンティブの利用の記録", en = "Record the use of an incentive" },
-  kind = "application", roles = SECRETARIAT, from = { "confirmed" },
+  kind = "application", roles = SECRETARIAT, from = { "confirmed", "ended" },
   run = function (app, p, at, rec)
     only_params(p, { "incentive", "used_on" })
     local inc
@@ -291,9 +298,15 @@ action "use_incentive" {
       refuse { ja = "incentive: audit_scope（①）または internal_audit_report（②）を指定してください（「" .. tostring(p.incentive) .. "」）",
                en = "incentive: must be audit_scope (①) or internal_audit_report (②) (not `" .. tostring(p.incentive) .. "`)" }
     end
-    if not in_force(inc.measure, at) then
-      refuse { ja = inc.label.ja .. "は運用期間（" .. period_text(inc.measure).ja .. "）外のため利用できません",
-               en = inc.label.en .. " is not in force (" .. period_text(inc.measure).en .. ")" }
+    -- After the measure, a use dated within it may still be recorded within
+    -- the late-recording window (LATE_RECORDING_DAYS), as a filing may.
+    local last_day = late_recording_until(inc.measure)
+    local late = not in_force(inc.measure, at)
+    if late and not (last_day and date_of(at) <= last_day and (rec.state == "ended" or rec.state == "confirmed")) then
+      refuse { ja = inc.label.ja .. "は運用期間（" .. period_text(inc.measure).ja .. "）外のため利用できません" ..
+                    (last_day and ("（運用期間内の利用の記録は" .. ja_date(last_day) .. "まで）") or ""),
+               en = inc.label.en .. " is not in force (" .. period_text(inc.measure).en .. ")" ..
+                    (last_day and ("; a use within it could be recorded until " .. last_day) or "") }
     end
     -- 「一度に限り」 is per service: a use recorded on any record of the
     -- service is here too (kind{identity}.keeps carries it).

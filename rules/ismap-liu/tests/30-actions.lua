@@ -52,7 +52,7 @@ local MATRIX = {
   rejected  = {},
   withdrawn = {},
   lapsed    = {},
-  ended     = { file_liu_application = "ended" },
+  ended     = { file_liu_application = "ended", use_incentive = "ended" },  -- within the late-recording window
 }
 local STATES = { "submitted", "confirmed", "rejected", "withdrawn", "lapsed", "ended" }
 STATE_WORDS = { submitted = "申請受付", confirmed = "確認済み", rejected = "却下", withdrawn = "取下げ",
@@ -370,8 +370,10 @@ for _, inc in ipairs(INCENTIVES) do
       { check = function (rec, ev) return expect_eq(ev.incentives[inc.name].used_on, "2024-01-01") end } })
   scenario_of(inc.name .. " at the last second of the period", confirmed_at("2025-03-30"),
     { use(inc.name, "2025-03-31", nil, nil, "2025-03-31T23:59:59+09:00") })
-  scenario_of(inc.name .. " at the first instant after the period is refused", confirmed_at("2025-03-30"),
-    { use(inc.name, "2025-03-31", "refused", "is not in force", "2025-04-01T00:00+09:00") })
+  scenario_of(inc.name .. " dated within the period, recorded at the first instant after it: recorded late", confirmed_at("2025-03-30"),
+    { use(inc.name, "2025-03-31", nil, nil, "2025-04-01T00:00+09:00") })
+  scenario_of(inc.name .. " dated after the period is refused", confirmed_at("2025-03-30"),
+    { use(inc.name, "2025-04-01", "refused", "is outside the period of", "2025-04-01T00:00+09:00") })
   scenario_of(inc.name .. " while only submitted is refused",
     { { act = "submit", as = "secretariat", params = good_app() } },
     { use(inc.name, "2024-01-01", "refused", "状態が「申請受付」の記録にはできません") })
@@ -383,8 +385,11 @@ for _, inc in ipairs(INCENTIVES) do
     { use(inc.name, "2023-02-30", "refused", "used_on: not a date") })
   scenario_of(inc.name .. " without a date is refused", confirmed_at(),
     { use(inc.name, nil, "refused", "used_on: a date is required") })
-  scenario_of(inc.name .. " after expiry (ended) is refused", confirmed_at(),
-    { { at = "2025-04-01", enforce = true, state = "ended" }, use(inc.name, "2025-03-31", "refused", "状態が「運用期間終了」の記録にはできません") })
+  scenario_of(inc.name .. " after expiry (ended), dated within the period, is recorded within the window", confirmed_at(),
+    { { at = "2025-04-01", enforce = true, state = "ended" }, use(inc.name, "2025-03-31", nil, nil, "2025-06-29T23:59:59+09:00") })
+  scenario_of(inc.name .. " after the late-recording window is refused", confirmed_at(),
+    { { at = "2025-04-01", enforce = true, state = "ended" },
+      use(inc.name, "2025-03-31", "refused", "a use within it could be recorded until 2025-06-29", "2025-06-30") })
 end
 scenario_of("an unknown incentive is refused", confirmed_at(),
   { use("free_pass", "2024-01-01", "refused", "incentive: must be audit_scope (①) or internal_audit_report (②)") })

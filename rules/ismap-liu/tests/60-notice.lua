@@ -443,7 +443,7 @@ scenario "a refusal by state names the state and the action in words, not codes"
   at = "2024-01-01",
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "use_incentive", as = "secretariat", params = { incentive = "audit_scope", used_on = "2024-01-01" },
-    expect = "refused", reason = "「インセンティブの利用の記録」は、状態が「申請受付」の記録にはできません（できる状態: 確認済み）" },
+    expect = "refused", reason = "「インセンティブの利用の記録」は、状態が「申請受付」の記録にはできません（できる状態: 確認済み、運用期間終了）" },
 }
 scenario "a failing confirmation names the requirements of the notice, not R1–R4" {
   at = "2024-01-01",
@@ -467,4 +467,42 @@ case "Japanese reasons give dates in 和暦 with 西暦 in parentheses; English 
     return expect_eq(r.en:find("〜", 1, true), nil, "〜 in English") and has(r.en, "2023-05-19 to 2025-03-31")
        and expect_eq(r.ja:find("2023-05-19", 1, true), nil, "an ISO date in Japanese")
   end,
+}
+
+-- ---------------------------------------------------------------- late recording (pack decision, item 10)
+-- The notice does not say until when a fact of the period may be recorded.
+-- The pack's decision (00-pack.lua, LATE_RECORDING_DAYS = 90): a use of ① ②
+-- and an ISMAP-LIU filing dated within the period are both recordable after
+-- the deadline, for 90 days after its last day (until 2025-06-29), on a
+-- service confirmed on the date of the use; never later.
+
+scenario "decision (LATE_RECORDING_DAYS): a use of ① dated within the period is recorded after the deadline, as a filing is" {
+  at = "2025-03-01",
+  { act = "submit", as = "secretariat", params = good_app() },
+  { act = "confirm", as = "secretariat" },
+  { at = "2025-04-01T00:00+09:00", enforce = true, state = "ended" },
+  { at = "2025-05-15", act = "use_incentive", as = "secretariat", params = { incentive = "audit_scope", used_on = "2025-03-20" },
+    state = "ended", check = function (rec) return expect_eq(rec.data.incentives.audit_scope.used_on, "2025-03-20") end },
+  { act = "file_liu_application", as = "secretariat", params = { type = "application", filed_on = "2025-03-25" },
+    state = "ended", check = function (rec) return expect_eq(rec.data.ended.liu_filed_in_period, true) end },
+}
+scenario "decision (LATE_RECORDING_DAYS): not on a date the service was not yet confirmed" {
+  at = "2025-03-01",
+  { act = "submit", as = "secretariat", params = good_app() },
+  { act = "confirm", as = "secretariat" },
+  { at = "2025-04-01T00:00+09:00", enforce = true, state = "ended" },
+  { at = "2025-05-15", act = "use_incentive", as = "secretariat", params = { incentive = "audit_scope", used_on = "2025-02-28" },
+    expect = "refused", reason = "確認日（令和7年3月1日（2025年3月1日））より前の日付です" },
+}
+scenario "decision (LATE_RECORDING_DAYS): after the window neither a use nor an in-period filing is recorded" {
+  at = "2025-03-01",
+  { act = "submit", as = "secretariat", params = good_app() },
+  { act = "confirm", as = "secretariat" },
+  { at = "2025-04-01T00:00+09:00", enforce = true, state = "ended" },
+  { at = "2025-06-30", act = "use_incentive", as = "secretariat", params = { incentive = "internal_audit_report", used_on = "2025-03-20" },
+    expect = "refused", reason = "運用期間内の利用の記録は令和7年6月29日（2025年6月29日）まで" },
+  { act = "file_liu_application", as = "secretariat", params = { type = "application", filed_on = "2025-03-25" },
+    expect = "refused", reason = "may be recorded until 2025-06-29 (90 days after the period)" },
+  -- a filing after the period is a follow-up, recorded whenever it comes
+  { act = "file_liu_application", as = "secretariat", params = { type = "application", filed_on = "2025-06-01" }, state = "ended" },
 }
