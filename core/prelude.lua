@@ -909,6 +909,15 @@ local function identity_step(kind, a, rec, before_data, ctx)
   local entry = ctx.lookup and ctx.lookup(key) or nil
   local live = contains(idn.live, rec.state)
   local other = entry and entry.live ~= nil and entry.live ~= rec.id and entry.live or nil
+  -- The live record may have left its live state without an action (a
+  -- deadline's expiry): then it is live no more.  Unknown: held live.
+  if other and ctx.state_of then
+    local st = ctx.state_of(other)
+    if st ~= nil and not contains(idn.live, st) then
+      other = nil
+      entry.live = nil
+    end
+  end
   local made = a.creates and host.digest(rec.data) or nil
   if live and other then
     local dup = a.creates and entry.made == made
@@ -1581,6 +1590,7 @@ local function check_scenario(t)
   -- Identities' entries, as the daemon keeps them in its metadata.
   local identities = {}
   local function lookup(k) return identities[k] and copy(identities[k]) or nil end
+  local function state_of(id) return records[id] and records[id].state or nil end
   local enforced = {}
   local seq = 0
   for i, step in ipairs(s) do
@@ -1600,7 +1610,7 @@ local function check_scenario(t)
         -- data's objects and arrays when a rule touches them (rules_text.h).
         local before
         if rec ~= nil then rec, before = as_stored(rec) end
-        res = act(step.act, rec, copy(step.params or {}), { at = at, role = role, lookup = lookup }, before)
+        res = act(step.act, rec, copy(step.params or {}), { at = at, role = role, lookup = lookup, state_of = state_of }, before)
         if res.record and before then lazy_force(res.record.data); lazy_detach(res.record.data) end
       end
       local outcome = res.record and "ok" or res.refused and "refused" or res.invalid and "invalid"

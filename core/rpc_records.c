@@ -292,6 +292,28 @@ static int ident_lookup(void *ud, const char *key, char **text, size_t *len)
 	return ledger_meta_latest(ud, key, text, len);
 }
 
+/* rules_ctx.state_of: the latest state of a record (including writes in
+ * flight).  `ud` is the ledger. */
+static int latest_state(struct ledger *l, const char *id, char **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = ledger_latest_text(l, id, &text, &len);
+	if (rc < 0)
+		return rc;
+	json_t *rec = json_loadb(text, len, 0, NULL);
+	free(text);
+	const char *s = json_string_value(json_object_get(rec, "state"));
+	*state = s ? strdup(s) : NULL;
+	json_decref(rec);
+	return *state ? 0 : -EIO;
+}
+
+static int ident_state_of(void *ud, const char *id, char **state)
+{
+	return latest_state(ud, id, state);
+}
+
 /*
  * The identity entry an action's outcome carries ({key, entry}, and when
  * the record moved to it from another, {was_key, was_entry}: the prelude's
@@ -550,7 +572,7 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	struct rules *rules = c->rpc->rules;
 	a.now = clock_now();
 	struct rules_ctx ctx = { .at = a.now, .role = rpc_role(c), .lookup = ident_lookup,
-				 .lookup_ud = c->rpc->ledger };
+				 .state_of = ident_state_of, .lookup_ud = c->rpc->ledger };
 	int rc = a.id ? rules_act_text(rules, a.action, &a.was, a.params, &ctx, &a.out)
 		      : rules_act(rules, a.action, NULL, a.params, &ctx, &a.out);
 	/* The rev is known once the record is read, which the action's call
@@ -637,6 +659,16 @@ static int import_lookup(void *ud, const char *key, char **text, size_t *len)
 	if (rc == 0 || rc == -ENOENT)
 		json_object_set_new(m->ident_base, key, rc == 0 ? json_string(*text) : json_null());
 	return rc;
+}
+
+/* rules_ctx.state_of for an import: a row of the import has no state yet
+ * (-ENOENT: the prelude then holds it live). */
+static int import_state_of(void *ud, const char *id, char **state)
+{
+	struct import_job *m = ud;
+	if (strncmp(id, "row ", 4) == 0)
+		return -ENOENT;
+	return latest_state(m->job.call->rpc->ledger, id, state);
 }
 
 /* Row i's outcome names an identity: the import keeps its entry, with
@@ -932,6 +964,7 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	m->idents = json_object();
 	m->ident_base = json_object();
 	m->ctx.lookup = import_lookup;
+	m->ctx.state_of = import_state_of;
 	m->ctx.lookup_ud = m;
 	int rc = m->action && m->records && m->failed && m->passed && m->skipped && m->idents && m->ident_base
 		 ? ledger_batch_new(r->ledger, &m->batch) : -ENOMEM;

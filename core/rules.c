@@ -518,6 +518,19 @@ static int l_ctx_lookup(lua_State *L)
 	return 1;
 }
 
+/* ctx.state_of(id) -> the latest state of record `id`, or nil. */
+static int l_ctx_state_of(lua_State *L)
+{
+	const struct rules_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
+	const char *id = luaL_checkstring(L, 1);
+	char *state = NULL;
+	if (!ctx || !ctx->state_of || ctx->state_of(ctx->lookup_ud, id, &state) < 0)
+		return 0;
+	lua_pushstring(L, state);
+	free(state);
+	return 1;
+}
+
 static int as_stored_push(lua_State *L)
 {
 	text_push_record(L, lua_touserdata(L, 1), TEXT_TWIN | TEXT_LAZY);
@@ -915,6 +928,11 @@ static int call_tramp(lua_State *L)
 				lua_pushlightuserdata(L, (void *)a->ctx);
 				lua_pushcclosure(L, l_ctx_lookup, 1);
 				lua_setfield(L, -2, "lookup");
+			}
+			if (a->ctx->state_of) {
+				lua_pushlightuserdata(L, (void *)a->ctx);
+				lua_pushcclosure(L, l_ctx_state_of, 1);
+				lua_setfield(L, -2, "state_of");
 			}
 			break;
 		}
