@@ -63,6 +63,15 @@ like($u->{error}{data}{reasons}[0]{en} // '', qr/already used by this service on
 my $again = $d->call('act', { action => 'submit', params => $app });
 like(encode_json($again->{error} // {}), qr/\Q$id2\E/, 'after the restart a live service is still refused, naming its record');
 
+# An amend of what R1–R4 read sends the confirmed record back, with the reason in its history.
+my $am = $d->ok_call('act', { action => 'amend', id => $id2, params => { planned_liu_application => '2024-12' } });
+is($am->{record}{state}, 'submitted', 'an amend of the plan takes a confirmed record back to submitted');
+my ($ev_r) = grep { $_->{type} eq 'reconfirmation_needed' } @{ $d->ok_call('history', { id => $id2 })->{entries}[-1]{events} };
+like($ev_r->{reason}{ja} // '', qr/改めて要件の確認が必要です/, '... and its history says why');
+is(scalar(grep { ($_->{service_name} // '') =~ /会計/ } @{ $d->ok_call('view', { name => 'service-list' })->{rows} }), 0, '... off the list until confirmed again');
+my $ren = $d->call('act', { action => 'amend', id => $id2, params => { service_name => '別のSaaS' } });
+is($ren->{error}{code}, -32004, 'the service name never changes by amend');
+
 # --- import: rows already recorded are skipped, a refused import takes no id -----------
 sub ctl {
 	my ($stdin, @args) = @_;
