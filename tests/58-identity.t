@@ -67,7 +67,7 @@ like(encode_json($again->{error} // {}), qr/\Q$id2\E/, 'after the restart a live
 my $am = $d->ok_call('act', { action => 'amend', id => $id2, params => { planned_liu_application => '2024-12' } });
 is($am->{record}{state}, 'submitted', 'an amend of the plan takes a confirmed record back to submitted');
 my ($ev_r) = grep { $_->{type} eq 'reconfirmation_needed' } @{ $d->ok_call('history', { id => $id2 })->{entries}[-1]{events} };
-like($ev_r->{reason}{ja} // '', qr/改めて要件の確認が必要です/, '... and its history says why');
+like($ev_r->{reason} // '', qr/改めて要件の確認が必要です/, '... and its history says why');
 is(scalar(grep { ($_->{service_name} // '') =~ /会計/ } @{ $d->ok_call('view', { name => 'service-list' })->{rows} }), 0, '... off the list until confirmed again');
 my $ren = $d->call('act', { action => 'amend', id => $id2, params => { service_name => '別のSaaS' } });
 is($ren->{error}{code}, -32004, 'the service name never changes by amend');

@@ -161,9 +161,9 @@ action "amend" {
       local was = app.confirmed_on
       app.confirmed_on = nil
       rec.state = "submitted"
-      emit("reconfirmation_needed", { fields = array(reread), was_confirmed_on = was, reason = {
-        ja = "確認済みの申請の" .. table.concat(ja, "・") .. "が変更されたため、改めて要件の確認が必要です（サービスリストから外れます）",
-        en = "the confirmed application's " .. table.concat(en, ", ") .. " changed: the requirements must be confirmed again (off the service list until then)" } })
+      emit("reconfirmation_needed", { fields = array(reread), was_confirmed_on = was,
+        reason = "確認済みの申請の" .. table.concat(ja, "・") .. "が変更されたため、改めて要件の確認が必要です（サービスリストから外れます）",
+        reason_en = "the confirmed application's " .. table.concat(en, ", ") .. " changed: the requirements must be confirmed again (off the service list until then)" })
     end
     local names = array()
     for k in pairs(p) do names[#names + 1] = k end
