@@ -506,3 +506,16 @@ scenario "decision (LATE_RECORDING_DAYS): after the window neither a use nor an 
   -- a filing after the period is a follow-up, recorded whenever it comes
   { act = "file_liu_application", as = "secretariat", params = { type = "application", filed_on = "2025-06-01" }, state = "ended" },
 }
+
+-- ---------------------------------------------------------------- the handling marking (item 8)
+-- 特別措置サービスリスト: 「政府機関等限りの取扱いとし、対外公表はいたしません」.  Both
+-- lists declare it; the daemon puts it in every format (the CSV's first line,
+-- HTML, print, JSON, liuctl's table: tests/29-neutral.t, tests/92-html.t).
+
+case "the lists carry 「政府機関等限りの取扱いとし、対外公表はいたしません」" {
+  at = "2024-01-01", data = good_app(), expect = "eligible",
+  summary = function ()
+    return expect_eq(LIST_MARKING.ja, "政府機関等限りの取扱いとし、対外公表はいたしません")
+       and expect_eq(LIST_MARKING.en, "For government bodies only; not to be made public")
+  end,
+}
