@@ -451,6 +451,7 @@ static int l_identity_key(lua_State *L)
 	lua_Integer n = luaL_len(L, 2);
 	if (n < 1 || n > 16)
 		return luaL_error(L, "identity_key: 1 to 16 values");
+	luaL_checkstack(L, (int)n + 2, "identity_key");
 	const char *vals[16];
 	size_t lens[16];
 	for (lua_Integer i = 0; i < n; i++) {
