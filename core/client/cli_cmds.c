@@ -211,7 +211,10 @@ const struct cmd cli_commands[] = {
 		  "The columns id, kind, state, rev, created_at and updated_at are ignored: they belong\n"
 		  "to the daemon.  A request over the daemon's line limit (--max-bytes, default 1 MiB)\n"
 		  "is not sent; --per-row sends the rows in parts under it.  Failed rows are reported\n"
-		  "by their line in the file (the header is line 1); exits 1 unless all were imported.",
+		  "by their line in the file (the header is line 1); exits 1 unless all were imported.\n"
+		  "A row whose record is already there with the same content (the same service: the\n"
+		  "kind's identity) is skipped and reported with that record's id, so that importing\n"
+		  "a file again writes nothing new.",
 	  .params = "{action, rows, atomic?}", .exec = cli_exec_import },
 	{ .pattern = "export [--kind <kind>] [--state <state>] [--format jsonl|csv]",
 	  .method = "record.list",
