@@ -20,6 +20,7 @@ struct ledger {
 	json_t *overlay;             /* id -> latest record of writes in flight */
 	json_t *meta_overlay;        /* metadata key -> [value or null (deleted),
 				      * writes in flight that put it] */
+	uint64_t meta_generation;    /* writes of metadata made visible */
 	size_t inflight;             /* writes queued or in flight */
 	uint64_t changes;            /* record changes committed since start */
 	struct audit_head head;      /* including writes in flight */
@@ -485,6 +486,7 @@ static json_t *meta_visible(struct ledger *l, const char *const *meta, json_t *b
 		json_decref(keys);
 		return NULL;
 	}
+	l->meta_generation++;
 	return keys;
 }
 
@@ -506,6 +508,8 @@ static void meta_release(struct ledger *l, json_t *keys, int status)
 			json_array_set_new(o, 1, json_integer(n));
 	}
 }
+
+uint64_t ledger_meta_generation(const struct ledger *l) { return l->meta_generation; }
 
 int ledger_meta_latest(struct ledger *l, const char *key, char **val, size_t *len)
 {

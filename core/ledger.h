@@ -131,6 +131,10 @@ int ledger_latest_text(struct ledger *l, const char *id, char **text, size_t *le
  * negative errno.  A decision that a later write must not contradict (an
  * identity's live record, ident.h) reads it this way. */
 int ledger_meta_latest(struct ledger *l, const char *key, char **val, size_t *len);
+/* Grows with every write that puts metadata (ledger_write's, a batch's): a
+ * decision that read metadata earlier knows nothing changed since when it
+ * has not grown. */
+uint64_t ledger_meta_generation(const struct ledger *l);
 
 /* Whether a write of `id` is in flight (without decoding anything). */
 bool ledger_is_pending(const struct ledger *l, const char *id);

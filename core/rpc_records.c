@@ -623,6 +623,7 @@ struct import_job {
 	 * stands for the record row N will be; and key -> the entry's text as
 	 * the import first read it (null: none), checked again at the end. */
 	json_t *idents, *ident_base;
+	uint64_t meta_gen;       /* ledger_meta_generation() at the start */
 	/* The write, built as the rows are given ids: each row's record and
 	 * audit entry are encoded and queued in its slice, so that the end of
 	 * an import of 100,000 rows only seals and submits (ledger_batch). */
@@ -786,6 +787,16 @@ static void import_take_id(struct import_job *m, struct rpc *r)
 	const char *id = json_string_value(json_object_get(rec, "id"));
 	if (id)
 		import_ident_id(m, out, i, id);
+	/* Its identity's entry is final (a later row of the same identity was
+	 * refused or skipped): written with the batch. */
+	const char *key = json_string_value(json_object_get(json_object_get(out, "identity"), "key"));
+	json_t *entry = key ? json_object_get(m->idents, key) : NULL;
+	char *text = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
+	if (entry && m->batch && (!text || ledger_batch_meta(m->batch, key, text) < 0)) {
+		ledger_batch_free(m->batch);
+		m->batch = NULL;
+	}
+	free(text);
 	if (m->batch && import_add(m, c, rec, res, out, i) < 0) {
 		/* Out of memory: the write cannot be built; finish refuses it. */
 		ledger_batch_free(m->batch);
@@ -793,29 +804,26 @@ static void import_take_id(struct import_job *m, struct rpc *r)
 	}
 }
 
-/* The identities the import writes, with its batch; -EAGAIN when one of
- * them changed since the import read it (another write in the meantime). */
+/* Whether the identities the import read are as it read them: -EAGAIN
+ * when one changed (another write in the meantime).  Only looked at when
+ * some metadata was written since the import began. */
 static int import_idents(struct import_job *m, struct ledger *l)
 {
+	if (ledger_meta_generation(l) == m->meta_gen)
+		return 0;
 	const char *key;
-	json_t *entry;
-	json_object_foreach(m->idents, key, entry) {
+	json_t *base;
+	json_object_foreach(m->ident_base, key, base) {
 		char *now = NULL;
 		size_t len = 0;
 		int rc = ledger_meta_latest(l, key, &now, &len);
-		json_t *base = json_object_get(m->ident_base, key);
-		bool same = rc == -ENOENT ? (!base || json_is_null(base))
+		bool same = rc == -ENOENT ? json_is_null(base)
 			  : rc == 0 && json_is_string(base) && strcmp(now, json_string_value(base)) == 0;
 		free(now);
 		if (rc < 0 && rc != -ENOENT)
 			return rc;
 		if (!same)
 			return -EAGAIN;
-		char *text = json_dumps(entry, JSON_COMPACT);
-		rc = text && m->batch ? ledger_batch_meta(m->batch, key, text) : -ENOMEM;
-		free(text);
-		if (rc < 0)
-			return rc;
 	}
 	return 0;
 }
@@ -963,6 +971,7 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	m->skipped = json_array();
 	m->idents = json_object();
 	m->ident_base = json_object();
+	m->meta_gen = ledger_meta_generation(r->ledger);
 	m->ctx.lookup = import_lookup;
 	m->ctx.state_of = import_state_of;
 	m->ctx.lookup_ud = m;
