@@ -20,6 +20,9 @@ struct ledger {
 	json_t *overlay;             /* id -> latest record of writes in flight */
 	json_t *overlay_ks;          /* id -> "kind\nstate" of the overlay's version,
 				      * which ledger_count reads without decoding */
+	json_t *meta_overlay;        /* metadata key -> [value or null (deleted),
+				      * writes in flight that put it] */
+	uint64_t meta_generation;    /* writes of metadata made visible */
 	size_t inflight;             /* writes queued or in flight */
 	uint64_t changes;            /* record changes committed since start */
 	struct audit_head head;      /* including writes in flight */
@@ -49,6 +52,7 @@ struct pending {
 				      * the version, and for a prepared change
 				      * with a memo entry: its head, its body] */
 	struct audit_head head;      /* head after this write */
+	json_t *meta_keys;           /* the metadata keys it writes, or NULL */
 	commit_cb cb;
 	void *ud;
 };
@@ -62,6 +66,7 @@ int ledger_open(struct ledger **out, struct store *st, struct commit *c)
 	l->commit = c;
 	l->overlay = json_object();
 	l->overlay_ks = json_object();
+	l->meta_overlay = json_object();
 	l->cache = json_object();
 	l->cache_cost = json_object();
 	l->cache_max = 32u << 20;
@@ -94,6 +99,7 @@ void ledger_close(struct ledger *l)
 		return;
 	json_decref(l->overlay);
 	json_decref(l->overlay_ks);
+	json_decref(l->meta_overlay);
 	json_decref(l->cache);
 	json_decref(l->cache_cost);
 	json_decref(l->memo);
@@ -498,6 +504,72 @@ char *ledger_new_id(struct ledger *l, const char *prefix)
 	return s;
 }
 
+/* The metadata a write puts, visible to ledger_meta_latest() until it is
+ * durable: returns the list of its keys (NULL when none or out of memory:
+ * then later decisions read the store, as before the write). */
+static json_t *meta_visible(struct ledger *l, const char *const *meta, json_t *batch_meta)
+{
+	json_t *keys = json_array();
+	for (size_t i = 0; keys && meta && meta[i] && meta[i + 1]; i += 2) {
+		json_t *v = meta[i + 1] == LEDGER_META_DELETE ? json_null() : json_string(meta[i + 1]);
+		json_t *o = json_object_get(l->meta_overlay, meta[i]);
+		json_int_t n = o ? json_integer_value(json_array_get(o, 1)) : 0;
+		json_object_set_new(l->meta_overlay, meta[i], json_pack("[o, I]", v, n + 1));
+		json_array_append_new(keys, json_string(meta[i]));
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(batch_meta, k, v) {
+		json_t *o = json_object_get(l->meta_overlay, k);
+		json_int_t n = o ? json_integer_value(json_array_get(o, 1)) : 0;
+		json_object_set_new(l->meta_overlay, k, json_pack("[O, I]", v, n + 1));
+		json_array_append_new(keys, json_string(k));
+	}
+	if (keys && json_array_size(keys) == 0) {
+		json_decref(keys);
+		return NULL;
+	}
+	l->meta_generation++;
+	return keys;
+}
+
+/* A write of `keys` is durable or failed: its values leave the overlay once
+ * no later write in flight puts the key (a failure drops them at once: the
+ * committer fails every write not yet durable). */
+static void meta_release(struct ledger *l, json_t *keys, int status)
+{
+	size_t i;
+	json_t *k;
+	json_array_foreach(keys, i, k) {
+		json_t *o = json_object_get(l->meta_overlay, json_string_value(k));
+		json_int_t n = o ? json_integer_value(json_array_get(o, 1)) - 1 : 0;
+		if (!o)
+			continue;
+		if (n <= 0 || status != 0)
+			json_object_del(l->meta_overlay, json_string_value(k));
+		else
+			json_array_set_new(o, 1, json_integer(n));
+	}
+}
+
+uint64_t ledger_meta_generation(const struct ledger *l) { return l->meta_generation; }
+
+int ledger_meta_latest(struct ledger *l, const char *key, char **val, size_t *len)
+{
+	json_t *o = json_object_get(l->meta_overlay, key);
+	if (o) {
+		json_t *v = json_array_get(o, 0);
+		if (!json_is_string(v))
+			return -ENOENT;
+		if (!(*val = strdup(json_string_value(v))))
+			return -ENOMEM;
+		if (len)
+			*len = json_string_length(v);
+		return 0;
+	}
+	return store_meta_get(l->st, key, val, len);
+}
+
 static void written(void *ud, int status)
 {
 	struct pending *p = ud;
@@ -542,9 +614,11 @@ static void written(void *ud, int status)
 		json_object_clear(l->overlay_ks);
 		l->head = l->committed;
 	}
+	meta_release(l, p->meta_keys, status);
 	if (p->cb)
 		p->cb(p->ud, status);
 	json_decref(p->revs);
+	json_decref(p->meta_keys);
 	free(p);
 }
 
@@ -882,7 +956,8 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 	make_visible(l, vis, n);
 	free(vis);
 	l->head = head;
-	*p = (struct pending){ .l = l, .revs = revs, .head = head, .cb = cb, .ud = ud };
+	*p = (struct pending){ .l = l, .revs = revs, .head = head, .cb = cb, .ud = ud,
+			       .meta_keys = meta_visible(l, meta, NULL) };
 	l->inflight++;
 	commit_submit(l->commit, w, written, p);
 	return 0;
@@ -909,6 +984,7 @@ struct ledger_batch {
 	/* Each change's audit entry, encoded but not sealed (owned), and its
 	 * record id (owned); NULL when the change has none. */
 	char **audits, **audit_ids;
+	json_t *meta;            /* metadata key -> value, put with the batch */
 };
 
 int ledger_batch_new(struct ledger *l, struct ledger_batch **out)
@@ -940,7 +1016,21 @@ void ledger_batch_free(struct ledger_batch *b)
 	free(b->audit_ids);
 	commit_write_free(b->w);
 	json_decref(b->revs);
+	json_decref(b->meta);
 	free(b);
+}
+
+int ledger_batch_meta(struct ledger_batch *b, const char *key, const char *val)
+{
+	char *v = strdup(val);
+	if (!v || (!b->meta && !(b->meta = json_object()))) {
+		free(v);
+		return -ENOMEM;
+	}
+	int rc = commit_put_meta(b->w, key, v);
+	if (rc == 0)
+		rc = json_object_set_new(b->meta, key, json_string(val)) < 0 ? -ENOMEM : 0;
+	return rc;
 }
 
 static int batch_grow(struct ledger_batch *b)
@@ -1031,7 +1121,8 @@ int ledger_batch_submit(struct ledger_batch *b, commit_cb cb, void *ud)
 	l->head = head;
 	log_info("ledger: batch submitted changes=%zu seal_ms=%lld", b->n,
 		 (long long)((uv_hrtime() - t0) / 1000000));
-	*p = (struct pending){ .l = l, .revs = b->revs, .head = head, .cb = cb, .ud = ud };
+	*p = (struct pending){ .l = l, .revs = b->revs, .head = head, .cb = cb, .ud = ud,
+			       .meta_keys = meta_visible(l, NULL, b->meta) };
 	b->revs = NULL;
 	l->inflight++;
 	commit_submit(l->commit, b->w, written, p);

@@ -125,6 +125,17 @@ size_t ledger_memo_size(const struct ledger *l, size_t *bytes, size_t *bodies);
  * or a negative errno.  An action reads the record this way (rules_text.h). */
 int ledger_latest_text(struct ledger *l, const char *id, char **text, size_t *len);
 
+/* Metadata value `key` as the writes queued or in flight leave it (the
+ * metadata of ledger_write and ledger_batch_meta), else as stored: 0 with
+ * *val (NUL-terminated, caller frees) and *len (may be NULL), -ENOENT, or a
+ * negative errno.  A decision that a later write must not contradict (an
+ * identity's live record, ident.h) reads it this way. */
+int ledger_meta_latest(struct ledger *l, const char *key, char **val, size_t *len);
+/* Grows with every write that puts metadata (ledger_write's, a batch's): a
+ * decision that read metadata earlier knows nothing changed since when it
+ * has not grown. */
+uint64_t ledger_meta_generation(const struct ledger *l);
+
 /* Whether a write of `id` is in flight (without decoding anything). */
 bool ledger_is_pending(const struct ledger *l, const char *id);
 
@@ -247,6 +258,9 @@ int ledger_batch_new(struct ledger *l, struct ledger_batch **out);
 int ledger_batch_add(struct ledger_batch *b, const struct ledger_change *ch);
 /* Changes added so far. */
 size_t ledger_batch_size(const struct ledger_batch *b);
+/* Adds metadata key = val (copied) to the batch's write; visible to
+ * ledger_meta_latest() from the submit.  0 or -ENOMEM. */
+int ledger_batch_meta(struct ledger_batch *b, const char *key, const char *val);
 /* Queues the batch (taken, also on failure): 0 (cb will run) or a negative
  * errno (cb will not run, nothing was queued). */
 int ledger_batch_submit(struct ledger_batch *b, commit_cb cb, void *ud);

@@ -344,6 +344,44 @@ local function sheet_columns(d)
   return out
 end
 
+-- A kind's identity (docs/RULES.md): which records are one thing (one
+-- service, one person) whatever their ids.
+--   identity = { title = { ja, en }, fields = { "a", { "b", "c" } },
+--                normalize = "nfkc-space-case" | "exact", live = { states },
+--                keeps = { "field" }, fields_title = { ja, en } }
+-- A field is a top-level name or a dotted path; a list of fields is the
+-- first of them that has a value.  `live`: the states in which a record
+-- is the identity's one live record.  `keeps`: data fields that belong to
+-- the identity, not the record: each record of it starts with them, and
+-- what a record adds to them (by key) stays with the identity.
+local NORMALIZE = { exact = true, ["nfkc-space-case"] = true }
+local function identity_decl(d)
+  local idn = d.identity
+  if idn == nil then return end
+  local function bad(msg) decl_error('kind "' .. d.id .. '": identity: ' .. msg, 6) end
+  if type(idn) ~= "table" then bad("a table { title, fields, normalize, live, keeps }") end
+  for k in pairs(idn) do
+    if not contains({ "title", "fields", "fields_title", "normalize", "live", "keeps" }, k) then bad("unknown key `" .. tostring(k) .. "`") end
+  end
+  if not is_text(idn.title) then bad("title = { ja = ..., en = ... } is required") end
+  if idn.fields_title ~= nil and not is_text(idn.fields_title) then bad("fields_title = { ja = ..., en = ... }: the fields in words") end
+  if type(idn.fields) ~= "table" or #idn.fields == 0 or #idn.fields > 16 then bad("fields = { \"field\", ... } (1 to 16)") end
+  for _, f in ipairs(idn.fields) do
+    local alts = type(f) == "table" and f or { f }
+    for _, a in ipairs(alts) do
+      if type(a) ~= "string" or a == "" then bad("a field is a name, or a list of names (the first that has a value)") end
+    end
+  end
+  idn.normalize = idn.normalize or "exact"
+  if not NORMALIZE[idn.normalize] then bad("normalize is exact or nfkc-space-case") end
+  if type(idn.live) ~= "table" or #idn.live == 0 then bad("live = { \"state\", ... } is required") end
+  for _, st in ipairs(idn.live) do
+    if not d.state_set[st] then bad("live: no state `" .. tostring(st) .. "`") end
+  end
+  idn.keeps = idn.keeps or {}
+  if type(idn.keeps) ~= "table" then bad("keeps = { \"field\", ... }") end
+end
+
 local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
   need_title(d, "kind")
   if d.validate ~= nil and type(d.validate) ~= "function" then
@@ -353,6 +391,7 @@ local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
     decl_error('kind "' .. d.id .. '": states = { "submitted", ... } is required', 4)
   end
   d.state_set = set_of(d.states)
+  identity_decl(d)
   d.id_prefix = d.id_prefix or (d.id .. "-")
   -- key: the data field whose value names the record (id_prefix .. value),
   -- so that there is at most one record per value, ever, and the field
@@ -982,6 +1021,138 @@ local function key_id(kind, data, creates, changed)
   return kind.id_prefix .. v
 end
 
+-- ---------------------------------------------------------------- identities
+-- The identity of a record (kind{identity}): its key, from the declared
+-- fields' values normalised in C (ident.c), and its entry, which the host
+-- reads with ctx.lookup and writes with the record:
+--   { live = id | nil, records = { ids }, made = digest, keeps = { field = value } }
+-- `true` stands for the record being created, whose id the host gives.
+
+local function path_value(data, path)
+  local v = data
+  for part in path:gmatch("[^.]+") do
+    if type(v) ~= "table" then return nil end
+    v = v[part]
+  end
+  return v
+end
+
+local function identity_values(idn, data)
+  local vals = array()
+  for i, f in ipairs(idn.fields) do
+    local v = ""
+    for _, p in ipairs(type(f) == "table" and f or { f }) do
+      local x = path_value(data or {}, p)
+      if (type(x) == "string" and x ~= "") or type(x) == "number" then v = x; break end
+    end
+    vals[i] = v
+  end
+  return vals
+end
+
+local function identity_fields_text(idn)
+  if idn.fields_title then return idn.fields_title.en, idn.fields_title.ja end
+  local names = {}
+  for i, f in ipairs(idn.fields) do names[i] = type(f) == "table" and tconcat(f, "/") or f end
+  return tconcat(names, ", "), tconcat(names, "、")
+end
+
+-- Shallow merge by key: what `into` has stays unless `from` has the key.
+local function merge_keys(into, from)
+  local out = type(into) == "table" and copy(into) or {}
+  if type(from) == "table" then for k, v in pairs(from) do out[k] = copy(v) end end
+  return out
+end
+
+local function identity_step(kind, a, rec, before_data, ctx)
+  local idn = kind.identity
+  local key, why = host.identity_key(kind.id, identity_values(idn, rec.data), idn.normalize)
+  if not key then error("identity of " .. kind.id .. ": " .. tostring(why), 0) end
+  local en_f, ja_f = identity_fields_text(idn)
+  local was_key, moved
+  if not a.creates then
+    was_key = host.identity_key(kind.id, identity_values(idn, before_data), idn.normalize)
+    -- A field of the identity may be filled in where it was empty (a
+    -- number given later), or written otherwise (width, case), never
+    -- changed.
+    local function norm(v) return host.identity_key(kind.id, { v }, idn.normalize) end
+    for _, f in ipairs(idn.fields) do
+      for _, pth in ipairs(type(f) == "table" and f or { f }) do
+        local old = path_value(before_data or {}, pth)
+        if old ~= nil and old ~= "" and not equal(old, path_value(rec.data, pth)) and
+           (type(path_value(rec.data, pth)) ~= type(old) or norm(old) ~= norm(path_value(rec.data, pth))) then
+          return nil, { refused = array { text(
+            sfmt("%sを定める項目（%s）は変更できません。別の%sとする場合は、この記録を終えてから新しい記録として作成してください",
+                 idn.title.ja, ja_f, idn.title.ja),
+            sfmt("the fields that make the %s (%s) cannot be changed: another %s is a new record",
+                 idn.title.en, en_f, idn.title.en)) } }
+        end
+      end
+    end
+    moved = was_key ~= key
+  end
+  local entry = ctx.lookup and ctx.lookup(key) or nil
+  local live = contains(idn.live, rec.state)
+  local other = entry and entry.live ~= nil and entry.live ~= rec.id and entry.live or nil
+  -- The live record may have left its live state without an action (a
+  -- deadline's expiry): then it is live no more.  Unknown: held live.
+  if other and ctx.state_of then
+    local st = ctx.state_of(other)
+    if st ~= nil and not contains(idn.live, st) then
+      other = nil
+      entry.live = nil
+    end
+  end
+  local made = a.creates and host.digest(rec.data) or nil
+  if live and other then
+    local dup = a.creates and entry.made == made
+    return nil, { refused = array { text(
+      sfmt("この%sには有効な記録 %s があります%s。同じ%sの記録は一つだけです", idn.title.ja, other,
+           dup and "（同じ内容）" or "", idn.title.ja),
+      sfmt("the %s already has a live record, %s%s; a %s has one live record", idn.title.en, other,
+           dup and " (with the same content)" or "", idn.title.en)) },
+      identity_live = other, duplicate = dup and other or nil }
+  end
+  local new = entry and copy(entry) or {}
+  new.records = array(new.records and { table.unpack(new.records) } or {})
+  new.keeps = type(new.keeps) == "table" and new.keeps or {}
+  local was_entry
+  if moved then
+    -- The record leaves the entry it was under, with what it kept.
+    was_entry = ctx.lookup and ctx.lookup(was_key) or nil
+    if was_entry then
+      if was_entry.live == rec.id then was_entry.live = nil end
+      for f, v in pairs(type(was_entry.keeps) == "table" and was_entry.keeps or {}) do
+        new.keeps[f] = merge_keys(v, new.keeps[f])
+      end
+    end
+  end
+  if a.creates then
+    new.records[#new.records + 1] = true
+  elseif not contains(new.records, rec.id) then
+    new.records[#new.records + 1] = rec.id -- written before its kind declared an identity
+  end
+  if a.creates then
+    -- What belongs to the identity comes with it to each of its records.
+    for _, f in ipairs(idn.keeps) do
+      if new.keeps[f] ~= nil then rec.data[f] = merge_keys(new.keeps[f], rec.data[f]) end
+    end
+  end
+  for _, f in ipairs(idn.keeps) do
+    if type(rec.data[f]) == "table" and next(rec.data[f]) ~= nil then new.keeps[f] = merge_keys(new.keeps[f], rec.data[f]) end
+  end
+  if next(new.keeps) == nil then new.keeps = nil end
+  local self = a.creates and true or rec.id
+  if live then
+    new.live = self
+    if a.creates then new.made = made end
+  elseif new.live == self then
+    new.live = nil
+  end
+  if not a.creates and not moved and equal(new, entry) then return nil end
+  return { key = key, entry = new, was_key = was_entry and was_key or nil, was_entry = was_entry }
+end
+
 -- act(action, rec|nil, params, ctx, before) -> { record, events } |
 -- { refused } | { invalid } | { error }.  ctx = { at, role, user }.
 -- `before`: a copy of rec.data the host built as it read the record
@@ -1068,9 +1239,15 @@ local function act(name, rec, params, ctx, before)
     rid, kerr = key_id(kind, rec.data, a.creates, changed)
     if kerr then return { invalid = array { kerr } } end
   end
+  local identity
+  if kind.identity then
+    local refusal
+    identity, refusal = identity_step(kind, a, rec, before_data, ctx)
+    if refusal then return refusal end
+  end
   fresh_state_event(events, before_state, rec.state)
   local res = { record = { kind = rec.kind, state = rec.state, data = rec.data, id = rid }, events = events,
-                key = rid and kind.key or nil }
+                key = rid and kind.key or nil, identity = identity }
   if not a.creates then
     -- Fields still as they were: the host keeps its own copy of them rather
     -- than converting them back.  Compared again after validation, which may
@@ -1620,6 +1797,10 @@ local function check_scenario(t)
   end
   local at = must_instant(s.at or "2024-01-01", "scenario at")
   local records, order, current = {}, {}, nil
+  -- Identities' entries, as the daemon keeps them in its metadata.
+  local identities = {}
+  local function lookup(k) return identities[k] and copy(identities[k]) or nil end
+  local function state_of(id) return records[id] and records[id].state or nil end
   local enforced = {}
   -- count() in the scenario's actions: its records, as the daemon counts
   -- the stored ones.
@@ -1648,7 +1829,7 @@ local function check_scenario(t)
         -- data's objects and arrays when a rule touches them (rules_text.h).
         local before
         if rec ~= nil then rec, before = as_stored(rec) end
-        res = act(step.act, rec, copy(step.params or {}), { at = at, role = role, count = scenario_count }, before)
+        res = act(step.act, rec, copy(step.params or {}), { at = at, role = role, count = scenario_count, lookup = lookup, state_of = state_of }, before)
         if res.record and before then lazy_force(res.record.data); lazy_detach(res.record.data) end
         local rid = res.record and res.record.id
         if rid and records[rid] then res = { refused = array { key_taken(res.key, res.record.data[res.key], rid) } } end
@@ -1688,6 +1869,13 @@ local function check_scenario(t)
         r.id = id
         records[id] = r
         current = id
+        if res.identity then
+          local e = res.identity.entry
+          if e.live == true then e.live = id end
+          for j, v in ipairs(e.records or {}) do if v == true then e.records[j] = id end end
+          identities[res.identity.key] = e
+          if res.identity.was_key then identities[res.identity.was_key] = res.identity.was_entry end
+        end
       end
     end
     if step.enforce then

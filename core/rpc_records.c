@@ -573,6 +573,64 @@ static void write_replied(void *ud, int status)
 	free(w);
 }
 
+/* rules_ctx.lookup: an identity's entry as the writes in flight leave it. */
+static int ident_lookup(void *ud, const char *key, char **text, size_t *len)
+{
+	return ledger_meta_latest(ud, key, text, len);
+}
+
+/* rules_ctx.state_of: the latest state of a record (including writes in
+ * flight).  `ud` is the ledger. */
+static int latest_state(struct ledger *l, const char *id, char **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = ledger_latest_text(l, id, &text, &len);
+	if (rc < 0)
+		return rc;
+	json_t *rec = json_loadb(text, len, 0, NULL);
+	free(text);
+	const char *s = json_string_value(json_object_get(rec, "state"));
+	*state = s ? strdup(s) : NULL;
+	json_decref(rec);
+	return *state ? 0 : -EIO;
+}
+
+static int ident_state_of(void *ud, const char *id, char **state)
+{
+	return latest_state(ud, id, state);
+}
+
+/*
+ * The identity entry an action's outcome carries ({key, entry}, and when
+ * the record moved to it from another, {was_key, was_entry}: the prelude's
+ * act), made ready to write with the record `rid`: the entry's
+ * `true` (the record being written, whose id the prelude did not know) is
+ * that id.  Returns 0 with *key (borrowed from out) and *text (caller
+ * frees), or with both NULL when the outcome has none; -ENOMEM.
+ */
+static int ident_entry(json_t *out, const char *rid, const char *member, const char *key_member,
+		       const char **key, char **text)
+{
+	json_t *idn = json_object_get(out, "identity");
+	json_t *entry = json_object_get(idn, member);
+	*key = json_string_value(json_object_get(idn, key_member));
+	*text = NULL;
+	if (!*key || !json_is_object(entry) || !rid) {
+		*key = NULL;
+		return 0;
+	}
+	if (json_is_true(json_object_get(entry, "live")))
+		json_object_set_new(entry, "live", json_string(rid));
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(entry, "records"), i, v)
+		if (json_is_true(v))
+			json_array_set_new(json_object_get(entry, "records"), i, json_string(rid));
+	*text = json_dumps(entry, JSON_COMPACT);
+	return *text ? 0 : -ENOMEM;
+}
+
 /* The id prefix of records of `kind` ("" when the pack gives none). */
 static const char *id_prefix(struct rules *rules, const char *kind)
 {
@@ -768,6 +826,15 @@ static enum rpc_status act_write(struct act *a)
 	char *text = NULL;
 	int built = act_version(a, nowiso, &ch, &next, &text);
 	const char *rid = a->id ? a->id : json_string_value(json_object_get(next, "id"));
+	const char *ikey = NULL, *wkey = NULL;
+	char *itext = NULL, *wtext = NULL;
+	if (built == 0)
+		built = ident_entry(a->out, rid, "entry", "key", &ikey, &itext);
+	if (built == 0)
+		built = ident_entry(a->out, rid, "was_entry", "was_key", &wkey, &wtext);
+	const char *meta[] = { ikey, itext, wkey, wtext, NULL };
+	if (!ikey) /* a key of its own: the list ends at the first NULL */
+		meta[0] = NULL;
 	json_t *audit = ledger_audit_entry(&(struct ledger_audit){
 		.time = nowiso, .peer = peer_json(&c->peer), .method = "act", .action = a->action,
 		.id = rid, .rev_before = a->id ? (json_int_t)a->was.rev : 0,
@@ -788,7 +855,7 @@ static enum rpc_status act_write(struct act *a)
 		}
 		w->result = result;
 		w->what = strdup(rid);
-		rc = ledger_write(c->rpc->ledger, &ch, 1, NULL, 0, NULL, write_replied, w);
+		rc = ledger_write(c->rpc->ledger, &ch, 1, NULL, 0, ikey ? meta : NULL, write_replied, w);
 		if (rc < 0) { /* give the call back to reply synchronously */
 			*c = *w->call;
 			free(w->call);
@@ -798,6 +865,8 @@ static enum rpc_status act_write(struct act *a)
 	json_decref(next);
 	act_clear(a);
 	free(text);
+	free(itext);
+	free(wtext);
 	if (rc == 0)
 		return RPC_ASYNC;
 	json_decref(result);
@@ -825,7 +894,8 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	struct rules *rules = c->rpc->rules;
 	a.now = clock_now();
 	struct rules_ctx ctx = { .at = a.now, .role = rpc_role(c), .count = count_latest,
-				 .count_ud = c->rpc->ledger };
+				 .count_ud = c->rpc->ledger, .lookup = ident_lookup,
+				 .state_of = ident_state_of, .lookup_ud = c->rpc->ledger };
 	int rc = a.id ? rules_act_text(rules, a.action, &a.was, a.params, &ctx, &a.out)
 		      : rules_act(rules, a.action, NULL, a.params, &ctx, &a.out);
 	if (rc == 0 && !a.id)
@@ -867,9 +937,24 @@ struct import_job {
 	json_t *rows;            /* borrowed from job.call->params */
 	size_t n, i;             /* rows, next row */
 	json_t *records, *failed;
-	/* The write, built as the rows pass: each row's record and audit
-	 * entry are encoded and queued in its slice, so that the end of an
-	 * import of 100,000 rows only seals and submits (ledger_batch). */
+	/* Rows that passed, [row, outcome] each, and the next of them to
+	 * write (phase two, in slices like the first): ids are taken only once
+	 * every row is through, and then only for rows that will be written,
+	 * so that a refused import takes none. */
+	json_t *passed;
+	size_t w;
+	/* Rows whose service (kind{identity}) already has a live record of the
+	 * same content: {row, id}, not written (an import run twice writes
+	 * nothing new the second time). */
+	json_t *skipped;
+	/* Identities as this import leaves them: key -> entry, where "row N"
+	 * stands for the record row N will be; and key -> the entry's text as
+	 * the import first read it (null: none), checked again at the end. */
+	json_t *idents, *ident_base;
+	uint64_t meta_gen;       /* ledger_meta_generation() at the start */
+	/* The write, built as the rows are given ids: each row's record and
+	 * audit entry are encoded and queued in its slice, so that the end of
+	 * an import of 100,000 rows only seals and submits (ledger_batch). */
 	struct ledger_batch *batch;
 	struct rules_ctx ctx;
 	/* The import's own records, which its later rows' rules must see:
@@ -886,7 +971,77 @@ static void import_free(struct import_job *m)
 	json_decref(m->failed);
 	json_decref(m->made);
 	json_decref(m->ids);
+	json_decref(m->passed);
+	json_decref(m->skipped);
+	json_decref(m->idents);
+	json_decref(m->ident_base);
 	free(m);
+}
+
+/* rules_ctx.lookup for an import: an identity as the rows before left it. */
+static int import_lookup(void *ud, const char *key, char **text, size_t *len)
+{
+	struct import_job *m = ud;
+	json_t *e = json_object_get(m->idents, key);
+	if (e) {
+		if (!(*text = json_dumps(e, JSON_COMPACT)))
+			return -ENOMEM;
+		*len = strlen(*text);
+		return 0;
+	}
+	int rc = ledger_meta_latest(m->job.call->rpc->ledger, key, text, len);
+	if (rc == 0 || rc == -ENOENT)
+		json_object_set_new(m->ident_base, key, rc == 0 ? json_string(*text) : json_null());
+	return rc;
+}
+
+/* rules_ctx.state_of for an import: a row of the import has no state yet
+ * (-ENOENT: the prelude then holds it live). */
+static int import_state_of(void *ud, const char *id, char **state)
+{
+	struct import_job *m = ud;
+	if (strncmp(id, "row ", 4) == 0)
+		return -ENOENT;
+	return latest_state(m->job.call->rpc->ledger, id, state);
+}
+
+/* Row i's outcome names an identity: the import keeps its entry, with
+ * "row i" for the record the row will be. */
+static void import_ident(struct import_job *m, json_t *out, size_t i)
+{
+	json_t *idn = json_object_get(out, "identity");
+	const char *key = json_string_value(json_object_get(idn, "key"));
+	json_t *entry = json_object_get(idn, "entry");
+	if (!key || !json_is_object(entry))
+		return;
+	char mark[32];
+	snprintf(mark, sizeof mark, "row %zu", i);
+	if (json_is_true(json_object_get(entry, "live")))
+		json_object_set_new(entry, "live", json_string(mark));
+	size_t j;
+	json_t *v;
+	json_array_foreach(json_object_get(entry, "records"), j, v)
+		if (json_is_true(v))
+			json_array_set_new(json_object_get(entry, "records"), j, json_string(mark));
+	json_object_set(m->idents, key, entry);
+}
+
+/* Row i (its mark "row i") is record `id`: in every entry that names it. */
+static void import_ident_id(struct import_job *m, json_t *out, size_t i, const char *id)
+{
+	const char *key = json_string_value(json_object_get(json_object_get(out, "identity"), "key"));
+	json_t *entry = json_object_get(m->idents, key ? key : "");
+	if (!entry)
+		return;
+	char mark[32];
+	snprintf(mark, sizeof mark, "row %zu", i);
+	if (json_equal(json_object_get(entry, "live"), json_string(mark)))
+		json_object_set_new(entry, "live", json_string(id));
+	size_t j;
+	json_t *v;
+	json_array_foreach(json_object_get(entry, "records"), j, v)
+		if (strcmp(json_string_value(v) ? json_string_value(v) : "", mark) == 0)
+			json_array_set_new(json_object_get(entry, "records"), j, json_string(id));
 }
 
 /* Queues record `rec` (the pack's result `res`, outcome `out`) and its
@@ -942,7 +1097,8 @@ static void import_made(struct import_job *m, const char *kind, const char *stat
 		json_object_set_new(m->ids, id, json_true());
 }
 
-/* Row m->i through the pack: a record and its audit entry, or a failure. */
+/* Row m->i through the pack: passed (its outcome kept), skipped (its
+ * service has a live record of the same content), or a failure. */
 static void import_row(struct import_job *m, struct rpc *r)
 {
 	struct rpc_call *c = m->job.call;
@@ -955,6 +1111,12 @@ static void import_row(struct import_job *m, struct rpc *r)
 	if (!json_is_object(row))
 		out = json_pack("{s:[{s:s, s:{s:s, s:s}}]}", "invalid", "field", "row", "reason", "ja",
 				"行がオブジェクトではありません", "en", "the row is not an object");
+	json_t *dup = json_object_get(out, "duplicate");
+	if (rc == LIU_EREFUSED && json_is_string(dup)) {
+		json_array_append_new(m->skipped, json_pack("{s:I, s:O}", "row", (json_int_t)i, "id", dup));
+		json_decref(out);
+		return;
+	}
 	if (rc != 0) {
 		char msg[600];
 		json_t *data;
@@ -965,24 +1127,71 @@ static void import_row(struct import_job *m, struct rpc *r)
 		return;
 	}
 	json_t *res = json_object_get(out, "record");
+	import_made(m, json_string_value(json_object_get(res, "kind")),
+		    json_string_value(json_object_get(res, "state")), json_string_value(json_object_get(res, "id")));
+	import_ident(m, out, i);
+	json_array_append_new(m->passed, json_pack("[I, o]", (json_int_t)i, out));
+}
+
+/* Passed row m->w gets its id: its record and audit entry are queued on the
+ * import's write. */
+static void import_take_id(struct import_job *m, struct rpc *r)
+{
+	struct rpc_call *c = m->job.call;
+	json_t *p = json_array_get(m->passed, m->w);
+	size_t i = (size_t)json_integer_value(json_array_get(p, 0));
+	json_t *out = json_array_get(p, 1);
+	json_t *res = json_object_get(out, "record");
 	const char *kind = json_string_value(json_object_get(res, "kind"));
-	/* Ids are taken only for rows that will be written: an atomic
-	 * import that fails takes none after its first failure. */
-	bool take_id = !m->dry_run && (!m->atomic || json_array_size(m->failed) == 0);
 	const char *keyed = json_string_value(json_object_get(res, "id"));
 	json_t *rec = keyed ? ledger_keyed_record(keyed, kind, json_object_get(res, "state"),
 						  json_object_get(res, "data"), m->nowiso)
-		    : ledger_new_record(r->ledger, take_id ? id_prefix(rules, kind) : NULL, kind,
+		    : ledger_new_record(r->ledger, id_prefix(r->rules, kind), kind,
 					json_object_get(res, "state"), json_object_get(res, "data"),
 					m->nowiso);
-	import_made(m, kind, json_string_value(json_object_get(res, "state")), keyed);
 	json_array_append_new(m->records, rec);
-	if (take_id && m->batch && import_add(m, c, rec, res, out, i) < 0) {
+	const char *id = json_string_value(json_object_get(rec, "id"));
+	if (id)
+		import_ident_id(m, out, i, id);
+	/* Its identity's entry is final (a later row of the same identity was
+	 * refused or skipped): written with the batch. */
+	const char *key = json_string_value(json_object_get(json_object_get(out, "identity"), "key"));
+	json_t *entry = key ? json_object_get(m->idents, key) : NULL;
+	char *text = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
+	if (entry && m->batch && (!text || ledger_batch_meta(m->batch, key, text) < 0)) {
+		ledger_batch_free(m->batch);
+		m->batch = NULL;
+	}
+	free(text);
+	if (m->batch && import_add(m, c, rec, res, out, i) < 0) {
 		/* Out of memory: the write cannot be built; finish refuses it. */
 		ledger_batch_free(m->batch);
 		m->batch = NULL;
 	}
-	json_decref(out);
+}
+
+/* Whether the identities the import read are as it read them: -EAGAIN
+ * when one changed (another write in the meantime).  Only looked at when
+ * some metadata was written since the import began. */
+static int import_idents(struct import_job *m, struct ledger *l)
+{
+	if (ledger_meta_generation(l) == m->meta_gen)
+		return 0;
+	const char *key;
+	json_t *base;
+	json_object_foreach(m->ident_base, key, base) {
+		char *now = NULL;
+		size_t len = 0;
+		int rc = ledger_meta_latest(l, key, &now, &len);
+		bool same = rc == -ENOENT ? json_is_null(base)
+			  : rc == 0 && json_is_string(base) && strcmp(now, json_string_value(base)) == 0;
+		free(now);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+		if (!same)
+			return -EAGAIN;
+	}
+	return 0;
 }
 
 /* Every row is through: refuse, or write what passed (the reply comes when
@@ -996,9 +1205,9 @@ static void import_finish(struct import_job *m)
 	if (m->dry_run) {
 		/* What an import of these rows would do, now: a client checks a
 		 * whole file this way before it sends it in parts. */
-		rpc_result(c, json_pack("{s:I, s:I, s:O, s:b, s:s}", "rows", (json_int_t)n, "valid",
-					(json_int_t)json_array_size(m->records), "failed", m->failed, "dry_run", 1,
-					"rules_version", rules_version(r->rules)));
+		rpc_result(c, json_pack("{s:I, s:I, s:O, s:O, s:b, s:s}", "rows", (json_int_t)n, "valid",
+					(json_int_t)json_array_size(m->passed), "failed", m->failed,
+					"skipped", m->skipped, "dry_run", 1, "rules_version", rules_version(r->rules)));
 		rpc_call_free(c);
 		return;
 	}
@@ -1019,9 +1228,10 @@ static void import_finish(struct import_job *m)
 	json_t *ids = json_array();
 	for (size_t j = 0; j < ok; j++)
 		json_array_append(ids, json_object_get(json_array_get(m->records, j), "id"));
-	json_t *result = json_pack("{s:I, s:I, s:o, s:O, s:s}", "rows", (json_int_t)n, "created",
-				   (json_int_t)ok, "ids", ids, "failed", m->failed, "rules_version",
-				   rules_version(r->rules));
+	json_t *result = json_pack("{s:I, s:I, s:o, s:O, s:I, s:O, s:s}", "rows", (json_int_t)n, "created",
+				   (json_int_t)ok, "ids", ids, "failed", m->failed, "skipped_count",
+				   (json_int_t)json_array_size(m->skipped), "skipped", m->skipped,
+				   "rules_version", rules_version(r->rules));
 	if (ok == 0) {
 		rpc_result(c, result);
 		rpc_call_free(c);
@@ -1029,6 +1239,17 @@ static void import_finish(struct import_job *m)
 	}
 	struct write_wait *w = calloc(1, sizeof *w);
 	int rc = w && m->batch && ledger_batch_size(m->batch) == ok ? 0 : -ENOMEM;
+	if (rc == 0 && (rc = import_idents(m, r->ledger)) == -EAGAIN) {
+		free(w);
+		json_decref(result);
+		rpc_error(c, WIRE_CONFLICT, "import refused, nothing was written: a record of the same "
+			  "identity was written while the import ran; import again",
+			  json_pack("{s:{s:s, s:s}}", "reason", "ja",
+				    "取込み中に同じ記録（同一性が同じもの）が書き込まれました。取り込み直してください", "en",
+				    "a record of the same identity was written while the import ran: import again"));
+		rpc_call_free(c);
+		return;
+	}
 	if (rc == 0) {
 		w->call = c;
 		w->result = result;
@@ -1045,7 +1266,8 @@ static void import_finish(struct import_job *m)
 		rpc_call_free(c);
 		return;
 	}
-	log_info("import: rows=%zu created=%zu failed=%zu by=%s ms=%lld", n, ok, n - ok, c->peer.user,
+	log_info("import: rows=%zu created=%zu skipped=%zu failed=%zu by=%s ms=%lld", n, ok,
+		 json_array_size(m->skipped), json_array_size(m->failed), c->peer.user,
 		 (long long)(slice_now_us() - m->job.t0_us) / 1000);
 }
 
@@ -1061,11 +1283,21 @@ static enum slice_next import_step(void *ud, int64_t until_us)
 		return SLICE_DONE;
 	}
 	struct rpc *r = m->job.call->rpc;
-	do
-		import_row(m, r);
-	while (++m->i < m->n && slice_now_us() < until_us);
-	if (m->i < m->n)
-		return SLICE_MORE;
+	if (m->i < m->n) {
+		do
+			import_row(m, r);
+		while (++m->i < m->n && slice_now_us() < until_us);
+		if (m->i < m->n)
+			return SLICE_MORE;
+	}
+	/* Every row is through: ids for the rows that will be written (none
+	 * when an all-or-nothing import has a failure). */
+	bool writes = !m->dry_run && (!m->atomic || json_array_size(m->failed) == 0);
+	while (writes && m->w < json_array_size(m->passed)) {
+		import_take_id(m, r);
+		if (++m->w < json_array_size(m->passed) && slice_now_us() >= until_us)
+			return SLICE_MORE;
+	}
 	import_finish(m);
 	import_free(m);
 	return SLICE_DONE;
@@ -1113,7 +1345,16 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	m->failed = json_array();
 	m->made = json_object();
 	m->ids = json_object();
-	int rc = m->action && m->records && m->failed && m->made && m->ids ? ledger_batch_new(r->ledger, &m->batch) : -ENOMEM;
+	m->passed = json_array();
+	m->skipped = json_array();
+	m->idents = json_object();
+	m->ident_base = json_object();
+	m->meta_gen = ledger_meta_generation(r->ledger);
+	m->ctx.lookup = import_lookup;
+	m->ctx.state_of = import_state_of;
+	m->ctx.lookup_ud = m;
+	int rc = m->action && m->records && m->failed && m->passed && m->skipped && m->idents && m->ident_base && m->made && m->ids
+		 ? ledger_batch_new(r->ledger, &m->batch) : -ENOMEM;
 	if (rc == 0)
 		rc = rpc_job_start(&m->job, c, "import", import_step, m);
 	if (rc < 0) {

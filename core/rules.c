@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "errors.h"
 #include "hash.h"
+#include "ident.h"
 #include "log.h"
 #include "rules_conv.h"
 #include "rules_mem.h"
@@ -440,6 +441,97 @@ static int l_equal(lua_State *L)
 	return 1;
 }
 
+/* identity_key(kind, {values...}, how) -> key | nil, reason (ident.h).
+ * A value is a string or a number; anything else counts as empty. */
+static int l_identity_key(lua_State *L)
+{
+	const char *kind = luaL_checkstring(L, 1);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	const char *how = luaL_optstring(L, 3, "exact");
+	lua_Integer n = luaL_len(L, 2);
+	if (n < 1 || n > 16)
+		return luaL_error(L, "identity_key: 1 to 16 values");
+	luaL_checkstack(L, (int)n + 2, "identity_key");
+	const char *vals[16];
+	size_t lens[16];
+	for (lua_Integer i = 0; i < n; i++) {
+		lua_rawgeti(L, 2, i + 1);
+		int t = lua_type(L, -1);
+		vals[i] = t == LUA_TSTRING || t == LUA_TNUMBER ? lua_tolstring(L, -1, &lens[i]) : "";
+		if (t != LUA_TSTRING && t != LUA_TNUMBER)
+			lens[i] = 0;
+		/* left on the stack, so that the strings stay alive */
+	}
+	const char *err = NULL;
+	char *key = ident_key(kind, vals, lens, (size_t)n, how, &err);
+	if (!key) {
+		lua_pushnil(L);
+		lua_pushstring(L, err);
+		return 2;
+	}
+	lua_pushstring(L, key);
+	free(key);
+	return 1;
+}
+
+/* digest(value) -> SHA-256 hex of the value as JSON with sorted keys: equal
+ * data, equal digest, whatever the order its fields were set in. */
+static int l_digest(lua_State *L)
+{
+	lua_settop(L, 1);
+	char err[160];
+	json_t *j = conv_to_json(L, 1, err, sizeof err);
+	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+	json_decref(j);
+	if (!text)
+		return luaL_error(L, "digest: %s", j ? "out of memory" : err);
+	char hex[HASH_HEX];
+	int rc = hash_hex(text, strlen(text), hex);
+	free(text);
+	if (rc < 0)
+		return luaL_error(L, "digest: no SHA-256");
+	lua_pushstring(L, hex);
+	return 1;
+}
+
+/* ctx.lookup(key) -> the identity entry under `key` (a table), or nil: the
+ * rules read no metadata but identities' (ident.h). */
+static int l_ctx_lookup(lua_State *L)
+{
+	const struct rules_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
+	size_t klen;
+	const char *key = luaL_checklstring(L, 1, &klen);
+	if (!ctx || !ctx->lookup || strncmp(key, IDENT_PREFIX, strlen(IDENT_PREFIX)) != 0)
+		return 0;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = ctx->lookup(ctx->lookup_ud, key, &text, &len);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return luaL_error(L, "identity %s: cannot be read (%s)", key, strerror(-rc));
+	json_t *j = json_loadb(text, len, 0, NULL);
+	free(text);
+	if (!j)
+		return luaL_error(L, "identity %s: stored entry does not parse", key);
+	conv_push(L, j);
+	json_decref(j);
+	return 1;
+}
+
+/* ctx.state_of(id) -> the latest state of record `id`, or nil. */
+static int l_ctx_state_of(lua_State *L)
+{
+	const struct rules_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
+	const char *id = luaL_checkstring(L, 1);
+	char *state = NULL;
+	if (!ctx || !ctx->state_of || ctx->state_of(ctx->lookup_ud, id, &state) < 0)
+		return 0;
+	lua_pushstring(L, state);
+	free(state);
+	return 1;
+}
+
 static int as_stored_push(lua_State *L)
 {
 	text_push_record(L, lua_touserdata(L, 1), TEXT_TWIN | TEXT_LAZY);
@@ -486,6 +578,8 @@ static const luaL_Reg host_funcs[] = {
 	{ "clock_us", l_clock_us },
 	{ "copy", l_copy },
 	{ "equal", l_equal },
+	{ "identity_key", l_identity_key },
+	{ "digest", l_digest },
 	/* data read as rules touch it (rules_text.h, TEXT_LAZY) */
 	{ "next", text_l_next },
 	{ "rawget", text_l_rawget },
@@ -850,6 +944,16 @@ static int call_tramp(lua_State *L)
 				lua_pushlightuserdata(L, (void *)a->ctx);
 				lua_pushcclosure(L, l_count, 1);
 				lua_setfield(L, -2, "count");
+			}
+			if (a->ctx->lookup) {
+				lua_pushlightuserdata(L, (void *)a->ctx);
+				lua_pushcclosure(L, l_ctx_lookup, 1);
+				lua_setfield(L, -2, "lookup");
+			}
+			if (a->ctx->state_of) {
+				lua_pushlightuserdata(L, (void *)a->ctx);
+				lua_pushcclosure(L, l_ctx_state_of, 1);
+				lua_setfield(L, -2, "state_of");
 			}
 			break;
 		}

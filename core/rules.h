@@ -100,6 +100,14 @@ struct rules_ctx {
 	 * an error (a call that is not an action). */
 	int (*count)(void *ud, const char *kind, const char *state, uint64_t *n);
 	void *count_ud;
+	/* NULL, or how an action reads an identity's entry (ident.h): 0 with
+	 * *text (caller frees) and *len, -ENOENT, or a negative errno. */
+	int (*lookup)(void *ud, const char *key, char **text, size_t *len);
+	/* NULL, or the latest state of record `id` (*state: caller frees):
+	 * whether an identity's live record is still live (a deadline may have
+	 * moved it).  0, -ENOENT or a negative errno. */
+	int (*state_of)(void *ud, const char *id, char **state);
+	void *lookup_ud;
 };
 
 /*

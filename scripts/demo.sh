@@ -1,7 +1,8 @@
 #!/bin/sh
 # make demo — the ISMAP-LIU special measure end to end, with a test clock:
 # applications that pass and fail R1–R4, the explanations, confirmation, the
-# service list, incentives, then the deadline (2025-03-31 24:00 JST) crossed
+# service list, incentives (once per service: withdrawn and re-applied, a
+# service's ① stays used), then the deadline (2025-03-31 24:00 JST) crossed
 # live: enforcement, the list of services with no ISMAP-LIU filing recorded
 # within the period (view pledge-unfulfilled), and what is refused after.
 #
@@ -79,10 +80,21 @@ ctl view service-list
 printf '$ liuctl view service-list --format csv | head -2\n'
 "$BIN/liuctl" --socket "$SOCK" view service-list --format csv | head -2
 
-say "LIU-000001 files its ISMAP-LIU pre-application and uses incentive ①"
-ctl act file_liu_application LIU-000001 type=pre_application filed_on=2025-03-31
+say "LIU-000001 uses incentive ① (once only: a second use is refused)"
 ctl act use_incentive LIU-000001 incentive=audit_scope used_on=2025-03-31
 ctl act use_incentive LIU-000001 incentive=audit_scope used_on=2025-03-31
+
+say "「一度に限り」 is per service: withdrawn and re-applied, its ① stays used"
+ctl act withdraw LIU-000001 reason=申請内容の見直し
+mk a2 '$a->{service_name} = "クラウド会計　ＣＬＯＵＤ　ＬＥＤＧＥＲ"; $a->{provider_name} = "株式会社あおぞら"'
+ctl act submit --params "@$DIR/b.json"
+ctl act submit --params "@$DIR/a2.json"
+ctl act confirm LIU-000007
+ctl eval LIU-000007
+ctl act use_incentive LIU-000007 incentive=audit_scope used_on=2025-03-31
+
+say "LIU-000007 files its ISMAP-LIU pre-application"
+ctl act file_liu_application LIU-000007 type=pre_application filed_on=2025-03-31
 ctl deadlines
 
 say "Three seconds before the end of the period; the daemon crosses it live"

@@ -27,8 +27,10 @@ is($d->ok_call('status')->{records}{application}{submitted}, 20, 'all 20 stored'
 my $h = $d->ok_call('history', { id => $r->{ids}[0] })->{entries};
 is($h->[0]{method}, 'import', 'each with its audit entry');
 
-$r = $d->ok_call('import', { action => 'submit', rows => [ @rows[0 .. 4] ] });
+$r = $d->ok_call('import', { action => 'submit', rows => [ map { Liud::good_app(service_name => "サービス$_") } 21 .. 25 ] });
 is($r->{created}, 5, 'atomic import of good rows writes them all');
+$r = $d->ok_call('import', { action => 'submit', rows => [ @rows[0 .. 4] ] });
+is_deeply([ $r->{created}, $r->{skipped_count} ], [ 0, 5 ], 'rows already recorded (same service, same content) are skipped');
 $e = $d->call('import', { action => 'confirm', rows => [ $rows[0] ] });
 is($e->{error}{code}, -32602, 'only a creating action may import');
 $e = $d->call('import', { action => 'submit', rows => [] });

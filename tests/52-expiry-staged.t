@@ -25,12 +25,14 @@ close $cf;
 sub wait_for { my ($cond, $secs) = @_; my $end = time + $secs; while (time < $end) { return 1 if $cond->(); sleep 0.05 } return 0 }
 
 # The same applications on every daemon: submitted, confirmed, confirmed
-# with an incentive used, confirmed with a filing, rejected.
+# with an incentive used, confirmed with a filing, rejected.  `round`: a
+# later fill of the same daemon, with other services (one live record each).
 sub fill {
-	my ($d) = @_;
+	my ($d, $round) = @_;
 	my @ids;
 	for my $i (1 .. 12) {
-		push @ids, $d->ok_call('act', { action => 'submit', params => Liud::good_app(service_name => "SaaS $i") })->{record}{id};
+		my $name = "SaaS $i" . ($round ? " ($round)" : '');
+		push @ids, $d->ok_call('act', { action => 'submit', params => Liud::good_app(service_name => $name) })->{record}{id};
 	}
 	$d->ok_call('act', { action => 'confirm', id => $ids[$_] }) for 4 .. 9;
 	$d->ok_call('act', { action => 'use_incentive', id => $ids[5], params => { incentive => 'audit_scope', used_on => '2025-03-31' } });
@@ -191,7 +193,7 @@ $d->stop;
 {
 	my $d0 = tempdir('liud-stage-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 	my $f = Liud::start_daemon(clock => '2025-03-31T09:00:00+09:00', dir => $d0, conf => "$tmp/nostage.conf");
-	fill($f) for 1 .. 5;
+	fill($f, $_) for 1 .. 5;
 	is($f->stop, 0, 'filled (60 applications) and stopped');
 	for my $ms (0, 10, 30, 60, 100) {
 		my $dn = tempdir('liud-stage-XXXXXX', TMPDIR => 1, CLEANUP => 1);

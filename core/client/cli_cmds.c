@@ -432,7 +432,10 @@ const struct cmd cli_commands[] = {
 		  "belong to the daemon.  A file over the daemon's line limit (--max-bytes, default\n"
 		  "1 MiB) is checked whole first, then sent in parts (progress on a terminal); nothing\n"
 		  "is written while any row fails.  Failed rows are reported by their line in the file\n"
-		  "(the header's line counted); exits 1 unless all were imported.",
+		  "(the header's line counted); exits 1 unless all were imported.  A row whose record\n"
+		  "is already there with the same content (the same service: the kind's identity) is\n"
+		  "skipped and reported with that record's id, so that importing a file again writes\n"
+		  "nothing new.",
 	  .params = "{action, rows, atomic?}", .exec = cli_exec_import },
 	{ .pattern = "export [--kind <kind>] [--state <state>] [--format jsonl|csv|xlsx] [--output <file>]",
 	  .method = "record.list",

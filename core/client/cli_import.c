@@ -544,6 +544,27 @@ static void failed_table(FILE *f, const json_t *failed, const struct rows *r)
 	cli_table_free(&t);
 }
 
+/* "skipped 2 rows already recorded with the same content: line 2 (LIU-000001), …":
+ * rows whose record (by the kind's identity) is live with the same data,
+ * so that importing a file again writes nothing new. */
+static void say_skipped(FILE *f, const json_t *skipped, const struct rows *r)
+{
+	size_t k = json_array_size(skipped);
+	if (k == 0)
+		return;
+	fprintf(f, "skipped %zu row%s already recorded with the same content:", k, k == 1 ? "" : "s");
+	size_t i;
+	json_t *e;
+	json_array_foreach(skipped, i, e) {
+		json_int_t row = json_integer_value(json_object_get(e, "row"));
+		const char *id = json_string_value(json_object_get(e, "id"));
+		fprintf(f, "%s line %zu (", i ? "," : "", row >= 0 && (size_t)row < r->n ? r->line[row] : (size_t)row + 1);
+		cli_put_text(f, id ? id : "?", false);
+		fputc(')', f);
+	}
+	fputc('\n', f);
+}
+
 /* "imported N of M rows (LIU-000001 to LIU-000020)". */
 static void say_imported(FILE *f, json_int_t created, size_t n, const json_t *ids)
 {
@@ -625,9 +646,11 @@ static int import_atomic(struct ctl *c, const char *action, const struct rows *r
 	if (st == ST_OK) {
 		if (c->json)
 			print_result_json(out, r);
-		else
+		else {
 			say_imported(stdout, json_integer_value(json_object_get(out, "created")), r->n,
 				     json_object_get(out, "ids"));
+			say_skipped(stdout, json_object_get(out, "skipped"), r);
+		}
 	} else if (st == ST_REPLY) {
 		json_t *data = json_object_get(out, "data");
 		json_t *failed = json_object_get(data, "failed");
@@ -684,6 +707,7 @@ static int send_parts(struct ctl *c, const char *action, const struct rows *r, s
 	json_t *params = json_pack("{s:s, s:[], s:b}", "action", action, "rows", "atomic", mode == PARTS_SEND);
 	if (mode == PARTS_CHECK)
 		json_object_set_new(params, "dry_run", json_true());
+	json_t *skipped = json_object_get(all, "skipped");
 	/* The request without rows, and room for a longer request id. */
 	size_t base = request_size(c, params) + 24;
 	int st = ST_OK;
@@ -723,6 +747,11 @@ static int send_parts(struct ctl *c, const char *action, const struct rows *r, s
 					(json_int_t)i));
 				json_array_append(failed, fe);
 			}
+			json_array_foreach(json_object_get(out, "skipped"), k, fe) {
+				json_object_set_new(fe, "row", json_integer(json_integer_value(json_object_get(fe, "row")) +
+					(json_int_t)i));
+				json_array_append(skipped, fe);
+			}
 			json_object_set(all, "rules_version", json_object_get(out, "rules_version"));
 			i = j;
 			progress(mode, i, r->n, false);
@@ -739,8 +768,8 @@ static int send_parts(struct ctl *c, const char *action, const struct rows *r, s
 
 static json_t *parts_result(const struct rows *r)
 {
-	return json_pack("{s:I, s:I, s:[], s:[]}", "rows", (json_int_t)r->n, "created", (json_int_t)0, "ids",
-			 "failed");
+	return json_pack("{s:I, s:I, s:[], s:[], s:[]}", "rows", (json_int_t)r->n, "created", (json_int_t)0, "ids",
+			 "failed", "skipped");
 }
 
 /* --per-row: the rows in parts, each row written on its own. */
@@ -758,6 +787,7 @@ static int import_parts(struct ctl *c, const char *action, const struct rows *r,
 		print_result_json(all, r);
 	} else {
 		say_imported(stdout, created, r->n, json_object_get(all, "ids"));
+		say_skipped(stdout, json_object_get(all, "skipped"), r);
 		if (json_array_size(failed)) {
 			printf("%zu row%s failed:\n", json_array_size(failed), json_array_size(failed) == 1 ? "" : "s");
 			failed_table(stdout, failed, r);
@@ -803,6 +833,7 @@ static int import_checked(struct ctl *c, const char *action, const struct rows *
 		print_result_json(all, r);
 	} else {
 		say_imported(stdout, created, r->n, json_object_get(all, "ids"));
+		say_skipped(stdout, json_object_get(all, "skipped"), r);
 	}
 	json_decref(all);
 	return st;

@@ -40,6 +40,13 @@ role "agency" { title = { ja = "政府機関等", en = "government agency" } }
 local PERIOD_FROM = "2023-05-19"   -- 令和5年5月19日
 local PERIOD_TILL = "2025-03-31"   -- 令和7年3月31日 (令和7年3月末), last day in force
 
+-- 記録の猶予 (pack decision; the notice is silent): a use of ① ② or an ISMAP-LIU
+-- filing dated within the period may still be recorded this many days after
+-- the period's last day, on a service that was confirmed on that date (a use)
+-- or listed at the end (a filing).  After that, an in-period fact is no longer
+-- recorded.  Read by use_incentive and file_liu_application (30-actions.lua).
+LATE_RECORDING_DAYS = 90
+
 -- 特別措置（運用期間）: applications are taken and confirmed, and the service list
 -- is kept, only while this is in force.  Its end is enforced by 50-expiry.lua.
 measure "special-measure" {

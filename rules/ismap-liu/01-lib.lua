@@ -197,6 +197,15 @@ function in_force_on(id, d)
   return in_force_during(id, day_start(d), day_end(d))
 end
 
+-- The last day (JST) on which a fact dated within measure `id` may still be
+-- recorded: its last day plus LATE_RECORDING_DAYS (00-pack.lua); nil for a
+-- measure with no end.
+function late_recording_until(id)
+  local m = measure_of(id)
+  if not m.ends then return nil end
+  return date_of(m.ends - 1 + LATE_RECORDING_DAYS * 86400)
+end
+
 -- The days a measure is in force, as text: ja "令和5年5月19日（2023年5月19日）から
 -- 令和7年3月31日（2025年3月31日）まで", en "2023-05-19 to 2025-03-31".
 function period_text(id)

@@ -373,4 +373,17 @@ kind "application" {
     { "statement.controls",             ja = LABELS["statement.controls"], en = "Statement per control" },
   },
   marking = HANDLING_MARKING,
+  -- 「一度に限り」 and one listing are per service (issue of the notice's
+  -- words: a service, not a record).  A service is its 法人番号 (or, until
+  -- one is given, its provider's name) and its name, normalised for width,
+  -- spaces and case; it has one live record (submitted or confirmed), and
+  -- its incentive uses stay with it whatever becomes of its records.
+  identity = {
+    title = { ja = "サービス", en = "service" },
+    fields = { { "provider_corporate_number", "provider_name" }, "service_name" },
+    fields_title = { ja = "事業者（法人番号・事業者名）とサービス名", en = "provider (法人番号, name) and service name" },
+    normalize = "nfkc-space-case",
+    live = { "submitted", "confirmed" },
+    keeps = { "incentives" },
+  },
 }

@@ -16,6 +16,9 @@
 -- admin may do everything the secretariat may.
 
 local SECRETARIAT = { "secretariat" }
+-- What R1–R4 read (20-checks.lua): changed on a confirmed application, it is
+-- confirmed again.
+REQUIREMENT_FIELDS = { "impact_assessment", "statement", "pledge", "planned_liu_application" }
 
 -- ---------------------------------------------------------------- helpers
 
@@ -104,8 +107,10 @@ action "submit" {
 -- 申請内容の変更.  params: the fields to replace, at the top level (a field
 -- given replaces the whole field: give all of `statement`, not part of it);
 -- `clear = {"field", …}` removes optional fields.  Allowed while submitted or
--- confirmed and the period runs.  A confirmed application must still meet
--- R1–R4 after the change (to take a service off the list, use withdraw/reject).
+-- confirmed and the period runs.  The fields that make the service never
+-- change (kind{identity}: withdraw and submit another).  A confirmed
+-- application whose statement, assessment, pledge or plan changes goes back to
+-- submitted, to be confirmed again.
 action "amend" {
   title = { ja = "申請内容の変更", en = "Amend an application" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" },
@@ -143,6 +148,8 @@ action "amend" {
                en = "a new statement needs a new pledge: give pledge with its date in the same amend" }
     end
     local amended = {}     -- the fields this amend replaces or clears
+    local before = {}      -- and what they were
+    for _, k in ipairs(REQUIREMENT_FIELDS) do before[k] = copy(app[k]) end
     for k, v in pairs(p) do
       if k ~= "clear" then app[k] = copy(v); amended[k] = true end
     end
@@ -163,17 +170,25 @@ action "amend" {
         amended[k] = true
       end
     end
+    -- What R1–R4 read, changed on a confirmed application, is confirmed
+    -- again: the application goes back to 申請受付 and leaves the list until
+    -- then; the reason is in its history (the event).  Its incentive uses
+    -- stay with the service (kind{identity}.keeps).
+    local reread = {}
     if rec.state == "confirmed" then
-      -- Validate first: malformed data is reported field by field by the daemon.
-      local valid = true
-      validate_application(app, function () valid = false end, at, amended)
-      if not valid then return end
-      local ok, failures = evaluate(app, at)
-      if not ok then
-        local why = failures_text(failures)
-        refuse { ja = "確認済みの申請がこの変更で要件を満たさなくなります: " .. why.ja,
-                 en = "after this change the confirmed application would no longer meet the requirements: " .. why.en }
+      for _, k in ipairs(REQUIREMENT_FIELDS) do
+        if amended[k] and not equal(app[k], before[k]) then reread[#reread + 1] = k end
       end
+    end
+    if #reread > 0 then
+      local ja, en = {}, {}
+      for i, k in ipairs(reread) do ja[i], en[i] = label_of(k), k end
+      local was = app.confirmed_on
+      app.confirmed_on = nil
+      rec.state = "submitted"
+      emit("reconfirmation_needed", { fields = array(reread), was_confirmed_on = was,
+        reason = "確認済みの申請の" .. table.concat(ja, "・") .. "が変更されたため、改めて要件の確認が必要です（サービスリストから外れます）",
+        reason_en = "the confirmed application's " .. table.concat(en, ", ") .. " changed: the requirements must be confirmed again (off the service list until then)" })
     end
     local names = array()
     for k in pairs(p) do names[#names + 1] = k end
@@ -281,6 +296,13 @@ action "file_liu_application" {
       end
     end
     local in_period = in_force_on("special-measure", d)
+    local last_day = late_recording_until("special-measure")
+    if in_period and last_day and date_of(at) > last_day then
+      refuse { ja = "filed_on: 運用期間内の申請は、運用期間の終了後" .. LATE_RECORDING_DAYS .. "日（" .. ja_date(last_day) ..
+                    "）までに記録してください（記録の猶予を過ぎています）",
+               en = "filed_on: a filing dated within the period may be recorded until " .. last_day ..
+                    " (" .. LATE_RECORDING_DAYS .. " days after the period); that is past" }
+    end
     list[#list + 1] = { type = p.type, filed_on = d, recorded_on = date_of(at) }
     app.liu_filings = list
     if rec.state == "ended" and type(app.ended) == "table" and in_period then
@@ -297,11 +319,11 @@ action "file_liu_application" {
 -- audit_scope = ① (incentive-1), internal_audit_report = ② (incentive-2).
 action "use_incentive" {
   title = { ja = "インセンティブの利用の記録", en = "Record the use of an incentive" },
-  kind = "application", roles = SECRETARIAT, from = { "confirmed" },
+  kind = "application", roles = SECRETARIAT, from = { "confirmed", "ended" },
   params = { { id = "incentive", type = "text", ja = "インセンティブ（audit_scope ① または internal_audit_report ②）",
                en = "the incentive (audit_scope ① or internal_audit_report ②)", required = true },
              { id = "used_on", ja = "利用日", en = "used on (a date)", required = true } },
-  run = function (app, p, at)
+  run = function (app, p, at, rec)
     only_params(p, { "incentive", "used_on" })
     if p.incentive == nil then
       refuse { ja = "incentive: インセンティブの種類は必須です（audit_scope（①）または internal_audit_report（②））",
@@ -313,14 +335,26 @@ action "use_incentive" {
       refuse { ja = "incentive: audit_scope（①）または internal_audit_report（②）を指定してください（「" .. shown(p.incentive) .. "」）",
                en = "incentive: must be audit_scope (①) or internal_audit_report (②) (not `" .. shown(p.incentive) .. "`)" }
     end
-    if not in_force(inc.measure, at) then
-      refuse { ja = inc.label.ja .. "は運用期間（" .. period_text(inc.measure).ja .. "）外のため利用できません",
-               en = inc.label.en .. " is not in force (" .. period_text(inc.measure).en .. ")" }
+    -- After the measure, a use dated within it may still be recorded within
+    -- the late-recording window (LATE_RECORDING_DAYS), as a filing may.
+    local last_day = late_recording_until(inc.measure)
+    local late = not in_force(inc.measure, at)
+    if late and not (last_day and date_of(at) <= last_day and (rec.state == "ended" or rec.state == "confirmed")) then
+      refuse { ja = inc.label.ja .. "は運用期間（" .. period_text(inc.measure).ja .. "）外のため利用できません" ..
+                    (last_day and ("（運用期間内の利用の記録は" .. ja_date(last_day) .. "まで）") or ""),
+               en = inc.label.en .. " is not in force (" .. period_text(inc.measure).en .. ")" ..
+                    (last_day and ("; a use within it could be recorded until " .. last_day) or "") }
     end
+    -- 「一度に限り」 is per service: a use recorded on any record of the
+    -- service is here too (kind{identity}.keeps carries it).
     local used = incentive_used_on(app, inc.name)
     if used then
-      refuse { ja = inc.label.ja .. "は" .. ja_date(used) .. "に利用済みです（1回限り）",
-               en = inc.label.en .. " was already used on " .. used .. " (once only)" }
+      local by = type(app.incentives[inc.name]) == "table" and app.incentives[inc.name].record
+      local on_other = by and by ~= rec.id
+      refuse { ja = "このサービスの" .. inc.label.ja .. "は" .. ja_date(used) .. "に利用済みです（1回限り" ..
+                    (on_other and ("。記録 " .. by .. " で利用") or "") .. "）",
+               en = inc.label.en .. " was already used by this service on " .. used .. " (once only" ..
+                    (on_other and ("; on record " .. by) or "") .. ")" }
     end
     local d = date_param(p, "used_on", at)
     if not in_force_on(inc.measure, d) then
@@ -332,7 +366,7 @@ action "use_incentive" {
                en = "used_on: before the application was confirmed (" .. app.confirmed_on .. ")" }
     end
     local incs = type(app.incentives) == "table" and app.incentives or {}
-    incs[inc.name] = { used_on = d, recorded_on = date_of(at) }
+    incs[inc.name] = { used_on = d, recorded_on = date_of(at), record = rec.id }
     app.incentives = incs
     emit("incentive_used", { incentive = inc.name, measure = inc.measure, used_on = d })
   end,

@@ -6,7 +6,10 @@
 -- The handling marking of every list of the measure: shared with government
 -- bodies only, never published.  The daemon puts it in every format of the
 -- view (the CSV's first line, the HTML page, the JSON reply, liuctl's table).
-local MARKING = HANDLING_MARKING
+-- The list's handling marking (the pack's one marking, 00-pack.lua): every
+-- format of the list carries it.
+LIST_MARKING = HANDLING_MARKING
+local MARKING = LIST_MARKING
 
 local function say(params, ja, en)
   if params.lang == "ja" then return ja end
@@ -54,7 +57,7 @@ end
 
 view "service-list" {
   title = { ja = "特別措置サービスリスト", en = "Special-measure service list" },
-  marking = MARKING,
+  marking = LIST_MARKING,
   roles = { "agency", "secretariat", "policy" },
   kind = "application", states = { "confirmed", "ended" },
   columns = {
@@ -115,7 +118,7 @@ view "service-list" {
 
 view "pledge-unfulfilled" {
   title = { ja = "運用期間内の ISMAP-LIU 申請の記録なし", en = "No ISMAP-LIU filing recorded within the period" },
-  marking = MARKING,
+  marking = LIST_MARKING,
   roles = { "secretariat", "policy" },
   kind = "application", states = { "confirmed", "ended" },
   columns = {

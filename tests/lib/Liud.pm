@@ -164,15 +164,20 @@ sub stop {
 sub DESTROY { my $s = shift; $s->stop('KILL') if $s->{pid} }
 
 # A complete, eligible application: every identifier of the criteria "met".
+# Each call is another service (the pack allows one live record per service:
+# 法人番号 or provider, and name): the first is 「クラウド会計SaaS」, the next
+# 「クラウド会計SaaS 2」, and so on; a test that means the same service names it.
+my $apps = 0;
 sub good_app {
 	my (%over) = @_;
+	$apps++;
 	my @ids;
 	open my $f, '<', 'rules/ismap-liu/data/ismap-criteria-2022-04-01.csv' or die $!;
 	<$f>;
 	while (<$f>) { chomp; my @c = parse_line(',', 0, $_); push @ids, $c[4] }
 	my %controls = map { $_ => 'met' } @ids;
 	return {
-		service_name => 'クラウド会計SaaS', provider_name => '株式会社テスト',
+		service_name => 'クラウド会計SaaS' . ($apps > 1 ? " $apps" : ''), provider_name => '株式会社テスト',
 		impact_assessment => { assessor => 'デジタル庁', assessor_type => 'national_agency',
 				       route => 'agency', result => 'low', assessed_on => '2023-06-01' },
 		statement => { criteria_version => '2022-04-01', stated_on => '2023-06-10',

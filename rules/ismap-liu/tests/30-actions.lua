@@ -35,7 +35,8 @@ scenario "submit, confirm, use both incentives, file, end with the pledge kept" 
 -- ---------------------------------------------------------------- every state × every action
 
 local ACTIONS = {
-  amend = { service_name = "新サービス名" },
+  -- not a field of the service's identity, nor one R1–R4 read: the state stays
+  amend = { certifications = { { name = "ISO/IEC 27017", valid_until = "2026-03-31" } } },
   confirm = {},
   reject = { reason = "要件不備" },
   withdraw = {},
@@ -51,7 +52,7 @@ local MATRIX = {
   rejected  = {},
   withdrawn = {},
   lapsed    = {},
-  ended     = { file_liu_application = "ended" },
+  ended     = { file_liu_application = "ended", use_incentive = "ended" },  -- within the late-recording window
 }
 local STATES = { "submitted", "confirmed", "rejected", "withdrawn", "lapsed", "ended" }
 STATE_WORDS = { submitted = "申請受付", confirmed = "確認済み", rejected = "却下", withdrawn = "取下げ",
@@ -197,16 +198,18 @@ scenario "amend of the statement validates the new statement, naming the control
                pledge = { submitted_on = "2023-06-15" } },
     check = function (rec) return expect_eq(rec.data.statement.stated_on, "2023-06-12") end },
 }
-scenario "amend of a confirmed application's statement must still meet R3" {
+scenario "amend of a confirmed application's statement is confirmed again, against R3" {
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "confirm", as = "secretariat" },
   { act = "amend", as = "secretariat",
     params = { statement = app_with(function (a) a.statement.controls[B_IDS[1]] = nil end).statement,
                pledge = { submitted_on = "2023-06-15" } },
-    expect = "refused", reason = "requirement 3" },
-  { act = "amend", as = "secretariat", params = { planned_liu_application = "令和6年12月" }, state = "confirmed",
-    check = function (rec) return expect_eq(rec.data.planned_liu_application, "2024-12")
-      and expect_eq(rec.data.statement.controls[B_IDS[1]], "met") end },
+    state = "submitted", eval = "ineligible" },
+  { act = "confirm", as = "secretariat", expect = "refused", reason = "requirement 3" },
+  { act = "amend", as = "secretariat", params = { statement = good_app().statement, pledge = { submitted_on = "2023-06-16" } },
+    state = "submitted", eval = "eligible" },
+  { act = "confirm", as = "secretariat", state = "confirmed",
+    check = function (rec) return expect_eq(rec.data.statement.controls[B_IDS[1]], "met") end },
 }
 scenario "amend can clear an optional field" {
   { act = "submit", as = "secretariat", params = good_app() },
@@ -226,19 +229,20 @@ scenario "amend's clear must be a list" {
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "amend", as = "secretariat", params = { clear = "pledge" }, expect = "refused", reason = "clear: must be a list" },
 }
-scenario "a confirmed application may be amended while it still meets R1–R4" {
+scenario "a confirmed application stays confirmed when what R1–R4 read is unchanged" {
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "confirm", as = "secretariat" },
-  { act = "amend", as = "secretariat", params = { certifications = { { name = "ISO/IEC 27017" } }, planned_liu_application = "2025-01" },
+  { act = "amend", as = "secretariat", params = { certifications = { { name = "ISO/IEC 27017" } } },
     state = "confirmed", eval = "eligible" },
 }
-scenario "a confirmed application may not be amended out of the requirements" {
+scenario "a confirmed application amended out of the requirements goes back to submitted, and is not confirmed again" {
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "confirm", as = "secretariat" },
   { act = "amend", as = "secretariat", params = { impact_assessment = {
       assessor = "デジタル庁", assessor_type = "national_agency", route = "agency", result = "moderate", assessed_on = "2023-06-01" } },
-    expect = "refused", reason = "would no longer meet the requirements: requirement 2 (a low impact assessment): the impact assessment result is not low" },
-  { state = "confirmed", eval = "eligible" },
+    state = "submitted", eval = "ineligible" },
+  { act = "confirm", as = "secretariat", expect = "refused",
+    reason = "requirement 2 (a low impact assessment): the impact assessment result is not low" },
 }
 scenario "amend after the period is refused" {
   at = "2025-03-01",
@@ -361,13 +365,15 @@ local function use(incentive, used_on, expect, reason, at)
 end
 for _, inc in ipairs(INCENTIVES) do
   scenario_of(inc.name .. " used twice: the second is refused", confirmed_at(),
-    { use(inc.name, "2024-01-01"), use(inc.name, "2024-01-01", "refused", "already used on 2024-01-01 (once only)"),
+    { use(inc.name, "2024-01-01"), use(inc.name, "2024-01-01", "refused", "already used by this service on 2024-01-01 (once only)"),
       use(inc.name, "2024-01-01", "refused", "利用済みです（1回限り）"),
       { check = function (rec, ev) return expect_eq(ev.incentives[inc.name].used_on, "2024-01-01") end } })
   scenario_of(inc.name .. " at the last second of the period", confirmed_at("2025-03-30"),
     { use(inc.name, "2025-03-31", nil, nil, "2025-03-31T23:59:59+09:00") })
-  scenario_of(inc.name .. " at the first instant after the period is refused", confirmed_at("2025-03-30"),
-    { use(inc.name, "2025-03-31", "refused", "is not in force", "2025-04-01T00:00+09:00") })
+  scenario_of(inc.name .. " dated within the period, recorded at the first instant after it: recorded late", confirmed_at("2025-03-30"),
+    { use(inc.name, "2025-03-31", nil, nil, "2025-04-01T00:00+09:00") })
+  scenario_of(inc.name .. " dated after the period is refused", confirmed_at("2025-03-30"),
+    { use(inc.name, "2025-04-01", "refused", "is outside the period of", "2025-04-01T00:00+09:00") })
   scenario_of(inc.name .. " while only submitted is refused",
     { { act = "submit", as = "secretariat", params = good_app() } },
     { use(inc.name, "2024-01-01", "refused", "状態が「申請受付」の記録にはできません") })
@@ -379,8 +385,11 @@ for _, inc in ipairs(INCENTIVES) do
     { use(inc.name, "2023-02-30", "refused", "used_on: not a date") })
   scenario_of(inc.name .. " without a date is refused", confirmed_at(),
     { use(inc.name, nil, "refused", "used_on: a date is required") })
-  scenario_of(inc.name .. " after expiry (ended) is refused", confirmed_at(),
-    { { at = "2025-04-01", enforce = true, state = "ended" }, use(inc.name, "2025-03-31", "refused", "状態が「運用期間終了」の記録にはできません") })
+  scenario_of(inc.name .. " after expiry (ended), dated within the period, is recorded within the window", confirmed_at(),
+    { { at = "2025-04-01", enforce = true, state = "ended" }, use(inc.name, "2025-03-31", nil, nil, "2025-06-29T23:59:59+09:00") })
+  scenario_of(inc.name .. " after the late-recording window is refused", confirmed_at(),
+    { { at = "2025-04-01", enforce = true, state = "ended" },
+      use(inc.name, "2025-03-31", "refused", "a use within it could be recorded until 2025-06-29", "2025-06-30") })
 end
 scenario_of("an unknown incentive is refused", confirmed_at(),
   { use("free_pass", "2024-01-01", "refused", "incentive: must be audit_scope (①) or internal_audit_report (②)") })

@@ -3,7 +3,7 @@
 scenario "nothing happens at the last second of the period" {
   at = "2024-01-01",
   { act = "submit", as = "secretariat", id = "s", params = good_app() },
-  { act = "submit", as = "secretariat", id = "c", params = good_app() },
+  { act = "submit", as = "secretariat", id = "c", params = good_app { service_name = "別のサービス" } },
   { act = "confirm", as = "secretariat", id = "c" },
   { at = "2025-03-31T23:59:59+09:00", enforce = true, id = "s", state = "submitted" },
   { id = "c", state = "confirmed", eval = "eligible" },

@@ -3,6 +3,110 @@
 -- notice leaves a point open, states the pack's decision.  The README's clause
 -- table names each of them.
 
+-- ---------------------------------------------------------------- one service (items 1–3)
+-- インセンティブ①②: 「運用期間内に一度に限り」; 特別措置サービスリスト: a service is
+-- listed once.  A service is its 法人番号 and its name, normalised for width,
+-- spaces and case (10-application.lua, kind{identity}): its incentive uses are
+-- the service's, it has one live record, and what makes it never changes.
+
+-- The same service as good_app(), written otherwise: full-width, spaced, cased.
+local function same_service(over)
+  local a = good_app(over)
+  a.service_name = "クラウド会計ＳａａＳ　"
+  a.provider_name = "株式会社 テスト"
+  return a
+end
+
+scenario "①「一度に限り」 is the service's: withdrawn and re-applied, its ① stays used" {
+  at = "2024-01-01",
+  { act = "submit", as = "secretariat", id = "a", params = good_app() },
+  { act = "confirm", as = "secretariat", id = "a" },
+  { at = "2024-02-01", act = "use_incentive", as = "secretariat", id = "a",
+    params = { incentive = "audit_scope", used_on = "2024-02-01" } },
+  { at = "2024-03-01", act = "withdraw", as = "secretariat", id = "a", state = "withdrawn" },
+  { act = "submit", as = "secretariat", id = "b", params = same_service(), state = "submitted",
+    check = function (rec)
+      return expect_eq(rec.data.incentives.audit_scope.used_on, "2024-02-01")
+         and expect_eq(rec.data.incentives.audit_scope.record, "a")
+    end },
+  { act = "confirm", as = "secretariat", id = "b", state = "confirmed",
+    check = function (rec, ev)
+      return expect_eq(ev.incentives.audit_scope.available, false)
+         and expect_eq(ev.incentives.internal_audit_report.available, true)
+    end },
+  { act = "use_incentive", as = "secretariat", id = "b", params = { incentive = "audit_scope", used_on = "2024-03-01" },
+    expect = "refused", reason = "は令和6年2月1日（2024年2月1日）に利用済みです（1回限り。記録 a で利用）" },
+  { act = "use_incentive", as = "secretariat", id = "b", params = { incentive = "internal_audit_report", used_on = "2024-03-01" } },
+  -- and a third record of the service, after another withdrawal, has both used
+  { act = "withdraw", as = "secretariat", id = "b" },
+  { act = "submit", as = "secretariat", id = "c", params = good_app(),
+    check = function (rec)
+      return expect_eq(rec.data.incentives.audit_scope.record, "a")
+         and expect_eq(rec.data.incentives.internal_audit_report.record, "b")
+    end },
+}
+scenario "①「一度に限り」: a rejected service re-applying does not get its uses back" {
+  at = "2024-01-01",
+  { act = "submit", as = "secretariat", id = "a", params = good_app() },
+  { act = "confirm", as = "secretariat", id = "a" },
+  { act = "use_incentive", as = "secretariat", id = "a", params = { incentive = "internal_audit_report", used_on = "2024-01-01" } },
+  { act = "reject", as = "secretariat", id = "a", params = { reason = "言明の誤り" } },
+  { act = "submit", as = "secretariat", id = "b", params = good_app() },
+  { act = "confirm", as = "secretariat", id = "b" },
+  { act = "use_incentive", as = "secretariat", id = "b", params = { incentive = "internal_audit_report", used_on = "2024-01-02" },
+    expect = "refused", reason = "already used by this service on 2024-01-01 (once only; on record a)" },
+}
+scenario "one service, one listing: a second submission of a live service is refused with the id of its record" {
+  at = "2024-01-01",
+  { act = "submit", as = "secretariat", id = "a", params = good_app() },
+  { act = "submit", as = "secretariat", params = same_service(), expect = "refused",
+    reason = "このサービスには有効な記録 a があります" },
+  { act = "confirm", as = "secretariat", id = "a" },
+  { act = "submit", as = "secretariat", params = same_service { planned_liu_application = "2024-12" }, expect = "refused",
+    reason = "the service already has a live record, a" },
+  { view = "service-list", rows = 1 },
+}
+scenario "one service, one listing: another provider's service of the same name is another service" {
+  at = "2024-01-01",
+  { act = "submit", as = "secretariat", id = "a", params = good_app() },
+  { act = "confirm", as = "secretariat", id = "a" },
+  { act = "submit", as = "secretariat", id = "b", params = good_app { provider_corporate_number = "1010001000006" } },
+  { act = "confirm", as = "secretariat", id = "b" },
+  { act = "submit", as = "secretariat", id = "c", params = good_app { service_name = "クラウド会計SaaS Pro" } },
+  { view = "service-list", rows = 2 },
+}
+scenario "one service: the 法人番号, given later, is filled in, and then makes the service" {
+  at = "2024-01-01",
+  { act = "submit", as = "secretariat", id = "a", params = app_with(function (a) a.provider_corporate_number = nil end) },
+  { act = "amend", as = "secretariat", id = "a", params = { provider_corporate_number = "7000012050002" }, state = "submitted" },
+  { act = "submit", as = "secretariat", params = good_app(), expect = "refused", reason = "有効な記録 a" },
+}
+scenario "a confirmed record cannot become another service: its name, provider and 法人番号 never change by amend" {
+  at = "2024-01-01",
+  { act = "submit", as = "secretariat", params = good_app() },
+  { act = "confirm", as = "secretariat" },
+  { act = "amend", as = "secretariat", params = { service_name = "別のSaaS" }, expect = "refused",
+    reason = "サービスを定める項目（事業者（法人番号・事業者名）とサービス名）は変更できません" },
+  { act = "amend", as = "secretariat", params = { provider_name = "別の株式会社" }, expect = "refused",
+    reason = "cannot be changed: another service is a new record" },
+  { act = "amend", as = "secretariat", params = { provider_corporate_number = "1010001000006" }, expect = "refused" },
+  { state = "confirmed", view = "service-list", rows = 1 },
+}
+scenario "an amend of what R1–R4 read takes a confirmed record back to submitted: off the list, its uses kept" {
+  at = "2024-01-01",
+  { act = "submit", as = "secretariat", params = good_app() },
+  { act = "confirm", as = "secretariat" },
+  { act = "use_incentive", as = "secretariat", params = { incentive = "audit_scope", used_on = "2024-01-01" } },
+  { at = "2024-02-01", act = "amend", as = "secretariat", params = { planned_liu_application = "2024-12" }, state = "submitted",
+    check = function (rec) return expect_eq(rec.data.confirmed_on, nil) end },
+  { view = "service-list", rows = 0 },
+  { act = "confirm", as = "secretariat", state = "confirmed",
+    check = function (rec, ev)
+      return expect_eq(rec.data.confirmed_on, "2024-02-01") and expect_eq(ev.incentives.audit_scope.available, false)
+    end },
+  { view = "service-list", rows = 1 },
+}
+
 -- ---------------------------------------------------------------- a plan already passed
 -- 適用要件1: 「運用期間内に ISMAP-LIU の登録申請（事前申請を含む）を提出される予定であること」.
 -- A planned time wholly before the time of the decision, with no filing
@@ -339,7 +443,7 @@ scenario "a refusal by state names the state and the action in words, not codes"
   at = "2024-01-01",
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "use_incentive", as = "secretariat", params = { incentive = "audit_scope", used_on = "2024-01-01" },
-    expect = "refused", reason = "「インセンティブの利用の記録」は、状態が「申請受付」の記録にはできません（できる状態: 確認済み）" },
+    expect = "refused", reason = "「インセンティブの利用の記録」は、状態が「申請受付」の記録にはできません（できる状態: 確認済み、運用期間終了）" },
 }
 scenario "a failing confirmation names the requirements of the notice, not R1–R4" {
   at = "2024-01-01",
@@ -362,5 +466,56 @@ case "Japanese reasons give dates in 和暦 with 西暦 in parentheses; English 
     local r = reason_of(res, "period")
     return expect_eq(r.en:find("〜", 1, true), nil, "〜 in English") and has(r.en, "2023-05-19 to 2025-03-31")
        and expect_eq(r.ja:find("2023-05-19", 1, true), nil, "an ISO date in Japanese")
+  end,
+}
+
+-- ---------------------------------------------------------------- late recording (pack decision, item 10)
+-- The notice does not say until when a fact of the period may be recorded.
+-- The pack's decision (00-pack.lua, LATE_RECORDING_DAYS = 90): a use of ① ②
+-- and an ISMAP-LIU filing dated within the period are both recordable after
+-- the deadline, for 90 days after its last day (until 2025-06-29), on a
+-- service confirmed on the date of the use; never later.
+
+scenario "decision (LATE_RECORDING_DAYS): a use of ① dated within the period is recorded after the deadline, as a filing is" {
+  at = "2025-03-01",
+  { act = "submit", as = "secretariat", params = good_app() },
+  { act = "confirm", as = "secretariat" },
+  { at = "2025-04-01T00:00+09:00", enforce = true, state = "ended" },
+  { at = "2025-05-15", act = "use_incentive", as = "secretariat", params = { incentive = "audit_scope", used_on = "2025-03-20" },
+    state = "ended", check = function (rec) return expect_eq(rec.data.incentives.audit_scope.used_on, "2025-03-20") end },
+  { act = "file_liu_application", as = "secretariat", params = { type = "application", filed_on = "2025-03-25" },
+    state = "ended", check = function (rec) return expect_eq(rec.data.ended.liu_filed_in_period, true) end },
+}
+scenario "decision (LATE_RECORDING_DAYS): not on a date the service was not yet confirmed" {
+  at = "2025-03-01",
+  { act = "submit", as = "secretariat", params = good_app() },
+  { act = "confirm", as = "secretariat" },
+  { at = "2025-04-01T00:00+09:00", enforce = true, state = "ended" },
+  { at = "2025-05-15", act = "use_incentive", as = "secretariat", params = { incentive = "audit_scope", used_on = "2025-02-28" },
+    expect = "refused", reason = "確認日（令和7年3月1日（2025年3月1日））より前の日付です" },
+}
+scenario "decision (LATE_RECORDING_DAYS): after the window neither a use nor an in-period filing is recorded" {
+  at = "2025-03-01",
+  { act = "submit", as = "secretariat", params = good_app() },
+  { act = "confirm", as = "secretariat" },
+  { at = "2025-04-01T00:00+09:00", enforce = true, state = "ended" },
+  { at = "2025-06-30", act = "use_incentive", as = "secretariat", params = { incentive = "internal_audit_report", used_on = "2025-03-20" },
+    expect = "refused", reason = "運用期間内の利用の記録は令和7年6月29日（2025年6月29日）まで" },
+  { act = "file_liu_application", as = "secretariat", params = { type = "application", filed_on = "2025-03-25" },
+    expect = "refused", reason = "may be recorded until 2025-06-29 (90 days after the period)" },
+  -- a filing after the period is a follow-up, recorded whenever it comes
+  { act = "file_liu_application", as = "secretariat", params = { type = "application", filed_on = "2025-06-01" }, state = "ended" },
+}
+
+-- ---------------------------------------------------------------- the handling marking (item 8)
+-- 特別措置サービスリスト: 「政府機関等限りの取扱いとし、対外公表はいたしません」.  Both
+-- lists declare it; the daemon puts it in every format (the CSV's first line,
+-- HTML, print, JSON, liuctl's table: tests/29-neutral.t, tests/92-html.t).
+
+case "the lists carry 「政府機関等限りの取扱いとし、対外公表はいたしません」" {
+  at = "2024-01-01", data = good_app(), expect = "eligible",
+  summary = function ()
+    return expect_eq(LIST_MARKING.ja, "政府機関等限りの取扱いとし、対外公表はいたしません")
+       and expect_eq(LIST_MARKING.en, "For government bodies only; not to be made public")
   end,
 }
