@@ -191,15 +191,18 @@ wb.save(sys.argv[2])
 print("[]")
 EOF
 py($EDIT, "$tmp/records.xlsx", "$tmp/edited.xlsx");
-($rc, $out, $err) = ctl($d, '--json', 'import', "$tmp/edited.xlsx");
+# Into a database of its own: in $d these services are already live (from
+# the CSV round trip), and a service has one live record.
+my $e = Liud::start_daemon(clock => '2024-06-01T10:00:00+09:00');
+($rc, $out, $err) = ctl($e, '--json', 'import', "$tmp/edited.xlsx");
 is($rc, 0, 'the edited workbook imports') or diag($err);
 my $imported = eval { JSON::PP->new->decode(encode('UTF-8', $out)) } // {};
 is($imported->{created}, 3, 'every row');
 my $want = [ map { my $r = $JC->decode($_); if ($r->{service_name} eq '往復SaaS2') {
 	$r->{provider_name} = '株式会社 編集後'; $r->{impact_assessment}{result} = 'high';
 	$r->{impact_assessment}{assessed_on} = '2023-07-01' } $JC->encode($r) } @{ data_set($s) } ];
-is_deeply(data_of($d, $out), [ sort @$want ], 'the same records, with the edits (an Excel date as 2023-07-01, 高位 as high)');
-($rc, $out, $err) = ctl($d, 'export', '--format', 'xlsx', '-o', "$tmp/again.xlsx");
+is_deeply(data_of($e, $out), [ sort @$want ], 'the same records, with the edits (an Excel date as 2023-07-01, 高位 as high)');
+($rc, $out, $err) = ctl($e, 'export', '--format', 'xlsx', '-o', "$tmp/again.xlsx");
 is($rc, 0, 'and export again');
 my %new = map { $_ => 1 } @{ $imported->{ids} // [] };
 my $y = py($READ, "$tmp/again.xlsx") // [];
@@ -293,5 +296,5 @@ is($s->ok_call('record.get', { id => 'LIU-000001' })->{state}, 'ended', 'the per
 is($rc, 0, 'export --format csv after the deadline exits 0');
 is($err, '', 'and says nothing on stderr');
 
-$_->stop for $d, $s;
+$_->stop for $d, $s, $e;
 done_testing();

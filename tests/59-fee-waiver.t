@@ -121,7 +121,7 @@ is(scalar @{ $list->{records} }, 5, 'five waivers granted in all') or diag(encod
 my $LIUCTL = Liud::bin_dir() . '/liuctl';
 my $out = decode('UTF-8', scalar `$LIUCTL --socket $d->{sock} record list 2>&1`);
 my @l = split /\n/, $out;
-like($l[0], qr/^ID\s+KIND\s+STATE\s+UPDATED\s+PROVIDER\s+FEE \(YEN\)\s*$/, 'record list: the pack\'s summary columns')
+like($l[0], qr/^ID\s+KIND\s+STATE\s+UPDATED\s+PROVIDER\s+FEE \(YEN\)\s+DECISION\s*$/, 'record list: the pack\'s summary columns')
 	or diag($out);
 like($out, qr/FW-1000000000001\s+waiver\s+granted\s.*事業者1\s+300000/, 'with the record\'s values');
 unlike($out, qr/SERVICE/, 'no column of another measure');
