@@ -13,6 +13,8 @@
 #include "recz.h"
 
 #define NEXT_ID_KEY "next_id"
+/* A write's versions freed on a worker past this many (release()). */
+#define RELEASE_ON_WORKER 1000
 
 struct ledger {
 	struct store *st;
@@ -38,6 +40,13 @@ struct ledger {
 	json_t *memo;                /* id -> [head, body], oldest first */
 	json_t *memo_bodies;         /* body bytes -> the shared body string */
 	size_t memo_bytes, memo_max;
+	/* Writes waiting for their place in the audit chain, oldest first:
+	 * while a batch's entries are sealed on a worker (sealing), the writes
+	 * queued after it are built at once (visible to later decisions) but
+	 * sealed and submitted only when it is through, in order. */
+	struct held *held, *held_tail;
+	bool sealing;
+	uv_work_t seal_work;
 };
 
 /* Per write: what to undo or confirm once the commit is known. */
@@ -49,6 +58,37 @@ struct pending {
 	struct audit_head head;      /* head after this write */
 	commit_cb cb;
 	void *ud;
+};
+
+/* An audit entry of a write, sealed when the write takes its place in the
+ * chain: at once, or, behind a batch being sealed, when its turn comes. */
+struct seal_req {
+	json_t *entry;               /* audit_seal()'s form (a reference), or */
+	char *raw;                   /* audit_seal_raw()'s (owned) */
+	char time[CLOCK_ISO_MAX];    /* its time ("" for none) */
+	char *id;                    /* the record's (owned), or NULL */
+};
+
+/* How a write seals its entries: now after *head, or kept (defer). */
+struct sealer {
+	struct audit_head *head;
+	bool defer;
+	struct seal_req *reqs;
+	size_t n, cap;
+};
+
+/* A write waiting for its place in the chain (struct ledger's held). */
+struct held {
+	struct held *next;
+	struct commit_write *w;
+	struct pending *p;
+	struct sealer s;             /* a write's entries, not yet sealed, or */
+	struct ledger_batch *b;      /* a batch, sealed on a worker */
+	bool head_meta;              /* the write stores the chain's head */
+	bool sealed;                 /* the batch's worker is through */
+	int rc;                      /* and how it went */
+	struct audit_head after;     /* the head after the batch */
+	uint64_t t0;                 /* when its sealing began */
 };
 
 int ledger_open(struct ledger **out, struct store *st, struct commit *c)
@@ -455,6 +495,26 @@ char *ledger_new_id(struct ledger *l, const char *prefix)
 	return s;
 }
 
+/* Frees `v`, a big one (a batch's 100,000 versions) on a worker: the last
+ * references go there (jansson counts them atomically), not on the loop. */
+static void release_work(uv_work_t *req) { json_decref(req->data); }
+static void release_done(uv_work_t *req, int status)
+{
+	(void)status;
+	free(req);
+}
+static void release(struct ledger *l, json_t *v)
+{
+	uv_work_t *req = json_object_size(v) > RELEASE_ON_WORKER ? malloc(sizeof *req) : NULL;
+	if (req) {
+		req->data = v;
+		if (uv_queue_work(commit_loop(l->commit), req, release_work, release_done) == 0)
+			return;
+		free(req);
+	}
+	json_decref(v);
+}
+
 static void written(void *ud, int status)
 {
 	struct pending *p = ud;
@@ -499,8 +559,81 @@ static void written(void *ud, int status)
 	}
 	if (p->cb)
 		p->cb(p->ud, status);
+	release(l, p->revs);
+	free(p);
+}
+
+/* --- writes waiting for their place in the chain -------------------------- */
+
+static void release_held(struct ledger *l);
+
+/* Queues `h` behind the writes held already; it goes when it is first. */
+static void hold(struct ledger *l, struct held *h)
+{
+	if (l->held_tail)
+		l->held_tail->next = h;
+	else
+		l->held = h;
+	l->held_tail = h;
+	release_held(l);
+}
+
+/* A write that could not be sealed: its versions leave the overlay (those
+ * a later write replaced stay) and its caller hears why. */
+static void fail_held(struct ledger *l, struct pending *p, int rc)
+{
+	const char *id;
+	json_t *rev;
+	json_object_foreach(p->revs, id, rev)
+		if (json_object_get(l->overlay, id) == json_array_get(rev, 2))
+			json_object_del(l->overlay, id);
+	l->inflight--;
+	if (p->cb)
+		p->cb(p->ud, rc);
 	json_decref(p->revs);
 	free(p);
+}
+
+static int batch_rest(struct ledger *l, struct held *h, struct audit_head *head);
+static int seal_kept(struct sealer *s, struct commit_write *w, struct audit_head *head);
+static void sealer_clear(struct sealer *s);
+
+/* Seals the first held write after the chain's head and submits it. */
+static void submit_held(struct ledger *l, struct held *h)
+{
+	struct audit_head head = l->head;
+	int rc = h->b ? batch_rest(l, h, &head) : seal_kept(&h->s, h->w, &head);
+	if (rc == 0 && h->head_meta)
+		rc = commit_put_meta(h->w, AUDIT_HEAD_KEY, audit_head_encode(&head));
+	sealer_clear(&h->s);
+	if (rc < 0) {
+		if (h->w)
+			commit_write_free(h->w);
+		fail_held(l, h->p, rc);
+	} else {
+		l->head = head;
+		h->p->head = head;
+		commit_submit(l->commit, h->w, written, h->p);
+	}
+	free(h);
+}
+
+static void start_sealing(struct ledger *l, struct held *h);
+
+/* Submits the held writes in order, up to a batch still to be sealed. */
+static void release_held(struct ledger *l)
+{
+	while (l->held && !l->sealing) {
+		struct held *h = l->held;
+		if (h->b && !h->sealed) {
+			start_sealing(l, h);
+			continue;
+		}
+		l->held = h->next;
+		if (!l->held)
+			l->held_tail = NULL;
+		submit_held(l, h);
+	}
 }
 
 /* Queues `w` (taken, also on failure) when rc is 0: a write of metadata
@@ -518,6 +651,19 @@ static int submit_meta(struct ledger *l, struct commit_write *w, int rc, commit_
 	 * after the writes queued before it. */
 	*p = (struct pending){ .l = l, .revs = revs, .head = l->head, .cb = cb, .ud = ud };
 	l->inflight++;
+	if (l->held) {
+		struct held *h = calloc(1, sizeof *h);
+		if (!h) {
+			l->inflight--;
+			json_decref(revs);
+			free(p);
+			commit_write_free(w);
+			return -ENOMEM;
+		}
+		*h = (struct held){ .w = w, .p = p };
+		hold(l, h);
+		return 0;
+	}
 	commit_submit(l->commit, w, written, p);
 	return 0;
 }
@@ -571,24 +717,88 @@ struct visible {
 	json_t *version; /* a reference: the decoded record, or its stored form */
 };
 
-/* Seals `audit` (when given) as record `id`'s entry after *head, with
- * "rev_after" set to `rev` (taken), and queues it. */
+/* Seals `entry` as record `id`'s entry after *s->head and queues it, or
+ * keeps it (a reference) for its turn. */
+static int seal_entry(struct sealer *s, struct commit_write *w, json_t *entry, const char *id)
+{
+	if (!s->defer) {
+		char *sealed = audit_seal(entry, s->head);
+		return commit_put_audit(w, s->head->seq, id, sealed);
+	}
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? 2 * s->cap : 4;
+		struct seal_req *r = realloc(s->reqs, nc * sizeof *r);
+		if (!r)
+			return -ENOMEM;
+		s->reqs = r;
+		s->cap = nc;
+	}
+	struct seal_req *r = &s->reqs[s->n];
+	*r = (struct seal_req){ .entry = json_incref(entry), .id = id ? strdup(id) : NULL };
+	s->n++;
+	return id && !r->id ? -ENOMEM : 0;
+}
+
+/* The same for an entry given as text (audit_seal_raw), with `time`. */
+static int seal_text(struct sealer *s, struct commit_write *w, const char *a, const char *time,
+		     const char *id)
+{
+	if (!s->defer) {
+		char *sealed = audit_seal_raw(a, strlen(a), time, s->head);
+		if (!sealed)
+			return -ENOMEM;
+		return commit_put_audit(w, s->head->seq, id, sealed);
+	}
+	int rc = seal_entry(s, w, NULL, id);
+	if (rc < 0)
+		return rc;
+	struct seal_req *r = &s->reqs[s->n - 1];
+	snprintf(r->time, sizeof r->time, "%s", time ? time : "");
+	return (r->raw = strdup(a)) ? 0 : -ENOMEM;
+}
+
+/* The kept entries, sealed after *head and queued on `w`, in order. */
+static int seal_kept(struct sealer *s, struct commit_write *w, struct audit_head *head)
+{
+	struct sealer now = { .head = head };
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < s->n; i++) {
+		struct seal_req *r = &s->reqs[i];
+		rc = r->raw ? seal_text(&now, w, r->raw, r->time[0] ? r->time : NULL, r->id)
+			    : seal_entry(&now, w, r->entry, r->id);
+	}
+	return rc;
+}
+
+static void sealer_clear(struct sealer *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		json_decref(s->reqs[i].entry);
+		free(s->reqs[i].raw);
+		free(s->reqs[i].id);
+	}
+	free(s->reqs);
+	s->reqs = NULL;
+	s->n = s->cap = 0;
+}
+
+/* Seals `audit` (when given) as record `id`'s entry, with "rev_after" set
+ * to `rev` (taken), and queues it. */
 static int put_audit(struct commit_write *w, json_t *audit, const char *id, json_t *rev,
-		     struct audit_head *head)
+		     struct sealer *head)
 {
 	if (!audit) {
 		json_decref(rev);
 		return 0;
 	}
 	json_object_set_new(audit, "rev_after", rev);
-	char *sealed = audit_seal(audit, head);
-	return commit_put_audit(w, head->seq, id, sealed);
+	return seal_entry(head, w, audit, id);
 }
 
 /* A prepared change: stamp the record with the time of the write, seal its
  * audit entries, queue both. */
 static int write_prepared(struct commit_write *w, const struct ledger_change *ch, const char *now,
-			  struct audit_head *head, json_t *revs, struct visible *vis)
+			  struct sealer *head, json_t *revs, struct visible *vis)
 {
 	const struct ledger_prepared *c = &ch->prepared;
 	if (!c->id || !c->kind || !c->state || !c->frame || !c->frame_len)
@@ -596,14 +806,9 @@ static int write_prepared(struct commit_write *w, const struct ledger_change *ch
 	/* Its staged row stays: the run drops them all at its end (stage.c),
 	 * which writes far less than deleting each one here. */
 	int rc;
-	for (size_t i = 0; i < c->n_audits; i++) {
-		const char *a = c->audits[i];
-		char *sealed = audit_seal_raw(a, strlen(a), now, head);
-		if (!sealed)
-			return -ENOMEM;
-		if ((rc = commit_put_audit(w, head->seq, c->id, sealed)) < 0)
+	for (size_t i = 0; i < c->n_audits; i++)
+		if ((rc = seal_text(head, w, c->audits[i], now, c->id)) < 0)
 			return rc;
-	}
 	/* {"updated_at":"<now>", then the frame's <members>} */
 	char prefix[64];
 	int pl = snprintf(prefix, sizeof prefix, "{\"updated_at\":\"%s\",", now);
@@ -636,7 +841,7 @@ static int write_prepared(struct commit_write *w, const struct ledger_change *ch
 static int put_text_record(struct commit_write *w, const struct ledger_change *ch,
 			   json_t *revs, struct visible *vis);
 static int write_text(struct commit_write *w, const struct ledger_change *ch,
-		      struct audit_head *head, json_t *revs, struct visible *vis)
+		      struct sealer *head, json_t *revs, struct visible *vis)
 {
 	const struct ledger_text *c = &ch->text;
 	if (!c->id || !c->kind || !c->state || !c->text || !c->len || c->text[0] != '{')
@@ -677,7 +882,7 @@ static int put_text_record(struct commit_write *w, const struct ledger_change *c
  * the record itself (a reference, not a copy: callers never change a
  * record once written, see ledger.h). */
 static int write_decoded(struct commit_write *w, const struct ledger_change *ch,
-			 struct audit_head *head, json_t *revs, struct visible *vis)
+			 struct sealer *head, json_t *revs, struct visible *vis)
 {
 	const struct ledger_decoded *c = &ch->decoded;
 	const char *id = json_string_value(json_object_get(c->record, "id"));
@@ -704,7 +909,7 @@ static int write_decoded(struct commit_write *w, const struct ledger_change *ch,
 
 /* The changes of one write, queued on `w`, in order. */
 static int write_changes(struct commit_write *w, const struct ledger_change *changes, size_t n,
-			 struct audit_head *head, json_t *revs, struct visible *vis)
+			 struct sealer *head, json_t *revs, struct visible *vis)
 {
 	/* One instant for the whole write: its prepared changes are stamped
 	 * with it (formatted once, not per record of a 1,000-record batch). */
@@ -732,15 +937,15 @@ static int write_changes(struct commit_write *w, const struct ledger_change *cha
 	return 0;
 }
 
-/* The audit-only entries, the metadata, the next id and the audit head. */
+/* The audit-only entries, the metadata, the next id and (unless the
+ * entries wait for their turn) the audit head. */
 static int write_rest(struct ledger *l, struct commit_write *w, json_t **audit_only,
-		      size_t n_audit, const char *const *meta, struct audit_head *head)
+		      size_t n_audit, const char *const *meta, struct sealer *head)
 {
 	int rc;
 	for (size_t i = 0; i < n_audit; i++) {
 		const char *id = json_string_value(json_object_get(audit_only[i], "id"));
-		char *sealed = audit_seal(audit_only[i], head);
-		if ((rc = commit_put_audit(w, head->seq, id, sealed)) < 0)
+		if ((rc = seal_entry(head, w, audit_only[i], id)) < 0)
 			return rc;
 	}
 	for (size_t i = 0; meta && meta[i] && meta[i + 1]; i += 2)
@@ -750,9 +955,9 @@ static int write_rest(struct ledger *l, struct commit_write *w, json_t **audit_o
 	char *num;
 	if (asprintf(&num, "%" PRIu64, l->next_id) < 0)
 		return -ENOMEM;
-	if ((rc = commit_put_meta(w, NEXT_ID_KEY, num)) < 0)
+	if ((rc = commit_put_meta(w, NEXT_ID_KEY, num)) < 0 || head->defer)
 		return rc;
-	return commit_put_meta(w, AUDIT_HEAD_KEY, audit_head_encode(head));
+	return commit_put_meta(w, AUDIT_HEAD_KEY, audit_head_encode(head->head));
 }
 
 int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
@@ -764,11 +969,14 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 	struct visible *vis = calloc(n ? n : 1, sizeof *vis);
 	json_t *revs = json_object();
 	struct audit_head head = l->head;
+	/* Behind a batch being sealed, the entries wait for their turn. */
+	struct sealer s = { .head = &head, .defer = l->held != NULL };
+	struct held *h = s.defer ? calloc(1, sizeof *h) : NULL;
 	int rc = -ENOMEM;
-	if (!w || !p || !vis || !revs)
+	if (!w || !p || !vis || !revs || (s.defer && !h))
 		goto err;
-	if ((rc = write_changes(w, changes, n, &head, revs, vis)) < 0 ||
-	    (rc = write_rest(l, w, audit_only, n_audit, meta, &head)) < 0)
+	if ((rc = write_changes(w, changes, n, &s, revs, vis)) < 0 ||
+	    (rc = write_rest(l, w, audit_only, n_audit, meta, &s)) < 0)
 		goto err;
 	/* Only now, with nothing left to fail, does the write become visible
 	 * to later decisions. */
@@ -777,12 +985,19 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		vis[i].version = NULL;
 	}
 	free(vis);
-	l->head = head;
 	*p = (struct pending){ .l = l, .revs = revs, .head = head, .cb = cb, .ud = ud };
 	l->inflight++;
+	if (s.defer) {
+		*h = (struct held){ .w = w, .p = p, .s = s, .head_meta = true };
+		hold(l, h);
+		return 0;
+	}
+	l->head = head;
 	commit_submit(l->commit, w, written, p);
 	return 0;
 err:
+	sealer_clear(&s);
+	free(h);
 	for (size_t i = 0; vis && i < n; i++)
 		json_decref(vis[i].version);
 	free(vis);
@@ -894,40 +1109,91 @@ int ledger_batch_add(struct ledger_batch *b, const struct ledger_change *ch)
 	return 0;
 }
 
-int ledger_batch_submit(struct ledger_batch *b, commit_cb cb, void *ud)
+/* On a worker: the batch's entries sealed after h->after, in order (an
+ * import of 100,000 rows hashes 100,000 entries: seconds on a loaded
+ * machine, which the loop does not wait for).  Touches the batch's own
+ * strings and write only; the loop holds every later write meanwhile. */
+static void seal_work(uv_work_t *req)
 {
-	struct ledger *l = b->l;
-	struct pending *p = calloc(1, sizeof *p);
-	struct audit_head head = l->head;
-	int rc = p ? 0 : -ENOMEM;
-	uint64_t t0 = uv_hrtime();
+	struct held *h = req->data;
+	struct ledger_batch *b = h->b;
+	struct audit_head head = h->after;
+	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < b->n; i++) {
 		if (!b->audits[i])
 			continue;
 		char *sealed = audit_seal_raw(b->audits[i], strlen(b->audits[i]), NULL, &head);
 		rc = sealed ? commit_put_audit(b->w, head.seq, b->audit_ids[i], sealed) : -ENOMEM;
 	}
+	h->rc = rc;
+	h->after = head;
+}
+
+static void seal_done(uv_work_t *req, int status)
+{
+	struct held *h = req->data;
+	struct ledger *l = h->p->l;
+	l->sealing = false;
+	h->sealed = true;
+	if (status < 0 && h->rc == 0)
+		h->rc = -ECANCELED;
+	log_info("ledger: batch sealed on a worker changes=%zu seal_ms=%lld", h->b->n,
+		 (long long)((uv_hrtime() - h->t0) / 1000000));
+	release_held(l);
+}
+
+/* The batch first in line: sealed on a worker, after the chain's head
+ * (every write before it is submitted, none after it is). */
+static void start_sealing(struct ledger *l, struct held *h)
+{
+	h->after = l->head;
+	h->t0 = uv_hrtime();
+	l->sealing = true;
+	l->seal_work.data = h;
+	if (uv_queue_work(commit_loop(l->commit), &l->seal_work, seal_work, seal_done) < 0) {
+		seal_work(&l->seal_work);
+		seal_done(&l->seal_work, 0);
+	}
+}
+
+/* A sealed batch's write, its next id and head added: h->w (the batch is
+ * freed), *head the head after it. */
+static int batch_rest(struct ledger *l, struct held *h, struct audit_head *head)
+{
+	struct ledger_batch *b = h->b;
+	int rc = h->rc;
+	*head = h->after;
+	struct sealer s = { .head = head };
 	if (rc == 0)
-		rc = write_rest(l, b->w, NULL, 0, NULL, &head);
-	if (rc < 0) {
+		rc = write_rest(l, b->w, NULL, 0, NULL, &s);
+	h->w = b->w;
+	b->w = NULL;
+	ledger_batch_free(b);
+	h->b = NULL;
+	return rc;
+}
+
+int ledger_batch_submit(struct ledger_batch *b, commit_cb cb, void *ud)
+{
+	struct ledger *l = b->l;
+	struct pending *p = calloc(1, sizeof *p);
+	struct held *h = p ? calloc(1, sizeof *h) : NULL;
+	if (!h) {
 		free(p);
 		ledger_batch_free(b);
-		return rc;
+		return -ENOMEM;
 	}
-	/* As in ledger_write: visible to later decisions only now. */
+	/* As in ledger_write: visible to later decisions from now on; sealed
+	 * on a worker, then submitted, the writes after it held meanwhile. */
 	for (size_t i = 0; i < b->n; i++) {
 		json_object_set_new(l->overlay, b->vis[i].id, b->vis[i].version);
 		b->vis[i].version = NULL;
 	}
-	l->head = head;
-	log_info("ledger: batch submitted changes=%zu seal_ms=%lld", b->n,
-		 (long long)((uv_hrtime() - t0) / 1000000));
-	*p = (struct pending){ .l = l, .revs = b->revs, .head = head, .cb = cb, .ud = ud };
+	*p = (struct pending){ .l = l, .revs = b->revs, .cb = cb, .ud = ud };
 	b->revs = NULL;
 	l->inflight++;
-	commit_submit(l->commit, b->w, written, p);
-	b->w = NULL;
-	ledger_batch_free(b);
+	*h = (struct held){ .b = b, .p = p };
+	hold(l, h);
 	return 0;
 }
 

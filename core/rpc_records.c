@@ -538,7 +538,8 @@ struct import_job {
 	bool atomic;
 	json_t *rows;            /* borrowed from job.call->params */
 	size_t n, i;             /* rows, next row */
-	json_t *records, *failed;
+	json_t *ids, *failed;    /* the created records' ids (a record itself
+				  * is freed in its row's slice), the failures */
 	/* The write, built as the rows pass: each row's record and audit
 	 * entry are encoded and queued in its slice, so that the end of an
 	 * import of 100,000 rows only seals and submits (ledger_batch). */
@@ -551,7 +552,7 @@ static void import_free(struct import_job *m)
 {
 	ledger_batch_free(m->batch);
 	free(m->action);
-	json_decref(m->records);
+	json_decref(m->ids);
 	json_decref(m->failed);
 	free(m);
 }
@@ -612,12 +613,14 @@ static void import_row(struct import_job *m, struct rpc *r)
 	json_t *rec = ledger_new_record(r->ledger, take_id ? id_prefix(rules, kind) : NULL, kind,
 					json_object_get(res, "state"), json_object_get(res, "data"),
 					m->nowiso);
-	json_array_append_new(m->records, rec);
+	json_t *id = json_object_get(rec, "id");
+	json_array_append(m->ids, id ? id : json_null());
 	if (take_id && m->batch && import_add(m, c, rec, res, out, i) < 0) {
 		/* Out of memory: the write cannot be built; finish refuses it. */
 		ledger_batch_free(m->batch);
 		m->batch = NULL;
 	}
+	json_decref(rec);
 	json_decref(out);
 }
 
@@ -642,12 +645,9 @@ static void import_finish(struct import_job *m)
 		rpc_call_free(c);
 		return;
 	}
-	size_t ok = json_array_size(m->records);
-	json_t *ids = json_array();
-	for (size_t j = 0; j < ok; j++)
-		json_array_append(ids, json_object_get(json_array_get(m->records, j), "id"));
-	json_t *result = json_pack("{s:I, s:I, s:o, s:O, s:s}", "rows", (json_int_t)n, "created",
-				   (json_int_t)ok, "ids", ids, "failed", m->failed, "rules_version",
+	size_t ok = json_array_size(m->ids);
+	json_t *result = json_pack("{s:I, s:I, s:O, s:O, s:s}", "rows", (json_int_t)n, "created",
+				   (json_int_t)ok, "ids", m->ids, "failed", m->failed, "rules_version",
 				   rules_version(r->rules));
 	if (ok == 0) {
 		rpc_result(c, result);
@@ -735,9 +735,9 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	m->atomic = !json_is_false(atomic_p);
 	m->rows = rows; /* c->params is kept with the call */
 	m->n = json_array_size(rows);
-	m->records = json_array();
+	m->ids = json_array();
 	m->failed = json_array();
-	int rc = m->action && m->records && m->failed ? ledger_batch_new(r->ledger, &m->batch) : -ENOMEM;
+	int rc = m->action && m->ids && m->failed ? ledger_batch_new(r->ledger, &m->batch) : -ENOMEM;
 	if (rc == 0)
 		rc = rpc_job_start(&m->job, c, "import", import_step, m);
 	if (rc < 0) {
