@@ -50,9 +50,13 @@ my @rows = map { { n => $_, text => "row $_" } } 1 .. $ROWS;
 my $s = $d->connect;
 print $s $J->encode({ jsonrpc => '2.0', id => 8, method => 'import',
 		      params => { action => 'create', rows => \@rows } }), "\n";
-my ($sel, $t0, @l) = (IO::Select->new($s), time);
+my ($sel, $t0, @l, @acts) = (IO::Select->new($s), time);
 while (!$sel->can_read(0) && time - $t0 < 120) {
 	push @l, status_latency($d);
+	# Now and then a write of its own: one that comes while the import's
+	# audit entries are sealed waits for its turn in the chain, after them.
+	push @acts, $d->call('act', { action => 'create', params => { n => -1, text => 'beside' } })
+		if @l % 25 == 0;
 	sleep 0.01;
 }
 my $line = <$s>;
@@ -64,6 +68,9 @@ diag(sprintf 'status during an import of %d rows (%.1f s): %d calls, p50 %.0f ms
 is($r && $r->{result}{created}, $ROWS, 'the import writes every row');
 cmp_ok($sorted[-1] // 0, '<', 1 * $SLOW, 'no status waited a second during the import (answered while it is sealed)');
 
+ok(@acts && !grep({ !$_->{result}{record} } @acts),
+   sprintf('each of the %d writes made during the import is written', scalar @acts))
+	or diag explain [ grep { $_->{error} } @acts ];
 ok($d->ok_call('audit.verify')->{ok}, 'the audit chain holds after it');
 is($d->stop, 0, 'the daemon stops cleanly');
 done_testing;
