@@ -285,12 +285,18 @@ struct activation {
 	char *who, *how;
 	life_cb cb;
 	void *ud;
+	/* The pack's files encoded on a worker, when not kept yet. */
+	uv_work_t work;
+	char *fv;              /* activate()'s folder_version (owned), or NULL */
+	char *encoded;         /* packs_encode()'s (owned until written) */
 };
 
 static void activation_free(struct activation *a)
 {
 	packs_kv_free(a->kv);
 	free(a->folder_version);
+	free(a->fv);
+	free(a->encoded);
 	free(a->who);
 	free(a->how);
 	free(a);
@@ -352,9 +358,62 @@ static void activated(void *ud, int status)
 	activation_free(a);
 }
 
+/* The activation's write: history, files, audit entry (store reads here,
+ * on the loop).  Returns 0 (activated() will run) or an errno (the caller
+ * still owns `a`). */
+static int activate_write(struct activation *a)
+{
+	struct life *l = a->l;
+	struct rules *next = a->next;
+	json_t *d = rules_describe(next);
+	struct rules *cur = live(l);
+	int rc = packs_activation(l->d.store, rules_version(next),
+				  json_string_value(json_object_get(d, "name")), rules_contents(next),
+				  a->encoded, a->who, a->how, rules_dir(next), a->fv,
+				  l->d.conf->pack_versions, &a->kv, &a->dropped);
+	a->encoded = NULL; /* taken */
+	char nowiso[CLOCK_ISO_MAX];
+	json_t *entry = json_pack("{s:s, s:{s:s, s:i}, s:s, s:s, s:s, s:s?, s:O, s:s}", "time",
+				  clock_format(clock_now(), nowiso), "peer", "user", a->who, "uid",
+				  (int)getuid(), "method", "rules.activate", "how", a->how, "version",
+				  rules_version(next), "previous", cur ? rules_version(cur) : NULL,
+				  "files", json_object_get(d, "files"), "outcome", "ok");
+	if (rc == 0 && !entry)
+		rc = -ENOMEM;
+	if (rc == 0) {
+		l->reloading = true;
+		rc = ledger_write(l->d.ledger, NULL, 0, &entry, 1, (const char *const *)a->kv, activated, a);
+		if (rc < 0)
+			l->reloading = false;
+	}
+	json_decref(entry);
+	return rc;
+}
+
+/* On a worker: the candidate's files encoded (only this activation holds
+ * the candidate, so nothing else reads or changes it meanwhile). */
+static void encode_work(uv_work_t *w)
+{
+	struct activation *a = w->data;
+	json_t *d = rules_describe(a->next);
+	a->encoded = packs_encode(rules_version(a->next), json_string_value(json_object_get(d, "name")),
+				  rules_contents(a->next));
+}
+
+static void encode_done(uv_work_t *w, int status)
+{
+	struct activation *a = w->data;
+	a->l->reloading = false;
+	int rc = status < 0 ? -ECANCELED : a->encoded ? activate_write(a) : -ENOMEM;
+	if (rc < 0)
+		activated(a, rc); /* refuses: the old rules stay live */
+}
+
 /* Records the activation of `next` durably (history, files, audit entry),
  * then swaps it in.  Takes `next`.  `tests`: the pack tests it passed (-1:
- * none ran), said in the result.  cb may be NULL. */
+ * none ran), said in the result.  cb may be NULL.  A pack whose files are
+ * not kept yet has them encoded on a worker first (a reload of a pack with
+ * a 15 MiB file does not hold other clients up); the rest is on the loop. */
 static int activate(struct life *l, struct rules *next, const char *who, const char *how,
 		    const char *folder_version, int tests, life_cb cb, void *ud)
 {
@@ -370,29 +429,18 @@ static int activate(struct life *l, struct rules *next, const char *who, const c
 	a->tests = tests;
 	if (strcmp(how, "rollback") == 0 && folder_version && *folder_version)
 		a->folder_version = strdup(folder_version);
+	if (folder_version)
+		a->fv = strdup(folder_version);
 	a->cb = cb;
 	a->ud = ud;
-	json_t *d = rules_describe(next);
-	struct rules *cur = live(l);
-	int rc = packs_activation(l->d.store, rules_version(next),
-				  json_string_value(json_object_get(d, "name")), rules_contents(next),
-				  who, how, rules_dir(next), folder_version, l->d.conf->pack_versions,
-				  &a->kv, &a->dropped);
-	char nowiso[CLOCK_ISO_MAX];
-	json_t *entry = json_pack("{s:s, s:{s:s, s:i}, s:s, s:s, s:s, s:s?, s:O, s:s}", "time",
-				  clock_format(clock_now(), nowiso), "peer", "user", who, "uid",
-				  (int)getuid(), "method", "rules.activate", "how", how, "version",
-				  rules_version(next), "previous", cur ? rules_version(cur) : NULL,
-				  "files", json_object_get(d, "files"), "outcome", "ok");
-	if (rc == 0 && !entry)
-		rc = -ENOMEM;
-	if (rc == 0) {
-		l->reloading = true;
-		rc = ledger_write(l->d.ledger, NULL, 0, &entry, 1, (const char *const *)a->kv, activated, a);
-		if (rc < 0)
-			l->reloading = false;
+	a->work.data = a;
+	int rc;
+	if (strcmp(how, "start") != 0 && !packs_stored(l->d.store, rules_version(next)) &&
+	    uv_queue_work(l->d.loop, &a->work, encode_work, encode_done) == 0) {
+		l->reloading = true; /* as during the write: one activation at a time */
+		return 0;
 	}
-	json_decref(entry);
+	rc = activate_write(a);
 	if (rc < 0) {
 		rules_free(next);
 		activation_free(a);
