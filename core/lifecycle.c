@@ -65,7 +65,7 @@ static struct rules_opts opts_of(const struct conf *cf, bool tests)
 	return (struct rules_opts){ .mem_limit = cf->rule_memory,
 				    .instr_limit = cf->rule_instructions,
 				    .time_limit_ms = cf->rule_time_ms,
-				    .load_tests = tests };
+				    .load_tests = tests, .pack_bytes = cf->pack_bytes };
 }
 
 /* --- candidates, checked off the loop ------------------------------------------ */
