@@ -15,6 +15,8 @@
 #define NEXT_ID_KEY "next_id"
 /* A write's versions freed on a worker past this many (release()). */
 #define RELEASE_ON_WORKER 1000
+/* A slice of settling a big committed write (struct sweep). */
+#define SWEEP_STEP_NS (5 * 1000000)
 
 struct ledger {
 	struct store *st;
@@ -47,6 +49,10 @@ struct ledger {
 	struct held *held, *held_tail;
 	bool sealing;
 	uv_work_t seal_work;
+	/* Big committed writes still to settle (struct sweep), oldest first. */
+	struct sweep *sweeps, *sweeps_tail;
+	uv_idle_t sweep_idle;
+	bool sweep_open, sweep_closing;
 };
 
 /* Per write: what to undo or confirm once the commit is known. */
@@ -75,6 +81,13 @@ struct sealer {
 	bool defer;
 	struct seal_req *reqs;
 	size_t n, cap;
+};
+
+/* A big committed write being settled (settle_all). */
+struct sweep {
+	struct sweep *next;
+	json_t *revs;   /* owned */
+	void *at;       /* the next entry of revs */
 };
 
 /* A write waiting for its place in the chain (struct ledger's held). */
@@ -128,6 +141,13 @@ void ledger_close(struct ledger *l)
 {
 	if (!l)
 		return;
+	/* The loop has run down, so no sweep is left; a harness that stops
+	 * its loop early loses only the settling (the writes are durable). */
+	for (struct sweep *w = l->sweeps, *next; w; w = next) {
+		next = w->next;
+		json_decref(w->revs);
+		free(w);
+	}
 	json_decref(l->overlay);
 	json_decref(l->cache);
 	json_decref(l->cache_cost);
@@ -515,42 +535,116 @@ static void release(struct ledger *l, json_t *v)
 	json_decref(v);
 }
 
+/* A committed write's version of record `id` (its entry of revs): what
+ * was derived from the old one goes; the overlay entry goes, unless a later
+ * write in flight has replaced it already. */
+static void settle(struct ledger *l, const char *id, json_t *rev)
+{
+	/* The new version, when this write was the last to it, is the decoded
+	 * record the overlay holds: it moves to the cache, so the next read
+	 * or write of it decodes nothing. */
+	cache_drop(l, id);
+	memo_drop(l, id);
+	json_t *o = json_object_get(l->overlay, id);
+	bool last = o && (json_is_string(o) ? o == json_array_get(rev, 2)
+		    : json_equal(json_object_get(o, "rev"), json_array_get(rev, 0)));
+	if (!last)
+		return;
+	if (json_is_object(o))
+		cache_put(l, id, o, (size_t)json_integer_value(json_array_get(rev, 1)));
+	json_object_del(l->overlay, id);
+	json_t *mh = json_array_get(rev, 3), *mb = json_array_get(rev, 4);
+	if (mh && mb) {
+		struct ledger_memo m = {
+			.head = json_string_value(mh), .head_len = json_string_length(mh),
+			.body = json_string_value(mb), .body_len = json_string_length(mb),
+		};
+		ledger_memo_put(l, id, &m);
+	}
+}
+
+/* A big committed write (an import of 100,000 records) is settled a slice
+ * of about 5 ms per loop turn (an idle handle, opened while there is some to
+ * do): meanwhile its versions are still read from the overlay, the same as
+ * those committed, and a later write to one of them settles as usual. */
+static void sweep_start(struct ledger *l);
+
+
+static void sweep_closed(uv_handle_t *h)
+{
+	struct ledger *l = h->data;
+	l->sweep_open = false;
+	if (l->sweeps)
+		sweep_start(l);
+}
+
+static void sweep_step(uv_idle_t *h)
+{
+	struct ledger *l = h->data;
+	uint64_t until = uv_hrtime() + SWEEP_STEP_NS;
+	while (l->sweeps && uv_hrtime() < until) {
+		struct sweep *w = l->sweeps;
+		for (int i = 0; w->at && i < 256; i++) {
+			settle(l, json_object_iter_key(w->at), json_object_iter_value(w->at));
+			w->at = json_object_iter_next(w->revs, w->at);
+		}
+		if (w->at)
+			continue;
+		l->sweeps = w->next;
+		if (!l->sweeps)
+			l->sweeps_tail = NULL;
+		release(l, w->revs);
+		free(w);
+	}
+	if (!l->sweeps && !l->sweep_closing) {
+		l->sweep_closing = true;
+		uv_close((uv_handle_t *)&l->sweep_idle, sweep_closed);
+	}
+}
+
+static void sweep_start(struct ledger *l)
+{
+	if (l->sweep_open)
+		return; /* running, or closing: sweep_closed starts it again */
+	uv_idle_init(commit_loop(l->commit), &l->sweep_idle);
+	l->sweep_idle.data = l;
+	l->sweep_open = true;
+	l->sweep_closing = false;
+	uv_idle_start(&l->sweep_idle, sweep_step);
+}
+
+/* Settles `revs` (taken): now, or in slices when it is big. */
+static void settle_all(struct ledger *l, json_t *revs)
+{
+	struct sweep *w = json_object_size(revs) > RELEASE_ON_WORKER ? calloc(1, sizeof *w) : NULL;
+	if (!w) {
+		const char *id;
+		json_t *rev;
+		json_object_foreach(revs, id, rev)
+			settle(l, id, rev);
+		release(l, revs);
+		return;
+	}
+	*w = (struct sweep){ .revs = revs, .at = json_object_iter(revs) };
+	if (l->sweeps_tail)
+		l->sweeps_tail->next = w;
+	else
+		l->sweeps = w;
+	l->sweeps_tail = w;
+	sweep_start(l);
+}
+
 static void written(void *ud, int status)
 {
 	struct pending *p = ud;
 	struct ledger *l = p->l;
 	l->inflight--;
+	json_t *revs = p->revs;
 	if (status == 0) {
-		/* The overlay entry is now on disk, unless a later write in flight
-		 * has replaced it already. */
-		const char *id;
-		json_t *rev;
-		l->changes += json_object_size(p->revs);
-		json_object_foreach(p->revs, id, rev) {
-			/* The committed version changed: what was derived from the old
-			 * one goes.  The new one, when this write was the last to it,
-			 * is the decoded record the overlay holds: it moves to the
-			 * cache, so the next read or write of it decodes nothing. */
-			cache_drop(l, id);
-			memo_drop(l, id);
-			json_t *o = json_object_get(l->overlay, id);
-			bool last = o && (json_is_string(o) ? o == json_array_get(rev, 2)
-				    : json_equal(json_object_get(o, "rev"), json_array_get(rev, 0)));
-			if (last) {
-				if (json_is_object(o))
-					cache_put(l, id, o, (size_t)json_integer_value(json_array_get(rev, 1)));
-				json_object_del(l->overlay, id);
-				json_t *mh = json_array_get(rev, 3), *mb = json_array_get(rev, 4);
-				if (mh && mb) {
-					struct ledger_memo m = {
-						.head = json_string_value(mh), .head_len = json_string_length(mh),
-						.body = json_string_value(mb), .body_len = json_string_length(mb),
-					};
-					ledger_memo_put(l, id, &m);
-				}
-			}
-		}
+		l->changes += json_object_size(revs);
 		l->committed = p->head;
+		settle_all(l, revs); /* a big write: queued, settled after the reply */
+		revs = NULL;
 	} else {
 		/* The committer fails every write not yet durable: nothing in the
 		 * overlay survives, and the chain restarts from what is on disk. */
@@ -559,7 +653,7 @@ static void written(void *ud, int status)
 	}
 	if (p->cb)
 		p->cb(p->ud, status);
-	release(l, p->revs);
+	json_decref(revs);
 	free(p);
 }
 
