@@ -48,6 +48,10 @@ struct ledger {
 	 * sealed and submitted only when it is through, in order. */
 	struct held *held, *held_tail;
 	bool sealing;
+	/* Commit failures so far, and the last one's status: a write held
+	 * across one was built on what failed, and fails with it. */
+	uint64_t fails;
+	int fail_status;
 	uv_work_t seal_work;
 	/* Big committed writes still to settle (struct sweep), oldest first. */
 	struct sweep *sweeps, *sweeps_tail;
@@ -98,6 +102,7 @@ struct held {
 	struct sealer s;             /* a write's entries, not yet sealed, or */
 	struct ledger_batch *b;      /* a batch, sealed on a worker */
 	bool head_meta;              /* the write stores the chain's head */
+	uint64_t fails;              /* struct ledger's when it was held */
 	bool sealed;                 /* the batch's worker is through */
 	int rc;                      /* and how it went */
 	struct audit_head after;     /* the head after the batch */
@@ -650,6 +655,8 @@ static void written(void *ud, int status)
 		 * overlay survives, and the chain restarts from what is on disk. */
 		json_object_clear(l->overlay);
 		l->head = l->committed;
+		l->fails++;
+		l->fail_status = status;
 	}
 	if (p->cb)
 		p->cb(p->ud, status);
@@ -664,6 +671,7 @@ static void release_held(struct ledger *l);
 /* Queues `h` behind the writes held already; it goes when it is first. */
 static void hold(struct ledger *l, struct held *h)
 {
+	h->fails = l->fails;
 	if (l->held_tail)
 		l->held_tail->next = h;
 	else
@@ -697,6 +705,10 @@ static void submit_held(struct ledger *l, struct held *h)
 {
 	struct audit_head head = l->head;
 	int rc = h->b ? batch_rest(l, h, &head) : seal_kept(&h->s, h->w, &head);
+	/* As the committer fails every write queued after a failed one (it
+	 * was decided on what failed; a batch was sealed after its entries). */
+	if (rc == 0 && h->fails != l->fails)
+		rc = l->fail_status;
 	if (rc == 0 && h->head_meta)
 		rc = commit_put_meta(h->w, AUDIT_HEAD_KEY, audit_head_encode(&head));
 	sealer_clear(&h->s);
