@@ -16,7 +16,8 @@
 #include "sched.h"
 #include "errors.h"
 
-#define DIFF_CHUNK 500
+#define DIFF_CHUNK 500   /* records a step reads at most */
+#define DIFF_STEP_NS (5 * 1000000) /* what a step aims at: its records per step follow */
 #define DIFF_MAX_LISTED 1000
 
 struct cand_job;
@@ -767,10 +768,13 @@ struct diff_job {
 	int64_t at, t0;
 	char *after;
 	uint64_t seen, changed, reworded;
+	size_t chunk;         /* records the next step reads (1 to DIFF_CHUNK) */
 	json_t *diffs;        /* outcome changes: decision, failing checks, state, deadlines */
 	json_t *wording;      /* wording-only changes: a check's reason reworded */
 	json_t *live_dl, *cand_dl;  /* deadlines of each pack */
-	uv_timer_t timer;
+	/* A step per loop turn: an idle handle, not a timer restarted at 0,
+	 * which libuv runs again in the same turn, before any I/O. */
+	uv_idle_t timer;
 	life_cb refused, done;
 	void *ud;
 };
@@ -947,7 +951,7 @@ static void diff_record(struct diff_job *j, json_t *rec, int64_t now)
 }
 
 /* One chunk of records per loop turn: other clients are served between. */
-static void diff_step(uv_timer_t *t)
+static void diff_step(uv_idle_t *t)
 {
 	struct diff_job *j = t->data;
 	struct life *l = j->l;
@@ -956,12 +960,14 @@ static void diff_step(uv_timer_t *t)
 		return;
 	}
 	struct ledger_page sl;
-	int rc = ledger_list(l->d.ledger, NULL, NULL, j->after, DIFF_CHUNK, false, &sl);
+	uint64_t t0 = uv_hrtime();
+	int rc = ledger_list(l->d.ledger, NULL, NULL, j->after, j->chunk, false, &sl);
 	if (rc < 0) {
 		diff_finish(j, rc, "the records could not be read");
 		return;
 	}
 	int64_t now = clock_now();
+	size_t got = sl.n;
 	for (size_t i = 0; i < sl.n; i++) {
 		json_t *rec = ledger_page_get(l->d.ledger, &sl, i);
 		if (!rec)
@@ -972,14 +978,22 @@ static void diff_step(uv_timer_t *t)
 	free(j->after);
 	j->after = sl.next ? strdup(sl.next) : NULL;
 	ledger_page_free(&sl);
-	if (j->seen % 10000 < DIFF_CHUNK && j->after)
+	/* Each record runs both packs' hooks, at a cost the packs choose: the
+	 * next step reads as many as fit in about DIFF_STEP_NS, so the other
+	 * clients are answered between steps however slow the packs are. */
+	uint64_t took = uv_hrtime() - t0;
+	if (took < DIFF_STEP_NS / 2 && j->chunk < DIFF_CHUNK)
+		j->chunk *= 2;
+	else if (took > DIFF_STEP_NS && j->chunk > 1)
+		j->chunk /= 2;
+	if (j->seen / 10000 != (j->seen - got) / 10000 && j->after)
 		log_info("rules: diff progress records=%llu changed=%llu", (unsigned long long)j->seen,
 			 (unsigned long long)j->changed);
 	if (!j->after) {
 		diff_finish(j, 0, NULL);
 		return;
 	}
-	uv_timer_start(&j->timer, diff_step, 0, 0);
+	/* the idle handle calls again at the next turn */
 }
 
 struct diff_start {
@@ -1026,11 +1040,12 @@ static void diff_loaded(struct life *l, int rc, struct rules *cand, json_t *info
 	j->refused = ds->refused;
 	j->done = ds->done;
 	j->ud = ds->ud;
-	uv_timer_init(l->d.loop, &j->timer);
+	uv_idle_init(l->d.loop, &j->timer);
 	j->timer.data = j;
+	j->chunk = 16;
 	log_info("rules: diff started candidate=%.12s dir=%s by=%s", rules_version(cand), ds->path,
 		 ds->who);
-	uv_timer_start(&j->timer, diff_step, 0, 0);
+	uv_idle_start(&j->timer, diff_step);
 	diff_start_free(ds);
 }
 
