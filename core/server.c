@@ -202,7 +202,7 @@ static void flush(struct conn *c)
 	if (!c->closing && uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > WRITE_HIGH)
 		c->paused_for_writes = true;
 	/* A client that sent EOF gets its last replies, then the close. */
-	if (c->eof && !c->head && !c->held && !c->closing)
+	if (c->eof && !c->head && !c->held && !c->closing && !c->decoding)
 		conn_finish(c);
 }
 
@@ -508,7 +508,7 @@ static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 		uv_read_stop(stream);
 		c->reading = false;
 		process(c);
-		if (!c->closing && !c->head && !c->held)
+		if (!c->closing && !c->head && !c->held && !c->decoding)
 			conn_finish(c);
 		return;
 	}
@@ -902,7 +902,7 @@ void server_stop(struct server *s)
 			c->reading = false;
 		}
 		c->eof = true;
-		if (!c->head && !c->held)
+		if (!c->head && !c->held && !c->decoding)
 			conn_finish(c);
 	}
 	uv_close((uv_handle_t *)&s->listener, listener_closed);
