@@ -20,6 +20,10 @@
  * the loop most of a second to decode): the connection reads nothing more
  * meanwhile, the other clients are answered. */
 #define DECODE_ON_WORKER (256u << 10)
+/* A burst of connections is accepted this long per loop turn (each costs
+ * its peer's credentials and user name); the rest wait for the next turn,
+ * the clients' requests read between. */
+#define ACCEPT_TURN_NS (5 * 1000000)
 
 struct slot;
 
@@ -79,6 +83,17 @@ struct server {
 	struct conn *conns;
 	size_t nconns;
 	bool stopping;
+	/* Accepting in this loop turn (uv_now) since turn_ns; a connection
+	 * held by libuv for the next turn (struct accept_later), or NULL. */
+	uint64_t turn_now, turn_ns;
+	struct accept_later *later;
+};
+
+/* Accepts the held connection at the next loop turn (an idle handle of its
+ * own, freed when closed: the server does not wait for it). */
+struct accept_later {
+	uv_idle_t idle;           /* first: the handle is cast back */
+	struct server *s;
 };
 
 static void conn_close(struct conn *c);
@@ -734,6 +749,40 @@ static void refuse(struct server *s, struct conn *c, const char *limit, const ch
 	}
 }
 
+static void accept_cb(uv_stream_t *ls, int status);
+
+static void later_closed(uv_handle_t *h) { free(h); }
+
+static void accept_resume(uv_idle_t *h)
+{
+	struct server *s = ((struct accept_later *)h)->s;
+	s->later = NULL;
+	uv_close((uv_handle_t *)h, later_closed);
+	accept_cb((uv_stream_t *)&s->listener, 0);
+}
+
+/* True when this turn's accepting is over: the connection libuv holds is
+ * taken at the next turn (libuv watches the listener again only then). */
+static bool accept_later(struct server *s)
+{
+	uint64_t now = uv_hrtime();
+	if (uv_now(s->loop) != s->turn_now) {
+		s->turn_now = uv_now(s->loop);
+		s->turn_ns = now;
+	}
+	if (now - s->turn_ns < ACCEPT_TURN_NS || s->later)
+		return false;
+	struct accept_later *a = malloc(sizeof *a);
+	if (!a || uv_idle_init(s->loop, &a->idle) < 0) {
+		free(a);
+		return false;
+	}
+	a->s = s;
+	s->later = a;
+	uv_idle_start(&a->idle, accept_resume);
+	return true;
+}
+
 static void accept_cb(uv_stream_t *ls, int status)
 {
 	struct server *s = ls->data;
@@ -744,7 +793,7 @@ static void accept_cb(uv_stream_t *ls, int status)
 			    uv_strerror(status));
 		return;
 	}
-	if (s->stopping)
+	if (s->stopping || accept_later(s))
 		return;
 	struct conn *c = calloc(1, sizeof *c);
 	if (!c)
@@ -904,6 +953,10 @@ void server_stop(struct server *s)
 		c->eof = true;
 		if (!c->head && !c->held && !c->decoding)
 			conn_finish(c);
+	}
+	if (s->later) {
+		uv_close((uv_handle_t *)&s->later->idle, later_closed);
+		s->later = NULL;
 	}
 	uv_close((uv_handle_t *)&s->listener, listener_closed);
 }
