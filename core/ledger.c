@@ -780,6 +780,7 @@ static void written(void *ud, int status)
 	if (p->cb)
 		p->cb(p->ud, status);
 	json_decref(revs);
+	json_decref(p->meta_keys);
 	free(p);
 }
 
@@ -805,9 +806,13 @@ static void fail_held(struct ledger *l, struct pending *p, int rc)
 {
 	const char *id;
 	json_t *rev;
-	json_object_foreach(p->revs, id, rev)
-		if (json_object_get(l->overlay, id) == json_array_get(rev, 2))
+	json_object_foreach(p->revs, id, rev) {
+		if (json_object_get(l->overlay, id) == json_array_get(rev, 2)) {
 			json_object_del(l->overlay, id);
+			json_object_del(l->overlay_ks, id);
+		}
+	}
+	meta_release(l, p->meta_keys, rc);
 	l->inflight--;
 	if (p->cb)
 		p->cb(p->ud, rc);
