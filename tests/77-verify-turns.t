@@ -57,7 +57,9 @@ for my $round (1 .. 3) {
 	$rounds++;
 	my $v = send_req('audit.verify');
 	sleep 0.05; # the daemon has read the verify before the status comes
+	my $ts = time;
 	my $st = reply_of(send_req('status'), 60);
+	diag(sprintf 'round %d: status answered in %.0f ms during a verify', $round, (time - $ts) * 1000);
 	$answered++ if $st && $st->{result};
 	# The verify's reply is not there yet: status was not made to wait for it.
 	my $early = !IO::Select->new($v)->can_read(0);
@@ -68,6 +70,22 @@ for my $round (1 .. 3) {
 }
 is($answered, $rounds, 'every status during a verify is answered');
 ok($before, 'a status sent after a verify began is answered before the verify ends');
+
+# --- writes between its slices are not taken for changes made outside --------------
+{
+	my $v = send_req('audit.verify');
+	sleep 0.05;
+	my $made = 0;
+	for my $i (1 .. 20) {
+		my $r = $d->call('act', { action => 'create', params => { n => $N + $i, text => "late $i" } });
+		$made++ if $r->{result};
+	}
+	my $r = reply_of($v, 60);
+	is($made, 20, 'records created while a verify runs');
+	ok($r && $r->{result} && $r->{result}{ok}, '... and the verify still holds')
+		or diag($J->encode($r));
+	is_deeply($r && $r->{result}{records}{differ}, [], '... naming no record');
+}
 
 # --- a verify whose client hung up stops ----------------------------------------------
 {
@@ -100,4 +118,30 @@ ok($before, 'a status sent after a verify began is answered before the verify en
 
 diag($_) for grep { /cancelled|backup:/ } split /\n/, $d->log_text;
 $d->stop;
+
+# --- the wall-clock cap ------------------------------------------------------------------
+# Eight verifies at once share the loop's turns: none ends within a second.
+{
+	open my $cf2, '>', "$tmp/capped.conf" or die $!;
+	print $cf2 "limits = { request_time_s = 1 }\n";
+	close $cf2;
+	my $c = Liud::start_daemon(rules => 'tests/packs/slice', clock => '2024-06-01',
+				   conf => "$tmp/capped.conf", args => [ '--db', $d->{db} ]);
+	my @socks;
+	for (1 .. 8) {
+		my $s = $c->connect;
+		print $s $J->encode({ jsonrpc => '2.0', id => 1, method => 'audit.verify' }), "\n";
+		push @socks, $s;
+	}
+	my @r = map { reply_of($_, 60) } @socks;
+	my @capped = grep { $_ && $_->{error} && $_->{error}{code} == -32007 } @r;
+	my @held = grep { $_ && $_->{result} && $_->{result}{ok} } @r;
+	is(@capped + @held, 8, 'each verify either holds or is stopped by the cap');
+	ok(@capped > 0, 'verifies past limits.request_time_s are stopped with -32007');
+	if (@capped) {
+		is($capped[0]{error}{data}{limit}, 'limits.request_time_s', '... naming the limit');
+		like($capped[0]{error}{message}, qr/cannot be narrowed: raise the limit/, '... and saying to raise it');
+	}
+	$c->stop;
+}
 done_testing;
