@@ -393,6 +393,8 @@ static int records_more(struct audit_verify *v, int64_t until_us)
 			if (rc < 0)
 				return rc;
 			v->listed = true;
+			if (v->page.n == 0)
+				return 0;
 			free(v->after);
 			v->after = NULL;
 			if (v->page.next && !(v->after = strdup(v->page.next)))
