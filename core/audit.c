@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -208,37 +209,6 @@ static const char *walk_entry(struct walk *w, uint64_t seq, const char *body, si
 	return why;
 }
 
-/* The chain from entry 1 to the recorded head: 0 (a break is put in
- * report) or a negative errno.  Entries committed while it walks (the
- * daemon goes on writing) lie past the head it loaded first: not walked. */
-static int walk_chain(struct store *st, const struct audit_head *head, struct walk *w,
-		      json_t *report)
-{
-	for (;;) {
-		uint64_t left = head->seq - w->at.seq;
-		if (left == 0)
-			return 0;
-		struct store_rows l;
-		size_t page = left < 1024 ? (size_t)left : 1024;
-		int rc = store_audit_range(st, w->at.seq + 1, page, &l);
-		if (rc < 0)
-			return rc;
-		for (size_t i = 0; i < l.n; i++) {
-			uint64_t seq = strtoull(l.items[i].id, NULL, 10);
-			const char *why = walk_entry(w, seq, l.items[i].body, l.items[i].len);
-			if (why) {
-				store_rows_free(&l);
-				broken(report, w->at.seq + 1 < seq ? w->at.seq + 1 : seq, why);
-				return 0;
-			}
-		}
-		bool done = l.n < page;
-		store_rows_free(&l);
-		if (done)
-			return 0;
-	}
-}
-
 /* Whether an entry past the recorded head exists while the head is still
  * the one loaded: the head was rewritten back (entries would otherwise be
  * left out of the walk). */
@@ -329,95 +299,242 @@ static void differ(json_t *list, size_t *count, const char *id, const char *why)
 		json_array_append_new(list, json_pack("{s:s, s:s}", "id", id, "reason", why));
 }
 
-/* Every record against the digest of its last entry, then the records
- * the log has that the store has not. */
-static int check_records(struct store *st, struct walk *w, json_t *report)
+/* A verification in progress: the phase it is in and where it is in it. */
+struct audit_verify {
+	struct store *st;
+	struct audit_head head;        /* loaded at the start: the walk ends there */
+	struct audit_published pub;
+	bool has_pub, records;
+	enum { V_CHAIN, V_RECORDS, V_GONE, V_END } phase;
+	struct walk w;
+	json_t *report;                /* built as it goes; handed over at the end */
+	struct store_rows page;        /* the page of entries or records being checked */
+	size_t at;                     /* its next item */
+	bool page_last;                /* no page comes after this one */
+	char *after;                   /* records: the listing goes on after this id */
+	bool listed;                   /* records: the first page was read */
+	json_t *differ;                /* records: [{id, reason}], the first DIFFER_LISTED */
+	size_t checked, unchecked, count;
+	void *gone;                    /* V_GONE: iterator over w.last */
+};
+
+#define CHAIN_PAGE 256   /* entries read at once: a page is read in well under a step */
+#define RECORDS_PAGE 256
+
+static int64_t mono_us(void)
 {
-	json_t *list = json_array();
-	size_t checked = 0, unchecked = 0, count = 0;
-	char *after = NULL;
-	int rc = 0;
-	do {
-		struct store_rows l;
-		if ((rc = store_list_raw(st, NULL, NULL, after, 512, &l)) < 0)
-			break;
-		for (size_t i = 0; i < l.n; i++, checked++) {
-			const char *why = check_record(st, w, &l.items[i], &unchecked);
-			if (why)
-				differ(list, &count, l.items[i].id, why);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The chain from entry 1 to the head loaded at the start, until `until_us`:
+ * 1 (time is up), 0 (the walk ended; a break is put in the report) or a
+ * negative errno.  Entries committed while it walks (the daemon goes on
+ * writing) lie past that head: not walked. */
+static int chain_more(struct audit_verify *v, int64_t until_us)
+{
+	for (;;) {
+		if (v->at == v->page.n) {
+			uint64_t left = v->head.seq - v->w.at.seq;
+			bool last = v->page_last;
+			store_rows_free(&v->page);
+			v->at = 0;
+			if (left == 0 || last)
+				return 0;
+			size_t want = left < CHAIN_PAGE ? (size_t)left : CHAIN_PAGE;
+			int rc = store_audit_range(v->st, v->w.at.seq + 1, want, &v->page);
+			if (rc < 0)
+				return rc;
+			v->page_last = v->page.n < want;
+			continue;
 		}
-		free(after);
-		after = l.next ? strdup(l.next) : NULL;
-		store_rows_free(&l);
-	} while (after);
-	free(after);
-	const char *id;
-	json_t *v;
-	json_object_foreach(w->last, id, v) {
+		const struct store_item *it = &v->page.items[v->at++];
+		uint64_t seq = strtoull(it->id, NULL, 10);
+		const char *why = walk_entry(&v->w, seq, it->body, it->len);
+		if (why) {
+			broken(v->report, v->w.at.seq + 1 < seq ? v->w.at.seq + 1 : seq, why);
+			store_rows_free(&v->page);
+			v->at = 0;
+			return 0;
+		}
+		if (mono_us() >= until_us)
+			return 1;
+	}
+}
+
+/* The walk's end against the head: entries cut off the end, or past it. */
+static void chain_end(struct audit_verify *v)
+{
+	json_t *report = v->report;
+	bool chain_ok = !json_object_get(report, "first_bad_seq");
+	if (chain_ok && (v->w.at.seq != v->head.seq || strcmp(v->w.at.hash, v->head.hash) != 0))
+		broken(report, v->w.at.seq + 1 <= v->head.seq ? v->w.at.seq + 1 : v->head.seq,
+		       "the log ends before its recorded head (entries cut off the end)");
+	else if (chain_ok && past_head(v->st, &v->head))
+		broken(report, v->head.seq + 1, "entries lie past the recorded head (the head was "
+						"rewritten back)");
+	v->w.chain_ok = !json_object_get(report, "first_bad_seq");
+	json_object_set_new(report, "entries", json_integer((json_int_t)v->w.at.seq));
+	json_object_set_new(report, "head", json_string(v->w.at.hash));
+}
+
+/* Every record against the digest of its last entry, a page at a time,
+ * until `until_us`: 1, 0 (all listed) or a negative errno. */
+static int records_more(struct audit_verify *v, int64_t until_us)
+{
+	for (;;) {
+		if (v->at == v->page.n) {
+			store_rows_free(&v->page);
+			v->at = 0;
+			if (v->listed && !v->after)
+				return 0;
+			int rc = store_list_raw(v->st, NULL, NULL, v->after, RECORDS_PAGE, &v->page);
+			if (rc < 0)
+				return rc;
+			v->listed = true;
+			if (v->page.n == 0)
+				return 0;
+			free(v->after);
+			v->after = NULL;
+			if (v->page.next && !(v->after = strdup(v->page.next)))
+				return -ENOMEM;
+			continue;
+		}
+		const struct store_item *it = &v->page.items[v->at++];
+		v->checked++;
+		const char *why = check_record(v->st, &v->w, it, &v->unchecked);
+		if (why)
+			differ(v->differ, &v->count, it->id, why);
+		if (mono_us() >= until_us)
+			return 1;
+	}
+}
+
+/* The records the log has that the store has not (what check_record left
+ * in w.last), until `until_us`: 1 or 0. */
+static int gone_more(struct audit_verify *v, int64_t until_us)
+{
+	for (; v->gone; v->gone = json_object_iter_next(v->w.last, v->gone)) {
+		const char *id = json_object_iter_key(v->gone);
 		char *body = NULL;
 		size_t len;
 		/* Not listed but still there: created after the listing passed. */
-		if (store_get(st, id, &body, &len) == -ENOENT)
-			differ(list, &count, id, "the audit log records this record, the store has "
-						 "it no more (removed outside the daemon)");
+		if (store_get(v->st, id, &body, &len) == -ENOENT)
+			differ(v->differ, &v->count, id, "the audit log records this record, the store "
+							 "has it no more (removed outside the daemon)");
 		free(body);
+		if (mono_us() >= until_us) {
+			v->gone = json_object_iter_next(v->w.last, v->gone);
+			return 1;
+		}
 	}
-	json_object_set_new(report, "records",
-			    json_pack("{s:I, s:I, s:o, s:I}", "checked", (json_int_t)checked,
-				      "without_digest", (json_int_t)unchecked, "differ", list,
-				      "differ_count", (json_int_t)count));
-	if (count)
-		json_object_set_new(report, "ok", json_false());
-	return rc;
-}
-
-static void report_published(const struct walk *w, bool chain_ok, json_t *report)
-{
-	const char *why = w->pub_why;
-	if (!why && !w->pub_seen)
-		why = chain_ok ? "the chain ends before the published sequence number: entries "
-				 "were cut off its end"
-			       : "the chain breaks before the published sequence number";
-	json_object_set_new(report, "published",
-			    json_pack("{s:I, s:s, s:b, s:s?}", "seq", (json_int_t)w->pub->seq,
-				      "hash", w->pub->hash, "ok", why == NULL, "reason", why));
-	if (why)
-		json_object_set_new(report, "ok", json_false());
-}
-
-int audit_verify(struct store *st, const struct audit_published *pub, bool records,
-		 json_t **out)
-{
-	struct audit_head head;
-	int rc = audit_load_head(st, &head);
-	if (rc < 0)
-		return rc;
-	struct walk w = { .pub = pub, .last = records ? json_object() : NULL };
-	memcpy(w.at.hash, ZERO_HASH, HASH_HEX);
-	json_t *report = json_object();
-	json_object_set_new(report, "ok", json_true());
-	if ((rc = walk_chain(st, &head, &w, report)) < 0)
-		goto done;
-	bool chain_ok = !json_object_get(report, "first_bad_seq");
-	if (chain_ok && (w.at.seq != head.seq || strcmp(w.at.hash, head.hash) != 0))
-		broken(report, w.at.seq + 1 <= head.seq ? w.at.seq + 1 : head.seq,
-		       "the log ends before its recorded head (entries cut off the end)");
-	else if (chain_ok && past_head(st, &head))
-		broken(report, head.seq + 1, "entries lie past the recorded head (the head was "
-					     "rewritten back)");
-	w.chain_ok = chain_ok = !json_object_get(report, "first_bad_seq");
-	json_object_set_new(report, "entries", json_integer((json_int_t)w.at.seq));
-	json_object_set_new(report, "head", json_string(w.at.hash));
-	if (records && (rc = check_records(st, &w, report)) < 0)
-		goto done;
-	if (pub)
-		report_published(&w, chain_ok, report);
-done:
-	json_decref(w.last);
-	if (rc < 0) {
-		json_decref(report);
-		return rc;
-	}
-	*out = report;
 	return 0;
+}
+
+static void records_end(struct audit_verify *v)
+{
+	json_object_set_new(v->report, "records",
+			    json_pack("{s:I, s:I, s:O, s:I}", "checked", (json_int_t)v->checked,
+				      "without_digest", (json_int_t)v->unchecked, "differ", v->differ,
+				      "differ_count", (json_int_t)v->count));
+	if (v->count)
+		json_object_set_new(v->report, "ok", json_false());
+}
+
+static void report_published(const struct audit_verify *v)
+{
+	const char *why = v->w.pub_why;
+	if (!why && !v->w.pub_seen)
+		why = v->w.chain_ok ? "the chain ends before the published sequence number: entries "
+				      "were cut off its end"
+				    : "the chain breaks before the published sequence number";
+	json_object_set_new(v->report, "published",
+			    json_pack("{s:I, s:s, s:b, s:s?}", "seq", (json_int_t)v->pub.seq,
+				      "hash", v->pub.hash, "ok", why == NULL, "reason", why));
+	if (why)
+		json_object_set_new(v->report, "ok", json_false());
+}
+
+int audit_verify_start(struct store *st, const struct audit_published *pub, bool records,
+		       struct audit_verify **out)
+{
+	struct audit_verify *v = calloc(1, sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	v->st = st;
+	v->records = records;
+	if (pub) {
+		v->pub = *pub;
+		v->has_pub = true;
+		v->w.pub = &v->pub;
+	}
+	memcpy(v->w.at.hash, ZERO_HASH, HASH_HEX);
+	int rc = audit_load_head(st, &v->head);
+	v->report = json_pack("{s:b}", "ok", true);
+	if (records) {
+		v->w.last = json_object();
+		v->differ = json_array();
+	}
+	if (rc == 0 && (!v->report || (records && (!v->w.last || !v->differ))))
+		rc = -ENOMEM;
+	if (rc < 0) {
+		audit_verify_free(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+int audit_verify_step(struct audit_verify *v, int64_t until_us, json_t **report)
+{
+	for (;;) {
+		int rc = 0;
+		switch (v->phase) {
+		case V_CHAIN:
+			if ((rc = chain_more(v, until_us)) != 0)
+				return rc;
+			chain_end(v);
+			v->phase = v->records ? V_RECORDS : V_END;
+			break;
+		case V_RECORDS:
+			if ((rc = records_more(v, until_us)) != 0)
+				return rc;
+			v->gone = json_object_iter(v->w.last);
+			v->phase = V_GONE;
+			break;
+		case V_GONE:
+			if ((rc = gone_more(v, until_us)) != 0)
+				return rc;
+			records_end(v);
+			v->phase = V_END;
+			break;
+		case V_END:
+			if (v->has_pub)
+				report_published(v);
+			*report = v->report;
+			v->report = NULL;
+			return 0;
+		}
+		if (mono_us() >= until_us)
+			return 1;
+	}
+}
+
+void audit_verify_progress(const struct audit_verify *v, uint64_t *entries, size_t *records)
+{
+	*entries = v->w.at.seq;
+	*records = v->checked;
+}
+
+void audit_verify_free(struct audit_verify *v)
+{
+	if (!v)
+		return;
+	store_rows_free(&v->page);
+	free(v->after);
+	json_decref(v->differ);
+	json_decref(v->w.last);
+	json_decref(v->report);
+	free(v);
 }

@@ -29,7 +29,7 @@ struct conf {
 	int admin_reserve;      /* the last slots of `connections`, admin only */
 	int idle_timeout_s;
 	int request_timeout_s;  /* a request line begun must end within this */
-	int request_time_s;     /* wall clock of one view or import, all its slices */
+	int request_time_s;     /* wall clock of one view, import or audit.verify, all its slices */
 	size_t reply_bytes;     /* the most bytes a view's reply may have */
 	/* rule budget */
 	size_t rule_memory;

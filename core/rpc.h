@@ -4,10 +4,13 @@
  * connections) and the rules, store and committer below.  Runs on the loop
  * thread only.
  *
- * A request is handled synchronously (reads, evals, views) or, for writes,
- * asynchronously: the reply is sent once the write's batch is durable.  The
- * server keeps replies in request order per connection; rpc only promises to
- * call the reply function exactly once per request that has an id.
+ * A request is answered synchronously (a record read, an eval) or later: a
+ * write once its batch is durable, work whose size a client chooses (view,
+ * import, audit.verify) as its last slice ends (rpc_int.h, struct rpc_job),
+ * work on a worker thread (backup, a pack's check or reload) when the
+ * worker is done.  The server keeps replies in request order per
+ * connection; rpc only promises to call the reply function exactly once per
+ * request that has an id.
  */
 #ifndef LIU_RPC_H
 #define LIU_RPC_H
@@ -33,7 +36,8 @@ typedef void (*rpc_reply_fn)(void *slot, char *line, size_t len);
 
 enum rpc_status {
 	RPC_DONE,   /* the reply function has been called */
-	RPC_ASYNC,  /* it will be called later (a write in flight), or it was
+	RPC_ASYNC,  /* it will be called later (a write in flight, work in
+		     * slices or on a worker), or it was
 		     * called already during rpc_handle() when the method found
 		     * nothing to wait for: the server checks which */
 	RPC_WAIT,   /* not handled: the connection has a write in flight and this

@@ -70,7 +70,7 @@ struct rpc_call *rpc_call_keep(struct rpc_call *c);
 void rpc_call_free(struct rpc_call *c);
 
 /*
- * A request whose work is a loop over records (view, import), run in slices
+ * A request whose work is a loop over records (view, import, audit.verify), run in slices
  * on the loop (slice.h) under the request's caps: its client may hang up (the
  * work stops and frees what it held), it may run limits.request_time_s at
  * most, and its reply may reach limits.reply_mib at most.  The reply is held
@@ -81,7 +81,7 @@ void rpc_call_free(struct rpc_call *c);
 #define RPC_STREAM_WINDOW (1u << 20) /* held whole below this; and the most a slow reader is sent ahead */
 struct rpc_job {
 	struct rpc_call *call;   /* owned until the job replies (rpc_call_keep) */
-	const char *what;        /* static: "view", "import", for logs and errors */
+	const char *what;        /* static: "view", "import", "audit.verify", for logs and errors */
 	int64_t t0_us, deadline_us;
 	int gen;                 /* the rules generation it started with */
 	size_t max;              /* limits.reply_mib, in bytes */
@@ -89,6 +89,9 @@ struct rpc_job {
 	size_t len, cap;
 	size_t total;            /* bytes of the reply built so far */
 	bool streaming;          /* pieces went out: no error reply is possible */
+	bool whole;              /* reads no rule and has no params to narrow it (audit.verify):
+				  * a pack swapped meanwhile does not stop it, and over the
+				  * time cap the error says to raise the limit */
 };
 /* Starts a job for `c` (taken over: c is emptied as by rpc_call_keep) and
  * queues `fn(j's container, ...)` with the slicer.  Returns 0, or -ENOMEM
@@ -98,7 +101,8 @@ int rpc_job_start(struct rpc_job *j, struct rpc_call *c, const char *what,
 /* Before each step: 0 to go on, 1 to wait (the client has not read what it
  * was sent), or why to stop: -ECANCELED (the client hung up; the slot is
  * released: the job frees its state and ends), -ETIMEDOUT (over
- * limits.request_time_s), LIU_ECONFLICT (the rule pack changed). */
+ * limits.request_time_s), LIU_ECONFLICT (the rule pack changed; never for
+ * a job that is `whole`). */
 int rpc_job_check(struct rpc_job *j);
 /* Appends to the reply.  Returns 0, or -EMSGSIZE over limits.reply_mib
  * (nothing appended). */

@@ -1,5 +1,6 @@
 /* rpc_job — a request run in slices under its caps, and its reply built as
- * it goes (rpc_int.h, struct rpc_job).  Used by view and import. */
+ * it goes (rpc_int.h, struct rpc_job).  Used by view, import and
+ * audit.verify. */
 #include "rpc_int.h"
 
 #include <errno.h>
@@ -55,7 +56,7 @@ int rpc_job_check(struct rpc_job *j)
 		return -ECANCELED;
 	if (slice_now_us() >= j->deadline_us)
 		return -ETIMEDOUT;
-	if (r->rules_gen != j->gen)
+	if (!j->whole && r->rules_gen != j->gen)
 		return LIU_ECONFLICT;
 	/* A client that reads slowly is sent at most a window ahead: the rest
 	 * is not built until it reads (the time cap still runs). */
@@ -162,13 +163,24 @@ void rpc_job_stop(struct rpc_job *j, int why, const char *done)
 	char msg[400];
 	if (why == -ETIMEDOUT) {
 		int s = c->rpc->d.conf->request_time_s;
-		snprintf(msg, sizeof msg, "%s stopped: it ran longer than limits.request_time_s (%d s); ask "
-			 "for less (a narrower %s, or its params) or raise the limit", j->what, s, j->what);
+		if (j->whole)
+			snprintf(msg, sizeof msg, "%s stopped: it ran longer than limits.request_time_s (%d s); "
+				 "it reads the whole database and cannot be narrowed: raise the limit",
+				 j->what, s);
+		else
+			snprintf(msg, sizeof msg, "%s stopped: it ran longer than limits.request_time_s (%d s); "
+				 "ask for less (a narrower %s, or its params) or raise the limit", j->what, s,
+				 j->what);
 		log_warn("rpc: %s over limits.request_time_s peer_uid=%u peer_pid=%d ms=%lld %s", j->what,
 			 (unsigned)c->peer.uid, (int)c->peer.pid, ms, done);
 		rpc_job_fail(j, WIRE_OVER_LIMIT, msg,
-			     limit_data("limits.request_time_s", s, "処理時間の上限を超えました。対象を絞ってください",
-					"it took too long; ask for less"));
+			     j->whole ? limit_data("limits.request_time_s", s,
+						   "処理時間の上限を超えました。上限（limits.request_time_s）を"
+						   "引き上げてから再度実行してください",
+						   "it took too long; raise the limit and run it again")
+				      : limit_data("limits.request_time_s", s,
+						   "処理時間の上限を超えました。対象を絞ってください",
+						   "it took too long; ask for less"));
 		return;
 	}
 	bool writes = strcmp(j->what, "import") == 0;

@@ -54,9 +54,9 @@ void text_open(lua_State *L);
  * depth, numbers), so a damaged record is found as without the flag.
  * What a rule can no longer see: a member not yet read is missed by raw
  * access from C (lua_next, lua_rawget), so everything of the host that
- * walks tables goes through text_is_lazy() (conv_copy, conv_equal,
- * conv_to_json), and the sandbox's next and rawget are text_l_next and
- * text_l_rawget.  pairs() order then differs from conv_push()'s.
+ * walks tables reads those members first (text_lazy_force in conv_copy and
+ * conv_equal, text_lazy_json in conv_to_json), and the sandbox's next and
+ * rawget are text_l_next and text_l_rawget.  pairs() order then differs from conv_push()'s.
  */
 enum { TEXT_TWIN = 1, TEXT_LAZY = 2 };
 void text_push_record(lua_State *L, struct rules_rec *rec, unsigned flags);

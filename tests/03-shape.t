@@ -76,5 +76,6 @@ no_line(slurp('core/store.c'), qr/drop_old_staged|[Ee]arlier builds/, 'store.c: 
 no_line($sched, qr/older build/, 'core/sched.c: no row of an older build');
 no_line(slurp('core/commit.h'), qr/stopping daemon waits|STORE_STAGE_PREFIX/,
 	'commit.h promises nothing the code does not do');
+no_line(slurp('core/store.c'), qr/-1000\b/, "store.c tells LMDB's codes from errno in store_err(), not by a magic bound");
 
 done_testing();
