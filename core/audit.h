@@ -17,7 +17,7 @@
  * a record edited in place (a state, a name) no longer passes as intact.
  * Entries written before the digest existed have none: such a record is
  * vouched for by the chain only, and a verification's report says how many
- * there are.
+ * there are.  The walk that checks all this is verify.h's.
  */
 #ifndef LIU_AUDIT_H
 #define LIU_AUDIT_H
@@ -31,6 +31,8 @@
 
 #define AUDIT_HEAD_KEY "audit_head"
 #define AUDIT_DIGEST_KEY "record_sha256" /* the member an entry's digest is in */
+/* The "prev" of the first entry, and the hash of an empty log's head. */
+#define AUDIT_ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
 struct audit_head {
 	uint64_t seq;            /* last sealed entry, 0 for none */
@@ -66,48 +68,5 @@ char *audit_head_encode(const struct audit_head *h);
 /* The digest an entry carries for a record whose JSON text is `json`:
  * 0, or -EIO (the hash library failed). */
 int audit_record_digest(const char *json, size_t len, char out[HASH_HEX]);
-
-/* A head published earlier ("audit: head=SEQ:HASH" in the log), to be
- * proved still a prefix of the chain. */
-struct audit_published {
-	uint64_t seq;
-	char hash[HASH_HEX];
-};
-
-/* Parses "SEQ:HASH" (64 hex digits): 0, or -EINVAL. */
-int audit_published_parse(const char *s, struct audit_published *p);
-
-/*
- * Walks the whole log, then every record: work that grows with the
- * database, done in steps so that the daemon's loop serves its other
- * clients between them (the rpc layer runs it in slices; a backup's check
- * runs it on a worker thread and stops when its client hangs up).
- *
- * audit_verify_start(): 0 with *out (free it with audit_verify_free(),
- * done or not), or a negative errno.  `pub` is copied.  `records` false:
- * the chain only (a backup's check of its copy: a record edited before the
- * backup is the live database's finding, not the copy's).
- *
- * audit_verify_step(): works until `until_us` (CLOCK_MONOTONIC, in
- * microseconds: the clock slice.h gives its steps; one entry or record is
- * checked at least) and returns 1 when there is more to do, a negative
- * errno when the store cannot be read, or 0 with *report (caller decrefs):
- * {ok, entries, head, first_bad_seq and reason when the chain is broken,
- * records: {checked, without_digest, differ: [{id, reason}], differ_count},
- * published: {seq, hash, ok, reason} when `pub` is given}; ok is false when
- * the chain is broken, a record differs from its last entry, or `pub` is
- * not an entry of the chain.  Each step reads in its own short read
- * transactions, on the thread that calls it; entries and records written
- * between two steps are told apart from changes made outside the daemon.
- *
- * audit_verify_progress(): entries walked and records checked so far (a
- * log line for a verify stopped before its end).
- */
-struct audit_verify;
-int audit_verify_start(struct store *st, const struct audit_published *pub, bool records,
-		       struct audit_verify **out);
-int audit_verify_step(struct audit_verify *v, int64_t until_us, json_t **report);
-void audit_verify_progress(const struct audit_verify *v, uint64_t *entries, size_t *records);
-void audit_verify_free(struct audit_verify *v);
 
 #endif

@@ -1601,3 +1601,25 @@ json_t *ledger_audit_refusal(const struct ledger_audit *a)
 			 "outcome", a->outcome, "code", a->code, "message", a->message, "reasons",
 			 a->reasons, "rules_version", a->rules_version);
 }
+
+/* --- records as stored, in any store ------------------------------------- */
+
+int ledger_stored_get(struct store *st, const char *id, char **json, size_t *len)
+{
+	return store_get(st, id, json, len);
+}
+
+int ledger_stored_text(struct store *st, const void *raw, size_t len, char **json, size_t *jlen)
+{
+	return store_unpack(st, raw, len, json, jlen);
+}
+
+int ledger_stored_page(struct store *st, const char *after, size_t n, struct store_rows *out)
+{
+	return store_list_raw(st, NULL, NULL, after, n, out);
+}
+
+int ledger_stored_audit_of(struct store *st, const char *id, struct store_rows *out)
+{
+	return store_audit_of(st, id, out);
+}

@@ -354,4 +354,19 @@ struct ledger_audit {
 json_t *ledger_audit_entry(const struct ledger_audit *a);
 json_t *ledger_audit_refusal(const struct ledger_audit *a);
 
+/*
+ * Records as stored, in any store: what verify.h reads, of the live
+ * database (committed versions only, the overlay aside: the check is of the
+ * storage) or of a backup's copy, which has no ledger.  How a record is
+ * stored (compressed or not, recz.h) is this module's to know.
+ * ledger_stored_get: the record's JSON text (caller frees); ledger_stored_text:
+ * the JSON text of a stored value as a page lists it; ledger_stored_page:
+ * stored values of every kind in id order after `after`; ledger_stored_audit_of:
+ * a record's audit entries.  0, -ENOENT, or a negative errno.
+ */
+int ledger_stored_get(struct store *st, const char *id, char **json, size_t *len);
+int ledger_stored_text(struct store *st, const void *raw, size_t len, char **json, size_t *jlen);
+int ledger_stored_page(struct store *st, const char *after, size_t n, struct store_rows *out);
+int ledger_stored_audit_of(struct store *st, const char *id, struct store_rows *out);
+
 #endif

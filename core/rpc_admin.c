@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "verify.h"
 #include "clock.h"
 #include "errors.h"
 #include "log.h"
@@ -132,26 +133,26 @@ enum rpc_status rpc_m_rules_status(struct rpc_call *c)
  */
 struct verify_job {
 	struct rpc_job job;
-	struct audit_verify *v; /* owned */
+	struct verify *v; /* owned */
 };
 
 static const char *verify_done(const struct verify_job *vj, char *buf, size_t n)
 {
 	uint64_t entries;
 	size_t records;
-	audit_verify_progress(vj->v, &entries, &records);
+	verify_progress(vj->v, &entries, &records);
 	snprintf(buf, n, "entries_walked=%llu records_checked=%zu", (unsigned long long)entries,
 		 records);
 	return buf;
 }
 
-static void verify_free(struct verify_job *vj)
+static void vjob_free(struct verify_job *vj)
 {
-	audit_verify_free(vj->v);
+	verify_free(vj->v);
 	free(vj);
 }
 
-static enum slice_next verify_step(void *ud, int64_t until_us)
+static enum slice_next vjob_step(void *ud, int64_t until_us)
 {
 	struct verify_job *vj = ud;
 	char done[100];
@@ -159,11 +160,11 @@ static enum slice_next verify_step(void *ud, int64_t until_us)
 	int rc = rpc_job_check(&vj->job);
 	if (rc < 0) {
 		rpc_job_stop(&vj->job, rc, verify_done(vj, done, sizeof done));
-		verify_free(vj);
+		vjob_free(vj);
 		return SLICE_DONE;
 	}
 	json_t *report = NULL;
-	rc = audit_verify_step(vj->v, until_us, &report);
+	rc = verify_step(vj->v, until_us, &report);
 	if (rc == 1)
 		return SLICE_MORE;
 	struct rpc_call *c = vj->job.call;
@@ -178,31 +179,31 @@ static enum slice_next verify_step(void *ud, int64_t until_us)
 		rpc_result(c, report);
 	}
 	rpc_call_free(c);
-	verify_free(vj);
+	vjob_free(vj);
 	return SLICE_DONE;
 }
 
 enum rpc_status rpc_m_audit_verify(struct rpc_call *c)
 {
 	const char *head = NULL;
-	struct audit_published pub;
+	struct verify_head pub;
 	if (!rpc_param_str(c, "head", false, 100, &head))
 		return RPC_DONE;
-	if (head && audit_published_parse(head, &pub) < 0) {
+	if (head && verify_head_parse(head, &pub) < 0) {
 		rpc_bad_param(c, "head", "head は「通番:ハッシュ値」の形式で指定してください（ハッシュ値は16進数小文字64桁）",
 			      "must be SEQ:HASH as the log publishes it (\"audit: head=SEQ:HASH\"), "
 			      "the hash in 64 lowercase hex digits");
 		return RPC_DONE;
 	}
 	struct verify_job *vj = calloc(1, sizeof *vj);
-	int rc = vj ? audit_verify_start(c->rpc->d.store, head ? &pub : NULL, true, &vj->v) : -ENOMEM;
+	int rc = vj ? verify_start(c->rpc->d.store, head ? &pub : NULL, true, &vj->v) : -ENOMEM;
 	if (rc == 0) {
 		vj->job.whole = true;
-		rc = rpc_job_start(&vj->job, c, "audit.verify", verify_step, vj);
+		rc = rpc_job_start(&vj->job, c, "audit.verify", vjob_step, vj);
 	}
 	if (rc < 0) {
 		if (vj)
-			verify_free(vj);
+			vjob_free(vj);
 		rpc_fail(c, rc, NULL, NULL);
 		return RPC_DONE;
 	}
@@ -244,12 +245,12 @@ static int backup_check(const char *file, void *arg)
 		j->why = "the copy does not open as a database";
 		return rc;
 	}
-	struct audit_verify *v = NULL;
-	rc = atomic_load(&j->gone) ? -ECANCELED : audit_verify_start(copy, NULL, false, &v);
-	while (rc == 0 && (rc = audit_verify_step(v, slice_now_us() + BACKUP_STEP_US,
+	struct verify *v = NULL;
+	rc = atomic_load(&j->gone) ? -ECANCELED : verify_start(copy, NULL, false, &v);
+	while (rc == 0 && (rc = verify_step(v, slice_now_us() + BACKUP_STEP_US,
 						   &j->verified)) == 1)
 		rc = atomic_load(&j->gone) ? -ECANCELED : 0;
-	audit_verify_free(v);
+	verify_free(v);
 	store_close(copy);
 	if (rc == -ECANCELED)
 		return rc;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "verify.h"
 #include "store.h"
 #include "tap.h"
 
@@ -45,19 +46,19 @@ static int create(struct store *st, struct audit_head *h, int i)
 }
 
 /* A whole verification with steps that end at `until_us`; *steps counts them. */
-static json_t *verify(struct store *st, const struct audit_published *pub, int64_t until_us,
+static json_t *verify(struct store *st, const struct verify_head *pub, int64_t until_us,
 		      size_t *steps)
 {
-	struct audit_verify *v;
+	struct verify *v;
 	json_t *report = NULL;
-	if (audit_verify_start(st, pub, true, &v) < 0)
+	if (verify_start(st, pub, true, &v) < 0)
 		return NULL;
 	int rc;
 	*steps = 0;
 	do
 		(*steps)++;
-	while ((rc = audit_verify_step(v, until_us, &report)) == 1);
-	audit_verify_free(v);
+	while ((rc = verify_step(v, until_us, &report)) == 1);
+	verify_free(v);
 	return rc == 0 ? report : NULL;
 }
 
@@ -107,7 +108,7 @@ int main(void)
 	struct store_rows l;
 	store_audit_range(st, 5, 1, &l);
 	json_t *e5 = l.n ? json_loadb(l.items[0].body, l.items[0].len, 0, NULL) : NULL;
-	struct audit_published pub = { .seq = 5 };
+	struct verify_head pub = { .seq = 5 };
 	snprintf(pub.hash, sizeof pub.hash, "%s", json_string_value(json_object_get(e5, "hash")));
 	store_rows_free(&l);
 	json_decref(e5);
