@@ -548,6 +548,13 @@ local function shown(v)
 end
 local function squeeze(v) return (v:gsub("%s", ""):gsub(FULLWIDTH_SPACE, ""):lower()) end
 
+local function sorted_names(t)
+  local out = {}
+  for k in next, t do out[#out + 1] = tostring(k) end
+  tsort(out)
+  return out
+end
+
 -- The code of an enumeration given as itself, its ja or en name or an
 -- alias (spaces and case aside), or nil.
 local function enum_code(spec, v)
@@ -561,6 +568,13 @@ local function enum_code(spec, v)
   return nil
 end
 
+-- code_of(values, v): the code of values[code] = { ja, en, aliases } that v
+-- names (as a field of type enum reads it), or nil.
+local function code_of(values, v)
+  if type(values) ~= "table" then return nil end
+  return enum_code({ values = values, order = sorted_names(values) }, v)
+end
+
 local function enum_list(spec)
   local ja, en = {}, {}
   for i, code in ipairs(spec.order) do
@@ -572,12 +586,6 @@ local function enum_list(spec)
   return text(tconcat(ja, "、"), (#en > 0 and tconcat(en, ", ") .. " or " or "") .. last)
 end
 
-local function sorted_names(t)
-  local out = {}
-  for k in next, t do out[#out + 1] = tostring(k) end
-  tsort(out)
-  return out
-end
 
 -- A number from a cell or a pair typed as text: "0042" -> 42, "1,200" no.
 local function number_of(v, integer)
@@ -1083,7 +1091,7 @@ local sandbox = {
   instant = instant, date = date, jst = jst, date_of = date_of,
   day_start = day_start, day_end = day_end,
   in_force = in_force, measures_in_force = measures_in_force,
-  read_date = read_date, read_month = read_month,
+  read_date = read_date, read_month = read_month, code_of = code_of,
   -- evaluate(rec, at) -> all_ok, checks: the declared checks, as eval runs them
   evaluate = function(rec, at) local checks, all = run_checks(rec, at) return all, checks end,
   measure_of = function(id) return copy(defs.measures[id]) end,   -- a copy: rules cannot move a period
