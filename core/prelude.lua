@@ -1048,6 +1048,62 @@ local function csv(path)
   return parse_csv(file(path), path)
 end
 
+
+-- ---------------------------------------------------------------- measure helpers
+-- What every measure's checks ask (docs/RULES.md, "Outcomes and helpers"),
+-- so that a pack says it in one line: whether a day falls within a
+-- measure, which values a measure allows as of a day, which ids of a set
+-- a statement leaves out.
+
+-- The instants [s, e) of a day "YYYY-MM-DD" or a month "YYYY-MM"; nil
+-- when v is neither.
+local function span_of(v)
+  if type(v) ~= "string" then return nil end
+  local y, m = v:match("^(%d%d%d%d)%-(%d%d)$")
+  if y then
+    local ny, nm = tonumber(y), tonumber(m) + 1
+    if nm == 13 then ny, nm = ny + 1, 1 end
+    local s, e = instant(v .. "-01"), instant(sfmt("%04d-%02d-01", ny, nm))
+    if s and e then return s, e end
+    return nil
+  end
+  local s = instant(v)
+  if not s or not v:match("^%d%d%d%d%-%d%d%-%d%d$") then return nil end
+  return s, s + 86400
+end
+
+-- within(id, d): is measure `id` in force at some instant of the day or
+-- month d ("YYYY-MM-DD", "YYYY-MM")?  false for a text that is neither.
+local function within(id, d)
+  local m = defs.measures[id]
+  if not m then error(sfmt("within: no measure %q", tostring(id)), 2) end
+  local s, e = span_of(d)
+  if not s then return false end
+  return (m.starts == nil or e > m.starts) and (m.ends == nil or s < m.ends)
+end
+
+-- allowed_on(id, value, d): whether measure `id` allows `value` on day d,
+-- and the list it allows then: its `allowed` on a day within it, its
+-- `allowed_before` (or nothing) on a day before it began.
+local function allowed_on(id, value, d)
+  local m = defs.measures[id]
+  if not m then error(sfmt("allowed_on: no measure %q", tostring(id)), 2) end
+  local list = within(id, d) and m.allowed or m.allowed_before or {}
+  return contains(list, value), copy(list)
+end
+
+-- unstated(ids, stated, as): the ids of the list `ids` that the table
+-- `stated` does not give as `as` (default: any value), in the list's order.
+local function unstated(ids, stated, as)
+  local out = array()
+  stated = type(stated) == "table" and stated or {}
+  for _, id in ipairs(ids) do
+    local v = stated[id]
+    if v == nil or (as ~= nil and not equal(v, as)) then out[#out + 1] = id end
+  end
+  return out
+end
+
 -- ---------------------------------------------------------------- the sandbox
 
 -- Only what rules need, copied so that a rule cannot change what other rules
@@ -1092,6 +1148,7 @@ local sandbox = {
   day_start = day_start, day_end = day_end,
   in_force = in_force, measures_in_force = measures_in_force,
   read_date = read_date, read_month = read_month, code_of = code_of,
+  within = within, allowed_on = allowed_on, unstated = unstated,
   -- evaluate(rec, at) -> all_ok, checks: the declared checks, as eval runs them
   evaluate = function(rec, at) local checks, all = run_checks(rec, at) return all, checks end,
   measure_of = function(id) return copy(defs.measures[id]) end,   -- a copy: rules cannot move a period

@@ -3,7 +3,7 @@
 -- The threshold in force on day `d` ("YYYY-MM-DD"): the amendment once it
 -- applies, else the original rule.
 function max_employees_on(d)
-  if in_force("small-provider-amended", day_start(d)) then
+  if within("small-provider-amended", d) then
     return measure_of("small-provider-amended").max_employees
   end
   return measure_of("small-provider").max_employees

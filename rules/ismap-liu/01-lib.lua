@@ -145,17 +145,6 @@ end
 -- date reads it (docs/RULES.md): 2023-06-01, 令和5年6月1日, 2023/6/1, 令和7年3月末.
 civil_date = read_date
 
--- Is measure `id` in force at some instant of [s, e)?
-function in_force_during(id, s, e)
-  local m = measure_of(id)
-  return (m.starts == nil or e > m.starts) and (m.ends == nil or s < m.ends)
-end
-
--- Is measure `id` in force on (some part of) the day d ("YYYY-MM-DD")?
-function in_force_on(id, d)
-  return in_force_during(id, day_start(d), day_end(d))
-end
-
 -- The last day (JST) on which a fact dated within measure `id` may still be
 -- recorded: its last day plus LATE_RECORDING_DAYS (00-pack.lua); nil for a
 -- measure with no end.
@@ -178,17 +167,6 @@ end
 -- A time of the ISMAP-LIU application as planned: a month ("2024-10",
 -- "令和6年10月") or a day.  Returns "YYYY-MM" or "YYYY-MM-DD", or nil and why.
 function planned_time(v) return read_month(v, true) end
-
--- The instants [s, e) that a planned time ("YYYY-MM" or "YYYY-MM-DD") covers.
-function planned_span(p)
-  if #p == 7 then
-    local y, m = tonumber(p:sub(1, 4)), tonumber(p:sub(6, 7))
-    local ny, nm = y, m + 1
-    if nm == 13 then ny, nm = y + 1, 1 end
-    return day_start(p .. "-01"), day_start(string.format("%04d-%02d-01", ny, nm))
-  end
-  return day_start(p), day_end(p)
-end
 
 -- ---------------------------------------------------------------- 法人番号
 
@@ -216,7 +194,7 @@ function filing_in_period(app, upto)
   for _, f in ipairs(list) do
     if type(f) == "table" then
       local d = civil_date(f.filed_on)
-      if d and (upto == nil or d <= upto) and in_force_on("special-measure", d) then return f, d end
+      if d and (upto == nil or d <= upto) and within("special-measure", d) then return f, d end
     end
   end
   return nil

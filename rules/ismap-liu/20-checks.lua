@@ -81,14 +81,13 @@ requirement "R1" {
       return fail { ja = PLAN_LABEL.ja .. "（planned_liu_application）が読めません: " .. why.ja,
                     en = "the planned time of the ISMAP-LIU application (planned_liu_application) cannot be read: " .. why.en }
     end
-    local s, e = planned_span(p)
-    if not in_force_during("special-measure", s, e) then
+    if not within("special-measure", p) then
       return fail { ja = PLAN_LABEL.ja .. "（" .. ja_date(p) .. "）が運用期間（" .. period.ja .. "）内ではありません",
                     en = "the planned ISMAP-LIU application (" .. p .. ") is not within the period (" .. period.en .. ")" }
     end
-    -- e is a day's start: the answer is the same all day (eval_by_date).
-    if e <= at then
-      local today = date_of(at)
+    -- A plan wholly past (its day, or its month, before today's).
+    local today = date_of(at)
+    if p < today:sub(1, #p) then
       return fail { ja = PLAN_LABEL.ja .. "の" .. ja_date(p) .. "は、判定日の" .. ja_date(today) ..
                          "より前に過ぎていますが、ISMAP-LIU 申請の記録がありません。予定が変わった場合は新しい予定時期を記録してください",
                     en = "the planned time of the ISMAP-LIU filing (" .. p .. ") passed before " .. today ..
@@ -103,13 +102,6 @@ requirement "R1" {
 -- The assessor must be a body allowed to assess on the day of the assessment
 -- (measure "assessor-eligibility", インセンティブ③, 00-pack.lua), and the
 -- record says by which route the assessment was given (通知 3).
-
--- The assessor types allowed to assess on day d.
-function allowed_assessors(d)
-  local m = measure_of("assessor-eligibility")
-  if in_force_on("assessor-eligibility", d) then return m.allowed end
-  return m.allowed_before
-end
 
 local function assessor_names(list)
   local ja, en = {}, {}
@@ -170,8 +162,8 @@ requirement "R2" {
       -- Records written before the notice's names were read as codes may
       -- hold a name: it stands for its code.
       local code = code_of(ASSESSOR_TYPES, who) or who
-      local allowed = allowed_assessors(on)
-      if not contains(allowed, code) then
+      local ok, allowed = allowed_on("assessor-eligibility", code, on)
+      if not ok then
         local ja, en = assessor_names(allowed)
         local name = ASSESSOR_TYPES[code]
         problems[#problems + 1] = text(

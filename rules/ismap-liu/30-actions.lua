@@ -295,7 +295,7 @@ action "file_liu_application" {
                  en = "this filing (" .. p.type .. " on " .. d .. ") is already recorded" }
       end
     end
-    local in_period = in_force_on("special-measure", d)
+    local in_period = within("special-measure", d)
     local last_day = late_recording_until("special-measure")
     if in_period and last_day and date_of(at) > last_day then
       refuse { ja = "filed_on: 運用期間内の申請は、運用期間の終了後" .. LATE_RECORDING_DAYS .. "日（" .. ja_date(last_day) ..
@@ -357,7 +357,7 @@ action "use_incentive" {
                     (on_other and ("; on record " .. by) or "") .. ")" }
     end
     local d = date_param(p, "used_on", at)
-    if not in_force_on(inc.measure, d) then
+    if not within(inc.measure, d) then
       refuse { ja = "used_on: " .. ja_date(d) .. "は" .. inc.label.ja .. "の期間（" .. period_text(inc.measure).ja .. "）外です",
                en = "used_on: " .. d .. " is outside the period of " .. inc.label.en .. " (" .. period_text(inc.measure).en .. ")" }
     end
