@@ -91,4 +91,18 @@ ok($imp, 'the row is stored, its code as written') or diag(encode_json($list));
 is(encode_json([ $imp ? $imp->{data}{count} : undef ]), '[7]', 'its count a number') if $imp;
 
 is($d->stop, 0, 'the daemon stops cleanly');
+
+# --- the helpers, and a field declared wrong ------------------------------------------
+my $bin = Liud::bin_dir();
+my $o = `$bin/liud test tests/packs/fields 2>&1`;
+is($?, 0, 'within, allowed_on and unstated: the pack\'s tests pass') or diag($o);
+like($o, qr/^ok 8 - /m, 'all eight');
+mkdir "$tmp/bad";
+open my $b, '>', "$tmp/bad/pack.lua" or die;
+print $b qq{pack { name = "bad", version = "1" }\nkind "k" { states = { "s" },\n  fields = { n = { type = "int" } } }\n};
+close $b;
+$o = decode('UTF-8', scalar `$bin/liud check $tmp/bad 2>&1`);
+isnt($?, 0, 'a field of an unknown type: the pack does not load');
+like($o, qr/pack\.lua:2: kind "k": fields: n: type is one of text, integer/, 'naming the line, the kind, the field and the types')
+	or diag($o);
 done_testing;

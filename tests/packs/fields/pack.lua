@@ -22,3 +22,36 @@ kind "entry" {
 }
 
 action "create" { kind = "entry", roles = { "clerk" }, creates = true, to = "open" }
+
+-- The helpers every measure needs: a day within a measure, a value allowed
+-- as of a day, a set of ids all stated.
+measure "window" { title = { ja = "受付期間", en = "Window" }, temporary = true, from = "2024-04-01", till = "2024-09-30" }
+measure "kinds" { title = { ja = "対象の種別", en = "Kinds allowed" }, from = "2024-07-01",
+                  allowed = { "new", "renewal" }, allowed_before = { "new" } }
+REQUIRED_TAGS = { "a", "b", "c" }
+
+check "C1" {
+  title = { ja = "受付期間内", en = "Within the window" },
+  function (app)
+    if not within("window", app.month) then return fail { ja = "期間外です", en = "outside the window" } end
+    return pass()
+  end,
+}
+check "C2" {
+  title = { ja = "対象の種別", en = "Kind allowed" },
+  function (app)
+    local ok, list = allowed_on("kinds", app.kind, app.office.since)
+    if not ok then return fail { ja = "対象外: " .. table.concat(list, "、"), en = "allowed: " .. table.concat(list, ", ") } end
+    return pass()
+  end,
+}
+check "C3" {
+  title = { ja = "分類の記載", en = "Tags stated" },
+  function (app)
+    local set = {}
+    for _, t in ipairs(app.tags or {}) do set[t] = true end
+    local missing = unstated(REQUIRED_TAGS, set)
+    if #missing > 0 then return fail { ja = "未記載: " .. table.concat(missing, "、"), en = "missing: " .. table.concat(missing, ", ") } end
+    return pass()
+  end,
+}
