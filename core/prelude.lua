@@ -752,6 +752,19 @@ local function schema_errors(kind, data, changed)
   return errs
 end
 
+-- read_field(spec, v): v read as a field declared by spec would be (an
+-- action's parameter, a value from a data file): the normalised value, or
+-- nil and why ({ ja, en }, the reason alone; the first problem found).
+local function read_field(spec, v)
+  if type(spec) ~= "table" then error("read_field: a field declaration { type = ..., ... } first", 2) end
+  spec = copy(spec)
+  field_decl({ where = where(3), id = "read_field" }, "value", spec)
+  local why
+  local out = field_value(spec, v, "value", function(_, r) why = why or r end, {})
+  if why then return nil, why end
+  return out
+end
+
 -- The fields as rules.status gives them: { id, type, ja, en, required,
 -- values (an enum's codes), of, fields }, in name order.
 local function fields_described(fields)
@@ -1148,7 +1161,7 @@ local sandbox = {
   day_start = day_start, day_end = day_end,
   in_force = in_force, measures_in_force = measures_in_force,
   read_date = read_date, read_month = read_month, code_of = code_of,
-  within = within, allowed_on = allowed_on, unstated = unstated,
+  within = within, allowed_on = allowed_on, unstated = unstated, read_field = read_field,
   -- evaluate(rec, at) -> all_ok, checks: the declared checks, as eval runs them
   evaluate = function(rec, at) local checks, all = run_checks(rec, at) return all, checks end,
   measure_of = function(id) return copy(defs.measures[id]) end,   -- a copy: rules cannot move a period

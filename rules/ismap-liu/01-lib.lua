@@ -22,24 +22,7 @@ function trim(s)
 end
 
 -- A one-line text of at most `max` characters, trimmed; or nil and why.
-function clean_text(v, max)
-  if type(v) ~= "string" then
-    return nil, text("文字列ではありません", "must be text")
-  end
-  if not utf8.len(v) then
-    return nil, text("UTF-8 の文字列ではありません", "is not UTF-8 text")
-  end
-  if v:find("[\0-\31\127]") then
-    return nil, text("改行や制御文字は使えません", "must not contain line breaks or control characters")
-  end
-  v = trim(v)
-  if v == "" then return nil, text("空です", "is empty") end
-  if utf8.len(v) > max then
-    return nil, text(string.format("%d 文字以内にしてください", max),
-                     string.format("must be at most %d characters", max))
-  end
-  return v
-end
+function clean_text(v, max) return read_field({ type = "text", max = max }, v) end
 
 -- Is `s` a text with something in it (an exclusion reason, a rejection reason)?
 function filled(s)
@@ -73,12 +56,6 @@ function as_list(t)
   local out = array()
   if type(t) == "table" then for i, v in ipairs(t) do out[i] = v end end
   return out
-end
-
-function set_of(list)
-  local s = {}
-  for _, v in ipairs(list) do s[v] = true end
-  return s
 end
 
 -- A value from a record as it goes into a message: text and numbers as they
