@@ -107,6 +107,19 @@ for k, f in pairs(APPLICATION) do
   if f.required then REQUIRED_FIELDS[#REQUIRED_FIELDS + 1] = k end
 end
 
+-- The fields of an application as an action's params (`liuctl act --help`),
+-- in name order; `required`: as submit requires them; then `extra`.
+function application_params(required, extra)
+  local out = {}
+  for k in sorted_keys(APPLICATION_FIELDS, " "):gmatch("%S+") do
+    local f = APPLICATION[k]
+    out[#out + 1] = { id = k, ja = f.ja, en = f.en, type = f.type == "text" and "text" or nil,
+                      required = required and f.required or nil }
+  end
+  out[#out + 1] = extra
+  return out
+end
+
 -- A field's name in Japanese: "certifications[2].name" -> 認証の名称;
 -- "statement.controls.9.2.3" -> 統制目標 9.2.3 (of the latest edition, or `ed`).
 function label_of(field, ed)

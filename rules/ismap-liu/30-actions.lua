@@ -78,18 +78,7 @@ end
 action "submit" {
   title = { ja = "申請の登録", en = "Register an application" },
   kind = "application", roles = SECRETARIAT, creates = true, to = "submitted",
-  params = {
-    { id = "service_name", type = "text", ja = "サービス名", en = "service name", required = true },
-    { id = "provider_name", type = "text", ja = "事業者名", en = "provider", required = true },
-    { id = "provider_corporate_number", type = "text", ja = "法人番号（13桁）", en = "corporate number (13 digits)" },
-    { id = "impact_assessment", ja = "業務・情報の影響度評価 {assessor, assessor_type, route, result, assessed_on}",
-      en = "impact assessment {assessor, assessor_type, route, result, assessed_on}" },
-    { id = "statement", ja = "管理基準への適合の言明 {criteria_version, stated_on, controls}",
-      en = "statement against the criteria {criteria_version, stated_on, controls}" },
-    { id = "pledge", ja = "誓約書 {submitted_on}", en = "pledge {submitted_on}" },
-    { id = "planned_liu_application", ja = "ISMAP-LIU 申請の予定時期（YYYY-MM）", en = "planned ISMAP-LIU application (YYYY-MM)" },
-    { id = "certifications", ja = "その他の第三者認証 [{name, valid_until}]", en = "other certifications [{name, valid_until}]" },
-  },
+  params = application_params(true),
   run = function (app, p, at)
     during_period(at, { ja = "申請の登録", en = "register an application" })
     for k in pairs(app) do
@@ -114,19 +103,7 @@ action "submit" {
 action "amend" {
   title = { ja = "申請内容の変更", en = "Amend an application" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" },
-  params = {
-    { id = "service_name", type = "text", ja = "サービス名", en = "service name" },
-    { id = "provider_name", type = "text", ja = "事業者名", en = "provider" },
-    { id = "provider_corporate_number", type = "text", ja = "法人番号（13桁）", en = "corporate number (13 digits)" },
-    { id = "impact_assessment", ja = "業務・情報の影響度評価 {assessor, assessor_type, route, result, assessed_on}",
-      en = "impact assessment {assessor, assessor_type, route, result, assessed_on}" },
-    { id = "statement", ja = "管理基準への適合の言明 {criteria_version, stated_on, controls}",
-      en = "statement against the criteria {criteria_version, stated_on, controls}" },
-    { id = "pledge", ja = "誓約書 {submitted_on}", en = "pledge {submitted_on}" },
-    { id = "planned_liu_application", ja = "ISMAP-LIU 申請の予定時期（YYYY-MM）", en = "planned ISMAP-LIU application (YYYY-MM)" },
-    { id = "certifications", ja = "その他の第三者認証 [{name, valid_until}]", en = "other certifications [{name, valid_until}]" },
-    { id = "clear", ja = "消す項目の一覧", en = "the optional fields to remove" },
-  },
+  params = application_params(false, { id = "clear", ja = "消す項目の一覧", en = "the optional fields to remove" }),
   run = function (app, p, at, rec)
     during_period(at, { ja = "申請内容の変更", en = "amend an application" })
     if next(p) == nil then
