@@ -2,28 +2,9 @@
 -- `confirm` (30-actions.lua).  An application is eligible when the special
 -- measure is in force and R1–R4 all hold (the notice of 2023-05-19).
 --
--- A requirement is a `check` (shown by eval, in this order) that is also kept
--- in REQUIREMENTS so that actions can apply the very same rules.  Every check
--- copes with missing or malformed data: it fails and says what is missing.
-
-REQUIREMENTS = {}                 -- { {id, fn}, ... } in declaration order
-
-local function requirement(id)
-  return function (spec)
-    REQUIREMENTS[#REQUIREMENTS + 1] = { id = id, fn = spec[1] }
-    check(id)(spec)
-  end
-end
-
--- evaluate(app, at) -> true | false, { {id, reason}, ... } (the failing ones)
-function evaluate(app, at)
-  local failures = {}
-  for _, r in ipairs(REQUIREMENTS) do
-    local res = r.fn(app, at)
-    if not res.ok then failures[#failures + 1] = { id = r.id, reason = res.reason } end
-  end
-  return #failures == 0, failures
-end
+-- The checks are the requirements: `confirm` (30-actions.lua) applies them
+-- through evaluate(), as eval shows them.  Every check copes with missing or
+-- malformed data: it fails and says what is missing.
 
 -- One failing check with several problems: "…。…" / "…; …".
 local function fail_all(problems)
@@ -43,7 +24,7 @@ REQUIREMENT_NAMES = {
 
 -- ---------------------------------------------------------------- 運用期間
 
-requirement "period" {
+check "period" {
   title = { ja = "特別措置の運用期間内であること", en = "The special measure is in force" },
   function (app, at)
     if in_force("special-measure", at) then return pass() end
@@ -65,7 +46,7 @@ requirement "period" {
 -- filing is not a plan), or by an ISMAP-LIU application / pre-application
 -- already filed within the period (recorded by `file_liu_application`).
 
-requirement "R1" {
+check "R1" {
   title = { ja = "運用期間内にISMAP-LIUの登録申請（事前申請を含む）を提出する予定であること",
             en = "An ISMAP-LIU application (or pre-application) is planned within the period" },
   function (app, at)
@@ -112,7 +93,7 @@ local function assessor_names(list)
   return table.concat(ja, "・"), table.concat(en, ", ")
 end
 
-requirement "R2" {
+check "R2" {
   title = { ja = "業務・情報の影響度評価の結果が低位であること",
             en = "The business/information impact assessment result is low" },
   function (app, at)
@@ -182,7 +163,7 @@ requirement "R2" {
 -- 下のものを除く）を満たしていることを言明していること.  監査報告書は不要.
 -- The identifiers come from data/ (02-criteria.lua), by statement.criteria_version.
 
-requirement "R3" {
+check "R3" {
   title = { ja = "ISMAP管理基準の必須項目を満たすことを言明していること",
             en = "The provider states that it meets the required ISMAP criteria" },
   function (app, at)
@@ -250,7 +231,7 @@ requirement "R3" {
 -- 登録申請の意思及び言明の内容について誓約書を提出していること: a pledge dated before
 -- the statement is not a pledge of it.
 
-requirement "R4" {
+check "R4" {
   title = { ja = "誓約書を提出していること", en = "A pledge has been submitted" },
   function (app, at)
     local pl = table_or_nil(app.pledge)

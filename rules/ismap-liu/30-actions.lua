@@ -64,9 +64,11 @@ end
 -- its requirement in the notice's words (REQUIREMENT_NAMES, 20-checks.lua).
 local function failures_text(failures)
   local list = {}
-  for i, f in ipairs(failures) do
-    local name = REQUIREMENT_NAMES[f.id] or text(f.id, f.id)
-    list[i] = text(name.ja .. ": " .. f.reason.ja, name.en .. ": " .. f.reason.en)
+  for _, f in ipairs(failures) do
+    if not f.ok then
+      local name = REQUIREMENT_NAMES[f.id] or text(f.id, f.id)
+      list[#list + 1] = text(name.ja .. ": " .. f.reason.ja, name.en .. ": " .. f.reason.en)
+    end
   end
   return join_texts(list, "。", "; ")
 end
@@ -182,11 +184,11 @@ action "amend" {
 action "confirm" {
   title = { ja = "適用の確認（サービスリストへの掲載）", en = "Confirm the application (joins the service list)" },
   kind = "application", roles = SECRETARIAT, from = { "submitted" }, to = "confirmed", params = {},
-  run = function (app, p, at)
+  run = function (app, p, at, rec)
     only_params(p, {})
-    local ok, failures = evaluate(app, at)
+    local ok, checks = evaluate(rec, at)
     if not ok then
-      local why = failures_text(failures)
+      local why = failures_text(checks)
       refuse { ja = "要件を満たしていないため確認できません: " .. why.ja,
                en = "cannot confirm, requirements not met: " .. why.en }
     end
