@@ -92,6 +92,25 @@ is(encode_json([ $imp ? $imp->{data}{count} : undef ]), '[7]', 'its count a numb
 
 is($d->stop, 0, 'the daemon stops cleanly');
 
+# --- fee-waiver: a CSV's employees cell is a number ---------------------------------
+my $fw = Liud::start_daemon(rules => 'rules/fee-waiver', clock => '2025-05-01T10:00:00+09:00');
+ok($fw->alive, 'the daemon runs fee-waiver') or diag($fw->log_text);
+open $c, '>:encoding(UTF-8)', "$tmp/fw.csv" or die;
+print $c "provider_id,provider_name,employees,fee_yen,applied_on\n0000000000042,事業者42,0040,300000,2025/5/1\n";
+close $c;
+($rc, $out, $err) = ctl($fw->{sock}, 'import', "$tmp/fw.csv", '--action', 'apply');
+is($rc, 0, 'fee-waiver: a CSV row is imported (employees and fee_yen are integer fields)') or diag("$out$err");
+my $w = $fw->call('record.get', { id => 'FW-0000000000042' })->{result} // {};
+is(encode_json([ @{ $w->{data} // {} }{qw(provider_id employees fee_yen applied_on)} ]),
+   '["0000000000042",40,300000,"2025-05-01"]', 'stored typed: the corporate number text, the counts numbers, the date ISO')
+	or diag(encode_json($w));
+($rc, $out, $err) = ctl($fw->{sock}, 'act', 'apply', 'provider_id=0000000000043', 'provider_name=x',
+		       'employees=12', 'fee_yen=1000', 'applied_on=2025-05-01', '--json');
+is($rc, 0, 'fee-waiver: act with pairs') or diag($err);
+$w = $fw->call('record.get', { id => 'FW-0000000000043' })->{result} // {};
+is(encode_json([ @{ $w->{data} // {} }{qw(provider_id employees)} ]), '["0000000000043",12]', 'typed by the fields');
+is($fw->stop, 0, 'and stops cleanly');
+
 # --- the helpers, and a field declared wrong ------------------------------------------
 my $bin = Liud::bin_dir();
 my $o = `$bin/liud test tests/packs/fields 2>&1`;
