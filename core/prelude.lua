@@ -393,7 +393,7 @@ end
 -- cells by it).
 local FIELD_TYPES = { "text", "integer", "number", "boolean", "date", "month", "enum", "list", "object", "map", "any" }
 local FIELD_KEYS = { "type", "ja", "en", "required", "max", "min", "pattern", "pattern_why", "digits", "values",
-                     "order", "open", "of", "fields", "check", "bidi", "or_date", "recorded", "max_errors", "doc" }
+                     "order", "open", "of", "fields", "check", "bidi", "or_date", "recorded", "max_errors" }
 
 local function field_words(spec, path)
   return { ja = type(spec.ja) == "string" and spec.ja or path, en = type(spec.en) == "string" and spec.en or path }
@@ -668,7 +668,6 @@ field_value = function(spec, v, path, bad0, app)
     end
     out = d
     if spec.min and d < spec.min.on then
-      v = nil
       bad(text((spec.min.ja or spec.min.on) .. "より前です", "is before " .. (spec.min.en or spec.min.on)))
       return nil
     end
@@ -679,7 +678,7 @@ field_value = function(spec, v, path, bad0, app)
   elseif t == "enum" then
     out = enum_code(spec, v)
     if out == nil and spec.open and type(v) == "string" then
-      out = field_value({ type = "text", max = spec.max or 200 }, v, path, bad0, app)
+      out = field_value({ type = "text", max = spec.max or 200, ja = spec.ja, en = spec.en }, v, path, bad0, app)
       if out == nil then return nil end
     elseif out == nil then
       local list = enum_list(spec)
@@ -772,7 +771,7 @@ local function fields_described(fields)
   for _, k in ipairs(sorted_names(fields)) do
     local f = fields[k]
     local d = { id = k, type = f.type, ja = f.ja, en = f.en, required = f.required and true or nil,
-                recorded = f.recorded and true or nil, max = f.max, doc = f.doc }
+                recorded = f.recorded and true or nil, max = type(f.max) == "number" and f.max or nil }
     if f.type == "enum" then
       d.values = array()
       for i, code in ipairs(f.order) do d.values[i] = { id = code, ja = f.values[code].ja, en = f.values[code].en } end
