@@ -41,13 +41,13 @@ APPLICATION = {
   impact_assessment = { type = "object", ja = "業務・情報の影響度評価", en = "Impact assessment", fields = {
     assessor      = { type = "text", required = true, max = 200, ja = "評価実施機関", en = "Assessor" },
     assessor_type = { type = "enum", open = true, max = 100, required = true, values = ASSESSOR_TYPES,
-                      order = ASSESSOR_ORDER, ja = "評価実施機関の種別", en = "Type of assessor" },
+                      order = ASSESSOR_ORDER, ja = "評価実施機関の種別", en = "Type of the assessing body" },
     route         = { type = "enum", values = ASSESSMENT_ROUTES, order = ASSESSMENT_ROUTE_ORDER,
                       ja = "評価の経路", en = "Route of the assessment" },
     result        = { type = "enum", required = true, values = RESULT_NAMES, order = { "low", "moderate", "high" },
-                      ja = "影響度評価の結果", en = "Impact level" },
+                      ja = "影響度評価の結果", en = "Result of the impact assessment" },
     assessed_on   = { type = "date", required = true, min = floor_of("impact_assessment.assessed_on"),
-                      ja = "影響度評価の実施日", en = "Assessed on" },
+                      ja = "影響度評価の実施日", en = "Date of the impact assessment" },
   } },
   -- 言明 (R3): an edition of the criteria (02-criteria.lua), and per control
   -- "met" or { excluded = "reason" }.
@@ -59,7 +59,7 @@ APPLICATION = {
                       "unknown edition `" .. shown(v) .. "` (known: " .. table.concat(CRITERIA_VERSIONS, ", ") .. ")")
         end
       end },
-    stated_on = { type = "date", required = true, ja = "言明日", en = "Stated on" },
+    stated_on = { type = "date", required = true, ja = "言明日", en = "Date of the statement" },
     controls  = { type = "any", required = true, ja = "管理基準の項目ごとの言明", en = "Statement per control",
       check = function (v, app, bad)
         if type(v) ~= "table" or (next(v) ~= nil and is_list(v)) then
@@ -73,7 +73,7 @@ APPLICATION = {
   -- 誓約書 (R4)
   pledge = { type = "object", ja = "誓約書", en = "Pledge", fields = {
     submitted_on = { type = "date", required = true, min = floor_of("pledge.submitted_on"),
-                     ja = "誓約書の提出日", en = "Pledge submitted on" },
+                     ja = "誓約書の提出日", en = "Date of the pledge" },
   } },
   -- ISMAP-LIU 申請の予定時期 (R1): a month or a day.
   planned_liu_application = { type = "month", or_date = true, ja = PLAN_LABEL.ja, en = PLAN_LABEL.en },
@@ -120,19 +120,24 @@ function application_params(required, extra)
   return out
 end
 
+-- The declaration of a field by its path ("certifications[2].name").
+function field_of(path)
+  local spec = { fields = APPLICATION }
+  for part in path:gsub("%[%d+%]", ""):gmatch("[^.]+") do
+    local f = spec.fields and spec.fields[part] or (spec.of and spec.of.fields[part])
+    if not f then return { ja = path, en = path } end
+    spec = f
+  end
+  return spec
+end
+
 -- A field's name in Japanese: "certifications[2].name" -> 認証の名称;
 -- "statement.controls.9.2.3" -> 統制目標 9.2.3 (of the latest edition, or `ed`).
 function label_of(field, ed)
-  local spec = { fields = APPLICATION }
-  for part in field:gsub("%[%d+%]", ""):gmatch("[^.]+") do
-    local f = spec.fields and spec.fields[part] or (spec.of and spec.of.fields[part])
-    if not f then break end
-    spec = f
-  end
   local id = field:match("^statement%.controls%.(.+)$")
   ed = ed or CRITERIA[CRITERIA_VERSIONS[#CRITERIA_VERSIONS]]
   if id and ed then return criterion_name(ed, id).ja end
-  return spec.ja or field
+  return field_of(field).ja or field
 end
 
 -- A date earlier than DATE_FLOORS[field] allows, before its edition, or

@@ -13,6 +13,16 @@ end
 
 local function table_or_nil(v) return type(v) == "table" and v or nil end
 
+-- A field missing, or not a date: named in words and by its path.
+local function missing(path)
+  local f = field_of(path)
+  return text(f.ja .. "（" .. path .. "）がありません", "the " .. f.en:lower() .. " (" .. path .. ") is missing")
+end
+local function not_a_date(path)
+  local f = field_of(path)
+  return text(f.ja .. "（" .. path .. "）が日付として読めません", "the " .. f.en:lower() .. " (" .. path .. ") is not a date")
+end
+
 -- The requirements as an official names them in a refusal (never "R1").
 REQUIREMENT_NAMES = {
   period = text("特別措置の運用期間", "the period of the special measure"),
@@ -104,8 +114,7 @@ check "R2" {
     end
     local problems = {}
     if ia.result == nil then
-      problems[#problems + 1] = text("影響度評価の結果（impact_assessment.result）がありません",
-                                     "the result of the impact assessment (impact_assessment.result) is missing")
+      problems[#problems + 1] = missing("impact_assessment.result")
     elseif ia.result ~= "low" then
       local name = RESULTS[ia.result]
       problems[#problems + 1] = text(
@@ -114,11 +123,9 @@ check "R2" {
     end
     local on = civil_date(ia.assessed_on)
     if ia.assessed_on == nil then
-      problems[#problems + 1] = text("影響度評価の実施日（impact_assessment.assessed_on）がありません",
-                                     "the date of the impact assessment (impact_assessment.assessed_on) is missing")
+      problems[#problems + 1] = missing("impact_assessment.assessed_on")
     elseif not on then
-      problems[#problems + 1] = text("影響度評価の実施日（impact_assessment.assessed_on）が日付として読めません",
-                                     "the date of the impact assessment (impact_assessment.assessed_on) is not a date")
+      problems[#problems + 1] = not_a_date("impact_assessment.assessed_on")
     elseif date_floor_problem("impact_assessment.assessed_on", on) then
       local why = date_floor_problem("impact_assessment.assessed_on", on)
       problems[#problems + 1] = text("影響度評価の実施日（" .. ja_date(on) .. "）は" .. why.ja,
@@ -137,8 +144,7 @@ check "R2" {
     end
     local who = ia.assessor_type
     if who == nil then
-      problems[#problems + 1] = text("評価実施機関の種別（impact_assessment.assessor_type）がありません",
-                                     "the type of the assessing body (impact_assessment.assessor_type) is missing")
+      problems[#problems + 1] = missing("impact_assessment.assessor_type")
     elseif on then
       -- Records written before the notice's names were read as codes may
       -- hold a name: it stands for its code.
@@ -174,8 +180,7 @@ check "R3" {
     end
     local v = st.criteria_version
     if v == nil then
-      return fail { ja = "言明が依拠する管理基準の版（statement.criteria_version）がありません",
-                    en = "the edition of the criteria of the statement (statement.criteria_version) is missing" }
+      return fail(missing("statement.criteria_version"))
     end
     local crit = CRITERIA[v]
     if not crit then
@@ -185,11 +190,9 @@ check "R3" {
     local problems = {}
     local on = civil_date(st.stated_on)
     if st.stated_on == nil then
-      problems[#problems + 1] = text("言明日（statement.stated_on）がありません",
-                                     "the date of the statement (statement.stated_on) is missing")
+      problems[#problems + 1] = missing("statement.stated_on")
     elseif not on then
-      problems[#problems + 1] = text("言明日（statement.stated_on）が日付として読めません",
-                                     "the date of the statement (statement.stated_on) is not a date")
+      problems[#problems + 1] = not_a_date("statement.stated_on")
     elseif stated_before_edition(on, crit) then
       local why = stated_before_edition(on, crit)
       problems[#problems + 1] = text("言明日（" .. ja_date(on) .. "）は" .. why.ja, "the statement (" .. on .. ") " .. why.en)
@@ -241,8 +244,7 @@ check "R4" {
     end
     local d = civil_date(pl.submitted_on)
     if not d then
-      return fail { ja = "誓約書の提出日（pledge.submitted_on）が日付として読めません",
-                    en = "the submission date of the pledge (pledge.submitted_on) is not a date" }
+      return fail(not_a_date("pledge.submitted_on"))
     end
     local st = table_or_nil(app.statement)
     local stated = st and civil_date(st.stated_on)
