@@ -128,13 +128,6 @@ static int exec_default(struct ctl *c, const struct args *a)
 	return call_and_show(c, a, params, st);
 }
 
-/*
- * act with key=value pairs: a pair whose key the action declares as text
- * (params = { { id = ..., type = "text" } } in the pack, from rules.status)
- * is sent as the text typed, whatever JSON it would read as: reason=404,
- * a 法人番号 of 9 digits or fewer, true as a word.  A daemon that does not
- * answer rules.status leaves the pairs as they read.
- */
 /* The field of a kind's fields (rules.status) at the dotted path key, or
  * NULL: objects' fields and a list's items' fields are looked into. */
 static json_t *field_at(json_t *fields, const char *key, size_t len)
@@ -208,6 +201,14 @@ static void retype_by_field(json_t *pp, json_t *fields, const char *pair)
 		set_typed(pp, pair, (size_t)(eq - pair), v);
 }
 
+/*
+ * act with key=value pairs: a pair whose key the action declares as text
+ * (params = { { id = ..., type = "text" } } in the pack, from rules.status)
+ * is sent as the text typed, whatever JSON it would read as: reason=404,
+ * a 法人番号 of 9 digits or fewer, true as a word; a pair naming a field the
+ * action's kind declares (kind{fields}) is typed by that field.  A daemon
+ * that does not answer rules.status leaves the pairs as they read.
+ */
 static int retype_pairs(struct ctl *c, const struct args *a, json_t *params)
 {
 	json_t *st = NULL, *pp = json_object_get(params, "params");
@@ -441,7 +442,8 @@ const struct cmd cli_commands[] = {
 		  "A dotted key sets a nested field (impact_assessment.result=low); digits alone\n"
 		  "longer than 9 (a 13-digit 法人番号) stay text.  `act --help` also lists the\n"
 		  "live pack's actions and their params, asked of the daemon; a param the pack\n"
-		  "declares as text is sent as typed.",
+		  "declares as text is sent as typed, and a field its kind declares is typed by\n"
+		  "the declaration (code=0042 stays text for a text field, is 42 for an integer).",
 	  .show = cli_show_act, .exec = exec_act },
 	{ .pattern = "eval [<id>] [--record <json|@file|->] [--at <time>]", .method = "eval",
 	  .help = "Evaluate the requirements for a stored record, or one given with --record (read-only).",
