@@ -653,13 +653,13 @@ field_value = function(spec, v, path, bad0, app)
       return bad(t == "integer" and text("整数ではありません（「" .. shown(v) .. "」）", "must be a whole number (not `" .. shown(v) .. "`)")
                                 or text("数ではありません（「" .. shown(v) .. "」）", "must be a number (not `" .. shown(v) .. "`)"))
     end
-    if spec.min and out < spec.min then return bad(text(sfmt("%s 以上です", spec.min), sfmt("must be at least %s", spec.min))) end
-    if spec.max and out > spec.max then return bad(text(sfmt("%s 以下です", spec.max), sfmt("must be at most %s", spec.max))) end
+    if spec.min and out < spec.min then return bad(text(sfmt("%s 以上にしてください", spec.min), sfmt("must be at least %s", spec.min))) end
+    if spec.max and out > spec.max then return bad(text(sfmt("%s 以下にしてください", spec.max), sfmt("must be at most %s", spec.max))) end
   elseif t == "boolean" then
     local s = type(v) == "string" and squeeze(v)
     if s == "true" or s == "はい" or s == "yes" then out = true
     elseif s == "false" or s == "いいえ" or s == "no" then out = false
-    elseif type(v) ~= "boolean" then return bad(text("true または false です", "must be true or false")) end
+    elseif type(v) ~= "boolean" then return bad(text("true または false で記入してください", "must be true or false")) end
   elseif t == "date" then
     local d, why = read_date(v)
     if not d then
@@ -682,7 +682,7 @@ field_value = function(spec, v, path, bad0, app)
       if out == nil then return nil end
     elseif out == nil then
       local list = enum_list(spec)
-      return bad(text("「" .. shown(v) .. "」ではなく、" .. list.ja .. " のいずれかです",
+      return bad(text("「" .. shown(v) .. "」は選択肢にありません（" .. list.ja .. " のいずれかを記入してください）",
                       "must be " .. list.en .. " (not `" .. shown(v) .. "`)"))
     end
   elseif t == "list" then
