@@ -378,5 +378,6 @@ void commit_submit(struct commit *c, struct commit_write *w, commit_cb cb, void 
 }
 
 bool commit_idle(const struct commit *c) { return !c->busy && !c->queue && !c->training; }
+uv_loop_t *commit_loop(const struct commit *c) { return c->loop; }
 size_t commit_pending(const struct commit *c) { return c->nqueue + c->nflight; }
 void commit_stats(const struct commit *c, struct commit_stats *s) { *s = c->stats; }

@@ -64,6 +64,8 @@ void commit_submit(struct commit *c, struct commit_write *w, commit_cb cb, void 
 /* True when nothing is queued, in flight or being trained (a dictionary is
  * a write to come): for a harness that drains the loop (tests/fuzz). */
 bool commit_idle(const struct commit *c);
+/* The loop the committer runs on (its callbacks' thread). */
+uv_loop_t *commit_loop(const struct commit *c);
 /* Writes queued or in flight. */
 size_t commit_pending(const struct commit *c);
 

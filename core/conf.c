@@ -51,6 +51,7 @@ void conf_defaults(struct conf *c)
 	c->memo_bytes = 32u << 20;
 	c->pack_versions = 10;
 	c->audit_head_s = 3600;
+	c->pack_bytes = 16u << 20;
 }
 
 void conf_free(struct conf *c)
@@ -317,10 +318,11 @@ static int load_storage(struct conf *c, json_t *sto, const char *path, char **er
 			{ "memo_mib", 0, 65536, &c->memo_bytes, NULL },
 			{ "pack_versions", 2, 1000000, NULL, &c->pack_versions },
 			{ "audit_head_s", 0, 31536000, NULL, &c->audit_head_s },
+			{ "pack_mib", 1, 1024, &c->pack_bytes, NULL },
 		};
 		static const char *const sto_keys[] = { "map_mib", "max_map_mib", "enforce_batch",
 							"stage_hours", "cache_mib", "memo_mib",
-							"pack_versions", "audit_head_s", NULL };
+							"pack_versions", "audit_head_s", "pack_mib", NULL };
 		if ((rc = known_keys(sto, "storage", sto_keys, path, err)) < 0)
 			return rc;
 		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {

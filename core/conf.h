@@ -44,6 +44,7 @@ struct conf {
 	int stage_hours;        /* enforcement staged this long before a deadline (0: off) */
 	size_t cache_bytes;     /* decoded-record cache of the ledger (0: off) */
 	int pack_versions;      /* activated pack versions whose files are kept (>= 2) */
+	size_t pack_bytes;      /* all of a pack's files (storage.pack_mib) */
 	size_t memo_bytes;      /* eval's memo of encoded answers (0: off) */
 	int audit_head_s;       /* log the audit head this often, seconds (0: at start and stop only) */
 	/* rules */

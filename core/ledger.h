@@ -246,8 +246,12 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
  * requests; ledger_batch_submit() queues them all as one durable write,
  * with ledger_write()'s contract.  Only the sealing of the audit entries
  * waits for the submit, because the chain's head is known only then (other
- * writes may be queued meanwhile).  Nothing of a batch is visible to reads
- * or decisions before it is submitted; a batch freed instead writes nothing.
+ * writes may be queued meanwhile); it runs on a worker, and the writes that
+ * come meanwhile (ledger_write, the metadata writes) are built and visible
+ * at once but sealed and queued after the batch, in order.  Nothing of a
+ * batch is visible to reads or decisions before it is submitted; a batch
+ * freed instead writes nothing.  A committed write of over 1,000 changes
+ * leaves the overlay in slices of about 5 ms (an idle handle on the loop).
  */
 struct ledger_batch;
 /* A new, empty batch: 0 with *out (submit or free it), or -ENOMEM. */

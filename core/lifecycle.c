@@ -16,7 +16,8 @@
 #include "sched.h"
 #include "errors.h"
 
-#define DIFF_CHUNK 500
+#define DIFF_CHUNK 500   /* records a step reads at most */
+#define DIFF_STEP_NS (5 * 1000000) /* what a step aims at: its records per step follow */
 #define DIFF_MAX_LISTED 1000
 
 struct cand_job;
@@ -65,7 +66,7 @@ static struct rules_opts opts_of(const struct conf *cf, bool tests)
 	return (struct rules_opts){ .mem_limit = cf->rule_memory,
 				    .instr_limit = cf->rule_instructions,
 				    .time_limit_ms = cf->rule_time_ms,
-				    .load_tests = tests };
+				    .load_tests = tests, .pack_bytes = cf->pack_bytes };
 }
 
 /* --- candidates, checked off the loop ------------------------------------------ */
@@ -285,12 +286,18 @@ struct activation {
 	char *who, *how;
 	life_cb cb;
 	void *ud;
+	/* The pack's files encoded on a worker, when not kept yet. */
+	uv_work_t work;
+	char *fv;              /* activate()'s folder_version (owned), or NULL */
+	char *encoded;         /* packs_encode()'s (owned until written) */
 };
 
 static void activation_free(struct activation *a)
 {
 	packs_kv_free(a->kv);
 	free(a->folder_version);
+	free(a->fv);
+	free(a->encoded);
 	free(a->who);
 	free(a->how);
 	free(a);
@@ -352,9 +359,62 @@ static void activated(void *ud, int status)
 	activation_free(a);
 }
 
+/* The activation's write: history, files, audit entry (store reads here,
+ * on the loop).  Returns 0 (activated() will run) or an errno (the caller
+ * still owns `a`). */
+static int activate_write(struct activation *a)
+{
+	struct life *l = a->l;
+	struct rules *next = a->next;
+	json_t *d = rules_describe(next);
+	struct rules *cur = live(l);
+	int rc = packs_activation(l->d.store, rules_version(next),
+				  json_string_value(json_object_get(d, "name")), rules_contents(next),
+				  a->encoded, a->who, a->how, rules_dir(next), a->fv,
+				  l->d.conf->pack_versions, &a->kv, &a->dropped);
+	a->encoded = NULL; /* taken */
+	char nowiso[CLOCK_ISO_MAX];
+	json_t *entry = json_pack("{s:s, s:{s:s, s:i}, s:s, s:s, s:s, s:s?, s:O, s:s}", "time",
+				  clock_format(clock_now(), nowiso), "peer", "user", a->who, "uid",
+				  (int)getuid(), "method", "rules.activate", "how", a->how, "version",
+				  rules_version(next), "previous", cur ? rules_version(cur) : NULL,
+				  "files", json_object_get(d, "files"), "outcome", "ok");
+	if (rc == 0 && !entry)
+		rc = -ENOMEM;
+	if (rc == 0) {
+		l->reloading = true;
+		rc = ledger_write(l->d.ledger, NULL, 0, &entry, 1, (const char *const *)a->kv, activated, a);
+		if (rc < 0)
+			l->reloading = false;
+	}
+	json_decref(entry);
+	return rc;
+}
+
+/* On a worker: the candidate's files encoded (only this activation holds
+ * the candidate, so nothing else reads or changes it meanwhile). */
+static void encode_work(uv_work_t *w)
+{
+	struct activation *a = w->data;
+	json_t *d = rules_describe(a->next);
+	a->encoded = packs_encode(rules_version(a->next), json_string_value(json_object_get(d, "name")),
+				  rules_contents(a->next));
+}
+
+static void encode_done(uv_work_t *w, int status)
+{
+	struct activation *a = w->data;
+	a->l->reloading = false;
+	int rc = status < 0 ? -ECANCELED : a->encoded ? activate_write(a) : -ENOMEM;
+	if (rc < 0)
+		activated(a, rc); /* refuses: the old rules stay live */
+}
+
 /* Records the activation of `next` durably (history, files, audit entry),
  * then swaps it in.  Takes `next`.  `tests`: the pack tests it passed (-1:
- * none ran), said in the result.  cb may be NULL. */
+ * none ran), said in the result.  cb may be NULL.  A pack whose files are
+ * not kept yet has them encoded on a worker first (a reload of a pack with
+ * a 15 MiB file does not hold other clients up); the rest is on the loop. */
 static int activate(struct life *l, struct rules *next, const char *who, const char *how,
 		    const char *folder_version, int tests, life_cb cb, void *ud)
 {
@@ -370,29 +430,18 @@ static int activate(struct life *l, struct rules *next, const char *who, const c
 	a->tests = tests;
 	if (strcmp(how, "rollback") == 0 && folder_version && *folder_version)
 		a->folder_version = strdup(folder_version);
+	if (folder_version)
+		a->fv = strdup(folder_version);
 	a->cb = cb;
 	a->ud = ud;
-	json_t *d = rules_describe(next);
-	struct rules *cur = live(l);
-	int rc = packs_activation(l->d.store, rules_version(next),
-				  json_string_value(json_object_get(d, "name")), rules_contents(next),
-				  who, how, rules_dir(next), folder_version, l->d.conf->pack_versions,
-				  &a->kv, &a->dropped);
-	char nowiso[CLOCK_ISO_MAX];
-	json_t *entry = json_pack("{s:s, s:{s:s, s:i}, s:s, s:s, s:s, s:s?, s:O, s:s}", "time",
-				  clock_format(clock_now(), nowiso), "peer", "user", who, "uid",
-				  (int)getuid(), "method", "rules.activate", "how", how, "version",
-				  rules_version(next), "previous", cur ? rules_version(cur) : NULL,
-				  "files", json_object_get(d, "files"), "outcome", "ok");
-	if (rc == 0 && !entry)
-		rc = -ENOMEM;
-	if (rc == 0) {
-		l->reloading = true;
-		rc = ledger_write(l->d.ledger, NULL, 0, &entry, 1, (const char *const *)a->kv, activated, a);
-		if (rc < 0)
-			l->reloading = false;
+	a->work.data = a;
+	int rc;
+	if (strcmp(how, "start") != 0 && !packs_stored(l->d.store, rules_version(next)) &&
+	    uv_queue_work(l->d.loop, &a->work, encode_work, encode_done) == 0) {
+		l->reloading = true; /* as during the write: one activation at a time */
+		return 0;
 	}
-	json_decref(entry);
+	rc = activate_write(a);
 	if (rc < 0) {
 		rules_free(next);
 		activation_free(a);
@@ -719,10 +768,13 @@ struct diff_job {
 	int64_t at, t0;
 	char *after;
 	uint64_t seen, changed, reworded;
+	size_t chunk;         /* records the next step reads (1 to DIFF_CHUNK) */
 	json_t *diffs;        /* outcome changes: decision, failing checks, state, deadlines */
 	json_t *wording;      /* wording-only changes: a check's reason reworded */
 	json_t *live_dl, *cand_dl;  /* deadlines of each pack */
-	uv_timer_t timer;
+	/* A step per loop turn: an idle handle, not a timer restarted at 0,
+	 * which libuv runs again in the same turn, before any I/O. */
+	uv_idle_t timer;
 	life_cb refused, done;
 	void *ud;
 };
@@ -899,7 +951,7 @@ static void diff_record(struct diff_job *j, json_t *rec, int64_t now)
 }
 
 /* One chunk of records per loop turn: other clients are served between. */
-static void diff_step(uv_timer_t *t)
+static void diff_step(uv_idle_t *t)
 {
 	struct diff_job *j = t->data;
 	struct life *l = j->l;
@@ -908,12 +960,14 @@ static void diff_step(uv_timer_t *t)
 		return;
 	}
 	struct ledger_page sl;
-	int rc = ledger_list(l->d.ledger, NULL, NULL, j->after, DIFF_CHUNK, false, &sl);
+	uint64_t t0 = uv_hrtime();
+	int rc = ledger_list(l->d.ledger, NULL, NULL, j->after, j->chunk, false, &sl);
 	if (rc < 0) {
 		diff_finish(j, rc, "the records could not be read");
 		return;
 	}
 	int64_t now = clock_now();
+	size_t got = sl.n;
 	for (size_t i = 0; i < sl.n; i++) {
 		json_t *rec = ledger_page_get(l->d.ledger, &sl, i);
 		if (!rec)
@@ -924,14 +978,22 @@ static void diff_step(uv_timer_t *t)
 	free(j->after);
 	j->after = sl.next ? strdup(sl.next) : NULL;
 	ledger_page_free(&sl);
-	if (j->seen % 10000 < DIFF_CHUNK && j->after)
+	/* Each record runs both packs' hooks, at a cost the packs choose: the
+	 * next step reads as many as fit in about DIFF_STEP_NS, so the other
+	 * clients are answered between steps however slow the packs are. */
+	uint64_t took = uv_hrtime() - t0;
+	if (took < DIFF_STEP_NS / 2 && j->chunk < DIFF_CHUNK)
+		j->chunk *= 2;
+	else if (took > DIFF_STEP_NS && j->chunk > 1)
+		j->chunk /= 2;
+	if (j->seen / 10000 != (j->seen - got) / 10000 && j->after)
 		log_info("rules: diff progress records=%llu changed=%llu", (unsigned long long)j->seen,
 			 (unsigned long long)j->changed);
 	if (!j->after) {
 		diff_finish(j, 0, NULL);
 		return;
 	}
-	uv_timer_start(&j->timer, diff_step, 0, 0);
+	/* the idle handle calls again at the next turn */
 }
 
 struct diff_start {
@@ -978,11 +1040,12 @@ static void diff_loaded(struct life *l, int rc, struct rules *cand, json_t *info
 	j->refused = ds->refused;
 	j->done = ds->done;
 	j->ud = ds->ud;
-	uv_timer_init(l->d.loop, &j->timer);
+	uv_idle_init(l->d.loop, &j->timer);
 	j->timer.data = j;
+	j->chunk = 16;
 	log_info("rules: diff started candidate=%.12s dir=%s by=%s", rules_version(cand), ds->path,
 		 ds->who);
-	uv_timer_start(&j->timer, diff_step, 0, 0);
+	uv_idle_start(&j->timer, diff_step);
 	diff_start_free(ds);
 }
 

@@ -82,7 +82,7 @@ static struct rules_opts rule_opts(const struct conf *c, bool tests)
 	return (struct rules_opts){ .mem_limit = c->rule_memory,
 				    .instr_limit = c->rule_instructions,
 				    .time_limit_ms = c->rule_time_ms,
-				    .load_tests = tests };
+				    .load_tests = tests, .pack_bytes = c->pack_bytes };
 }
 
 /* --- liud test / liud check ---------------------------------------------- */

@@ -277,9 +277,25 @@ static int retention(json_t *hist, const char *version, int keep, char **kv, siz
 	return dropped;
 }
 
+bool packs_stored(struct store *st, const char *version)
+{
+	char key[96];
+	snprintf(key, sizeof key, PACK_PREFIX "%s", version);
+	return store_meta_get(st, key, NULL, NULL) == 0;
+}
+
+char *packs_encode(const char *version, const char *name, json_t *contents)
+{
+	json_t *pack = json_pack("{s:s, s:s, s:O}", "version", version, "name", name, "files", contents);
+	char *s = pack ? json_dumps(pack, JSON_COMPACT) : NULL;
+	json_decref(pack);
+	return s;
+}
+
 int packs_activation(struct store *st, const char *version, const char *name,
-		     json_t *contents, const char *by, const char *how, const char *dir,
-		     const char *folder_version, int keep, char ***kvp, int *dropped)
+		     json_t *contents, char *encoded, const char *by, const char *how,
+		     const char *dir, const char *folder_version, int keep, char ***kvp,
+		     int *dropped)
 {
 	/* At most: history, active, files, and a deletion per past activation. */
 	json_t *hist = packs_history(st, SIZE_MAX);
@@ -289,6 +305,7 @@ int packs_activation(struct store *st, const char *version, const char *name,
 	*dropped = 0;
 	if (!kv) {
 		json_decref(hist);
+		free(encoded);
 		return -ENOMEM;
 	}
 	/* The next history number: after the newest one kept. */
@@ -322,11 +339,9 @@ int packs_activation(struct store *st, const char *version, const char *name,
 	char key[96];
 	snprintf(key, sizeof key, PACK_PREFIX "%s", version);
 	if (store_meta_get(st, key, NULL, NULL) != 0) {
-		json_t *pack = json_pack("{s:s, s:s, s:O}", "version", version, "name", name,
-					 "files", contents);
 		kv[4] = strdup(key);
-		kv[5] = json_dumps(pack, JSON_COMPACT);
-		json_decref(pack);
+		kv[5] = encoded ? encoded : packs_encode(version, name, contents);
+		encoded = NULL;
 		if (!kv[4] || !kv[5])
 			goto out;
 		n = 6;
@@ -337,6 +352,7 @@ int packs_activation(struct store *st, const char *version, const char *name,
 	*dropped = d;
 	rc = 0;
 out:
+	free(encoded);
 	json_decref(hist);
 	json_decref(entry);
 	json_decref(active);

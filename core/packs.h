@@ -14,6 +14,7 @@
 #define LIU_PACKS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "store.h"
@@ -38,6 +39,14 @@ int packs_find(struct store *st, const char *prefix, char **version);
  * returns that folder (malloc'd, caller frees).  Returns 0 or an errno. */
 int packs_materialize(struct store *st, const char *root, const char *version, char **dir);
 
+/* Whether the files of `version` are kept in the store already. */
+bool packs_stored(struct store *st, const char *version);
+/* The kept form of a pack's files (what packs_activation() stores for a
+ * version not kept yet): malloc'd, NULL on ENOMEM.  Reads only `contents`,
+ * so it may run on a worker while the loop goes on (a 15 MiB file takes
+ * the best part of a second to encode). */
+char *packs_encode(const char *version, const char *name, json_t *contents);
+
 /*
  * The metadata pairs that record an activation, for one ledger_write():
  * *kv is a NULL-terminated list key, value, ... (free with packs_kv_free()).
@@ -45,10 +54,12 @@ int packs_materialize(struct store *st, const char *root, const char *version, c
  * the kept files of versions older than the `keep` activated last
  * (storage.pack_versions; the live one and the one before it are always
  * among them); *dropped says how many.  The history entries stay.
+ * `encoded`: packs_encode()'s text made ahead (taken), or NULL.
  */
 int packs_activation(struct store *st, const char *version, const char *name,
-		     json_t *contents, const char *by, const char *how, const char *dir,
-		     const char *folder_version, int keep, char ***kv, int *dropped);
+		     json_t *contents, char *encoded, const char *by, const char *how,
+		     const char *dir, const char *folder_version, int keep, char ***kv,
+		     int *dropped);
 void packs_kv_free(char **kv);
 
 /* Removes every folder under `root` (where kept versions are written out)

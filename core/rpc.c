@@ -396,19 +396,31 @@ bool rpc_may_call(struct rpc_call *c, const char *method, bool reply)
 	return false;
 }
 
+json_t *rpc_decode(const char *line, size_t len, json_error_t *err)
+{
+	/* Duplicate keys are refused: two "id"s or two "params" would make the
+	 * request mean whatever the last one says. */
+	return json_loadb(line, len, JSON_REJECT_DUPLICATES, err);
+}
+
 enum rpc_status rpc_handle(struct rpc *r, const struct auth_peer *peer, const char *line,
 			   size_t len, bool conn_writing, void *slot, rpc_reply_fn fn)
 {
+	json_error_t jerr;
+	json_t *req = rpc_decode(line, len, &jerr);
+	return rpc_handle_decoded(r, peer, req, &jerr, conn_writing, slot, fn);
+}
+
+enum rpc_status rpc_handle_decoded(struct rpc *r, const struct auth_peer *peer, json_t *req,
+				   const json_error_t *err, bool conn_writing, void *slot,
+				   rpc_reply_fn fn)
+{
 	struct rpc_call c = { .rpc = r, .peer = *peer, .slot = slot, .fn = fn, .midx = M_INVALID,
 			      .t0_us = mono_us() };
-	json_error_t jerr;
 	r->requests++;
-	/* Duplicate keys are refused: two "id"s or two "params" would make the
-	 * request mean whatever the last one says. */
-	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!req) {
 		char msg[300];
-		snprintf(msg, sizeof msg, "parse error at byte %d: %s", jerr.position, jerr.text);
+		snprintf(msg, sizeof msg, "parse error at byte %d: %s", err->position, err->text);
 		c.id = json_null();
 		rpc_error(&c, WIRE_PARSE_ERROR, msg, NULL);
 		json_decref(c.id);

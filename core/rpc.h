@@ -70,6 +70,16 @@ void rpc_free(struct rpc *r);
 enum rpc_status rpc_handle(struct rpc *r, const struct auth_peer *peer, const char *line,
 			   size_t len, bool conn_writing, void *slot, rpc_reply_fn fn);
 
+/* A request line decoded (any thread: it touches nothing of the daemon):
+ * the request, or NULL with `err` filled in.  A server decodes a long line
+ * on a worker this way, then hands it to rpc_handle_decoded(). */
+json_t *rpc_decode(const char *line, size_t len, json_error_t *err);
+/* rpc_handle() of a line rpc_decode() read: `req` (taken) or NULL with the
+ * `err` it gave. */
+enum rpc_status rpc_handle_decoded(struct rpc *r, const struct auth_peer *peer, json_t *req,
+				   const json_error_t *err, bool conn_writing, void *slot,
+				   rpc_reply_fn fn);
+
 /* Builds the error reply for a line that could not be read at all (too long,
  * bad UTF-8 at the framing level): id null.  Caller frees. */
 char *rpc_error_line(int code, const char *message, size_t *len);

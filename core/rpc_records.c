@@ -936,7 +936,8 @@ struct import_job {
 	bool dry_run;            /* every row through the pack, nothing written, no id taken */
 	json_t *rows;            /* borrowed from job.call->params */
 	size_t n, i;             /* rows, next row */
-	json_t *records, *failed;
+	json_t *made_ids, *failed; /* the created records' ids (a record itself
+				    * is freed in its row's slice), the failures */
 	/* Rows that passed, [row, outcome] each, and the next of them to
 	 * write (phase two, in slices like the first): ids are taken only once
 	 * every row is through, and then only for rows that will be written,
@@ -967,7 +968,7 @@ static void import_free(struct import_job *m)
 {
 	ledger_batch_free(m->batch);
 	free(m->action);
-	json_decref(m->records);
+	json_decref(m->made_ids);
 	json_decref(m->failed);
 	json_decref(m->made);
 	json_decref(m->ids);
@@ -1149,8 +1150,9 @@ static void import_take_id(struct import_job *m, struct rpc *r)
 		    : ledger_new_record(r->ledger, id_prefix(r->rules, kind), kind,
 					json_object_get(res, "state"), json_object_get(res, "data"),
 					m->nowiso);
-	json_array_append_new(m->records, rec);
-	const char *id = json_string_value(json_object_get(rec, "id"));
+	json_t *idj = json_object_get(rec, "id");
+	json_array_append(m->made_ids, idj ? idj : json_null());
+	const char *id = json_string_value(idj);
 	if (id)
 		import_ident_id(m, out, i, id);
 	/* Its identity's entry is final (a later row of the same identity was
@@ -1168,6 +1170,10 @@ static void import_take_id(struct import_job *m, struct rpc *r)
 		ledger_batch_free(m->batch);
 		m->batch = NULL;
 	}
+	/* Written into the batch: the record and the row's outcome go now,
+	 * not at the end of a 100,000-row import. */
+	json_decref(rec);
+	json_array_set_new(m->passed, m->w, json_null());
 }
 
 /* Whether the identities the import read are as it read them: -EAGAIN
@@ -1224,12 +1230,9 @@ static void import_finish(struct import_job *m)
 		rpc_call_free(c);
 		return;
 	}
-	size_t ok = json_array_size(m->records);
-	json_t *ids = json_array();
-	for (size_t j = 0; j < ok; j++)
-		json_array_append(ids, json_object_get(json_array_get(m->records, j), "id"));
-	json_t *result = json_pack("{s:I, s:I, s:o, s:O, s:I, s:O, s:s}", "rows", (json_int_t)n, "created",
-				   (json_int_t)ok, "ids", ids, "failed", m->failed, "skipped_count",
+	size_t ok = json_array_size(m->made_ids);
+	json_t *result = json_pack("{s:I, s:I, s:O, s:O, s:I, s:O, s:s}", "rows", (json_int_t)n, "created",
+				   (json_int_t)ok, "ids", m->made_ids, "failed", m->failed, "skipped_count",
 				   (json_int_t)json_array_size(m->skipped), "skipped", m->skipped,
 				   "rules_version", rules_version(r->rules));
 	if (ok == 0) {
@@ -1341,7 +1344,7 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	m->dry_run = json_is_true(json_object_get(c->params, "dry_run"));
 	m->rows = rows; /* c->params is kept with the call */
 	m->n = json_array_size(rows);
-	m->records = json_array();
+	m->made_ids = json_array();
 	m->failed = json_array();
 	m->made = json_object();
 	m->ids = json_object();
@@ -1353,7 +1356,7 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	m->ctx.lookup = import_lookup;
 	m->ctx.state_of = import_state_of;
 	m->ctx.lookup_ud = m;
-	int rc = m->action && m->records && m->failed && m->passed && m->skipped && m->idents && m->ident_base && m->made && m->ids
+	int rc = m->action && m->made_ids && m->failed && m->passed && m->skipped && m->idents && m->ident_base && m->made && m->ids
 		 ? ledger_batch_new(r->ledger, &m->batch) : -ENOMEM;
 	if (rc == 0)
 		rc = rpc_job_start(&m->job, c, "import", import_step, m);

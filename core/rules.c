@@ -32,7 +32,8 @@ extern const size_t rules_prelude_len;
 
 #define HOOK_EVERY 10000         /* instructions between budget checks (~50 µs) */
 #define PACK_MAX_FILES 4096 /* named in rules_load()'s error */
-#define PACK_MAX_BYTES (16u << 20) /* all of a pack's files: each version is kept in the store */
+#define PACK_MAX_BYTES (16u << 20) /* default of all of a pack's files (storage.pack_mib): each
+				    * version is kept in the store */
 #define LOAD_BUDGET_FACTOR 20    /* loading a file may take this many call budgets */
 #define TEST_BUDGET_FACTOR 20
 
@@ -730,7 +731,8 @@ static int cmp_packfile(const void *a, const void *b)
 struct filelist {
 	struct packfile *f;
 	size_t n, cap;
-	size_t bytes; /* all of them so far, against PACK_MAX_BYTES */
+	size_t bytes; /* all of them so far, against max_bytes */
+	size_t max_bytes;
 };
 
 static void filelist_free(struct filelist *fl)
@@ -845,7 +847,7 @@ static int walk(int dirfd, const char *rel, struct filelist *fl, int depth)
 		}
 		char *buf;
 		size_t len;
-		rc = read_fd(fd, PACK_MAX_BYTES - fl->bytes, &buf, &len);
+		rc = read_fd(fd, fl->max_bytes - fl->bytes, &buf, &len);
 		if (rc == -EPERM) { /* not regular any more */
 			rc = 0;
 			continue;
@@ -1154,8 +1156,10 @@ static int read_pack(struct rules *r, const char *dir, struct filelist *fl, char
 	rc = r->dir && r->name ? walk(dirfd, "", fl, 0) : -ENOMEM;
 	close(dirfd);
 	if (rc == -E2BIG) {
-		*err = errf("rule pack %s: larger than 16 MiB or 4096 files%s: keep large data out of "
-			    "the pack folder", dir, "");
+		char cap[64];
+		snprintf(cap, sizeof cap, "%zu MiB or %d files", fl->max_bytes >> 20, PACK_MAX_FILES);
+		*err = errf("rule pack %s: larger than %s: keep large data out of the pack folder "
+			    "(or raise storage.pack_mib)", dir, cap);
 		return rc;
 	} else if (rc < 0) {
 		*err = errf("rule pack %s: %s", dir, strerror(-rc));
@@ -1199,7 +1203,7 @@ int rules_load(struct rules **out, const char *dir, const struct rules_opts *o, 
 {
 	*err = NULL;
 	struct rules *r = calloc(1, sizeof *r);
-	struct filelist fl = { 0 };
+	struct filelist fl = { .max_bytes = o && o->pack_bytes ? o->pack_bytes : PACK_MAX_BYTES };
 	int rc = -ENOMEM;
 	if (!r)
 		return -ENOMEM;

@@ -38,6 +38,7 @@ struct rules_opts {
 	uint64_t instr_limit;   /* VM instructions per call (0: 20 million) */
 	int time_limit_ms;      /* wall-clock per call (0: 1000 ms) */
 	bool load_tests;        /* also load tests/ *.lua (liud test, rules.check, reload) */
+	size_t pack_bytes;      /* all of the pack's files (0: 16 MiB): each version is kept */
 	/* For a check (load and tests) that runs off the loop: the whole of it
 	 * ends within total_ms (0: no total), and when *cancel becomes true
 	 * (borrowed: must outlive the check; NULL: none).  Both end with

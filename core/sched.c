@@ -48,7 +48,9 @@ struct waiter {
 struct sched {
 	uv_loop_t *loop;
 	uv_timer_t timer;   /* wakes for the next deadline (at most TICK_MS away) */
-	uv_timer_t step;    /* runs the next batch on a later loop turn */
+	uv_idle_t step;     /* runs the next batch at the next loop turn, after its I/O
+			     * (a timer restarted at 0 from its callback runs again
+			     * in the same turn, before any client is read) */
 	int open_handles;
 	struct store *st;
 	struct ledger *l;
@@ -79,7 +81,7 @@ struct sched {
 };
 
 static void arm(struct sched *s);
-static void step_cb(uv_timer_t *t);
+static void step_cb(uv_idle_t *t);
 static bool apply_step(struct sched *s);
 
 static void timer_cb(uv_timer_t *t)
@@ -163,7 +165,7 @@ int sched_new(struct sched **out, uv_loop_t *loop, struct store *st, struct ledg
 		return -ENOMEM;
 	}
 	uv_timer_init(loop, &s->timer);
-	uv_timer_init(loop, &s->step);
+	uv_idle_init(loop, &s->step);
 	s->timer.data = s->step.data = s;
 	s->open_handles = 2;
 	plan(s);
@@ -198,7 +200,7 @@ void sched_close(struct sched *s)
 {
 	s->stopping = true;
 	uv_timer_stop(&s->timer);
-	uv_timer_stop(&s->step);
+	uv_idle_stop(&s->step);
 	stage_close(s->stg);
 	uv_close((uv_handle_t *)&s->timer, closed);
 	uv_close((uv_handle_t *)&s->step, closed);
@@ -266,7 +268,7 @@ static void start_run(struct sched *s, size_t i)
 	char iso[CLOCK_ISO_MAX];
 	log_info("sched: enforcing measure=%s deadline=%s lanes=%zu", d->measure,
 		 clock_format(d->at, iso), json_array_size(s->lanes));
-	uv_timer_start(&s->step, step_cb, 0, 0);
+	uv_idle_start(&s->step, step_cb);
 }
 
 struct batch_ctx {
@@ -343,7 +345,7 @@ static void batch_written(void *ud, int status)
 		return;
 	}
 	if (!s->final_sent && s->inflight < MAX_INFLIGHT)
-		uv_timer_start(&s->step, step_cb, 0, 0);
+		uv_idle_start(&s->step, step_cb);
 }
 
 /* One change of the run: the record's next version and its audit entry. */
@@ -497,8 +499,9 @@ static int run_write(struct sched *s, struct step_batch *sb, bool *final)
 }
 
 /* Handles up to `batch` records of the current lanes and writes them. */
-static void step_cb(uv_timer_t *t)
+static void step_cb(uv_idle_t *t)
 {
+	uv_idle_stop(t); /* one step per start: started again when wanted */
 	struct sched *s = t->data;
 	if (!s->running || s->stopping || s->final_sent)
 		return;
@@ -525,7 +528,7 @@ static void step_cb(uv_timer_t *t)
 	size_t n = json_array_size(sb.records);
 	if (n == 0 && !s->lanes_done) {
 		step_batch_free(&sb);
-		uv_timer_start(&s->step, step_cb, 0, 0);
+		uv_idle_start(&s->step, step_cb);
 		return;
 	}
 	int64_t t_collect = clock_now_ms();
@@ -549,7 +552,7 @@ static void step_cb(uv_timer_t *t)
 			 d->measure, s->visited, s->changed);
 	/* Reads get their turn before the next batch. */
 	if (s->inflight < MAX_INFLIGHT)
-		uv_timer_start(&s->step, step_cb, 0, 0);
+		uv_idle_start(&s->step, step_cb);
 }
 
 /*
@@ -596,7 +599,7 @@ static bool apply_step(struct sched *s)
 			return false;
 	}
 	if (s->inflight < MAX_INFLIGHT)
-		uv_timer_start(&s->step, step_cb, 0, 0);
+		uv_idle_start(&s->step, step_cb);
 	return true;
 }
 

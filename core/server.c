@@ -16,6 +16,14 @@
 #define READ_CHUNK 65536
 #define WRITE_HIGH (8u << 20)  /* stop reading a client that does not read */
 #define WRITE_LOW (1u << 20)
+/* A request line this long is decoded on a worker (a 16 MiB import takes
+ * the loop most of a second to decode): the connection reads nothing more
+ * meanwhile, the other clients are answered. */
+#define DECODE_ON_WORKER (256u << 10)
+/* A burst of connections is accepted this long per loop turn (each costs
+ * its peer's credentials and user name); the rest wait for the next turn,
+ * the clients' requests read between. */
+#define ACCEPT_TURN_NS (5 * 1000000)
 
 struct slot;
 
@@ -34,7 +42,18 @@ struct conn {
 	uint64_t active_at;       /* loop ms: the last line taken or reply written */
 	uint64_t line_since;      /* loop ms: a request line begun then (0: none) */
 	bool reading, eof, closing, paused_for_writes, finishing;
+	bool decoding;            /* a line being decoded on a worker */
 	struct conn *prev, *next;
+};
+
+/* A long line being decoded on a worker (DECODE_ON_WORKER). */
+struct decode {
+	uv_work_t work;
+	struct conn *conn;
+	char *line;               /* a copy (owned) */
+	size_t len;
+	json_t *req;              /* what the worker read, or NULL with err */
+	json_error_t err;
 };
 
 /* A piece of a reply streamed before its end (rpc_stream_ops). */
@@ -64,6 +83,17 @@ struct server {
 	struct conn *conns;
 	size_t nconns;
 	bool stopping;
+	/* Accepting in this loop turn (uv_now) since turn_ns; a connection
+	 * held by libuv for the next turn (struct accept_later), or NULL. */
+	uint64_t turn_now, turn_ns;
+	struct accept_later *later;
+};
+
+/* Accepts the held connection at the next loop turn (an idle handle of its
+ * own, freed when closed: the server does not wait for it). */
+struct accept_later {
+	uv_idle_t idle;           /* first: the handle is cast back */
+	struct server *s;
 };
 
 static void conn_close(struct conn *c);
@@ -187,7 +217,7 @@ static void flush(struct conn *c)
 	if (!c->closing && uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > WRITE_HIGH)
 		c->paused_for_writes = true;
 	/* A client that sent EOF gets its last replies, then the close. */
-	if (c->eof && !c->head && !c->held && !c->closing)
+	if (c->eof && !c->head && !c->held && !c->closing && !c->decoding)
 		conn_finish(c);
 }
 
@@ -302,14 +332,77 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(chunk, sizeof chunk);
 }
 
+static void handled(struct conn *c, struct slot *s, enum rpc_status st, char *line, size_t len);
+static void handle_closed(uv_handle_t *h);
+
+static void decode_work(uv_work_t *w)
+{
+	struct decode *d = w->data;
+	d->req = rpc_decode(d->line, d->len, &d->err);
+}
+
+static void decode_done(uv_work_t *w, int status)
+{
+	struct decode *d = w->data;
+	struct conn *c = d->conn;
+	c->decoding = false;
+	struct slot *s = status == 0 && !c->closing ? slot_new(c) : NULL;
+	if (!s) {
+		json_decref(d->req);
+		if (!c->closing)
+			conn_close(c);
+	} else {
+		enum rpc_status st = rpc_handle_decoded(c->srv->rpc, &c->peer, d->req, &d->err,
+							c->async > 0, s, on_reply);
+		handled(c, s, st, d->line, d->len);
+	}
+	free(d->line);
+	free(d);
+	/* The decode held the connection like a handle (handle_closed). */
+	handle_closed((uv_handle_t *)&c->pipe);
+	if (s && !c->closing)
+		process(c);
+}
+
+/* A long line: copied and decoded on a worker; false when it cannot be. */
+static bool decode_on_worker(struct conn *c, const char *line, size_t len)
+{
+	struct decode *d = calloc(1, sizeof *d);
+	if (!d || !(d->line = malloc(len + 1))) {
+		free(d);
+		return false;
+	}
+	memcpy(d->line, line, len);
+	d->line[len] = '\0';
+	d->len = len;
+	d->conn = c;
+	d->work.data = d;
+	if (uv_queue_work(c->srv->loop, &d->work, decode_work, decode_done) < 0) {
+		free(d->line);
+		free(d);
+		return false;
+	}
+	c->decoding = true;
+	c->open_handles++;
+	return true;
+}
+
 static void handle_line(struct conn *c, char *line, size_t len)
 {
+	if (len >= DECODE_ON_WORKER && decode_on_worker(c, line, len))
+		return;
 	struct slot *s = slot_new(c);
 	if (!s) {
 		conn_close(c);
 		return;
 	}
 	enum rpc_status st = rpc_handle(c->srv->rpc, &c->peer, line, len, c->async > 0, s, on_reply);
+	handled(c, s, st, line, len);
+}
+
+/* What the server does with a request's slot once rpc has it. */
+static void handled(struct conn *c, struct slot *s, enum rpc_status st, char *line, size_t len)
+{
 	if (st == RPC_ASYNC) {
 		/* A method may finish at once after all (enforce with nothing
 		 * due): then the reply is already in the slot, and counting it
@@ -359,7 +452,9 @@ static void watch_line(struct conn *c)
 /* Handles the complete lines held, in order, until one must wait. */
 static void process(struct conn *c)
 {
-	if (c->held) {
+	/* While a line is decoded on a worker, replies still go out; the
+	 * lines after it wait for decode_done. */
+	if (c->held && !c->decoding) {
 		if (c->async > 0 || c->closing)
 			return;
 		char *line = c->held;
@@ -370,7 +465,7 @@ static void process(struct conn *c)
 		if (c->closing)
 			return;
 	}
-	while (!c->held && !c->closing && !c->paused_for_writes) {
+	while (!c->held && !c->closing && !c->paused_for_writes && !c->decoding) {
 		char *line;
 		size_t len;
 		int rc = wire_buf_next_line(&c->in, &line, &len);
@@ -403,7 +498,7 @@ static void process(struct conn *c)
 		watch_line(c);
 		flush(c);
 		/* Reading resumes only when nothing is held back. */
-		bool want = !c->held && !c->paused_for_writes && !c->eof;
+		bool want = !c->held && !c->paused_for_writes && !c->eof && !c->decoding;
 		if (want && !c->reading && !c->closing) {
 			if (uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb) == 0)
 				c->reading = true;
@@ -428,7 +523,7 @@ static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 		uv_read_stop(stream);
 		c->reading = false;
 		process(c);
-		if (!c->closing && !c->head && !c->held)
+		if (!c->closing && !c->head && !c->held && !c->decoding)
 			conn_finish(c);
 		return;
 	}
@@ -654,6 +749,40 @@ static void refuse(struct server *s, struct conn *c, const char *limit, const ch
 	}
 }
 
+static void accept_cb(uv_stream_t *ls, int status);
+
+static void later_closed(uv_handle_t *h) { free(h); }
+
+static void accept_resume(uv_idle_t *h)
+{
+	struct server *s = ((struct accept_later *)h)->s;
+	s->later = NULL;
+	uv_close((uv_handle_t *)h, later_closed);
+	accept_cb((uv_stream_t *)&s->listener, 0);
+}
+
+/* True when this turn's accepting is over: the connection libuv holds is
+ * taken at the next turn (libuv watches the listener again only then). */
+static bool accept_later(struct server *s)
+{
+	uint64_t now = uv_hrtime();
+	if (uv_now(s->loop) != s->turn_now) {
+		s->turn_now = uv_now(s->loop);
+		s->turn_ns = now;
+	}
+	if (now - s->turn_ns < ACCEPT_TURN_NS || s->later)
+		return false;
+	struct accept_later *a = malloc(sizeof *a);
+	if (!a || uv_idle_init(s->loop, &a->idle) < 0) {
+		free(a);
+		return false;
+	}
+	a->s = s;
+	s->later = a;
+	uv_idle_start(&a->idle, accept_resume);
+	return true;
+}
+
 static void accept_cb(uv_stream_t *ls, int status)
 {
 	struct server *s = ls->data;
@@ -664,7 +793,7 @@ static void accept_cb(uv_stream_t *ls, int status)
 			    uv_strerror(status));
 		return;
 	}
-	if (s->stopping)
+	if (s->stopping || accept_later(s))
 		return;
 	struct conn *c = calloc(1, sizeof *c);
 	if (!c)
@@ -822,8 +951,12 @@ void server_stop(struct server *s)
 			c->reading = false;
 		}
 		c->eof = true;
-		if (!c->head && !c->held)
+		if (!c->head && !c->held && !c->decoding)
 			conn_finish(c);
+	}
+	if (s->later) {
+		uv_close((uv_handle_t *)&s->later->idle, later_closed);
+		s->later = NULL;
 	}
 	uv_close((uv_handle_t *)&s->listener, listener_closed);
 }

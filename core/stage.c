@@ -168,7 +168,8 @@ void stage_row_clear(struct stage_row *r)
 
 struct stage {
 	uv_loop_t *loop;
-	uv_timer_t timer;    /* runs the pass's next step on a later loop turn */
+	uv_idle_t timer;     /* runs the pass's next step at the next loop turn, after its
+			      * I/O (not a timer: restarted at 0 it runs again at once) */
 	bool closing, timer_closed;
 	struct store *st;
 	struct ledger *l;
@@ -203,7 +204,7 @@ int stage_new(struct stage **out, uv_loop_t *loop, struct store *st, struct ledg
 	g->st = st;
 	g->l = l;
 	g->secs = secs > 0 ? secs : 0;
-	uv_timer_init(loop, &g->timer);
+	uv_idle_init(loop, &g->timer);
 	g->timer.data = g;
 	*out = g;
 	return 0;
@@ -235,13 +236,13 @@ static void timer_closed(uv_handle_t *h)
 void stage_close(struct stage *g)
 {
 	g->closing = true;
-	uv_timer_stop(&g->timer);
+	uv_idle_stop(&g->timer);
 	uv_close((uv_handle_t *)&g->timer, timer_closed);
 }
 
 void stage_reset(struct stage *g)
 {
-	uv_timer_stop(&g->timer);
+	uv_idle_stop(&g->timer);
 	g->active = g->done = false;
 	g->at = 0;
 	g->rules = NULL;
@@ -418,7 +419,7 @@ static int stage_record(struct stage *g, json_t *rec, char **row, size_t *row_le
 	return rc;
 }
 
-static void step_cb(uv_timer_t *t);
+static void step_cb(uv_idle_t *t);
 
 static void pass_failed(struct stage *g)
 {
@@ -441,7 +442,7 @@ static void rows_written(void *ud, int status)
 		return;
 	}
 	if (g->active && g->inflight < MAX_INFLIGHT)
-		uv_timer_start(&g->timer, step_cb, 0, 0);
+		uv_idle_start(&g->timer, step_cb);
 }
 
 void stage_maybe_start(struct stage *g, struct rules *rules, const struct stage_deadline *dl,
@@ -472,7 +473,7 @@ void stage_maybe_start(struct stage *g, struct rules *rules, const struct stage_
 	char iso[CLOCK_ISO_MAX];
 	log_info("sched: staging deadline=%s lanes=%zu", clock_format(at, iso),
 		 json_array_size(g->lanes));
-	uv_timer_start(&g->timer, step_cb, 0, 0);
+	uv_idle_start(&g->timer, step_cb);
 }
 
 /* One listed record of the pass: staged by an earlier pass and still
@@ -579,8 +580,9 @@ static int collect(struct stage *g, json_t *rows, int64_t step_end)
 }
 
 /* One idle step of staging: like a run's step, bounded by count and time. */
-static void step_cb(uv_timer_t *t)
+static void step_cb(uv_idle_t *t)
 {
+	uv_idle_stop(t); /* one step per start: started again when wanted */
 	struct stage *g = t->data;
 	if (!g->active || g->closing)
 		return;
@@ -606,7 +608,7 @@ static void step_cb(uv_timer_t *t)
 			 " records_ready=%" PRIu64 " hook_failures=%" PRIu64 " ms=%" PRId64,
 			 clock_format(g->at, iso), g->seen, g->staged, g->ready, g->failed, ms);
 	} else if (g->active && g->inflight < MAX_INFLIGHT) {
-		uv_timer_start(&g->timer, step_cb, 0, 0);
+		uv_idle_start(&g->timer, step_cb);
 	}
 }
 

@@ -302,6 +302,28 @@ static int lock_dir(struct store *st, const char *dir)
 	return 0;
 }
 
+/* The store's tables, created when new (a copy is only read). */
+static int open_tables(struct store *st, const struct store_opts *o, bool copy)
+{
+	MDB_txn *txn;
+	int rc = store_err(mdb_txn_begin(st->env, NULL, copy ? MDB_RDONLY : 0, &txn));
+	if (rc < 0)
+		return rc;
+	if ((rc = open_dbi(txn, "records", &st->records)) ||
+	    (rc = open_dbi(txn, "by_kind", &st->by_kind)) ||
+	    (rc = open_dbi(txn, "by_state", &st->by_state)) ||
+	    (rc = open_dbi(txn, "by_ks", &st->by_ks)) ||
+	    (rc = open_dbi(txn, "counts", &st->counts)) ||
+	    (rc = open_dbi(txn, "meta", &st->meta)) ||
+	    (rc = open_dbi(txn, "audit", &st->audit)) ||
+	    (rc = open_dbi(txn, "audit_rec", &st->audit_rec)) ||
+	    (st->range_plen > 0 && (rc = open_dbi(txn, o->range_table, &st->range)))) {
+		mdb_txn_abort(txn);
+		return store_err(rc); /* LMDB's code, from the first that failed */
+	}
+	return store_err(mdb_txn_commit(txn));
+}
+
 int store_open(struct store **out, const char *dir, const struct store_opts *o)
 {
 	int rc;
@@ -371,25 +393,7 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	if (dead > 0)
 		log_info("store: cleared stale reader slots count=%d", dead);
 
-	MDB_txn *txn;
-	if ((rc = store_err(mdb_txn_begin(st->env, NULL, copy ? MDB_RDONLY : 0, &txn))) < 0)
-		goto err_env;
-	if ((rc = open_dbi(txn, "records", &st->records)) ||
-	    (rc = open_dbi(txn, "by_kind", &st->by_kind)) ||
-	    (rc = open_dbi(txn, "by_state", &st->by_state)) ||
-	    (rc = open_dbi(txn, "by_ks", &st->by_ks)) ||
-	    (rc = open_dbi(txn, "counts", &st->counts)) ||
-	    (rc = open_dbi(txn, "meta", &st->meta)) ||
-	    (rc = open_dbi(txn, "audit", &st->audit)) ||
-	    (rc = open_dbi(txn, "audit_rec", &st->audit_rec)) ||
-	    (st->range_plen > 0 && (rc = open_dbi(txn, o->range_table, &st->range)))) {
-		mdb_txn_abort(txn);
-		rc = store_err(rc); /* LMDB's code, from the first that failed */
-		goto err_env;
-	}
-	if ((rc = store_err(mdb_txn_commit(txn))) < 0)
-		goto err_env;
-	if ((rc = load_dicts(st)) < 0)
+	if ((rc = open_tables(st, o, copy)) < 0 || (rc = load_dicts(st)) < 0)
 		goto err_env;
 	if ((rc = store_err(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->rtxn))) < 0)
 		goto err_env;

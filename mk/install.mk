@@ -28,7 +28,15 @@ INSTALL    ?= install
 # spell its defaults, compiled again with the installed paths.
 INST_CLI      := liuctl cli_cmds cli_doc
 INST_CLI_OBJS := $(INST_CLI:%=$(O)/inst/%.o)
-$(O)/inst/%.o: core/client/%.c | $(O)/inst
+# The paths they were compiled with, rewritten only when they change, so
+# that an install with another PREFIX compiles them again.
+INST_PATHS := $(RUNSOCKET) $(RULESDIR)
+$(O)/inst/paths: inst-paths-check | $(O)/inst
+	@:
+.PHONY: inst-paths-check
+inst-paths-check: | $(O)/inst
+	$(Q)echo '$(INST_PATHS)' | cmp -s - $(O)/inst/paths || echo '$(INST_PATHS)' > $(O)/inst/paths
+$(O)/inst/%.o: core/client/%.c $(O)/inst/paths | $(O)/inst
 	$(E) CC $@
 	$(Q)$(CC) $(CPPFLAGS) -iquote core/client -DLIUCTL_SOCKET='"$(RUNSOCKET)"' \
 	  -DLIUCTL_RULES_DIR='"$(RULESDIR)"' $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -MMD -MP -c -o $@ $<

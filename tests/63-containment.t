@@ -201,6 +201,28 @@ LUA
 	like($out, qr/larger than 16 MiB/, 'and the error says why');
 }
 
+# The cap is storage.pack_mib: at 1 a pack of 2 MiB is refused by a daemon
+# so configured, naming the setting; the same pack loads under the default.
+{
+	my $p = pack_with('');
+	mkdir "$p/data";
+	open my $big, '>', "$p/data/big.bin" or die;
+	print $big "x" x (2 << 20);
+	close $big;
+	my $dd = "$tmp/pack-mib";
+	mkdir $dd or die;
+	open my $cf, '>', "$dd/liud.conf" or die;
+	print $cf "storage = { pack_mib = 1 }\n";
+	close $cf;
+	my $d = Liud::start_daemon(dir => $dd, rules => 'tests/packs/mini', conf => "$dd/liud.conf");
+	my $r = $d->call('rules.check', { path => $p });
+	ok($r->{error}, 'with storage.pack_mib = 1 a pack of 2 MiB does not load');
+	like($r->{error}{message} // '', qr/larger than 1 MiB.*storage\.pack_mib/, 'and the error names the setting');
+	$d->stop;
+	my ($st, $out) = run_limited(30, "$bin/liud", 'check', $p);
+	is($st, 0, 'the same pack loads under the default cap') or diag $out;
+}
+
 # A folder of the pack swapped for a link to the outside while the pack is
 # read (renameat2 RENAME_EXCHANGE, over and over): the pack is read through
 # descriptors, so what is outside is never part of it.

@@ -91,6 +91,107 @@ char *cli_bytes_text(long long n)
 
 /* --- the printers --------------------------------------------------------- */
 
+/* Counts by kind, one line each: "application: submitted 3, confirmed 1". */
+static void status_records(struct table *t, json_t *r)
+{
+	char *s;
+	json_t *records = json_object_get(r, "records");
+	const char *kind;
+	json_t *states;
+	bool first = true;
+	json_object_foreach(records, kind, states) {
+		const char *state;
+		json_t *n;
+		json_int_t total = 0;
+		char *line = cli_xasprintf("%s:", kind);
+		json_object_foreach(states, state, n) {
+			char *l = cli_xasprintf("%s %s %" JSON_INTEGER_FORMAT ",", line, state,
+					    json_integer_value(n));
+			free(line);
+			line = l;
+			total += json_integer_value(n);
+		}
+		line[strlen(line) - (line[strlen(line) - 1] == ',')] = '\0';
+		s = cli_xasprintf("%s (total %" JSON_INTEGER_FORMAT ")", line, total);
+		cli_kv(t, first ? "records" : NULL, s);
+		free(s);
+		free(line);
+		first = false;
+	}
+	if (first)
+		cli_kv(t, "records", "none");
+
+}
+
+/* The next deadline: the scheduler's shape may grow; the common fields, else JSON. */
+static void status_deadline(struct table *t, json_t *r)
+{
+	char *s;
+	json_t *nd = json_object_get(r, "next_deadline");
+	if (!nd || json_is_null(nd)) {
+		cli_kv(t, "next deadline", "none");
+	} else if (json_is_object(nd) && (cli_jstr(nd, "time") || cli_jstr(nd, "at"))) {
+		json_t *recs = json_object_get(nd, "records");
+		char *m = bilingual(json_object_get(nd, "measure"));
+		char *n = json_is_array(recs) ? cli_xasprintf(", %zu records", json_array_size(recs)) :
+			  json_is_integer(recs) ? cli_xasprintf(", %" JSON_INTEGER_FORMAT " records",
+							    json_integer_value(recs)) : cli_xstrdup("");
+		s = cli_xasprintf("%s %s%s", cli_jstr(nd, "time") ? cli_jstr(nd, "time") : cli_jstr(nd, "at"), m, n);
+		cli_kv(t, "next deadline", s);
+		free(s);
+		free(m);
+		free(n);
+	} else {
+		cli_kvj(t, "next deadline", nd);
+	}
+}
+
+/* Storage, staging and the eval memo. */
+static void status_storage(struct table *t, json_t *r)
+{
+	char *s;
+	json_t *st = json_object_get(r, "storage");
+	if (st) {
+		char *u = cli_bytes_text(json_integer_value(json_object_get(st, "used_bytes")));
+		char *m = cli_bytes_text(json_integer_value(json_object_get(st, "map_bytes")));
+		json_t *dict = json_object_get(st, "dictionary");
+		char *db = dict ? cli_bytes_text(json_integer_value(json_object_get(dict, "bytes"))) : NULL;
+		if (db)
+			s = cli_xasprintf("%s of %s; records compressed with dictionary %" JSON_INTEGER_FORMAT " (%s)", u,
+				      m, json_integer_value(json_object_get(dict, "id")), db);
+		else
+			s = cli_xasprintf("%s of %s", u, m);
+		free(db);
+		cli_kv(t, "storage", s);
+		free(s);
+		free(u);
+		free(m);
+	}
+	json_t *stg = json_object_get(r, "staging");
+	if (stg && json_is_true(json_object_get(stg, "enabled")) && cli_jstr(stg, "at")) {
+		s = cli_xasprintf("deadline %s: %" JSON_INTEGER_FORMAT " records ready%s",
+			      cli_jstr(stg, "at"), json_integer_value(json_object_get(stg, "records_ready")),
+			      json_is_true(json_object_get(stg, "done")) ? "" : " (a pass is running)");
+		cli_kv(t, "staged", s);
+		free(s);
+	}
+	json_t *memo = json_object_get(r, "eval_memo");
+	if (memo) {
+		json_int_t hits = json_integer_value(json_object_get(memo, "hits"));
+		json_int_t misses = json_integer_value(json_object_get(memo, "misses"));
+		char *b = cli_bytes_text(json_integer_value(json_object_get(memo, "bytes")));
+		s = cli_xasprintf("%" JSON_INTEGER_FORMAT " answers (%" JSON_INTEGER_FORMAT " distinct), %s; "
+			      "%.1f%% of %" JSON_INTEGER_FORMAT " evals answered from it",
+			      json_integer_value(json_object_get(memo, "entries")),
+			      json_integer_value(json_object_get(memo, "distinct")), b,
+			      hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0,
+			      hits + misses);
+		cli_kv(t, "eval memo", s);
+		free(s);
+		free(b);
+	}
+}
+
 int cli_show_status(const struct args *a, json_t *r)
 {
 	struct table t;
@@ -123,51 +224,8 @@ int cli_show_status(const struct args *a, json_t *r)
 		goto out;
 	}
 
-	/* Counts by kind, one line each: "application: submitted 3, confirmed 1". */
-	json_t *records = json_object_get(r, "records");
-	const char *kind;
-	json_t *states;
-	bool first = true;
-	json_object_foreach(records, kind, states) {
-		const char *state;
-		json_t *n;
-		json_int_t total = 0;
-		char *line = cli_xasprintf("%s:", kind);
-		json_object_foreach(states, state, n) {
-			char *l = cli_xasprintf("%s %s %" JSON_INTEGER_FORMAT ",", line, state,
-					    json_integer_value(n));
-			free(line);
-			line = l;
-			total += json_integer_value(n);
-		}
-		line[strlen(line) - (line[strlen(line) - 1] == ',')] = '\0';
-		s = cli_xasprintf("%s (total %" JSON_INTEGER_FORMAT ")", line, total);
-		cli_kv(&t, first ? "records" : NULL, s);
-		free(s);
-		free(line);
-		first = false;
-	}
-	if (first)
-		cli_kv(&t, "records", "none");
-
-	/* The scheduler's shape may grow; show the common fields, else JSON. */
-	json_t *nd = json_object_get(r, "next_deadline");
-	if (!nd || json_is_null(nd)) {
-		cli_kv(&t, "next deadline", "none");
-	} else if (json_is_object(nd) && (cli_jstr(nd, "time") || cli_jstr(nd, "at"))) {
-		json_t *recs = json_object_get(nd, "records");
-		char *m = bilingual(json_object_get(nd, "measure"));
-		char *n = json_is_array(recs) ? cli_xasprintf(", %zu records", json_array_size(recs)) :
-			  json_is_integer(recs) ? cli_xasprintf(", %" JSON_INTEGER_FORMAT " records",
-							    json_integer_value(recs)) : cli_xstrdup("");
-		s = cli_xasprintf("%s %s%s", cli_jstr(nd, "time") ? cli_jstr(nd, "time") : cli_jstr(nd, "at"), m, n);
-		cli_kv(&t, "next deadline", s);
-		free(s);
-		free(m);
-		free(n);
-	} else {
-		cli_kvj(&t, "next deadline", nd);
-	}
+	status_records(&t, r);
+	status_deadline(&t, r);
 	json_t *w = json_object_get(r, "writes");
 	if (w)
 		cli_kvj(&t, "writes pending", json_object_get(w, "pending"));
@@ -180,46 +238,7 @@ int cli_show_status(const struct args *a, json_t *r)
 		cli_kv(&t, "requests", s);
 		free(s);
 	}
-	json_t *st = json_object_get(r, "storage");
-	if (st) {
-		char *u = cli_bytes_text(json_integer_value(json_object_get(st, "used_bytes")));
-		char *m = cli_bytes_text(json_integer_value(json_object_get(st, "map_bytes")));
-		json_t *dict = json_object_get(st, "dictionary");
-		char *db = dict ? cli_bytes_text(json_integer_value(json_object_get(dict, "bytes"))) : NULL;
-		if (db)
-			s = cli_xasprintf("%s of %s; records compressed with dictionary %" JSON_INTEGER_FORMAT " (%s)", u,
-				      m, json_integer_value(json_object_get(dict, "id")), db);
-		else
-			s = cli_xasprintf("%s of %s", u, m);
-		free(db);
-		cli_kv(&t, "storage", s);
-		free(s);
-		free(u);
-		free(m);
-	}
-	json_t *stg = json_object_get(r, "staging");
-	if (stg && json_is_true(json_object_get(stg, "enabled")) && cli_jstr(stg, "at")) {
-		s = cli_xasprintf("deadline %s: %" JSON_INTEGER_FORMAT " records ready%s",
-			      cli_jstr(stg, "at"), json_integer_value(json_object_get(stg, "records_ready")),
-			      json_is_true(json_object_get(stg, "done")) ? "" : " (a pass is running)");
-		cli_kv(&t, "staged", s);
-		free(s);
-	}
-	json_t *memo = json_object_get(r, "eval_memo");
-	if (memo) {
-		json_int_t hits = json_integer_value(json_object_get(memo, "hits"));
-		json_int_t misses = json_integer_value(json_object_get(memo, "misses"));
-		char *b = cli_bytes_text(json_integer_value(json_object_get(memo, "bytes")));
-		s = cli_xasprintf("%" JSON_INTEGER_FORMAT " answers (%" JSON_INTEGER_FORMAT " distinct), %s; "
-			      "%.1f%% of %" JSON_INTEGER_FORMAT " evals answered from it",
-			      json_integer_value(json_object_get(memo, "entries")),
-			      json_integer_value(json_object_get(memo, "distinct")), b,
-			      hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0,
-			      hits + misses);
-		cli_kv(&t, "eval memo", s);
-		free(s);
-		free(b);
-	}
+	status_storage(&t, r);
 out:
 	cli_table_print(&t, stdout);
 	cli_table_free(&t);

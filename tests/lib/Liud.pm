@@ -68,8 +68,10 @@ sub start {
 		$self->{pid} = undef;
 		return $self;
 	}
-	# Ready when the socket answers.
-	my $deadline = time + ($ENV{LIUD_VALGRIND} ? 120 : 20);
+	# Ready when the socket answers.  A first start runs the pack's own
+	# tests before it listens (seconds of CPU): on a busy machine that can
+	# take a minute, and the daemon is watched (it may exit) meanwhile.
+	my $deadline = time + ($ENV{LIUD_VALGRIND} ? 180 : 90);
 	while (time < $deadline) {
 		if (waitpid($pid, WNOHANG) == $pid) {
 			$self->{exit} = $? >> 8;
