@@ -186,6 +186,7 @@ local DECL_KEYS = {
   pack = { "name", "version", "title", "eval_by_date", "instants" },
   kind = { "title", "states", "state_titles", "id_prefix", "key", "summary_fields", "validate",
            "allow_bidi",
+           "fields",                     -- the record's fields, declared (validated, typed, described)
            "identity",                   -- one live record per identity
            "search_fields",              -- what record.list's search reads
            "summary",                    -- what record.get shows first
@@ -382,6 +383,407 @@ local function identity_decl(d)
   if type(idn.keeps) ~= "table" then bad("keeps = { \"field\", ... }") end
 end
 
+-- ---------------------------------------------------------------- field schemas
+-- A kind's `fields` (docs/RULES.md, "Fields"): what each field of its data
+-- is, in a pack's words.  From it the core validates input before the
+-- pack's own `validate` (which keeps the rules between fields), names each
+-- error's field once, normalises what it accepts (trimmed text, dates as
+-- YYYY-MM-DD, an enumeration's label as its code, "0042" as 42), and
+-- rules.status describes the record (liuctl types key=value pairs and CSV
+-- cells by it).
+local FIELD_TYPES = { "text", "integer", "number", "boolean", "date", "month", "enum", "list", "object", "map", "any" }
+local FIELD_KEYS = { "type", "ja", "en", "required", "max", "min", "pattern", "pattern_why", "digits", "values",
+                     "order", "open", "of", "fields", "check", "bidi", "or_date", "recorded", "max_errors" }
+
+local function field_words(spec, path)
+  return { ja = type(spec.ja) == "string" and spec.ja or path, en = type(spec.en) == "string" and spec.en or path }
+end
+
+-- Checks one field's declaration (raising at the kind's line) and fills
+-- what the core needs: enumerations' order, nested objects' fields.
+local function field_decl(d, path, spec)
+  local function bad(msg) error(sfmt('%s: kind "%s": fields: %s: %s', d.where, d.id, path, msg), 0) end
+  if type(spec) ~= "table" then bad('a field is { type = "text", ja = ..., en = ... }') end
+  for k in pairs(spec) do
+    if not contains(FIELD_KEYS, k) then bad("unknown key `" .. tostring(k) .. "` (a field takes: " .. tconcat(FIELD_KEYS, ", ") .. ")") end
+  end
+  spec.type = spec.type or "text"
+  if not contains(FIELD_TYPES, spec.type) then bad("type is one of " .. tconcat(FIELD_TYPES, ", ")) end
+  if spec.check ~= nil and type(spec.check) ~= "function" then bad("check is a function (value, app) returning nil or { ja = ..., en = ... }") end
+  if spec.type == "enum" then
+    if type(spec.values) ~= "table" or next(spec.values) == nil then bad("an enum needs values = { code = { ja = ..., en = ..., aliases = { ... } }, ... }") end
+    for code, names in pairs(spec.values) do
+      if type(code) ~= "string" or not is_text(names) then bad("values: each code is { ja = ..., en = ... }") end
+    end
+    if spec.order == nil then
+      spec.order = {}
+      for code in pairs(spec.values) do spec.order[#spec.order + 1] = code end
+      tsort(spec.order)
+    end
+  elseif spec.type == "list" then
+    if spec.of == nil then bad('a list needs of = { type = ... } (what each item is)') end
+    field_decl(d, path .. "[]", spec.of)
+  elseif spec.type == "object" then
+    if type(spec.fields) ~= "table" then bad("an object needs fields = { name = { ... }, ... }") end
+    for k, f in pairs(spec.fields) do field_decl(d, path .. "." .. tostring(k), f) end
+  end
+  if spec.min ~= nil and spec.type == "date" then
+    if type(spec.min) == "string" then spec.min = { on = spec.min } end
+    if type(spec.min) ~= "table" or not date(spec.min.on) then bad('min = "YYYY-MM-DD" or { on = "YYYY-MM-DD", ja = ..., en = ... }') end
+  end
+end
+
+-- The fields of a kind, checked; and the paths that allow bidi controls
+-- (bidi = true) added to allow_bidi.
+local function fields_decl(d)
+  if d.fields == nil then return end
+  if type(d.fields) ~= "table" then decl_error('kind "' .. d.id .. '": fields = { name = { type = ..., ... }, ... }', 5) end
+  local allow = d.allow_bidi and copy(d.allow_bidi) or {}
+  local function walk(fields, prefix)
+    for k, f in pairs(fields) do
+      field_decl(d, prefix .. k, f)
+      if f.bidi then allow[#allow + 1] = prefix .. k end
+      if f.type == "object" then walk(f.fields, prefix .. k .. ".") end
+      if f.type == "list" and f.of.type == "object" then walk(f.of.fields, prefix .. k .. ".") end
+    end
+  end
+  walk(d.fields, "")
+  if #allow > 0 then d.allow_bidi = allow end
+end
+
+local FULLWIDTH_SPACE = "\227\128\128"
+local function trim(s)
+  repeat
+    local before = s
+    local first = s:find("%S")
+    if not first then return "" end
+    s = s:sub(first, s:find("%s*$", first) - 1)
+    if s:sub(1, 3) == FULLWIDTH_SPACE then s = s:sub(4) end
+    if s:sub(-3) == FULLWIDTH_SPACE then s = s:sub(1, -4) end
+  until s == before
+  return s
+end
+-- Full-width digits (０-９) to ASCII.
+local function ascii_digits(s)
+  return (s:gsub("\239\188([\144-\153])", function(b) return string.char(b:byte() - 144 + 48) end))
+end
+local function days_in_month(y, m)
+  if m == 2 then return (y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0)) and 29 or 28 end
+  return (m == 4 or m == 6 or m == 9 or m == 11) and 30 or 31
+end
+
+-- A date as people write it, made a text date() reads: trimmed, digits
+-- ASCII, 西暦 in kanji (2023年6月1日), Excel's 2023/6/1, and a month's end
+-- (令和7年3月末, 2025年3月末) as its last day.
+local function date_text(v)
+  local s = ascii_digits(trim(v))
+  local y, m, d = s:match("^(%d%d%d%d)年(%d%d?)月(%d%d?)日$")
+  if not y then y, m, d = s:match("^(%d%d%d%d)/(%d%d?)/(%d%d?)$") end
+  if y then return sfmt("%s-%02d-%02d", y, tonumber(m), tonumber(d)) end
+  local head, mm = s:match("^(.-年)(%d%d?)月末$")
+  if head then
+    local first, why = date(date_text(head .. mm .. "月1日"))
+    if not first then return nil, why end
+    local fy, fm = tonumber(first:sub(1, 4)), tonumber(first:sub(6, 7))
+    return sfmt("%04d-%02d-%02d", fy, fm, days_in_month(fy, fm))
+  end
+  return s
+end
+
+-- read_date(v) -> "YYYY-MM-DD" (JST), or nil and why: every form a field of
+-- type date accepts, years 1900-9999 (the host writes years below 1000
+-- without leading zeros; a year before 1900 is a typing mistake).
+local function read_date(v)
+  local d, why
+  if type(v) == "string" then
+    local s
+    s, why = date_text(v)
+    if s then d, why = date(s) end
+  else
+    d, why = date(v)
+  end
+  if d and (not d:match("^%d%d%d%d%-%d%d%-%d%d$") or tonumber(d:sub(1, 4)) < 1900) then
+    return nil, text("年が範囲外です（1900年以降）", "year out of range (1900 or later)")
+  end
+  return d, why
+end
+
+-- read_month(v, or_date) -> "YYYY-MM" (or "YYYY-MM-DD" when or_date and v is
+-- a day), or nil and why: 2024-10, 2024年10月, 2024/10, 令和6年10月.
+local function read_month(v, or_date)
+  local eg = or_date and text("（年月 2024-10 または日付で書いてください）", " (write a month, 2024-10, or a date)")
+                     or text("（例: 2024-10）", " (e.g. 2024-10)")
+  if type(v) ~= "string" then return nil, text("文字列ではありません" .. eg.ja, "must be text" .. eg.en) end
+  v = ascii_digits(trim(v))
+  local y, m = v:match("^(%d%d%d%d)%-(%d%d)$")
+  if not y then y, m = v:match("^(%d%d%d%d)年(%d%d?)月$") end
+  if not y then y, m = v:match("^(%d%d%d%d)/(%d%d?)$") end
+  if y then
+    m = tonumber(m)
+    if m < 1 or m > 12 then return nil, text("存在しない月です", "no such month") end
+    if tonumber(y) < 1000 or tonumber(y) > 9998 then return nil, text("年が範囲外です", "year out of range") end
+    return sfmt("%s-%02d", y, m)
+  end
+  if v:match("月$") then                              -- 和暦の月: 令和6年10月
+    local d, why = read_date(v .. "1日")
+    if not d then return nil, why end
+    return d:sub(1, 7)
+  end
+  if not or_date then return nil, text("年月として読めません" .. eg.ja, "not a month" .. eg.en) end
+  local d, why = read_date(v)
+  if not d then return nil, text(why.ja .. eg.ja, why.en .. eg.en) end
+  return d
+end
+
+local function is_list(t)
+  if type(t) ~= "table" then return false end
+  local n = 0
+  for _ in next, t do n = n + 1 end
+  return n == #t
+end
+local function shown(v)
+  if type(v) == "string" or type(v) == "number" or type(v) == "boolean" then return tostring(v) end
+  if v == nil then return "—" end
+  return is_list(v) and "[…]" or "{…}"
+end
+local function squeeze(v) return (v:gsub("%s", ""):gsub(FULLWIDTH_SPACE, ""):lower()) end
+
+local function sorted_names(t)
+  local out = {}
+  for k in next, t do out[#out + 1] = tostring(k) end
+  tsort(out)
+  return out
+end
+
+-- The code of an enumeration given as itself, its ja or en name or an
+-- alias (spaces and case aside), or nil.
+local function enum_code(spec, v)
+  if type(v) ~= "string" then return nil end
+  local want = squeeze(v)
+  for _, code in ipairs(spec.order) do
+    local n = spec.values[code]
+    if squeeze(code) == want or squeeze(n.ja) == want or squeeze(n.en) == want then return code end
+    for _, a in ipairs(n.aliases or {}) do if squeeze(a) == want then return code end end
+  end
+  return nil
+end
+
+-- code_of(values, v): the code of values[code] = { ja, en, aliases } that v
+-- names (as a field of type enum reads it), or nil.
+local function code_of(values, v)
+  if type(values) ~= "table" then return nil end
+  return enum_code({ values = values, order = sorted_names(values) }, v)
+end
+
+local function enum_list(spec)
+  local ja, en = {}, {}
+  for i, code in ipairs(spec.order) do
+    local n = spec.values[code]
+    ja[i] = code .. "（" .. n.ja .. "）"
+    en[i] = n.en == code and code or (code .. " (" .. n.en .. ")")
+  end
+  local last = table.remove(en)
+  return text(tconcat(ja, "、"), (#en > 0 and tconcat(en, ", ") .. " or " or "") .. last)
+end
+
+
+-- A number from a cell or a pair typed as text: "0042" -> 42, "1,200" no.
+local function number_of(v, integer)
+  if type(v) == "string" then
+    local s = ascii_digits(trim(v))
+    if integer and s:match("^[+-]?%d+$") then return math.tointeger(tonumber(s)) end
+    if not integer and s:match("^[+-]?%d+%.?%d*$") then return tonumber(s) end
+    return nil
+  end
+  if integer then return math.type(v) == "integer" and v or (math.type(v) == "float" and math.tointeger(v)) or nil end
+  return type(v) == "number" and v or nil
+end
+
+-- Validates v (the field at `path`, declared by spec): returns the
+-- normalised value, or nil after bad(path, why).  `app` is the whole record
+-- (for a check that reads another field).
+local field_value
+local function object_value(fields, v, path, bad, app)
+  if type(v) ~= "table" or (next(v) ~= nil and is_list(v)) then
+    return bad(path, text("項目の組（オブジェクト）ではありません", "must be an object"))
+  end
+  local known = sorted_names(fields)
+  for k in next, v do
+    if fields[k] == nil then
+      local p = path .. "." .. tostring(k)
+      bad(p, text("不明な項目です（使える項目: " .. tconcat(known, ", ") .. "）",
+                  "unknown field (known: " .. tconcat(known, ", ") .. ")"), text(tostring(k), tostring(k)))
+    end
+  end
+  for _, k in ipairs(known) do
+    local f = fields[k]
+    if not f.recorded then
+      local x = v[k]
+      if x == nil then
+        if f.required then bad(path .. "." .. k, text("必須です", "is required"), field_words(f, k)) end
+      else
+        local n = field_value(f, x, path .. "." .. k, bad, app)
+        if n ~= nil then v[k] = n end
+      end
+    end
+  end
+  return v
+end
+
+field_value = function(spec, v, path, bad0, app)
+  local words = field_words(spec, path)
+  local function bad(why, p, w) return bad0(p or path, why, w or (p == nil and words) or nil) end
+  local t, out = spec.type, v
+  if t == "text" then
+    if type(v) ~= "string" then return bad(text("文字列ではありません", "must be text")) end
+    if not utf8.len(v) then return bad(text("UTF-8 の文字列ではありません", "is not UTF-8 text")) end
+    if v:find("[\0-\31\127]") then return bad(text("改行や制御文字は使えません", "must not contain line breaks or control characters")) end
+    out = trim(v)
+    if spec.digits then out = ascii_digits(out) end
+    if out == "" then return bad(text("空です", "is empty")) end
+    if spec.max and utf8.len(out) > spec.max then
+      return bad(text(sfmt("%d 文字以内にしてください", spec.max), sfmt("must be at most %d characters", spec.max)))
+    end
+    if spec.pattern and not out:match(spec.pattern) then
+      return bad(spec.pattern_why or text("書式が正しくありません", "is not in the expected form"))
+    end
+  elseif t == "integer" or t == "number" then
+    out = number_of(v, t == "integer")
+    if out == nil then
+      return bad(t == "integer" and text("整数ではありません（「" .. shown(v) .. "」）", "must be a whole number (not `" .. shown(v) .. "`)")
+                                or text("数ではありません（「" .. shown(v) .. "」）", "must be a number (not `" .. shown(v) .. "`)"))
+    end
+    if spec.min and out < spec.min then return bad(text(sfmt("%s 以上にしてください", spec.min), sfmt("must be at least %s", spec.min))) end
+    if spec.max and out > spec.max then return bad(text(sfmt("%s 以下にしてください", spec.max), sfmt("must be at most %s", spec.max))) end
+  elseif t == "boolean" then
+    local s = type(v) == "string" and squeeze(v)
+    if s == "true" or s == "はい" or s == "yes" then out = true
+    elseif s == "false" or s == "いいえ" or s == "no" then out = false
+    elseif type(v) ~= "boolean" then return bad(text("true または false で記入してください", "must be true or false")) end
+  elseif t == "date" then
+    local d, why = read_date(v)
+    if not d then
+      return bad(text("日付として読めません: " .. why.ja .. "（例: 2023-06-01、令和5年6月1日、令和7年3月末）",
+                      "not a date: " .. why.en .. " (e.g. 2023-06-01, 令和5年6月1日 or 令和7年3月末)"))
+    end
+    out = d
+    if spec.min and d < spec.min.on then
+      bad(text((spec.min.ja or spec.min.on) .. "より前です", "is before " .. (spec.min.en or spec.min.on)))
+      return nil
+    end
+  elseif t == "month" then
+    local m, why = read_month(v, spec.or_date)
+    if not m then return bad(why) end
+    out = m
+  elseif t == "enum" then
+    out = enum_code(spec, v)
+    if out == nil and spec.open and type(v) == "string" then
+      out = field_value({ type = "text", max = spec.max or 200, ja = spec.ja, en = spec.en }, v, path, bad0, app)
+      if out == nil then return nil end
+    elseif out == nil then
+      local list = enum_list(spec)
+      return bad(text("「" .. shown(v) .. "」は選択肢にありません（" .. list.ja .. " のいずれかを記入してください）",
+                      "must be " .. list.en .. " (not `" .. shown(v) .. "`)"))
+    end
+  elseif t == "list" then
+    if type(v) ~= "table" or not is_list(v) then
+      return bad(text("リストではありません", "must be a list"))
+    end
+    out = array()
+    for i, x in ipairs(v) do
+      local p = sfmt("%s[%d]", path, i)
+      local n = field_value(spec.of, x, p, bad0, app)
+      out[i] = n == nil and x or n
+    end
+  elseif t == "object" then
+    if object_value(spec.fields, v, path, bad0, app) == nil then return nil end
+  elseif t == "map" then
+    if type(v) ~= "table" or (next(v) ~= nil and is_list(v)) then
+      return bad(text("項目の組（オブジェクト）ではありません", "must be an object"))
+    end
+  end
+  if spec.check then
+    -- check(value, app, bad): returns a reason for this field, or calls
+    -- bad(subpath, reason) for a part of it (a map's entries).
+    local n, limit = 0, spec.max_errors or 20
+    local why = spec.check(out, app, function(sub, r)
+      n = n + 1
+      if n <= limit then bad0(path .. "." .. tostring(sub), r) end
+    end)
+    if n > limit then
+      bad0(path, text(sfmt("ほかに %d 件の誤りがあります", n - limit), sfmt("%d more errors", n - limit)))
+    end
+    if why then return bad(why) end
+    if n > 0 then return nil end
+  end
+  return out
+end
+
+-- The errors of data under the kind's fields: all of them, or only the
+-- top-level fields in `changed` (the rest were validated when written).
+-- Each error names its field once: the path, and in Japanese its name.
+local function schema_errors(kind, data, changed)
+  local fields = kind.fields
+  local errs = array()
+  local function bad(path, why, words)
+    local ja = words and (words.ja .. "は" .. why.ja) or why.ja
+    errs[#errs + 1] = { field = path, reason = text(ja, why.en) }
+  end
+  local known = sorted_names(fields)
+  for _, k in ipairs(sorted_names(changed or data)) do
+    if data[k] ~= nil and fields[k] == nil then
+      bad(k, text("不明な項目です（使える項目: " .. tconcat(known, ", ") .. "）",
+                  "unknown field (known: " .. tconcat(known, ", ") .. ")"), text(k, k))
+    end
+  end
+  for _, k in ipairs(known) do
+    local f = fields[k]
+    if not f.recorded and (changed == nil or changed[k]) then
+      local v = data[k]
+      if v == nil then
+        if f.required then bad(k, text("必須です", "is required"), field_words(f, k)) end
+      else
+        local n = field_value(f, v, k, bad, data)
+        if n ~= nil then data[k] = n end
+      end
+    end
+  end
+  return errs
+end
+
+-- read_field(spec, v): v read as a field declared by spec would be (an
+-- action's parameter, a value from a data file): the normalised value, or
+-- nil and why ({ ja, en }, the reason alone; the first problem found).
+local function read_field(spec, v)
+  if type(spec) ~= "table" then error("read_field: a field declaration { type = ..., ... } first", 2) end
+  spec = copy(spec)
+  field_decl({ where = where(3), id = "read_field" }, "value", spec)
+  local why
+  local out = field_value(spec, v, "value", function(_, r) why = why or r end, {})
+  if why then return nil, why end
+  return out
+end
+
+-- The fields as rules.status gives them: { id, type, ja, en, required,
+-- values (an enum's codes), of, fields }, in name order.
+local function fields_described(fields)
+  local out = array()
+  for _, k in ipairs(sorted_names(fields)) do
+    local f = fields[k]
+    local d = { id = k, type = f.type, ja = f.ja, en = f.en, required = f.required and true or nil,
+                recorded = f.recorded and true or nil, max = type(f.max) == "number" and f.max or nil }
+    if f.type == "enum" then
+      d.values = array()
+      for i, code in ipairs(f.order) do d.values[i] = { id = code, ja = f.values[code].ja, en = f.values[code].en } end
+    elseif f.type == "object" then d.fields = fields_described(f.fields)
+    elseif f.type == "list" then
+      d.of = { type = f.of.type, fields = f.of.type == "object" and fields_described(f.of.fields) or nil }
+    end
+    out[#out + 1] = d
+  end
+  return out
+end
+
 local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
   need_title(d, "kind")
   if d.validate ~= nil and type(d.validate) ~= "function" then
@@ -423,6 +825,7 @@ local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
   if d.marking ~= nil and not is_text(d.marking) then
     decl_error('kind "' .. d.id .. '": marking must be { ja = "...", en = "..." }', 4)
   end
+  fields_decl(d)
   local ab = d.allow_bidi
   if ab ~= nil then
     if type(ab) ~= "table" then
@@ -657,6 +1060,62 @@ local function csv(path)
   return parse_csv(file(path), path)
 end
 
+
+-- ---------------------------------------------------------------- measure helpers
+-- What every measure's checks ask (docs/RULES.md, "Outcomes and helpers"),
+-- so that a pack says it in one line: whether a day falls within a
+-- measure, which values a measure allows as of a day, which ids of a set
+-- a statement leaves out.
+
+-- The instants [s, e) of a day "YYYY-MM-DD" or a month "YYYY-MM"; nil
+-- when v is neither.
+local function span_of(v)
+  if type(v) ~= "string" then return nil end
+  local y, m = v:match("^(%d%d%d%d)%-(%d%d)$")
+  if y then
+    local ny, nm = tonumber(y), tonumber(m) + 1
+    if nm == 13 then ny, nm = ny + 1, 1 end
+    local s, e = instant(v .. "-01"), instant(sfmt("%04d-%02d-01", ny, nm))
+    if s and e then return s, e end
+    return nil
+  end
+  local s = instant(v)
+  if not s or not v:match("^%d%d%d%d%-%d%d%-%d%d$") then return nil end
+  return s, s + 86400
+end
+
+-- within(id, d): is measure `id` in force at some instant of the day or
+-- month d ("YYYY-MM-DD", "YYYY-MM")?  false for a text that is neither.
+local function within(id, d)
+  local m = defs.measures[id]
+  if not m then error(sfmt("within: no measure %q", tostring(id)), 2) end
+  local s, e = span_of(d)
+  if not s then return false end
+  return (m.starts == nil or e > m.starts) and (m.ends == nil or s < m.ends)
+end
+
+-- allowed_on(id, value, d): whether measure `id` allows `value` on day d,
+-- and the list it allows then: its `allowed` on a day within it, its
+-- `allowed_before` (or nothing) on a day before it began.
+local function allowed_on(id, value, d)
+  local m = defs.measures[id]
+  if not m then error(sfmt("allowed_on: no measure %q", tostring(id)), 2) end
+  local list = within(id, d) and m.allowed or m.allowed_before or {}
+  return contains(list, value), copy(list)
+end
+
+-- unstated(ids, stated, as): the ids of the list `ids` that the table
+-- `stated` does not give as `as` (default: any value), in the list's order.
+local function unstated(ids, stated, as)
+  local out = array()
+  stated = type(stated) == "table" and stated or {}
+  for _, id in ipairs(ids) do
+    local v = stated[id]
+    if v == nil or (as ~= nil and not equal(v, as)) then out[#out + 1] = id end
+  end
+  return out
+end
+
 -- ---------------------------------------------------------------- the sandbox
 
 -- Only what rules need, copied so that a rule cannot change what other rules
@@ -700,6 +1159,8 @@ local sandbox = {
   instant = instant, date = date, jst = jst, date_of = date_of,
   day_start = day_start, day_end = day_end,
   in_force = in_force, measures_in_force = measures_in_force,
+  read_date = read_date, read_month = read_month, code_of = code_of,
+  within = within, allowed_on = allowed_on, unstated = unstated, read_field = read_field,
   -- evaluate(rec, at) -> all_ok, checks: the declared checks, as eval runs them
   evaluate = function(rec, at) local checks, all = run_checks(rec, at) return all, checks end,
   measure_of = function(id) return copy(defs.measures[id]) end,   -- a copy: rules cannot move a period
@@ -841,6 +1302,7 @@ function api.describe()
     d.kinds[id] = { title = k.title, states = lang_list(k.states), id_prefix = k.id_prefix,
                     summary_fields = k.summary_fields, search_fields = k.search_fields,
                     sheet = k.sheet,
+                    fields = k.fields and fields_described(k.fields) or nil,
                     marking = k.marking and { ja = k.marking.ja, en = k.marking.en } or nil }
   end
   for _, id in ipairs(defs.action_order) do
@@ -890,6 +1352,12 @@ end
 -- changed: the set of top-level fields the action changed, or nil for a new
 -- record (validate everything).
 local function validate_data(kind, app, at, changed)
+  -- The declared fields first; the pack's validate (rules between fields)
+  -- sees only fields that are well formed.
+  if kind.fields then
+    local errs = schema_errors(kind, app, changed)
+    if #errs > 0 then return errs end
+  end
   if not kind.validate then return nil end
   local errs = array()
   local function err(field, reason, en)

@@ -128,12 +128,86 @@ static int exec_default(struct ctl *c, const struct args *a)
 	return call_and_show(c, a, params, st);
 }
 
+/* The field of a kind's fields (rules.status) at the dotted path key, or
+ * NULL: objects' fields and a list's items' fields are looked into. */
+static json_t *field_at(json_t *fields, const char *key, size_t len)
+{
+	json_t *f = NULL;
+	const char *p = key, *end = key + len;
+	while (p < end && fields) {
+		const char *dot = memchr(p, '.', (size_t)(end - p));
+		size_t n = dot ? (size_t)(dot - p) : (size_t)(end - p);
+		size_t i;
+		json_t *x;
+		f = NULL;
+		json_array_foreach(fields, i, x) {
+			const char *id = cli_jstr(x, "id");
+			if (id && strlen(id) == n && strncmp(id, p, n) == 0)
+				f = x;
+		}
+		if (!f || !dot)
+			return f;
+		fields = json_object_get(f, "fields");
+		if (!fields)
+			fields = json_object_get(json_object_get(f, "of"), "fields");
+		p = dot + 1;
+	}
+	return NULL;
+}
+
+/* Sets params[a][b] = v for the dotted key (the objects exist: the pair
+ * made them).  Takes ownership of v. */
+static void set_typed(json_t *pp, const char *key, size_t len, json_t *v)
+{
+	const char *dot;
+	while (pp && (dot = memchr(key, '.', len))) {
+		char *part = strndup(key, (size_t)(dot - key));
+		pp = json_object_get(pp, part);
+		free(part);
+		len -= (size_t)(dot - key) + 1;
+		key = dot + 1;
+	}
+	char *last = strndup(key, len);
+	if (json_is_object(pp) && last)
+		json_object_set_new(pp, last, v);
+	else
+		json_decref(v);
+	free(last);
+}
+
+/*
+ * A pair typed by the kind's declared field: a field of text, date, month
+ * or an enumeration gets the text typed (a 法人番号 or 0042 stays as
+ * written), an integer field "0042" as 42; other fields as the pair reads.
+ */
+static void retype_by_field(json_t *pp, json_t *fields, const char *pair)
+{
+	const char *eq = strchr(pair, '=');
+	if (!eq || !fields)
+		return;
+	json_t *f = field_at(fields, pair, (size_t)(eq - pair));
+	const char *type = cli_jstr_or(f, "type", "");
+	json_t *v = NULL;
+	if (!strcmp(type, "text") || !strcmp(type, "date") || !strcmp(type, "month") || !strcmp(type, "enum")) {
+		v = json_string(eq + 1);
+	} else if (!strcmp(type, "integer")) {
+		char *end;
+		errno = 0;
+		long long n = strtoll(eq + 1, &end, 10);
+		if (!errno && end != eq + 1 && !*end)
+			v = json_integer(n);
+	}
+	if (v)
+		set_typed(pp, pair, (size_t)(eq - pair), v);
+}
+
 /*
  * act with key=value pairs: a pair whose key the action declares as text
  * (params = { { id = ..., type = "text" } } in the pack, from rules.status)
  * is sent as the text typed, whatever JSON it would read as: reason=404,
- * a 法人番号 of 9 digits or fewer, true as a word.  A daemon that does not
- * answer rules.status leaves the pairs as they read.
+ * a 法人番号 of 9 digits or fewer, true as a word; a pair naming a field the
+ * action's kind declares (kind{fields}) is typed by that field.  A daemon
+ * that does not answer rules.status leaves the pairs as they read.
  */
 static int retype_pairs(struct ctl *c, const struct args *a, json_t *params)
 {
@@ -144,8 +218,12 @@ static int retype_pairs(struct ctl *c, const struct args *a, json_t *params)
 	int rc = cli_call(c, "rules.status", NULL, &st);
 	if (rc == ST_CONNECT)
 		return rc;
-	json_t *decl = rc == ST_OK ? json_object_get(
-		json_object_get(json_object_get(st, "actions"), action), "params") : NULL;
+	json_t *act = rc == ST_OK ? json_object_get(json_object_get(st, "actions"), action) : NULL;
+	json_t *decl = json_object_get(act, "params");
+	json_t *fields = json_object_get(json_object_get(json_object_get(st, "kinds"),
+					 cli_jstr_or(act, "kind", "")), "fields");
+	for (size_t k = 0; k < a->nlist; k++)
+		retype_by_field(pp, fields, a->list[k]);
 	size_t i;
 	json_t *p;
 	json_array_foreach(decl, i, p) {
@@ -364,7 +442,8 @@ const struct cmd cli_commands[] = {
 		  "A dotted key sets a nested field (impact_assessment.result=low); digits alone\n"
 		  "longer than 9 (a 13-digit 法人番号) stay text.  `act --help` also lists the\n"
 		  "live pack's actions and their params, asked of the daemon; a param the pack\n"
-		  "declares as text is sent as typed.",
+		  "declares as text is sent as typed, and a field its kind declares is typed by\n"
+		  "the declaration (code=0042 stays text for a text field, is 42 for an integer).",
 	  .show = cli_show_act, .exec = exec_act },
 	{ .pattern = "eval [<id>] [--record <json|@file|->] [--at <time>]", .method = "eval",
 	  .help = "Evaluate the requirements for a stored record, or one given with --record (read-only).",

@@ -3,9 +3,7 @@
 check "W1" {
   title = { ja = "受付期間内の申請であること", en = "Applied within the window" },
   function (app, at, rec)
-    local w = measure_of("application-window")
-    local on = day_start(app.applied_on)
-    if on < w.starts or on >= w.ends then
+    if not within("application-window", app.applied_on) then
       return fail { ja = "申請日が受付期間（2025年4月1日～9月30日）の外です",
                     en = "the application date is outside the window (2025-04-01 to 2025-09-30)" }
     end

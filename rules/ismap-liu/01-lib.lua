@@ -22,24 +22,7 @@ function trim(s)
 end
 
 -- A one-line text of at most `max` characters, trimmed; or nil and why.
-function clean_text(v, max)
-  if type(v) ~= "string" then
-    return nil, text("文字列ではありません", "must be text")
-  end
-  if not utf8.len(v) then
-    return nil, text("UTF-8 の文字列ではありません", "is not UTF-8 text")
-  end
-  if v:find("[\0-\31\127]") then
-    return nil, text("改行や制御文字は使えません", "must not contain line breaks or control characters")
-  end
-  v = trim(v)
-  if v == "" then return nil, text("空です", "is empty") end
-  if utf8.len(v) > max then
-    return nil, text(string.format("%d 文字以内にしてください", max),
-                     string.format("must be at most %d characters", max))
-  end
-  return v
-end
+function clean_text(v, max) return read_field({ type = "text", max = max }, v) end
 
 -- Is `s` a text with something in it (an exclusion reason, a rejection reason)?
 function filled(s)
@@ -73,12 +56,6 @@ function as_list(t)
   local out = array()
   if type(t) == "table" then for i, v in ipairs(t) do out[i] = v end end
   return out
-end
-
-function set_of(list)
-  local s = {}
-  for _, v in ipairs(list) do s[v] = true end
-  return s
 end
 
 -- A value from a record as it goes into a message: text and numbers as they
@@ -116,13 +93,6 @@ ERAS = {
   { name = "明治", from = "1868-01-25" },
 }
 
-local function days_in_month(y, m)
-  if m == 2 then
-    return (y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0)) and 29 or 28
-  end
-  return (m == 4 or m == 6 or m == 9 or m == 11) and 30 or 31
-end
-
 -- "2024-06-01" -> "令和6年6月1日"; a month "2024-06" -> "令和6年6月" (the era
 -- of its first day).  Anything else is returned as it is.
 function wareki(d)
@@ -148,54 +118,9 @@ function ja_date(d)
   return wareki(d) .. "（" .. west .. "）"
 end
 
--- A date as people write it to the daemon's date(): trimmed, digits made
--- ASCII, 西暦 in kanji ("2023年6月1日") as 2023-06-01, and a month's end
--- ("令和7年3月末", the notice's own phrase; "2025年3月末") as its last day.
--- Returns the text to give date(), or nil and why.
-local function date_text(v)
-  local s = ascii_digits(trim(v))
-  local y, m, d = s:match("^(%d%d%d%d)年(%d%d?)月(%d%d?)日$")
-  if not y then y, m, d = s:match("^(%d%d%d%d)/(%d%d?)/(%d%d?)$") end   -- Excel's own: 2023/6/1
-  if y then return string.format("%s-%02d-%02d", y, tonumber(m), tonumber(d)) end
-  local head, mm = s:match("^(.-年)(%d%d?)月末$")
-  if head then
-    local first, why = date(date_text(head .. mm .. "月1日"))
-    if not first then return nil, why end
-    local fy, fm = tonumber(first:sub(1, 4)), tonumber(first:sub(6, 7))
-    return string.format("%04d-%02d-%02d", fy, fm, days_in_month(fy, fm))
-  end
-  return s
-end
-
--- date(v) -> "YYYY-MM-DD" (JST), or nil and why; limited to the years
--- 1900-9999: the host writes years below 1000 without their leading zeros
--- ("1-01-01"), which would not read back as a date, and a year before 1900
--- is a typing mistake in every field of this notice.
-function civil_date(v)
-  local d, why
-  if type(v) == "string" then
-    local s
-    s, why = date_text(v)
-    if s then d, why = date(s) end
-  else
-    d, why = date(v)
-  end
-  if d and (not d:match("^%d%d%d%d%-%d%d%-%d%d$") or tonumber(d:sub(1, 4)) < 1900) then
-    return nil, text("年が範囲外です（1900年以降）", "year out of range (1900 or later)")
-  end
-  return d, why
-end
-
--- Is measure `id` in force at some instant of [s, e)?
-function in_force_during(id, s, e)
-  local m = measure_of(id)
-  return (m.starts == nil or e > m.starts) and (m.ends == nil or s < m.ends)
-end
-
--- Is measure `id` in force on (some part of) the day d ("YYYY-MM-DD")?
-function in_force_on(id, d)
-  return in_force_during(id, day_start(d), day_end(d))
-end
+-- civil_date(v) -> "YYYY-MM-DD" (JST), or nil and why: as a field of type
+-- date reads it (docs/RULES.md): 2023-06-01, 令和5年6月1日, 2023/6/1, 令和7年3月末.
+civil_date = read_date
 
 -- The last day (JST) on which a fact dated within measure `id` may still be
 -- recorded: its last day plus LATE_RECORDING_DAYS (00-pack.lua); nil for a
@@ -217,45 +142,8 @@ function period_text(id)
 end
 
 -- A time of the ISMAP-LIU application as planned: a month ("2024-10",
--- "2024年10月", "令和6年10月") or a day (any form date() reads).
--- Returns "YYYY-MM" or "YYYY-MM-DD", or nil and why.
-function planned_time(v)
-  if type(v) ~= "string" then
-    return nil, text("文字列ではありません（例: 2024-10）", "must be text (e.g. 2024-10)")
-  end
-  v = ascii_digits(trim(v))
-  local y, m = v:match("^(%d%d%d%d)%-(%d%d)$")
-  if not y then y, m = v:match("^(%d%d%d%d)年(%d%d?)月$") end
-  if not y then y, m = v:match("^(%d%d%d%d)/(%d%d?)$") end   -- Excel's own: 2024/10
-  if y then
-    m = tonumber(m)
-    if m < 1 or m > 12 then return nil, text("存在しない月です", "no such month") end
-    if tonumber(y) < 1000 or tonumber(y) > 9998 then return nil, text("年が範囲外です", "year out of range") end
-    return string.format("%s-%02d", y, m)
-  end
-  if v:match("月$") then                       -- 和暦の月: 令和6年10月
-    local d, why = civil_date(v .. "1日")
-    if not d then return nil, why end
-    return d:sub(1, 7)
-  end
-  local d, why = civil_date(v)
-  if not d then
-    return nil, text(why.ja .. "（年月 2024-10 または日付で書いてください）",
-                     why.en .. " (write a month, 2024-10, or a date)")
-  end
-  return d
-end
-
--- The instants [s, e) that a planned time ("YYYY-MM" or "YYYY-MM-DD") covers.
-function planned_span(p)
-  if #p == 7 then
-    local y, m = tonumber(p:sub(1, 4)), tonumber(p:sub(6, 7))
-    local ny, nm = y, m + 1
-    if nm == 13 then ny, nm = y + 1, 1 end
-    return day_start(p .. "-01"), day_start(string.format("%04d-%02d-01", ny, nm))
-  end
-  return day_start(p), day_end(p)
-end
+-- "令和6年10月") or a day.  Returns "YYYY-MM" or "YYYY-MM-DD", or nil and why.
+function planned_time(v) return read_month(v, true) end
 
 -- ---------------------------------------------------------------- 法人番号
 
@@ -283,7 +171,7 @@ function filing_in_period(app, upto)
   for _, f in ipairs(list) do
     if type(f) == "table" then
       local d = civil_date(f.filed_on)
-      if d and (upto == nil or d <= upto) and in_force_on("special-measure", d) then return f, d end
+      if d and (upto == nil or d <= upto) and within("special-measure", d) then return f, d end
     end
   end
   return nil

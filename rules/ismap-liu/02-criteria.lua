@@ -124,12 +124,7 @@ end
 function statement_findings(controls, ed)
   local f = { governance = {}, management = {}, objectives = {}, noreason = {}, b_controls = {},
               excluded = {}, exempt = 0 }
-  for _, id in ipairs(ed.governance) do
-    if controls[id] ~= "met" then f.governance[#f.governance + 1] = id end
-  end
-  for _, id in ipairs(ed.management) do
-    if controls[id] ~= "met" then f.management[#f.management + 1] = id end
-  end
+  f.governance, f.management = unstated(ed.governance, controls, "met"), unstated(ed.management, controls, "met")
   for _, id in ipairs(ed.objectives) do
     local s = controls[id]
     if excluded_with_reason(s) then f.excluded[#f.excluded + 1] = id

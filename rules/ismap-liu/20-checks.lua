@@ -2,28 +2,9 @@
 -- `confirm` (30-actions.lua).  An application is eligible when the special
 -- measure is in force and R1–R4 all hold (the notice of 2023-05-19).
 --
--- A requirement is a `check` (shown by eval, in this order) that is also kept
--- in REQUIREMENTS so that actions can apply the very same rules.  Every check
--- copes with missing or malformed data: it fails and says what is missing.
-
-REQUIREMENTS = {}                 -- { {id, fn}, ... } in declaration order
-
-local function requirement(id)
-  return function (spec)
-    REQUIREMENTS[#REQUIREMENTS + 1] = { id = id, fn = spec[1] }
-    check(id)(spec)
-  end
-end
-
--- evaluate(app, at) -> true | false, { {id, reason}, ... } (the failing ones)
-function evaluate(app, at)
-  local failures = {}
-  for _, r in ipairs(REQUIREMENTS) do
-    local res = r.fn(app, at)
-    if not res.ok then failures[#failures + 1] = { id = r.id, reason = res.reason } end
-  end
-  return #failures == 0, failures
-end
+-- The checks are the requirements: `confirm` (30-actions.lua) applies them
+-- through evaluate(), as eval shows them.  Every check copes with missing or
+-- malformed data: it fails and says what is missing.
 
 -- One failing check with several problems: "…。…" / "…; …".
 local function fail_all(problems)
@@ -31,6 +12,16 @@ local function fail_all(problems)
 end
 
 local function table_or_nil(v) return type(v) == "table" and v or nil end
+
+-- A field missing, or not a date: named in words and by its path.
+local function missing(path)
+  local f = field_of(path)
+  return text(f.ja .. "（" .. path .. "）がありません", "the " .. f.en:lower() .. " (" .. path .. ") is missing")
+end
+local function not_a_date(path)
+  local f = field_of(path)
+  return text(f.ja .. "（" .. path .. "）が日付として読めません", "the " .. f.en:lower() .. " (" .. path .. ") is not a date")
+end
 
 -- The requirements as an official names them in a refusal (never "R1").
 REQUIREMENT_NAMES = {
@@ -43,7 +34,7 @@ REQUIREMENT_NAMES = {
 
 -- ---------------------------------------------------------------- 運用期間
 
-requirement "period" {
+check "period" {
   title = { ja = "特別措置の運用期間内であること", en = "The special measure is in force" },
   function (app, at)
     if in_force("special-measure", at) then return pass() end
@@ -65,7 +56,7 @@ requirement "period" {
 -- filing is not a plan), or by an ISMAP-LIU application / pre-application
 -- already filed within the period (recorded by `file_liu_application`).
 
-requirement "R1" {
+check "R1" {
   title = { ja = "運用期間内にISMAP-LIUの登録申請（事前申請を含む）を提出する予定であること",
             en = "An ISMAP-LIU application (or pre-application) is planned within the period" },
   function (app, at)
@@ -81,14 +72,13 @@ requirement "R1" {
       return fail { ja = PLAN_LABEL.ja .. "（planned_liu_application）が読めません: " .. why.ja,
                     en = "the planned time of the ISMAP-LIU application (planned_liu_application) cannot be read: " .. why.en }
     end
-    local s, e = planned_span(p)
-    if not in_force_during("special-measure", s, e) then
+    if not within("special-measure", p) then
       return fail { ja = PLAN_LABEL.ja .. "（" .. ja_date(p) .. "）が運用期間（" .. period.ja .. "）内ではありません",
                     en = "the planned ISMAP-LIU application (" .. p .. ") is not within the period (" .. period.en .. ")" }
     end
-    -- e is a day's start: the answer is the same all day (eval_by_date).
-    if e <= at then
-      local today = date_of(at)
+    -- A plan wholly past (its day, or its month, before today's).
+    local today = date_of(at)
+    if p < today:sub(1, #p) then
       return fail { ja = PLAN_LABEL.ja .. "の" .. ja_date(p) .. "は、判定日の" .. ja_date(today) ..
                          "より前に過ぎていますが、ISMAP-LIU 申請の記録がありません。予定が変わった場合は新しい予定時期を記録してください",
                     en = "the planned time of the ISMAP-LIU filing (" .. p .. ") passed before " .. today ..
@@ -104,13 +94,6 @@ requirement "R1" {
 -- (measure "assessor-eligibility", インセンティブ③, 00-pack.lua), and the
 -- record says by which route the assessment was given (通知 3).
 
--- The assessor types allowed to assess on day d.
-function allowed_assessors(d)
-  local m = measure_of("assessor-eligibility")
-  if in_force_on("assessor-eligibility", d) then return m.allowed end
-  return m.allowed_before
-end
-
 local function assessor_names(list)
   local ja, en = {}, {}
   for i, t in ipairs(list) do
@@ -120,7 +103,7 @@ local function assessor_names(list)
   return table.concat(ja, "・"), table.concat(en, ", ")
 end
 
-requirement "R2" {
+check "R2" {
   title = { ja = "業務・情報の影響度評価の結果が低位であること",
             en = "The business/information impact assessment result is low" },
   function (app, at)
@@ -131,8 +114,7 @@ requirement "R2" {
     end
     local problems = {}
     if ia.result == nil then
-      problems[#problems + 1] = text("影響度評価の結果（impact_assessment.result）がありません",
-                                     "the result of the impact assessment (impact_assessment.result) is missing")
+      problems[#problems + 1] = missing("impact_assessment.result")
     elseif ia.result ~= "low" then
       local name = RESULTS[ia.result]
       problems[#problems + 1] = text(
@@ -141,11 +123,9 @@ requirement "R2" {
     end
     local on = civil_date(ia.assessed_on)
     if ia.assessed_on == nil then
-      problems[#problems + 1] = text("影響度評価の実施日（impact_assessment.assessed_on）がありません",
-                                     "the date of the impact assessment (impact_assessment.assessed_on) is missing")
+      problems[#problems + 1] = missing("impact_assessment.assessed_on")
     elseif not on then
-      problems[#problems + 1] = text("影響度評価の実施日（impact_assessment.assessed_on）が日付として読めません",
-                                     "the date of the impact assessment (impact_assessment.assessed_on) is not a date")
+      problems[#problems + 1] = not_a_date("impact_assessment.assessed_on")
     elseif date_floor_problem("impact_assessment.assessed_on", on) then
       local why = date_floor_problem("impact_assessment.assessed_on", on)
       problems[#problems + 1] = text("影響度評価の実施日（" .. ja_date(on) .. "）は" .. why.ja,
@@ -164,14 +144,13 @@ requirement "R2" {
     end
     local who = ia.assessor_type
     if who == nil then
-      problems[#problems + 1] = text("評価実施機関の種別（impact_assessment.assessor_type）がありません",
-                                     "the type of the assessing body (impact_assessment.assessor_type) is missing")
+      problems[#problems + 1] = missing("impact_assessment.assessor_type")
     elseif on then
       -- Records written before the notice's names were read as codes may
       -- hold a name: it stands for its code.
       local code = code_of(ASSESSOR_TYPES, who) or who
-      local allowed = allowed_assessors(on)
-      if not contains(allowed, code) then
+      local ok, allowed = allowed_on("assessor-eligibility", code, on)
+      if not ok then
         local ja, en = assessor_names(allowed)
         local name = ASSESSOR_TYPES[code]
         problems[#problems + 1] = text(
@@ -190,7 +169,7 @@ requirement "R2" {
 -- 下のものを除く）を満たしていることを言明していること.  監査報告書は不要.
 -- The identifiers come from data/ (02-criteria.lua), by statement.criteria_version.
 
-requirement "R3" {
+check "R3" {
   title = { ja = "ISMAP管理基準の必須項目を満たすことを言明していること",
             en = "The provider states that it meets the required ISMAP criteria" },
   function (app, at)
@@ -201,8 +180,7 @@ requirement "R3" {
     end
     local v = st.criteria_version
     if v == nil then
-      return fail { ja = "言明が依拠する管理基準の版（statement.criteria_version）がありません",
-                    en = "the edition of the criteria of the statement (statement.criteria_version) is missing" }
+      return fail(missing("statement.criteria_version"))
     end
     local crit = CRITERIA[v]
     if not crit then
@@ -212,11 +190,9 @@ requirement "R3" {
     local problems = {}
     local on = civil_date(st.stated_on)
     if st.stated_on == nil then
-      problems[#problems + 1] = text("言明日（statement.stated_on）がありません",
-                                     "the date of the statement (statement.stated_on) is missing")
+      problems[#problems + 1] = missing("statement.stated_on")
     elseif not on then
-      problems[#problems + 1] = text("言明日（statement.stated_on）が日付として読めません",
-                                     "the date of the statement (statement.stated_on) is not a date")
+      problems[#problems + 1] = not_a_date("statement.stated_on")
     elseif stated_before_edition(on, crit) then
       local why = stated_before_edition(on, crit)
       problems[#problems + 1] = text("言明日（" .. ja_date(on) .. "）は" .. why.ja, "the statement (" .. on .. ") " .. why.en)
@@ -258,7 +234,7 @@ requirement "R3" {
 -- 登録申請の意思及び言明の内容について誓約書を提出していること: a pledge dated before
 -- the statement is not a pledge of it.
 
-requirement "R4" {
+check "R4" {
   title = { ja = "誓約書を提出していること", en = "A pledge has been submitted" },
   function (app, at)
     local pl = table_or_nil(app.pledge)
@@ -268,8 +244,7 @@ requirement "R4" {
     end
     local d = civil_date(pl.submitted_on)
     if not d then
-      return fail { ja = "誓約書の提出日（pledge.submitted_on）が日付として読めません",
-                    en = "the submission date of the pledge (pledge.submitted_on) is not a date" }
+      return fail(not_a_date("pledge.submitted_on"))
     end
     local st = table_or_nil(app.statement)
     local stated = st and civil_date(st.stated_on)

@@ -64,9 +64,11 @@ end
 -- its requirement in the notice's words (REQUIREMENT_NAMES, 20-checks.lua).
 local function failures_text(failures)
   local list = {}
-  for i, f in ipairs(failures) do
-    local name = REQUIREMENT_NAMES[f.id] or text(f.id, f.id)
-    list[i] = text(name.ja .. ": " .. f.reason.ja, name.en .. ": " .. f.reason.en)
+  for _, f in ipairs(failures) do
+    if not f.ok then
+      local name = REQUIREMENT_NAMES[f.id] or text(f.id, f.id)
+      list[#list + 1] = text(name.ja .. ": " .. f.reason.ja, name.en .. ": " .. f.reason.en)
+    end
   end
   return join_texts(list, "。", "; ")
 end
@@ -78,18 +80,7 @@ end
 action "submit" {
   title = { ja = "申請の登録", en = "Register an application" },
   kind = "application", roles = SECRETARIAT, creates = true, to = "submitted",
-  params = {
-    { id = "service_name", type = "text", ja = "サービス名", en = "service name", required = true },
-    { id = "provider_name", type = "text", ja = "事業者名", en = "provider", required = true },
-    { id = "provider_corporate_number", type = "text", ja = "法人番号（13桁）", en = "corporate number (13 digits)" },
-    { id = "impact_assessment", ja = "業務・情報の影響度評価 {assessor, assessor_type, route, result, assessed_on}",
-      en = "impact assessment {assessor, assessor_type, route, result, assessed_on}" },
-    { id = "statement", ja = "管理基準への適合の言明 {criteria_version, stated_on, controls}",
-      en = "statement against the criteria {criteria_version, stated_on, controls}" },
-    { id = "pledge", ja = "誓約書 {submitted_on}", en = "pledge {submitted_on}" },
-    { id = "planned_liu_application", ja = "ISMAP-LIU 申請の予定時期（YYYY-MM）", en = "planned ISMAP-LIU application (YYYY-MM)" },
-    { id = "certifications", ja = "その他の第三者認証 [{name, valid_until}]", en = "other certifications [{name, valid_until}]" },
-  },
+  params = application_params(true),
   run = function (app, p, at)
     during_period(at, { ja = "申請の登録", en = "register an application" })
     for k in pairs(app) do
@@ -114,19 +105,7 @@ action "submit" {
 action "amend" {
   title = { ja = "申請内容の変更", en = "Amend an application" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" },
-  params = {
-    { id = "service_name", type = "text", ja = "サービス名", en = "service name" },
-    { id = "provider_name", type = "text", ja = "事業者名", en = "provider" },
-    { id = "provider_corporate_number", type = "text", ja = "法人番号（13桁）", en = "corporate number (13 digits)" },
-    { id = "impact_assessment", ja = "業務・情報の影響度評価 {assessor, assessor_type, route, result, assessed_on}",
-      en = "impact assessment {assessor, assessor_type, route, result, assessed_on}" },
-    { id = "statement", ja = "管理基準への適合の言明 {criteria_version, stated_on, controls}",
-      en = "statement against the criteria {criteria_version, stated_on, controls}" },
-    { id = "pledge", ja = "誓約書 {submitted_on}", en = "pledge {submitted_on}" },
-    { id = "planned_liu_application", ja = "ISMAP-LIU 申請の予定時期（YYYY-MM）", en = "planned ISMAP-LIU application (YYYY-MM)" },
-    { id = "certifications", ja = "その他の第三者認証 [{name, valid_until}]", en = "other certifications [{name, valid_until}]" },
-    { id = "clear", ja = "消す項目の一覧", en = "the optional fields to remove" },
-  },
+  params = application_params(false, { id = "clear", ja = "消す項目の一覧", en = "the optional fields to remove" }),
   run = function (app, p, at, rec)
     during_period(at, { ja = "申請内容の変更", en = "amend an application" })
     if next(p) == nil then
@@ -205,11 +184,11 @@ action "amend" {
 action "confirm" {
   title = { ja = "適用の確認（サービスリストへの掲載）", en = "Confirm the application (joins the service list)" },
   kind = "application", roles = SECRETARIAT, from = { "submitted" }, to = "confirmed", params = {},
-  run = function (app, p, at)
+  run = function (app, p, at, rec)
     only_params(p, {})
-    local ok, failures = evaluate(app, at)
+    local ok, checks = evaluate(rec, at)
     if not ok then
-      local why = failures_text(failures)
+      local why = failures_text(checks)
       refuse { ja = "要件を満たしていないため確認できません: " .. why.ja,
                en = "cannot confirm, requirements not met: " .. why.en }
     end
@@ -295,7 +274,7 @@ action "file_liu_application" {
                  en = "this filing (" .. p.type .. " on " .. d .. ") is already recorded" }
       end
     end
-    local in_period = in_force_on("special-measure", d)
+    local in_period = within("special-measure", d)
     local last_day = late_recording_until("special-measure")
     if in_period and last_day and date_of(at) > last_day then
       refuse { ja = "filed_on: 運用期間内の申請は、運用期間の終了後" .. LATE_RECORDING_DAYS .. "日（" .. ja_date(last_day) ..
@@ -357,7 +336,7 @@ action "use_incentive" {
                     (on_other and ("; on record " .. by) or "") .. ")" }
     end
     local d = date_param(p, "used_on", at)
-    if not in_force_on(inc.measure, d) then
+    if not within(inc.measure, d) then
       refuse { ja = "used_on: " .. ja_date(d) .. "は" .. inc.label.ja .. "の期間（" .. period_text(inc.measure).ja .. "）外です",
                en = "used_on: " .. d .. " is outside the period of " .. inc.label.en .. " (" .. period_text(inc.measure).en .. ")" }
     end

@@ -65,7 +65,7 @@ submit_with("corporate number of 12 digits is refused",
 submit_with("corporate number with letters is refused",
             function (a) a.provider_corporate_number = "700001205000A" end, "invalid", "provider_corporate_number", "13 digits")
 submit_with("corporate number as a JSON number is refused",
-            function (a) a.provider_corporate_number = 7000012050002 end, "invalid", "provider_corporate_number", "13 digits")
+            function (a) a.provider_corporate_number = 7000012050002 end, "invalid", "provider_corporate_number", "must be text")
 submit_with("the corporate number is optional",
             function (a) a.provider_corporate_number = nil end, "ok")
 

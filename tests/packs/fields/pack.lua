@@ -1,0 +1,57 @@
+-- A pack whose kind declares its fields (tests/27-field-schema.t): the core
+-- validates and types input from them, and liuctl types key=value pairs.
+pack { name = "fields", version = "1", title = { ja = "項目の宣言", en = "Declared fields" } }
+role "clerk" { title = { ja = "係", en = "clerk" }, methods = { "record.get", "record.list" } }
+
+kind "entry" {
+  title = { ja = "届出", en = "Entry" },
+  states = { "open" },
+  fields = {
+    code   = { type = "text", required = true, max = 20, ja = "整理コード", en = "Code" },
+    count  = { type = "integer", min = 0, ja = "件数", en = "Count" },
+    kind   = { type = "enum", ja = "種別", en = "Kind",
+               values = { new = { ja = "新規", en = "new" }, renewal = { ja = "更新", en = "renewal", aliases = { "継続" } } } },
+    office = { type = "object", ja = "担当部署", en = "Office", fields = {
+      name  = { type = "text", required = true, ja = "部署名", en = "Name" },
+      since = { type = "date", ja = "設置日", en = "Since" },
+    } },
+    month  = { type = "month", ja = "対象月", en = "Month" },
+    tags   = { type = "list", of = { type = "text", max = 10 }, ja = "分類", en = "Tags" },
+    quote  = { type = "text", bidi = true, ja = "引用", en = "Quote" },
+  },
+}
+
+action "create" { kind = "entry", roles = { "clerk" }, creates = true, to = "open" }
+
+-- The helpers every measure needs: a day within a measure, a value allowed
+-- as of a day, a set of ids all stated.
+measure "window" { title = { ja = "受付期間", en = "Window" }, temporary = true, from = "2024-04-01", till = "2024-09-30" }
+measure "kinds" { title = { ja = "対象の種別", en = "Kinds allowed" }, from = "2024-07-01",
+                  allowed = { "new", "renewal" }, allowed_before = { "new" } }
+REQUIRED_TAGS = { "a", "b", "c" }
+
+check "C1" {
+  title = { ja = "受付期間内", en = "Within the window" },
+  function (app)
+    if not within("window", app.month) then return fail { ja = "期間外です", en = "outside the window" } end
+    return pass()
+  end,
+}
+check "C2" {
+  title = { ja = "対象の種別", en = "Kind allowed" },
+  function (app)
+    local ok, list = allowed_on("kinds", app.kind, app.office.since)
+    if not ok then return fail { ja = "対象外: " .. table.concat(list, "、"), en = "allowed: " .. table.concat(list, ", ") } end
+    return pass()
+  end,
+}
+check "C3" {
+  title = { ja = "分類の記載", en = "Tags stated" },
+  function (app)
+    local set = {}
+    for _, t in ipairs(app.tags or {}) do set[t] = true end
+    local missing = unstated(REQUIRED_TAGS, set)
+    if #missing > 0 then return fail { ja = "未記載: " .. table.concat(missing, "、"), en = "missing: " .. table.concat(missing, ", ") } end
+    return pass()
+  end,
+}
