@@ -731,6 +731,7 @@ struct filelist {
 	struct packfile *f;
 	size_t n, cap;
 	size_t bytes; /* all of them so far, against PACK_MAX_BYTES */
+	char *bad;    /* the path of a file or folder that could not be read */
 };
 
 static void filelist_free(struct filelist *fl)
@@ -740,6 +741,7 @@ static void filelist_free(struct filelist *fl)
 		free(fl->f[i].buf);
 	}
 	free(fl->f);
+	free(fl->bad);
 }
 
 /* Reads the regular file open on `fd` (closed here) whole, within what is
@@ -831,8 +833,15 @@ static int walk(int dirfd, const char *rel, struct filelist *fl, int depth)
 		    !(S_ISDIR(sb.st_mode) || S_ISREG(sb.st_mode)) || (S_ISDIR(sb.st_mode) && depth >= 8))
 			continue;
 		int fd = openat(dirfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0 && (errno == ENOENT || errno == ELOOP))
 			continue; /* gone, or swapped for a link, since */
+		if (fd < 0) {
+			/* A file the author can read and the daemon cannot would
+			 * make the live pack differ from the one tested: refuse. */
+			rc = -errno;
+			fl->bad = strdup(sub);
+			break;
+		}
 		struct stat now;
 		if (fstat(fd, &now) < 0 || now.st_ino != sb.st_ino || now.st_dev != sb.st_dev) {
 			close(fd); /* swapped since: not what the listing showed */
@@ -1156,6 +1165,11 @@ static int read_pack(struct rules *r, const char *dir, struct filelist *fl, char
 	if (rc == -E2BIG) {
 		*err = errf("rule pack %s: larger than 16 MiB or 4096 files%s: keep large data out of "
 			    "the pack folder", dir, "");
+		return rc;
+	} else if (rc < 0 && fl->bad) {
+		char why[4200];
+		snprintf(why, sizeof why, "cannot read %s: %s", fl->bad, strerror(-rc));
+		*err = errf("rule pack %s: %s", dir, why);
 		return rc;
 	} else if (rc < 0) {
 		*err = errf("rule pack %s: %s", dir, strerror(-rc));
