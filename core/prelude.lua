@@ -148,6 +148,9 @@ local function measure_period(m)
   if m.temporary and not ends then
     decl_error("measure " .. m.id .. ": a temporary measure needs `till` or `until`", 3)
   end
+  if m.temporary and not starts then
+    decl_error("measure " .. m.id .. ": a temporary measure needs `from` or `since` (its first day in force)", 3)
+  end
   if not m.temporary and ends then
     decl_error("measure " .. m.id .. ": a permanent measure has no end (drop `till`/`until`, or set temporary = true)", 3)
   end
@@ -233,6 +236,15 @@ local function known_decl_keys(spec, what, id, level)
              what, tconcat(keys, ", ")), level)
 end
 
+-- An error found in a declaration, as its author reads it: at the file and
+-- line of the declaration, once, whatever line of the prelude raised it (a
+-- message that already names a line of the pack keeps it).
+local function at_declaration(e, loc)
+  local msg = tostring(e):gsub("^prelude:%d+: ", "")
+  if msg:find("^[^%s:]+%.lua:%d+: ") or not loc then return msg end
+  return loc .. ": " .. msg
+end
+
 local function declare(kind_name, store, order, validate)
   return function(id)
     if not loading then error(kind_name .. " declarations are only allowed while the pack loads", 2) end
@@ -247,7 +259,8 @@ local function declare(kind_name, store, order, validate)
       end
       local d = copy(spec)
       d.id, d.where = id, where(3)
-      validate(d, id)
+      local ok, e = pcall(validate, d, id)
+      if not ok then error(at_declaration(e, d.where), 0) end
       store[id] = d
       if order then order[#order + 1] = id end
       return d
@@ -295,8 +308,27 @@ local function pack_decl(spec)
   defs.pack.instants_at = at
 end
 
+-- A measure's own keys; its other keys are the pack's figures, but one a
+-- letter or two from a period key is a misspelling (`form = ...` would leave
+-- the measure without its start).
+local MEASURE_KEYS = { "title", "temporary", "from", "since", "till", "until" }
+local function measure_misspelt(d)
+  for k in next, d do
+    if type(k) == "string" and not contains(MEASURE_KEYS, k) and k ~= "id" and k ~= "where" then
+      for _, c in ipairs(MEASURE_KEYS) do
+        if #k >= 3 and distance(k, c) <= 2 then
+          decl_error(sfmt("measure %s: unknown key `%s` (did you mean `%s`?); a measure's period is " ..
+                          "from, since, till, until; its other keys are the pack's own figures and " ..
+                          "must not look like these", d.id, k, c), 3)
+        end
+      end
+    end
+  end
+end
+
 local measure_decl = declare("measure", defs.measures, defs.measure_order, function(d)
   need_title(d, "measure")
+  measure_misspelt(d)
   d.temporary = d.temporary and true or false
   d.starts, d.ends = measure_period(d)
 end)
@@ -305,6 +337,7 @@ end)
 -- id, kind, state and updated (the core knows no field of any pack's
 -- records).  Each is "field" or { id = "field", ja = "...", en = "..." };
 -- a field is a top-level key of the record's data, or a dotted path.
+local LABEL_KEYS = { "id", "ja", "en" }
 local function summary_fields(d)
   local out = array()
   if d.summary_fields == nil then return out end
@@ -315,6 +348,11 @@ local function summary_fields(d)
     if type(f) == "string" then f = { id = f } end
     if type(f) ~= "table" or type(f.id) ~= "string" or f.id == "" then
       decl_error(sfmt('kind "%s": summary_fields[%d] needs a field name: "field" or { id = "field", ja = ..., en = ... }', d.id, i), 5)
+    end
+    for k in next, f do
+      if not contains(LABEL_KEYS, k) then
+        decl_error(sfmt('kind "%s": summary_fields[%d]: unknown key `%s` (a field takes: id, ja, en)', d.id, i, tostring(k)), 5)
+      end
     end
     out[i] = { id = f.id, ja = f.ja or f.id, en = f.en or f.id }
   end
@@ -382,6 +420,23 @@ local function identity_decl(d)
   if type(idn.keeps) ~= "table" then bad("keeps = { \"field\", ... }") end
 end
 
+-- state_titles = { state = { ja = ..., en = ... }, ... }: of declared states.
+local function state_titles_decl(d)
+  local st = d.state_titles
+  if st == nil then return end
+  if type(st) ~= "table" then
+    decl_error('kind "' .. d.id .. '": state_titles = { open = { ja = ..., en = ... }, ... } must be a table', 4)
+  end
+  for s, t in pairs(st) do
+    if not d.state_set[s] then
+      decl_error(sfmt('kind "%s": state_titles: no state `%s` (its states: %s)', d.id, tostring(s), tconcat(d.states, ", ")), 4)
+    end
+    if not is_text(t) then
+      decl_error(sfmt('kind "%s": state_titles.%s must be { ja = "...", en = "..." }', d.id, s), 4)
+    end
+  end
+end
+
 local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
   need_title(d, "kind")
   if d.validate ~= nil and type(d.validate) ~= "function" then
@@ -391,6 +446,7 @@ local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
     decl_error('kind "' .. d.id .. '": states = { "submitted", ... } is required', 4)
   end
   d.state_set = set_of(d.states)
+  state_titles_decl(d)
   identity_decl(d)
   d.id_prefix = d.id_prefix or (d.id .. "-")
   -- key: the data field whose value names the record (id_prefix .. value),
@@ -527,6 +583,11 @@ local view_decl = declare("view", defs.views, defs.view_order, function(d)
   for i, c in ipairs(d.columns) do
     if type(c) ~= "table" or type(c.id) ~= "string" then
       decl_error(sfmt('view "%s": column %d needs id = "..."', d.id, i), 4)
+    end
+    for k in next, c do
+      if not contains(LABEL_KEYS, k) then
+        decl_error(sfmt('view "%s": columns[%d]: unknown key `%s` (a column takes: id, ja, en)', d.id, i, tostring(k)), 4)
+      end
     end
     c.ja, c.en = c.ja or c.id, c.en or c.id
   end
@@ -1497,6 +1558,36 @@ local function date_span(at, bounds)
   return from, till
 end
 
+-- Times of day the pack's files write ("12:15", "12:45:30"), as seconds
+-- after midnight JST, sorted: a rule that compares the text of jst(at) with
+-- one changes its outcome there, and no instant marks it.  The self-check
+-- looks at each side of each, in every span it checks (api.note_source).
+local written_times, MAX_WRITTEN = {}, 64
+
+-- Notes the times of day in the text of one of the pack's files (called
+-- before the file runs).
+function api.note_source(src)
+  local seen = {}
+  for _, t in ipairs(written_times) do seen[t] = true end
+  src = tostring(src)
+  local pos = 1
+  while true do
+    local i, j, h, m = src:find("(%d%d):(%d%d)", pos)
+    if not i then break end
+    pos = j + 1
+    local sec = src:sub(j + 1, j + 3):match("^:(%d%d)")
+    if sec and src:sub(j + 4, j + 4):match("%d") then sec = nil end
+    local t = tonumber(h) * 3600 + tonumber(m) * 60 + (sec and tonumber(sec) or 0)
+    if tonumber(h) < 24 and tonumber(m) < 60 and (not sec or tonumber(sec) < 60)
+       and not seen[t] and #written_times < MAX_WRITTEN then
+      seen[t] = true
+      written_times[#written_times + 1] = t
+    end
+  end
+  tsort(written_times)
+  return true
+end
+
 -- What the self-check compared, for the report (api.test_selfcheck).
 local selfcheck = { evals = 0, made = {}, bounds = nil }
 local MAX_MADE = 16                -- instants a rule made, per eval, looked at
@@ -1516,6 +1607,11 @@ local function selfcheck_instants(at, bounds, made)
   for _, b in ipairs(bounds) do
     local _, t2 = date_span(b, bounds)
     add(b - 1); add(b); add(t2 - 1)
+  end
+  local day = (from + 32400) // 86400 * 86400 - 32400
+  for _, tod in ipairs(written_times) do
+    local t = day + tod
+    if t > from and t < till then add(t - 1); add(t) end
   end
   local n = 0
   for _, b in ipairs(made) do
@@ -1589,10 +1685,17 @@ function api.test_selfcheck()
   local shown = {}
   for i = 1, math.min(#made, 10) do shown[i] = jst(made[i]) end
   if #made > 10 then shown[#shown + 1] = sfmt("and %d more", #made - 10) end
+  local tods = {}
+  for _, t in ipairs(written_times) do
+    tods[#tods + 1] = t % 60 == 0 and sfmt("%02d:%02d", t // 3600, t // 60 % 60)
+                      or sfmt("%02d:%02d:%02d", t // 3600, t // 60 % 60, t % 60)
+  end
   return sfmt("eval_by_date: %d evals of the tests compared with eval at the first instant of their span, " ..
               "at: the instant itself, the span's last instant, every hour (JST) of the span, each side of %s, " ..
+              "each side of the times of day the pack's files write (JST): %s, " ..
               "and each side of the instants the rules made: %s",
               selfcheck.evals, #bounds > 0 and tconcat(bounds, ", ") or "no declared instant",
+              #tods > 0 and tconcat(tods, ", ") or "none",
               #shown > 0 and tconcat(shown, ", ") or "none")
 end
 
@@ -1768,7 +1871,8 @@ local function check_case(t)
   if s.summary then
     local ok, msg = pcall(s.summary, res)
     if not ok then diag[#diag + 1] = "summary check: " .. tostring(msg)
-    elseif msg == false then diag[#diag + 1] = "summary check returned false" end
+    elseif msg == false then diag[#diag + 1] = "summary check returned false"
+    elseif msg == nil then diag[#diag + 1] = "summary check returned nothing (end it with return ...: true when it holds)" end
   end
   if #diag > 0 then return false, tconcat(diag, "\n") end
   return true
@@ -1912,6 +2016,9 @@ local function check_scenario(t)
     if step.check then
       local r = step_record(records, step.id or current, label, "check")
       local ok, msg = pcall(step.check, r, api.eval(r, at))
+      if ok and msg == nil then
+        return false, sfmt("%s: the check returned nothing (end it with return ...: true when it holds)", label)
+      end
       if not ok or msg == false then return false, sfmt("%s: check failed: %s", label, tostring(msg)) end
     end
     if step.view then
@@ -1936,6 +2043,9 @@ local function check_scenario(t)
       end
       if step.rows_check then
         local ok, msg = pcall(step.rows_check, rows)
+        if ok and msg == nil then
+          return false, sfmt("%s: the rows check returned nothing (end it with return ...: true when it holds)", label)
+        end
         if not ok or msg == false then return false, sfmt("%s: rows check failed: %s", label, tostring(msg)) end
       end
     end

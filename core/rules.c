@@ -220,6 +220,13 @@ static int msgh(lua_State *L)
 	return 1;
 }
 
+/* The message alone: for errors whose message says where (a pack's file
+ * and line). */
+static int msgh_plain(lua_State *L)
+{
+	return 1;
+}
+
 /* --- host functions for the prelude (never visible to packs) -------------- */
 
 static int l_parse_time(lua_State *L)
@@ -1052,8 +1059,21 @@ static int load_file(struct rules *r, const char *rel, int env_ref, char **err)
 		*err = errf("%s: %s", rel, strerror(-rc));
 		return rc;
 	}
+	/* The times of day the file writes: the self-check of eval_by_date
+	 * looks at each side of them (api.note_source). */
+	struct arg src = { .t = ARG_STR, .s = buf };
+	json_t *noted = NULL;
+	rc = api_call(r, "note_source", &src, 1, LOAD_BUDGET_FACTOR, &noted);
+	json_decref(noted);
+	if (rc < 0) {
+		free(buf);
+		*err = errf("%s: %s", rel, "cannot read the times of day it writes");
+		return rc;
+	}
 	int top = lua_gettop(L);
-	lua_pushcfunction(L, msgh);
+	/* No traceback: a loading error names the pack's file and line, and the
+	 * prelude's frames are nothing to an author. */
+	lua_pushcfunction(L, msgh_plain);
 	/* "t": text only — a binary chunk is refused before it runs. */
 	int st = luaL_loadbufferx(L, buf, len, chunkname, "t");
 	free(buf);
