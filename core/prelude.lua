@@ -1613,10 +1613,10 @@ local function selfcheck_instants(at, bounds, made)
     local t = day + tod
     if t > from and t < till then add(t - 1); add(t) end
   end
-  local n = 0
+  local n, mine = 0, {}
   for _, b in ipairs(made) do
-    if not seen[b] and n < MAX_MADE then
-      n = n + 1; selfcheck.made[b] = true
+    if not mine[b] and n < MAX_MADE then
+      n = n + 1; mine[b] = true; selfcheck.made[b] = true
       add(b - 1); add(b)
     end
   end
