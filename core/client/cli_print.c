@@ -893,6 +893,9 @@ int cli_show_rules_reload(const struct args *a, json_t *r)
 			     : cli_xstrdup("");
 	if (rollback)
 		cli_say("ok: rolled back to version %s (was %s)%s", ver, prev, passed);
+	else if (json_is_true(json_object_get(r, "unchanged")))
+		cli_say("ok: %s holds version %s, already live: nothing changed%s",
+			cli_jstr_or(r, "reload_folder", cli_jstr_or(r, "dir", "?")), ver, passed);
 	else
 		cli_say("ok: reloaded %s: version %s (was %s)%s", cli_jstr_or(r, "dir", "?"), ver, prev,
 			passed);
