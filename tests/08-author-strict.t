@@ -94,6 +94,23 @@ for my $t (
 	my @n = ($out =~ /00-pack\.lua:9:/g);
 	is(scalar @n, 1, '... once');
 }
+# The same through the daemon: `liuctl rules check` says it once, in words.
+{
+	my $bad = tempdir('liud-author-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	open my $g, '>:utf8', "$bad/00-pack.lua" or die;
+	print $g "$BASE\nmeasure \"m9\" { from = \"2024-01-01\", till = \"2024-12-31\" }\n";
+	close $g;
+	my $d = Liud::start_daemon(clock => '2024-06-01T12:00:00+09:00', rules => 'tests/packs/mini');
+	my $out = `${\ Liud::bin_dir()}/liuctl --socket $d->{sock} rules check $bad 2>&1`;
+	utf8::decode($out);
+	isnt($?, 0, 'liuctl rules check of the pack fails');
+	my @n = ($out =~ /a permanent measure has no end/g);
+	is(scalar @n, 1, 'saying why once') or diag $out;
+	like($out, qr{/00-pack\.lua:9: }, 'at the declaration');
+	unlike($out, qr/prelude|stack traceback|not named/, 'with nothing of the engine');
+	$d->stop;
+}
+
 # A pack's figures stay the pack's.
 {
 	my ($rc, $out) = run_pack('check', "$BASE\nmeasure \"m9\" { temporary = true, from = \"2024-01-01\", till = \"2024-12-31\", cap = 3, fee = 1 }\n");
