@@ -922,6 +922,10 @@ function api.describe()
     d.checks[#d.checks + 1] = { id = id, title = defs.checks[id].title }
   end
   if next(d.kinds) == nil then d.kinds = nil end
+  -- kinds, actions and views are keyed by id: the order the pack declares
+  -- them in, for whoever lists them
+  d.kind_order, d.action_order = array(copy(defs.kind_order)), array(copy(defs.action_order))
+  d.view_order = array(copy(defs.view_order))
   return d
 end
 
