@@ -836,8 +836,14 @@ static int walk(int dirfd, const char *rel, struct filelist *fl, int depth)
 		}
 		/* Links, FIFOs and devices are left out without being opened. */
 		struct stat sb;
-		if (fstatat(dirfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !(S_ISDIR(sb.st_mode) || S_ISREG(sb.st_mode)) || (S_ISDIR(sb.st_mode) && depth >= 8))
+		if (fstatat(dirfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue; /* gone since */
+			rc = -errno; /* a folder that lists names it does not let us look at */
+			fl->bad = strdup(sub);
+			break;
+		}
+		if (!(S_ISDIR(sb.st_mode) || S_ISREG(sb.st_mode)) || (S_ISDIR(sb.st_mode) && depth >= 8))
 			continue;
 		int fd = openat(dirfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0 && (errno == ENOENT || errno == ELOOP))

@@ -58,5 +58,18 @@ $e = $d->call('rules.reload', {});
 ok($e->{error}, 'and a folder it cannot read');
 like($e->{error}{message} // '', qr/\bdata\b.*Permission denied/, 'naming it');
 rmdir "$pack/data";
+
+# A folder it may list but not look into (r without x): its files are not
+# left out either.
+mkdir "$pack/data", 0744 or die;
+open $f, '>', "$pack/data/x.csv" or die;
+close $f;
+chmod 0744, "$pack/data";
+$e = $d->call('rules.reload', {});
+ok($e->{error}, 'and a folder whose files it cannot look at');
+like($e->{error}{message} // '', qr{data/x\.csv.*Permission denied}, 'naming the file');
+chmod 0755, "$pack/data";
+unlink "$pack/data/x.csv";
+rmdir "$pack/data";
 $d->stop;
 done_testing;
