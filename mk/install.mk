@@ -24,11 +24,21 @@ RUNSOCKET  ?= /run/liud/liud.sock
 LIBEXECDIR := $(PREFIX)/lib/liud
 INSTALL    ?= install
 
+# The installed paths, as last built: rewritten (and the objects that spell
+# them compiled again) when an install names other ones (PREFIX=/usr after
+# PREFIX=/usr/local).
+INST_PATHS := $(RUNSOCKET) $(RULESDIR) $(SYSCONFDIR)
+$(O)/inst/paths: inst-paths-check | $(O)/inst
+	@:
+.PHONY: inst-paths-check
+inst-paths-check: | $(O)/inst
+	$(Q)echo '$(INST_PATHS)' | cmp -s - $(O)/inst/paths || echo '$(INST_PATHS)' > $(O)/inst/paths
+
 # The installed liuctl: the client's objects, but for the two files that
 # spell its defaults, compiled again with the installed paths.
 INST_CLI      := liuctl cli_cmds cli_doc
 INST_CLI_OBJS := $(INST_CLI:%=$(O)/inst/%.o)
-$(O)/inst/%.o: core/client/%.c | $(O)/inst
+$(O)/inst/%.o: core/client/%.c $(O)/inst/paths | $(O)/inst
 	$(E) CC $@
 	$(Q)$(CC) $(CPPFLAGS) -iquote core/client -DLIUCTL_SOCKET='"$(RUNSOCKET)"' \
 	  -DLIUCTL_RULES_DIR='"$(RULESDIR)"' $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -MMD -MP -c -o $@ $<
@@ -44,7 +54,7 @@ INST_LIUD      := liud conf
 INST_LIUD_OBJS := $(INST_LIUD:%=$(O)/inst/d-%.o)
 INST_LIUD_DEFS := -DLIUD_SOCKET='"$(RUNSOCKET)"' -DLIUD_DB='"/var/lib/liud/db"' \
   -DLIUD_RULES='"$(RULESDIR)/ismap-liu"' -DLIUD_CONFIG='"$(SYSCONFDIR)/liud/liud.conf"'
-$(O)/inst/d-%.o: core/%.c | $(O)/inst
+$(O)/inst/d-%.o: core/%.c $(O)/inst/paths | $(O)/inst
 	$(E) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(INST_LIUD_DEFS) $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 $(O)/inst/liud: $(INST_LIUD_OBJS) $(filter-out $(INST_LIUD:%=$(O)/%.o),$(LIUD_OBJS))
