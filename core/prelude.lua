@@ -102,10 +102,58 @@ end
 -- change, so the check looks at each side of it.  nil otherwise.
 local made_instants
 
+-- The self-check's probe of `at` (eval_by_date_differs): a stand-in for the
+-- instant a check judges at, that behaves as that number in arithmetic and
+-- comparisons and notes, for each comparison, how its outcome follows the
+-- instant (a function of t), so that the self-check can look at each side of
+-- the instant where it changes: `(at + 32400) % 86400 >= 44100` is a time of
+-- day that no instant marks.  Only the self-check makes one; rules never
+-- keep it.
+local PROBE_MT = {}
+local probe_log                    -- the comparisons noted, while a probe runs
+local MAX_PROBED = 64
+local function probe_val(x) if rawmt(x) == PROBE_MT then return x.v end return x end
+local function probe_fn(x)
+  if rawmt(x) == PROBE_MT then return x.f end
+  return function() return x end
+end
+local function probe(f, v) return setmetatable({ f = f, v = v }, PROBE_MT) end
+local function probe_arith(op)
+  return function(a, b)
+    local va, vb = probe_val(a), probe_val(b)
+    if type(va) ~= "number" or (b ~= nil and type(vb) ~= "number") then
+      error("arithmetic on a time that is not a number", 2)
+    end
+    local fa, fb = probe_fn(a), probe_fn(b)
+    return probe(function(t) return op(fa(t), fb(t)) end, op(va, vb))
+  end
+end
+local function probe_cmp(op)
+  return function(a, b)
+    if probe_log and #probe_log < MAX_PROBED then
+      local fa, fb = probe_fn(a), probe_fn(b)
+      probe_log[#probe_log + 1] = function(t) return op(fa(t), fb(t)) end
+    end
+    return op(probe_val(a), probe_val(b))
+  end
+end
+PROBE_MT.__add = probe_arith(function(x, y) return x + y end)
+PROBE_MT.__sub = probe_arith(function(x, y) return x - y end)
+PROBE_MT.__mul = probe_arith(function(x, y) return x * y end)
+PROBE_MT.__div = probe_arith(function(x, y) return x / y end)
+PROBE_MT.__mod = probe_arith(function(x, y) return x % y end)
+PROBE_MT.__idiv = probe_arith(function(x, y) return x // y end)
+PROBE_MT.__unm = probe_arith(function(x) return -x end)
+PROBE_MT.__lt = probe_cmp(function(x, y) return x < y end)
+PROBE_MT.__le = probe_cmp(function(x, y) return x <= y end)
+PROBE_MT.__tostring = function(p) return tostring(p.v) end
+PROBE_MT.__concat = function(a, b) return tostring(probe_val(a)) .. tostring(probe_val(b)) end
+PROBE_MT.__metatable = false
+
 -- instant("2025-03-31T23:59:59+09:00" | "2025-03-31" | "令和7年3月31日") -> seconds
 -- Returns nil, {ja, en} when the text is not a time.  Numbers pass through.
 local function instant(s)
-  if type(s) == "number" then return s end
+  if type(s) == "number" or rawmt(s) == PROBE_MT then return s end
   if type(s) ~= "string" then
     return nil, text("日時が文字列ではありません", "a time must be a string")
   end
@@ -758,7 +806,9 @@ local sandbox = {
   pack = pack_decl, measure = measure_decl, kind = kind_decl, check = check_decl,
   action = action_decl, view = view_decl, role = role_decl, on_expiry = expiry_decl, summary = summary_decl,
   pass = pass, fail = fail, refuse = refuse, invalid = invalid, emit = emit,
-  instant = instant, date = date, jst = jst, date_of = date_of,
+  instant = instant, date = date,
+  jst = function(t, ...) return jst(probe_val(t), ...) end,
+  date_of = function(t, ...) return date_of(probe_val(t), ...) end,
   day_start = day_start, day_end = day_end,
   in_force = in_force, measures_in_force = measures_in_force,
   -- evaluate(rec, at) -> all_ok, checks: the declared checks, as eval runs them
@@ -1628,6 +1678,54 @@ local function selfcheck_instants(at, bounds, made)
   return list
 end
 
+-- Where the comparison p (a function of the instant) changes its outcome
+-- between two of `points`: narrowed to the second, added to out once.
+local function change_points(p, points, seen, out)
+  local function at_t(t) local ok, v = pcall(p, t) return ok and v end
+  local prev = at_t(points[1])
+  for i = 2, #points do
+    local cur = at_t(points[i])
+    if cur ~= prev then
+      local lo, hi = points[i - 1], points[i]     -- at_t(lo) ~= at_t(hi)
+      while hi - lo > 1 do
+        local mid = (lo + hi) // 2
+        if at_t(mid) == prev then lo = mid else hi = mid end
+      end
+      if not seen[hi] then seen[hi] = true; out[#out + 1] = hi end
+    end
+    prev = cur
+  end
+end
+
+-- The instants in [from, till) where a comparison a check made with the
+-- probe changes its outcome: each looked at every hour of the span and,
+-- between two that differ, narrowed to the second.  The checks run with the
+-- probe at `at`, then at each instant found (a comparison that an `and`
+-- skipped at `at` may run there), a few times at most.
+local MAX_PROBE_RUNS = 8
+local function probe_instants(rec, at, from, till)
+  local out, seen = {}, {}
+  local points = { from }
+  local h = ((from + 32400) // 3600 + 1) * 3600 - 32400
+  while h < till do points[#points + 1] = h; h = h + 3600 end
+  points[#points + 1] = till - 1
+  local runs, next_run = 0, 0
+  local t0 = at
+  while t0 and runs < MAX_PROBE_RUNS do
+    runs = runs + 1
+    local log = {}
+    for _, id in ipairs(defs.check_order) do
+      probe_log = log
+      pcall(defs.checks[id].fn, copy(rec.data or {}), probe(function(t) return t end, t0), copy(rec))
+      probe_log = nil
+    end
+    for _, p in ipairs(log) do change_points(p, points, seen, out) end
+    next_run = next_run + 1
+    t0 = out[next_run]
+  end
+  return out
+end
+
 -- For a pack that declares eval_by_date, the daemon keeps eval's answer for
 -- a whole span and answers any instant of it with it, while an action that
 -- calls evaluate() judges at its own instant.  So: does eval give the same
@@ -1645,6 +1743,9 @@ local function eval_by_date_differs(rec, at, res)
   local again = api.eval(rec, at)
   local made = made_instants
   made_instants = nil
+  -- and where a comparison with `at` itself changes, within the span
+  local from, till = date_span(at, bounds)
+  for _, t in ipairs(probe_instants(rec, at, from, till)) do made[#made + 1] = t end
   local answers = { [at] = res }
   local function answer(t)
     if not answers[t] then answers[t] = api.eval(rec, t) end
@@ -1697,7 +1798,7 @@ function api.test_selfcheck()
   return sfmt("eval_by_date: %d evals of the tests compared with eval at the first instant of their span, " ..
               "at: the instant itself, the span's last instant, every hour (JST) of the span, each side of %s, " ..
               "each side of the times of day the pack's files write (JST): %s, " ..
-              "and each side of the instants the rules made: %s",
+              "and each side of the instants the rules made or compared the time with: %s",
               selfcheck.evals, #bounds > 0 and tconcat(bounds, ", ") or "no declared instant",
               #tods > 0 and tconcat(tods, ", ") or "none",
               #shown > 0 and tconcat(shown, ", ") or "none")

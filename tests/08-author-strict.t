@@ -71,6 +71,23 @@ LUA
 	     'and the report says which times of day were checked');
 }
 
+# The same window computed with arithmetic on `at` (no time written as
+# text): the comparisons with `at` are where the answer changes.
+{
+	(my $pack = $BASE) =~ s/check "always" \{ function \(\) return pass\(\) end \}/check "lunch" { function (d, at)
+  local sod = (at + 32400) % 86400
+  if sod >= 44100 and sod < 45900 then return fail { ja = "昼休み", en = "lunch break" } end
+  return pass() end }/ or die;
+	$pack =~ s/pack \{ name = "author",/pack { name = "author", eval_by_date = true,/ or die;
+	my ($rc, $out) = run_pack('test', $pack, <<'LUA');
+case "eligible at noon" { at = "2024-06-01T12:00+09:00", kind = "note", data = {}, expect = "eligible" }
+LUA
+	isnt($rc, 0, 'a window computed from `at` between two hours fails the self-check');
+	like($out, qr/eval at 2024-06-01T12:15:00\+09:00 differs/, 'naming where it starts');
+	like($out, qr/^# eval_by_date: .*compared the time with: [^\n]*2024-06-01T12:15:00\+09:00, 2024-06-01T12:45:00\+09:00/m,
+	     'and listing the instants found') or diag $out;
+}
+
 # ---- declaration errors: file:line of the declaration, once, in words
 for my $t (
 	[ 'measure "m9" { temporary = true, from = "2024-01-01", till = "2024-13-45" }', qr/till/ ],
