@@ -224,6 +224,7 @@ static int msgh(lua_State *L)
  * and line). */
 static int msgh_plain(lua_State *L)
 {
+	(void)L;
 	return 1;
 }
 
