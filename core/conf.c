@@ -20,11 +20,11 @@ void conf_set(char **field, const char *value)
 void conf_defaults(struct conf *c)
 {
 	memset(c, 0, sizeof *c);
-	conf_set(&c->socket, "run/liud.sock");
-	conf_set(&c->db, "var/db");
+	conf_set(&c->socket, LIUD_SOCKET);
+	conf_set(&c->db, LIUD_DB);
 	/* No measure's pack by default: the configuration names it (the
 	 * repository's etc/liud.conf names rules/ismap-liu). */
-	conf_set(&c->rules, "rules");
+	conf_set(&c->rules, LIUD_RULES);
 	conf_set(&c->log_level, "info");
 	conf_set(&c->log_time_zone, "JST");
 	c->log_per_s = 20;

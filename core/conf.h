@@ -12,6 +12,23 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The defaults of a build: a checkout's paths, relative to where it runs;
+ * `make install` compiles liud again with the installed ones (mk/install.mk).
+ * LIUD_CONFIG is the configuration `liud test` and `liud check` read for the
+ * rules folder when none is given. */
+#ifndef LIUD_SOCKET
+#define LIUD_SOCKET "run/liud.sock"
+#endif
+#ifndef LIUD_DB
+#define LIUD_DB "var/db"
+#endif
+#ifndef LIUD_RULES
+#define LIUD_RULES "rules"
+#endif
+#ifndef LIUD_CONFIG
+#define LIUD_CONFIG "etc/liud.conf"
+#endif
+
 struct conf {
 	char *socket;           /* owned strings */
 	char *db;

@@ -570,6 +570,14 @@ static json_t *refuse_rolled_back(struct life *l, const struct reload_ctx *x, st
 	rolled_back_version(l, took);
 	if (!*took || strcmp(took, rules_version(next)) != 0)
 		return NULL;
+	if (x->path) {
+		/* A folder named in the request is asked for on purpose: only a
+		 * plain reload (the last folder, SIGHUP, rules_watch) refuses. */
+		log_info("rules: %s by=%s of folder %s puts back version %.12s, the one rolled back "
+			 "(the folder was named, so it is taken as asked for)",
+			 x->how, x->who, x->dir, took);
+		return NULL;
+	}
 	char msg[4400];
 	snprintf(msg, sizeof msg,
 		 "the folder %s holds version %.12s, the one rolled back (live: %.12s); "
@@ -578,6 +586,30 @@ static json_t *refuse_rolled_back(struct life *l, const struct reload_ctx *x, st
 		 x->dir, took, rules_version(live(l)));
 	return json_pack("{s:s, s:s, s:s, s:b}", "error", msg, "dir", x->dir, "version", took,
 			 "rolled_back", 1);
+}
+
+/* A reload of the version already live, from the folder it was read from
+ * (or a plain one): nothing changes, no history row is added; the reply
+ * says so (unchanged: true).  Takes `next` when it returns true. */
+static bool already_live(struct life *l, struct reload_ctx *x, struct rules *next, int tests)
+{
+	struct rules *cur = live(l);
+	if (!cur || strcmp(rules_version(cur), rules_version(next)) != 0 ||
+	    (x->path && strcmp(x->dir, rules_dir(cur)) != 0))
+		return false;
+	log_info("rules: %s by=%s dir=%s: version %s is already live, nothing changed", x->how,
+		 x->who, x->dir, rules_version(cur));
+	json_t *res = json_pack("{s:s, s:s, s:s, s:s, s:b, s:O, s:s, s:i}", "version",
+				rules_version(cur), "previous", rules_version(cur), "dir", rules_dir(cur),
+				"how", x->how, "unchanged", 1, "files",
+				json_object_get(rules_describe(cur), "files"), "reload_folder",
+				l->rules_path, "tests", tests);
+	rules_free(next);
+	if (x->cb)
+		x->cb(x->ud, 0, res);
+	else
+		json_decref(res);
+	return true;
 }
 
 static void reload_checked(struct life *l, int rc, struct rules *next, json_t *err, void *ud)
@@ -612,6 +644,10 @@ static void reload_checked(struct life *l, int rc, struct rules *next, json_t *e
 	}
 	int tests = (int)json_integer_value(json_object_get(err, "tests"));
 	json_decref(err);
+	if (already_live(l, x, next, tests)) {
+		reload_ctx_free(x);
+		return;
+	}
 	char fv[HASH_HEX];
 	snprintf(fv, sizeof fv, "%s", rules_version(next));
 	rc = activate(l, next, x->who, x->how, fv, tests, x->cb, x->ud);

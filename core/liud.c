@@ -37,14 +37,16 @@ static const char usage[] =
 	"            [--test-clock ISO-8601] [--log-level LEVEL]\n"
 	"       liud test [RULES-DIR]     run the pack's tests, TAP on stdout\n"
 	"       liud check [RULES-DIR]    compile and validate the pack only\n"
+	"                                 (default: the rules of " LIUD_CONFIG ",\n"
+	"                                 else " LIUD_RULES ")\n"
 	"\n"
 	"Keeps the records of a special measure and enforces its rules, which a rule\n"
 	"pack (a folder of Lua files) declares: records, actions, views, deadlines, roles.\n"
 	"\n"
 	"  -c, --config FILE      configuration (declarative Lua, see liud.conf(5))\n"
-	"      --socket PATH      control socket (default run/liud.sock)\n"
-	"      --db DIR           LMDB database folder (default var/db)\n"
-	"      --rules DIR        rule pack folder (default rules)\n"
+	"      --socket PATH      control socket (default " LIUD_SOCKET ")\n"
+	"      --db DIR           LMDB database folder (default " LIUD_DB ")\n"
+	"      --rules DIR        rule pack folder (default " LIUD_RULES ")\n"
 	"      --test-clock TIME  start the clock at TIME and let clock.set move it\n"
 	"                         (drills and tests only; never in production)\n"
 	"      --log-level LEVEL  error, warn, info (default) or debug\n"
@@ -91,6 +93,21 @@ static int cmd_pack(bool tests, const char *dir)
 {
 	struct conf c;
 	conf_defaults(&c);
+	/* No folder given: the one the configuration names, as the daemon
+	 * would run it. */
+	if (!dir && access(LIUD_CONFIG, F_OK) == 0) {
+		char *cerr = NULL;
+		if (conf_load(&c, LIUD_CONFIG, &cerr) < 0) {
+			if (tests)
+				printf("1..0 # the configuration does not load\n");
+			fprintf(stderr, "liud: configuration error: %s\n", cerr ? cerr : "unreadable");
+			free(cerr);
+			conf_free(&c);
+			return 1;
+		}
+	}
+	if (!dir)
+		fprintf(stderr, "liud: %s the rules folder %s\n", tests ? "testing" : "checking", c.rules);
 	struct rules_opts o = rule_opts(&c, tests);
 	struct rules *r;
 	char *err = NULL;

@@ -102,10 +102,58 @@ end
 -- change, so the check looks at each side of it.  nil otherwise.
 local made_instants
 
+-- The self-check's probe of `at` (eval_by_date_differs): a stand-in for the
+-- instant a check judges at, that behaves as that number in arithmetic and
+-- comparisons and notes, for each comparison, how its outcome follows the
+-- instant (a function of t), so that the self-check can look at each side of
+-- the instant where it changes: `(at + 32400) % 86400 >= 44100` is a time of
+-- day that no instant marks.  Only the self-check makes one; rules never
+-- keep it.
+local PROBE_MT = {}
+local probe_log                    -- the comparisons noted, while a probe runs
+local MAX_PROBED = 64
+local function probe_val(x) if rawmt(x) == PROBE_MT then return x.v end return x end
+local function probe_fn(x)
+  if rawmt(x) == PROBE_MT then return x.f end
+  return function() return x end
+end
+local function probe(f, v) return setmetatable({ f = f, v = v }, PROBE_MT) end
+local function probe_arith(op)
+  return function(a, b)
+    local va, vb = probe_val(a), probe_val(b)
+    if type(va) ~= "number" or (b ~= nil and type(vb) ~= "number") then
+      error("arithmetic on a time that is not a number", 2)
+    end
+    local fa, fb = probe_fn(a), probe_fn(b)
+    return probe(function(t) return op(fa(t), fb(t)) end, op(va, vb))
+  end
+end
+local function probe_cmp(op)
+  return function(a, b)
+    if probe_log and #probe_log < MAX_PROBED then
+      local fa, fb = probe_fn(a), probe_fn(b)
+      probe_log[#probe_log + 1] = function(t) return op(fa(t), fb(t)) end
+    end
+    return op(probe_val(a), probe_val(b))
+  end
+end
+PROBE_MT.__add = probe_arith(function(x, y) return x + y end)
+PROBE_MT.__sub = probe_arith(function(x, y) return x - y end)
+PROBE_MT.__mul = probe_arith(function(x, y) return x * y end)
+PROBE_MT.__div = probe_arith(function(x, y) return x / y end)
+PROBE_MT.__mod = probe_arith(function(x, y) return x % y end)
+PROBE_MT.__idiv = probe_arith(function(x, y) return x // y end)
+PROBE_MT.__unm = probe_arith(function(x) return -x end)
+PROBE_MT.__lt = probe_cmp(function(x, y) return x < y end)
+PROBE_MT.__le = probe_cmp(function(x, y) return x <= y end)
+PROBE_MT.__tostring = function(p) return tostring(p.v) end
+PROBE_MT.__concat = function(a, b) return tostring(probe_val(a)) .. tostring(probe_val(b)) end
+PROBE_MT.__metatable = false
+
 -- instant("2025-03-31T23:59:59+09:00" | "2025-03-31" | "令和7年3月31日") -> seconds
 -- Returns nil, {ja, en} when the text is not a time.  Numbers pass through.
 local function instant(s)
-  if type(s) == "number" then return s end
+  if type(s) == "number" or rawmt(s) == PROBE_MT then return s end
   if type(s) ~= "string" then
     return nil, text("日時が文字列ではありません", "a time must be a string")
   end
@@ -147,6 +195,9 @@ local function measure_period(m)
   elseif m.till then ends = must_instant(m.till, "measure " .. m.id .. ".till") + 86400 end
   if m.temporary and not ends then
     decl_error("measure " .. m.id .. ": a temporary measure needs `till` or `until`", 3)
+  end
+  if m.temporary and not starts then
+    decl_error("measure " .. m.id .. ": a temporary measure needs `from` or `since` (its first day in force)", 3)
   end
   if not m.temporary and ends then
     decl_error("measure " .. m.id .. ": a permanent measure has no end (drop `till`/`until`, or set temporary = true)", 3)
@@ -234,6 +285,15 @@ local function known_decl_keys(spec, what, id, level)
              what, tconcat(keys, ", ")), level)
 end
 
+-- An error found in a declaration, as its author reads it: at the file and
+-- line of the declaration, once, whatever line of the prelude raised it (a
+-- message that already names a line of the pack keeps it).
+local function at_declaration(e, loc)
+  local msg = tostring(e):gsub("^prelude:%d+: ", "")
+  if msg:find("^[^%s:]+%.lua:%d+: ") or not loc then return msg end
+  return loc .. ": " .. msg
+end
+
 local function declare(kind_name, store, order, validate)
   return function(id)
     if not loading then error(kind_name .. " declarations are only allowed while the pack loads", 2) end
@@ -248,7 +308,8 @@ local function declare(kind_name, store, order, validate)
       end
       local d = copy(spec)
       d.id, d.where = id, where(3)
-      validate(d, id)
+      local ok, e = pcall(validate, d, id)
+      if not ok then error(at_declaration(e, d.where), 0) end
       store[id] = d
       if order then order[#order + 1] = id end
       return d
@@ -296,8 +357,27 @@ local function pack_decl(spec)
   defs.pack.instants_at = at
 end
 
+-- A measure's own keys; its other keys are the pack's figures, but one a
+-- letter or two from a period key is a misspelling (`form = ...` would leave
+-- the measure without its start).
+local MEASURE_KEYS = { "title", "temporary", "from", "since", "till", "until" }
+local function measure_misspelt(d)
+  for k in next, d do
+    if type(k) == "string" and not contains(MEASURE_KEYS, k) and k ~= "id" and k ~= "where" then
+      for _, c in ipairs(MEASURE_KEYS) do
+        if #k >= 3 and distance(k, c) <= 2 then
+          decl_error(sfmt("measure %s: unknown key `%s` (did you mean `%s`?); a measure's period is " ..
+                          "from, since, till, until; its other keys are the pack's own figures and " ..
+                          "must not look like these", d.id, k, c), 3)
+        end
+      end
+    end
+  end
+end
+
 local measure_decl = declare("measure", defs.measures, defs.measure_order, function(d)
   need_title(d, "measure")
+  measure_misspelt(d)
   d.temporary = d.temporary and true or false
   d.starts, d.ends = measure_period(d)
 end)
@@ -306,6 +386,7 @@ end)
 -- id, kind, state and updated (the core knows no field of any pack's
 -- records).  Each is "field" or { id = "field", ja = "...", en = "..." };
 -- a field is a top-level key of the record's data, or a dotted path.
+local LABEL_KEYS = { "id", "ja", "en" }
 local function summary_fields(d)
   local out = array()
   if d.summary_fields == nil then return out end
@@ -316,6 +397,11 @@ local function summary_fields(d)
     if type(f) == "string" then f = { id = f } end
     if type(f) ~= "table" or type(f.id) ~= "string" or f.id == "" then
       decl_error(sfmt('kind "%s": summary_fields[%d] needs a field name: "field" or { id = "field", ja = ..., en = ... }', d.id, i), 5)
+    end
+    for k in next, f do
+      if not contains(LABEL_KEYS, k) then
+        decl_error(sfmt('kind "%s": summary_fields[%d]: unknown key `%s` (a field takes: id, ja, en)', d.id, i, tostring(k)), 5)
+      end
     end
     out[i] = { id = f.id, ja = f.ja or f.id, en = f.en or f.id }
   end
@@ -784,6 +870,23 @@ local function fields_described(fields)
   return out
 end
 
+-- state_titles = { state = { ja = ..., en = ... }, ... }: of declared states.
+local function state_titles_decl(d)
+  local st = d.state_titles
+  if st == nil then return end
+  if type(st) ~= "table" then
+    decl_error('kind "' .. d.id .. '": state_titles = { open = { ja = ..., en = ... }, ... } must be a table', 4)
+  end
+  for s, t in pairs(st) do
+    if not d.state_set[s] then
+      decl_error(sfmt('kind "%s": state_titles: no state `%s` (its states: %s)', d.id, tostring(s), tconcat(d.states, ", ")), 4)
+    end
+    if not is_text(t) then
+      decl_error(sfmt('kind "%s": state_titles.%s must be { ja = "...", en = "..." }', d.id, s), 4)
+    end
+  end
+end
+
 local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
   need_title(d, "kind")
   if d.validate ~= nil and type(d.validate) ~= "function" then
@@ -793,6 +896,7 @@ local kind_decl = declare("kind", defs.kinds, defs.kind_order, function(d)
     decl_error('kind "' .. d.id .. '": states = { "submitted", ... } is required', 4)
   end
   d.state_set = set_of(d.states)
+  state_titles_decl(d)
   identity_decl(d)
   d.id_prefix = d.id_prefix or (d.id .. "-")
   -- key: the data field whose value names the record (id_prefix .. value),
@@ -930,6 +1034,11 @@ local view_decl = declare("view", defs.views, defs.view_order, function(d)
   for i, c in ipairs(d.columns) do
     if type(c) ~= "table" or type(c.id) ~= "string" then
       decl_error(sfmt('view "%s": column %d needs id = "..."', d.id, i), 4)
+    end
+    for k in next, c do
+      if not contains(LABEL_KEYS, k) then
+        decl_error(sfmt('view "%s": columns[%d]: unknown key `%s` (a column takes: id, ja, en)', d.id, i, tostring(k)), 4)
+      end
     end
     c.ja, c.en = c.ja or c.id, c.en or c.id
   end
@@ -1156,7 +1265,9 @@ local sandbox = {
   pack = pack_decl, measure = measure_decl, kind = kind_decl, check = check_decl,
   action = action_decl, view = view_decl, role = role_decl, on_expiry = expiry_decl, summary = summary_decl,
   pass = pass, fail = fail, refuse = refuse, invalid = invalid, emit = emit,
-  instant = instant, date = date, jst = jst, date_of = date_of,
+  instant = instant, date = date,
+  jst = function(t, ...) return jst(probe_val(t), ...) end,
+  date_of = function(t, ...) return date_of(probe_val(t), ...) end,
   day_start = day_start, day_end = day_end,
   in_force = in_force, measures_in_force = measures_in_force,
   read_date = read_date, read_month = read_month, code_of = code_of,
@@ -1323,6 +1434,10 @@ function api.describe()
     d.checks[#d.checks + 1] = { id = id, title = defs.checks[id].title }
   end
   if next(d.kinds) == nil then d.kinds = nil end
+  -- kinds, actions and views are keyed by id: the order the pack declares
+  -- them in, for whoever lists them
+  d.kind_order, d.action_order = array(copy(defs.kind_order)), array(copy(defs.action_order))
+  d.view_order = array(copy(defs.view_order))
   return d
 end
 
@@ -1965,6 +2080,36 @@ local function date_span(at, bounds)
   return from, till
 end
 
+-- Times of day the pack's files write ("12:15", "12:45:30"), as seconds
+-- after midnight JST, sorted: a rule that compares the text of jst(at) with
+-- one changes its outcome there, and no instant marks it.  The self-check
+-- looks at each side of each, in every span it checks (api.note_source).
+local written_times, MAX_WRITTEN = {}, 64
+
+-- Notes the times of day in the text of one of the pack's files (called
+-- before the file runs).
+function api.note_source(src)
+  local seen = {}
+  for _, t in ipairs(written_times) do seen[t] = true end
+  src = tostring(src)
+  local pos = 1
+  while true do
+    local i, j, h, m = src:find("(%d%d):(%d%d)", pos)
+    if not i then break end
+    pos = j + 1
+    local sec = src:sub(j + 1, j + 3):match("^:(%d%d)")
+    if sec and src:sub(j + 4, j + 4):match("%d") then sec = nil end
+    local t = tonumber(h) * 3600 + tonumber(m) * 60 + (sec and tonumber(sec) or 0)
+    if tonumber(h) < 24 and tonumber(m) < 60 and (not sec or tonumber(sec) < 60)
+       and not seen[t] and #written_times < MAX_WRITTEN then
+      seen[t] = true
+      written_times[#written_times + 1] = t
+    end
+  end
+  tsort(written_times)
+  return true
+end
+
 -- What the self-check compared, for the report (api.test_selfcheck).
 local selfcheck = { evals = 0, made = {}, bounds = nil }
 local MAX_MADE = 16                -- instants a rule made, per eval, looked at
@@ -1985,15 +2130,68 @@ local function selfcheck_instants(at, bounds, made)
     local _, t2 = date_span(b, bounds)
     add(b - 1); add(b); add(t2 - 1)
   end
-  local n = 0
+  local day = (from + 32400) // 86400 * 86400 - 32400
+  for _, tod in ipairs(written_times) do
+    local t = day + tod
+    if t > from and t < till then add(t - 1); add(t) end
+  end
+  local n, mine = 0, {}
   for _, b in ipairs(made) do
-    if not seen[b] and n < MAX_MADE then
-      n = n + 1; selfcheck.made[b] = true
+    if not mine[b] and n < MAX_MADE then
+      n = n + 1; mine[b] = true; selfcheck.made[b] = true
       add(b - 1); add(b)
     end
   end
   tsort(list)
   return list
+end
+
+-- Where the comparison p (a function of the instant) changes its outcome
+-- between two of `points`: narrowed to the second, added to out once.
+local function change_points(p, points, seen, out)
+  local function at_t(t) local ok, v = pcall(p, t) return ok and v end
+  local prev = at_t(points[1])
+  for i = 2, #points do
+    local cur = at_t(points[i])
+    if cur ~= prev then
+      local lo, hi = points[i - 1], points[i]     -- at_t(lo) ~= at_t(hi)
+      while hi - lo > 1 do
+        local mid = (lo + hi) // 2
+        if at_t(mid) == prev then lo = mid else hi = mid end
+      end
+      if not seen[hi] then seen[hi] = true; out[#out + 1] = hi end
+    end
+    prev = cur
+  end
+end
+
+-- The instants in [from, till) where a comparison a check made with the
+-- probe changes its outcome: each looked at every hour of the span and,
+-- between two that differ, narrowed to the second.  The checks run with the
+-- probe at `at`, then at each instant found (a comparison that an `and`
+-- skipped at `at` may run there), a few times at most.
+local MAX_PROBE_RUNS = 8
+local function probe_instants(rec, at, from, till)
+  local out, seen = {}, {}
+  local points = { from }
+  local h = ((from + 32400) // 3600 + 1) * 3600 - 32400
+  while h < till do points[#points + 1] = h; h = h + 3600 end
+  points[#points + 1] = till - 1
+  local runs, next_run = 0, 0
+  local t0 = at
+  while t0 and runs < MAX_PROBE_RUNS do
+    runs = runs + 1
+    local log = {}
+    for _, id in ipairs(defs.check_order) do
+      probe_log = log
+      pcall(defs.checks[id].fn, copy(rec.data or {}), probe(function(t) return t end, t0), copy(rec))
+      probe_log = nil
+    end
+    for _, p in ipairs(log) do change_points(p, points, seen, out) end
+    next_run = next_run + 1
+    t0 = out[next_run]
+  end
+  return out
 end
 
 -- For a pack that declares eval_by_date, the daemon keeps eval's answer for
@@ -2013,6 +2211,9 @@ local function eval_by_date_differs(rec, at, res)
   local again = api.eval(rec, at)
   local made = made_instants
   made_instants = nil
+  -- and where a comparison with `at` itself changes, within the span
+  local from, till = date_span(at, bounds)
+  for _, t in ipairs(probe_instants(rec, at, from, till)) do made[#made + 1] = t end
   local answers = { [at] = res }
   local function answer(t)
     if not answers[t] then answers[t] = api.eval(rec, t) end
@@ -2057,10 +2258,17 @@ function api.test_selfcheck()
   local shown = {}
   for i = 1, math.min(#made, 10) do shown[i] = jst(made[i]) end
   if #made > 10 then shown[#shown + 1] = sfmt("and %d more", #made - 10) end
+  local tods = {}
+  for _, t in ipairs(written_times) do
+    tods[#tods + 1] = t % 60 == 0 and sfmt("%02d:%02d", t // 3600, t // 60 % 60)
+                      or sfmt("%02d:%02d:%02d", t // 3600, t // 60 % 60, t % 60)
+  end
   return sfmt("eval_by_date: %d evals of the tests compared with eval at the first instant of their span, " ..
               "at: the instant itself, the span's last instant, every hour (JST) of the span, each side of %s, " ..
-              "and each side of the instants the rules made: %s",
+              "each side of the times of day the pack's files write (JST): %s, " ..
+              "and each side of the instants the rules made or compared the time with: %s",
               selfcheck.evals, #bounds > 0 and tconcat(bounds, ", ") or "no declared instant",
+              #tods > 0 and tconcat(tods, ", ") or "none",
               #shown > 0 and tconcat(shown, ", ") or "none")
 end
 
@@ -2236,7 +2444,8 @@ local function check_case(t)
   if s.summary then
     local ok, msg = pcall(s.summary, res)
     if not ok then diag[#diag + 1] = "summary check: " .. tostring(msg)
-    elseif msg == false then diag[#diag + 1] = "summary check returned false" end
+    elseif msg == false then diag[#diag + 1] = "summary check returned false"
+    elseif msg == nil then diag[#diag + 1] = "summary check returned nothing (end it with return ...: true when it holds)" end
   end
   if #diag > 0 then return false, tconcat(diag, "\n") end
   return true
@@ -2380,6 +2589,9 @@ local function check_scenario(t)
     if step.check then
       local r = step_record(records, step.id or current, label, "check")
       local ok, msg = pcall(step.check, r, api.eval(r, at))
+      if ok and msg == nil then
+        return false, sfmt("%s: the check returned nothing (end it with return ...: true when it holds)", label)
+      end
       if not ok or msg == false then return false, sfmt("%s: check failed: %s", label, tostring(msg)) end
     end
     if step.view then
@@ -2404,6 +2616,9 @@ local function check_scenario(t)
       end
       if step.rows_check then
         local ok, msg = pcall(step.rows_check, rows)
+        if ok and msg == nil then
+          return false, sfmt("%s: the rows check returned nothing (end it with return ...: true when it holds)", label)
+        end
         if not ok or msg == false then return false, sfmt("%s: rows check failed: %s", label, tostring(msg)) end
       end
     end

@@ -221,6 +221,14 @@ static int msgh(lua_State *L)
 	return 1;
 }
 
+/* The message alone: for errors whose message says where (a pack's file
+ * and line). */
+static int msgh_plain(lua_State *L)
+{
+	(void)L;
+	return 1;
+}
+
 /* --- host functions for the prelude (never visible to packs) -------------- */
 
 static int l_parse_time(lua_State *L)
@@ -733,6 +741,7 @@ struct filelist {
 	size_t n, cap;
 	size_t bytes; /* all of them so far, against max_bytes */
 	size_t max_bytes;
+	char *bad;    /* the path of a file or folder that could not be read */
 };
 
 static void filelist_free(struct filelist *fl)
@@ -742,6 +751,7 @@ static void filelist_free(struct filelist *fl)
 		free(fl->f[i].buf);
 	}
 	free(fl->f);
+	free(fl->bad);
 }
 
 /* Reads the regular file open on `fd` (closed here) whole, within what is
@@ -829,12 +839,25 @@ static int walk(int dirfd, const char *rel, struct filelist *fl, int depth)
 		}
 		/* Links, FIFOs and devices are left out without being opened. */
 		struct stat sb;
-		if (fstatat(dirfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !(S_ISDIR(sb.st_mode) || S_ISREG(sb.st_mode)) || (S_ISDIR(sb.st_mode) && depth >= 8))
+		if (fstatat(dirfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue; /* gone since */
+			rc = -errno; /* a folder that lists names it does not let us look at */
+			fl->bad = strdup(sub);
+			break;
+		}
+		if (!(S_ISDIR(sb.st_mode) || S_ISREG(sb.st_mode)) || (S_ISDIR(sb.st_mode) && depth >= 8))
 			continue;
 		int fd = openat(dirfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0 && (errno == ENOENT || errno == ELOOP))
 			continue; /* gone, or swapped for a link, since */
+		if (fd < 0) {
+			/* A file the author can read and the daemon cannot would
+			 * make the live pack differ from the one tested: refuse. */
+			rc = -errno;
+			fl->bad = strdup(sub);
+			break;
+		}
 		struct stat now;
 		if (fstat(fd, &now) < 0 || now.st_ino != sb.st_ino || now.st_dev != sb.st_dev) {
 			close(fd); /* swapped since: not what the listing showed */
@@ -1045,8 +1068,21 @@ static int load_file(struct rules *r, const char *rel, int env_ref, char **err)
 		*err = errf("%s: %s", rel, strerror(-rc));
 		return rc;
 	}
+	/* The times of day the file writes: the self-check of eval_by_date
+	 * looks at each side of them (api.note_source). */
+	struct arg src = { .t = ARG_STR, .s = buf };
+	json_t *noted = NULL;
+	rc = api_call(r, "note_source", &src, 1, LOAD_BUDGET_FACTOR, &noted);
+	json_decref(noted);
+	if (rc < 0) {
+		free(buf);
+		*err = errf("%s: %s", rel, "cannot read the times of day it writes");
+		return rc;
+	}
 	int top = lua_gettop(L);
-	lua_pushcfunction(L, msgh);
+	/* No traceback: a loading error names the pack's file and line, and the
+	 * prelude's frames are nothing to an author. */
+	lua_pushcfunction(L, msgh_plain);
 	/* "t": text only — a binary chunk is refused before it runs. */
 	int st = luaL_loadbufferx(L, buf, len, chunkname, "t");
 	free(buf);
@@ -1160,6 +1196,11 @@ static int read_pack(struct rules *r, const char *dir, struct filelist *fl, char
 		snprintf(cap, sizeof cap, "%zu MiB or %d files", fl->max_bytes >> 20, PACK_MAX_FILES);
 		*err = errf("rule pack %s: larger than %s: keep large data out of the pack folder "
 			    "(or raise storage.pack_mib)", dir, cap);
+		return rc;
+	} else if (rc < 0 && fl->bad) {
+		char why[4200];
+		snprintf(why, sizeof why, "cannot read %s: %s", fl->bad, strerror(-rc));
+		*err = errf("rule pack %s: %s", dir, why);
 		return rc;
 	} else if (rc < 0) {
 		*err = errf("rule pack %s: %s", dir, strerror(-rc));

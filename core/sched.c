@@ -68,6 +68,7 @@ struct sched {
 	bool lanes_done, final_sent;
 	int inflight;
 	uint64_t changed, visited;
+	uint64_t changes; /* audit entries staged enforcement applied (a record may have several) */
 	int64_t started_ms;
 	json_t *report;     /* {enforced:[...]} of this run */
 	struct waiter *waiters;
@@ -249,7 +250,7 @@ static void start_run(struct sched *s, size_t i)
 	s->lane = 0;
 	s->lanes_done = false;
 	s->final_sent = false;
-	s->changed = s->visited = 0;
+	s->changed = s->visited = s->changes = 0;
 	s->started_ms = clock_now_ms();
 	free(s->after);
 	s->after = NULL;
@@ -576,7 +577,10 @@ static bool apply_step(struct sched *s)
 			b->n = sb.n;
 			s->inflight++;
 			s->visited += sb.n;
-			s->changed += sb.changes;
+			/* records, as a run counts them: each staged record is
+			 * changed, whatever its number of audit entries */
+			s->changed += sb.n;
+			s->changes += sb.changes;
 		} else {
 			free(b);
 		}
@@ -594,7 +598,7 @@ static bool apply_step(struct sched *s)
 		s->applying = false;
 		if (s->visited > 0)
 			log_info("sched: applied staged enforcement measure=%s records=%" PRIu64
-				 " changes=%" PRIu64, d->measure, s->visited, s->changed);
+				 " changes=%" PRIu64, d->measure, s->visited, s->changes);
 		if (n == 0)
 			return false;
 	}

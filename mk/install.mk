@@ -24,18 +24,20 @@ RUNSOCKET  ?= /run/liud/liud.sock
 LIBEXECDIR := $(PREFIX)/lib/liud
 INSTALL    ?= install
 
-# The installed liuctl: the client's objects, but for the two files that
-# spell its defaults, compiled again with the installed paths.
-INST_CLI      := liuctl cli_cmds cli_doc
-INST_CLI_OBJS := $(INST_CLI:%=$(O)/inst/%.o)
-# The paths they were compiled with, rewritten only when they change, so
-# that an install with another PREFIX compiles them again.
-INST_PATHS := $(RUNSOCKET) $(RULESDIR)
+# The installed paths, as last built: rewritten (and the objects that spell
+# them compiled again) when an install names other ones (PREFIX=/usr after
+# PREFIX=/usr/local).
+INST_PATHS := $(RUNSOCKET) $(RULESDIR) $(SYSCONFDIR)
 $(O)/inst/paths: inst-paths-check | $(O)/inst
 	@:
 .PHONY: inst-paths-check
 inst-paths-check: | $(O)/inst
 	$(Q)echo '$(INST_PATHS)' | cmp -s - $(O)/inst/paths || echo '$(INST_PATHS)' > $(O)/inst/paths
+
+# The installed liuctl: the client's objects, but for the two files that
+# spell its defaults, compiled again with the installed paths.
+INST_CLI      := liuctl cli_cmds cli_doc
+INST_CLI_OBJS := $(INST_CLI:%=$(O)/inst/%.o)
 $(O)/inst/%.o: core/client/%.c $(O)/inst/paths | $(O)/inst
 	$(E) CC $@
 	$(Q)$(CC) $(CPPFLAGS) -iquote core/client -DLIUCTL_SOCKET='"$(RUNSOCKET)"' \
@@ -45,14 +47,27 @@ $(O)/inst/liuctl: $(INST_CLI_OBJS) $(filter-out $(INST_CLI:%=$(O)/client/%.o),$(
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(DEPLIBS) $(CLIENT_LIBS)
 $(O)/inst:
 	$(Q)mkdir -p $@
+
+# The installed liud: the same, for the two files that spell its defaults
+# (its --help, and what `liud test` reads when given no folder).
+INST_LIUD      := liud conf
+INST_LIUD_OBJS := $(INST_LIUD:%=$(O)/inst/d-%.o)
+INST_LIUD_DEFS := -DLIUD_SOCKET='"$(RUNSOCKET)"' -DLIUD_DB='"/var/lib/liud/db"' \
+  -DLIUD_RULES='"$(RULESDIR)/ismap-liu"' -DLIUD_CONFIG='"$(SYSCONFDIR)/liud/liud.conf"'
+$(O)/inst/d-%.o: core/%.c $(O)/inst/paths | $(O)/inst
+	$(E) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(INST_LIUD_DEFS) $(DEPCFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+$(O)/inst/liud: $(INST_LIUD_OBJS) $(filter-out $(INST_LIUD:%=$(O)/%.o),$(LIUD_OBJS))
+	$(E) LINK $@
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(DEPLIBS) $(MALLOC_LIBS)
 -include $(wildcard $(O)/inst/*.d)
 
 .PHONY: install uninstall
-install: all $(O)/inst/liuctl
+install: all $(O)/inst/liuctl $(O)/inst/liud
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/rules \
 	  $(DESTDIR)$(SYSCONFDIR)/liud $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(COMPLDIR) \
 	  $(DESTDIR)$(TMPFILESDIR)
-	$(INSTALL) -m 0755 $(BIN)/liud $(DESTDIR)$(SBINDIR)/liud
+	$(INSTALL) -m 0755 $(O)/inst/liud $(DESTDIR)$(SBINDIR)/liud
 	$(INSTALL) -m 0755 $(O)/inst/liuctl $(DESTDIR)$(BINDIR)/liuctl
 	cp -R rules/ismap-liu $(DESTDIR)$(DATADIR)/rules/
 	$(INSTALL) -d -m 2775 $(DESTDIR)$(RULESDIR)

@@ -299,10 +299,11 @@ void cli_print_error(const json_t *err)
 			free(prefix);
 		}
 	} else {
+		/* A field only when one is named: the message says the rest. */
 		const char *field = cli_jstr(data, "field");
-		if (field || code == WIRE_INVALID_PARAMS) {
+		if (field) {
 			fputs("  field: ", stderr);
-			cli_put_text(stderr, field ? field : "(not named)", false);
+			cli_put_text(stderr, field, false);
 			fputc('\n', stderr);
 		}
 		print_reason("", json_object_get(data, "reason"), msg);

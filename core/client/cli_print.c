@@ -785,6 +785,51 @@ static void list_table(const json_t *list, const char *const *keys, const char *
 	cli_table_free(&t);
 }
 
+/* The ids of an object keyed by id, in the order `order` lists them (the
+ * pack's), else the object's own order; caller decrefs. */
+static json_t *ids_in_order(const json_t *obj, const json_t *order)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *v;
+	const char *k;
+	json_array_foreach(order, i, v)
+		if (json_is_string(v) && json_object_get(obj, json_string_value(v)))
+			json_array_append(out, v);
+	if (json_array_size(out) == 0)
+		json_object_foreach((json_t *)obj, k, v)
+			json_array_append_new(out, json_string(k));
+	return out;
+}
+
+/* The kinds a pack declares: states, id prefix, title. */
+static void kinds_table(json_t *r)
+{
+	json_t *kinds = json_object_get(r, "kinds");
+	if (!json_object_size(kinds))
+		return;
+	struct table t;
+	cli_table_init(&t, 4);
+	cli_table_head(&t, (const char *[]){ "KIND", "STATES", "ID PREFIX", "TITLE" });
+	json_t *ids = ids_in_order(kinds, json_object_get(r, "kind_order"));
+	size_t i;
+	json_t *id;
+	json_array_foreach(ids, i, id) {
+		json_t *k = json_object_get(kinds, json_string_value(id));
+		cli_table_row(&t);
+		cli_table_setj(&t, 0, id);
+		cli_table_setj(&t, 1, json_object_get(k, "states"));
+		cli_table_setj(&t, 2, json_object_get(k, "id_prefix"));
+		char *tt = bilingual(json_object_get(k, "title"));
+		cli_table_set(&t, 3, tt);
+		free(tt);
+	}
+	json_decref(ids);
+	fputc('\n', stdout);
+	cli_table_print(&t, stdout);
+	cli_table_free(&t);
+}
+
 int cli_show_rules_status(const struct args *a, json_t *r)
 {
 	struct table t;
@@ -836,6 +881,13 @@ int cli_show_rules_status(const struct args *a, json_t *r)
 		cli_table_print(&t, stdout);
 		cli_table_free(&t);
 	}
+	kinds_table(r);
+	json_t *roles = json_object_get(r, "roles");
+	if (json_array_size(roles)) {
+		fputc('\n', stdout);
+		list_table(roles, (const char *[]){ "id", "title", "methods" },
+			   (const char *[]){ "ROLE", "TITLE", "MAY CALL" }, 3);
+	}
 	json_t *cs = json_object_get(r, "checks");
 	if (json_array_size(cs)) {
 		fputc('\n', stdout);
@@ -846,9 +898,11 @@ int cli_show_rules_status(const struct args *a, json_t *r)
 	if (json_object_size(acts)) {
 		cli_table_init(&t, 4);
 		cli_table_head(&t, (const char *[]){ "ACTION", "ROLES", "FROM -> TO", "TITLE" });
-		const char *name;
-		json_t *v;
-		json_object_foreach(acts, name, v) {
+		json_t *ids = ids_in_order(acts, json_object_get(r, "action_order")), *idj;
+		size_t i;
+		json_array_foreach(ids, i, idj) {
+			const char *name = json_string_value(idj);
+			json_t *v = json_object_get(acts, name);
 			cli_table_row(&t);
 			cli_table_set(&t, 0, name);
 			cli_table_setj(&t, 1, json_object_get(v, "roles"));
@@ -863,6 +917,7 @@ int cli_show_rules_status(const struct args *a, json_t *r)
 			cli_table_set(&t, 3, tt);
 			free(tt);
 		}
+		json_decref(ids);
 		fputc('\n', stdout);
 		cli_table_print(&t, stdout);
 		cli_table_free(&t);
@@ -871,9 +926,11 @@ int cli_show_rules_status(const struct args *a, json_t *r)
 	if (json_object_size(views)) {
 		cli_table_init(&t, 3);
 		cli_table_head(&t, (const char *[]){ "VIEW", "ROLES", "TITLE" });
-		const char *name;
-		json_t *v;
-		json_object_foreach(views, name, v) {
+		json_t *ids = ids_in_order(views, json_object_get(r, "view_order")), *idj;
+		size_t i;
+		json_array_foreach(ids, i, idj) {
+			const char *name = json_string_value(idj);
+			json_t *v = json_object_get(views, name);
 			cli_table_row(&t);
 			cli_table_set(&t, 0, name);
 			cli_table_setj(&t, 1, json_object_get(v, "roles"));
@@ -881,6 +938,7 @@ int cli_show_rules_status(const struct args *a, json_t *r)
 			cli_table_set(&t, 2, tt);
 			free(tt);
 		}
+		json_decref(ids);
 		fputc('\n', stdout);
 		cli_table_print(&t, stdout);
 		cli_table_free(&t);
@@ -912,6 +970,9 @@ int cli_show_rules_reload(const struct args *a, json_t *r)
 			     : cli_xstrdup("");
 	if (rollback)
 		cli_say("ok: rolled back to version %s (was %s)%s", ver, prev, passed);
+	else if (json_is_true(json_object_get(r, "unchanged")))
+		cli_say("ok: %s holds version %s, already live: nothing changed%s",
+			cli_jstr_or(r, "reload_folder", cli_jstr_or(r, "dir", "?")), ver, passed);
 	else
 		cli_say("ok: reloaded %s: version %s (was %s)%s", cli_jstr_or(r, "dir", "?"), ver, prev,
 			passed);
