@@ -4,27 +4,40 @@
 #
 #   perl scripts/bench/bench.pl [--smoke] [--profile] [--rounds N] [--secs S]
 #        [--apps N] [--sweep N] [--startup N] [--bin DIR] [--loadgen PATH] [--dir DIR]
+#        [--script PATH]   (the Redis side: scripts/bench/eligibility.lua)
 #
 # Phases (each bounded in time; the load generator is scripts/bench/loadgen.c):
 #   data     N applications with full statements (16 variants, as in the pack's
 #            tests: eligible ones and ones failing R1..R4), loaded into liud by
 #            `act submit` and into Redis as hashes; a share confirmed on both.
-#   check    liud `eval` and the Redis script judge a sample alike (decision,
-#            failing checks and their reasons), in and after the period.
+#   check    liud and the Redis script (scripts/bench/eligibility.lua) judge
+#            alike: `eval` of stored records and of records sent with the call
+#            (decision, failing checks and their reasons, measures,
+#            incentives), in and after the period, and amends of a submitted
+#            and a confirmed application accepted or refused alike.  The
+#            bench stops (exit 1) if they do not.
 #   eval     liud `eval` by id vs Redis `EVALSHA`, 1 and 50 clients, pipeline
 #            depth 1 and 16: throughput, p50, p99; rounds alternate, medians.
-#   write    durable writes: `act amend` vs `HSET` (appendonly yes,
-#            appendfsync always), 1 and 50 clients; then liud alone, amends
-#            of the submitted and of the confirmed applications apart (what
-#            the rules read differs: docs/PERFORMANCE.md).
+#   cold     `eval` of a record sent with the call (nothing remembered) vs the
+#            script decoding the same JSON with cjson, 1 and 50 clients.
+#   write    durable writes: `act amend` vs a bare `HSET` (appendonly yes,
+#            appendfsync always), 1 and 50 clients, for reference; then the
+#            same work on both sides: amend vs the script's amend (validate,
+#            bump the revision, HSET, an audit entry chained by hash), of the
+#            submitted applications (1 and 50 clients) and of the confirmed
+#            ones (50 clients; R1-R4 checked again on both sides).
 #   sweep    the eval daemon is filled up to --sweep applications; the test
 #            clock is moved across the deadline (clock.set) and `enforce`
 #            waits for the enforcement, while readers measure their latency.
 #   startup  --startup records (the core's minimal pack: small records, fast to
 #            load), restarts timed until the first answered request; idle RSS.
 #
-# Prints a table and, last, one line:
-#   bench: eval_ratio=… eval_p99_ratio=… write_ratio=… sweep_s=… startup_ms=… rss_idle_mib=…
+# Prints a table and, last, one line (ratios: liud ÷ Redis throughput):
+#   bench: eval_ratio=… eval_p99_ratio=… cold_ratio=… cold1_ratio=… same_write_ratio=…
+#          same_write1_ratio=… same_write_confirmed_ratio=… write_ratio=… sweep_s=…
+#          startup_ms=… rss_idle_mib=…
+# The exit status says whether the bench ran (0) or not, never whether a
+# target is met.
 use strict;
 use warnings;
 use utf8;
@@ -45,13 +58,14 @@ $| = 1;
 my %o = (rounds => 3, secs => 3, warmup => 0.5, apps => 10000, sweep => 100000, startup => 1000000,
 	 bin => 'bin', loadgen => 'build/bench/loadgen', dir => ($ENV{BENCH_DIR} || '/var/tmp/liud-bench'), readers => 8,
 	 startup_runs => 3, profile_secs => 8);
-GetOptions(\%o, 'smoke', 'profile', 'rounds=i', 'secs=f', 'warmup=f', 'apps=i', 'sweep=i',
+my %given;
+GetOptions(\%given, 'smoke', 'profile', 'rounds=i', 'secs=f', 'warmup=f', 'apps=i', 'sweep=i',
 	   'startup=i', 'bin=s', 'loadgen=s', 'dir=s', 'readers=i', 'startup_runs=i', 'keep',
-	   'profile_secs=f') or die "usage: see the head of $0\n";
-if ($o{smoke}) {
-	%o = (%o, rounds => 1, secs => 0.5, warmup => 0.2, apps => 300, sweep => 2000,
-	      startup => 20000, startup_runs => 1, profile_secs => 2);
-}
+	   'profile_secs=f', 'script=s') or die "usage: see the head of $0\n";
+# --smoke: tiny sizes, unless given as well.
+%o = (%o, rounds => 1, secs => 0.5, warmup => 0.2, apps => 300, sweep => 2000, startup => 20000,
+      startup_runs => 1, profile_secs => 2) if $given{smoke};
+%o = (%o, %given);
 die "--sweep must be at least --apps\n" if $o{sweep} < $o{apps};
 
 my $JSON = JSON::PP->new->utf8->canonical;
@@ -391,7 +405,8 @@ note sprintf "records: %d variants (%d eligible), a submit request is %.1f KiB (
 # The Redis script, with the identifier lists of the criteria put in.
 my $script;
 {
-	open my $f, '<:raw', "$ROOT/scripts/bench/eligibility.lua" or die "bench: scripts/bench/eligibility.lua: $!";
+	my $path = abs_path_of($o{script} // 'scripts/bench/eligibility.lua');
+	open my $f, '<:raw', $path or die "bench: $path: $!";
 	local $/;
 	$script = <$f>;
 	my $list = sub { '{ ' . join(', ', map { "\"$_\"" } @_) . ' }' };
