@@ -48,6 +48,7 @@ void conf_defaults(struct conf *c)
 	c->stage_hours = 24;
 	c->cache_bytes = 32u << 20;
 	c->memo_bytes = 32u << 20;
+	c->dict_records = 1000;   /* STORE_DICT_MIN_RECORDS (store.h) */
 	c->pack_versions = 10;
 }
 
@@ -313,10 +314,11 @@ static int load_storage(struct conf *c, json_t *sto, const char *path, char **er
 			{ "cache_mib", 0, 65536, &c->cache_bytes, NULL },
 			{ "memo_mib", 0, 65536, &c->memo_bytes, NULL },
 			{ "pack_versions", 2, 1000000, NULL, &c->pack_versions },
+			{ "dict_records", 0, 1000000000, NULL, &c->dict_records },
 		};
 		static const char *const sto_keys[] = { "map_mib", "max_map_mib", "enforce_batch",
 							"stage_hours", "cache_mib", "memo_mib",
-							"pack_versions", NULL };
+							"pack_versions", "dict_records", NULL };
 		if ((rc = known_keys(sto, "storage", sto_keys, path, err)) < 0)
 			return rc;
 		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {

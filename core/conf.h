@@ -44,6 +44,7 @@ struct conf {
 	size_t cache_bytes;     /* decoded-record cache of the ledger (0: off) */
 	int pack_versions;      /* activated pack versions whose files are kept (>= 2) */
 	size_t memo_bytes;      /* eval's memo of encoded answers (0: off) */
+	int dict_records;       /* records before a zstd dictionary is trained (0: never) */
 	/* rules */
 	bool rules_watch;       /* reload when the pack folder changes (debounced) */
 };

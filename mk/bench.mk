@@ -50,3 +50,23 @@ bench-profile: bench-deps
 bench-abuse: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)perl scripts/bench/abuse.pl --bin $(BIN) --dir $(BENCH_ABUSE_DIR) $(BENCH_ABUSE_FLAGS)
+
+# make bench-mechanisms: each speed mechanism off alone against all of them on
+# (scripts/bench/mechanisms.pl; about 15 minutes): storage.memo_mib = 0,
+# storage.cache_mib = 0, storage.stage_hours = 0, storage.dict_records = 0, and
+# a second build of the daemon, LIUD_DEFS=-DLIU_PLAIN_RECORDS in
+# $(BENCH_PLAIN_O), whose rules read stored records by the plain jansson path.
+# One line per mechanism, last.  BENCH_MECH_FLAGS: e.g. --only memo,dict, or
+# bench.pl's options after --.
+BENCH_PLAIN_O    := build/bench-plain
+BENCH_MECH_FLAGS ?=
+BENCH_MECH_DIR   ?= /var/tmp/liud-bench-mechanisms
+.PHONY: bench-mechanisms bench-plain-build
+bench-plain-build:
+	$(Q)$(MAKE) --no-print-directory O=$(BENCH_PLAIN_O) BIN=$(BENCH_PLAIN_O)/bin \
+		LIUD_DEFS=-DLIU_PLAIN_RECORDS $(BENCH_PLAIN_O)/bin/liud
+bench-mechanisms: bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_LOADGEN)
+	$(Q)$(MAKE) --no-print-directory bench-plain-build
+	$(Q)perl scripts/bench/mechanisms.pl --bin $(BIN) --plain-bin $(BENCH_PLAIN_O)/bin --loadgen $(BENCH_LOADGEN) \
+		--dir $(BENCH_MECH_DIR) $(BENCH_MECH_FLAGS)

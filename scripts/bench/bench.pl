@@ -5,6 +5,8 @@
 #   perl scripts/bench/bench.pl [--smoke] [--profile] [--rounds N] [--secs S]
 #        [--apps N] [--sweep N] [--startup N] [--bin DIR] [--loadgen PATH] [--dir DIR]
 #        [--script PATH]   (the Redis side: scripts/bench/eligibility.lua)
+#        [--storage 'KEY = VALUE']...  (more of liud.conf's storage settings, e.g.
+#                           'memo_mib = 0': make bench-mechanisms, scripts/bench/mechanisms.pl)
 #
 # Phases (each bounded in time; the load generator is scripts/bench/loadgen.c):
 #   data     N applications with full statements (16 variants, as in the pack's
@@ -61,7 +63,7 @@ my %o = (rounds => 3, secs => 3, warmup => 0.5, apps => 10000, sweep => 100000, 
 my %given;
 GetOptions(\%given, 'smoke', 'profile', 'rounds=i', 'secs=f', 'warmup=f', 'apps=i', 'sweep=i',
 	   'startup=i', 'bin=s', 'loadgen=s', 'dir=s', 'readers=i', 'startup_runs=i', 'keep',
-	   'profile_secs=f', 'script=s') or die "usage: see the head of $0\n";
+	   'profile_secs=f', 'script=s', 'storage=s@') or die "usage: see the head of $0\n";
 # --smoke: tiny sizes, unless given as well.
 %o = (%o, rounds => 1, secs => 0.5, warmup => 0.2, apps => 300, sweep => 2000, startup => 20000,
       startup_runs => 1, profile_secs => 2) if $given{smoke};
@@ -425,7 +427,7 @@ my $script;
 
 my $conf = "$DIR/liud.conf";
 write_file($conf,
-	'storage = { map_mib = 4096, max_map_mib = 65536 }',
+	'storage = { ' . join(', ', 'map_mib = 4096', 'max_map_mib = 65536', @{ $o{storage} // [] }) . ' }',
 	'rule_budget = { memory_mib = 512, instructions = 50000000, time_ms = 5000 }',
 	'limits = { connections = 4096, idle_timeout_s = 600 }',
 	'log_level = "info"');
@@ -871,6 +873,7 @@ my (%sweep, %stage);
 		stop_daemon($liud);
 	}
 	$sweep{startup_ms} = median(@s);
+	$sweep{db_mib} = `du -sm $DIR/db` =~ s/\s.*//sr;
 	note "liud (rules/ismap-liu) restarted with $o{sweep} applications: " . join(', ', @s) . " ms";
 }
 stop_daemon($redis);
