@@ -5,7 +5,11 @@
 # same machine, one run after the other.  See docs/PERFORMANCE.md.
 #
 #   perl scripts/bench/mechanisms.pl --bin DIR --plain-bin DIR --loadgen PATH --dir DIR
-#        [--only NAME,...] [any option of bench.pl after --]
+#        [--only NAME,...] [--repeat N] [any option of bench.pl after --]
+#
+# --repeat N: N passes over the runs, one after the other (each pass runs
+# them all in turn, so that a slow minute does not fall on one side only);
+# each figure is the median of its N runs.
 #
 # The switches (docs/OPERATIONS.md for the settings):
 #   memo     storage.memo_mib = 0        eval's memo of answers
@@ -31,8 +35,8 @@ use Time::HiRes qw(time);
 binmode STDOUT, ':encoding(UTF-8)';
 $| = 1;
 my %o = (bin => 'bin', 'plain-bin' => 'build/bench-plain/bin', loadgen => 'build/bench/loadgen',
-	 dir => '/var/tmp/liud-bench-mechanisms');
-GetOptions(\%o, 'bin=s', 'plain-bin=s', 'loadgen=s', 'dir=s', 'only=s') or die "usage: see the head of $0\n";
+	 dir => '/var/tmp/liud-bench-mechanisms', repeat => 1);
+GetOptions(\%o, 'bin=s', 'plain-bin=s', 'loadgen=s', 'dir=s', 'only=s', 'repeat=i') or die "usage: see the head of $0\n";
 # Sizes: enough records for a dictionary (1,000) and a sweep that takes a
 # while; short rounds.  Options after -- go to bench.pl as they are.
 my @sizes = ('--apps', 2000, '--sweep', 4000, '--startup', 2000, '--startup_runs', 1, '--rounds', 1,
@@ -74,13 +78,14 @@ sub figures {
 	};
 }
 
-my %fig;
+my %runs_of;   # name -> [figures of each pass]
+for my $pass (1 .. $o{repeat}) {
 for my $run (@runs) {
 	my ($name, $label, $args) = @$run;
 	my $dir = "$o{dir}/$name";
 	my @cmd = ('perl', 'scripts/bench/bench.pl', '--bin', $o{bin}, '--loadgen', $o{loadgen}, '--dir', $dir,
 		   @sizes, @ARGV, @$args);
-	printf "[%6.0fs] %s: %s\n", time - $t0, $name, $label;
+	printf "[%6.0fs] pass %d: %s: %s\n", time - $t0, $pass, $name, $label;
 	my $out = `@{[ map { "'$_'" } @cmd ]} 2>&1`;
 	if ($? != 0) {
 		print $out;
@@ -88,7 +93,19 @@ for my $run (@runs) {
 	}
 	my ($line) = $out =~ /^(bench: .*)$/m;
 	print "         $line\n";
-	$fig{$name} = figures($dir) or die "bench-mechanisms: no results of '$name' in $dir\n";
+	my $f = figures($dir) // die "bench-mechanisms: no results of '$name' in $dir\n";
+	print '         liud: ', join(' ', map { "$_=" . (defined $f->{$_} ? fmt($f->{$_}) : '-') } sort keys %$f), "\n";
+	push @{ $runs_of{$name} }, $f;
+}
+}
+# Medians over the passes.
+my %fig;
+for my $name (keys %runs_of) {
+	my @r = @{ $runs_of{$name} };
+	for my $k (keys %{ $r[0] }) {
+		my @v = sort { $a <=> $b } grep { defined } map { $_->{$k} } @r;
+		$fig{$name}{$k} = @v ? (@v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2) : undef;
+	}
 }
 
 # Each mechanism against its headline figures: higher is better, except
@@ -122,8 +139,8 @@ for my $run (@runs) {
 }
 sub fmt { my $v = shift; $v >= 100 ? sprintf('%.0f', $v) : sprintf('%.2f', $v) }
 my $load = (split ' ', `cat /proc/loadavg`)[0];
-$report .= sprintf "bench-mechanisms: %d runs in %.0f s; load average %s at the end (a busy machine makes every figure noisy)\n",
-	scalar @runs, time - $t0, $load;
+$report .= sprintf "bench-mechanisms: %d runs x %d pass(es) in %.0f s (medians); load average %s at the end " .
+	"(a busy machine makes every figure noisy)\n", scalar @runs, $o{repeat}, time - $t0, $load;
 $report .= "units: " . join('; ', map { "$_$unit{$_}" } sort keys %unit) . "\n";
 print "\n$report";
 open my $f, '>:encoding(UTF-8)', "$o{dir}/mechanisms.txt" or die;
