@@ -810,8 +810,11 @@ my (%sweep, %stage);
 		join(', ', map { "$_->{measure} at $_->{at} ($_->{records_affected} records)" } @$dl);
 	# Staging: an hour before the deadline the daemon runs the hooks in idle
 	# steps and keeps their outcomes (storage.stage_hours); the deadline then
-	# only writes them.  Timed here, apart from the deadline.
-	{
+	# only writes them.  Timed here, apart from the deadline.  Skipped when
+	# the run turns staging off (--storage 'stage_hours = 0').
+	my $staging_off = grep { /^\s*stage_hours\s*=\s*0\s*$/ } @{ $o{storage} // [] };
+	note "staging: off (stage_hours = 0): the deadline runs every hook itself" if $staging_off;
+	unless ($staging_off) {
 		my $affected = 0;
 		$affected = $_->{measure} eq 'special-measure' ? $_->{records_affected} : $affected for @$dl;
 		my $c0s = cpu_secs($liud->{pid});
