@@ -56,7 +56,7 @@ bench-abuse: deps
 	$(Q)perl scripts/bench/abuse.pl --bin $(BIN) --dir $(BENCH_ABUSE_DIR) $(BENCH_ABUSE_FLAGS)
 
 # make bench-mechanisms: each speed mechanism off alone against all of them on
-# (scripts/bench/mechanisms.pl; about 15 minutes): storage.memo_mib = 0,
+# (scripts/bench/mechanisms.pl; 2 passes, about 25 minutes): storage.memo_mib = 0,
 # storage.cache_mib = 0, storage.stage_hours = 0, storage.dict_records = 0, and
 # a second build of the daemon, LIUD_DEFS=-DLIU_PLAIN_RECORDS in
 # $(BENCH_PLAIN_O), whose rules read stored records by the plain jansson path.

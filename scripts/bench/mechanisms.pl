@@ -7,7 +7,7 @@
 #   perl scripts/bench/mechanisms.pl --bin DIR --plain-bin DIR --loadgen PATH --dir DIR
 #        [--only NAME,...] [--repeat N] [any option of bench.pl after --]
 #
-# --repeat N: N passes over the runs, one after the other (each pass runs
+# --repeat N (2): N passes over the runs, one after the other (each pass runs
 # them all in turn, so that a slow minute does not fall on one side only);
 # each figure is the median of its N runs.
 #
@@ -35,7 +35,7 @@ use Time::HiRes qw(time);
 binmode STDOUT, ':encoding(UTF-8)';
 $| = 1;
 my %o = (bin => 'bin', 'plain-bin' => 'build/bench-plain/bin', loadgen => 'build/bench/loadgen',
-	 dir => '/var/tmp/liud-bench-mechanisms', repeat => 1);
+	 dir => '/var/tmp/liud-bench-mechanisms', repeat => 2);
 GetOptions(\%o, 'bin=s', 'plain-bin=s', 'loadgen=s', 'dir=s', 'only=s', 'repeat=i') or die "usage: see the head of $0\n";
 # Sizes: enough records for a dictionary (1,000) and a sweep that takes a
 # while; short rounds.  Options after -- go to bench.pl as they are.
