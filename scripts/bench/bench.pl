@@ -110,7 +110,8 @@ my $TODAY = '2024-06-01';
 my @daemons;
 sub cleanup { for my $d (@daemons) { stop_daemon($d, 'KILL') if $d->{pid} } }
 $SIG{INT} = $SIG{TERM} = sub { cleanup(); exit 130 };
-END { cleanup() }
+# (closing the daemons' pipes sets $?: the exit status stays the script's own)
+END { my $rc = $?; cleanup(); $? = $rc }
 
 sub note { printf "[%6.1fs] %s\n", time - $T_START, join('', @_) }
 
