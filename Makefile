@@ -29,6 +29,8 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wwrite-strings -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -iquote core  # -iquote: core/sched.h must not shadow <sched.h>
+# Measurement builds only (mk/bench.mk, bench-mechanisms): e.g. -DLIU_PLAIN_RECORDS.
+CPPFLAGS += $(LIUD_DEFS)
 DEPCFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) $(CLIENT_PKGS) 2>/dev/null)
 # libcsv (CSV: core/sheet.c) and libunistring (display widths: the client;
 # record.list's search folded for case and width: core/find.c) ship no .pc

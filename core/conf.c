@@ -49,6 +49,7 @@ void conf_defaults(struct conf *c)
 	c->stage_hours = 24;
 	c->cache_bytes = 32u << 20;
 	c->memo_bytes = 32u << 20;
+	c->dict_records = 1000;   /* STORE_DICT_MIN_RECORDS (store.h) */
 	c->pack_versions = 10;
 	c->audit_head_s = 3600;
 	c->pack_bytes = 16u << 20;
@@ -319,10 +320,12 @@ static int load_storage(struct conf *c, json_t *sto, const char *path, char **er
 			{ "pack_versions", 2, 1000000, NULL, &c->pack_versions },
 			{ "audit_head_s", 0, 31536000, NULL, &c->audit_head_s },
 			{ "pack_mib", 1, 1024, &c->pack_bytes, NULL },
+			{ "dict_records", 0, 1000000000, NULL, &c->dict_records },
 		};
 		static const char *const sto_keys[] = { "map_mib", "max_map_mib", "enforce_batch",
 							"stage_hours", "cache_mib", "memo_mib",
-							"pack_versions", "audit_head_s", "pack_mib", NULL };
+							"pack_versions", "audit_head_s", "pack_mib",
+							"dict_records", NULL };
 		if ((rc = known_keys(sto, "storage", sto_keys, path, err)) < 0)
 			return rc;
 		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {

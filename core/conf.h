@@ -64,6 +64,7 @@ struct conf {
 	size_t pack_bytes;      /* all of a pack's files (storage.pack_mib) */
 	size_t memo_bytes;      /* eval's memo of encoded answers (0: off) */
 	int audit_head_s;       /* log the audit head this often, seconds (0: at start and stop only) */
+	int dict_records;       /* records before a zstd dictionary is trained (0: never) */
 	/* rules */
 	bool rules_watch;       /* reload when the pack folder changes (debounced) */
 };

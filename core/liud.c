@@ -475,7 +475,8 @@ static int run(struct daemon *d)
 	}
 
 	struct store_opts so = { .map_size = c->map_size, .max_map_size = c->max_map_size,
-				 .range_prefix = LEDGER_STAGE_PREFIX, .range_table = LEDGER_STAGE_TABLE };
+				 .range_prefix = LEDGER_STAGE_PREFIX, .range_table = LEDGER_STAGE_TABLE,
+				 .dict_records = c->dict_records ? c->dict_records : -1 };
 	if ((rc = store_open(&d->store, c->db, &so)) < 0) {
 		log_err("liud: cannot open the database db=%s error=\"%s\"%s", c->db, liu_strerror(rc),
 			rc == -EBUSY ? " (another liud uses it)" : "");

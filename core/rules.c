@@ -925,6 +925,35 @@ static int l_count(lua_State *L)
 	return 1;
 }
 
+/*
+ * LIU_PLAIN_RECORDS (a build switch for `make bench-mechanisms`, never a
+ * product build): a stored record reaches the rules by the plain path the
+ * yajl reader replaced — eval decodes the text with jansson and converts
+ * the tree (conv_push, the same Lua value: rules_text.h), and an action
+ * reads all of data at once (no TEXT_LAZY).  What the reader saves is
+ * measured against this (docs/PERFORMANCE.md).
+ */
+#ifdef LIU_PLAIN_RECORDS
+#define TEXT_LAZY_UNLESS_PLAIN 0
+/* Raises on a text that is not a JSON object (rec->damaged, as the
+ * reader) or when memory runs out (the tree then leaks: a measurement
+ * build). */
+static void plain_push_record(lua_State *L, struct rules_rec *rec)
+{
+	json_error_t e;
+	json_t *j = json_loadb(rec->text, rec->len, 0, &e);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		rec->damaged = true;
+		luaL_error(L, "the stored record is not a JSON object: %s", e.text);
+	}
+	conv_push(L, j);
+	json_decref(j);
+}
+#else
+#define TEXT_LAZY_UNLESS_PLAIN TEXT_LAZY
+#endif
+
 /* Runs in protected mode: pushes the arguments (conversions may raise),
  * calls api[fn], converts the result (never raises). */
 static int call_tramp(lua_State *L)
@@ -946,10 +975,14 @@ static int call_tramp(lua_State *L)
 				lua_pushnil(L);
 			break;
 		case ARG_TEXT:
+#ifdef LIU_PLAIN_RECORDS
+			plain_push_record(L, a->rec);
+#else
 			text_push_record(L, a->rec, 0);
+#endif
 			break;
 		case ARG_TEXT_TWIN: /* the record, its data's twin kept for ARG_TWIN */
-			text_push_record(L, a->rec, TEXT_TWIN | (a->rec->whole ? 0 : TEXT_LAZY));
+			text_push_record(L, a->rec, TEXT_TWIN | (a->rec->whole ? 0 : TEXT_LAZY_UNLESS_PLAIN));
 			lua_rawsetp(L, LUA_REGISTRYINDEX, &twin_key);
 			break;
 		case ARG_TWIN:

@@ -57,6 +57,7 @@ struct store {
 	_Atomic size_t dict_len;
 	_Atomic size_t dict_tried_at;
 	char datapath[4096]; /* data.mdb, for the messages */
+	size_t dict_records;   /* from store_opts.dict_records; 0: none trained */
 };
 
 /* --- a file cut short under the running daemon ----------------------------
@@ -331,6 +332,8 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	if (!st)
 		return -ENOMEM;
 	st->lock_fd = -1;
+	long dr = o ? o->dict_records : 0;
+	st->dict_records = dr < 0 ? 0 : dr > 0 ? (size_t)dr : STORE_DICT_MIN_RECORDS;
 	pthread_rwlock_init(&st->map_lock, NULL);
 	pthread_mutex_init(&st->zget_lock, NULL);
 	st->zput = recz_new();
@@ -1148,7 +1151,7 @@ int store_commit(struct store *st, const struct store_op *ops, size_t n)
 
 bool store_dict_wanted(struct store *st)
 {
-	if (st->dict_id != 0)
+	if (st->dict_id != 0 || st->dict_records == 0)
 		return false;
 	MDB_txn *txn = NULL;
 	MDB_stat s;
@@ -1156,7 +1159,8 @@ bool store_dict_wanted(struct store *st)
 		return false;
 	int rc = mdb_stat(txn, st->records, &s);
 	rend(st);
-	return rc == 0 && s.ms_entries >= STORE_DICT_MIN_RECORDS && s.ms_entries >= 2 * st->dict_tried_at;
+	return rc == 0 && st->dict_records > 0 && s.ms_entries >= st->dict_records &&
+	       s.ms_entries >= 2 * st->dict_tried_at;
 }
 
 unsigned store_dict_current(struct store *st, size_t *len)

@@ -42,6 +42,10 @@ struct store_opts {
 	 * no liud.lock and no lock file of LMDB's left beside it.  Reads
 	 * only; no store_commit(). */
 	bool check_copy;
+	/* Records before a compression dictionary is trained (below): 0,
+	 * STORE_DICT_MIN_RECORDS; negative, none is (plain zstd; the
+	 * dictionaries the database has are still read and used). */
+	long dict_records;
 };
 
 /*
@@ -196,7 +200,8 @@ void store_map_release(struct store *st, enum store_map_holder who);
  * commits.  Records written before read as they are, and a restored
  * backup carries its dictionaries with it.
  *
- * store_dict_wanted(): whether to train one now (none yet, enough records;
+ * store_dict_wanted(): whether to train one now (none yet, enough records:
+ * store_opts.dict_records, STORE_DICT_MIN_RECORDS by default;
  * a training that made none waits for twice as many: short records, as
  * a small pack's, are stored as they are and need none).  Loop thread; one
  * LMDB stat.  store_dict_train(): any thread, reads only: 0 with *dict

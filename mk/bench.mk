@@ -1,9 +1,13 @@
 # mk/bench.mk — liud measured side by side with Redis (docs/PERFORMANCE.md).
 #
-#   make bench          the full run (8-10 minutes): prints a table and, last,
-#                       `bench: eval_ratio=… eval_p99_ratio=… write_ratio=… sweep_s=… startup_ms=… rss_idle_mib=…`
+#   make bench          the full run (10-12 minutes): prints a table and, last,
+#                       `bench: eval_ratio=… eval_p99_ratio=… cold_ratio=… cold1_ratio=… same_write_ratio=…
+#                        same_write1_ratio=… same_write_confirmed_ratio=… write_ratio=… sweep_s=… startup_ms=… rss_idle_mib=…`;
+#                       exits 0 when it ran, whatever the figures (1 when liud and the
+#                       Redis same-work scripts do not judge alike)
 #   make bench-smoke    every phase at tiny sizes (under a minute)
 #   make bench-profile  the full run plus perf profiles of liud's eval and write paths
+#   make bench-mechanisms  each speed mechanism off alone against all on (below)
 #   make bench-abuse    a well-behaved client (status + eval every 10 ms) while each
 #                       abuse of docs/RELIABILITY.md runs in turn (about a minute):
 #                       p50/p99/max per abuse against p99 <= 50 ms, max <= 250 ms, then
@@ -50,3 +54,23 @@ bench-profile: bench-deps
 bench-abuse: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)perl scripts/bench/abuse.pl --bin $(BIN) --dir $(BENCH_ABUSE_DIR) $(BENCH_ABUSE_FLAGS)
+
+# make bench-mechanisms: each speed mechanism off alone against all of them on
+# (scripts/bench/mechanisms.pl; 2 passes, about 25 minutes): storage.memo_mib = 0,
+# storage.cache_mib = 0, storage.stage_hours = 0, storage.dict_records = 0, and
+# a second build of the daemon, LIUD_DEFS=-DLIU_PLAIN_RECORDS in
+# $(BENCH_PLAIN_O), whose rules read stored records by the plain jansson path.
+# One line per mechanism, last.  BENCH_MECH_FLAGS: e.g. --only memo,dict, or
+# bench.pl's options after --.
+BENCH_PLAIN_O    := build/bench-plain
+BENCH_MECH_FLAGS ?=
+BENCH_MECH_DIR   ?= /var/tmp/liud-bench-mechanisms
+.PHONY: bench-mechanisms bench-plain-build
+bench-plain-build:
+	$(Q)$(MAKE) --no-print-directory O=$(BENCH_PLAIN_O) BIN=$(BENCH_PLAIN_O)/bin \
+		LIUD_DEFS=-DLIU_PLAIN_RECORDS $(BENCH_PLAIN_O)/bin/liud
+bench-mechanisms: bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_LOADGEN)
+	$(Q)$(MAKE) --no-print-directory bench-plain-build
+	$(Q)perl scripts/bench/mechanisms.pl --bin $(BIN) --plain-bin $(BENCH_PLAIN_O)/bin --loadgen $(BENCH_LOADGEN) \
+		--dir $(BENCH_MECH_DIR) $(BENCH_MECH_FLAGS)

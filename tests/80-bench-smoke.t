@@ -123,6 +123,42 @@ is($r->{ops}, 100, 'every RESP reply is parsed (arrays, nested, nulls, bulk, sta
 is($r->{errors}, 20, 'RESP error replies are counted');
 waitpid($child, 0);
 
+# `make bench` itself at the smallest sizes, when redis-server is installed
+# (make bench installs it): it runs, both sides judge alike, and the bench
+# line carries the same-work ratios.  Then a Redis script that judges
+# otherwise (R4 always passes) must stop the bench.  No figure is checked.
+SKIP: {
+	my ($redis) = grep { -x } map { "$_/redis-server" } split(/:/, $ENV{PATH} // ''), '/usr/sbin', '/usr/bin';
+	skip 'redis-server is not installed (make bench installs it)', 5 unless $redis;
+	skip 'bench.pl under memcheck would take minutes', 5 if $ENV{LIUD_VALGRIND};
+	my $bdir = tempdir('liud-benchpl-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	my @tiny = ('--smoke', '--apps', 32, '--sweep', 32, '--startup', 500, '--secs', 0.2, '--warmup', 0.1,
+		    '--readers', 2, '--bin', Liud::bin_dir(), '--loadgen', $lg);
+	my $t0 = time;
+	my $out = `perl scripts/bench/bench.pl @tiny --dir $bdir/run 2>&1`;
+	is($? >> 8, 0, sprintf('bench.pl at tiny sizes runs (%.1f s)', time - $t0)) or diag $out;
+	like($out, qr/check: liud and the Redis script agree on \d+ evaluations .* and \d+ amends/,
+	     'both sides judge alike: evals stored and sent with the call, amends') or diag $out;
+	my ($line) = $out =~ /^(bench: .*)$/m;
+	my %k = map { split /=/, $_, 2 } split ' ', ($line // '') =~ s/^bench: //r;
+	my @want = qw(eval_ratio eval_p99_ratio cold_ratio cold1_ratio same_write_ratio same_write1_ratio
+		      same_write_confirmed_ratio write_ratio sweep_s startup_ms rss_idle_mib);
+	is(join(' ', grep { ($k{$_} // '') =~ /^\d+(\.\d+)?$/ } @want), "@want",
+	   'the bench line gives every figure, the same-work ratios among them') or diag $line // $out;
+	like($out, qr/^cold eval \/ script \(50x1\) .*\n(?:.*\n)*^amend conf\. \/ script \(50x1\) /m,
+	     'and the table their rows');
+	# A Redis side that judges otherwise stops the bench.
+	open my $in, '<', 'scripts/bench/eligibility.lua' or die;
+	my $script = do { local $/; <$in> };
+	$script =~ s/^(local function check_r4\(app, at\)\n)/$1  do return pass() end\n/m or die 'no check_r4';
+	open my $o, '>', "$bdir/wrong.lua" or die;
+	print $o $script;
+	close $o;
+	$out = `perl scripts/bench/bench.pl @tiny --dir $bdir/run --script $bdir/wrong.lua 2>&1`;
+	ok($? >> 8 != 0 && $out =~ /disagree:\n.*R4/s && $out !~ /^bench: eval_ratio=/m,
+	   'a Redis script that judges otherwise fails the bench, naming the check') or diag $out;
+}
+
 # The abuse benchmark's harness, at tiny sizes: every abuse runs and is
 # reported, and the summary line is printed.  No figure is checked (the
 # machine may be busy; the target is for `make bench-abuse` to report).

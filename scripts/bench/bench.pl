@@ -4,27 +4,42 @@
 #
 #   perl scripts/bench/bench.pl [--smoke] [--profile] [--rounds N] [--secs S]
 #        [--apps N] [--sweep N] [--startup N] [--bin DIR] [--loadgen PATH] [--dir DIR]
+#        [--script PATH]   (the Redis side: scripts/bench/eligibility.lua)
+#        [--storage 'KEY = VALUE']...  (more of liud.conf's storage settings, e.g.
+#                           'memo_mib = 0': make bench-mechanisms, scripts/bench/mechanisms.pl)
 #
 # Phases (each bounded in time; the load generator is scripts/bench/loadgen.c):
 #   data     N applications with full statements (16 variants, as in the pack's
 #            tests: eligible ones and ones failing R1..R4), loaded into liud by
 #            `act submit` and into Redis as hashes; a share confirmed on both.
-#   check    liud `eval` and the Redis script judge a sample alike (decision,
-#            failing checks and their reasons), in and after the period.
+#   check    liud and the Redis script (scripts/bench/eligibility.lua) judge
+#            alike: `eval` of stored records and of records sent with the call
+#            (decision, failing checks and their reasons, measures,
+#            incentives), in and after the period, and amends of a submitted
+#            and a confirmed application accepted or refused alike.  The
+#            bench stops (exit 1) if they do not.
 #   eval     liud `eval` by id vs Redis `EVALSHA`, 1 and 50 clients, pipeline
 #            depth 1 and 16: throughput, p50, p99; rounds alternate, medians.
-#   write    durable writes: `act amend` vs `HSET` (appendonly yes,
-#            appendfsync always), 1 and 50 clients; then liud alone, amends
-#            of the submitted and of the confirmed applications apart (what
-#            the rules read differs: docs/PERFORMANCE.md).
+#   cold     `eval` of a record sent with the call (nothing remembered) vs the
+#            script decoding the same JSON with cjson, 1 and 50 clients.
+#   write    durable writes: `act amend` vs a bare `HSET` (appendonly yes,
+#            appendfsync always), 1 and 50 clients, for reference; then the
+#            same work on both sides: amend vs the script's amend (validate,
+#            bump the revision, HSET, an audit entry chained by hash), of the
+#            submitted applications (1 and 50 clients) and of the confirmed
+#            ones (50 clients; R1-R4 checked again on both sides).
 #   sweep    the eval daemon is filled up to --sweep applications; the test
 #            clock is moved across the deadline (clock.set) and `enforce`
 #            waits for the enforcement, while readers measure their latency.
 #   startup  --startup records (the core's minimal pack: small records, fast to
 #            load), restarts timed until the first answered request; idle RSS.
 #
-# Prints a table and, last, one line:
-#   bench: eval_ratio=… eval_p99_ratio=… write_ratio=… sweep_s=… startup_ms=… rss_idle_mib=…
+# Prints a table and, last, one line (ratios: liud ÷ Redis throughput):
+#   bench: eval_ratio=… eval_p99_ratio=… cold_ratio=… cold1_ratio=… same_write_ratio=…
+#          same_write1_ratio=… same_write_confirmed_ratio=… write_ratio=… sweep_s=…
+#          startup_ms=… rss_idle_mib=…
+# The exit status says whether the bench ran (0) or not, never whether a
+# target is met.
 use strict;
 use warnings;
 use utf8;
@@ -45,13 +60,14 @@ $| = 1;
 my %o = (rounds => 3, secs => 3, warmup => 0.5, apps => 10000, sweep => 100000, startup => 1000000,
 	 bin => 'bin', loadgen => 'build/bench/loadgen', dir => ($ENV{BENCH_DIR} || '/var/tmp/liud-bench'), readers => 8,
 	 startup_runs => 3, profile_secs => 8);
-GetOptions(\%o, 'smoke', 'profile', 'rounds=i', 'secs=f', 'warmup=f', 'apps=i', 'sweep=i',
+my %given;
+GetOptions(\%given, 'smoke', 'profile', 'rounds=i', 'secs=f', 'warmup=f', 'apps=i', 'sweep=i',
 	   'startup=i', 'bin=s', 'loadgen=s', 'dir=s', 'readers=i', 'startup_runs=i', 'keep',
-	   'profile_secs=f') or die "usage: see the head of $0\n";
-if ($o{smoke}) {
-	%o = (%o, rounds => 1, secs => 0.5, warmup => 0.2, apps => 300, sweep => 2000,
-	      startup => 20000, startup_runs => 1, profile_secs => 2);
-}
+	   'profile_secs=f', 'script=s', 'storage=s@') or die "usage: see the head of $0\n";
+# --smoke: tiny sizes, unless given as well.
+%o = (%o, rounds => 1, secs => 0.5, warmup => 0.2, apps => 300, sweep => 2000, startup => 20000,
+      startup_runs => 1, profile_secs => 2) if $given{smoke};
+%o = (%o, %given);
 die "--sweep must be at least --apps\n" if $o{sweep} < $o{apps};
 
 my $JSON = JSON::PP->new->utf8->canonical;
@@ -94,7 +110,8 @@ my $TODAY = '2024-06-01';
 my @daemons;
 sub cleanup { for my $d (@daemons) { stop_daemon($d, 'KILL') if $d->{pid} } }
 $SIG{INT} = $SIG{TERM} = sub { cleanup(); exit 130 };
-END { cleanup() }
+# (closing the daemons' pipes sets $?: the exit status stays the script's own)
+END { my $rc = $?; cleanup(); $? = $rc }
 
 sub note { printf "[%6.1fs] %s\n", time - $T_START, join('', @_) }
 
@@ -288,7 +305,7 @@ sub base_app {
 	return {
 		service_name => 'クラウド会計SaaS', provider_name => '株式会社テスト',
 		provider_corporate_number => '7000012050002',
-		impact_assessment => { assessor => 'デジタル庁', assessor_type => 'national_agency',
+		impact_assessment => { assessor => 'デジタル庁', assessor_type => 'national_agency', route => 'agency',
 				       result => 'low', assessed_on => '2023-06-01' },
 		statement => { criteria_version => '2022-04-01', stated_on => '2023-06-10', controls => \%controls },
 		pledge => { submitted_on => '2023-06-15' },
@@ -305,7 +322,7 @@ my @variants = (
 	[ 'eligible: independent agency, planned on a day, two certifications', 1, sub {
 		my $a = shift;
 		$a->{impact_assessment} = { assessor => '独立行政法人情報処理推進機構', assessor_type => 'independent_agency',
-					    result => 'low', assessed_on => '2023-07-03' };
+					    route => 'agency', result => 'low', assessed_on => '2023-07-03' };
 		$a->{planned_liu_application} = '2024-12-15';
 		push @{ $a->{certifications} }, { name => 'ISO/IEC 27017', valid_until => '2025-09-30' };
 	} ],
@@ -327,17 +344,16 @@ my @variants = (
 		delete $a->{provider_corporate_number};
 		$a->{certifications} = [ { name => 'SOC 2 Type 2', valid_until => '2025-06-30' } ];
 	} ],
-	[ 'eligible: planned 2023-12', 1, sub { $_[0]{planned_liu_application} = '2023-12' } ],
+	[ 'eligible: planned this month (2024-06)', 1, sub { $_[0]{planned_liu_application} = '2024-06' } ],
 	[ 'eligible: no certifications', 1, sub { $_[0]{certifications} = [] } ],
-	[ 'eligible: dated before the period', 1, sub {
+	[ 'eligible: assessed and stated before the period, pledged on its first day', 1, sub {
 		my $a = shift;
 		$a->{impact_assessment}{assessed_on} = '2023-05-01';
 		$a->{statement}{stated_on} = '2023-05-10';
-		$a->{pledge}{submitted_on} = '2023-05-15';
+		$a->{pledge}{submitted_on} = '2023-05-19';
 	} ],
-	[ 'eligible: optional detailed controls stated as well', 1, sub {
-		my $c = $_[0]{statement}{controls};
-		for my $o (@obj) { my ($b) = $o =~ /^(\d+\.\d+\.\d+)/; $c->{"$b.$_"} = 'met' for 1 .. 2 }
+	[ 'eligible: assessed through the consultation desk', 1, sub {
+		$_[0]{impact_assessment}{route} = 'consultation_desk';
 	} ],
 	[ 'eligible: long names', 1, sub {
 		my $a = shift;
@@ -366,10 +382,11 @@ sub variant_of { ($_[0] - 1) % $K }          # the variant of application n (1-b
 sub eligible_n { $variants[variant_of($_[0])][1] }
 sub confirmed_n { eligible_n($_[0]) && $_[0] % 3 == 0 }   # about a fifth of them
 
-my (@submit_lines, @hset_lines);
+my (@submit_lines, @hset_lines, @variant_apps);
 for my $i (0 .. $K - 1) {
 	my $a = base_app();
 	$variants[$i][2]->($a);
+	push @variant_apps, $JSON->decode($JSON->encode($a));   # as submitted, before the name below
 	$a->{service_name} .= ' #{{SEQ}}';
 	push @submit_lines, $JSON->encode({ jsonrpc => '2.0', id => 1, method => 'act',
 					    params => { action => 'submit', params => $a } });
@@ -391,7 +408,8 @@ note sprintf "records: %d variants (%d eligible), a submit request is %.1f KiB (
 # The Redis script, with the identifier lists of the criteria put in.
 my $script;
 {
-	open my $f, '<:raw', "$ROOT/scripts/bench/eligibility.lua" or die "bench: scripts/bench/eligibility.lua: $!";
+	my $path = abs_path_of($o{script} // 'scripts/bench/eligibility.lua');
+	open my $f, '<:raw', $path or die "bench: $path: $!";
 	local $/;
 	$script = <$f>;
 	my $list = sub { '{ ' . join(', ', map { "\"$_\"" } @_) . ' }' };
@@ -410,7 +428,7 @@ my $script;
 
 my $conf = "$DIR/liud.conf";
 write_file($conf,
-	'storage = { map_mib = 4096, max_map_mib = 65536 }',
+	'storage = { ' . join(', ', 'map_mib = 4096', 'max_map_mib = 65536', @{ $o{storage} // [] }) . ' }',
 	'rule_budget = { memory_mib = 512, instructions = 50000000, time_ms = 5000 }',
 	'limits = { connections = 4096, idle_timeout_s = 600 }',
 	'log_level = "info"');
@@ -483,40 +501,90 @@ note "liud: " . join(', ', map { "$_=$counts->{$_}" } sort keys %$counts) . "; r
 # ---------------------------------------------------------------- check: both judge alike
 
 sub failing { join ',', map { $_->{id} } grep { !$_->{ok} } @{ $_[0]{checks} } }
+# What differs between liud's eval result $l and the Redis script's $r.
+sub differences {
+	my ($l, $r) = @_;
+	my @why;
+	push @why, "decision $l->{decision} vs $r->{decision}" if $l->{decision} ne $r->{decision};
+	push @why, 'failing ' . failing($l) . ' vs ' . failing($r) if failing($l) ne failing($r);
+	my %lr = map { $_->{id} => $_ } @{ $l->{checks} };
+	for my $c (@{ $r->{checks} }) {
+		my $lc = $lr{ $c->{id} } or next;
+		next if $c->{ok};
+		push @why, "$c->{id} reason: liud «$lc->{reason}{en}» redis «$c->{reason}{en}»"
+			if ($lc->{reason}{en} // '') ne $c->{reason}{en};
+	}
+	push @why, 'measures ' . join(',', @{ $l->{measures_in_force} }) . ' vs ' . join(',', @{ $r->{measures_in_force} })
+		if join(',', @{ $l->{measures_in_force} }) ne join(',', @{ $r->{measures_in_force} });
+	for my $inc (qw(audit_scope internal_audit_report)) {
+		push @why, "incentive $inc"
+			if ($l->{incentives}{$inc}{available} ? 1 : 0) != ($r->{incentives}{$inc}{available} ? 1 : 0);
+	}
+	return @why;
+}
+# One call on either side that may be refused: (1, result) or (0, message).
+sub liud_try {
+	my ($method, $params) = @_;
+	my $r = eval { rpc($LSOCK, $method, $params) };
+	return $@ ? (0, $@ =~ s/\s+$//r) : (1, $r);
+}
+sub redis_try {
+	my (@args) = @_;
+	my $r = eval { resp($RSOCK, @args) };
+	return $@ ? (0, $@ =~ s/\s+$//r) : (1, $r);
+}
 my ($checked, @mismatch, %decisions) = (0);
+my @whens = ([ $CLOCK, $CLOCK_EPOCH ], [ $DEADLINE, $DEADLINE_EPOCH ]);
+# Stored records: eval by id vs the script reading the hash.
 for my $n (1 .. ($N < 3 * $K ? $N : 3 * $K)) {
 	my $id = sprintf 'LIU-%06d', $n;
-	for my $when ([ $CLOCK, $CLOCK_EPOCH ], [ $DEADLINE, $DEADLINE_EPOCH ]) {
+	for my $when (@whens) {
 		my $l = rpc($LSOCK, 'eval', { id => $id, at => $when->[0] });
-		my $r = $JSON->decode(resp($RSOCK, 'EVALSHA', $sha, 1, "app:$id", $when->[1]));
+		my $r = $JSON->decode(resp($RSOCK, 'EVALSHA', $sha, 1, "app:$id", 'stored', $when->[1]));
 		$checked++;
 		$decisions{"$l->{decision}"}++ if $when->[1] == $CLOCK_EPOCH;
-		my @why;
-		push @why, "decision $l->{decision} vs $r->{decision}" if $l->{decision} ne $r->{decision};
-		push @why, 'failing ' . failing($l) . ' vs ' . failing($r) if failing($l) ne failing($r);
-		my %lr = map { $_->{id} => $_ } @{ $l->{checks} };
-		for my $c (@{ $r->{checks} }) {
-			my $lc = $lr{ $c->{id} } or next;
-			next if $c->{ok};
-			push @why, "$c->{id} reason: liud «$lc->{reason}{en}» redis «$c->{reason}{en}»"
-				if ($lc->{reason}{en} // '') ne $c->{reason}{en};
-		}
-		push @why, 'measures ' . join(',', @{ $l->{measures_in_force} }) . ' vs ' . join(',', @{ $r->{measures_in_force} })
-			if join(',', @{ $l->{measures_in_force} }) ne join(',', @{ $r->{measures_in_force} });
-		for my $inc (qw(audit_scope internal_audit_report)) {
-			push @why, "incentive $inc"
-				if ($l->{incentives}{$inc}{available} ? 1 : 0) != ($r->{incentives}{$inc}{available} ? 1 : 0);
-		}
+		my @why = differences($l, $r);
 		push @mismatch, "$id at $when->[0] (" . $variants[variant_of($n)][0] . '): ' . join('; ', @why) if @why;
 		my $want = eligible_n($n) && $when->[1] == $CLOCK_EPOCH ? 'eligible' : 'ineligible';
 		push @mismatch, "$id at $when->[0]: liud says $l->{decision}, the variant is $want" if $l->{decision} ne $want;
+	}
+}
+# Records sent with the call (cold eval): every variant, as submitted.
+for my $i (0 .. $K - 1) {
+	for my $when (@whens) {
+		my $l = rpc($LSOCK, 'eval', { record => $variant_apps[$i], at => $when->[0] });
+		my $r = $JSON->decode(resp($RSOCK, 'EVALSHA', $sha, 0, 'inline', $when->[1], $JSON->encode($variant_apps[$i])));
+		$checked++;
+		my @why = differences($l, $r);
+		push @mismatch, "inline variant $i at $when->[0] ($variants[$i][0]): " . join('; ', @why) if @why;
+	}
+}
+# Amends: accepted or refused alike, for a submitted and a confirmed
+# application each: a month that is not one, one after the period (a
+# confirmed application would then fail R1), then one within it (both
+# sides end with the same value).
+my $amends = 0;
+{
+	my ($sub) = grep { !confirmed_n($_) && eligible_n($_) } 1 .. $N;
+	my ($conf) = grep { confirmed_n($_) } 1 .. $N;
+	for my $n (grep { defined } $sub, $conf) {
+		my $id = sprintf 'LIU-%06d', $n;
+		for my $v ('2024-13', '2025-06', '2024-11') {
+			my ($lok, $lr) = liud_try('act', { action => 'amend', id => $id, params => { planned_liu_application => $v } });
+			my ($rok, $rr) = redis_try('EVALSHA', $sha, 3, "app:$id", 'audit', 'audit_head', 'amend', $CLOCK_EPOCH,
+						   'planned_liu_application', $v);
+			$amends++;
+			push @mismatch, "amend of $id (" . (confirmed_n($n) ? 'confirmed' : 'submitted') . ") to $v: liud " .
+				($lok ? 'accepts' : "refuses ($lr)") . ', redis ' . ($rok ? 'accepts' : "refuses ($rr)") if $lok != $rok;
+		}
 	}
 }
 if (@mismatch) {
 	print STDERR "bench: liud and the Redis script disagree:\n", map { "  $_\n" } @mismatch[0 .. ($#mismatch > 9 ? 9 : $#mismatch)];
 	die "bench: the two sides do not judge alike; fix scripts/bench/eligibility.lua (or the pack changed)\n";
 }
-note "check: liud eval and the Redis script agree on $checked evaluations (decision, failing checks, reasons, measures, incentives)";
+note "check: liud and the Redis script agree on $checked evaluations (stored and sent with the call: decision, " .
+     "failing checks, reasons, measures, incentives) and $amends amends (accepted or refused)";
 
 # A restart: start-up with N applications, then idle RSS.
 stop_daemon($liud);
@@ -575,10 +643,28 @@ sub summary {
 }
 
 my $eval_req = '{"jsonrpc":"2.0","id":1,"method":"eval","params":{"id":"LIU-{{ID}}"}}';
-my $evalsha = "EVALSHA\t$sha\t1\tapp:LIU-{{ID}}\t$CLOCK_EPOCH";
+my $evalsha = "EVALSHA\t$sha\t1\tapp:LIU-{{ID}}\tstored\t$CLOCK_EPOCH";
 my @shapes = ([ 1, 1 ], [ 1, 16 ], [ 50, 1 ], [ 50, 16 ]);
 for my $s (@shapes) {
 	run_pair('eval', @$s, [ '--request', $eval_req ], [ '--request', $evalsha ]);
+}
+# Cold eval: the record sent with the call (what-if, a new or an amended
+# record), nothing to remember: liud's `eval {record}` against the script
+# decoding the same JSON with cjson.  Each request is another variant, and
+# its service name carries the request's number.
+{
+	my (@l, @r);
+	for my $a (@variant_apps) {
+		my $x = $JSON->decode($JSON->encode($a));
+		$x->{service_name} .= ' #{{SEQ}}';
+		push @l, $JSON->encode({ jsonrpc => '2.0', id => 1, method => 'eval', params => { record => $x, at => $CLOCK } });
+		push @r, join("\t", 'EVALSHA', $sha, 0, 'inline', $CLOCK_EPOCH, $JSON->encode($x));
+	}
+	write_file("$DIR/data/cold.tmpl", @l);
+	write_file("$DIR/data/cold-redis.tmpl", @r);
+	for my $s ([ 1, 1 ], [ 50, 1 ]) {
+		run_pair('cold', @$s, [ '--template', "$DIR/data/cold.tmpl" ], [ '--template', "$DIR/data/cold-redis.tmpl" ]);
+	}
 }
 $rss{redis_load} = proc_status($redis->{pid});
 
@@ -628,18 +714,24 @@ write_file("$DIR/data/hset-amend.tmpl", map { "HSET\tapp:LIU-{{ID}}\tplanned_liu
 for my $s ([ 1, 1 ], [ 50, 1 ]) {
 	run_pair('write', @$s, [ '--template', "$DIR/data/amend.tmpl" ], [ '--template', "$DIR/data/hset-amend.tmpl" ]);
 }
-# liud alone: an amend costs what its rules read.  A submitted application's
-# amend reads nothing of the statement (it stays text: docs/PERFORMANCE.md,
-# section 5); a confirmed one's checks R1-R4 again, which reads it.
+# The same durable work on both sides: liud's amend against the script's
+# (validate, bump the revision, write, an audit entry chained by hash), of
+# the submitted applications and of the confirmed ones apart: a confirmed
+# one's amend checks R1-R4 again, which reads the statement, on both sides.
 # Each request amends the next record of its group, in turn.
 my $amend_of = '{"jsonrpc":"2.0","id":1,"method":"act","params":{"action":"amend","id":"%s","params":{"planned_liu_application":"%s"}}}';
-for my $g ([ 'amend_sub', 'amend, the submitted apps only', sub { !confirmed_n($_[0]) } ],
-	   [ 'amend_conf', 'amend, the confirmed apps only', sub { confirmed_n($_[0]) } ]) {
-	my ($key, $label, $pick) = @$g;
-	my @lines = map { sprintf $amend_of, sprintf('LIU-%06d', $_), $_ % 2 ? '2024-11' : '2024-12' } grep { $pick->($_) } 1 .. $N;
-	next unless @lines;
-	write_file("$DIR/data/$key.tmpl", @lines);
-	liud_only($key, sprintf('%s (%d)', $label, scalar @lines), '--template', "$DIR/data/$key.tmpl");
+for my $g ([ 'amend_sub', sub { !confirmed_n($_[0]) }, [ 1, 1 ], [ 50, 1 ] ],
+	   [ 'amend_conf', sub { confirmed_n($_[0]) }, [ 50, 1 ] ]) {
+	my ($key, $pick, @s) = @$g;
+	my @ids = grep { $pick->($_) } 1 .. $N;
+	next unless @ids;
+	my @month = map { $_ % 2 ? '2024-11' : '2024-12' } @ids;
+	write_file("$DIR/data/$key.tmpl", map { sprintf $amend_of, sprintf('LIU-%06d', $ids[$_]), $month[$_] } 0 .. $#ids);
+	write_file("$DIR/data/$key-redis.tmpl", map {
+		join "\t", 'EVALSHA', $sha, 3, sprintf('app:LIU-%06d', $ids[$_]), 'audit', 'audit_head', 'amend',
+			$CLOCK_EPOCH, 'planned_liu_application', $month[$_]
+	} 0 .. $#ids);
+	run_pair($key, @$_, [ '--template', "$DIR/data/$key.tmpl" ], [ '--template', "$DIR/data/$key-redis.tmpl" ]) for @s;
 }
 $rss{liud_load} = \%liud_rss_load;
 $rss{liud_hwm} = proc_status($liud->{pid});
@@ -719,8 +811,11 @@ my (%sweep, %stage);
 		join(', ', map { "$_->{measure} at $_->{at} ($_->{records_affected} records)" } @$dl);
 	# Staging: an hour before the deadline the daemon runs the hooks in idle
 	# steps and keeps their outcomes (storage.stage_hours); the deadline then
-	# only writes them.  Timed here, apart from the deadline.
-	{
+	# only writes them.  Timed here, apart from the deadline.  Skipped when
+	# the run turns staging off (--storage 'stage_hours = 0').
+	my $staging_off = grep { /^\s*stage_hours\s*=\s*0\s*$/ } @{ $o{storage} // [] };
+	note "staging: off (stage_hours = 0): the deadline runs every hook itself" if $staging_off;
+	unless ($staging_off) {
 		my $affected = 0;
 		$affected = $_->{measure} eq 'special-measure' ? $_->{records_affected} : $affected for @$dl;
 		my $c0s = cpu_secs($liud->{pid});
@@ -782,6 +877,7 @@ my (%sweep, %stage);
 		stop_daemon($liud);
 	}
 	$sweep{startup_ms} = median(@s);
+	$sweep{db_mib} = `du -sm $DIR/db` =~ s/\s.*//sr;
 	note "liud (rules/ismap-liu) restarted with $o{sweep} applications: " . join(', ', @s) . " ms";
 }
 stop_daemon($redis);
@@ -837,12 +933,15 @@ $out .= sprintf "%-26s %8s %8s %8s %7s | %8s %8s %8s %7s | %6s %6s\n", 'phase (c
 	'p99 us', 'cpu us', 'redis/s', 'p50 us', 'p99 us', 'cpu us', 'tput x', 'p99 x';
 $out .= ('-' x 118) . "\n";
 my %m;
-for my $p ([ 'eval', @shapes ], [ 'write', [ 1, 1 ], [ 50, 1 ] ]) {
+my %LABEL = (eval => 'eval / EVALSHA', cold => 'cold eval / script', write => 'amend / HSET fsync',
+	     amend_sub => 'amend sub. / script', amend_conf => 'amend conf. / script');
+for my $p ([ 'eval', @shapes ], [ 'cold', [ 1, 1 ], [ 50, 1 ] ], [ 'write', [ 1, 1 ], [ 50, 1 ] ],
+	   [ 'amend_sub', [ 1, 1 ], [ 50, 1 ] ], [ 'amend_conf', [ 50, 1 ] ]) {
 	my ($phase, @s) = @$p;
 	for my $s (@s) {
 		my $x = summary($phase, @$s);
 		$m{"$phase-$s->[0]-$s->[1]"} = $x;
-		my $label = $phase eq 'eval' ? "eval / EVALSHA" : "amend / HSET fsync";
+		my $label = $LABEL{$phase};
 		$out .= sprintf "%-26s %8s %8s %8s %7s | %8s %8s %8s %7s | %6s %6s\n", "$label ($s->[0]x$s->[1])",
 			fmt($x->{liud_rps}, '%.0f'), fmt($x->{liud_p50}, '%.0f'), fmt($x->{liud_p99}, '%.0f'), fmt($x->{liud_srv_us}, '%.0f'),
 			fmt($x->{redis_rps}, '%.0f'), fmt($x->{redis_p50}, '%.0f'), fmt($x->{redis_p99}, '%.0f'), fmt($x->{redis_srv_us}, '%.0f'),
@@ -882,9 +981,13 @@ $out .= sprintf "%-40s %s%% (eval 50x1), %s%% (eval 50x16) of one CPU\n", 'load 
 sub lower { my @v = grep { defined } @_; return @v ? (sort { $a <=> $b } @v)[0] : undef }
 my ($e, $e16) = @m{'eval-50-1', 'eval-50-16'};
 my $w = $m{'write-50-1'};
-my $line = sprintf 'bench: eval_ratio=%s eval_p99_ratio=%s write_ratio=%s sweep_s=%s startup_ms=%s rss_idle_mib=%s',
+sub tput_ratio { my $x = $m{ $_[0] }; fmt($x && ratio($x->{liud_rps}, $x->{redis_rps}), '%.2f') }
+my $line = sprintf 'bench: eval_ratio=%s eval_p99_ratio=%s cold_ratio=%s cold1_ratio=%s same_write_ratio=%s ' .
+	'same_write1_ratio=%s same_write_confirmed_ratio=%s write_ratio=%s sweep_s=%s startup_ms=%s rss_idle_mib=%s',
 	fmt(lower(ratio($e->{liud_rps}, $e->{redis_rps}), ratio($e16->{liud_rps}, $e16->{redis_rps})), '%.2f'),
 	fmt(lower(ratio($e->{redis_p99}, $e->{liud_p99}), ratio($e16->{redis_p99}, $e16->{liud_p99})), '%.2f'),
+	tput_ratio('cold-50-1'), tput_ratio('cold-1-1'), tput_ratio('amend_sub-50-1'), tput_ratio('amend_sub-1-1'),
+	tput_ratio('amend_conf-50-1'),
 	fmt(ratio($w->{liud_rps}, $w->{redis_rps}), '%.2f'), fmt($sweep{secs}, '%.2f'), fmt($startup{ms}, '%.1f'),
 	mib($rss{liud_idle}{VmRSS});
 $out .= sprintf "%-40s p50 %.0f us, p99 %.0f us at the start; p50 %.0f us, p99 %.0f us at the end\n",
