@@ -13,8 +13,8 @@
 --       the one given to its `eval`.
 --   EVALSHA <sha> 3 app:LIU-000123 audit audit_head amend <at> <field> <value>
 --       liud's `act amend` of one field: the period and the field are
---       validated, a confirmed application must still meet R1–R4 with the
---       new value (the statement is decoded and checked), the revision is
+--       validated, a confirmed application whose planned month changes goes
+--       back to be confirmed again (state submitted), the revision is
 --       bumped, the field written (HSET), and an audit entry appended whose
 --       hash chains it to the one before (as liud's audit log).  With
 --       `appendfsync always` the write is durable when the reply is sent.
@@ -399,29 +399,25 @@ if mode == "amend" then
   if state ~= "submitted" and state ~= "confirmed" then
     return redis.error_reply("refused: amend is not allowed in state " .. state)
   end
-  if state == "confirmed" then
-    -- A confirmed application must still meet the requirements.
-    local app = stored_app(key)
-    app[field] = p
-    local checks, eligible = judge(app, at)
-    if not eligible then
-      local why_en = {}
-      for _, c in ipairs(checks) do
-        if not c.ok then why_en[#why_en + 1] = c.id .. ": " .. c.reason.en end
-      end
-      return redis.error_reply("refused: after this change the confirmed application would no longer meet the requirements: " ..
-                               table.concat(why_en, "; "))
-    end
-  end
+  -- What R1–R4 read (here the planned month), changed on a confirmed
+  -- application, sends it back to be confirmed again, as the pack does
+  -- (30-actions.lua): state submitted, confirmed_on cleared, the reason in
+  -- the audit entry.
+  local reconfirm = state == "confirmed" and h[3] ~= p
   local rev = (tonumber(h[2]) or 1) + 1
   local time = date_of(at) .. "T" .. string.format("%02d:%02d:%02d+09:00",
     math.floor(((at + JST) % 86400) / 3600), math.floor(((at + JST) % 3600) / 60), (at + JST) % 60)
   redis.call("HSET", key, field, p, "rev", rev, "updated_at", time)
+  if reconfirm then
+    redis.call("HSET", key, "state", "submitted")
+    redis.call("HDEL", key, "confirmed_on")
+  end
   local head = redis.call("HMGET", KEYS[3], "seq", "hash")
   local seq = (tonumber(head[1]) or 0) + 1
   local prev = head[2] or string.rep("0", 40)
   local entry = cjson.encode({ seq = seq, time = time, prev = prev, id = key:sub(5), action = "amend",
-                               rev = rev, changes = { [field] = { was = h[3] or cjson.null, now = p } } })
+                               rev = rev, changes = { [field] = { was = h[3] or cjson.null, now = p } },
+                               events = reconfirm and { { type = "reconfirmation_needed", fields = { field } } } or nil })
   local hash = redis.sha1hex(entry)
   redis.call("RPUSH", KEYS[2], entry:sub(1, -2) .. ',"hash":"' .. hash .. '"}')
   redis.call("HSET", KEYS[3], "seq", seq, "hash", hash)
