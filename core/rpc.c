@@ -12,6 +12,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
+#include "reqrec.h"
 #include "sched.h"
 #include "wire.h"
 
@@ -396,6 +397,29 @@ bool rpc_may_call(struct rpc_call *c, const char *method, bool reply)
 	return false;
 }
 
+/* The request line parsed; eval's inline record is left as text for the
+ * rules to read (reqrec.h) and the rest parsed with {} in its place. */
+static json_t *rpc_parse(struct rpc_call *c, const char *line, size_t len, json_error_t *jerr)
+{
+	struct reqrec rr;
+	char *rest;
+	if (!reqrec_find(line, len, &rr) || !(rest = malloc(len - (rr.end - rr.start) + 2)))
+		return json_loadb(line, len, JSON_REJECT_DUPLICATES, jerr);
+	size_t n = rr.start;
+	memcpy(rest, line, n);
+	memcpy(rest + n, "{}", 2);
+	memcpy(rest + n + 2, line + rr.end, len - rr.end);
+	n += 2 + len - rr.end;
+	json_t *req = json_loadb(rest, n, JSON_REJECT_DUPLICATES, jerr);
+	free(rest);
+	if (req) {
+		c->rec_text = line + rr.start;
+		c->rec_len = rr.end - rr.start;
+		c->rec_full = rr.full;
+	}
+	return req;
+}
+
 enum rpc_status rpc_handle(struct rpc *r, const struct auth_peer *peer, const char *line,
 			   size_t len, bool conn_writing, void *slot, rpc_reply_fn fn)
 {
@@ -405,7 +429,7 @@ enum rpc_status rpc_handle(struct rpc *r, const struct auth_peer *peer, const ch
 	r->requests++;
 	/* Duplicate keys are refused: two "id"s or two "params" would make the
 	 * request mean whatever the last one says. */
-	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *req = rpc_parse(&c, line, len, &jerr);
 	if (!req) {
 		char msg[300];
 		snprintf(msg, sizeof msg, "parse error at byte %d: %s", jerr.position, jerr.text);
