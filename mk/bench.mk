@@ -50,3 +50,12 @@ bench-profile: bench-deps
 bench-abuse: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)perl scripts/bench/abuse.pl --bin $(BIN) --dir $(BENCH_ABUSE_DIR) $(BENCH_ABUSE_FLAGS)
+
+# Two builds side by side on a cold eval (record inline) and a durable amend,
+# a few minutes (scripts/bench/hot.pl), e.g.
+#   make bench-hot HOT_FLAGS="--bin base=/tmp/liud-base --bin new=bin/liud"
+HOT_FLAGS ?=
+.PHONY: bench-hot
+bench-hot: deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_LOADGEN)
+	$(Q)perl scripts/bench/hot.pl --loadgen $(BENCH_LOADGEN) $(HOT_FLAGS)

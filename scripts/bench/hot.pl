@@ -5,7 +5,7 @@
 # quick loop for one change (docs/PERFORMANCE.md, "comparing two builds").
 #
 #   make bench-hot HOT_FLAGS="--bin base=/tmp/liud-base --bin new=bin/liud"
-#   perl scripts/bench/hot.pl --bin A=PATH [--bin B=PATH ...] [--apps N]
+#   perl scripts/bench/hot.pl --bin A=PATH[:PACK] [--bin B=PATH[:PACK] ...] [--apps N]
 #        [--rounds N] [--secs S] [--dir DIR] [--loadgen PATH]
 #
 # Each build gets a daemon of its own on a database of its own with the same
@@ -79,6 +79,9 @@ my @d;
 END { for (@d) { kill 'TERM', $_->{pid} if $_->{pid}; waitpid($_->{pid}, 0) if $_->{pid} } }
 for my $b (@bins) {
 	my ($name, $path) = split /=/, $b, 2;
+	my $pack;
+	($path, $pack) = split /:/, $path, 2;    # name=PATH:PACK, a pack of its own
+	$pack //= "$DIR/bench/packs/ismap-liu";
 	my $dd = "$DIR/run/$name";
 	make_path($dd);
 	system('cp', ($path =~ m{^/} ? $path : "$ROOT/$path"), "$dd/liud") == 0 or die "hot: cp $path\n";
@@ -87,7 +90,7 @@ for my $b (@bins) {
 	if (!$pid) {
 		open STDERR, '>', "$dd/liud.log";
 		exec "$dd/liud", '-c', "$DIR/run/liud.conf", '--socket', $sock, '--db', "$dd/db",
-		     '--rules', "$DIR/bench/packs/ismap-liu", '--test-clock', $CLOCK;
+		     '--rules', ($pack =~ m{^/} ? $pack : "$ROOT/$pack"), '--test-clock', $CLOCK;
 		die;
 	}
 	push @d, { name => $name, pid => $pid, sock => $sock, dir => $dd };
