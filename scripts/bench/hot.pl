@@ -103,13 +103,20 @@ for my $x (@d) {
 # The variants the pack accepts (the first daemon judges).
 # Each daemon is sent the same probes, so that their records are numbered alike.
 my @probes = map { my $v = $JSON->decode($JSON->encode($variants[$_])); $v->{params}{params}{service_name} =~ s/\{\{SEQ\}\}/probe $_/; $v } 0 .. $#variants;
-my @good;
+my (@good, @lines);
 for my $x (@d) {
-	my @ok = grep { !rpc($x->{sock}, $_)->{error} } @probes;
-	@good = @ok if $x == $d[0];
+	my @ok;
+	for my $i (0 .. $#probes) {
+		my $r = rpc($x->{sock}, $probes[$i]);
+		next if $r->{error};
+		push @ok, $i;
+		$x->{first} = $1 + 1 if ($r->{result}{record}{id} // '') =~ /(\d+)$/;
+	}
+	next unless $x == $d[0];
+	@good = map { $variants[$_] } @ok;
+	@lines = map { $JSON->encode($variants[$_]) } @ok;   # with their {{SEQ}}
 }
 printf "%d of %d variants accepted\n", scalar @good, scalar @variants;
-my @lines = map { $JSON->encode($_) } @good;
 write_file("$DIR/run/submit.tmpl", @lines);
 write_file("$DIR/run/eval.tmpl", map {
 	$JSON->encode({ jsonrpc => '2.0', id => 1, method => 'eval', params => { record => $_->{params}{params}, at => $CLOCK } })
@@ -119,10 +126,8 @@ die "hot: eval inline: " . $JSON->encode($probe) . "\n" if $probe->{error};
 my $amend = '{"jsonrpc":"2.0","id":1,"method":"act","params":{"action":"amend","id":"LIU-{{ID}}","params":{"planned_liu_application":"%s"}}}';
 write_file("$DIR/run/amend.tmpl", map { sprintf $amend, $_ } '2024-11', '2024-12');
 for my $x (@d) {
-	my $first = @good + 1;    # the probes come first
 	loadgen(0, '--socket', $x->{sock}, '--template', "$DIR/run/submit.tmpl", '--count', $o{apps}, '--conns', 1,
 		'--depth', 64, '--seq-fmt', '%06d');
-	$x->{first} = $first;
 }
 my @phases = (
 	[ 'eval inline 1x1', [ '--template', "$DIR/run/eval.tmpl", '--conns', 1 ] ],
