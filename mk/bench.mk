@@ -53,7 +53,7 @@ bench-abuse: deps
 
 # Two builds side by side on a cold eval (record inline) and a durable amend,
 # a few minutes (scripts/bench/hot.pl), e.g.
-#   make bench-hot HOT_FLAGS="--bin base=/tmp/liud-base --bin new=bin/liud"
+#   make bench-hot HOT_FLAGS="--bin base=../old/bin/liud:../old/rules/ismap-liu --bin new=bin/liud"
 HOT_FLAGS ?=
 .PHONY: bench-hot
 bench-hot: deps
