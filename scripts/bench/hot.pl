@@ -81,7 +81,7 @@ for my $b (@bins) {
 	my ($name, $path) = split /=/, $b, 2;
 	my $pack;
 	($path, $pack) = split /:/, $path, 2;    # name=PATH:PACK, a pack of its own
-	$pack //= "$DIR/bench/packs/ismap-liu";
+	$pack //= "rules/ismap-liu";
 	my $dd = "$DIR/run/$name";
 	make_path($dd);
 	system('cp', ($path =~ m{^/} ? $path : "$ROOT/$path"), "$dd/liud") == 0 or die "hot: cp $path\n";
