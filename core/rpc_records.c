@@ -1405,13 +1405,14 @@ static char *inline_text(struct rules *rules, const struct rpc_call *c, struct r
 	json_t *v;
 	json_object_foreach(json_object_get(rules_describe(rules), "kinds"), k, v)
 		break;
-	json_t *kj = json_string(k ? k : "");
+	json_t *kj = k ? json_string(k) : NULL;
 	char *kind = kj ? json_dumps(kj, JSON_ENCODE_ANY) : NULL;
 	json_decref(kj);
 	char *t = NULL;
 	size_t klen = kind ? strlen(kind) : 0;
-	if (kind && (t = malloc(klen + c->rec_len + 20))) {
-		int n = sprintf(t, "{\"kind\":%s,\"data\":", kind);
+	if ((kind || !k) && (t = malloc(klen + c->rec_len + 20))) {
+		/* No kind in a pack without kinds, as inline_record. */
+		int n = kind ? sprintf(t, "{\"kind\":%s,\"data\":", kind) : sprintf(t, "{\"data\":");
 		memcpy(t + n, c->rec_text, c->rec_len);
 		t[n + c->rec_len] = '}';
 		stored->text = t;
