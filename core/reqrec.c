@@ -115,8 +115,11 @@ static int c_number(void *u, const char *v, size_t l)
 	value(u, false, false, NULL, 0);
 	return 1;
 }
+/* A string or key holding \u0000: jansson refuses it (no JSON_ALLOW_NUL). */
 static int c_string(void *u, const unsigned char *v, size_t l)
 {
+	if (memchr(v, 0, l))
+		return 0;
 	value(u, false, true, v, l);
 	return 1;
 }
@@ -151,7 +154,7 @@ static int c_end(void *u)
 static int c_key(void *u, const unsigned char *k, size_t l)
 {
 	struct scan *s = u;
-	if (s->depth >= 64 || !key_new(s, k, l))
+	if (memchr(k, 0, l) || s->depth >= 64 || !key_new(s, k, l))
 		return 0;
 	s->key = K_OTHER;
 	if (s->depth == 1) {
@@ -183,6 +186,20 @@ static const yajl_callbacks callbacks = {
 	.yajl_end_array = c_end,
 };
 
+/* Whether the text holds an escaped UTF-16 surrogate (\uD800-\uDFFF):
+ * jansson checks that they pair, yajl does not, so such a line is left to
+ * jansson.  (Rare: JSON writers send the characters as UTF-8.) */
+static bool has_surrogate(const char *t, size_t len)
+{
+	const char *end = t + len, *p = t;
+	while ((p = memchr(p, '\\', (size_t)(end - p))) && end - p >= 4) {
+		if (p[1] == 'u' && (p[2] == 'd' || p[2] == 'D') && strchr("89abcdefABCDEF", p[3]) && p[3])
+			return true;
+		p += 2; /* past the escaped character: "\\" is one */
+	}
+	return false;
+}
+
 bool reqrec_find(const char *line, size_t len, struct reqrec *out)
 {
 	if (len < REQREC_MIN_LINE)
@@ -202,6 +219,8 @@ bool reqrec_find(const char *line, size_t len, struct reqrec *out)
 		return false;
 	if (s.full && !s.has_kind)
 		return false; /* the ordinary path puts the kind in */
+	if (has_surrogate(line + s.start, s.end - s.start))
+		return false;
 	*out = (struct reqrec){ .start = s.start, .end = s.end, .full = s.full, .has_kind = s.has_kind };
 	return true;
 }

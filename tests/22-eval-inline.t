@@ -68,6 +68,10 @@ like(raw($big)->{error}{message}, qr/overflow/, 'a number out of range is refuse
 is(raw($cut)->{error}{code}, -32700, 'a line cut short is a parse error');
 (my $twice = $line) =~ s/"record":\{/"record":{},"record":{/;
 is(raw($twice)->{error}{code}, -32700, 'record given twice is a parse error');
+(my $nul = $line) =~ s/"record":\{/"record":{"x":"a\\u0000b",/;
+like(raw($nul)->{error}{message}, qr/parse error/, 'a string holding \\u0000 is refused as before');
+(my $lone = $line) =~ s/"record":\{/"record":{"x":"\\ud800",/;
+like(raw($lone)->{error}{message}, qr/parse error/, 'a lone surrogate escaped is refused as before');
 my $deep = '[' x 300 . ']' x 300;
 (my $nest = $line) =~ s/"record":\{/"record":{"x":$deep,/;
 ok(raw($nest)->{error}, 'a record nested too deep is refused');

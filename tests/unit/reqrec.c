@@ -68,6 +68,14 @@ int main(void)
 	ok(!find(l, &r), "a line cut short");
 	l = line_of(head, ",\"s\":\"\xff\"", "}}");
 	ok(!find(l, &r), "invalid UTF-8");
+	l = line_of(head, ",\"s\":\"a\\u0000b\"", "}}");
+	ok(!find(l, &r), "a string holding \\u0000");
+	l = line_of(head, ",\"a\\u0000\":1", "}}");
+	ok(!find(l, &r), "a key holding \\u0000");
+	l = line_of(head, ",\"s\":\"\\ud83d\\ude00\"", "}}");
+	ok(!find(l, &r), "an escaped surrogate pair is left to jansson");
+	l = line_of(head, ",\"s\":\"\\\\ud83d\"", "}}");
+	ok(find(l, &r), "an escaped backslash before ud83d is no escape");
 	ok(!find("{\"method\":\"eval\",\"params\":{\"record\":{}}}", &r), "a short line is not scanned");
 	return tap_done();
 }
