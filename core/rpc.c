@@ -12,6 +12,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
+#include "reqrec.h"
 #include "sched.h"
 #include "wire.h"
 
@@ -403,21 +404,70 @@ json_t *rpc_decode(const char *line, size_t len, json_error_t *err)
 	return json_loadb(line, len, JSON_REJECT_DUPLICATES, err);
 }
 
+/* Eval's inline record as text in the request line (reqrec.h), or none. */
+struct inline_rec {
+	const char *text;
+	size_t len;
+	bool full;
+};
+
+/* The request line parsed; eval's inline record is left as text for the
+ * rules to read (reqrec.h) and the rest parsed with {} in its place. */
+static json_t *rpc_parse(const char *line, size_t len, json_error_t *jerr, struct inline_rec *ir)
+{
+	struct reqrec rr;
+	char *rest;
+	if (!reqrec_find(line, len, &rr) || !(rest = malloc(len - (rr.end - rr.start) + 2)))
+		return json_loadb(line, len, JSON_REJECT_DUPLICATES, jerr);
+	size_t n = rr.start;
+	memcpy(rest, line, n);
+	memcpy(rest + n, "{}", 2);
+	memcpy(rest + n + 2, line + rr.end, len - rr.end);
+	n += 2 + len - rr.end;
+	json_t *req = json_loadb(rest, n, JSON_REJECT_DUPLICATES, jerr);
+	free(rest);
+	if (req) {
+		ir->text = line + rr.start;
+		ir->len = rr.end - rr.start;
+		ir->full = rr.full;
+	}
+	return req;
+}
+
+static enum rpc_status handle(struct rpc *r, const struct auth_peer *peer, json_t *req,
+			     const json_error_t *err, const struct inline_rec *ir, bool conn_writing,
+			     void *slot, rpc_reply_fn fn);
+
 enum rpc_status rpc_handle(struct rpc *r, const struct auth_peer *peer, const char *line,
 			   size_t len, bool conn_writing, void *slot, rpc_reply_fn fn)
 {
 	json_error_t jerr;
-	json_t *req = rpc_decode(line, len, &jerr);
-	return rpc_handle_decoded(r, peer, req, &jerr, conn_writing, slot, fn);
+	struct inline_rec ir = { 0 };
+	json_t *req = rpc_parse(line, len, &jerr, &ir);
+	return handle(r, peer, req, &jerr, ir.text ? &ir : NULL, conn_writing, slot, fn);
 }
 
+/* A line decoded on a worker (a long one, server.c) takes the plain path:
+ * its inline record, if any, is read from the tree. */
 enum rpc_status rpc_handle_decoded(struct rpc *r, const struct auth_peer *peer, json_t *req,
 				   const json_error_t *err, bool conn_writing, void *slot,
 				   rpc_reply_fn fn)
 {
+	return handle(r, peer, req, err, NULL, conn_writing, slot, fn);
+}
+
+static enum rpc_status handle(struct rpc *r, const struct auth_peer *peer, json_t *req,
+			     const json_error_t *err, const struct inline_rec *ir, bool conn_writing,
+			     void *slot, rpc_reply_fn fn)
+{
 	struct rpc_call c = { .rpc = r, .peer = *peer, .slot = slot, .fn = fn, .midx = M_INVALID,
 			      .t0_us = mono_us() };
 	r->requests++;
+	if (ir) {
+		c.rec_text = ir->text;
+		c.rec_len = ir->len;
+		c.rec_full = ir->full;
+	}
 	if (!req) {
 		char msg[300];
 		snprintf(msg, sizeof msg, "parse error at byte %d: %s", err->position, err->text);

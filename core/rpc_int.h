@@ -43,6 +43,12 @@ struct rpc_call {
 	rpc_reply_fn fn;
 	int midx;                /* method index for metrics (-1: not a method) */
 	int64_t t0_us;           /* arrival, monotonic microseconds */
+	/* eval's record given inline, as text in the request line (reqrec.h):
+	 * then params' "record" is {} and this is the record (borrowed, valid
+	 * during the call). */
+	const char *rec_text;
+	size_t rec_len;
+	bool rec_full;           /* a whole record, with its kind; else just its data */
 };
 
 typedef enum rpc_status (*rpc_method_fn)(struct rpc_call *c);

@@ -1392,6 +1392,39 @@ static json_t *inline_record(struct rules *rules, json_t *given)
 	return rec;
 }
 
+/* The text of a record given inline (rpc_call's rec_text) as rules_text
+ * reads it: a whole record as it is, just its data inside one of the pack's
+ * first kind (as inline_record does).  Sets stored->text; returns what to
+ * free, or NULL with stored->text NULL when memory ran out. */
+static char *inline_text(struct rules *rules, const struct rpc_call *c, struct rules_rec *stored)
+{
+	stored->text = NULL;
+	if (c->rec_full) {
+		stored->text = c->rec_text;
+		stored->len = c->rec_len;
+		return NULL;
+	}
+	const char *k = NULL;
+	json_t *v;
+	json_object_foreach(json_object_get(rules_describe(rules), "kinds"), k, v)
+		break;
+	json_t *kj = k ? json_string(k) : NULL;
+	char *kind = kj ? json_dumps(kj, JSON_ENCODE_ANY) : NULL;
+	json_decref(kj);
+	char *t = NULL;
+	size_t klen = kind ? strlen(kind) : 0;
+	if ((kind || !k) && (t = malloc(klen + c->rec_len + 20))) {
+		/* No kind in a pack without kinds, as inline_record. */
+		int n = kind ? sprintf(t, "{\"kind\":%s,\"data\":", kind) : sprintf(t, "{\"data\":");
+		memcpy(t + n, c->rec_text, c->rec_len);
+		t[n + c->rec_len] = '}';
+		stored->text = t;
+		stored->len = (size_t)n + c->rec_len + 1;
+	}
+	free(kind);
+	return t;
+}
+
 /*
  * eval's memo.  A pack that declares eval_by_date gives the same answer for
  * a stored record all through a span of instants (rules_eval_span: a JST
@@ -1518,11 +1551,22 @@ enum rpc_status rpc_m_eval(struct rpc_call *c)
 		}
 		stored.text = text;
 		stored.len = len;
+	} else if (!id && c->rec_text) {
+		if (!(text = inline_text(r->rules, c, &stored)) && !stored.text) {
+			rpc_fail(c, -ENOMEM, NULL, NULL);
+			return RPC_DONE;
+		}
 	} else if (!id) {
 		rec = inline_record(r->rules, given);
 	}
 	rc = rec ? rules_eval(r->rules, rec, at, &out) : rules_eval_text(r->rules, &stored, at, &out);
-	if (rc != 0) {
+	if (rc == -EIO && !id) {
+		/* The text parsed (reqrec), but is nested too deep or holds a
+		 * number out of range. */
+		json_decref(out);
+		rpc_bad_param(c, "record", "record を読み取れません（入れ子が深すぎるか、数値が範囲外です）",
+			      "cannot be read: nested too deep or a number out of range");
+	} else if (rc != 0) {
 		if (rc == -EIO)
 			log_damaged(id, out);
 		rule_outcome(c, rc, out);

@@ -74,3 +74,12 @@ bench-mechanisms: bench-deps
 	$(Q)$(MAKE) --no-print-directory bench-plain-build
 	$(Q)perl scripts/bench/mechanisms.pl --bin $(BIN) --plain-bin $(BENCH_PLAIN_O)/bin --loadgen $(BENCH_LOADGEN) \
 		--dir $(BENCH_MECH_DIR) $(BENCH_MECH_FLAGS)
+
+# Two builds side by side on a cold eval (record inline) and a durable amend,
+# a few minutes (scripts/bench/hot.pl), e.g.
+#   make bench-hot HOT_FLAGS="--bin base=../old/bin/liud:../old/rules/ismap-liu --bin new=bin/liud"
+HOT_FLAGS ?=
+.PHONY: bench-hot
+bench-hot: deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_LOADGEN)
+	$(Q)perl scripts/bench/hot.pl --loadgen $(BENCH_LOADGEN) $(HOT_FLAGS)

@@ -127,10 +127,12 @@ action "amend" {
                en = "a new statement needs a new pledge: give pledge with its date in the same amend" }
     end
     local amended = {}     -- the fields this amend replaces or clears
-    local before = {}      -- and what they were
-    for _, k in ipairs(REQUIREMENT_FIELDS) do before[k] = copy(app[k]) end
+    local before = {}      -- and what they were: the values themselves (a
+    -- field is replaced, never changed in place), taken only of the fields
+    -- replaced, so that a field the amend leaves alone is never read (a
+    -- stored statement stays text: docs/PERFORMANCE.md)
     for k, v in pairs(p) do
-      if k ~= "clear" then app[k] = copy(v); amended[k] = true end
+      if k ~= "clear" then before[k] = app[k]; app[k] = copy(v); amended[k] = true end
     end
     if p.clear ~= nil then
       if type(p.clear) ~= "table" or not is_list(p.clear) then
@@ -145,6 +147,7 @@ action "amend" {
           refuse { ja = "clear: 「" .. k .. "」を変更と同時に消すことはできません",
                    en = "clear: `" .. k .. "` is both given and cleared" }
         end
+        if not amended[k] then before[k] = app[k] end
         app[k] = nil
         amended[k] = true
       end

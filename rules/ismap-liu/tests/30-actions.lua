@@ -216,6 +216,23 @@ scenario "amend can clear an optional field" {
   { act = "amend", as = "secretariat", params = { clear = { "planned_liu_application", "certifications" } }, eval = "ineligible",
     check = function (rec) return expect_eq(rec.data.planned_liu_application, nil) and expect_eq(rec.data.certifications, nil) end },
 }
+-- The amend compares only the fields it replaces or clears with what they
+-- were (it never reads the others): these hold that comparison to its word.
+scenario "clearing a confirmed application's plan, even listed twice, confirms it again" {
+  { act = "submit", as = "secretariat", params = good_app() },
+  { act = "confirm", as = "secretariat", state = "confirmed" },
+  { act = "amend", as = "secretariat", params = { clear = { "planned_liu_application", "planned_liu_application" } },
+    state = "submitted", eval = "ineligible" },
+}
+scenario "amending a confirmed application's plan to the same month, or another field, keeps it confirmed" {
+  { act = "submit", as = "secretariat", params = good_app() },
+  { act = "confirm", as = "secretariat", state = "confirmed" },
+  { act = "amend", as = "secretariat", params = { planned_liu_application = good_app().planned_liu_application },
+    state = "confirmed" },
+  { act = "amend", as = "secretariat", params = { certifications = {} }, state = "confirmed" },
+  { act = "amend", as = "secretariat", params = { statement = good_app().statement }, state = "confirmed" },
+  { act = "amend", as = "secretariat", params = { planned_liu_application = "2024-12" }, state = "submitted" },
+}
 scenario "amend cannot clear a required field" {
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "amend", as = "secretariat", params = { clear = { "service_name" } }, expect = "refused", reason = "not an optional field" },
