@@ -237,7 +237,7 @@ requirement "R3" {
     local function part(list, pja, pen)
       if #list > 0 then
         local ids = table.concat(list, ", ")
-        ja[#ja + 1] = pja .. " " .. table.concat(list, "・")
+        ja[#ja + 1] = pja .. " " .. table.concat(list, "、")
         en[#en + 1] = string.format("%s: %d (%s)", pen, #list, ids)
       end
     end
