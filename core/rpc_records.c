@@ -1774,6 +1774,14 @@ static char *to_html(json_t *view, json_t *rows, const char *name)
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	      "<meta name=\"robots\" content=\"noindex, nofollow\">\n<title>", f);
 	html_text(f, tja);
+	/* The marking in the title too: a browser's tab, its bookmarks and the
+	 * header it prints name the page by its title alone. */
+	const char *mja = json_string_value(json_object_get(json_object_get(view, "marking"), "ja"));
+	if (mja) {
+		fputs("\xe3\x80\x90", f); /* 【 */
+		html_text(f, mja);
+		fputs("\xe3\x80\x91", f); /* 】 */
+	}
 	fputs("</title>\n<style>\n", f);
 	fputs(html_style, f);
 	fputs("</style>\n</head>\n<body>\n<h1>", f);
