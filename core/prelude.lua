@@ -571,7 +571,14 @@ local REFUSAL, INVALID = { __metatable = false }, { __metatable = false }
 local PASS_MT, FAIL_MT = { __metatable = false }, { __metatable = false }
 local PASS = setmetatable({ ok = true }, PASS_MT)
 
-local function pass() return PASS end
+-- pass() or pass { ja = …, en = … }: met, said in the check's own words
+-- (「運用期間内です」) rather than the general 「満たしています」.
+local function pass(reason, en)
+  if reason == nil then return PASS end
+  if type(reason) == "string" then reason = text(reason, en) end
+  if not is_text(reason) then error("pass takes nothing or { ja = ..., en = ... }", 2) end
+  return setmetatable({ ok = true, reason = reason }, PASS_MT)
+end
 
 local function fail(reason, en)
   if type(reason) == "string" then reason = text(reason, en) end
@@ -1291,6 +1298,8 @@ function run_checks(rec, at)
     local entry
     if r == PASS or r == true then
       entry = { id = id, ok = true, reason = text("満たしています", "met") }
+    elseif rawmt(r) == PASS_MT then
+      entry = { id = id, ok = true, reason = r.reason }
     elseif rawmt(r) == FAIL_MT then
       entry = { id = id, ok = false, reason = r.reason }
       all = false

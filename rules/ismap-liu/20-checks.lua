@@ -46,7 +46,7 @@ REQUIREMENT_NAMES = {
 requirement "period" {
   title = { ja = "特別措置の運用期間内であること", en = "The special measure is in force" },
   function (app, at)
-    if in_force("special-measure", at) then return pass() end
+    if in_force("special-measure", at) then return pass { ja = "運用期間内です", en = "within the period" } end
     local m = measure_of("special-measure")
     local period = period_text("special-measure")
     if at < m.starts then

@@ -215,3 +215,7 @@ scenario "the lists: 「確定」 reads 済/未, 「運用期間の終了」 and
   { at = "2025-04-01", enforce = true },
   { act = "submit", as = "secretariat", params = good_app { service_name = "B" }, expect = "refused" },
 }
+case "the period check says 「運用期間内です」, not 「満たしています」" {
+  at = "2024-01-01", data = good_app(), expect = "eligible",
+  reasons = { period = "運用期間内です" },
+}
