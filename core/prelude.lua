@@ -348,7 +348,7 @@ end
 -- service, one person) whatever their ids.
 --   identity = { title = { ja, en }, fields = { "a", { "b", "c" } },
 --                normalize = "nfkc-space-case" | "exact", live = { states },
---                keeps = { "field" }, fields_title = { ja, en } }
+--                keeps = { "field" }, fields_title = { ja, en }, changed = { ja, en } }
 -- A field is a top-level name or a dotted path; a list of fields is the
 -- first of them that has a value.  `live`: the states in which a record
 -- is the identity's one live record.  `keeps`: data fields that belong to
@@ -361,10 +361,11 @@ local function identity_decl(d)
   local function bad(msg) decl_error('kind "' .. d.id .. '": identity: ' .. msg, 6) end
   if type(idn) ~= "table" then bad("a table { title, fields, normalize, live, keeps }") end
   for k in pairs(idn) do
-    if not contains({ "title", "fields", "fields_title", "normalize", "live", "keeps" }, k) then bad("unknown key `" .. tostring(k) .. "`") end
+    if not contains({ "title", "fields", "fields_title", "normalize", "live", "keeps", "changed" }, k) then bad("unknown key `" .. tostring(k) .. "`") end
   end
   if not is_text(idn.title) then bad("title = { ja = ..., en = ... } is required") end
   if idn.fields_title ~= nil and not is_text(idn.fields_title) then bad("fields_title = { ja = ..., en = ... }: the fields in words") end
+  if idn.changed ~= nil and not is_text(idn.changed) then bad("changed = { ja = ..., en = ... }: the refusal of a change of the identity") end
   if type(idn.fields) ~= "table" or #idn.fields == 0 or #idn.fields > 16 then bad("fields = { \"field\", ... } (1 to 16)") end
   for _, f in ipairs(idn.fields) do
     local alts = type(f) == "table" and f or { f }
@@ -1088,7 +1089,7 @@ local function identity_step(kind, a, rec, before_data, ctx)
         local old = path_value(before_data or {}, pth)
         if old ~= nil and old ~= "" and not equal(old, path_value(rec.data, pth)) and
            (type(path_value(rec.data, pth)) ~= type(old) or norm(old) ~= norm(path_value(rec.data, pth))) then
-          return nil, { refused = array { text(
+          return nil, { refused = array { idn.changed and text(idn.changed.ja, idn.changed.en) or text(
             sfmt("%sを定める項目（%s）は変更できません。別の%sとする場合は、この記録を終えてから新しい記録として作成してください",
                  idn.title.ja, ja_f, idn.title.ja),
             sfmt("the fields that make the %s (%s) cannot be changed: another %s is a new record",

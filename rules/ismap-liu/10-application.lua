@@ -385,5 +385,9 @@ kind "application" {
     normalize = "nfkc-space-case",
     live = { "submitted", "confirmed" },
     keeps = { "incentives" },
+    changed = {
+      ja = "サービス名・事業者名・法人番号は変更できません。別のサービスとする場合は、この記録を取り下げて新たに申請してください",
+      en = "the service name, provider and corporate number cannot be changed: to make it another service, withdraw this record and submit a new application",
+    },
   },
 }

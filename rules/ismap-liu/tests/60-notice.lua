@@ -86,9 +86,9 @@ scenario "a confirmed record cannot become another service: its name, provider a
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "confirm", as = "secretariat" },
   { act = "amend", as = "secretariat", params = { service_name = "別のSaaS" }, expect = "refused",
-    reason = "サービスを定める項目（事業者（法人番号・事業者名）とサービス名）は変更できません" },
+    reason = "サービス名・事業者名・法人番号は変更できません。別のサービスとする場合は、この記録を取り下げて新たに申請してください" },
   { act = "amend", as = "secretariat", params = { provider_name = "別の株式会社" }, expect = "refused",
-    reason = "cannot be changed: another service is a new record" },
+    reason = "cannot be changed: to make it another service, withdraw this record and submit a new application" },
   { act = "amend", as = "secretariat", params = { provider_corporate_number = "1010001000006" }, expect = "refused" },
   { state = "confirmed", view = "service-list", rows = 1 },
 }
