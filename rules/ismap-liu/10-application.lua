@@ -89,7 +89,7 @@ end
 function date_floor_problem(field, d)
   local f = DATE_FLOORS[field]
   if f and d < f.on then
-    return text(f.ja .. "（" .. ja_date(f.on) .. "）より前です", "is before " .. f.en .. " (" .. f.on .. ")")
+    return text(f.ja .. "日 " .. ja_date(f.on) .. "より前です", "is before " .. f.en .. " (" .. f.on .. ")")
   end
   return nil
 end
@@ -98,14 +98,14 @@ end
 -- the statement it pledges).
 function stated_before_edition(d, ed)
   if d < ed.issued then
-    return text("言明が依拠する" .. ed.title.ja .. "の発行日（" .. ja_date(ed.issued) .. "）より前です",
+    return text("言明が依拠する" .. ed.title.ja .. "の発行日 " .. ja_date(ed.issued) .. "より前です",
                 "is before the edition it is made against (" .. ed.issued .. ")")
   end
   return nil
 end
 function pledged_before_statement(d, stated)
   if d < stated then
-    return text("誓約の対象である言明の日付（" .. ja_date(stated) .. "）より前です",
+    return text("誓約の対象である言明の日付 " .. ja_date(stated) .. "より前です",
                 "is before the statement it pledges (" .. stated .. ")")
   end
   return nil

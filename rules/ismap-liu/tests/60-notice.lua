@@ -305,7 +305,7 @@ submit_case("a statement dated before its edition of the criteria is refused (de
   "statement.stated_on", "is before the edition it is made against (2022-04-01)")
 submit_case("a pledge dated before 「特別措置の適用にあたって」 could exist (2023-05-19) is refused (decision)",
   function (a) a.pledge.submitted_on = "2023-05-18" end,
-  "pledge.submitted_on", "誓約書の提出日は特別措置の開始（令和5年5月19日（2023年5月19日））より前です")
+  "pledge.submitted_on", "誓約書の提出日は特別措置の開始日 令和5年5月19日（2023年5月19日）より前です")
 submit_case("a pledge dated before the statement it pledges is refused (decision)",
   function (a) a.statement.stated_on = "2023-06-20"; a.pledge.submitted_on = "2023-06-15" end,
   "pledge.submitted_on", "is before the statement it pledges (2023-06-20)")

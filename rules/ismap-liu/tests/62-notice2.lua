@@ -219,3 +219,8 @@ case "the period check says 「運用期間内です」, not 「満たしてい�
   at = "2024-01-01", data = good_app(), expect = "eligible",
   reasons = { period = "運用期間内です" },
 }
+scenario "a date floor is said in the sentence: 「特別措置の開始日 令和5年5月19日（2023年5月19日）より前です」" {
+  at = "2024-01-01",
+  { act = "submit", as = "secretariat", params = app_with(function (a) a.pledge.submitted_on = "2023-05-18" end),
+    expect = "invalid", field = "pledge.submitted_on", reason = "誓約書の提出日は特別措置の開始日 令和5年5月19日（2023年5月19日）より前です" },
+}
