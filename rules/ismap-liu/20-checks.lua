@@ -159,7 +159,7 @@ requirement "R2" {
       problems[#problems + 1] = text("評価の経路（impact_assessment.route）がありません。当該 SaaS を利用・調達する政府機関等（agency）か、ISMAP-LIU 相談窓口（consultation_desk）かを記録してください",
                                      "the route of the assessment (impact_assessment.route) is missing: record agency or consultation_desk")
     elseif not code_of(ASSESSMENT_ROUTES, ia.route) then
-      problems[#problems + 1] = text("評価の経路「" .. shown(ia.route) .. "」は、agency（当該 SaaS を利用・調達する政府機関等）でも consultation_desk（ISMAP-LIU 相談窓口）でもありません",
+      problems[#problems + 1] = text("評価の経路に「" .. shown(ia.route) .. "」は指定できません。agency（当該 SaaS を利用・調達する政府機関等）または consultation_desk（ISMAP-LIU 相談窓口）を指定してください",
                                      "the route of the assessment \"" .. shown(ia.route) .. "\" is neither agency nor consultation_desk")
     end
     local who = ia.assessor_type
@@ -175,8 +175,8 @@ requirement "R2" {
         local ja, en = assessor_names(allowed)
         local name = ASSESSOR_TYPES[code]
         problems[#problems + 1] = text(
-          "評価実施機関の種別「" .. (name and name.ja or shown(who)) .. "」は、" .. ja_date(on) .. "に影響度評価を実施できる機関ではありません（実施できるのは " .. ja .. "）",
-          "the assessing body (" .. shown(code) .. ") was not allowed to assess on " .. on .. " (allowed: " .. en .. ")")
+          "評価実施機関の種別「" .. (name and name.ja or shown(who)) .. "」は、" .. ja_date(on) .. "に影響度評価を実施できる機関ではありません。実施できるのは " .. ja .. "です",
+          "the assessing body, " .. shown(code) .. ", was not allowed to assess on " .. on .. "; allowed: " .. en)
       end
     end
     if #problems > 0 then return fail_all(problems) end

@@ -390,8 +390,8 @@ action "use_incentive" {
   run = function (app, p, at, rec)
     only_params(p, { "incentive", "used_on" })
     if p.incentive == nil then
-      refuse { ja = "incentive: インセンティブの種類は必須です（audit_scope（①）または internal_audit_report（②））",
-               en = "incentive: required (audit_scope (①) or internal_audit_report (②))" }
+      refuse { ja = "incentive: インセンティブの種類は必須です。audit_scope（インセンティブ①）または internal_audit_report（インセンティブ②）を指定してください",
+               en = "incentive: required: give audit_scope (incentive ①) or internal_audit_report (incentive ②)" }
     end
     local inc
     for _, i in ipairs(INCENTIVES) do if i.name == p.incentive then inc = i end end

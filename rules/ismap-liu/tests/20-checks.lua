@@ -160,7 +160,7 @@ case "R2: several problems are all named" {
     a.impact_assessment.assessor_type = "designated_corporation"
     a.impact_assessment.assessed_on = "2023-05-01"
   end),
-  fails = { "R2" }, reasons = { R2 = "not low (high); the assessing body (designated_corporation) was not allowed" },
+  fails = { "R2" }, reasons = { R2 = "not low (high); the assessing body, designated_corporation, was not allowed" },
 }
 
 -- Measure ③: who may assess, before and from 2023-05-19.
@@ -192,7 +192,7 @@ case "R2: the reason says who was allowed before 2023-05-19" {
     a.impact_assessment.assessor_type = "independent_agency"
     a.impact_assessment.assessed_on = "2023-05-18"
   end),
-  reasons = { R2 = "「独立行政法人」は、令和5年5月18日（2023年5月18日）に影響度評価を実施できる機関ではありません（実施できるのは 国の行政機関（national_agency））" },
+  reasons = { R2 = "「独立行政法人」は、令和5年5月18日（2023年5月18日）に影響度評価を実施できる機関ではありません。実施できるのは 国の行政機関（national_agency）です" },
 }
 case "R2: the reason lists the bodies allowed from 2023-05-19" {
   at = "2024-07-01",

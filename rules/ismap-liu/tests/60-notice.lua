@@ -202,13 +202,13 @@ case "R2 refuses an unknown assessing body with the codes that may assess, in pr
   at = "2024-01-01", data = app_with(function (a) a.impact_assessment.assessor_type = "民間企業" end),
   expect = "ineligible", fails = { "R2" },
   reasons = { R2 = "評価実施機関の種別「民間企業」は、令和5年6月1日（2023年6月1日）に影響度評価を実施できる機関ではありません" ..
-                   "（実施できるのは 国の行政機関（national_agency）・独立行政法人（independent_agency）・指定法人（designated_corporation））" },
+                   "。実施できるのは 国の行政機関（national_agency）・独立行政法人（independent_agency）・指定法人（designated_corporation）です" },
 }
 case "R2: an independent agency could not assess before インセンティブ③ (令和5年5月19日)" {
   at = "2024-01-01", data = app_with(function (a)
     a.impact_assessment.assessor_type = "独立行政法人"; a.impact_assessment.assessed_on = "2023-05-18" end),
   expect = "ineligible", fails = { "R2" },
-  reasons = { R2 = "was not allowed to assess on 2023-05-18 (allowed: national administrative organ (national_agency))" },
+  reasons = { R2 = "was not allowed to assess on 2023-05-18; allowed: national administrative organ (national_agency)" },
 }
 
 -- ---------------------------------------------------------------- the notice's words
