@@ -1796,7 +1796,12 @@ static char *to_html(json_t *view, json_t *rows, const char *name)
 		html_text(f, m);
 		fputs("</p>\n", f);
 	}
-	fputs("<p class=\"meta\">作成日時 / Generated: ", f);
+	/* Japanese reads its date in words, not ISO: 「作成日時 2024年6月1日 10:00」. */
+	int y, mo, d, h, mi;
+	fputs("<p class=\"meta\">作成日時 ", f);
+	if (sscanf(now, "%d-%d-%dT%d:%d", &y, &mo, &d, &h, &mi) == 5)
+		fprintf(f, "%d年%d月%d日 %02d:%02d / ", y, mo, d, h, mi);
+	fputs("Generated: ", f);
 	html_text(f, now);
 	fprintf(f, " &middot; 件数 / Rows: <span id=\"count\">%zu</span></p>\n", json_array_size(rows));
 	size_t nrows = json_array_size(rows);

@@ -56,6 +56,7 @@ $html = $d->ok_call('view', { name => 'service-list', format => 'html' });
 like($html, qr/<p class="notice">\Q$MARK\E/, 'the HTML page carries the pack\'s marking');
 unlike($html, qr/公開禁止/, 'and not a marking of the core\'s own');
 like($html, qr{<title>[^<]*【\Q$MARK\E】</title>}, 'its title too (a browser tab, a printed page header)');
+like($html, qr{作成日時 2024年6月1日 10:\d\d / Generated: 2024-06-01T10:}, 'when it was made: in words in Japanese, ISO in English');
 ($rc, $out) = ctl($d->{sock}, 'view', 'service-list', '--format', 'print');
 is($rc, 2, 'view --format print: a usage error');
 like($out, qr/--format print: use table, tsv, csv, json, html or xlsx/, 'naming every format of a view, html and xlsx too');
