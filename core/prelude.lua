@@ -435,7 +435,7 @@ end
 -- service, one person) whatever their ids.
 --   identity = { title = { ja, en }, fields = { "a", { "b", "c" } },
 --                normalize = "nfkc-space-case" | "exact", live = { states },
---                keeps = { "field" }, fields_title = { ja, en } }
+--                keeps = { "field" }, fields_title = { ja, en }, changed = { ja, en } }
 -- A field is a top-level name or a dotted path; a list of fields is the
 -- first of them that has a value.  `live`: the states in which a record
 -- is the identity's one live record.  `keeps`: data fields that belong to
@@ -448,10 +448,11 @@ local function identity_decl(d)
   local function bad(msg) decl_error('kind "' .. d.id .. '": identity: ' .. msg, 6) end
   if type(idn) ~= "table" then bad("a table { title, fields, normalize, live, keeps }") end
   for k in pairs(idn) do
-    if not contains({ "title", "fields", "fields_title", "normalize", "live", "keeps" }, k) then bad("unknown key `" .. tostring(k) .. "`") end
+    if not contains({ "title", "fields", "fields_title", "normalize", "live", "keeps", "changed" }, k) then bad("unknown key `" .. tostring(k) .. "`") end
   end
   if not is_text(idn.title) then bad("title = { ja = ..., en = ... } is required") end
   if idn.fields_title ~= nil and not is_text(idn.fields_title) then bad("fields_title = { ja = ..., en = ... }: the fields in words") end
+  if idn.changed ~= nil and not is_text(idn.changed) then bad("changed = { ja = ..., en = ... }: the refusal of a change of the identity") end
   if type(idn.fields) ~= "table" or #idn.fields == 0 or #idn.fields > 16 then bad("fields = { \"field\", ... } (1 to 16)") end
   for _, f in ipairs(idn.fields) do
     local alts = type(f) == "table" and f or { f }
@@ -1083,7 +1084,14 @@ local REFUSAL, INVALID = { __metatable = false }, { __metatable = false }
 local PASS_MT, FAIL_MT = { __metatable = false }, { __metatable = false }
 local PASS = setmetatable({ ok = true }, PASS_MT)
 
-local function pass() return PASS end
+-- pass() or pass { ja = …, en = … }: met, said in the check's own words
+-- (「運用期間内です」) rather than the general 「満たしています」.
+local function pass(reason, en)
+  if reason == nil then return PASS end
+  if type(reason) == "string" then reason = text(reason, en) end
+  if not is_text(reason) then error("pass takes nothing or { ja = ..., en = ... }", 2) end
+  return setmetatable({ ok = true, reason = reason }, PASS_MT)
+end
 
 local function fail(reason, en)
   if type(reason) == "string" then reason = text(reason, en) end
@@ -1664,7 +1672,7 @@ local function identity_step(kind, a, rec, before_data, ctx)
         local old = path_value(before_data or {}, pth)
         if old ~= nil and old ~= "" and not equal(old, path_value(rec.data, pth)) and
            (type(path_value(rec.data, pth)) ~= type(old) or norm(old) ~= norm(path_value(rec.data, pth))) then
-          return nil, { refused = array { text(
+          return nil, { refused = array { idn.changed and text(idn.changed.ja, idn.changed.en) or text(
             sfmt("%sを定める項目（%s）は変更できません。別の%sとする場合は、この記録を終えてから新しい記録として作成してください",
                  idn.title.ja, ja_f, idn.title.ja),
             sfmt("the fields that make the %s (%s) cannot be changed: another %s is a new record",
@@ -1874,6 +1882,8 @@ function run_checks(rec, at)
     local entry
     if r == PASS or r == true then
       entry = { id = id, ok = true, reason = text("満たしています", "met") }
+    elseif rawmt(r) == PASS_MT then
+      entry = { id = id, ok = true, reason = r.reason }
     elseif rawmt(r) == FAIL_MT then
       entry = { id = id, ok = false, reason = r.reason }
       all = false

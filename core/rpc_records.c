@@ -1818,6 +1818,14 @@ static char *to_html(json_t *view, json_t *rows, const char *name)
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	      "<meta name=\"robots\" content=\"noindex, nofollow\">\n<title>", f);
 	html_text(f, tja);
+	/* The marking in the title too: a browser's tab, its bookmarks and the
+	 * header it prints name the page by its title alone. */
+	const char *mja = json_string_value(json_object_get(json_object_get(view, "marking"), "ja"));
+	if (mja) {
+		fputs("\xe3\x80\x90", f); /* 【 */
+		html_text(f, mja);
+		fputs("\xe3\x80\x91", f); /* 】 */
+	}
 	fputs("</title>\n<style>\n", f);
 	fputs(html_style, f);
 	fputs("</style>\n</head>\n<body>\n<h1>", f);
@@ -1832,7 +1840,12 @@ static char *to_html(json_t *view, json_t *rows, const char *name)
 		html_text(f, m);
 		fputs("</p>\n", f);
 	}
-	fputs("<p class=\"meta\">作成日時 / Generated: ", f);
+	/* Japanese reads its date in words, not ISO: 「作成日時 2024年6月1日 10:00」. */
+	int y, mo, d, h, mi;
+	fputs("<p class=\"meta\">作成日時 ", f);
+	if (sscanf(now, "%d-%d-%dT%d:%d", &y, &mo, &d, &h, &mi) == 5)
+		fprintf(f, "%d年%d月%d日 %02d:%02d / ", y, mo, d, h, mi);
+	fputs("Generated: ", f);
 	html_text(f, now);
 	fprintf(f, " &middot; 件数 / Rows: <span id=\"count\">%zu</span></p>\n", json_array_size(rows));
 	size_t nrows = json_array_size(rows);

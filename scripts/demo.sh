@@ -32,18 +32,18 @@ mk() { # mk NAME PERL-EXPRESSION-ON-$a
 		'"$2"';
 		print $j->encode($a);' > "$DIR/$1.json"
 }
-mk a '$a->{service_name} = "クラウド会計 Cloud Ledger"; $a->{provider_name} = "株式会社あおぞら"'
-mk b '$a->{service_name} = "電子契約 e-Sign"; $a->{provider_name} = "さくらテック株式会社";
+mk a '$a->{service_name} = "クラウド会計 Cloud Ledger"; $a->{provider_name} = "株式会社あおぞら"; $a->{provider_corporate_number} = "6010001000001"'
+mk b '$a->{service_name} = "電子契約 e-Sign"; $a->{provider_name} = "さくらテック株式会社"; $a->{provider_corporate_number} = "5010001000002";
       $a->{impact_assessment} = { assessor => "独立行政法人情報処理推進機構", assessor_type => "独立行政法人",
                                   route => "consultation_desk", result => "low", assessed_on => "令和5年7月3日" }'
-mk c '$a->{service_name} = "人事労務 HR Flow"; $a->{provider_name} = "みどり情報株式会社";
+mk c '$a->{service_name} = "人事労務 HR Flow"; $a->{provider_name} = "みどり情報株式会社"; $a->{provider_corporate_number} = "4010001000003";
       $a->{impact_assessment}{result} = "moderate"'
-mk d '$a->{service_name} = "Web会議 MeetUp"; $a->{provider_name} = "株式会社つばさ";
+mk d '$a->{service_name} = "Web会議 MeetUp"; $a->{provider_name} = "株式会社つばさ"; $a->{provider_corporate_number} = "3010001000004";
       delete $a->{statement}{controls}{"6.1.3.3.PB"}; delete $a->{statement}{controls}{"9.2.3.11.PB"}'
-mk e '$a->{service_name} = "文書管理 DocBox"; $a->{provider_name} = "はなまるソフト株式会社";
+mk e '$a->{service_name} = "文書管理 DocBox"; $a->{provider_name} = "はなまるソフト株式会社"; $a->{provider_corporate_number} = "2010001000005";
       $a->{impact_assessment} = { assessor => "指定法人X", assessor_type => "designated_corporation",
                                   route => "agency", result => "low", assessed_on => "2023-05-18" }'
-mk f '$a->{service_name} = "チャット ChatHub"; $a->{provider_name} = "株式会社ほし";
+mk f '$a->{service_name} = "チャット ChatHub"; $a->{provider_name} = "株式会社ほし"; $a->{provider_corporate_number} = "1010001000006";
       delete $a->{pledge}'
 
 say "Start liud with a test clock: 2025-03-31 10:00 JST, the last day of the period"
@@ -86,7 +86,7 @@ ctl act use_incentive LIU-000001 incentive=audit_scope used_on=2025-03-31
 
 say "「一度に限り」 is per service: withdrawn and re-applied, its ① stays used"
 ctl act withdraw LIU-000001 reason=申請内容の見直し
-mk a2 '$a->{service_name} = "クラウド会計　ＣＬＯＵＤ　ＬＥＤＧＥＲ"; $a->{provider_name} = "株式会社あおぞら"'
+mk a2 '$a->{service_name} = "クラウド会計　ＣＬＯＵＤ　ＬＥＤＧＥＲ"; $a->{provider_name} = "株式会社あおぞら"; $a->{provider_corporate_number} = "6010001000001"'
 ctl act submit --params "@$DIR/b.json"
 ctl act submit --params "@$DIR/a2.json"
 ctl act confirm LIU-000007

@@ -78,7 +78,7 @@ sub data_of {
 # --- import: 300 rows as a clerk's Excel saves them ------------------------------------------
 
 # Japanese headers only, the pack's labels for the result, Excel's dates.
-my @H = ('サービス名', '事業者名', '法人番号', '評価実施機関', '評価実施機関の種別', '影響度評価の結果',
+my @H = ('サービス名', '事業者名', '法人番号', '評価実施機関', '評価実施機関の種別', '評価の経路', '影響度評価の結果',
 	 '影響度評価の実施日', '管理基準の版', '言明日', '誓約書の提出日',
 	 'ISMAP-LIU 申請（事前申請を含む）の予定時期', '管理基準の項目ごとの言明');
 sub csv_line { return join(',', map { /[",\r\n]/ ? '"' . s/"/""/gr . '"' : $_ } @_) }
@@ -86,7 +86,7 @@ my $app = Liud::good_app();
 my $controls = $JC->encode($app->{statement}{controls});
 my $csv = "\x{feff}" . csv_line(@H) . "\r\n";
 for my $i (1 .. 300) {
-	$csv .= csv_line("クラウド会計SaaS 第${i}版", "株式会社テスト$i", '7000012050002', 'デジタル庁', '国の行政機関',
+	$csv .= csv_line("クラウド会計SaaS 第${i}版", "株式会社テスト$i", '7000012050002', 'デジタル庁', '国の行政機関', '相談窓口',
 			 (qw(低位 中位 高位))[$i % 3], '2023/6/1', '2022-04-01', '2023/6/10', '2023/6/15', '2024/10',
 			 $controls) . "\r\n";
 }
@@ -229,7 +229,7 @@ def si(t, ph=None):
     return "<si><t>%s</t>%s</si>" % (t, r)
 strings = ["特別措置の適用申請（事務局入力）", "サービス名", "事業者名", "法人番号", "評価実施機関",
            "評価実施機関の種別", "影響度評価の結果", "影響度評価の実施日", "誓約書の提出日",
-           "手書きSaaS", "低位", "デジタル庁", "国の行政機関", "ISMAP-LIU 申請（事前申請を含む）の予定時期"]
+           "手書きSaaS", "低位", "デジタル庁", "国の行政機関", "ISMAP-LIU 申請（事前申請を含む）の予定時期", "評価の経路"]
 sst = "".join(si(s, ph=(i == 1)) for i, s in enumerate(strings))
 def c(ref, kind, v, s=None):
     st = ' s="%d"' % s if s is not None else ""
@@ -240,10 +240,10 @@ def c(ref, kind, v, s=None):
     return '<c r="%s"%s><v>%s</v></c>' % (ref, st, v)
 rows = [
   '<row r="1">' + c("A1", "s", 0) + '</row>',
-  '<row r="3">' + "".join(c("%s3" % L, "s", i + 1) for i, L in enumerate("ABCDEFGH")) + c("I3", "s", 13) + '</row>',
+  '<row r="3">' + "".join(c("%s3" % L, "s", i + 1) for i, L in enumerate("ABCDEFGH")) + c("I3", "s", 13) + c("J3", "s", 14) + '</row>',
   '<row r="4">' + c("A4", "s", 9) + c("B4", "inline", "株式会社 手入力") + c("C4", "n", "7000012050002")
     + c("D4", "s", 11) + c("E4", "s", 12) + c("F4", "s", 10) + c("G4", "n", "45078", 1)
-    + c("H4", "n", "45087", 2) + c("I4", "n", "45566", 3) + '</row>',
+    + c("H4", "n", "45087", 2) + c("I4", "n", "45566", 3) + c("J4", "inline", "相談窓口") + '</row>',
 ]
 sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
          '<sheetData>' + "".join(rows) + '</sheetData></worksheet>')

@@ -574,7 +574,8 @@ static int table_output(struct ctl *c, const struct args *a)
 	else if (strcmp(f, "json") == 0)
 		c->json = true;
 	else if (!(a->cmd->raw && (strcmp(f, "html") == 0 || strcmp(f, "xlsx") == 0)))
-		return cli_usage_fail(a->cmd, "--format %s: use table, tsv, csv or json", f);
+		return a->cmd->raw ? cli_usage_fail(a->cmd, "--format %s: use table, tsv, csv, json, html or xlsx", f)
+				   : cli_usage_fail(a->cmd, "--format %s: use table, tsv, csv or json", f);
 	if (cols && daemon_format(a))
 		return cli_usage_fail(a->cmd, "--columns does not apply to --format %s", f);
 	cli_table_output(fmt, c->json ? NULL : cols, fmt == CLI_TABLE ? cli_term_width() : 0);

@@ -141,6 +141,15 @@ function period_text(id)
   return text(ja_date(from) .. "から" .. ja_date(till) .. "まで", from .. " to " .. till)
 end
 
+-- The days a measure is in force in 和暦 alone, for a parenthesis in prose
+-- (no parentheses inside it): "令和5年5月19日から令和7年3月31日まで".
+function period_wareki(id)
+  local m = measure_of(id)
+  local from = wareki(date_of(m.starts))
+  if not m.ends then return from .. "から" end
+  return from .. "から" .. wareki(date_of(m.ends - 1)) .. "まで"
+end
+
 -- A time of the ISMAP-LIU application as planned: a month ("2024-10",
 -- "令和6年10月") or a day.  Returns "YYYY-MM" or "YYYY-MM-DD", or nil and why.
 function planned_time(v) return read_month(v, true) end

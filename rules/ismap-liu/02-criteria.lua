@@ -18,8 +18,8 @@ EDITIONS_FILE = "data/editions.csv"
 --   objective_of = { "6.3.1" -> "6.3.1.P" }  (three numbers -> objective identifier)
 -- }
 -- Built once, when the pack loads, so that R3 is a plain loop over these lists.
-CRITERIA = {}
-CRITERIA_VERSIONS = {}          -- the editions, sorted (for messages)
+-- CRITERIA_VERSIONS: the editions, sorted (for messages).  Both are set
+-- below, by editions_from_file.
 
 local TYPES = { governance = true, management = true, controls = true }
 local LEVELS = {
@@ -87,18 +87,40 @@ function edition_from_rows(version, title, rows, source)
   return c
 end
 
-for i, e in ipairs(csv(EDITIONS_FILE)) do
-  local where = EDITIONS_FILE .. ":" .. (i + 1)
-  if not date(e.issued or "") or e.file == "" or e.title_ja == "" or e.title_en == "" then
-    error(where .. ": each edition needs criteria_version, issued (a date), file, title_ja and title_en", 0)
+-- editions_from_file(path) -> the editions a list names ({version ->
+-- edition}) and their versions, sorted; raises "path:line: why" on a
+-- malformed line.  Each line's file is read too (paths from the pack's
+-- folder).  The pack reads EDITIONS_FILE with it; its tests read a list of
+-- their own (tests/data/editions.csv, a synthetic second edition).
+function editions_from_file(path)
+  local eds, versions = {}, {}
+  for i, e in ipairs(csv(path)) do
+    local where = path .. ":" .. (i + 1)
+    if not date(e.issued or "") or e.file == "" or e.title_ja == "" or e.title_en == "" then
+      error(where .. ": each edition needs criteria_version, issued (a date), file, title_ja and title_en", 0)
+    end
+    if eds[e.criteria_version] then error(where .. ": edition listed twice: " .. e.criteria_version, 0) end
+    local c = edition_from_rows(e.criteria_version, text(e.title_ja, e.title_en), csv(e.file), e.file)
+    c.issued = date(e.issued)
+    eds[c.version] = c
+    versions[#versions + 1] = c.version
   end
-  if CRITERIA[e.criteria_version] then error(where .. ": edition listed twice: " .. e.criteria_version, 0) end
-  local c = edition_from_rows(e.criteria_version, text(e.title_ja, e.title_en), csv(e.file), e.file)
-  c.issued = date(e.issued)
-  CRITERIA[c.version] = c
-  CRITERIA_VERSIONS[#CRITERIA_VERSIONS + 1] = c.version
+  table.sort(versions)
+  return eds, versions
 end
-table.sort(CRITERIA_VERSIONS)
+
+CRITERIA, CRITERIA_VERSIONS = editions_from_file(EDITIONS_FILE)
+
+-- The tests' own list, with a synthetic second edition: files are read only
+-- while the pack loads, so it is read here, kept apart from CRITERIA (no
+-- statement may name it), and judged by tests/62-notice2.lua.  A pack
+-- installed without its tests has none.
+TEST_EDITIONS_FILE = "tests/data/editions.csv"
+do
+  local ok, eds, versions = pcall(editions_from_file, TEST_EDITIONS_FILE)
+  TEST_EDITIONS = ok and { editions = eds, versions = versions }
+                  or { error = tostring(eds) }
+end
 
 -- Is a statement entry an exclusion with a stated reason?
 function excluded_with_reason(s)
@@ -169,7 +191,11 @@ function compliance_text(controls, ed)
   end
   local b = count(#ed.b_controls - f.exempt, #f.b_controls)
   if b.en == "all items" then b = text("全項目", "all") end
-  if f.exempt > 0 then
+  if f.exempt > 0 and f.exempt == #ed.b_controls then
+    -- "all of none" would read as met: say that none is stated.
+    b = text(string.format("の言明なし（%d 件すべてが除外した統制目標の下）", f.exempt),
+             string.format("none stated (all %d under excluded objectives)", f.exempt))
+  elseif f.exempt > 0 then
     b = text(b.ja .. string.format("（除外した統制目標の下の %d 件を除く）", f.exempt),
              b.en .. string.format(" (%d under excluded objectives exempt)", f.exempt))
   end
@@ -238,7 +264,7 @@ function control_errors(controls, ed, bad)
       local near = type(id) == "string" and closest_id(ed, id)
       local was = type(id) == "string" and id or shown(id)
       bad(id, text("識別子「" .. was .. "」は" .. ed.title.ja .. "にありません" ..
-                     (near and "（" .. criterion_name(ed, near).ja .. " のことですか）" or ""),
+                     (near and "。最も近い識別子は " .. criterion_name(ed, near).ja .. " です" or ""),
                    "not an identifier of the " .. ed.title.en .. (near and " (did you mean " .. near .. "?)" or "")))
     else
       local name = criterion_name(ed, id)
@@ -255,7 +281,7 @@ function control_errors(controls, ed, bad)
         end
       elseif c.level == "objective" then
         bad(id, text(name.ja .. " は「met」（満たす）と書くか、除外するときはその理由を excluded に書いてください",
-                     "must be \"met\", or an exclusion with its reason in `excluded`"))
+                     "must be \"met\", or an exclusion with its reason in \"excluded\""))
       else
         bad(id, text(name.ja .. " は「met」（満たす）と書いてください（除外はできません）",
                      "must be \"met\" (only a control objective may be excluded)"))

@@ -22,7 +22,7 @@ PLAN_LABEL = { ja = "ISMAP-LIU 申請（事前申請を含む）の予定時期"
 -- A date not earlier than DATE_FLOORS[path] (00-pack.lua).
 local function floor_of(path)
   local f = DATE_FLOORS[path]
-  return { on = f.on, ja = f.ja .. "（" .. ja_date(f.on) .. "）", en = f.en .. " (" .. f.on .. ")" }
+  return { on = f.on, ja = f.ja .. "日 " .. ja_date(f.on), en = f.en .. " (" .. f.on .. ")" }
 end
 
 APPLICATION = {
@@ -113,7 +113,9 @@ function application_params(required, extra)
   local out = {}
   for k in sorted_keys(APPLICATION_FIELDS, " "):gmatch("%S+") do
     local f = APPLICATION[k]
-    out[#out + 1] = { id = k, ja = f.ja, en = f.en, type = f.type == "text" and "text" or nil,
+    -- The plan's own wording, with the forms it is read in (30-actions.lua).
+    local words = k == "planned_liu_application" and PLAN_PARAM or f
+    out[#out + 1] = { id = k, ja = words.ja, en = words.en, type = f.type == "text" and "text" or nil,
                       required = required and f.required or nil }
   end
   out[#out + 1] = extra
@@ -148,13 +150,13 @@ function date_floor_problem(field, d)
 end
 function stated_before_edition(d, ed)
   if d < ed.issued then
-    return text("言明が依拠する" .. ed.title.ja .. "の発行日（" .. ja_date(ed.issued) .. "）より前です",
+    return text("言明が依拠する" .. ed.title.ja .. "の発行日 " .. ja_date(ed.issued) .. "より前です",
                 "is before the edition it is made against (" .. ed.issued .. ")")
   end
 end
 function pledged_before_statement(d, stated)
   if d < stated then
-    return text("誓約の対象である言明の日付（" .. ja_date(stated) .. "）より前です",
+    return text("誓約の対象である言明の日付 " .. ja_date(stated) .. "より前です",
                 "is before the statement it pledges (" .. stated .. ")")
   end
 end
@@ -219,5 +221,9 @@ kind "application" {
     normalize = "nfkc-space-case",
     live = { "submitted", "confirmed" },
     keeps = { "incentives" },
+    changed = {
+      ja = "サービス名・事業者名・法人番号は変更できません。別のサービスとする場合は、この記録を取り下げて新たに申請してください",
+      en = "the service name, provider and corporate number cannot be changed: to make it another service, withdraw this record and submit a new application",
+    },
   },
 }

@@ -37,14 +37,14 @@ REQUIREMENT_NAMES = {
 check "period" {
   title = { ja = "特別措置の運用期間内であること", en = "The special measure is in force" },
   function (app, at)
-    if in_force("special-measure", at) then return pass() end
+    if in_force("special-measure", at) then return pass { ja = "運用期間内です", en = "within the period" } end
     local m = measure_of("special-measure")
     local period = period_text("special-measure")
     if at < m.starts then
-      return fail { ja = "特別措置の運用期間（" .. period.ja .. "）はまだ始まっていません",
+      return fail { ja = "特別措置の運用期間は" .. period.ja .. "で、まだ始まっていません",
                     en = "the special measure (" .. period.en .. ") has not started yet" }
     end
-    return fail { ja = "特別措置の運用期間（" .. period.ja .. "）は終了しています",
+    return fail { ja = "特別措置の運用期間は" .. period.ja .. "で、既に終了しています",
                   en = "the special measure (" .. period.en .. ") has ended" }
   end,
 }
@@ -73,14 +73,14 @@ check "R1" {
                     en = "the planned time of the ISMAP-LIU application (planned_liu_application) cannot be read: " .. why.en }
     end
     if not within("special-measure", p) then
-      return fail { ja = PLAN_LABEL.ja .. "（" .. ja_date(p) .. "）が運用期間（" .. period.ja .. "）内ではありません",
+      return fail { ja = "予定時期 " .. ja_date(p) .. "は、運用期間（" .. period_wareki("special-measure") .. "）内ではありません",
                     en = "the planned ISMAP-LIU application (" .. p .. ") is not within the period (" .. period.en .. ")" }
     end
     -- A plan wholly past (its day, or its month, before today's).
     local today = date_of(at)
     if p < today:sub(1, #p) then
-      return fail { ja = PLAN_LABEL.ja .. "の" .. ja_date(p) .. "は、判定日の" .. ja_date(today) ..
-                         "より前に過ぎていますが、ISMAP-LIU 申請の記録がありません。予定が変わった場合は新しい予定時期を記録してください",
+      return fail { ja = "予定時期 " .. ja_date(p) .. "は判定日 " .. ja_date(today) ..
+                         "の時点で既に過ぎており、ISMAP-LIU 申請の記録もありません。予定が変わった場合は新しい予定時期を記録してください",
                     en = "the planned time of the ISMAP-LIU filing (" .. p .. ") passed before " .. today ..
                          ", and no filing is recorded: record the new planned time if the plan changed" }
     end
@@ -128,19 +128,19 @@ check "R2" {
       problems[#problems + 1] = not_a_date("impact_assessment.assessed_on")
     elseif date_floor_problem("impact_assessment.assessed_on", on) then
       local why = date_floor_problem("impact_assessment.assessed_on", on)
-      problems[#problems + 1] = text("影響度評価の実施日（" .. ja_date(on) .. "）は" .. why.ja,
+      problems[#problems + 1] = text("影響度評価の実施日 " .. ja_date(on) .. "は" .. why.ja,
                                      "the impact assessment (" .. on .. ") " .. why.en)
       on = nil
     elseif on > date_of(at) then
-      problems[#problems + 1] = text("影響度評価の実施日（" .. ja_date(on) .. "）が判定日（" .. ja_date(date_of(at)) .. "）より後です",
+      problems[#problems + 1] = text("影響度評価の実施日 " .. ja_date(on) .. "は判定日 " .. ja_date(date_of(at)) .. "より後です",
                                      "the impact assessment (" .. on .. ") is dated after " .. date_of(at))
     end
     if ia.route == nil then
       problems[#problems + 1] = text("評価の経路（impact_assessment.route）がありません。当該 SaaS を利用・調達する政府機関等（agency）か、ISMAP-LIU 相談窓口（consultation_desk）かを記録してください",
                                      "the route of the assessment (impact_assessment.route) is missing: record agency or consultation_desk")
     elseif not code_of(ASSESSMENT_ROUTES, ia.route) then
-      problems[#problems + 1] = text("評価の経路「" .. shown(ia.route) .. "」は、agency（当該 SaaS を利用・調達する政府機関等）でも consultation_desk（ISMAP-LIU 相談窓口）でもありません",
-                                     "the route of the assessment `" .. shown(ia.route) .. "` is neither agency nor consultation_desk")
+      problems[#problems + 1] = text("評価の経路に「" .. shown(ia.route) .. "」は指定できません。agency（当該 SaaS を利用・調達する政府機関等）または consultation_desk（ISMAP-LIU 相談窓口）を指定してください",
+                                     "the route of the assessment \"" .. shown(ia.route) .. "\" is neither agency nor consultation_desk")
     end
     local who = ia.assessor_type
     if who == nil then
@@ -154,8 +154,8 @@ check "R2" {
         local ja, en = assessor_names(allowed)
         local name = ASSESSOR_TYPES[code]
         problems[#problems + 1] = text(
-          "評価実施機関の種別「" .. (name and name.ja or shown(who)) .. "」は、" .. ja_date(on) .. "に影響度評価を実施できる機関ではありません（実施できるのは " .. ja .. "）",
-          "the assessing body (" .. shown(code) .. ") was not allowed to assess on " .. on .. " (allowed: " .. en .. ")")
+          "評価実施機関の種別「" .. (name and name.ja or shown(who)) .. "」は、" .. ja_date(on) .. "に影響度評価を実施できる機関ではありません。実施できるのは " .. ja .. "です",
+          "the assessing body, " .. shown(code) .. ", was not allowed to assess on " .. on .. "; allowed: " .. en)
       end
     end
     if #problems > 0 then return fail_all(problems) end
@@ -184,8 +184,10 @@ check "R3" {
     end
     local crit = CRITERIA[v]
     if not crit then
-      return fail { ja = "管理基準の版「" .. shown(v) .. "」は、このパックにありません（ある版: " .. table.concat(CRITERIA_VERSIONS, "、") .. "）",
-                    en = "unknown edition of the criteria `" .. shown(v) .. "` (known: " .. table.concat(CRITERIA_VERSIONS, ", ") .. ")" }
+      local titles = {}
+      for i, k in ipairs(CRITERIA_VERSIONS) do titles[i] = wareki(CRITERIA[k].issued) .. "版" end
+      return fail { ja = "管理基準の版「" .. shown(v) .. "」は登録されていません（登録されている版：" .. table.concat(titles, "、") .. "）",
+                    en = "unknown edition of the criteria \"" .. shown(v) .. "\" (known: " .. table.concat(CRITERIA_VERSIONS, ", ") .. ")" }
     end
     local problems = {}
     local on = civil_date(st.stated_on)
@@ -195,9 +197,9 @@ check "R3" {
       problems[#problems + 1] = not_a_date("statement.stated_on")
     elseif stated_before_edition(on, crit) then
       local why = stated_before_edition(on, crit)
-      problems[#problems + 1] = text("言明日（" .. ja_date(on) .. "）は" .. why.ja, "the statement (" .. on .. ") " .. why.en)
+      problems[#problems + 1] = text("言明日 " .. ja_date(on) .. "は" .. why.ja, "the statement (" .. on .. ") " .. why.en)
     elseif on > date_of(at) then
-      problems[#problems + 1] = text("言明日（" .. ja_date(on) .. "）が判定日（" .. ja_date(date_of(at)) .. "）より後です",
+      problems[#problems + 1] = text("言明日 " .. ja_date(on) .. "は判定日 " .. ja_date(date_of(at)) .. "より後です",
                                      "the statement (" .. on .. ") is dated after " .. date_of(at))
     end
     local controls = table_or_nil(st.controls)
@@ -211,7 +213,7 @@ check "R3" {
     local function part(list, pja, pen)
       if #list > 0 then
         local ids = table.concat(list, ", ")
-        ja[#ja + 1] = string.format("%s %d件（%s）", pja, #list, table.concat(list, "、"))
+        ja[#ja + 1] = pja .. " " .. table.concat(list, "、")
         en[#en + 1] = string.format("%s: %d (%s)", pen, #list, ids)
       end
     end
@@ -219,10 +221,19 @@ check "R3" {
     part(f.management, "マネジメント基準", "management criteria")
     part(f.objectives, "統制目標", "control objectives")
     part(f.noreason, "除外の理由がない統制目標", "control objectives excluded without a reason")
-    part(f.b_controls, "末尾が B の詳細管理策", "detailed controls ending in B")
+    part(f.b_controls, "詳細管理策", "detailed controls ending in B")
+    -- The pack's decision: 「全統制目標（理由を付した除外を除く）」 presumes
+    -- objectives that are met; a statement excluding every one of them
+    -- states nothing of the control criteria, and is not a statement of
+    -- conformity with them.
+    if #crit.objectives > 0 and #f.excluded == #crit.objectives then
+      problems[#problems + 1] = text(
+        "統制目標 " .. #crit.objectives .. " 件をすべて除外しており、管理策基準について満たすことを言明したものがありません",
+        "every one of the " .. #crit.objectives .. " control objectives is excluded: nothing of the control criteria is stated as met")
+    end
     if #ja > 0 then
       problems[#problems + 1] = text(
-        crit.title.ja .. "のうち、満たすことが言明されていないもの: " .. table.concat(ja, "、"),
+        "言明されていない項目：" .. table.concat(ja, "、"),
         "not stated as met in the ISMAP criteria, edition " .. crit.version .. ": " .. table.concat(en, "; "))
     end
     if #problems > 0 then return fail_all(problems) end
@@ -250,10 +261,10 @@ check "R4" {
     local stated = st and civil_date(st.stated_on)
     local early = date_floor_problem("pledge.submitted_on", d) or (stated and pledged_before_statement(d, stated))
     if early then
-      return fail { ja = "誓約書の提出日（" .. ja_date(d) .. "）は" .. early.ja, en = "the pledge (" .. d .. ") " .. early.en }
+      return fail { ja = "誓約書の提出日 " .. ja_date(d) .. "は" .. early.ja, en = "the pledge (" .. d .. ") " .. early.en }
     end
     if d > date_of(at) then
-      return fail { ja = "誓約書の提出日（" .. ja_date(d) .. "）が判定日（" .. ja_date(date_of(at)) .. "）より後です（まだ提出されていません）",
+      return fail { ja = "誓約書の提出日 " .. ja_date(d) .. "は判定日 " .. ja_date(date_of(at)) .. "より後です（まだ提出されていません）",
                     en = "the pledge is dated " .. d .. ", after " .. date_of(at) .. " (not submitted yet)" }
     end
     return pass()

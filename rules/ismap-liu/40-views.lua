@@ -29,14 +29,14 @@ local function planned(app)
   return p or ""
 end
 
--- The ISMAP-LIU filings, as one cell: "事前申請 2024-02-01" (a list cell: dates
--- as the list's other date columns give them).
+-- The ISMAP-LIU filings, as one cell: "事前申請 令和6年2月1日" / "pre-application
+-- 2024-02-01" (和暦 in Japanese, as the list is read).
 local function filings_cell(app, params)
   local ja, en = {}, {}
   if type(app.liu_filings) == "table" then
     for _, f in ipairs(app.liu_filings) do
       if type(f) == "table" and FILING_TYPES[f.type] then
-        ja[#ja + 1] = FILING_TYPES[f.type] .. " " .. shown(f.filed_on)
+        ja[#ja + 1] = FILING_TYPES[f.type] .. " " .. wareki(shown(f.filed_on))
         en[#en + 1] = f.type:gsub("_", "-") .. " " .. shown(f.filed_on)
       end
     end
@@ -44,6 +44,9 @@ local function filings_cell(app, params)
   if #ja == 0 then return say(params, "未申請", "none") end
   return say(params, table.concat(ja, "、"), table.concat(en, ", "))
 end
+
+-- The filings' column, written as the plan's label is (「ISMAP-LIU 申請」).
+FILINGS_LABEL = { ja = "ISMAP-LIU 申請の状況", en = "ISMAP-LIU filings" }
 
 -- ---------------------------------------------------------------- service list
 -- 特別措置サービスリスト: the services the measure was applied to (confirmed),
@@ -67,7 +70,7 @@ view "service-list" {
     { id = "compliance",              ja = "ISMAP管理基準への適合状況",      en = "Compliance with the ISMAP criteria" },
     { id = "certifications",          ja = "その他の第三者認証",            en = "Other third-party certifications" },
     { id = "planned_liu_application", ja = PLAN_LABEL.ja,                  en = PLAN_LABEL.en },
-    { id = "liu_filings",             ja = "ISMAP-LIU申請状況",             en = "ISMAP-LIU filings" },
+    { id = "liu_filings",             ja = FILINGS_LABEL.ja,               en = FILINGS_LABEL.en },
     { id = "status",                  ja = "状態",                          en = "Status" },
     { id = "confirmed_on",            ja = "確認日",                        en = "Confirmed on" },
   },
@@ -126,7 +129,7 @@ view "pledge-unfulfilled" {
     { id = "service_name",            ja = "サービス名",                 en = "Service name" },
     { id = "provider_name",           ja = "事業者名",                   en = "Provider" },
     { id = "planned_liu_application", ja = PLAN_LABEL.ja,               en = PLAN_LABEL.en },
-    { id = "liu_filings",             ja = "ISMAP-LIU申請状況（期間外を含む）", en = "ISMAP-LIU filings (any date)" },
+    { id = "liu_filings",             ja = "ISMAP-LIU 申請の状況（運用期間外を含む）", en = "ISMAP-LIU filings (any date)" },
     { id = "status",                  ja = "状況",                       en = "Status" },
     { id = "final",                   ja = "確定",                       en = "Final" },
     { id = "period_ends",             ja = "運用期間の終了",             en = "Period ends" },
@@ -144,8 +147,8 @@ view "pledge-unfulfilled" {
       liu_filings = filings_cell(app, params),
       status = final and say(params, "運用期間内の ISMAP-LIU 申請の記録なし", "no ISMAP-LIU filing recorded within the period")
                      or say(params, "未申請（運用期間中）", "not filed yet (period running)"),
-      final = final,
-      period_ends = jst(m.ends),
+      final = final and say(params, "済", "yes") or say(params, "未", "no"),
+      period_ends = say(params, wareki(date_of(m.ends - 1)), date_of(m.ends - 1)),
     }
   end,
 }

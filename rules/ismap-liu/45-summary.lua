@@ -42,6 +42,19 @@ function application_summary(app, at, rec)
     local v = at_path(app, d.path)
     if type(v) == "string" then line(d.ja, d.en, v) end
   end
+  -- who gave the impact assessment, and by which route (通知 3)
+  local ia = type(app.impact_assessment) == "table" and app.impact_assessment or {}
+  local kind_of = type(ia.assessor_type) == "string" and ASSESSOR_TYPES[ia.assessor_type]
+  local body = shown(ia.assessor, nil)
+  if body and kind_of then
+    body = text(body .. "（" .. kind_of.ja .. "）", body .. " (" .. kind_of.en .. ")")
+  elseif body and type(ia.assessor_type) == "string" then
+    body = text(body .. "（" .. ia.assessor_type .. "）", body .. " (" .. ia.assessor_type .. ")")
+  end
+  line("評価実施機関", "assessed by", body or none)
+  local route = type(ia.route) == "string" and ASSESSMENT_ROUTES[ia.route]
+  line("評価の経路", "route of the assessment",
+       route and text(route.ja, route.en) or shown(ia.route, none))
   local plan = planned_time(app.planned_liu_application or "")
   line(PLAN_LABEL.ja, "planned ISMAP-LIU application", plan or none)
   local st = type(app.statement) == "table" and app.statement or {}

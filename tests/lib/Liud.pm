@@ -180,6 +180,7 @@ sub good_app {
 	my %controls = map { $_ => 'met' } @ids;
 	return {
 		service_name => 'クラウド会計SaaS' . ($apps > 1 ? " $apps" : ''), provider_name => '株式会社テスト',
+		provider_corporate_number => '7000012050002',    # the pack confirms a service by its 法人番号
 		impact_assessment => { assessor => 'デジタル庁', assessor_type => 'national_agency',
 				       route => 'agency', result => 'low', assessed_on => '2023-06-01' },
 		statement => { criteria_version => '2022-04-01', stated_on => '2023-06-10',

@@ -160,7 +160,7 @@ case "R2: several problems are all named" {
     a.impact_assessment.assessor_type = "designated_corporation"
     a.impact_assessment.assessed_on = "2023-05-01"
   end),
-  fails = { "R2" }, reasons = { R2 = "not low (high); the assessing body (designated_corporation) was not allowed" },
+  fails = { "R2" }, reasons = { R2 = "not low (high); the assessing body, designated_corporation, was not allowed" },
 }
 
 -- Measure ③: who may assess, before and from 2023-05-19.
@@ -192,7 +192,7 @@ case "R2: the reason says who was allowed before 2023-05-19" {
     a.impact_assessment.assessor_type = "independent_agency"
     a.impact_assessment.assessed_on = "2023-05-18"
   end),
-  reasons = { R2 = "「独立行政法人」は、令和5年5月18日（2023年5月18日）に影響度評価を実施できる機関ではありません（実施できるのは 国の行政機関（national_agency））" },
+  reasons = { R2 = "「独立行政法人」は、令和5年5月18日（2023年5月18日）に影響度評価を実施できる機関ではありません。実施できるのは 国の行政機関（national_agency）です" },
 }
 case "R2: the reason lists the bodies allowed from 2023-05-19" {
   at = "2024-07-01",
@@ -207,7 +207,7 @@ case "R3: no statement" {
 }
 case "R3: unknown criteria version" {
   data = app_with(function (a) a.statement.criteria_version = "2099-01-01" end),
-  fails = { "R3" }, reasons = { R3 = "unknown edition of the criteria `2099-01-01` (known: 2022-04-01)" },
+  fails = { "R3" }, reasons = { R3 = "unknown edition of the criteria \"2099-01-01\" (known: 2022-04-01)" },
 }
 case "R3: criteria version missing" {
   data = app_with(function (a) a.statement.criteria_version = nil end),
@@ -291,7 +291,7 @@ for _, b in ipairs(CRIT.b_controls) do
 end
 case "R3: an objective excluded with a blank reason is not excluded" {
   data = app_with(function (a) a.statement.controls["6.1.2"] = { excluded = "  " } end),
-  fails = { "R3" }, reasons = { R3 = "統制目標 1件" },
+  fails = { "R3" }, reasons = { R3 = "除外の理由がない統制目標 6.1.2" },
 }
 case "R3: a B control stated met under an excluded objective is fine" {
   data = app_with(function (a) a.statement.controls["6.3.1.P"] = { excluded = "理由" } end),
@@ -311,8 +311,8 @@ case "R3: the reason is bilingual" {
   fails = { "R3" },
   summary = function (res)
     local r = reason_of(res, "R3")
-    return has(r.ja, "ガバナンス基準 1件（3.1.1）") and has(r.en, "governance criteria: 1 (3.1.1)")
-       and has(r.ja, "末尾が B の詳細管理策 1件（9.4.2.2.B）") and has(r.en, "detailed controls ending in B: 1 (9.4.2.2.B)")
+    return has(r.ja, "言明されていない項目：ガバナンス基準 3.1.1") and has(r.en, "governance criteria: 1 (3.1.1)")
+       and has(r.ja, "詳細管理策 9.4.2.2.B") and has(r.en, "detailed controls ending in B: 1 (9.4.2.2.B)")
   end,
 }
 

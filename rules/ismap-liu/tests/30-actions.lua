@@ -119,7 +119,8 @@ scenario "confirm names every requirement not met" {
   { act = "confirm", as = "secretariat", expect = "refused", reason = "requirement 2 (a low impact assessment): no business/information impact assessment" },
   { act = "confirm", as = "secretariat", expect = "refused", reason = "requirement 3 (the statement against the criteria): no statement" },
   { act = "confirm", as = "secretariat", expect = "refused", reason = "requirement 4 (the pledge): no pledge" },
-  { act = "confirm", as = "secretariat", expect = "refused", reason = "適用要件4（誓約書の提出）: 誓約書の提出日" },
+  { act = "confirm", as = "secretariat", expect = "refused",
+    reason = "適用要件1（ISMAP-LIU 申請の予定）・適用要件2（影響度評価の結果が低位）・適用要件3（管理基準への適合の言明）・適用要件4（誓約書の提出）を満たさないため、確認できません。" },
 }
 scenario "confirm names the missing B control" {
   at = "2024-01-01",
@@ -172,7 +173,7 @@ scenario "amend of an unknown field is refused" {
 for _, f in ipairs({ "confirmed_on", "liu_filings", "incentives", "ended", "rejection" }) do
   scenario("amend of " .. f .. " (recorded by the pack) is refused") {
     { act = "submit", as = "secretariat", params = good_app() },
-    { act = "amend", as = "secretariat", params = { [f] = "x" }, expect = "refused", reason = f .. ": recorded by the pack" },
+    { act = "amend", as = "secretariat", params = { [f] = "x" }, expect = "refused", reason = f .. ": recorded by the secretariat's actions" },
   }
 end
 scenario "amend with a bad value is invalid, naming the field" {
@@ -191,11 +192,11 @@ scenario "amend of the statement validates the new statement, naming the control
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "amend", as = "secretariat",
     params = { statement = app_with(function (a) a.statement.controls["99.9.9"] = "met" end).statement,
-               pledge = { submitted_on = "2023-06-15" } },
+               pledge = { submitted_on = "2023-06-16" } },
     expect = "invalid", field = "statement.controls.99.9.9" },
   { act = "amend", as = "secretariat",
     params = { statement = app_with(function (a) a.statement.stated_on = "令和5年6月12日" end).statement,
-               pledge = { submitted_on = "2023-06-15" } },
+               pledge = { submitted_on = "2023-06-16" } },
     check = function (rec) return expect_eq(rec.data.statement.stated_on, "2023-06-12") end },
 }
 scenario "amend of a confirmed application's statement is confirmed again, against R3" {
@@ -203,10 +204,10 @@ scenario "amend of a confirmed application's statement is confirmed again, again
   { act = "confirm", as = "secretariat" },
   { act = "amend", as = "secretariat",
     params = { statement = app_with(function (a) a.statement.controls[B_IDS[1]] = nil end).statement,
-               pledge = { submitted_on = "2023-06-15" } },
+               pledge = { submitted_on = "2023-06-16" } },
     state = "submitted", eval = "ineligible" },
   { act = "confirm", as = "secretariat", expect = "refused", reason = "requirement 3" },
-  { act = "amend", as = "secretariat", params = { statement = good_app().statement, pledge = { submitted_on = "2023-06-16" } },
+  { act = "amend", as = "secretariat", params = { statement = good_app().statement, pledge = { submitted_on = "2023-06-17" } },
     state = "submitted", eval = "eligible" },
   { act = "confirm", as = "secretariat", state = "confirmed",
     check = function (rec) return expect_eq(rec.data.statement.controls[B_IDS[1]], "met") end },
@@ -318,7 +319,7 @@ end
 local FILING_ERRORS = {
   { {}, "type: required" },
   { { filed_on = "2024-01-01" }, "type: required" },
-  { { type = "registration", filed_on = "2024-01-01" }, "type: must be pre_application or application" },
+  { { type = "registration", filed_on = "2024-01-01" }, "type: \"registration\" is not a filing: give pre_application or application" },
   { { type = "application" }, "filed_on: a date is required" },
   { { type = "application", filed_on = "2023-02-30" }, "filed_on: not a date (no such date)" },
   { { type = "application", filed_on = "令和元年4月1日" }, "filed_on: not a date (date outside that era)" },
@@ -406,10 +407,10 @@ for _, inc in ipairs(INCENTIVES) do
     { { at = "2025-04-01", enforce = true, state = "ended" }, use(inc.name, "2025-03-31", nil, nil, "2025-06-29T23:59:59+09:00") })
   scenario_of(inc.name .. " after the late-recording window is refused", confirmed_at(),
     { { at = "2025-04-01", enforce = true, state = "ended" },
-      use(inc.name, "2025-03-31", "refused", "a use within it could be recorded until 2025-06-29", "2025-06-30") })
+      use(inc.name, "2025-03-31", "refused", "falls within the period, but the time to record it ended on 2025-06-29", "2025-06-30") })
 end
 scenario_of("an unknown incentive is refused", confirmed_at(),
-  { use("free_pass", "2024-01-01", "refused", "incentive: must be audit_scope (①) or internal_audit_report (②)") })
+  { use("free_pass", "2024-01-01", "refused", "incentive: \"free_pass\" is not an incentive: give audit_scope (incentive ①) or internal_audit_report (incentive ②)") })
 scenario_of("a missing incentive is refused", confirmed_at(),
   { use(nil, "2024-01-01", "refused", "incentive: required") })
 scenario_of("use_incentive with an unknown parameter is refused", confirmed_at(),

@@ -44,7 +44,7 @@ scenario "the service list shows filings and keeps ended services with their sta
   { act = "submit", as = "secretariat", id = "b", params = good_app { service_name = "B" } },
   { act = "confirm", as = "secretariat", id = "b" },
   { view = "service-list", params = { lang = "ja" }, rows = 2, rows_check = function (rows)
-      return expect_eq(rows[1].liu_filings, "事前申請 2024-01-01") and expect_eq(rows[1].certifications, "なし")
+      return expect_eq(rows[1].liu_filings, "事前申請 令和6年1月1日") and expect_eq(rows[1].certifications, "なし")
     end },
   { at = "2025-04-01", enforce = true },
   { view = "service-list", rows = 2, params = { lang = "en" }, rows_check = function (rows)
@@ -75,17 +75,17 @@ scenario "pledge-unfulfilled: not yet filed during the period, final after it" {
   { act = "confirm", as = "secretariat", id = "never" },
   { at = "2024-06-01", act = "file_liu_application", as = "secretariat", id = "kept", params = { type = "application", filed_on = "2024-06-01" } },
   { view = "pledge-unfulfilled", rows = 2, params = { lang = "en" }, rows_check = function (rows)
-      return expect_eq(rows[1].service_name, "late") and expect_eq(rows[1].final, false)
+      return expect_eq(rows[1].service_name, "late") and expect_eq(rows[1].final, "no")
          and expect_eq(rows[1].status, "not filed yet (period running)")
-         and expect_eq(rows[1].period_ends, "2025-04-01T00:00:00+09:00")
+         and expect_eq(rows[1].period_ends, "2025-03-31")
     end },
   { view = "pledge-unfulfilled", rows = 0, params = { final_only = true } },
   { at = "2025-04-01T00:00+09:00", enforce = true },
   { at = "2025-04-20", act = "file_liu_application", as = "secretariat", id = "late", params = { type = "application", filed_on = "2025-04-15" } },
   { view = "pledge-unfulfilled", rows = 2, params = { final_only = true, lang = "ja" }, rows_check = function (rows)
-      return expect_eq(rows[1].service_name, "late") and expect_eq(rows[1].final, true)
+      return expect_eq(rows[1].service_name, "late") and expect_eq(rows[1].final, "済")
          and expect_eq(rows[1].status, "運用期間内の ISMAP-LIU 申請の記録なし")
-         and expect_eq(rows[1].liu_filings, "登録申請 2025-04-15")
+         and expect_eq(rows[1].liu_filings, "登録申請 令和7年4月15日")
          and expect_eq(rows[2].service_name, "never") and expect_eq(rows[2].liu_filings, "未申請")
     end },
 }
