@@ -417,7 +417,7 @@ const struct cmd cli_commands[] = {
 		  "end and rewriting the head is caught this way only.  Exits 1 when anything fails.",
 	  .show = cli_show_audit },
 	{ .pattern = "import <file> [--action <action>] [--per-row] [--format jsonl|csv|xlsx] "
-		     "[--encoding utf-8|shift_jis] [--max-bytes <n>]",
+		     "[--encoding utf-8|shift_jis] [--max-bytes <n>] [--ignore-columns]",
 	  .method = "import",
 	  .help = "Create records from a file (- for standard input), one per row, through the pack's\n"
 		  "creating action (--action, default submit): all or nothing.  With --per-row the\n"
@@ -426,7 +426,12 @@ const struct cmd cli_commands[] = {
 		  "an Excel workbook (.xlsx: its first sheet).  A sheet may start with the handling\n"
 		  "marking the export writes; then a header row of field paths\n"
 		  "(impact_assessment.result), of the labels of the pack's sheet (影響度評価の結果), or\n"
-		  "of headers ending in a path in parentheses, as export writes them; an empty cell is\n"
+		  "of headers ending in a path in parentheses, as export writes them.  Labels are\n"
+		  "compared width-, case- and space-insensitively (NFKC: ｻｰﾋﾞｽ名 is サービス名), and a\n"
+		  "label may carry a note in brackets (法人番号（13桁）).  A column that names nothing\n"
+		  "of the pack's sheet refuses the import, naming the closest label, unless\n"
+		  "--ignore-columns leaves such columns out (a path the pack records itself, as\n"
+		  "export writes it after the sheet's columns, is left out with a note).  An empty cell is\n"
 		  "an absent field, a cell {...} or [...] is that JSON, any other cell is text (digits\n"
 		  "too).  The columns id, kind, state, rev, created_at and updated_at are ignored: they\n"
 		  "belong to the daemon.  A file over the daemon's line limit (--max-bytes, default\n"

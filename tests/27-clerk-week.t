@@ -1,0 +1,86 @@
+#!/usr/bin/perl
+# What a secretariat clerk met in a week with liuctl: headers as people type
+# them (a label with a note in brackets, half-width kana, no space) are read
+# or the import is refused naming the column; record list --sort --limit
+# keeps to the limit, sorted, with every DECISION; a re-import of an amended
+# record says the data differ; a dotted key amends one member of a stored
+# object; tables fit 80 columns; dates as Excel writes them, state titles.
+use strict;
+use warnings;
+use utf8;
+use Test::More;
+binmode(Test::More->builder->$_, ":utf8") for qw(output failure_output todo_output);
+use lib 'tests/lib';
+use Liud;
+use Encode qw(decode encode);
+use File::Temp qw(tempdir);
+use JSON::PP;
+
+my $LIUCTL = bin_dir() . '/liuctl';
+my $tmp = tempdir('liuctl-clerk-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+delete $ENV{LIUD_SOCKET};
+my $JC = JSON::PP->new->canonical;
+
+sub slurp { my ($p) = @_; open my $f, '<:raw', $p or return ''; local $/; my $t = <$f>; return $t // '' }
+sub spew { my ($p, $bytes) = @_; open my $f, '>:raw', $p or die "$p: $!"; print $f $bytes; close $f; return $p }
+
+# Runs liuctl on a daemon; returns (exit status, stdout text, stderr text).
+sub ctl {
+	my ($d, @args) = @_;
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		open STDIN, '<', '/dev/null' or die;
+		open STDOUT, '>', "$tmp/out" or die;
+		open STDERR, '>', "$tmp/err" or die;
+		exec $LIUCTL, '--socket', $d->{sock}, @args or exit 127;
+	}
+	waitpid($pid, 0);
+	return ($? >> 8, decode('UTF-8', slurp("$tmp/out")), decode('UTF-8', slurp("$tmp/err")));
+}
+sub count { my ($d) = @_; return $d->ok_call('status')->{records}{application}{submitted} // 0 }
+sub csv_line { return join(',', map { /[",\r\n]/ ? '"' . s/"/""/gr . '"' : $_ } @_) }
+
+my $controls = $JC->encode(Liud::good_app()->{statement}{controls});
+# A clerk's CSV: the given headers (the sheet's columns in its order, as a
+# person wrote them), one row per service name.
+sub clerk_csv {
+	my ($file, $head, @names) = @_;
+	my $t = "\x{feff}" . csv_line(@$head) . "\r\n";
+	$t .= csv_line($_, '株式会社テスト', '7000012050002', 'デジタル庁', '国の行政機関', '低位', '2023/6/1',
+		       '2022-04-01', '2023/6/10', '2023/6/15', '2025/3', $controls) . "\r\n" for @names;
+	return spew("$tmp/$file", encode('UTF-8', $t));
+}
+my @TAIL = ('評価実施機関', '評価実施機関の種別', '影響度評価の結果', '影響度評価の実施日', '管理基準の版',
+	    '言明日', '誓約書の提出日');
+
+my $d = Liud::start_daemon(clock => '2024-06-01T10:00:00+09:00');
+
+# --- 1. headers as people type them ------------------------------------------------------------
+
+my @head = ('ｻｰﾋﾞｽ名', '事業者名（会社名）', '法人番号（13桁）', @TAIL, 'ISMAP-LIU申請の予定時期',
+	    '管理基準の項目ごとの言明');
+my ($rc, $out, $err) = ctl($d, '--json', 'import', clerk_csv('typed.csv', \@head, 'ヘッダSaaS 1', 'ヘッダSaaS 2'));
+is($rc, 0, 'half-width kana, a label with a note in brackets, no space: the import exits 0') or diag($err);
+unlike($err, qr/not read/, 'no column left unread') or diag($err);
+my $res = eval { JSON::PP->new->decode(encode('UTF-8', $out)) } // {};
+my $rec = $res->{ids} ? $d->ok_call('record.get', { id => $res->{ids}[0] }) : {};
+is($rec->{data}{provider_corporate_number}, '7000012050002', '法人番号（13桁） is read as the 法人番号');
+is($rec->{data}{planned_liu_application}, '2025-03', 'ISMAP-LIU申請の予定時期 as the planned application');
+is($rec->{data}{provider_name}, '株式会社テスト', '事業者名（会社名） as the provider');
+is($rec->{data}{service_name}, 'ヘッダSaaS 1', 'ｻｰﾋﾞｽ名 as the service name');
+
+my $before = count($d);
+my @bad = @head;
+$bad[2] = '法人No';
+($rc, $out, $err) = ctl($d, 'import', clerk_csv('unread.csv', \@bad, 'ヘッダSaaS 3'));
+isnt($rc, 0, 'a column no label names refuses the import');
+like($err, qr/column C 「法人No」 is not read/, 'naming the column');
+like($err, qr/the closest is 「法人番号」 \(provider_corporate_number\)/, 'and the closest label');
+like($err, qr/--ignore-columns/, 'and how to import without it');
+is(count($d), $before, 'nothing was written');
+($rc, $out, $err) = ctl($d, 'import', '--ignore-columns', "$tmp/unread.csv");
+is($rc, 0, 'with --ignore-columns the file imports') or diag($err);
+like($err, qr/column C \(法人No\) not read \(--ignore-columns\)/, 'saying what was left out');
+is(count($d), $before + 1, 'its row written');
+
+done_testing;
