@@ -83,4 +83,23 @@ is($rc, 0, 'with --ignore-columns the file imports') or diag($err);
 like($err, qr/column C \(法人No\) not read \(--ignore-columns\)/, 'saying what was left out');
 is(count($d), $before + 1, 'its row written');
 
+# --- 2. record list --sort --limit -------------------------------------------------------------
+
+$d->ok_call('act', { action => 'submit', params => Liud::good_app(service_name => "並べ替えSaaS $_") }) for 1 .. 5;
+my @all = map { $_->{id} } @{ $d->ok_call('record.list', { limit => 1000 })->{records} };
+($rc, $out, $err) = ctl($d, 'record', 'list', '--sort', '-id', '--limit', '3');
+is($rc, 0, 'record list --sort -id --limit 3 exits 0') or diag($err);
+my @rows = grep { /^LIU-/ } split /\n/, $out;
+is_deeply([ map { (split ' ')[0] } @rows ], [ (reverse @all)[0 .. 2] ], 'three rows, newest id first') or diag($out);
+is(scalar(grep { / - *$/ || !/eligible|ineligible/ } @rows), 0, 'each with its DECISION') or diag($out);
+my $n = @all;
+like($out, qr/^3 of $n records shown \(--limit\)$/m, 'saying how many there were');
+($rc, $out, $err) = ctl($d, 'record', 'list', '--all', '--limit', '2');
+@rows = grep { /^LIU-/ } split /\n/, $out;
+is(scalar @rows, $n, '--all in pages of 2: every record') or diag($out);
+is(scalar(grep { !/eligible|ineligible/ } @rows), 0, 'the later pages with their DECISION too') or diag($out);
+($rc, $out, $err) = ctl($d, '--json', 'record', 'list', '--sort', '-id', '--limit', '3');
+my $list = eval { JSON::PP->new->decode(encode('UTF-8', $out)) } // {};
+is_deeply([ map { $_->{id} } @{ $list->{records} // [] } ], [ (reverse @all)[0 .. 2] ], '--json: sorted and cut too');
+
 done_testing;

@@ -198,14 +198,34 @@ static int exec_view(struct ctl *c, const struct args *a)
 	return exec_default(c, a);
 }
 
-/* record list, following `next` through every page with --all. */
+/* Cuts a sorted list to --limit: the reply's "matched" says how many
+ * there were. */
+static int cut_to_limit(const struct args *a, json_t *all)
+{
+	const char *lim = cli_arg(a, "limit");
+	json_t *records = json_object_get(all, "records");
+	long n = lim ? strtol(lim, NULL, 10) : 0;
+	if (n <= 0 || (size_t)n >= json_array_size(records))
+		return ST_OK;
+	json_object_set_new(all, "matched", json_integer((json_int_t)json_array_size(records)));
+	while (json_array_size(records) > (size_t)n)
+		json_array_remove(records, json_array_size(records) - 1);
+	return ST_OK;
+}
+
+/* record list, following `next` through every page with --all.  With
+ * --sort: every matching record, in pages of the most the daemon gives,
+ * sorted (table and --json alike), then the first --limit of them. */
 static int exec_record_list(struct ctl *c, const struct args *a)
 {
 	json_t *params = json_object(), *all = NULL, *out = NULL;
 	int st = cli_build_params(a, params);
 	strip_client_options(a, params);
+	const char *by = cli_arg(a, "sort");
 	/* A sort is of every record that matches: all the pages. */
-	bool every = cli_arg(a, "all") != NULL || cli_arg(a, "sort") != NULL;
+	bool every = cli_arg(a, "all") != NULL || by != NULL;
+	if (by)
+		json_object_set_new(params, "limit", json_integer(1000));
 	/* The DECISION column: eval's, which the daemon adds per record. */
 	if (!c->json)
 		json_object_set_new(params, "decisions", json_true());
@@ -219,6 +239,9 @@ static int exec_record_list(struct ctl *c, const struct args *a)
 			all = json_incref(out);
 		} else {
 			json_array_extend(json_object_get(all, "records"), json_object_get(out, "records"));
+			json_t *dec = json_object_get(out, "decisions");
+			if (json_is_object(dec) && json_is_object(json_object_get(all, "decisions")))
+				json_object_update(json_object_get(all, "decisions"), dec);
 			json_object_set(all, "next", next);
 		}
 		/* A filtered page may hold none and still say "more"; one
@@ -231,8 +254,15 @@ static int exec_record_list(struct ctl *c, const struct args *a)
 		json_decref(out);
 		out = NULL;
 	}
+	if (st == ST_OK && by) {
+		json_object_del(all, "next");
+		st = cli_record_list_sort(by, all);
+		if (st == ST_OK)
+			st = cut_to_limit(a, all);
+	}
 	if (st == ST_OK)
-		st = c->json ? (cli_print_json(all), ST_OK) : cli_show_record_list(a, all);
+		st = c->json ? (json_object_del(all, "matched"), cli_print_json(all), ST_OK)
+			     : cli_show_record_list(a, all);
 	else if (st == ST_REPLY)
 		cli_print_error(out);
 	json_decref(out);
