@@ -601,6 +601,13 @@ static int ident_state_of(void *ud, const char *id, char **state)
 	return latest_state(ud, id, state);
 }
 
+/* rules_ctx.record_of: the latest version of a record (writes in flight
+ * included).  `ud` is the ledger. */
+static int ident_record_of(void *ud, const char *id, char **text, size_t *len)
+{
+	return ledger_latest_text(ud, id, text, len);
+}
+
 /*
  * The identity entry an action's outcome carries ({key, entry}, and when
  * the record moved to it from another, {was_key, was_entry}: the prelude's
@@ -895,7 +902,8 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	a.now = clock_now();
 	struct rules_ctx ctx = { .at = a.now, .role = rpc_role(c), .count = count_latest,
 				 .count_ud = c->rpc->ledger, .lookup = ident_lookup,
-				 .state_of = ident_state_of, .lookup_ud = c->rpc->ledger };
+				 .state_of = ident_state_of, .record_of = ident_record_of,
+				 .lookup_ud = c->rpc->ledger };
 	int rc = a.id ? rules_act_text(rules, a.action, &a.was, a.params, &ctx, &a.out)
 		      : rules_act(rules, a.action, NULL, a.params, &ctx, &a.out);
 	if (rc == 0 && !a.id)
@@ -1004,6 +1012,16 @@ static int import_state_of(void *ud, const char *id, char **state)
 	if (strncmp(id, "row ", 4) == 0)
 		return -ENOENT;
 	return latest_state(m->job.call->rpc->ledger, id, state);
+}
+
+/* rules_ctx.record_of for an import: a row of the import is no record
+ * yet. */
+static int import_record_of(void *ud, const char *id, char **text, size_t *len)
+{
+	struct import_job *m = ud;
+	if (strncmp(id, "row ", 4) == 0)
+		return -ENOENT;
+	return ledger_latest_text(m->job.call->rpc->ledger, id, text, len);
 }
 
 /* Row i's outcome names an identity: the import keeps its entry, with
@@ -1355,6 +1373,7 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	m->meta_gen = ledger_meta_generation(r->ledger);
 	m->ctx.lookup = import_lookup;
 	m->ctx.state_of = import_state_of;
+	m->ctx.record_of = import_record_of;
 	m->ctx.lookup_ud = m;
 	int rc = m->action && m->made_ids && m->failed && m->passed && m->skipped && m->idents && m->ident_base && m->made && m->ids
 		 ? ledger_batch_new(r->ledger, &m->batch) : -ENOMEM;

@@ -102,4 +102,22 @@ is(scalar(grep { !/eligible|ineligible/ } @rows), 0, 'the later pages with their
 my $list = eval { JSON::PP->new->decode(encode('UTF-8', $out)) } // {};
 is_deeply([ map { $_->{id} } @{ $list->{records} // [] } ], [ (reverse @all)[0 .. 2] ], '--json: sorted and cut too');
 
+# --- 3. a re-import after an amend -----------------------------------------------------------
+
+my @again = map { Liud::good_app(service_name => "再取込SaaS $_", planned_liu_application => '2025-03') } 1 .. 2;
+spew("$tmp/again.jsonl", encode('UTF-8', join('', map { $JC->encode($_) . "\n" } @again)));
+($rc, $out, $err) = ctl($d, '--json', 'import', "$tmp/again.jsonl");
+my $first = (eval { JSON::PP->new->decode(encode('UTF-8', $out)) } // {})->{ids}[0] // 'none';
+($rc, $out, $err) = ctl($d, 'import', "$tmp/again.jsonl");
+is($rc, 0, 'the same file again exits 0') or diag($err);
+like($out, qr/skipped 2 rows already recorded with the same content/, 'both rows skipped') or diag($out);
+($rc, $out, $err) = ctl($d, 'act', 'amend', $first, 'planned_liu_application=2025-02');
+is($rc, 0, "act amend $first planned_liu_application=2025-02") or diag($err);
+($rc, $out, $err) = ctl($d, 'import', "$tmp/again.jsonl");
+isnt($rc, 0, 'the file again after the amend is refused');
+unlike($out, qr/skipped 2 rows/, 'the amended record is not reported skipped') or diag($out);
+like("$out$err", qr/already has a live record, \Q$first\E; its data differ: use act amend \Q$first\E to change it/,
+     'it says the data differ and to use act amend') or diag("$out$err");
+is($d->ok_call('record.get', { id => $first })->{data}{planned_liu_application}, '2025-02', 'the record keeps its amend');
+
 done_testing;
