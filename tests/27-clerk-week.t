@@ -120,4 +120,26 @@ like("$out$err", qr/already has a live record, \Q$first\E; its data differ: use 
      'it says the data differ and to use act amend') or diag("$out$err");
 is($d->ok_call('record.get', { id => $first })->{data}{planned_liu_application}, '2025-02', 'the record keeps its amend');
 
+# --- 4. a dotted key amends one member of a stored object ----------------------------------------
+
+($rc, $out, $err) = ctl($d, 'act', 'amend', $first, 'impact_assessment.assessed_on=2023-06-02');
+is($rc, 0, 'act amend ID impact_assessment.assessed_on=… exits 0') or diag($err);
+my $ia = $d->ok_call('record.get', { id => $first })->{data}{impact_assessment} // {};
+is($ia->{assessed_on}, '2023-06-02', 'the member is changed');
+is($ia->{assessor}, 'デジタル庁', 'the others are kept');
+is($ia->{result}, 'low', 'all of them');
+
+# --- 6. smaller ones -------------------------------------------------------------------------------
+
+($rc, $out, $err) = ctl($d, 'act', 'amend', $first, 'clear=certifications');
+is($rc, 0, 'clear=certifications (a list, as act --help shows it) is accepted') or diag($err);
+ok(!exists $d->ok_call('record.get', { id => $first })->{data}{certifications}, 'and clears it');
+my @many = map { Liud::good_app(service_name => "大量SaaS $_") } 1 .. 8;
+spew("$tmp/many.jsonl", encode('UTF-8', join('', map { $JC->encode($_) . "\n" } @many)));
+ctl($d, 'import', "$tmp/many.jsonl");
+($rc, $out, $err) = ctl($d, 'import', "$tmp/many.jsonl");
+is($rc, 0, 'a file imported again exits 0');
+like($out, qr/^skipped 8 rows already recorded with the same content: line 1 \(LIU-\d+\), line 2 .*line 5 \(LIU-\d+\), and 3 more \(--json lists them all\)$/m,
+     'the skipped rows summed up: the count, the first ids, --json for all') or diag($out);
+
 done_testing;

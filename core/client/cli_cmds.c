@@ -128,6 +128,24 @@ static int exec_default(struct ctl *c, const struct args *a)
 	return call_and_show(c, a, params, st);
 }
 
+/* "a, b,c" as ["a", "b", "c"]: empty parts left out.  A new array. */
+static json_t *comma_list(const char *s)
+{
+	json_t *out = json_array();
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		const char *b = s, *e = s + n;
+		while (b < e && (*b == ' ' || *b == '\t'))
+			b++;
+		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e > b)
+			json_array_append_new(out, json_stringn(b, (size_t)(e - b)));
+		s += n + (s[n] == ',');
+	}
+	return out;
+}
+
 /*
  * act with key=value pairs: a pair whose key the action declares as text
  * (params = { { id = ..., type = "text" } } in the pack, from rules.status)
@@ -149,21 +167,88 @@ static int retype_pairs(struct ctl *c, const struct args *a, json_t *params)
 	size_t i;
 	json_t *p;
 	json_array_foreach(decl, i, p) {
-		const char *id = cli_jstr(p, "id");
-		if (!id || strcmp(cli_jstr_or(p, "type", ""), "text") != 0)
+		const char *id = cli_jstr(p, "id"), *type = cli_jstr_or(p, "type", "");
+		bool text = strcmp(type, "text") == 0, list = strcmp(type, "list") == 0;
+		if (!id || !(text || list))
 			continue;
 		for (size_t k = 0; k < a->nlist; k++) {
 			const char *eq = strchr(a->list[k], '=');
-			if (eq && (size_t)(eq - a->list[k]) == strlen(id) &&
-			    strncmp(a->list[k], id, strlen(id)) == 0) {
-				json_t *v = json_string(eq + 1);
-				if (v)
-					json_object_set_new(pp, id, v);
-			}
+			if (!eq || (size_t)(eq - a->list[k]) != strlen(id) || strncmp(a->list[k], id, strlen(id)) != 0)
+				continue;
+			/* A list typed as words: clear=certifications,pledge. */
+			json_t *v = text ? json_string(eq + 1)
+				 : json_is_string(json_object_get(pp, id)) ? comma_list(eq + 1) : NULL;
+			if (v)
+				json_object_set_new(pp, id, v);
 		}
 	}
 	json_decref(st);
 	return ST_OK;
+}
+
+/* Merges `from` into `into`, objects member by member, any other value
+ * replacing the one there. */
+static void merge_into(json_t *into, json_t *from)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(from, k, v) {
+		json_t *was = json_object_get(into, k);
+		if (json_is_object(was) && json_is_object(v))
+			merge_into(was, v);
+		else
+			json_object_set(into, k, v);
+	}
+}
+
+/*
+ * A dotted pair on a stored record changes that member only:
+ * `act amend LIU-000327 impact_assessment.assessed_on=2023-07-01` sends
+ * the stored impact_assessment with assessed_on replaced (the action
+ * replaces a top-level field whole).  The record is read first and the
+ * act sent with if_rev at the revision read (unless --if-rev was given),
+ * so that a change made between is not lost but refused as a conflict.
+ */
+static int merge_dotted(struct ctl *c, const struct args *a, json_t *params)
+{
+	json_t *pp = json_object_get(params, "params");
+	const char *id = cli_jstr(params, "id");
+	json_t *tops = json_object();
+	for (size_t k = 0; k < a->nlist; k++) {
+		const char *eq = strchr(a->list[k], '='), *dot = strchr(a->list[k], '.');
+		if (eq && dot && dot < eq) {
+			char *top = strndup(a->list[k], (size_t)(dot - a->list[k]));
+			if (top)
+				json_object_set_new(tops, top, json_true());
+			free(top);
+		}
+	}
+	int st = ST_OK;
+	json_t *got = NULL;
+	if (id && json_is_object(pp) && json_object_size(tops) > 0) {
+		json_t *q = json_pack("{s:s}", "id", id);
+		st = cli_call(c, "record.get", q, &got);
+		json_decref(q);
+		if (st == ST_REPLY) {
+			cli_print_error(got);
+		} else if (st == ST_OK) {
+			json_t *data = json_object_get(got, "data"), *v;
+			const char *top;
+			json_object_foreach(tops, top, v) {
+				json_t *stored = json_object_get(data, top), *given = json_object_get(pp, top);
+				if (!json_is_object(stored) || !json_is_object(given))
+					continue;
+				json_t *merged = json_deep_copy(stored);
+				merge_into(merged, given);
+				json_object_set_new(pp, top, merged);
+			}
+			if (!json_object_get(params, "if_rev") && json_is_integer(json_object_get(got, "rev")))
+				json_object_set(params, "if_rev", json_object_get(got, "rev"));
+		}
+	}
+	json_decref(got);
+	json_decref(tops);
+	return st;
 }
 
 static int exec_act(struct ctl *c, const struct args *a)
@@ -172,6 +257,8 @@ static int exec_act(struct ctl *c, const struct args *a)
 	int st = cli_build_params(a, params);
 	if (st == ST_OK)
 		st = retype_pairs(c, a, params);
+	if (st == ST_OK)
+		st = merge_dotted(c, a, params);
 	return call_and_show(c, a, params, st);
 }
 
@@ -391,10 +478,13 @@ const struct cmd cli_commands[] = {
 	  .method = "act",
 	  .help = "Run a rule-pack action in one durable write, e.g. `act submit --params @app.json`,\n"
 		  "`act reject LIU-000001 reason=書類不備`; key=value pairs are merged over --params.\n"
-		  "A dotted key sets a nested field (impact_assessment.result=low); digits alone\n"
-		  "longer than 9 (a 13-digit 法人番号) stay text.  `act --help` also lists the\n"
-		  "live pack's actions and their params, asked of the daemon; a param the pack\n"
-		  "declares as text is sent as typed.",
+		  "A dotted key sets a nested field (impact_assessment.result=low); on a stored\n"
+		  "record it changes that member only: liuctl reads the record, sends the stored\n"
+		  "object with the member replaced, and --if-rev at the revision read (a change\n"
+		  "made in between is refused as a conflict, not lost).  Digits alone longer than 9\n"
+		  "(a 13-digit 法人番号) stay text.  `act --help` also lists the live pack's actions\n"
+		  "and their params, asked of the daemon; a param the pack declares as text is sent\n"
+		  "as typed, one declared as a list may be given as words with commas (clear=a,b).",
 	  .show = cli_show_act, .exec = exec_act },
 	{ .pattern = "eval [<id>] [--record <json|@file|->] [--at <time>]", .method = "eval",
 	  .help = "Evaluate the requirements for a stored record, or one given with --record (read-only).",

@@ -35,6 +35,7 @@
 #define REQUEST_MAX_DEFAULT ((size_t)1 << 20) /* the daemon's default limits.request_bytes */
 #define REQUEST_MIN 1024                 /* the smallest limits.request_bytes it accepts */
 #define EXPORT_PAGE 1000                 /* records per record.list page: its most */
+#define SKIPPED_SHOWN 5                  /* skipped rows named before "and N more" */
 #define PROBLEMS_MAX 20                  /* problems of a file listed before "N more" */
 
 /* A record's own fields: the daemon sets them.  export writes them first;
@@ -678,6 +679,11 @@ static void say_skipped(FILE *f, const json_t *skipped, const struct rows *r)
 	size_t i;
 	json_t *e;
 	json_array_foreach(skipped, i, e) {
+		if (i == SKIPPED_SHOWN) {
+			/* 325 ids on one line help nobody: the rest with --json. */
+			fprintf(f, ", and %zu more (--json lists them all)", k - i);
+			break;
+		}
 		json_int_t row = json_integer_value(json_object_get(e, "row"));
 		const char *id = json_string_value(json_object_get(e, "id"));
 		fprintf(f, "%s line %zu (", i ? "," : "", row >= 0 && (size_t)row < r->n ? r->line[row] : (size_t)row + 1);

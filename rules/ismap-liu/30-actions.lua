@@ -125,7 +125,7 @@ action "amend" {
     { id = "pledge", ja = "誓約書 {submitted_on}", en = "pledge {submitted_on}" },
     { id = "planned_liu_application", ja = "ISMAP-LIU 申請の予定時期（YYYY-MM）", en = "planned ISMAP-LIU application (YYYY-MM)" },
     { id = "certifications", ja = "その他の第三者認証 [{name, valid_until}]", en = "other certifications [{name, valid_until}]" },
-    { id = "clear", ja = "消す項目の一覧", en = "the optional fields to remove" },
+    { id = "clear", type = "list", ja = "消す項目の一覧（カンマ区切り）", en = "the optional fields to remove (comma-separated)" },
   },
   run = function (app, p, at, rec)
     during_period(at, { ja = "申請内容の変更", en = "amend an application" })
