@@ -840,7 +840,7 @@ function api.describe()
     local k = defs.kinds[id]
     d.kinds[id] = { title = k.title, states = lang_list(k.states), id_prefix = k.id_prefix,
                     summary_fields = k.summary_fields, search_fields = k.search_fields,
-                    sheet = k.sheet,
+                    sheet = k.sheet, state_titles = type(k.state_titles) == "table" and k.state_titles or nil,
                     marking = k.marking and { ja = k.marking.ja, en = k.marking.en } or nil }
   end
   for _, id in ipairs(defs.action_order) do

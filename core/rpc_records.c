@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clock.h"
 #include "errors.h"
@@ -170,9 +171,30 @@ static bool list_names_ok(struct rpc_call *c, json_t *kinds, const struct list_f
 	return ok;
 }
 
+/* A state given by its title (「確認済み」, "confirmed (listed)", as the pack
+ * names it in words) is that state: params.state becomes its code. */
+static void state_by_title(struct rpc_call *c, json_t *kinds)
+{
+	const char *given = json_string_value(json_object_get(c->params, "state")), *name, *code;
+	json_t *k, *t;
+	if (!given)
+		return;
+	json_object_foreach(kinds, name, k) {
+		json_object_foreach(json_object_get(k, "state_titles"), code, t) {
+			const char *ja = json_string_value(json_object_get(t, "ja"));
+			const char *en = json_string_value(json_object_get(t, "en"));
+			if ((ja && strcmp(ja, given) == 0) || (en && strcasecmp(en, given) == 0)) {
+				json_object_set_new(c->params, "state", json_string(code));
+				return;
+			}
+		}
+	}
+}
+
 /* The filter's params, checked: false when an error was replied. */
 static bool list_params(struct rpc_call *c, json_t *kinds, struct list_filter *f)
 {
+	state_by_title(c, kinds);
 	const char *search = NULL, *date = NULL;
 	json_t *to = json_object_get(c->params, "to");
 	f->from = INT64_MIN;
@@ -735,9 +757,8 @@ static bool act_allowed(struct act *a)
 	 * rate it can send.  The refusal is in the log (rate-limited) and the
 	 * metrics. */
 	rpc_error(c, WIRE_FORBIDDEN, msg,
-		  json_pack("{s:s, s:o, s:{s:s, s:s}}", "what", a->action, "roles",
-			    auth_roles_json(&c->peer), "reason", "ja",
-			    "この操作を行う権限がありません", "en", "your roles do not allow this"));
+		  json_pack("{s:s, s:o, s:o}", "what", a->action, "roles",
+			    auth_roles_json(&c->peer), "reason", rpc_forbid_reason(c, roles)));
 	return false;
 }
 

@@ -142,4 +142,18 @@ is($rc, 0, 'a file imported again exits 0');
 like($out, qr/^skipped 8 rows already recorded with the same content: line 1 \(LIU-\d+\), line 2 .*line 5 \(LIU-\d+\), and 3 more \(--json lists them all\)$/m,
      'the skipped rows summed up: the count, the first ids, --json for all') or diag($out);
 
+($rc, $out, $err) = ctl($d, 'record', 'list', '--from', '2024/6/1');
+is($rc, 0, '--from 2024/6/1 (Excel\'s date) is accepted') or diag($err);
+like($out, qr/^LIU-/m, 'and lists');
+($rc, $out, $err) = ctl($d, 'record', 'list', '--state', '申請受付');
+is($rc, 0, '--state 申請受付 (the state\'s title) is accepted') or diag($err);
+like($out, qr/^LIU-\S+\s+application\s+submitted/m, 'as the state submitted') or diag($out);
+($rc, $out, $err) = ctl($d, 'act', 'amend', $first, 'pledge.submitted_on=2023-6-x');
+isnt($rc, 0, 'a date that is none is refused');
+unlike($err, qr/not a date: not a date/, 'saying so once') or diag($err);
+like($err, qr/not a date \(e\.g\. 2023-06-01, 2023\/6\/1/, 'with examples') or diag($err);
+($rc, $out, $err) = ctl($d, 'clock', 'set', '2024/6/2');
+is($rc, 0, 'clock set 2024/6/2') or diag($err);
+like($d->ok_call('status')->{clock}{now} // '', qr/^2024-06-02/, 'sets the clock');
+
 done_testing;

@@ -162,8 +162,10 @@ function validate_application(app, err, at, changed)
     if v == nil then if required then missing(path) end return end
     local d, why = civil_date(v)
     if not d then
-      return bad(path, text("日付として読めません: " .. why.ja .. "（例: 2023-06-01、令和5年6月1日、令和7年3月末）",
-                            "not a date: " .. why.en .. " (e.g. 2023-06-01, 令和5年6月1日 or 令和7年3月末)"))
+      -- The host's "not a date (use …)" says what this line says: said once.
+      local form = tostring(why.en):find("^not a date") ~= nil
+      return bad(path, text("日付として読めません" .. (form and "" or ": " .. why.ja) .. "（例: 2023-06-01、2023/6/1、令和5年6月1日、令和7年3月末）",
+                            "not a date" .. (form and "" or ": " .. why.en) .. " (e.g. 2023-06-01, 2023/6/1, 令和5年6月1日 or 令和7年3月末)"))
     end
     t[key] = d
     local early = date_floor_problem(path, d)
