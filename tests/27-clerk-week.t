@@ -156,4 +156,21 @@ like($err, qr/not a date \(e\.g\. 2023-06-01, 2023\/6\/1/, 'with examples') or d
 is($rc, 0, 'clock set 2024/6/2') or diag($err);
 like($d->ok_call('status')->{clock}{now} // '', qr/^2024-06-02/, 'sets the clock');
 
+# --- 5. tables in 80 columns ------------------------------------------------------------------------
+
+sub width { my $w = 0; $w += /[\p{East_Asian_Width=Wide}\p{East_Asian_Width=Fullwidth}]/ ? 2 : 1 for split //, $_[0]; return $w }
+sub widest { my $m = 0; for (split /\n/, $_[0]) { my $w = width($_); $m = $w if $w > $m } return $m }
+$d->ok_call('act', { action => 'confirm', id => $first });
+$ENV{COLUMNS} = 80;
+for my $cmd ([ 'view', 'service-list' ], [ 'record', 'list' ], [ 'eval', $first ]) {
+	($rc, $out, $err) = ctl($d, @$cmd);
+	is($rc, 0, "COLUMNS=80 @$cmd exits 0") or diag($err);
+	cmp_ok(widest($out), '<=', 80, '... no line wider than 80 columns, the marking line too') or diag($out);
+	unlike($out, qr/LIU-\d{0,5}\.\.\.|\d{4}-\d\d-?\.\.\./, '... no id or date cut') or diag($out);
+	like($out, qr/\Q$first\E/, '... the id whole');
+}
+($rc, $out, $err) = ctl($d, 'view', 'service-list');
+like($out, qr/\Q$first\E\s.*\b2024-06-02\b/, 'the service list: the id and the date whole on the row') or diag($out);
+delete $ENV{COLUMNS};
+
 done_testing;
