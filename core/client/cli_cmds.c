@@ -468,10 +468,11 @@ const struct cmd cli_commands[] = {
 		  "and eval's decision now), one page (--limit, at most 1000), or every page with --all.\n"
 		  "--search finds a text in the id and the data fields the pack names for search\n"
 		  "(a kind's search_fields), without regard to case or full and half width;\n"
-		  "--decision, --from and --to (days included) on the date the record was created\n"
-		  "(--date updated: last changed) narrow the list further.  --sort orders every\n"
-		  "matching record by a column (-updated: newest first).  An unknown kind or state\n"
-		  "is an error.",
+		  "--decision, --from and --to (days included: 2024-06-01, 2024/6/1 or 和暦) on the\n"
+		  "date the record was created (--date updated: last changed) narrow the list\n"
+		  "further.  --state takes a state or its title (確認済み).  --sort orders every\n"
+		  "matching record by a column (-updated: newest first), then keeps the first\n"
+		  "--limit.  An unknown kind or state is an error.",
 	  .params = "{kind?, state?, search?, decision?, from?, to?, date?, limit?, after?, decisions}",
 	  .table = true, .show = cli_show_record_list, .exec = exec_record_list },
 	{ .pattern = "act <action> [<id>] [key=value ...] [--params <json|@file|->] [--if-rev <n>]",
