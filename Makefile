@@ -12,9 +12,14 @@
 
 # Parallel by default, a job per processor, unless -j was given: the
 # dependencies are complete (-MMD, the order-only folders), and the
-# recursive makes of run, test and demo share the jobserver.
+# recursive makes of run, test and demo share the jobserver: only the
+# top-level make adds a -j (a sub-make does not see the -j in MAKEFLAGS
+# while it reads this file, and one added there makes make warn that it
+# resets the jobserver).
+ifeq ($(MAKELEVEL),0)
 ifeq ($(filter -j%,$(MAKEFLAGS)),)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
 endif
 # `make clean all`: the goals one after the other, never a build racing the rm.
 ifneq ($(filter clean,$(MAKECMDGOALS)),)

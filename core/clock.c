@@ -203,12 +203,37 @@ static int parse_wareki(const char *s, int *y, int *m, int *d, struct clock_why 
 	return 0;
 }
 
+/* Reads one or two ASCII digits; returns the value or -1. */
+static int one_or_two(const char **p)
+{
+	int v = digits(p, 2);
+	return v >= 0 ? v : digits(p, 1);
+}
+
+/* The rest of Excel's own date, 2024/6/1 (month and day of one or two
+ * digits), after "YYYY/". */
+static int slash_date(int yy, const char *p, int *y, int *m, int *d, struct clock_why *why)
+{
+	int mm = one_or_two(&p);
+	if (mm < 0 || !eat(&p, "/"))
+		return WHY("日付の形式が不正です（例: 2025-03-31、2025/3/31）", "not a date (use 2025-03-31 or 2025/3/31)");
+	int dd = one_or_two(&p);
+	if (dd < 0 || *p != '\0')
+		return WHY("日付の形式が不正です（例: 2025-03-31、2025/3/31）", "not a date (use 2025-03-31 or 2025/3/31)");
+	if (!valid_date(yy, mm, dd))
+		return WHY("存在しない日付です", "no such date");
+	*y = yy, *m = mm, *d = dd;
+	return 0;
+}
+
 int clock_parse_date(const char *s, int *y, int *m, int *d, struct clock_why *why)
 {
 	const char *p = s;
 	if (*p < '0' || *p > '9')
 		return parse_wareki(s, y, m, d, why);
 	int yy = digits(&p, 4);
+	if (yy >= 0 && eat(&p, "/"))
+		return slash_date(yy, p, y, m, d, why);
 	if (yy < 0 || !eat(&p, "-"))
 		return WHY("日付の形式が不正です（例: 2025-03-31）", "not a date (use YYYY-MM-DD)");
 	int mm = digits(&p, 2);

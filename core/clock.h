@@ -39,7 +39,7 @@ struct clock_why {
  * set to a static reason. */
 int clock_parse(const char *s, int64_t *out, struct clock_why *why);
 
-/* Parses a civil date "YYYY-MM-DD" (or 和暦) into year/month/day, checking
+/* Parses a civil date "YYYY-MM-DD", Excel's "YYYY/M/D" (or 和暦) into year/month/day, checking
  * that the day exists.  Returns 0 or -EINVAL (with *why). */
 int clock_parse_date(const char *s, int *y, int *m, int *d, struct clock_why *why);
 

@@ -750,8 +750,8 @@ field_value = function(spec, v, path, bad0, app)
   elseif t == "date" then
     local d, why = read_date(v)
     if not d then
-      return bad(text("日付として読めません: " .. why.ja .. "（例: 2023-06-01、令和5年6月1日、令和7年3月末）",
-                      "not a date: " .. why.en .. " (e.g. 2023-06-01, 令和5年6月1日 or 令和7年3月末)"))
+      return bad(text("日付として読めません: " .. why.ja .. "（例: 2023-06-01、2023/6/1、令和5年6月1日、令和7年3月末）",
+                      "not a date: " .. why.en .. " (e.g. 2023-06-01, 2023/6/1, 令和5年6月1日 or 令和7年3月末)"))
     end
     out = d
     if spec.min and d < spec.min.on then
@@ -1420,7 +1420,7 @@ function api.describe()
     local k = defs.kinds[id]
     d.kinds[id] = { title = k.title, states = lang_list(k.states), id_prefix = k.id_prefix,
                     summary_fields = k.summary_fields, search_fields = k.search_fields,
-                    sheet = k.sheet,
+                    sheet = k.sheet, state_titles = type(k.state_titles) == "table" and k.state_titles or nil,
                     fields = k.fields and fields_described(k.fields) or nil,
                     marking = k.marking and { ja = k.marking.ja, en = k.marking.en } or nil }
   end
@@ -1655,6 +1655,24 @@ local function merge_keys(into, from)
   return out
 end
 
+-- Whether a row an import creates (data) holds what the live record `id`
+-- holds now, amends included: every field the row gives and every field
+-- of the kind's sheet the same (what the identity keeps and what the pack
+-- records itself, e.g. confirmed_on, left out).  Without the record's
+-- data (no ctx.data_of), the digest of the data as it was created.
+local function same_as_live(kind, data, id, entry, made, ctx)
+  local live = ctx.data_of and ctx.data_of(id)
+  if type(live) ~= "table" then return entry.made == made end
+  local keys = {}
+  for k in pairs(data) do keys[k] = true end
+  for _, c in ipairs(kind.sheet or {}) do keys[c.id:match("^[^.]+")] = true end
+  for _, f in ipairs(kind.identity.keeps or {}) do keys[f] = nil end
+  for k in pairs(keys) do
+    if not equal(data[k], live[k]) then return false end
+  end
+  return true
+end
+
 local function identity_step(kind, a, rec, before_data, ctx)
   local idn = kind.identity
   local key, why = host.identity_key(kind.id, identity_values(idn, rec.data), idn.normalize)
@@ -1696,7 +1714,16 @@ local function identity_step(kind, a, rec, before_data, ctx)
   end
   local made = a.creates and host.digest(rec.data) or nil
   if live and other then
-    local dup = a.creates and entry.made == made
+    local dup = a.creates and same_as_live(kind, rec.data, other, entry, made, ctx)
+    local amend = defs.actions.amend
+    if a.creates and not dup and amend and amend.kind == kind.id and not amend.creates then
+      -- A row of another content: the record is changed by amend, not made again.
+      return nil, { refused = array { text(
+        sfmt("この%sには有効な記録 %s があります。内容が異なるため、変更する場合は act amend %s を使用してください（同じ%sの記録は一つだけです）",
+             idn.title.ja, other, other, idn.title.ja),
+        sfmt("the %s already has a live record, %s; its data differ: use act amend %s to change it (a %s has one live record)",
+             idn.title.en, other, other, idn.title.en)) }, identity_live = other }
+    end
     return nil, { refused = array { text(
       sfmt("この%sには有効な記録 %s があります%s。同じ%sの記録は一つだけです", idn.title.ja, other,
            dup and "（同じ内容）" or "", idn.title.ja),

@@ -314,9 +314,51 @@ bool rpc_param_uint(struct rpc_call *c, const char *key, uint64_t max, uint64_t 
 
 /* --- roles ------------------------------------------------------------------ */
 
-static void forbid(struct rpc_call *c, const char *what)
+json_t *rpc_forbid_reason(const struct rpc_call *c, const json_t *allowed)
+{
+	char names[256] = "admin";
+	size_t i, n = strlen(names);
+	json_t *v;
+	json_array_foreach(allowed, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), "admin") != 0 && n + 3 < sizeof names)
+			n += (size_t)snprintf(names + n, sizeof names - n, ", %s", json_string_value(v));
+	if (n >= sizeof names)
+		n = sizeof names - 1;
+	if (c->peer.roles == 0)
+		return json_pack("{s:s++, s:s++}",
+				 "ja", "ロールが割り当てられていないため、この操作はできません。この操作ができるロール: ", names,
+				 "（liud.conf の roles で利用者またはグループをロールに対応付けます）",
+				 "en", "you hold no role, so this is not allowed; roles that may: ", names,
+				 " (liud.conf's roles map users and groups to roles)");
+	return json_pack("{s:s++, s:s++}", "ja", "この操作を行う権限がありません。この操作ができるロール: ", names, "",
+			 "en", "your roles do not allow this; roles that may: ", names, "");
+}
+
+/* The roles that may call method m: the pack's roles that name it, or
+ * every role.  A new array (admin left out: always allowed). */
+static json_t *method_roles(const struct method *m, struct rules *live)
+{
+	json_t *out = json_array(), *role, *name;
+	size_t i, j;
+	json_array_foreach(json_object_get(rules_describe(live), "roles"), i, role) {
+		const char *id = json_string_value(json_object_get(role, "id"));
+		bool named = m && (m->roles & R_ANY);
+		json_array_foreach(json_object_get(role, "methods"), j, name)
+			named |= m && strcmp(json_string_value(name), m->name) == 0;
+		if (id && named)
+			json_array_append_new(out, json_string(id));
+	}
+	return out;
+}
+
+static const struct method *find(const char *name);
+
+/* Replies -32001 naming what was asked and the roles that may (allowed,
+ * or when NULL the method's), and logs it. */
+static void forbid(struct rpc_call *c, const char *what, const json_t *allowed)
 {
 	json_t *roles = auth_roles_json(&c->peer);
+	json_t *may = allowed ? json_deep_copy(allowed) : method_roles(find(what), c->rpc->rules);
 	char *rs = json_dumps(roles, JSON_COMPACT);
 	log_limited(LOG_KIND_FORBIDDEN_CALL, LOG_WARN,
 		    "rpc: forbidden peer_uid=%u peer_user=%s peer_pid=%d roles=%s what=\"%s\"",
@@ -325,8 +367,9 @@ static void forbid(struct rpc_call *c, const char *what)
 	snprintf(msg, sizeof msg, "forbidden: %s is not allowed for your roles", what);
 	/* Only names what was asked and who asked: never any record content. */
 	rpc_error(c, WIRE_FORBIDDEN, msg,
-		  json_pack("{s:s, s:o, s:{s:s, s:s}}", "what", what, "roles", roles, "reason",
-			    "ja", "この操作を行う権限がありません", "en", "your roles do not allow this"));
+		  json_pack("{s:s, s:o, s:o}", "what", what, "roles", roles, "reason",
+			    rpc_forbid_reason(c, may)));
+	json_decref(may);
 	free(rs);
 }
 
@@ -334,7 +377,7 @@ bool rpc_allow(struct rpc_call *c, const json_t *allowed, const char *what)
 {
 	if ((c->peer.roles & ROLE_ADMIN) || auth_holds_any(&c->peer, allowed))
 		return true;
-	forbid(c, what);
+	forbid(c, what, allowed);
 	return false;
 }
 
@@ -393,7 +436,7 @@ bool rpc_may_call(struct rpc_call *c, const char *method, bool reply)
 	if (m && method_open(m, &c->peer, c->rpc->rules))
 		return true;
 	if (reply)
-		forbid(c, method);
+		forbid(c, method, NULL);
 	return false;
 }
 
@@ -528,7 +571,7 @@ static enum rpc_status handle(struct rpc *r, const struct auth_peer *peer, json_
 	}
 	c.params = params && json_is_object(params) ? json_incref(params) : json_object();
 	if (!method_open(m, &c.peer, r->rules)) {
-		forbid(&c, c.method);
+		forbid(&c, c.method, NULL);
 		goto done;
 	}
 	enum rpc_status st = m->fn(&c);

@@ -137,6 +137,11 @@ bool rpc_param_str(struct rpc_call *c, const char *key, bool required, size_t ma
 bool rpc_param_time(struct rpc_call *c, const char *key, int64_t *out);
 bool rpc_param_uint(struct rpc_call *c, const char *key, uint64_t max, uint64_t *out);
 
+/* The reason of a -32001 ({ja, en}, a new object): the roles that may
+ * (admin and `allowed`, names), and for a peer holding no role, that it
+ * holds none and that liud.conf maps users and groups to roles. */
+json_t *rpc_forbid_reason(const struct rpc_call *c, const json_t *allowed);
+
 /* Whether the peer's roles include any in `allowed` (a JSON array of names);
  * admin always may.  On false, replies -32001 and logs. */
 bool rpc_allow(struct rpc_call *c, const json_t *allowed, const char *what);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clock.h"
 #include "errors.h"
@@ -170,9 +171,30 @@ static bool list_names_ok(struct rpc_call *c, json_t *kinds, const struct list_f
 	return ok;
 }
 
+/* A state given by its title (「確認済み」, "confirmed (listed)", as the pack
+ * names it in words) is that state: params.state becomes its code. */
+static void state_by_title(struct rpc_call *c, json_t *kinds)
+{
+	const char *given = json_string_value(json_object_get(c->params, "state")), *name, *code;
+	json_t *k, *t;
+	if (!given)
+		return;
+	json_object_foreach(kinds, name, k) {
+		json_object_foreach(json_object_get(k, "state_titles"), code, t) {
+			const char *ja = json_string_value(json_object_get(t, "ja"));
+			const char *en = json_string_value(json_object_get(t, "en"));
+			if ((ja && strcmp(ja, given) == 0) || (en && strcasecmp(en, given) == 0)) {
+				json_object_set_new(c->params, "state", json_string(code));
+				return;
+			}
+		}
+	}
+}
+
 /* The filter's params, checked: false when an error was replied. */
 static bool list_params(struct rpc_call *c, json_t *kinds, struct list_filter *f)
 {
+	state_by_title(c, kinds);
 	const char *search = NULL, *date = NULL;
 	json_t *to = json_object_get(c->params, "to");
 	f->from = INT64_MIN;
@@ -601,6 +623,13 @@ static int ident_state_of(void *ud, const char *id, char **state)
 	return latest_state(ud, id, state);
 }
 
+/* rules_ctx.record_of: the latest version of a record (writes in flight
+ * included).  `ud` is the ledger. */
+static int ident_record_of(void *ud, const char *id, char **text, size_t *len)
+{
+	return ledger_latest_text(ud, id, text, len);
+}
+
 /*
  * The identity entry an action's outcome carries ({key, entry}, and when
  * the record moved to it from another, {was_key, was_entry}: the prelude's
@@ -728,9 +757,8 @@ static bool act_allowed(struct act *a)
 	 * rate it can send.  The refusal is in the log (rate-limited) and the
 	 * metrics. */
 	rpc_error(c, WIRE_FORBIDDEN, msg,
-		  json_pack("{s:s, s:o, s:{s:s, s:s}}", "what", a->action, "roles",
-			    auth_roles_json(&c->peer), "reason", "ja",
-			    "この操作を行う権限がありません", "en", "your roles do not allow this"));
+		  json_pack("{s:s, s:o, s:o}", "what", a->action, "roles",
+			    auth_roles_json(&c->peer), "reason", rpc_forbid_reason(c, roles)));
 	return false;
 }
 
@@ -895,7 +923,8 @@ enum rpc_status rpc_m_act(struct rpc_call *c)
 	a.now = clock_now();
 	struct rules_ctx ctx = { .at = a.now, .role = rpc_role(c), .count = count_latest,
 				 .count_ud = c->rpc->ledger, .lookup = ident_lookup,
-				 .state_of = ident_state_of, .lookup_ud = c->rpc->ledger };
+				 .state_of = ident_state_of, .record_of = ident_record_of,
+				 .lookup_ud = c->rpc->ledger };
 	int rc = a.id ? rules_act_text(rules, a.action, &a.was, a.params, &ctx, &a.out)
 		      : rules_act(rules, a.action, NULL, a.params, &ctx, &a.out);
 	if (rc == 0 && !a.id)
@@ -1004,6 +1033,16 @@ static int import_state_of(void *ud, const char *id, char **state)
 	if (strncmp(id, "row ", 4) == 0)
 		return -ENOENT;
 	return latest_state(m->job.call->rpc->ledger, id, state);
+}
+
+/* rules_ctx.record_of for an import: a row of the import is no record
+ * yet. */
+static int import_record_of(void *ud, const char *id, char **text, size_t *len)
+{
+	struct import_job *m = ud;
+	if (strncmp(id, "row ", 4) == 0)
+		return -ENOENT;
+	return ledger_latest_text(m->job.call->rpc->ledger, id, text, len);
 }
 
 /* Row i's outcome names an identity: the import keeps its entry, with
@@ -1355,6 +1394,7 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 	m->meta_gen = ledger_meta_generation(r->ledger);
 	m->ctx.lookup = import_lookup;
 	m->ctx.state_of = import_state_of;
+	m->ctx.record_of = import_record_of;
 	m->ctx.lookup_ud = m;
 	int rc = m->action && m->made_ids && m->failed && m->passed && m->skipped && m->idents && m->ident_base && m->made && m->ids
 		 ? ledger_batch_new(r->ledger, &m->batch) : -ENOMEM;

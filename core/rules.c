@@ -541,6 +541,28 @@ static int l_ctx_state_of(lua_State *L)
 	return 1;
 }
 
+/* ctx.data_of(id) -> the data of record `id` as its latest version has
+ * it, or nil. */
+static int l_ctx_data_of(lua_State *L)
+{
+	const struct rules_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
+	const char *id = luaL_checkstring(L, 1);
+	char *text = NULL;
+	size_t len = 0;
+	if (!ctx || !ctx->record_of || ctx->record_of(ctx->lookup_ud, id, &text, &len) < 0)
+		return 0;
+	json_t *j = json_loadb(text, len, 0, NULL);
+	free(text);
+	json_t *data = json_object_get(j, "data");
+	if (!json_is_object(data)) {
+		json_decref(j);
+		return 0;
+	}
+	conv_push(L, data);
+	json_decref(j);
+	return 1;
+}
+
 static int as_stored_push(lua_State *L)
 {
 	text_push_record(L, lua_touserdata(L, 1), TEXT_TWIN | TEXT_LAZY);
@@ -1012,6 +1034,11 @@ static int call_tramp(lua_State *L)
 				lua_pushlightuserdata(L, (void *)a->ctx);
 				lua_pushcclosure(L, l_ctx_state_of, 1);
 				lua_setfield(L, -2, "state_of");
+			}
+			if (a->ctx->record_of) {
+				lua_pushlightuserdata(L, (void *)a->ctx);
+				lua_pushcclosure(L, l_ctx_data_of, 1);
+				lua_setfield(L, -2, "data_of");
 			}
 			break;
 		}

@@ -108,6 +108,11 @@ struct rules_ctx {
 	 * whether an identity's live record is still live (a deadline may have
 	 * moved it).  0, -ENOENT or a negative errno. */
 	int (*state_of)(void *ud, const char *id, char **state);
+	/* NULL, or the latest version of record `id` as JSON text (*text:
+	 * caller frees): whether an identity's live record holds the data a
+	 * row of an import gives, as it is now (amends included).  0,
+	 * -ENOENT or a negative errno. */
+	int (*record_of)(void *ud, const char *id, char **text, size_t *len);
 	void *lookup_ud;
 };
 

@@ -127,8 +127,8 @@ is(listed('--from', '令和6年7月1日'), 'LIU-000003', '--from in 和暦');
 is(listed('--sort', '-id'), 'LIU-000003 LIU-000002 LIU-000001', '--sort -id: descending');
 is(listed('--sort', 'provider'), 'LIU-000003 LIU-000001 LIU-000002', '--sort provider (by its header)');
 # クラウド会計SaaS, 勤怠管理, ＡＢＣクラウド: in the order of their code points
-is(listed('--sort', 'service_name', '--limit', '1'), 'LIU-000001 LIU-000003 LIU-000002',
-   '--sort sorts every match, not one page');
+is(listed('--sort', '-service_name', '--limit', '1'), 'LIU-000002',
+   '--sort sorts every match, not one page, then keeps the first --limit');
 ($rc, $out, $err) = ctl('record', 'list', '--sort', 'nope');
 is($rc, 2, '--sort by no column exits 2');
 like($err, qr/--sort: no column nope/, 'saying so');

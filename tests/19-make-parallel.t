@@ -18,4 +18,9 @@ like(makeflags('-j1'), qr/(?:^| )-j1(?: |$)/, 'make -j1: one job, as asked');
 unlike(makeflags('-j1'), qr/-j$n\b/, 'and no other') if $n != 1;
 my $db = `make -pn clean all 2>/dev/null`;
 like($db, qr/^\.NOTPARALLEL:/m, 'make clean all: not in parallel');
+# A recursive make (run, test, demo) shares the jobserver without a word.
+for my $j ('', '-j2') {
+	my $out = `make $j -n run 2>&1`;
+	unlike($out, qr/warning/, "make $j run: no jobserver warning") or diag($out);
+}
 done_testing;

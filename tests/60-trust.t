@@ -101,6 +101,18 @@ for my $m (sort keys %allow) {
 }
 like($d->log_text, qr/forbidden peer_uid=$agy_uid peer_user=liut-agy/, 'a refusal is logged naming the peer');
 
+# --- a peer with no role is told so, and which roles may --------------------------------
+my $nr = as('liut-nobody', 'record.list', {});
+like($nr->{error}{data}{reason}{en} // '', qr/you hold no role.*roles that may: admin, policy, secretariat.*liud\.conf's roles map users and groups to roles/,
+     'no role: said so, the roles that may, and that liud.conf maps groups to roles') or diag(encode_json($nr));
+like($nr->{error}{data}{reason}{ja} // '', qr/ロールが割り当てられていない/, '... in Japanese too');
+$nr = as('liut-pol', 'act', { action => 'create', params => { text => 'x' } });
+like($nr->{error}{data}{reason}{en} // '', qr/^your roles do not allow this; roles that may: admin, secretariat$/,
+     'an action: the roles the pack gives it') or diag(encode_json($nr));
+$nr = as('liut-agy', 'record.list', {});
+like($nr->{error}{data}{reason}{en} // '', qr/^your roles do not allow this; roles that may: admin, policy, secretariat/,
+     'a role that may not: which roles may');
+
 # --- confidentiality ---------------------------------------------------------------
 my $r = as('liut-agy', 'record.get', { id => $n1 });
 unlike(encode_json($r), qr/\Q$secret\E|ひみつ/, 'a forbidden read reveals nothing of the record');

@@ -48,7 +48,7 @@ _liuctl_cmd()
 	'rules history') opts='--format --columns' vals='--format=words:table|tsv|csv|json --columns=-' ;;
 	'rules rollback') args='-' ;;
 	'audit verify') opts='--head' vals='--head=-' ;;
-	'import') opts='--action --per-row --format --encoding --max-bytes' vals='--action=actions --format=words:jsonl|csv|xlsx --encoding=words:utf-8|shift_jis --max-bytes=-' args='file' ;;
+	'import') opts='--action --per-row --format --encoding --max-bytes --ignore-columns' vals='--action=actions --format=words:jsonl|csv|xlsx --encoding=words:utf-8|shift_jis --max-bytes=-' args='file' ;;
 	'export') opts='--kind --state --format --output' vals='--kind=- --state=- --format=words:jsonl|csv|xlsx --output=file' ;;
 	'backup') args='dir' ;;
 	'metrics') ;;

@@ -201,6 +201,24 @@ static void retype_by_field(json_t *pp, json_t *fields, const char *pair)
 		set_typed(pp, pair, (size_t)(eq - pair), v);
 }
 
+/* "a, b,c" as ["a", "b", "c"]: empty parts left out.  A new array. */
+static json_t *comma_list(const char *s)
+{
+	json_t *out = json_array();
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		const char *b = s, *e = s + n;
+		while (b < e && (*b == ' ' || *b == '\t'))
+			b++;
+		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e > b)
+			json_array_append_new(out, json_stringn(b, (size_t)(e - b)));
+		s += n + (s[n] == ',');
+	}
+	return out;
+}
+
 /*
  * act with key=value pairs: a pair whose key the action declares as text
  * (params = { { id = ..., type = "text" } } in the pack, from rules.status)
@@ -227,21 +245,88 @@ static int retype_pairs(struct ctl *c, const struct args *a, json_t *params)
 	size_t i;
 	json_t *p;
 	json_array_foreach(decl, i, p) {
-		const char *id = cli_jstr(p, "id");
-		if (!id || strcmp(cli_jstr_or(p, "type", ""), "text") != 0)
+		const char *id = cli_jstr(p, "id"), *type = cli_jstr_or(p, "type", "");
+		bool text = strcmp(type, "text") == 0, list = strcmp(type, "list") == 0;
+		if (!id || !(text || list))
 			continue;
 		for (size_t k = 0; k < a->nlist; k++) {
 			const char *eq = strchr(a->list[k], '=');
-			if (eq && (size_t)(eq - a->list[k]) == strlen(id) &&
-			    strncmp(a->list[k], id, strlen(id)) == 0) {
-				json_t *v = json_string(eq + 1);
-				if (v)
-					json_object_set_new(pp, id, v);
-			}
+			if (!eq || (size_t)(eq - a->list[k]) != strlen(id) || strncmp(a->list[k], id, strlen(id)) != 0)
+				continue;
+			/* A list typed as words: clear=certifications,pledge. */
+			json_t *v = text ? json_string(eq + 1)
+				 : json_is_string(json_object_get(pp, id)) ? comma_list(eq + 1) : NULL;
+			if (v)
+				json_object_set_new(pp, id, v);
 		}
 	}
 	json_decref(st);
 	return ST_OK;
+}
+
+/* Merges `from` into `into`, objects member by member, any other value
+ * replacing the one there. */
+static void merge_into(json_t *into, json_t *from)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(from, k, v) {
+		json_t *was = json_object_get(into, k);
+		if (json_is_object(was) && json_is_object(v))
+			merge_into(was, v);
+		else
+			json_object_set(into, k, v);
+	}
+}
+
+/*
+ * A dotted pair on a stored record changes that member only:
+ * `act amend LIU-000327 impact_assessment.assessed_on=2023-07-01` sends
+ * the stored impact_assessment with assessed_on replaced (the action
+ * replaces a top-level field whole).  The record is read first and the
+ * act sent with if_rev at the revision read (unless --if-rev was given),
+ * so that a change made between is not lost but refused as a conflict.
+ */
+static int merge_dotted(struct ctl *c, const struct args *a, json_t *params)
+{
+	json_t *pp = json_object_get(params, "params");
+	const char *id = cli_jstr(params, "id");
+	json_t *tops = json_object();
+	for (size_t k = 0; k < a->nlist; k++) {
+		const char *eq = strchr(a->list[k], '='), *dot = strchr(a->list[k], '.');
+		if (eq && dot && dot < eq) {
+			char *top = strndup(a->list[k], (size_t)(dot - a->list[k]));
+			if (top)
+				json_object_set_new(tops, top, json_true());
+			free(top);
+		}
+	}
+	int st = ST_OK;
+	json_t *got = NULL;
+	if (id && json_is_object(pp) && json_object_size(tops) > 0) {
+		json_t *q = json_pack("{s:s}", "id", id);
+		st = cli_call(c, "record.get", q, &got);
+		json_decref(q);
+		if (st == ST_REPLY) {
+			cli_print_error(got);
+		} else if (st == ST_OK) {
+			json_t *data = json_object_get(got, "data"), *v;
+			const char *top;
+			json_object_foreach(tops, top, v) {
+				json_t *stored = json_object_get(data, top), *given = json_object_get(pp, top);
+				if (!json_is_object(stored) || !json_is_object(given))
+					continue;
+				json_t *merged = json_deep_copy(stored);
+				merge_into(merged, given);
+				json_object_set_new(pp, top, merged);
+			}
+			if (!json_object_get(params, "if_rev") && json_is_integer(json_object_get(got, "rev")))
+				json_object_set(params, "if_rev", json_object_get(got, "rev"));
+		}
+	}
+	json_decref(got);
+	json_decref(tops);
+	return st;
 }
 
 static int exec_act(struct ctl *c, const struct args *a)
@@ -250,6 +335,8 @@ static int exec_act(struct ctl *c, const struct args *a)
 	int st = cli_build_params(a, params);
 	if (st == ST_OK)
 		st = retype_pairs(c, a, params);
+	if (st == ST_OK)
+		st = merge_dotted(c, a, params);
 	return call_and_show(c, a, params, st);
 }
 
@@ -276,14 +363,34 @@ static int exec_view(struct ctl *c, const struct args *a)
 	return exec_default(c, a);
 }
 
-/* record list, following `next` through every page with --all. */
+/* Cuts a sorted list to --limit: the reply's "matched" says how many
+ * there were. */
+static int cut_to_limit(const struct args *a, json_t *all)
+{
+	const char *lim = cli_arg(a, "limit");
+	json_t *records = json_object_get(all, "records");
+	long n = lim ? strtol(lim, NULL, 10) : 0;
+	if (n <= 0 || (size_t)n >= json_array_size(records))
+		return ST_OK;
+	json_object_set_new(all, "matched", json_integer((json_int_t)json_array_size(records)));
+	while (json_array_size(records) > (size_t)n)
+		json_array_remove(records, json_array_size(records) - 1);
+	return ST_OK;
+}
+
+/* record list, following `next` through every page with --all.  With
+ * --sort: every matching record, in pages of the most the daemon gives,
+ * sorted (table and --json alike), then the first --limit of them. */
 static int exec_record_list(struct ctl *c, const struct args *a)
 {
 	json_t *params = json_object(), *all = NULL, *out = NULL;
 	int st = cli_build_params(a, params);
 	strip_client_options(a, params);
+	const char *by = cli_arg(a, "sort");
 	/* A sort is of every record that matches: all the pages. */
-	bool every = cli_arg(a, "all") != NULL || cli_arg(a, "sort") != NULL;
+	bool every = cli_arg(a, "all") != NULL || by != NULL;
+	if (by)
+		json_object_set_new(params, "limit", json_integer(1000));
 	/* The DECISION column: eval's, which the daemon adds per record. */
 	if (!c->json)
 		json_object_set_new(params, "decisions", json_true());
@@ -297,6 +404,9 @@ static int exec_record_list(struct ctl *c, const struct args *a)
 			all = json_incref(out);
 		} else {
 			json_array_extend(json_object_get(all, "records"), json_object_get(out, "records"));
+			json_t *dec = json_object_get(out, "decisions");
+			if (json_is_object(dec) && json_is_object(json_object_get(all, "decisions")))
+				json_object_update(json_object_get(all, "decisions"), dec);
 			json_object_set(all, "next", next);
 		}
 		/* A filtered page may hold none and still say "more"; one
@@ -309,8 +419,15 @@ static int exec_record_list(struct ctl *c, const struct args *a)
 		json_decref(out);
 		out = NULL;
 	}
+	if (st == ST_OK && by) {
+		json_object_del(all, "next");
+		st = cli_record_list_sort(by, all);
+		if (st == ST_OK)
+			st = cut_to_limit(a, all);
+	}
 	if (st == ST_OK)
-		st = c->json ? (cli_print_json(all), ST_OK) : cli_show_record_list(a, all);
+		st = c->json ? (json_object_del(all, "matched"), cli_print_json(all), ST_OK)
+			     : cli_show_record_list(a, all);
 	else if (st == ST_REPLY)
 		cli_print_error(out);
 	json_decref(out);
@@ -429,21 +546,26 @@ const struct cmd cli_commands[] = {
 		  "and eval's decision now), one page (--limit, at most 1000), or every page with --all.\n"
 		  "--search finds a text in the id and the data fields the pack names for search\n"
 		  "(a kind's search_fields), without regard to case or full and half width;\n"
-		  "--decision, --from and --to (days included) on the date the record was created\n"
-		  "(--date updated: last changed) narrow the list further.  --sort orders every\n"
-		  "matching record by a column (-updated: newest first).  An unknown kind or state\n"
-		  "is an error.",
+		  "--decision, --from and --to (days included: 2024-06-01, 2024/6/1 or 和暦) on the\n"
+		  "date the record was created (--date updated: last changed) narrow the list\n"
+		  "further.  --state takes a state or its title (確認済み).  --sort orders every\n"
+		  "matching record by a column (-updated: newest first), then keeps the first\n"
+		  "--limit.  An unknown kind or state is an error.",
 	  .params = "{kind?, state?, search?, decision?, from?, to?, date?, limit?, after?, decisions}",
 	  .table = true, .show = cli_show_record_list, .exec = exec_record_list },
 	{ .pattern = "act <action> [<id>] [key=value ...] [--params <json|@file|->] [--if-rev <n>]",
 	  .method = "act",
 	  .help = "Run a rule-pack action in one durable write, e.g. `act submit --params @app.json`,\n"
 		  "`act reject LIU-000001 reason=書類不備`; key=value pairs are merged over --params.\n"
-		  "A dotted key sets a nested field (impact_assessment.result=low); digits alone\n"
-		  "longer than 9 (a 13-digit 法人番号) stay text.  `act --help` also lists the\n"
-		  "live pack's actions and their params, asked of the daemon; a param the pack\n"
-		  "declares as text is sent as typed, and a field its kind declares is typed by\n"
-		  "the declaration (code=0042 stays text for a text field, is 42 for an integer).",
+		  "A dotted key sets a nested field (impact_assessment.result=low); on a stored\n"
+		  "record it changes that member only: liuctl reads the record, sends the stored\n"
+		  "object with the member replaced, and --if-rev at the revision read (a change\n"
+		  "made in between is refused as a conflict, not lost).  Digits alone longer than 9\n"
+		  "(a 13-digit 法人番号) stay text.  `act --help` also lists the live pack's actions\n"
+		  "and their params, asked of the daemon; a param the pack declares as text is sent\n"
+		  "as typed, one declared as a list may be given as words with commas (clear=a,b),\n"
+		  "and a field its kind declares is typed by the declaration (code=0042 stays text\n"
+		  "for a text field, is 42 for an integer).",
 	  .show = cli_show_act, .exec = exec_act },
 	{ .pattern = "eval [<id>] [--record <json|@file|->] [--at <time>]", .method = "eval",
 	  .help = "Evaluate the requirements for a stored record, or one given with --record (read-only).",
@@ -496,7 +618,7 @@ const struct cmd cli_commands[] = {
 		  "end and rewriting the head is caught this way only.  Exits 1 when anything fails.",
 	  .show = cli_show_audit },
 	{ .pattern = "import <file> [--action <action>] [--per-row] [--format jsonl|csv|xlsx] "
-		     "[--encoding utf-8|shift_jis] [--max-bytes <n>]",
+		     "[--encoding utf-8|shift_jis] [--max-bytes <n>] [--ignore-columns]",
 	  .method = "import",
 	  .help = "Create records from a file (- for standard input), one per row, through the pack's\n"
 		  "creating action (--action, default submit): all or nothing.  With --per-row the\n"
@@ -505,7 +627,12 @@ const struct cmd cli_commands[] = {
 		  "an Excel workbook (.xlsx: its first sheet).  A sheet may start with the handling\n"
 		  "marking the export writes; then a header row of field paths\n"
 		  "(impact_assessment.result), of the labels of the pack's sheet (影響度評価の結果), or\n"
-		  "of headers ending in a path in parentheses, as export writes them; an empty cell is\n"
+		  "of headers ending in a path in parentheses, as export writes them.  Labels are\n"
+		  "compared width-, case- and space-insensitively (NFKC: ｻｰﾋﾞｽ名 is サービス名), and a\n"
+		  "label may carry a note in brackets (法人番号（13桁）).  A column that names nothing\n"
+		  "of the pack's sheet refuses the import, naming the closest label, unless\n"
+		  "--ignore-columns leaves such columns out (a path the pack records itself, as\n"
+		  "export writes it after the sheet's columns, is left out with a note).  An empty cell is\n"
 		  "an absent field, a cell {...} or [...] is that JSON, any other cell is text (digits\n"
 		  "too).  The columns id, kind, state, rev, created_at and updated_at are ignored: they\n"
 		  "belong to the daemon.  A file over the daemon's line limit (--max-bytes, default\n"

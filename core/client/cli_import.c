@@ -22,6 +22,7 @@
 #include "cli_call.h"
 #include "cli_data.h"
 #include "cli_import.h"
+#include "cli_label.h"
 #include "cli_pattern.h"
 #include "cli_print.h"
 #include "cli_table.h"
@@ -34,6 +35,7 @@
 #define REQUEST_MAX_DEFAULT ((size_t)1 << 20) /* the daemon's default limits.request_bytes */
 #define REQUEST_MIN 1024                 /* the smallest limits.request_bytes it accepts */
 #define EXPORT_PAGE 1000                 /* records per record.list page: its most */
+#define SKIPPED_SHOWN 5                  /* skipped rows named before "and N more" */
 #define PROBLEMS_MAX 20                  /* problems of a file listed before "N more" */
 
 /* A record's own fields: the daemon sets them.  export writes them first;
@@ -70,6 +72,7 @@ static void rows_add(struct rows *r, json_t *data, size_t line)
 struct problems {
 	const char *file; /* borrowed: argv */
 	size_t n;
+	bool ignore_columns; /* --ignore-columns: a column no label names is left out */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -263,16 +266,37 @@ static char *both(const char *ja, const char *en)
  */
 struct labels {
 	json_t *path, *marking;
-	json_t *cols; /* path -> true: the sheets' columns */
+	json_t *cols;   /* path -> true: the sheets' columns */
+	json_t *folded; /* cli_label_fold(label, true) -> path */
+	json_t *bare;   /* cli_label_fold(label, false) -> path, "" when two labels share it */
+	json_t *names;  /* [label, path]: what the closest label is looked for in */
 };
 
-static void label_add(json_t *map, const char *ja, const char *en, const char *id)
+static void label_one(struct labels *l, const char *label, const char *id)
+{
+	char *f = cli_label_fold(label, true), *b = cli_label_fold(label, false);
+	json_object_set_new(l->folded, f, json_string(id));
+	const char *was = cli_jstr(l->bare, b);
+	if (*b)
+		json_object_set_new(l->bare, b, json_string(was && strcmp(was, id) != 0 ? "" : id));
+	json_array_append_new(l->names, json_pack("[s, s]", label, id));
+	free(f);
+	free(b);
+}
+
+static void label_add(struct labels *l, json_t *map, const char *ja, const char *en, const char *id)
 {
 	char *b = both(ja, en);
 	json_object_set_new(map, ja, json_string(id));
 	if (en)
 		json_object_set_new(map, en, json_string(id));
 	json_object_set_new(map, b, json_string(id));
+	if (map == l->path) {
+		label_one(l, ja, id);
+		if (en)
+			label_one(l, en, id);
+		label_one(l, b, id);
+	}
 	free(b);
 }
 
@@ -281,21 +305,25 @@ static void labels_of(const json_t *sheets, struct labels *l)
 	l->path = json_object();
 	l->marking = json_object();
 	l->cols = json_object();
+	l->folded = json_object();
+	l->bare = json_object();
+	l->names = json_array();
 	for (size_t k = 0; k < sizeof record_fields / sizeof *record_fields; k++)
-		label_add(l->path, record_labels[k][0], record_labels[k][1], record_fields[k]);
+		label_add(l, l->path, record_labels[k][0], record_labels[k][1], record_fields[k]);
 	const char *kind;
 	json_t *sh, *col;
 	size_t i;
 	json_object_foreach((json_t *)sheets, kind, sh) {
 		json_array_foreach(json_object_get(sh, "columns"), i, col)
 			if (cli_jstr(col, "id")) {
-				label_add(l->path, cli_jstr_or(col, "ja", cli_jstr(col, "id")), cli_jstr(col, "en"),
+				label_add(l, l->path, cli_jstr_or(col, "ja", cli_jstr(col, "id")), cli_jstr(col, "en"),
 					  cli_jstr(col, "id"));
 				json_object_set_new(l->cols, cli_jstr(col, "id"), json_true());
+				label_one(l, cli_jstr(col, "id"), cli_jstr(col, "id"));
 			}
 		json_t *m = json_object_get(sh, "marking");
 		if (cli_jstr(m, "ja"))
-			label_add(l->marking, cli_jstr(m, "ja"), cli_jstr(m, "en"), "");
+			label_add(l, l->marking, cli_jstr(m, "ja"), cli_jstr(m, "en"), "");
 	}
 }
 
@@ -310,24 +338,77 @@ static int labels_fetch(struct ctl *c, struct labels *l)
 	return st == ST_CONNECT ? ST_CONNECT : ST_OK;
 }
 
+/* The path a label names, compared folded (cli_label_fold): with its
+ * notes, else without them ("法人番号（13桁）" is 法人番号).  NULL when none
+ * or when two labels are the same without their notes. */
+static const char *label_path(const struct labels *l, const char *h)
+{
+	char *f = cli_label_fold(h, true);
+	const char *id = cli_jstr(l->folded, f);
+	free(f);
+	if (!id) {
+		f = cli_label_fold(h, false);
+		id = cli_jstr(l->bare, f);
+		free(f);
+	}
+	return id && *id ? id : NULL;
+}
+
 /* The field path a header cell names: a label of the pack's sheet as a
- * whole ("サービス名"), else header_path() and that as a label.  Caller
- * frees. */
+ * whole ("サービス名", "ｻｰﾋﾞｽ名", "サービス 名"), else the path in its last
+ * parentheses (header_path()) as a path or a label, else the label before
+ * a note in brackets ("法人番号（13桁）"); else header_path() as it is.
+ * Caller frees. */
 static char *header_field(const char *h, const struct labels *l)
 {
 	char *t = trimmed(h, strlen(h));
 	const char *id = cli_jstr(l->path, t);
 	if (!id) {
+		char *f = cli_label_fold(t, true);
+		id = cli_jstr(l->folded, f);
+		free(f);
+	}
+	if (!id) {
 		char *p = header_path(t);
+		if (strcmp(p, t) != 0 && (is_record_field(p) || json_object_get(l->cols, p)))
+			id = p;
+		else if (strcmp(p, t) != 0)
+			id = label_path(l, p);
+		if (!id)
+			id = label_path(l, t);
+		if (id) {
+			char *r = cli_xstrdup(id);
+			free(p);
+			free(t);
+			return r;
+		}
 		free(t);
-		t = p;
-		id = cli_jstr(l->path, t);
+		return p;
 	}
-	if (id) {
-		free(t);
-		t = cli_xstrdup(id);
+	free(t);
+	return cli_xstrdup(id);
+}
+
+/* The closest label of the pack's sheet to a header, and its path
+ * (borrowed from l); NULL when the pack has none. */
+static const char *closest_label(const struct labels *l, const char *h, const char **path)
+{
+	char *f = cli_label_fold(h, false);
+	const char *best = NULL;
+	size_t bd = (size_t)-1, i;
+	json_t *e;
+	json_array_foreach(l->names, i, e) {
+		char *g = cli_label_fold(json_string_value(json_array_get(e, 0)), false);
+		size_t d = cli_label_distance(f, g);
+		if (d < bd) {
+			bd = d;
+			best = json_string_value(json_array_get(e, 0));
+			*path = json_string_value(json_array_get(e, 1));
+		}
+		free(g);
 	}
-	return t;
+	free(f);
+	return best;
 }
 
 /* How many cells of a row hold something. */
@@ -381,6 +462,56 @@ static bool in_sheet(const struct labels *l, const char *path)
 	return false;
 }
 
+/* Whether a header is a field path as export writes the columns past the
+ * sheet's (what the pack records itself, such as confirmed_on): the path
+ * alone, not a misspelt column of the sheet. */
+static bool pack_recorded(const struct labels *l, const char *header, const char *h)
+{
+	char *t = trimmed(header, strlen(header));
+	bool bare = strcmp(t, h) == 0 && path_ok(h) && h[strspn(h, "abcdefghijklmnopqrstuvwxyz0123456789_.")] == '\0';
+	free(t);
+	const char *id;
+	json_t *v;
+	json_object_foreach(l->cols, id, v)
+		if (bare && cli_label_distance(id, h) <= 2)
+			return false;
+	return bare;
+}
+
+/* A column that no path or label of the pack's sheet names: the import is
+ * refused (its data would be lost without a word) unless --ignore-columns
+ * said to leave such columns out; a column of what the pack records
+ * itself, as export writes it, is left out with a note. */
+static void unread_column(struct problems *p, size_t line, const char *col, const char *header, const char *h,
+			  const struct labels *l)
+{
+	if (path_ok(h) && pack_recorded(l, header, h)) {
+		fprintf(stderr, "liuctl: ");
+		cli_put_text(stderr, p->file, false);
+		fprintf(stderr, ": column %s (", col);
+		cli_put_text(stderr, h, false);
+		fputs(") is recorded by the pack, not a column of its sheet: not read\n", stderr);
+		return;
+	}
+	if (p->ignore_columns) {
+		fprintf(stderr, "liuctl: ");
+		cli_put_text(stderr, p->file, false);
+		fprintf(stderr, ": column %s (", col);
+		cli_put_text(stderr, header, false);
+		fputs(") not read (--ignore-columns)\n", stderr);
+		return;
+	}
+	const char *path = NULL, *near = closest_label(l, header, &path);
+	if (near)
+		problem(p, line, "column %s 「%s」 is not read: no column of the pack's sheet has this name; "
+			"the closest is 「%s」 (%s).  Name the column so, or give --ignore-columns to import "
+			"the file without it", col, header, near, path);
+	else
+		problem(p, line, "column %s \"%s\" is not read: it is not a field path (names joined by dots, "
+			"such as impact_assessment.result); give --ignore-columns to import the file without it",
+			col, header);
+}
+
 /* The header's cells as field paths: per column its path, NULL when the
  * column is skipped (the record's own, one the pack records itself that
  * the export writes after the sheet's, or unnamed: unnamed[i]). */
@@ -397,16 +528,8 @@ static char **header_paths(struct problems *p, const json_t *row, const struct l
 		(*unnamed)[i] = !*h;
 		if (!*h || is_record_field(h)) {
 			free(h);
-		} else if (path_ok(h) && !in_sheet(l, h)) {
-			fprintf(stderr, "liuctl: ");
-			cli_put_text(stderr, p->file, false);
-			fprintf(stderr, ": column %s (", col);
-			cli_put_text(stderr, h, false);
-			fputs(") is not a column of the pack's sheet: not read (import reads those)\n", stderr);
-			free(h);
-		} else if (!path_ok(h)) {
-			problem(p, line, "column %s: \"%s\" is not a field path (names joined by dots, "
-				"such as impact_assessment.result) nor a label of the pack's sheet", col, h);
+		} else if (!path_ok(h) || !in_sheet(l, h)) {
+			unread_column(p, line, col, json_string_value(json_array_get(cells, i)), h, l);
 			free(h);
 		} else {
 			size_t k = 0;
@@ -556,6 +679,11 @@ static void say_skipped(FILE *f, const json_t *skipped, const struct rows *r)
 	size_t i;
 	json_t *e;
 	json_array_foreach(skipped, i, e) {
+		if (i == SKIPPED_SHOWN) {
+			/* 325 ids on one line help nobody: the rest with --json. */
+			fprintf(f, ", and %zu more (--json lists them all)", k - i);
+			break;
+		}
 		json_int_t row = json_integer_value(json_object_get(e, "row"));
 		const char *id = json_string_value(json_object_get(e, "id"));
 		fprintf(f, "%s line %zu (", i ? "," : "", row >= 0 && (size_t)row < r->n ? r->line[row] : (size_t)row + 1);
@@ -906,6 +1034,9 @@ static int read_file(struct ctl *c, struct problems *p, const char *bytes, size_
 	json_decref(l.path);
 	json_decref(l.marking);
 	json_decref(l.cols);
+	json_decref(l.folded);
+	json_decref(l.bare);
+	json_decref(l.names);
 	json_decref(grid);
 	return st;
 }
@@ -948,7 +1079,7 @@ int cli_exec_import(struct ctl *c, const struct args *a)
 		fprintf(stderr, ": %s\n", strerror(-rc));
 		return ST_USAGE;
 	}
-	struct problems p = { .file = file };
+	struct problems p = { .file = file, .ignore_columns = cli_arg(a, "ignore-columns") != NULL };
 	struct rows r = { .rows = json_array() };
 	int st = read_file(c, &p, bytes, len, enc, format, max, &r);
 	free(bytes);

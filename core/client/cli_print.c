@@ -427,55 +427,17 @@ static json_t *list_fields(json_t *r)
 	return out;
 }
 
-/* Sorts rows [from, n) of t by column `col` (its text, bytes compared:
- * ids, ISO dates and numbers of equal width sort as they read). */
-static const struct table *sort_table;
-static size_t sort_col;
-static bool sort_desc;
-static int row_cmp(const void *x, const void *y)
-{
-	const struct cell *a = (const struct cell *)x + sort_col, *b = (const struct cell *)y + sort_col;
-	int d = strcmp(a->text ? a->text : "", b->text ? b->text : "");
-	return sort_desc ? -d : d;
-}
-
-/* --sort NAME or -NAME (descending) on a listed table: ST_OK or ST_USAGE. */
-static int sort_rows(struct table *t, const char *by)
-{
-	sort_desc = by[0] == '-';
-	by += sort_desc;
-	int col = cli_table_column(t, by);
-	if (col < 0) {
-		fprintf(stderr, "liuctl: record list: --sort: no column ");
-		cli_put_text(stderr, by, false);
-		fputs(" (columns:", stderr);
-		for (size_t c = 0; c < t->ncols; c++) {
-			fputc(' ', stderr);
-			cli_put_text(stderr, t->keys ? t->keys[c] : "?", false);
-		}
-		fputs(")\n", stderr);
-		return ST_USAGE;
-	}
-	sort_table = t;
-	sort_col = (size_t)col;
-	qsort(t->cells + t->nhead * t->ncols, t->nrows - t->nhead, t->ncols * sizeof *t->cells, row_cmp);
-	return ST_OK;
-}
-
-int cli_show_record_list(const struct args *a, json_t *r)
+/* The table of a record list: the record's columns, the kinds' summary
+ * fields, eval's DECISION when the reply has decisions.  t is new. */
+static void records_table(json_t *r, struct table *t)
 {
 	json_t *records = json_object_get(r, "records");
 	json_t *decisions = json_object_get(r, "decisions");
-	if (json_array_size(records) == 0 && cli_table_format() == CLI_TABLE) {
-		puts("no records");
-		return ST_OK;
-	}
 	json_t *fields = list_fields(r), *f, *rec;
 	size_t nf = json_array_size(fields), i, j, nd = decisions ? 1 : 0;
-	struct table t;
-	cli_table_init(&t, 4 + nf + nd);
-	const char **head = cli_xrealloc(NULL, t.ncols * sizeof *head);
-	const char **keys = cli_xrealloc(NULL, t.ncols * sizeof *keys);
+	cli_table_init(t, 4 + nf + nd);
+	const char **head = cli_xrealloc(NULL, t->ncols * sizeof *head);
+	const char **keys = cli_xrealloc(NULL, t->ncols * sizeof *keys);
 	char **upper = cli_xrealloc(NULL, (nf + 1) * sizeof *upper);
 	static const char *const fixed[] = { "ID", "KIND", "STATE", "UPDATED" };
 	static const char *const fixed_keys[] = { "id", "kind", "state", "updated" };
@@ -496,35 +458,96 @@ int cli_show_record_list(const struct args *a, json_t *r)
 		head[4 + nf] = "DECISION";
 		keys[4 + nf] = "decision";
 	}
-	cli_table_head(&t, head);
-	cli_table_keys(&t, keys);
+	cli_table_head(t, head);
+	cli_table_keys(t, keys);
 	for (j = 0; j < nf; j++)
 		free(upper[j]);
 	free(upper);
 	free(head);
 	free(keys);
 	json_array_foreach(records, i, rec) {
-		cli_table_row(&t);
-		cli_table_setj(&t, 0, json_object_get(rec, "id"));
-		cli_table_setj(&t, 1, json_object_get(rec, "kind"));
-		cli_table_setj(&t, 2, json_object_get(rec, "state"));
-		cli_table_setj(&t, 3, json_object_get(rec, "updated_at"));
+		cli_table_row(t);
+		cli_table_setj(t, 0, json_object_get(rec, "id"));
+		cli_table_setj(t, 1, json_object_get(rec, "kind"));
+		cli_table_setj(t, 2, json_object_get(rec, "state"));
+		cli_table_setj(t, 3, json_object_get(rec, "updated_at"));
 		json_array_foreach(fields, j, f) {
 			json_t *v = field_at(json_object_get(rec, "data"), cli_jstr(f, "id"));
 			if (v && !json_is_null(v))
-				cli_table_setj(&t, 4 + j, v);
+				cli_table_setj(t, 4 + j, v);
 		}
 		if (nd)
-			cli_table_setj(&t, 4 + nf, json_object_get(decisions, cli_jstr_or(rec, "id", "")));
+			cli_table_setj(t, 4 + nf, json_object_get(decisions, cli_jstr_or(rec, "id", "")));
 	}
 	json_decref(fields);
-	const char *by = cli_arg(a, "sort");
-	int st = by ? sort_rows(&t, by) : ST_OK;
-	if (st == ST_OK)
-		cli_table_print(&t, stdout);
+}
+
+/* A row of the list by its sort column's text (bytes compared: ids, ISO
+ * dates and numbers of equal width sort as they read), then its id, so
+ * that equal texts keep one order. */
+struct sort_row {
+	const char *key, *id;
+	json_t *rec;
+};
+static bool sort_desc;
+static int row_cmp(const void *x, const void *y)
+{
+	const struct sort_row *a = x, *b = y;
+	int d = strcmp(a->key, b->key);
+	if (d == 0)
+		d = strcmp(a->id, b->id);
+	return sort_desc ? -d : d;
+}
+
+int cli_record_list_sort(const char *by, json_t *r)
+{
+	struct table t;
+	records_table(r, &t);
+	sort_desc = by[0] == '-';
+	by += sort_desc;
+	int col = cli_table_column(&t, by);
+	if (col < 0) {
+		fprintf(stderr, "liuctl: record list: --sort: no column ");
+		cli_put_text(stderr, by, false);
+		fputs(" (columns:", stderr);
+		for (size_t c = 0; c < t.ncols; c++) {
+			fputc(' ', stderr);
+			cli_put_text(stderr, t.keys ? t.keys[c] : "?", false);
+		}
+		fputs(")\n", stderr);
+		cli_table_free(&t);
+		return ST_USAGE;
+	}
+	json_t *records = json_object_get(r, "records");
+	size_t n = json_array_size(records);
+	struct sort_row *rows = cli_xrealloc(NULL, (n + 1) * sizeof *rows);
+	for (size_t i = 0; i < n; i++) {
+		const struct cell *c = t.cells + (t.nhead + i) * t.ncols;
+		rows[i] = (struct sort_row){ c[col].text ? c[col].text : "", c[0].text ? c[0].text : "",
+					     json_incref(json_array_get(records, i)) };
+	}
+	qsort(rows, n, sizeof *rows, row_cmp);
+	json_array_clear(records);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(records, rows[i].rec);
+	free(rows);
+	cli_table_free(&t);
+	return ST_OK;
+}
+
+int cli_show_record_list(const struct args *a, json_t *r)
+{
+	(void)a;
+	if (json_array_size(json_object_get(r, "records")) == 0 && cli_table_format() == CLI_TABLE) {
+		puts("no records");
+		return ST_OK;
+	}
+	struct table t;
+	records_table(r, &t);
+	cli_table_print(&t, stdout);
 	cli_table_free(&t);
 	const char *next = cli_jstr(r, "next");
-	if (st == ST_OK && next) {
+	if (next) {
 		/* Not in the rows of a TSV or CSV a program reads. */
 		FILE *to = cli_table_format() == CLI_TABLE ? stdout : stderr;
 		fputs("more after ", to);
@@ -533,7 +556,13 @@ int cli_show_record_list(const struct args *a, json_t *r)
 		cli_put_text(to, next, false);
 		fputs(" or --all\n", to);
 	}
-	return st;
+	json_int_t of = json_integer_value(json_object_get(r, "matched"));
+	if (of > (json_int_t)json_array_size(json_object_get(r, "records"))) {
+		FILE *to = cli_table_format() == CLI_TABLE ? stdout : stderr;
+		fprintf(to, "%zu of %lld records shown (--limit)\n", json_array_size(json_object_get(r, "records")),
+			(long long)of);
+	}
+	return ST_OK;
 }
 
 static void print_events(const json_t *events)

@@ -24,6 +24,10 @@ int cli_show_record(const struct args *a, json_t *r);
 int cli_show_record_summary(const struct args *a, json_t *rec, json_t *lines, json_t *ev,
 			    const char *why);
 int cli_show_record_list(const struct args *a, json_t *r);
+/* Orders the records of a record.list reply (r's "records", in place) by a
+ * column of its table, by its key or header ("-updated": descending);
+ * ST_OK, or ST_USAGE naming the columns there are. */
+int cli_record_list_sort(const char *by, json_t *r);
 int cli_show_act(const struct args *a, json_t *r);
 int cli_show_eval(const struct args *a, json_t *r);
 int cli_show_view(const struct args *a, json_t *r);

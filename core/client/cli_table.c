@@ -98,8 +98,30 @@ void cli_put_text(FILE *f, const char *s, bool lines)
 	}
 }
 
+static char *take_cols(const char **p, int max, int *width);
+static int out_width(void);
+
+/* A line made safe for a terminal; fitted to a width when one is given,
+ * wrapped between words, the lines after the first indented by two. */
+static void put_line(FILE *f, const char *s)
+{
+	int width = out_width();
+	if (width <= 8 || cli_text_width(s) <= width) {
+		cli_put_text(f, s, false);
+		fputc('\n', f);
+		return;
+	}
+	for (bool first = true; *s; first = false) {
+		int w;
+		char *piece = take_cols(&s, first ? width : width - 2, &w);
+		fprintf(f, "%s%s\n", first ? "" : "  ", piece);
+		free(piece);
+	}
+}
+
 /* Prints one formatted line on stdout, made safe for a terminal (a line
- * break in the text is data, and prints as a space). */
+ * break in the text is data, and prints as a space), fitted to the width
+ * tables are. */
 __attribute__((format(printf, 1, 2)))
 void cli_say(const char *fmt, ...)
 {
@@ -110,8 +132,7 @@ void cli_say(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	cli_put_text(stdout, s, false);
-	fputc('\n', stdout);
+	put_line(stdout, s);
 	free(s);
 }
 
@@ -180,6 +201,12 @@ void cli_table_output(enum cli_format f, const char *columns, int width)
 		out.matched[out.nnames++] = false;
 	}
 	free(list);
+}
+
+/* The width tables are fitted to, for people's output only; 0: none. */
+static int out_width(void)
+{
+	return out.format == CLI_TABLE ? out.width : 0;
 }
 
 enum cli_format cli_table_format(void)
@@ -370,8 +397,64 @@ static char *take_cols(const char **p, int max, int *width)
  * to WRAP_MIN, then the widest of the others (whose cells are cut), down
  * to MIN_COL, then the last again.
  */
-#define MIN_COL 8
+#define MIN_COL 6
 #define WRAP_MIN 24
+
+/* Whether a cell reads as an id, a date or a code (LIU-000001,
+ * 2024-06-01, 2025-03, confirmed): one broken is misread, so its column
+ * keeps its width while free text gives way. */
+static bool whole_value(const char *s)
+{
+	size_t n = strlen(s), i = 0;
+	if (n == 0 || n > 16)
+		return n == 0;
+	while (i < n && s[i] >= 'A' && s[i] <= 'Z')
+		i++;
+	if (i > 0 && i < n && s[i] == '-' && strspn(s + i + 1, "0123456789") == n - i - 1 && n - i - 1 > 0)
+		return true; /* an id: letters, '-', digits */
+	if ((n == 10 || n == 7) && strspn(s, "0123456789-") == n && s[4] == '-')
+		return true; /* a date or a month */
+	/* a code of one short word: application, confirmed, eligible */
+	return n <= 12 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+/* Whether every cell of column c under the headers is whole_value(). */
+static bool whole_column(const struct table *t, size_t c)
+{
+	bool any = false;
+	for (size_t r = t->nhead; r < t->nrows; r++) {
+		const char *s = t->cells[r * t->ncols + c].text;
+		if (s && !whole_value(s))
+			return false;
+		any |= s && *s;
+	}
+	return any;
+}
+
+/* Whether every cell of column c under the headers starts with a date
+ * and a 'T' (an instant: 2024-06-01T10:00:00+09:00). */
+static bool instant_column(const struct table *t, size_t c)
+{
+	bool any = false;
+	for (size_t r = t->nhead; r < t->nrows; r++) {
+		const char *s = t->cells[r * t->ncols + c].text;
+		if (s && *s && !(strlen(s) > 10 && s[10] == 'T' && whole_value((char[11]){ s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], 0 })))
+			return false;
+		any |= s && *s;
+	}
+	return any;
+}
+
+/* The widest cell of column c under the headers. */
+static int data_width(const struct table *t, size_t c)
+{
+	int w = 0;
+	for (size_t r = t->nhead; r < t->nrows; r++)
+		if (t->cells[r * t->ncols + c].width > w)
+			w = t->cells[r * t->ncols + c].width;
+	return w;
+}
+
 static void fit(const struct table *t, const size_t *sel, size_t n, int *w)
 {
 	int total = 2 * ((int)n - 1);
@@ -395,22 +478,39 @@ static void fit(const struct table *t, const size_t *sel, size_t n, int *w)
 		w[n - 1] -= cut;
 		over -= cut;
 	}
+	/* Ids and dates keep their width (a header wider than them is cut):
+	 * the others, free text, give way. */
+	int *floor = cli_xrealloc(NULL, (n + 1) * sizeof *floor);
+	for (size_t k = 0; k < n; k++) {
+		floor[k] = MIN_COL;
+		if (whole_column(t, sel[k])) {
+			floor[k] = data_width(t, sel[k]);
+			if (floor[k] > w[k])
+				floor[k] = w[k];
+		} else if (instant_column(t, sel[k])) {
+			floor[k] = 10; /* the date whole on its first line */
+		}
+	}
 	while (over > 0) {
 		size_t widest = n;
 		for (size_t k = 0; k + 1 < n; k++)
-			if (w[k] > MIN_COL && (widest == n || w[k] > w[widest]))
+			if (w[k] > floor[k] && (widest == n || w[k] > w[widest]))
 				widest = k;
 		if (widest == n)
 			widest = n - 1;
-		if (w[widest] <= MIN_COL)
+		if (w[widest] <= floor[widest])
 			break;
 		w[widest]--;
 		over--;
 	}
+	free(floor);
 }
 
-/* One row of a table for people: cells cut to their column's width with
- * "...", the last one wrapped under itself instead. */
+/* One row of a table for people.  Fitted to a width, a cell wider than
+ * its column wraps under itself (words kept whole where they can be),
+ * the row taking as many lines as its tallest cell: nothing is cut.
+ * Without a width, every cell but the row's last is cut at its column
+ * with "...". */
 static void print_row(const struct table *t, size_t r, const size_t *sel, size_t n, const int *w,
 		      FILE *f)
 {
@@ -419,34 +519,41 @@ static void print_row(const struct table *t, size_t r, const size_t *sel, size_t
 	for (size_t k = 0; k < n; k++)
 		if (row[sel[k]].text && row[sel[k]].text[0])
 			last = k;
-	int indent = 0;
-	for (size_t k = 0; k <= last; k++) {
-		const struct cell *c = &row[sel[k]];
-		int cw = 0;
-		if (k == last && c->text && out.width && c->width > w[k]) {
-			const char *p = c->text;
-			char *piece = take_cols(&p, w[k], &cw);
-			fputs(piece, f);
-			free(piece);
-			while (*p) {
-				piece = take_cols(&p, w[k], &cw);
-				fprintf(f, "\n%*s%s", indent, "", piece);
+	const char **rest = cli_xrealloc(NULL, (n + 1) * sizeof *rest);
+	for (size_t k = 0; k < n; k++)
+		rest[k] = row[sel[k]].text ? row[sel[k]].text : "";
+	bool more = true;
+	for (bool first = true; more; first = false) {
+		more = false;
+		size_t end = 0; /* the last cell with text on this line */
+		for (size_t k = 0; k <= last; k++)
+			if (*rest[k])
+				end = k;
+		for (size_t k = 0; k <= end; k++) {
+			int cw = 0;
+			if (!*rest[k]) {
+				/* nothing left of this cell */
+			} else if (out.width) {
+				char *piece = take_cols(&rest[k], w[k], &cw);
+				fputs(piece, f);
 				free(piece);
+			} else if (k < last) {
+				char *c = cli_cell_text(rest[k], w[k], &cw);
+				fputs(c, f);
+				free(c);
+				rest[k] = "";
+			} else {
+				fputs(rest[k], f);
+				rest[k] = "";
 			}
-			break;
+			more |= *rest[k] != '\0';
+			if (k < end)
+				fprintf(f, "%*s", w[k] - cw + 2, "");
 		}
-		if (c->text && (k < last || out.width)) {
-			char *s = cli_cell_text(c->text, w[k], &cw);
-			fputs(s, f);
-			free(s);
-		} else if (c->text) {
-			fputs(c->text, f);
-		}
-		if (k < last)
-			fprintf(f, "%*s", w[k] - cw + 2, "");
-		indent += w[k] + 2;
+		(void)first;
+		fputc('\n', f);
 	}
-	fputc('\n', f);
+	free(rest);
 }
 
 /* A row as TSV (a tab between cells; the cells hold none) or CSV (RFC
@@ -481,8 +588,7 @@ void cli_table_line(FILE *f, const char *text)
 		sheet_put_cell(f, text);
 		fputs("\r\n", f);
 	} else {
-		cli_put_text(f, text, false);
-		fputc('\n', f);
+		put_line(f, text);
 	}
 }
 

@@ -50,10 +50,11 @@ struct cell {
 };
 
 /* Rows of cells printed in columns aligned by display width, fitted to the
- * width cli_table_output() gives: the widest columns are narrowed and cut
- * with "...", a row's last cell is wrapped under itself; with no width,
- * every column but a row's last is cut at CELL_MAX, so one long value
- * cannot push the others off the screen. */
+ * width cli_table_output() gives: columns of free text are narrowed first
+ * (ids, dates and one-word codes keep their width) and a cell wider than
+ * its column wraps under itself, nothing cut; with no width, every column
+ * but a row's last is cut at CELL_MAX with "...", so one long value cannot
+ * push the others off the screen. */
 struct table {
 	size_t ncols, nrows;
 	struct cell *cells; /* owned: nrows * ncols */

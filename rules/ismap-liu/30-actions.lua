@@ -149,7 +149,8 @@ action "submit" {
 action "amend" {
   title = { ja = "申請内容の変更", en = "Amend an application" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" },
-  params = application_params(false, { id = "clear", ja = "消す項目の一覧", en = "the optional fields to remove" }),
+  params = application_params(false, { id = "clear", type = "list", ja = "消す項目の一覧（カンマ区切り）",
+                                      en = "the optional fields to remove (comma-separated)" }),
   run = function (app, p, at, rec)
     during_period(at, { ja = "申請内容の変更", en = "amend an application" })
     if next(p) == nil then

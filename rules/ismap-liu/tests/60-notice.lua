@@ -456,7 +456,7 @@ submit_case("an objective is called 統制目標, a B control 詳細管理策",
   "statement.controls.9.4.2.2.B", "詳細管理策 9.4.2.2.B は除外できません（除外できるのは統制目標だけです）")
 submit_case("a field's reason names the field once, in words: the client prints its path before it",
   function (a) a.impact_assessment.assessed_on = "2023-02-30" end,
-  "impact_assessment.assessed_on", "impact_assessment.assessed_on: not a date: no such date (e.g. 2023-06-01, 令和5年6月1日 or 令和7年3月末) / 影響度評価の実施日は日付として読めません")
+  "impact_assessment.assessed_on", "impact_assessment.assessed_on: not a date: no such date (e.g. 2023-06-01, 2023/6/1, 令和5年6月1日 or 令和7年3月末) / 影響度評価の実施日は日付として読めません")
 case "Japanese reasons give dates in 和暦 with 西暦 in parentheses; English has no 「〜」" {
   at = "2025-04-01", data = good_app(), expect = "ineligible", fails = { "period", "R1" },
   reasons = { period = "令和5年5月19日（2023年5月19日）から令和7年3月31日（2025年3月31日）まで" },
