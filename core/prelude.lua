@@ -750,8 +750,11 @@ field_value = function(spec, v, path, bad0, app)
   elseif t == "date" then
     local d, why = read_date(v)
     if not d then
-      return bad(text("日付として読めません: " .. why.ja .. "（例: 2023-06-01、2023/6/1、令和5年6月1日、令和7年3月末）",
-                      "not a date: " .. why.en .. " (e.g. 2023-06-01, 2023/6/1, 令和5年6月1日 or 令和7年3月末)"))
+      -- The host's "not a date (use YYYY-MM-DD)" says what this says, and
+      -- its example is one of ours: said once, with the forms accepted.
+      local generic = tostring(why.en):find("^not a date") ~= nil
+      return bad(text("日付として読めません" .. (generic and "" or ": " .. why.ja) .. "（例: 2023-06-01、2023/6/1、令和5年6月1日、令和7年3月末）",
+                      "not a date" .. (generic and "" or ": " .. why.en) .. " (e.g. 2023-06-01, 2023/6/1, 令和5年6月1日 or 令和7年3月末)"))
     end
     out = d
     if spec.min and d < spec.min.on then

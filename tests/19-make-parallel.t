@@ -5,6 +5,10 @@ use strict;
 use warnings;
 use Test::More;
 
+# As a user types it: not under the make that runs the tests (whose flags and
+# jobserver the environment would pass on).
+delete @ENV{qw(MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES MAKE_TERMOUT MAKE_TERMERR GNUMAKEFLAGS)};
+
 sub makeflags {
 	my (@args) = @_;
 	my $db = `make -pn @args all 2>/dev/null`;

@@ -64,8 +64,10 @@ ok($r && $r->{result}{version}, 'the pack with the big file is activated')
 sub log_time {
 	my ($re) = @_;
 	my ($l) = grep { /$re/ } split /\n/, $d->log_text;
-	return undef unless $l && $l =~ /^(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)\.(\d+)Z/;
-	return timegm($6, $5, $4, $3, $2 - 1, $1) + $7 / 1000;
+	# The log's time, in the zone it is written in (JST by default).
+	return undef unless $l && $l =~ /^(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)\.(\d+)(?:Z|([+-])(\d\d):(\d\d))/;
+	my $off = defined $8 ? ($8 eq '-' ? -1 : 1) * ($9 * 3600 + $10 * 60) : 0;
+	return timegm($6, $5, $4, $3, $2 - 1, $1) + $7 / 1000 - $off;
 }
 my $checked = log_time(qr/rules: check done dir=\Q$pack\E /);
 my $activated = log_time(qr/rules: activated how=reload/);

@@ -859,7 +859,8 @@ static void kinds_table(json_t *r)
 	cli_table_free(&t);
 }
 
-int cli_show_rules_status(const struct args *a, json_t *r)
+/* rules status: the pack, its version and its use so far. */
+static void pack_table(json_t *r)
 {
 	struct table t;
 	cli_table_init(&t, 2);
@@ -890,6 +891,12 @@ int cli_show_rules_status(const struct args *a, json_t *r)
 	cli_table_print(&t, stdout);
 	cli_table_free(&t);
 
+}
+
+/* rules status: the measures, with when each starts and ends. */
+static void measures_table(json_t *r)
+{
+	struct table t;
 	json_t *ms = json_object_get(r, "measures");
 	if (json_array_size(ms)) {
 		cli_table_init(&t, 5);
@@ -910,18 +917,12 @@ int cli_show_rules_status(const struct args *a, json_t *r)
 		cli_table_print(&t, stdout);
 		cli_table_free(&t);
 	}
-	kinds_table(r);
-	json_t *roles = json_object_get(r, "roles");
-	if (json_array_size(roles)) {
-		fputc('\n', stdout);
-		list_table(roles, (const char *[]){ "id", "title", "methods" },
-			   (const char *[]){ "ROLE", "TITLE", "MAY CALL" }, 3);
-	}
-	json_t *cs = json_object_get(r, "checks");
-	if (json_array_size(cs)) {
-		fputc('\n', stdout);
-		list_table(cs, (const char *[]){ "id", "title" }, (const char *[]){ "CHECK", "TITLE" }, 2);
-	}
+}
+
+/* rules status: the actions, in the pack's order. */
+static void actions_table(json_t *r)
+{
+	struct table t;
 	/* actions and views are objects keyed by name */
 	json_t *acts = json_object_get(r, "actions");
 	if (json_object_size(acts)) {
@@ -951,6 +952,12 @@ int cli_show_rules_status(const struct args *a, json_t *r)
 		cli_table_print(&t, stdout);
 		cli_table_free(&t);
 	}
+}
+
+/* rules status: the views, in the pack's order. */
+static void views_table(json_t *r)
+{
+	struct table t;
 	json_t *views = json_object_get(r, "views");
 	if (json_object_size(views)) {
 		cli_table_init(&t, 3);
@@ -972,6 +979,27 @@ int cli_show_rules_status(const struct args *a, json_t *r)
 		cli_table_print(&t, stdout);
 		cli_table_free(&t);
 	}
+}
+
+int cli_show_rules_status(const struct args *a, json_t *r)
+{
+	(void)a;
+	pack_table(r);
+	measures_table(r);
+	kinds_table(r);
+	json_t *roles = json_object_get(r, "roles");
+	if (json_array_size(roles)) {
+		fputc('\n', stdout);
+		list_table(roles, (const char *[]){ "id", "title", "methods" },
+			   (const char *[]){ "ROLE", "TITLE", "MAY CALL" }, 3);
+	}
+	json_t *cs = json_object_get(r, "checks");
+	if (json_array_size(cs)) {
+		fputc('\n', stdout);
+		list_table(cs, (const char *[]){ "id", "title" }, (const char *[]){ "CHECK", "TITLE" }, 2);
+	}
+	actions_table(r);
+	views_table(r);
 	return ST_OK;
 }
 

@@ -218,8 +218,8 @@ local function check_r2(app, at)
     if not contains(allowed, who) then
       local names = {}
       for i, t in ipairs(allowed) do names[i] = ASSESSOR_EN[t] .. " (" .. t .. ")" end
-      problems[#problems + 1] = en("the assessing body (" .. shown(who) .. ") was not allowed to assess on " .. on ..
-                                   " (allowed: " .. table.concat(names, ", ") .. ")")
+      problems[#problems + 1] = en("the assessing body, " .. shown(who) .. ", was not allowed to assess on " .. on ..
+                                   "; allowed: " .. table.concat(names, ", "))
     end
   end
   if #problems > 0 then return fail(join(problems)) end
