@@ -73,7 +73,7 @@ E = @:
 endif
 
 # Modules shared by the daemon (and the unit tests).  The client links only wire.o.
-CORE_MODS := log clock errors wire sheet hash ident recz store rules rules_mem rules_conv rules_text rules_conf prelude conf auth audit verify metrics notify commit ledger evmemo find packs expiry stage sched slice reqrec rpc rpc_records rpc_job rpc_admin lifecycle rpc_rules server watchdog
+CORE_MODS := log clock errors wire sheet hash ident compress store rules rules_mem rules_conv rules_text rules_conf prelude conf auth audit verify metrics notify commit ledger evalcache find packs expiry stage sched slice reqrec rpc rpc_records rpc_job rpc_admin lifecycle rpc_rules server watchdog
 CORE_OBJS := $(CORE_MODS:%=$(O)/%.o)
 LIUD_OBJS := $(O)/liud.o $(CORE_OBJS)
 # The client: every file of core/client/ (its own folder, cli.h), and of the

@@ -12,7 +12,7 @@
  *
  * An entry that records a change of a record also carries "record_sha256":
  * the SHA-256 of the record's JSON text after the change, as record.get
- * answers it (decompressed, recz.h).  The chain alone proves the entries
+ * answers it (decompressed, compress.h).  The chain alone proves the entries
  * were not edited; the digest ties each record to its last entry, so that
  * a record edited in place (a state, a name) no longer passes as intact.
  * Entries written before the digest existed have none: such a record is

@@ -45,7 +45,7 @@ int commit_put_record(struct commit_write *w, const char *id, const char *kind,
 		      const char *state, const char *old_kind, const char *old_state,
 		      char *body);
 /* The same with `len` bytes of body: JSON, or a stored form built ahead
- * (recz.h), which may hold NUL bytes. */
+ * (compress.h), which may hold NUL bytes. */
 int commit_put_record_n(struct commit_write *w, const char *id, const char *kind,
 			const char *state, const char *old_kind, const char *old_state,
 			char *body, size_t len);

@@ -10,7 +10,7 @@
 
 #include "clock.h"
 #include "log.h"
-#include "recz.h"
+#include "compress.h"
 
 #define NEXT_ID_KEY "next_id"
 /* A write's versions freed on a worker past this many (release()). */
@@ -437,7 +437,7 @@ json_t *ledger_page_get(struct ledger *l, const struct ledger_page *page, size_t
 	size_t len = it->len;
 	json_t *rec = NULL;
 	json_error_t e = { .text = "it does not unpack" };
-	/* A lazy page holds stored forms (recz.h): only what is read is
+	/* A lazy page holds stored forms (compress.h): only what is read is
 	 * unpacked, which a caller that skips most of its page needs. */
 	if (!page->lazy && !it->body)
 		return NULL; /* did not unpack: the store said so */
@@ -482,7 +482,7 @@ int ledger_history(struct ledger *l, const char *id, json_t **entries)
 }
 
 /* The overlay's version of `id`, decoded: a prepared change puts its
- * stored form there (recz.h), decoded the first time somebody asks (most
+ * stored form there (compress.h), decoded the first time somebody asks (most
  * never are). */
 static json_t *overlay_get(struct ledger *l, const char *id)
 {
@@ -1085,7 +1085,7 @@ static int write_prepared(struct ledger *l, struct commit_write *w, const struct
 	int pl = snprintf(prefix, sizeof prefix, "{\"updated_at\":\"%s\",", now);
 	size_t len = 0;
 	char *body = pl > 0 && (size_t)pl < sizeof prefix
-		? recz_splice(prefix, (size_t)pl, c->frame, c->frame_len, &len) : NULL;
+		? compress_splice(prefix, (size_t)pl, c->frame, c->frame_len, &len) : NULL;
 	if (!body)
 		return -ENOMEM;
 	/* Its staged row stays: the run drops them all at its end (stage.c),

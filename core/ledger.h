@@ -11,11 +11,11 @@
  * latest; the cache of decoded records and the memo are coherent because
  * they are dropped by the write that commits).  A second module would need
  * those internals or a second copy of them; and the name stays, so that the
- * callers of its writes (sched's staging, evmemo, the rule lifecycle) did
+ * callers of its writes (sched's staging, evalcache, the rule lifecycle) did
  * not change.
  *
  * Forms of a record, all here: the decoded tree (json_t), its JSON text as
- * stored (which may be a zstd frame underneath: the store unpacks, recz.h),
+ * stored (which may be a zstd frame underneath: the store unpacks, compress.h),
  * the text of a new version spliced from the old one's (ledger_next_text),
  * and a version prepared ahead of a deadline (a frame and audit text).  A
  * write names which one it gives (struct ledger_change, tagged).
@@ -199,7 +199,7 @@ struct ledger_prepared {
 	json_int_t rev;
 	/* The record without "updated_at" (the ledger stamps the time of the
 	 * write) as a zstd frame of its JSON text after the opening brace
-	 * (store_frame(); the ledger splices the stamp in front, recz.h), and
+	 * (store_frame(); the ledger splices the stamp in front, compress.h), and
 	 * its audit entries' text for audit_seal_raw(), all borrowed. */
 	const char *frame;
 	size_t frame_len;
@@ -358,7 +358,7 @@ json_t *ledger_audit_refusal(const struct ledger_audit *a);
  * Records as stored, in any store: what verify.h reads, of the live
  * database (committed versions only, the overlay aside: the check is of the
  * storage) or of a backup's copy, which has no ledger.  How a record is
- * stored (compressed or not, recz.h) is this module's to know.
+ * stored (compressed or not, compress.h) is this module's to know.
  * ledger_stored_get: the record's JSON text (caller frees); ledger_stored_text:
  * the JSON text of a stored value as a page lists it; ledger_stored_page:
  * stored values of every kind in id order after `after`; ledger_stored_audit_of:

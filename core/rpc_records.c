@@ -11,7 +11,7 @@
 
 #include "clock.h"
 #include "errors.h"
-#include "evmemo.h"
+#include "evalcache.h"
 #include "find.h"
 #include "log.h"
 #include "sheet.h"
@@ -251,7 +251,7 @@ static json_t *list_decision(struct rpc_call *c, const char *id, json_t *rec, in
 	const char *body;
 	size_t len;
 	json_t *out = NULL, *d = NULL;
-	if (evmemo_get(r->ledger, r->rules, id, at, &body, &len)) {
+	if (evalcache_get(r->ledger, r->rules, id, at, &body, &len)) {
 		char *text = malloc(len + 2);
 		if (text) {
 			text[0] = '{';
@@ -1471,7 +1471,7 @@ static char *inline_text(struct rules *rules, const struct rpc_call *c, struct r
  * day, cut at the measures' starts and ends), except for the answer's `at`.
  * So the answer is kept encoded, without `at`, in the ledger's memo, which
  * drops it when the record changes; the pack's serial and the span are
- * kept with it (evmemo.h) and checked.  A hit is a lookup and
+ * kept with it (evalcache.h) and checked.  A hit is a lookup and
  * a copy: no decoding, no Lua, no encoding.  Staged enforcement (sched.c)
  * puts the answers of the versions it writes at a deadline.
  */
@@ -1522,7 +1522,7 @@ static bool eval_memo_hit(struct rpc_call *c, const char *id, int64_t at)
 	struct rpc *r = c->rpc;
 	const char *body;
 	size_t len;
-	if (!evmemo_get(r->ledger, r->rules, id, at, &body, &len))
+	if (!evalcache_get(r->ledger, r->rules, id, at, &body, &len))
 		return false;
 	r->eval_memo_hits++;
 	eval_reply(c, id, at, body, len);
@@ -1547,7 +1547,7 @@ static void eval_answer(struct rpc_call *c, const char *id, int64_t at, json_t *
 		rpc_fail(c, -ENOMEM, NULL, NULL);
 		return;
 	}
-	evmemo_put(r->ledger, r->rules, id, from, till, enc + 1, strlen(enc + 1));
+	evalcache_put(r->ledger, r->rules, id, from, till, enc + 1, strlen(enc + 1));
 	r->eval_memo_misses++;
 	eval_reply(c, id, at, enc + 1, strlen(enc + 1));
 	free(enc);

@@ -10,7 +10,7 @@
 
 #include "clock.h"
 #include "errors.h"
-#include "evmemo.h"
+#include "evalcache.h"
 #include "expiry.h"
 #include "log.h"
 #include "stage.h"

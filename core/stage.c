@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "clock.h"
-#include "evmemo.h"
+#include "evalcache.h"
 #include "expiry.h"
 #include "errors.h"
 #include "log.h"
@@ -307,7 +307,7 @@ static char *stage_eval(struct rules *rules, json_t *fin, int64_t at)
 }
 
 /* Keeps in the memo eval's answer for stored version `rec` from `at` on
- * (evmemo_put_next): the reads of the deadline that come before the run has
+ * (evalcache_put_next): the reads of the deadline that come before the run has
  * rewritten the record find it there. */
 static void stage_eval_now(struct stage *g, json_t *rec, int64_t at)
 {
@@ -315,7 +315,7 @@ static void stage_eval_now(struct stage *g, json_t *rec, int64_t at)
 	const char *id = json_string_value(json_object_get(rec, "id"));
 	char *text = id ? eval_text(g->rules, rec, at, &from, &till) : NULL;
 	if (text)
-		evmemo_put_next(g->l, g->rules, id, from, till, text + 1, strlen(text + 1));
+		evalcache_put_next(g->l, g->rules, id, from, till, text + 1, strlen(text + 1));
 	free(text);
 }
 
@@ -687,7 +687,7 @@ static int take_row(struct stage *g, struct rules *rules, int64_t at, struct sto
 		return -ENOMEM;
 	}
 	if (r.eval && span->ok) {
-		b->heads[n] = evmemo_head1(rules, span->from, span->till, strlen(r.eval + 1));
+		b->heads[n] = evalcache_head1(rules, span->from, span->till, strlen(r.eval + 1));
 		b->memos[n] = (struct ledger_memo){ .head = (const char *)&b->heads[n],
 						    .head_len = sizeof b->heads[n],
 						    .body = r.eval + 1, .body_len = strlen(r.eval + 1) };

@@ -1,7 +1,7 @@
 /*
  * stage — enforcement computed ahead of its deadline.  Owned by sched, which
  * tells it the next deadline and applies what it staged at the run; uses
- * expiry, rules, ledger, evmemo, the store's reads and libuv.
+ * expiry, rules, ledger, evalcache, the store's reads and libuv.
  *
  * An expiry hook's result depends only on the record and the deadline, so
  * it can be computed before the deadline.  From `secs` before the next
@@ -53,7 +53,7 @@
  * recognised as such and refused, never read as this one.  Names hold no tab
  * or newline, and JSON text holds no raw newline.  The frame is the new
  * version's JSON text without "updated_at" and its opening brace, compressed
- * (store_frame()): the run puts the stamp in front (recz.h).
+ * (store_frame()): the run puts the stamp in front (compress.h).
  */
 #define STAGE_ROW_VERSION 1
 
@@ -91,7 +91,7 @@ void stage_row_clear(struct stage_row *r);
 /* --- staging -------------------------------------------------------------------- */
 
 struct stage;
-struct evmemo_head;
+struct evalcache_head;
 
 /* A deadline as staging sees it (borrowed for the call). */
 struct stage_deadline {
@@ -144,7 +144,7 @@ struct stage_batch {
 	char **bufs, **ids, *cursor;
 	const char ***auds;
 	struct ledger_memo *memos;
-	struct evmemo_head *heads;
+	struct evalcache_head *heads;
 };
 
 /* Collects up to `cap` staged records still valid for `at` under `rules`,

@@ -19,7 +19,7 @@
 
 #include "errors.h"
 #include "log.h"
-#include "recz.h"
+#include "compress.h"
 
 #define STORE_KEY_MAX 480 /* LMDB's default key limit is 511 bytes */
 /* A filesystem with less room than this, when a commit fails with EIO, is
@@ -44,12 +44,12 @@ struct store {
 	 * minutes) from sampling (wait: it lasts milliseconds). */
 	pthread_rwlock_t map_lock;
 	_Atomic int map_backups, map_samplers;
-	/* Records are stored compressed (recz.h): one context for the
+	/* Records are stored compressed (compress.h): one context for the
 	 * committer's puts (one transaction at a time), one for reads, which
 	 * the loop thread makes but a lock keeps safe from any other. */
-	struct recz *zput, *zget;
+	struct compress *zput, *zget;
 	pthread_mutex_t zget_lock;
-	/* The compression dictionary (recz.h): the id of the one in use (0:
+	/* The compression dictionary (compress.h): the id of the one in use (0:
 	 * none yet), its size, and how many records the last training that
 	 * made none had (a new try waits for twice as many).  Set by the
 	 * committer, read by the loop. */
@@ -188,17 +188,17 @@ static MDB_dbi meta_dbi(const struct store *st, const void *key, size_t len)
  * new frames use.  The caller holds no lock. */
 static int dict_install(struct store *st, const void *dict, size_t len)
 {
-	int rc = recz_dict_add(st->zput, dict, len, true);
+	int rc = compress_dict_add(st->zput, dict, len, true);
 	if (rc == 0 || rc == -EEXIST) {
 		pthread_mutex_lock(&st->zget_lock);
-		rc = recz_dict_add(st->zget, dict, len, true);
+		rc = compress_dict_add(st->zget, dict, len, true);
 		pthread_mutex_unlock(&st->zget_lock);
 	}
 	if (rc == -EEXIST)
 		rc = 0;
 	if (rc == 0) {
 		st->dict_len = len;
-		st->dict_id = recz_dict_id(dict, len);
+		st->dict_id = compress_dict_id(dict, len);
 		st->dict_count++;
 	}
 	return rc;
@@ -336,8 +336,8 @@ int store_open(struct store **out, const char *dir, const struct store_opts *o)
 	st->dict_records = dr < 0 ? 0 : dr > 0 ? (size_t)dr : STORE_DICT_MIN_RECORDS;
 	pthread_rwlock_init(&st->map_lock, NULL);
 	pthread_mutex_init(&st->zget_lock, NULL);
-	st->zput = recz_new();
-	st->zget = recz_new();
+	st->zput = compress_new();
+	st->zget = compress_new();
 	if (!st->zput || !st->zget) {
 		rc = -ENOMEM;
 		goto err_free;
@@ -410,8 +410,8 @@ err_lock:
 	if (st->lock_fd >= 0)
 		close(st->lock_fd);
 err_free:
-	recz_free(st->zput);
-	recz_free(st->zget);
+	compress_free(st->zput);
+	compress_free(st->zget);
 	free(st->range_prefix);
 	free(st);
 	return rc;
@@ -427,8 +427,8 @@ void store_close(struct store *st)
 		close(st->lock_fd); /* releases the flock */
 	pthread_rwlock_destroy(&st->map_lock);
 	pthread_mutex_destroy(&st->zget_lock);
-	recz_free(st->zput);
-	recz_free(st->zget);
+	compress_free(st->zput);
+	compress_free(st->zget);
 	free(st->range_prefix);
 	free(st);
 }
@@ -441,7 +441,7 @@ static int record_out(struct store *st, const void *key, size_t klen, const MDB_
 {
 	pthread_mutex_lock(&st->zget_lock);
 	map_held = &st->zget_lock;
-	int rc = recz_unpack(st->zget, v->mv_data, v->mv_size, json, len);
+	int rc = compress_unpack(st->zget, v->mv_data, v->mv_size, json, len);
 	map_held = NULL;
 	pthread_mutex_unlock(&st->zget_lock);
 	if (rc == -EIO)
@@ -450,7 +450,7 @@ static int record_out(struct store *st, const void *key, size_t klen, const MDB_
 	if (rc == -ENOKEY) { /* lost, or a damaged frame header */
 		log_err("store: a stored record does not decompress id=%.*s bytes=%zu "
 			"reason=\"it names compression dictionary %u, which the database does not have\"",
-			(int)klen, (const char *)key, v->mv_size, recz_dict_of(v->mv_data, v->mv_size));
+			(int)klen, (const char *)key, v->mv_size, compress_dict_of(v->mv_data, v->mv_size));
 		rc = -EIO;
 	}
 	return rc;
@@ -487,7 +487,7 @@ int store_unpack(struct store *st, const void *val, size_t len, char **json, siz
 int store_frame(struct store *st, const char *src, size_t len, char **out, size_t *out_len)
 {
 	pthread_mutex_lock(&st->zget_lock);
-	int rc = recz_frame(st->zget, src, len, out, out_len);
+	int rc = compress_frame(st->zget, src, len, out, out_len);
 	pthread_mutex_unlock(&st->zget_lock);
 	return rc;
 }
@@ -567,7 +567,7 @@ void store_rows_free(struct store_rows *l)
 }
 
 /* Appends a copy of (id, body); `st` non-NULL: body is a stored record,
- * unpacked (recz.h). */
+ * unpacked (compress.h). */
 static int list_push(struct store *st, struct store_rows *l, size_t *cap, const char *id,
 		     size_t idlen, const void *body, size_t len)
 {
@@ -1037,10 +1037,10 @@ static int apply(struct store *st, MDB_txn *txn, const struct store_op *op)
 		    (rc = index_move(st, txn, op->id, op->old_kind, op->old_state, op->kind, op->state)) < 0)
 			return rc;
 	{
-		/* Compressed when it pays (recz.h); mdb_put copies the bytes. */
+		/* Compressed when it pays (compress.h); mdb_put copies the bytes. */
 		char *z = NULL;
 		size_t zlen;
-		if ((rc = recz_pack(st->zput, op->body, op->len, &z, &zlen)) < 0)
+		if ((rc = compress_pack(st->zput, op->body, op->len, &z, &zlen)) < 0)
 			return rc;
 		if (rc == 1)
 			v = (MDB_val){ zlen, z };
@@ -1064,7 +1064,7 @@ static int apply(struct store *st, MDB_txn *txn, const struct store_op *op)
 		/* Installed once the transaction commits (store_commit): no
 		 * frame names a dictionary before the dictionary is durable. */
 		char key[sizeof STORE_DICT_PREFIX + 10];
-		if (recz_dict_id(op->body, op->len) == 0)
+		if (compress_dict_id(op->body, op->len) == 0)
 			return -EINVAL;
 		/* numbered in the order they came: the last one is used */
 		snprintf(key, sizeof key, STORE_DICT_PREFIX "%010u", st->dict_count + 1);
@@ -1143,7 +1143,7 @@ int store_commit(struct store *st, const struct store_op *ops, size_t n)
 		if (r < 0) /* durable, so the next start loads it */
 			log_err("store: compression dictionary written but not taken up: %s", strerror(-r));
 		else
-			log_info("store: compression dictionary in use id=%u bytes=%zu", recz_dict_id(ops[i].body, ops[i].len),
+			log_info("store: compression dictionary in use id=%u bytes=%zu", compress_dict_id(ops[i].body, ops[i].len),
 				 ops[i].len);
 	}
 	return rc;
@@ -1203,7 +1203,7 @@ int store_dict_train(struct store *st, char **dict, size_t *len, size_t *samples
 			continue; /* damaged (said by record_out): not a sample */
 		if (rc < 0)
 			goto out;
-		if (jl < RECZ_MIN) { /* stored as it is: nothing to learn from */
+		if (jl < COMPRESS_MIN) { /* stored as it is: nothing to learn from */
 			free(json);
 			continue;
 		}
@@ -1241,12 +1241,12 @@ out:
 		unsigned id = 0;
 		if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id)
 			id = (unsigned)time(NULL) ^ (unsigned)getpid();
-		id = RECZ_DICT_ID_BASE + 1 + id % (0x7fffffffu - RECZ_DICT_ID_BASE - 1);
+		id = COMPRESS_DICT_ID_BASE + 1 + id % (0x7fffffffu - COMPRESS_DICT_ID_BASE - 1);
 		if (n < STORE_DICT_MIN_SAMPLES) {
 			*why = "too few records long enough to be compressed";
 			rc = -EAGAIN;
 		} else {
-			rc = recz_train(buf, sizes, n, id, dict, len, why);
+			rc = compress_train(buf, sizes, n, id, dict, len, why);
 		}
 		if (rc == -EAGAIN) /* try again when there are twice as many */
 			st->dict_tried_at = records ? records : STORE_DICT_MIN_RECORDS;

@@ -64,10 +64,10 @@ void store_close(struct store *st);
  * frees, NUL-terminated) and *len, -ENOENT, or another negative errno. */
 int store_get(struct store *st, const char *id, char **body, size_t *len);
 
-/* Records are stored compressed (recz.h).  store_unpack(): the JSON of a
+/* Records are stored compressed (compress.h).  store_unpack(): the JSON of a
  * stored form (a pending write's, say), NUL-terminated, caller frees: 0,
  * -EIO (damaged) or -ENOMEM.  store_frame(): `src` compressed, for a
- * stored form built ahead (recz_splice): 0 with *out (caller frees) or a
+ * stored form built ahead (compress_splice): 0 with *out (caller frees) or a
  * negative errno.  Both for any thread. */
 int store_unpack(struct store *st, const void *val, size_t len, char **json, size_t *json_len);
 int store_frame(struct store *st, const char *src, size_t len, char **out, size_t *out_len);
@@ -96,7 +96,7 @@ struct store_rows {
  */
 int store_list(struct store *st, const char *kind, const char *state,
 	       const char *after, size_t limit, struct store_rows *out);
-/* The same with the records' stored forms (recz.h), for a caller that
+/* The same with the records' stored forms (compress.h), for a caller that
  * skips most of what it lists: store_unpack() the ones it reads. */
 int store_list_raw(struct store *st, const char *kind, const char *state,
 		   const char *after, size_t limit, struct store_rows *out);
@@ -191,7 +191,7 @@ void store_map_hold(struct store *st, enum store_map_holder who);
 void store_map_release(struct store *st, enum store_map_holder who);
 
 /*
- * The compression dictionary (recz.h).  Records of one pack share most of
+ * The compression dictionary (compress.h).  Records of one pack share most of
  * their text; a zstd dictionary trained on the database's own records packs
  * each into about two thirds of the bytes, faster both ways.  Once there
  * are STORE_DICT_MIN_RECORDS records, the committer trains one (from up to

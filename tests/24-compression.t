@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # Records compressed with a dictionary trained on the database's own records
-# (core/recz.c, store.h): once there are 1,000 records the daemon trains one
+# (core/compress.c, store.h): once there are 1,000 records the daemon trains one
 # by itself and says so; records written after it name it, those written
 # before read as they were; a restarted daemon and a backup read both; a
 # database that lost its dictionary reports the records it cannot read,

@@ -1,5 +1,5 @@
 /*
- * evmemo — eval's answers kept in the ledger's memo (ledger.h).
+ * evalcache — eval's answers kept in the ledger's memo (ledger.h).
  *
  * A pack that declares eval_by_date answers the same for a stored record all
  * through a span of instants (rules_eval_span), but for the answer's `at`.
@@ -12,8 +12,8 @@
  *
  * All on the loop thread.
  */
-#ifndef LIU_EVMEMO_H
-#define LIU_EVMEMO_H
+#ifndef LIU_EVALCACHE_H
+#define LIU_EVALCACHE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,7 +24,7 @@
 
 /* An entry's head (the ledger's memo head); its body is the first answer's
  * text followed by the second's. */
-struct evmemo_head {
+struct evalcache_head {
 	uint64_t serial;      /* rules_serial() of the pack that answered */
 	int64_t from, till;   /* the first answer's span (from == till: none) */
 	int64_t from2, till2; /* the second answer's span (from2 == till2: none) */
@@ -33,22 +33,22 @@ struct evmemo_head {
 
 /* The answer kept for `id` at `at` under pack `r`: true with the borrowed
  * text (valid until the memo changes), or false. */
-bool evmemo_get(struct ledger *l, struct rules *r, const char *id, int64_t at, const char **body,
+bool evalcache_get(struct ledger *l, struct rules *r, const char *id, int64_t at, const char **body,
 		size_t *len);
 
 /* Keeps `body` as the answer for [from, till), and an answer the entry holds
  * for a later span of the same pack with it. */
-void evmemo_put(struct ledger *l, struct rules *r, const char *id, int64_t from, int64_t till,
+void evalcache_put(struct ledger *l, struct rules *r, const char *id, int64_t from, int64_t till,
 		const char *body, size_t len);
 
 /* Keeps `body` as the answer for the later span [from, till) (the next
  * deadline's), with the entry's answer for an earlier span of the same
  * pack. */
-void evmemo_put_next(struct ledger *l, struct rules *r, const char *id, int64_t from, int64_t till,
+void evalcache_put_next(struct ledger *l, struct rules *r, const char *id, int64_t from, int64_t till,
 		     const char *body, size_t len);
 
 /* The head of a one-answer entry, for a memo entry built elsewhere (a
  * prepared change's, ledger.h). */
-struct evmemo_head evmemo_head1(struct rules *r, int64_t from, int64_t till, size_t len);
+struct evalcache_head evalcache_head1(struct rules *r, int64_t from, int64_t till, size_t len);
 
 #endif

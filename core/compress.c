@@ -1,5 +1,5 @@
-/* recz — see recz.h. */
-#include "recz.h"
+/* compress — see compress.h. */
+#include "compress.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -9,48 +9,48 @@
 
 /* zstd's fastest levels: a record compresses in about 10 µs to about a
  * third (level 3 gains a few percent more for twice the time). */
-#define RECZ_LEVEL (-1)
+#define COMPRESS_LEVEL (-1)
 
 /* A dictionary as both directions need it: digested once, since digesting
  * one costs more than packing a record with it. */
-struct recz_dict {
+struct compress_dict {
 	unsigned id;
-	ZSTD_CDict *fast;  /* RECZ_LEVEL */
-	ZSTD_CDict *ahead; /* RECZ_AHEAD_LEVEL, made on first use */
+	ZSTD_CDict *fast;  /* COMPRESS_LEVEL */
+	ZSTD_CDict *ahead; /* COMPRESS_AHEAD_LEVEL, made on first use */
 	ZSTD_DDict *d;
 	char *bytes;
 	size_t len;
 };
 
-struct recz {
+struct compress {
 	ZSTD_CCtx *c;
 	ZSTD_DCtx *d;
-	struct recz_dict *dicts; /* every dictionary known, in the order added */
+	struct compress_dict *dicts; /* every dictionary known, in the order added */
 	size_t ndicts;
 	size_t use;              /* the index of the one new frames use, if ndicts > 0
 				  * (an index: adding one moves the array) */
 	bool using;
 };
 
-struct recz *recz_new(void)
+struct compress *compress_new(void)
 {
-	struct recz *z = calloc(1, sizeof *z);
+	struct compress *z = calloc(1, sizeof *z);
 	if (!z)
 		return NULL;
 	z->c = ZSTD_createCCtx();
 	z->d = ZSTD_createDCtx();
 	if (!z->c || !z->d ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, RECZ_LEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, COMPRESS_LEVEL)) ||
 	    /* the frame says how long the JSON is: one allocation to unpack */
 	    ZSTD_isError(ZSTD_CCtx_setParameter(z->c, ZSTD_c_contentSizeFlag, 1)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(z->c, ZSTD_c_checksumFlag, 1))) {
-		recz_free(z);
+		compress_free(z);
 		return NULL;
 	}
 	return z;
 }
 
-void recz_free(struct recz *z)
+void compress_free(struct compress *z)
 {
 	if (!z)
 		return;
@@ -66,17 +66,17 @@ void recz_free(struct recz *z)
 	free(z);
 }
 
-unsigned recz_dict_id(const void *dict, size_t len)
+unsigned compress_dict_id(const void *dict, size_t len)
 {
 	return ZDICT_getDictID(dict, len);
 }
 
-unsigned recz_dict_current(const struct recz *z)
+unsigned compress_dict_current(const struct compress *z)
 {
 	return z->using ? z->dicts[z->use].id : 0;
 }
 
-static struct recz_dict *dict_find(struct recz *z, unsigned id)
+static struct compress_dict *dict_find(struct compress *z, unsigned id)
 {
 	for (size_t i = 0; i < z->ndicts; i++)
 		if (z->dicts[i].id == id)
@@ -84,22 +84,22 @@ static struct recz_dict *dict_find(struct recz *z, unsigned id)
 	return NULL;
 }
 
-int recz_dict_add(struct recz *z, const void *dict, size_t len, bool use)
+int compress_dict_add(struct compress *z, const void *dict, size_t len, bool use)
 {
-	unsigned id = recz_dict_id(dict, len);
+	unsigned id = compress_dict_id(dict, len);
 	if (id == 0)
 		return -EINVAL;
 	if (dict_find(z, id))
 		return -EEXIST;
-	struct recz_dict *more = realloc(z->dicts, (z->ndicts + 1) * sizeof *more);
+	struct compress_dict *more = realloc(z->dicts, (z->ndicts + 1) * sizeof *more);
 	if (!more)
 		return -ENOMEM;
 	z->dicts = more;
-	struct recz_dict *d = &z->dicts[z->ndicts];
-	*d = (struct recz_dict){ .id = id, .len = len, .bytes = malloc(len) };
+	struct compress_dict *d = &z->dicts[z->ndicts];
+	*d = (struct compress_dict){ .id = id, .len = len, .bytes = malloc(len) };
 	if (d->bytes) {
 		memcpy(d->bytes, dict, len);
-		d->fast = ZSTD_createCDict(d->bytes, len, RECZ_LEVEL);
+		d->fast = ZSTD_createCDict(d->bytes, len, COMPRESS_LEVEL);
 		d->d = ZSTD_createDDict(d->bytes, len);
 	}
 	if (!d->bytes || !d->fast || !d->d) {
@@ -116,22 +116,22 @@ int recz_dict_add(struct recz *z, const void *dict, size_t len, bool use)
 	return 0;
 }
 
-int recz_train(const void *samples, const size_t *sizes, unsigned n, unsigned id, char **out,
+int compress_train(const void *samples, const size_t *sizes, unsigned n, unsigned id, char **out,
 	       size_t *out_len, const char **why)
 {
-	char *buf = malloc(RECZ_DICT_MAX);
+	char *buf = malloc(COMPRESS_DICT_MAX);
 	if (!buf)
 		return -ENOMEM;
 	/* zstd's default trainer (fastCover) picks the content; finalizing it
 	 * again gives the dictionary our id instead of a random one, and
 	 * tunes its statistics to the level records are packed at. */
-	size_t n1 = ZDICT_trainFromBuffer(buf, RECZ_DICT_MAX, samples, sizes, n);
+	size_t n1 = ZDICT_trainFromBuffer(buf, COMPRESS_DICT_MAX, samples, sizes, n);
 	size_t n2 = n1;
 	if (!ZDICT_isError(n1)) {
 		size_t head = ZDICT_getDictHeaderSize(buf, n1);
-		ZDICT_params_t p = { .compressionLevel = RECZ_LEVEL, .dictID = id };
+		ZDICT_params_t p = { .compressionLevel = COMPRESS_LEVEL, .dictID = id };
 		n2 = ZDICT_isError(head) ? head
-					 : ZDICT_finalizeDictionary(buf, RECZ_DICT_MAX, buf + head, n1 - head,
+					 : ZDICT_finalizeDictionary(buf, COMPRESS_DICT_MAX, buf + head, n1 - head,
 								    samples, sizes, n, p);
 	}
 	if (ZDICT_isError(n2)) {
@@ -153,12 +153,12 @@ static bool is_frame(const void *val, size_t len)
 	return len >= 4 && memcmp(val, magic, 4) == 0;
 }
 
-bool recz_packed(const void *val, size_t len)
+bool compress_packed(const void *val, size_t len)
 {
 	return is_frame(val, len) || (len >= 2 && *(const unsigned char *)val == SPLICED);
 }
 
-unsigned recz_dict_of(const void *val, size_t len)
+unsigned compress_dict_of(const void *val, size_t len)
 {
 	const unsigned char *v = val;
 	if (len >= 2 && v[0] == SPLICED && len > 2u + v[1]) {
@@ -168,23 +168,23 @@ unsigned recz_dict_of(const void *val, size_t len)
 	return is_frame(v, len) ? ZSTD_getDictID_fromFrame(v, len) : 0;
 }
 
-int recz_frame(struct recz *z, const char *src, size_t len, char **out, size_t *out_len)
+int compress_frame(struct compress *z, const char *src, size_t len, char **out, size_t *out_len)
 {
 	size_t cap = ZSTD_compressBound(len);
-	char *buf = len <= RECZ_MAX ? malloc(cap) : NULL;
+	char *buf = len <= COMPRESS_MAX ? malloc(cap) : NULL;
 	if (!buf)
 		return -ENOMEM;
-	struct recz_dict *d = z->using ? &z->dicts[z->use] : NULL;
+	struct compress_dict *d = z->using ? &z->dicts[z->use] : NULL;
 	if (d && !d->ahead)
-		d->ahead = ZSTD_createCDict(d->bytes, d->len, RECZ_AHEAD_LEVEL);
+		d->ahead = ZSTD_createCDict(d->bytes, d->len, COMPRESS_AHEAD_LEVEL);
 	size_t n = d ? ZSTD_CCtx_refCDict(z->c, d->ahead)
-		     : ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, RECZ_AHEAD_LEVEL);
+		     : ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, COMPRESS_AHEAD_LEVEL);
 	if (d && !d->ahead)
 		n = (size_t)-1; /* out of memory: ZSTD_isError() of it holds */
 	if (!ZSTD_isError(n))
 		n = ZSTD_compress2(z->c, buf, cap, src, len);
 	ZSTD_CCtx_refCDict(z->c, NULL);
-	ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, RECZ_LEVEL);
+	ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, COMPRESS_LEVEL);
 	if (ZSTD_isError(n)) {
 		free(buf);
 		return -ENOMEM;
@@ -194,7 +194,7 @@ int recz_frame(struct recz *z, const char *src, size_t len, char **out, size_t *
 	return 0;
 }
 
-char *recz_splice(const char *prefix, size_t plen, const char *frame, size_t flen, size_t *out_len)
+char *compress_splice(const char *prefix, size_t plen, const char *frame, size_t flen, size_t *out_len)
 {
 	if (plen > 255 || !is_frame(frame, flen))
 		return NULL;
@@ -209,9 +209,9 @@ char *recz_splice(const char *prefix, size_t plen, const char *frame, size_t fle
 	return v;
 }
 
-int recz_pack(struct recz *z, const char *json, size_t len, char **out, size_t *out_len)
+int compress_pack(struct compress *z, const char *json, size_t len, char **out, size_t *out_len)
 {
-	if (len < RECZ_MIN || len > RECZ_MAX || json[0] != '{')
+	if (len < COMPRESS_MIN || len > COMPRESS_MAX || json[0] != '{')
 		return 0;
 	size_t cap = ZSTD_compressBound(len);
 	char *buf = malloc(cap);
@@ -232,9 +232,9 @@ int recz_pack(struct recz *z, const char *json, size_t len, char **out, size_t *
 	return 1;
 }
 
-int recz_unpack(struct recz *z, const void *val, size_t len, char **json, size_t *json_len)
+int compress_unpack(struct compress *z, const void *val, size_t len, char **json, size_t *json_len)
 {
-	if (!recz_packed(val, len)) {
+	if (!compress_packed(val, len)) {
 		char *p = malloc(len + 1);
 		if (!p)
 			return -ENOMEM;
@@ -254,14 +254,14 @@ int recz_unpack(struct recz *z, const void *val, size_t len, char **json, size_t
 		len -= 2 + plen;
 	}
 	unsigned long long size = ZSTD_getFrameContentSize(v, len);
-	if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR || size > RECZ_MAX)
+	if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR || size > COMPRESS_MAX)
 		return -EIO;
 	char *p = malloc(plen + (size_t)size + 1);
 	if (!p)
 		return -ENOMEM;
 	memcpy(p, (const unsigned char *)val + 2, plen);
 	unsigned id = ZSTD_getDictID_fromFrame(v, len);
-	struct recz_dict *d = id ? dict_find(z, id) : NULL;
+	struct compress_dict *d = id ? dict_find(z, id) : NULL;
 	if (id && !d) {
 		free(p);
 		return -ENOKEY;

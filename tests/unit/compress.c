@@ -1,4 +1,4 @@
-/* Unit tests of recz: records round-trip through their stored form; short
+/* Unit tests of compress: records round-trip through their stored form; short
  * and incompressible values stay as they are; a damaged or lying frame is
  * refused, never trusted; a dictionary trained on records packs them
  * smaller, and frames name it: a context without it refuses them, frames
@@ -10,7 +10,7 @@
 
 #include <zstd.h>
 
-#include "recz.h"
+#include "compress.h"
 #include "tap.h"
 
 /* A record like the pack's: a statement of many similar entries. */
@@ -57,62 +57,62 @@ static void dictionaries(void)
 	char *dict = NULL;
 	size_t dlen = 0;
 	const char *why = NULL;
-	is_int(recz_train(all, sizes, n, RECZ_DICT_ID_BASE + 1, &dict, &dlen, &why), 0,
+	is_int(compress_train(all, sizes, n, COMPRESS_DICT_ID_BASE + 1, &dict, &dlen, &why), 0,
 	       "a dictionary is trained on 300 records");
-	ok(dlen > 0 && dlen <= RECZ_DICT_MAX, "of at most RECZ_DICT_MAX bytes");
-	is_int(recz_dict_id(dict, dlen), RECZ_DICT_ID_BASE + 1, "carrying the id asked for");
-	is_int(recz_dict_id("{\"a\":1}", 7), 0, "JSON is not a dictionary");
-	is_int(recz_train(all, sizes, 3, RECZ_DICT_ID_BASE + 2, &(char *){ NULL }, &(size_t){ 0 }, &why),
+	ok(dlen > 0 && dlen <= COMPRESS_DICT_MAX, "of at most COMPRESS_DICT_MAX bytes");
+	is_int(compress_dict_id(dict, dlen), COMPRESS_DICT_ID_BASE + 1, "carrying the id asked for");
+	is_int(compress_dict_id("{\"a\":1}", 7), 0, "JSON is not a dictionary");
+	is_int(compress_train(all, sizes, 3, COMPRESS_DICT_ID_BASE + 2, &(char *){ NULL }, &(size_t){ 0 }, &why),
 	       -EAGAIN, "three samples make none");
 	ok(why && *why, "and zstd says why");
 
-	struct recz *with = recz_new(), *without = recz_new();
+	struct compress *with = compress_new(), *without = compress_new();
 	char *json = varied(1000), *plain = NULL, *packed = NULL, *back = NULL;
 	size_t len = strlen(json), plen = 0, dplen = 0, blen = 0;
-	is_int(recz_pack(without, json, len, &plain, &plen), 1, "without a dictionary: packed");
+	is_int(compress_pack(without, json, len, &plain, &plen), 1, "without a dictionary: packed");
 	/* A frame from before the dictionary, to read after it came. */
-	is_int(recz_dict_current(with), 0, "a new context uses none");
-	is_int(recz_dict_add(with, dict, dlen, true), 0, "the dictionary is added and used");
-	is_int(recz_dict_add(with, dict, dlen, true), -EEXIST, "a second time: refused");
-	is_int(recz_dict_add(with, "{}", 2, false), -EINVAL, "a non-dictionary: refused");
-	is_int(recz_dict_current(with), RECZ_DICT_ID_BASE + 1, "new frames name it");
-	is_int(recz_pack(with, json, len, &packed, &dplen), 1, "with it: packed");
+	is_int(compress_dict_current(with), 0, "a new context uses none");
+	is_int(compress_dict_add(with, dict, dlen, true), 0, "the dictionary is added and used");
+	is_int(compress_dict_add(with, dict, dlen, true), -EEXIST, "a second time: refused");
+	is_int(compress_dict_add(with, "{}", 2, false), -EINVAL, "a non-dictionary: refused");
+	is_int(compress_dict_current(with), COMPRESS_DICT_ID_BASE + 1, "new frames name it");
+	is_int(compress_pack(with, json, len, &packed, &dplen), 1, "with it: packed");
 	ok(dplen < plen * 3 / 4, "into fewer bytes than without");
 	tap_diag("record %zu bytes: packed %zu alone, %zu with a %zu-byte dictionary", len, plen, dplen, dlen);
-	is_int(recz_dict_of(packed, dplen), RECZ_DICT_ID_BASE + 1, "the stored form names it");
-	is_int(recz_dict_of(plain, plen), 0, "one from before names none");
-	is_int(recz_dict_of(json, len), 0, "nor does JSON");
-	is_int(recz_unpack(with, packed, dplen, &back, &blen), 0, "it unpacks with the dictionary");
+	is_int(compress_dict_of(packed, dplen), COMPRESS_DICT_ID_BASE + 1, "the stored form names it");
+	is_int(compress_dict_of(plain, plen), 0, "one from before names none");
+	is_int(compress_dict_of(json, len), 0, "nor does JSON");
+	is_int(compress_unpack(with, packed, dplen, &back, &blen), 0, "it unpacks with the dictionary");
 	ok(blen == len && memcmp(back, json, len) == 0, "to the same bytes");
 	free(back);
-	is_int(recz_unpack(without, packed, dplen, &back, &blen), -ENOKEY,
+	is_int(compress_unpack(without, packed, dplen, &back, &blen), -ENOKEY,
 	       "a context that lacks the dictionary refuses the frame");
-	is_int(recz_unpack(with, plain, plen, &back, &blen), 0, "a frame from before the dictionary still unpacks");
+	is_int(compress_unpack(with, plain, plen, &back, &blen), 0, "a frame from before the dictionary still unpacks");
 	ok(blen == len && memcmp(back, json, len) == 0, "to the same bytes");
 	free(back);
 
-	/* Frames built ahead (level RECZ_AHEAD_LEVEL) use it too, and splice. */
+	/* Frames built ahead (level COMPRESS_AHEAD_LEVEL) use it too, and splice. */
 	char *frame = NULL, *sp = NULL;
 	size_t flen = 0, splen = 0;
-	is_int(recz_frame(with, json + 1, len - 1, &frame, &flen), 0, "a frame built ahead");
-	is_int(ZSTD_getDictID_fromFrame(frame, flen), RECZ_DICT_ID_BASE + 1, "names the dictionary");
-	sp = recz_splice("{", 1, frame, flen, &splen);
-	is_int(recz_dict_of(sp, splen), RECZ_DICT_ID_BASE + 1, "a spliced form names it too");
-	is_int(recz_unpack(with, sp, splen, &back, &blen), 0, "spliced, it unpacks");
+	is_int(compress_frame(with, json + 1, len - 1, &frame, &flen), 0, "a frame built ahead");
+	is_int(ZSTD_getDictID_fromFrame(frame, flen), COMPRESS_DICT_ID_BASE + 1, "names the dictionary");
+	sp = compress_splice("{", 1, frame, flen, &splen);
+	is_int(compress_dict_of(sp, splen), COMPRESS_DICT_ID_BASE + 1, "a spliced form names it too");
+	is_int(compress_unpack(with, sp, splen, &back, &blen), 0, "spliced, it unpacks");
 	ok(blen == len && memcmp(back, json, len) == 0, "to the record");
 	free(back);
 
 	/* A second dictionary: new frames use it, the first still reads. */
 	char *dict2 = NULL;
 	size_t dlen2 = 0;
-	is_int(recz_train(all, sizes, n, RECZ_DICT_ID_BASE + 2, &dict2, &dlen2, NULL), 0, "a second dictionary");
-	is_int(recz_dict_add(with, dict2, dlen2, true), 0, "added and used");
+	is_int(compress_train(all, sizes, n, COMPRESS_DICT_ID_BASE + 2, &dict2, &dlen2, NULL), 0, "a second dictionary");
+	is_int(compress_dict_add(with, dict2, dlen2, true), 0, "added and used");
 	char *packed2 = NULL;
 	size_t plen2 = 0;
-	is_int(recz_pack(with, json, len, &packed2, &plen2), 1, "packed with the second");
-	is_int(recz_unpack(with, packed2, plen2, &back, &blen), 0, "unpacks");
+	is_int(compress_pack(with, json, len, &packed2, &plen2), 1, "packed with the second");
+	is_int(compress_unpack(with, packed2, plen2, &back, &blen), 0, "unpacks");
 	free(back);
-	is_int(recz_unpack(with, packed, dplen, &back, &blen), 0, "a frame of the first still unpacks");
+	is_int(compress_unpack(with, packed, dplen, &back, &blen), 0, "a frame of the first still unpacks");
 	ok(blen == len && memcmp(back, json, len) == 0, "to the same bytes");
 	free(back);
 	free(packed2);
@@ -124,33 +124,33 @@ static void dictionaries(void)
 	free(json);
 	free(dict);
 	free(all);
-	recz_free(with);
-	recz_free(without);
+	compress_free(with);
+	compress_free(without);
 }
 
 int main(void)
 {
-	struct recz *z = recz_new();
+	struct compress *z = compress_new();
 	ok(z != NULL, "a context");
 	char *json = record(261), *packed = NULL, *back = NULL;
 	size_t len = strlen(json), plen = 0, blen = 0;
-	is_int(recz_pack(z, json, len, &packed, &plen), 1, "a 261-entry record is compressed");
+	is_int(compress_pack(z, json, len, &packed, &plen), 1, "a 261-entry record is compressed");
 	ok(plen < len / 3, "to under a third of its bytes");
-	ok(recz_packed(packed, plen), "the stored form is recognised as a frame");
-	ok(!recz_packed(json, len), "JSON is not");
-	is_int(recz_unpack(z, packed, plen, &back, &blen), 0, "the frame unpacks");
+	ok(compress_packed(packed, plen), "the stored form is recognised as a frame");
+	ok(!compress_packed(json, len), "JSON is not");
+	is_int(compress_unpack(z, packed, plen, &back, &blen), 0, "the frame unpacks");
 	ok(blen == len && memcmp(back, json, len) == 0 && back[blen] == '\0',
 	   "to the same bytes, NUL-terminated");
 	free(back);
 
 	/* Stored JSON as it is (records written before compression). */
-	is_int(recz_unpack(z, json, len, &back, &blen), 0, "plain JSON unpacks");
+	is_int(compress_unpack(z, json, len, &back, &blen), 0, "plain JSON unpacks");
 	ok(blen == len && memcmp(back, json, len) == 0, "as a copy of itself");
 	free(back);
 
 	char *none = NULL;
 	size_t nlen = 0;
-	is_int(recz_pack(z, "{\"a\":1}", 7, &none, &nlen), 0, "a short record is kept as it is");
+	is_int(compress_pack(z, "{\"a\":1}", 7, &none, &nlen), 0, "a short record is kept as it is");
 	/* Incompressible: every byte different. */
 	char noise[4096];
 	noise[0] = '{';
@@ -159,18 +159,18 @@ int main(void)
 		x = x * 1103515245 + 12345;
 		noise[i] = (char)(' ' + (x >> 16) % 90);
 	}
-	is_int(recz_pack(z, noise, sizeof noise, &none, &nlen), 0, "a record that does not shrink is kept");
+	is_int(compress_pack(z, noise, sizeof noise, &none, &nlen), 0, "a record that does not shrink is kept");
 
 	/* Damage: a flipped byte in the middle, a cut frame. */
 	char *bad = malloc(plen);
 	memcpy(bad, packed, plen);
 	bad[plen / 2] ^= 0x5a;
-	is_int(recz_unpack(z, bad, plen, &back, &blen), -EIO, "a damaged frame is refused (checksum)");
-	is_int(recz_unpack(z, packed, plen / 2, &back, &blen), -EIO, "a cut frame is refused");
-	/* A frame that claims to expand past RECZ_MAX is refused before any
+	is_int(compress_unpack(z, bad, plen, &back, &blen), -EIO, "a damaged frame is refused (checksum)");
+	is_int(compress_unpack(z, packed, plen / 2, &back, &blen), -EIO, "a cut frame is refused");
+	/* A frame that claims to expand past COMPRESS_MAX is refused before any
 	 * allocation: a 5-byte header saying 2^40 bytes. */
 	unsigned char lie[] = { 0x28, 0xb5, 0x2f, 0xfd, 0xc0, 0, 0, 0, 0, 0, 1, 0, 0, 0 };
-	is_int(recz_unpack(z, lie, sizeof lie, &back, &blen), -EIO, "a frame claiming 1 TiB is refused");
+	is_int(compress_unpack(z, lie, sizeof lie, &back, &blen), -EIO, "a frame claiming 1 TiB is refused");
 	free(bad);
 
 	/* Spliced: a JSON prefix, then a frame of the rest (what staged
@@ -178,26 +178,26 @@ int main(void)
 	const char *members = "\"id\":\"LIU-000001\",\"state\":\"lapsed\"}";
 	char *frame = NULL, *sp = NULL;
 	size_t flen = 0, splen = 0;
-	is_int(recz_frame(z, members, strlen(members), &frame, &flen), 0, "a frame of any size");
+	is_int(compress_frame(z, members, strlen(members), &frame, &flen), 0, "a frame of any size");
 	const char *prefix = "{\"updated_at\":\"2025-04-01T00:00:01+09:00\",";
-	sp = recz_splice(prefix, strlen(prefix), frame, flen, &splen);
-	ok(sp != NULL && recz_packed(sp, splen), "a spliced form, recognised as compressed");
-	is_int(recz_unpack(z, sp, splen, &back, &blen), 0, "it unpacks");
+	sp = compress_splice(prefix, strlen(prefix), frame, flen, &splen);
+	ok(sp != NULL && compress_packed(sp, splen), "a spliced form, recognised as compressed");
+	is_int(compress_unpack(z, sp, splen, &back, &blen), 0, "it unpacks");
 	is_str(back, "{\"updated_at\":\"2025-04-01T00:00:01+09:00\",\"id\":\"LIU-000001\",\"state\":\"lapsed\"}",
 	       "to the prefix followed by the frame's content");
 	free(back);
-	ok(recz_splice(prefix, strlen(prefix), members, strlen(members), &splen) == NULL,
+	ok(compress_splice(prefix, strlen(prefix), members, strlen(members), &splen) == NULL,
 	   "only a frame can be spliced");
-	is_int(recz_unpack(z, sp, 2 + strlen(prefix) + 3, &back, &blen), -EIO, "a spliced form cut short is refused");
+	is_int(compress_unpack(z, sp, 2 + strlen(prefix) + 3, &back, &blen), -EIO, "a spliced form cut short is refused");
 	sp[1] = (char)250; /* a prefix length that runs past the frame */
-	is_int(recz_unpack(z, sp, 2 + strlen(prefix) + flen, &back, &blen), -EIO,
+	is_int(compress_unpack(z, sp, 2 + strlen(prefix) + flen, &back, &blen), -EIO,
 	       "a spliced form whose prefix length lies is refused");
 	free(sp);
 	free(frame);
 	free(packed);
 	free(json);
-	recz_free(z);
-	recz_free(NULL);
+	compress_free(z);
+	compress_free(NULL);
 	dictionaries();
 	return tap_done();
 }

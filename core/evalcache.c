@@ -1,11 +1,11 @@
-/* evmemo — see evmemo.h. */
-#include "evmemo.h"
+/* evalcache — see evalcache.h. */
+#include "evalcache.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 /* The entry of `id` under pack `r`, or false. */
-static bool entry(struct ledger *l, struct rules *r, const char *id, struct evmemo_head *h,
+static bool entry(struct ledger *l, struct rules *r, const char *id, struct evalcache_head *h,
 		  struct ledger_memo *m)
 {
 	if (!ledger_memo_get(l, id, m) || m->head_len != sizeof *h)
@@ -14,10 +14,10 @@ static bool entry(struct ledger *l, struct rules *r, const char *id, struct evme
 	return h->serial == rules_serial(r) && h->split <= m->body_len;
 }
 
-bool evmemo_get(struct ledger *l, struct rules *r, const char *id, int64_t at, const char **body,
+bool evalcache_get(struct ledger *l, struct rules *r, const char *id, int64_t at, const char **body,
 		size_t *len)
 {
-	struct evmemo_head h;
+	struct evalcache_head h;
 	struct ledger_memo m;
 	if (!entry(l, r, id, &h, &m))
 		return false;
@@ -35,7 +35,7 @@ bool evmemo_get(struct ledger *l, struct rules *r, const char *id, int64_t at, c
 }
 
 /* Puts the entry of two answers (either may be empty). */
-static void put2(struct ledger *l, const char *id, const struct evmemo_head *h, const char *a,
+static void put2(struct ledger *l, const char *id, const struct evalcache_head *h, const char *a,
 		 size_t alen, const char *b, size_t blen)
 {
 	char *body = malloc(alen + blen + 1);
@@ -49,10 +49,10 @@ static void put2(struct ledger *l, const char *id, const struct evmemo_head *h, 
 	free(body);
 }
 
-void evmemo_put(struct ledger *l, struct rules *r, const char *id, int64_t from, int64_t till,
+void evalcache_put(struct ledger *l, struct rules *r, const char *id, int64_t from, int64_t till,
 		const char *body, size_t len)
 {
-	struct evmemo_head old, h = evmemo_head1(r, from, till, len);
+	struct evalcache_head old, h = evalcache_head1(r, from, till, len);
 	struct ledger_memo m;
 	const char *next = "";
 	size_t next_len = 0;
@@ -68,10 +68,10 @@ void evmemo_put(struct ledger *l, struct rules *r, const char *id, int64_t from,
 	free(keep);
 }
 
-void evmemo_put_next(struct ledger *l, struct rules *r, const char *id, int64_t from, int64_t till,
+void evalcache_put_next(struct ledger *l, struct rules *r, const char *id, int64_t from, int64_t till,
 		     const char *body, size_t len)
 {
-	struct evmemo_head old, h = { .serial = rules_serial(r), .from2 = from, .till2 = till };
+	struct evalcache_head old, h = { .serial = rules_serial(r), .from2 = from, .till2 = till };
 	struct ledger_memo m;
 	char *keep = NULL;
 	if (entry(l, r, id, &old, &m) && old.till <= from && old.till > old.from && old.split > 0 &&
@@ -84,7 +84,7 @@ void evmemo_put_next(struct ledger *l, struct rules *r, const char *id, int64_t 
 	free(keep);
 }
 
-struct evmemo_head evmemo_head1(struct rules *r, int64_t from, int64_t till, size_t len)
+struct evalcache_head evalcache_head1(struct rules *r, int64_t from, int64_t till, size_t len)
 {
-	return (struct evmemo_head){ .serial = rules_serial(r), .from = from, .till = till, .split = len };
+	return (struct evalcache_head){ .serial = rules_serial(r), .from = from, .till = till, .split = len };
 }
