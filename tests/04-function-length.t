@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # No function of core/ (and its folders) has a body over 100 lines
-# (docs/STYLE: a function does one thing; a longer one is split into named
+# (the house style: a function does one thing; a longer one is split into named
 # steps).  A body is counted from the line after its opening brace to the
 # line before its closing one.  Found by matching braces, with comments,
 # strings and character constants blanked out first: a function is a brace

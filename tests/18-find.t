@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Finding and reading records as a clerk does (issue 23, items 6 and 7):
+# Finding and reading records as a clerk does:
 # `record get` shows a summary first (the service, provider, 法人番号, dates,
 # decision and failing checks, incentives, the statement as counts with the
 # exclusions named), the whole record with --full, JSON in sorted key order;

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# liuctl's tables fit the terminal (issue 23, item 8): on a terminal, or
+# liuctl's tables fit the terminal: on a terminal, or
 # with $COLUMNS, no line of `record list`, `view`, `deadlines`, `rules
 # status` or `rules history` is wider than the width, a cut cell ends in
 # "..."; on a terminal the output goes through a pager as git's does
