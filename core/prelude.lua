@@ -1283,6 +1283,7 @@ local sandbox = {
   in_force = in_force, measures_in_force = measures_in_force,
   read_date = read_date, read_month = read_month, code_of = code_of,
   within = within, allowed_on = allowed_on, unstated = unstated, read_field = read_field,
+  edit_distance = distance,   -- the closest of known names ("did you mean …")
   -- evaluate(rec, at) -> all_ok, checks: the declared checks, as eval runs them
   evaluate = function(rec, at) local checks, all = run_checks(rec, at) return all, checks end,
   measure_of = function(id) return copy(defs.measures[id]) end,   -- a copy: rules cannot move a period

@@ -208,20 +208,6 @@ end
 
 -- ---------------------------------------------------------------- identifiers as written
 
--- Edit distance between two short texts (identifiers: a dozen bytes).
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
 
 -- The real identifier of edition `ed` closest to `id`, which is not one:
 -- the same once spaces, width and case are undone; else one that adds a
@@ -238,14 +224,14 @@ function closest_id(ed, id)
   for _, list in ipairs({ ed.governance, ed.management, ed.objectives }) do
     for _, cand in ipairs(list) do
       if not base or id_base(cand) == base or not ed.objective_of[base] then
-        local d = distance(n, cand)
+        local d = edit_distance(n, cand)
         if not best_d or d < best_d then best, best_d = cand, d end
       end
     end
   end
   for _, b in ipairs(ed.b_controls) do
     if not base or id_base(b.id) == base or not ed.objective_of[base] then
-      local d = distance(n, b.id)
+      local d = edit_distance(n, b.id)
       if not best_d or d < best_d then best, best_d = b.id, d end
     end
   end
