@@ -26,18 +26,7 @@ sub slurp { my ($p) = @_; open my $f, '<:raw', $p or return ''; local $/; my $t 
 # liuctl on the daemon's socket, output to files (not a terminal):
 # (exit status, stdout, stderr), decoded.
 my $d = Liud::start_daemon(clock => '2024-06-01T09:00:00+09:00');
-sub ctl {
-	my (@args) = @_;
-	my $pid = fork // die "fork: $!";
-	if ($pid == 0) {
-		open STDIN, '<', '/dev/null' or die;
-		open STDOUT, '>', "$tmp/out" or die;
-		open STDERR, '>', "$tmp/err" or die;
-		exec $LIUCTL, '--socket', $d->{sock}, @args or exit 127;
-	}
-	waitpid($pid, 0);
-	return ($? >> 8, decode('UTF-8', slurp("$tmp/out")), decode('UTF-8', slurp("$tmp/err")));
-}
+sub ctl { return $d->liuctl(@_) }
 
 # Three applications on three days: an eligible one with a 法人番号 and an
 # excluded control objective, one in full-width letters and half-width

@@ -22,7 +22,6 @@ my $PY = '/usr/bin/python3'; # Debian's, where python3-openpyxl is
 plan skip_all => 'python3-openpyxl is not installed (sh scripts/deps.sh --test)'
 	unless system($PY, '-c', 'import openpyxl') == 0;
 
-my $LIUCTL = bin_dir() . '/liuctl';
 my $tmp = tempdir('liuctl-excel-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 delete $ENV{LIUD_SOCKET};
 my $MARK = '政府機関等限りの取扱いとし、対外公表はいたしません';
@@ -31,18 +30,7 @@ sub slurp { my ($p) = @_; open my $f, '<:raw', $p or return ''; local $/; my $t 
 sub spew { my ($p, $bytes) = @_; open my $f, '>:raw', $p or die "$p: $!"; print $f $bytes; close $f; return $p }
 
 # Runs liuctl on a daemon; returns (exit status, stdout text, stderr text).
-sub ctl {
-	my ($d, @args) = @_;
-	my $pid = fork // die "fork: $!";
-	if ($pid == 0) {
-		open STDIN, '<', '/dev/null' or die;
-		open STDOUT, '>', "$tmp/out" or die;
-		open STDERR, '>', "$tmp/err" or die;
-		exec $LIUCTL, '--socket', $d->{sock}, @args or exit 127;
-	}
-	waitpid($pid, 0);
-	return ($? >> 8, decode('UTF-8', slurp("$tmp/out")), decode('UTF-8', slurp("$tmp/err")));
-}
+sub ctl { my ($d, @args) = @_; return $d->liuctl(@args) }
 
 # Runs a python3 script (openpyxl) with arguments; returns its stdout, JSON-decoded.
 sub py {

@@ -16,7 +16,6 @@ use Encode qw(decode encode);
 use File::Temp qw(tempdir);
 use JSON::PP;
 
-my $LIUCTL = bin_dir() . '/liuctl';
 my $tmp = tempdir('liuctl-clerk-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 delete $ENV{LIUD_SOCKET};
 my $JC = JSON::PP->new->canonical;
@@ -25,18 +24,7 @@ sub slurp { my ($p) = @_; open my $f, '<:raw', $p or return ''; local $/; my $t 
 sub spew { my ($p, $bytes) = @_; open my $f, '>:raw', $p or die "$p: $!"; print $f $bytes; close $f; return $p }
 
 # Runs liuctl on a daemon; returns (exit status, stdout text, stderr text).
-sub ctl {
-	my ($d, @args) = @_;
-	my $pid = fork // die "fork: $!";
-	if ($pid == 0) {
-		open STDIN, '<', '/dev/null' or die;
-		open STDOUT, '>', "$tmp/out" or die;
-		open STDERR, '>', "$tmp/err" or die;
-		exec $LIUCTL, '--socket', $d->{sock}, @args or exit 127;
-	}
-	waitpid($pid, 0);
-	return ($? >> 8, decode('UTF-8', slurp("$tmp/out")), decode('UTF-8', slurp("$tmp/err")));
-}
+sub ctl { my ($d, @args) = @_; return $d->liuctl(@args) }
 sub count { my ($d) = @_; return $d->ok_call('status')->{records}{application}{submitted} // 0 }
 sub csv_line { return join(',', map { /[",\r\n]/ ? '"' . s/"/""/gr . '"' : $_ } @_) }
 

@@ -8,6 +8,7 @@ use utf8;
 use IO::Socket::UNIX;
 use Text::ParseWords qw(parse_line);
 use JSON::PP;
+use Encode qw(decode_utf8);
 use File::Temp qw(tempdir);
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
@@ -140,6 +141,24 @@ sub pipeline {
 	while (my $l = <$s>) { push @r, $JSON->decode($l) }
 	close $s;
 	return @r;
+}
+
+# liuctl run on this daemon: (exit status, standard output, standard error),
+# both decoded from UTF-8.  Standard input is /dev/null.
+sub liuctl {
+	my ($self, @args) = @_;
+	my ($out, $err) = ("$self->{dir}/liuctl.out", "$self->{dir}/liuctl.err");
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		open STDIN, '<', '/dev/null' or die;
+		open STDOUT, '>', $out or die;
+		open STDERR, '>', $err or die;
+		exec bin_dir() . '/liuctl', '--socket', $self->{sock}, @args or exit 127;
+	}
+	waitpid($pid, 0);
+	my $rc = $? >> 8;
+	my $text = sub { open my $f, '<:raw', $_[0] or return ''; local $/; return decode_utf8(<$f> // '') };
+	return ($rc, $text->($out), $text->($err));
 }
 
 sub stop {
