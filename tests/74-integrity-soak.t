@@ -2,9 +2,10 @@
 # Integrity rounds: each round writes records (acknowledged), then kills the
 # daemon with -9 while it makes a backup (and a writer pipelines creates),
 # restarts it, kills it again while it runs audit verify, restarts it, and
-# cuts a copy of data.mdb at a random length.  Counted: deaths by a signal other than our own kill -9 (must be
-# 0), acknowledged records lost or changed (0), damaged files not refused
-# with their message (0).  `make soak` runs many rounds
+# cuts a copy of data.mdb at a random length short of its pages in use.
+# Counted: deaths by a signal other than our own kill -9 (must be 0),
+# acknowledged records lost or changed (0), damaged files not refused with
+# their message (0), copies with an unused tail that do not start (0).  `make soak` runs many rounds
 # (LIUD_INTEGRITY_ROUNDS, default 3 here); the figures are printed at the end.
 use strict;
 use warnings;
@@ -24,7 +25,8 @@ my $tmp = tempdir('liud-is-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $d = Liud::start_daemon(clock => $clock, rules => 'tests/packs/mini');
 my %acked; # id -> text of every acknowledged create
 my %n = map { $_ => 0 } qw(signals lost backups_killed backup_copies backup_copies_started
-			   verify_killed truncations refused not_refused started_after_kill);
+			   verify_killed truncations refused not_refused started_after_kill
+			   tail_cuts tail_started);
 my @abc = ('a' .. 'z', 0 .. 9);
 sub noise { join '', map { $abc[rand @abc] } 1 .. $_[0] }
 
@@ -67,6 +69,16 @@ sub kill_during {
 	$n{signals}++ if !$d->alive && $d->{signal};
 }
 
+# The bytes of data.mdb in use: LMDB's page count times its page size, as
+# lmdb-utils' mdb_stat reads them from the meta pages.
+sub used_bytes {
+	my ($dir) = @_;
+	my $info = `mdb_stat -e $dir 2>&1`;
+	my ($psize) = $info =~ /Page size: (\d+)/ or die "mdb_stat -e $dir: $info";
+	my ($pages) = $info =~ /Number of pages used: (\d+)/ or die "mdb_stat -e $dir: $info";
+	return $pages * $psize;
+}
+
 sub check_acked {
 	my $lost = 0;
 	for my $id (sort keys %acked) {
@@ -101,10 +113,28 @@ for my $round (1 .. $ROUNDS) {
 	kill_during('audit.verify', {}, $vf_s * 1.5);
 	$n{verify_killed}++;
 	$n{lost} += check_acked();
-	# data.mdb cut at a random length (from 0 to just under its size).
+	# data.mdb cut at a random length short of the pages its meta page says
+	# are in use.  The file can be longer than that (pages a transaction
+	# killed by kill -9 wrote but never committed): a cut in that tail
+	# loses nothing, and the daemon must start on it (where there is no
+	# such tail, the copy is given one of three zero pages).
 	$d->stop;
 	my $size = -s "$d->{db}/data.mdb";
-	my $len = int(rand($size - 1));
+	my $used = used_bytes($d->{db});
+	{
+		my $tail = "$tmp/tail$round";
+		mkdir $tail;
+		copy("$d->{db}/data.mdb", "$tail/data.mdb") or die;
+		truncate("$tail/data.mdb", $size > $used ? $used + int(rand($size - $used)) : $used + 3 * 4096) or die;
+		my $x = Liud::start_daemon(clock => $clock, rules => 'tests/packs/mini', args => [ '--db', $tail ]);
+		$n{tail_cuts}++;
+		$n{tail_started}++ if $x->alive && $x->ok_call('audit.verify')->{ok};
+		$n{signals}++ if !$x->alive && $x->{signal};
+		diag("round $round: data.mdb with a tail past its $used bytes in use did not start:\n" . $x->log_text)
+			unless $x->alive;
+		$x->stop;
+	}
+	my $len = int(rand($used));
 	my $cut = "$tmp/cut$round";
 	mkdir $cut;
 	copy("$d->{db}/data.mdb", "$cut/data.mdb") or die;
@@ -112,13 +142,14 @@ for my $round (1 .. $ROUNDS) {
 	my $x = Liud::start_daemon(clock => $clock, rules => 'tests/packs/mini', args => [ '--db', $cut ],
 				   expect_exit => 1);
 	$n{truncations}++;
-	$n{signals}++ if $x->{signal};
+	$n{signals}++ if $x->{signal} && !$x->{timed_out};
 	if (!$x->{signal} && $x->{exit} == 1 && $x->log_text =~ /\Q$cut\E\/data\.mdb.*restore .*backup/is) {
 		$n{refused}++;
 	} else {
 		$n{not_refused}++;
 		diag("round $round: data.mdb cut to $len of $size bytes: exit=" . ($x->{exit} // '?') .
-		     ' signal=' . ($x->{signal} // '?') . "\n" . $x->log_text);
+		     ' signal=' . ($x->{signal} // '?') . ($x->{timed_out} ? ' (still running after 20 s)' : '')
+		     . " used=$used\n" . $x->log_text);
 	}
 	$d->start;
 }
@@ -129,6 +160,7 @@ is($n{lost}, 0, 'no acknowledged record lost or changed (' . scalar(keys %acked)
 is($n{started_after_kill}, 2 * $ROUNDS, 'the daemon restarts after every kill -9');
 is($n{backup_copies_started}, $n{backup_copies}, 'every data.mdb a killed backup left is complete');
 is($n{refused}, $n{truncations}, 'every cut data.mdb is refused, naming the file and a backup to restore');
+is($n{tail_started}, $n{tail_cuts}, "a data.mdb with an unused tail past its pages in use starts and verifies ($n{tail_cuts} such)");
 $d->stop;
 diag(sprintf('integrity soak: seed=%s rounds=%d records=%d signals=%d lost=%d backups_killed=%d '
 	     . '(copies left %d, all started: %d) verify_killed=%d truncations=%d refused=%d',

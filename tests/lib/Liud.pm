@@ -60,7 +60,9 @@ sub start {
 	}
 	$self->{pid} = $pid;
 	if ($o{expect_exit}) { # a daemon that must refuse to start
-		local $SIG{ALRM} = sub { kill 'KILL', $pid };
+		# one that is still running after 20 s did not refuse: it is
+		# killed, and says so (timed_out)
+		local $SIG{ALRM} = sub { $self->{timed_out} = 1; kill 'KILL', $pid };
 		alarm 20;
 		waitpid($pid, 0);
 		alarm 0;
