@@ -156,6 +156,10 @@ run: deps
 
 # The suite: C unit tests (executables), the rule pack's own tests through
 # `liud test`, and integration tests that start real daemons (tests/*.t).
+# Test files run a job per processor: each starts its daemons on their own
+# socket and database in a folder of its own, and no test times the
+# machine (speed is for the benchmarks).  PROVE_FLAGS=-j1 runs them in turn.
+PROVE_FLAGS ?= -j$(shell nproc 2>/dev/null || echo 2)
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)LIUD_BIN=$(CURDIR)/$(BIN) LIUD_TOOLS=$(CURDIR)/$(O)/tests LIUD_SAN=$(SAN) \
