@@ -62,7 +62,12 @@ for my $case ([ 'staging off', "$tmp/nostage.conf" ], [ 'staging on', undef ]) {
 	$d->ok_call('clock.set', { now => '2025-01-01T00:00:00+09:00' });
 	my $e = $d->ok_call('enforce', {});
 	is(state_of($d, $new), 'expired', "$tag: enforce expires the new note");
-	is(scalar(grep { $_->{measure} eq 'window' } @{ $e->{enforced} }), 1, "$tag: enforce reports the run");
+	# The timer may have run the deadline between clock.set and enforce (a
+	# loaded machine): then enforce has nothing left to report.
+	my $reported = grep { $_->{measure} eq 'window' } @{ $e->{enforced} };
+	is(enforces($d, $new), 1, "$tag: enforced once");
+	ok($reported == 1 || ($reported == 0 && $d->log_text =~ /measure=window/),
+	   "$tag: enforce reports the run, or the timer had made it");
 	$d->stop;
 
 	# A restart with the clock past the deadline (killed while set back).
