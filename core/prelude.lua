@@ -622,6 +622,20 @@ local function read_month(v, or_date)
   return d
 end
 
+-- wareki("2024-06-01") -> "令和6年6月1日", a month "2024-06" -> "令和6年6月"
+-- (the era of its first day); any other value is returned as it is.
+-- ja_date gives the 西暦 after it, as Japanese prose writes a date:
+-- "令和6年6月1日（2024年6月1日）".
+local function wareki(d)
+  return type(d) == "string" and host.wareki(d) or d
+end
+local function ja_date(d)
+  local w = wareki(d)
+  if w == d then return d end
+  local y, m, day = d:match("^(%d+)%-(%d+)%-?(%d*)$")
+  return sfmt("%s（%d年%d月%s）", w, y, m, day ~= "" and (tonumber(day) .. "日") or "")
+end
+
 local function is_list(t)
   if type(t) ~= "table" then return false end
   local n = 0
@@ -1283,6 +1297,7 @@ local sandbox = {
   in_force = in_force, measures_in_force = measures_in_force,
   read_date = read_date, read_month = read_month, code_of = code_of,
   within = within, allowed_on = allowed_on, unstated = unstated, read_field = read_field,
+  wareki = wareki, ja_date = ja_date, trim = trim, is_list = is_list, shown = shown,
   edit_distance = distance,   -- the closest of known names ("did you mean …")
   -- evaluate(rec, at) -> all_ok, checks: the declared checks, as eval runs them
   evaluate = function(rec, at) local checks, all = run_checks(rec, at) return all, checks end,
