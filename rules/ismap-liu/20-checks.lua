@@ -67,7 +67,7 @@ check "R1" {
       return fail { ja = PLAN_LABEL.ja .. "（planned_liu_application）がなく、運用期間内の ISMAP-LIU 申請の記録もありません",
                     en = "no planned time of the ISMAP-LIU application or pre-application (planned_liu_application), and no such filing recorded within the period" }
     end
-    local p, why = planned_time(v)
+    local p, why = read_month(v, true)
     if not p then
       return fail { ja = PLAN_LABEL.ja .. "（planned_liu_application）が読めません: " .. why.ja,
                     en = "the planned time of the ISMAP-LIU application (planned_liu_application) cannot be read: " .. why.en }
@@ -121,7 +121,7 @@ check "R2" {
         "影響度評価の結果が「低位」ではありません（" .. (name or shown(ia.result)) .. "）",
         "the impact assessment result is not low (" .. shown(ia.result) .. ")")
     end
-    local on = civil_date(ia.assessed_on)
+    local on = read_date(ia.assessed_on)
     if ia.assessed_on == nil then
       problems[#problems + 1] = missing("impact_assessment.assessed_on")
     elseif not on then
@@ -190,7 +190,7 @@ check "R3" {
                     en = "unknown edition of the criteria \"" .. shown(v) .. "\" (known: " .. table.concat(CRITERIA_VERSIONS, ", ") .. ")" }
     end
     local problems = {}
-    local on = civil_date(st.stated_on)
+    local on = read_date(st.stated_on)
     if st.stated_on == nil then
       problems[#problems + 1] = missing("statement.stated_on")
     elseif not on then
@@ -253,12 +253,12 @@ check "R4" {
       return fail { ja = "誓約書の提出日（pledge.submitted_on）がありません（誓約書が未提出です）",
                     en = "no pledge: its submission date (pledge.submitted_on) is missing" }
     end
-    local d = civil_date(pl.submitted_on)
+    local d = read_date(pl.submitted_on)
     if not d then
       return fail(not_a_date("pledge.submitted_on"))
     end
     local st = table_or_nil(app.statement)
-    local stated = st and civil_date(st.stated_on)
+    local stated = st and read_date(st.stated_on)
     local early = date_floor_problem("pledge.submitted_on", d) or (stated and pledged_before_statement(d, stated))
     if early then
       return fail { ja = "誓約書の提出日 " .. ja_date(d) .. "は" .. early.ja, en = "the pledge (" .. d .. ") " .. early.en }

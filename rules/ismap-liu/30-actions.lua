@@ -39,7 +39,7 @@ local function date_param(p, name, at)
   if v == nil then
     refuse { ja = name .. ": 日付は必須です", en = name .. ": a date is required" }
   end
-  local d, why = civil_date(v)
+  local d, why = read_date(v)
   if not d then
     refuse { ja = name .. ": 日付として読めません（" .. why.ja .. "）",
              en = name .. ": not a date (" .. why.en .. ")" }
@@ -95,7 +95,7 @@ local function refuse_incomplete(app, fields, at)
   local today = date_of(at)
   for _, f in ipairs(PAST_DATES) do
     local obj = fields[f[1]] and type(app[f[1]]) == "table" and app[f[1]]
-    local d = obj and obj[f[2]] ~= nil and civil_date(obj[f[2]])
+    local d = obj and obj[f[2]] ~= nil and read_date(obj[f[2]])
     if d and d > today then
       local path = f[1] .. "." .. f[2]
       refuse { ja = path .. ": " .. label_of(path) .. " " .. ja_date(d) .. "は記録する日（" .. wareki(today) ..
@@ -111,7 +111,7 @@ local function refuse_incomplete(app, fields, at)
 end
 
 -- The plan as submit and amend declare it (what `act … --help` shows): the
--- one label of the plan, and the forms planned_time() reads.
+-- one label of the plan, and the forms read_month(v, true) reads.
 PLAN_PARAM = { id = "planned_liu_application",
   ja = PLAN_LABEL.ja .. "（年月または日付。例: 2024-10、令和6年10月、令和7年3月末）",
   en = PLAN_LABEL.en .. " (a month or a date, e.g. 2024-10, 令和6年10月 or 令和7年3月末)" }
@@ -173,7 +173,7 @@ action "amend" {
     end
     -- ... and the old pledge sent again is not a pledge of the new statement.
     if p.statement ~= nil and p.pledge ~= nil and not equal(p.statement, app.statement) then
-      local function pledged(v) return type(v) == "table" and v.submitted_on ~= nil and civil_date(v.submitted_on) or nil end
+      local function pledged(v) return type(v) == "table" and v.submitted_on ~= nil and read_date(v.submitted_on) or nil end
       local old, new = pledged(app.pledge), pledged(p.pledge)
       if old and new and old == new then
         refuse { ja = "pledge.submitted_on: 誓約書の提出日 " .. ja_date(old) .. "は変更前と同じです。言明を変更するときは、新しい言明についての誓約書の提出日を指定してください",
@@ -387,7 +387,7 @@ action "use_incentive" {
     local last_day = late_recording_until(inc.measure)
     local late = not in_force(inc.measure, at)
     if late and last_day and date_of(at) > last_day and (rec.state == "ended" or rec.state == "confirmed") then
-      local d = civil_date(p.used_on)
+      local d = read_date(p.used_on)
       if d and within(inc.measure, d) then
         refuse { ja = "used_on: " .. wareki(d) .. "の利用は運用期間内ですが、記録の猶予（" .. wareki(last_day) ..
                       "まで）を過ぎているため記録できません",

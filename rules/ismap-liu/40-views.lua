@@ -25,7 +25,7 @@ local STATUS = {
 
 -- How an application is shown as a planned time: "2024-10" or "2024-10-01".
 local function planned(app)
-  local p = planned_time(app.planned_liu_application or "")
+  local p = read_month(app.planned_liu_application or "", true)
   return p or ""
 end
 

@@ -55,7 +55,7 @@ function application_summary(app, at, rec)
   local route = type(ia.route) == "string" and ASSESSMENT_ROUTES[ia.route]
   line("評価の経路", "route of the assessment",
        route and text(route.ja, route.en) or shown(ia.route, none))
-  local plan = planned_time(app.planned_liu_application or "")
+  local plan = read_month(app.planned_liu_application or "", true)
   line(PLAN_LABEL.ja, "planned ISMAP-LIU application", plan or none)
   local st = type(app.statement) == "table" and app.statement or {}
   local ed = type(st.criteria_version) == "string" and CRITERIA[st.criteria_version]
