@@ -489,7 +489,9 @@ end
 -- Checks one field's declaration (raising at the kind's line) and fills
 -- what the core needs: enumerations' order, nested objects' fields.
 local function field_decl(d, path, spec)
-  local function bad(msg) error(sfmt('%s: kind "%s": fields: %s: %s', d.where, d.id, path, msg), 0) end
+  local function bad(msg)
+    error(sfmt('%s: %s "%s": %s: %s: %s', d.where, d.what or "kind", d.id, d.part or "fields", path, msg), 0)
+  end
   if type(spec) ~= "table" then bad('a field is { type = "text", ja = ..., en = ... }') end
   for k in pairs(spec) do
     if not contains(FIELD_KEYS, k) then bad("unknown key `" .. tostring(k) .. "` (a field takes: " .. tconcat(FIELD_KEYS, ", ") .. ")") end
@@ -987,17 +989,18 @@ local action_decl = declare("action", defs.actions, defs.action_order, function(
   if d.creates and type(d.to) ~= "string" then
     decl_error('action "' .. d.id .. '": a creating action needs to = "state"', 4)
   end
-  -- params (optional): what the action takes, for people (liuctl act --help,
-  -- rules.status): { "name", ... } or { { id = "name", ja = ..., en = ...,
-  -- type = "text", required = true }, ... }.  The action's run still checks
-  -- what it gets; liuctl sends a key=value of a "text" param as text.
+  -- params (optional): what the action takes: { "name", ... } or
+  -- { { id = "name", ja = ..., en = ..., type = "text", required = true }, ... },
+  -- each entry a field declaration besides its id.  For people (liuctl act
+  -- --help, rules.status; liuctl sends a key=value of a "text" param as
+  -- text), and for read_params, which reads them as fields are read.
   if d.params ~= nil then
     if type(d.params) ~= "table" then
       decl_error('action "' .. d.id .. '": params must be a list: { "name", ... } or { { id = "name", ja = ..., en = ... }, ... }', 4)
     end
-    local list = array()
+    local list, specs = array(), {}
     for i, prm in ipairs(d.params) do
-      if type(prm) == "string" then prm = { id = prm } end
+      if type(prm) == "string" then prm = { id = prm, type = "any" } end
       if type(prm) ~= "table" or type(prm.id) ~= "string" or prm.id == "" then
         decl_error(sfmt('action "%s": params[%d] needs a name: "name" or { id = "name", ja = ..., en = ... }', d.id, i), 4)
       end
@@ -1006,12 +1009,18 @@ local action_decl = declare("action", defs.actions, defs.action_order, function(
           decl_error(sfmt('action "%s": params[%d].%s must be text', d.id, i, k), 4)
         end
       end
-      local types = { text = true, number = true, boolean = true, date = true, object = true, list = true }
-      if prm.type ~= nil and not types[prm.type] then
-        decl_error(sfmt('action "%s": params[%d].type must be one of text, number, boolean, date, object, list', d.id, i), 4)
+      local spec = copy(prm)
+      spec.id, spec.type = nil, prm.type or "any"
+      -- A list or an object the declaration does not describe is taken as given.
+      if (spec.type == "list" and spec.of == nil) or (spec.type == "object" and spec.fields == nil) then
+        spec.type = "any"
       end
+      field_decl({ where = d.where, id = d.id, what = "action", part = "params" }, prm.id, spec)
+      spec.id = prm.id
+      specs[i] = spec
       list[i] = { id = prm.id, ja = prm.ja, en = prm.en, type = prm.type, required = prm.required and true or false }
     end
+    d.param_specs = specs
     d.param_list = list
   end
 end)
@@ -1141,6 +1150,40 @@ local run_checks                   -- defined with the API below
 -- before this one count, committed or not.  Only inside an action (an
 -- action's outcome may depend on other records; eval, views and expiry
 -- hooks judge one record, so that their answers can be kept).
+local running_action     -- the action whose run is under way (read_params)
+
+-- read_params(params): in an action's run, its params read by the action's
+-- declared `params`, each as a field of that declaration is read.  Refuses
+-- (-32004) a param not declared, a required one missing or a value its
+-- declaration does not accept, naming the param; returns a new table of
+-- the values, normalised (text trimmed, a date as YYYY-MM-DD, an enum's
+-- name as its code).
+local function read_params(params)
+  local a = running_action
+  if not a or not a.param_specs then error("read_params: only in the run of an action that declares params", 2) end
+  local known = {}
+  for i, spec in ipairs(a.param_specs) do known[i] = spec.id end
+  local names = tconcat(known, ", ")
+  for _, k in ipairs(sorted_names(params)) do
+    if not contains(known, k) then
+      refuse(text(k .. ": 不明なパラメータです（使えるもの: " .. names .. "）",
+                  k .. ": unknown parameter (known: " .. names .. ")"))
+    end
+  end
+  local out = {}
+  for _, spec in ipairs(a.param_specs) do
+    local v, words = params[spec.id], field_words(spec, spec.id)
+    if v == nil and spec.required then
+      refuse(text(spec.id .. ": " .. words.ja .. "は必須です", spec.id .. ": " .. words.en .. " is required"))
+    elseif v ~= nil then
+      local why
+      out[spec.id] = field_value(spec, v, spec.id, function(_, r) why = why or r end, params)
+      if why then refuse(text(spec.id .. ": " .. words.ja .. "は" .. why.ja, spec.id .. ": " .. why.en)) end
+    end
+  end
+  return out
+end
+
 local function count(kind_id, states)
   if not call_count then error("count() is only possible inside an action", 2) end
   local k = defs.kinds[kind_id]
@@ -1298,6 +1341,7 @@ local sandbox = {
   read_date = read_date, read_month = read_month, code_of = code_of,
   within = within, allowed_on = allowed_on, unstated = unstated, read_field = read_field,
   wareki = wareki, ja_date = ja_date, trim = trim, is_list = is_list, shown = shown,
+  read_params = read_params,
   edit_distance = distance,   -- the closest of known names ("did you mean …")
   -- evaluate(rec, at) -> all_ok, checks: the declared checks, as eval runs them
   evaluate = function(rec, at) local checks, all = run_checks(rec, at) return all, checks end,
@@ -1842,9 +1886,11 @@ local function act(name, rec, params, ctx, before)
   local t0 = clock_us()
   local ok, res = protect(function()
     local app = rec.data
+    running_action = a
     if a.run then a.run(app, params, at, rec) end
     return nil
   end)
+  running_action = nil
   call_events, call_count = nil, nil
   counted("action", name, ok and true or res.refused ~= nil, t0)
   if not ok then return res end
