@@ -36,8 +36,8 @@ local function filings_cell(app, params)
   if type(app.liu_filings) == "table" then
     for _, f in ipairs(app.liu_filings) do
       if type(f) == "table" and FILING_TYPES[f.type] then
-        ja[#ja + 1] = FILING_TYPES[f.type] .. " " .. wareki(shown(f.filed_on))
-        en[#en + 1] = f.type:gsub("_", "-") .. " " .. shown(f.filed_on)
+        ja[#ja + 1] = FILING_TYPES[f.type].ja .. " " .. wareki(shown(f.filed_on))
+        en[#en + 1] = FILING_TYPES[f.type].en .. " " .. shown(f.filed_on)
       end
     end
   end
