@@ -387,6 +387,27 @@ end)
 -- records).  Each is "field" or { id = "field", ja = "...", en = "..." };
 -- a field is a top-level key of the record's data, or a dotted path.
 local LABEL_KEYS = { "id", "ja", "en" }
+
+-- The declaration of the field at a dotted path ("certifications.name",
+-- "tags[2]") in a kind's `fields`, or nil: where a label is not given, a
+-- column takes the field's own names.
+local function field_at(fields, path)
+  local spec = { type = "object", fields = fields }
+  for part in path:gsub("%[%d+%]", ""):gmatch("[^.]+") do
+    if type(spec) == "table" and spec.type == "list" then spec = spec.of end
+    local sub = type(spec) == "table" and type(spec.fields) == "table" and spec.fields[part]
+    if type(sub) ~= "table" then return nil end
+    spec = sub
+  end
+  return spec
+end
+
+-- A column's labels: its own, else its field's, else (en: its ja, with
+-- en_from_ja) its id.
+local function labelled(c, fields, en_from_ja)
+  local f = type(fields) == "table" and field_at(fields, c.id) or {}
+  return { id = c.id, ja = c.ja or f.ja or c.id, en = c.en or f.en or (en_from_ja and c.ja) or c.id }
+end
 local function summary_fields(d)
   local out = array()
   if d.summary_fields == nil then return out end
@@ -403,7 +424,7 @@ local function summary_fields(d)
         decl_error(sfmt('kind "%s": summary_fields[%d]: unknown key `%s` (a field takes: id, ja, en)', d.id, i, tostring(k)), 5)
       end
     end
-    out[i] = { id = f.id, ja = f.ja or f.id, en = f.en or f.id }
+    out[i] = labelled(f, d.fields)
   end
   return out
 end
@@ -426,7 +447,7 @@ local function sheet_columns(d)
     if type(id) ~= "string" or id == "" or id:find("%.%.") or id:find("^%.") or id:find("%.$") then
       decl_error(sfmt('kind "%s": sheet[%d] needs a field path: "field" or { "field", ja = ..., en = ... }', d.id, i), 5)
     end
-    out[i] = { id = id, ja = f.ja or id, en = f.en or f.ja or id }
+    out[i] = labelled({ id = id, ja = f.ja, en = f.en }, d.fields, true)
   end
   return out
 end
@@ -1059,6 +1080,7 @@ local view_decl = declare("view", defs.views, defs.view_order, function(d)
     decl_error('view "' .. d.id .. '": columns = { { id = ..., ja = ..., en = ... }, ... } is required', 4)
   end
   for i, c in ipairs(d.columns) do
+    if type(c) == "string" then c = { id = c }; d.columns[i] = c end
     if type(c) ~= "table" or type(c.id) ~= "string" then
       decl_error(sfmt('view "%s": column %d needs id = "..."', d.id, i), 4)
     end
@@ -1067,7 +1089,6 @@ local view_decl = declare("view", defs.views, defs.view_order, function(d)
         decl_error(sfmt('view "%s": columns[%d]: unknown key `%s` (a column takes: id, ja, en)', d.id, i, tostring(k)), 4)
       end
     end
-    c.ja, c.en = c.ja or c.id, c.en or c.id
   end
   -- The handling marking every format of the view carries (its CSV in the
   -- first line); none unless the pack declares one.
@@ -1342,6 +1363,13 @@ local sandbox = {
   within = within, allowed_on = allowed_on, unstated = unstated, read_field = read_field,
   wareki = wareki, ja_date = ja_date, trim = trim, is_list = is_list, shown = shown,
   read_params = read_params,
+  -- field_of(kind, path): a copy of the declaration of a kind's field (its
+  -- labels for a message), or nil
+  field_of = function(kind, path)
+    local k = defs.kinds[kind]
+    local f = k and type(path) == "string" and field_at(k.fields, path)
+    return f and copy(f) or nil
+  end,
   edit_distance = distance,   -- the closest of known names ("did you mean …")
   -- evaluate(rec, at) -> all_ok, checks: the declared checks, as eval runs them
   evaluate = function(rec, at) local checks, all = run_checks(rec, at) return all, checks end,
@@ -1422,6 +1450,8 @@ function api.finish()
   for _, id in ipairs(defs.view_order) do
     local v = defs.views[id]
     local k = defs.kinds[v.kind]
+    -- a column without labels takes those of the kind's field of its id
+    for i, c in ipairs(v.columns) do v.columns[i] = labelled(c, k and k.fields) end
     if not k then problem(v, sfmt('view "%s": no kind "%s"', id, v.kind))
     else for _, s in ipairs(v.states or {}) do
       if not k.state_set[s] then problem(v, sfmt('view "%s": "%s" is not a state of %s', id, s, v.kind)) end
@@ -2024,6 +2054,16 @@ function api.view_row(name, rec, params, at)
   counted("view", name, ok, t0)
   if not ok then return res end
   if res == nil then return { skip = true } end
+  -- A cell given as { ja = …, en = … } is written in the language asked
+  -- (params.lang "ja" or "en"), else as "ja / en" (one when they agree).
+  local lang = type(params) == "table" and params.lang
+  if type(res) == "table" then
+    for k, c in next, res do
+      if is_text(c) then
+        res[k] = (lang == "ja" or lang == "en") and c[lang] or c.ja == c.en and c.ja or c.ja .. " / " .. c.en
+      end
+    end
+  end
   return { row = res }
 end
 
