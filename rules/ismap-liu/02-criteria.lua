@@ -186,6 +186,14 @@ function compliance_text(controls, ed)
                 .. obj.en .. "; detailed controls (B): " .. b.en)
 end
 
+-- The statement of an application, as the list and `record get` show it.
+function statement_text(app)
+  local st = type(app.statement) == "table" and app.statement or {}
+  local ed = type(st.criteria_version) == "string" and CRITERIA[st.criteria_version]
+  return ed and type(st.controls) == "table" and compliance_text(st.controls, ed)
+         or text("言明なし", "no statement")
+end
+
 -- The real identifier of edition `ed` closest to `id`, which is not one:
 -- the same once spaces, width and case are undone; else one that adds a
 -- suffix (9.4.2.2 -> 9.4.2.2.B); else the nearest by edit distance, among
