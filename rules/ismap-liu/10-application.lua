@@ -13,7 +13,6 @@
 RESULT_NAMES = {
   low = { ja = "低位", en = "low" }, moderate = { ja = "中位", en = "moderate" }, high = { ja = "高位", en = "high" },
 }
-RESULTS = { low = "低位", moderate = "中位", high = "高位" }
 
 -- The planned time of the ISMAP-LIU filing: one label everywhere.
 PLAN_LABEL = { ja = "ISMAP-LIU 申請（事前申請を含む）の予定時期",
@@ -89,17 +88,6 @@ APPLICATION = {
   ended = { recorded = true },
 }
 
--- The columns of an export, labelled with the fields' names.
-local function sheet_of(fields, paths)
-  local out = {}
-  for i, p in ipairs(paths) do
-    local f = fields
-    for part in p:gmatch("[^.]+") do f = f.fields and f.fields[part] or f[part] end
-    out[i] = { p, ja = f.ja, en = f.en }
-  end
-  return out
-end
-
 -- The sets the actions read (30-actions.lua).
 APPLICATION_FIELDS, SYSTEM_FIELDS, REQUIRED_FIELDS = {}, {}, {}
 for k, f in pairs(APPLICATION) do
@@ -122,15 +110,10 @@ function application_params(required, extra)
   return out
 end
 
--- The declaration of a field by its path ("certifications[2].name").
-function field_of(path)
-  local spec = { fields = APPLICATION }
-  for part in path:gsub("%[%d+%]", ""):gmatch("[^.]+") do
-    local f = spec.fields and spec.fields[part] or (spec.of and spec.of.fields[part])
-    if not f then return { ja = path, en = path } end
-    spec = f
-  end
-  return spec
+-- The declaration of a field by its path ("certifications[2].name"), for
+-- its names in messages.
+function field_of_app(path)
+  return field_of("application", path) or { ja = path, en = path }
 end
 
 -- A field's name in Japanese: "certifications[2].name" -> 認証の名称;
@@ -139,7 +122,7 @@ function label_of(field, ed)
   local id = field:match("^statement%.controls%.(.+)$")
   ed = ed or CRITERIA[CRITERIA_VERSIONS[#CRITERIA_VERSIONS]]
   if id and ed then return criterion_name(ed, id).ja end
-  return field_of(field).ja or field
+  return field_of_app(field).ja or field
 end
 
 -- A date earlier than DATE_FLOORS[field] allows, before its edition, or
@@ -178,10 +161,7 @@ kind "application" {
   id_prefix = "LIU-",
   -- what `liuctl record list` shows of each application, after its id,
   -- kind, state and update time
-  summary_fields = {
-    { id = "service_name",  ja = "サービス名", en = "Service name" },
-    { id = "provider_name", ja = "事業者名",   en = "Provider" },
-  },
+  summary_fields = { "service_name", "provider_name" },
   -- what `liuctl record get` shows first (45-summary.lua)
   summary = function (app, at, rec) return application_summary(app, at, rec) end,
   -- what `liuctl record list --search` looks in (with the record's id)
@@ -203,11 +183,11 @@ kind "application" {
   -- The columns of `liuctl export` (CSV and .xlsx) in this order, labelled;
   -- import reads the labels back as headers.  What the pack records itself
   -- (confirmed_on, liu_filings, …) follows, after these.
-  sheet = sheet_of(APPLICATION, { "service_name", "provider_name", "provider_corporate_number",
+  sheet = { "service_name", "provider_name", "provider_corporate_number",
     "impact_assessment.assessor", "impact_assessment.assessor_type", "impact_assessment.route",
     "impact_assessment.result", "impact_assessment.assessed_on", "statement.criteria_version",
     "statement.stated_on", "pledge.submitted_on", "planned_liu_application", "certifications",
-    "statement.controls" }),
+    "statement.controls" },
   marking = HANDLING_MARKING,
   -- 「一度に限り」 and one listing are per service (issue of the notice's
   -- words: a service, not a record).  A service is its 法人番号 (or, until

@@ -8,12 +8,12 @@
 
 -- A field missing, or not a date: named in words and by its path.
 local function missing(path)
-  local f = field_of(path)
+  local f = field_of_app(path)
   return text(f.ja .. "（" .. path .. "）がありません",
               "the " .. f.en:lower() .. " (" .. path .. ") is missing")
 end
 local function not_a_date(path)
-  local f = field_of(path)
+  local f = field_of_app(path)
   return text(f.ja .. "（" .. path .. "）が日付として読めません",
               "the " .. f.en:lower() .. " (" .. path .. ") is not a date")
 end

@@ -3,25 +3,18 @@
 --   submit ──▶ submitted ──confirm──▶ confirmed ──(end of period)──▶ ended
 --                 │  ╲                    │  ╲
 --                 │   reject / withdraw   │   reject (確認の取消) / withdraw
---                 │                       │
 --        (end of period) ▶ lapsed         ▼
 --                                    rejected / withdrawn
 --
---   amend                  in submitted and confirmed, while the period runs
---   file_liu_application   in submitted, confirmed and ended (records a fact)
---   use_incentive          in confirmed, while the incentive's measure is in force
---
--- Nothing new after the period: submit, amend, confirm and use_incentive are
--- refused once the special measure (or the incentive) is no longer in force.
--- admin may do everything the secretariat may.  Each action declares its
--- params; read_params reads them (unknown, missing, malformed: refused).
+-- amend (submitted, confirmed), file_liu_application (also ended) and
+-- use_incentive (confirmed, ended) change a record in place.  Nothing new
+-- after the period: submit, amend, confirm and use_incentive are refused once
+-- the special measure (or the incentive) is no longer in force, but for the
+-- late recording of an in-period fact (LATE_RECORDING_DAYS).
 
 local SECRETARIAT = { "secretariat" }
--- What R1–R4 read (20-checks.lua): changed on a confirmed application, it is
--- confirmed again.
+-- What R1–R4 read: changed on a confirmed application, it is confirmed again.
 REQUIREMENT_FIELDS = { "impact_assessment", "statement", "pledge", "planned_liu_application" }
-
--- ---------------------------------------------------------------- helpers
 
 -- A date param not after the day of `at` (a fact is recorded once it happened).
 local function not_future(name, d, at)
@@ -94,8 +87,6 @@ PLAN_PARAM = { id = "planned_liu_application",
   ja = PLAN_LABEL.ja .. "（年月または日付。例: 2024-10、令和6年10月、令和7年3月末）",
   en = PLAN_LABEL.en .. " (a month or a date, e.g. 2024-10, 令和6年10月 or 令和7年3月末)" }
 
--- ---------------------------------------------------------------- submit
-
 -- 申請の受付.  params are the application's data (10-application.lua); only
 -- service_name and provider_name are required now, the rest may follow.
 action "submit" {
@@ -109,8 +100,6 @@ action "submit" {
     emit("submitted", { on = date_of(at) })
   end,
 }
-
--- ---------------------------------------------------------------- amend
 
 -- 申請内容の変更.  params: the fields to replace, at the top level (a field
 -- given replaces the whole field: give all of `statement`, not part of it);
@@ -198,8 +187,6 @@ action "amend" {
   end,
 }
 
--- ---------------------------------------------------------------- confirm
-
 -- 要件の確認: all of R1–R4 hold and the special measure is in force (the
 -- requirements of 20-checks.lua, as eval shows them).  The service joins the
 -- service list (40-views.lua).
@@ -229,8 +216,6 @@ action "confirm" {
   end,
 }
 
--- ---------------------------------------------------------------- reject, withdraw
-
 -- 却下 {reason}: from submitted, or from confirmed (確認の取消, e.g. the
 -- statement proved untrue: the service leaves the list).
 action "reject" {
@@ -256,8 +241,6 @@ action "withdraw" {
     emit("withdrawn", { on = date_of(at), reason = r })
   end,
 }
-
--- ---------------------------------------------------------------- file_liu_application
 
 -- ISMAP-LIU への登録申請・事前申請の記録 {type, filed_on}.  A filing within the
 -- period meets R1 and fulfils the pledge; a later one is recorded too (follow-up
@@ -306,8 +289,6 @@ action "file_liu_application" {
     emit("liu_filed", { filing_type = p.type, filed_on = d, in_period = in_period })
   end,
 }
-
--- ---------------------------------------------------------------- use_incentive
 
 -- インセンティブ①② の利用 {incentive, used_on}: once each, only while the
 -- application is confirmed and the incentive's measure is in force.
