@@ -242,7 +242,7 @@ local DECL_KEYS = {
            "search_fields",              -- what record.list's search reads
            "summary",                    -- what record.get shows first
            "sheet", "marking" },         -- an export's columns and its marking
-  action = { "title", "kind", "roles", "from", "to", "creates", "run", "params" },
+  action = { "title", "kind", "roles", "from", "to", "creates", "run", "params", "during" },
   view = { "title", "kind", "roles", "states", "columns", "row", "marking" },
   role = { "title", "methods" },
   check = { "title", "test" },
@@ -1010,6 +1010,9 @@ local action_decl = declare("action", defs.actions, defs.action_order, function(
   if d.creates and type(d.to) ~= "string" then
     decl_error('action "' .. d.id .. '": a creating action needs to = "state"', 4)
   end
+  if d.during ~= nil and type(d.during) ~= "string" then
+    decl_error('action "' .. d.id .. '": during = "measure" names the measure it needs in force', 4)
+  end
   -- params (optional): what the action takes: { "name", ... } or
   -- { { id = "name", ja = ..., en = ..., type = "text", required = true }, ... },
   -- each entry a field declaration besides its id.  For people (liuctl act
@@ -1205,6 +1208,49 @@ local function read_params(params)
   return out
 end
 
+-- amend_fields(app, params): in an action's run, the record's top-level
+-- fields that params gives replaced (each whole, by a copy), and those that
+-- params.clear lists removed.  Refuses (-32004) a field the kind does not
+-- declare, one it records itself, a required one to clear, or one both
+-- given and cleared.  Returns the set of fields replaced or cleared, and
+-- what they were: only those are read (a field left alone stays as stored).
+local function amend_fields(app, params)
+  local a = running_action
+  if not a then error("amend_fields: only in the run of an action", 2) end
+  local fields = defs.kinds[a.kind].fields or {}
+  local open, known = {}, {}
+  for k, f in next, fields do if not f.recorded then open[k] = f; known[#known + 1] = k end end
+  tsort(known)
+  local names = tconcat(known, ", ")
+  for _, k in ipairs(sorted_names(params)) do
+    if k ~= "clear" and (next(fields) ~= nil and not open[k]) then
+      refuse(text(k .. ": 不明な項目です（使える項目: " .. tconcat(known, "、") .. "、clear）",
+                  k .. ": unknown field (known: " .. names .. ", clear)"))
+    end
+  end
+  local changed, before = {}, {}
+  for k, v in next, params do
+    if k ~= "clear" then before[k], app[k], changed[k] = app[k], copy(v), true end
+  end
+  local clear = params.clear
+  if clear == nil then return changed, before end
+  if type(clear) ~= "table" or not is_list(clear) then
+    refuse(text("clear: 消す項目名のリストで書いてください", "clear: must be a list of field names"))
+  end
+  for _, k in ipairs(clear) do
+    if type(k) ~= "string" or (next(fields) ~= nil and (not open[k] or open[k].required)) then
+      refuse(text("clear: 「" .. tostring(k) .. "」は消せる項目ではありません",
+                  "clear: \"" .. tostring(k) .. "\" is not an optional field"))
+    elseif params[k] ~= nil then
+      refuse(text("clear: 「" .. k .. "」を変更と同時に消すことはできません",
+                  "clear: \"" .. k .. "\" is both given and cleared"))
+    end
+    if not changed[k] then before[k] = app[k] end
+    app[k], changed[k] = nil, true
+  end
+  return changed, before
+end
+
 local function count(kind_id, states)
   if not call_count then error("count() is only possible inside an action", 2) end
   local k = defs.kinds[kind_id]
@@ -1362,7 +1408,7 @@ local sandbox = {
   read_date = read_date, read_month = read_month, code_of = code_of,
   within = within, allowed_on = allowed_on, unstated = unstated, read_field = read_field,
   wareki = wareki, ja_date = ja_date, trim = trim, is_list = is_list, shown = shown,
-  read_params = read_params,
+  read_params = read_params, amend_fields = amend_fields,
   -- field_of(kind, path): a copy of the declaration of a kind's field (its
   -- labels for a message), or nil
   field_of = function(kind, path)
@@ -1446,6 +1492,7 @@ function api.finish()
       end
       if a.to and not k.state_set[a.to] then problem(a, sfmt('action "%s": to-state "%s" is not a state of %s', id, a.to, a.kind)) end
     end
+    if a.during and not defs.measures[a.during] then problem(a, sfmt('action "%s": during: no measure "%s"', id, a.during)) end
   end
   for _, id in ipairs(defs.view_order) do
     local v = defs.views[id]
@@ -1866,6 +1913,20 @@ end
 
 -- act(action, rec|nil, params, ctx, before) -> { record, events } |
 -- { refused } | { invalid } | { error }.  ctx = { at, role, user }.
+-- The refusal of action `a` outside the measure it needs in force (`during`),
+-- with that measure's period: "cannot register an application: Special
+-- measure is not in force (2023-05-19 to 2025-03-31)".
+local function not_during(a)
+  local m = defs.measures[a.during]
+  local title = m.title or text(m.id, m.id)
+  local from, till = m.starts and date_of(m.starts), m.ends and date_of(m.ends - 1)
+  local ja = (from and ja_date(from) .. "から" or "") .. (till and ja_date(till) .. "まで" or "")
+  local en = from and till and (from .. " to " .. till) or from and ("from " .. from) or ("until " .. till)
+  local what = a.title.en:match("^%u%l") and a.title.en:sub(1, 1):lower() .. a.title.en:sub(2) or a.title.en
+  return text(title.ja .. "の期間外のため、" .. a.title.ja .. "はできません。期間は" .. ja .. "です",
+              "cannot " .. what .. ": " .. title.en .. " is not in force (" .. en .. ")")
+end
+
 -- `before`: a copy of rec.data the host built as it read the record
 -- (rules_text.h), or nil: act copies rec.data itself.
 local function act(name, rec, params, ctx, before)
@@ -1909,6 +1970,7 @@ local function act(name, rec, params, ctx, before)
     end
     before_data, before_state = before or copy(rec.data), rec.state
   end
+  if a.during and not in_force(a.during, at) then return { refused = array { not_during(a) } } end
   local data0 = rec.data
   if type(rec.data) ~= "table" then rec.data = {} end
   local events = array()
