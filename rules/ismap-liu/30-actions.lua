@@ -25,15 +25,6 @@ local function not_future(name, d, at)
   return d
 end
 
--- Refuses when the special measure is not in force at `at`.
-local function during_period(at, what)
-  if not in_force("special-measure", at) then
-    local period = period_text("special-measure")
-    refuse { ja = "特別措置の運用期間外のため、" .. what.ja .. "はできません。運用期間は" .. period.ja .. "です",
-             en = "the special measure is not in force (" .. period.en .. "): cannot " .. what.en }
-  end
-end
-
 -- The failing requirements of evaluate(), named in the notice's words
 -- (REQUIREMENT_NAMES, 20-checks.lua) and joined ("適用要件1（…）・適用要件3（…）"),
 -- and their reasons: each a sentence of its own (ja) or after its name (en).
@@ -92,9 +83,8 @@ PLAN_PARAM = { id = "planned_liu_application",
 action "submit" {
   title = { ja = "申請の登録", en = "Register an application" },
   kind = "application", roles = SECRETARIAT, creates = true, to = "submitted",
-  params = application_params(true),
+  during = "special-measure", params = application_params(true),
   run = function (app, p, at)
-    during_period(at, { ja = "申請の登録", en = "register an application" })
     refuse_recorded(app, "申請では指定できません", "not part of an application")
     refuse_incomplete(app, app, at)
     emit("submitted", { on = date_of(at) })
@@ -108,40 +98,17 @@ action "submit" {
 -- change (kind{identity}: withdraw and submit another).  A confirmed
 -- application whose statement, assessment, pledge or plan changes goes back to
 -- submitted, to be confirmed again.
-local function amend_clear(app, p, amended, before)
-  if type(p.clear) ~= "table" or not is_list(p.clear) then
-    refuse { ja = "clear: 消す項目名のリストで書いてください", en = "clear: must be a list of field names" }
-  end
-  for _, k in ipairs(p.clear) do
-    if not APPLICATION_FIELDS[k] or contains(REQUIRED_FIELDS, k) then
-      refuse { ja = "clear: 「" .. tostring(k) .. "」は消せる項目ではありません",
-               en = "clear: \"" .. tostring(k) .. "\" is not an optional field" }
-    elseif p[k] ~= nil then
-      refuse { ja = "clear: 「" .. k .. "」を変更と同時に消すことはできません",
-               en = "clear: \"" .. k .. "\" is both given and cleared" }
-    end
-    if not amended[k] then before[k] = app[k] end
-    app[k], amended[k] = nil, true
-  end
-end
-
 action "amend" {
   title = { ja = "申請内容の変更", en = "Amend an application" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" },
+  during = "special-measure",
   params = application_params(false, { id = "clear", type = "list", ja = "消す項目の一覧（カンマ区切り）",
                                       en = "the optional fields to remove (comma-separated)" }),
   run = function (app, p, at, rec)
-    during_period(at, { ja = "申請内容の変更", en = "amend an application" })
     if next(p) == nil then
       refuse { ja = "変更する項目がありません", en = "nothing to amend: give the fields to replace" }
     end
     refuse_recorded(p, "変更できません", "cannot be amended")
-    for k in pairs(p) do
-      if k ~= "clear" and not APPLICATION_FIELDS[k] then
-        refuse { ja = tostring(k) .. ": 不明な項目です（使える項目: " .. sorted_keys(APPLICATION_FIELDS) .. "、clear）",
-                 en = tostring(k) .. ": unknown field (known: " .. sorted_keys(APPLICATION_FIELDS) .. ", clear)" }
-      end
-    end
     -- R4: the pledge covers 「言明内容」: a new statement needs a pledge of it,
     -- given in the same amend (validation then checks it is not older), and
     -- the old pledge sent again is not a pledge of the new statement.
@@ -156,15 +123,8 @@ action "amend" {
                  en = "pledge.submitted_on: the pledge is dated " .. old .. ", as before: a new statement needs the date of a new pledge of it" }
       end
     end
-    -- The fields replaced or cleared, and what they were (a field is
-    -- replaced, never changed in place; only those are read, so that a
-    -- stored statement left alone stays text: docs/PERFORMANCE.md).
-    local amended, before = {}, {}
-    for k, v in pairs(p) do
-      if k ~= "clear" then before[k] = app[k]; app[k] = copy(v); amended[k] = true end
-    end
+    local amended, before = amend_fields(app, p)
     refuse_incomplete(app, amended, at)
-    if p.clear ~= nil then amend_clear(app, p, amended, before) end
     -- What R1–R4 read, changed on a confirmed application, is confirmed
     -- again: the application goes back to 申請受付 and leaves the list until
     -- then; the reason is in its history (the event).  Its incentive uses
