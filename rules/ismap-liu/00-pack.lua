@@ -103,11 +103,3 @@ INCENTIVES = {
 
 -- ISMAP-LIU itself started on 2022-11-01: no ISMAP-LIU filing can be older.
 LIU_START = "2022-11-01"
-
--- The earliest date a dated field may carry: the pack's decision, as the
--- notice dates nothing before these.  An impact assessment is made for
--- ISMAP-LIU; a pledge under the special measure (「特別措置の適用にあたって」).
-DATE_FLOORS = {
-  ["impact_assessment.assessed_on"] = { on = LIU_START, ja = "ISMAP-LIU の開始", en = "ISMAP-LIU began" },
-  ["pledge.submitted_on"] = { on = PERIOD_FROM, ja = "特別措置の開始", en = "the special measure began" },
-}

@@ -18,10 +18,12 @@ RESULT_NAMES = {
 PLAN_LABEL = { ja = "ISMAP-LIU 申請（事前申請を含む）の予定時期",
                en = "Planned ISMAP-LIU application (pre-application included)" }
 
--- A date not earlier than DATE_FLOORS[path] (00-pack.lua).
-local function floor_of(path)
-  local f = DATE_FLOORS[path]
-  return { on = f.on, ja = f.ja .. "日 " .. ja_date(f.on), en = f.en .. " (" .. f.on .. ")" }
+-- The earliest date a dated field may carry (a date's `min`): the pack's
+-- decision, as the notice dates nothing before these.  An impact assessment
+-- is made for ISMAP-LIU; a pledge under the special measure
+-- (「特別措置の適用にあたって」).  `ja`, `en`: what began on that day.
+local function floor(on, ja, en)
+  return { on = on, ja = ja .. "日 " .. ja_date(on), en = en .. " (" .. on .. ")" }
 end
 
 APPLICATION = {
@@ -45,7 +47,7 @@ APPLICATION = {
                       ja = "評価の経路", en = "Route of the assessment" },
     result        = { type = "enum", required = true, values = RESULT_NAMES, order = { "low", "moderate", "high" },
                       ja = "影響度評価の結果", en = "Result of the impact assessment" },
-    assessed_on   = { type = "date", required = true, min = floor_of("impact_assessment.assessed_on"),
+    assessed_on   = { type = "date", required = true, min = floor(LIU_START, "ISMAP-LIU の開始", "ISMAP-LIU began"),
                       ja = "影響度評価の実施日", en = "Date of the impact assessment" },
   } },
   -- 言明 (R3): an edition of the criteria (02-criteria.lua), and per control
@@ -71,7 +73,8 @@ APPLICATION = {
   } },
   -- 誓約書 (R4)
   pledge = { type = "object", ja = "誓約書", en = "Pledge", fields = {
-    submitted_on = { type = "date", required = true, min = floor_of("pledge.submitted_on"),
+    submitted_on = { type = "date", required = true, min = floor(date_of(measure_of("special-measure").starts), "特別措置の開始",
+                                                "the special measure began"),
                      ja = "誓約書の提出日", en = "Date of the pledge" },
   } },
   -- ISMAP-LIU 申請の予定時期 (R1): a month or a day.
@@ -89,10 +92,9 @@ APPLICATION = {
 }
 
 -- The sets the actions read (30-actions.lua).
-APPLICATION_FIELDS, SYSTEM_FIELDS, REQUIRED_FIELDS = {}, {}, {}
+APPLICATION_FIELDS, SYSTEM_FIELDS = {}, {}
 for k, f in pairs(APPLICATION) do
   if f.recorded then SYSTEM_FIELDS[k] = true else APPLICATION_FIELDS[k] = true end
-  if f.required then REQUIRED_FIELDS[#REQUIRED_FIELDS + 1] = k end
 end
 
 -- The fields of an application as an action's params (`liuctl act --help`),
@@ -125,10 +127,10 @@ function label_of(field, ed)
   return field_of_app(field).ja or field
 end
 
--- A date earlier than DATE_FLOORS[field] allows, before its edition, or
+-- A date earlier than its field's `min` allows, before its edition, or
 -- before the statement it pledges: what to say ("is before …"), or nil.
 function date_floor_problem(field, d)
-  local f = DATE_FLOORS[field] and floor_of(field)
+  local f = field_of_app(field).min
   if f and d < f.on then return text(f.ja .. "より前です", "is before " .. f.en) end
 end
 function stated_before_edition(d, ed)

@@ -7,16 +7,11 @@
 -- malformed data: it fails and says what is missing.
 
 -- A field missing, or not a date: named in words and by its path.
-local function missing(path)
+local function field_problem(path, ja, en)
   local f = field_of_app(path)
-  return text(f.ja .. "（" .. path .. "）がありません",
-              "the " .. f.en:lower() .. " (" .. path .. ") is missing")
+  return text(f.ja .. "（" .. path .. "）" .. ja, "the " .. f.en:lower() .. " (" .. path .. ") " .. en)
 end
-local function not_a_date(path)
-  local f = field_of_app(path)
-  return text(f.ja .. "（" .. path .. "）が日付として読めません",
-              "the " .. f.en:lower() .. " (" .. path .. ") is not a date")
-end
+local function missing(path) return field_problem(path, "がありません", "is missing") end
 
 -- The day of a dated fact of the record (`v`, at `path`), judged at `at`:
 -- the day, or nil and the problem: missing, not a date, earlier than
@@ -25,7 +20,7 @@ end
 local function day_of(v, path, at, early, ja, en)
   if v == nil then return nil, missing(path) end
   local d = read_date(v)
-  if not d then return nil, not_a_date(path) end
+  if not d then return nil, field_problem(path, "が日付として読めません", "is not a date") end
   local why = early(d)
   if why then return nil, text(ja .. " " .. ja_date(d) .. "は" .. why.ja, en .. " (" .. d .. ") " .. why.en) end
   local today = date_of(at)
