@@ -1,13 +1,8 @@
--- The record kind: one application per SaaS service (the notice of 2023-05-19),
--- and what each of its fields is.  The core validates every field from
--- `fields` (type, required, names, forms of dates); `validate` below keeps
--- only the rules between fields.  Whether the application *meets* the
--- requirements is judged by the checks (20-checks.lua).
---
--- Only service_name and provider_name are required on submission: the rest may
+-- The record kind: one application per SaaS service, and what each of its
+-- fields is (the core validates them); `validate` keeps the rules between
+-- fields.  Whether the application *meets* the requirements is the checks'
+-- (20-checks.lua): only the names are required on submission, the rest may
 -- come later with `amend`, and until it does the checks say what is missing.
--- Dates may be given as 2023-06-01, 2023-06-01T10:00+09:00, 令和5年6月1日,
--- 2023/6/1 or 令和7年3月末; they are stored as 2023-06-01 (JST).
 
 -- 影響度評価の結果 (業務・情報の影響度評価), accepted as the code or its label.
 RESULT_NAMES = {
@@ -85,13 +80,12 @@ APPLICATION = {
       name        = { type = "text", required = true, max = 100, ja = "認証の名称", en = "Certification" },
       valid_until = { type = "date", ja = "認証の有効期限", en = "Valid until" },
     } } },
-  -- What the pack itself records (by actions and at expiry); never given in params.
+  -- What the pack records itself (actions, expiry); never given in params.
   confirmed_on = { recorded = true }, liu_filings = { recorded = true }, incentives = { recorded = true },
   rejection = { recorded = true }, withdrawal = { recorded = true }, lapsed = { recorded = true },
   ended = { recorded = true },
 }
 
--- The sets the actions read (30-actions.lua).
 APPLICATION_FIELDS, SYSTEM_FIELDS = {}, {}
 for k, f in pairs(APPLICATION) do
   if f.recorded then SYSTEM_FIELDS[k] = true else APPLICATION_FIELDS[k] = true end
@@ -103,7 +97,6 @@ function application_params(required, extra)
   local out = {}
   for k in sorted_keys(APPLICATION_FIELDS, " "):gmatch("%S+") do
     local f = APPLICATION[k]
-    -- The plan's own wording, with the forms it is read in (30-actions.lua).
     local words = k == "planned_liu_application" and PLAN_PARAM or f
     out[#out + 1] = { id = k, ja = words.ja, en = words.en, type = f.type == "text" and "text" or nil,
                       required = required and f.required or nil }
@@ -161,17 +154,12 @@ end
 kind "application" {
   title = { ja = "特別措置の適用申請", en = "Special-measure application" },
   id_prefix = "LIU-",
-  -- what `liuctl record list` shows of each application, after its id,
-  -- kind, state and update time
   summary_fields = { "service_name", "provider_name" },
-  -- what `liuctl record get` shows first (45-summary.lua)
-  summary = function (app, at, rec) return application_summary(app, at, rec) end,
-  -- what `liuctl record list --search` looks in (with the record's id)
+  summary = function (app, at, rec) return application_summary(app, at, rec) end,   -- 45-summary.lua
   search_fields = { "service_name", "provider_name", "provider_corporate_number" },
   -- submitted 申請受付 → confirmed 確認済み（サービスリスト掲載）→ ended 運用期間終了
   --           → rejected 却下 / withdrawn 取下げ / lapsed 期間内に確認されず失効
   states = { "submitted", "confirmed", "rejected", "withdrawn", "lapsed", "ended" },
-  -- the states in words, for refusals (never the codes)
   state_titles = {
     submitted = { ja = "申請受付", en = "submitted" },
     confirmed = { ja = "確認済み", en = "confirmed (listed)" },
@@ -182,20 +170,17 @@ kind "application" {
   },
   fields = APPLICATION,
   validate = validate_application,
-  -- The columns of `liuctl export` (CSV and .xlsx) in this order, labelled;
-  -- import reads the labels back as headers.  What the pack records itself
-  -- (confirmed_on, liu_filings, …) follows, after these.
+  -- The columns of `liuctl export`, labelled by their fields; what the pack
+  -- records itself follows.
   sheet = { "service_name", "provider_name", "provider_corporate_number",
     "impact_assessment.assessor", "impact_assessment.assessor_type", "impact_assessment.route",
     "impact_assessment.result", "impact_assessment.assessed_on", "statement.criteria_version",
     "statement.stated_on", "pledge.submitted_on", "planned_liu_application", "certifications",
     "statement.controls" },
   marking = HANDLING_MARKING,
-  -- 「一度に限り」 and one listing are per service (issue of the notice's
-  -- words: a service, not a record).  A service is its 法人番号 (or, until
-  -- one is given, its provider's name) and its name, normalised for width,
-  -- spaces and case; it has one live record (submitted or confirmed), and
-  -- its incentive uses stay with it whatever becomes of its records.
+  -- 「一度に限り」 and one listing are per service, not per record: a service
+  -- is its 法人番号 (until one is given, its provider's name) and its name;
+  -- it has one live record, and its incentive uses stay with it.
   identity = {
     title = { ja = "サービス", en = "service" },
     fields = { { "provider_corporate_number", "provider_name" }, "service_name" },

@@ -25,9 +25,8 @@ local function not_future(name, d, at)
   return d
 end
 
--- The failing requirements of evaluate(), named in the notice's words
--- (REQUIREMENT_NAMES, 20-checks.lua) and joined ("適用要件1（…）・適用要件3（…）"),
--- and their reasons: each a sentence of its own (ja) or after its name (en).
+-- The failing requirements of evaluate(), named as the notice names them
+-- ("適用要件1（…）・適用要件3（…）"), and their reasons.
 local function failures_text(checks)
   local names, list = {}, {}
   for _, f in ipairs(checks) do
@@ -40,12 +39,10 @@ local function failures_text(checks)
   return join_texts(names, "・", " and "), join_texts(list, "", "; ")
 end
 
--- What submit and amend refuse of the fields they write, beyond the
--- validation of each field (10-application.lua): an impact assessment
--- dated after the day it is recorded (the secretariat records a result it
--- was given; a statement or pledge dated later is kept as announced, and
--- counts from its date), or without its route (R2 needs it).  `fields`:
--- the top-level fields written.
+-- What submit and amend refuse of the `fields` they write, beyond each
+-- field's validation: an impact assessment dated after the day it is
+-- recorded (a result is recorded once given; a statement or pledge dated
+-- later is kept as announced), or without its route (R2 needs it).
 local function refuse_incomplete(app, fields, at)
   local ia = fields.impact_assessment and type(app.impact_assessment) == "table" and app.impact_assessment
   if not ia or is_list(ia) then return end
@@ -72,14 +69,12 @@ local function refuse_recorded(p, ja, en)
   end
 end
 
--- The plan as submit and amend declare it (what `act … --help` shows): the
--- one label of the plan, and the forms read_month(v, true) reads.
+-- The plan as `act … --help` shows it: its one label, and the forms read.
 PLAN_PARAM = { id = "planned_liu_application",
   ja = PLAN_LABEL.ja .. "（年月または日付。例: 2024-10、令和6年10月、令和7年3月末）",
   en = PLAN_LABEL.en .. " (a month or a date, e.g. 2024-10, 令和6年10月 or 令和7年3月末)" }
 
--- 申請の受付.  params are the application's data (10-application.lua); only
--- service_name and provider_name are required now, the rest may follow.
+-- 申請の受付: params are the application's data; the rest may follow by amend.
 action "submit" {
   title = { ja = "申請の登録", en = "Register an application" },
   kind = "application", roles = SECRETARIAT, creates = true, to = "submitted",
@@ -91,13 +86,9 @@ action "submit" {
   end,
 }
 
--- 申請内容の変更.  params: the fields to replace, at the top level (a field
--- given replaces the whole field: give all of `statement`, not part of it);
--- `clear = {"field", …}` removes optional fields.  Allowed while submitted or
--- confirmed and the period runs.  The fields that make the service never
--- change (kind{identity}: withdraw and submit another).  A confirmed
--- application whose statement, assessment, pledge or plan changes goes back to
--- submitted, to be confirmed again.
+-- 申請内容の変更.  params: the top-level fields to replace, each whole;
+-- `clear = {"field", …}` removes optional ones.  The fields that make the
+-- service never change (kind{identity}: withdraw and submit another).
 action "amend" {
   title = { ja = "申請内容の変更", en = "Amend an application" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" },
@@ -126,9 +117,8 @@ action "amend" {
     local amended, before = amend_fields(app, p)
     refuse_incomplete(app, amended, at)
     -- What R1–R4 read, changed on a confirmed application, is confirmed
-    -- again: the application goes back to 申請受付 and leaves the list until
-    -- then; the reason is in its history (the event).  Its incentive uses
-    -- stay with the service (kind{identity}.keeps).
+    -- again: back to 申請受付 and off the list until then, the reason in its
+    -- history.  Its incentive uses stay with the service (identity.keeps).
     local reread, ja = array(), {}
     for _, k in ipairs(rec.state == "confirmed" and REQUIREMENT_FIELDS or {}) do
       if amended[k] and not equal(app[k], before[k]) then reread[#reread + 1], ja[#ja + 1] = k, label_of(k) end
@@ -147,9 +137,7 @@ action "amend" {
   end,
 }
 
--- 要件の確認: all of R1–R4 hold and the special measure is in force (the
--- requirements of 20-checks.lua, as eval shows them).  The service joins the
--- service list (40-views.lua).
+-- 要件の確認: the checks hold, as eval shows them; the service joins the list.
 action "confirm" {
   title = { ja = "適用の確認（サービスリストへの掲載）", en = "Confirm the application (joins the service list)" },
   kind = "application", roles = SECRETARIAT, from = { "submitted" }, to = "confirmed", params = {},
@@ -176,8 +164,7 @@ action "confirm" {
   end,
 }
 
--- 却下 {reason}: from submitted, or from confirmed (確認の取消, e.g. the
--- statement proved untrue: the service leaves the list).
+-- 却下, or 確認の取消 (the statement proved untrue: the service leaves the list).
 action "reject" {
   title = { ja = "却下（確認の取消を含む）", en = "Reject (or revoke a confirmation)" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" }, to = "rejected",
@@ -202,9 +189,8 @@ action "withdraw" {
   end,
 }
 
--- ISMAP-LIU への登録申請・事前申請の記録 {type, filed_on}.  A filing within the
--- period meets R1 and fulfils the pledge; a later one is recorded too (follow-up
--- after the period) but does not count.  Also allowed on an ended record.
+-- ISMAP-LIU への登録申請・事前申請の記録.  A filing within the period meets R1
+-- and fulfils the pledge; a later one is recorded too (follow-up) but does not count.
 FILING_TYPES = { pre_application = { ja = "事前申請", en = "pre-application" },
                  application = { ja = "登録申請", en = "application" } }
 
@@ -250,9 +236,8 @@ action "file_liu_application" {
   end,
 }
 
--- インセンティブ①② の利用 {incentive, used_on}: once each, only while the
--- application is confirmed and the incentive's measure is in force.
--- audit_scope = ① (incentive-1), internal_audit_report = ② (incentive-2).
+-- インセンティブ①② の利用: once each per service, while the application is
+-- confirmed and the incentive's measure is in force.
 local function incentive_named(name)
   for _, inc in ipairs(INCENTIVES) do if inc.name == name then return inc end end
 end
@@ -274,8 +259,7 @@ action "use_incentive" {
   run = function (app, p, at, rec)
     p = read_params(p)
     local inc, d, today = incentive_named(p.incentive), p.used_on, date_of(at)
-    -- After the measure, a use dated within it may still be recorded within
-    -- the late-recording window (LATE_RECORDING_DAYS), as a filing may.
+    -- After the measure, a use dated within it may be recorded late, as a filing may.
     local last_day = late_recording_until(inc.measure)
     if not in_force(inc.measure, at) and not (last_day and today <= last_day) then
       if last_day and within(inc.measure, d) then

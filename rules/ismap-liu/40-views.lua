@@ -2,10 +2,8 @@
 -- language the caller asks (params `lang = "ja"` or `"en"`), else in both;
 -- a column named by a field of the application takes the field's labels.
 
--- The handling marking of every list of the measure (the pack's one
--- marking, 00-pack.lua): shared with government bodies only, never
--- published.  The daemon puts it in every format of the view (the CSV's
--- first line, the HTML page, the JSON reply, liuctl's table).
+-- The handling marking of every list (00-pack.lua): the daemon puts it in
+-- every format of a view (the CSV's first line, HTML, JSON, liuctl's table).
 LIST_MARKING = HANDLING_MARKING
 
 local STATUS = {
@@ -36,15 +34,10 @@ end
 -- The filings' column, written as the plan's label is (「ISMAP-LIU 申請」).
 FILINGS_LABEL = { ja = "ISMAP-LIU 申請の状況", en = "ISMAP-LIU filings" }
 
--- ---------------------------------------------------------------- service list
--- 特別措置サービスリスト: the services the measure was applied to (confirmed),
--- and, after the period, those it was applied to (ended), with a status column.
--- Shared with government bodies only, never published: roles agency and
--- secretariat, and policy (制度所管省庁, who 「作成し」 the list), and admin.
--- params: `state = "confirmed"` to show the current list only; `lang`.
--- Columns (the notice): service name, provider name, status of compliance with
--- the ISMAP criteria, other third-party certifications, planned time of the
--- ISMAP-LIU application (pre-application included).
+-- 特別措置サービスリスト: the services the measure was applied to (confirmed;
+-- after the period, ended), with the notice's columns.  Read by the bodies,
+-- the secretariat and policy (制度所管省庁, who 「作成し」 the list).
+-- params: `state = "confirmed"` for the current list only; `lang`.
 
 view "service-list" {
   title = { ja = "特別措置サービスリスト", en = "Special-measure service list" },
@@ -85,15 +78,11 @@ view "service-list" {
   end,
 }
 
--- ---------------------------------------------------------------- no filing in the period
 -- 運用期間内の ISMAP-LIU 申請の記録なし: services the measure was applied to
--- (confirmed or ended) with no ISMAP-LIU application or pre-application
--- recorded as filed within the period.  The notice defines no breach of a
--- pledge: the view says what the records show, nothing more.  (Its name,
--- pledge-unfulfilled, is kept: clients call it by that name.)
--- While the period runs these are services that have *not yet* filed (to
--- follow up); once it has ended, no filing within the period is recorded.
--- The column `final` tells which; params `final_only = true` lists only the latter.
+-- with no ISMAP-LIU filing recorded within the period.  The notice defines
+-- no breach of a pledge: the view says what the records show (its name is
+-- kept for the clients that call it).  While the period runs they have not
+-- filed *yet* (`final`: no); `final_only = true` lists only the final ones.
 
 view "pledge-unfulfilled" {
   title = { ja = "運用期間内の ISMAP-LIU 申請の記録なし", en = "No ISMAP-LIU filing recorded within the period" },
