@@ -20,9 +20,8 @@ pack {
 HANDLING_MARKING = { ja = "政府機関等限りの取扱いとし、対外公表はいたしません",
                      en = "For government bodies only; not to be made public" }
 
--- Who may do what.  liud.conf gives these roles to users and groups; admin is
--- the core's and may do everything.  An action or view names the roles that
--- may run or read it; `methods` are the core's methods each role may call.
+-- Who may do what (liud.conf gives the roles to users and groups); `methods`
+-- are the core's methods each may call.
 role "policy" { title = { ja = "制度所管（政策担当）", en = "policy officer" },
   methods = { "record.get", "record.list", "eval", "history", "deadlines",
               "rules.check", "rules.diff", "rules.reload", "rules.history", "rules.rollback" } }
@@ -30,10 +29,8 @@ role "secretariat" { title = { ja = "ISMAP 事務局", en = "ISMAP secretariat" 
   methods = { "record.get", "record.list", "eval", "history", "deadlines" } }
 role "agency" { title = { ja = "政府機関等", en = "government agency" } }
 
--- 運用期間: 令和5年5月19日から令和7年3月末まで.
--- In force while 2023-05-19T00:00+09:00 <= t < 2025-04-01T00:00+09:00.
--- The incentives ① and ② last exactly as long ("運用期間内に1回限り"): they use the
--- same two dates.  To give one of them its own period, write its dates in place.
+-- 運用期間: 令和5年5月19日から令和7年3月末まで (2023-05-19T00:00+09:00 <= t <
+-- 2025-04-01T00:00+09:00).  ① and ② last as long ("運用期間内に1回限り").
 local PERIOD_FROM = "2023-05-19"   -- 令和5年5月19日
 local PERIOD_TILL = "2025-03-31"   -- 令和7年3月31日 (令和7年3月末), last day in force
 
@@ -65,8 +62,7 @@ measure "incentive-2" {
 
 -- インセンティブ③【恒久措置】: 業務・情報の影響度評価を実施できる機関を、国の行政機関から
 -- 国の行政機関・独立行政法人・指定法人に広げる（令和5年5月19日から、終期なし）.
--- `allowed` applies to assessments made on or after `from`; `allowed_before`
--- to assessments made before it.  Read by requirement R2 (20-checks.lua).
+-- `allowed` from `from` on, `allowed_before` to assessments made before it (R2).
 measure "assessor-eligibility" {
   title = { ja = "影響度評価の実施機関の拡大", en = "Wider set of bodies allowed to assess impact" },
   from = "2023-05-19",

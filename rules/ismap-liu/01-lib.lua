@@ -3,9 +3,6 @@
 -- "YYYY-MM-DD" (JST) once read (read_date), and such texts compare in time
 -- order; Japanese prose gives them as ja_date() writes them.
 
--- A one-line text of at most `max` characters, trimmed; or nil and why.
-function clean_text(v, max) return read_field({ type = "text", max = max }, v) end
-
 -- Is `s` a text with something in it (an exclusion reason, a rejection reason)?
 function filled(s) return type(s) == "string" and trim(s) ~= "" end
 
@@ -14,21 +11,6 @@ function join_texts(list, sep_ja, sep_en)
   local ja, en = {}, {}
   for i, t in ipairs(list) do ja[i], en[i] = t.ja, t.en end
   return text(table.concat(ja, sep_ja or "。"), table.concat(en, sep_en or "; "))
-end
-
--- A fresh JSON list with the items of t (so that an empty list stays []).
-function as_list(t)
-  local out = array()
-  if type(t) == "table" then for i, v in ipairs(t) do out[i] = v end end
-  return out
-end
-
--- The keys of a set, sorted, as one text.
-function sorted_keys(t, sep)
-  local out = {}
-  for k in pairs(t) do out[#out + 1] = tostring(k) end
-  table.sort(out)
-  return table.concat(out, sep or ", ")
 end
 
 -- The last day (JST) on which a fact dated within measure `id` may still be

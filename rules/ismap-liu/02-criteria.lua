@@ -1,17 +1,10 @@
--- ISMAP 管理基準 (the ISMAP control criteria), as data, for requirement R3,
--- the validation of a statement and the service list.
---
--- Editions are data: data/editions.csv lists them (version, date of issue,
--- file, title), one CSV per edition.  A provider's statement names the
--- edition it was made against (statement.criteria_version); an edition not
--- listed is refused.  To add an edition: put its CSV in data/ and add one
--- line to data/editions.csv.  CRITERIA[version] is an edition:
---   version, issued ("YYYY-MM-DD"), title = {ja, en}, count,
---   governance, management   ガバナンス基準・マネジメント基準: every item must be met
---   objectives               管理策基準の統制目標: met, or excluded with a reason
---   b_controls = { {id, parent} }  詳細管理策 .B/.PB: met, unless the parent is excluded
---   by_id = { id -> {type, level, parent} }, objective_of = { "6.3.1" -> "6.3.1.P" }
--- CRITERIA_VERSIONS: the editions, sorted (for messages).
+-- ISMAP 管理基準 (the ISMAP control criteria), as data: editions are listed in
+-- data/editions.csv, one CSV each, and a statement names its edition
+-- (statement.criteria_version).  To add one: its CSV in data/, a line in the
+-- list.  CRITERIA[version] = { version, issued, title = {ja, en}, count,
+--   governance, management (every item met), objectives (met, or excluded
+--   with a reason), b_controls = { {id, parent} } (met unless the parent is
+--   excluded), by_id = { id -> {type, level, parent} }, objective_of }.
 EDITIONS_FILE = "data/editions.csv"
 
 -- The levels of each type of row.
@@ -33,8 +26,7 @@ CRITERIA_PARTS = {
 function id_base(id) return id:match("^(%d+%.%d+%.%d+)") end
 
 -- edition_from_rows(version, title, rows, source) -> an edition from rows
--- shaped as the CSV's; raises "source:line: why" on a malformed row.  Used
--- by the loader below, and by the pack's tests to build a synthetic edition.
+-- shaped as the CSV's (the tests build one); raises "source:line: why".
 function edition_from_rows(version, title, rows, source)
   local c = { version = version, issued = version, title = title, count = 0, governance = {},
               management = {}, objectives = {}, b_controls = {}, by_id = {}, objective_of = {} }
@@ -74,10 +66,7 @@ function edition_from_rows(version, title, rows, source)
 end
 
 -- editions_from_file(path) -> the editions a list names ({version ->
--- edition}) and their versions, sorted; raises "path:line: why" on a
--- malformed line.  Each line's file is read too (paths from the pack's
--- folder).  The pack reads EDITIONS_FILE with it; its tests read a list of
--- their own (tests/data/editions.csv, a synthetic second edition).
+-- edition}) and their versions, sorted; raises "path:line: why".
 function editions_from_file(path)
   local eds, versions = {}, {}
   for i, e in ipairs(csv(path)) do
@@ -124,10 +113,8 @@ function criterion_name(ed, id)
 end
 
 -- statement_findings(controls, ed) -> what a statement leaves unstated, by
--- part of edition `ed`, in the order of the criteria: governance,
--- management, objectives (neither met nor excluded), noreason (excluded
--- without a reason), b_controls (not met, parent not excluded); and
--- excluded (objectives excluded with a reason), exempt (B controls under them).
+-- part: governance, management, objectives, noreason (excluded without a
+-- reason), b_controls; and excluded (with a reason), exempt (B under them).
 function statement_findings(controls, ed)
   local f = { governance = unstated(ed.governance, controls, "met"), objectives = {},
               management = unstated(ed.management, controls, "met"), noreason = {},
@@ -217,11 +204,9 @@ function closest_id(ed, id)
   return best
 end
 
--- control_errors(controls, ed, bad): calls bad(id, why) for each entry of a
--- statement that edition `ed` does not accept: an identifier not in the
--- edition (with the closest real one), a value other than "met" or an
--- exclusion, an exclusion of anything but an objective, or without a reason.
--- Trims the reasons of the exclusions it accepts.
+-- control_errors(controls, ed, bad): bad(id, why) for each entry edition `ed`
+-- does not accept (an unknown id, with the closest real one; not "met" nor a
+-- reasoned exclusion of an objective).  Trims the reasons it accepts.
 function control_errors(controls, ed, bad)
   for id, s in pairs(controls) do
     local c = type(id) == "string" and ed.by_id[id]

@@ -94,8 +94,10 @@ end
 -- The fields of an application as an action's params (`liuctl act --help`),
 -- in name order; `required`: as submit requires them; then `extra`.
 function application_params(required, extra)
-  local out = {}
-  for k in sorted_keys(APPLICATION_FIELDS, " "):gmatch("%S+") do
+  local out, names = {}, {}
+  for k in pairs(APPLICATION_FIELDS) do names[#names + 1] = k end
+  table.sort(names)
+  for _, k in ipairs(names) do
     local f = APPLICATION[k]
     local words = k == "planned_liu_application" and PLAN_PARAM or f
     out[#out + 1] = { id = k, ja = words.ja, en = words.en, type = f.type == "text" and "text" or nil,

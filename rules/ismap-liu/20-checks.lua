@@ -1,10 +1,7 @@
--- 適用要件 (requirements) of the notice, judged by `eval` and applied by
--- `confirm` (30-actions.lua).  An application is eligible when the special
--- measure is in force and R1–R4 all hold (the notice of 2023-05-19).
---
--- The checks are the requirements: `confirm` (30-actions.lua) applies them
--- through evaluate(), as eval shows them.  Every check copes with missing or
--- malformed data: it fails and says what is missing.
+-- 適用要件 (requirements) of the notice: an application is eligible when the
+-- special measure is in force and R1–R4 all hold; `confirm` applies them as
+-- eval shows them.  A check copes with missing or malformed data: it fails
+-- and says what is missing.
 
 -- A field missing, or not a date: named in words and by its path.
 local function field_problem(path, ja, en)
@@ -43,8 +40,6 @@ REQUIREMENT_NAMES = {
   R4 = text("適用要件4（誓約書の提出）", "requirement 4 (the pledge)"),
 }
 
--- ---------------------------------------------------------------- 運用期間
-
 check "period" {
   title = { ja = "特別措置の運用期間内であること", en = "The special measure is in force" },
   function (app, at)
@@ -56,12 +51,10 @@ check "period" {
   end,
 }
 
--- ---------------------------------------------------------------- R1
--- 運用期間内に ISMAP-LIU の登録申請（事前申請を含む）を提出される予定であること.
--- Met by a planned time (planned_liu_application, a month or a day) within the
--- period and not yet wholly past at the decision (a time already past with no
--- filing is not a plan), or by an ISMAP-LIU application / pre-application
--- already filed within the period (recorded by `file_liu_application`).
+-- R1: 運用期間内に ISMAP-LIU の登録申請（事前申請を含む）を提出される予定であること.
+-- Met by a planned month or day within the period and not wholly past at the
+-- decision (a time past with no filing is not a plan), or by a filing
+-- recorded within the period.
 
 check "R1" {
   title = { ja = "運用期間内にISMAP-LIUの登録申請（事前申請を含む）を提出する予定であること",
@@ -92,15 +85,11 @@ check "R1" {
   end,
 }
 
--- ---------------------------------------------------------------- R2
--- 政府機関等が当該 SaaS について実施した業務・情報の影響度評価の結果が「低位」であること.
--- The assessor must be a body allowed to assess on the day of the assessment
--- (measure "assessor-eligibility", インセンティブ③, 00-pack.lua), and the
--- record says by which route the assessment was given (通知 3).
+-- R2: 政府機関等が当該 SaaS について実施した業務・情報の影響度評価の結果が「低位」であること.
+-- By a body allowed to assess on its day (インセンティブ③), given by a route (通知 3).
 
--- The problem of the assessing body `who` on day `on`, or nil.  A record
--- written before the notice's names were read as codes may hold a name: it
--- stands for its code.
+-- The problem of the assessing body `who` on day `on`, or nil (an older
+-- record may hold the notice's name for a code).
 local function assessor_problem(who, on)
   local code = code_of(ASSESSOR_TYPES, who) or who
   local ok, allowed = allowed_on("assessor-eligibility", code, on)
@@ -152,11 +141,9 @@ check "R2" {
   end,
 }
 
--- ---------------------------------------------------------------- R3
--- ISMAP 管理基準のうち、ガバナンス基準・マネジメント基準の全項目、管理策基準の
+-- R3: ISMAP 管理基準のうち、ガバナンス基準・マネジメント基準の全項目、管理策基準の
 -- 全統制目標（理由を付した除外を除く）及び末尾が B の詳細管理策（除外した統制目標の
 -- 下のものを除く）を満たしていることを言明していること.  監査報告書は不要.
--- The identifiers come from data/ (02-criteria.lua), by statement.criteria_version.
 
 -- What a statement leaves unstated, part by part, in words.
 local UNSTATED_PARTS = {
@@ -221,9 +208,8 @@ check "R3" {
   end,
 }
 
--- ---------------------------------------------------------------- R4
--- 登録申請の意思及び言明の内容について誓約書を提出していること: a pledge dated before
--- the statement is not a pledge of it.
+-- R4: 登録申請の意思及び言明の内容について誓約書を提出していること: a pledge
+-- dated before the statement is not a pledge of it.
 
 check "R4" {
   title = { ja = "誓約書を提出していること", en = "A pledge has been submitted" },
@@ -245,11 +231,9 @@ check "R4" {
   end,
 }
 
--- ---------------------------------------------------------------- incentives ① ②
 -- eval's `incentives`: each is available at `at` when the application was
--- confirmed on that day, its measure is in force at `at`, and it had not
--- been used by then (once only).  Dates are days (JST), like every date the
--- record keeps: the answer is the same all day (eval_by_date).
+-- confirmed that day, its measure is in force and it was not used by then.
+-- Dates are days: the answer is the same all day (eval_by_date).
 
 function incentive_used_on(app, name)
   local u = type(app.incentives) == "table" and app.incentives[name]
@@ -259,8 +243,8 @@ end
 -- How a record that left the list says when: the state, and its field.
 local LEFT_ON = { withdrawn = "withdrawal", rejected = "rejection", ended = "ended" }
 
--- Was the application confirmed (listed) on day d?  Read from what the
--- record keeps: confirmed_on, and the date it left the list, if it has.
+-- Was the application confirmed (listed) on day d?  From confirmed_on and
+-- the date it left the list, if it has.
 function confirmed_on_day(app, rec, d)
   local from = type(app.confirmed_on) == "string" and app.confirmed_on
   if not from then return rec.state == "confirmed" end     -- no date kept: as it is now

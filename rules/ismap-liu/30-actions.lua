@@ -212,7 +212,8 @@ action "file_liu_application" {
   run = function (app, p, at, rec)
     p = read_params(p)
     local d = not_future("filed_on", p.filed_on, at)
-    local list = as_list(app.liu_filings)
+    local list = array()       -- a JSON list, even when empty
+    for i, f in ipairs(type(app.liu_filings) == "table" and app.liu_filings or {}) do list[i] = f end
     for _, f in ipairs(list) do
       if type(f) == "table" and f.type == p.type and f.filed_on == d then
         refuse { ja = ja_date(d) .. "の" .. FILING_TYPES[p.type].ja .. "は記録済みです",
