@@ -1,7 +1,5 @@
--- Small helpers shared by the other files.  No rule of the notice lives here:
--- only text, periods, the 法人番号 and the filings.  Dates are kept as
--- "YYYY-MM-DD" (JST) once read (read_date), and such texts compare in time
--- order; Japanese prose gives them as ja_date() writes them.
+-- Small helpers shared by the other files; no rule of the notice lives here.
+-- Dates are kept as "YYYY-MM-DD" (JST): such texts compare in time order.
 
 -- Is `s` a text with something in it (an exclusion reason, a rejection reason)?
 function filled(s) return type(s) == "string" and trim(s) ~= "" end
@@ -13,9 +11,8 @@ function join_texts(list, sep_ja, sep_en)
   return text(table.concat(ja, sep_ja or "。"), table.concat(en, sep_en or "; "))
 end
 
--- The last day (JST) on which a fact dated within measure `id` may still be
--- recorded: its last day plus LATE_RECORDING_DAYS (00-pack.lua); nil for a
--- measure with no end.
+-- The last day on which a fact dated within measure `id` may still be
+-- recorded: its last day plus LATE_RECORDING_DAYS; nil for no end.
 function late_recording_until(id)
   local m = measure_of(id)
   return m.ends and date_of(m.ends - 1 + LATE_RECORDING_DAYS * 86400)
@@ -46,9 +43,8 @@ function corporate_number_ok(s)
   return s:byte(1) - 48 == 9 - sum % 9
 end
 
--- The first recorded ISMAP-LIU filing (application or pre-application) made
--- within the period of the special measure, on or before the day `upto`
--- (nil: any recorded one).  Returns the filing and its date, or nil.
+-- The first ISMAP-LIU filing recorded within the special measure's period,
+-- on or before the day `upto` (nil: any), and its date; or nil.
 function filing_in_period(app, upto)
   for _, f in ipairs(type(app.liu_filings) == "table" and app.liu_filings or {}) do
     local d = type(f) == "table" and read_date(f.filed_on)

@@ -90,16 +90,6 @@ end
 
 CRITERIA, CRITERIA_VERSIONS = editions_from_file(EDITIONS_FILE)
 
--- The tests' own list, with a synthetic second edition: files are read only
--- while the pack loads, so it is read here, kept apart from CRITERIA (no
--- statement may name it), and judged by tests/62-notice2.lua.  A pack
--- installed without its tests has none.
-TEST_EDITIONS_FILE = "tests/data/editions.csv"
-do
-  local ok, eds, versions = pcall(editions_from_file, TEST_EDITIONS_FILE)
-  TEST_EDITIONS = ok and { editions = eds, versions = versions } or { error = tostring(eds) }
-end
-
 -- Is a statement entry an exclusion with a stated reason?
 function excluded_with_reason(s) return type(s) == "table" and filled(s.excluded) end
 
@@ -226,8 +216,8 @@ function control_errors(controls, ed, bad)
     elseif exclusion then
       s.excluded = trim(s.excluded)
     elseif s ~= "met" and c.level == "objective" then
-      bad(id, text(name.ja .. " は「met」（満たす）と書くか、除外するときはその理由を excluded に"
-                   .. "書いてください", "must be \"met\", or an exclusion with its reason in \"excluded\""))
+      bad(id, text(name.ja .. " は「met」（満たす）と書くか、除外するときはその理由を excluded に書いてください",
+                   "must be \"met\", or an exclusion with its reason in \"excluded\""))
     elseif s ~= "met" then
       bad(id, text(name.ja .. " は「met」（満たす）と書いてください（除外はできません）",
                    "must be \"met\" (only a control objective may be excluded)"))

@@ -42,7 +42,8 @@ APPLICATION = {
                       ja = "評価の経路", en = "Route of the assessment" },
     result        = { type = "enum", required = true, values = RESULT_NAMES, order = { "low", "moderate", "high" },
                       ja = "影響度評価の結果", en = "Result of the impact assessment" },
-    assessed_on   = { type = "date", required = true, min = floor(LIU_START, "ISMAP-LIU の開始", "ISMAP-LIU began"),
+    assessed_on   = { type = "date", required = true,
+                      min = floor(LIU_START, "ISMAP-LIU の開始", "ISMAP-LIU began"),
                       ja = "影響度評価の実施日", en = "Date of the impact assessment" },
   } },
   -- 言明 (R3): an edition of the criteria (02-criteria.lua), and per control
@@ -68,8 +69,9 @@ APPLICATION = {
   } },
   -- 誓約書 (R4)
   pledge = { type = "object", ja = "誓約書", en = "Pledge", fields = {
-    submitted_on = { type = "date", required = true, min = floor(date_of(measure_of("special-measure").starts), "特別措置の開始",
-                                                "the special measure began"),
+    submitted_on = { type = "date", required = true,
+                     min = floor(date_of(measure_of("special-measure").starts), "特別措置の開始",
+                                 "the special measure began"),
                      ja = "誓約書の提出日", en = "Date of the pledge" },
   } },
   -- ISMAP-LIU 申請の予定時期 (R1): a month or a day.
@@ -157,7 +159,7 @@ kind "application" {
   title = { ja = "特別措置の適用申請", en = "Special-measure application" },
   id_prefix = "LIU-",
   summary_fields = { "service_name", "provider_name" },
-  summary = function (app, at, rec) return application_summary(app, at, rec) end,   -- 45-summary.lua
+  summary = function (app, at, rec) return application_summary(app, at, rec) end,
   search_fields = { "service_name", "provider_name", "provider_corporate_number" },
   -- submitted 申請受付 → confirmed 確認済み（サービスリスト掲載）→ ended 運用期間終了
   --           → rejected 却下 / withdrawn 取下げ / lapsed 期間内に確認されず失効

@@ -6,7 +6,8 @@
 -- A field missing, or not a date: named in words and by its path.
 local function field_problem(path, ja, en)
   local f = field_of_app(path)
-  return text(f.ja .. "（" .. path .. "）" .. ja, "the " .. f.en:lower() .. " (" .. path .. ") " .. en)
+  return text(f.ja .. "（" .. path .. "）" .. ja,
+              "the " .. f.en:lower() .. " (" .. path .. ") " .. en)
 end
 local function missing(path) return field_problem(path, "がありません", "is missing") end
 
@@ -19,7 +20,9 @@ local function day_of(v, path, at, early, ja, en)
   local d = read_date(v)
   if not d then return nil, field_problem(path, "が日付として読めません", "is not a date") end
   local why = early(d)
-  if why then return nil, text(ja .. " " .. ja_date(d) .. "は" .. why.ja, en .. " (" .. d .. ") " .. why.en) end
+  if why then
+    return nil, text(ja .. " " .. ja_date(d) .. "は" .. why.ja, en .. " (" .. d .. ") " .. why.en)
+  end
   local today = date_of(at)
   if d <= today then return d end
   return nil, text(ja .. " " .. ja_date(d) .. "は判定日 " .. ja_date(today) .. "より後です",
@@ -47,7 +50,8 @@ check "period" {
     local period = period_text("special-measure")
     local yet = at < measure_of("special-measure").starts
     return fail { ja = "特別措置の運用期間は" .. period.ja .. (yet and "で、まだ始まっていません" or "で、既に終了しています"),
-                  en = "the special measure (" .. period.en .. ")" .. (yet and " has not started yet" or " has ended") }
+                  en = "the special measure (" .. period.en .. ")"
+                       .. (yet and " has not started yet" or " has ended") }
   end,
 }
 
@@ -172,10 +176,9 @@ check "R3" {
       return fail { ja = "管理基準の版「" .. shown(v) .. "」は登録されていません（登録されている版：" .. table.concat(titles, "、") .. "）",
                     en = "unknown edition of the criteria \"" .. shown(v) .. "\" (known: " .. table.concat(CRITERIA_VERSIONS, ", ") .. ")" }
     end
-    local problems = {}
     local _, why = day_of(st.stated_on, "statement.stated_on", at,
       function (d) return stated_before_edition(d, crit) end, "言明日", "the statement")
-    problems[1] = why
+    local problems = { why }
     if type(st.controls) ~= "table" then
       problems[#problems + 1] = text("管理基準の項目ごとの言明（statement.controls）がありません",
                                      "the statement lists no criteria (statement.controls)")
@@ -221,7 +224,8 @@ check "R4" {
     end
     local stated = type(app.statement) == "table" and read_date(app.statement.stated_on)
     local d, why, later = day_of(pl.submitted_on, "pledge.submitted_on", at, function (d)
-      return date_floor_problem("pledge.submitted_on", d) or (stated and pledged_before_statement(d, stated))
+      return date_floor_problem("pledge.submitted_on", d)
+             or (stated and pledged_before_statement(d, stated))
     end, "誓約書の提出日", "the pledge")
     if later then       -- a pledge dated later is not submitted yet
       return fail { ja = why.ja .. "（まだ提出されていません）",
@@ -261,7 +265,8 @@ summary "incentives" (function (app, at, rec)
   for _, inc in ipairs(INCENTIVES) do
     local used = incentive_used_on(app, inc.name)
     if used and used > today then used = nil end       -- not used yet at `at`
-    out[inc.name] = { available = listed and in_force(inc.measure, at) and used == nil, used_on = used }
+    out[inc.name] = { available = listed and in_force(inc.measure, at) and used == nil,
+                      used_on = used }
   end
   return out
 end)

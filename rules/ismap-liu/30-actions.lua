@@ -104,7 +104,9 @@ action "amend" {
     -- given in the same amend (validation then checks it is not older), and
     -- the old pledge sent again is not a pledge of the new statement.
     if p.statement ~= nil and not equal(p.statement, app.statement) then
-      local function pledged(v) return type(v) == "table" and v.submitted_on ~= nil and read_date(v.submitted_on) end
+      local function pledged(v)
+        return type(v) == "table" and v.submitted_on ~= nil and read_date(v.submitted_on)
+      end
       local old = pledged(app.pledge)
       if p.pledge == nil then
         refuse { ja = "言明（statement）を変更するときは、新しい言明についての誓約書（pledge）とその提出日も指定してください",
@@ -121,7 +123,9 @@ action "amend" {
     -- history.  Its incentive uses stay with the service (identity.keeps).
     local reread, ja = array(), {}
     for _, k in ipairs(rec.state == "confirmed" and REQUIREMENT_FIELDS or {}) do
-      if amended[k] and not equal(app[k], before[k]) then reread[#reread + 1], ja[#ja + 1] = k, label_of(k) end
+      if amended[k] and not equal(app[k], before[k]) then
+        reread[#reread + 1], ja[#ja + 1] = k, label_of(k)
+      end
     end
     if #reread > 0 then
       local was = app.confirmed_on
@@ -181,7 +185,8 @@ action "reject" {
 action "withdraw" {
   title = { ja = "取下げ", en = "Withdraw" },
   kind = "application", roles = SECRETARIAT, from = { "submitted", "confirmed" }, to = "withdrawn",
-  params = { { id = "reason", type = "text", max = 1000, ja = "取下げの理由", en = "the reason for the withdrawal" } },
+  params = { { id = "reason", type = "text", max = 1000,
+               ja = "取下げの理由", en = "the reason for the withdrawal" } },
   run = function (app, p, at, rec)
     local r = read_params(p).reason
     app.withdrawal = { on = date_of(at), reason = r, was = rec.state }
@@ -207,13 +212,13 @@ action "file_liu_application" {
         end
       end },
     { id = "filed_on", type = "date", required = true, ja = "申請日", en = "the date of filing",
-      min = { on = LIU_START, ja = "ISMAP-LIU の開始日 " .. ja_date(LIU_START), en = "ISMAP-LIU began (" .. LIU_START .. ")" } },
+      min = { on = LIU_START, ja = "ISMAP-LIU の開始日 " .. ja_date(LIU_START),
+              en = "ISMAP-LIU began (" .. LIU_START .. ")" } },
   },
   run = function (app, p, at, rec)
     p = read_params(p)
     local d = not_future("filed_on", p.filed_on, at)
-    local list = array()       -- a JSON list, even when empty
-    for i, f in ipairs(type(app.liu_filings) == "table" and app.liu_filings or {}) do list[i] = f end
+    local list = type(app.liu_filings) == "table" and copy(app.liu_filings) or array()
     for _, f in ipairs(list) do
       if type(f) == "table" and f.type == p.type and f.filed_on == d then
         refuse { ja = ja_date(d) .. "の" .. FILING_TYPES[p.type].ja .. "は記録済みです",
@@ -247,7 +252,8 @@ action "use_incentive" {
   title = { ja = "インセンティブの利用の記録", en = "Record the use of an incentive" },
   kind = "application", roles = SECRETARIAT, from = { "confirmed", "ended" },
   params = {
-    { id = "incentive", type = "text", required = true, ja = "インセンティブ（audit_scope ① または internal_audit_report ②）",
+    { id = "incentive", type = "text", required = true,
+      ja = "インセンティブ（audit_scope ① または internal_audit_report ②）",
       en = "the incentive (audit_scope ① or internal_audit_report ②)",
       check = function (v)
         if not incentive_named(v) then

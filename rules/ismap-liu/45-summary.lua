@@ -23,7 +23,9 @@ end
 
 function application_summary(app, at, rec)
   local lines, none = {}, text("未記入", "not given")
-  local function line(ja, en, value) lines[#lines + 1] = { ja = ja, en = en, value = value or none } end
+  local function line(ja, en, value)
+    lines[#lines + 1] = { ja = ja, en = en, value = value or none }
+  end
   line("サービス名", "service", given(app.service_name))
   line("事業者名", "provider", given(app.provider_name))
   line("法人番号", "corporate number", given(app.provider_corporate_number))
@@ -36,10 +38,12 @@ function application_summary(app, at, rec)
   local ia = type(app.impact_assessment) == "table" and app.impact_assessment or {}
   local body, t = given(ia.assessor), ia.assessor_type
   local of = type(t) == "string" and (ASSESSOR_TYPES[t] or text(t, t))
-  line("評価実施機関", "assessed by", body and of and text(body .. "（" .. of.ja .. "）", body .. " (" .. of.en .. ")") or body)
+  line("評価実施機関", "assessed by",
+       body and of and text(body .. "（" .. of.ja .. "）", body .. " (" .. of.en .. ")") or body)
   local route = type(ia.route) == "string" and ASSESSMENT_ROUTES[ia.route]
   line("評価の経路", "route of the assessment", route and text(route.ja, route.en) or given(ia.route))
-  line(PLAN_LABEL.ja, "planned ISMAP-LIU application", read_month(app.planned_liu_application or "", true))
+  line(PLAN_LABEL.ja, "planned ISMAP-LIU application",
+       read_month(app.planned_liu_application or "", true))
   line("管理基準への適合の言明", "statement", statement_text(app))
   return lines
 end

@@ -30,9 +30,9 @@ for _, inc in ipairs(INCENTIVES) do
   on_expiry(inc.measure) {
     kind = "application", states = { "confirmed", "ended" },
     run = function (app, at, rec)
-      if incentive_used_on(app, inc.name) then return end
       local incs = type(app.incentives) == "table" and app.incentives or {}
-      if type(incs[inc.name]) == "table" and incs[inc.name].expired_on then return end   -- done before
+      local u = incs[inc.name]
+      if type(u) == "table" and (u.used_on or u.expired_on) then return end   -- used, or done before
       incs[inc.name] = { expired_on = date_of(at) }
       app.incentives = incs
       emit("incentive_expired", { incentive = inc.name, measure = inc.measure })
