@@ -1024,7 +1024,7 @@ local action_decl = declare("action", defs.actions, defs.action_order, function(
     end
     local list, specs = array(), {}
     for i, prm in ipairs(d.params) do
-      if type(prm) == "string" then prm = { id = prm, type = "any" } end
+      if type(prm) == "string" then prm = { id = prm } end
       if type(prm) ~= "table" or type(prm.id) ~= "string" or prm.id == "" then
         decl_error(sfmt('action "%s": params[%d] needs a name: "name" or { id = "name", ja = ..., en = ... }', d.id, i), 4)
       end
