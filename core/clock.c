@@ -172,6 +172,8 @@ static const struct {
 	{ "令和", 2019, 20190501, 99991231 },
 	{ "平成", 1989, 19890108, 20190430 },
 	{ "昭和", 1926, 19261225, 19890107 },
+	{ "大正", 1912, 19120730, 19261224 },
+	{ "明治", 1868, 18680125, 19120729 },
 };
 
 static int parse_wareki(const char *s, int *y, int *m, int *d, struct clock_why *why)
@@ -201,6 +203,26 @@ static int parse_wareki(const char *s, int *y, int *m, int *d, struct clock_why 
 		return WHY("その元号の期間外の日付です", "date outside that era");
 	*y = yy, *m = mm, *d = dd;
 	return 0;
+}
+
+int clock_format_wareki(int y, int m, int d, char *buf, size_t len)
+{
+	/* The era of the day, or of the month's first day for a month. */
+	int key = y * 10000 + m * 100 + (d > 0 ? d : 1);
+	for (size_t e = 0; e < sizeof eras / sizeof eras[0]; e++) {
+		if (key < eras[e].from || key > eras[e].to)
+			continue;
+		char year[16];
+		int ey = y - eras[e].first_year + 1;
+		if (ey == 1)
+			snprintf(year, sizeof year, "元");
+		else
+			snprintf(year, sizeof year, "%d", ey);
+		int n = d > 0 ? snprintf(buf, len, "%s%s年%d月%d日", eras[e].name, year, m, d)
+			      : snprintf(buf, len, "%s%s年%d月", eras[e].name, year, m);
+		return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+	}
+	return -ERANGE;
 }
 
 /* Reads one or two ASCII digits; returns the value or -1. */

@@ -43,6 +43,12 @@ int clock_parse(const char *s, int64_t *out, struct clock_why *why);
  * that the day exists.  Returns 0 or -EINVAL (with *why). */
 int clock_parse_date(const char *s, int *y, int *m, int *d, struct clock_why *why);
 
+/* Formats a day (d > 0) or a month (d == 0) in 和暦 into buf: "令和6年6月1日",
+ * "令和元年5月" (a month in the era of its first day).  Returns 0, -ERANGE
+ * for a day before 明治 (1868-01-25), or -ENOSPC when buf is too small
+ * (32 bytes always suffice). */
+int clock_format_wareki(int y, int m, int d, char *buf, size_t len);
+
 /* Formats t as ISO-8601 in JST ("2025-04-01T00:00:00+09:00") into buf
  * (CLOCK_ISO_MAX bytes).  Returns buf. */
 char *clock_format(int64_t t, char *buf);

@@ -242,7 +242,7 @@ local DECL_KEYS = {
            "search_fields",              -- what record.list's search reads
            "summary",                    -- what record.get shows first
            "sheet", "marking" },         -- an export's columns and its marking
-  action = { "title", "kind", "roles", "from", "to", "creates", "run", "params" },
+  action = { "title", "kind", "roles", "from", "to", "creates", "run", "params", "during" },
   view = { "title", "kind", "roles", "states", "columns", "row", "marking" },
   role = { "title", "methods" },
   check = { "title", "test" },
@@ -387,6 +387,27 @@ end)
 -- records).  Each is "field" or { id = "field", ja = "...", en = "..." };
 -- a field is a top-level key of the record's data, or a dotted path.
 local LABEL_KEYS = { "id", "ja", "en" }
+
+-- The declaration of the field at a dotted path ("certifications.name",
+-- "tags[2]") in a kind's `fields`, or nil: where a label is not given, a
+-- column takes the field's own names.
+local function field_at(fields, path)
+  local spec = { type = "object", fields = fields }
+  for part in path:gsub("%[%d+%]", ""):gmatch("[^.]+") do
+    if type(spec) == "table" and spec.type == "list" then spec = spec.of end
+    local sub = type(spec) == "table" and type(spec.fields) == "table" and spec.fields[part]
+    if type(sub) ~= "table" then return nil end
+    spec = sub
+  end
+  return spec
+end
+
+-- A column's labels: its own, else its field's, else (en: its ja, with
+-- en_from_ja) its id.
+local function labelled(c, fields, en_from_ja)
+  local f = type(fields) == "table" and field_at(fields, c.id) or {}
+  return { id = c.id, ja = c.ja or f.ja or c.id, en = c.en or f.en or (en_from_ja and c.ja) or c.id }
+end
 local function summary_fields(d)
   local out = array()
   if d.summary_fields == nil then return out end
@@ -403,7 +424,7 @@ local function summary_fields(d)
         decl_error(sfmt('kind "%s": summary_fields[%d]: unknown key `%s` (a field takes: id, ja, en)', d.id, i, tostring(k)), 5)
       end
     end
-    out[i] = { id = f.id, ja = f.ja or f.id, en = f.en or f.id }
+    out[i] = labelled(f, d.fields)
   end
   return out
 end
@@ -426,7 +447,7 @@ local function sheet_columns(d)
     if type(id) ~= "string" or id == "" or id:find("%.%.") or id:find("^%.") or id:find("%.$") then
       decl_error(sfmt('kind "%s": sheet[%d] needs a field path: "field" or { "field", ja = ..., en = ... }', d.id, i), 5)
     end
-    out[i] = { id = id, ja = f.ja or id, en = f.en or f.ja or id }
+    out[i] = labelled({ id = id, ja = f.ja, en = f.en }, d.fields, true)
   end
   return out
 end
@@ -489,7 +510,9 @@ end
 -- Checks one field's declaration (raising at the kind's line) and fills
 -- what the core needs: enumerations' order, nested objects' fields.
 local function field_decl(d, path, spec)
-  local function bad(msg) error(sfmt('%s: kind "%s": fields: %s: %s', d.where, d.id, path, msg), 0) end
+  local function bad(msg)
+    error(sfmt('%s: %s "%s": %s: %s: %s', d.where, d.what or "kind", d.id, d.part or "fields", path, msg), 0)
+  end
   if type(spec) ~= "table" then bad('a field is { type = "text", ja = ..., en = ... }') end
   for k in pairs(spec) do
     if not contains(FIELD_KEYS, k) then bad("unknown key `" .. tostring(k) .. "` (a field takes: " .. tconcat(FIELD_KEYS, ", ") .. ")") end
@@ -620,6 +643,20 @@ local function read_month(v, or_date)
   local d, why = read_date(v)
   if not d then return nil, text(why.ja .. eg.ja, why.en .. eg.en) end
   return d
+end
+
+-- wareki("2024-06-01") -> "令和6年6月1日", a month "2024-06" -> "令和6年6月"
+-- (the era of its first day); any other value is returned as it is.
+-- ja_date gives the 西暦 after it, as Japanese prose writes a date:
+-- "令和6年6月1日（2024年6月1日）".
+local function wareki(d)
+  return type(d) == "string" and host.wareki(d) or d
+end
+local function ja_date(d)
+  local w = wareki(d)
+  if w == d then return d end
+  local y, m, day = d:match("^(%d+)%-(%d+)%-?(%d*)$")
+  return sfmt("%s（%d年%d月%s）", w, y, m, day ~= "" and (tonumber(day) .. "日") or "")
 end
 
 local function is_list(t)
@@ -973,15 +1010,19 @@ local action_decl = declare("action", defs.actions, defs.action_order, function(
   if d.creates and type(d.to) ~= "string" then
     decl_error('action "' .. d.id .. '": a creating action needs to = "state"', 4)
   end
-  -- params (optional): what the action takes, for people (liuctl act --help,
-  -- rules.status): { "name", ... } or { { id = "name", ja = ..., en = ...,
-  -- type = "text", required = true }, ... }.  The action's run still checks
-  -- what it gets; liuctl sends a key=value of a "text" param as text.
+  if d.during ~= nil and type(d.during) ~= "string" then
+    decl_error('action "' .. d.id .. '": during = "measure" names the measure it needs in force', 4)
+  end
+  -- params (optional): what the action takes: { "name", ... } or
+  -- { { id = "name", ja = ..., en = ..., type = "text", required = true }, ... },
+  -- each entry a field declaration besides its id.  For people (liuctl act
+  -- --help, rules.status; liuctl sends a key=value of a "text" param as
+  -- text), and for read_params, which reads them as fields are read.
   if d.params ~= nil then
     if type(d.params) ~= "table" then
       decl_error('action "' .. d.id .. '": params must be a list: { "name", ... } or { { id = "name", ja = ..., en = ... }, ... }', 4)
     end
-    local list = array()
+    local list, specs = array(), {}
     for i, prm in ipairs(d.params) do
       if type(prm) == "string" then prm = { id = prm } end
       if type(prm) ~= "table" or type(prm.id) ~= "string" or prm.id == "" then
@@ -992,12 +1033,18 @@ local action_decl = declare("action", defs.actions, defs.action_order, function(
           decl_error(sfmt('action "%s": params[%d].%s must be text', d.id, i, k), 4)
         end
       end
-      local types = { text = true, number = true, boolean = true, date = true, object = true, list = true }
-      if prm.type ~= nil and not types[prm.type] then
-        decl_error(sfmt('action "%s": params[%d].type must be one of text, number, boolean, date, object, list', d.id, i), 4)
+      local spec = copy(prm)
+      spec.id, spec.type = nil, prm.type or "any"
+      -- A list or an object the declaration does not describe is taken as given.
+      if (spec.type == "list" and spec.of == nil) or (spec.type == "object" and spec.fields == nil) then
+        spec.type = "any"
       end
+      field_decl({ where = d.where, id = d.id, what = "action", part = "params" }, prm.id, spec)
+      spec.id = prm.id
+      specs[i] = spec
       list[i] = { id = prm.id, ja = prm.ja, en = prm.en, type = prm.type, required = prm.required and true or false }
     end
+    d.param_specs = specs
     d.param_list = list
   end
 end)
@@ -1036,6 +1083,7 @@ local view_decl = declare("view", defs.views, defs.view_order, function(d)
     decl_error('view "' .. d.id .. '": columns = { { id = ..., ja = ..., en = ... }, ... } is required', 4)
   end
   for i, c in ipairs(d.columns) do
+    if type(c) == "string" then c = { id = c }; d.columns[i] = c end
     if type(c) ~= "table" or type(c.id) ~= "string" then
       decl_error(sfmt('view "%s": column %d needs id = "..."', d.id, i), 4)
     end
@@ -1044,7 +1092,6 @@ local view_decl = declare("view", defs.views, defs.view_order, function(d)
         decl_error(sfmt('view "%s": columns[%d]: unknown key `%s` (a column takes: id, ja, en)', d.id, i, tostring(k)), 4)
       end
     end
-    c.ja, c.en = c.ja or c.id, c.en or c.id
   end
   -- The handling marking every format of the view carries (its CSV in the
   -- first line); none unless the pack declares one.
@@ -1127,6 +1174,83 @@ local run_checks                   -- defined with the API below
 -- before this one count, committed or not.  Only inside an action (an
 -- action's outcome may depend on other records; eval, views and expiry
 -- hooks judge one record, so that their answers can be kept).
+local running_action     -- the action whose run is under way (read_params)
+
+-- read_params(params): in an action's run, its params read by the action's
+-- declared `params`, each as a field of that declaration is read.  Refuses
+-- (-32004) a param not declared, a required one missing or a value its
+-- declaration does not accept, naming the param; returns a new table of
+-- the values, normalised (text trimmed, a date as YYYY-MM-DD, an enum's
+-- name as its code).
+local function read_params(params)
+  local a = running_action
+  if not a or not a.param_specs then error("read_params: only in the run of an action that declares params", 2) end
+  local known = {}
+  for i, spec in ipairs(a.param_specs) do known[i] = spec.id end
+  local names = tconcat(known, ", ")
+  for _, k in ipairs(sorted_names(params)) do
+    if not contains(known, k) then
+      refuse(text(k .. ": 不明なパラメータです（使えるもの: " .. names .. "）",
+                  k .. ": unknown parameter (known: " .. names .. ")"))
+    end
+  end
+  local out = {}
+  for _, spec in ipairs(a.param_specs) do
+    local v, words = params[spec.id], field_words(spec, spec.id)
+    if v == nil and spec.required then
+      refuse(text(spec.id .. ": " .. words.ja .. "は必須です", spec.id .. ": " .. words.en .. " is required"))
+    elseif v ~= nil then
+      local why
+      out[spec.id] = field_value(spec, v, spec.id, function(_, r) why = why or r end, params)
+      if why then refuse(text(spec.id .. ": " .. words.ja .. "は" .. why.ja, spec.id .. ": " .. why.en)) end
+    end
+  end
+  return out
+end
+
+-- amend_fields(app, params): in an action's run, the record's top-level
+-- fields that params gives replaced (each whole, by a copy), and those that
+-- params.clear lists removed.  Refuses (-32004) a field the kind does not
+-- declare, one it records itself, a required one to clear, or one both
+-- given and cleared.  Returns the set of fields replaced or cleared, and
+-- what they were: only those are read (a field left alone stays as stored).
+local function amend_fields(app, params)
+  local a = running_action
+  if not a then error("amend_fields: only in the run of an action", 2) end
+  local fields = defs.kinds[a.kind].fields or {}
+  local open, known = {}, {}
+  for k, f in next, fields do if not f.recorded then open[k] = f; known[#known + 1] = k end end
+  tsort(known)
+  local names = tconcat(known, ", ")
+  for _, k in ipairs(sorted_names(params)) do
+    if k ~= "clear" and (next(fields) ~= nil and not open[k]) then
+      refuse(text(k .. ": 不明な項目です（使える項目: " .. tconcat(known, "、") .. "、clear）",
+                  k .. ": unknown field (known: " .. names .. ", clear)"))
+    end
+  end
+  local changed, before = {}, {}
+  for k, v in next, params do
+    if k ~= "clear" then before[k], app[k], changed[k] = app[k], copy(v), true end
+  end
+  local clear = params.clear
+  if clear == nil then return changed, before end
+  if type(clear) ~= "table" or not is_list(clear) then
+    refuse(text("clear: 消す項目名のリストで書いてください", "clear: must be a list of field names"))
+  end
+  for _, k in ipairs(clear) do
+    if type(k) ~= "string" or (next(fields) ~= nil and (not open[k] or open[k].required)) then
+      refuse(text("clear: 「" .. tostring(k) .. "」は消せる項目ではありません",
+                  "clear: \"" .. tostring(k) .. "\" is not an optional field"))
+    elseif params[k] ~= nil then
+      refuse(text("clear: 「" .. k .. "」を変更と同時に消すことはできません",
+                  "clear: \"" .. k .. "\" is both given and cleared"))
+    end
+    if not changed[k] then before[k] = app[k] end
+    app[k], changed[k] = nil, true
+  end
+  return changed, before
+end
+
 local function count(kind_id, states)
   if not call_count then error("count() is only possible inside an action", 2) end
   local k = defs.kinds[kind_id]
@@ -1169,8 +1293,10 @@ local function parse_csv(textdata, name)
   return rows
 end
 
+-- Allowed while the pack's files load, and while its tests' files load (a
+-- test may build from data what the pack builds): the host refuses it at
+-- any other time, so that no call can depend on a file.
 local function file(path)
-  if not loading then error("file() is only allowed while the pack loads", 2) end
   local content, err = host.read(path)
   if not content then error(err, 2) end
   return content
@@ -1283,6 +1409,15 @@ local sandbox = {
   in_force = in_force, measures_in_force = measures_in_force,
   read_date = read_date, read_month = read_month, code_of = code_of,
   within = within, allowed_on = allowed_on, unstated = unstated, read_field = read_field,
+  wareki = wareki, ja_date = ja_date, trim = trim, is_list = is_list, shown = shown,
+  read_params = read_params, amend_fields = amend_fields,
+  -- field_of(kind, path): a copy of the declaration of a kind's field (its
+  -- labels for a message), or nil
+  field_of = function(kind, path)
+    local k = defs.kinds[kind]
+    local f = k and type(path) == "string" and field_at(k.fields, path)
+    return f and copy(f) or nil
+  end,
   edit_distance = distance,   -- the closest of known names ("did you mean …")
   -- evaluate(rec, at) -> all_ok, checks: the declared checks, as eval runs them
   evaluate = function(rec, at) local checks, all = run_checks(rec, at) return all, checks end,
@@ -1359,10 +1494,13 @@ function api.finish()
       end
       if a.to and not k.state_set[a.to] then problem(a, sfmt('action "%s": to-state "%s" is not a state of %s', id, a.to, a.kind)) end
     end
+    if a.during and not defs.measures[a.during] then problem(a, sfmt('action "%s": during: no measure "%s"', id, a.during)) end
   end
   for _, id in ipairs(defs.view_order) do
     local v = defs.views[id]
     local k = defs.kinds[v.kind]
+    -- a column without labels takes those of the kind's field of its id
+    for i, c in ipairs(v.columns) do v.columns[i] = labelled(c, k and k.fields) end
     if not k then problem(v, sfmt('view "%s": no kind "%s"', id, v.kind))
     else for _, s in ipairs(v.states or {}) do
       if not k.state_set[s] then problem(v, sfmt('view "%s": "%s" is not a state of %s', id, s, v.kind)) end
@@ -1777,6 +1915,20 @@ end
 
 -- act(action, rec|nil, params, ctx, before) -> { record, events } |
 -- { refused } | { invalid } | { error }.  ctx = { at, role, user }.
+-- The refusal of action `a` outside the measure it needs in force (`during`),
+-- with that measure's period: "cannot register an application: Special
+-- measure is not in force (2023-05-19 to 2025-03-31)".
+local function not_during(a)
+  local m = defs.measures[a.during]
+  local title = m.title or text(m.id, m.id)
+  local from, till = m.starts and date_of(m.starts), m.ends and date_of(m.ends - 1)
+  local ja = (from and ja_date(from) .. "から" or "") .. (till and ja_date(till) .. "まで" or "")
+  local en = from and till and (from .. " to " .. till) or from and ("from " .. from) or ("until " .. till)
+  local what = a.title.en:match("^%u%l") and a.title.en:sub(1, 1):lower() .. a.title.en:sub(2) or a.title.en
+  return text(title.ja .. "の期間外のため、" .. a.title.ja .. "はできません。期間は" .. ja .. "です",
+              "cannot " .. what .. ": " .. title.en .. " is not in force (" .. en .. ")")
+end
+
 -- `before`: a copy of rec.data the host built as it read the record
 -- (rules_text.h), or nil: act copies rec.data itself.
 local function act(name, rec, params, ctx, before)
@@ -1820,6 +1972,7 @@ local function act(name, rec, params, ctx, before)
     end
     before_data, before_state = before or copy(rec.data), rec.state
   end
+  if a.during and not in_force(a.during, at) then return { refused = array { not_during(a) } } end
   local data0 = rec.data
   if type(rec.data) ~= "table" then rec.data = {} end
   local events = array()
@@ -1827,9 +1980,11 @@ local function act(name, rec, params, ctx, before)
   local t0 = clock_us()
   local ok, res = protect(function()
     local app = rec.data
+    running_action = a
     if a.run then a.run(app, params, at, rec) end
     return nil
   end)
+  running_action = nil
   call_events, call_count = nil, nil
   counted("action", name, ok and true or res.refused ~= nil, t0)
   if not ok then return res end
@@ -1963,6 +2118,16 @@ function api.view_row(name, rec, params, at)
   counted("view", name, ok, t0)
   if not ok then return res end
   if res == nil then return { skip = true } end
+  -- A cell given as { ja = …, en = … } is written in the language asked
+  -- (params.lang "ja" or "en"), else as "ja / en" (one when they agree).
+  local lang = type(params) == "table" and params.lang
+  if type(res) == "table" then
+    for k, c in next, res do
+      if is_text(c) then
+        res[k] = (lang == "ja" or lang == "en") and c[lang] or c.ja == c.en and c.ja or c.ja .. " / " .. c.en
+      end
+    end
+  end
   return { row = res }
 end
 

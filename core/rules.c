@@ -287,6 +287,25 @@ static int l_format_date(lua_State *L)
 	return 1;
 }
 
+/* host.wareki("2024-06-01" | "2024-06") -> "令和6年6月1日" | "令和6年6月", or
+ * nil for a text that is neither or a day before 明治. */
+static int l_wareki(lua_State *L)
+{
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	int y, m, d = 0, n = -1;
+	char buf[32];
+	if (len == 10)
+		sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n);
+	else if (len == 7)
+		sscanf(s, "%4d-%2d%n", &y, &m, &n);
+	if (n != (int)len || m < 1 || m > 12 || d < 0 || d > 31 ||
+	    clock_format_wareki(y, m, d, buf, sizeof buf) < 0)
+		return 0;
+	lua_pushstring(L, buf);
+	return 1;
+}
+
 /* The bytes of `rel` as the pack's version hashed them (r->contents).
  * Returns 0 with *buf (malloc'd, caller frees) and *len, or -ENOENT /
  * -ENOMEM.  Loading and file() read this snapshot, never the folder again:
@@ -601,6 +620,7 @@ static const luaL_Reg host_funcs[] = {
 	{ "parse_date", l_parse_date },
 	{ "format_time", l_format_time },
 	{ "format_date", l_format_date },
+	{ "wareki", l_wareki },
 	{ "read", l_read },
 	{ "csv", l_csv },
 	{ "traceback", l_traceback },

@@ -16,16 +16,12 @@ pack {
 }
 
 -- The handling marking of every list and export of the measure's records:
--- shared with government bodies only, never published (40-views.lua, and
--- the application's sheet in 10-application.lua).
-HANDLING_MARKING = {
-  ja = "政府機関等限りの取扱いとし、対外公表はいたしません",
-  en = "For government bodies only; not to be made public",
-}
+-- shared with government bodies only, never published.
+HANDLING_MARKING = { ja = "政府機関等限りの取扱いとし、対外公表はいたしません",
+                     en = "For government bodies only; not to be made public" }
 
--- Who may do what.  liud.conf gives these roles to users and groups; admin is
--- the core's and may do everything.  An action or view names the roles that
--- may run or read it; `methods` are the core's methods each role may call.
+-- Who may do what (liud.conf gives the roles to users and groups); `methods`
+-- are the core's methods each may call.
 role "policy" { title = { ja = "制度所管（政策担当）", en = "policy officer" },
   methods = { "record.get", "record.list", "eval", "history", "deadlines",
               "rules.check", "rules.diff", "rules.reload", "rules.history", "rules.rollback" } }
@@ -33,29 +29,25 @@ role "secretariat" { title = { ja = "ISMAP 事務局", en = "ISMAP secretariat" 
   methods = { "record.get", "record.list", "eval", "history", "deadlines" } }
 role "agency" { title = { ja = "政府機関等", en = "government agency" } }
 
--- 運用期間: 令和5年5月19日から令和7年3月末まで.
--- In force while 2023-05-19T00:00+09:00 <= t < 2025-04-01T00:00+09:00.
--- The incentives ① and ② last exactly as long ("運用期間内に1回限り"): they use the
--- same two dates.  To give one of them its own period, write its dates in place.
+-- 運用期間: 令和5年5月19日から令和7年3月末まで (2023-05-19T00:00+09:00 <= t <
+-- 2025-04-01T00:00+09:00).  ① and ② last as long ("運用期間内に1回限り").
 local PERIOD_FROM = "2023-05-19"   -- 令和5年5月19日
 local PERIOD_TILL = "2025-03-31"   -- 令和7年3月31日 (令和7年3月末), last day in force
 
 -- 記録の猶予 (pack decision; the notice is silent): a use of ① ② or an ISMAP-LIU
 -- filing dated within the period may still be recorded this many days after
--- the period's last day, on a service that was confirmed on that date (a use)
--- or listed at the end (a filing).  After that, an in-period fact is no longer
--- recorded.  Read by use_incentive and file_liu_application (30-actions.lua).
+-- the period's last day (use_incentive, file_liu_application); not after.
 LATE_RECORDING_DAYS = 90
 
 -- 特別措置（運用期間）: applications are taken and confirmed, and the service list
--- is kept, only while this is in force.  Its end is enforced by 50-expiry.lua.
+-- is kept, only while this is in force.
 measure "special-measure" {
   title = { ja = "特別措置（運用期間）", en = "Special measure (operating period)" },
   temporary = true, from = PERIOD_FROM, till = PERIOD_TILL,
 }
 
 -- インセンティブ①【特別措置限り】 運用期間内に1回限り: ISMAP-LIU の外部監査を整備状況評価及び
--- 最小限度の運用状況評価に限ることができる.  Used through `use_incentive {incentive = "audit_scope"}`.
+-- 最小限度の運用状況評価に限ることができる.
 measure "incentive-1" {
   title = { ja = "外部監査の対象範囲の特例（整備状況評価及び最小限度の運用状況評価）",
             en = "Reduced external-audit scope (design assessment + minimal operating assessment)" },
@@ -63,7 +55,6 @@ measure "incentive-1" {
 }
 
 -- インセンティブ②【特別措置限り】 運用期間内に1回限り: 内部監査報告書の提出を免除できる.
--- Used through `use_incentive {incentive = "internal_audit_report"}`.
 measure "incentive-2" {
   title = { ja = "内部監査報告書の提出免除", en = "Exemption from submitting the internal-audit report" },
   temporary = true, from = PERIOD_FROM, till = PERIOD_TILL,
@@ -71,8 +62,7 @@ measure "incentive-2" {
 
 -- インセンティブ③【恒久措置】: 業務・情報の影響度評価を実施できる機関を、国の行政機関から
 -- 国の行政機関・独立行政法人・指定法人に広げる（令和5年5月19日から、終期なし）.
--- `allowed` applies to assessments made on or after `from`; `allowed_before`
--- to assessments made before it.  Read by requirement R2 (20-checks.lua).
+-- `allowed` from `from` on, `allowed_before` to assessments made before it (R2).
 measure "assessor-eligibility" {
   title = { ja = "影響度評価の実施機関の拡大", en = "Wider set of bodies allowed to assess impact" },
   from = "2023-05-19",
@@ -80,9 +70,8 @@ measure "assessor-eligibility" {
   allowed_before = { "national_agency" },
 }
 
--- The bodies, in the words of the notice (used in reasons and views).  The
--- notice's names (ja) and the English ones are accepted for the codes, and
--- stored as the code (10-application.lua).
+-- The bodies, in the words of the notice; their names are accepted for the
+-- codes, and stored as the code.
 ASSESSOR_TYPES = {
   national_agency        = { ja = "国の行政機関", en = "national administrative organ" },
   independent_agency     = { ja = "独立行政法人", en = "incorporated administrative agency" },
@@ -92,7 +81,6 @@ ASSESSOR_ORDER = { "national_agency", "independent_agency", "designated_corporat
 
 -- Who gave the impact assessment (通知 3): a 政府機関等 that uses or procures the
 -- SaaS, or, where there is none, a body found through the ISMAP-LIU 相談窓口.
--- Recorded as impact_assessment.route; `aliases` are also accepted.
 ASSESSMENT_ROUTES = {
   agency = { ja = "当該 SaaS を利用・調達する政府機関等", en = "a government body that uses or procures the SaaS",
              aliases = { "利用・調達する政府機関等", "当該SaaSを利用・調達する政府機関等", "政府機関等" } },
@@ -103,19 +91,11 @@ ASSESSMENT_ROUTE_ORDER = { "agency", "consultation_desk" }
 
 -- The incentives ① and ② by the name used in `use_incentive`, and their measures.
 INCENTIVES = {
-  { name = "audit_scope",           measure = "incentive-1", label = { ja = "インセンティブ①（外部監査の対象範囲）", en = "incentive ① (audit scope)" } },
-  { name = "internal_audit_report", measure = "incentive-2", label = { ja = "インセンティブ②（内部監査報告書の提出免除）", en = "incentive ② (internal-audit report)" } },
+  { name = "audit_scope", measure = "incentive-1",
+    label = { ja = "インセンティブ①（外部監査の対象範囲）", en = "incentive ① (audit scope)" } },
+  { name = "internal_audit_report", measure = "incentive-2",
+    label = { ja = "インセンティブ②（内部監査報告書の提出免除）", en = "incentive ② (internal-audit report)" } },
 }
 
 -- ISMAP-LIU itself started on 2022-11-01: no ISMAP-LIU filing can be older.
 LIU_START = "2022-11-01"
-
--- The earliest date a dated field may carry: the pack's decision, as the
--- notice dates nothing before these.  An impact assessment is made for
--- ISMAP-LIU; a pledge under the special measure (「特別措置の適用にあたって」).
--- A statement may not predate the edition it names (02-criteria.lua), nor a
--- pledge the statement it pledges (10-application.lua).
-DATE_FLOORS = {
-  ["impact_assessment.assessed_on"] = { on = LIU_START, ja = "ISMAP-LIU の開始", en = "ISMAP-LIU began" },
-  ["pledge.submitted_on"] = { on = PERIOD_FROM, ja = "特別措置の開始", en = "the special measure began" },
-}

@@ -1,28 +1,24 @@
--- The record kind: one application per SaaS service (the notice of 2023-05-19),
--- and what each of its fields is.  The core validates every field from
--- `fields` (type, required, names, forms of dates); `validate` below keeps
--- only the rules between fields.  Whether the application *meets* the
--- requirements is judged by the checks (20-checks.lua).
---
--- Only service_name and provider_name are required on submission: the rest may
+-- The record kind: one application per SaaS service, and what each of its
+-- fields is (the core validates them); `validate` keeps the rules between
+-- fields.  Whether the application *meets* the requirements is the checks'
+-- (20-checks.lua): only the names are required on submission, the rest may
 -- come later with `amend`, and until it does the checks say what is missing.
--- Dates may be given as 2023-06-01, 2023-06-01T10:00+09:00, 令和5年6月1日,
--- 2023/6/1 or 令和7年3月末; they are stored as 2023-06-01 (JST).
 
 -- 影響度評価の結果 (業務・情報の影響度評価), accepted as the code or its label.
 RESULT_NAMES = {
   low = { ja = "低位", en = "low" }, moderate = { ja = "中位", en = "moderate" }, high = { ja = "高位", en = "high" },
 }
-RESULTS = { low = "低位", moderate = "中位", high = "高位" }
 
 -- The planned time of the ISMAP-LIU filing: one label everywhere.
 PLAN_LABEL = { ja = "ISMAP-LIU 申請（事前申請を含む）の予定時期",
                en = "Planned ISMAP-LIU application (pre-application included)" }
 
--- A date not earlier than DATE_FLOORS[path] (00-pack.lua).
-local function floor_of(path)
-  local f = DATE_FLOORS[path]
-  return { on = f.on, ja = f.ja .. "日 " .. ja_date(f.on), en = f.en .. " (" .. f.on .. ")" }
+-- The earliest date a dated field may carry (a date's `min`): the pack's
+-- decision, as the notice dates nothing before these.  An impact assessment
+-- is made for ISMAP-LIU; a pledge under the special measure
+-- (「特別措置の適用にあたって」).  `ja`, `en`: what began on that day.
+local function floor(on, ja, en)
+  return { on = on, ja = ja .. "日 " .. ja_date(on), en = en .. " (" .. on .. ")" }
 end
 
 APPLICATION = {
@@ -46,7 +42,8 @@ APPLICATION = {
                       ja = "評価の経路", en = "Route of the assessment" },
     result        = { type = "enum", required = true, values = RESULT_NAMES, order = { "low", "moderate", "high" },
                       ja = "影響度評価の結果", en = "Result of the impact assessment" },
-    assessed_on   = { type = "date", required = true, min = floor_of("impact_assessment.assessed_on"),
+    assessed_on   = { type = "date", required = true,
+                      min = floor(LIU_START, "ISMAP-LIU の開始", "ISMAP-LIU began"),
                       ja = "影響度評価の実施日", en = "Date of the impact assessment" },
   } },
   -- 言明 (R3): an edition of the criteria (02-criteria.lua), and per control
@@ -72,7 +69,9 @@ APPLICATION = {
   } },
   -- 誓約書 (R4)
   pledge = { type = "object", ja = "誓約書", en = "Pledge", fields = {
-    submitted_on = { type = "date", required = true, min = floor_of("pledge.submitted_on"),
+    submitted_on = { type = "date", required = true,
+                     min = floor(date_of(measure_of("special-measure").starts), "特別措置の開始",
+                                 "the special measure began"),
                      ja = "誓約書の提出日", en = "Date of the pledge" },
   } },
   -- ISMAP-LIU 申請の予定時期 (R1): a month or a day.
@@ -83,37 +82,25 @@ APPLICATION = {
       name        = { type = "text", required = true, max = 100, ja = "認証の名称", en = "Certification" },
       valid_until = { type = "date", ja = "認証の有効期限", en = "Valid until" },
     } } },
-  -- What the pack itself records (by actions and at expiry); never given in params.
+  -- What the pack records itself (actions, expiry); never given in params.
   confirmed_on = { recorded = true }, liu_filings = { recorded = true }, incentives = { recorded = true },
   rejection = { recorded = true }, withdrawal = { recorded = true }, lapsed = { recorded = true },
   ended = { recorded = true },
 }
 
--- The columns of an export, labelled with the fields' names.
-local function sheet_of(fields, paths)
-  local out = {}
-  for i, p in ipairs(paths) do
-    local f = fields
-    for part in p:gmatch("[^.]+") do f = f.fields and f.fields[part] or f[part] end
-    out[i] = { p, ja = f.ja, en = f.en }
-  end
-  return out
-end
-
--- The sets the actions read (30-actions.lua).
-APPLICATION_FIELDS, SYSTEM_FIELDS, REQUIRED_FIELDS = {}, {}, {}
+APPLICATION_FIELDS, SYSTEM_FIELDS = {}, {}
 for k, f in pairs(APPLICATION) do
   if f.recorded then SYSTEM_FIELDS[k] = true else APPLICATION_FIELDS[k] = true end
-  if f.required then REQUIRED_FIELDS[#REQUIRED_FIELDS + 1] = k end
 end
 
 -- The fields of an application as an action's params (`liuctl act --help`),
 -- in name order; `required`: as submit requires them; then `extra`.
 function application_params(required, extra)
-  local out = {}
-  for k in sorted_keys(APPLICATION_FIELDS, " "):gmatch("%S+") do
+  local out, names = {}, {}
+  for k in pairs(APPLICATION_FIELDS) do names[#names + 1] = k end
+  table.sort(names)
+  for _, k in ipairs(names) do
     local f = APPLICATION[k]
-    -- The plan's own wording, with the forms it is read in (30-actions.lua).
     local words = k == "planned_liu_application" and PLAN_PARAM or f
     out[#out + 1] = { id = k, ja = words.ja, en = words.en, type = f.type == "text" and "text" or nil,
                       required = required and f.required or nil }
@@ -122,15 +109,10 @@ function application_params(required, extra)
   return out
 end
 
--- The declaration of a field by its path ("certifications[2].name").
-function field_of(path)
-  local spec = { fields = APPLICATION }
-  for part in path:gsub("%[%d+%]", ""):gmatch("[^.]+") do
-    local f = spec.fields and spec.fields[part] or (spec.of and spec.of.fields[part])
-    if not f then return { ja = path, en = path } end
-    spec = f
-  end
-  return spec
+-- The declaration of a field by its path ("certifications[2].name"), for
+-- its names in messages.
+function field_of_app(path)
+  return field_of("application", path) or { ja = path, en = path }
 end
 
 -- A field's name in Japanese: "certifications[2].name" -> 認証の名称;
@@ -139,13 +121,13 @@ function label_of(field, ed)
   local id = field:match("^statement%.controls%.(.+)$")
   ed = ed or CRITERIA[CRITERIA_VERSIONS[#CRITERIA_VERSIONS]]
   if id and ed then return criterion_name(ed, id).ja end
-  return field_of(field).ja or field
+  return field_of_app(field).ja or field
 end
 
--- A date earlier than DATE_FLOORS[field] allows, before its edition, or
+-- A date earlier than its field's `min` allows, before its edition, or
 -- before the statement it pledges: what to say ("is before …"), or nil.
 function date_floor_problem(field, d)
-  local f = DATE_FLOORS[field] and floor_of(field)
+  local f = field_of_app(field).min
   if f and d < f.on then return text(f.ja .. "より前です", "is before " .. f.en) end
 end
 function stated_before_edition(d, ed)
@@ -176,20 +158,12 @@ end
 kind "application" {
   title = { ja = "特別措置の適用申請", en = "Special-measure application" },
   id_prefix = "LIU-",
-  -- what `liuctl record list` shows of each application, after its id,
-  -- kind, state and update time
-  summary_fields = {
-    { id = "service_name",  ja = "サービス名", en = "Service name" },
-    { id = "provider_name", ja = "事業者名",   en = "Provider" },
-  },
-  -- what `liuctl record get` shows first (45-summary.lua)
+  summary_fields = { "service_name", "provider_name" },
   summary = function (app, at, rec) return application_summary(app, at, rec) end,
-  -- what `liuctl record list --search` looks in (with the record's id)
   search_fields = { "service_name", "provider_name", "provider_corporate_number" },
   -- submitted 申請受付 → confirmed 確認済み（サービスリスト掲載）→ ended 運用期間終了
   --           → rejected 却下 / withdrawn 取下げ / lapsed 期間内に確認されず失効
   states = { "submitted", "confirmed", "rejected", "withdrawn", "lapsed", "ended" },
-  -- the states in words, for refusals (never the codes)
   state_titles = {
     submitted = { ja = "申請受付", en = "submitted" },
     confirmed = { ja = "確認済み", en = "confirmed (listed)" },
@@ -200,20 +174,17 @@ kind "application" {
   },
   fields = APPLICATION,
   validate = validate_application,
-  -- The columns of `liuctl export` (CSV and .xlsx) in this order, labelled;
-  -- import reads the labels back as headers.  What the pack records itself
-  -- (confirmed_on, liu_filings, …) follows, after these.
-  sheet = sheet_of(APPLICATION, { "service_name", "provider_name", "provider_corporate_number",
+  -- The columns of `liuctl export`, labelled by their fields; what the pack
+  -- records itself follows.
+  sheet = { "service_name", "provider_name", "provider_corporate_number",
     "impact_assessment.assessor", "impact_assessment.assessor_type", "impact_assessment.route",
     "impact_assessment.result", "impact_assessment.assessed_on", "statement.criteria_version",
     "statement.stated_on", "pledge.submitted_on", "planned_liu_application", "certifications",
-    "statement.controls" }),
+    "statement.controls" },
   marking = HANDLING_MARKING,
-  -- 「一度に限り」 and one listing are per service (issue of the notice's
-  -- words: a service, not a record).  A service is its 法人番号 (or, until
-  -- one is given, its provider's name) and its name, normalised for width,
-  -- spaces and case; it has one live record (submitted or confirmed), and
-  -- its incentive uses stay with it whatever becomes of its records.
+  -- 「一度に限り」 and one listing are per service, not per record: a service
+  -- is its 法人番号 (until one is given, its provider's name) and its name;
+  -- it has one live record, and its incentive uses stay with it.
   identity = {
     title = { ja = "サービス", en = "service" },
     fields = { { "provider_corporate_number", "provider_name" }, "service_name" },

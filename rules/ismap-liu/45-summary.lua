@@ -8,58 +8,42 @@
 
 -- The dates an application carries, in the order they happen.
 local DATES = {
-  { path = { "impact_assessment", "assessed_on" }, ja = "影響度評価の実施日", en = "impact assessed on" },
-  { path = { "statement", "stated_on" },           ja = "言明日",             en = "statement made on" },
-  { path = { "pledge", "submitted_on" },           ja = "誓約書の提出日",     en = "pledge submitted on" },
-  { path = { "confirmed_on" },                     ja = "確認日",             en = "confirmed on" },
-  { path = { "rejection", "on" },                  ja = "却下日",             en = "rejected on" },
-  { path = { "withdrawal", "on" },                 ja = "取下げ日",           en = "withdrawn on" },
+  { "impact_assessment.assessed_on", "影響度評価の実施日", "impact assessed on" },
+  { "statement.stated_on", "言明日", "statement made on" },
+  { "pledge.submitted_on", "誓約書の提出日", "pledge submitted on" },
+  { "confirmed_on", "確認日", "confirmed on" },
+  { "rejection.on", "却下日", "rejected on" },
+  { "withdrawal.on", "取下げ日", "withdrawn on" },
 }
 
-local function at_path(app, path)
-  local v = app
-  for _, k in ipairs(path) do
-    if type(v) ~= "table" then return nil end
-    v = v[k]
-  end
-  return v
-end
-
-local function shown(v, none)
-  if type(v) == "string" and v ~= "" then return v end
-  if type(v) == "number" then return tostring(v) end
-  return none
+-- A text or a number given, as text; nil for anything else.
+local function given(v)
+  return (type(v) == "string" and v ~= "" or type(v) == "number") and tostring(v) or nil
 end
 
 function application_summary(app, at, rec)
-  local none = text("未記入", "not given")
-  local lines = {}
-  local function line(ja, en, value) lines[#lines + 1] = { ja = ja, en = en, value = value } end
-  line("サービス名", "service", shown(app.service_name, none))
-  line("事業者名", "provider", shown(app.provider_name, none))
-  line("法人番号", "corporate number", shown(app.provider_corporate_number, none))
+  local lines, none = {}, text("未記入", "not given")
+  local function line(ja, en, value)
+    lines[#lines + 1] = { ja = ja, en = en, value = value or none }
+  end
+  line("サービス名", "service", given(app.service_name))
+  line("事業者名", "provider", given(app.provider_name))
+  line("法人番号", "corporate number", given(app.provider_corporate_number))
   for _, d in ipairs(DATES) do
-    local v = at_path(app, d.path)
-    if type(v) == "string" then line(d.ja, d.en, v) end
+    local v = app
+    for k in d[1]:gmatch("[^.]+") do v = type(v) == "table" and v[k] or nil end
+    if type(v) == "string" then line(d[2], d[3], v) end
   end
   -- who gave the impact assessment, and by which route (通知 3)
   local ia = type(app.impact_assessment) == "table" and app.impact_assessment or {}
-  local kind_of = type(ia.assessor_type) == "string" and ASSESSOR_TYPES[ia.assessor_type]
-  local body = shown(ia.assessor, nil)
-  if body and kind_of then
-    body = text(body .. "（" .. kind_of.ja .. "）", body .. " (" .. kind_of.en .. ")")
-  elseif body and type(ia.assessor_type) == "string" then
-    body = text(body .. "（" .. ia.assessor_type .. "）", body .. " (" .. ia.assessor_type .. ")")
-  end
-  line("評価実施機関", "assessed by", body or none)
+  local body, t = given(ia.assessor), ia.assessor_type
+  local of = type(t) == "string" and (ASSESSOR_TYPES[t] or text(t, t))
+  line("評価実施機関", "assessed by",
+       body and of and text(body .. "（" .. of.ja .. "）", body .. " (" .. of.en .. ")") or body)
   local route = type(ia.route) == "string" and ASSESSMENT_ROUTES[ia.route]
-  line("評価の経路", "route of the assessment",
-       route and text(route.ja, route.en) or shown(ia.route, none))
-  local plan = planned_time(app.planned_liu_application or "")
-  line(PLAN_LABEL.ja, "planned ISMAP-LIU application", plan or none)
-  local st = type(app.statement) == "table" and app.statement or {}
-  local ed = type(st.criteria_version) == "string" and CRITERIA[st.criteria_version]
-  line("管理基準への適合の言明", "statement",
-       ed and type(st.controls) == "table" and compliance_text(st.controls, ed) or text("言明なし", "no statement"))
+  line("評価の経路", "route of the assessment", route and text(route.ja, route.en) or given(ia.route))
+  line(PLAN_LABEL.ja, "planned ISMAP-LIU application",
+       read_month(app.planned_liu_application or "", true))
+  line("管理基準への適合の言明", "statement", statement_text(app))
   return lines
 end

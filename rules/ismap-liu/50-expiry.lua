@@ -1,6 +1,5 @@
--- 運用期間の終了 (end of the period).  The daemon runs these hooks once, at the
--- end of each temporary measure (00-pack.lua: 2025-04-01T00:00+09:00), and
--- catches up if it was down.  Permanent measures (③) never end.
+-- 運用期間の終了: the daemon runs these hooks once, at the end of each
+-- temporary measure, catching up if it was down.  ③ never ends.
 
 -- Applications not confirmed within the period lapse (失効).
 on_expiry "special-measure" {
@@ -12,10 +11,9 @@ on_expiry "special-measure" {
   end,
 }
 
--- Listed services end (特別措置の適用終了), flagged when no ISMAP-LIU application
--- or pre-application is recorded as filed within the period (see the view
--- pledge-unfulfilled; the event keeps its name for the clients that read it).  A filing recorded later but dated within the
--- period sets the flag (file_liu_application).
+-- Listed services end (特別措置の適用終了), flagged when no ISMAP-LIU filing is
+-- recorded within the period (the event keeps its name for the clients that
+-- read it); a filing recorded later but dated within it sets the flag.
 on_expiry "special-measure" {
   kind = "application", states = { "confirmed" },
   run = function (app, at, rec)
@@ -27,16 +25,14 @@ on_expiry "special-measure" {
   end,
 }
 
--- Incentives ① and ② not used by the end of their measure can no longer be
--- used: marked in the data (eval's `incentives` already says so, as the
--- measure is no longer in force).
+-- Incentives ① and ② not used by the end of their measure are marked expired.
 for _, inc in ipairs(INCENTIVES) do
   on_expiry(inc.measure) {
     kind = "application", states = { "confirmed", "ended" },
     run = function (app, at, rec)
-      if incentive_used_on(app, inc.name) then return end
       local incs = type(app.incentives) == "table" and app.incentives or {}
-      if type(incs[inc.name]) == "table" and incs[inc.name].expired_on then return end   -- done before
+      local u = incs[inc.name]
+      if type(u) == "table" and (u.used_on or u.expired_on) then return end   -- used, or done before
       incs[inc.name] = { expired_on = date_of(at) }
       app.incentives = incs
       emit("incentive_expired", { incentive = inc.name, measure = inc.measure })

@@ -78,6 +78,20 @@ int main(void)
 	is_int(clock_parse_date("令和5年6月1日", &y, &m, &d, &why), 0, "parse_date 和暦");
 	is_int(y * 10000 + m * 100 + d, 20230601, "parse_date gives 2023-06-01");
 
+	{
+		char buf[32];
+		is_int(clock_format_wareki(2024, 6, 1, buf, sizeof buf), 0, "format_wareki");
+		is_str(buf, "令和6年6月1日", "a day in 和暦");
+		clock_format_wareki(2019, 5, 0, buf, sizeof buf);
+		is_str(buf, "令和元年5月", "a month, 元年");
+		clock_format_wareki(2019, 4, 30, buf, sizeof buf);
+		is_str(buf, "平成31年4月30日", "the last day of an era");
+		clock_format_wareki(1950, 1, 1, buf, sizeof buf);
+		is_str(buf, "昭和25年1月1日", "昭和");
+		is_int(clock_format_wareki(1868, 1, 24, buf, sizeof buf), -ERANGE, "before 明治: none");
+		is_int(clock_format_wareki(2024, 6, 1, buf, 8), -ENOSPC, "a buffer too small");
+	}
+
 	/* The test clock runs forward and can be set; the system clock cannot be set. */
 	is_int(clock_set(0), -EPERM, "clock_set refused on the system clock");
 	clock_use_test(1700000000);

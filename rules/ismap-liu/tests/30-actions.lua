@@ -317,15 +317,15 @@ local function filing(params, expect, reason, at)
   return { at = at, act = "file_liu_application", as = "secretariat", params = params, expect = expect, reason = reason }
 end
 local FILING_ERRORS = {
-  { {}, "type: required" },
-  { { filed_on = "2024-01-01" }, "type: required" },
+  { {}, "type: the type of filing (pre_application or application) is required" },
+  { { filed_on = "2024-01-01" }, "type: the type of filing (pre_application or application) is required" },
   { { type = "registration", filed_on = "2024-01-01" }, "type: \"registration\" is not a filing: give pre_application or application" },
-  { { type = "application" }, "filed_on: a date is required" },
-  { { type = "application", filed_on = "2023-02-30" }, "filed_on: not a date (no such date)" },
-  { { type = "application", filed_on = "令和元年4月1日" }, "filed_on: not a date (date outside that era)" },
+  { { type = "application" }, "filed_on: the date of filing is required" },
+  { { type = "application", filed_on = "2023-02-30" }, "filed_on: not a date: no such date" },
+  { { type = "application", filed_on = "令和元年4月1日" }, "filed_on: not a date: date outside that era" },
   { { type = "application", filed_on = 20240101 }, "filed_on: not a date" },
   { { type = "application", filed_on = "2024-01-02" }, "filed_on: 2024-01-02 is in the future" },
-  { { type = "application", filed_on = "2022-10-31" }, "filed_on: before ISMAP-LIU began (2022-11-01)" },
+  { { type = "application", filed_on = "2022-10-31" }, "filed_on: is before ISMAP-LIU began (2022-11-01)" },
   { { type = "application", filed_on = "2024-01-01", note = "x" }, "note: unknown parameter" },
 }
 for _, e in ipairs(FILING_ERRORS) do
@@ -402,7 +402,7 @@ for _, inc in ipairs(INCENTIVES) do
   scenario_of(inc.name .. " with an impossible date is refused", confirmed_at(),
     { use(inc.name, "2023-02-30", "refused", "used_on: not a date") })
   scenario_of(inc.name .. " without a date is refused", confirmed_at(),
-    { use(inc.name, nil, "refused", "used_on: a date is required") })
+    { use(inc.name, nil, "refused", "used_on: the date of use is required") })
   scenario_of(inc.name .. " after expiry (ended), dated within the period, is recorded within the window", confirmed_at(),
     { { at = "2025-04-01", enforce = true, state = "ended" }, use(inc.name, "2025-03-31", nil, nil, "2025-06-29T23:59:59+09:00") })
   scenario_of(inc.name .. " after the late-recording window is refused", confirmed_at(),
@@ -412,7 +412,7 @@ end
 scenario_of("an unknown incentive is refused", confirmed_at(),
   { use("free_pass", "2024-01-01", "refused", "incentive: \"free_pass\" is not an incentive: give audit_scope (incentive ①) or internal_audit_report (incentive ②)") })
 scenario_of("a missing incentive is refused", confirmed_at(),
-  { use(nil, "2024-01-01", "refused", "incentive: required") })
+  { use(nil, "2024-01-01", "refused", "incentive: the incentive (audit_scope ① or internal_audit_report ②) is required") })
 scenario_of("use_incentive with an unknown parameter is refused", confirmed_at(),
   { { act = "use_incentive", as = "secretariat", params = { incentive = "audit_scope", used_on = "2024-01-01", count = 2 },
       expect = "refused", reason = "count: unknown parameter" } })

@@ -109,7 +109,12 @@ scenario "decision: an impact assessment dated in the future (2030-01-01) is ref
 -- ---------------------------------------------------------------- a second edition, from its own file (item 13)
 -- Decision: editions are data, one CSV each, listed in an editions file.
 -- The tests' list (tests/data/editions.csv) names the real edition and a
--- synthetic one: the loader reads both files.
+-- synthetic one: the loader reads both files, while this file loads.
+local TEST_EDITIONS
+do
+  local ok, eds, versions = pcall(editions_from_file, "tests/data/editions.csv")
+  TEST_EDITIONS = ok and { editions = eds, versions = versions } or { error = tostring(eds) }
+end
 
 case "editions: a second edition is loaded from its own CSV by the pack's loader" {
   at = "2024-01-01", data = good_app(), expect = "eligible",
