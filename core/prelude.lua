@@ -686,6 +686,25 @@ local function number_of(v, integer)
   return type(v) == "number" and v or nil
 end
 
+-- A value as an English sentence quotes it: "2024-13", not `2024-13`.
+local function quoted(v)
+  if type(v) == "string" and trim(v) == "" then return "an empty text" end
+  return '"' .. shown(v) .. '"'
+end
+
+-- A month that cannot be read: the value, the forms a month takes and the
+-- cause (read_month's), unless the cause only says it is no month.
+local function month_why(v, or_date, why)
+  local form = or_date and text("年月（YYYY-MM）または日付", "a month (YYYY-MM) or a date")
+                       or text("年月（YYYY-MM）", "a month (YYYY-MM)")
+  if tostring(why.en):find("^not a ") then
+    return text(form.ja .. "として読めません（記入された値: 「" .. v .. "」、例: 2024-10）",
+                quoted(v) .. " is not " .. form.en .. " (e.g. 2024-10)")
+  end
+  return text(form.ja .. "として読めません（「" .. v .. "」: " .. why.ja .. "）",
+              quoted(v) .. " is not " .. form.en .. ": " .. why.en)
+end
+
 -- Validates v (the field at `path`, declared by spec): returns the
 -- normalised value, or nil after bad(path, why).  `app` is the whole record
 -- (for a check that reads another field).
@@ -737,8 +756,8 @@ field_value = function(spec, v, path, bad0, app)
   elseif t == "integer" or t == "number" then
     out = number_of(v, t == "integer")
     if out == nil then
-      return bad(t == "integer" and text("整数ではありません（「" .. shown(v) .. "」）", "must be a whole number (not `" .. shown(v) .. "`)")
-                                or text("数ではありません（「" .. shown(v) .. "」）", "must be a number (not `" .. shown(v) .. "`)"))
+      return bad(t == "integer" and text("整数で記入してください（「" .. shown(v) .. "」は整数として読めません）", "must be a whole number, not " .. quoted(v))
+                                or text("数で記入してください（「" .. shown(v) .. "」は数として読めません）", "must be a number, not " .. quoted(v)))
     end
     if spec.min and out < spec.min then return bad(text(sfmt("%s 以上にしてください", spec.min), sfmt("must be at least %s", spec.min))) end
     if spec.max and out > spec.max then return bad(text(sfmt("%s 以下にしてください", spec.max), sfmt("must be at most %s", spec.max))) end
@@ -763,7 +782,7 @@ field_value = function(spec, v, path, bad0, app)
     end
   elseif t == "month" then
     local m, why = read_month(v, spec.or_date)
-    if not m then return bad(why) end
+    if not m then return bad(type(v) == "string" and month_why(v, spec.or_date, why) or why) end
     out = m
   elseif t == "enum" then
     out = enum_code(spec, v)
@@ -772,8 +791,8 @@ field_value = function(spec, v, path, bad0, app)
       if out == nil then return nil end
     elseif out == nil then
       local list = enum_list(spec)
-      return bad(text("「" .. shown(v) .. "」は選択肢にありません（" .. list.ja .. " のいずれかを記入してください）",
-                      "must be " .. list.en .. " (not `" .. shown(v) .. "`)"))
+      return bad(text(list.ja .. "のいずれかを記入してください（「" .. shown(v) .. "」は選択肢にありません）",
+                      "must be " .. list.en .. ", not " .. quoted(v)))
     end
   elseif t == "list" then
     if type(v) ~= "table" or not is_list(v) then
@@ -816,7 +835,8 @@ local function schema_errors(kind, data, changed)
   local fields = kind.fields
   local errs = array()
   local function bad(path, why, words)
-    local ja = words and (words.ja .. "は" .. why.ja) or why.ja
+    -- Latin after Japanese takes a space (「結果は low（低位）…」).
+    local ja = words and (words.ja .. "は" .. (why.ja:find("^%w") and " " or "") .. why.ja) or why.ja
     errs[#errs + 1] = { field = path, reason = text(ja, why.en) }
   end
   local known = sorted_names(fields)
