@@ -118,6 +118,26 @@ my ($p, $num) = $ids[1] =~ /^(.*?)(\d+)$/;
 my ($p3) = $next =~ /(\d+)$/;
 is($p3 + 0, $num + 1, 'the refused import took no record id (the next record follows the last written)');
 is(scalar @{ $d->ok_call('record.list', { kind => 'application' })->{records} }, $n_before + 1, 'and wrote nothing');
+# --- a record without its 法人番号 is the same service as one with it --------------------
+# Whatever the record lacks, the service has one live record: in either order,
+# by act or by import.
+my $bare = Liud::good_app(service_name => '番号なしSaaS');
+delete $bare->{provider_corporate_number};
+my $bare_id = $d->ok_call('act', { action => 'submit', params => $bare })->{record}{id};
+my $numbered = $d->call('act', { action => 'submit', params => Liud::good_app(service_name => '番号なしSaaS') });
+is($numbered->{error}{code}, -32004, 'the numbered record of a service whose record lacks the 法人番号 is refused')
+	or diag explain $numbered;
+like(encode_json($numbered->{error}), qr/\Q$bare_id\E/, '... naming the live record');
+open $f, '>', "$tmp/numbered.jsonl" or die;
+print $f $jl->encode(Liud::good_app(service_name => '取込番号SaaS')), "\n";
+close $f;
+($rc, $out, $err) = ctl("$tmp/numbered.jsonl", 'import', '-');
+like($out, qr/imported 1 of 1 row\b/, "a numbered service imported") or diag "$out $err";
+my $bare2 = Liud::good_app(service_name => '取込番号SaaS');
+delete $bare2->{provider_corporate_number};
+is($d->call('act', { action => 'submit', params => $bare2 })->{error}{code}, -32004,
+   'then the same service without its 法人番号 is refused (the import wrote where it meets it)');
+
 ok($d->ok_call('audit.verify')->{ok}, 'the audit chain verifies');
 $d->stop;
 done_testing;
