@@ -68,6 +68,9 @@ my $am = $d->ok_call('act', { action => 'amend', id => $id2, params => { planned
 is($am->{record}{state}, 'submitted', 'an amend of the plan takes a confirmed record back to submitted');
 my ($ev_r) = grep { $_->{type} eq 'reconfirmation_needed' } @{ $d->ok_call('history', { id => $id2 })->{entries}[-1]{events} };
 like($ev_r->{reason} // '', qr/改めて要件の確認が必要です/, '... and its history says why');
+like($ev_r->{reason} // '', qr/^確認済みの申請の「ISMAP-LIU 申請（事前申請を含む）の予定時期」が変更されたため/, '... naming the field in words');
+like($ev_r->{reason_en} // '', qr/^the confirmed application's planned ISMAP-LIU application \(pre-application included\) changed: /,
+     '... in English too, not by its code');
 is(scalar(grep { ($_->{service_name} // '') =~ /会計/ } @{ $d->ok_call('view', { name => 'service-list' })->{rows} }), 0, '... off the list until confirmed again');
 my $ren = $d->call('act', { action => 'amend', id => $id2, params => { service_name => '別のSaaS' } });
 is($ren->{error}{code}, -32004, 'the service name never changes by amend');

@@ -219,7 +219,11 @@ action "amend" {
     end
     if #reread > 0 then
       local ja, en = {}, {}
-      for i, k in ipairs(reread) do ja[i], en[i] = label_of(k), k end
+      -- Each field by its name in words (「…」 in Japanese; lower case in an English sentence).
+      for i, k in ipairs(reread) do
+        ja[i] = "「" .. label_of(k) .. "」"
+        en[i] = (field_of(k).en or k):gsub("^%u%l", string.lower)
+      end
       local was = app.confirmed_on
       app.confirmed_on = nil
       rec.state = "submitted"
