@@ -836,7 +836,7 @@ local function schema_errors(kind, data, changed)
   local errs = array()
   local function bad(path, why, words)
     -- Latin after Japanese takes a space (「結果は low（低位）…」).
-    local ja = words and (words.ja .. "は" .. (why.ja:find("^%w") and " " or "") .. why.ja) or why.ja
+    local ja = words and (words.ja .. "は" .. (why.ja:find("^%a") and " " or "") .. why.ja) or why.ja
     errs[#errs + 1] = { field = path, reason = text(ja, why.en) }
   end
   local known = sorted_names(fields)
