@@ -723,6 +723,25 @@ local function number_of(v, integer)
   return type(v) == "number" and v or nil
 end
 
+-- A value as an English sentence quotes it: "2024-13", not `2024-13`.
+local function quoted(v)
+  if type(v) == "string" and trim(v) == "" then return "an empty text" end
+  return '"' .. shown(v) .. '"'
+end
+
+-- A month that cannot be read: the value, the forms a month takes and the
+-- cause (read_month's), unless the cause only says it is no month.
+local function month_why(v, or_date, why)
+  local form = or_date and text("年月（YYYY-MM）または日付", "a month (YYYY-MM) or a date")
+                       or text("年月（YYYY-MM）", "a month (YYYY-MM)")
+  if tostring(why.en):find("^not a ") then
+    return text(form.ja .. "として読めません（記入された値: 「" .. v .. "」、例: 2024-10）",
+                quoted(v) .. " is not " .. form.en .. " (e.g. 2024-10)")
+  end
+  return text(form.ja .. "として読めません（「" .. v .. "」: " .. why.ja .. "）",
+              quoted(v) .. " is not " .. form.en .. ": " .. why.en)
+end
+
 -- Validates v (the field at `path`, declared by spec): returns the
 -- normalised value, or nil after bad(path, why).  `app` is the whole record
 -- (for a check that reads another field).
@@ -774,8 +793,8 @@ field_value = function(spec, v, path, bad0, app)
   elseif t == "integer" or t == "number" then
     out = number_of(v, t == "integer")
     if out == nil then
-      return bad(t == "integer" and text("整数ではありません（「" .. shown(v) .. "」）", "must be a whole number (not `" .. shown(v) .. "`)")
-                                or text("数ではありません（「" .. shown(v) .. "」）", "must be a number (not `" .. shown(v) .. "`)"))
+      return bad(t == "integer" and text("整数で記入してください（「" .. shown(v) .. "」は整数として読めません）", "must be a whole number, not " .. quoted(v))
+                                or text("数で記入してください（「" .. shown(v) .. "」は数として読めません）", "must be a number, not " .. quoted(v)))
     end
     if spec.min and out < spec.min then return bad(text(sfmt("%s 以上にしてください", spec.min), sfmt("must be at least %s", spec.min))) end
     if spec.max and out > spec.max then return bad(text(sfmt("%s 以下にしてください", spec.max), sfmt("must be at most %s", spec.max))) end
@@ -800,7 +819,7 @@ field_value = function(spec, v, path, bad0, app)
     end
   elseif t == "month" then
     local m, why = read_month(v, spec.or_date)
-    if not m then return bad(why) end
+    if not m then return bad(type(v) == "string" and month_why(v, spec.or_date, why) or why) end
     out = m
   elseif t == "enum" then
     out = enum_code(spec, v)
@@ -809,8 +828,8 @@ field_value = function(spec, v, path, bad0, app)
       if out == nil then return nil end
     elseif out == nil then
       local list = enum_list(spec)
-      return bad(text("「" .. shown(v) .. "」は選択肢にありません（" .. list.ja .. " のいずれかを記入してください）",
-                      "must be " .. list.en .. " (not `" .. shown(v) .. "`)"))
+      return bad(text(list.ja .. "のいずれかを記入してください（「" .. shown(v) .. "」は選択肢にありません）",
+                      "must be " .. list.en .. ", not " .. quoted(v)))
     end
   elseif t == "list" then
     if type(v) ~= "table" or not is_list(v) then
@@ -853,7 +872,8 @@ local function schema_errors(kind, data, changed)
   local fields = kind.fields
   local errs = array()
   local function bad(path, why, words)
-    local ja = words and (words.ja .. "は" .. why.ja) or why.ja
+    -- Latin after Japanese takes a space (「結果は low（低位）…」).
+    local ja = words and (words.ja .. "は" .. (why.ja:find("^%a") and " " or "") .. why.ja) or why.ja
     errs[#errs + 1] = { field = path, reason = text(ja, why.en) }
   end
   local known = sorted_names(fields)
@@ -1634,6 +1654,9 @@ local function validate_data(kind, app, at, changed)
   return nil
 end
 
+-- Only bidi_errors is seen past this block (the main chunk's 200 locals).
+local bidi_errors
+do
 -- Bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F,
 -- U+061C) in UTF-8.  Refused in a record's data by default: U+202E made
 -- "evil" read "live" in a CSV and an HTML list.  A kind may allow them in
@@ -1700,7 +1723,7 @@ end
 
 -- The errors for the bidi controls in data's fields (only those in
 -- `changed` when it is given: the rest were looked at when written), or nil.
-local function bidi_errors(kind, data, changed)
+function bidi_errors(kind, data, changed)
   local errs, allow = {}, kind.allow_bidi or {}
   for k in next, changed or data do
     local v = data[k]
@@ -1712,6 +1735,7 @@ local function bidi_errors(kind, data, changed)
   end
   if #errs > 0 then return errs end
   return nil
+end
 end
 
 -- The top-level fields of `after` that differ from `before`, as a set, or nil
@@ -1815,34 +1839,108 @@ local function same_as_live(kind, data, id, entry, made, ctx)
   return true
 end
 
+-- The identity's values with each list of alternatives read by its last
+-- (法人番号 or 事業者名: the name).  A record that has the first has this key
+-- too: there it meets a record of the same thing without it, whichever
+-- came first, so that what is missing never makes a second live record.
+local function fallback_values(idn, data)
+  local vals = identity_values(idn, data)
+  for i, f in ipairs(idn.fields) do
+    if type(f) == "table" and #f > 1 then
+      local x = path_value(data or {}, f[#f])
+      vals[i] = ((type(x) == "string" and x ~= "") or type(x) == "number") and x or ""
+    end
+  end
+  return vals
+end
+
+-- The live record (not rec) that the same thing has under its other key:
+-- at the fallback key of a record that has the first alternatives, the
+-- record written without them; at the key of one without them (its own
+-- fallback), a record with them (`also`).  nil when none is live.
+local function fallback_live(idn, rec, fkey, entry, fentry, ctx)
+  local function live_now(id)
+    if id == nil or id == rec.id then return nil end
+    local st = ctx.state_of and ctx.state_of(id)
+    if st ~= nil and not contains(idn.live, st) then return nil end
+    return id
+  end
+  if fkey then return fentry and live_now(fentry.live) end
+  for _, id in ipairs(entry and entry.also or {}) do
+    if live_now(id) then return id end
+  end
+  return nil
+end
+
+-- The entry at the fallback key as the record leaves it: the record in
+-- `also` while it is live, and what the identity keeps copied there (a
+-- record without the first alternatives starts with it).
+local function fallback_entry(idn, fentry, self, live, keeps)
+  local o = fentry and copy(fentry) or {}
+  local also = array()
+  for _, id in ipairs(o.also or {}) do if id ~= self then also[#also + 1] = id end end
+  if live then also[#also + 1] = self end
+  o.also = #also > 0 and also or nil
+  if keeps then o.keeps = merge_keys(o.keeps, {}) for f, v in pairs(keeps) do o.keeps[f] = merge_keys(o.keeps[f], v) end end
+  if o.keeps and next(o.keeps) == nil then o.keeps = nil end
+  return o
+end
+
+-- A refusal when an amend changed a field of the identity (filled in where
+-- it was empty, or written otherwise (width, case) is no change).
+local function identity_changed(kind, idn, rec, before_data)
+  local function norm(v) return host.identity_key(kind.id, { v }, idn.normalize) end
+  local en_f, ja_f = identity_fields_text(idn)
+  for _, f in ipairs(idn.fields) do
+    for _, pth in ipairs(type(f) == "table" and f or { f }) do
+      local old, now = path_value(before_data or {}, pth), path_value(rec.data, pth)
+      if old ~= nil and old ~= "" and not equal(old, now) and (type(now) ~= type(old) or norm(old) ~= norm(now)) then
+        return { refused = array { idn.changed and text(idn.changed.ja, idn.changed.en) or text(
+          sfmt("%sを定める項目（%s）は変更できません。別の%sとする場合は、この記録を終えてから新しい記録として作成してください",
+               idn.title.ja, ja_f, idn.title.ja),
+          sfmt("the fields that make the %s (%s) cannot be changed: another %s is a new record",
+               idn.title.en, en_f, idn.title.en)) } }
+      end
+    end
+  end
+  return nil
+end
+
+local function identity_refusal(kind, idn, a, rec, other, entry, ctx)
+  local made = a.creates and host.digest(rec.data) or nil
+  local dup = a.creates and same_as_live(kind, rec.data, other, entry or {}, made, ctx)
+  local amend = defs.actions.amend
+  if a.creates and not dup and amend and amend.kind == kind.id and not amend.creates then
+    -- A row of another content: the record is changed by amend, not made again.
+    return { refused = array { text(
+      sfmt("この%sには有効な記録 %s があります。内容が異なるため、変更する場合は act amend %s を使用してください（同じ%sの記録は一つだけです）",
+           idn.title.ja, other, other, idn.title.ja),
+      sfmt("the %s already has a live record, %s; its data differ: use act amend %s to change it (a %s has one live record)",
+           idn.title.en, other, other, idn.title.en)) }, identity_live = other }
+  end
+  return { refused = array { text(
+    sfmt("この%sには有効な記録 %s があります%s。同じ%sの記録は一つだけです", idn.title.ja, other,
+         dup and "（同じ内容）" or "", idn.title.ja),
+    sfmt("the %s already has a live record, %s%s; a %s has one live record", idn.title.en, other,
+         dup and " (with the same content)" or "", idn.title.en)) },
+    identity_live = other, duplicate = dup and other or nil }
+end
+
 local function identity_step(kind, a, rec, before_data, ctx)
   local idn = kind.identity
   local key, why = host.identity_key(kind.id, identity_values(idn, rec.data), idn.normalize)
   if not key then error("identity of " .. kind.id .. ": " .. tostring(why), 0) end
-  local en_f, ja_f = identity_fields_text(idn)
+  local fkey = host.identity_key(kind.id, fallback_values(idn, rec.data), idn.normalize)
+  if fkey == key then fkey = nil end
   local was_key, moved
   if not a.creates then
+    local refusal = identity_changed(kind, idn, rec, before_data)
+    if refusal then return nil, refusal end
     was_key = host.identity_key(kind.id, identity_values(idn, before_data), idn.normalize)
-    -- A field of the identity may be filled in where it was empty (a
-    -- number given later), or written otherwise (width, case), never
-    -- changed.
-    local function norm(v) return host.identity_key(kind.id, { v }, idn.normalize) end
-    for _, f in ipairs(idn.fields) do
-      for _, pth in ipairs(type(f) == "table" and f or { f }) do
-        local old = path_value(before_data or {}, pth)
-        if old ~= nil and old ~= "" and not equal(old, path_value(rec.data, pth)) and
-           (type(path_value(rec.data, pth)) ~= type(old) or norm(old) ~= norm(path_value(rec.data, pth))) then
-          return nil, { refused = array { idn.changed and text(idn.changed.ja, idn.changed.en) or text(
-            sfmt("%sを定める項目（%s）は変更できません。別の%sとする場合は、この記録を終えてから新しい記録として作成してください",
-                 idn.title.ja, ja_f, idn.title.ja),
-            sfmt("the fields that make the %s (%s) cannot be changed: another %s is a new record",
-                 idn.title.en, en_f, idn.title.en)) } }
-        end
-      end
-    end
     moved = was_key ~= key
   end
   local entry = ctx.lookup and ctx.lookup(key) or nil
+  local fentry = fkey and ctx.lookup and ctx.lookup(fkey) or nil
   local live = contains(idn.live, rec.state)
   local other = entry and entry.live ~= nil and entry.live ~= rec.id and entry.live or nil
   -- The live record may have left its live state without an action (a
@@ -1854,28 +1952,15 @@ local function identity_step(kind, a, rec, before_data, ctx)
       entry.live = nil
     end
   end
-  local made = a.creates and host.digest(rec.data) or nil
-  if live and other then
-    local dup = a.creates and same_as_live(kind, rec.data, other, entry, made, ctx)
-    local amend = defs.actions.amend
-    if a.creates and not dup and amend and amend.kind == kind.id and not amend.creates then
-      -- A row of another content: the record is changed by amend, not made again.
-      return nil, { refused = array { text(
-        sfmt("この%sには有効な記録 %s があります。内容が異なるため、変更する場合は act amend %s を使用してください（同じ%sの記録は一つだけです）",
-             idn.title.ja, other, other, idn.title.ja),
-        sfmt("the %s already has a live record, %s; its data differ: use act amend %s to change it (a %s has one live record)",
-             idn.title.en, other, other, idn.title.en)) }, identity_live = other }
-    end
-    return nil, { refused = array { text(
-      sfmt("この%sには有効な記録 %s があります%s。同じ%sの記録は一つだけです", idn.title.ja, other,
-           dup and "（同じ内容）" or "", idn.title.ja),
-      sfmt("the %s already has a live record, %s%s; a %s has one live record", idn.title.en, other,
-           dup and " (with the same content)" or "", idn.title.en)) },
-      identity_live = other, duplicate = dup and other or nil }
-  end
+  other = other or (live and fallback_live(idn, rec, fkey, entry, fentry, ctx)) or nil
+  if live and other then return nil, identity_refusal(kind, idn, a, rec, other, entry, ctx) end
   local new = entry and copy(entry) or {}
   new.records = array(new.records and { table.unpack(new.records) } or {})
   new.keeps = type(new.keeps) == "table" and new.keeps or {}
+  -- What the same thing kept without its first alternatives is its own.
+  if a.creates and fentry and type(fentry.keeps) == "table" then
+    for f, v in pairs(fentry.keeps) do new.keeps[f] = merge_keys(v, new.keeps[f]) end
+  end
   local was_entry
   if moved then
     -- The record leaves the entry it was under, with what it kept.
@@ -1905,12 +1990,21 @@ local function identity_step(kind, a, rec, before_data, ctx)
   local self = a.creates and true or rec.id
   if live then
     new.live = self
-    if a.creates then new.made = made end
+    if a.creates then new.made = a.creates and host.digest(rec.data) or nil end
   elseif new.live == self then
     new.live = nil
   end
-  if not a.creates and not moved and equal(new, entry) then return nil end
-  return { key = key, entry = new, was_key = was_entry and was_key or nil, was_entry = was_entry }
+  -- The other key the record writes: the one it moved from, else its
+  -- fallback (when the two are one, the record moved there by gaining
+  -- its first alternatives).
+  local okey = (moved and was_entry) and was_key or fkey
+  local oentry
+  if okey then
+    oentry = fallback_entry(idn, okey == was_key and was_entry or fentry, self, live and okey == fkey, okey == fkey and new.keeps)
+    if okey ~= was_key and equal(oentry, fentry or {}) then okey, oentry = nil, nil end
+  end
+  if not a.creates and not moved and not okey and equal(new, entry) then return nil end
+  return { key = key, entry = new, was_key = okey, was_entry = oentry }
 end
 
 -- act(action, rec|nil, params, ctx, before) -> { record, events } |
@@ -2757,7 +2851,9 @@ local function check_scenario(t)
           if e.live == true then e.live = id end
           for j, v in ipairs(e.records or {}) do if v == true then e.records[j] = id end end
           identities[res.identity.key] = e
-          if res.identity.was_key then identities[res.identity.was_key] = res.identity.was_entry end
+          local w = res.identity.was_entry
+          if res.identity.was_key then identities[res.identity.was_key] = w end
+          for j, v in ipairs(w and w.also or {}) do if v == true then w.also[j] = id end end
         end
       end
     end

@@ -651,11 +651,16 @@ static int ident_entry(json_t *out, const char *rid, const char *member, const c
 	}
 	if (json_is_true(json_object_get(entry, "live")))
 		json_object_set_new(entry, "live", json_string(rid));
-	size_t i;
-	json_t *v;
-	json_array_foreach(json_object_get(entry, "records"), i, v)
-		if (json_is_true(v))
-			json_array_set_new(json_object_get(entry, "records"), i, json_string(rid));
+	/* `records`, and `also` (the live records of the same thing under its
+	 * other keys, at a fallback key). */
+	static const char *const lists[] = { "records", "also" };
+	for (size_t k = 0; k < 2; k++) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(json_object_get(entry, lists[k]), i, v)
+			if (json_is_true(v))
+				json_array_set_new(json_object_get(entry, lists[k]), i, json_string(rid));
+	}
 	*text = json_dumps(entry, JSON_COMPACT);
 	return *text ? 0 : -ENOMEM;
 }
@@ -1045,43 +1050,55 @@ static int import_record_of(void *ud, const char *id, char **text, size_t *len)
 	return ledger_latest_text(m->job.call->rpc->ledger, id, text, len);
 }
 
-/* Row i's outcome names an identity: the import keeps its entry, with
+/* In an identity entry, each `from` (NULL: JSON true, the record being
+ * made) in live, records and also becomes `to`. */
+static void entry_swap(json_t *entry, const char *from, const char *to)
+{
+	json_t *live = json_object_get(entry, "live");
+	if (from ? json_is_string(live) && strcmp(json_string_value(live), from) == 0 : json_is_true(live))
+		json_object_set_new(entry, "live", json_string(to));
+	static const char *const lists[] = { "records", "also" };
+	for (size_t k = 0; k < 2; k++) {
+		json_t *list = json_object_get(entry, lists[k]), *v;
+		size_t j;
+		json_array_foreach(list, j, v)
+			if (from ? json_is_string(v) && strcmp(json_string_value(v), from) == 0 : json_is_true(v))
+				json_array_set_new(list, j, json_string(to));
+	}
+}
+
+/* The two entries an outcome may name: its key's, and the other key's
+ * (a fallback, written with it). */
+static const char *const ident_members[][2] = { { "key", "entry" }, { "was_key", "was_entry" } };
+
+/* Row i's outcome names an identity: the import keeps its entries, with
  * "row i" for the record the row will be. */
 static void import_ident(struct import_job *m, json_t *out, size_t i)
 {
 	json_t *idn = json_object_get(out, "identity");
-	const char *key = json_string_value(json_object_get(idn, "key"));
-	json_t *entry = json_object_get(idn, "entry");
-	if (!key || !json_is_object(entry))
-		return;
 	char mark[32];
 	snprintf(mark, sizeof mark, "row %zu", i);
-	if (json_is_true(json_object_get(entry, "live")))
-		json_object_set_new(entry, "live", json_string(mark));
-	size_t j;
-	json_t *v;
-	json_array_foreach(json_object_get(entry, "records"), j, v)
-		if (json_is_true(v))
-			json_array_set_new(json_object_get(entry, "records"), j, json_string(mark));
-	json_object_set(m->idents, key, entry);
+	for (size_t k = 0; k < 2; k++) {
+		const char *key = json_string_value(json_object_get(idn, ident_members[k][0]));
+		json_t *entry = json_object_get(idn, ident_members[k][1]);
+		if (!key || !json_is_object(entry))
+			continue;
+		entry_swap(entry, NULL, mark);
+		json_object_set(m->idents, key, entry);
+	}
 }
 
 /* Row i (its mark "row i") is record `id`: in every entry that names it. */
 static void import_ident_id(struct import_job *m, json_t *out, size_t i, const char *id)
 {
-	const char *key = json_string_value(json_object_get(json_object_get(out, "identity"), "key"));
-	json_t *entry = json_object_get(m->idents, key ? key : "");
-	if (!entry)
-		return;
 	char mark[32];
 	snprintf(mark, sizeof mark, "row %zu", i);
-	if (json_equal(json_object_get(entry, "live"), json_string(mark)))
-		json_object_set_new(entry, "live", json_string(id));
-	size_t j;
-	json_t *v;
-	json_array_foreach(json_object_get(entry, "records"), j, v)
-		if (strcmp(json_string_value(v) ? json_string_value(v) : "", mark) == 0)
-			json_array_set_new(json_object_get(entry, "records"), j, json_string(id));
+	for (size_t k = 0; k < 2; k++) {
+		const char *key = json_string_value(json_object_get(json_object_get(out, "identity"), ident_members[k][0]));
+		json_t *entry = json_object_get(m->idents, key ? key : "");
+		if (entry)
+			entry_swap(entry, mark, id);
+	}
 }
 
 /* Queues record `rec` (the pack's result `res`, outcome `out`) and its
@@ -1196,14 +1213,16 @@ static void import_take_id(struct import_job *m, struct rpc *r)
 		import_ident_id(m, out, i, id);
 	/* Its identity's entry is final (a later row of the same identity was
 	 * refused or skipped): written with the batch. */
-	const char *key = json_string_value(json_object_get(json_object_get(out, "identity"), "key"));
-	json_t *entry = key ? json_object_get(m->idents, key) : NULL;
-	char *text = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
-	if (entry && m->batch && (!text || ledger_batch_meta(m->batch, key, text) < 0)) {
-		ledger_batch_free(m->batch);
-		m->batch = NULL;
+	for (size_t k = 0; k < 2; k++) {
+		const char *key = json_string_value(json_object_get(json_object_get(out, "identity"), ident_members[k][0]));
+		json_t *entry = key ? json_object_get(m->idents, key) : NULL;
+		char *text = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
+		if (entry && m->batch && (!text || ledger_batch_meta(m->batch, key, text) < 0)) {
+			ledger_batch_free(m->batch);
+			m->batch = NULL;
+		}
+		free(text);
 	}
-	free(text);
 	if (m->batch && import_add(m, c, rec, res, out, i) < 0) {
 		/* Out of memory: the write cannot be built; finish refuses it. */
 		ledger_batch_free(m->batch);

@@ -51,7 +51,8 @@ my %e = map { $_->{field} => $_->{reason} } @{ $r->{error}{data}{errors} // [] }
 is($e{code}{en}, 'is required', 'a required field missing: its path, and the reason alone in English') or diag(encode_json($r));
 is($e{code}{ja}, '整理コードは必須です', 'and named once, in words, in Japanese');
 like($e{count}{en}, qr/at least 0/, 'an integer below its min');
-like($e{kind}{en}, qr/^must be new or renewal \(not `old`\)/, 'an enumeration lists its codes');
+like($e{kind}{en}, qr/^must be new or renewal, not "old"$/, 'an enumeration lists its codes, the value quoted as English quotes it');
+is_deeply([ grep { $_->{en} =~ /`/ } values %e ], [], 'no reason quotes code with backticks');
 like($e{'office.name'}{ja}, qr/^部署名は必須です/, 'a nested field by its path');
 like($e{'office.since'}{en}, qr/^not a date: no such date/, 'a nested date');
 like($e{x}{en}, qr/^unknown field \(known: code, count, kind, month, office, quote, tags\)/, 'an undeclared field');

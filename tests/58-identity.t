@@ -68,6 +68,9 @@ my $am = $d->ok_call('act', { action => 'amend', id => $id2, params => { planned
 is($am->{record}{state}, 'submitted', 'an amend of the plan takes a confirmed record back to submitted');
 my ($ev_r) = grep { $_->{type} eq 'reconfirmation_needed' } @{ $d->ok_call('history', { id => $id2 })->{entries}[-1]{events} };
 like($ev_r->{reason} // '', qr/改めて要件の確認が必要です/, '... and its history says why');
+like($ev_r->{reason} // '', qr/^確認済みの申請の「ISMAP-LIU 申請（事前申請を含む）の予定時期」が変更されたため/, '... naming the field in words');
+like($ev_r->{reason_en} // '', qr/^the confirmed application's planned ISMAP-LIU application \(pre-application included\) changed: /,
+     '... in English too, not by its code');
 is(scalar(grep { ($_->{service_name} // '') =~ /会計/ } @{ $d->ok_call('view', { name => 'service-list' })->{rows} }), 0, '... off the list until confirmed again');
 my $ren = $d->call('act', { action => 'amend', id => $id2, params => { service_name => '別のSaaS' } });
 is($ren->{error}{code}, -32004, 'the service name never changes by amend');
@@ -118,6 +121,26 @@ my ($p, $num) = $ids[1] =~ /^(.*?)(\d+)$/;
 my ($p3) = $next =~ /(\d+)$/;
 is($p3 + 0, $num + 1, 'the refused import took no record id (the next record follows the last written)');
 is(scalar @{ $d->ok_call('record.list', { kind => 'application' })->{records} }, $n_before + 1, 'and wrote nothing');
+# --- a record without its 法人番号 is the same service as one with it --------------------
+# Whatever the record lacks, the service has one live record: in either order,
+# by act or by import.
+my $bare = Liud::good_app(service_name => '番号なしSaaS');
+delete $bare->{provider_corporate_number};
+my $bare_id = $d->ok_call('act', { action => 'submit', params => $bare })->{record}{id};
+my $numbered = $d->call('act', { action => 'submit', params => Liud::good_app(service_name => '番号なしSaaS') });
+is($numbered->{error}{code}, -32004, 'the numbered record of a service whose record lacks the 法人番号 is refused')
+	or diag explain $numbered;
+like(encode_json($numbered->{error}), qr/\Q$bare_id\E/, '... naming the live record');
+open $f, '>', "$tmp/numbered.jsonl" or die;
+print $f $jl->encode(Liud::good_app(service_name => '取込番号SaaS')), "\n";
+close $f;
+($rc, $out, $err) = ctl("$tmp/numbered.jsonl", 'import', '-');
+like($out, qr/imported 1 of 1 row\b/, "a numbered service imported") or diag "$out $err";
+my $bare2 = Liud::good_app(service_name => '取込番号SaaS');
+delete $bare2->{provider_corporate_number};
+is($d->call('act', { action => 'submit', params => $bare2 })->{error}{code}, -32004,
+   'then the same service without its 法人番号 is refused (the import wrote where it meets it)');
+
 ok($d->ok_call('audit.verify')->{ok}, 'the audit chain verifies');
 $d->stop;
 done_testing;

@@ -121,10 +121,12 @@ action "amend" {
     -- What R1–R4 read, changed on a confirmed application, is confirmed
     -- again: back to 申請受付 and off the list until then, the reason in its
     -- history.  Its incentive uses stay with the service (identity.keeps).
-    local reread, ja = array(), {}
+    -- Each field by its name in words (「…」; lower case in an English sentence).
+    local reread, ja, en = array(), {}, {}
     for _, k in ipairs(rec.state == "confirmed" and REQUIREMENT_FIELDS or {}) do
       if amended[k] and not equal(app[k], before[k]) then
-        reread[#reread + 1], ja[#ja + 1] = k, label_of(k)
+        reread[#reread + 1], ja[#ja + 1] = k, "「" .. label_of(k) .. "」"
+        en[#en + 1] = (field_of_app(k).en or k):gsub("^%u%l", string.lower)
       end
     end
     if #reread > 0 then
@@ -132,7 +134,7 @@ action "amend" {
       app.confirmed_on, rec.state = nil, "submitted"
       emit("reconfirmation_needed", { fields = reread, was_confirmed_on = was,
         reason = "確認済みの申請の" .. table.concat(ja, "・") .. "が変更されたため、改めて要件の確認が必要です（サービスリストから外れます）",
-        reason_en = "the confirmed application's " .. table.concat(reread, ", ") .. " changed: the requirements must be confirmed again (off the service list until then)" })
+        reason_en = "the confirmed application's " .. table.concat(en, ", ") .. " changed: the requirements must be confirmed again (off the service list until then)" })
     end
     local names = array()
     for k in pairs(p) do names[#names + 1] = k end

@@ -17,14 +17,19 @@ end
 scenario "「一度に限り」: a record without its 法人番号 cannot be confirmed beside the numbered one, nor use ① again" {
   at = "2024-01-01",
   { act = "submit", as = "secretariat", id = "named", params = unnumbered { service_name = "同一性SaaS", provider_name = "株式会社テスト" } },
+  -- the same service with its number: the service has a live record (63-identity-unnumbered.lua)
+  { act = "submit", as = "secretariat",
+    params = good_app { service_name = "同一性SaaS", provider_name = "株式会社テスト", provider_corporate_number = "9234567890123" },
+    expect = "refused", reason = "有効な記録 named" },
+  { act = "confirm", as = "secretariat", id = "named", expect = "refused",
+    reason = "法人番号が記入されていないため、確認できません" },
+  { act = "withdraw", as = "secretariat", id = "named" },
   { act = "submit", as = "secretariat", id = "numbered",
     params = good_app { service_name = "同一性SaaS", provider_name = "株式会社テスト", provider_corporate_number = "9234567890123" } },
   { act = "confirm", as = "secretariat", id = "numbered", state = "confirmed" },
   { act = "use_incentive", as = "secretariat", id = "numbered", params = { incentive = "audit_scope", used_on = "2024-01-01" } },
-  { act = "confirm", as = "secretariat", id = "named", expect = "refused",
-    reason = "法人番号が記入されていないため、確認できません" },
-  -- given its number, it is the same service, which has a live record
-  { act = "amend", as = "secretariat", id = "named", params = { provider_corporate_number = "9234567890123" },
+  -- without its number, it is the same service, which has a live record
+  { act = "submit", as = "secretariat", params = unnumbered { service_name = "同一性SaaS", provider_name = "株式会社テスト" },
     expect = "refused", reason = "有効な記録 numbered" },
   { view = "service-list", rows = 1 },
 }

@@ -16,8 +16,14 @@ scenario "what makes the identity is not changed; an empty field is filled in" {
   { act = "edit", as = "clerk", id = "a", params = { name = "ＴＡＲＯ" }, state = "active" },
   { act = "edit", as = "clerk", id = "a", params = { number = "7" }, state = "active" },
   { act = "join", as = "clerk", params = { number = "7", name = "taro" }, expect = "refused", reason = "有効な記録 a" },
-  -- the old identity (by email) was left: it may be used again
+  -- by email alone it is still the same person, who has a live record,
+  -- whatever the new record lacks (the fallback: the last alternative)
+  { act = "join", as = "clerk", params = { email = "t@example.jp", name = "Taro" }, expect = "refused", reason = "有効な記録 a" },
+  { act = "leave", as = "clerk", id = "a", state = "left" },
   { act = "join", as = "clerk", id = "c", params = { email = "t@example.jp", name = "Taro" } },
+  -- and a record by email is the person a record with a number then meets
+  { act = "join", as = "clerk", params = { number = "8", email = "t@example.jp", name = "taro" }, expect = "refused",
+    reason = "有効な記録 c" },
 }
 scenario "kept fields stay with the identity: a new record starts with them, and never gets them back" {
   at = "2024-02-01",
