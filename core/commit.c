@@ -8,6 +8,10 @@
 #include "errors.h"
 #include "log.h"
 
+/* Doublings of the map one batch may ask for (1 MiB becomes 1 TiB in 20):
+ * max_map_mib stops it sooner. */
+#define COMMIT_MAX_GROWS 20
+
 struct commit_write {
 	struct store_op *ops;
 	size_t nops, cap;
@@ -27,7 +31,8 @@ struct commit {
 	size_t nops, ops_cap;
 	size_t nqueue, nflight;
 	uv_work_t work;
-	bool busy, grown;
+	bool busy;
+	int grown; /* doublings of the map for the batch in flight */
 	int status;
 	uint64_t took_us;                          /* the flight's transaction */
 	struct commit_stats stats;
@@ -228,11 +233,13 @@ static void after_cb(uv_work_t *req, int uvstatus)
 	struct commit *c = req->data;
 	int status = uvstatus < 0 ? -ECANCELED : c->status;
 	/* A full map: grow it (here, between batches, no transaction of ours is
-	 * open, which LMDB requires) and try the same batch once more. */
-	if (status == -ENOSPC && !c->grown) {
+	 * open, which LMDB requires) and try the same batch again.  One batch
+	 * may need several doublings (an import of 100,000 rows into a young
+	 * database); each one doubles, so max_map_mib ends it in a few. */
+	if (status == -ENOSPC && c->grown < COMMIT_MAX_GROWS) {
 		int grow = store_grow(c->st);
 		if (grow == 0) {
-			c->grown = true;
+			c->grown++;
 			c->stats.grows++;
 			uv_queue_work(c->loop, &c->work, work_cb, after_cb);
 			return;
@@ -291,7 +298,7 @@ static void start(struct commit *c)
 		c->nops += w->nops;
 	}
 	c->busy = true;
-	c->grown = false;
+	c->grown = 0;
 	uv_queue_work(c->loop, &c->work, work_cb, after_cb);
 }
 

@@ -170,6 +170,7 @@ static void stop(struct daemon *d, const char *why)
 	log_info("liud: stopping reason=%s writes_in_flight=%zu", why, rpc_pending_writes(d->rpc));
 	notify_stopping();
 	server_stop(d->server);
+	rpc_stop(d->rpc);
 	sched_close(d->sched);
 	watch_stop(d);
 	uv_close((uv_handle_t *)&d->sig_term, NULL);

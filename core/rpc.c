@@ -588,6 +588,8 @@ done:
 	return RPC_DONE;
 }
 
+void rpc_stop(struct rpc *r) { r->stopping = true; }
+
 size_t rpc_pending_writes(struct rpc *r) { return commit_pending(r->d.commit); }
 
 void rpc_set_connections(struct rpc *r, size_t (*fn)(void *ud), void *ud)

@@ -117,6 +117,11 @@ void rpc_set_sched(struct rpc *r, struct sched *s);
 /* Tells rpc how to count open connections (for status). */
 void rpc_set_connections(struct rpc *r, size_t (*fn)(void *ud), void *ud);
 
+/* The daemon stops: work in slices (views, imports, audit.verify) ends at
+ * its next slice with an error reply (-32004, nothing written), so that the
+ * loop runs down well before the stop watchdog. */
+void rpc_stop(struct rpc *r);
+
 /* Writes in flight or queued. */
 size_t rpc_pending_writes(struct rpc *r);
 

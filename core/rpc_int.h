@@ -29,6 +29,7 @@ struct rpc {
 	const struct rpc_stream_ops *stream; /* the server's, may be NULL */
 	struct slicer *slicer;   /* owned: views and imports run in slices */
 	uint64_t jobs_cancelled; /* work stopped because its client hung up */
+	bool stopping;           /* the daemon stops: jobs end at their next slice */
 };
 
 /* One request.  Lives on the stack for synchronous methods; copied to the
@@ -107,8 +108,8 @@ int rpc_job_start(struct rpc_job *j, struct rpc_call *c, const char *what,
 /* Before each step: 0 to go on, 1 to wait (the client has not read what it
  * was sent), or why to stop: -ECANCELED (the client hung up; the slot is
  * released: the job frees its state and ends), -ETIMEDOUT (over
- * limits.request_time_s), LIU_ECONFLICT (the rule pack changed; never for
- * a job that is `whole`). */
+ * limits.request_time_s), -ESHUTDOWN (the daemon stops), LIU_ECONFLICT (the
+ * rule pack changed; never for a job that is `whole`). */
 int rpc_job_check(struct rpc_job *j);
 /* Appends to the reply.  Returns 0, or -EMSGSIZE over limits.reply_mib
  * (nothing appended). */

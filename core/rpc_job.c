@@ -54,6 +54,8 @@ int rpc_job_check(struct rpc_job *j)
 	long backlog = r->stream ? r->stream->backlog(c->slot) : 0;
 	if (backlog < 0)
 		return -ECANCELED;
+	if (r->stopping)
+		return -ESHUTDOWN;
 	if (slice_now_us() >= j->deadline_us)
 		return -ETIMEDOUT;
 	if (!j->whole && r->rules_gen != j->gen)
@@ -161,6 +163,18 @@ void rpc_job_stop(struct rpc_job *j, int why, const char *done)
 		return;
 	}
 	char msg[400];
+	if (why == -ESHUTDOWN) {
+		bool writes = strcmp(j->what, "import") == 0;
+		log_info("rpc: %s stopped, the daemon is stopping peer_uid=%u peer_pid=%d ms=%lld %s",
+			 j->what, (unsigned)c->peer.uid, (int)c->peer.pid, ms, done);
+		snprintf(msg, sizeof msg, "the daemon is stopping: the %s was stopped%s; send it again once "
+			 "the daemon is back", j->what, writes ? " and nothing was written" : "");
+		rpc_job_fail(j, WIRE_REFUSED, msg,
+			     json_pack("{s:{s:s, s:s}}", "reason", "ja",
+				       "サービスが停止処理中のため中断しました。再開後にもう一度送ってください", "en",
+				       "the service is stopping; send it again once it is back"));
+		return;
+	}
 	if (why == -ETIMEDOUT) {
 		int s = c->rpc->d.conf->request_time_s;
 		if (j->whole)

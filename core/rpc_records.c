@@ -1332,6 +1332,28 @@ static void import_finish(struct import_job *m)
 		 (long long)(slice_now_us() - m->job.t0_us) / 1000);
 }
 
+/* Empties `v` (an array or object) piece by piece until `until_us`: true
+ * once it is empty.  What an import of 100,000 rows held (its rows, its
+ * lookups) is freed in slices, not in one wait at its end. */
+static bool drain(json_t *v, int64_t until_us)
+{
+	for (unsigned k = 1;; k++) {
+		if (json_is_array(v) && json_array_size(v) > 0) {
+			json_array_remove(v, json_array_size(v) - 1);
+		} else if (json_is_object(v) && json_object_size(v) > 0) {
+			char *key = strdup(json_object_iter_key(json_object_iter(v)));
+			if (!key)
+				return false;
+			json_object_del(v, key);
+			free(key);
+		} else {
+			return true;
+		}
+		if (k % 256 == 0 && slice_now_us() >= until_us)
+			return false;
+	}
+}
+
 static enum slice_next import_step(void *ud, int64_t until_us)
 {
 	struct import_job *m = ud;
@@ -1359,6 +1381,10 @@ static enum slice_next import_step(void *ud, int64_t until_us)
 		if (++m->w < json_array_size(m->passed) && slice_now_us() >= until_us)
 			return SLICE_MORE;
 	}
+	/* The rows and the lookups are no longer read (the reply counts rows
+	 * with m->n): freed now, in slices. */
+	if (!drain(m->rows, until_us) || !drain(m->made, until_us) || !drain(m->ids, until_us))
+		return SLICE_MORE;
 	import_finish(m);
 	import_free(m);
 	return SLICE_DONE;

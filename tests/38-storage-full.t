@@ -65,6 +65,25 @@ like($m->log_text, qr/store: map grown/, 'the map grew before giving up');
 ok($m->ok_call('status'), 'reads go on');
 ok($m->ok_call('audit.verify')->{ok}, 'nothing corrupted');
 $m->stop;
+# One write larger than twice the map: the map grows as often as it needs to,
+# up to its ceiling, before the write is given up.
+my $tmp2 = tempdir('liud-map2-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+open my $gf, '>', "$tmp2/grow.conf" or die;
+print $gf "storage = { map_mib = 1, max_map_mib = 64 }\nlimits = { request_bytes = 16777216 }\n";
+close $gf;
+my $g = Liud::start_daemon(clock => '2024-06-01', rules => 'tests/packs/mini', conf => "$tmp2/grow.conf",
+			   args => [ '--db', "$tmp2/db" ]);
+# Text that does not compress: the map must hold about 8 MiB.
+srand(18);
+my @abc = ('a' .. 'z', 'A' .. 'Z', '0' .. '9');
+my $imp = $g->call('import', { action => 'create',
+			       rows => [ map { { text => join('', map { $abc[rand @abc] } 1 .. 4000) } } 1 .. 2000 ] });
+is($imp->{result}{created}, 2000, 'an import of 8 MiB into a map of 1 MiB is written')
+	or diag(json->encode($imp->{error} // {}));
+my @grown = $g->log_text =~ /store: map grown/g;
+ok(@grown >= 2, 'the map grew several times for that one write (' . scalar(@grown) . ')');
+ok($g->ok_call('audit.verify')->{ok}, 'the audit chain is intact');
+$g->stop;
 open $cf, '>', "$tmp/big.conf" or die;
 print $cf "storage = { map_mib = 8, max_map_mib = 64 }\n";
 close $cf;
