@@ -130,6 +130,10 @@ my ($svc_col) = grep { $head[$_] =~ /\(service_name\)/ } 0 .. $#head;
 ok($ctl_col > $svc_col, 'the 4 KB statement comes after the service name');
 like($lines[2], qr/,"=""7000012050002""",/, 'the 法人番号 written ="…" (Excel keeps it a text)');
 like($lines[2], qr/,"=""2024-10""",/, '2024-10 too (Excel would make it a date)');
+my @row2 = split /,/, $lines[2];
+my %hc = map { ($head[$_] =~ /\(([^()]+)\)\z/ ? $1 : $head[$_]) => $_ } 0 .. $#head;
+is($row2[ $hc{'impact_assessment.result'} ], '低位', 'an enumeration exported as the pack\'s label (低位), not its code');
+is($row2[ $hc{'impact_assessment.assessor_type'} ], '国の行政機関', '... the assessor\'s type too');
 spew("$tmp/round.csv", encode('UTF-8', $out));
 # Read back into the other daemon (a fresh one would do as well).
 ($rc, $out, $err) = ctl($d, '--json', 'import', "$tmp/round.csv");
@@ -160,6 +164,7 @@ is_deeply([ $cn->{v}, $cn->{t}, $cn->{f} ], [ '7000012050002', 's', '@' ], 'xlsx
 my $pl = $x->[2][ $col{planned_liu_application} ];
 is_deeply([ $pl->{v}, $pl->{t} ], [ '2024-10', 's' ], 'xlsx: 2024-10 a text cell');
 is($x->[2][ $col{service_name} ]{v}, '往復SaaS1', 'xlsx: the data');
+is($x->[2][ $col{'impact_assessment.result'} ]{v}, '低位', 'xlsx: an enumeration as its label');
 
 # Edit in the workbook as a clerk would: a name, the result by its label,
 # and a date typed as an Excel date.
@@ -201,8 +206,7 @@ my $cells = sub { my ($t) = @_; [ map { my $r = $_; [ map { $r->[$_]{v} } @data 
 my @again = @{ $cells->($y) };
 my @edited = @{ $cells->($ed) };
 $edited[1][ (grep { $data[$_] == $col{'impact_assessment.assessed_on'} } 0 .. $#data)[0] ] = '2023-07-01';
-$edited[1][ (grep { $data[$_] == $col{'impact_assessment.result'} } 0 .. $#data)[0] ] = 'high';
-is_deeply(\@again, \@edited, 'the second export has the edited workbook\'s cells');
+is_deeply(\@again, \@edited, 'the second export has the edited workbook\'s cells (高位 as typed, a label)');
 
 # --- a workbook as Excel writes one --------------------------------------------------------------
 

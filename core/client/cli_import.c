@@ -1112,7 +1112,23 @@ struct export_table {
 	json_t *cols;                  /* per column: its path */
 	json_t *inexact;               /* path -> true: not carried exactly */
 	json_t *sheet_cols;            /* path -> true: named by a kind's sheet */
+	json_t *labels;                /* path -> {code -> label}: an enumeration's */
 };
+
+/* The labels of a sheet column's enumeration ({code -> ja label}), into
+ * t->labels: an export writes what a clerk reads, 低位 for low; import
+ * takes either back. */
+static void enum_labels(struct export_table *t, const json_t *col)
+{
+	json_t *values = json_object_get(col, "values"), *v, *m = json_object();
+	size_t i;
+	json_array_foreach(values, i, v)
+		if (cli_jstr(v, "id") && cli_jstr(v, "ja"))
+			json_object_set_new(m, cli_jstr(v, "id"), json_string(cli_jstr(v, "ja")));
+	if (json_object_size(m))
+		json_object_set(t->labels, cli_jstr(col, "id"), m);
+	json_decref(m);
+}
 
 static int by_path(const void *a, const void *b)
 {
@@ -1159,6 +1175,7 @@ static void export_columns(struct export_table *t, const json_t *records, const 
 			json_array_append_new(t->head, json_sprintf("%s (%s)", b, id));
 			json_object_set_new(seen, id, json_true());
 			json_object_set_new(t->sheet_cols, id, json_true());
+			enum_labels(t, col);
 			free(b);
 		}
 	}
@@ -1188,7 +1205,7 @@ static void export_columns(struct export_table *t, const json_t *records, const 
 static void export_table(struct export_table *t, const json_t *records, const json_t *sheets)
 {
 	*t = (struct export_table){ json_array(), json_array(), json_array(), json_array(), json_object(),
-				    json_object() };
+				    json_object(), json_object() };
 	json_t *flat = json_array(), *rec, *row, *col;
 	const char *key;
 	json_t *v;
@@ -1208,6 +1225,10 @@ static void export_table(struct export_table *t, const json_t *records, const js
 		json_array_foreach(t->cols, k, col) {
 			const char *path = json_string_value(col);
 			json_t *cell = is_record_field(path) ? json_object_get(rec, path) : json_object_get(fr, path);
+			json_t *label = json_is_string(cell) ? json_object_get(json_object_get(t->labels, path),
+									       json_string_value(cell)) : NULL;
+			if (label)
+				cell = label;
 			if (!cell || json_is_null(cell))
 				json_array_append_new(out, json_null());
 			else if (json_is_integer(cell) || json_is_string(cell))
@@ -1228,6 +1249,7 @@ static void export_table_free(struct export_table *t)
 	json_decref(t->cols);
 	json_decref(t->inexact);
 	json_decref(t->sheet_cols);
+	json_decref(t->labels);
 }
 
 /* One CSV cell: a text guarded (sheet_text_cell: no formula, and a
