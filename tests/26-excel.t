@@ -106,6 +106,20 @@ $d->ok_call('act', { action => 'submit', params => Liud::good_app() });
 is(scalar(all_records($d)), 301, 'and no id taken') or diag(join ' ', map { $_->{id} } all_records($d));
 is((all_records($d))[-1]{id}, 'LIU-000301', 'the next record is LIU-000301');
 
+# An enumeration as a clerk types it: the code or a label, in full-width
+# letters or with a space (NFKC, as the headers are read).
+my $typed = "\x{feff}" . csv_line(@H) . "\r\n";
+my @as = ('ＬＯＷ', '中 位', 'Ｈｉｇｈ');
+for my $i (0 .. 2) {
+	$typed .= csv_line("全角SaaS $i", '株式会社テスト', '7000012050002', 'デジタル庁', '国の行政機関', '相談窓口', $as[$i],
+			   '2023/6/1', '2022-04-01', '2023/6/10', '2023/6/15', '2024/10', $controls) . "\r\n";
+}
+spew("$tmp/typed.csv", encode('UTF-8', $typed));
+($rc, $out, $err) = ctl($d, '--json', 'import', "$tmp/typed.csv");
+is($rc, 0, 'ＬＯＷ, 中 位 and Ｈｉｇｈ import') or diag($err);
+is_deeply([ sort map { $JC->decode($_)->{impact_assessment}{result} } @{ data_of($d, $out) } ], [ qw(high low moderate) ],
+	  '... as low, moderate and high') or diag($out);
+
 # --- export CSV -------------------------------------------------------------------------------
 
 # A small set for the round trip: the first three, one confirmed.

@@ -270,7 +270,43 @@ struct labels {
 	json_t *folded; /* cli_label_fold(label, true) -> path */
 	json_t *bare;   /* cli_label_fold(label, false) -> path, "" when two labels share it */
 	json_t *names;  /* [label, path]: what the closest label is looked for in */
+	json_t *codes;  /* path -> {folded code or label -> code}: an enumeration's */
 };
+
+/* An enumeration's codes and labels of a sheet column, folded, into
+ * l->codes: a cell is read as its code whether the clerk typed the code or
+ * a label, in full-width letters or with spaces (ＬＯＷ, 低 位). */
+static void codes_of(struct labels *l, const json_t *col)
+{
+	json_t *values = json_object_get(col, "values"), *v, *m = json_object();
+	size_t i;
+	json_array_foreach(values, i, v) {
+		const char *names[] = { cli_jstr(v, "id"), cli_jstr(v, "ja"), cli_jstr(v, "en") };
+		for (size_t k = 0; names[0] && k < 3; k++)
+			if (names[k]) {
+				char *f = cli_label_fold(names[k], true);
+				if (*f && !json_object_get(m, f))
+					json_object_set_new(m, f, json_string(names[0]));
+				free(f);
+			}
+	}
+	if (json_object_size(m))
+		json_object_set(l->codes, cli_jstr(col, "id"), m);
+	json_decref(m);
+}
+
+/* The code a cell names in the enumeration at path, or NULL (then the cell
+ * goes as it is, and the daemon says what it accepts). */
+static const char *code_named(const struct labels *l, const char *path, const json_t *v)
+{
+	json_t *m = path && json_is_string(v) ? json_object_get(l->codes, path) : NULL;
+	if (!m)
+		return NULL;
+	char *f = cli_label_fold(json_string_value(v), true);
+	const char *code = cli_jstr(m, f);
+	free(f);
+	return code;
+}
 
 static void label_one(struct labels *l, const char *label, const char *id)
 {
@@ -308,6 +344,7 @@ static void labels_of(const json_t *sheets, struct labels *l)
 	l->folded = json_object();
 	l->bare = json_object();
 	l->names = json_array();
+	l->codes = json_object();
 	for (size_t k = 0; k < sizeof record_fields / sizeof *record_fields; k++)
 		label_add(l, l->path, record_labels[k][0], record_labels[k][1], record_fields[k]);
 	const char *kind;
@@ -319,6 +356,7 @@ static void labels_of(const json_t *sheets, struct labels *l)
 				label_add(l, l->path, cli_jstr_or(col, "ja", cli_jstr(col, "id")), cli_jstr(col, "en"),
 					  cli_jstr(col, "id"));
 				json_object_set_new(l->cols, cli_jstr(col, "id"), json_true());
+				codes_of(l, col);
 				label_one(l, cli_jstr(col, "id"), cli_jstr(col, "id"));
 			}
 		json_t *m = json_object_get(sh, "marking");
@@ -551,7 +589,7 @@ static char **header_paths(struct problems *p, const json_t *row, const struct l
 
 /* One row's cells as a data object (added to r), or problems. */
 static void grid_row(struct problems *p, const json_t *row, char **path, const bool *unnamed, size_t ncols,
-		     struct rows *r)
+		     const struct labels *l, struct rows *r)
 {
 	json_t *cells = json_object_get(row, "cells");
 	size_t line = (size_t)json_integer_value(json_object_get(row, "line"));
@@ -576,6 +614,11 @@ static void grid_row(struct problems *p, const json_t *row, char **path, const b
 			bad = true;
 			json_decref(v);
 		} else if (path[i]) {
+			const char *code = code_named(l, path[i], v);
+			if (code) {
+				json_decref(v);
+				v = json_string(code);
+			}
 			int e = cli_data_set(data, path[i], v);
 			if (e == -EEXIST)
 				problem(p, line, "column %s: %s is given twice (by another column too)", col, path[i]);
@@ -613,7 +656,7 @@ static void read_grid(struct problems *p, const json_t *grid, const struct label
 	size_t ncols = json_array_size(json_object_get(head, "cells"));
 	char **path = header_paths(p, head, l, &unnamed);
 	for (size_t k = h + 1; k < json_array_size(grid); k++)
-		grid_row(p, json_array_get(grid, k), path, unnamed, ncols, r);
+		grid_row(p, json_array_get(grid, k), path, unnamed, ncols, l, r);
 	for (size_t i = 0; i < ncols; i++)
 		free(path[i]);
 	free(path);
@@ -1037,6 +1080,7 @@ static int read_file(struct ctl *c, struct problems *p, const char *bytes, size_
 	json_decref(l.folded);
 	json_decref(l.bare);
 	json_decref(l.names);
+	json_decref(l.codes);
 	json_decref(grid);
 	return st;
 }
