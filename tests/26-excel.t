@@ -148,6 +148,7 @@ my @row2 = split /,/, $lines[2];
 my %hc = map { ($head[$_] =~ /\(([^()]+)\)\z/ ? $1 : $head[$_]) => $_ } 0 .. $#head;
 is($row2[ $hc{'impact_assessment.result'} ], '低位', 'an enumeration exported as the pack\'s label (低位), not its code');
 is($row2[ $hc{'impact_assessment.assessor_type'} ], '国の行政機関', '... the assessor\'s type too');
+is($row2[ $hc{state} ], '申請受付', '... and the state as the pack\'s title for it');
 spew("$tmp/round.csv", encode('UTF-8', $out));
 # Read back into the other daemon (a fresh one would do as well).
 ($rc, $out, $err) = ctl($d, '--json', 'import', "$tmp/round.csv");

@@ -1271,6 +1271,9 @@ static void export_table(struct export_table *t, const json_t *records, const js
 			json_t *cell = is_record_field(path) ? json_object_get(rec, path) : json_object_get(fr, path);
 			json_t *label = json_is_string(cell) ? json_object_get(json_object_get(t->labels, path),
 									       json_string_value(cell)) : NULL;
+			if (strcmp(path, "state") == 0 && json_is_string(cell))
+				label = json_object_get(json_object_get(json_object_get(json_object_get(sheets,
+					cli_jstr_or(rec, "kind", "")), "state_titles"), json_string_value(cell)), "ja");
 			if (label)
 				cell = label;
 			if (!cell || json_is_null(cell))
