@@ -179,6 +179,10 @@ for my $cols (80, 120) {
 	like($note // '', qr/--columns/, '... and how to see them') or diag($out);
 	like($out, qr/\Q$first\E\s+\S*SaaS/, '... the id and the service name shown') or diag($out);
 }
+$ENV{COLUMNS} = 80;
+($rc, $out, $err) = ctl($d, 'rules', 'status');
+like($out, qr/^special-measure\s/m, 'rules status at 80 columns: a measure\'s name whole (the name to type)') or diag($out);
+like($out, qr/^file_liu_application\s/m, '... and an action\'s') or diag($out);
 ($rc, $out) = ctl($d, 'view', 'service-list', '--columns', 'id,status');
 like($out, qr/^LIU-\d+\s+掲載中/m, '--columns shows a column left out at 80') or diag($out);
 unlike($out, qr/left out|省略/, '... with no note when all asked for fit') or diag($out);

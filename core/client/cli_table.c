@@ -400,13 +400,15 @@ static char *take_cols(const char **p, int max, int *width)
 #define MIN_COL 6
 #define WRAP_MIN 24
 
+#define CODE_MAX 24 /* the longest code kept whole */
+
 /* Whether a cell reads as an id, a date or a code (LIU-000001,
  * 2024-06-01, 2025-03, confirmed): one broken is misread, so its column
  * keeps its width while free text gives way. */
 static bool whole_value(const char *s)
 {
 	size_t n = strlen(s), i = 0;
-	if (n == 0 || n > 16)
+	if (n == 0 || n > CODE_MAX)
 		return n == 0;
 	while (i < n && s[i] >= 'A' && s[i] <= 'Z')
 		i++;
@@ -414,8 +416,9 @@ static bool whole_value(const char *s)
 		return true; /* an id: letters, '-', digits */
 	if ((n == 10 || n == 7) && strspn(s, "0123456789-") == n && s[4] == '-')
 		return true; /* a date or a month */
-	/* a code of one short word: application, confirmed, eligible */
-	return n <= 12 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+	/* a code of one word, a name to type: application, confirmed,
+	 * file_liu_application, special-measure */
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
 }
 
 /* Whether every cell of column c under the headers is whole_value(). */
