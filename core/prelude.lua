@@ -1558,6 +1558,27 @@ local function lang_list(list)
   return out
 end
 
+-- A kind's sheet as described: each column of an enumeration with its
+-- values in the pack's order ({ id, ja, en }), so that an export writes the
+-- label a clerk reads and an import knows it (the declaration stays as it
+-- is: copies).
+local function sheet_described(k)
+  if k.sheet == nil then return nil end
+  local out = array()
+  for i, c in ipairs(k.sheet) do
+    local top, sub = c.id:match("^([^.]+)%.?(.*)$")
+    local f = (k.fields or {})[top]
+    if f and sub ~= "" then f = f.type == "object" and f.fields and f.fields[sub] or nil end
+    local d = { id = c.id, ja = c.ja, en = c.en }
+    if f and f.type == "enum" then
+      d.values = array()
+      for j, code in ipairs(f.order) do d.values[j] = { id = code, ja = f.values[code].ja, en = f.values[code].en } end
+    end
+    out[i] = d
+  end
+  return out
+end
+
 -- What the pack declares, for rules.status, role checks and the schedule.
 function api.describe()
   local d = { name = defs.pack.name, title = defs.pack.title, version_label = defs.pack.version,
@@ -1582,7 +1603,7 @@ function api.describe()
     local k = defs.kinds[id]
     d.kinds[id] = { title = k.title, states = lang_list(k.states), id_prefix = k.id_prefix,
                     summary_fields = k.summary_fields, search_fields = k.search_fields,
-                    sheet = k.sheet, state_titles = type(k.state_titles) == "table" and k.state_titles or nil,
+                    sheet = sheet_described(k), state_titles = type(k.state_titles) == "table" and k.state_titles or nil,
                     fields = k.fields and fields_described(k.fields) or nil,
                     marking = k.marking and { ja = k.marking.ja, en = k.marking.en } or nil }
   end

@@ -304,8 +304,8 @@ static bool list_keep(struct rpc_call *c, const struct list_filter *f, json_t *k
 	return keep;
 }
 
-/* The columns and marking of an export, for every kind of the pack (a
- * kind's sheet and marking): import reads the same labels as headers
+/* The columns, marking and state titles of an export, for every kind of
+ * the pack (a kind's sheet, marking and state_titles): import reads the same labels as headers
  * before any record exists.  A new object. */
 static json_t *list_sheets(json_t *kinds)
 {
@@ -313,13 +313,16 @@ static json_t *list_sheets(json_t *kinds)
 	const char *kn;
 	json_t *kd;
 	json_object_foreach(kinds, kn, kd) {
-		json_t *cols = json_object_get(kd, "sheet"), *mark = json_object_get(kd, "marking");
+		json_t *cols = json_object_get(kd, "sheet"), *mark = json_object_get(kd, "marking"),
+		       *titles = json_object_get(kd, "state_titles");
 		if (json_array_size(cols) == 0 && !mark)
 			continue;
 		json_t *sh = json_object();
 		json_object_set_new(sh, "columns", json_is_array(cols) ? json_incref(cols) : json_array());
 		if (mark)
 			json_object_set(sh, "marking", mark);
+		if (json_is_object(titles)) /* the state column reads as the pack names it */
+			json_object_set(sh, "state_titles", titles);
 		json_object_set_new(sheets, kn, sh);
 	}
 	return sheets;

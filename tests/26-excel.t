@@ -106,6 +106,20 @@ $d->ok_call('act', { action => 'submit', params => Liud::good_app() });
 is(scalar(all_records($d)), 301, 'and no id taken') or diag(join ' ', map { $_->{id} } all_records($d));
 is((all_records($d))[-1]{id}, 'LIU-000301', 'the next record is LIU-000301');
 
+# An enumeration as a clerk types it: the code or a label, in full-width
+# letters or with a space (NFKC, as the headers are read).
+my $typed = "\x{feff}" . csv_line(@H) . "\r\n";
+my @as = ('ＬＯＷ', '中 位', 'Ｈｉｇｈ');
+for my $i (0 .. 2) {
+	$typed .= csv_line("全角SaaS $i", '株式会社テスト', '7000012050002', 'デジタル庁', '国の行政機関', '相談窓口', $as[$i],
+			   '2023/6/1', '2022-04-01', '2023/6/10', '2023/6/15', '2024/10', $controls) . "\r\n";
+}
+spew("$tmp/typed.csv", encode('UTF-8', $typed));
+($rc, $out, $err) = ctl($d, '--json', 'import', "$tmp/typed.csv");
+is($rc, 0, 'ＬＯＷ, 中 位 and Ｈｉｇｈ import') or diag($err);
+is_deeply([ sort map { $JC->decode($_)->{impact_assessment}{result} } @{ data_of($d, $out) } ], [ qw(high low moderate) ],
+	  '... as low, moderate and high') or diag($out);
+
 # --- export CSV -------------------------------------------------------------------------------
 
 # A small set for the round trip: the first three, one confirmed.
@@ -130,6 +144,11 @@ my ($svc_col) = grep { $head[$_] =~ /\(service_name\)/ } 0 .. $#head;
 ok($ctl_col > $svc_col, 'the 4 KB statement comes after the service name');
 like($lines[2], qr/,"=""7000012050002""",/, 'the 法人番号 written ="…" (Excel keeps it a text)');
 like($lines[2], qr/,"=""2024-10""",/, '2024-10 too (Excel would make it a date)');
+my @row2 = split /,/, $lines[2];
+my %hc = map { ($head[$_] =~ /\(([^()]+)\)\z/ ? $1 : $head[$_]) => $_ } 0 .. $#head;
+is($row2[ $hc{'impact_assessment.result'} ], '低位', 'an enumeration exported as the pack\'s label (低位), not its code');
+is($row2[ $hc{'impact_assessment.assessor_type'} ], '国の行政機関', '... the assessor\'s type too');
+is($row2[ $hc{state} ], '申請受付', '... and the state as the pack\'s title for it');
 spew("$tmp/round.csv", encode('UTF-8', $out));
 # Read back into the other daemon (a fresh one would do as well).
 ($rc, $out, $err) = ctl($d, '--json', 'import', "$tmp/round.csv");
@@ -160,6 +179,7 @@ is_deeply([ $cn->{v}, $cn->{t}, $cn->{f} ], [ '7000012050002', 's', '@' ], 'xlsx
 my $pl = $x->[2][ $col{planned_liu_application} ];
 is_deeply([ $pl->{v}, $pl->{t} ], [ '2024-10', 's' ], 'xlsx: 2024-10 a text cell');
 is($x->[2][ $col{service_name} ]{v}, '往復SaaS1', 'xlsx: the data');
+is($x->[2][ $col{'impact_assessment.result'} ]{v}, '低位', 'xlsx: an enumeration as its label');
 
 # Edit in the workbook as a clerk would: a name, the result by its label,
 # and a date typed as an Excel date.
@@ -201,8 +221,7 @@ my $cells = sub { my ($t) = @_; [ map { my $r = $_; [ map { $r->[$_]{v} } @data 
 my @again = @{ $cells->($y) };
 my @edited = @{ $cells->($ed) };
 $edited[1][ (grep { $data[$_] == $col{'impact_assessment.assessed_on'} } 0 .. $#data)[0] ] = '2023-07-01';
-$edited[1][ (grep { $data[$_] == $col{'impact_assessment.result'} } 0 .. $#data)[0] ] = 'high';
-is_deeply(\@again, \@edited, 'the second export has the edited workbook\'s cells');
+is_deeply(\@again, \@edited, 'the second export has the edited workbook\'s cells (高位 as typed, a label)');
 
 # --- a workbook as Excel writes one --------------------------------------------------------------
 

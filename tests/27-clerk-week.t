@@ -159,6 +159,35 @@ for my $cmd ([ 'view', 'service-list' ], [ 'record', 'list' ], [ 'eval', $first 
 }
 ($rc, $out, $err) = ctl($d, 'view', 'service-list');
 like($out, qr/\Q$first\E\s.*\b2024-06-02\b/, 'the service list: the id and the date whole on the row') or diag($out);
+
+# The service list read at a normal terminal: one screen of headers and a
+# few lines a record, the columns that do not fit left out with a note
+# naming them and how to see them; at 120 columns more of them shown.
+for my $cols (80, 120) {
+	$ENV{COLUMNS} = $cols;
+	($rc, $out, $err) = ctl($d, 'view', 'service-list');
+	my @lines = split /\n/, $out;
+	my ($at) = grep { $lines[$_] =~ /^\Q$first\E/ } 0 .. $#lines;
+	my ($head) = grep { $lines[$_] =~ /^番号/ } 0 .. $#lines;
+	ok(defined $at && defined $head && $at - $head <= 6,
+	   "COLUMNS=$cols: the headers (ja, en) take at most 6 lines") or diag($out);
+	my ($next) = grep { $_ > ($at // 0) && $lines[$_] !~ /^\s/ } 0 .. $#lines;
+	ok(defined $at && defined $next && $next - $at <= 4, "... a record at most 4 lines") or diag($out);
+	cmp_ok(widest($out), '<=', $cols, "... no line wider than $cols") or diag($out);
+	my ($note) = $out =~ /^(.*(?:left out|省略).*)$/m;
+	ok($note, '... a note says which columns were left out') or diag($out);
+	like($note // '', qr/--columns/, '... and how to see them') or diag($out);
+	like($out, qr/\Q$first\E\s+\S*SaaS/, '... the id and the service name shown') or diag($out);
+}
+$ENV{COLUMNS} = 80;
+($rc, $out, $err) = ctl($d, 'rules', 'status');
+like($out, qr/^special-measure\s/m, 'rules status at 80 columns: a measure\'s name whole (the name to type)') or diag($out);
+like($out, qr/^file_liu_application\s/m, '... and an action\'s') or diag($out);
+($rc, $out) = ctl($d, 'view', 'service-list', '--columns', 'id,status');
+like($out, qr/^LIU-\d+\s+掲載中/m, '--columns shows a column left out at 80') or diag($out);
+unlike($out, qr/left out|省略/, '... with no note when all asked for fit') or diag($out);
 delete $ENV{COLUMNS};
+($rc, $out) = ctl($d, 'view', 'service-list');
+unlike($out, qr/left out|省略/, 'into a file without $COLUMNS nothing is left out') or diag($out);
 
 done_testing;

@@ -270,7 +270,43 @@ struct labels {
 	json_t *folded; /* cli_label_fold(label, true) -> path */
 	json_t *bare;   /* cli_label_fold(label, false) -> path, "" when two labels share it */
 	json_t *names;  /* [label, path]: what the closest label is looked for in */
+	json_t *codes;  /* path -> {folded code or label -> code}: an enumeration's */
 };
+
+/* An enumeration's codes and labels of a sheet column, folded, into
+ * l->codes: a cell is read as its code whether the clerk typed the code or
+ * a label, in full-width letters or with spaces (ＬＯＷ, 低 位). */
+static void codes_of(struct labels *l, const json_t *col)
+{
+	json_t *values = json_object_get(col, "values"), *v, *m = json_object();
+	size_t i;
+	json_array_foreach(values, i, v) {
+		const char *names[] = { cli_jstr(v, "id"), cli_jstr(v, "ja"), cli_jstr(v, "en") };
+		for (size_t k = 0; names[0] && k < 3; k++)
+			if (names[k]) {
+				char *f = cli_label_fold(names[k], true);
+				if (*f && !json_object_get(m, f))
+					json_object_set_new(m, f, json_string(names[0]));
+				free(f);
+			}
+	}
+	if (json_object_size(m))
+		json_object_set(l->codes, cli_jstr(col, "id"), m);
+	json_decref(m);
+}
+
+/* The code a cell names in the enumeration at path, or NULL (then the cell
+ * goes as it is, and the daemon says what it accepts). */
+static const char *code_named(const struct labels *l, const char *path, const json_t *v)
+{
+	json_t *m = path && json_is_string(v) ? json_object_get(l->codes, path) : NULL;
+	if (!m)
+		return NULL;
+	char *f = cli_label_fold(json_string_value(v), true);
+	const char *code = cli_jstr(m, f);
+	free(f);
+	return code;
+}
 
 static void label_one(struct labels *l, const char *label, const char *id)
 {
@@ -308,6 +344,7 @@ static void labels_of(const json_t *sheets, struct labels *l)
 	l->folded = json_object();
 	l->bare = json_object();
 	l->names = json_array();
+	l->codes = json_object();
 	for (size_t k = 0; k < sizeof record_fields / sizeof *record_fields; k++)
 		label_add(l, l->path, record_labels[k][0], record_labels[k][1], record_fields[k]);
 	const char *kind;
@@ -319,6 +356,7 @@ static void labels_of(const json_t *sheets, struct labels *l)
 				label_add(l, l->path, cli_jstr_or(col, "ja", cli_jstr(col, "id")), cli_jstr(col, "en"),
 					  cli_jstr(col, "id"));
 				json_object_set_new(l->cols, cli_jstr(col, "id"), json_true());
+				codes_of(l, col);
 				label_one(l, cli_jstr(col, "id"), cli_jstr(col, "id"));
 			}
 		json_t *m = json_object_get(sh, "marking");
@@ -551,7 +589,7 @@ static char **header_paths(struct problems *p, const json_t *row, const struct l
 
 /* One row's cells as a data object (added to r), or problems. */
 static void grid_row(struct problems *p, const json_t *row, char **path, const bool *unnamed, size_t ncols,
-		     struct rows *r)
+		     const struct labels *l, struct rows *r)
 {
 	json_t *cells = json_object_get(row, "cells");
 	size_t line = (size_t)json_integer_value(json_object_get(row, "line"));
@@ -576,6 +614,11 @@ static void grid_row(struct problems *p, const json_t *row, char **path, const b
 			bad = true;
 			json_decref(v);
 		} else if (path[i]) {
+			const char *code = code_named(l, path[i], v);
+			if (code) {
+				json_decref(v);
+				v = json_string(code);
+			}
 			int e = cli_data_set(data, path[i], v);
 			if (e == -EEXIST)
 				problem(p, line, "column %s: %s is given twice (by another column too)", col, path[i]);
@@ -613,7 +656,7 @@ static void read_grid(struct problems *p, const json_t *grid, const struct label
 	size_t ncols = json_array_size(json_object_get(head, "cells"));
 	char **path = header_paths(p, head, l, &unnamed);
 	for (size_t k = h + 1; k < json_array_size(grid); k++)
-		grid_row(p, json_array_get(grid, k), path, unnamed, ncols, r);
+		grid_row(p, json_array_get(grid, k), path, unnamed, ncols, l, r);
 	for (size_t i = 0; i < ncols; i++)
 		free(path[i]);
 	free(path);
@@ -1037,6 +1080,7 @@ static int read_file(struct ctl *c, struct problems *p, const char *bytes, size_
 	json_decref(l.folded);
 	json_decref(l.bare);
 	json_decref(l.names);
+	json_decref(l.codes);
 	json_decref(grid);
 	return st;
 }
@@ -1112,7 +1156,23 @@ struct export_table {
 	json_t *cols;                  /* per column: its path */
 	json_t *inexact;               /* path -> true: not carried exactly */
 	json_t *sheet_cols;            /* path -> true: named by a kind's sheet */
+	json_t *labels;                /* path -> {code -> label}: an enumeration's */
 };
+
+/* The labels of a sheet column's enumeration ({code -> ja label}), into
+ * t->labels: an export writes what a clerk reads, 低位 for low; import
+ * takes either back. */
+static void enum_labels(struct export_table *t, const json_t *col)
+{
+	json_t *values = json_object_get(col, "values"), *v, *m = json_object();
+	size_t i;
+	json_array_foreach(values, i, v)
+		if (cli_jstr(v, "id") && cli_jstr(v, "ja"))
+			json_object_set_new(m, cli_jstr(v, "id"), json_string(cli_jstr(v, "ja")));
+	if (json_object_size(m))
+		json_object_set(t->labels, cli_jstr(col, "id"), m);
+	json_decref(m);
+}
 
 static int by_path(const void *a, const void *b)
 {
@@ -1159,6 +1219,7 @@ static void export_columns(struct export_table *t, const json_t *records, const 
 			json_array_append_new(t->head, json_sprintf("%s (%s)", b, id));
 			json_object_set_new(seen, id, json_true());
 			json_object_set_new(t->sheet_cols, id, json_true());
+			enum_labels(t, col);
 			free(b);
 		}
 	}
@@ -1188,7 +1249,7 @@ static void export_columns(struct export_table *t, const json_t *records, const 
 static void export_table(struct export_table *t, const json_t *records, const json_t *sheets)
 {
 	*t = (struct export_table){ json_array(), json_array(), json_array(), json_array(), json_object(),
-				    json_object() };
+				    json_object(), json_object() };
 	json_t *flat = json_array(), *rec, *row, *col;
 	const char *key;
 	json_t *v;
@@ -1208,6 +1269,13 @@ static void export_table(struct export_table *t, const json_t *records, const js
 		json_array_foreach(t->cols, k, col) {
 			const char *path = json_string_value(col);
 			json_t *cell = is_record_field(path) ? json_object_get(rec, path) : json_object_get(fr, path);
+			json_t *label = json_is_string(cell) ? json_object_get(json_object_get(t->labels, path),
+									       json_string_value(cell)) : NULL;
+			if (strcmp(path, "state") == 0 && json_is_string(cell))
+				label = json_object_get(json_object_get(json_object_get(json_object_get(sheets,
+					cli_jstr_or(rec, "kind", "")), "state_titles"), json_string_value(cell)), "ja");
+			if (label)
+				cell = label;
 			if (!cell || json_is_null(cell))
 				json_array_append_new(out, json_null());
 			else if (json_is_integer(cell) || json_is_string(cell))
@@ -1228,6 +1296,7 @@ static void export_table_free(struct export_table *t)
 	json_decref(t->cols);
 	json_decref(t->inexact);
 	json_decref(t->sheet_cols);
+	json_decref(t->labels);
 }
 
 /* One CSV cell: a text guarded (sheet_text_cell: no formula, and a

@@ -400,13 +400,15 @@ static char *take_cols(const char **p, int max, int *width)
 #define MIN_COL 6
 #define WRAP_MIN 24
 
+#define CODE_MAX 24 /* the longest code kept whole */
+
 /* Whether a cell reads as an id, a date or a code (LIU-000001,
  * 2024-06-01, 2025-03, confirmed): one broken is misread, so its column
  * keeps its width while free text gives way. */
 static bool whole_value(const char *s)
 {
 	size_t n = strlen(s), i = 0;
-	if (n == 0 || n > 16)
+	if (n == 0 || n > CODE_MAX)
 		return n == 0;
 	while (i < n && s[i] >= 'A' && s[i] <= 'Z')
 		i++;
@@ -414,8 +416,9 @@ static bool whole_value(const char *s)
 		return true; /* an id: letters, '-', digits */
 	if ((n == 10 || n == 7) && strspn(s, "0123456789-") == n && s[4] == '-')
 		return true; /* a date or a month */
-	/* a code of one short word: application, confirmed, eligible */
-	return n <= 12 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+	/* a code of one word, a name to type: application, confirmed,
+	 * file_liu_application, special-measure */
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
 }
 
 /* Whether every cell of column c under the headers is whole_value(). */
@@ -506,6 +509,84 @@ static void fit(const struct table *t, const size_t *sel, size_t n, int *w)
 	free(floor);
 }
 
+/*
+ * Columns left out of a table fitted to a width, as ps and kubectl do
+ * rather than wrap every cell to a few characters: while the columns'
+ * least widths (an id or a date whole, free text NEED_TEXT) do not fit,
+ * a column of long text that would wrap over more than WRAP_LINES lines
+ * goes first, the longest first, then the rightmost other column of
+ * text (a pack puts what matters most to the left; ids and dates stay
+ * while text can go), the first two columns last (an id and a name).  Only a
+ * table with headers and no --columns: what was asked for is printed.
+ * Moves the left-out columns from sel to left; returns how many stay.
+ */
+#define NEED_TEXT 16
+#define HEAD_LINES 2
+#define WRAP_LINES 12
+static int need(const struct table *t, size_t c)
+{
+	int d = data_width(t, c);
+	if (whole_column(t, c))
+		return d > MIN_COL ? d : MIN_COL;
+	if (instant_column(t, c))
+		return 10;
+	return d < MIN_COL ? MIN_COL : d < NEED_TEXT ? d : NEED_TEXT;
+}
+
+static size_t leave_out(const struct table *t, size_t *sel, size_t n, size_t *left, size_t *nleft)
+{
+	*nleft = 0;
+	if (!out.width || !t->nhead || out.nnames || n < 2)
+		return n;
+	for (;;) {
+		int total = 2 * ((int)n - 1);
+		for (size_t k = 0; k < n; k++)
+			total += need(t, sel[k]);
+		if (total <= out.width || n == 1)
+			return n;
+		size_t drop = n - 1;
+		for (size_t k = n - 1; k > 1; k--)
+			if (!whole_column(t, sel[k]) && !instant_column(t, sel[k])) {
+				drop = k;
+				break;
+			}
+		int most = 0;
+		for (size_t k = 1; k < n; k++) {
+			int lines = (data_width(t, sel[k]) + NEED_TEXT - 1) / NEED_TEXT;
+			if (!whole_column(t, sel[k]) && lines > WRAP_LINES && lines > most) {
+				most = lines;
+				drop = k;
+			}
+		}
+		left[(*nleft)++] = sel[drop];
+		memmove(sel + drop, sel + drop + 1, (n - drop - 1) * sizeof *sel);
+		n--;
+	}
+}
+
+/* The note under a table that left columns out: which, and how to see
+ * them, in both languages. */
+static void left_out_note(const struct table *t, const size_t *left, size_t nleft, FILE *f)
+{
+	char *names = cli_xstrdup("");
+	for (size_t i = 0; i < nleft; i++) {
+		size_t c = left[i];
+		const char *name = t->keys && t->keys[c] ? t->keys[c] : t->cells[c].text ? t->cells[c].text : "?";
+		char *s = cli_xasprintf("%s%s%s", names, i ? ", " : "", name);
+		free(names);
+		names = s;
+	}
+	char *ja = cli_xasprintf("（%d桁に収まらない列を省略: %s。--columns で選ぶか、--format tsv で全列を表示）",
+				 out.width, names);
+	char *en = cli_xasprintf("(left out to fit %d columns: %s; pick columns with --columns, or see all "
+				 "with --format tsv)", out.width, names);
+	put_line(f, ja);
+	put_line(f, en);
+	free(ja);
+	free(en);
+	free(names);
+}
+
 /* One row of a table for people.  Fitted to a width, a cell wider than
  * its column wraps under itself (words kept whole where they can be),
  * the row taking as many lines as its tallest cell: nothing is cut.
@@ -523,8 +604,12 @@ static void print_row(const struct table *t, size_t r, const size_t *sel, size_t
 	for (size_t k = 0; k < n; k++)
 		rest[k] = row[sel[k]].text ? row[sel[k]].text : "";
 	bool more = true;
+	/* A header (a title the pack wrote for a wide sheet) takes at most
+	 * HEAD_LINES lines, its last cut with "...": the data keeps the screen. */
+	int lines_left = r < t->nhead ? HEAD_LINES : INT_MAX;
 	for (bool first = true; more; first = false) {
 		more = false;
+		bool cut_here = --lines_left == 0;
 		size_t end = 0; /* the last cell with text on this line */
 		for (size_t k = 0; k <= last; k++)
 			if (*rest[k])
@@ -533,6 +618,11 @@ static void print_row(const struct table *t, size_t r, const size_t *sel, size_t
 			int cw = 0;
 			if (!*rest[k]) {
 				/* nothing left of this cell */
+			} else if (out.width && cut_here) {
+				char *c = cli_cell_text(rest[k], w[k], &cw);
+				fputs(c, f);
+				free(c);
+				rest[k] = "";
 			} else if (out.width) {
 				char *piece = take_cols(&rest[k], w[k], &cw);
 				fputs(piece, f);
@@ -600,9 +690,14 @@ void cli_table_print(const struct table *t, FILE *f)
 	if (n == 0) {
 		/* nothing asked for is in this table */
 	} else if (out.format == CLI_TABLE) {
+		size_t *left = cli_xrealloc(NULL, (t->ncols + 1) * sizeof *left), nleft;
+		n = leave_out(t, sel, n, left, &nleft);
 		fit(t, sel, n, w);
 		for (size_t r = 0; r < t->nrows; r++)
 			print_row(t, r, sel, n, w, f);
+		if (nleft)
+			left_out_note(t, left, nleft, f);
+		free(left);
 	} else {
 		csv_start(f);
 		size_t r = 0;

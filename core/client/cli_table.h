@@ -52,7 +52,9 @@ struct cell {
 /* Rows of cells printed in columns aligned by display width, fitted to the
  * width cli_table_output() gives: columns of free text are narrowed first
  * (ids, dates and one-word codes keep their width) and a cell wider than
- * its column wraps under itself, nothing cut; with no width, every column
+ * its column wraps under itself, a header takes at most two lines, and
+ * the columns that still cannot fit are left out with a note naming them
+ * (not when --columns chose them); with no width, every column
  * but a row's last is cut at CELL_MAX with "...", so one long value cannot
  * push the others off the screen. */
 struct table {
