@@ -2596,14 +2596,17 @@ end
 -- ---- what a test may say: unknown keys and undeclared ids are errors, so
 -- that a misspelt key never turns a test into one that asserts nothing.
 
-local CASE_KEYS = { "at", "kind", "state", "data", "record", "expect", "fails", "reasons",
-                    "in_force", "not_in_force", "summary" }
-local CASE_ASSERTS = { "expect", "fails", "reasons", "in_force", "not_in_force", "summary" }
-local SCENARIO_KEYS = { "at" }
-local STEP_KEYS = { "at", "act", "as", "id", "params", "expect", "reason", "field", "enforce",
-                    "state", "eval", "check", "view", "rows", "rows_check" }
-local ACT_OUTCOMES = { "ok", "refused", "invalid", "forbidden" }
-local DECISIONS = { "eligible", "ineligible" }
+-- One table, not six locals: the main chunk may hold 200.
+local TK = {
+  CASE = { "at", "kind", "state", "data", "record", "expect", "fails", "reasons",
+           "in_force", "not_in_force", "summary" },
+  CASE_ASSERTS = { "expect", "fails", "reasons", "in_force", "not_in_force", "summary" },
+  SCENARIO = { "at" },
+  STEP = { "at", "act", "as", "id", "params", "expect", "reason", "field", "enforce",
+           "state", "eval", "check", "view", "rows", "rows_check" },
+  ACT_OUTCOMES = { "ok", "refused", "invalid", "forbidden" },
+  DECISIONS = { "eligible", "ineligible" },
+}
 
 local function spec_error(fmt, ...) error(sfmt(fmt, ...), 0) end
 
@@ -2645,17 +2648,17 @@ local function known_roles()
 end
 
 local function validate_case(s)
-  known_keys(s, CASE_KEYS, "a case", "")
+  known_keys(s, TK.CASE, "a case", "")
   local asserts = false
-  for _, k in ipairs(CASE_ASSERTS) do if s[k] ~= nil then asserts = true end end
+  for _, k in ipairs(TK.CASE_ASSERTS) do if s[k] ~= nil then asserts = true end end
   if not asserts then
-    spec_error("the case asserts nothing: give it one of %s", tconcat(CASE_ASSERTS, ", "))
+    spec_error("the case asserts nothing: give it one of %s", tconcat(TK.CASE_ASSERTS, ", "))
   end
   local kind = s.record and s.record.kind or s.kind
   if kind ~= nil then declared(kind, defs.kinds, defs.kind_order, "kind", "kind: ") end
   local state = s.record and s.record.state or s.state
   if state ~= nil then known_state(kind or defs.kind_order[1], state, "state: ") end
-  if s.expect ~= nil then one_of(s.expect, DECISIONS, "expect: ") end
+  if s.expect ~= nil then one_of(s.expect, TK.DECISIONS, "expect: ") end
   for _, c in ipairs(s.fails or {}) do declared(c, defs.checks, defs.check_order, "check", "fails: ") end
   for c in pairs(s.reasons or {}) do declared(c, defs.checks, defs.check_order, "check", "reasons: ") end
   for _, key in ipairs({ "in_force", "not_in_force" }) do
@@ -2668,7 +2671,7 @@ end
 local function validate_step(step, label, records)
   local prefix = label .. ": "
   if type(step) ~= "table" then spec_error("%sa step is a table { act = ..., ... }, not %s", prefix, type(step)) end
-  known_keys(step, STEP_KEYS, "a step", prefix)
+  known_keys(step, TK.STEP, "a step", prefix)
   if step.act ~= nil then declared(step.act, defs.actions, defs.action_order, "action", prefix .. "act: ") end
   if step.view ~= nil then declared(step.view, defs.views, defs.view_order, "view", prefix .. "view: ") end
   if step.as ~= nil then
@@ -2686,7 +2689,7 @@ local function validate_step(step, label, records)
                #ids > 0 and tconcat(ids, ", ") or "none yet")
   end
   if step.expect ~= nil then
-    one_of(step.expect, step.act and ACT_OUTCOMES or { "ok", "forbidden" }, prefix .. "expect: ")
+    one_of(step.expect, step.act and TK.ACT_OUTCOMES or { "ok", "forbidden" }, prefix .. "expect: ")
     if not step.act and not step.view then spec_error("%sexpect: only with act or view", prefix) end
   end
   for _, k in ipairs({ "reason", "field" }) do
@@ -2697,7 +2700,7 @@ local function validate_step(step, label, records)
     if step[k] ~= nil and not step.view then spec_error("%s%s: only with view", prefix, k) end
   end
   if step.enforce ~= nil and step.enforce ~= true then spec_error("%senforce: true or nothing", prefix) end
-  if step.eval ~= nil then one_of(step.eval, DECISIONS, prefix .. "eval: ") end
+  if step.eval ~= nil then one_of(step.eval, TK.DECISIONS, prefix .. "eval: ") end
   for _, k in ipairs({ "check", "rows_check" }) do
     if step[k] ~= nil and type(step[k]) ~= "function" then spec_error("%s%s: a function", prefix, k) end
   end
@@ -2787,7 +2790,7 @@ end
 -- would: acts (with their role checks), evals, expiry at deadlines, views.
 local function check_scenario(t)
   local s = t.spec
-  known_keys(s, SCENARIO_KEYS, "a scenario", "", true)
+  known_keys(s, TK.SCENARIO, "a scenario", "", true)
   local asserts = false
   for _, step in ipairs(s) do asserts = asserts or step_asserts(step) end
   if not asserts then
