@@ -1375,9 +1375,14 @@ end
 local function unstated(ids, stated, as)
   local out = array()
   stated = type(stated) == "table" and stated or {}
+  -- equal() (C) only when either side is a table: a statement of 261
+  -- controls compares each with "met", and a call per id cost more than R3.
+  local plain = type(as) ~= "table"
   for _, id in ipairs(ids) do
     local v = stated[id]
-    if v == nil or (as ~= nil and not equal(v, as)) then out[#out + 1] = id end
+    if v == nil or (as ~= nil and v ~= as and (plain and type(v) == "string" or not equal(v, as))) then
+      out[#out + 1] = id
+    end
   end
   return out
 end
