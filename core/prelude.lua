@@ -603,20 +603,31 @@ end
 -- read_date(v) -> "YYYY-MM-DD" (JST), or nil and why: every form a field of
 -- type date accepts, years 1900-9999 (the host writes years below 1000
 -- without leading zeros; a year before 1900 is a typing mistake).
-local function read_date(v)
-  local d, why
-  if type(v) == "string" then
-    local s
-    s, why = date_text(v)
-    if s then d, why = date(s) end
-  else
-    d, why = date(v)
+-- The dates read last are kept (every check reads the same few dates of a
+-- record, each a trim, a gsub and the host's parse): a pure function of the
+-- text, cleared when full, as squeeze's.
+local read_date = (function()
+  local memo, n = {}, 0
+  return function(v)
+    local d, why = memo[v], nil
+    if d then return d end
+    if type(v) == "string" then
+      local s
+      s, why = date_text(v)
+      if s then d, why = date(s) end
+    else
+      d, why = date(v)
+    end
+    if d and (not d:match("^%d%d%d%d%-%d%d%-%d%d$") or tonumber(d:sub(1, 4)) < 1900) then
+      return nil, text("年が範囲外です（1900年以降）", "year out of range (1900 or later)")
+    end
+    if d and type(v) == "string" and #v <= 100 then
+      if n >= 256 then memo, n = {}, 0 end
+      memo[v], n = d, n + 1
+    end
+    return d, why
   end
-  if d and (not d:match("^%d%d%d%d%-%d%d%-%d%d$") or tonumber(d:sub(1, 4)) < 1900) then
-    return nil, text("年が範囲外です（1900年以降）", "year out of range (1900 or later)")
-  end
-  return d, why
-end
+end)()
 
 -- read_month(v, or_date) -> "YYYY-MM" (or "YYYY-MM-DD" when or_date and v is
 -- a day), or nil and why: 2024-10, 2024年10月, 2024/10, 令和6年10月.
@@ -670,7 +681,22 @@ local function shown(v)
   if v == nil then return "—" end
   return is_list(v) and "[…]" or "{…}"
 end
-local function squeeze(v) return (v:gsub("%s", ""):gsub(FULLWIDTH_SPACE, ""):lower()) end
+-- Kept for the texts seen last (a field of type enum squeezes each code's
+-- names on every read): a pure function of a string, so nothing a call can
+-- observe; short texts only, cleared when full, so that a flood of new
+-- texts cannot grow it.
+local squeeze = (function()
+  local memo, n = {}, 0
+  return function(v)
+    local s = memo[v]
+    if s then return s end
+    s = v:gsub("%s", ""):gsub(FULLWIDTH_SPACE, ""):lower()
+    if #v > 200 then return s end
+    if n >= 256 then memo, n = {}, 0 end
+    memo[v], n = s, n + 1
+    return s
+  end
+end)()
 
 local function sorted_names(t)
   local out = {}
