@@ -902,16 +902,19 @@ local function schema_errors(kind, data, changed)
     local ja = words and (words.ja .. "は" .. (why.ja:find("^%a") and " " or "") .. why.ja) or why.ja
     errs[#errs + 1] = { field = path, reason = text(ja, why.en) }
   end
-  local known = sorted_names(fields)
-  for _, k in ipairs(sorted_names(changed or data)) do
+  -- Only the changed fields are walked when they are given (in the same
+  -- order: both lists sorted), and all the names are listed only in a message.
+  local names, known = sorted_names(changed or data), nil
+  for _, k in ipairs(names) do
     if data[k] ~= nil and fields[k] == nil then
+      known = known or sorted_names(fields)
       bad(k, text("不明な項目です（使える項目: " .. tconcat(known, ", ") .. "）",
                   "unknown field (known: " .. tconcat(known, ", ") .. ")"), text(k, k))
     end
   end
-  for _, k in ipairs(known) do
+  for _, k in ipairs(changed and names or sorted_names(fields)) do
     local f = fields[k]
-    if not f.recorded and (changed == nil or changed[k]) then
+    if f and not f.recorded and (changed == nil or changed[k]) then
       local v = data[k]
       if v == nil then
         if f.required then bad(k, text("必須です", "is required"), field_words(f, k)) end
@@ -1266,12 +1269,11 @@ local function amend_fields(app, params)
   local fields = defs.kinds[a.kind].fields or {}
   local open, known = {}, {}
   for k, f in next, fields do if not f.recorded then open[k] = f; known[#known + 1] = k end end
-  tsort(known)
-  local names = tconcat(known, ", ")
   for _, k in ipairs(sorted_names(params)) do
     if k ~= "clear" and (next(fields) ~= nil and not open[k]) then
+      tsort(known)             -- the names for the message only
       refuse(text(k .. ": 不明な項目です（使える項目: " .. tconcat(known, "、") .. "、clear）",
-                  k .. ": unknown field (known: " .. names .. ", clear)"))
+                  k .. ": unknown field (known: " .. tconcat(known, ", ") .. ", clear)"))
     end
   end
   local changed, before = {}, {}
@@ -1837,14 +1839,26 @@ end
 --   { live = id | nil, records = { ids }, made = digest, keeps = { field = value } }
 -- `true` stands for the record being created, whose id the host gives.
 
-local function path_value(data, path)
-  local v = data
-  for part in path:gmatch("[^.]+") do
-    if type(v) ~= "table" then return nil end
-    v = v[part]
+-- The parts of each path are kept: an action reads the identity's paths
+-- of its record several times (the pack's declarations: a few, short).
+local path_value = (function()
+  local parts, n = {}, 0
+  return function(data, path)
+    local list = parts[path]
+    if not list then
+      list = {}
+      for part in path:gmatch("[^.]+") do list[#list + 1] = part end
+      if n >= 64 then parts, n = {}, 0 end
+      parts[path], n = list, n + 1
+    end
+    local v = data
+    for i = 1, #list do
+      if type(v) ~= "table" then return nil end
+      v = v[list[i]]
+    end
+    return v
   end
-  return v
-end
+end)()
 
 local function identity_values(idn, data)
   local vals = array()
@@ -1946,7 +1960,8 @@ local function identity_changed(kind, idn, rec, before_data)
   for _, f in ipairs(idn.fields) do
     for _, pth in ipairs(type(f) == "table" and f or { f }) do
       local old, now = path_value(before_data or {}, pth), path_value(rec.data, pth)
-      if old ~= nil and old ~= "" and not equal(old, now) and (type(now) ~= type(old) or norm(old) ~= norm(now)) then
+      if old ~= nil and old ~= "" and old ~= now and not equal(old, now)
+         and (type(now) ~= type(old) or norm(old) ~= norm(now)) then
         return { refused = array { idn.changed and text(idn.changed.ja, idn.changed.en) or text(
           sfmt("%sを定める項目（%s）は変更できません。別の%sとする場合は、この記録を終えてから新しい記録として作成してください",
                idn.title.ja, ja_f, idn.title.ja),
@@ -1980,7 +1995,8 @@ end
 
 local function identity_step(kind, a, rec, before_data, ctx)
   local idn = kind.identity
-  local key, why = host.identity_key(kind.id, identity_values(idn, rec.data), idn.normalize)
+  local vals = identity_values(idn, rec.data)
+  local key, why = host.identity_key(kind.id, vals, idn.normalize)
   if not key then error("identity of " .. kind.id .. ": " .. tostring(why), 0) end
   local fkey = host.identity_key(kind.id, fallback_values(idn, rec.data), idn.normalize)
   if fkey == key then fkey = nil end
@@ -1988,7 +2004,13 @@ local function identity_step(kind, a, rec, before_data, ctx)
   if not a.creates then
     local refusal = identity_changed(kind, idn, rec, before_data)
     if refusal then return nil, refusal end
-    was_key = host.identity_key(kind.id, identity_values(idn, before_data), idn.normalize)
+    -- The same values, the same key: the key's normalisation and hash are
+    -- the costly part of an amend that leaves the identity alone.
+    -- (1 and 1.0 are equal, but not as text: their keys differ.)
+    local was = identity_values(idn, before_data)
+    local same = #was == #vals
+    for i = 1, #was do same = same and was[i] == vals[i] and math.type(was[i]) == math.type(vals[i]) end
+    was_key = same and key or host.identity_key(kind.id, was, idn.normalize)
     moved = was_key ~= key
   end
   local entry = ctx.lookup and ctx.lookup(key) or nil
