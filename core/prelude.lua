@@ -391,16 +391,28 @@ local LABEL_KEYS = { "id", "ja", "en" }
 -- The declaration of the field at a dotted path ("certifications.name",
 -- "tags[2]") in a kind's `fields`, or nil: where a label is not given, a
 -- column takes the field's own names.
-local function field_at(fields, path)
-  local spec = { type = "object", fields = fields }
-  for part in path:gsub("%[%d+%]", ""):gmatch("[^.]+") do
-    if type(spec) == "table" and spec.type == "list" then spec = spec.of end
-    local sub = type(spec) == "table" and type(spec.fields) == "table" and spec.fields[part]
-    if type(sub) ~= "table" then return nil end
-    spec = sub
+-- The parts of each path are kept (a rule's message names the same few
+-- fields on every call): a pure function of the text, cleared when full.
+local field_at = (function()
+  local parts, n = {}, 0
+  return function(fields, path)
+    local list = parts[path]
+    if not list then
+      list = {}
+      for part in path:gsub("%[%d+%]", ""):gmatch("[^.]+") do list[#list + 1] = part end
+      if n >= 256 then parts, n = {}, 0 end
+      if #path <= 200 then parts[path], n = list, n + 1 end
+    end
+    local spec = { type = "object", fields = fields }
+    for i = 1, #list do
+      if type(spec) == "table" and spec.type == "list" then spec = spec.of end
+      local sub = type(spec) == "table" and type(spec.fields) == "table" and spec.fields[list[i]]
+      if type(sub) ~= "table" then return nil end
+      spec = sub
+    end
+    return spec
   end
-  return spec
-end
+end)()
 
 -- A column's labels: its own, else its field's, else (en: its ja, with
 -- en_from_ja) its id.
@@ -1732,6 +1744,7 @@ end
 
 -- s with its bidi controls written \uNNNN (a field name in an error).
 local function bidi_shown(s)
+  if not string.find(s, BIDI_LEAD) then return s end     -- the common case
   for i = 1, #BIDI do
     s = string.gsub(s, BIDI[i], function(c) return sfmt("\\u%04X", utf8.codepoint(c)) end)
   end
