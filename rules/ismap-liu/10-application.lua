@@ -127,7 +127,7 @@ end
 -- A date earlier than its field's `min` allows, before its edition, or
 -- before the statement it pledges: what to say ("is before …"), or nil.
 function date_floor_problem(field, d)
-  local f = field_of_app(field).min
+  local f = (DATE_FIELDS[field] or field_of_app(field)).min
   if f and d < f.on then return text(f.ja .. "より前です", "is before " .. f.en) end
 end
 function stated_before_edition(d, ed)
@@ -198,3 +198,6 @@ kind "application" {
     },
   },
 }
+-- The dated fields the checks read on every eval, looked up once (field_of copies).
+DATE_FIELDS = { ["impact_assessment.assessed_on"] = field_of_app("impact_assessment.assessed_on"),
+                ["pledge.submitted_on"] = field_of_app("pledge.submitted_on") }
