@@ -109,11 +109,11 @@ function statement_findings(controls, ed)
   local f = { governance = unstated(ed.governance, controls, "met"), objectives = {},
               management = unstated(ed.management, controls, "met"), noreason = {},
               b_controls = {}, excluded = {}, exempt = 0 }
-  for _, id in ipairs(ed.objectives) do      -- "met", the common case, first
+  for _, id in ipairs(unstated(ed.objectives, controls, "met")) do   -- the rest are "met"
     local s = controls[id]
-    local list = s ~= "met" and (excluded_with_reason(s) and f.excluded
-                 or (type(s) == "table" and s.excluded ~= nil) and f.noreason or f.objectives)
-    if list then list[#list + 1] = id end
+    local list = excluded_with_reason(s) and f.excluded
+                 or (type(s) == "table" and s.excluded ~= nil) and f.noreason or f.objectives
+    list[#list + 1] = id
   end
   for _, c in ipairs(ed.b_controls) do
     local p = controls[c.parent]

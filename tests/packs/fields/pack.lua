@@ -55,3 +55,22 @@ check "C3" {
     return pass()
   end,
 }
+-- unstated() as docs/RULES.md describes it, whichever way the core computes
+-- it: up to the first nil of the list, deep equality, 1 and 1.0 alike.
+check "C4" {
+  title = { ja = "unstated の意味", en = "unstated as documented" },
+  function ()
+    local stated = { a = "met", b = { x = { 1 } }, c = 1.0, d = "met ", e = false }
+    local got = table.concat({
+      table.concat(unstated({ "a", "b", "c", "d", "e", "f" }, stated, "met"), ","),
+      table.concat(unstated({ "x", "b" }, stated, { x = { 1 } }), ","),
+      table.concat(unstated({ "c", "a" }, stated, 1), ","),
+      table.concat(unstated({ "a", nil, "z" }, {}), ","),
+      table.concat(unstated({ "e", "q" }, stated), ","),
+      table.concat(unstated({ "a" }, nil), ","),
+    }, "|")
+    local want = "b,c,d,e,f|x|a|a|q|a"
+    if got ~= want then return fail { ja = got, en = "got " .. got .. ", want " .. want } end
+    return pass()
+  end,
+}
