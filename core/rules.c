@@ -696,11 +696,11 @@ static int guarded(lua_State *L)
 	const char *subject = lua_tolstring(L, 1, &n);
 	const char *pat = lua_tolstring(L, 2, &pl);
 	bool plain = lua_toboolean(L, lua_upvalueindex(2)) && lua_toboolean(L, 4);
-	if (subject && pat && !plain) {
-		int k = pattern_items(pat, pl);
+	int k = subject && pat && !plain ? pattern_items(pat, pl) : 0;
+	if (k > 0) { /* no logarithm for the plain patterns of most calls */
 		int exponent = k + (pl > 0 && pat[0] == '^' ? 0 : 1);
-		double cost = exponent * log10((double)(n > 10 ? n : 10));
-		if (k > 0 && cost > PATTERN_BUDGET)
+		double cost = exponent * (n > 10 ? log10((double)n) : 1.0);
+		if (cost > PATTERN_BUDGET)
 			return luaL_error(L, "pattern too costly for a subject of %d bytes (%d repetition "
 					  "items): simplify it, or search plainly", (int)n, k);
 	}
