@@ -1279,11 +1279,17 @@ local function amend_fields(app, params)
   local a = running_action
   if not a then error("amend_fields: only in the run of an action", 2) end
   local fields = defs.kinds[a.kind].fields or {}
-  local open, known = {}, {}
-  for k, f in next, fields do if not f.recorded then open[k] = f; known[#known + 1] = k end end
+  -- A field params may give (declared, not recorded by the pack), looked up
+  -- as asked; all of their names only for a refusal's message.
+  local function open(k)
+    local f = rawget(fields, k)
+    if f ~= nil and not f.recorded then return f end
+  end
   for _, k in ipairs(sorted_names(params)) do
-    if k ~= "clear" and (next(fields) ~= nil and not open[k]) then
-      tsort(known)             -- the names for the message only
+    if k ~= "clear" and (next(fields) ~= nil and not open(k)) then
+      local known = {}
+      for n, f in next, fields do if not f.recorded then known[#known + 1] = n end end
+      tsort(known)
       refuse(text(k .. ": 不明な項目です（使える項目: " .. tconcat(known, "、") .. "、clear）",
                   k .. ": unknown field (known: " .. tconcat(known, ", ") .. ", clear)"))
     end
@@ -1298,7 +1304,7 @@ local function amend_fields(app, params)
     refuse(text("clear: 消す項目名のリストで書いてください", "clear: must be a list of field names"))
   end
   for _, k in ipairs(clear) do
-    if type(k) ~= "string" or (next(fields) ~= nil and (not open[k] or open[k].required)) then
+    if type(k) ~= "string" or (next(fields) ~= nil and (not open(k) or open(k).required)) then
       refuse(text("clear: 「" .. tostring(k) .. "」は消せる項目ではありません",
                   "clear: \"" .. tostring(k) .. "\" is not an optional field"))
     elseif params[k] ~= nil then
