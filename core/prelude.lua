@@ -643,7 +643,10 @@ end)()
 
 -- read_month(v, or_date) -> "YYYY-MM" (or "YYYY-MM-DD" when or_date and v is
 -- a day), or nil and why: 2024-10, 2024年10月, 2024/10, 令和6年10月.
-local function read_month(v, or_date)
+local read_month
+do
+local memo, n = { [true] = {}, [false] = {} }, 0   -- as read_date's: months read last
+local function read_month_text(v, or_date)
   local eg = or_date and text("（年月 2024-10 または日付で書いてください）", " (write a month, 2024-10, or a date)")
                      or text("（例: 2024-10）", " (e.g. 2024-10)")
   if type(v) ~= "string" then return nil, text("文字列ではありません" .. eg.ja, "must be text" .. eg.en) end
@@ -666,6 +669,19 @@ local function read_month(v, or_date)
   local d, why = read_date(v)
   if not d then return nil, text(why.ja .. eg.ja, why.en .. eg.en) end
   return d
+end
+function read_month(v, or_date)
+  local m = memo[or_date and true or false]
+  local p = m[v]
+  if p then return p end
+  local why
+  p, why = read_month_text(v, or_date)
+  if p and type(v) == "string" and #v <= 100 then
+    if n >= 256 then memo, n = { [true] = {}, [false] = {} }, 0 end
+    memo[or_date and true or false][v], n = p, n + 1
+  end
+  return p, why
+end
 end
 
 -- wareki("2024-06-01") -> "令和6年6月1日", a month "2024-06" -> "令和6年6月"
