@@ -1397,7 +1397,10 @@ end
 
 -- The instants [s, e) of a day "YYYY-MM-DD" or a month "YYYY-MM"; nil
 -- when v is neither.
-local function span_of(v)
+local span_of
+do
+local memo, n = {}, 0
+local function span_text(v)
   if type(v) ~= "string" then return nil end
   local y, m = v:match("^(%d%d%d%d)%-(%d%d)$")
   if y then
@@ -1410,6 +1413,26 @@ local function span_of(v)
   local s = instant(v)
   if not s or not v:match("^%d%d%d%d%-%d%d%-%d%d$") then return nil end
   return s, s + 86400
+end
+-- The spans read last are kept, as read_date's dates (each check asks for
+-- the period's days again); a span kept notes again, for the self-check,
+-- the instants its first reading made (a month's two, a day's one).
+function span_of(v)
+  local c = memo[v]
+  if c then
+    if made_instants then
+      made_instants[#made_instants + 1] = c[1]
+      if #v == 7 then made_instants[#made_instants + 1] = c[2] end
+    end
+    return c[1], c[2]
+  end
+  local s, e = span_text(v)
+  if s and #v <= 100 then
+    if n >= 256 then memo, n = {}, 0 end
+    memo[v], n = { s, e }, n + 1
+  end
+  return s, e
+end
 end
 
 -- within(id, d): is measure `id` in force at some instant of the day or
