@@ -113,25 +113,32 @@ sub median {
 
 # A daemon runs under `loadgen --spawn`, which times it until its first
 # answered request and stays its parent (it reaps it), as in bench.pl.
+# spawn_start and spawn_wait apart let the builds' first starts (a new
+# pack's tests run before it goes live: seconds) overlap.
 my @live;
-sub spawn_daemon {
+sub spawn_start {
 	my ($b, $which, $ready) = @_;
 	my $sock = "$b->{dir}/$which.sock";
 	my $log = "$b->{dir}/liud-$which.log";
 	my @cmd = ("$b->{dir}/liud", '-c', "$DIR/liud.conf", '--socket', $sock, '--db', "$b->{dir}/db-$which",
 		   '--rules', $b->{$which}, '--test-clock', $CLOCK);
-	my $lg = open(my $fh, '-|', $LG, '--socket', $sock, '--spawn-log', $log, ($ready ? ('--request', $ready) : ()),
-		      '--spawn-timeout', 300, '--spawn', '--', @cmd) or die "hot: cannot run $LG: $!";
-	my $line = <$fh> // '';
+	open(my $fh, '-|', $LG, '--socket', $sock, '--spawn-log', $log, ($ready ? ('--request', $ready) : ()),
+	     '--spawn-timeout', 300, '--spawn', '--', @cmd) or die "hot: cannot run $LG: $!";
+	return { fh => $fh, sock => $sock, log => $log, what => "$b->{name} ($which)" };
+}
+sub spawn_wait {
+	my ($d) = @_;
+	my $line = readline($d->{fh}) // '';
 	my %r = map { /^([^=]+)=(.*)$/ ? ($1 => $2) : () } split ' ', $line;
-	my $d = { pid => $r{pid}, fh => $fh, sock => $sock, startup_ms => $r{startup_ms} };
+	@{$d}{qw(pid startup_ms)} = @r{qw(pid startup_ms)};
 	push @live, $d if $r{pid};
 	if (!$r{startup_ms} || $r{startup_ms} eq 'fail' || $r{reply_error}) {
-		my $tail = -e $log ? `tail -5 '$log'` : '';
-		die "hot: $b->{name} ($which) did not start: $line\n$tail";
+		my $tail = -e $d->{log} ? `tail -n 5 '$d->{log}'` : '';
+		die "hot: $d->{what} did not start: $line\n$tail";
 	}
 	return $d;
 }
+sub spawn_daemon { spawn_wait(spawn_start(@_)) }
 sub stop_daemon {
 	my ($d) = @_;
 	return unless $d && $d->{pid};
@@ -250,11 +257,11 @@ sub probe_build {
 	note "$b->{name}: its pack does not know ", join(', ', sort keys %left_out), ': left out of its records' if %left_out;
 	return \@rec;
 }
-my @apps_d;    # per build, its applications' daemon
-for my $b (@bins) {
-	my $d = spawn_daemon($b, 'apps');
+my @apps_d = map { spawn_start($_, 'apps') } @bins;    # per build, its applications' daemon
+spawn_wait($_) for @apps_d;
+for my $i (0 .. $#bins) {
+	my ($b, $d) = ($bins[$i], $apps_d[$i]);
 	rpc($d->{sock}, { method => 'status' });
-	push @apps_d, $d;
 	$b->{records} = probe_build($b, $d);
 	$b->{first} or die "hot: $b->{name} accepted none of the bench's variants\n";
 }
