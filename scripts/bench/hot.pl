@@ -214,13 +214,11 @@ for my $b (@bins) {
 
 # ---------------------------------------------------------------- the records
 
-# The bench's records (16 variants of a full application), written by
-# bench.pl without Redis.
+# The bench's records (16 variants of a full application), written anew by
+# this checkout's bench.pl without Redis (a second).
 my $SUB = "$DIR/bench/data/submit.tmpl";
-unless (-s $SUB) {
-	system('perl', 'scripts/bench/bench.pl', '--records', '--dir', "$DIR/bench", '--loadgen', $o{loadgen},
-	       '--bin', dirname($bins[0]{bin})) == 0 && -s $SUB or die "hot: bench.pl --records wrote no $SUB\n";
-}
+system('perl', 'scripts/bench/bench.pl', '--records', '--dir', "$DIR/bench", '--loadgen', $LG,
+       '--bin', dirname($bins[0]{bin})) == 0 && -s $SUB or die "hot: bench.pl --records wrote no $SUB\n";
 my @variants = do { open my $f, '<:raw', $SUB or die $!; map { chomp; $JSON->decode($_) } <$f> };
 
 # Each build judges the variants sent once as probes (so that every build's
