@@ -190,6 +190,7 @@ my @phases = (
 @phases or die "hot: --only $o{only} picks no phase\n";
 my $WANT_STARTUP = grep { $_->{kind} eq 'startup' } @phases;
 my $WANT_WARM = grep { $_->{name} =~ /^eval id / } @phases;
+my $WANT_APPS = grep { $_->{kind} ne 'startup' } @phases;
 
 note sprintf 'builds: %s; apps=%d startup=%d rounds=%d secs=%s warmup=%s; phases: %s', join(', ', map { $_->{name} } @bins),
 	@o{qw(apps startup rounds secs warmup)}, join(', ', map { $_->{name} } @phases);
@@ -288,7 +289,7 @@ sub warm {
 	loadgen('--socket', $d->{sock}, '--request', '{"jsonrpc":"2.0","id":1,"method":"eval","params":{"id":"LIU-{{SEQ}}"}}',
 		'--seq-start', $b->{first}, '--seq-fmt', '%06d', '--count', $o{apps}, '--conns', 1, '--depth', 16);
 }
-for my $i (0 .. $#bins) {
+for my $i ($WANT_APPS ? 0 .. $#bins : ()) {
 	my ($b, $d) = ($bins[$i], $apps_d[$i]);
 	my $t = loadgen('--socket', $d->{sock}, '--template', "$b->{dir}/submit.tmpl", '--count', $o{apps}, '--conns', 1,
 			'--depth', 64, '--seq-fmt', '%06d');
