@@ -153,7 +153,7 @@ sub stop_daemon {
 # (stop_daemon takes its daemon out of @live: stop them from a copy; one left
 # running would hold the exit, perl waiting for its loadgen at the pipe's close)
 sub stop_all { stop_daemon($_) for @{[@live]} }
-$SIG{INT} = $SIG{TERM} = sub { stop_all(); exit 130 };
+$SIG{INT} = $SIG{TERM} = $SIG{HUP} = $SIG{PIPE} = sub { stop_all(); exit 130 };   # (PIPE: the output piped to a head that closed)
 END { my $rc = $?; stop_all(); $? = $rc }
 
 # ---------------------------------------------------------------- the builds
