@@ -157,6 +157,17 @@ for my $cmd ([ 'view', 'service-list' ], [ 'record', 'list' ], [ 'eval', $first 
 	unlike($out, qr/LIU-\d{0,5}\.\.\.|\d{4}-\d\d-?\.\.\./, '... no id or date cut') or diag($out);
 	like($out, qr/\Q$first\E/, '... the id whole');
 }
+# The record list a clerk reads at 80 columns: times in Japan time to the
+# minute (not ten columns of offset and seconds), so the provider fits
+# beside the service; a program's TSV keeps the full instant.
+($rc, $out, $err) = ctl($d, 'record', 'list');
+like($out, qr/^ID\s+STATE\s+SERVICE NAME\s+PROVIDER\b/m, 'record list at 80: id, state, service and provider') or diag($out);
+like($out, qr/^\Q$first\E\s+confirmed\s+\S.*株式会社テスト/m, '... on the record\'s row') or diag($out);
+unlike($out, qr/T\d\d:\d\d|\+09:00/, '... no ISO instant on a terminal table') or diag($out);
+($rc, $out, $err) = ctl($d, 'record', 'list', '--columns', 'id,updated');
+like($out, qr/^\Q$first\E\s+2024-06-0\d \d\d:\d\d$/m, 'the update time, asked for, in the short local form') or diag($out);
+($rc, $out, $err) = ctl($d, 'record', 'list', '--format', 'tsv', '--columns', 'id,updated');
+like($out, qr/^\Q$first\E\t2024-06-0\dT\d\d:\d\d:\d\d\+09:00$/m, 'TSV keeps the full ISO instant') or diag($out);
 ($rc, $out, $err) = ctl($d, 'view', 'service-list');
 like($out, qr/\Q$first\E\s.*\b2024-06-02\b/, 'the service list: the id and the date whole on the row') or diag($out);
 
