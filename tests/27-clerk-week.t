@@ -117,6 +117,26 @@ is($ia->{assessed_on}, '2023-06-02', 'the member is changed');
 is($ia->{assessor}, 'デジタル庁', 'the others are kept');
 is($ia->{result}, 'low', 'all of them');
 
+# A map's keys hold dots (a control's identifier): the rest of the key after
+# a field the pack declares as a map is one key of it, not objects inside.
+my $stmt = $d->ok_call('record.get', { id => $first })->{data}{statement} // {};
+my $ncontrols = keys %{ $stmt->{controls} // {} };
+($rc, $out, $err) = ctl($d, 'act', 'amend', $first, 'statement.controls.10.1.1={"excluded":"対象業務なし"}',
+			'statement.controls.10.1.2.20.PB=met', 'pledge.submitted_on=2024-06-02');
+is($rc, 0, 'act amend ID statement.controls.10.1.1=… (a map\'s dotted key) exits 0') or diag($err);
+my $got = $d->ok_call('record.get', { id => $first })->{data}{statement} // {};
+is_deeply($got->{controls}{'10.1.1'}, { excluded => '対象業務なし' }, 'the control 10.1.1 is set, its id one key');
+is($got->{controls}{'10.1.2.20.PB'}, 'met', '... and 10.1.2.20.PB beside it (two keys sharing a first part)');
+ok(!ref $got->{controls}{10}, '... no object "10" made inside the map') or diag($JC->encode($got->{controls}{10}));
+is(scalar(keys %{ $got->{controls} // {} }), $ncontrols, '... the other controls kept');
+is($got->{criteria_version}, $stmt->{criteria_version}, '... and the statement\'s other members');
+
+# Item 12 stays fixed: a 13-digit 法人番号 as key=value is sent as text.
+($rc, $out, $err) = ctl($d, 'act', 'amend', $first, 'provider_corporate_number=7000012050002');
+is($rc, 0, 'act amend ID provider_corporate_number=7000012050002 exits 0') or diag($err);
+is($JC->encode([ $d->ok_call('record.get', { id => $first })->{data}{provider_corporate_number} ]), '["7000012050002"]',
+   '... stored as the text of 13 digits');
+
 # --- 6. smaller ones -------------------------------------------------------------------------------
 
 ($rc, $out, $err) = ctl($d, 'act', 'amend', $first, 'clear=certifications');
