@@ -1,8 +1,10 @@
 /*
  * cli_table — text for a terminal: the display width of UTF-8 text (East
  * Asian wide characters take two columns, combining marks none), text made
- * safe to print, tables whose columns line up by that width, and JSON values
- * as the text of a cell.  Record content is typed by people outside the
+ * safe to print, tables whose columns line up by that width (instants shown
+ * in Japan time to the minute, the columns a pack ranks lowest left out
+ * first when the terminal is narrow), and JSON values as the text of a
+ * cell.  Record content is typed by people outside the
  * operator's control, so everything printed from it goes through here.
  * Depends on libunistring (decoding and the Unicode width tables, not the
  * locale's), jansson and libc.
