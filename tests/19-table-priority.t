@@ -32,6 +32,7 @@ kind "note" {
     owner = { type = "text", ja = "担当している部署の名前", en = "Department in charge",
               short = { ja = "担当", en = "Dept" } },
     remark = { type = "text", ja = "備考", en = "Remark", priority = 9 },
+    at = { type = "text", ja = "時刻", en = "At" },
   },
   $kind_extra
 }
@@ -41,6 +42,11 @@ view "notes" {
   title = { ja = "一覧", en = "notes" }, roles = { "secretariat" }, kind = "note", states = { "open" },
   columns = { $view_cols },
   row = function (app, rec) return { id = rec.id, title = app.title, owner = app.owner, remark = app.remark } end,
+}
+view "times" {
+  title = { ja = "時刻", en = "times" }, roles = { "secretariat" }, kind = "note", states = { "open" },
+  columns = { { id = "id", ja = "番号", en = "ID" }, "at" },
+  row = function (app, rec) return { id = rec.id, at = app.at } end,
 }
 LUA
 	close $f;
@@ -53,12 +59,21 @@ my $d = Liud::start_daemon(clock => '2024-06-01T09:00:00+09:00', rules => $good)
 for my $i (1 .. 2) {
 	$d->ok_call('act', { action => 'create', params => {
 		title => "件名その${i}：打ち合わせの記録", owner => "総務部 企画課 第${i}係",
-		remark => "特になし、後日確認のこと $i" } });
+		remark => "特になし、後日確認のこと $i",
+		at => ('2025-03-31T15:00:00Z', '2024-12-31T23:30:59.5-01:00')[$i - 1] } });
 }
+
+# --- instants in Japan time ----------------------------------------------------------------------
+
+my ($rc, $out, $err) = $d->liuctl('view', 'times');
+like($out, qr/^P-000001\s+2025-04-01 00:00$/m, 'an instant in UTC shows in Japan time, to the minute') or diag($out);
+like($out, qr/^P-000002\s+2025-01-01 09:30$/m, '... one at another offset, with a fraction, too') or diag($out);
+($rc, $out) = $d->liuctl('view', 'times', '--format', 'tsv');
+like($out, qr/^P-000001\t2025-03-31T15:00:00Z$/m, 'TSV keeps the value as it is') or diag($out);
 
 # --- short titles --------------------------------------------------------------------------------
 
-my ($rc, $out, $err) = $d->liuctl('view', 'notes');
+($rc, $out, $err) = $d->liuctl('view', 'notes');
 is($rc, 0, 'view notes exits 0') or diag($err);
 like($out, qr/^番号\s+備考\s+件名\s+担当$/m, 'a terminal table heads a column with its field\'s short title (ja)') or diag($out);
 like($out, qr/^ID\s+Remark\s+Title\s+Dept$/m, '... and (en)') or diag($out);
