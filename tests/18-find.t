@@ -70,6 +70,7 @@ like($out, qr/^checks not met:\s+R4: /m, 'with the checks it fails and their rea
 is($rc, 0, 'record get --full exits 0');
 my @ids = $out =~ /^\s+"(\d+(?:\.\d+)*(?:\.[A-Z]+)?)": (?:"met"|\{)/mg;
 cmp_ok(scalar @ids, '>', 200, '--full shows every control');
+like($out, qr/^created_at:\s+2024-06-01T09:00:\d\d\+09:00$/m, '--full gives the instants whole, seconds and offset') or diag($out);
 is_deeply(\@ids, [ sort @ids ], '... in sorted order');
 
 ($rc, $out) = ctl('--json', 'record', 'get', 'LIU-000001');

@@ -250,6 +250,7 @@ int cli_show_record(const struct args *a, json_t *r)
 	static const char *const order[] = { "id", "kind", "state", "rev", "created_at", "updated_at" };
 	struct table t;
 	cli_table_init(&t, 2);
+	t.exact = true; /* the whole record: its instants to the second, with their offset */
 	for (size_t i = 0; i < sizeof order / sizeof *order; i++)
 		if (json_object_get(r, order[i]))
 			cli_kvj(&t, order[i], json_object_get(r, order[i]));

@@ -354,11 +354,12 @@ static bool short_instant(const char *s, char *buf)
 
 /* Sets a cell of the current row to a copy of s (NULL: empty), whole: it
  * is cut or wrapped when printed, to the width the table gets then.  On a
- * terminal, an instant shows in Japan time to the minute (short_instant). */
+ * terminal, an instant shows in Japan time to the minute (short_instant)
+ * unless the table is exact. */
 void cli_table_set(struct table *t, size_t col, const char *s)
 {
 	char shown[32];
-	if (s && out.format == CLI_TABLE && short_instant(s, shown))
+	if (s && out.format == CLI_TABLE && !t->exact && short_instant(s, shown))
 		s = shown;
 	struct cell *c = &t->cells[(t->nrows - 1) * t->ncols + col];
 	free(c->text);

@@ -64,6 +64,8 @@ struct table {
 	char **keys;        /* owned, ncols: the columns' names for --columns,
 			     * TSV and CSV headers (NULL: the header's text) */
 	int *prio;          /* owned, ncols, or NULL: cli_table_priority */
+	bool exact;         /* instants as they are, not to the minute (the
+			     * whole record); set before cells are */
 };
 
 /* The priority of a column without one (cli_table_priority). */
