@@ -196,6 +196,7 @@ int cli_show_status(const struct args *a, json_t *r)
 {
 	struct table t;
 	cli_table_init(&t, 2);
+	t.exact = true; /* the instants as the clock line shows them: to the second */
 	cli_kvj(&t, "version", json_object_get(r, "version"));
 	char *up = duration(json_integer_value(json_object_get(r, "uptime_s")));
 	char *s = cli_xasprintf("%s (since %s)", up, cli_jstr_or(r, "started_at", "?"));
