@@ -386,7 +386,21 @@ end)
 -- id, kind, state and updated (the core knows no field of any pack's
 -- records).  Each is "field" or { id = "field", ja = "...", en = "..." };
 -- a field is a top-level key of the record's data, or a dotted path.
-local LABEL_KEYS = { "id", "ja", "en" }
+-- A column, as a field, may carry what a table on a narrow terminal needs:
+-- `short = { ja = ..., en = ... }` (its header there) and `priority` 1 to
+-- 9 (the highest left out first; none counts as 5).  LABEL_KEYS.table_words
+-- says what is wrong with them, or nil.
+local LABEL_KEYS = { "id", "ja", "en", "short", "priority",
+  table_words = function (c)
+    local s, p = c.short, c.priority
+    if s ~= nil and (type(s) ~= "table" or (s.ja == nil and s.en == nil)
+                     or (s.ja ~= nil and type(s.ja) ~= "string") or (s.en ~= nil and type(s.en) ~= "string")) then
+      return 'short = { ja = "...", en = "..." } (a header for narrow tables)'
+    end
+    if p ~= nil and (math.type(p) ~= "integer" or p < 1 or p > 9) then
+      return "priority = 1 to 9 (which columns a narrow table leaves out first: the highest)"
+    end
+  end }
 
 -- The declaration of the field at a dotted path ("certifications.name",
 -- "tags[2]") in a kind's `fields`, or nil: where a label is not given, a
@@ -418,7 +432,8 @@ end)()
 -- en_from_ja) its id.
 local function labelled(c, fields, en_from_ja)
   local f = type(fields) == "table" and field_at(fields, c.id) or {}
-  return { id = c.id, ja = c.ja or f.ja or c.id, en = c.en or f.en or (en_from_ja and c.ja) or c.id }
+  return { id = c.id, ja = c.ja or f.ja or c.id, en = c.en or f.en or (en_from_ja and c.ja) or c.id,
+           short = c.short or f.short, priority = c.priority or f.priority }
 end
 local function summary_fields(d)
   local out = array()
@@ -433,9 +448,12 @@ local function summary_fields(d)
     end
     for k in next, f do
       if not contains(LABEL_KEYS, k) then
-        decl_error(sfmt('kind "%s": summary_fields[%d]: unknown key `%s` (a field takes: id, ja, en)', d.id, i, tostring(k)), 5)
+        decl_error(sfmt('kind "%s": summary_fields[%d]: unknown key `%s` (a field takes: %s)', d.id, i, tostring(k),
+                        tconcat(LABEL_KEYS, ", ")), 5)
       end
     end
+    local why = LABEL_KEYS.table_words(f)
+    if why then decl_error(sfmt('kind "%s": summary_fields[%d]: %s', d.id, i, why), 5) end
     out[i] = labelled(f, d.fields)
   end
   return out
@@ -513,7 +531,8 @@ end
 -- cells by it).
 local FIELD_TYPES = { "text", "integer", "number", "boolean", "date", "month", "enum", "list", "object", "map", "any" }
 local FIELD_KEYS = { "type", "ja", "en", "required", "max", "min", "pattern", "pattern_why", "digits", "values",
-                     "order", "open", "of", "fields", "check", "bidi", "or_date", "recorded", "max_errors" }
+                     "order", "open", "of", "fields", "check", "bidi", "or_date", "recorded", "max_errors",
+                     "short", "priority" }
 
 local function field_words(spec, path)
   return { ja = type(spec.ja) == "string" and spec.ja or path, en = type(spec.en) == "string" and spec.en or path }
@@ -529,6 +548,7 @@ local function field_decl(d, path, spec)
   for k in pairs(spec) do
     if not contains(FIELD_KEYS, k) then bad("unknown key `" .. tostring(k) .. "` (a field takes: " .. tconcat(FIELD_KEYS, ", ") .. ")") end
   end
+  if LABEL_KEYS.table_words(spec) then bad(LABEL_KEYS.table_words(spec)) end
   spec.type = spec.type or "text"
   if not contains(FIELD_TYPES, spec.type) then bad("type is one of " .. tconcat(FIELD_TYPES, ", ")) end
   if spec.check ~= nil and type(spec.check) ~= "function" then bad("check is a function (value, app) returning nil or { ja = ..., en = ... }") end
@@ -1166,9 +1186,12 @@ local view_decl = declare("view", defs.views, defs.view_order, function(d)
     end
     for k in next, c do
       if not contains(LABEL_KEYS, k) then
-        decl_error(sfmt('view "%s": columns[%d]: unknown key `%s` (a column takes: id, ja, en)', d.id, i, tostring(k)), 4)
+        decl_error(sfmt('view "%s": columns[%d]: unknown key `%s` (a column takes: %s)', d.id, i, tostring(k),
+                        tconcat(LABEL_KEYS, ", ")), 4)
       end
     end
+    local why = LABEL_KEYS.table_words(c)
+    if why then decl_error(sfmt('view "%s": columns[%d]: %s', d.id, i, why), 4) end
   end
   -- The handling marking every format of the view carries (its CSV in the
   -- first line); none unless the pack declares one.
@@ -1704,7 +1727,9 @@ function api.describe()
   for _, id in ipairs(defs.view_order) do
     local v = defs.views[id]
     local cols = array()
-    for i, c in ipairs(v.columns) do cols[i] = { id = c.id, ja = c.ja, en = c.en } end
+    for i, c in ipairs(v.columns) do
+      cols[i] = { id = c.id, ja = c.ja, en = c.en, short = c.short, priority = c.priority }
+    end
     d.views[id] = { title = v.title, kind = v.kind, roles = lang_list(v.roles),
                     states = lang_list(v.states), columns = cols,
                     marking = v.marking and { ja = v.marking.ja, en = v.marking.en } or nil }

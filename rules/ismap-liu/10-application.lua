@@ -57,12 +57,9 @@ APPLICATION = {
         end
       end },
     stated_on = { type = "date", required = true, ja = "言明日", en = "Date of the statement" },
-    controls  = { type = "any", required = true, ja = "管理基準の項目ごとの言明", en = "Statement per control",
+    controls  = { type = "map", required = true, ja = "管理基準の項目ごとの言明", en = "Statement per control",
+      -- a map: identifiers (dotted, 9.4.2.2) to "met" or { excluded = reason }
       check = function (v, app, bad)
-        if type(v) ~= "table" or (next(v) ~= nil and is_list(v)) then
-          return text("識別子ごとに「met」（満たす）または除外の理由（excluded）を書いた組ではありません",
-                      "must map identifiers to \"met\" or to an exclusion with its reason (excluded)")
-        end
         local crit = CRITERIA[app.statement.criteria_version]
         if crit then control_errors(v, crit, bad) end
       end },
