@@ -99,6 +99,9 @@ struct rpc_job {
 	bool whole;              /* reads no rule and has no params to narrow it (audit.verify):
 				  * a pack swapped meanwhile does not stop it, and over the
 				  * time cap the error says to raise the limit */
+	bool replying;           /* only the reply is left, its work done (an import
+				  * durable): no cap, time, stop or pack change ends it,
+				  * only a hang-up (rpc_job_reply) */
 };
 /* Starts a job for `c` (taken over: c is emptied as by rpc_call_keep) and
  * queues `fn(j's container, ...)` with the slicer.  Returns 0, or -ENOMEM
@@ -128,6 +131,12 @@ void rpc_job_fail(struct rpc_job *j, int code, const char *message, json_t *data
  * slot released) with `done` ("rows_done=12") for the log; releases the
  * call. */
 void rpc_job_stop(struct rpc_job *j, int why, const char *done);
+/* Replies with `result` (taken) encoded in slices, the same bytes as
+ * rpc_result(), for a result of a size a client chose (an import's 100,000
+ * ids); the call `c` is taken (a kept call, rpc_call_keep) and released
+ * when the reply is out or its client hung up.  `what` names the request
+ * in the log. */
+void rpc_job_reply(struct rpc_call *c, const char *what, json_t *result);
 /* -32007 for limits.reply_mib, naming the limit and how to ask for less. */
 void rpc_job_over_reply(struct rpc_job *j, const char *done);
 

@@ -54,6 +54,8 @@ int rpc_job_check(struct rpc_job *j)
 	long backlog = r->stream ? r->stream->backlog(c->slot) : 0;
 	if (backlog < 0)
 		return -ECANCELED;
+	if (j->replying) /* a stop waits for the reply: sent without waiting */
+		return !r->stopping && j->streaming && backlog > (long)RPC_STREAM_WINDOW ? 1 : 0;
 	if (r->stopping)
 		return -ESHUTDOWN;
 	if (slice_now_us() >= j->deadline_us)
@@ -156,8 +158,9 @@ void rpc_job_stop(struct rpc_job *j, int why, const char *done)
 	long long ms = (slice_now_us() - j->t0_us) / 1000;
 	if (why == -ECANCELED) {
 		c->rpc->jobs_cancelled++;
-		log_info("rpc: %s cancelled, the client hung up peer_uid=%u peer_pid=%d ms=%lld %s",
-			 j->what, (unsigned)c->peer.uid, (int)c->peer.pid, ms, done);
+		log_info("rpc: %s %s, the client hung up peer_uid=%u peer_pid=%d ms=%lld %s", j->what,
+			 j->replying ? "done, its reply dropped" : "cancelled", (unsigned)c->peer.uid,
+			 (int)c->peer.pid, ms, done);
 		c->fn(c->slot, NULL, 0); /* nobody hears of it; the slot is freed */
 		release(j);
 		return;
@@ -219,4 +222,109 @@ void rpc_job_over_reply(struct rpc_job *j, const char *done)
 	rpc_job_fail(j, WIRE_OVER_LIMIT, msg,
 		     limit_data("limits.reply_mib", (long long)mib, "結果が大きすぎます。条件で絞ってください",
 				"the reply is too large; ask for less"));
+}
+
+/* --- a reply made in slices ---------------------------------------------------- */
+
+#define REPLY_VALUES 256 /* values encoded between two looks at the clock */
+
+struct job_reply {
+	struct rpc_job job;
+	json_t *msg;             /* owned: {"jsonrpc", "id", "result"} */
+	struct wire_stream ws;
+	size_t slices;
+	bool sent;               /* then the message is freed, in slices too */
+};
+
+static int reply_put(void *ud, const char *s, size_t n) { return rpc_job_put(ud, s, n); }
+
+static void reply_free(struct job_reply *jr)
+{
+	json_decref(jr->msg);
+	free(jr);
+}
+
+/* Empties `v` (an array or object) from its end until `until_us`: true once
+ * it is empty.  What a reply of 100,000 ids held goes in slices too. */
+static bool reply_drain(json_t *v, int64_t until_us)
+{
+	for (unsigned k = 1;; k++) {
+		if (json_is_array(v) && json_array_size(v) > 0)
+			json_array_remove(v, json_array_size(v) - 1);
+		else if (json_is_object(v) && json_object_size(v) > 0)
+			json_object_del(v, json_object_iter_key(json_object_iter(v)));
+		else
+			return true;
+		if (k % REPLY_VALUES == 0 && slice_now_us() >= until_us)
+			return false;
+	}
+}
+
+/* The result's big members emptied, then the message freed. */
+static enum slice_next reply_release(struct job_reply *jr, int64_t until_us)
+{
+	json_t *res = json_object_get(jr->msg, "result"), *v;
+	const char *k;
+	json_object_foreach(res, k, v)
+		if (!reply_drain(v, until_us))
+			return SLICE_MORE;
+	reply_free(jr);
+	return SLICE_DONE;
+}
+
+static enum slice_next reply_step(void *ud, int64_t until_us)
+{
+	struct job_reply *jr = ud;
+	if (jr->sent)
+		return reply_release(jr, until_us);
+	int rc = rpc_job_check(&jr->job);
+	if (rc == 1)
+		return SLICE_WAIT;
+	char done[96];
+	snprintf(done, sizeof done, "reply_bytes=%zu slices=%zu", jr->job.total, jr->slices);
+	if (rc < 0) {
+		rpc_job_stop(&jr->job, rc, done);
+		jr->sent = true;
+		return SLICE_MORE;
+	}
+	jr->slices++;
+	do
+		rc = wire_stream_next(&jr->ws, REPLY_VALUES, reply_put, &jr->job);
+	while (rc == 0 && slice_now_us() < until_us);
+	if (rc == 0) {
+		rpc_job_flush(&jr->job);
+		return SLICE_MORE;
+	}
+	if (rc == 1)
+		rc = rpc_job_put(&jr->job, "\n", 1);
+	if (rc < 0) {
+		rpc_job_fail(&jr->job, WIRE_INTERNAL, "out of memory encoding the reply", NULL);
+	} else {
+		log_info("rpc: %s replied in slices reply_bytes=%zu slices=%zu", jr->job.what,
+			 jr->job.total, jr->slices);
+		rpc_job_end(&jr->job);
+	}
+	jr->sent = true;
+	return SLICE_MORE;
+}
+
+void rpc_job_reply(struct rpc_call *c, const char *what, json_t *result)
+{
+	struct job_reply *jr = c->id ? calloc(1, sizeof *jr) : NULL;
+	json_t *msg = jr ? json_pack("{s:s, s:O, s:O}", "jsonrpc", WIRE_VERSION, "id", c->id,
+				     "result", result) : NULL;
+	if (!msg || rpc_job_start(&jr->job, c, what, reply_step, jr) < 0) {
+		/* A notification, or no memory for the slices: in one go. */
+		json_decref(msg);
+		free(jr);
+		rpc_result(c, result);
+		rpc_call_free(c);
+		return;
+	}
+	json_decref(result); /* msg holds it */
+	free(c); /* emptied: rpc_job_start keeps its own copy */
+	jr->msg = msg;
+	jr->job.replying = true;
+	jr->job.max = SIZE_MAX;
+	wire_stream_init(&jr->ws, msg);
 }

@@ -122,6 +122,75 @@ char *wire_encode_line(const json_t *obj, size_t *len)
 	return out;
 }
 
+void wire_stream_init(struct wire_stream *s, json_t *v)
+{
+	memset(s, 0, sizeof *s);
+	s->pending = v;
+}
+
+/* `v` whole, by jansson. */
+static int stream_whole(json_t *v, wire_put_fn put, void *ud)
+{
+	char *enc = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!enc)
+		return -ENOMEM;
+	int rc = put(ud, enc, strlen(enc));
+	free(enc);
+	return rc;
+}
+
+/* Begins `v`: a container is opened and walked from the next call on. */
+static int stream_open(struct wire_stream *s, json_t *v, wire_put_fn put, void *ud)
+{
+	bool obj = json_is_object(v);
+	if ((!obj && !json_is_array(v)) || s->depth == WIRE_STREAM_DEPTH)
+		return stream_whole(v, put, ud);
+	s->at[s->depth].v = v;
+	s->at[s->depth].iter = obj ? json_object_iter(v) : NULL;
+	s->at[s->depth].i = 0;
+	s->at[s->depth].first = true;
+	s->depth++;
+	return put(ud, obj ? "{" : "[", 1);
+}
+
+/* One step inside the innermost container: its next member or its end. */
+static int stream_step(struct wire_stream *s, wire_put_fn put, void *ud)
+{
+	struct wire_stream_at *t = &s->at[s->depth - 1];
+	bool obj = json_is_object(t->v);
+	if (obj ? !t->iter : t->i >= json_array_size(t->v)) {
+		s->depth--;
+		return put(ud, obj ? "}" : "]", 1);
+	}
+	int rc = t->first ? 0 : put(ud, ",", 1);
+	t->first = false;
+	if (rc < 0)
+		return rc;
+	if (!obj)
+		return stream_open(s, json_array_get(t->v, t->i++), put, ud);
+	/* The key as jansson writes it: a string, then the colon. */
+	void *it = t->iter;
+	json_t *key = json_stringn_nocheck(json_object_iter_key(it), json_object_iter_key_len(it));
+	rc = key ? stream_whole(key, put, ud) : -ENOMEM;
+	json_decref(key);
+	if (rc == 0)
+		rc = put(ud, ":", 1);
+	t->iter = json_object_iter_next(t->v, it);
+	return rc < 0 ? rc : stream_open(s, json_object_iter_value(it), put, ud);
+}
+
+int wire_stream_next(struct wire_stream *s, size_t n, wire_put_fn put, void *ud)
+{
+	int rc = 0;
+	if (s->pending) {
+		rc = stream_open(s, s->pending, put, ud);
+		s->pending = NULL;
+	}
+	for (size_t k = 0; rc == 0 && s->depth > 0 && k < n; k++)
+		rc = stream_step(s, put, ud);
+	return rc < 0 ? rc : s->depth == 0 ? 1 : 0;
+}
+
 char *wire_request(long long id, const char *method, json_t *params)
 {
 	json_t *req = json_pack("{s:s, s:I, s:s}", "jsonrpc", WIRE_VERSION, "id",

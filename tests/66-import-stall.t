@@ -5,6 +5,8 @@
 # prepared in slices too, sealed off the loop (the request line decoded and
 # the audit entries sealed on workers, the big reply's versions freed there).  The import stays one durable
 # transaction, acknowledged when it is durable, and the audit chain holds.
+# Its end: the versions made visible in one step and the reply of 100,000
+# ids encoded in slices (the daemon's log says so).
 # Uses the pack tests/packs/slice.  Latencies go to diag; only a stall of a
 # second (4 s under the sanitizers) fails.
 use strict;
@@ -71,6 +73,18 @@ cmp_ok($sorted[-1] // 0, '<', 1 * $SLOW, 'no status waited a second during the i
 ok(@acts && !grep({ !$_->{result}{record} } @acts),
    sprintf('each of the %d writes made during the import is written', scalar @acts))
 	or diag explain [ grep { $_->{error} } @acts ];
+# The import's end holds nobody for long: its 100,000 versions become
+# visible in one step (the batch's layer, built as its rows were written,
+# linked; nothing moved one by one), and its reply of 100,000 ids is
+# encoded in slices, the same bytes a reply made whole would be.
+my $log = $d->log_text;
+like($log, qr/ledger: batch visible changes=$ROWS moved_to_overlay=0\b/,
+     'the 100,000 versions made visible in one step, none moved into the overlay');
+my ($bytes, $slices) = $log =~ /rpc: import replied in slices reply_bytes=(\d+) slices=(\d+)/;
+cmp_ok($slices // 0, '>', 1, sprintf 'the reply of %d ids encoded in slices (%s)', $ROWS, $slices // 'none');
+is($bytes, length($line), 'the reply line logged is the line received');
+my @ids = @{ $r->{result}{ids} // [] };
+ok(@ids == $ROWS && !grep({ !/^I-\d{6}$/ } @ids), 'the reply holds every id');
 ok($d->ok_call('audit.verify')->{ok}, 'the audit chain holds after it');
 is($d->stop, 0, 'the daemon stops cleanly');
 done_testing;

@@ -1,12 +1,89 @@
-/* Unit tests of wire: the line framer, including oversized and split lines. */
+/* Unit tests of wire: the line framer, including oversized and split lines;
+ * a value encoded in pieces gives json_dumps()'s bytes. */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "errors.h"
 #include "tap.h"
 #include "wire.h"
 
+struct sink {
+	char *buf;
+	size_t len, cap;
+	size_t calls;
+};
+
+static int sink_put(void *ud, const char *p, size_t n)
+{
+	struct sink *k = ud;
+	if (k->len + n + 1 > k->cap) {
+		k->cap = 2 * (k->len + n + 1);
+		k->buf = realloc(k->buf, k->cap);
+	}
+	memcpy(k->buf + k->len, p, n);
+	k->len += n;
+	k->buf[k->len] = '\0';
+	k->calls++;
+	return 0;
+}
+
+/* `text` parsed, encoded in pieces of `n` values: json_dumps()'s bytes. */
+static void stream_is(const char *text, size_t n, const char *desc)
+{
+	json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+	char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	struct sink k = { 0 };
+	struct wire_stream s;
+	wire_stream_init(&s, v);
+	int rc, steps = 0;
+	while ((rc = wire_stream_next(&s, n, sink_put, &k)) == 0)
+		steps++;
+	is_int(rc, 1, desc);
+	is_str(k.buf ? k.buf : "", want, desc);
+	free(k.buf);
+	free(want);
+	json_decref(v);
+}
+
+static void streams(void)
+{
+	stream_is("{}", 1, "an empty object");
+	stream_is("[]", 1, "an empty array");
+	stream_is("\"a\\\"b\\u00e9\\u0001/\"", 1, "a string: jansson's escapes");
+	stream_is("12", 1, "a number");
+	stream_is("[1.5, -0.25, 1e300, null, true, false]", 2, "reals and literals");
+	stream_is("{\"rows\":3,\"ids\":[\"I-1\",\"I-2\",\"I-3\"],\"failed\":[],\"e\":{}}", 1,
+		  "an import's result, one value a step");
+	stream_is("{\"k\\n\u00e9\":{\"a\":[[1,[2,[3,[4,[5,[6,[7,[8,[9,{\"x\":[]}]]]]]]]]]]}}", 3,
+		  "nesting past the walked depth, and an escaped key");
+	/* 10,000 ids a few at a time: many steps, the same bytes. */
+	json_t *ids = json_array();
+	char id[32];
+	for (int i = 0; i < 10000; i++) {
+		snprintf(id, sizeof id, "I-%06d", i);
+		json_array_append_new(ids, json_string(id));
+	}
+	json_t *r = json_pack("{s:i, s:o}", "rows", 10000, "ids", ids);
+	char *want = json_dumps(r, JSON_COMPACT | JSON_ENCODE_ANY);
+	struct sink k = { 0 };
+	struct wire_stream s;
+	wire_stream_init(&s, r);
+	int rc, steps = 0;
+	while ((rc = wire_stream_next(&s, 256, sink_put, &k)) == 0)
+		steps++;
+	is_int(rc, 1, "10,000 ids: done");
+	ok(steps > 10, "10,000 ids: in many steps");
+	ok(k.buf && strcmp(k.buf, want) == 0, "10,000 ids: json_dumps()'s bytes");
+	free(k.buf);
+	free(want);
+	json_decref(r);
+}
+
 int main(void)
 {
+	streams();
+
 	struct wire_buf b;
 	char *line;
 	size_t len;
