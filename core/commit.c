@@ -13,6 +13,8 @@
 #define COMMIT_MAX_GROWS 20
 /* A written write owning more strings than this is freed on a worker. */
 #define COMMIT_FREE_ON_WORKER 4096
+/* ... or a value of more bytes than this (a rule pack's files). */
+#define COMMIT_BIG_BYTES (1u << 20)
 
 /* A write's operations and the strings it owns are kept in chunks that
  * double up to CHUNK_MAX entries, then stay at that size: an import's write
@@ -36,6 +38,7 @@ struct commit_write {
 	size_t nops;
 	struct own_chunk *owned, *owned_tail; /* strings freed with the write */
 	size_t nowned;
+	bool big;               /* owns a value over COMMIT_BIG_BYTES */
 	commit_cb cb;
 	void *ud;
 	struct commit_write *next;
@@ -183,6 +186,7 @@ int commit_put_record_n(struct commit_write *w, const char *id, const char *kind
 	if (!op)
 		return -ENOMEM;
 	op->op = STORE_PUT_RECORD;
+	w->big |= len > COMMIT_BIG_BYTES;
 	op->id = own_copy(w, id);
 	op->kind = own_copy(w, kind);
 	op->state = own_copy(w, state);
@@ -207,6 +211,7 @@ int commit_put_meta_n(struct commit_write *w, const char *key, char *value, size
 	if (!op)
 		return -ENOMEM;
 	op->op = STORE_PUT_META;
+	w->big |= len > COMMIT_BIG_BYTES;
 	op->id = own_copy(w, key);
 	op->body = v;
 	op->len = len;
@@ -296,10 +301,11 @@ static void free_done(uv_work_t *req, int status)
 }
 
 /* Frees `w`: on a worker when it owns many strings (an import's 100,000
- * records, audit entries and their keys: 700,000 frees), else now. */
+ * records, audit entries and their keys: 700,000 frees) or a big one (a
+ * pack's files), else now. */
 static void write_release(struct commit *c, struct commit_write *w)
 {
-	uv_work_t *req = w->nowned > COMMIT_FREE_ON_WORKER ? malloc(sizeof *req) : NULL;
+	uv_work_t *req = w->nowned > COMMIT_FREE_ON_WORKER || w->big ? malloc(sizeof *req) : NULL;
 	if (req) {
 		req->data = w;
 		if (uv_queue_work(c->loop, req, free_work, free_done) == 0)

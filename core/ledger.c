@@ -1378,12 +1378,19 @@ static int write_changes(struct ledger *l, struct commit_write *w,
 	return 0;
 }
 
-/* The audit-only entries, the metadata, the next id and (unless the
- * entries wait for their turn) the audit head. */
+/* The audit-only entries, the metadata (and the blob's value, taken), the
+ * next id and (unless the entries wait for their turn) the audit head. */
 static int write_rest(struct ledger *l, struct commit_write *w, json_t **audit_only,
-		      size_t n_audit, const char *const *meta, struct sealer *head)
+		      size_t n_audit, const char *const *meta, struct ledger_blob *blob,
+		      struct sealer *head)
 {
 	int rc;
+	if (blob && blob->value) {
+		char *v = blob->value;
+		blob->value = NULL; /* the write's now, also on failure */
+		if ((rc = commit_put_meta_n(w, blob->key, v, blob->len)) < 0)
+			return rc;
+	}
 	for (size_t i = 0; i < n_audit; i++) {
 		const char *id = json_string_value(json_object_get(audit_only[i], "id"));
 		if ((rc = seal_entry(head, w, audit_only[i], id)) < 0)
@@ -1405,6 +1412,13 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		 json_t **audit_only, size_t n_audit, const char *const *meta,
 		 commit_cb cb, void *ud)
 {
+	return ledger_write_blob(l, changes, n, audit_only, n_audit, meta, NULL, cb, ud);
+}
+
+int ledger_write_blob(struct ledger *l, struct ledger_change *changes, size_t n,
+		      json_t **audit_only, size_t n_audit, const char *const *meta,
+		      struct ledger_blob *blob, commit_cb cb, void *ud)
+{
 	struct commit_write *w = commit_write_new();
 	struct pending *p = calloc(1, sizeof *p);
 	struct visible *vis = calloc(n ? n : 1, sizeof *vis);
@@ -1417,7 +1431,7 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 	if (!w || !p || !vis || !revs || (s.defer && !h))
 		goto err;
 	if ((rc = write_changes(l, w, changes, n, &s, revs, vis)) < 0 ||
-	    (rc = write_rest(l, w, audit_only, n_audit, meta, &s)) < 0)
+	    (rc = write_rest(l, w, audit_only, n_audit, meta, blob, &s)) < 0)
 		goto err;
 	/* Only now, with nothing left to fail, does the write become visible
 	 * to later decisions. */
@@ -1435,6 +1449,10 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 	commit_submit(l->commit, w, written, p);
 	return 0;
 err:
+	if (blob) {
+		free(blob->value);
+		blob->value = NULL;
+	}
 	sealer_clear(&s);
 	free(h);
 	for (size_t i = 0; vis && i < n; i++) {
@@ -1643,7 +1661,7 @@ static int batch_rest(struct ledger *l, struct held *h, struct audit_head *head)
 	*head = h->after;
 	struct sealer s = { .head = head };
 	if (rc == 0)
-		rc = write_rest(l, b->w, NULL, 0, NULL, &s);
+		rc = write_rest(l, b->w, NULL, 0, NULL, NULL, &s);
 	h->w = b->w;
 	b->w = NULL;
 	ledger_batch_free(b);

@@ -240,6 +240,24 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		 commit_cb cb, void *ud);
 
 /*
+ * ledger_write() with one more metadata value, taken instead of copied: a
+ * rule pack's files (up to storage.pack_mib, several times that once
+ * escaped), encoded on a worker, cost the loop no copy.  The value is
+ * written with the rest, in the same transaction, but is not put where
+ * ledger_meta_latest() sees writes in flight: that is for what decisions
+ * read (identities), and such a key is read from the store once durable.
+ * `blob->value` is taken in every case (NULL after the call).
+ */
+struct ledger_blob {
+	const char *key;  /* borrowed */
+	char *value;      /* taken: malloc'd, `len` bytes (it may hold NUL bytes) */
+	size_t len;
+};
+int ledger_write_blob(struct ledger *l, struct ledger_change *changes, size_t n,
+		      json_t **audit_only, size_t n_audit, const char *const *meta,
+		      struct ledger_blob *blob, commit_cb cb, void *ud);
+
+/*
  * A write prepared in slices, for one whose size a client chooses (an import
  * of 100,000 rows): each ledger_batch_add() queues one change's operations
  * and encodes its audit entry, a few per slice between other clients'

@@ -2,7 +2,8 @@
  * next version of a stored one, written in their tagged forms; reads as
  * text fit for a reply, as pages and as history; the latest version while
  * a write is in flight; a batch's versions and metadata, linked in one step,
- * as the latest beside writes in flight before and after it; damaged bytes
+ * as the latest beside writes in flight before and after it; a big
+ * metadata value taken by the write, not copied (a pack's files); damaged bytes
  * named, not passed on; a change of an unknown kind refused with nothing
  * queued. */
 #include <errno.h>
@@ -157,6 +158,38 @@ static void batches(struct ledger *l)
 	free(t2);
 }
 
+/* A pack's files, 3 MiB with NUL bytes in them, written with other
+ * metadata: taken by the write (no copy), stored byte for byte. */
+static void blob(struct store *st, struct ledger *l)
+{
+	size_t n = 3u << 20;
+	char *v = malloc(n), *want = malloc(n);
+	for (size_t i = 0; v && want && i < n; i++)
+		v[i] = want[i] = (char)(i % 251);
+	const char *meta[] = { "blob:other", "small", NULL };
+	struct ledger_blob b = { "blob:files", v, n };
+	written_status = 1;
+	is_int(ledger_write_blob(l, NULL, 0, NULL, 0, meta, &b, written, NULL), 0, "a write with a blob");
+	ok(b.value == NULL, "its value is the write's now");
+	uv_run(&loop, UV_RUN_DEFAULT);
+	is_int(written_status, 0, "durable");
+	char *got = NULL, *small = NULL;
+	size_t len = 0;
+	is_int(store_meta_get(st, "blob:files", &got, &len), 0, "the value is stored");
+	ok(len == n && memcmp(got, want, n) == 0, "byte for byte (3 MiB, NUL bytes included)");
+	is_int(ledger_meta_latest(l, "blob:other", &small, NULL), 0, "with the rest of the write");
+	free(got);
+	free(small);
+	/* A write that cannot be queued still takes (frees) the value. */
+	struct ledger_change bad = { .kind = (enum ledger_change_kind)42 };
+	b = (struct ledger_blob){ "blob:never", malloc(16), 16 };
+	is_int(ledger_write_blob(l, &bad, 1, NULL, 0, NULL, &b, written, NULL), -EINVAL,
+	       "a refused write with a blob");
+	ok(b.value == NULL, "took its value all the same");
+	is_int(store_meta_get(st, "blob:never", NULL, NULL), -ENOENT, "and wrote nothing");
+	free(want);
+}
+
 static void damaged(struct store *st, struct ledger *l)
 {
 	/* Bytes put straight into the store, as a damaged file would hold. */
@@ -306,6 +339,7 @@ int main(void)
 	is_int((long long)ledger_inflight(l), 0, "and nothing is in flight");
 
 	batches(l);
+	blob(st, l);
 	damaged(st, l);
 
 	json_decref(audit);
