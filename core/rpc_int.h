@@ -94,6 +94,8 @@ struct rpc_job {
 	size_t max;              /* limits.reply_mib, in bytes */
 	char *buf;               /* owned: reply bytes not yet handed over */
 	size_t len, cap;
+	size_t last_cap;         /* the size of the buffer handed over last: the
+				  * next starts there, not doubling up to it again */
 	size_t total;            /* bytes of the reply built so far */
 	bool streaming;          /* pieces went out: no error reply is possible */
 	bool whole;              /* reads no rule and has no params to narrow it (audit.verify):
@@ -117,6 +119,10 @@ int rpc_job_check(struct rpc_job *j);
 /* Appends to the reply.  Returns 0, or -EMSGSIZE over limits.reply_mib
  * (nothing appended). */
 int rpc_job_put(struct rpc_job *j, const char *s, size_t n);
+/* Appends `sep` and then `v` encoded (json_dumps()'s bytes, by wire_stream)
+ * straight into the reply, without a text of it made apart.  Returns 0, or
+ * -EMSGSIZE over limits.reply_mib, -ENOMEM (nothing appended either way). */
+int rpc_job_put_json(struct rpc_job *j, const char *sep, const json_t *v);
 /* The start of a result line: {"jsonrpc":"2.0","id":..,"result": */
 int rpc_job_put_head(struct rpc_job *j);
 /* Hands what is held to the server once streaming (end of a step). */

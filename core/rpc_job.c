@@ -72,7 +72,7 @@ int rpc_job_put(struct rpc_job *j, const char *s, size_t n)
 	if (j->total + n > j->max)
 		return -EMSGSIZE;
 	if (j->len + n > j->cap) {
-		size_t cap = j->cap ? j->cap : 4096;
+		size_t cap = j->cap ? j->cap : j->last_cap > 4096 ? j->last_cap : 4096;
 		while (cap < j->len + n)
 			cap *= 2;
 		char *b = realloc(j->buf, cap);
@@ -85,6 +85,23 @@ int rpc_job_put(struct rpc_job *j, const char *s, size_t n)
 	j->len += n;
 	j->total += n;
 	return 0;
+}
+
+static int reply_put(void *ud, const char *s, size_t n) { return rpc_job_put(ud, s, n); }
+
+int rpc_job_put_json(struct rpc_job *j, const char *sep, const json_t *v)
+{
+	size_t len = j->len, total = j->total;
+	struct wire_stream ws;
+	wire_stream_init(&ws, (json_t *)v);
+	int rc = rpc_job_put(j, sep, strlen(sep));
+	if (rc == 0) /* all of it: 1, or why not */
+		rc = wire_stream_next(&ws, SIZE_MAX, reply_put, j);
+	if (rc < 0) { /* what went in of it goes: the reply ends at the last whole value */
+		j->len = len;
+		j->total = total;
+	}
+	return rc < 0 ? rc : 0;
 }
 
 int rpc_job_put_head(struct rpc_job *j)
@@ -109,6 +126,7 @@ void rpc_job_flush(struct rpc_job *j)
 	/* The buffer itself goes to the server; a new one starts. */
 	ops->piece(c->slot, j->buf, j->len);
 	j->buf = NULL;
+	j->last_cap = j->cap;
 	j->len = j->cap = 0;
 	j->streaming = true;
 }
@@ -235,8 +253,6 @@ struct job_reply {
 	size_t slices;
 	bool sent;               /* then the message is freed, in slices too */
 };
-
-static int reply_put(void *ud, const char *s, size_t n) { return rpc_job_put(ud, s, n); }
 
 static void reply_free(struct job_reply *jr)
 {

@@ -2033,13 +2033,9 @@ static int view_put_row(struct view_job *v, json_t *row)
 		v->count++;
 		return 0;
 	}
-	char *enc = json_dumps(row, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!enc)
-		return -ENOMEM;
-	int rc = v->count > 0 ? rpc_job_put(&v->job, ",", 1) : 0;
-	if (rc == 0)
-		rc = rpc_job_put(&v->job, enc, strlen(enc));
-	free(enc);
+	/* Encoded straight into the reply: no text of the row made apart, then
+	 * measured and copied (a 256 KiB row: three passes over it fewer). */
+	int rc = rpc_job_put_json(&v->job, v->count > 0 ? "," : "", row);
 	if (rc == 0)
 		v->count++;
 	return rc;
