@@ -265,12 +265,18 @@ static void reply_free(struct job_reply *jr)
 static bool reply_drain(json_t *v, int64_t until_us)
 {
 	for (unsigned k = 1;; k++) {
-		if (json_is_array(v) && json_array_size(v) > 0)
+		if (json_is_array(v) && json_array_size(v) > 0) {
 			json_array_remove(v, json_array_size(v) - 1);
-		else if (json_is_object(v) && json_object_size(v) > 0)
-			json_object_del(v, json_object_iter_key(json_object_iter(v)));
-		else
+		} else if (json_is_object(v) && json_object_size(v) > 0) {
+			void *it = json_object_iter(v); /* its key goes with it: copied */
+			json_t *key = json_stringn_nocheck(json_object_iter_key(it), json_object_iter_key_len(it));
+			if (!key)
+				return true; /* freed whole, with the message */
+			json_object_deln(v, json_string_value(key), json_string_length(key));
+			json_decref(key);
+		} else {
 			return true;
+		}
 		if (k % REPLY_VALUES == 0 && slice_now_us() >= until_us)
 			return false;
 	}
