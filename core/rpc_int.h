@@ -101,6 +101,7 @@ struct rpc_job {
 	bool whole;              /* reads no rule and has no params to narrow it (audit.verify):
 				  * a pack swapped meanwhile does not stop it, and over the
 				  * time cap the error says to raise the limit */
+	int code;                /* the reply's error code for the metrics, 0 for a result */
 	bool replying;           /* only the reply is left, its work done (an import
 				  * durable): no cap, time, stop or pack change ends it,
 				  * only a hang-up (rpc_job_reply) */
@@ -143,6 +144,10 @@ void rpc_job_stop(struct rpc_job *j, int why, const char *done);
  * when the reply is out or its client hung up.  `what` names the request
  * in the log. */
 void rpc_job_reply(struct rpc_call *c, const char *what, json_t *result);
+/* The same for an error (rpc_error()'s bytes; `data` taken): an import
+ * refused whole lists up to 100,000 failures. */
+void rpc_job_reply_error(struct rpc_call *c, const char *what, int code, const char *message,
+			 json_t *data);
 /* -32007 for limits.reply_mib, naming the limit and how to ask for less. */
 void rpc_job_over_reply(struct rpc_job *j, const char *done);
 

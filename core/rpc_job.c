@@ -134,7 +134,7 @@ void rpc_job_flush(struct rpc_job *j)
 void rpc_job_end(struct rpc_job *j)
 {
 	struct rpc_call *c = j->call;
-	metrics_observe(c->midx, 0, slice_now_us() - c->t0_us);
+	metrics_observe(c->midx, j->code, slice_now_us() - c->t0_us);
 	if (!c->id) {
 		c->fn(c->slot, NULL, 0);
 	} else {
@@ -244,7 +244,8 @@ void rpc_job_over_reply(struct rpc_job *j, const char *done)
 
 /* --- a reply made in slices ---------------------------------------------------- */
 
-#define REPLY_VALUES 256 /* values encoded between two looks at the clock */
+#define REPLY_VALUES 256         /* values encoded between two looks at the clock */
+#define REPLY_SLICE_VALUES 16384 /* and at most this many in one slice, however fast */
 
 struct job_reply {
 	struct rpc_job job;
@@ -282,10 +283,13 @@ static bool reply_drain(json_t *v, int64_t until_us)
 	}
 }
 
-/* The result's big members emptied, then the message freed. */
+/* The result's (or the error's data's) big members emptied, then the
+ * message freed. */
 static enum slice_next reply_release(struct job_reply *jr, int64_t until_us)
 {
 	json_t *res = json_object_get(jr->msg, "result"), *v;
+	if (!res)
+		res = json_object_get(json_object_get(jr->msg, "error"), "data");
 	const char *k;
 	json_object_foreach(res, k, v)
 		if (!reply_drain(v, until_us))
@@ -310,9 +314,10 @@ static enum slice_next reply_step(void *ud, int64_t until_us)
 		return SLICE_MORE;
 	}
 	jr->slices++;
+	size_t k = 0;
 	do
 		rc = wire_stream_next(&jr->ws, REPLY_VALUES, reply_put, &jr->job);
-	while (rc == 0 && slice_now_us() < until_us);
+	while (rc == 0 && slice_now_us() < until_us && (k += REPLY_VALUES) < REPLY_SLICE_VALUES);
 	if (rc == 0) {
 		rpc_job_flush(&jr->job);
 		return SLICE_MORE;
@@ -330,23 +335,51 @@ static enum slice_next reply_step(void *ud, int64_t until_us)
 	return SLICE_MORE;
 }
 
-void rpc_job_reply(struct rpc_call *c, const char *what, json_t *result)
+/* Starts the reply `msg` (taken) in slices for `c` (taken); false when it
+ * cannot (no memory): then nothing is taken. */
+static bool reply_start(struct rpc_call *c, const char *what, json_t *msg, int code)
 {
-	struct job_reply *jr = c->id ? calloc(1, sizeof *jr) : NULL;
-	json_t *msg = jr ? json_pack("{s:s, s:O, s:O}", "jsonrpc", WIRE_VERSION, "id", c->id,
-				     "result", result) : NULL;
-	if (!msg || rpc_job_start(&jr->job, c, what, reply_step, jr) < 0) {
-		/* A notification, or no memory for the slices: in one go. */
-		json_decref(msg);
+	struct job_reply *jr = msg ? calloc(1, sizeof *jr) : NULL;
+	if (!jr || rpc_job_start(&jr->job, c, what, reply_step, jr) < 0) {
 		free(jr);
-		rpc_result(c, result);
-		rpc_call_free(c);
-		return;
+		return false;
 	}
-	json_decref(result); /* msg holds it */
 	free(c); /* emptied: rpc_job_start keeps its own copy */
 	jr->msg = msg;
 	jr->job.replying = true;
+	jr->job.code = code;
 	jr->job.max = SIZE_MAX;
 	wire_stream_init(&jr->ws, msg);
+	return true;
+}
+
+void rpc_job_reply(struct rpc_call *c, const char *what, json_t *result)
+{
+	json_t *msg = c->id ? json_pack("{s:s, s:O, s:O}", "jsonrpc", WIRE_VERSION, "id", c->id,
+					"result", result) : NULL;
+	if (reply_start(c, what, msg, 0)) {
+		json_decref(result); /* msg holds it */
+		return;
+	}
+	/* A notification, or no memory for the slices: in one go. */
+	json_decref(msg);
+	rpc_result(c, result);
+	rpc_call_free(c);
+}
+
+void rpc_job_reply_error(struct rpc_call *c, const char *what, int code, const char *message,
+			 json_t *data)
+{
+	json_t *msg = c->id ? json_pack("{s:s, s:O, s:{s:i, s:s, s:O*}}", "jsonrpc", WIRE_VERSION, "id",
+					c->id, "error", "code", code, "message", message, "data", data)
+			    : NULL;
+	struct rpc *r = c->rpc;
+	if (reply_start(c, what, msg, code)) {
+		r->errors++; /* as rpc_error() counts it */
+		json_decref(data); /* msg holds it */
+		return;
+	}
+	json_decref(msg);
+	rpc_error(c, code, message, data);
+	rpc_call_free(c);
 }

@@ -1290,11 +1290,10 @@ static void import_finish(struct import_job *m)
 		snprintf(msg, sizeof msg, "import refused, nothing was written: %zu of %zu rows fail; row %lld: %.500s",
 			 json_array_size(m->failed), n, (long long)json_integer_value(json_object_get(f0, "row")),
 			 json_string_value(json_object_get(f0, "message")));
-		rpc_error(c, json_integer_value(json_object_get(f0, "code")) == WIRE_INVALID_PARAMS ?
-			  WIRE_INVALID_PARAMS : WIRE_REFUSED, msg,
-			  json_pack("{s:I, s:I, s:O}", "rows", (json_int_t)n, "failed_count",
-				    (json_int_t)json_array_size(m->failed), "failed", m->failed));
-		rpc_call_free(c);
+		rpc_job_reply_error(c, "import", json_integer_value(json_object_get(f0, "code")) ==
+				    WIRE_INVALID_PARAMS ? WIRE_INVALID_PARAMS : WIRE_REFUSED, msg,
+				    json_pack("{s:I, s:I, s:O}", "rows", (json_int_t)n, "failed_count",
+					      (json_int_t)json_array_size(m->failed), "failed", m->failed));
 		return;
 	}
 	size_t ok = json_array_size(m->made_ids);
