@@ -386,27 +386,54 @@ end)
 -- id, kind, state and updated (the core knows no field of any pack's
 -- records).  Each is "field" or { id = "field", ja = "...", en = "..." };
 -- a field is a top-level key of the record's data, or a dotted path.
-local LABEL_KEYS = { "id", "ja", "en" }
+-- A column, as a field, may carry what a table on a narrow terminal needs:
+-- `short = { ja = ..., en = ... }` (its header there) and `priority` 1 to
+-- 9 (the highest left out first; none counts as 5).  LABEL_KEYS.table_words
+-- says what is wrong with them, or nil.
+local LABEL_KEYS = { "id", "ja", "en", "short", "priority",
+  table_words = function (c)
+    local s, p = c.short, c.priority
+    if s ~= nil and (type(s) ~= "table" or (s.ja == nil and s.en == nil)
+                     or (s.ja ~= nil and type(s.ja) ~= "string") or (s.en ~= nil and type(s.en) ~= "string")) then
+      return 'short = { ja = "...", en = "..." } (a header for narrow tables)'
+    end
+    if p ~= nil and (math.type(p) ~= "integer" or p < 1 or p > 9) then
+      return "priority = 1 to 9 (which columns a narrow table leaves out first: the highest)"
+    end
+  end }
 
 -- The declaration of the field at a dotted path ("certifications.name",
 -- "tags[2]") in a kind's `fields`, or nil: where a label is not given, a
 -- column takes the field's own names.
-local function field_at(fields, path)
-  local spec = { type = "object", fields = fields }
-  for part in path:gsub("%[%d+%]", ""):gmatch("[^.]+") do
-    if type(spec) == "table" and spec.type == "list" then spec = spec.of end
-    local sub = type(spec) == "table" and type(spec.fields) == "table" and spec.fields[part]
-    if type(sub) ~= "table" then return nil end
-    spec = sub
+-- The parts of each path are kept (a rule's message names the same few
+-- fields on every call): a pure function of the text, cleared when full.
+local field_at = (function()
+  local parts, n = {}, 0
+  return function(fields, path)
+    local list = parts[path]
+    if not list then
+      list = {}
+      for part in path:gsub("%[%d+%]", ""):gmatch("[^.]+") do list[#list + 1] = part end
+      if n >= 256 then parts, n = {}, 0 end
+      if #path <= 200 then parts[path], n = list, n + 1 end
+    end
+    local spec = { type = "object", fields = fields }
+    for i = 1, #list do
+      if type(spec) == "table" and spec.type == "list" then spec = spec.of end
+      local sub = type(spec) == "table" and type(spec.fields) == "table" and spec.fields[list[i]]
+      if type(sub) ~= "table" then return nil end
+      spec = sub
+    end
+    return spec
   end
-  return spec
-end
+end)()
 
 -- A column's labels: its own, else its field's, else (en: its ja, with
 -- en_from_ja) its id.
 local function labelled(c, fields, en_from_ja)
   local f = type(fields) == "table" and field_at(fields, c.id) or {}
-  return { id = c.id, ja = c.ja or f.ja or c.id, en = c.en or f.en or (en_from_ja and c.ja) or c.id }
+  return { id = c.id, ja = c.ja or f.ja or c.id, en = c.en or f.en or (en_from_ja and c.ja) or c.id,
+           short = c.short or f.short, priority = c.priority or f.priority }
 end
 local function summary_fields(d)
   local out = array()
@@ -421,9 +448,12 @@ local function summary_fields(d)
     end
     for k in next, f do
       if not contains(LABEL_KEYS, k) then
-        decl_error(sfmt('kind "%s": summary_fields[%d]: unknown key `%s` (a field takes: id, ja, en)', d.id, i, tostring(k)), 5)
+        decl_error(sfmt('kind "%s": summary_fields[%d]: unknown key `%s` (a field takes: %s)', d.id, i, tostring(k),
+                        tconcat(LABEL_KEYS, ", ")), 5)
       end
     end
+    local why = LABEL_KEYS.table_words(f)
+    if why then decl_error(sfmt('kind "%s": summary_fields[%d]: %s', d.id, i, why), 5) end
     out[i] = labelled(f, d.fields)
   end
   return out
@@ -501,7 +531,8 @@ end
 -- cells by it).
 local FIELD_TYPES = { "text", "integer", "number", "boolean", "date", "month", "enum", "list", "object", "map", "any" }
 local FIELD_KEYS = { "type", "ja", "en", "required", "max", "min", "pattern", "pattern_why", "digits", "values",
-                     "order", "open", "of", "fields", "check", "bidi", "or_date", "recorded", "max_errors" }
+                     "order", "open", "of", "fields", "check", "bidi", "or_date", "recorded", "max_errors",
+                     "short", "priority" }
 
 local function field_words(spec, path)
   return { ja = type(spec.ja) == "string" and spec.ja or path, en = type(spec.en) == "string" and spec.en or path }
@@ -517,6 +548,7 @@ local function field_decl(d, path, spec)
   for k in pairs(spec) do
     if not contains(FIELD_KEYS, k) then bad("unknown key `" .. tostring(k) .. "` (a field takes: " .. tconcat(FIELD_KEYS, ", ") .. ")") end
   end
+  if LABEL_KEYS.table_words(spec) then bad(LABEL_KEYS.table_words(spec)) end
   spec.type = spec.type or "text"
   if not contains(FIELD_TYPES, spec.type) then bad("type is one of " .. tconcat(FIELD_TYPES, ", ")) end
   if spec.check ~= nil and type(spec.check) ~= "function" then bad("check is a function (value, app) returning nil or { ja = ..., en = ... }") end
@@ -603,24 +635,38 @@ end
 -- read_date(v) -> "YYYY-MM-DD" (JST), or nil and why: every form a field of
 -- type date accepts, years 1900-9999 (the host writes years below 1000
 -- without leading zeros; a year before 1900 is a typing mistake).
-local function read_date(v)
-  local d, why
-  if type(v) == "string" then
-    local s
-    s, why = date_text(v)
-    if s then d, why = date(s) end
-  else
-    d, why = date(v)
+-- The dates read last are kept (every check reads the same few dates of a
+-- record, each a trim, a gsub and the host's parse): a pure function of the
+-- text, cleared when full, as squeeze's.
+local read_date = (function()
+  local memo, n = {}, 0
+  return function(v)
+    local d, why = memo[v], nil
+    if d then return d end
+    if type(v) == "string" then
+      local s
+      s, why = date_text(v)
+      if s then d, why = date(s) end
+    else
+      d, why = date(v)
+    end
+    if d and (not d:match("^%d%d%d%d%-%d%d%-%d%d$") or tonumber(d:sub(1, 4)) < 1900) then
+      return nil, text("年が範囲外です（1900年以降）", "year out of range (1900 or later)")
+    end
+    if d and type(v) == "string" and #v <= 100 then
+      if n >= 256 then memo, n = {}, 0 end
+      memo[v], n = d, n + 1
+    end
+    return d, why
   end
-  if d and (not d:match("^%d%d%d%d%-%d%d%-%d%d$") or tonumber(d:sub(1, 4)) < 1900) then
-    return nil, text("年が範囲外です（1900年以降）", "year out of range (1900 or later)")
-  end
-  return d, why
-end
+end)()
 
 -- read_month(v, or_date) -> "YYYY-MM" (or "YYYY-MM-DD" when or_date and v is
 -- a day), or nil and why: 2024-10, 2024年10月, 2024/10, 令和6年10月.
-local function read_month(v, or_date)
+local read_month
+do
+local memo, n = { [true] = {}, [false] = {} }, 0   -- as read_date's: months read last
+local function read_month_text(v, or_date)
   local eg = or_date and text("（年月 2024-10 または日付で書いてください）", " (write a month, 2024-10, or a date)")
                      or text("（例: 2024-10）", " (e.g. 2024-10)")
   if type(v) ~= "string" then return nil, text("文字列ではありません" .. eg.ja, "must be text" .. eg.en) end
@@ -643,6 +689,19 @@ local function read_month(v, or_date)
   local d, why = read_date(v)
   if not d then return nil, text(why.ja .. eg.ja, why.en .. eg.en) end
   return d
+end
+function read_month(v, or_date)
+  local m = memo[or_date and true or false]
+  local p = m[v]
+  if p then return p end
+  local why
+  p, why = read_month_text(v, or_date)
+  if p and type(v) == "string" and #v <= 100 then
+    if n >= 256 then memo, n = { [true] = {}, [false] = {} }, 0 end
+    memo[or_date and true or false][v], n = p, n + 1
+  end
+  return p, why
+end
 end
 
 -- wareki("2024-06-01") -> "令和6年6月1日", a month "2024-06" -> "令和6年6月"
@@ -670,7 +729,22 @@ local function shown(v)
   if v == nil then return "—" end
   return is_list(v) and "[…]" or "{…}"
 end
-local function squeeze(v) return (v:gsub("%s", ""):gsub(FULLWIDTH_SPACE, ""):lower()) end
+-- Kept for the texts seen last (a field of type enum squeezes each code's
+-- names on every read): a pure function of a string, so nothing a call can
+-- observe; short texts only, cleared when full, so that a flood of new
+-- texts cannot grow it.
+local squeeze = (function()
+  local memo, n = {}, 0
+  return function(v)
+    local s = memo[v]
+    if s then return s end
+    s = v:gsub("%s", ""):gsub(FULLWIDTH_SPACE, ""):lower()
+    if #v > 200 then return s end
+    if n >= 256 then memo, n = {}, 0 end
+    memo[v], n = s, n + 1
+    return s
+  end
+end)()
 
 local function sorted_names(t)
   local out = {}
@@ -876,16 +950,19 @@ local function schema_errors(kind, data, changed)
     local ja = words and (words.ja .. "は" .. (why.ja:find("^%a") and " " or "") .. why.ja) or why.ja
     errs[#errs + 1] = { field = path, reason = text(ja, why.en) }
   end
-  local known = sorted_names(fields)
-  for _, k in ipairs(sorted_names(changed or data)) do
+  -- Only the changed fields are walked when they are given (in the same
+  -- order: both lists sorted), and all the names are listed only in a message.
+  local names, known = sorted_names(changed or data), nil
+  for _, k in ipairs(names) do
     if data[k] ~= nil and fields[k] == nil then
+      known = known or sorted_names(fields)
       bad(k, text("不明な項目です（使える項目: " .. tconcat(known, ", ") .. "）",
                   "unknown field (known: " .. tconcat(known, ", ") .. ")"), text(k, k))
     end
   end
-  for _, k in ipairs(known) do
+  for _, k in ipairs(changed and names or sorted_names(fields)) do
     local f = fields[k]
-    if not f.recorded and (changed == nil or changed[k]) then
+    if f and not f.recorded and (changed == nil or changed[k]) then
       local v = data[k]
       if v == nil then
         if f.required then bad(k, text("必須です", "is required"), field_words(f, k)) end
@@ -1109,9 +1186,12 @@ local view_decl = declare("view", defs.views, defs.view_order, function(d)
     end
     for k in next, c do
       if not contains(LABEL_KEYS, k) then
-        decl_error(sfmt('view "%s": columns[%d]: unknown key `%s` (a column takes: id, ja, en)', d.id, i, tostring(k)), 4)
+        decl_error(sfmt('view "%s": columns[%d]: unknown key `%s` (a column takes: %s)', d.id, i, tostring(k),
+                        tconcat(LABEL_KEYS, ", ")), 4)
       end
     end
+    local why = LABEL_KEYS.table_words(c)
+    if why then decl_error(sfmt('view "%s": columns[%d]: %s', d.id, i, why), 4) end
   end
   -- The handling marking every format of the view carries (its CSV in the
   -- first line); none unless the pack declares one.
@@ -1238,14 +1318,19 @@ local function amend_fields(app, params)
   local a = running_action
   if not a then error("amend_fields: only in the run of an action", 2) end
   local fields = defs.kinds[a.kind].fields or {}
-  local open, known = {}, {}
-  for k, f in next, fields do if not f.recorded then open[k] = f; known[#known + 1] = k end end
-  tsort(known)
-  local names = tconcat(known, ", ")
+  -- A field params may give (declared, not recorded by the pack), looked up
+  -- as asked; all of their names only for a refusal's message.
+  local function open(k)
+    local f = rawget(fields, k)
+    if f ~= nil and not f.recorded then return f end
+  end
   for _, k in ipairs(sorted_names(params)) do
-    if k ~= "clear" and (next(fields) ~= nil and not open[k]) then
+    if k ~= "clear" and (next(fields) ~= nil and not open(k)) then
+      local known = {}
+      for n, f in next, fields do if not f.recorded then known[#known + 1] = n end end
+      tsort(known)
       refuse(text(k .. ": 不明な項目です（使える項目: " .. tconcat(known, "、") .. "、clear）",
-                  k .. ": unknown field (known: " .. names .. ", clear)"))
+                  k .. ": unknown field (known: " .. tconcat(known, ", ") .. ", clear)"))
     end
   end
   local changed, before = {}, {}
@@ -1258,7 +1343,7 @@ local function amend_fields(app, params)
     refuse(text("clear: 消す項目名のリストで書いてください", "clear: must be a list of field names"))
   end
   for _, k in ipairs(clear) do
-    if type(k) ~= "string" or (next(fields) ~= nil and (not open[k] or open[k].required)) then
+    if type(k) ~= "string" or (next(fields) ~= nil and (not open(k) or open(k).required)) then
       refuse(text("clear: 「" .. tostring(k) .. "」は消せる項目ではありません",
                   "clear: \"" .. tostring(k) .. "\" is not an optional field"))
     elseif params[k] ~= nil then
@@ -1335,7 +1420,10 @@ end
 
 -- The instants [s, e) of a day "YYYY-MM-DD" or a month "YYYY-MM"; nil
 -- when v is neither.
-local function span_of(v)
+local span_of
+do
+local memo, n = {}, 0
+local function span_text(v)
   if type(v) ~= "string" then return nil end
   local y, m = v:match("^(%d%d%d%d)%-(%d%d)$")
   if y then
@@ -1348,6 +1436,26 @@ local function span_of(v)
   local s = instant(v)
   if not s or not v:match("^%d%d%d%d%-%d%d%-%d%d$") then return nil end
   return s, s + 86400
+end
+-- The spans read last are kept, as read_date's dates (each check asks for
+-- the period's days again); a span kept notes again, for the self-check,
+-- the instants its first reading made (a month's two, a day's one).
+function span_of(v)
+  local c = memo[v]
+  if c then
+    if made_instants then
+      made_instants[#made_instants + 1] = c[1]
+      if #v == 7 then made_instants[#made_instants + 1] = c[2] end
+    end
+    return c[1], c[2]
+  end
+  local s, e = span_text(v)
+  if s and #v <= 100 then
+    if n >= 256 then memo, n = {}, 0 end
+    memo[v], n = { s, e }, n + 1
+  end
+  return s, e
+end
 end
 
 -- within(id, d): is measure `id` in force at some instant of the day or
@@ -1372,9 +1480,12 @@ end
 
 -- unstated(ids, stated, as): the ids of the list `ids` that the table
 -- `stated` does not give as `as` (default: any value), in the list's order.
+-- In C for a table of ids (rules_conv.h: R3 walks 261 controls on every
+-- eval, a dozen VM instructions each under the budget's count hook).
 local function unstated(ids, stated, as)
-  local out = array()
   stated = type(stated) == "table" and stated or {}
+  if type(ids) == "table" then return host.unstated(ids, stated, as) end
+  local out = array()
   for _, id in ipairs(ids) do
     local v = stated[id]
     if v == nil or (as ~= nil and not equal(v, as)) then out[#out + 1] = id end
@@ -1616,7 +1727,9 @@ function api.describe()
   for _, id in ipairs(defs.view_order) do
     local v = defs.views[id]
     local cols = array()
-    for i, c in ipairs(v.columns) do cols[i] = { id = c.id, ja = c.ja, en = c.en } end
+    for i, c in ipairs(v.columns) do
+      cols[i] = { id = c.id, ja = c.ja, en = c.en, short = c.short, priority = c.priority }
+    end
     d.views[id] = { title = v.title, kind = v.kind, roles = lang_list(v.roles),
                     states = lang_list(v.states), columns = cols,
                     marking = v.marking and { ja = v.marking.ja, en = v.marking.en } or nil }
@@ -1699,6 +1812,7 @@ end
 
 -- s with its bidi controls written \uNNNN (a field name in an error).
 local function bidi_shown(s)
+  if not string.find(s, BIDI_LEAD) then return s end     -- the common case
   for i = 1, #BIDI do
     s = string.gsub(s, BIDI[i], function(c) return sfmt("\\u%04X", utf8.codepoint(c)) end)
   end
@@ -1806,14 +1920,26 @@ end
 --   { live = id | nil, records = { ids }, made = digest, keeps = { field = value } }
 -- `true` stands for the record being created, whose id the host gives.
 
-local function path_value(data, path)
-  local v = data
-  for part in path:gmatch("[^.]+") do
-    if type(v) ~= "table" then return nil end
-    v = v[part]
+-- The parts of each path are kept: an action reads the identity's paths
+-- of its record several times (the pack's declarations: a few, short).
+local path_value = (function()
+  local parts, n = {}, 0
+  return function(data, path)
+    local list = parts[path]
+    if not list then
+      list = {}
+      for part in path:gmatch("[^.]+") do list[#list + 1] = part end
+      if n >= 64 then parts, n = {}, 0 end
+      parts[path], n = list, n + 1
+    end
+    local v = data
+    for i = 1, #list do
+      if type(v) ~= "table" then return nil end
+      v = v[list[i]]
+    end
+    return v
   end
-  return v
-end
+end)()
 
 local function identity_values(idn, data)
   local vals = array()
@@ -1915,7 +2041,8 @@ local function identity_changed(kind, idn, rec, before_data)
   for _, f in ipairs(idn.fields) do
     for _, pth in ipairs(type(f) == "table" and f or { f }) do
       local old, now = path_value(before_data or {}, pth), path_value(rec.data, pth)
-      if old ~= nil and old ~= "" and not equal(old, now) and (type(now) ~= type(old) or norm(old) ~= norm(now)) then
+      if old ~= nil and old ~= "" and old ~= now and not equal(old, now)
+         and (type(now) ~= type(old) or norm(old) ~= norm(now)) then
         return { refused = array { idn.changed and text(idn.changed.ja, idn.changed.en) or text(
           sfmt("%sを定める項目（%s）は変更できません。別の%sとする場合は、この記録を終えてから新しい記録として作成してください",
                idn.title.ja, ja_f, idn.title.ja),
@@ -1949,7 +2076,8 @@ end
 
 local function identity_step(kind, a, rec, before_data, ctx)
   local idn = kind.identity
-  local key, why = host.identity_key(kind.id, identity_values(idn, rec.data), idn.normalize)
+  local vals = identity_values(idn, rec.data)
+  local key, why = host.identity_key(kind.id, vals, idn.normalize)
   if not key then error("identity of " .. kind.id .. ": " .. tostring(why), 0) end
   local fkey = host.identity_key(kind.id, fallback_values(idn, rec.data), idn.normalize)
   if fkey == key then fkey = nil end
@@ -1957,7 +2085,13 @@ local function identity_step(kind, a, rec, before_data, ctx)
   if not a.creates then
     local refusal = identity_changed(kind, idn, rec, before_data)
     if refusal then return nil, refusal end
-    was_key = host.identity_key(kind.id, identity_values(idn, before_data), idn.normalize)
+    -- The same values, the same key: the key's normalisation and hash are
+    -- the costly part of an amend that leaves the identity alone.
+    -- (1 and 1.0 are equal, but not as text: their keys differ.)
+    local was = identity_values(idn, before_data)
+    local same = #was == #vals
+    for i = 1, #was do same = same and was[i] == vals[i] and math.type(was[i]) == math.type(vals[i]) end
+    was_key = same and key or host.identity_key(kind.id, was, idn.normalize)
     moved = was_key ~= key
   end
   local entry = ctx.lookup and ctx.lookup(key) or nil

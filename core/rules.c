@@ -469,6 +469,17 @@ static int l_equal(lua_State *L)
 	return 1;
 }
 
+/* unstated(ids, stated, as) for the prelude's helper of that name, ids a
+ * table (rules_conv.h). */
+static int l_unstated(lua_State *L)
+{
+	lua_settop(L, 3);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	conv_unstated(L, 1, 2, 3);
+	return 1;
+}
+
 /* identity_key(kind, {values...}, how) -> key | nil, reason (ident.h).
  * A value is a string or a number; anything else counts as empty. */
 static int l_identity_key(lua_State *L)
@@ -629,6 +640,7 @@ static const luaL_Reg host_funcs[] = {
 	{ "clock_us", l_clock_us },
 	{ "copy", l_copy },
 	{ "equal", l_equal },
+	{ "unstated", l_unstated },
 	{ "identity_key", l_identity_key },
 	{ "digest", l_digest },
 	/* data read as rules touch it (rules_text.h, TEXT_LAZY) */
@@ -684,11 +696,11 @@ static int guarded(lua_State *L)
 	const char *subject = lua_tolstring(L, 1, &n);
 	const char *pat = lua_tolstring(L, 2, &pl);
 	bool plain = lua_toboolean(L, lua_upvalueindex(2)) && lua_toboolean(L, 4);
-	if (subject && pat && !plain) {
-		int k = pattern_items(pat, pl);
+	int k = subject && pat && !plain ? pattern_items(pat, pl) : 0;
+	if (k > 0) { /* no logarithm for the plain patterns of most calls */
 		int exponent = k + (pl > 0 && pat[0] == '^' ? 0 : 1);
-		double cost = exponent * log10((double)(n > 10 ? n : 10));
-		if (k > 0 && cost > PATTERN_BUDGET)
+		double cost = exponent * (n > 10 ? log10((double)n) : 1.0);
+		if (cost > PATTERN_BUDGET)
 			return luaL_error(L, "pattern too costly for a subject of %d bytes (%d repetition "
 					  "items): simplify it, or search plainly", (int)n, k);
 	}

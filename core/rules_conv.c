@@ -322,3 +322,26 @@ bool conv_equal(lua_State *L, int a, int b)
 {
 	return equal_depth(L, a, b, 0);
 }
+
+void conv_unstated(lua_State *L, int ids, int stated, int as)
+{
+	ids = lua_absindex(L, ids);
+	stated = lua_absindex(L, stated);
+	as = lua_absindex(L, as);
+	bool any = lua_isnil(L, as);
+	luaL_checkstack(L, 4, "unstated");
+	lua_newtable(L);
+	luaL_setmetatable(L, RULES_ARRAY_MT);
+	lua_Integer n = 0;
+	for (lua_Integer i = 1; lua_geti(L, ids, i) != LUA_TNIL; i++) {
+		lua_pushvalue(L, -1);
+		lua_gettable(L, stated); /* ... out id v */
+		if (lua_isnil(L, -1) || (!any && !equal_depth(L, -1, as, 0))) {
+			lua_pop(L, 1);
+			lua_rawseti(L, -2, ++n);
+		} else {
+			lua_pop(L, 2);
+		}
+	}
+	lua_pop(L, 1); /* the nil that ended the list */
+}

@@ -52,4 +52,13 @@ void conv_copy(lua_State *L, int idx);
 /* Whether the values at a and b are deeply equal.  [-0, +0, e] */
 bool conv_equal(lua_State *L, int a, int b);
 
+/* The prelude's unstated(ids, stated, as) for a table `ids`: pushes an
+ * array of ids[1], ids[2], ... (up to the first nil, as ipairs reads them)
+ * whose stated[id] is nil, or, when `as` is not nil, not equal to it.  Both
+ * tables are indexed as Lua indexes them (a lazy member is read).  In C
+ * because R3 of a statement compares 261 controls on every eval, and in Lua
+ * each item cost a dozen VM instructions under the budget's count hook.
+ * [-0, +1, e] */
+void conv_unstated(lua_State *L, int ids, int stated, int as);
+
 #endif

@@ -75,9 +75,10 @@ bench-mechanisms: bench-deps
 	$(Q)perl scripts/bench/mechanisms.pl --bin $(BIN) --plain-bin $(BENCH_PLAIN_O)/bin --loadgen $(BENCH_LOADGEN) \
 		--dir $(BENCH_MECH_DIR) $(BENCH_MECH_FLAGS)
 
-# Two builds side by side on a cold eval (record inline) and a durable amend,
-# a few minutes (scripts/bench/hot.pl), e.g.
-#   make bench-hot HOT_FLAGS="--bin base=../old/bin/liud:../old/rules/ismap-liu --bin new=bin/liud"
+# Two builds side by side in one run (scripts/bench/hot.pl, about 5 minutes):
+# eval by id (50x1, 50x16), start-up with N records, idle RSS, a cold eval
+# (record inline) and a durable amend; medians, [min-max] and new/base, e.g.
+#   make bench-hot HOT_FLAGS="--tree base=../old --tree new=."
 HOT_FLAGS ?=
 .PHONY: bench-hot
 bench-hot: deps

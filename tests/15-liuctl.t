@@ -191,8 +191,8 @@ ctl($WS, 'act', 'okay', 'M-000003');
 is($rc, 0, 'record list exits 0');
 my @rows = split /\n/, $out;
 is(scalar @rows, 4, 'a header and three records') or diag($out);
-like($rows[1], qr/^M-000001\s+メモ\s+受付中\s+2024-06-01T09:00:00\+09:00\s+サービス1\s+\S+$/,
-     'Japanese kind, state and summary field in the table, then the decision');
+like($rows[1], qr/^M-000001\s+メモ\s+受付中\s+2024-06-01 09:00\s+サービス1\s+\S+$/,
+     'Japanese kind, state and summary field in the table (the time in Japan time, to the minute), then the decision');
 like($rows[0], qr/^ID\s+KIND\s+STATE\s+UPDATED\s+SERVICE\s+DECISION$/, 'the kind\'s summary field after the fixed columns, then eval\'s decision');
 my $head = cell_columns($rows[0]);
 is(scalar @$head, 6, 'six columns') or diag($rows[0]);

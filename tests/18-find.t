@@ -49,7 +49,7 @@ my @lines = split /\n/, $out;
 cmp_ok(scalar @lines, '<', 40, 'the summary is short (' . scalar(@lines) . ' lines), not the 250 controls');
 like($lines[0], qr/^id:\s+LIU-000001$/, 'the id first');
 like($out, qr/^state:\s+submitted$/m, 'the state');
-like($out, qr/^created_at:\s+2024-06-01T09:00/m, 'the dates');
+like($out, qr/^created_at:\s+2024-06-01 09:00/m, 'the dates');
 my ($svc) = grep { $lines[$_] =~ /^サービス名 \/ service:\s+クラウド会計SaaS$/ } 0 .. $#lines;
 ok(defined $svc && $svc < 10, 'the service name within the first 10 lines') or diag($out);
 like($out, qr/^事業者名 \/ provider:\s+株式会社テスト$/m, 'the provider');
@@ -70,6 +70,7 @@ like($out, qr/^checks not met:\s+R4: /m, 'with the checks it fails and their rea
 is($rc, 0, 'record get --full exits 0');
 my @ids = $out =~ /^\s+"(\d+(?:\.\d+)*(?:\.[A-Z]+)?)": (?:"met"|\{)/mg;
 cmp_ok(scalar @ids, '>', 200, '--full shows every control');
+like($out, qr/^created_at:\s+2024-06-01T09:00:\d\d\+09:00$/m, '--full gives the instants whole, seconds and offset') or diag($out);
 is_deeply(\@ids, [ sort @ids ], '... in sorted order');
 
 ($rc, $out) = ctl('--json', 'record', 'get', 'LIU-000001');

@@ -117,6 +117,26 @@ is($ia->{assessed_on}, '2023-06-02', 'the member is changed');
 is($ia->{assessor}, 'デジタル庁', 'the others are kept');
 is($ia->{result}, 'low', 'all of them');
 
+# A map's keys hold dots (a control's identifier): the rest of the key after
+# a field the pack declares as a map is one key of it, not objects inside.
+my $stmt = $d->ok_call('record.get', { id => $first })->{data}{statement} // {};
+my $ncontrols = keys %{ $stmt->{controls} // {} };
+($rc, $out, $err) = ctl($d, 'act', 'amend', $first, 'statement.controls.10.1.1={"excluded":"対象業務なし"}',
+			'statement.controls.10.1.2.20.PB=met', 'pledge.submitted_on=2024-06-02');
+is($rc, 0, 'act amend ID statement.controls.10.1.1=… (a map\'s dotted key) exits 0') or diag($err);
+my $got = $d->ok_call('record.get', { id => $first })->{data}{statement} // {};
+is_deeply($got->{controls}{'10.1.1'}, { excluded => '対象業務なし' }, 'the control 10.1.1 is set, its id one key');
+is($got->{controls}{'10.1.2.20.PB'}, 'met', '... and 10.1.2.20.PB beside it (two keys sharing a first part)');
+ok(!ref $got->{controls}{10}, '... no object "10" made inside the map') or diag($JC->encode($got->{controls}{10}));
+is(scalar(keys %{ $got->{controls} // {} }), $ncontrols, '... the other controls kept');
+is($got->{criteria_version}, $stmt->{criteria_version}, '... and the statement\'s other members');
+
+# Item 12 stays fixed: a 13-digit 法人番号 as key=value is sent as text.
+($rc, $out, $err) = ctl($d, 'act', 'amend', $first, 'provider_corporate_number=7000012050002');
+is($rc, 0, 'act amend ID provider_corporate_number=7000012050002 exits 0') or diag($err);
+is($JC->encode([ $d->ok_call('record.get', { id => $first })->{data}{provider_corporate_number} ]), '["7000012050002"]',
+   '... stored as the text of 13 digits');
+
 # --- 6. smaller ones -------------------------------------------------------------------------------
 
 ($rc, $out, $err) = ctl($d, 'act', 'amend', $first, 'clear=certifications');
@@ -157,6 +177,17 @@ for my $cmd ([ 'view', 'service-list' ], [ 'record', 'list' ], [ 'eval', $first 
 	unlike($out, qr/LIU-\d{0,5}\.\.\.|\d{4}-\d\d-?\.\.\./, '... no id or date cut') or diag($out);
 	like($out, qr/\Q$first\E/, '... the id whole');
 }
+# The record list a clerk reads at 80 columns: times in Japan time to the
+# minute (not ten columns of offset and seconds), so the provider fits
+# beside the service; a program's TSV keeps the full instant.
+($rc, $out, $err) = ctl($d, 'record', 'list');
+like($out, qr/^ID\s+STATE\s+SERVICE NAME\s+PROVIDER\b/m, 'record list at 80: id, state, service and provider') or diag($out);
+like($out, qr/^\Q$first\E\s+confirmed\s+\S.*株式会社テスト/m, '... on the record\'s row') or diag($out);
+unlike($out, qr/T\d\d:\d\d|\+09:00/, '... no ISO instant on a terminal table') or diag($out);
+($rc, $out, $err) = ctl($d, 'record', 'list', '--columns', 'id,updated');
+like($out, qr/^\Q$first\E\s+2024-06-0\d \d\d:\d\d$/m, 'the update time, asked for, in the short local form') or diag($out);
+($rc, $out, $err) = ctl($d, 'record', 'list', '--format', 'tsv', '--columns', 'id,updated');
+like($out, qr/^\Q$first\E\t2024-06-0\dT\d\d:\d\d:\d\d\+09:00$/m, 'TSV keeps the full ISO instant') or diag($out);
 ($rc, $out, $err) = ctl($d, 'view', 'service-list');
 like($out, qr/\Q$first\E\s.*\b2024-06-02\b/, 'the service list: the id and the date whole on the row') or diag($out);
 

@@ -73,11 +73,11 @@ sh('cp', '-r', $d->{db}, "$tmp/clean") or die;
 	my $g = start_on("$tmp/edited");
 	# The record's text as record.get answers it (the stored bytes, not
 	# encoded again): the digest in its last entry is the SHA-256 of them.
-	my $s = $g->connect;
-	print $s Liud::json()->encode({ jsonrpc => '2.0', id => 1, method => 'record.get',
+	my $sock = $g->connect;
+	print $sock Liud::json()->encode({ jsonrpc => '2.0', id => 1, method => 'record.get',
 					params => { id => $ids[2] } }), "\n";
-	my $line = <$s>;
-	close $s;
+	my $line = <$sock>;
+	close $sock;
 	my ($raw) = $line =~ /"result":(\{.*\})\}\s*\z/ or die "no result in $line";
 	my $last = $g->ok_call('history', { id => $ids[2] })->{entries}[-1];
 	is(sha256_hex($raw), $last->{record_sha256}, "the digest is the SHA-256 of record.get's text");

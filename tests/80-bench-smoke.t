@@ -159,6 +159,29 @@ SKIP: {
 	   'a Redis script that judges otherwise fails the bench, naming the check') or diag $out;
 }
 
+# `make bench-hot`'s harness (scripts/bench/hot.pl --smoke), two builds (the
+# same binary under two names) at tiny sizes: every phase is measured for
+# both, with its median, the spread of its rounds and the ratio to the first
+# build, and the closing line gives every ratio.  No figure is checked.
+SKIP: {
+	skip 'hot.pl under memcheck would take minutes', 4 if $ENV{LIUD_VALGRIND};
+	my $hdir = tempdir('liud-hot-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	my $bin = Liud::bin_dir() . '/liud';
+	my $t0 = time;
+	my $out = `perl scripts/bench/hot.pl --smoke --bin base=$bin --bin new=$bin --loadgen $lg --dir $hdir/run 2>&1`;
+	is($? >> 8, 0, sprintf('hot.pl --smoke runs (%.1f s)', time - $t0)) or diag $out;
+	my @phases = ('idle rss', 'startup', 'eval id 50x1', 'eval id 50x16', 'eval inline 1x1', 'eval inline 50x1',
+		      'amend 50x1', 'amend 1x1');
+	my $num = qr/\d+(?:\.\d+)?/;
+	my @rows = $out =~ /^(\S+(?: \S+)*?) +(?:RSS MiB|restart ms|start-up ms|req\/s|p99 us|cpu us) +$num \[$num-$num\] +$num \[$num-$num\] +$num$/mg;
+	my %seen;
+	is(join(',', grep { !$seen{$_}++ } @rows), join(',', @phases),
+	   'every phase has its figures: both builds\' median and spread, and the ratio') or diag $out;
+	is(scalar @rows, 2 + 1 + 6 * 3, 'idle: RSS and restart; startup; each load: req/s, p99 and cpu') or diag $out;
+	like($out, qr/^hot: new\/base idle_rss_RSS_MiB=$num (?:\S+=$num ){19}amend_1x1_cpu_us=$num$/m,
+	     'the closing line gives every ratio') or diag $out;
+}
+
 # The abuse benchmark's harness, at tiny sizes: every abuse runs and is
 # reported, and the summary line is printed.  No figure is checked (the
 # machine may be busy; the target is for `make bench-abuse` to report).

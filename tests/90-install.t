@@ -39,7 +39,17 @@ ok(((stat "$p/etc/liud/rules/ismap-liu")[2] & 02070) == 02070, 'its folder is gr
 ok(((stat "$p/etc/liud/rules/ismap-liu/00-pack.lua")[2] & 0060) == 0060, 'its files group-writable');
 my $tmpf = do { local (@ARGV, $/) = "$p/lib/tmpfiles.d/liud.conf"; <> } // '';
 like($tmpf, qr{^d /var/backups/liud 0750 liud liud}m, 'tmpfiles.d makes /var/backups/liud');
-like($tmpf, qr{^Z /usr/local/etc/liud/rules - root liu-policy}m, 'and gives the live packs to liu-policy');
+like($tmpf, qr{^Z /usr/local/etc/liud/rules ~2775 root liu-policy}m, 'and gives the live packs to liu-policy');
+# systemd refuses to start a unit whose ReadWritePaths= names a folder that
+# does not exist (status 226/NAMESPACE) unless it is marked optional with
+# "-": every one is made by tmpfiles.d or optional.
+for my $unit (glob "$p/lib/systemd/system/*.service") {
+	my $u = do { local (@ARGV, $/) = $unit; <> } // '';
+	for my $path (map { split ' ' } $u =~ /^ReadWritePaths=(.*)$/mg) {
+		my $made = $tmpf =~ /^d \Q$path\E\s/m;
+		ok($path =~ /^-/ || $made, "$unit: ReadWritePaths=$path is made by tmpfiles.d or optional");
+	}
+}
 
 # The installed liuctl defaults to the installed socket; a checkout's to the checkout's.
 {

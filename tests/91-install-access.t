@@ -64,6 +64,25 @@ my @lv = stat "$live/00-pack.lua";
 my @ld = stat $live;
 ok(@lv && $lv[5] == $gid{'liu-policy'} && ($lv[2] & 0020), 'the live pack is liu-policy\'s and group-writable');
 ok(@ld && ($ld[2] & 02020) == 02020, 'its folders are group-writable and setgid');
+# What one of the policy staff makes there with the usual umask (022: a
+# candidate copied beside the live pack) is the group's to edit again after
+# the next systemd-tmpfiles, as at every boot: folders 2775, files 0664.
+{
+	my $cand = "$dest/etc/liud/rules/candidate";
+	mkdir $cand, 0755;
+	chmod 0755, $cand;
+	open my $f, '>', "$cand/00-pack.lua" or die;
+	close $f;
+	chmod 0644, "$cand/00-pack.lua";
+	$out = `systemd-tmpfiles --root=$dest --create liud.conf 2>&1`;
+	is($? >> 8, 0, 'systemd-tmpfiles again') or diag($out);
+	my @cd = stat $cand;
+	my @cf = stat "$cand/00-pack.lua";
+	is(sprintf('%04o', $cd[2] & 07777), '2775', 'a folder made with umask 022 is 2775 again');
+	is(sprintf('%04o', $cf[2] & 07777), '0664', 'a file made with umask 022 is 0664 again');
+	is($cf[5], $gid{'liu-policy'}, '... and liu-policy\'s');
+	system('rm', '-rf', $cand);
+}
 
 # The installed configuration, pointed at this DESTDIR and at this test's
 # groups (the pack's roles are unchanged).

@@ -201,6 +201,83 @@ static void retype_by_field(json_t *pp, json_t *fields, const char *pair)
 		set_typed(pp, pair, (size_t)(eq - pair), v);
 }
 
+/* The length of the part of a dotted key (len bytes) that names a field
+ * of type map (statement.controls in statement.controls.9.4.2.2), or 0
+ * when no part before its last does. */
+static size_t map_prefix(json_t *fields, const char *key, size_t len)
+{
+	for (const char *d = memchr(key, '.', len); d; d = memchr(d + 1, '.', len - (size_t)(d + 1 - key))) {
+		json_t *f = field_at(fields, key, (size_t)(d - key));
+		if (!f)
+			return 0;
+		if (strcmp(cli_jstr_or(f, "type", ""), "map") == 0)
+			return (size_t)(d - key);
+	}
+	return 0;
+}
+
+/* The value at the dotted key (len bytes) under o, or NULL.  Borrowed. */
+static json_t *value_at(json_t *o, const char *key, size_t len)
+{
+	const char *end = key + len;
+	while (o && key < end) {
+		const char *dot = memchr(key, '.', (size_t)(end - key));
+		size_t n = dot ? (size_t)(dot - key) : (size_t)(end - key);
+		char *part = strndup(key, n);
+		o = part ? json_object_get(o, part) : NULL;
+		free(part);
+		key += n + 1;
+	}
+	return o;
+}
+
+/*
+ * A map's keys are the pack's and may hold dots (a control's identifier,
+ * 9.4.2.2): a pair whose dotted key reaches a field the kind declares as a
+ * map takes the rest of the key as one key of that map, not as objects
+ * inside it.  The pairs were nested part by part (cli_build_params); each
+ * such value is moved up, the first nested object it made dropped (after
+ * every value is taken: two pairs may share it).
+ */
+struct map_move {
+	json_t *map;  /* borrowed: the map's object in params */
+	char *first;  /* the first part of the rest, the object set_path made */
+	char *key;    /* the rest, whole */
+	json_t *v;    /* a reference */
+};
+static void map_keys(json_t *pp, json_t *fields, const struct args *a)
+{
+	struct map_move *mv = cli_xrealloc(NULL, (a->nlist + 1) * sizeof *mv);
+	size_t n = 0;
+	for (size_t k = 0; k < a->nlist; k++) {
+		const char *pair = a->list[k], *eq = strchr(pair, '=');
+		size_t len = eq ? (size_t)(eq - pair) : 0, at = eq ? map_prefix(fields, pair, len) : 0;
+		const char *rest = pair + at + 1;
+		size_t rlen = len - at - 1;
+		if (at == 0 || !memchr(rest, '.', rlen))
+			continue;
+		json_t *map = value_at(pp, pair, at), *v = value_at(map, rest, rlen);
+		if (!json_is_object(map) || !v)
+			continue;
+		mv[n].map = map;
+		mv[n].first = strndup(rest, (size_t)((const char *)memchr(rest, '.', rlen) - rest));
+		mv[n].key = strndup(rest, rlen);
+		mv[n].v = json_incref(v);
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (mv[i].first)
+			json_object_del(mv[i].map, mv[i].first);
+	for (size_t i = 0; i < n; i++) {
+		if (mv[i].key)
+			json_object_set(mv[i].map, mv[i].key, mv[i].v);
+		json_decref(mv[i].v);
+		free(mv[i].first);
+		free(mv[i].key);
+	}
+	free(mv);
+}
+
 /* "a, b,c" as ["a", "b", "c"]: empty parts left out.  A new array. */
 static json_t *comma_list(const char *s)
 {
@@ -224,7 +301,8 @@ static json_t *comma_list(const char *s)
  * (params = { { id = ..., type = "text" } } in the pack, from rules.status)
  * is sent as the text typed, whatever JSON it would read as: reason=404,
  * a 法人番号 of 9 digits or fewer, true as a word; a pair naming a field the
- * action's kind declares (kind{fields}) is typed by that field.  A daemon
+ * action's kind declares (kind{fields}) is typed by that field, and one
+ * reaching into a map keeps the rest of its key whole (map_keys).  A daemon
  * that does not answer rules.status leaves the pairs as they read.
  */
 static int retype_pairs(struct ctl *c, const struct args *a, json_t *params)
@@ -240,6 +318,8 @@ static int retype_pairs(struct ctl *c, const struct args *a, json_t *params)
 	json_t *decl = json_object_get(act, "params");
 	json_t *fields = json_object_get(json_object_get(json_object_get(st, "kinds"),
 					 cli_jstr_or(act, "kind", "")), "fields");
+	if (fields)
+		map_keys(pp, fields, a);
 	for (size_t k = 0; k < a->nlist; k++)
 		retype_by_field(pp, fields, a->list[k]);
 	size_t i;
@@ -565,7 +645,9 @@ const struct cmd cli_commands[] = {
 		  "and their params, asked of the daemon; a param the pack declares as text is sent\n"
 		  "as typed, one declared as a list may be given as words with commas (clear=a,b),\n"
 		  "and a field its kind declares is typed by the declaration (code=0042 stays text\n"
-		  "for a text field, is 42 for an integer).",
+		  "for a text field, is 42 for an integer).  Past a field declared as a map, the\n"
+		  "rest of a dotted key is one key of the map, dots and all:\n"
+		  "statement.controls.9.4.2.2=met sets the control 9.4.2.2.",
 	  .show = cli_show_act, .exec = exec_act },
 	{ .pattern = "eval [<id>] [--record <json|@file|->] [--at <time>]", .method = "eval",
 	  .help = "Evaluate the requirements for a stored record, or one given with --record (read-only).",

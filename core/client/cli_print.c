@@ -196,6 +196,7 @@ int cli_show_status(const struct args *a, json_t *r)
 {
 	struct table t;
 	cli_table_init(&t, 2);
+	t.exact = true; /* the instants as the clock line shows them: to the second */
 	cli_kvj(&t, "version", json_object_get(r, "version"));
 	char *up = duration(json_integer_value(json_object_get(r, "uptime_s")));
 	char *s = cli_xasprintf("%s (since %s)", up, cli_jstr_or(r, "started_at", "?"));
@@ -250,6 +251,7 @@ int cli_show_record(const struct args *a, json_t *r)
 	static const char *const order[] = { "id", "kind", "state", "rev", "created_at", "updated_at" };
 	struct table t;
 	cli_table_init(&t, 2);
+	t.exact = true; /* the whole record: its instants to the second, with their offset */
 	for (size_t i = 0; i < sizeof order / sizeof *order; i++)
 		if (json_object_get(r, order[i]))
 			cli_kvj(&t, order[i], json_object_get(r, order[i]));
@@ -441,22 +443,35 @@ static void records_table(json_t *r, struct table *t)
 	char **upper = cli_xrealloc(NULL, (nf + 1) * sizeof *upper);
 	static const char *const fixed[] = { "ID", "KIND", "STATE", "UPDATED" };
 	static const char *const fixed_keys[] = { "id", "kind", "state", "updated" };
+	/* What a narrow terminal leaves out first (cli_table_priority): the
+	 * kind (a list is mostly of one) and the update time before the
+	 * pack's fields, which have the default unless the pack says; the
+	 * state and the decision last. */
+	static const int fixed_prio[] = { 1, 8, 2, 7 };
 	for (j = 0; j < 4; j++) {
 		head[j] = fixed[j];
 		keys[j] = fixed_keys[j];
+		cli_table_priority(t, j, fixed_prio[j]);
 	}
 	json_array_foreach(fields, j, f) {
-		/* headers in capitals, as the fixed ones: the English title */
-		upper[j] = cli_xstrdup(cli_jstr_or(f, "en", cli_jstr(f, "id")));
+		/* headers in capitals, as the fixed ones: the English title,
+		 * the pack's short one on a terminal */
+		const char *en = cli_jstr_or(f, "en", cli_jstr(f, "id"));
+		if (cli_table_format() == CLI_TABLE)
+			en = cli_jstr_or(json_object_get(f, "short"), "en", en);
+		upper[j] = cli_xstrdup(en);
 		for (char *c = upper[j]; *c; c++)
 			if (*c >= 'a' && *c <= 'z')
 				*c = (char)(*c - 'a' + 'A');
 		head[4 + j] = upper[j];
 		keys[4 + j] = cli_jstr(f, "id");
+		if (json_is_integer(json_object_get(f, "priority")))
+			cli_table_priority(t, 4 + j, (int)json_integer_value(json_object_get(f, "priority")));
 	}
 	if (nd) {
 		head[4 + nf] = "DECISION";
 		keys[4 + nf] = "decision";
+		cli_table_priority(t, 4 + nf, 3);
 	}
 	cli_table_head(t, head);
 	cli_table_keys(t, keys);
@@ -721,12 +736,18 @@ int cli_show_view(const struct args *a, json_t *r)
 	const char **ids = cli_xrealloc(NULL, nc * sizeof *ids);
 	cli_table_row(&t);
 	json_array_foreach(cols, i, c) {
-		cli_table_set(&t, i, cli_jstr(c, "ja") ? cli_jstr(c, "ja") : cli_jstr(c, "id"));
+		/* on a terminal, the pack's short title where it gives one */
+		const json_t *sh = people ? json_object_get(c, "short") : NULL;
+		cli_table_set(&t, i, cli_jstr_or(sh, "ja", cli_jstr_or(c, "ja", cli_jstr(c, "id"))));
 		ids[i] = cli_jstr(c, "id");
+		if (json_is_integer(json_object_get(c, "priority")))
+			cli_table_priority(&t, i, (int)json_integer_value(json_object_get(c, "priority")));
 	}
 	cli_table_row(&t);
-	json_array_foreach(cols, i, c)
-		cli_table_set(&t, i, cli_jstr(c, "en"));
+	json_array_foreach(cols, i, c) {
+		const json_t *sh = people ? json_object_get(c, "short") : NULL;
+		cli_table_set(&t, i, cli_jstr_or(sh, "en", cli_jstr(c, "en")));
+	}
 	t.nhead = 2;
 	cli_table_keys(&t, ids);
 	free(ids);

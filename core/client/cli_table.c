@@ -1,8 +1,10 @@
 /*
  * cli_table — text for a terminal: the display width of UTF-8 text (East
  * Asian wide characters take two columns, combining marks none), text made
- * safe to print, tables whose columns line up by that width, and JSON values
- * as the text of a cell.  Record content is typed by people outside the
+ * safe to print, tables whose columns line up by that width (instants shown
+ * in Japan time to the minute, the columns a pack ranks lowest left out
+ * first when the terminal is narrow), and JSON values as the text of a
+ * cell.  Record content is typed by people outside the
  * operator's control, so everything printed from it goes through here.
  * Depends on libunistring (decoding and the Unicode width tables, not the
  * locale's), jansson and libc.
@@ -237,7 +239,17 @@ void cli_table_free(struct table *t)
 		for (size_t i = 0; i < t->ncols; i++)
 			free(t->keys[i]);
 	free(t->keys);
+	free(t->prio);
 	memset(t, 0, sizeof *t);
+}
+
+void cli_table_priority(struct table *t, size_t col, int p)
+{
+	if (!t->prio) {
+		t->prio = cli_xrealloc(NULL, (t->ncols + 1) * sizeof *t->prio);
+		memset(t->prio, 0, (t->ncols + 1) * sizeof *t->prio);
+	}
+	t->prio[col] = p;
 }
 
 void cli_table_keys(struct table *t, const char *const *keys)
@@ -255,10 +267,100 @@ void cli_table_row(struct table *t)
 	t->nrows++;
 }
 
+/* --- instants for people --------------------------------------------- */
+
+/* Days since 1970-01-01 of a civil date, and back (Howard Hinnant's
+ * algorithms, exact for the proleptic Gregorian calendar). */
+static long long days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	long long era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153u * (unsigned)(m + (m > 2 ? -3 : 9)) + 2) / 5 + (unsigned)d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long long)doe - 719468;
+}
+
+static void civil_from_days(long long z, int *y, int *m, int *d)
+{
+	z += 719468;
+	long long era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* The number of n digits at s, or -1. */
+static int num(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+#define SHORT_ZONE (9 * 60) /* Japan time, UTC+9 with no DST: the product's zone */
+
+/*
+ * Whether s is a whole instant as the daemon writes them
+ * (2025-03-31T23:59:59+09:00; seconds, a fraction and Z optional): then
+ * buf (32 bytes) gets it to the minute in Japan time, "2025-03-31 23:59",
+ * the form a person reads in a table.  The offset and the seconds tell a
+ * program nothing a person needs at a glance, and the full value costs a
+ * table ten columns (TSV, CSV and JSON keep it whole).
+ */
+static bool short_instant(const char *s, char *buf)
+{
+	size_t n = strlen(s);
+	if (n < 17 || n > 40 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':')
+		return false;
+	int y = num(s, 4), mo = num(s + 5, 2), d = num(s + 8, 2), h = num(s + 11, 2), mi = num(s + 14, 2);
+	const char *p = s + 16;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59)
+		return false;
+	if (*p == ':') {
+		if (num(p + 1, 2) < 0)
+			return false;
+		p += 3;
+		if (*p == '.')
+			for (p++; *p >= '0' && *p <= '9'; p++)
+				;
+	}
+	int off;
+	if (strcmp(p, "Z") == 0) {
+		off = 0;
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' && num(p + 1, 2) >= 0 &&
+		   num(p + 4, 2) >= 0) {
+		off = (num(p + 1, 2) * 60 + num(p + 4, 2)) * (*p == '-' ? -1 : 1);
+	} else {
+		return false;
+	}
+	long long at = (days_from_civil(y, mo, d) * 24 + h) * 60 + mi - off + SHORT_ZONE;
+	long long day = at >= 0 ? at / 1440 : -((-at + 1439) / 1440);
+	int min = (int)(at - day * 1440);
+	civil_from_days(day, &y, &mo, &d);
+	if (y < 1 || y > 9999)
+		return false;
+	snprintf(buf, 32, "%04d-%02d-%02d %02d:%02d", y, mo, d, min / 60, min % 60);
+	return true;
+}
+
 /* Sets a cell of the current row to a copy of s (NULL: empty), whole: it
- * is cut or wrapped when printed, to the width the table gets then. */
+ * is cut or wrapped when printed, to the width the table gets then.  On a
+ * terminal, an instant shows in Japan time to the minute (short_instant)
+ * unless the table is exact. */
 void cli_table_set(struct table *t, size_t col, const char *s)
 {
+	char shown[32];
+	if (s && out.format == CLI_TABLE && !t->exact && short_instant(s, shown))
+		s = shown;
 	struct cell *c = &t->cells[(t->nrows - 1) * t->ncols + col];
 	free(c->text);
 	c->text = s ? cli_cell_text(s, 0, &c->width) : NULL;
@@ -416,6 +518,8 @@ static bool whole_value(const char *s)
 		return true; /* an id: letters, '-', digits */
 	if ((n == 10 || n == 7) && strspn(s, "0123456789-") == n && s[4] == '-')
 		return true; /* a date or a month */
+	if (n == 16 && s[10] == ' ' && s[13] == ':' && strspn(s, "0123456789-") == 10)
+		return true; /* an instant as short_instant() shows it */
 	/* a code of one word, a name to type: application, confirmed,
 	 * file_liu_application, special-measure */
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
@@ -513,10 +617,12 @@ static void fit(const struct table *t, const size_t *sel, size_t n, int *w)
  * Columns left out of a table fitted to a width, as ps and kubectl do
  * rather than wrap every cell to a few characters: while the columns'
  * least widths (an id or a date whole, free text NEED_TEXT) do not fit,
- * a column of long text that would wrap over more than WRAP_LINES lines
- * goes first, the longest first, then the rightmost other column of
- * text (a pack puts what matters most to the left; ids and dates stay
- * while text can go), the first two columns last (an id and a name).  Only a
+ * the columns of the highest priority number go first (a pack says which
+ * of its columns matter: cli_table_priority), and among them a column of
+ * long text that would wrap over more than WRAP_LINES lines, the longest
+ * first, then the rightmost other column of text (a pack puts what
+ * matters most to the left; ids and dates stay while text can go), the
+ * first two columns last (an id and a name); the first never.  Only a
  * table with headers and no --columns: what was asked for is printed.
  * Moves the left-out columns from sel to left; returns how many stay.
  */
@@ -533,6 +639,39 @@ static int need(const struct table *t, size_t c)
 	return d < MIN_COL ? MIN_COL : d < NEED_TEXT ? d : NEED_TEXT;
 }
 
+/* A column's priority (cli_table_priority): PRIO_DEFAULT when not set. */
+static int prio(const struct table *t, size_t c)
+{
+	return t->prio && t->prio[c] > 0 ? t->prio[c] : PRIO_DEFAULT;
+}
+
+/* The column leave_out() drops next, among sel[1..n) of the highest
+ * priority number there: a column of text too long to wrap well, else the
+ * rightmost other text column past the second, else the rightmost. */
+static size_t drop_next(const struct table *t, const size_t *sel, size_t n)
+{
+	int p = 0;
+	for (size_t k = 1; k < n; k++)
+		p = prio(t, sel[k]) > p ? prio(t, sel[k]) : p;
+	size_t drop = n - 1;
+	while (drop > 1 && prio(t, sel[drop]) != p)
+		drop--;
+	for (size_t k = n - 1; k > 1; k--)
+		if (prio(t, sel[k]) == p && !whole_column(t, sel[k]) && !instant_column(t, sel[k])) {
+			drop = k;
+			break;
+		}
+	int most = 0;
+	for (size_t k = 1; k < n; k++) {
+		int lines = (data_width(t, sel[k]) + NEED_TEXT - 1) / NEED_TEXT;
+		if (prio(t, sel[k]) == p && !whole_column(t, sel[k]) && lines > WRAP_LINES && lines > most) {
+			most = lines;
+			drop = k;
+		}
+	}
+	return drop;
+}
+
 static size_t leave_out(const struct table *t, size_t *sel, size_t n, size_t *left, size_t *nleft)
 {
 	*nleft = 0;
@@ -544,20 +683,7 @@ static size_t leave_out(const struct table *t, size_t *sel, size_t n, size_t *le
 			total += need(t, sel[k]);
 		if (total <= out.width || n == 1)
 			return n;
-		size_t drop = n - 1;
-		for (size_t k = n - 1; k > 1; k--)
-			if (!whole_column(t, sel[k]) && !instant_column(t, sel[k])) {
-				drop = k;
-				break;
-			}
-		int most = 0;
-		for (size_t k = 1; k < n; k++) {
-			int lines = (data_width(t, sel[k]) + NEED_TEXT - 1) / NEED_TEXT;
-			if (!whole_column(t, sel[k]) && lines > WRAP_LINES && lines > most) {
-				most = lines;
-				drop = k;
-			}
-		}
+		size_t drop = drop_next(t, sel, n);
 		left[(*nleft)++] = sel[drop];
 		memmove(sel + drop, sel + drop + 1, (n - drop - 1) * sizeof *sel);
 		n--;

@@ -63,7 +63,13 @@ struct table {
 	size_t nhead;       /* the first rows are headers (cli_table_head) */
 	char **keys;        /* owned, ncols: the columns' names for --columns,
 			     * TSV and CSV headers (NULL: the header's text) */
+	int *prio;          /* owned, ncols, or NULL: cli_table_priority */
+	bool exact;         /* instants as they are, not to the minute (the
+			     * whole record); set before cells are */
 };
+
+/* The priority of a column without one (cli_table_priority). */
+#define PRIO_DEFAULT 5
 
 void cli_table_init(struct table *t, size_t ncols);
 void cli_table_free(struct table *t);
@@ -81,6 +87,10 @@ void cli_table_head(struct table *t, const char *const *row);
 /* Names the columns (ncols strings, copied), for --columns and as the
  * header of TSV and CSV. */
 void cli_table_keys(struct table *t, const char *const *keys);
+/* Sets which columns a table too wide for the terminal leaves out first:
+ * those of the highest priority number, 1 (kept longest) to 9; a column
+ * without one counts as PRIO_DEFAULT, and the first column always stays. */
+void cli_table_priority(struct table *t, size_t col, int prio);
 /* A line of text above a table (a view's handling marking): in CSV a row
  * of one cell. */
 void cli_table_line(FILE *f, const char *text);

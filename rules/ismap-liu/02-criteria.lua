@@ -109,15 +109,15 @@ function statement_findings(controls, ed)
   local f = { governance = unstated(ed.governance, controls, "met"), objectives = {},
               management = unstated(ed.management, controls, "met"), noreason = {},
               b_controls = {}, excluded = {}, exempt = 0 }
-  for _, id in ipairs(ed.objectives) do
+  for _, id in ipairs(unstated(ed.objectives, controls, "met")) do   -- the rest are "met"
     local s = controls[id]
     local list = excluded_with_reason(s) and f.excluded
-                 or (type(s) == "table" and s.excluded ~= nil) and f.noreason
-                 or s ~= "met" and f.objectives
-    if list then list[#list + 1] = id end
+                 or (type(s) == "table" and s.excluded ~= nil) and f.noreason or f.objectives
+    list[#list + 1] = id
   end
   for _, c in ipairs(ed.b_controls) do
-    if excluded_with_reason(controls[c.parent]) then f.exempt = f.exempt + 1
+    local p = controls[c.parent]
+    if p ~= "met" and excluded_with_reason(p) then f.exempt = f.exempt + 1
     elseif controls[c.id] ~= "met" then f.b_controls[#f.b_controls + 1] = c.id end
   end
   return f

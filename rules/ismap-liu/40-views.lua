@@ -46,11 +46,12 @@ view "service-list" {
   kind = "application", states = { "confirmed", "ended" },
   columns = {
     { id = "id", ja = "番号", en = "ID" }, "service_name", "provider_name",
-    { id = "compliance", ja = "ISMAP管理基準への適合状況", en = "Compliance with the ISMAP criteria" },
-    "certifications", "planned_liu_application",
-    { id = "liu_filings", ja = FILINGS_LABEL.ja, en = FILINGS_LABEL.en },
-    { id = "status", ja = "状態", en = "Status" },
-    { id = "confirmed_on", ja = "確認日", en = "Confirmed on" },
+    { id = "compliance", ja = "ISMAP管理基準への適合状況", en = "Compliance with the ISMAP criteria", priority = 8 },
+    { id = "certifications", priority = 7, short = { ja = "他の認証", en = "Certifications" } },
+    { id = "planned_liu_application", priority = 7, short = { ja = "申請予定", en = "Planned" } },
+    { id = "liu_filings", ja = FILINGS_LABEL.ja, en = FILINGS_LABEL.en, priority = 7, short = { ja = "LIU申請", en = "LIU filings" } },
+    { id = "status", ja = "状態", en = "Status", priority = 2 },
+    { id = "confirmed_on", ja = "確認日", en = "Confirmed on", short = { en = "Confirmed" } },
   },
   row = function (app, rec, params, at)
     if params.state ~= nil and params.state ~= rec.state then return nil end

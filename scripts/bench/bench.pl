@@ -7,6 +7,8 @@
 #        [--script PATH]   (the Redis side: scripts/bench/eligibility.lua)
 #        [--storage 'KEY = VALUE']...  (more of liud.conf's storage settings, e.g.
 #                           'memo_mib = 0': make bench-mechanisms, scripts/bench/mechanisms.pl)
+#        [--records]       (write the records' templates into DIR/data and stop: no
+#                           Redis needed; scripts/bench/hot.pl takes its records so)
 #
 # Phases (each bounded in time; the load generator is scripts/bench/loadgen.c):
 #   data     N applications with full statements (16 variants, as in the pack's
@@ -63,7 +65,7 @@ my %o = (rounds => 3, secs => 3, warmup => 0.5, apps => 10000, sweep => 100000, 
 my %given;
 GetOptions(\%given, 'smoke', 'profile', 'rounds=i', 'secs=f', 'warmup=f', 'apps=i', 'sweep=i',
 	   'startup=i', 'bin=s', 'loadgen=s', 'dir=s', 'readers=i', 'startup_runs=i', 'keep',
-	   'profile_secs=f', 'script=s', 'storage=s@') or die "usage: see the head of $0\n";
+	   'profile_secs=f', 'script=s', 'storage=s@', 'records') or die "usage: see the head of $0\n";
 # --smoke: tiny sizes, unless given as well.
 %o = (%o, rounds => 1, secs => 0.5, warmup => 0.2, apps => 300, sweep => 2000, startup => 20000,
       startup_runs => 1, profile_secs => 2) if $given{smoke};
@@ -96,7 +98,7 @@ my $PACK_VERSION = '?';
 my $COMMIT = `git -C $ROOT rev-parse --short HEAD 2>/dev/null` =~ s/\s+$//r || '?';
 $COMMIT .= ' + local changes' if `git -C $ROOT status --porcelain -- core rules 2>/dev/null` ne '';
 my ($REDIS) = grep { -x } map { "$_/redis-server" } split /:/, ($ENV{PATH} // "") . ":/usr/sbin:/usr/bin";
-$REDIS or die "bench: redis-server is not installed (make bench installs it: scripts/bench/deps.sh)\n";
+$REDIS or $o{records} or die "bench: redis-server is not installed (make bench installs it: scripts/bench/deps.sh)\n";
 
 # The clock of the benchmark's daemons: within the period, 10:00 JST.
 my $CLOCK = '2024-06-01T10:00:00+09:00';
@@ -262,7 +264,7 @@ my $cpu = `grep -m1 'model name' /proc/cpuinfo` =~ s/^.*:\s*//r =~ s/\s+$//r;
 my $nproc = `nproc` =~ s/\s+$//r;
 my $mem_mib = int((`grep MemTotal /proc/meminfo` =~ /(\d+)/)[0] / 1024);
 my $kernel = `uname -r` =~ s/\s+$//r;
-my $redis_version = (`$REDIS --version` =~ /v=(\S+)/)[0] // '?';
+my $redis_version = $REDIS ? (`$REDIS --version` =~ /v=(\S+)/)[0] // '?' : 'none';
 my $liud_version = `$LIUD --version 2>&1` =~ s/\s+$//r;
 my $fs = (split ' ', (`df -PT $ROOT 2>/dev/null | tail -1` // ''))[1] // '?';
 sub loadavg { (split ' ', `cat /proc/loadavg`)[0] }
@@ -403,6 +405,10 @@ for my $i (0 .. $K - 1) {
 }
 sub write_file { my ($p, @lines) = @_; open my $f, '>:raw', $p or die "$p: $!"; print $f map { "$_\n" } @lines; close $f }
 write_file("$DIR/data/submit.tmpl", @submit_lines);
+if ($o{records}) {
+	note "records: $K variants written to $DIR/data/submit.tmpl (--records: nothing measured)";
+	exit 0;
+}
 write_file("$DIR/data/hset.tmpl", @hset_lines);
 my $app_bytes = median(map { length } @submit_lines);
 note sprintf "records: %d variants (%d eligible), a submit request is %.1f KiB (median)",

@@ -251,6 +251,8 @@ int main(void)
 	      "pattern too costly");
 	probe("a pathological pattern through the string metatable", "",
 	      "local s = ('a'):rep(50000) return s:match('(.-)(.-)b') and pass() or pass()", "pattern too costly");
+	probe("nine repetition items, even on a short subject", "",
+	      "local s = ('a'):find('a?a?a?a?a?a?a?a?a?b') return pass()", "pattern too costly");
 	probe("a quadratic gsub on a long subject", "",
 	      "local s = (' '):rep(200000) s:gsub('%s+x', '') return pass()", "pattern too costly");
 	probe("a huge table.concat", "", "local t = {} for i = 1, 1e6 do t[i] = 'xxxxxxxxxxxxxxxxxxxx' end "

@@ -212,7 +212,7 @@ submit_with("the criteria version is required",
 submit_with("the controls are required in a statement",
             function (a) a.statement.controls = nil end, "invalid", "statement.controls", "required")
 submit_with("controls as a list are refused",
-            function (a) a.statement.controls = { "met", "met" } end, "invalid", "statement.controls", "must map")
+            function (a) a.statement.controls = { "met", "met" } end, "invalid", "statement.controls", "must be an object")
 submit_with("an unknown identifier is refused",
             function (a) a.statement.controls["99.9.9"] = "met" end, "invalid", "statement.controls.99.9.9", "not an identifier")
 submit_with("an unknown B identifier is refused",

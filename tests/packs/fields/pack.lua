@@ -55,3 +55,44 @@ check "C3" {
     return pass()
   end,
 }
+-- unstated() as docs/RULES.md describes it, whichever way the core computes
+-- it: up to the first nil of the list, deep equality, 1 and 1.0 alike.
+check "C4" {
+  title = { ja = "unstated の意味", en = "unstated as documented" },
+  function ()
+    local stated = { a = "met", b = { x = { 1 } }, c = 1.0, d = "met ", e = false }
+    local got = table.concat({
+      table.concat(unstated({ "a", "b", "c", "d", "e", "f" }, stated, "met"), ","),
+      table.concat(unstated({ "x", "b" }, stated, { x = { 1 } }), ","),
+      table.concat(unstated({ "c", "a" }, stated, 1), ","),
+      table.concat(unstated({ "a", nil, "z" }, {}), ","),
+      table.concat(unstated({ "e", "q" }, stated), ","),
+      table.concat(unstated({ "a" }, nil), ","),
+    }, "|")
+    local want = "b,c,d,e,f|x|a|a|q|a"
+    if got ~= want then return fail { ja = got, en = "got " .. got .. ", want " .. want } end
+    return pass()
+  end,
+}
+-- The helpers that keep the texts they read last answer as they did the
+-- first time: a date or month read again, after many others, is the same;
+-- a reason handed out once is the caller's to change.
+check "C5" {
+  title = { ja = "読み取りの繰り返し", en = "Reading again" },
+  function ()
+    local first = table.concat({ read_date("２０２４年６月１日"), read_month("令和6年10月", true),
+                                 code_of(RESULTS, " Low ") or "-" }, ",")
+    for d = 1, 300 do read_date(string.format("2024-01-%02d", d % 28 + 1) .. string.rep(" ", d)) end
+    local _, why = read_date("not a date")
+    why.en = "changed"
+    local _, again = read_month("2024-13")
+    local got = table.concat({ read_date("２０２４年６月１日"), read_month("令和6年10月", true),
+                               code_of(RESULTS, " Low ") or "-" }, ",")
+    local _, why2 = read_date("not a date")
+    if got ~= first or why2.en == "changed" or not again then
+      return fail { ja = got, en = "first " .. first .. ", then " .. got .. "; " .. why2.en }
+    end
+    return pass()
+  end,
+}
+RESULTS = { low = { ja = "低位", en = "Low" }, high = { ja = "高位", en = "High" } }
