@@ -11,12 +11,34 @@
 /* Doublings of the map one batch may ask for (1 MiB becomes 1 TiB in 20):
  * max_map_mib stops it sooner. */
 #define COMMIT_MAX_GROWS 20
+/* A written write owning more strings than this is freed on a worker. */
+#define COMMIT_FREE_ON_WORKER 4096
+/* ... or a value of more bytes than this (a rule pack's files). */
+#define COMMIT_BIG_BYTES (1u << 20)
+
+/* A write's operations and the strings it owns are kept in chunks that
+ * double up to CHUNK_MAX entries, then stay at that size: an import's write
+ * (300,000 operations, 700,000 strings) grows without ever copying what it
+ * holds, where one array doubling to 20 MiB held the loop tens of ms in a
+ * row's step. */
+#define CHUNK_MAX 8192
+struct op_chunk {
+	struct op_chunk *next;
+	size_t n, cap;
+	struct store_op ops[];
+};
+struct own_chunk {
+	struct own_chunk *next;
+	size_t n, cap;
+	char *s[];
+};
 
 struct commit_write {
-	struct store_op *ops;
-	size_t nops, cap;
-	char **owned;           /* strings freed with the write */
-	size_t nowned, owned_cap;
+	struct op_chunk *ops, *ops_tail;
+	size_t nops;
+	struct own_chunk *owned, *owned_tail; /* strings freed with the write */
+	size_t nowned;
+	bool big;               /* owns a value over COMMIT_BIG_BYTES */
 	commit_cb cb;
 	void *ud;
 	struct commit_write *next;
@@ -78,28 +100,46 @@ void commit_write_free(struct commit_write *w)
 {
 	if (!w)
 		return;
-	for (size_t i = 0; i < w->nowned; i++)
-		free(w->owned[i]);
-	free(w->owned);
-	free(w->ops);
+	for (struct own_chunk *c = w->owned, *next; c; c = next) {
+		next = c->next;
+		for (size_t i = 0; i < c->n; i++)
+			free(c->s[i]);
+		free(c);
+	}
+	for (struct op_chunk *c = w->ops, *next; c; c = next) {
+		next = c->next;
+		free(c);
+	}
 	free(w);
+}
+
+/* The size of the chunk after one of `cap` entries (0: the first). */
+static size_t chunk_next(size_t cap, size_t first)
+{
+	return !cap ? first : cap < CHUNK_MAX ? 2 * cap : CHUNK_MAX;
 }
 
 static char *own(struct commit_write *w, char *s)
 {
 	if (!s)
 		return NULL;
-	if (w->nowned == w->owned_cap) {
-		size_t nc = w->owned_cap ? w->owned_cap * 2 : 8;
-		char **o = realloc(w->owned, nc * sizeof *o);
-		if (!o) {
+	struct own_chunk *t = w->owned_tail;
+	if (!t || t->n == t->cap) {
+		size_t nc = chunk_next(t ? t->cap : 0, 8);
+		struct own_chunk *c = malloc(sizeof *c + nc * sizeof c->s[0]);
+		if (!c) {
 			free(s);
 			return NULL;
 		}
-		w->owned = o;
-		w->owned_cap = nc;
+		*c = (struct own_chunk){ .cap = nc };
+		if (t)
+			t->next = c;
+		else
+			w->owned = c;
+		w->owned_tail = t = c;
 	}
-	w->owned[w->nowned++] = s;
+	t->s[t->n++] = s;
+	w->nowned++;
 	return s;
 }
 
@@ -110,15 +150,21 @@ static char *own_copy(struct commit_write *w, const char *s)
 
 static struct store_op *add_op(struct commit_write *w)
 {
-	if (w->nops == w->cap) {
-		size_t nc = w->cap ? w->cap * 2 : 4;
-		struct store_op *o = realloc(w->ops, nc * sizeof *o);
-		if (!o)
+	struct op_chunk *t = w->ops_tail;
+	if (!t || t->n == t->cap) {
+		size_t nc = chunk_next(t ? t->cap : 0, 4);
+		struct op_chunk *c = malloc(sizeof *c + nc * sizeof c->ops[0]);
+		if (!c)
 			return NULL;
-		w->ops = o;
-		w->cap = nc;
+		*c = (struct op_chunk){ .cap = nc };
+		if (t)
+			t->next = c;
+		else
+			w->ops = c;
+		w->ops_tail = t = c;
 	}
-	struct store_op *op = &w->ops[w->nops++];
+	struct store_op *op = &t->ops[t->n++];
+	w->nops++;
 	memset(op, 0, sizeof *op);
 	return op;
 }
@@ -140,6 +186,7 @@ int commit_put_record_n(struct commit_write *w, const char *id, const char *kind
 	if (!op)
 		return -ENOMEM;
 	op->op = STORE_PUT_RECORD;
+	w->big |= len > COMMIT_BIG_BYTES;
 	op->id = own_copy(w, id);
 	op->kind = own_copy(w, kind);
 	op->state = own_copy(w, state);
@@ -164,6 +211,7 @@ int commit_put_meta_n(struct commit_write *w, const char *key, char *value, size
 	if (!op)
 		return -ENOMEM;
 	op->op = STORE_PUT_META;
+	w->big |= len > COMMIT_BIG_BYTES;
 	op->id = own_copy(w, key);
 	op->body = v;
 	op->len = len;
@@ -206,24 +254,75 @@ int commit_put_audit(struct commit_write *w, uint64_t seq, const char *rec_id, c
 static void start(struct commit *c);
 static void maybe_train(struct commit *c);
 
+/* The flight's operations in one array (c->ops), on the worker: the
+ * writes of the flight are the worker's until after_cb (the loop only
+ * appends to the queue), and an import of 100,000 rows has 300,000 of them,
+ * whose copy (tens of MiB, faulted in when the array grows) took 0.1 s of
+ * the loop when it was made there.  Returns 0 or -ENOMEM. */
+static int flatten(struct commit *c)
+{
+	size_t n = 0;
+	for (struct commit_write *w = c->flight; w; w = w->next)
+		n += w->nops;
+	if (n > c->ops_cap) {
+		struct store_op *o = realloc(c->ops, n * sizeof *o);
+		if (!o)
+			return -ENOMEM;
+		c->ops = o;
+		c->ops_cap = n;
+	}
+	c->nops = 0;
+	for (struct commit_write *w = c->flight; w; w = w->next) {
+		for (struct op_chunk *k = w->ops; k; k = k->next) {
+			memcpy(c->ops + c->nops, k->ops, k->n * sizeof k->ops[0]);
+			c->nops += k->n;
+		}
+	}
+	return 0;
+}
+
 static void work_cb(uv_work_t *req)
 {
 	struct commit *c = req->data;
 	/* The only code that runs off the loop thread: one LMDB write
-	 * transaction, committed with fsync. */
+	 * transaction, committed with fsync (and its operations gathered). */
 	uint64_t t0 = uv_hrtime();
-	c->status = store_commit(c->st, c->ops, c->nops);
+	c->status = c->grown ? 0 : flatten(c); /* a retry after growing has them */
+	if (c->status == 0)
+		c->status = store_commit(c->st, c->ops, c->nops);
 	c->took_us = (uv_hrtime() - t0) / 1000;
 }
 
+static void free_work(uv_work_t *req) { commit_write_free(req->data); }
+static void free_done(uv_work_t *req, int status)
+{
+	(void)status;
+	free(req);
+}
+
+/* Frees `w`: on a worker when it owns many strings (an import's 100,000
+ * records, audit entries and their keys: 700,000 frees) or a big one (a
+ * pack's files), else now. */
+static void write_release(struct commit *c, struct commit_write *w)
+{
+	uv_work_t *req = w->nowned > COMMIT_FREE_ON_WORKER || w->big ? malloc(sizeof *req) : NULL;
+	if (req) {
+		req->data = w;
+		if (uv_queue_work(c->loop, req, free_work, free_done) == 0)
+			return;
+		free(req);
+	}
+	commit_write_free(w);
+}
+
 /* Calls back and frees a detached list of writes. */
-static void finish_list(struct commit_write *w, int status)
+static void finish_list(struct commit *c, struct commit_write *w, int status)
 {
 	while (w) {
 		struct commit_write *next = w->next;
 		if (w->cb)
 			w->cb(w->ud, status);
-		commit_write_free(w);
+		write_release(c, w);
 		w = next;
 	}
 }
@@ -263,8 +362,8 @@ static void after_cb(uv_work_t *req, int uvstatus)
 		c->stats.writes += c->nflight;
 	}
 	c->nflight = 0;
-	finish_list(done, status);
-	finish_list(rest, status);
+	finish_list(c, done, status);
+	finish_list(c, rest, status);
 	if (c->queue && !c->busy)
 		start(c);
 	if (status == 0)
@@ -277,26 +376,6 @@ static void start(struct commit *c)
 	c->nflight = c->nqueue;
 	c->queue = c->queue_tail = NULL;
 	c->nqueue = 0;
-	size_t n = 0;
-	for (struct commit_write *w = c->flight; w; w = w->next)
-		n += w->nops;
-	if (n > c->ops_cap) {
-		struct store_op *o = realloc(c->ops, n * sizeof *o);
-		if (!o) {
-			struct commit_write *f = c->flight;
-			c->flight = NULL;
-			c->nflight = 0;
-			finish_list(f, -ENOMEM);
-			return;
-		}
-		c->ops = o;
-		c->ops_cap = n;
-	}
-	c->nops = 0;
-	for (struct commit_write *w = c->flight; w; w = w->next) {
-		memcpy(c->ops + c->nops, w->ops, w->nops * sizeof *w->ops);
-		c->nops += w->nops;
-	}
 	c->busy = true;
 	c->grown = 0;
 	uv_queue_work(c->loop, &c->work, work_cb, after_cb);

@@ -17,6 +17,12 @@
 #define RELEASE_ON_WORKER 1000
 /* A slice of settling a big committed write (struct sweep). */
 #define SWEEP_STEP_NS (5 * 1000000)
+/* A batch's maps (its versions, their "kind\nstate", its metadata, its revs)
+ * are split by key into this many objects, a JSON array of them (shards):
+ * an object growing past 2^k entries rehashes all of them at once, and at
+ * 65,536 an import's three maps held the loop 20 to 80 ms in one row's
+ * step; a shard of 100,000 / 64 rehashes in well under a millisecond. */
+#define BATCH_SHARDS 64
 
 struct ledger {
 	struct store *st;
@@ -26,6 +32,9 @@ struct ledger {
 				      * which ledger_count reads without decoding */
 	json_t *meta_overlay;        /* metadata key -> [value or null (deleted),
 				      * writes in flight that put it] */
+	/* Batches submitted and not yet durable (struct layer), newest first:
+	 * read after the overlay, which holds nothing older than them. */
+	struct layer *layers;
 	uint64_t meta_generation;    /* writes of metadata made visible */
 	size_t inflight;             /* writes queued or in flight */
 	uint64_t changes;            /* record changes committed since start */
@@ -64,6 +73,58 @@ struct ledger {
 	bool sweep_open, sweep_closing;
 };
 
+/*
+ * A batch's versions and metadata as the batch built them, row by row in
+ * its caller's slices (ledger_batch_add): submitting it links this in front
+ * of the older layers in one step, where putting 100,000 versions into the
+ * overlay one by one held the loop about 0.1 s.  Reads look in the overlay,
+ * then in the layers, newest first; for that to give the latest version,
+ * the overlay never holds an entry older than a layer's of the same id or
+ * key: the few a batch shares with writes in flight before it move from
+ * the layer into the overlay when it is linked.  Unlinked when the batch is
+ * durable (its versions are then the store's) or failed.
+ */
+struct layer {
+	struct layer *next;          /* older */
+	json_t *versions;            /* shards: id -> version, as the overlay's */
+	json_t *ks;                  /* shards: id -> "kind\nstate", as overlay_ks */
+	json_t *meta;                /* shards: metadata key -> value (a string), or NULL */
+};
+
+/* BATCH_SHARDS empty objects (a new reference), or NULL on ENOMEM. */
+static json_t *shards_new(void)
+{
+	json_t *a = json_array();
+	for (int i = 0; a && i < BATCH_SHARDS; i++)
+		if (json_array_append_new(a, json_object()) < 0 ||
+		    !json_is_object(json_array_get(a, (size_t)i))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* The shard of `shards` that holds `key` (borrowed; NULL when shards is). */
+static json_t *shard_of(const json_t *shards, const char *key)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return json_array_get(shards, h % BATCH_SHARDS);
+}
+
+/* Entries of an object, or of all the shards of an array. */
+static size_t entries(const json_t *v)
+{
+	if (!json_is_array(v))
+		return json_object_size(v);
+	size_t n = 0, i;
+	json_t *o;
+	json_array_foreach(v, i, o)
+		n += json_object_size(o);
+	return n;
+}
+
 /* Per write: what to undo or confirm once the commit is known. */
 struct pending {
 	struct ledger *l;
@@ -72,6 +133,7 @@ struct pending {
 				      * with a memo entry: its head, its body] */
 	struct audit_head head;      /* head after this write */
 	json_t *meta_keys;           /* the metadata keys it writes, or NULL */
+	struct layer *layer;         /* a batch's, linked until it is durable */
 	commit_cb cb;
 	void *ud;
 };
@@ -481,12 +543,26 @@ int ledger_history(struct ledger *l, const char *id, json_t **entries)
 	return rc;
 }
 
-/* The overlay's version of `id`, decoded: a prepared change puts its
- * stored form there (compress.h), decoded the first time somebody asks (most
- * never are). */
+/* The latest version of `id` among writes in flight (borrowed), or NULL:
+ * the overlay's, else the newest layer's; *home (when given) is the object
+ * holding it. */
+static json_t *inflight_get(const struct ledger *l, const char *id, json_t **home)
+{
+	json_t *r = json_object_get(l->overlay, id), *h = l->overlay;
+	for (const struct layer *y = l->layers; !r && y; y = y->next)
+		r = json_object_get(h = shard_of(y->versions, id), id);
+	if (home)
+		*home = h;
+	return r;
+}
+
+/* The version in flight of `id`, decoded: a prepared change or a batch
+ * puts its stored form there (compress.h), decoded the first time somebody
+ * asks (most never are). */
 static json_t *overlay_get(struct ledger *l, const char *id)
 {
-	json_t *r = json_object_get(l->overlay, id);
+	json_t *home;
+	json_t *r = inflight_get(l, id, &home);
 	if (!r || !json_is_string(r))
 		return r;
 	char *text = NULL;
@@ -495,7 +571,7 @@ static json_t *overlay_get(struct ledger *l, const char *id)
 	if (store_unpack(l->st, json_string_value(r), json_string_length(r), &text, &len) == 0)
 		dec = json_loadb(text, len, 0, NULL);
 	free(text);
-	if (!dec || json_object_set_new(l->overlay, id, dec) < 0) {
+	if (!dec || json_object_set_new(home, id, dec) < 0) {
 		log_err("ledger: a prepared version does not parse id=%s", id);
 		return NULL;
 	}
@@ -504,7 +580,7 @@ static json_t *overlay_get(struct ledger *l, const char *id)
 
 int ledger_latest_text(struct ledger *l, const char *id, char **text, size_t *len)
 {
-	json_t *r = json_object_get(l->overlay, id);
+	json_t *r = inflight_get(l, id, NULL);
 	if (json_is_string(r)) /* a stored form: plain JSON or compressed */
 		return store_unpack(l->st, json_string_value(r), json_string_length(r), text, len);
 	if (r) { /* a decoded version in flight (a new record, most often) */
@@ -520,7 +596,15 @@ int ledger_latest_text(struct ledger *l, const char *id, char **text, size_t *le
 
 bool ledger_is_pending(const struct ledger *l, const char *id)
 {
-	return json_object_get(l->overlay, id) != NULL;
+	return inflight_get(l, id, NULL) != NULL;
+}
+
+/* Whether the "kind\nstate" `ks` is kind, state (kl, sl bytes). */
+static bool ks_is(const json_t *ks, const char *kind, size_t kl, const char *state, size_t sl)
+{
+	const char *v = json_string_value(ks);
+	return json_string_length(ks) == kl + 1 + sl && memcmp(v, kind, kl) == 0 && v[kl] == '\n' &&
+	       memcmp(v + kl + 1, state, sl) == 0;
 }
 
 int ledger_count(struct ledger *l, const char *kind, const char *state, uint64_t *n)
@@ -529,6 +613,8 @@ int ledger_count(struct ledger *l, const char *kind, const char *state, uint64_t
 	 * the same transaction as the counter: exact whether a write's commit
 	 * has landed or not (its callback may not have run yet). */
 	size_t nids = json_object_size(l->overlay_ks), i = 0;
+	for (const struct layer *y = l->layers; y; y = y->next)
+		nids += entries(y->ks);
 	const char **ids = nids ? malloc(nids * sizeof *ids) : NULL;
 	if (nids && !ids)
 		return -ENOMEM;
@@ -538,10 +624,24 @@ int ledger_count(struct ledger *l, const char *kind, const char *state, uint64_t
 	json_t *ks;
 	json_object_foreach(l->overlay_ks, id, ks) {
 		ids[i++] = id;
-		const char *v = json_string_value(ks);
-		if (json_string_length(ks) == kl + 1 + sl && memcmp(v, kind, kl) == 0 &&
-		    v[kl] == '\n' && memcmp(v + kl + 1, state, sl) == 0)
-			newer++;
+		newer += ks_is(ks, kind, kl, state, sl);
+	}
+	/* A layer's versions, but those a newer write replaced (counted once,
+	 * as the newest). */
+	for (const struct layer *y = l->layers; y; y = y->next) {
+		size_t si;
+		json_t *shard;
+		json_array_foreach(y->ks, si, shard) {
+			json_object_foreach(shard, id, ks) {
+				bool replaced = json_object_get(l->overlay_ks, id) != NULL;
+				for (const struct layer *z = l->layers; !replaced && z != y; z = z->next)
+					replaced = json_object_get(shard_of(z->ks, id), id) != NULL;
+				if (replaced)
+					continue;
+				ids[i++] = id;
+				newer += ks_is(ks, kind, kl, state, sl);
+			}
+		}
 	}
 	int rc = store_count_ks(l->st, kind, state, ids, i, n, &among);
 	free(ids);
@@ -552,7 +652,7 @@ int ledger_count(struct ledger *l, const char *kind, const char *state, uint64_t
 
 int ledger_exists(struct ledger *l, const char *id)
 {
-	if (json_object_get(l->overlay, id))
+	if (inflight_get(l, id, NULL))
 		return 1;
 	char *text = NULL;
 	size_t len;
@@ -623,8 +723,10 @@ uint64_t ledger_meta_generation(const struct ledger *l) { return l->meta_generat
 int ledger_meta_latest(struct ledger *l, const char *key, char **val, size_t *len)
 {
 	json_t *o = json_object_get(l->meta_overlay, key);
+	json_t *v = o ? json_array_get(o, 0) : NULL;
+	for (const struct layer *y = l->layers; !o && y; y = y->next)
+		o = v = json_object_get(shard_of(y->meta, key), key);
 	if (o) {
-		json_t *v = json_array_get(o, 0);
 		if (!json_is_string(v))
 			return -ENOENT;
 		if (!(*val = strdup(json_string_value(v))))
@@ -646,7 +748,7 @@ static void release_done(uv_work_t *req, int status)
 }
 static void release(struct ledger *l, json_t *v)
 {
-	uv_work_t *req = json_object_size(v) > RELEASE_ON_WORKER ? malloc(sizeof *req) : NULL;
+	uv_work_t *req = entries(v) > RELEASE_ON_WORKER ? malloc(sizeof *req) : NULL;
 	if (req) {
 		req->data = v;
 		if (uv_queue_work(commit_loop(l->commit), req, release_work, release_done) == 0)
@@ -654,6 +756,24 @@ static void release(struct ledger *l, json_t *v)
 		free(req);
 	}
 	json_decref(v);
+}
+
+/* Unlinks layer `y` (durable or failed: the store or nobody has its
+ * versions now) when it is linked still, and frees it, its big objects on a
+ * worker.  Only the write `y` belongs to (struct pending) drops it. */
+static void layer_drop(struct ledger *l, struct layer *y)
+{
+	if (!y)
+		return;
+	struct layer **at = &l->layers;
+	while (*at && *at != y)
+		at = &(*at)->next;
+	if (*at)
+		*at = y->next;
+	release(l, y->versions);
+	release(l, y->ks);
+	release(l, y->meta);
+	free(y);
 }
 
 /* A committed write's version of record `id` (its entry of revs): what
@@ -690,6 +810,7 @@ static void settle(struct ledger *l, const char *id, json_t *rev)
  * do): meanwhile its versions are still read from the overlay, the same as
  * those committed, and a later write to one of them settles as usual. */
 static void sweep_start(struct ledger *l);
+static void settle_shard(struct ledger *l, json_t *revs, bool slices);
 
 
 static void sweep_closed(uv_handle_t *h)
@@ -735,10 +856,25 @@ static void sweep_start(struct ledger *l)
 	uv_idle_start(&l->sweep_idle, sweep_step);
 }
 
-/* Settles `revs` (taken): now, or in slices when it is big. */
+/* Settles `revs` (taken): now, or in slices when it is big (a batch's
+ * shards are each queued, whatever their size). */
 static void settle_all(struct ledger *l, json_t *revs)
 {
-	struct sweep *w = json_object_size(revs) > RELEASE_ON_WORKER ? calloc(1, sizeof *w) : NULL;
+	if (json_is_array(revs)) {
+		size_t i;
+		json_t *shard;
+		json_array_foreach(revs, i, shard)
+			settle_shard(l, json_incref(shard), true);
+		json_decref(revs);
+		return;
+	}
+	settle_shard(l, revs, json_object_size(revs) > RELEASE_ON_WORKER);
+}
+
+/* Settles `revs` (taken, an object): in slices when `slices`. */
+static void settle_shard(struct ledger *l, json_t *revs, bool slices)
+{
+	struct sweep *w = slices ? calloc(1, sizeof *w) : NULL;
 	if (!w) {
 		const char *id;
 		json_t *rev;
@@ -763,8 +899,9 @@ static void written(void *ud, int status)
 	l->inflight--;
 	json_t *revs = p->revs;
 	if (status == 0) {
-		l->changes += json_object_size(revs);
+		l->changes += entries(revs);
 		l->committed = p->head;
+		layer_drop(l, p->layer); /* the store has its versions now */
 		settle_all(l, revs); /* a big write: queued, settled after the reply */
 		revs = NULL;
 	} else {
@@ -772,6 +909,9 @@ static void written(void *ud, int status)
 		 * overlay survives, and the chain restarts from what is on disk. */
 		json_object_clear(l->overlay);
 		json_object_clear(l->overlay_ks);
+		/* The layers too: each is freed by its own write, which fails. */
+		l->layers = NULL;
+		layer_drop(l, p->layer);
 		l->head = l->committed;
 		l->fails++;
 		l->fail_status = status;
@@ -805,13 +945,18 @@ static void hold(struct ledger *l, struct held *h)
 static void fail_held(struct ledger *l, struct pending *p, int rc)
 {
 	const char *id;
-	json_t *rev;
-	json_object_foreach(p->revs, id, rev) {
-		if (json_object_get(l->overlay, id) == json_array_get(rev, 2)) {
-			json_object_del(l->overlay, id);
-			json_object_del(l->overlay_ks, id);
+	json_t *rev, *shard;
+	size_t i, n = json_is_array(p->revs) ? json_array_size(p->revs) : 1;
+	for (i = 0; i < n; i++) {
+		shard = json_is_array(p->revs) ? json_array_get(p->revs, i) : p->revs;
+		json_object_foreach(shard, id, rev) {
+			if (json_object_get(l->overlay, id) == json_array_get(rev, 2)) {
+				json_object_del(l->overlay, id);
+				json_object_del(l->overlay_ks, id);
+			}
 		}
 	}
+	layer_drop(l, p->layer);
 	meta_release(l, p->meta_keys, rc);
 	l->inflight--;
 	if (p->cb)
@@ -1233,12 +1378,19 @@ static int write_changes(struct ledger *l, struct commit_write *w,
 	return 0;
 }
 
-/* The audit-only entries, the metadata, the next id and (unless the
- * entries wait for their turn) the audit head. */
+/* The audit-only entries, the metadata (and the blob's value, taken), the
+ * next id and (unless the entries wait for their turn) the audit head. */
 static int write_rest(struct ledger *l, struct commit_write *w, json_t **audit_only,
-		      size_t n_audit, const char *const *meta, struct sealer *head)
+		      size_t n_audit, const char *const *meta, struct ledger_blob *blob,
+		      struct sealer *head)
 {
 	int rc;
+	if (blob && blob->value) {
+		char *v = blob->value;
+		blob->value = NULL; /* the write's now, also on failure */
+		if ((rc = commit_put_meta_n(w, blob->key, v, blob->len)) < 0)
+			return rc;
+	}
 	for (size_t i = 0; i < n_audit; i++) {
 		const char *id = json_string_value(json_object_get(audit_only[i], "id"));
 		if ((rc = seal_entry(head, w, audit_only[i], id)) < 0)
@@ -1260,6 +1412,13 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		 json_t **audit_only, size_t n_audit, const char *const *meta,
 		 commit_cb cb, void *ud)
 {
+	return ledger_write_blob(l, changes, n, audit_only, n_audit, meta, NULL, cb, ud);
+}
+
+int ledger_write_blob(struct ledger *l, struct ledger_change *changes, size_t n,
+		      json_t **audit_only, size_t n_audit, const char *const *meta,
+		      struct ledger_blob *blob, commit_cb cb, void *ud)
+{
 	struct commit_write *w = commit_write_new();
 	struct pending *p = calloc(1, sizeof *p);
 	struct visible *vis = calloc(n ? n : 1, sizeof *vis);
@@ -1272,7 +1431,7 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 	if (!w || !p || !vis || !revs || (s.defer && !h))
 		goto err;
 	if ((rc = write_changes(l, w, changes, n, &s, revs, vis)) < 0 ||
-	    (rc = write_rest(l, w, audit_only, n_audit, meta, &s)) < 0)
+	    (rc = write_rest(l, w, audit_only, n_audit, meta, blob, &s)) < 0)
 		goto err;
 	/* Only now, with nothing left to fail, does the write become visible
 	 * to later decisions. */
@@ -1290,6 +1449,10 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 	commit_submit(l->commit, w, written, p);
 	return 0;
 err:
+	if (blob) {
+		free(blob->value);
+		blob->value = NULL;
+	}
 	sealer_clear(&s);
 	free(h);
 	for (size_t i = 0; vis && i < n; i++) {
@@ -1308,19 +1471,21 @@ err:
 struct ledger_batch {
 	struct ledger *l;
 	struct commit_write *w;  /* the operations so far, but the audit entries */
-	json_t *revs;            /* as struct pending's */
-	struct visible *vis;     /* owned, n of cap: the overlay's at the submit */
+	json_t *revs;            /* as struct pending's, in shards */
+	struct layer *layer;     /* owned until the submit links it: the
+				  * versions, "kind\nstate" and metadata */
 	size_t n, cap;
 	/* Each change's audit entry, encoded but not sealed (owned), and its
 	 * record id (owned); NULL when the change has none. */
 	char **audits, **audit_ids;
-	json_t *meta;            /* metadata key -> value, put with the batch */
 };
 
 int ledger_batch_new(struct ledger *l, struct ledger_batch **out)
 {
 	struct ledger_batch *b = calloc(1, sizeof *b);
-	if (!b || !(b->w = commit_write_new()) || !(b->revs = json_object())) {
+	if (!b || !(b->w = commit_write_new()) || !(b->revs = shards_new()) ||
+	    !(b->layer = calloc(1, sizeof *b->layer)) || !(b->layer->versions = shards_new()) ||
+	    !(b->layer->ks = shards_new())) {
 		ledger_batch_free(b);
 		return -ENOMEM;
 	}
@@ -1336,30 +1501,33 @@ void ledger_batch_free(struct ledger_batch *b)
 	if (!b)
 		return;
 	for (size_t i = 0; i < b->n; i++) {
-		json_decref(b->vis[i].version);
-		json_decref(b->vis[i].ks);
 		free(b->audits[i]);
 		free(b->audit_ids[i]);
 	}
-	free(b->vis);
 	free(b->audits);
 	free(b->audit_ids);
 	commit_write_free(b->w);
 	json_decref(b->revs);
-	json_decref(b->meta);
+	if (b->layer) {
+		json_decref(b->layer->versions);
+		json_decref(b->layer->ks);
+		json_decref(b->layer->meta);
+		free(b->layer);
+	}
 	free(b);
 }
 
 int ledger_batch_meta(struct ledger_batch *b, const char *key, const char *val)
 {
 	char *v = strdup(val);
-	if (!v || (!b->meta && !(b->meta = json_object()))) {
+	json_t **meta = &b->layer->meta;
+	if (!v || (!*meta && !(*meta = shards_new()))) {
 		free(v);
 		return -ENOMEM;
 	}
 	int rc = commit_put_meta(b->w, key, v);
 	if (rc == 0)
-		rc = json_object_set_new(b->meta, key, json_string(val)) < 0 ? -ENOMEM : 0;
+		rc = json_object_set_new(shard_of(*meta, key), key, json_string(val)) < 0 ? -ENOMEM : 0;
 	return rc;
 }
 
@@ -1368,10 +1536,7 @@ static int batch_grow(struct ledger_batch *b)
 	if (b->n < b->cap)
 		return 0;
 	size_t nc = b->cap ? 2 * b->cap : 64;
-	struct visible *v = realloc(b->vis, nc * sizeof *v);
-	if (v)
-		b->vis = v;
-	char **a = v ? realloc(b->audits, nc * sizeof *a) : NULL;
+	char **a = realloc(b->audits, nc * sizeof *a);
 	if (a)
 		b->audits = a;
 	char **ai = a ? realloc(b->audit_ids, nc * sizeof *ai) : NULL;
@@ -1411,15 +1576,25 @@ int ledger_batch_add(struct ledger_batch *b, const struct ledger_change *ch)
 			return -ENOMEM;
 		}
 	}
+	/* Its version goes into the batch's layer now, in the caller's slice:
+	 * the submit then links the layer, whatever its size. */
 	struct visible vis = { 0 };
-	if ((rc = drop_staged(b->w, c->id)) < 0 || (rc = put_text_record(b->w, ch, b->revs, &vis)) < 0) {
+	if ((rc = drop_staged(b->w, c->id)) == 0)
+		rc = put_text_record(b->w, ch, shard_of(b->revs, c->id), &vis);
+	if (rc == 0) { /* both take their reference, also on failure */
+		rc = json_object_set_new(shard_of(b->layer->versions, c->id), c->id, vis.version) < 0
+			? -ENOMEM : 0;
+		if (json_object_set_new(shard_of(b->layer->ks, c->id), c->id, vis.ks) < 0)
+			rc = -ENOMEM;
+		vis.version = vis.ks = NULL;
+	}
+	if (rc < 0) {
 		json_decref(vis.version);
 		json_decref(vis.ks);
 		free(audit);
 		free(audit_id);
 		return rc;
 	}
-	b->vis[b->n] = vis;
 	b->audits[b->n] = audit;
 	b->audit_ids[b->n] = audit_id;
 	b->n++;
@@ -1441,6 +1616,10 @@ static void seal_work(uv_work_t *req)
 			continue;
 		char *sealed = audit_seal_raw(b->audits[i], strlen(b->audits[i]), NULL, NULL, &head);
 		rc = sealed ? commit_put_audit(b->w, head.seq, b->audit_ids[i], sealed) : -ENOMEM;
+		/* Sealed and copied: freed here, not by the loop with the batch. */
+		free(b->audits[i]);
+		free(b->audit_ids[i]);
+		b->audits[i] = b->audit_ids[i] = NULL;
 	}
 	h->rc = rc;
 	h->after = head;
@@ -1482,7 +1661,7 @@ static int batch_rest(struct ledger *l, struct held *h, struct audit_head *head)
 	*head = h->after;
 	struct sealer s = { .head = head };
 	if (rc == 0)
-		rc = write_rest(l, b->w, NULL, 0, NULL, &s);
+		rc = write_rest(l, b->w, NULL, 0, NULL, NULL, &s);
 	h->w = b->w;
 	b->w = NULL;
 	ledger_batch_free(b);
@@ -1490,22 +1669,88 @@ static int batch_rest(struct ledger *l, struct held *h, struct audit_head *head)
 	return rc;
 }
 
+/* The keys of `shards` that object `in` holds too (a new array), by
+ * walking the smaller of the two; NULL on ENOMEM. */
+static json_t *shared_keys(const json_t *shards, json_t *in)
+{
+	json_t *keys = json_array(), *v, *shard;
+	const char *k;
+	size_t i;
+	if (json_object_size(in) <= entries(shards)) {
+		json_object_foreach(in, k, v)
+			if (keys && json_object_get(shard_of(shards, k), k))
+				json_array_append_new(keys, json_string(k));
+		return keys;
+	}
+	json_array_foreach(shards, i, shard)
+		json_object_foreach(shard, k, v)
+			if (keys && json_object_get(in, k))
+				json_array_append_new(keys, json_string(k));
+	return keys;
+}
+
+/* Links the batch's layer `y` in front of the others (visible from now on).
+ * The versions and keys it shares with writes in flight before it (none in
+ * an import of new records, as a rule) move into the overlay, so that the
+ * overlay holds nothing older than a layer; *moved_meta (a new object, or
+ * NULL) gets the keys moved, for meta_visible().  Returns how many moved,
+ * or -ENOMEM (nothing linked). */
+static long layer_link(struct ledger *l, struct layer *y, json_t **moved_meta)
+{
+	json_t *ids = shared_keys(y->versions, l->overlay);
+	json_t *keys = y->meta ? shared_keys(y->meta, l->meta_overlay) : json_array();
+	*moved_meta = json_array_size(keys) ? json_object() : NULL;
+	if (!ids || !keys || (json_array_size(keys) && !*moved_meta)) {
+		json_decref(ids);
+		json_decref(keys);
+		return -ENOMEM;
+	}
+	size_t i;
+	json_t *k;
+	json_array_foreach(ids, i, k) {
+		const char *id = json_string_value(k);
+		json_object_set(l->overlay, id, json_object_get(shard_of(y->versions, id), id));
+		json_object_set(l->overlay_ks, id, json_object_get(shard_of(y->ks, id), id));
+		json_object_del(shard_of(y->versions, id), id);
+		json_object_del(shard_of(y->ks, id), id);
+	}
+	json_array_foreach(keys, i, k) {
+		const char *key = json_string_value(k);
+		json_object_set(*moved_meta, key, json_object_get(shard_of(y->meta, key), key));
+		json_object_del(shard_of(y->meta, key), key);
+	}
+	if (entries(y->meta) > 0)
+		l->meta_generation++;
+	y->next = l->layers;
+	l->layers = y;
+	long moved = (long)(json_array_size(ids) + json_array_size(keys));
+	json_decref(ids);
+	json_decref(keys);
+	return moved;
+}
+
 int ledger_batch_submit(struct ledger_batch *b, commit_cb cb, void *ud)
 {
 	struct ledger *l = b->l;
 	struct pending *p = calloc(1, sizeof *p);
 	struct held *h = p ? calloc(1, sizeof *h) : NULL;
-	if (!h) {
+	json_t *moved_meta = NULL;
+	long moved = h ? layer_link(l, b->layer, &moved_meta) : -ENOMEM;
+	if (moved < 0) {
 		free(p);
+		free(h);
 		ledger_batch_free(b);
 		return -ENOMEM;
 	}
-	/* As in ledger_write: visible to later decisions from now on; sealed
-	 * on a worker, then submitted, the writes after it held meanwhile. */
-	make_visible(l, b->vis, b->n);
-	*p = (struct pending){ .l = l, .revs = b->revs, .cb = cb, .ud = ud,
-			       .meta_keys = meta_visible(l, NULL, b->meta) };
+	/* As in ledger_write: visible to later decisions from now on (its
+	 * layer, linked in one step); sealed on a worker, then submitted, the
+	 * writes after it held meanwhile. */
+	log_info("ledger: batch visible changes=%zu moved_to_overlay=%ld", b->n, moved);
+	*p = (struct pending){ .l = l, .revs = b->revs, .cb = cb, .ud = ud, .layer = b->layer,
+			       .meta_keys = meta_visible(l, NULL, moved_meta) };
+	json_decref(moved_meta);
 	b->revs = NULL;
+	b->layer = NULL;
 	l->inflight++;
 	*h = (struct held){ .b = b, .p = p };
 	hold(l, h);

@@ -240,6 +240,24 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
 		 commit_cb cb, void *ud);
 
 /*
+ * ledger_write() with one more metadata value, taken instead of copied: a
+ * rule pack's files (up to storage.pack_mib, several times that once
+ * escaped), encoded on a worker, cost the loop no copy.  The value is
+ * written with the rest, in the same transaction, but is not put where
+ * ledger_meta_latest() sees writes in flight: that is for what decisions
+ * read (identities), and such a key is read from the store once durable.
+ * `blob->value` is taken in every case (NULL after the call).
+ */
+struct ledger_blob {
+	const char *key;  /* borrowed */
+	char *value;      /* taken: malloc'd, `len` bytes (it may hold NUL bytes) */
+	size_t len;
+};
+int ledger_write_blob(struct ledger *l, struct ledger_change *changes, size_t n,
+		      json_t **audit_only, size_t n_audit, const char *const *meta,
+		      struct ledger_blob *blob, commit_cb cb, void *ud);
+
+/*
  * A write prepared in slices, for one whose size a client chooses (an import
  * of 100,000 rows): each ledger_batch_add() queues one change's operations
  * and encodes its audit entry, a few per slice between other clients'
@@ -250,15 +268,19 @@ int ledger_write(struct ledger *l, struct ledger_change *changes, size_t n,
  * come meanwhile (ledger_write, the metadata writes) are built and visible
  * at once but sealed and queued after the batch, in order.  Nothing of a
  * batch is visible to reads or decisions before it is submitted; a batch
- * freed instead writes nothing.  A committed write of over 1,000 changes
- * leaves the overlay in slices of about 5 ms (an idle handle on the loop).
+ * freed instead writes nothing.  Each change's version (and the batch's
+ * metadata) goes into the batch's own layer as it is added; the submit
+ * links that layer in front of the writes in flight in one step, whatever
+ * its size, and the commit drops it (ledger.c, struct layer).  A committed
+ * write of over 1,000 changes is settled in slices of about 5 ms (an idle
+ * handle on the loop) and freed on a worker.
  */
 struct ledger_batch;
 /* A new, empty batch: 0 with *out (submit or free it), or -ENOMEM. */
 int ledger_batch_new(struct ledger *l, struct ledger_batch **out);
 /* Adds a change given as text (LEDGER_CHANGE_TEXT; its audit entry gets
- * "rev_after" and is encoded now; its text is copied).  0, -EINVAL or
- * -ENOMEM: the batch is then unusable (free it). */
+ * "rev_after" and is encoded now; its text and id are copied).  0, -EINVAL
+ * or -ENOMEM: the batch is then unusable (free it). */
 int ledger_batch_add(struct ledger_batch *b, const struct ledger_change *ch);
 /* Changes added so far. */
 size_t ledger_batch_size(const struct ledger_batch *b);

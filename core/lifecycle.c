@@ -280,6 +280,7 @@ struct activation {
 	struct life *l;
 	struct rules *next;
 	char **kv;             /* the activation's metadata writes */
+	char *files_key, *files; /* the files' pair when not kept yet (owned until written) */
 	int dropped;           /* kept versions the write drops */
 	int tests;             /* pack tests the candidate passed; -1: none ran */
 	char *folder_version;  /* what the reload folder holds (a rollback), or NULL */
@@ -290,11 +291,14 @@ struct activation {
 	uv_work_t work;
 	char *fv;              /* activate()'s folder_version (owned), or NULL */
 	char *encoded;         /* packs_encode()'s (owned until written) */
+	size_t encoded_len;    /* its length, measured on the worker too */
 };
 
 static void activation_free(struct activation *a)
 {
 	packs_kv_free(a->kv);
+	free(a->files_key);
+	free(a->files);
 	free(a->folder_version);
 	free(a->fv);
 	free(a->encoded);
@@ -368,10 +372,12 @@ static int activate_write(struct activation *a)
 	struct rules *next = a->next;
 	json_t *d = rules_describe(next);
 	struct rules *cur = live(l);
+	bool made = a->encoded != NULL; /* then a->files, when set, is that text */
 	int rc = packs_activation(l->d.store, rules_version(next),
 				  json_string_value(json_object_get(d, "name")), rules_contents(next),
 				  a->encoded, a->who, a->how, rules_dir(next), a->fv,
-				  l->d.conf->pack_versions, &a->kv, &a->dropped);
+				  l->d.conf->pack_versions, &a->kv, &a->dropped, &a->files_key,
+				  &a->files);
 	a->encoded = NULL; /* taken */
 	char nowiso[CLOCK_ISO_MAX];
 	json_t *entry = json_pack("{s:s, s:{s:s, s:i}, s:s, s:s, s:s, s:s?, s:O, s:s}", "time",
@@ -383,7 +389,13 @@ static int activate_write(struct activation *a)
 		rc = -ENOMEM;
 	if (rc == 0) {
 		l->reloading = true;
-		rc = ledger_write(l->d.ledger, NULL, 0, &entry, 1, (const char *const *)a->kv, activated, a);
+		/* The files' text (up to storage.pack_mib, several times that
+		 * once escaped) is taken by the write, not copied on the loop. */
+		struct ledger_blob files = { a->files_key, a->files,
+					     !a->files ? 0 : made ? a->encoded_len : strlen(a->files) };
+		a->files = NULL;
+		rc = ledger_write_blob(l->d.ledger, NULL, 0, &entry, 1, (const char *const *)a->kv,
+				       files.value ? &files : NULL, activated, a);
 		if (rc < 0)
 			l->reloading = false;
 	}
@@ -399,6 +411,7 @@ static void encode_work(uv_work_t *w)
 	json_t *d = rules_describe(a->next);
 	a->encoded = packs_encode(rules_version(a->next), json_string_value(json_object_get(d, "name")),
 				  rules_contents(a->next));
+	a->encoded_len = a->encoded ? strlen(a->encoded) : 0;
 }
 
 static void encode_done(uv_work_t *w, int status)

@@ -295,8 +295,9 @@ char *packs_encode(const char *version, const char *name, json_t *contents)
 int packs_activation(struct store *st, const char *version, const char *name,
 		     json_t *contents, char *encoded, const char *by, const char *how,
 		     const char *dir, const char *folder_version, int keep, char ***kvp,
-		     int *dropped)
+		     int *dropped, char **files_key, char **files_text)
 {
+	*files_key = *files_text = NULL;
 	/* At most: history, active, files, and a deletion per past activation. */
 	json_t *hist = packs_history(st, SIZE_MAX);
 	size_t cap = 8 + 2 * json_array_size(hist);
@@ -339,12 +340,11 @@ int packs_activation(struct store *st, const char *version, const char *name,
 	char key[96];
 	snprintf(key, sizeof key, PACK_PREFIX "%s", version);
 	if (store_meta_get(st, key, NULL, NULL) != 0) {
-		kv[4] = strdup(key);
-		kv[5] = encoded ? encoded : packs_encode(version, name, contents);
+		*files_key = strdup(key);
+		*files_text = encoded ? encoded : packs_encode(version, name, contents);
 		encoded = NULL;
-		if (!kv[4] || !kv[5])
+		if (!*files_key || !*files_text)
 			goto out;
-		n = 6;
 	}
 	int d = retention(hist, version, keep, kv, &n, cap);
 	if (d < 0)
@@ -359,6 +359,9 @@ out:
 	if (rc < 0) {
 		packs_kv_free(kv);
 		*kvp = NULL;
+		free(*files_key);
+		free(*files_text);
+		*files_key = *files_text = NULL;
 	}
 	return rc;
 }

@@ -54,12 +54,15 @@ char *packs_encode(const char *version, const char *name, json_t *contents);
  * the kept files of versions older than the `keep` activated last
  * (storage.pack_versions; the live one and the one before it are always
  * among them); *dropped says how many.  The history entries stay.
- * `encoded`: packs_encode()'s text made ahead (taken), or NULL.
+ * `encoded`: packs_encode()'s text made ahead (taken), or NULL.  When the
+ * version's files are not kept yet, *files_key and *files_text (caller frees;
+ * else both NULL) are the pair that keeps them, apart from *kv so that the
+ * write takes the text instead of copying it (ledger_write_blob()).
  */
 int packs_activation(struct store *st, const char *version, const char *name,
 		     json_t *contents, char *encoded, const char *by, const char *how,
 		     const char *dir, const char *folder_version, int keep, char ***kv,
-		     int *dropped);
+		     int *dropped, char **files_key, char **files_text);
 void packs_kv_free(char **kv);
 
 /* Removes every folder under `root` (where kept versions are written out)

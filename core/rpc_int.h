@@ -94,11 +94,17 @@ struct rpc_job {
 	size_t max;              /* limits.reply_mib, in bytes */
 	char *buf;               /* owned: reply bytes not yet handed over */
 	size_t len, cap;
+	size_t last_cap;         /* the size of the buffer handed over last: the
+				  * next starts there, not doubling up to it again */
 	size_t total;            /* bytes of the reply built so far */
 	bool streaming;          /* pieces went out: no error reply is possible */
 	bool whole;              /* reads no rule and has no params to narrow it (audit.verify):
 				  * a pack swapped meanwhile does not stop it, and over the
 				  * time cap the error says to raise the limit */
+	int code;                /* the reply's error code for the metrics, 0 for a result */
+	bool replying;           /* only the reply is left, its work done (an import
+				  * durable): no cap, time, stop or pack change ends it,
+				  * only a hang-up (rpc_job_reply) */
 };
 /* Starts a job for `c` (taken over: c is emptied as by rpc_call_keep) and
  * queues `fn(j's container, ...)` with the slicer.  Returns 0, or -ENOMEM
@@ -114,6 +120,10 @@ int rpc_job_check(struct rpc_job *j);
 /* Appends to the reply.  Returns 0, or -EMSGSIZE over limits.reply_mib
  * (nothing appended). */
 int rpc_job_put(struct rpc_job *j, const char *s, size_t n);
+/* Appends `sep` and then `v` encoded (json_dumps()'s bytes, by wire_stream)
+ * straight into the reply, without a text of it made apart.  Returns 0, or
+ * -EMSGSIZE over limits.reply_mib, -ENOMEM (nothing appended either way). */
+int rpc_job_put_json(struct rpc_job *j, const char *sep, const json_t *v);
 /* The start of a result line: {"jsonrpc":"2.0","id":..,"result": */
 int rpc_job_put_head(struct rpc_job *j);
 /* Hands what is held to the server once streaming (end of a step). */
@@ -128,6 +138,16 @@ void rpc_job_fail(struct rpc_job *j, int code, const char *message, json_t *data
  * slot released) with `done` ("rows_done=12") for the log; releases the
  * call. */
 void rpc_job_stop(struct rpc_job *j, int why, const char *done);
+/* Replies with `result` (taken) encoded in slices, the same bytes as
+ * rpc_result(), for a result of a size a client chose (an import's 100,000
+ * ids); the call `c` is taken (a kept call, rpc_call_keep) and released
+ * when the reply is out or its client hung up.  `what` names the request
+ * in the log. */
+void rpc_job_reply(struct rpc_call *c, const char *what, json_t *result);
+/* The same for an error (rpc_error()'s bytes; `data` taken): an import
+ * refused whole lists up to 100,000 failures. */
+void rpc_job_reply_error(struct rpc_call *c, const char *what, int code, const char *message,
+			 json_t *data);
 /* -32007 for limits.reply_mib, naming the limit and how to ask for less. */
 void rpc_job_over_reply(struct rpc_job *j, const char *done);
 

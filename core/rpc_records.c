@@ -559,6 +559,8 @@ struct write_wait {
 	char *record;     /* act: the record as stored (the reply's "record"
 			   * member, not in result: sent as it is, not re-encoded) */
 	char *what;       /* for the log: the record id, or "import" */
+	bool sliced;      /* an import's result, of a size the client chose (its
+			   * ids): encoded in slices (rpc_job_reply) */
 };
 
 /* {"record": <stored bytes>, <the rest of result>} */
@@ -581,7 +583,10 @@ static void reply_with_record(struct rpc_call *c, const char *record, json_t *re
 static void write_replied(void *ud, int status)
 {
 	struct write_wait *w = ud;
-	if (status == 0 && w->record) {
+	if (status == 0 && w->sliced) {
+		rpc_job_reply(w->call, "import", w->result);
+		w->call = NULL;
+	} else if (status == 0 && w->record) {
 		reply_with_record(w->call, w->record, w->result);
 	} else if (status == 0) {
 		rpc_result(w->call, w->result);
@@ -592,7 +597,8 @@ static void write_replied(void *ud, int status)
 		json_decref(w->result);
 		rpc_fail(w->call, status, msg, NULL);
 	}
-	rpc_call_free(w->call);
+	if (w->call)
+		rpc_call_free(w->call);
 	free(w->record);
 	free(w->what);
 	free(w);
@@ -1272,10 +1278,10 @@ static void import_finish(struct import_job *m)
 	if (m->dry_run) {
 		/* What an import of these rows would do, now: a client checks a
 		 * whole file this way before it sends it in parts. */
-		rpc_result(c, json_pack("{s:I, s:I, s:O, s:O, s:b, s:s}", "rows", (json_int_t)n, "valid",
-					(json_int_t)json_array_size(m->passed), "failed", m->failed,
-					"skipped", m->skipped, "dry_run", 1, "rules_version", rules_version(r->rules)));
-		rpc_call_free(c);
+		rpc_job_reply(c, "import", json_pack("{s:I, s:I, s:O, s:O, s:b, s:s}", "rows", (json_int_t)n,
+						     "valid", (json_int_t)json_array_size(m->passed), "failed",
+						     m->failed, "skipped", m->skipped, "dry_run", 1,
+						     "rules_version", rules_version(r->rules)));
 		return;
 	}
 	if (m->atomic && json_array_size(m->failed) > 0) {
@@ -1284,11 +1290,10 @@ static void import_finish(struct import_job *m)
 		snprintf(msg, sizeof msg, "import refused, nothing was written: %zu of %zu rows fail; row %lld: %.500s",
 			 json_array_size(m->failed), n, (long long)json_integer_value(json_object_get(f0, "row")),
 			 json_string_value(json_object_get(f0, "message")));
-		rpc_error(c, json_integer_value(json_object_get(f0, "code")) == WIRE_INVALID_PARAMS ?
-			  WIRE_INVALID_PARAMS : WIRE_REFUSED, msg,
-			  json_pack("{s:I, s:I, s:O}", "rows", (json_int_t)n, "failed_count",
-				    (json_int_t)json_array_size(m->failed), "failed", m->failed));
-		rpc_call_free(c);
+		rpc_job_reply_error(c, "import", json_integer_value(json_object_get(f0, "code")) ==
+				    WIRE_INVALID_PARAMS ? WIRE_INVALID_PARAMS : WIRE_REFUSED, msg,
+				    json_pack("{s:I, s:I, s:O}", "rows", (json_int_t)n, "failed_count",
+					      (json_int_t)json_array_size(m->failed), "failed", m->failed));
 		return;
 	}
 	size_t ok = json_array_size(m->made_ids);
@@ -1297,8 +1302,7 @@ static void import_finish(struct import_job *m)
 				   (json_int_t)json_array_size(m->skipped), "skipped", m->skipped,
 				   "rules_version", rules_version(r->rules));
 	if (ok == 0) {
-		rpc_result(c, result);
-		rpc_call_free(c);
+		rpc_job_reply(c, "import", result);
 		return;
 	}
 	struct write_wait *w = calloc(1, sizeof *w);
@@ -1318,6 +1322,7 @@ static void import_finish(struct import_job *m)
 		w->call = c;
 		w->result = result;
 		w->what = strdup("import");
+		w->sliced = true;
 		rc = ledger_batch_submit(m->batch, write_replied, w);
 		m->batch = NULL; /* taken */
 	}
@@ -2027,13 +2032,9 @@ static int view_put_row(struct view_job *v, json_t *row)
 		v->count++;
 		return 0;
 	}
-	char *enc = json_dumps(row, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!enc)
-		return -ENOMEM;
-	int rc = v->count > 0 ? rpc_job_put(&v->job, ",", 1) : 0;
-	if (rc == 0)
-		rc = rpc_job_put(&v->job, enc, strlen(enc));
-	free(enc);
+	/* Encoded straight into the reply: no text of the row made apart, then
+	 * measured and copied (a 256 KiB row: three passes over it fewer). */
+	int rc = rpc_job_put_json(&v->job, v->count > 0 ? "," : "", row);
 	if (rc == 0)
 		v->count++;
 	return rc;

@@ -4,10 +4,51 @@
 #include <lauxlib.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "rules_text.h"
+
+/* How many bytes a character led by `c` has (1 to 4), 0 for a byte no
+ * character begins with (a continuation, 0xC0, 0xC1, 0xF5 and over). */
+static int utf8_lead(unsigned char c)
+{
+	return c < 0x80 ? 1 : c < 0xC2 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
+}
+
+bool conv_utf8_valid(const char *text, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)text, *end = s + n;
+	while (s < end) {
+		/* ASCII eight bytes at a time: the common case costs a scan. */
+		while (end - s >= 8) {
+			uint64_t w;
+			memcpy(&w, s, 8);
+			if (w & 0x8080808080808080u)
+				break;
+			s += 8;
+		}
+		if (s == end)
+			break;
+		int k = utf8_lead(*s);
+		if (k == 0 || end - s < k)
+			return false;
+		uint32_t cp = k == 1 ? *s : *s & (0x7F >> k);
+		for (int i = 1; i < k; i++) {
+			if ((s[i] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i] & 0x3F);
+		}
+		/* Overlong forms, UTF-16 surrogates, past U+10FFFF: refused, as
+		 * jansson refuses them. */
+		if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		s += k;
+	}
+	return true;
+}
 
 static void push_depth(lua_State *L, const json_t *j, int depth)
 {
@@ -181,11 +222,11 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
 	case LUA_TSTRING: {
 		size_t l;
 		const char *s = lua_tolstring(L, idx, &l);
-		v = json_stringn(s, l);
-		if (!v) {
+		if (!conv_utf8_valid(s, l)) {
 			snprintf(err, errlen, "text is not valid UTF-8");
 			return NULL;
 		}
+		v = json_stringn_nocheck(s, l); /* checked as jansson would */
 		break;
 	}
 	case LUA_TTABLE:

@@ -74,4 +74,32 @@ char *wire_request(long long id, const char *method, json_t *params);
  * (caller frees) or NULL. */
 char *wire_encode_line(const json_t *obj, size_t *len);
 
+/*
+ * The same bytes as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY), made a
+ * few values at a time: a reply of 100,000 ids is encoded in slices between
+ * other clients' requests (the daemon's import) instead of in one go.  Each
+ * container down to WIRE_STREAM_DEPTH levels is walked member by member;
+ * values deeper than that, and scalars, are encoded whole by jansson, whose
+ * escaping and number formats are thereby the ones used.
+ */
+#define WIRE_STREAM_DEPTH 8 /* containers walked piecewise; deeper ones encoded whole */
+typedef int (*wire_put_fn)(void *ud, const char *s, size_t n); /* 0, or a negative errno */
+struct wire_stream_at {
+	json_t *v;        /* the container (borrowed) */
+	void *iter;       /* an object's next member */
+	size_t i;         /* an array's next element */
+	bool first;       /* nothing of it written yet but its bracket */
+};
+struct wire_stream {
+	json_t *pending;  /* the value not yet started (borrowed) */
+	int depth;        /* containers open */
+	struct wire_stream_at at[WIRE_STREAM_DEPTH];
+};
+/* Starts encoding `v` (borrowed: alive and unchanged until the end). */
+void wire_stream_init(struct wire_stream *s, json_t *v);
+/* Gives the next pieces of the encoding to put(ud, ...), about `n` values'
+ * worth.  Returns 1 once all of it went out, 0 when there is more, or a
+ * negative errno (put's, or -ENOMEM). */
+int wire_stream_next(struct wire_stream *s, size_t n, wire_put_fn put, void *ud);
+
 #endif

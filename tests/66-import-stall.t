@@ -5,6 +5,8 @@
 # prepared in slices too, sealed off the loop (the request line decoded and
 # the audit entries sealed on workers, the big reply's versions freed there).  The import stays one durable
 # transaction, acknowledged when it is durable, and the audit chain holds.
+# Its end: the versions made visible in one step and the reply of 100,000
+# ids encoded in slices (the daemon's log says so).
 # Uses the pack tests/packs/slice.  Latencies go to diag; only a stall of a
 # second (4 s under the sanitizers) fails.
 use strict;
@@ -71,6 +73,28 @@ cmp_ok($sorted[-1] // 0, '<', 1 * $SLOW, 'no status waited a second during the i
 ok(@acts && !grep({ !$_->{result}{record} } @acts),
    sprintf('each of the %d writes made during the import is written', scalar @acts))
 	or diag explain [ grep { $_->{error} } @acts ];
+# The import's end holds nobody for long: its 100,000 versions become
+# visible in one step (the batch's layer, built as its rows were written,
+# linked; nothing moved one by one), and its reply of 100,000 ids is
+# encoded in slices (16,384 values at most in one: 7 at least, however
+# fast the machine), the same bytes a reply made whole would be.
+my $log = $d->log_text;
+like($log, qr/ledger: batch visible changes=$ROWS moved_to_overlay=0\b/,
+     'the 100,000 versions made visible in one step, none moved into the overlay');
+my ($bytes, $slices) = $log =~ /rpc: import replied in slices reply_bytes=(\d+) slices=(\d+)/;
+cmp_ok($slices // 0, '>', 1, sprintf 'the reply of %d ids encoded in slices (%s)', $ROWS, $slices // 'none');
+is($bytes, length($line), 'the reply line logged is the line received');
+my @ids = @{ $r->{result}{ids} // [] };
+ok(@ids == $ROWS && !grep({ !/^I-\d{6}$/ } @ids), 'the reply holds every id');
+
+# An import refused whole lists every failure: 20,000 of them, its error
+# line encoded in slices too (the same line rpc_error() would make).
+my $before = () = $d->log_text =~ /import replied in slices/g;
+my $e = $d->call('import', { action => 'create', rows => [ map { { text => "no number $_" } } 1 .. 20000 ] });
+is($e->{error} && $e->{error}{data}{failed_count}, 20000, 'a refused import of 20,000 failing rows lists them all');
+is(scalar @{ $e->{error}{data}{failed} // [] }, 20000, 'each with its reason');
+my @lines = $d->log_text =~ /rpc: import replied in slices reply_bytes=\d+ slices=(\d+)/g;
+ok(@lines > $before && $lines[-1] > 1, sprintf 'its error line encoded in slices (%s)', $lines[-1] // 'none');
 ok($d->ok_call('audit.verify')->{ok}, 'the audit chain holds after it');
 is($d->stop, 0, 'the daemon stops cleanly');
 done_testing;

@@ -1,8 +1,11 @@
 /* Unit tests of the ledger as the owner of records: a new record and the
  * next version of a stored one, written in their tagged forms; reads as
  * text fit for a reply, as pages and as history; the latest version while
- * a write is in flight; damaged bytes named, not passed on; a change of an
- * unknown kind refused with nothing queued. */
+ * a write is in flight; a batch's versions and metadata, linked in one step,
+ * as the latest beside writes in flight before and after it; a big
+ * metadata value taken by the write, not copied (a pack's files); damaged bytes
+ * named, not passed on; a change of an unknown kind refused with nothing
+ * queued. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +50,144 @@ static struct ledger_span span_of(const char *text, const char *key)
 	p += strlen(pat);
 	size_t n = strcspn(p, ",}");
 	return (struct ledger_span){ (size_t)(p - text), n };
+}
+
+static int batch_status = 1;
+static void batch_written(void *ud, int status)
+{
+	(void)ud;
+	batch_status = status;
+}
+
+/* A change as text of note `id` in `state`, rev `rev`; *text is the JSON
+ * (caller frees). */
+static struct ledger_change note_text(const char *id, const char *state, int rev, char **text)
+{
+	if (asprintf(text, "{\"id\":\"%s\",\"kind\":\"note\",\"rev\":%d,\"state\":\"%s\",\"data\":{}}",
+		     id, rev, state) < 0)
+		*text = NULL;
+	struct ledger_change ch = { .kind = LEDGER_CHANGE_TEXT };
+	ch.text = (struct ledger_text){ .id = id, .kind = "note", .state = state, .rev = rev,
+					.text = *text, .len = *text ? strlen(*text) : 0 };
+	return ch;
+}
+
+static long long count_of(struct ledger *l, const char *state)
+{
+	uint64_t n = 0;
+	return ledger_count(l, "note", state, &n) == 0 ? (long long)n : -1;
+}
+
+/* `id`'s latest text has state `state`. */
+static void latest_is(struct ledger *l, const char *id, const char *state, const char *desc)
+{
+	char *text = NULL, want[64];
+	size_t len;
+	snprintf(want, sizeof want, "\"state\":\"%s\"", state);
+	ok(ledger_latest_text(l, id, &text, &len) == 0 && strstr(text, want), desc);
+	free(text);
+}
+
+static void meta_is(struct ledger *l, const char *key, const char *want, const char *desc)
+{
+	char *v = NULL;
+	is_str(ledger_meta_latest(l, key, &v, NULL) == 0 ? v : "(none)", want, desc);
+	free(v);
+}
+
+/* A batch of 2,000 notes (an import's write), between writes in flight. */
+static void batches(struct ledger *l)
+{
+	long long open0 = count_of(l, "open"), done0 = count_of(l, "done");
+	/* Before it, in flight: a version of B-000001 and an identity entry the
+	 * batch writes again. */
+	char *t0;
+	struct ledger_change ch = note_text("B-000001", "open", 1, &t0);
+	is_int(ledger_write(l, &ch, 1, NULL, 0, NULL, written, NULL), 0, "a write in flight before the batch");
+	const char *k = "ident:x", *v0 = "v0";
+	size_t l0 = 2;
+	is_int(ledger_write_meta(l, &k, &v0, &l0, 1, written, NULL), 0, "and metadata in flight");
+	struct ledger_batch *b;
+	is_int(ledger_batch_new(l, &b), 0, "a batch");
+	int rc = 0;
+	static char ids[2001][16]; /* borrowed by the batch until it is submitted */
+	for (int i = 1; i <= 2000 && rc == 0; i++) {
+		char *id = ids[i], *t;
+		snprintf(id, sizeof ids[i], "B-%06d", i);
+		ch = note_text(id, i == 1 ? "done" : "open", 1, &t);
+		if (i == 1) { /* it replaces the version in flight */
+			ch.old_kind = "note";
+			ch.old_state = "open";
+		}
+		rc = ledger_batch_add(b, &ch);
+		free(t);
+	}
+	is_int(rc, 0, "2,000 changes added");
+	is_int(ledger_batch_meta(b, "ident:x", "v1") | ledger_batch_meta(b, "ident:y", "y1"), 0,
+	       "two metadata keys added");
+	ok(ledger_exists(l, "B-000002") == 0, "nothing of a batch is visible before it is submitted");
+	meta_is(l, "ident:y", "(none)", "nor its metadata");
+	is_int(ledger_batch_submit(b, batch_written, NULL), 0, "the batch submitted");
+	latest_is(l, "B-000001", "done", "a record a write before it has in flight: the batch's version");
+	latest_is(l, "B-001500", "open", "a record of the batch alone: its version");
+	is_int(ledger_exists(l, "B-002000"), 1, "its last record exists");
+	ok(ledger_is_pending(l, "B-000002"), "and is pending");
+	is_int(count_of(l, "open"), open0 + 1999, "count() sees the batch's open records");
+	is_int(count_of(l, "done"), done0 + 1, "and its done one (the write before it replaced)");
+	meta_is(l, "ident:x", "v1", "metadata a write before it puts: the batch's value");
+	meta_is(l, "ident:y", "y1", "metadata of the batch alone: its value");
+	/* After it, in flight: a newer version of one of its records. */
+	char *t2;
+	ch = note_text("B-000003", "done", 2, &t2);
+	ch.old_kind = "note";
+	ch.old_state = "open";
+	is_int(ledger_write(l, &ch, 1, NULL, 0, NULL, written, NULL), 0, "a write after the batch");
+	latest_is(l, "B-000003", "done", "its version is the latest");
+	is_int(count_of(l, "open"), open0 + 1998, "counted once, in its new state");
+	is_int(count_of(l, "done"), done0 + 2, "the state it moved to");
+	batch_status = 1;
+	uv_run(&loop, UV_RUN_DEFAULT);
+	is_int(batch_status, 0, "the batch is durable");
+	latest_is(l, "B-000003", "done", "once durable: the write after it holds");
+	latest_is(l, "B-001500", "open", "a batch's record read from the store");
+	ok(!ledger_is_pending(l, "B-001500"), "and no longer pending");
+	is_int(count_of(l, "open"), open0 + 1998, "the same counts from the store");
+	is_int(count_of(l, "done"), done0 + 2, "done too");
+	meta_is(l, "ident:x", "v1", "the batch's metadata as stored");
+	free(t0);
+	free(t2);
+}
+
+/* A pack's files, 3 MiB with NUL bytes in them, written with other
+ * metadata: taken by the write (no copy), stored byte for byte. */
+static void blob(struct store *st, struct ledger *l)
+{
+	size_t n = 3u << 20;
+	char *v = malloc(n), *want = malloc(n);
+	for (size_t i = 0; v && want && i < n; i++)
+		v[i] = want[i] = (char)(i % 251);
+	const char *meta[] = { "blob:other", "small", NULL };
+	struct ledger_blob b = { "blob:files", v, n };
+	written_status = 1;
+	is_int(ledger_write_blob(l, NULL, 0, NULL, 0, meta, &b, written, NULL), 0, "a write with a blob");
+	ok(b.value == NULL, "its value is the write's now");
+	uv_run(&loop, UV_RUN_DEFAULT);
+	is_int(written_status, 0, "durable");
+	char *got = NULL, *small = NULL;
+	size_t len = 0;
+	is_int(store_meta_get(st, "blob:files", &got, &len), 0, "the value is stored");
+	ok(len == n && memcmp(got, want, n) == 0, "byte for byte (3 MiB, NUL bytes included)");
+	is_int(ledger_meta_latest(l, "blob:other", &small, NULL), 0, "with the rest of the write");
+	free(got);
+	free(small);
+	/* A write that cannot be queued still takes (frees) the value. */
+	struct ledger_change bad = { .kind = (enum ledger_change_kind)42 };
+	b = (struct ledger_blob){ "blob:never", malloc(16), 16 };
+	is_int(ledger_write_blob(l, &bad, 1, NULL, 0, NULL, &b, written, NULL), -EINVAL,
+	       "a refused write with a blob");
+	ok(b.value == NULL, "took its value all the same");
+	is_int(store_meta_get(st, "blob:never", NULL, NULL), -ENOENT, "and wrote nothing");
+	free(want);
 }
 
 static void damaged(struct store *st, struct ledger *l)
@@ -197,6 +338,8 @@ int main(void)
 	       "an unknown kind of change is refused");
 	is_int((long long)ledger_inflight(l), 0, "and nothing is in flight");
 
+	batches(l);
+	blob(st, l);
 	damaged(st, l);
 
 	json_decref(audit);
