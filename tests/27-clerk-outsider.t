@@ -3,7 +3,8 @@
 # README and liuctl(1) describe it:
 # - `--columns` naming a column that does not exist is a usage error (exit
 #   2) with nothing on standard output, rather than a partial table or CSV
-#   that a redirect would keep as if it were the list asked for;
+#   that a redirect would keep as if it were the list asked for; with
+#   --format json (the whole result) it is refused, not ignored;
 # - an unknown record says "not found" once in English and once in
 #   Japanese, not its English reason twice in other words;
 # - the metric liud_enforced_records_total counts the records a deadline
@@ -37,6 +38,15 @@ for my $case ([ 'record list (table)', 'id', 'record', 'list' ],
 my ($rc, $out, $err) = $d->liuctl('record', 'list', '--format', 'csv', '--columns', 'id,provider');
 is($rc, 0, 'record list --columns id,provider still prints') or diag $err;
 like($out, qr/^\x{feff}id,provider_name\r\nLIU-000001,/, '... the columns asked for');
+
+# --format json prints the daemon's whole result: --columns cannot pick from
+# it, and is refused rather than silently ignored.
+for my $json (['--format', 'json'], ['--json']) {
+	($rc, $out, $err) = $d->liuctl('record', 'list', @$json, '--columns', 'id,decision');
+	is($rc, 2, "record list @$json --columns: a usage error, not the columns ignored");
+	is($out, '', '... nothing on standard output');
+	like($err, qr/--columns.*(tsv|csv)/, '... pointing to tsv or csv') or diag $err;
+}
 
 # --- not found: each language once ---------------------------------------------------------
 

@@ -792,6 +792,11 @@ static int table_output(struct ctl *c, const struct args *a)
 				   : cli_usage_fail(a->cmd, "--format %s: use table, tsv, csv or json", f);
 	if (cols && daemon_format(a))
 		return cli_usage_fail(a->cmd, "--columns does not apply to --format %s", f);
+	/* JSON is the daemon's whole result, typed: nothing to pick columns
+	 * from, and an option silently ignored reads as one obeyed. */
+	if (cols && c->json)
+		return cli_usage_fail(a->cmd, "--columns does not apply to JSON (the whole result); "
+					      "pick columns with --format tsv or csv");
 	cli_table_output(fmt, c->json ? NULL : cols, fmt == CLI_TABLE ? cli_term_width() : 0);
 	return ST_OK;
 }
