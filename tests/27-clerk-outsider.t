@@ -48,6 +48,21 @@ for my $json (['--format', 'json'], ['--json']) {
 	like($err, qr/--columns.*(tsv|csv)/, '... pointing to tsv or csv') or diag $err;
 }
 
+# --- a wrapped cell: a piece that fills its column exactly ends a line, and
+# the space after it does not start the next one (rules history at 120
+# columns showed one of its files a column to the right of the others).
+{
+	local $ENV{COLUMNS} = 120;
+	($rc, $out, $err) = $d->liuctl('rules', 'history');
+	is($rc, 0, 'rules history at 120 columns') or diag $err;
+	my @l = split /\n/, $out;
+	my ($head) = grep { $l[$_] =~ /^SEQ\s/ } 0 .. $#l;
+	my $files = defined $head ? index($l[$head], 'FILES') : -1;
+	cmp_ok($files, '>', 0, '... with its FILES column') or diag $out;
+	my @off = grep { $_ > $files } map { /^( +)\S/ ? length $1 : () } @l[$head + 1 .. $#l];
+	is_deeply(\@off, [], '... every wrapped line of it starting at the column') or diag $out;
+}
+
 # --- not found: each language once ---------------------------------------------------------
 
 ($rc, $out, $err) = $d->liuctl('record', 'get', 'LIU-999999');
