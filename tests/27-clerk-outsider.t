@@ -7,6 +7,8 @@
 #   --format json (the whole result) it is refused, not ignored;
 # - an unknown record says "not found" once in English and once in
 #   Japanese, not its English reason twice in other words;
+# - `act amend` names as amended the fields whose value changed, and the
+#   others given as they were as unchanged;
 # - the metric liud_enforced_records_total counts the records a deadline
 #   changed (it stayed 0 while `deadlines --all` showed the changes).
 use strict;
@@ -71,6 +73,17 @@ like($err, qr/LIU-999999/, 'the error names the id');
 like($err, qr/該当する記録がありません/, '... in Japanese');
 my @en = $err =~ /(no such record|no record)/g;
 is(scalar @en, 1, '... and says it in English once') or diag $err;
+
+# --- amend: what it says it changed is what changed -------------------------------------
+
+($rc, $out, $err) = $d->liuctl('act', 'amend', 'LIU-000002', 'planned_liu_application=2025-03',
+			       'certifications=[{"name":"ISO/IEC 27017","valid_until":"2026-01-31"}]');
+is($rc, 0, 'amend with one field as stored and one new') or diag $err;
+like($out, qr/^  amended: fields=certifications$/m, '... names the one it changed only') or diag $out;
+($rc, $out, $err) = $d->liuctl('act', 'amend', 'LIU-000002', 'impact_assessment.result=低位');
+is($rc, 0, 'amend with the value stored (by its label)') or diag $err;
+unlike($out, qr/amended:/, '... does not say it amended anything') or diag $out;
+like($out, qr/unchanged: fields=impact_assessment/, '... but that the field is as it was') or diag $out;
 
 # --- metrics: the records enforcement changed --------------------------------------------
 
