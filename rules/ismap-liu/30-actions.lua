@@ -92,10 +92,11 @@ action "submit" {
 -- change, and on a confirmed application no reason to confirm it again.
 local function as_was(k, now, was)
   if equal(now, was) then return true end
-  local spec = field_of("application", k)
+  -- the statement's checks read the rest of the application: it cannot be
+  -- read alone (and reading its 250 controls again would slow every amend
+  -- of it), so it is a change unless equal as given
+  local spec = k ~= "statement" and field_of("application", k)
   if not spec then return false end
-  -- a field whose checks read the rest of the application (the statement's
-  -- controls) cannot be read alone: it is then a change unless equal
   local ok, v = pcall(read_field, spec, now)
   return ok and v ~= nil and equal(v, was)
 end
