@@ -90,12 +90,19 @@ action "submit" {
 -- read as the field is read when stored (a choice's label as its code, a
 -- date as YYYY-MM-DD), so that a value typed again, 「低位」 for low, is no
 -- change, and on a confirmed application no reason to confirm it again.
+-- The statement member by member: its controls' check reads the whole
+-- application, so they cannot be read alone and are compared as given.
 local function as_was(k, now, was)
   if equal(now, was) then return true end
-  -- the statement's checks read the rest of the application: it cannot be
-  -- read alone (and reading its 250 controls again would slow every amend
-  -- of it), so it is a change unless equal as given
-  local spec = k ~= "statement" and field_of("application", k)
+  if k == "statement" then
+    if type(now) ~= "table" or type(was) ~= "table" then return false end
+    for m in pairs(now) do if was[m] == nil then return false end end
+    for m, w in pairs(was) do
+      if not as_was(k .. "." .. m, now[m], w) then return false end
+    end
+    return true
+  end
+  local spec = k ~= "statement.controls" and field_of("application", k)
   if not spec then return false end
   local ok, v = pcall(read_field, spec, now)
   return ok and v ~= nil and equal(v, was)
@@ -118,7 +125,7 @@ action "amend" {
     -- R4: the pledge covers 「言明内容」: a new statement needs a pledge of it,
     -- given in the same amend (validation then checks it is not older), and
     -- the old pledge sent again is not a pledge of the new statement.
-    if p.statement ~= nil and not equal(p.statement, app.statement) then
+    if p.statement ~= nil and not as_was("statement", p.statement, app.statement) then
       local function pledged(v)
         return type(v) == "table" and v.submitted_on ~= nil and read_date(v.submitted_on)
       end
