@@ -9,6 +9,8 @@
 #   Japanese, not its English reason twice in other words;
 # - `act amend` names as amended the fields whose value changed, and the
 #   others given as they were as unchanged;
+# - `rules check` or `rules reload` of a folder that is not there says so
+#   in Japanese too;
 # - the metric liud_enforced_records_total counts the records a deadline
 #   changed (it stayed 0 while `deadlines --all` showed the changes).
 use strict;
@@ -84,6 +86,15 @@ like($out, qr/^  amended: fields=certifications$/m, '... names the one it change
 is($rc, 0, 'amend with the value stored (by its label)') or diag $err;
 unlike($out, qr/amended:/, '... does not say it amended anything') or diag $out;
 like($out, qr/unchanged: fields=impact_assessment/, '... but that the field is as it was') or diag $out;
+
+# --- a rule pack folder that is not there: said in both languages -----------------------
+
+for my $cmd (['rules', 'check'], ['rules', 'reload']) {
+	($rc, $out, $err) = $d->liuctl(@$cmd, '/nonexistent/candidate');
+	is($rc, 1, "@$cmd of a folder that does not exist exits 1");
+	like($err, qr{/nonexistent/candidate: No such file or directory}, '... saying so in English') or diag $err;
+	like($err, qr{ルールパックのフォルダ.*ありません}, '... and in Japanese') or diag $err;
+}
 
 # --- metrics: the records enforcement changed --------------------------------------------
 
