@@ -26,7 +26,9 @@
 static void not_found(struct rpc_call *c, const char *id)
 {
 	char msg[200];
-	snprintf(msg, sizeof msg, "not found: no record %.128s", id);
+	/* "no such record" in the message: the client then prints the English
+	 * reason once, in its first line, and the Japanese one under it. */
+	snprintf(msg, sizeof msg, "not found: no such record %.128s", id);
 	rpc_error(c, WIRE_NOT_FOUND, msg,
 		  json_pack("{s:s, s:{s:s, s:s}}", "id", id, "reason", "ja", "該当する記録がありません",
 			    "en", "no such record"));

@@ -41,6 +41,19 @@ static void refusal(char *msg, size_t n, const char *what, const json_t *res)
 	cut_first_line(msg);
 }
 
+/* A pack folder that is not there (or not a folder): the reason in both
+ * languages, as every refusal gives it; the English one is the message's. */
+static void missing_reason(int rc, json_t *res)
+{
+	if ((rc != -ENOENT && rc != -ENOTDIR) || !json_is_object(res) || json_object_get(res, "reason"))
+		return;
+	json_object_set_new(res, "reason",
+			    json_pack("{s:s, s:s}", "ja",
+				      rc == -ENOENT ? "ルールパックのフォルダがありません。デーモンから見えるパスを指定してください"
+						    : "ルールパックのフォルダがありません（そのパスはフォルダではありません）",
+				      "en", strerror(-rc)));
+}
+
 static int load_code(int rc, int otherwise)
 {
 	return rc == -ENOENT || rc == -ENOTDIR ? WIRE_INVALID_PARAMS : otherwise;
@@ -71,6 +84,7 @@ static void reply_reload(void *ud, int rc, json_t *res)
 		snprintf(what, sizeof what, "%s refused, the old rules stay live: ",
 			 c->method ? c->method : "rules.reload");
 		refusal(msg, sizeof msg, what, res);
+		missing_reason(rc, res);
 		rpc_error(c, load_code(rc, wire_code_of(rc)), msg, res);
 	} else {
 		rpc_result(c, res);
@@ -107,6 +121,7 @@ static void check_done(void *ud, int rc, json_t *res)
 	if (rc < 0) {
 		char msg[700];
 		refusal(msg, sizeof msg, "rule pack check failed: ", res);
+		missing_reason(rc, res);
 		rpc_error(c, load_code(rc, WIRE_SCRIPT_ERROR), msg, res);
 	} else {
 		rpc_result(c, res);

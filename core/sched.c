@@ -327,6 +327,7 @@ static void batch_written(void *ud, int status)
 		/* Every staged row is applied or stale now: all go at once. */
 		stage_drop(s->stg);
 		s->stats.runs++;
+		s->stats.records_changed += s->changed; /* liud_enforced_records_total */
 		char iso[CLOCK_ISO_MAX];
 		log_info("sched: enforced measure=%s deadline=%s records_seen=%" PRIu64
 			 " records_changed=%" PRIu64 " ms=%" PRId64,

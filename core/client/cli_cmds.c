@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -791,8 +792,51 @@ static int table_output(struct ctl *c, const struct args *a)
 				   : cli_usage_fail(a->cmd, "--format %s: use table, tsv, csv or json", f);
 	if (cols && daemon_format(a))
 		return cli_usage_fail(a->cmd, "--columns does not apply to --format %s", f);
+	/* JSON is the daemon's whole result, typed: nothing to pick columns
+	 * from, and an option silently ignored reads as one obeyed. */
+	if (cols && c->json)
+		return cli_usage_fail(a->cmd, "--columns does not apply to JSON (the whole result); "
+					      "pick columns with --format tsv or csv");
 	cli_table_output(fmt, c->json ? NULL : cols, fmt == CLI_TABLE ? cli_term_width() : 0);
 	return ST_OK;
+}
+
+/* Standard output held back in a temporary file while a command runs
+ * with --columns: whether every name given is a column is known only once
+ * its tables are printed, and a name that is none is a usage error with
+ * nothing printed, not a partial table a redirect would keep as the list
+ * asked for.  NULL when it cannot be held (it is then printed as it goes). */
+static FILE *hold_output(int *saved)
+{
+	fflush(stdout);
+	FILE *t = tmpfile();
+	if (!t)
+		return NULL;
+	*saved = dup(STDOUT_FILENO);
+	if (*saved < 0 || dup2(fileno(t), STDOUT_FILENO) < 0) {
+		if (*saved >= 0)
+			close(*saved);
+		fclose(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* Standard output back where it was; what was held written to it if keep. */
+static void release_output(FILE *t, int saved, bool keep)
+{
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	if (keep) {
+		char buf[65536];
+		size_t n;
+		rewind(t);
+		while ((n = fread(buf, 1, sizeof buf, t)) > 0)
+			fwrite(buf, 1, n, stdout);
+		fflush(stdout);
+	}
+	fclose(t);
 }
 
 int cli_exec(struct ctl *c, const struct args *a)
@@ -808,6 +852,8 @@ int cli_exec(struct ctl *c, const struct args *a)
 	if ((a->cmd->table || a->cmd->paged) && !c->no_pager && !c->json &&
 	    cli_table_format() == CLI_TABLE && !daemon_format(a))
 		cli_pager_start();
+	int saved = -1;
+	FILE *held = a->cmd->table && cli_arg(a, "columns") && !c->json ? hold_output(&saved) : NULL;
 	st = a->cmd->exec ? a->cmd->exec(c, a) : exec_default(c, a);
 	const char *miss = cli_table_unmatched();
 	if (st == ST_OK && miss && !c->json) {
@@ -816,6 +862,8 @@ int cli_exec(struct ctl *c, const struct args *a)
 		fprintf(stderr, " in what %s prints\n", a->cmd->method ? a->cmd->method : "the command");
 		st = ST_USAGE;
 	}
+	if (held)
+		release_output(held, saved, st != ST_USAGE);
 	cli_pager_end();
 	return st;
 }

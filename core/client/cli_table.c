@@ -456,8 +456,8 @@ static size_t selected(const struct table *t, size_t *sel)
 
 /* The next piece of s at most `max` columns wide (at least one character),
  * broken after the last space in it when there is one past its first
- * third, so that words stay whole: a copy, *p moved past it (and past the
- * space it broke at).  Caller frees. */
+ * third, so that words stay whole, or before a space that does not fit:
+ * a copy, *p moved past it (and past the space it broke at).  Caller frees. */
 static char *take_cols(const char **p, int max, int *width)
 {
 	size_t cap = strlen(*p) + 1, len = 0, sp_len = 0;
@@ -469,7 +469,9 @@ static char *take_cols(const char **p, int max, int *width)
 		size_t n;
 		int cw = safe_char(&q, &o, &n, false);
 		if (w + cw > max && len > 0) {
-			if (sp_at && sp_w * 3 >= max) {
+			if (n == 1 && *o == ' ') {
+				*p = q; /* the piece ends at a word: the space is the break */
+			} else if (sp_at && sp_w * 3 >= max) {
 				len = sp_len;
 				w = sp_w;
 				*p = sp_at;

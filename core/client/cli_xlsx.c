@@ -34,6 +34,36 @@ static double col_width(const char *s)
 	return n < 8 ? 8 : n > 40 ? 40 : (double)n + 1;
 }
 
+/* How the sheet prints from Excel, as the printed HTML list does: A4
+ * landscape, as wide as one page, the marking and the header row repeated
+ * on every page (and the marking in the page header, which stays when
+ * someone hides the rows), page N / M in the footer. */
+static void print_setup(lxw_worksheet *ws, const struct grid *g, lxw_row_t head_row)
+{
+	worksheet_set_landscape(ws);
+	worksheet_set_paper(ws, 9); /* A4 */
+	worksheet_fit_to_pages(ws, 1, 0);
+	worksheet_repeat_rows(ws, 0, head_row);
+	worksheet_set_footer(ws, "&C&P / &N");
+	char hdr[256] = "&C&\"-,Bold\"";
+	size_t n = strlen(hdr), i;
+	json_t *v;
+	json_array_foreach(g->marking, i, v) {
+		for (const char *c = json_string_value(v); c && *c && n < sizeof hdr - 3; c++) {
+			if (*c == '&')
+				hdr[n++] = '&'; /* "&&" is a literal & in a header */
+			hdr[n++] = *c;
+		}
+		if (n < sizeof hdr - 2)
+			hdr[n++] = ' ';
+	}
+	hdr[n] = '\0';
+	/* Excel's limit is 255 characters: a marking that long (cut, it could
+	 * end inside a character) stays in the repeated rows alone. */
+	if (json_array_size(g->marking) > 0 && n < sizeof hdr - 3)
+		worksheet_set_header(ws, hdr);
+}
+
 int cli_xlsx_write(const char *path, const char *name, const struct grid *g, char **why)
 {
 	/* Our own words for a file that cannot be made, before the library
@@ -92,6 +122,7 @@ int cli_xlsx_write(const char *path, const char *name, const struct grid *g, cha
 		}
 		r++;
 	}
+	print_setup(ws, g, head_row);
 	if (json_array_size(g->head) > 0)
 		worksheet_autofilter(ws, head_row, 0, r > head_row + 1 ? r - 1 : head_row,
 				     (lxw_col_t)(json_array_size(g->head) - 1));

@@ -75,6 +75,10 @@ function editions_from_file(path)
       error(where .. ": each edition needs criteria_version, issued (a date), file, title_ja"
             .. " and title_en", 0)
     end
+    -- a statement's edition is read as a date (Excel's 2022/4/1 is 2022-04-01)
+    if date(e.criteria_version or "") ~= e.criteria_version then
+      error(where .. ": criteria_version must be the edition's date as YYYY-MM-DD: " .. tostring(e.criteria_version), 0)
+    end
     if eds[e.criteria_version] then
       error(where .. ": edition listed twice: " .. e.criteria_version, 0)
     end

@@ -49,7 +49,7 @@ APPLICATION = {
   -- 言明 (R3): an edition of the criteria (02-criteria.lua), and per control
   -- "met" or { excluded = "reason" }.
   statement = { type = "object", ja = "管理基準への適合の言明", en = "Statement against the criteria", fields = {
-    criteria_version = { type = "any", required = true, ja = "管理基準の版", en = "Criteria edition",
+    criteria_version = { type = "date", required = true, ja = "管理基準の版", en = "Criteria edition",
       check = function (v)
         if type(v) ~= "string" or not CRITERIA[v] then
           return text("不明な版です（「" .. shown(v) .. "」、使える版: " .. table.concat(CRITERIA_VERSIONS, "、") .. "）",

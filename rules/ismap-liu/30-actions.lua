@@ -86,6 +86,28 @@ action "submit" {
   end,
 }
 
+-- Whether field k of an amended application is as it was: the value given
+-- read as the field is read when stored (a choice's label as its code, a
+-- date as YYYY-MM-DD), so that a value typed again, 「低位」 for low, is no
+-- change, and on a confirmed application no reason to confirm it again.
+-- The statement member by member: its controls' check reads the whole
+-- application, so they cannot be read alone and are compared as given.
+local function as_was(k, now, was)
+  if equal(now, was) then return true end
+  if k == "statement" then
+    if type(now) ~= "table" or type(was) ~= "table" then return false end
+    for m in pairs(now) do if was[m] == nil then return false end end
+    for m, w in pairs(was) do
+      if not as_was(k .. "." .. m, now[m], w) then return false end
+    end
+    return true
+  end
+  local spec = k ~= "statement.controls" and field_of("application", k)
+  if not spec then return false end
+  local ok, v = pcall(read_field, spec, now)
+  return ok and v ~= nil and equal(v, was)
+end
+
 -- 申請内容の変更.  params: the top-level fields to replace, each whole;
 -- `clear = {"field", …}` removes optional ones.  The fields that make the
 -- service never change (kind{identity}: withdraw and submit another).
@@ -103,7 +125,7 @@ action "amend" {
     -- R4: the pledge covers 「言明内容」: a new statement needs a pledge of it,
     -- given in the same amend (validation then checks it is not older), and
     -- the old pledge sent again is not a pledge of the new statement.
-    if p.statement ~= nil and not equal(p.statement, app.statement) then
+    if p.statement ~= nil and not as_was("statement", p.statement, app.statement) then
       local function pledged(v)
         return type(v) == "table" and v.submitted_on ~= nil and read_date(v.submitted_on)
       end
@@ -124,7 +146,7 @@ action "amend" {
     -- Each field by its name in words (「…」; lower case in an English sentence).
     local reread, ja, en = array(), {}, {}
     for _, k in ipairs(rec.state == "confirmed" and REQUIREMENT_FIELDS or {}) do
-      if amended[k] and not equal(app[k], before[k]) then
+      if amended[k] and not as_was(k, app[k], before[k]) then
         reread[#reread + 1], ja[#ja + 1] = k, "「" .. label_of(k) .. "」"
         en[#en + 1] = (field_of_app(k).en or k):gsub("^%u%l", string.lower)
       end
@@ -136,10 +158,17 @@ action "amend" {
         reason = "確認済みの申請の" .. table.concat(ja, "・") .. "が変更されたため、改めて要件の確認が必要です（サービスリストから外れます）",
         reason_en = "the confirmed application's " .. table.concat(en, ", ") .. " changed: the requirements must be confirmed again (off the service list until then)" })
     end
-    local names = array()
-    for k in pairs(p) do names[#names + 1] = k end
+    -- The fields whose value changed are "amended"; those given as they
+    -- were stored (sent again, or by their label) are "unchanged", so that
+    -- what the clerk reads is what the record shows.
+    local names, same = array(), array()
+    for k in pairs(amended) do
+      if as_was(k, app[k], before[k]) then same[#same + 1] = k else names[#names + 1] = k end
+    end
     table.sort(names)
-    emit("amended", { fields = names })
+    table.sort(same)
+    if #names > 0 then emit("amended", { fields = names }) end
+    if #same > 0 then emit("unchanged", { fields = same }) end
   end,
 }
 

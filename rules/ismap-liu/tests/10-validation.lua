@@ -206,7 +206,14 @@ submit_with("an unknown criteria version is refused",
             "invalid", "statement.criteria_version", "unknown edition")
 submit_with("a criteria version as a number is refused",
             function (a) a.statement.criteria_version = 2022 end,
-            "invalid", "statement.criteria_version", "unknown edition")
+            "invalid", "statement.criteria_version", "not a date")
+-- An edition is the date it was issued on: Excel turns 2022-04-01 typed in
+-- a cell into a date, and its CSV then says 2022/4/1.
+submit_with("a criteria version written as Excel writes a date is the edition of that date",
+            function (a) a.statement.criteria_version = "2022/4/1" end, "ok", nil, nil,
+            function (rec, ev)
+              return expect_eq(rec.data.statement.criteria_version, "2022-04-01") and expect_eq(ev.decision, "eligible")
+            end)
 submit_with("the criteria version is required",
             function (a) a.statement.criteria_version = nil end, "invalid", "statement.criteria_version", "required")
 submit_with("the controls are required in a statement",

@@ -253,6 +253,20 @@ scenario "a confirmed application stays confirmed when what R1–R4 read is unch
   { act = "amend", as = "secretariat", params = { certifications = { { name = "ISO/IEC 27017" } } },
     state = "confirmed", eval = "eligible" },
 }
+scenario "a confirmed application stays confirmed when a field is given again as it is, by its label" {
+  { act = "submit", as = "secretariat", params = good_app() },
+  { act = "confirm", as = "secretariat" },
+  { act = "amend", as = "secretariat", params = { impact_assessment = {
+      assessor = "デジタル庁", assessor_type = "国の行政機関", route = "agency", result = "低位", assessed_on = "2023/6/1" } },
+    state = "confirmed", eval = "eligible" },
+}
+scenario "a confirmed application's statement given again as it is, dates as Excel writes them, is no new statement" {
+  { act = "submit", as = "secretariat", params = good_app() },
+  { act = "confirm", as = "secretariat" },
+  { act = "amend", as = "secretariat", params = { statement = {
+      criteria_version = "2022/4/1", stated_on = "2023/6/10", controls = good_app().statement.controls } },
+    state = "confirmed", eval = "eligible" },
+}
 scenario "a confirmed application amended out of the requirements goes back to submitted, and is not confirmed again" {
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "confirm", as = "secretariat" },
