@@ -63,7 +63,8 @@ sub live_of {
 my $kept = Liud::good_app(service_name => '既存のサービス');
 my $kept_id = $d->ok_call('act', { action => 'submit', params => $kept })->{record}{id};
 my $race = Liud::good_app(service_name => '競合するサービス');
-my @rows = ($race, $kept, map { Liud::good_app(service_name => "取込み $_") } 1 .. $ROWS);
+my $tmpl = Liud::good_app();    # it reads a file: made once, copied
+my @rows = ($race, $kept, map { +{ %$tmpl, service_name => "取込み $_" } } 1 .. $ROWS);
 
 my $s = send_import('submit', \@rows);
 my $sel = IO::Select->new($s);
