@@ -171,6 +171,26 @@ SKIP: {
 }
 $rec = $d->ok_call('record.get', { id => sprintf('FW-%013d', 1000000000000 + $last) });
 is_deeply([ $rec->{rev}, $rec->{data}{provider_name} ], [ 1, "事業者$last" ], 'the last row\'s record is the import\'s');
+
+# Two imports of the same key: the one that ends second, having read its
+# row before the first wrote it, is refused.
+my $base = 100000;
+$s = send_import('apply', [ map { fw($base + $_) } 1 .. $FW_ROWS ]);
+$sel = IO::Select->new($s);
+sleep $SLOW;
+my $small = $d->call('import', { action => 'apply', rows => [ fw($base + 1, provider_name => '小さな取込み') ] });
+$during = !$sel->can_read(0);
+ok($during || $SLOW > 1, 'a small import of a row\'s key answered while the big one runs');
+$r = read_reply($s);
+$rec = $d->ok_call('record.get', { id => sprintf('FW-%013d', 1000000000000 + $base + 1) });
+is_deeply([ $rec->{rev}, scalar @{ $d->ok_call('history', { id => $rec->{id} })->{entries} } ], [ 1, 1 ],
+	  'the record of the key has one write (rev 1)');
+SKIP: {
+	skip 'the big import ended before the small one came', 3 unless $during;
+	is($small->{result}{created}, 1, 'the small import writes its row') or diag explain $small;
+	refused_ok($r, [ 0 ], 'the big import is refused as a conflict');
+	is($rec->{data}{provider_name}, '小さな取込み', 'the record is the small import\'s');
+}
 ok($d->ok_call('audit.verify')->{ok}, 'the audit chain verifies');
 is($d->stop, 0, 'the daemon stops cleanly');
 done_testing;
