@@ -1496,6 +1496,11 @@ int ledger_batch_new(struct ledger *l, struct ledger_batch **out)
 
 size_t ledger_batch_size(const struct ledger_batch *b) { return b->n; }
 
+bool ledger_batch_has(const struct ledger_batch *b, const char *id)
+{
+	return b->layer && json_object_get(shard_of(b->layer->versions, id), id) != NULL;
+}
+
 void ledger_batch_free(struct ledger_batch *b)
 {
 	if (!b)

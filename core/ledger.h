@@ -284,6 +284,8 @@ int ledger_batch_new(struct ledger *l, struct ledger_batch **out);
 int ledger_batch_add(struct ledger_batch *b, const struct ledger_change *ch);
 /* Changes added so far. */
 size_t ledger_batch_size(const struct ledger_batch *b);
+/* Whether the batch writes record `id` (true or false; constant time). */
+bool ledger_batch_has(const struct ledger_batch *b, const char *id);
 /* Adds metadata key = val (copied) to the batch's write; visible to
  * ledger_meta_latest() from the submit.  0 or -ENOMEM. */
 int ledger_batch_meta(struct ledger_batch *b, const char *key, const char *val);

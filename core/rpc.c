@@ -121,6 +121,7 @@ void rpc_free(struct rpc *r)
 	rules_free(r->rules);
 	life_free(r->life);
 	slicer_free(r->slicer);
+	json_decref(r->made_during);
 	free(r);
 }
 

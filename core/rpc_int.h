@@ -30,6 +30,14 @@ struct rpc {
 	struct slicer *slicer;   /* owned: views and imports run in slices */
 	uint64_t jobs_cancelled; /* work stopped because its client hung up */
 	bool stopping;           /* the daemon stops: jobs end at their next slice */
+	/* Imports running, and the records created while any runs (id -> the
+	 * sequence of its creation; NULL when none was): an import checks
+	 * the ids it writes against those created since it began, at its end
+	 * (rpc_records.c, import_clash).  Emptied when no import runs. */
+	unsigned imports;
+	uint64_t made_seq;
+	uint64_t made_lost;      /* made_seq when a creation could not be noted */
+	json_t *made_during;
 };
 
 /* One request.  Lives on the stack for synchronous methods; copied to the

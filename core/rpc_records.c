@@ -856,6 +856,20 @@ static int act_version(struct act *a, const char *nowiso, struct ledger_change *
 	return rc;
 }
 
+/* Record `id` is created now (visible to later decisions): noted for the
+ * imports running, which did not see it when they read their rows
+ * (import_clash).  Nothing to do when none runs. */
+static void note_made(struct rpc *r, const char *id)
+{
+	if (!r->imports)
+		return;
+	if ((!r->made_during && !(r->made_during = json_object())) ||
+	    json_object_set_new(r->made_during, id, json_integer((json_int_t)++r->made_seq)) < 0)
+		/* Not noted: every import running is refused at its end rather
+		 * than risk writing over it. */
+		r->made_lost = ++r->made_seq;
+}
+
 /* Writes the new version and its audit entry; the reply waits for the
  * commit (write_replied).  Takes what `a` holds. */
 static enum rpc_status act_write(struct act *a)
@@ -903,6 +917,8 @@ static enum rpc_status act_write(struct act *a)
 		if (rc < 0) { /* give the call back to reply synchronously */
 			*c = *w->call;
 			free(w->call);
+		} else if (!a->id) {
+			note_made(c->rpc, rid);
 		}
 	}
 	json_decref(audit);
@@ -998,6 +1014,10 @@ struct import_job {
 	 * the import first read it (null: none), checked again at the end. */
 	json_t *idents, *ident_base;
 	uint64_t meta_gen;       /* ledger_meta_generation() at the start */
+	/* struct rpc's made_seq at the start, and whether the import is
+	 * counted in its imports (until it ends). */
+	uint64_t made_seq0;
+	bool counted;
 	/* The write, built as the rows are given ids: each row's record and
 	 * audit entry are encoded and queued in its slice, so that the end of
 	 * an import of 100,000 rows only seals and submits (ledger_batch). */
@@ -1269,6 +1289,37 @@ static int import_idents(struct import_job *m, struct ledger *l)
 	return 0;
 }
 
+/* Whether a record the import writes was created by another request
+ * since the import began (its row read before, so the pack did not refuse
+ * it): -EAGAIN then.  A keyed id (kind{key}) is the case: written over, the
+ * other record would lose its history.  Walks the records created while
+ * imports ran (other clients' writes, a few per second), not the import's
+ * rows: the check is as short as the rows are many. */
+static int import_clash(const struct import_job *m, const struct rpc *r)
+{
+	if (r->made_lost > m->made_seq0)
+		return -EAGAIN;
+	const char *id;
+	json_t *seq;
+	json_object_foreach(r->made_during, id, seq)
+		if ((uint64_t)json_integer_value(seq) > m->made_seq0 && ledger_batch_has(m->batch, id))
+			return -EAGAIN;
+	return 0;
+}
+
+/* The import ends (written, refused or stopped): no longer counted in the
+ * imports running; the last one empties what was noted for them. */
+static void import_uncount(struct import_job *m, struct rpc *r)
+{
+	if (!m->counted)
+		return;
+	m->counted = false;
+	if (--r->imports == 0) {
+		json_decref(r->made_during);
+		r->made_during = NULL;
+	}
+}
+
 /* Every row is through: refuse, or write what passed (the reply comes when
  * it is durable).  Releases the job's call. */
 static void import_finish(struct import_job *m)
@@ -1309,14 +1360,18 @@ static void import_finish(struct import_job *m)
 	}
 	struct write_wait *w = calloc(1, sizeof *w);
 	int rc = w && m->batch && ledger_batch_size(m->batch) == ok ? 0 : -ENOMEM;
-	if (rc == 0 && (rc = import_idents(m, r->ledger)) == -EAGAIN) {
+	/* Checked in the step that links the import's records: a write after
+	 * this sees them (ledger_batch_submit), one before is in made_during. */
+	if (rc == 0 && (rc = import_idents(m, r->ledger)) == 0)
+		rc = import_clash(m, r);
+	if (rc == -EAGAIN) {
 		free(w);
 		json_decref(result);
 		rpc_error(c, WIRE_CONFLICT, "import refused, nothing was written: a record of the same "
-			  "identity was written while the import ran; import again",
+			  "identity or id as a row was written while the import ran; import again",
 			  json_pack("{s:{s:s, s:s}}", "reason", "ja",
-				    "取込み中に同じ記録（同一性が同じもの）が書き込まれました。取り込み直してください", "en",
-				    "a record of the same identity was written while the import ran: import again"));
+				    "取込み中に同じ記録（同一性または番号が同じもの）が書き込まれました。取り込み直してください", "en",
+				    "a record of the same identity or id as a row was written while the import ran: import again"));
 		rpc_call_free(c);
 		return;
 	}
@@ -1328,6 +1383,11 @@ static void import_finish(struct import_job *m)
 		rc = ledger_batch_submit(m->batch, write_replied, w);
 		m->batch = NULL; /* taken */
 	}
+	/* Another import running did not see these records when it read its
+	 * rows (a rare overlap: this walk is as long as the import). */
+	for (size_t k = 0; rc == 0 && r->imports > 1 && k < ok; k++)
+		if (json_is_string(json_array_get(m->made_ids, k)))
+			note_made(r, json_string_value(json_array_get(m->made_ids, k)));
 	if (rc < 0) {
 		if (w)
 			free(w->what);
@@ -1371,6 +1431,7 @@ static enum slice_next import_step(void *ud, int64_t until_us)
 	if (rc < 0) {
 		char done[160];
 		snprintf(done, sizeof done, "action=%s rows=%zu rows_done=%zu", m->action, m->n, m->i);
+		import_uncount(m, m->job.call->rpc);
 		rpc_job_stop(&m->job, rc, done);
 		import_free(m);
 		return SLICE_DONE;
@@ -1396,6 +1457,7 @@ static enum slice_next import_step(void *ud, int64_t until_us)
 	if (!drain(m->rows, until_us) || !drain(m->made, until_us) || !drain(m->ids, until_us))
 		return SLICE_MORE;
 	import_finish(m);
+	import_uncount(m, r);
 	import_free(m);
 	return SLICE_DONE;
 }
@@ -1455,6 +1517,11 @@ enum rpc_status rpc_m_import(struct rpc_call *c)
 		 ? ledger_batch_new(r->ledger, &m->batch) : -ENOMEM;
 	if (rc == 0)
 		rc = rpc_job_start(&m->job, c, "import", import_step, m);
+	if (rc == 0 && !m->dry_run) {
+		m->made_seq0 = r->made_seq;
+		m->counted = true;
+		r->imports++;
+	}
 	if (rc < 0) {
 		import_free(m);
 		rpc_fail(c, rc, NULL, NULL);

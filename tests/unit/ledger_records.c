@@ -125,6 +125,8 @@ static void batches(struct ledger *l)
 	is_int(rc, 0, "2,000 changes added");
 	is_int(ledger_batch_meta(b, "ident:x", "v1") | ledger_batch_meta(b, "ident:y", "y1"), 0,
 	       "two metadata keys added");
+	ok(ledger_batch_has(b, "B-000002") && ledger_batch_has(b, "B-002000") && !ledger_batch_has(b, "B-002001"),
+	   "the batch says which records it writes");
 	ok(ledger_exists(l, "B-000002") == 0, "nothing of a batch is visible before it is submitted");
 	meta_is(l, "ident:y", "(none)", "nor its metadata");
 	is_int(ledger_batch_submit(b, batch_written, NULL), 0, "the batch submitted");
