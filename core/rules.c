@@ -700,8 +700,12 @@ static const luaL_Reg host_funcs[] = {
 static int charged(lua_State *L)
 {
 	size_t in = string_bytes(L, 1);
-	if (lua_type(L, 1) == LUA_TTABLE && lua_rawlen(L, 1) > 0) /* table.concat */
-		in += lua_rawlen(L, 1);
+	lua_Integer per_elem = lua_tointeger(L, lua_upvalueindex(2));
+	if (per_elem && lua_type(L, 1) == LUA_TTABLE) { /* concat, sort: the whole list */
+		in += lua_rawlen(L, 1) * (size_t)per_elem;
+		if (lua_isinteger(L, 2) && lua_isinteger(L, 3) && lua_tointeger(L, 3) > lua_tointeger(L, 2))
+			in += (size_t)(lua_tointeger(L, 3) - lua_tointeger(L, 2)) * (size_t)per_elem; /* move */
+	}
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
 	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
@@ -711,8 +715,10 @@ static int charged(lua_State *L)
 
 /* Wraps every function of the library table on the stack top in charged(),
  * in the real table so that method calls ("x"):upper() are charged too;
- * `skip` (NULL-ended) are left as they are. */
-static void charge_library(lua_State *L, const char *const *skip)
+ * `skip` (NULL-ended) are left as they are.  `per_elem`: bytes charged for
+ * each element of a table first argument (table.sort's n log n work, a
+ * move's range), 0 for none. */
+static void charge_library(lua_State *L, const char *const *skip, int per_elem)
 {
 	lua_pushnil(L);
 	while (lua_next(L, -2)) {
@@ -723,7 +729,8 @@ static void charge_library(lua_State *L, const char *const *skip)
 			lua_pop(L, 1);
 			continue;
 		}
-		lua_pushcclosure(L, charged, 1);
+		lua_pushinteger(L, per_elem);
+		lua_pushcclosure(L, charged, 2);
 		lua_pushvalue(L, -2);
 		lua_insert(L, -2);
 		lua_rawset(L, -4); /* replacing an existing key's value: next goes on */
@@ -820,7 +827,7 @@ static int setup_state(lua_State *L)
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump"); /* no way to bytecode from any string */
 	static const char *const matchers[] = { "find", "match", "gmatch", "gsub", NULL };
-	charge_library(L, matchers); /* the matchers are charged through guarded() */
+	charge_library(L, matchers, 0); /* the matchers are charged through guarded() */
 	for (int i = 0; matchers[i]; i++) {
 		/* Replaced in the real table, so that ("x"):find(...) is guarded too. */
 		lua_getfield(L, -1, matchers[i]);
@@ -829,12 +836,14 @@ static int setup_state(lua_State *L)
 		lua_setfield(L, -2, matchers[i]);
 	}
 	lua_pop(L, 1);
-	static const char *const concat_only[] = { "insert", "remove", "move", "pack", "unpack", "sort", NULL };
+	/* insert and remove are left out: a list built by appends would pay its
+	 * length on every append. */
+	static const char *const whole_list[] = { "insert", "remove", "pack", "unpack", NULL };
 	lua_getglobal(L, LUA_TABLIBNAME);
-	charge_library(L, concat_only);
+	charge_library(L, whole_list, 64);
 	lua_pop(L, 1);
 	lua_getglobal(L, LUA_UTF8LIBNAME);
-	charge_library(L, NULL);
+	charge_library(L, NULL, 0);
 	lua_pop(L, 1);
 	/* Strings share one metatable: protect it so a rule can neither read it
 	 * (getmetatable("") is false) nor reach the real string table through it. */

@@ -1,6 +1,7 @@
 #!/usr/bin/perl
 # The budget counts C string work: one VM instruction can be a library call
-# that works through tens of megabytes ((s):upper(), plain find, rep, concat),
+# that works through tens of megabytes ((s):upper(), plain find, rep, concat)
+# or millions of elements (table.sort, table.move),
 # and the count hook fires only every so many instructions, so a loop of them
 # ran for minutes under `liud check` before its time limit was looked at.
 use strict;
@@ -51,6 +52,8 @@ for my $case (
 	[ 'upper', 'local s = string.rep("x", 1e7); while true do local u = s:upper() end' ],
 	[ 'plain find', 'local s = string.rep("x", 2e7); while true do local u = s:find("y", 1, true) end' ],
 	[ 'utf8.len', 'local s = string.rep("x", 2e7); while true do local u = utf8.len(s) end' ],
+	[ 'table.sort', 'local t = {} for i = 1, 2e6 do t[i] = (i * 7919) % 1000003 end; while true do table.sort(t) end' ],
+	[ 'table.move', 'local t = {} for i = 1, 2e6 do t[i] = i end; while true do table.move(t, 1, 2e6, 1) end' ],
 	[ 'table.concat', 'local t = {} for i = 1, 1000 do t[i] = string.rep("x", 1e4) end; while true do local u = table.concat(t) end' ],
 ) {
 	my ($name, $code) = @$case;
