@@ -455,7 +455,7 @@ struct log_bucket {
 static struct log_bucket log_buckets[LOG_KINDS];
 static unsigned log_per_s = 20, log_burst = 100;
 static const char *const log_kind_names[LOG_KINDS] = { "refused_connection", "forbidden_call",
-							"oversize_request" };
+							"oversize_request", "request_timeout" };
 
 static uint64_t mono_ns(void)
 {

@@ -23,7 +23,7 @@
  * its own.  Only the format string (our text) is written as it is.
  *
  * Events a client can cause at will (a refused connection, a forbidden
- * call) go through log_limited(): a token bucket per kind of event, with a
+ * call, a request line left unfinished) go through log_limited(): a token bucket per kind of event, with a
  * line "log: N similar lines suppressed in the last S s kind=K" when it lets
  * lines through again.
  *
@@ -71,6 +71,7 @@ enum log_kind {
 	LOG_KIND_REFUSED_CONNECTION = 0, /* over the connection limit, no credentials */
 	LOG_KIND_FORBIDDEN_CALL,         /* a method or action the roles do not allow */
 	LOG_KIND_OVERSIZE,               /* a request line over request_bytes */
+	LOG_KIND_REQUEST_TIMEOUT,        /* a request line begun and not ended in time */
 	LOG_KINDS
 };
 

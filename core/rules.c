@@ -159,6 +159,48 @@ static void budget_disarm(struct rules *r)
 	r->killed = false;
 }
 
+/*
+ * The count hook sees VM instructions only, and one instruction can be a C
+ * call that works through a 200 MB string: ("x"):rep(5e7):upper() in a loop
+ * ran for minutes between two hooks.  The library functions that take time
+ * in proportion to the bytes they read or make (string, utf8,
+ * table.concat) charge those bytes to the call as instructions
+ * (STRING_BYTES_PER_INSTR to one) and check the budget at once when a
+ * charge is large, so a call still ends within its time limit.
+ */
+#define STRING_BYTES_PER_INSTR 4   /* a byte of C string work, in VM instructions */
+#define CHARGE_CHECK_BYTES 65536   /* charges this large check the clock at once */
+
+static void budget_charge(lua_State *L, size_t bytes)
+{
+	struct rules *r = self(L);
+	if (!lua_gethook(L) || r->killed) /* no call budgeted, or already killed */
+		return;
+	r->instr += bytes / STRING_BYTES_PER_INSTR;
+	if (bytes < CHARGE_CHECK_BYTES)
+		return;
+	const char *why = over_budget(r);
+	if (!why)
+		return;
+	r->killed = true;
+	snprintf(r->kill_why, sizeof r->kill_why, "%s", why);
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+	char msg[200]; /* lua_pushfstring knows no %llu */
+	snprintf(msg, sizeof msg, "rule call stopped: %s (%llu instructions or %d ms)", r->kill_why,
+		 (unsigned long long)r->call_instr_limit, r->time_limit_ms * (r->factor ? r->factor : 1));
+	luaL_error(L, "%s", msg);
+}
+
+/* The bytes of the strings at stack slots from..top. */
+static size_t string_bytes(lua_State *L, int from)
+{
+	size_t sum = 0;
+	for (int i = from; i <= lua_gettop(L); i++)
+		if (lua_type(L, i) == LUA_TSTRING)
+			sum += lua_rawlen(L, i);
+	return sum;
+}
+
 /* Raises the budget's error again when the call was killed while a
  * protected call of the rule's ran: nothing a rule catches outlives a kill. */
 static void rethrow_if_killed(lua_State *L)
@@ -652,6 +694,49 @@ static const luaL_Reg host_funcs[] = {
 	{ NULL, NULL },
 };
 
+/* A library function (upvalue 1) called with the bytes of its string
+ * arguments and results charged to the call (budget_charge).  A gsub's
+ * replacement function runs as Lua, under the hook as ever. */
+static int charged(lua_State *L)
+{
+	size_t in = string_bytes(L, 1);
+	lua_Integer per_elem = lua_tointeger(L, lua_upvalueindex(2));
+	if (per_elem && lua_type(L, 1) == LUA_TTABLE) { /* concat, sort: the whole list */
+		in += lua_rawlen(L, 1) * (size_t)per_elem;
+		if (lua_isinteger(L, 2) && lua_isinteger(L, 3) && lua_tointeger(L, 3) > lua_tointeger(L, 2))
+			in += (size_t)(lua_tointeger(L, 3) - lua_tointeger(L, 2)) * (size_t)per_elem; /* move */
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	budget_charge(L, in + string_bytes(L, 1));
+	return lua_gettop(L);
+}
+
+/* Wraps every function of the library table on the stack top in charged(),
+ * in the real table so that method calls ("x"):upper() are charged too;
+ * `skip` (NULL-ended) are left as they are.  `per_elem`: bytes charged for
+ * each element of a table first argument (table.sort's n log n work, a
+ * move's range), 0 for none. */
+static void charge_library(lua_State *L, const char *const *skip, int per_elem)
+{
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		bool keep = lua_type(L, -2) != LUA_TSTRING || !lua_iscfunction(L, -1);
+		for (int i = 0; !keep && skip && skip[i]; i++)
+			keep = strcmp(lua_tostring(L, -2), skip[i]) == 0;
+		if (keep) {
+			lua_pop(L, 1);
+			continue;
+		}
+		lua_pushinteger(L, per_elem);
+		lua_pushcclosure(L, charged, 2);
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, -4); /* replacing an existing key's value: next goes on */
+	}
+}
+
 /*
  * Pattern matching runs in C, where the instruction hook never fires: a
  * pattern like ".-.-.-.-.-b" on a long subject backtracks for hours.  The
@@ -704,10 +789,7 @@ static int guarded(lua_State *L)
 			return luaL_error(L, "pattern too costly for a subject of %d bytes (%d repetition "
 					  "items): simplify it, or search plainly", (int)n, k);
 	}
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-	return lua_gettop(L);
+	return charged(L);
 }
 
 /* The libraries a state gets: a copy of linit.c's table, less io, os, debug,
@@ -745,6 +827,7 @@ static int setup_state(lua_State *L)
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump"); /* no way to bytecode from any string */
 	static const char *const matchers[] = { "find", "match", "gmatch", "gsub", NULL };
+	charge_library(L, matchers, 0); /* the matchers are charged through guarded() */
 	for (int i = 0; matchers[i]; i++) {
 		/* Replaced in the real table, so that ("x"):find(...) is guarded too. */
 		lua_getfield(L, -1, matchers[i]);
@@ -752,6 +835,15 @@ static int setup_state(lua_State *L)
 		lua_pushcclosure(L, guarded, 2);
 		lua_setfield(L, -2, matchers[i]);
 	}
+	lua_pop(L, 1);
+	/* insert and remove are left out: a list built by appends would pay its
+	 * length on every append. */
+	static const char *const whole_list[] = { "insert", "remove", "pack", "unpack", NULL };
+	lua_getglobal(L, LUA_TABLIBNAME);
+	charge_library(L, whole_list, 64);
+	lua_pop(L, 1);
+	lua_getglobal(L, LUA_UTF8LIBNAME);
+	charge_library(L, NULL, 0);
 	lua_pop(L, 1);
 	/* Strings share one metatable: protect it so a rule can neither read it
 	 * (getmetatable("") is false) nor reach the real string table through it. */

@@ -541,10 +541,13 @@ static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 static void request_timeout(struct conn *c)
 {
 	struct server *s = c->srv;
-	log_warn("server: request timeout, connection closed peer_uid=%u peer_user=%s peer_pid=%d "
-		 "limit_s=%d bytes=%zu",
-		 (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, s->o.request_timeout_s,
-		 wire_buf_pending(&c->in));
+	/* A client causes this at will, on every connection it may hold:
+	 * rate-limited, as refused connections are. */
+	log_limited(LOG_KIND_REQUEST_TIMEOUT, LOG_WARN,
+		    "server: request timeout, connection closed peer_uid=%u peer_user=%s peer_pid=%d "
+		    "limit_s=%d bytes=%zu",
+		    (unsigned)c->peer.uid, c->peer.user, (int)c->peer.pid, s->o.request_timeout_s,
+		    wire_buf_pending(&c->in));
 	struct slot *sl = slot_new(c);
 	char msg[200];
 	snprintf(msg, sizeof msg, "request not completed within %d s (limit request_timeout_s); "
