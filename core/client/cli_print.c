@@ -909,7 +909,8 @@ static void pack_table(json_t *r)
 		free(s);
 		free(mem);
 	}
-	cli_table_print(&t, stdout);
+	/* --format tsv|csv: the tables alone on stdout, these facts on stderr. */
+	cli_table_print(&t, cli_table_format() == CLI_TABLE ? stdout : stderr);
 	cli_table_free(&t);
 
 }
@@ -934,7 +935,8 @@ static void measures_table(json_t *r)
 			cli_table_set(&t, 4, tt);
 			free(tt);
 		}
-		fputc('\n', stdout);
+		if (cli_table_format() == CLI_TABLE) /* else the first table on stdout */
+			fputc('\n', stdout);
 		cli_table_print(&t, stdout);
 		cli_table_free(&t);
 	}
@@ -1283,7 +1285,10 @@ int cli_show_auto(const struct args *a, json_t *r)
 		print_json_text(r);
 		return ST_OK;
 	}
-	cli_table_print(&t, stdout);
+	/* --format tsv|csv: the table alone on stdout, the facts around it
+	 * (rules history's live version) on stderr. */
+	FILE *facts = cli_table_format() == CLI_TABLE ? stdout : stderr;
+	cli_table_print(&t, facts);
 	cli_table_free(&t);
 	/* Columns: the keys of the first object, in order. */
 	const char *keys[TOKS_MAX] = { NULL }, *heads[TOKS_MAX] = { NULL };
@@ -1299,7 +1304,7 @@ int cli_show_auto(const struct args *a, json_t *r)
 		heads[n] = upper[n];
 		n++;
 	}
-	if (lname) {
+	if (lname && facts == stdout) {
 		cli_put_text(stdout, lname, false);
 		fputs(":\n", stdout);
 	}
