@@ -868,13 +868,24 @@ int cli_exec(struct ctl *c, const struct args *a)
 	return st;
 }
 
-int cli_act_help(struct ctl *c)
+/* act --help: the pack's actions; act <action> --help: that one (NULL:
+ * all), or ST_USAGE when the live pack has none of that name. */
+int cli_act_help(struct ctl *c, const char *action)
 {
 	json_t *r = NULL;
 	fflush(stdout); /* the usage first, whatever cli_call says on stderr */
 	int st = cli_call(c, "rules.status", NULL, &r);
+	if (st == ST_OK && action) {
+		st = cli_show_action(r, action);
+		json_decref(r);
+		return st;
+	}
 	if (st == ST_OK)
 		cli_show_actions(c->socket, r);
+	else if (action)
+		printf("usage:\n  liuctl act %s [<id>] [key=value ...]\nthe action's params come from the daemon, which did not "
+		       "answer at %s:\nstart it (or give --socket) to list them, or read the pack's documentation.\n",
+		       action, c->socket);
 	else
 		printf("the pack's actions and their params come from the daemon, which did not answer at %s:\n"
 		       "start it (or give --socket) to list them, or read the pack's documentation.\n",

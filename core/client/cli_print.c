@@ -1376,6 +1376,35 @@ static int cmp_names(const void *x, const void *y)
 	return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
+int cli_show_action(json_t *status, const char *action)
+{
+	json_t *actions = json_object_get(status, "actions"), *a = json_object_get(actions, action);
+	if (!a) {
+		size_t n = json_object_size(actions), k = 0;
+		const char **names = cli_xrealloc(NULL, (n ? n : 1) * sizeof *names);
+		const char *name;
+		json_t *v;
+		json_object_foreach(actions, name, v)
+			names[k++] = name;
+		qsort(names, n, sizeof *names, cmp_names);
+		fputs("liuctl: act: no action ", stderr);
+		cli_put_text(stderr, action, false);
+		fprintf(stderr, " in the live rule pack %s; its actions:", cli_jstr_or(status, "name", "?"));
+		for (k = 0; k < n; k++)
+			fprintf(stderr, "%s %s", k ? "," : "", names[k]);
+		fputs(n ? "\n" : " none\n", stderr);
+		free(names);
+		return ST_USAGE;
+	}
+	bool creates = json_is_true(json_object_get(a, "creates"));
+	cli_say("usage:");
+	cli_say("  liuctl act %s%s [key=value ...] [--params <json|@file|->]%s", action, creates ? "" : " <id>",
+		creates ? "" : " [--if-rev <n>]");
+	show_action(action, a);
+	cli_say("params are given as key=value (a.b=v for a nested field) or --params JSON.");
+	return ST_OK;
+}
+
 int cli_show_actions(const char *socket, json_t *status)
 {
 	json_t *actions = json_object_get(status, "actions");
