@@ -292,7 +292,8 @@ static int key_cmp(const void *x, const void *y)
 
 /* An eval summary: {name: {available, used_on}} and the like as one
  * "name: key value, ..." line each, names and keys in sorted order (a
- * stable order, as --json's); anything else as JSON. */
+ * stable order, as --json's); an entry the pack words ({title, text}, each
+ * {ja, en}) as "title: text"; anything else as JSON. */
 static void summary_other(struct table *t, const char *key, const json_t *v)
 {
 	if (!json_is_object(v)) {
@@ -309,7 +310,13 @@ static void summary_other(struct table *t, const char *key, const json_t *v)
 	for (i = 0; i < n; i++) {
 		x = json_object_get(v, names[i]);
 		char *line;
-		if (json_is_object(x)) {
+		if (json_is_object(json_object_get(x, "title")) && json_is_object(json_object_get(x, "text"))) {
+			/* In the pack's words: "title: text", each in both languages. */
+			char *ti = bilingual(json_object_get(x, "title")), *tx = bilingual(json_object_get(x, "text"));
+			line = cli_xasprintf("%s: %s", ti, tx);
+			free(ti);
+			free(tx);
+		} else if (json_is_object(x)) {
 			size_t m = json_object_size(x), k = 0;
 			const char **ks = cli_xrealloc(NULL, (m + 1) * sizeof *ks);
 			const char *kk;
