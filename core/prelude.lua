@@ -946,8 +946,12 @@ local function schema_errors(kind, data, changed)
   local fields = kind.fields
   local errs = array()
   local function bad(path, why, words)
-    -- Latin after Japanese takes a space (「結果は low（低位）…」).
-    local ja = words and (words.ja .. "は" .. (why.ja:find("^%a") and " " or "") .. why.ja) or why.ja
+    -- A reason whose subject is a value (「「x」は指定できません」; a note in
+    -- brackets aside) follows the
+    -- field's name after "：", so that one sentence has one は; else the
+    -- name is its subject, Latin after it taking a space (「結果は low…」).
+    local ja = words and ((why.ja:gsub("（[^（）]*）", "")):find("」は", 1, true) and words.ja .. "：" .. why.ja
+                          or words.ja .. "は" .. (why.ja:find("^%a") and " " or "") .. why.ja) or why.ja
     errs[#errs + 1] = { field = path, reason = text(ja, why.en) }
   end
   -- Only the changed fields are walked when they are given (in the same
@@ -1302,7 +1306,9 @@ local function read_params(params)
     elseif v ~= nil then
       local why
       out[spec.id] = field_value(spec, v, spec.id, function(_, r) why = why or r end, params)
-      if why then refuse(text(spec.id .. ": " .. words.ja .. "は" .. why.ja, spec.id .. ": " .. why.en)) end
+      -- One は a sentence: a reason with its own subject after "：" (schema_errors).
+      if why then refuse(text(spec.id .. ": " .. words.ja .. ((why.ja:gsub("（[^（）]*）", "")):find("」は", 1, true) and "：" or "は") .. why.ja,
+                              spec.id .. ": " .. why.en)) end
     end
   end
   return out

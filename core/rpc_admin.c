@@ -320,7 +320,7 @@ static void backup_done(uv_work_t *w, int status)
 		stat(probe, &sb);
 		int64_t ms = clock_now_ms() - j->t0;
 		json_int_t entries = json_integer_value(json_object_get(j->verified, "entries"));
-		c->rpc->last_backup_at = (int64_t)time(NULL); /* real time: backups age in it */
+		c->rpc->last_backup_at = clock_now(); /* the daemon's clock, as the other gauges */
 		c->rpc->last_backup_bytes = (int64_t)sb.st_size;
 		log_info("backup: written and verified path=%s bytes=%lld ms=%lld audit_entries=%lld "
 			 "by=%s", j->path, (long long)sb.st_size, (long long)ms, (long long)entries,

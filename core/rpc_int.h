@@ -20,7 +20,7 @@ struct rpc {
 	int64_t started_ms;      /* clock_mono_ms() at start: uptime never runs back */
 	int64_t started_at;      /* wall instant, seconds */
 	int64_t rules_loaded_at; /* instant of the last (re)load */
-	int64_t last_backup_at;  /* real time (s) of the last backup written and verified, 0: none yet */
+	int64_t last_backup_at;  /* daemon clock (s) of the last backup written and verified, 0: none yet */
 	int64_t last_backup_bytes;
 	uint64_t backups_failed; /* since the start */
 	uint64_t requests, errors;

@@ -325,6 +325,16 @@ static json_t *list_sheets(json_t *kinds)
 			json_object_set(sh, "marking", mark);
 		if (json_is_object(titles)) /* the state column reads as the pack names it */
 			json_object_set(sh, "state_titles", titles);
+		/* What the pack records itself, labelled: the export's columns
+		 * past the sheet's carry the pack's words too. */
+		json_t *rec = json_object(), *f;
+		size_t i;
+		json_array_foreach(json_object_get(kd, "fields"), i, f)
+			if (json_is_true(json_object_get(f, "recorded")) && json_is_string(json_object_get(f, "ja")))
+				json_object_set_new(rec, json_string_value(json_object_get(f, "id")),
+						    json_pack("{s:O, s:O*}", "ja", json_object_get(f, "ja"),
+							      "en", json_object_get(f, "en")));
+		json_object_set_new(sh, "recorded", rec);
 		json_object_set_new(sheets, kn, sh);
 	}
 	return sheets;

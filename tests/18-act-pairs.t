@@ -106,6 +106,17 @@ like($out, qr/^  create  .*\n      creates note records in state open; roles: se
      'an action that declares no params says so');
 my @acts = $out =~ /^  (\w+)(?: <id>)?  /mg;
 is("@acts", 'close create edit touch', 'every action, by name');
+for my $args ([ 'close', '--help' ], [ 'close', 'N-000001', '--help' ]) {
+	($rc, $out, $err) = ctl($S, 'act', @$args);
+	is($rc, 0, "act @$args exits 0");
+	like($out, qr/^usage:\n  liuctl act close <id> \[key=value \.\.\.\]/, '... the usage of that action');
+	my @one = $out =~ /^  (\w+)(?: <id>)?  /mg;
+	is("@one", 'close', '... and that action alone') or diag($out);
+	like($out, qr/^      why=\.\.\.  理由 \/ why it is closed \(text\)$/m, '... with its params, labels and types');
+}
+($rc, $out, $err) = ctl($S, 'act', 'nope', '--help');
+is($rc, 2, 'act <unknown action> --help exits 2');
+like($err, qr/no action nope in the live rule pack mini; its actions: close, create, edit, touch/, '... naming the actions');
 ($rc, $out, $err) = ctl("$tmp/none.sock", 'act', '--help');
 is($rc, 0, 'act --help with no daemon');
 like($out, qr/^usage:/, 'still the usage');

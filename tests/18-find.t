@@ -58,7 +58,10 @@ like($out, qr/^言明日 \/ statement made on:\s+2023-06-10$/m, 'the statement\'
 like($out, qr/統制目標 121 中 120（除外: 5\.1\.1）/, 'the statement as counts, the excluded objective named (ja)');
 like($out, qr/control objectives: 120 of 121 \(excluded: 5\.1\.1\)/, '... and (en)');
 like($out, qr/^decision:\s+eligible$/m, 'the decision');
-like($out, qr/^incentives:\s+audit_scope: available (?:true|false)/m, 'the incentives');
+like($out, qr/^incentives:\s+インセンティブ①（外部監査の対象範囲） \/ incentive ① \(audit scope\): 利用できません \/ not available$/m,
+     'the incentives in words, with the pack\'s labels') or diag($out);
+like($out, qr/^\s+インセンティブ②（内部監査報告書の提出免除） \/ incentive ② \(internal-audit report\): 利用できません/m, '... each');
+unlike($out, qr/available (?:true|false)|used_on/, '... not as raw keys and values');
 unlike($out, qr/3\.1\.2\.1|"met"/, 'no control listed one by one');
 like($out, qr/record get LIU-000001 --full/, 'and how to see the whole record');
 

@@ -196,7 +196,21 @@ like($out, qr/^MEASURE\s+ENDS$/m, 'rules status --columns picks in its measures 
 unlike($out, qr/^ACTION/m, '... and leaves out the tables that have none of them');
 ($rc, $out) = ctl({}, 'rules', 'history', '--columns', 'version', '--format', 'tsv');
 like($out, qr/^version\n[0-9a-f]{64}$/m, 'rules history --columns version (the TSV header is the key)');
-($rc, $out, my $err) = ctl({}, 'record', 'list', '--columns', 'id,nope');
+# The machine formats carry the table only: the lines around it go to stderr.
+my $err;
+for my $f (qw(tsv csv)) {
+	($rc, $out, $err) = ctl({}, 'rules', 'history', '--format', $f);
+	my $sep = $f eq 'tsv' ? "\t" : ',';
+	like($out, qr/\A\x{FEFF}?seq\Q$sep\Eversion\Q$sep\E/, "rules history --format $f starts with its header row")
+		or diag($out);
+	like($err, qr/^live\b.*[0-9a-f]{64}/m, '... the live version on stderr');
+	($rc, $out, $err) = ctl({}, 'rules', 'status', '--format', $f);
+	like($out, qr/\A\x{FEFF}?MEASURE\Q$sep\E/, "rules status --format $f starts with a table's header row")
+		or diag(substr($out, 0, 300));
+	unlike($out, qr/^(pack|version|dir|loaded_at|files|stats):/m, '... no line of the pack\'s facts on stdout');
+	like($err, qr/^pack:/m, '... they are on stderr');
+}
+($rc, $out, $err) = ctl({}, 'record', 'list', '--columns', 'id,nope');
 is($rc, 2, 'a column no table has exits 2');
 like($err, qr/--columns: no column nope/, 'saying which');
 ($rc, $out, $err) = ctl({}, 'deadlines', '--format', 'xml');

@@ -643,7 +643,8 @@ const struct cmd cli_commands[] = {
 		  "object with the member replaced, and --if-rev at the revision read (a change\n"
 		  "made in between is refused as a conflict, not lost).  Digits alone longer than 9\n"
 		  "(a 13-digit 法人番号) stay text.  `act --help` also lists the live pack's actions\n"
-		  "and their params, asked of the daemon; a param the pack declares as text is sent\n"
+		  "and their params, asked of the daemon (`act <action> --help`: that action alone,\n"
+		  "its params with their labels and types); a param the pack declares as text is sent\n"
 		  "as typed, one declared as a list may be given as words with commas (clear=a,b),\n"
 		  "and a field its kind declares is typed by the declaration (code=0042 stays text\n"
 		  "for a text field, is 42 for an integer).  Past a field declared as a map, the\n"
@@ -673,7 +674,9 @@ const struct cmd cli_commands[] = {
 	  .help = "Enforce what is due now (idempotent).",
 	  .show = cli_show_enforce },
 	{ .pattern = "rules status [--format table|tsv|csv|json] [--columns <list>]", .method = "rules.status",
-	  .help = "Show the live rule pack: version, files, measures and their periods, actions, views.",
+	  .help = "Show the live rule pack: version, files, measures and their periods, actions, views.\n"
+		  "With --format tsv|csv the tables alone are on standard output (each with its header\n"
+		  "row, a blank line between them), the pack's version, files and stats on standard error.",
 	  .params = "", .table = true, .show = cli_show_rules_status },
 	{ .pattern = "rules check [<path>]", .method = "rules.check",
 	  .help = "Compile a rule pack and run its tests in the sandbox; activates nothing.",
@@ -688,7 +691,8 @@ const struct cmd cli_commands[] = {
 		  "out is refused unless --force asks for it again.",
 	  .params = "{path?, force?}", .build = build_reload, .show = cli_show_rules_reload },
 	{ .pattern = "rules history [--format table|tsv|csv|json] [--columns <list>]", .method = "rules.history",
-	  .help = "List the activated rule-pack versions, newest first.",
+	  .help = "List the activated rule-pack versions, newest first.  With --format tsv|csv the\n"
+		  "table alone is on standard output, the live version on standard error.",
 	  .params = "", .table = true, .show = cli_show_auto },
 	{ .pattern = "rules rollback <version>", .method = "rules.rollback",
 	  .help = "Re-activate a kept rule-pack version (validated like a reload).",
@@ -735,11 +739,15 @@ const struct cmd cli_commands[] = {
 		  "Excel workbook (--format xlsx, needs --output).  A sheet starts with the kind's\n"
 		  "handling marking, then a header row \"日本語 / English (path)\": the columns id, kind,\n"
 		  "state, rev, created_at, updated_at, then the columns of the kind's sheet in the\n"
-		  "pack's order, then any other data field by its path; a field one level down is a\n"
-		  "column (impact_assessment.result), lists and deeper objects JSON cells; a field of\n"
-		  "the pack's choices holds its Japanese label (低位 for low), the state its title.  Text\n"
-		  "stays\n"
-		  "text: in the workbook every text cell is formatted as text, and in the CSV a text\n"
+		  "pack's order, then any other data field by its path, labelled as the pack labels\n"
+		  "what it records itself (確認日 / Confirmed on (confirmed_on)); a field one level\n"
+		  "down is a column (impact_assessment.result), lists and deeper objects JSON cells.  A\n"
+		  "labelled value has a column per language, side by side: a field of the pack's\n"
+		  "choices its Japanese label (低位) headed \"影響度評価の結果 (impact_assessment.result)\"\n"
+		  "and its English one (low) headed \"Result of the impact assessment\n"
+		  "(impact_assessment.result)\"; the state its titles likewise.  import reads the first\n"
+		  "and the other where the first is empty (both given and different: the first, with a\n"
+		  "note on standard error).  Text stays text: in the workbook every text cell is formatted as text, and in the CSV a text\n"
 		  "Excel would turn into a number or a date (a 法人番号, 2024-10) is written =\"…\".\n"
 		  "`import` reads each back and recreates the data; the ids, states and history belong\n"
 		  "to the daemon (for a whole copy, use backup).  A stored record the daemon cannot\n"
@@ -868,13 +876,24 @@ int cli_exec(struct ctl *c, const struct args *a)
 	return st;
 }
 
-int cli_act_help(struct ctl *c)
+/* act --help: the pack's actions; act <action> --help: that one (NULL:
+ * all), or ST_USAGE when the live pack has none of that name. */
+int cli_act_help(struct ctl *c, const char *action)
 {
 	json_t *r = NULL;
 	fflush(stdout); /* the usage first, whatever cli_call says on stderr */
 	int st = cli_call(c, "rules.status", NULL, &r);
+	if (st == ST_OK && action) {
+		st = cli_show_action(r, action);
+		json_decref(r);
+		return st;
+	}
 	if (st == ST_OK)
 		cli_show_actions(c->socket, r);
+	else if (action)
+		printf("usage:\n  liuctl act %s [<id>] [key=value ...]\nthe action's params come from the daemon, which did not "
+		       "answer at %s:\nstart it (or give --socket) to list them, or read the pack's documentation.\n",
+		       action, c->socket);
 	else
 		printf("the pack's actions and their params come from the daemon, which did not answer at %s:\n"
 		       "start it (or give --socket) to list them, or read the pack's documentation.\n",

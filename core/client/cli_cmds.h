@@ -17,6 +17,6 @@ extern const struct cmd cli_commands[];
 int cli_exec(struct ctl *c, const struct args *a);
 /* After act's usage (act --help): the live pack's actions and their params,
  * asked of the daemon, or that it did not answer.  Returns ST_OK. */
-int cli_act_help(struct ctl *c);
+int cli_act_help(struct ctl *c, const char *action);
 
 #endif

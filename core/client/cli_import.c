@@ -271,6 +271,7 @@ struct labels {
 	json_t *bare;   /* cli_label_fold(label, false) -> path, "" when two labels share it */
 	json_t *names;  /* [label, path]: what the closest label is looked for in */
 	json_t *codes;  /* path -> {folded code or label -> code}: an enumeration's */
+	json_t *recorded; /* field -> true: what the pack records itself, labelled */
 };
 
 /* An enumeration's codes and labels of a sheet column, folded, into
@@ -345,6 +346,7 @@ static void labels_of(const json_t *sheets, struct labels *l)
 	l->bare = json_object();
 	l->names = json_array();
 	l->codes = json_object();
+	l->recorded = json_object();
 	for (size_t k = 0; k < sizeof record_fields / sizeof *record_fields; k++)
 		label_add(l, l->path, record_labels[k][0], record_labels[k][1], record_fields[k]);
 	const char *kind;
@@ -362,6 +364,9 @@ static void labels_of(const json_t *sheets, struct labels *l)
 		json_t *m = json_object_get(sh, "marking");
 		if (cli_jstr(m, "ja"))
 			label_add(l, l->marking, cli_jstr(m, "ja"), cli_jstr(m, "en"), "");
+		const char *field;
+		json_object_foreach(json_object_get(sh, "recorded"), field, m)
+			json_object_set_new(l->recorded, field, json_true());
 	}
 }
 
@@ -505,6 +510,12 @@ static bool in_sheet(const struct labels *l, const char *path)
  * alone, not a misspelt column of the sheet. */
 static bool pack_recorded(const struct labels *l, const char *header, const char *h)
 {
+	/* Labelled by the pack as it writes it: "確認日 / Confirmed on (confirmed_on)". */
+	char *top = cli_xasprintf("%.*s", (int)strcspn(h, "."), h);
+	bool labelled = json_object_get(l->recorded, top) != NULL;
+	free(top);
+	if (labelled)
+		return true;
 	char *t = trimmed(header, strlen(header));
 	bool bare = strcmp(t, h) == 0 && path_ok(h) && h[strspn(h, "abcdefghijklmnopqrstuvwxyz0123456789_.")] == '\0';
 	free(t);
@@ -552,17 +563,22 @@ static void unread_column(struct problems *p, size_t line, const char *col, cons
 
 /* The header's cells as field paths: per column its path, NULL when the
  * column is skipped (the record's own, one the pack records itself that
- * the export writes after the sheet's, or unnamed: unnamed[i]). */
-static char **header_paths(struct problems *p, const json_t *row, const struct labels *l, bool **unnamed)
+ * the export writes after the sheet's, or unnamed: unnamed[i]).  An
+ * enumeration named twice is one column per language, as export writes
+ * it: twin[i] is then 1 + the first's index (grid_row reads the first). */
+static char **header_paths(struct problems *p, const json_t *row, const struct labels *l, bool **unnamed,
+			   size_t **twin)
 {
 	json_t *cells = json_object_get(row, "cells");
 	size_t ncols = json_array_size(cells), line = (size_t)json_integer_value(json_object_get(row, "line"));
 	char **path = cli_xrealloc(NULL, (ncols + 1) * sizeof *path);
 	*unnamed = cli_xrealloc(NULL, (ncols + 1) * sizeof **unnamed);
+	*twin = cli_xrealloc(NULL, (ncols + 1) * sizeof **twin);
 	for (size_t i = 0; i < ncols; i++) {
 		char *h = header_field(json_string_value(json_array_get(cells, i)), l);
 		char *col = column_name(i);
 		path[i] = NULL;
+		(*twin)[i] = 0;
 		(*unnamed)[i] = !*h;
 		if (!*h || is_record_field(h)) {
 			free(h);
@@ -573,7 +589,10 @@ static char **header_paths(struct problems *p, const json_t *row, const struct l
 			size_t k = 0;
 			while (k < i && !(path[k] && strcmp(path[k], h) == 0))
 				k++;
-			if (k < i) {
+			if (k < i && json_object_get(l->codes, h) && !(*twin)[k]) {
+				(*twin)[i] = k + 1;
+				free(h);
+			} else if (k < i) {
 				char *first = column_name(k);
 				problem(p, line, "column %s: %s is named twice (column %s too)", col, h, first);
 				free(first);
@@ -588,8 +607,31 @@ static char **header_paths(struct problems *p, const json_t *row, const struct l
 }
 
 /* One row's cells as a data object (added to r), or problems. */
-static void grid_row(struct problems *p, const json_t *row, char **path, const bool *unnamed, size_t ncols,
-		     const struct labels *l, struct rows *r)
+/* A value's column in the other language (twin): read where the first is
+ * empty; where both are given and differ, the first is read, with a note. */
+static json_t *twin_value(const struct problems *p, const json_t *cells, size_t line, const char *path,
+			  size_t first, size_t i, json_t *v, const struct labels *l)
+{
+	json_t *f = cli_value_of_cell(json_string_value(json_array_get(cells, first)));
+	if (!f)
+		return v;
+	const char *a = code_named(l, path, f), *b = code_named(l, path, v);
+	if (!a || !b || strcmp(a, b) != 0) {
+		char *ca = column_name(first), *cb = column_name(i);
+		fprintf(stderr, "liuctl: ");
+		cli_put_text(stderr, p->file, false);
+		fprintf(stderr, ": line %zu: columns %s and %s give %s differently: column %s is read\n", line, ca, cb,
+			path, ca);
+		free(ca);
+		free(cb);
+	}
+	json_decref(f);
+	json_decref(v);
+	return NULL;
+}
+
+static void grid_row(struct problems *p, const json_t *row, char **path, const bool *unnamed, const size_t *twin,
+		     size_t ncols, const struct labels *l, struct rows *r)
 {
 	json_t *cells = json_object_get(row, "cells");
 	size_t line = (size_t)json_integer_value(json_object_get(row, "line"));
@@ -608,23 +650,26 @@ static void grid_row(struct problems *p, const json_t *row, char **path, const b
 		json_t *v = cli_value_of_cell(json_string_value(json_array_get(cells, i)));
 		if (!v)
 			continue;
+		const char *at = twin[i] ? path[twin[i] - 1] : path[i];
+		if (twin[i] && !(v = twin_value(p, cells, line, at, twin[i] - 1, i, v, l)))
+			continue;
 		char *col = column_name(i);
 		if (unnamed[i]) {
 			problem(p, line, "column %s has a value but no name in the header", col);
 			bad = true;
 			json_decref(v);
-		} else if (path[i]) {
-			const char *code = code_named(l, path[i], v);
+		} else if (at) {
+			const char *code = code_named(l, at, v);
 			if (code) {
 				json_decref(v);
 				v = json_string(code);
 			}
-			int e = cli_data_set(data, path[i], v);
+			int e = cli_data_set(data, at, v);
 			if (e == -EEXIST)
-				problem(p, line, "column %s: %s is given twice (by another column too)", col, path[i]);
+				problem(p, line, "column %s: %s is given twice (by another column too)", col, at);
 			else if (e == -ENOTDIR)
 				problem(p, line, "column %s: %s: another column gives a part of it a value "
-					"that is not an object", col, path[i]);
+					"that is not an object", col, at);
 			bad |= e < 0;
 		} else {
 			json_decref(v);
@@ -652,11 +697,13 @@ static void read_grid(struct problems *p, const json_t *grid, const struct label
 	}
 	size_t h = header_row(grid, l);
 	bool *unnamed = NULL;
+	size_t *twin = NULL;
 	json_t *head = json_array_get(grid, h);
 	size_t ncols = json_array_size(json_object_get(head, "cells"));
-	char **path = header_paths(p, head, l, &unnamed);
+	char **path = header_paths(p, head, l, &unnamed, &twin);
 	for (size_t k = h + 1; k < json_array_size(grid); k++)
-		grid_row(p, json_array_get(grid, k), path, unnamed, ncols, l, r);
+		grid_row(p, json_array_get(grid, k), path, unnamed, twin, ncols, l, r);
+	free(twin);
 	for (size_t i = 0; i < ncols; i++)
 		free(path[i]);
 	free(path);
@@ -1081,6 +1128,7 @@ static int read_file(struct ctl *c, struct problems *p, const char *bytes, size_
 	json_decref(l.bare);
 	json_decref(l.names);
 	json_decref(l.codes);
+	json_decref(l.recorded);
 	json_decref(grid);
 	return st;
 }
@@ -1154,12 +1202,13 @@ int cli_exec_import(struct ctl *c, const struct args *a)
 struct export_table {
 	json_t *marking, *head, *rows; /* struct grid's */
 	json_t *cols;                  /* per column: its path */
+	json_t *lang;                  /* per column: "ja" or "en" for a labelled value's, else null */
 	json_t *inexact;               /* path -> true: not carried exactly */
 	json_t *sheet_cols;            /* path -> true: named by a kind's sheet */
 	json_t *labels;                /* path -> {code -> label}: an enumeration's */
 };
 
-/* The labels of a sheet column's enumeration ({code -> ja label}), into
+/* The labels of a sheet column's enumeration ({code -> {ja, en}}), into
  * t->labels: an export writes what a clerk reads, 低位 for low; import
  * takes either back. */
 static void enum_labels(struct export_table *t, const json_t *col)
@@ -1168,7 +1217,7 @@ static void enum_labels(struct export_table *t, const json_t *col)
 	size_t i;
 	json_array_foreach(values, i, v)
 		if (cli_jstr(v, "id") && cli_jstr(v, "ja"))
-			json_object_set_new(m, cli_jstr(v, "id"), json_string(cli_jstr(v, "ja")));
+			json_object_set(m, cli_jstr(v, "id"), v);
 	if (json_object_size(m))
 		json_object_set(t->labels, cli_jstr(col, "id"), m);
 	json_decref(m);
@@ -1177,6 +1226,45 @@ static void enum_labels(struct export_table *t, const json_t *col)
 static int by_path(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A column; a labelled value's (an enumeration, the state) is two, one per
+ * language, headed "ja (path)" and "en (path)" as the service list's
+ * sheets head theirs; else one headed "ja / en (path)", or the path alone
+ * (label NULL). */
+static void export_column(struct export_table *t, const char *path, const char *ja, const char *en, bool per_lang)
+{
+	if (per_lang && ja && en && strcmp(ja, en) != 0) {
+		json_array_append_new(t->cols, json_string(path));
+		json_array_append_new(t->head, json_sprintf("%s (%s)", ja, path));
+		json_array_append_new(t->lang, json_string("ja"));
+		json_array_append_new(t->cols, json_string(path));
+		json_array_append_new(t->head, json_sprintf("%s (%s)", en, path));
+		json_array_append_new(t->lang, json_string("en"));
+		return;
+	}
+	char *b = ja ? both(ja, en) : NULL;
+	json_array_append_new(t->cols, json_string(path));
+	json_array_append_new(t->head, b ? json_sprintf("%s (%s)", b, path) : json_string(path));
+	json_array_append_new(t->lang, per_lang ? json_string("ja") : json_null());
+	free(b);
+}
+
+/* The label of a column past the sheet's: its top-level field's, when the
+ * pack labels what it records itself (sheets' `recorded`); NULL if none. */
+static const json_t *recorded_label(const json_t *records, const json_t *sheets, const char *path)
+{
+	size_t n = strcspn(path, "."), i;
+	char *top = cli_xasprintf("%.*s", (int)n, path);
+	const json_t *rec, *found = NULL;
+	json_array_foreach(records, i, rec) {
+		json_t *sh = json_object_get(sheets, cli_jstr_or(rec, "kind", ""));
+		found = json_object_get(json_object_get(sh, "recorded"), top);
+		if (found)
+			break;
+	}
+	free(top);
+	return found;
 }
 
 /* The columns and their headers, from the records and the pack's sheets. */
@@ -1203,24 +1291,20 @@ static void export_columns(struct export_table *t, const json_t *records, const 
 		}
 	}
 	for (k = 0; k < sizeof record_fields / sizeof *record_fields; k++) {
-		char *b = labelled ? both(record_labels[k][0], record_labels[k][1]) : NULL;
-		json_array_append_new(t->cols, json_string(record_fields[k]));
-		json_array_append_new(t->head, b ? json_sprintf("%s (%s)", b, record_fields[k]) : json_string(record_fields[k]));
+		export_column(t, record_fields[k], labelled ? record_labels[k][0] : NULL, record_labels[k][1],
+			      labelled && strcmp(record_fields[k], "state") == 0);
 		json_object_set_new(seen, record_fields[k], json_true());
-		free(b);
 	}
 	json_object_foreach(kinds, key, v) {
 		json_array_foreach(json_object_get(json_object_get(sheets, key), "columns"), i, col) {
 			const char *id = cli_jstr(col, "id");
 			if (!id || json_object_get(seen, id))
 				continue;
-			char *b = both(cli_jstr_or(col, "ja", id), cli_jstr(col, "en"));
-			json_array_append_new(t->cols, json_string(id));
-			json_array_append_new(t->head, json_sprintf("%s (%s)", b, id));
+			export_column(t, id, cli_jstr_or(col, "ja", id), cli_jstr(col, "en"),
+				      json_array_size(json_object_get(col, "values")) > 0);
 			json_object_set_new(seen, id, json_true());
 			json_object_set_new(t->sheet_cols, id, json_true());
 			enum_labels(t, col);
-			free(b);
 		}
 	}
 	/* The rest, in the order of their paths: the same file for the same
@@ -1236,8 +1320,8 @@ static void export_columns(struct export_table *t, const json_t *records, const 
 		names[j++] = key;
 	qsort(names, n, sizeof *names, by_path);
 	for (j = 0; j < n; j++) {
-		json_array_append_new(t->cols, json_string(names[j]));
-		json_array_append_new(t->head, json_string(names[j]));
+		const json_t *lb = recorded_label(records, sheets, names[j]);
+		export_column(t, names[j], cli_jstr(lb, "ja"), cli_jstr(lb, "en"), false);
 	}
 	free(names);
 	json_decref(rest);
@@ -1248,8 +1332,8 @@ static void export_columns(struct export_table *t, const json_t *records, const 
 /* The table of the records (t's members new; export_table_free). */
 static void export_table(struct export_table *t, const json_t *records, const json_t *sheets)
 {
-	*t = (struct export_table){ json_array(), json_array(), json_array(), json_array(), json_object(),
-				    json_object(), json_object() };
+	*t = (struct export_table){ json_array(), json_array(), json_array(), json_array(), json_array(),
+				    json_object(), json_object(), json_object() };
 	json_t *flat = json_array(), *rec, *row, *col;
 	const char *key;
 	json_t *v;
@@ -1267,13 +1351,13 @@ static void export_table(struct export_table *t, const json_t *records, const js
 	json_array_foreach(records, i, rec) {
 		json_t *out = json_array(), *fr = json_array_get(flat, i);
 		json_array_foreach(t->cols, k, col) {
-			const char *path = json_string_value(col);
+			const char *path = json_string_value(col), *lang = json_string_value(json_array_get(t->lang, k));
 			json_t *cell = is_record_field(path) ? json_object_get(rec, path) : json_object_get(fr, path);
-			json_t *label = json_is_string(cell) ? json_object_get(json_object_get(t->labels, path),
-									       json_string_value(cell)) : NULL;
-			if (strcmp(path, "state") == 0 && json_is_string(cell))
+			json_t *label = json_is_string(cell) && lang ? json_object_get(json_object_get(json_object_get(
+				t->labels, path), json_string_value(cell)), lang) : NULL;
+			if (strcmp(path, "state") == 0 && json_is_string(cell) && lang)
 				label = json_object_get(json_object_get(json_object_get(json_object_get(sheets,
-					cli_jstr_or(rec, "kind", "")), "state_titles"), json_string_value(cell)), "ja");
+					cli_jstr_or(rec, "kind", "")), "state_titles"), json_string_value(cell)), lang);
 			if (label)
 				cell = label;
 			if (!cell || json_is_null(cell))
@@ -1294,6 +1378,7 @@ static void export_table_free(struct export_table *t)
 	json_decref(t->head);
 	json_decref(t->rows);
 	json_decref(t->cols);
+	json_decref(t->lang);
 	json_decref(t->inexact);
 	json_decref(t->sheet_cols);
 	json_decref(t->labels);

@@ -292,7 +292,8 @@ static int key_cmp(const void *x, const void *y)
 
 /* An eval summary: {name: {available, used_on}} and the like as one
  * "name: key value, ..." line each, names and keys in sorted order (a
- * stable order, as --json's); anything else as JSON. */
+ * stable order, as --json's); an entry the pack words ({title, text}, each
+ * {ja, en}) as "title: text"; anything else as JSON. */
 static void summary_other(struct table *t, const char *key, const json_t *v)
 {
 	if (!json_is_object(v)) {
@@ -309,7 +310,13 @@ static void summary_other(struct table *t, const char *key, const json_t *v)
 	for (i = 0; i < n; i++) {
 		x = json_object_get(v, names[i]);
 		char *line;
-		if (json_is_object(x)) {
+		if (json_is_object(json_object_get(x, "title")) && json_is_object(json_object_get(x, "text"))) {
+			/* In the pack's words: "title: text", each in both languages. */
+			char *ti = bilingual(json_object_get(x, "title")), *tx = bilingual(json_object_get(x, "text"));
+			line = cli_xasprintf("%s: %s", ti, tx);
+			free(ti);
+			free(tx);
+		} else if (json_is_object(x)) {
 			size_t m = json_object_size(x), k = 0;
 			const char **ks = cli_xrealloc(NULL, (m + 1) * sizeof *ks);
 			const char *kk;
@@ -909,7 +916,8 @@ static void pack_table(json_t *r)
 		free(s);
 		free(mem);
 	}
-	cli_table_print(&t, stdout);
+	/* --format tsv|csv: the tables alone on stdout, these facts on stderr. */
+	cli_table_print(&t, cli_table_format() == CLI_TABLE ? stdout : stderr);
 	cli_table_free(&t);
 
 }
@@ -934,7 +942,8 @@ static void measures_table(json_t *r)
 			cli_table_set(&t, 4, tt);
 			free(tt);
 		}
-		fputc('\n', stdout);
+		if (cli_table_format() == CLI_TABLE) /* else the first table on stdout */
+			fputc('\n', stdout);
 		cli_table_print(&t, stdout);
 		cli_table_free(&t);
 	}
@@ -1283,7 +1292,10 @@ int cli_show_auto(const struct args *a, json_t *r)
 		print_json_text(r);
 		return ST_OK;
 	}
-	cli_table_print(&t, stdout);
+	/* --format tsv|csv: the table alone on stdout, the facts around it
+	 * (rules history's live version) on stderr. */
+	FILE *facts = cli_table_format() == CLI_TABLE ? stdout : stderr;
+	cli_table_print(&t, facts);
 	cli_table_free(&t);
 	/* Columns: the keys of the first object, in order. */
 	const char *keys[TOKS_MAX] = { NULL }, *heads[TOKS_MAX] = { NULL };
@@ -1299,7 +1311,7 @@ int cli_show_auto(const struct args *a, json_t *r)
 		heads[n] = upper[n];
 		n++;
 	}
-	if (lname) {
+	if (lname && facts == stdout) {
 		cli_put_text(stdout, lname, false);
 		fputs(":\n", stdout);
 	}
@@ -1369,6 +1381,35 @@ static void show_action(const char *name, const json_t *a)
 static int cmp_names(const void *x, const void *y)
 {
 	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+int cli_show_action(json_t *status, const char *action)
+{
+	json_t *actions = json_object_get(status, "actions"), *a = json_object_get(actions, action);
+	if (!a) {
+		size_t n = json_object_size(actions), k = 0;
+		const char **names = cli_xrealloc(NULL, (n ? n : 1) * sizeof *names);
+		const char *name;
+		json_t *v;
+		json_object_foreach(actions, name, v)
+			names[k++] = name;
+		qsort(names, n, sizeof *names, cmp_names);
+		fputs("liuctl: act: no action ", stderr);
+		cli_put_text(stderr, action, false);
+		fprintf(stderr, " in the live rule pack %s; its actions:", cli_jstr_or(status, "name", "?"));
+		for (k = 0; k < n; k++)
+			fprintf(stderr, "%s %s", k ? "," : "", names[k]);
+		fputs(n ? "\n" : " none\n", stderr);
+		free(names);
+		return ST_USAGE;
+	}
+	bool creates = json_is_true(json_object_get(a, "creates"));
+	cli_say("usage:");
+	cli_say("  liuctl act %s%s [key=value ...] [--params <json|@file|->]%s", action, creates ? "" : " <id>",
+		creates ? "" : " [--if-rev <n>]");
+	show_action(action, a);
+	cli_say("params are given as key=value (a.b=v for a nested field) or --params JSON.");
+	return ST_OK;
 }
 
 int cli_show_actions(const char *socket, json_t *status)

@@ -44,6 +44,9 @@ int cli_show_enforce(const struct args *a, json_t *r);
 /* act --help: the actions of rules.status (borrowed) with their params,
  * said to come from the daemon at `socket`. */
 int cli_show_actions(const char *socket, json_t *status);
+/* act <action> --help: that action's usage and params; ST_USAGE (said on
+ * stderr) when the live pack has no such action. */
+int cli_show_action(json_t *status, const char *action);
 /* Shapes that may still grow: scalars as "key: value", the first list of
  * objects as a table, anything else as JSON. */
 int cli_show_auto(const struct args *a, json_t *r);

@@ -791,9 +791,12 @@ static void print_sheet_row(const struct table *t, size_t r, const size_t *sel, 
 	fputs(out.format == CLI_CSV ? "\r\n" : "\n", f);
 }
 
-/* The BOM, before anything else of a CSV output. */
+/* The BOM, before anything else of a CSV output (stdout's: not before
+ * what goes to stderr). */
 static void csv_start(FILE *f)
 {
+	if (f != stdout)
+		return;
 	if (out.format == CLI_CSV && !out.bom_done)
 		fputs("\xEF\xBB\xBF", f); /* for Excel, as the daemon's CSV */
 	out.bom_done = true;

@@ -150,12 +150,17 @@ int main(int argc, char **argv)
 		st = unknown_command(argc, argv);
 	} else {
 		st = cli_args_parse(&a, argc, argv, &c.json);
-		if (st == ST_HELP) {
+		bool act = cmd && cmd->method && strcmp(cmd->method, "act") == 0;
+		/* act <action> [<id>] --help: that action alone. */
+		const char *action = act && argc > 1 && argv[1][0] != '-' && !strchr(argv[1], '=') ? argv[1] : NULL;
+		if (st == ST_HELP && action) {
+			st = cli_act_help(&c, action);
+		} else if (st == ST_HELP) {
 			fputs("usage:\n", stdout);
 			cli_cmd_usage(stdout, cmd);
 			st = ST_OK;
-			if (cmd->method && strcmp(cmd->method, "act") == 0)
-				st = cli_act_help(&c);
+			if (act)
+				st = cli_act_help(&c, NULL);
 		} else if (st == ST_OK) {
 			st = cli_exec(&c, &a);
 		}

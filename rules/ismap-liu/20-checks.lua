@@ -236,9 +236,8 @@ check "R4" {
 }
 
 -- eval's `incentives`: each is available at `at` when the application was
--- confirmed that day, its measure is in force and it was not used by then.
--- Dates are days: the answer is the same all day (eval_by_date).
-
+-- confirmed that day, its measure is in force and it was not used by then;
+-- with its label and that in words (record get).  Dates are days (eval_by_date).
 function incentive_used_on(app, name)
   local u = type(app.incentives) == "table" and app.incentives[name]
   return type(u) == "table" and type(u.used_on) == "string" and u.used_on or nil
@@ -265,8 +264,9 @@ summary "incentives" (function (app, at, rec)
   for _, inc in ipairs(INCENTIVES) do
     local used = incentive_used_on(app, inc.name)
     if used and used > today then used = nil end       -- not used yet at `at`
-    out[inc.name] = { available = listed and in_force(inc.measure, at) and used == nil,
-                      used_on = used }
+    local ok = listed and in_force(inc.measure, at) and used == nil
+    out[inc.name] = { available = ok, used_on = used, title = inc.label, text = used and text("利用済み（" .. ja_date(used) .. "）", "used on " .. used)
+                      or text(ok and "利用できます" or "利用できません", ok and "available" or "not available") }
   end
   return out
 end)

@@ -182,11 +182,11 @@ case "an edition not registered is named with the editions there are, in 和暦"
   expect = "ineligible", fails = { "R3" },
   reasons = { R3 = "管理基準の版「2023-04-01」は登録されていません（登録されている版：令和4年4月1日版）" },
 }
-scenario "enumerations: 「「x」は指定できません。… を指定してください」" {
+scenario "enumerations: 「申請の種類（…）：「x」は指定できません。… を指定してください」 (one は)" {
   at = "2024-01-01",
   { act = "submit", as = "secretariat", params = good_app() },
   { act = "file_liu_application", as = "secretariat", params = { type = "x", filed_on = "2024-01-01" }, expect = "refused",
-    reason = "「x」は指定できません。pre_application（事前申請）または application（登録申請）を指定してください" },
+    reason = "type: 申請の種類（pre_application または application）：「x」は指定できません。pre_application（事前申請）または application（登録申請）を指定してください" },
 }
 scenario "a near-miss identifier: 「最も近い識別子は 詳細管理策 9.4.2.2.B です」" {
   at = "2024-01-01",
