@@ -1314,12 +1314,32 @@ local function read_params(params)
   return out
 end
 
+-- Whether a value given for field f reads as the value stored: equal, or
+-- equal once read as the field is read (a choice's label as its code, a
+-- date as YYYY-MM-DD); an object member by member.  A field whose reading
+-- needs the whole record (its check fails alone) counts as changed.
+local function reads_as(f, given, stored)
+  if equal(given, stored) then return true end
+  if not f then return false end
+  if f.type == "object" and type(given) == "table" and type(stored) == "table" then
+    for m in next, given do if stored[m] == nil then return false end end
+    for m, w in next, stored do
+      if not reads_as(f.fields[m], given[m], w) then return false end
+    end
+    return true
+  end
+  local ok, v = pcall(read_field, f, given)
+  return ok and v ~= nil and equal(v, stored)
+end
+
 -- amend_fields(app, params): in an action's run, the record's top-level
 -- fields that params gives replaced (each whole, by a copy), and those that
 -- params.clear lists removed.  Refuses (-32004) a field the kind does not
 -- declare, one it records itself, a required one to clear, or one both
--- given and cleared.  Returns the set of fields replaced or cleared, and
--- what they were: only those are read (a field left alone stays as stored).
+-- given and cleared.  Returns the set of fields replaced or cleared, what
+-- they were, and the set of those given that read as stored (「低位」 for a
+-- stored low, a date typed 2023/6/1): those stay as stored, byte for byte,
+-- and are not changed.  Only changed fields are read again.
 local function amend_fields(app, params)
   local a = running_action
   if not a then error("amend_fields: only in the run of an action", 2) end
@@ -1339,12 +1359,14 @@ local function amend_fields(app, params)
                   k .. ": unknown field (known: " .. tconcat(known, ", ") .. ", clear)"))
     end
   end
-  local changed, before = {}, {}
+  local changed, before, same = {}, {}, {}
   for k, v in next, params do
-    if k ~= "clear" then before[k], app[k], changed[k] = app[k], copy(v), true end
+    if k == "clear" then -- below
+    elseif app[k] ~= nil and reads_as(open(k), v, app[k]) then before[k], same[k] = app[k], true
+    else before[k], app[k], changed[k] = app[k], copy(v), true end
   end
   local clear = params.clear
-  if clear == nil then return changed, before end
+  if clear == nil then return changed, before, same end
   if type(clear) ~= "table" or not is_list(clear) then
     refuse(text("clear: 消す項目名のリストで書いてください", "clear: must be a list of field names"))
   end
@@ -1359,7 +1381,7 @@ local function amend_fields(app, params)
     if not changed[k] then before[k] = app[k] end
     app[k], changed[k] = nil, true
   end
-  return changed, before
+  return changed, before, same
 end
 
 local function count(kind_id, states)
@@ -1554,6 +1576,17 @@ local sandbox = {
     local k = defs.kinds[kind]
     local f = k and type(path) == "string" and field_at(k.fields, path)
     return f and copy(f) or nil
+  end,
+  -- period_of(id, wareki_only): the days measure id is in force, { ja, en }:
+  -- 「令和5年5月19日（2023年5月19日）から令和7年3月31日（2025年3月31日）まで」
+  -- (wareki_only: 「令和5年5月19日から令和7年3月31日まで」) / "2023-05-19 to 2025-03-31"
+  period_of = function(id, wareki_only)
+    local m = defs.measures[id]
+    if not m then error(sfmt("period_of: no measure %q", tostring(id)), 2) end
+    local jd = wareki_only and wareki or ja_date
+    local from, till = m.starts and date_of(m.starts), m.ends and date_of(m.ends - 1)
+    return text((from and jd(from) .. "から" or "") .. (till and jd(till) .. "まで" or ""),
+                from and till and (from .. " to " .. till) or from and ("from " .. from) or ("until " .. till))
   end,
   edit_distance = distance,   -- the closest of known names ("did you mean …")
   -- evaluate(rec, at) -> all_ok, checks: the declared checks, as eval runs them
@@ -2175,13 +2208,10 @@ end
 -- measure is not in force (2023-05-19 to 2025-03-31)".
 local function not_during(a)
   local m = defs.measures[a.during]
-  local title = m.title or text(m.id, m.id)
-  local from, till = m.starts and date_of(m.starts), m.ends and date_of(m.ends - 1)
-  local ja = (from and ja_date(from) .. "から" or "") .. (till and ja_date(till) .. "まで" or "")
-  local en = from and till and (from .. " to " .. till) or from and ("from " .. from) or ("until " .. till)
+  local title, period = m.title or text(m.id, m.id), sandbox.period_of(a.during)
   local what = a.title.en:match("^%u%l") and a.title.en:sub(1, 1):lower() .. a.title.en:sub(2) or a.title.en
-  return text(title.ja .. "の期間外のため、" .. a.title.ja .. "はできません。期間は" .. ja .. "です",
-              "cannot " .. what .. ": " .. title.en .. " is not in force (" .. en .. ")")
+  return text(title.ja .. "の期間外のため、" .. a.title.ja .. "はできません。期間は" .. period.ja .. "です",
+              "cannot " .. what .. ": " .. title.en .. " is not in force (" .. period.en .. ")")
 end
 
 -- `before`: a copy of rec.data the host built as it read the record

@@ -18,21 +18,6 @@ function late_recording_until(id)
   return m.ends and date_of(m.ends - 1 + LATE_RECORDING_DAYS * 86400)
 end
 
--- The days a measure is in force: ja "令和5年5月19日（2023年5月19日）から
--- 令和7年3月31日（2025年3月31日）まで", en "2023-05-19 to 2025-03-31";
--- period_wareki, for a parenthesis in prose: "令和5年5月19日から令和7年3月31日まで".
-function period_text(id)
-  local m = measure_of(id)
-  local from, till = date_of(m.starts), m.ends and date_of(m.ends - 1)
-  if not till then return text(ja_date(from) .. "から", "from " .. from) end
-  return text(ja_date(from) .. "から" .. ja_date(till) .. "まで", from .. " to " .. till)
-end
-function period_wareki(id)
-  local m = measure_of(id)
-  local from = wareki(date_of(m.starts))
-  return m.ends and from .. "から" .. wareki(date_of(m.ends - 1)) .. "まで" or from .. "から"
-end
-
 -- The 13-digit corporate number: the first digit is a check digit,
 -- 9 - (Σ Pn × Qn mod 9) over the 12 other digits, n counted from the right,
 -- Qn = 1 for odd n and 2 for even n (国税庁「法人番号の指定等に関する省令」).

@@ -80,9 +80,13 @@ APPLICATION = {
       valid_until = { type = "date", ja = "認証の有効期限", en = "Valid until" },
     } } },
   -- What the pack records itself (actions, expiry); never given in params.
-  confirmed_on = { recorded = true, ja = "確認日", en = "Confirmed on" }, incentives = { recorded = true, ja = "インセンティブ", en = "Incentives" },
-  liu_filings = { recorded = true, ja = "ISMAP-LIU 申請の記録", en = "ISMAP-LIU filings" }, rejection = { recorded = true, ja = "却下", en = "Rejection" },
-  withdrawal = { recorded = true, ja = "取下げ", en = "Withdrawal" }, lapsed = { recorded = true, ja = "失効", en = "Lapsed" }, ended = { recorded = true, ja = "運用期間終了", en = "Ended with the period" },
+  confirmed_on = { recorded = true, ja = "確認日", en = "Confirmed on" },
+  incentives = { recorded = true, ja = "インセンティブ", en = "Incentives" },
+  liu_filings = { recorded = true, ja = "ISMAP-LIU 申請の記録", en = "ISMAP-LIU filings" },
+  rejection = { recorded = true, ja = "却下", en = "Rejection" },
+  withdrawal = { recorded = true, ja = "取下げ", en = "Withdrawal" },
+  lapsed = { recorded = true, ja = "失効", en = "Lapsed" },
+  ended = { recorded = true, ja = "運用期間終了", en = "Ended with the period" },
 }
 
 APPLICATION_FIELDS, SYSTEM_FIELDS = {}, {}

@@ -47,7 +47,7 @@ check "period" {
   title = { ja = "特別措置の運用期間内であること", en = "The special measure is in force" },
   function (app, at)
     if in_force("special-measure", at) then return pass { ja = "運用期間内です", en = "within the period" } end
-    local period = period_text("special-measure")
+    local period = period_of("special-measure")
     local yet = at < measure_of("special-measure").starts
     return fail { ja = "特別措置の運用期間は" .. period.ja .. (yet and "で、まだ始まっていません" or "で、既に終了しています"),
                   en = "the special measure (" .. period.en .. ")"
@@ -76,9 +76,9 @@ check "R1" {
       return fail { ja = PLAN_LABEL.ja .. "（planned_liu_application）が読めません: " .. why.ja,
                     en = "the planned time of the ISMAP-LIU application (planned_liu_application) cannot be read: " .. why.en }
     elseif not within("special-measure", p) then
-      return fail { ja = "予定時期 " .. ja_date(p) .. "は、運用期間（" .. period_wareki("special-measure") .. "）内ではありません",
+      return fail { ja = "予定時期 " .. ja_date(p) .. "は、運用期間（" .. period_of("special-measure", true).ja .. "）内ではありません",
                     en = "the planned ISMAP-LIU application (" .. p .. ") is not within the period ("
-                         .. period_text("special-measure").en .. ")" }
+                         .. period_of("special-measure").en .. ")" }
     elseif p < today:sub(1, #p) then      -- a plan wholly past: its day, or its month
       return fail { ja = "予定時期 " .. ja_date(p) .. "は判定日 " .. ja_date(today) ..
                          "の時点で既に過ぎており、ISMAP-LIU 申請の記録もありません。予定が変わった場合は新しい予定時期を記録してください",
@@ -265,8 +265,10 @@ summary "incentives" (function (app, at, rec)
     local used = incentive_used_on(app, inc.name)
     if used and used > today then used = nil end       -- not used yet at `at`
     local ok = listed and in_force(inc.measure, at) and used == nil
-    out[inc.name] = { available = ok, used_on = used, title = inc.label, text = used and text("利用済み（" .. ja_date(used) .. "）", "used on " .. used)
-                      or text(ok and "利用できます" or "利用できません", ok and "available" or "not available") }
+    out[inc.name] = { available = ok, used_on = used, title = inc.label,
+                      text = used and text("利用済み（" .. ja_date(used) .. "）", "used on " .. used)
+                             or ok and text("利用できます", "available")
+                             or text("利用できません", "not available") }
   end
   return out
 end)

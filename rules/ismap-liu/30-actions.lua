@@ -86,28 +86,6 @@ action "submit" {
   end,
 }
 
--- Whether field k of an amended application is as it was: the value given
--- read as the field is read when stored (a choice's label as its code, a
--- date as YYYY-MM-DD), so that a value typed again, 「低位」 for low, is no
--- change, and on a confirmed application no reason to confirm it again.
--- The statement member by member: its controls' check reads the whole
--- application, so they cannot be read alone and are compared as given.
-local function as_was(k, now, was)
-  if equal(now, was) then return true end
-  if k == "statement" then
-    if type(now) ~= "table" or type(was) ~= "table" then return false end
-    for m in pairs(now) do if was[m] == nil then return false end end
-    for m, w in pairs(was) do
-      if not as_was(k .. "." .. m, now[m], w) then return false end
-    end
-    return true
-  end
-  local spec = k ~= "statement.controls" and field_of("application", k)
-  if not spec then return false end
-  local ok, v = pcall(read_field, spec, now)
-  return ok and v ~= nil and equal(v, was)
-end
-
 -- 申請内容の変更.  params: the top-level fields to replace, each whole;
 -- `clear = {"field", …}` removes optional ones.  The fields that make the
 -- service never change (kind{identity}: withdraw and submit another).
@@ -122,14 +100,15 @@ action "amend" {
       refuse { ja = "変更する項目がありません", en = "nothing to amend: give the fields to replace" }
     end
     refuse_recorded(p, "変更できません", "cannot be amended")
+    local amended, before, same = amend_fields(app, p)
     -- R4: the pledge covers 「言明内容」: a new statement needs a pledge of it,
     -- given in the same amend (validation then checks it is not older), and
     -- the old pledge sent again is not a pledge of the new statement.
-    if p.statement ~= nil and not as_was("statement", p.statement, app.statement) then
+    if amended.statement then
       local function pledged(v)
         return type(v) == "table" and v.submitted_on ~= nil and read_date(v.submitted_on)
       end
-      local old = pledged(app.pledge)
+      local old = pledged(before.pledge)
       if p.pledge == nil then
         refuse { ja = "言明（statement）を変更するときは、新しい言明についての誓約書（pledge）とその提出日も指定してください",
                  en = "a new statement needs a new pledge: give pledge with its date in the same amend" }
@@ -138,7 +117,6 @@ action "amend" {
                  en = "pledge.submitted_on: the pledge is dated " .. old .. ", as before: a new statement needs the date of a new pledge of it" }
       end
     end
-    local amended, before = amend_fields(app, p)
     refuse_incomplete(app, amended, at)
     -- What R1–R4 read, changed on a confirmed application, is confirmed
     -- again: back to 申請受付 and off the list until then, the reason in its
@@ -146,7 +124,7 @@ action "amend" {
     -- Each field by its name in words (「…」; lower case in an English sentence).
     local reread, ja, en = array(), {}, {}
     for _, k in ipairs(rec.state == "confirmed" and REQUIREMENT_FIELDS or {}) do
-      if amended[k] and not as_was(k, app[k], before[k]) then
+      if amended[k] then
         reread[#reread + 1], ja[#ja + 1] = k, "「" .. label_of(k) .. "」"
         en[#en + 1] = (field_of_app(k).en or k):gsub("^%u%l", string.lower)
       end
@@ -158,17 +136,13 @@ action "amend" {
         reason = "確認済みの申請の" .. table.concat(ja, "・") .. "が変更されたため、改めて要件の確認が必要です（サービスリストから外れます）",
         reason_en = "the confirmed application's " .. table.concat(en, ", ") .. " changed: the requirements must be confirmed again (off the service list until then)" })
     end
-    -- The fields whose value changed are "amended"; those given as they
-    -- were stored (sent again, or by their label) are "unchanged", so that
-    -- what the clerk reads is what the record shows.
-    local names, same = array(), array()
-    for k in pairs(amended) do
-      if as_was(k, app[k], before[k]) then same[#same + 1] = k else names[#names + 1] = k end
+    -- Fields given as stored (sent again, or by their label) are "unchanged".
+    for _, e in ipairs({ { "amended", amended }, { "unchanged", same } }) do
+      local names = array()
+      for k in pairs(e[2]) do names[#names + 1] = k end
+      table.sort(names)
+      if #names > 0 then emit(e[1], { fields = names }) end
     end
-    table.sort(names)
-    table.sort(same)
-    if #names > 0 then emit("amended", { fields = names }) end
-    if #same > 0 then emit("unchanged", { fields = same }) end
   end,
 }
 
@@ -306,9 +280,9 @@ action "use_incentive" {
                  en = "used_on: the use of " .. inc.label.en .. " on " .. d .. " falls within the period, but the time to record it ended on " ..
                       last_day .. ": it can no longer be recorded" }
       end
-      refuse { ja = inc.label.ja .. "は運用期間（" .. period_wareki(inc.measure) .. "）外のため利用できません" ..
+      refuse { ja = inc.label.ja .. "は運用期間（" .. period_of(inc.measure, true).ja .. "）外のため利用できません" ..
                     (last_day and ("（運用期間内の利用の記録は" .. wareki(last_day) .. "まで）") or ""),
-               en = inc.label.en .. " is not in force (" .. period_text(inc.measure).en .. ")" ..
+               en = inc.label.en .. " is not in force (" .. period_of(inc.measure).en .. ")" ..
                     (last_day and ("; a use within it could be recorded until " .. last_day) or "") }
     end
     -- 「一度に限り」 is per service: a use recorded on any record of the
@@ -324,8 +298,8 @@ action "use_incentive" {
     end
     not_future("used_on", d, at)
     if not within(inc.measure, d) then
-      refuse { ja = "used_on: " .. ja_date(d) .. "は" .. inc.label.ja .. "の期間（" .. period_wareki(inc.measure) .. "）外です",
-               en = "used_on: " .. d .. " is outside the period of " .. inc.label.en .. " (" .. period_text(inc.measure).en .. ")" }
+      refuse { ja = "used_on: " .. ja_date(d) .. "は" .. inc.label.ja .. "の期間（" .. period_of(inc.measure, true).ja .. "）外です",
+               en = "used_on: " .. d .. " is outside the period of " .. inc.label.en .. " (" .. period_of(inc.measure).en .. ")" }
     elseif type(app.confirmed_on) == "string" and d < app.confirmed_on then
       refuse { ja = "used_on: 確認日 " .. ja_date(app.confirmed_on) .. "より前の日付です",
                en = "used_on: before the application was confirmed (" .. app.confirmed_on .. ")" }
