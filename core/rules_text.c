@@ -60,6 +60,21 @@ struct open {
 	lua_Integer placed; /* an array's items already in the table */
 	bool twin;          /* inside data, for an action: a second table, equal and
 			     * independent, is built alongside (text_push_record) */
+	uint64_t serial;    /* an object's number, for its keys' hashes (strict) */
+};
+
+/*
+ * The keys of a strict read (rules_rec's strict), to find one given twice
+ * in an object: hashes of (the object's serial, the key) in a table sized
+ * from the text, which holds at most one key per four bytes ("":0,), so
+ * it never fills past half.  A collision, true or not, refuses the text:
+ * the caller then asks jansson, which says whether the key was really
+ * there twice.  The table is a userdata, freed by the collector whatever
+ * error unwinds the read.
+ */
+struct keyset {
+	size_t mask;
+	uint64_t slot[];    /* 0: free */
 };
 
 struct parse {
@@ -81,7 +96,44 @@ struct parse {
 	int skip;                           /* depth of the one being skipped, or 0 */
 	size_t skip_off;                    /* where its text starts */
 	int pend_slot;                      /* the table of those texts */
+	struct keyset *keys;                /* strict: the keys seen, or NULL */
+	uint64_t serial;                    /* objects opened */
 };
+
+/* A strict read's key set, for a text of `len` bytes.  [-0, +1, m] */
+static struct keyset *keyset_new(lua_State *L, size_t len)
+{
+	size_t cap = 64;
+	while (cap < len / 2 + 2) /* twice len / 4 keys */
+		cap *= 2;
+	struct keyset *k = lua_newuserdatauv(L, sizeof *k + cap * sizeof k->slot[0], 0);
+	memset(k->slot, 0, cap * sizeof k->slot[0]);
+	k->mask = cap - 1;
+	return k;
+}
+
+/* Adds a key of the object `serial`; false when it may be there already. */
+static bool keyset_add(struct keyset *k, uint64_t serial, const unsigned char *s, size_t l)
+{
+	uint64_t h = 1469598103934665603ULL ^ (serial * 0x9e3779b97f4a7c15ULL);
+	for (size_t i = 0; i < l; i++)
+		h = (h ^ s[i]) * 1099511628211ULL;
+	h |= 1;
+	size_t j = (size_t)(h ^ h >> 29) & k->mask;
+	for (; k->slot[j]; j = (j + 1) & k->mask)
+		if (k->slot[j] == h)
+			return false;
+	k->slot[j] = h;
+	return true;
+}
+
+/* Refuses the text for what jansson refuses too (rules_rec's refused). */
+static int refuse(struct parse *p, const char *why)
+{
+	p->rec->damaged = true;
+	p->rec->refused = true;
+	return luaL_error(p->L, "the stored record does not parse: %s", why);
+}
 
 static size_t here(const struct parse *p)
 {
@@ -264,10 +316,8 @@ static int t_number(void *u, const char *s, size_t l)
 	bool bad = *end != '\0' || (errno == ERANGE && (!real || d == HUGE_VAL || d == -HUGE_VAL));
 	if (buf != small)
 		free(buf);
-	if (bad) {
-		p->rec->damaged = true;
-		luaL_error(p->L, "the stored record does not parse: number out of range");
-	}
+	if (bad)
+		refuse(p, "number out of range");
 	if (p->skip)
 		return 1; /* checked all the same: a damaged record is found now */
 	if (real) {
@@ -320,7 +370,8 @@ static void open_container(struct parse *p, bool arr)
 		p->data_end = here(p);
 	}
 	p->open[p->depth] = (struct open){ .base = lua_gettop(p->L), .arr = arr,
-					   .twin = p->want_twin && p->in_data };
+					   .twin = p->want_twin && p->in_data,
+					   .serial = ++p->serial };
 	p->depth++;
 }
 
@@ -414,6 +465,8 @@ static int t_key(void *u, const unsigned char *s, size_t l)
 	struct rules_rec *rec = p->rec;
 	if (p->skip)
 		return 1;
+	if (p->keys && !keyset_add(p->keys, p->open[p->depth - 1].serial, s, l))
+		refuse(p, "duplicate object key");
 	if (p->depth == 1) {
 		static const struct { const char *name; enum top top; } tops[] = {
 			{ "id", TOP_ID }, { "kind", TOP_KIND }, { "created_at", TOP_CREATED },
@@ -481,6 +534,7 @@ static void run(struct parse *p, const char *text, size_t len)
 		yajl_free(p->h);
 		*box = NULL;
 		p->rec->damaged = true;
+		p->rec->refused = true;
 		lua_error(L);
 	}
 	yajl_free(p->h);
@@ -499,9 +553,15 @@ void text_push_record(lua_State *L, struct rules_rec *rec, unsigned flags)
 		luaL_error(L, "the stored record is not a JSON object");
 	}
 	bool twin = flags & TEXT_TWIN;
-	struct parse p = { .L = L, .rec = rec, .want_twin = twin, .lazy = flags & TEXT_LAZY };
+	struct parse p = { .L = L, .rec = rec, .want_twin = twin,
+			   .lazy = (flags & TEXT_LAZY) && !rec->strict };
 	luaL_checkstack(L, 8, "record");
 	int base = lua_gettop(L);
+	if (rec->strict) {
+		p.keys = keyset_new(L, rec->len);
+		lua_insert(L, base + 1); /* [keys]: below all that follows */
+		base++;
+	}
 	if (twin) {
 		lua_pushnil(L); /* [twin slot] */
 		p.twin_slot = lua_gettop(L);
@@ -546,6 +606,8 @@ void text_push_record(lua_State *L, struct rules_rec *rec, unsigned flags)
 	}
 	if (twin) /* [twin, record] -> [record, twin] */
 		lua_rotate(L, base + 1, 1);
+	if (rec->strict)
+		lua_remove(L, base); /* the key set */
 }
 
 /* --- data's containers read when a rule first touches them ----------------- */
