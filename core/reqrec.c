@@ -16,6 +16,14 @@ static void skip_ws(struct cur *c)
 		c->i++;
 }
 
+/* Whether the four hex digits at u make an escape the ordinary path must
+ * see (skip_string says which). */
+static bool odd_escape(const char *u)
+{
+	return ((u[0] == 'd' || u[0] == 'D') && u[1] && strchr("89abcdefABCDEF", u[1])) ||
+	       (u[0] == '0' && u[1] == '0' && u[2] == '0' && u[3] == '0');
+}
+
 /*
  * Steps over the string whose quote is at c->i; false when it does not
  * end.  *esc says whether it holds an escape, *odd whether one of them is
@@ -42,13 +50,8 @@ static bool skip_string(struct cur *c, bool *esc, bool *odd)
 		i = (size_t)(b - t);
 		if (i + 1 >= c->len)
 			return false;
-		if (t[i + 1] == 'u' && i + 5 < c->len) {
-			const char *u = t + i + 2;
-			if ((u[0] == 'd' || u[0] == 'D') && strchr("89abcdefABCDEF", u[1]) && u[1])
-				*odd = true;
-			if (u[0] == '0' && u[1] == '0' && u[2] == '0' && u[3] == '0')
-				*odd = true;
-		}
+		if (t[i + 1] == 'u' && i + 5 < c->len && odd_escape(t + i + 2))
+			*odd = true;
 		i += 2;
 	}
 }
@@ -58,33 +61,58 @@ static bool skip_string(struct cur *c, bool *esc, bool *odd)
  * quotes, containers by their brackets outside strings, anything else up
  * to the next comma or bracket.  Whether the value is well formed is for
  * its reader to say (jansson for the envelope, rules_text for the record):
- * this only needs to end where they would on a line they accept.
+ * this only needs to end where they would on a line they accept.  One
+ * byte at a time in one loop: the record's value is most of the line.
  */
 static bool skip_value(struct cur *c, bool *odd)
 {
-	bool esc = false;
+	/* The bytes that matter: 1 in a string, 2 outside one as well. */
+	static const unsigned char special[256] = {
+		['"'] = 3, ['\\'] = 1, ['{'] = 2, ['['] = 2, ['}'] = 2, [']'] = 2, [','] = 2,
+	};
+	const unsigned char *t = (const unsigned char *)c->t;
+	size_t i = c->i, n = c->len;
 	int depth = 0;
-	while (c->i < c->len) {
-		char ch = c->t[c->i];
+	while (i < n) {
+		while (i < n && !(special[t[i]] & 2))
+			i++;
+		if (i >= n)
+			break;
+		unsigned char ch = t[i++];
 		if (ch == '"') {
-			if (!skip_string(c, &esc, odd))
-				return false;
+			for (;;) {
+				while (i < n && !special[t[i]])
+					i++;
+				if (i >= n)
+					return false;
+				ch = t[i++];
+				if (ch == '"')
+					break;
+				if (ch != '\\')
+					continue;
+				if (i >= n)
+					return false;
+				if (t[i] == 'u' && n - i > 4 && odd_escape(c->t + i + 1))
+					*odd = true;
+				i++; /* the escaped character: "\\" is one */
+			}
+			if (depth == 0)
+				break;
 		} else if (ch == '{' || ch == '[') {
 			depth++;
-			c->i++;
 		} else if (ch == '}' || ch == ']') {
-			if (depth == 0)
-				return true;
-			depth--;
-			c->i++;
+			if (depth == 0) {
+				i--;
+				break;
+			}
+			if (--depth == 0)
+				break;
 		} else if (ch == ',' && depth == 0) {
-			return true;
-		} else {
-			c->i++;
+			i--;
+			break;
 		}
-		if (depth == 0 && (ch == '"' || ch == '}' || ch == ']'))
-			return true;
 	}
+	c->i = i;
 	return depth == 0;
 }
 
