@@ -61,8 +61,9 @@ static bool skip_string(struct cur *c, bool *esc, bool *odd)
  * quotes, containers by their brackets outside strings, anything else up
  * to the next comma or bracket.  Whether the value is well formed is for
  * its reader to say (jansson for the envelope, rules_text for the record):
- * this only needs to end where they would on a line they accept.  One
- * byte at a time in one loop: the record's value is most of the line.
+ * this only needs to end where they would on a line they accept.  The
+ * record is most of the line: one loop, the bytes that do not matter
+ * passed over by a table.
  */
 static bool skip_value(struct cur *c, bool *odd)
 {
