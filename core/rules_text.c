@@ -65,18 +65,20 @@ struct open {
 
 /*
  * The keys of a strict read (rules_rec's strict), to find one given twice
- * in an object: hashes of (the object's serial, the key) in a table sized
- * from the text, which holds at most one key per four bytes ("":0,), so
- * it never fills past half.  A collision, true or not, refuses the text:
- * the caller then asks jansson, which says whether the key was really
- * there twice.  The table is a userdata, freed by the collector whatever
- * error unwinds the read.
+ * in an object: 32-bit hashes of (the object's serial, the key), each
+ * stamped with the read's number, in a table kept in the state between
+ * reads (a table made and zeroed per read cost a cold eval more CPU than
+ * the scan it saved, in cache misses and the collector's work).  A slot of
+ * an earlier read is free, so nothing is cleared.  A collision, true or
+ * not, refuses the text: the caller then asks jansson, which says whether
+ * the key was really there twice.  The table grows to stay under half
+ * full; it is a userdata, freed by the collector with the state.
  */
 struct keyset {
-	size_t mask;
-	uint64_t slot[];    /* 0: free */
+	uint32_t read;      /* this read's stamp: slots with another are free */
+	size_t n, mask;     /* keys of this read; slots - 1 */
+	uint64_t slot[];    /* stamp << 32 | hash */
 };
-
 struct parse {
 	lua_State *L;
 	struct rules_rec *rec;
@@ -100,30 +102,65 @@ struct parse {
 	uint64_t serial;                    /* objects opened */
 };
 
-/* A strict read's key set, for a text of `len` bytes.  [-0, +1, m] */
-static struct keyset *keyset_new(lua_State *L, size_t len)
+static const char keyset_key = 'k'; /* the registry's key of the table */
+
+/* A key set of at least `cap` slots (a power of two), stamped for a new
+ * read; the one kept in the registry when it is big enough.  [-0, +0, m] */
+static struct keyset *keyset_get(lua_State *L, size_t cap)
 {
-	size_t cap = 64;
-	while (cap < len / 2 + 2) /* twice len / 4 keys */
-		cap *= 2;
-	struct keyset *k = lua_newuserdatauv(L, sizeof *k + cap * sizeof k->slot[0], 0);
-	memset(k->slot, 0, cap * sizeof k->slot[0]);
-	k->mask = cap - 1;
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &keyset_key);
+	struct keyset *k = lua_touserdata(L, -1);
+	lua_pop(L, 1); /* still referenced by the registry */
+	if (!k || k->mask + 1 < cap || k->read == UINT32_MAX) {
+		k = lua_newuserdatauv(L, sizeof *k + cap * sizeof k->slot[0], 0);
+		memset(k->slot, 0, cap * sizeof k->slot[0]);
+		k->mask = cap - 1;
+		k->read = 0;
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &keyset_key);
+	}
+	k->read++;
+	k->n = 0;
 	return k;
 }
 
-/* Adds a key of the object `serial`; false when it may be there already. */
-static bool keyset_add(struct keyset *k, uint64_t serial, const unsigned char *s, size_t l)
+static uint32_t keyset_hash(uint64_t serial, const unsigned char *s, size_t l)
 {
-	uint64_t h = 1469598103934665603ULL ^ (serial * 0x9e3779b97f4a7c15ULL);
+	uint32_t h = 2166136261u ^ (uint32_t)(serial * 0x9e3779b9u);
 	for (size_t i = 0; i < l; i++)
-		h = (h ^ s[i]) * 1099511628211ULL;
-	h |= 1;
-	size_t j = (size_t)(h ^ h >> 29) & k->mask;
-	for (; k->slot[j]; j = (j + 1) & k->mask)
-		if (k->slot[j] == h)
+		h = (h ^ s[i]) * 16777619u;
+	return h;
+}
+
+/* Adds a key of the object `serial`; false when it may be there already. */
+static bool keyset_add(lua_State *L, struct keyset **kp, uint64_t serial, const unsigned char *s, size_t l)
+{
+	struct keyset *k = *kp;
+	if (2 * (k->n + 1) > k->mask + 1) { /* grow: this read's keys moved */
+		struct keyset *old = k;
+		luaL_checkstack(L, 2, "keys");
+		lua_rawgetp(L, LUA_REGISTRYINDEX, &keyset_key); /* old, alive while copied */
+		k = *kp = keyset_get(L, 2 * (old->mask + 1));
+		k->read = old->read;
+		for (size_t i = 0; i <= old->mask; i++) {
+			uint64_t v = old->slot[i];
+			if ((uint32_t)(v >> 32) != old->read)
+				continue;
+			size_t j = (uint32_t)v & k->mask;
+			while ((uint32_t)(k->slot[j] >> 32) == k->read)
+				j = (j + 1) & k->mask;
+			k->slot[j] = v;
+			k->n++;
+		}
+		lua_pop(L, 1);
+	}
+	uint32_t h = keyset_hash(serial, s, l);
+	uint64_t v = (uint64_t)k->read << 32 | h;
+	size_t j = h & k->mask;
+	for (; (uint32_t)(k->slot[j] >> 32) == k->read; j = (j + 1) & k->mask)
+		if (k->slot[j] == v)
 			return false;
-	k->slot[j] = h;
+	k->slot[j] = v;
+	k->n++;
 	return true;
 }
 
@@ -465,7 +502,7 @@ static int t_key(void *u, const unsigned char *s, size_t l)
 	struct rules_rec *rec = p->rec;
 	if (p->skip)
 		return 1;
-	if (p->keys && !keyset_add(p->keys, p->open[p->depth - 1].serial, s, l))
+	if (p->keys && !keyset_add(p->L, &p->keys, p->open[p->depth - 1].serial, s, l))
 		refuse(p, "duplicate object key");
 	if (p->depth == 1) {
 		static const struct { const char *name; enum top top; } tops[] = {
@@ -557,11 +594,8 @@ void text_push_record(lua_State *L, struct rules_rec *rec, unsigned flags)
 			   .lazy = (flags & TEXT_LAZY) && !rec->strict };
 	luaL_checkstack(L, 8, "record");
 	int base = lua_gettop(L);
-	if (rec->strict) {
-		p.keys = keyset_new(L, rec->len);
-		lua_insert(L, base + 1); /* [keys]: below all that follows */
-		base++;
-	}
+	if (rec->strict)
+		p.keys = keyset_get(L, 1024);
 	if (twin) {
 		lua_pushnil(L); /* [twin slot] */
 		p.twin_slot = lua_gettop(L);
@@ -606,8 +640,6 @@ void text_push_record(lua_State *L, struct rules_rec *rec, unsigned flags)
 	}
 	if (twin) /* [twin, record] -> [record, twin] */
 		lua_rotate(L, base + 1, 1);
-	if (rec->strict)
-		lua_remove(L, base); /* the key set */
 }
 
 /* --- data's containers read when a rule first touches them ----------------- */
