@@ -356,6 +356,18 @@ int main(void)
 	strict_text("strict: broken text", r, "{\"kind\":\"thing\",\"data\":{\"x\":1,}}", true);
 	strict_text("strict: invalid UTF-8", r, "{\"kind\":\"thing\",\"data\":{\"x\":\"\xff\"}}", true);
 	{
+		/* Enough keys to grow the key set, the last one a key given twice. */
+		char *many = malloc(40000);
+		size_t n = (size_t)sprintf(many, "{\"kind\":\"thing\",\"data\":{");
+		for (int i = 0; i < 2000; i++)
+			n += (size_t)sprintf(many + n, "\"k%d\":%d,", i, i);
+		sprintf(many + n, "\"k0\":1}}");
+		strict_text("strict: a key twice after 2,000 others", r, many, true);
+		sprintf(many + n, "\"z\":1}}");
+		strict_text("strict: 2,001 keys, none twice", r, many, false);
+		free(many);
+	}
+	{
 		json_t *out = NULL;
 		snprintf(strict, sizeof strict, rec_of, ",\"a\":3");
 		struct rules_rec rec = { .text = strict, .len = strlen(strict) };
