@@ -5,14 +5,21 @@
  * into Lua and freed.  A 5 KB application parsed by jansson cost a third
  * of a cold eval, its conversion another sixth (docs/PERFORMANCE.md).
  *
- * reqrec_find() reads the line with yajl's tokenizer (no tree, no
- * allocation per value) and, when the request is {"method":"eval", …,
- * "params":{…, "record":{…}}}, says where the record's text is; the caller
- * then parses the line with that object written as {} (the envelope is
- * checked by the same code as any request) and hands the text to the rules.
- * Whatever else the line is — another method, no record, a record that is
- * not an object, a key given twice, invalid JSON — it says no, and the line
- * takes the ordinary path with its ordinary errors.
+ * The record's text is read once, by the rules (rules_text.h): reqrec_find()
+ * only walks the line's brackets outside strings (no value decoded, nothing
+ * allocated) and, when the request is {"method":"eval", …, "params":{…,
+ * "record":{…}}}, says where the record's text is.  The caller then parses
+ * the line with that object written as {} (the envelope is checked by the
+ * same code as any request) and hands the text to the rules, which read it
+ * strictly (rules_rec's strict): what jansson refuses in it — broken JSON,
+ * a key given twice, a number out of range — they refuse too, and the
+ * caller then gives the whole line to jansson, whose error the client gets
+ * as on the ordinary path.  What the walk sees itself — another method, no
+ * record or two, a record that is not an object, a whole record without
+ * its kind, a key on the way written with an escape, \u0000 or an escaped
+ * surrogate in the record (jansson refuses the one, checks that the other
+ * pairs; yajl does neither) — it says no to, and the line takes the
+ * ordinary path with its ordinary errors.
  */
 #ifndef LIU_REQREC_H
 #define LIU_REQREC_H

@@ -206,6 +206,16 @@ void rpc_error(struct rpc_call *c, int code, const char *message, json_t *data)
 	reply_send(c, msg, code);
 }
 
+void rpc_parse_error(struct rpc_call *c, const json_error_t *err)
+{
+	char msg[300];
+	snprintf(msg, sizeof msg, "parse error at byte %d: %s", err->position, err->text);
+	json_decref(c->id);
+	c->id = json_null();
+	c->midx = M_INVALID;
+	rpc_error(c, WIRE_PARSE_ERROR, msg, NULL);
+}
+
 void rpc_bad_param(struct rpc_call *c, const char *field, const char *ja, const char *en)
 {
 	char msg[512];
@@ -453,6 +463,8 @@ struct inline_rec {
 	const char *text;
 	size_t len;
 	bool full;
+	const char *line;
+	size_t line_len;
 };
 
 /* The request line parsed; eval's inline record is left as text for the
@@ -470,11 +482,10 @@ static json_t *rpc_parse(const char *line, size_t len, json_error_t *jerr, struc
 	n += 2 + len - rr.end;
 	json_t *req = json_loadb(rest, n, JSON_REJECT_DUPLICATES, jerr);
 	free(rest);
-	if (req) {
-		ir->text = line + rr.start;
-		ir->len = rr.end - rr.start;
-		ir->full = rr.full;
-	}
+	if (!req) /* the error where the whole line has it */
+		return json_loadb(line, len, JSON_REJECT_DUPLICATES, jerr);
+	*ir = (struct inline_rec){ .text = line + rr.start, .len = rr.end - rr.start, .full = rr.full,
+				   .line = line, .line_len = len };
 	return req;
 }
 
@@ -511,12 +522,11 @@ static enum rpc_status handle(struct rpc *r, const struct auth_peer *peer, json_
 		c.rec_text = ir->text;
 		c.rec_len = ir->len;
 		c.rec_full = ir->full;
+		c.line = ir->line;
+		c.line_len = ir->line_len;
 	}
 	if (!req) {
-		char msg[300];
-		snprintf(msg, sizeof msg, "parse error at byte %d: %s", err->position, err->text);
-		c.id = json_null();
-		rpc_error(&c, WIRE_PARSE_ERROR, msg, NULL);
+		rpc_parse_error(&c, err);
 		json_decref(c.id);
 		return RPC_DONE;
 	}

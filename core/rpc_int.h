@@ -58,6 +58,10 @@ struct rpc_call {
 	const char *rec_text;
 	size_t rec_len;
 	bool rec_full;           /* a whole record, with its kind; else just its data */
+	const char *line;        /* with rec_text: the whole request line (borrowed,
+				  * valid during the call), for jansson when the
+				  * rules refuse the record's text */
+	size_t line_len;
 };
 
 typedef enum rpc_status (*rpc_method_fn)(struct rpc_call *c);
@@ -66,6 +70,9 @@ typedef enum rpc_status (*rpc_method_fn)(struct rpc_call *c);
  * consume the call's reply: call exactly one, once. */
 void rpc_result(struct rpc_call *c, json_t *result);
 void rpc_error(struct rpc_call *c, int code, const char *message, json_t *data);
+/* The reply to a line jansson refuses (its id null, as the request's is
+ * unknown; c->id released). */
+void rpc_parse_error(struct rpc_call *c, const json_error_t *err);
 /* Sends a result already encoded, given as pieces that together are one
  * JSON value (borrowed; copied into the reply line).  For answers kept
  * encoded (eval's memo): the reply costs a copy, not an encoding. */

@@ -1598,6 +1598,30 @@ static char *inline_text(struct rules *rules, const struct rpc_call *c, struct r
 }
 
 /*
+ * The text of a record sent inline refused by its strict read (rules_rec's
+ * damaged): the whole line given to jansson, as the ordinary path gives it.
+ * When jansson refuses it too, answers its parse error and returns false.
+ * Otherwise returns true with *rec the record as the ordinary path makes
+ * it (caller frees) for a text refused for what jansson takes after all (a
+ * collision of the reader's key hashes); or with *rec NULL for one nested
+ * deeper than the rules read, which is answered as before.
+ */
+static bool inline_refused(struct rpc_call *c, const struct rules_rec *stored, json_t **rec)
+{
+	json_error_t err;
+	json_t *line = rpc_decode(c->line, c->line_len, &err);
+	if (!line) {
+		rpc_parse_error(c, &err);
+		return false;
+	}
+	json_t *given = json_object_get(json_object_get(line, "params"), "record");
+	if (stored->refused && json_is_object(given))
+		*rec = inline_record(c->rpc->rules, given);
+	json_decref(line);
+	return true;
+}
+
+/*
  * eval's memo.  A pack that declares eval_by_date gives the same answer for
  * a stored record all through a span of instants (rules_eval_span: a JST
  * day, cut at the measures' starts and ends), except for the answer's `at`.
@@ -1728,13 +1752,20 @@ enum rpc_status rpc_m_eval(struct rpc_call *c)
 			rpc_fail(c, -ENOMEM, NULL, NULL);
 			return RPC_DONE;
 		}
+		stored.strict = true;
 	} else if (!id) {
 		rec = inline_record(r->rules, given);
 	}
 	rc = rec ? rules_eval(r->rules, rec, at, &out) : rules_eval_text(r->rules, &stored, at, &out);
+	if (rc == -EIO && !id && !rec) {
+		json_decref(out);
+		if (!inline_refused(c, &stored, &rec))
+			goto end;
+		/* jansson takes what the text's reader refused: the ordinary
+		 * path's eval of the tree. */
+		rc = rules_eval(r->rules, rec, at, &out);
+	}
 	if (rc == -EIO && !id) {
-		/* The text parsed (reqrec), but is nested too deep or holds a
-		 * number out of range. */
 		json_decref(out);
 		rpc_bad_param(c, "record", "record を読み取れません（入れ子が深すぎるか、数値が範囲外です）",
 			      "cannot be read: nested too deep or a number out of range");
@@ -1747,6 +1778,7 @@ enum rpc_status rpc_m_eval(struct rpc_call *c)
 		json_object_set_new(out, "rules_version", json_string(rules_version(r->rules)));
 		eval_answer(c, id, at, out);
 	}
+end:
 	json_decref(rec);
 	rules_rec_clear(&stored);
 	free(text);

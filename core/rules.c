@@ -1629,7 +1629,8 @@ void rules_rec_clear(struct rules_rec *rec)
 	free(rec->kind_s);
 	free(rec->state_s);
 	free(rec->new_data);
-	*rec = (struct rules_rec){ .text = rec->text, .len = rec->len, .whole = rec->whole };
+	*rec = (struct rules_rec){ .text = rec->text, .len = rec->len, .whole = rec->whole,
+				    .strict = rec->strict };
 }
 
 int rules_act_text(struct rules *r, const char *name, struct rules_rec *rec, json_t *params,

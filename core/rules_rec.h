@@ -42,6 +42,9 @@ struct rules_rec {
 	bool whole;             /* an action reads all of data into Lua first,
 				 * not as rules touch it (rules_text.h,
 				 * TEXT_LAZY): tests that compare pairs() order */
+	bool strict;            /* a record sent inline (reqrec.h): a key given
+				 * twice in an object is refused, as jansson
+				 * refuses it, not read as the last one */
 	/* Filled by the read: */
 	struct rules_span id, kind, created_at; /* the values as written */
 	char *kind_s, *state_s; /* the kind and the state decoded, or NULL */
@@ -53,6 +56,10 @@ struct rules_rec {
 	size_t new_data_len;
 	bool damaged;           /* the text is not a record (rules.h,
 				 * rules_act_text) */
+	bool refused;           /* with damaged: for what jansson refuses too
+				 * (a syntax error, a number out of range, a key
+				 * given twice when strict), not only for nesting
+				 * past RULES_MAX_DEPTH */
 };
 
 #endif

@@ -60,8 +60,25 @@ struct open {
 	lua_Integer placed; /* an array's items already in the table */
 	bool twin;          /* inside data, for an action: a second table, equal and
 			     * independent, is built alongside (text_push_record) */
+	uint64_t serial;    /* an object's number, for its keys' hashes (strict) */
 };
 
+/*
+ * The keys of a strict read (rules_rec's strict), to find one given twice
+ * in an object: 32-bit hashes of (the object's serial, the key), each
+ * stamped with the read's number, in a table kept in the state between
+ * reads (a table made and zeroed per read cost a cold eval more CPU than
+ * the scan it saved, in cache misses and the collector's work).  A slot of
+ * an earlier read is free, so nothing is cleared.  A collision, true or
+ * not, refuses the text: the caller then asks jansson, which says whether
+ * the key was really there twice.  The table grows to stay under half
+ * full; it is a userdata, freed by the collector with the state.
+ */
+struct keyset {
+	uint32_t read;      /* this read's stamp: slots with another are free */
+	size_t n, mask;     /* keys of this read; slots - 1 */
+	uint64_t slot[];    /* stamp << 32 | hash */
+};
 struct parse {
 	lua_State *L;
 	struct rules_rec *rec;
@@ -81,7 +98,79 @@ struct parse {
 	int skip;                           /* depth of the one being skipped, or 0 */
 	size_t skip_off;                    /* where its text starts */
 	int pend_slot;                      /* the table of those texts */
+	struct keyset *keys;                /* strict: the keys seen, or NULL */
+	uint64_t serial;                    /* objects opened */
 };
+
+static const char keyset_key = 'k'; /* the registry's key of the table */
+
+/* A key set of at least `cap` slots (a power of two), stamped for a new
+ * read; the one kept in the registry when it is big enough.  [-0, +0, m] */
+static struct keyset *keyset_get(lua_State *L, size_t cap)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &keyset_key);
+	struct keyset *k = lua_touserdata(L, -1);
+	lua_pop(L, 1); /* still referenced by the registry */
+	if (!k || k->mask + 1 < cap || k->read == UINT32_MAX) {
+		k = lua_newuserdatauv(L, sizeof *k + cap * sizeof k->slot[0], 0);
+		memset(k->slot, 0, cap * sizeof k->slot[0]);
+		k->mask = cap - 1;
+		k->read = 0;
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &keyset_key);
+	}
+	k->read++;
+	k->n = 0;
+	return k;
+}
+
+static uint32_t keyset_hash(uint64_t serial, const unsigned char *s, size_t l)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)(serial * 0x9e3779b9u);
+	for (size_t i = 0; i < l; i++)
+		h = (h ^ s[i]) * 16777619u;
+	return h;
+}
+
+/* Adds a key of the object `serial`; false when it may be there already. */
+static bool keyset_add(lua_State *L, struct keyset **kp, uint64_t serial, const unsigned char *s, size_t l)
+{
+	struct keyset *k = *kp;
+	if (2 * (k->n + 1) > k->mask + 1) { /* grow: this read's keys moved */
+		struct keyset *old = k;
+		luaL_checkstack(L, 2, "keys");
+		lua_rawgetp(L, LUA_REGISTRYINDEX, &keyset_key); /* old, alive while copied */
+		k = *kp = keyset_get(L, 2 * (old->mask + 1));
+		k->read = old->read;
+		for (size_t i = 0; i <= old->mask; i++) {
+			uint64_t v = old->slot[i];
+			if ((uint32_t)(v >> 32) != old->read)
+				continue;
+			size_t j = (uint32_t)v & k->mask;
+			while ((uint32_t)(k->slot[j] >> 32) == k->read)
+				j = (j + 1) & k->mask;
+			k->slot[j] = v;
+			k->n++;
+		}
+		lua_pop(L, 1);
+	}
+	uint32_t h = keyset_hash(serial, s, l);
+	uint64_t v = (uint64_t)k->read << 32 | h;
+	size_t j = h & k->mask;
+	for (; (uint32_t)(k->slot[j] >> 32) == k->read; j = (j + 1) & k->mask)
+		if (k->slot[j] == v)
+			return false;
+	k->slot[j] = v;
+	k->n++;
+	return true;
+}
+
+/* Refuses the text for what jansson refuses too (rules_rec's refused). */
+static int refuse(struct parse *p, const char *why)
+{
+	p->rec->damaged = true;
+	p->rec->refused = true;
+	return luaL_error(p->L, "the stored record does not parse: %s", why);
+}
 
 static size_t here(const struct parse *p)
 {
@@ -264,10 +353,8 @@ static int t_number(void *u, const char *s, size_t l)
 	bool bad = *end != '\0' || (errno == ERANGE && (!real || d == HUGE_VAL || d == -HUGE_VAL));
 	if (buf != small)
 		free(buf);
-	if (bad) {
-		p->rec->damaged = true;
-		luaL_error(p->L, "the stored record does not parse: number out of range");
-	}
+	if (bad)
+		refuse(p, "number out of range");
 	if (p->skip)
 		return 1; /* checked all the same: a damaged record is found now */
 	if (real) {
@@ -320,7 +407,8 @@ static void open_container(struct parse *p, bool arr)
 		p->data_end = here(p);
 	}
 	p->open[p->depth] = (struct open){ .base = lua_gettop(p->L), .arr = arr,
-					   .twin = p->want_twin && p->in_data };
+					   .twin = p->want_twin && p->in_data,
+					   .serial = ++p->serial };
 	p->depth++;
 }
 
@@ -414,6 +502,8 @@ static int t_key(void *u, const unsigned char *s, size_t l)
 	struct rules_rec *rec = p->rec;
 	if (p->skip)
 		return 1;
+	if (p->keys && !keyset_add(p->L, &p->keys, p->open[p->depth - 1].serial, s, l))
+		refuse(p, "duplicate object key");
 	if (p->depth == 1) {
 		static const struct { const char *name; enum top top; } tops[] = {
 			{ "id", TOP_ID }, { "kind", TOP_KIND }, { "created_at", TOP_CREATED },
@@ -481,6 +571,7 @@ static void run(struct parse *p, const char *text, size_t len)
 		yajl_free(p->h);
 		*box = NULL;
 		p->rec->damaged = true;
+		p->rec->refused = true;
 		lua_error(L);
 	}
 	yajl_free(p->h);
@@ -499,9 +590,12 @@ void text_push_record(lua_State *L, struct rules_rec *rec, unsigned flags)
 		luaL_error(L, "the stored record is not a JSON object");
 	}
 	bool twin = flags & TEXT_TWIN;
-	struct parse p = { .L = L, .rec = rec, .want_twin = twin, .lazy = flags & TEXT_LAZY };
+	struct parse p = { .L = L, .rec = rec, .want_twin = twin,
+			   .lazy = (flags & TEXT_LAZY) && !rec->strict };
 	luaL_checkstack(L, 8, "record");
 	int base = lua_gettop(L);
+	if (rec->strict)
+		p.keys = keyset_get(L, 1024);
 	if (twin) {
 		lua_pushnil(L); /* [twin slot] */
 		p.twin_slot = lua_gettop(L);

@@ -57,6 +57,13 @@ void text_open(lua_State *L);
  * walks tables reads those members first (text_lazy_force in conv_copy and
  * conv_equal, text_lazy_json in conv_to_json), and the sandbox's next and
  * rawget are text_l_next and text_l_rawget.  pairs() order then differs from conv_push()'s.
+ *
+ * rec->strict (a record sent inline, reqrec.h): a key given twice in an
+ * object raises, as jansson refuses it, instead of the last one winning;
+ * TEXT_LAZY is then ignored (every key is seen).  Every raise for what
+ * jansson refuses too (a syntax error, a number out of range, that key)
+ * sets rec->refused besides rec->damaged; nesting past RULES_MAX_DEPTH sets
+ * only damaged.
  */
 enum { TEXT_TWIN = 1, TEXT_LAZY = 2 };
 void text_push_record(lua_State *L, struct rules_rec *rec, unsigned flags);

@@ -77,6 +77,38 @@ my $deep = '[' x 300 . ']' x 300;
 ok(raw($nest)->{error}, 'a record nested too deep is refused');
 is(raw($line)->{result}{decision}, 'eligible', 'and the line itself is answered');
 
+# The same lines, each once on the text path and once on the ordinary one:
+# a key of params after the record written with an escape ("\u0061t" is
+# "at") sends the line to jansson whole (core/reqrec.c), and jansson's
+# error lies before it, so the two replies must be the same, byte
+# positions included.
+my $rec = $json->encode($app);
+sub both_ways {
+	my ($name, $from, $to) = @_;
+	my $r = $rec;
+	$r =~ s/\Q$from\E/$to/ or die "no $from";
+	my ($plain, $esc) = map { qq({"jsonrpc":"2.0","id":7,"method":"eval","params":{"record":$r,"$_":"$AT"}}) }
+		('at', '\u0061t');
+	my ($p, $e) = (raw($plain), raw($esc));
+	is_deeply($p, $e, "$name: the same reply on either path")
+		or diag explain [ $p, $e ];
+	return $p;
+}
+ok(both_ways('a good record', '{', '{')->{result}, '... an answer');
+like(both_ways('a key twice', '{', '{"pledge":1,')->{error}{message}, qr/duplicate object key/, '... the duplicate named');
+like(both_ways('a key twice, the second null', '{', '{"pledge":null,')->{error}{message}, qr/duplicate/, '...');
+both_ways('a control twice', '"controls":{', '"controls":{"5.1.1":"met",');
+like(both_ways('a number out of range', '{', '{"x":-1e999999,')->{error}{message}, qr/overflow/, '...');
+both_ways('an integer past 64 bits', '{', '{"x":18446744073709551616,');
+both_ways('a missing comma', '{', '{"x":1 ');
+both_ways('a comma too many', '{', '{"x":1,,');
+both_ways('a bare word', '{', '{"x":nul,');
+both_ways('\\u0000', '{', '{"x":"a\\u0000b",');
+both_ways('a lone surrogate', '{', '{"x":"\\udc00",');
+both_ways('a pair of surrogates', '{', '{"x":"\\ud83d\\ude00",');
+both_ways('invalid UTF-8', '{', "{\"x\":\"\xff\",");
+both_ways('a raw control character', '{', "{\"x\":\"a\tb\",");
+
 # Another method's "record" stays with the decoded path.
 my $other = $json->encode({ jsonrpc => '2.0', id => 6, method => 'status', params => { record => $app } });
 ok(exists raw($other)->{result} || exists raw($other)->{error}, 'a record sent to another method is harmless');

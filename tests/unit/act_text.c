@@ -212,6 +212,23 @@ static void refused_text(const char *name, struct rules *r, const char *text, co
 	json_decref(rec);
 }
 
+/* eval of `text` read strictly, as a record sent inline is (rules_rec's
+ * strict): refused as jansson refuses it when `refuse`, else read. */
+static void strict_text(const char *name, struct rules *r, const char *text, bool refuse)
+{
+	json_t *out = NULL;
+	struct rules_rec rec = { .text = text, .len = strlen(text), .strict = true };
+	int rc = rules_eval_text(r, &rec, 1717200000, &out);
+	if (refuse) {
+		is_int(rc, -EIO, name);
+		ok(rec.damaged && rec.refused, "  refused for what jansson refuses");
+	} else {
+		is_int(rc, 0, name);
+	}
+	rules_rec_clear(&rec);
+	json_decref(out);
+}
+
 static char *big(int n, bool object)
 {
 	size_t cap = (size_t)n * 24 + 16;
@@ -324,12 +341,54 @@ int main(void)
 	refused_text("an integer past 64 bits", r, "{\"rev\":9223372036854775808}", "out of range");
 	refused_text("a real past the double's range", r, "{\"x\":1e400}", "out of range");
 	refused_text("invalid UTF-8", r, "{\"id\":\"\xff\"}", "does not parse");
+	/* A record sent inline is read strictly: a key twice is refused, as
+	 * jansson refuses it, where a stored one has the last win. */
+	const char *rec_of = "{\"kind\":\"thing\",\"data\":{\"s\":{\"a\":1,\"b\":{\"a\":2}%s}}}";
+	char strict[256];
+	snprintf(strict, sizeof strict, rec_of, "");
+	strict_text("strict: the same key in two objects", r, strict, false);
+	snprintf(strict, sizeof strict, rec_of, ",\"a\":3");
+	strict_text("strict: a key twice in an object", r, strict, true);
+	snprintf(strict, sizeof strict, rec_of, ",\"b\":null");
+	strict_text("strict: a key twice, the second null", r, strict, true);
+	strict_text("strict: a key twice at the top", r, "{\"kind\":\"thing\",\"data\":{},\"kind\":\"thing\"}", true);
+	strict_text("strict: a number out of range", r, "{\"kind\":\"thing\",\"data\":{\"x\":1e400}}", true);
+	strict_text("strict: broken text", r, "{\"kind\":\"thing\",\"data\":{\"x\":1,}}", true);
+	strict_text("strict: invalid UTF-8", r, "{\"kind\":\"thing\",\"data\":{\"x\":\"\xff\"}}", true);
+	{
+		/* Enough keys to grow the key set, the last one a key given twice. */
+		char *many = malloc(40000);
+		size_t n = (size_t)sprintf(many, "{\"kind\":\"thing\",\"data\":{");
+		for (int i = 0; i < 2000; i++)
+			n += (size_t)sprintf(many + n, "\"k%d\":%d,", i, i);
+		sprintf(many + n, "\"k0\":1}}");
+		strict_text("strict: a key twice after 2,000 others", r, many, true);
+		sprintf(many + n, "\"z\":1}}");
+		strict_text("strict: 2,001 keys, none twice", r, many, false);
+		free(many);
+	}
+	{
+		json_t *out = NULL;
+		snprintf(strict, sizeof strict, rec_of, ",\"a\":3");
+		struct rules_rec rec = { .text = strict, .len = strlen(strict) };
+		is_int(rules_eval_text(r, &rec, 1717200000, &out), 0, "not strict: the last key wins");
+		rules_rec_clear(&rec);
+		json_decref(out);
+	}
 	json_t *rec = record("{}");
 	json_object_set_new(rec, "data", json_loads((b = nested(63)), 0, NULL));
 	free(b);
 	char *deep = dump(rec);
 	json_decref(rec);
 	refused_text("nested one level deeper than allowed", r, deep, "nested deeper than");
+	{
+		struct rules_rec sr = { .text = deep, .len = strlen(deep), .strict = true };
+		json_t *o = NULL;
+		is_int(rules_eval_text(r, &sr, 1717200000, &o), -EIO, "strict: nested too deep");
+		ok(sr.damaged && !sr.refused, "  damaged, but not for what jansson refuses");
+		rules_rec_clear(&sr);
+		json_decref(o);
+	}
 	json_t *out = NULL;
 	struct rules_ctx ctx = { .at = 1717200000, .role = "secretariat" };
 	rec = json_loads(deep, 0, NULL);

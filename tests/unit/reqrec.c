@@ -49,25 +49,26 @@ int main(void)
 	l = line_of("{\"method\":\"eval\",\"params\":{\"x\":{\"record\":", "", "}}}");
 	ok(!find(l, &r), "a record deeper in params is not eval's");
 
-	/* What jansson refuses, the ordinary path must say. */
+	/* What jansson refuses inside the record, the rules' strict read of
+	 * it refuses (tests/unit/act_text.c), and the line then goes to
+	 * jansson: the walk only finds where the record is. */
 	l = line_of(head, ",\"pad\":1", "}}");
-	ok(!find(l, &r), "a key twice in the record");
-	l = line_of(head, ",\"s\":{\"a\":1,\"b\":{\"a\":2},\"a\":3}", "}}");
-	ok(!find(l, &r), "a key twice deeper in it");
-	l = line_of(head, ",\"s\":{\"a\":1},\"t\":{\"a\":1}", "}}");
-	ok(find(l, &r), "the same key in two objects is no duplicate");
+	ok(find(l, &r) && l[r.end] == '}', "a key twice in the record is the reader's to refuse");
 	l = line_of(head, ",\"n\":1e999", "}}");
-	ok(!find(l, &r), "a real out of range");
-	l = line_of(head, ",\"n\":99999999999999999999", "}}");
-	ok(!find(l, &r), "an integer past 64 bits");
-	l = line_of(head, ",\"n\":-9223372036854775808", "}}");
-	ok(find(l, &r), "the smallest 64-bit integer is fine");
+	ok(find(l, &r), "so is a real out of range");
+	l = line_of(head, ",\"s\":\"a}]\\\"{\"", "}}");
+	ok(find(l, &r) && l[r.end] == '}' && l[r.end + 1] == '}' && !l[r.end + 2],
+	   "brackets and an escaped quote in a string are no brackets");
+	l = line_of(head, ",\"s\":[{\"a\":[1,2]},{}]", ",\"x\":[\"record\",{\"record\":{}}]}}");
+	ok(find(l, &r) && l[r.end] == ',', "nested containers, and \"record\" elsewhere in params");
+	l = line_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"m\\u0065thod\":\"eval\",\"params\":{\"record\":", "", "}}");
+	ok(!find(l, &r), "a key on the way written with an escape");
+	l = line_of(head, ",\"d\\u0061ta\":{}", "}}");
+	ok(!find(l, &r), "a key of the record written with an escape");
 	l = line_of(head, "", ",\"record\":{}}}");
 	ok(!find(l, &r), "record given twice");
 	l = line_of(head, "", "}");
 	ok(!find(l, &r), "a line cut short");
-	l = line_of(head, ",\"s\":\"\xff\"", "}}");
-	ok(!find(l, &r), "invalid UTF-8");
 	l = line_of(head, ",\"s\":\"a\\u0000b\"", "}}");
 	ok(!find(l, &r), "a string holding \\u0000");
 	l = line_of(head, ",\"a\\u0000\":1", "}}");
