@@ -24,6 +24,6 @@ my ($dl) = grep { $_->{enforced} } @{ $d->ok_call('deadlines', { all => JSON::PP
 ok($dl, 'the deadline is listed as enforced');
 is($dl->{records_affected}, 1, 'one record affected') or diag explain $dl, $h;
 my $out = `${\ Liud::bin_dir()}/liuctl --socket $d->{sock} deadlines --all 2>&1`;
-like($out, qr/^\S+\s+\S+\s+1\s+enforced/m, 'liuctl deadlines --all shows RECORDS 1') or diag $out;
+like($out, qr/^\S+ \S+\s+special-measure\s+1\s+enforced/m, 'liuctl deadlines --all shows RECORDS 1') or diag $out;
 $d->stop;
 done_testing;
