@@ -113,6 +113,25 @@ static const char *over_budget(struct rules *r)
 	return NULL;
 }
 
+/* Marks the call killed for `why`; from now on the hook fires at every
+ * instruction, so a handler that catches the error gets no further. */
+static void budget_hook(lua_State *L, lua_Debug *ar);
+static void budget_kill(lua_State *L, struct rules *r, const char *why)
+{
+	r->killed = true;
+	snprintf(r->kill_why, sizeof r->kill_why, "%s", why);
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+}
+
+/* Raises the kill's error (lua_pushfstring knows no %llu: formatted here). */
+static void budget_raise(lua_State *L, struct rules *r)
+{
+	char msg[200];
+	snprintf(msg, sizeof msg, "rule call stopped: %s (%llu instructions or %d ms)", r->kill_why,
+		 (unsigned long long)r->call_instr_limit, r->time_limit_ms * (r->factor ? r->factor : 1));
+	luaL_error(L, "%s", msg);
+}
+
 /*
  * The count hook.  Once a call is over budget, the hook is re-armed to fire on
  * every instruction, so a rule that wraps its runaway loop in pcall gets the
@@ -130,15 +149,9 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 		const char *why = over_budget(r);
 		if (!why)
 			return;
-		r->killed = true;
-		snprintf(r->kill_why, sizeof r->kill_why, "%s", why);
-		lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+		budget_kill(L, r, why);
 	}
-	/* lua_pushfstring knows no %llu: format here. */
-	char msg[200];
-	snprintf(msg, sizeof msg, "rule call stopped: %s (%llu instructions or %d ms)", r->kill_why,
-		 (unsigned long long)r->call_instr_limit, r->time_limit_ms * (r->factor ? r->factor : 1));
-	luaL_error(L, "%s", msg);
+	budget_raise(L, r);
 }
 
 static void budget_arm(struct rules *r, int factor)
@@ -182,13 +195,8 @@ static void budget_charge(lua_State *L, size_t bytes)
 	const char *why = over_budget(r);
 	if (!why)
 		return;
-	r->killed = true;
-	snprintf(r->kill_why, sizeof r->kill_why, "%s", why);
-	lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-	char msg[200]; /* lua_pushfstring knows no %llu */
-	snprintf(msg, sizeof msg, "rule call stopped: %s (%llu instructions or %d ms)", r->kill_why,
-		 (unsigned long long)r->call_instr_limit, r->time_limit_ms * (r->factor ? r->factor : 1));
-	luaL_error(L, "%s", msg);
+	budget_kill(L, r, why);
+	budget_raise(L, r);
 }
 
 /* The bytes of the strings at stack slots from..top. */
